@@ -1,0 +1,333 @@
+"""Configuration: ``[tool.imds-iac]`` in ``pyproject.toml`` or the top level of ``.imds-iac.toml``.
+
+Each scanned file uses the nearest configuration file found from its directory upwards (in one
+directory ``.imds-iac.toml`` wins over ``pyproject.toml``; a ``pyproject.toml`` without a
+``[tool.imds-iac]`` table does not count). Command-line flags override the file.
+
+    [tool.imds-iac]
+    hop-limit = 1                  # IMDS003 threshold
+    select = ["IMDS"]              # rule ids or prefixes; "ALL"
+    ignore = ["IMDS004"]
+    exclude = ["legacy/**", "*.generated.tf"]
+    fail-on = "error"              # or "warning"
+
+    [tool.imds-iac.per-path]
+    "eks/**" = { hop-limit = 2 }   # container hosts
+    "sandbox/**" = { ignore = ["IMDS003"] }
+
+Paths and globs in a file are relative to the directory that holds it.
+"""
+
+import os
+import re
+from typing import Any, NamedTuple
+
+from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, RULES
+
+CONFIG_NAMES = (".imds-iac.toml", "pyproject.toml")
+MAX_HOP_LIMIT = 64
+SEVERITIES = ("error", "warning")
+
+
+class ConfigError(Exception):
+    """A configuration file or option a user must correct."""
+
+
+class Glob(NamedTuple):
+    pattern: str
+    regex: re.Pattern[str]
+    anchored: bool
+    base: str  # absolute directory the pattern is relative to
+
+    def matches(self, path: str) -> bool:
+        """Does the absolute ``path`` (file or directory) match?"""
+        rel = os.path.relpath(path, self.base)
+        if rel.startswith(".."):
+            return False
+        rel = rel.replace(os.sep, "/")
+        if self.anchored:
+            return self.regex.fullmatch(rel) is not None
+        # Unanchored patterns (no "/") match any path component, or the whole relative path.
+        return any(self.regex.fullmatch(part) for part in rel.split("/")) or bool(
+            self.regex.fullmatch(rel)
+        )
+
+
+def compile_glob(pattern: str, base: str) -> Glob:
+    """Compile a gitignore-like glob: ``*`` and ``?`` stay within a path component, ``**`` crosses
+    components, ``[...]`` is a class. A pattern with a ``/`` is anchored at ``base``; one without
+    matches any component. A trailing ``/`` or ``/**`` matches everything below a directory."""
+    if not pattern or pattern.strip() != pattern:
+        raise ConfigError(f"invalid glob {pattern!r}")
+    pat = pattern.replace("\\", "/")
+    anchored = "/" in pat.rstrip("/")
+    pat = pat.lstrip("/").removeprefix("./")
+    if pat.endswith("/"):
+        pat += "**"
+    out: list[str] = []
+    i = 0
+    while i < len(pat):
+        c = pat[i]
+        if pat.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pat.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pat.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pat[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    regex = "".join(out)
+    if pat.endswith("/**"):
+        # "dir/**" also matches "dir" itself, so that whole directories can be pruned.
+        regex = regex[: -len("/.*")] + "(?:/.*)?"
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        raise ConfigError(f"invalid glob {pattern!r}: {exc}") from None
+    return Glob(pattern, compiled, anchored, os.path.abspath(base))
+
+
+def parse_selectors(values: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    """Validate rule selectors: full ids, prefixes of ids (``IMDS00``), or ``ALL``."""
+    out: list[str] = []
+    for raw in values:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{where}: rule selectors must be strings, not {raw!r}")
+        sel = raw.strip().upper()
+        if not sel:
+            continue
+        if sel != "ALL" and not any(rule.startswith(sel) for rule in RULES):
+            known = ", ".join(RULES)
+            raise ConfigError(f"{where}: unknown rule selector {raw!r} (rules: {known})")
+        out.append(sel)
+    return tuple(out)
+
+
+def _matches(rule_id: str, selectors: tuple[str, ...]) -> bool:
+    return any(sel == "ALL" or rule_id.startswith(sel) for sel in selectors)
+
+
+class PathOverride(NamedTuple):
+    glob: Glob
+    hop_limit: int | None
+    ignore: tuple[str, ...]
+
+
+class Settings(NamedTuple):
+    """The effective options for the files under one configuration file."""
+
+    hop_limit: int = DEFAULT_HOP_LIMIT
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[Glob, ...] = ()
+    fail_on: str = "error"
+    per_path: tuple[PathOverride, ...] = ()
+    source: str | None = None
+    hop_limit_forced: bool = False  # set on the command line: per-path overrides do not apply
+
+    def rules_for(self, path: str) -> tuple[str, ...]:
+        ignore = list(self.ignore)
+        for override in self.per_path:
+            if override.glob.matches(path):
+                ignore.extend(override.ignore)
+        return tuple(
+            rule
+            for rule in RULES
+            if _matches(rule, self.select) and not _matches(rule, tuple(ignore))
+        )
+
+    def hop_limit_for(self, path: str) -> int:
+        if not self.hop_limit_forced:
+            for override in self.per_path:
+                if override.hop_limit is not None and override.glob.matches(path):
+                    return override.hop_limit
+        return self.hop_limit
+
+    def excluded(self, path: str) -> bool:
+        return any(g.matches(path) for g in self.exclude)
+
+
+class Overrides(NamedTuple):
+    """Options given on the command line; ``None`` = not given."""
+
+    hop_limit: int | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    exclude: tuple[Glob, ...] = ()
+    fail_on: str | None = None
+
+
+def check_hop_limit(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: hop-limit must be a whole number, not {value!r}")
+    if not 1 <= value <= MAX_HOP_LIMIT:
+        raise ConfigError(f"{where}: hop-limit must be between 1 and {MAX_HOP_LIMIT}, not {value}")
+    return value
+
+
+_TOP_KEYS = {"hop-limit", "select", "ignore", "exclude", "fail-on", "per-path"}
+_PER_PATH_KEYS = {"hop-limit", "ignore"}
+
+
+def _string_list(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    return value
+
+
+def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settings:
+    """Build Settings from the parsed ``[tool.imds-iac]`` table of ``source``."""
+    unknown = sorted(set(table) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown option {unknown[0]!r} in the imds-iac configuration")
+    hop = DEFAULT_HOP_LIMIT
+    if "hop-limit" in table:
+        hop = check_hop_limit(table["hop-limit"], source)
+    select: tuple[str, ...] = ("ALL",)
+    if "select" in table:
+        select = parse_selectors(_string_list(table["select"], f"{source}: select"), source)
+    ignore: tuple[str, ...] = ()
+    if "ignore" in table:
+        ignore = parse_selectors(_string_list(table["ignore"], f"{source}: ignore"), source)
+    exclude = tuple(
+        compile_glob(p, base) for p in _string_list(table.get("exclude", []), f"{source}: exclude")
+    )
+    fail_on = table.get("fail-on", "error")
+    if fail_on not in SEVERITIES:
+        raise ConfigError(f"{source}: fail-on must be one of {', '.join(SEVERITIES)}")
+    per_path: list[PathOverride] = []
+    raw_per_path = table.get("per-path", {})
+    if not isinstance(raw_per_path, dict):
+        raise ConfigError(f"{source}: per-path must be a table of glob = {{ options }}")
+    for pattern, opts in raw_per_path.items():
+        where = f"{source}: per-path {pattern!r}"
+        if not isinstance(opts, dict):
+            raise ConfigError(f"{where} must be a table such as {{ hop-limit = 2 }}")
+        bad = sorted(set(opts) - _PER_PATH_KEYS)
+        if bad:
+            raise ConfigError(f"{where}: unknown option {bad[0]!r}")
+        per_path.append(
+            PathOverride(
+                compile_glob(pattern, base),
+                check_hop_limit(opts["hop-limit"], where) if "hop-limit" in opts else None,
+                parse_selectors(_string_list(opts.get("ignore", []), f"{where}: ignore"), where),
+            )
+        )
+    return Settings(hop, select, ignore, exclude, fail_on, tuple(per_path), source)
+
+
+def _load_toml(path: str) -> dict[str, Any]:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+
+
+def load_file(path: str) -> Settings | None:
+    """Settings from one file; ``None`` for a pyproject.toml without ``[tool.imds-iac]``."""
+    path = os.path.abspath(path)
+    base = os.path.dirname(path)
+    if os.path.basename(path) == "pyproject.toml":
+        # Most pyproject.toml files say nothing about us: skip the TOML parser for those.
+        try:
+            with open(path, "rb") as fh:
+                if b"imds-iac" not in fh.read():
+                    return None
+        except OSError as exc:
+            raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+        tool = _load_toml(path).get("tool", {})
+        table = tool.get("imds-iac") if isinstance(tool, dict) else None
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.imds-iac] must be a table")
+        return settings_from_table(table, base, path)
+    return settings_from_table(_load_toml(path), base, path)
+
+
+class Resolver:
+    """Finds and caches the Settings that apply to each directory."""
+
+    def __init__(self, overrides: Overrides, config_file: str | None = None) -> None:
+        self.overrides = overrides
+        self._by_dir: dict[str, Settings] = {}
+        self._fixed: Settings | None = None
+        if config_file is not None:
+            loaded = load_file(config_file)
+            if loaded is None:
+                raise ConfigError(f"{config_file}: no [tool.imds-iac] table")
+            self._fixed = self._apply(loaded)
+
+    def _apply(self, s: Settings) -> Settings:
+        o = self.overrides
+        return s._replace(
+            hop_limit=o.hop_limit if o.hop_limit is not None else s.hop_limit,
+            hop_limit_forced=o.hop_limit is not None,
+            select=o.select if o.select is not None else s.select,
+            ignore=o.ignore if o.ignore is not None else s.ignore,
+            exclude=s.exclude + o.exclude,
+            fail_on=o.fail_on or s.fail_on,
+        )
+
+    def for_dir(self, directory: str) -> Settings:
+        if self._fixed is not None:
+            return self._fixed
+        directory = os.path.abspath(directory)
+        seen: list[str] = []
+        current = directory
+        found: Settings | None = None
+        while True:
+            cached = self._by_dir.get(current)
+            if cached is not None:
+                found = cached
+                break
+            seen.append(current)
+            for name in CONFIG_NAMES:
+                candidate = os.path.join(current, name)
+                if os.path.isfile(candidate):
+                    loaded = load_file(candidate)
+                    if loaded is not None:
+                        found = self._apply(loaded)
+                        break
+            if found is not None:
+                break
+            parent = os.path.dirname(current)
+            if parent == current:
+                found = self._apply(Settings())
+                break
+            current = parent
+        for d in seen:
+            self._by_dir[d] = found
+        return found
+
+    def for_path(self, path: str) -> Settings:
+        path = os.path.abspath(path)
+        return self.for_dir(path if os.path.isdir(path) else os.path.dirname(path))

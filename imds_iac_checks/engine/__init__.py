@@ -1,0 +1,199 @@
+"""The rule engine: pure functions from Targets to Findings.
+
+Rules never see syntax: they read a Target's canonical settings (endpoint, tokens, hop limit) and
+its :class:`~imds_iac_checks.model.KindSpec` (field names, what a fix would write). The rule
+documentation lives in the catalog (``rules/*.toml``); ``RULES`` below holds only what a scan needs
+at run time, and a test keeps the two in step.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+from imds_iac_checks.model import (
+    DISABLED,
+    ENDPOINT,
+    HOP_LIMIT,
+    REQUIRED,
+    TOKENS,
+    Finding,
+    Span,
+    Target,
+    Value,
+    show,
+)
+
+
+class RuleInfo(NamedTuple):
+    id: str
+    name: str
+    severity: str
+
+
+RULES: dict[str, RuleInfo] = {
+    r.id: r
+    for r in (
+        RuleInfo("IMDS001", "metadata-options-missing", "error"),
+        RuleInfo("IMDS002", "tokens-not-required", "error"),
+        RuleInfo("IMDS003", "hop-limit-above-threshold", "error"),
+        RuleInfo("IMDS004", "not-statically-evaluable", "warning"),
+    )
+}
+
+DEFAULT_HOP_LIMIT = 1
+
+
+class Context(NamedTuple):
+    """Per-target settings of a scan (they may differ by path)."""
+
+    hop_limit: int = DEFAULT_HOP_LIMIT
+
+
+def _finding(
+    rule_id: str,
+    target: Target,
+    span: Span,
+    message: str,
+    *,
+    fixable: bool,
+    setting: str | None = None,
+) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        severity=RULES[rule_id].severity,
+        message=f"[{target.address}] {message}",
+        path=span.path,
+        span=span,
+        resource=target.address,
+        kind=target.kind,
+        fixable=fixable and not target.recorded_state,
+        setting=setting,
+    )
+
+
+def _where(value: Value) -> str:
+    return f" (when {value.condition})" if value.condition else ""
+
+
+def _options_name(target: Target) -> str:
+    return target.spec.block or "the resource"
+
+
+def _endpoint_may_be_enabled(target: Target) -> bool:
+    values = target.settings.get(ENDPOINT, ())
+    if not values:
+        return True  # absent: AWS enables the endpoint
+    return not all(v.known and v.value == DISABLED for v in values)
+
+
+def imds001_options_missing(target: Target, ctx: Context) -> Iterator[Finding]:
+    """The resource sets no metadata options at all, so IMDSv1 stays allowed."""
+    if not target.spec.needs_block or target.block_span is not None:
+        return
+    tokens = target.spec.suggest[TOKENS]
+    yield _finding(
+        "IMDS001",
+        target,
+        target.header,
+        f"no {target.spec.block} block, so IMDSv1 stays allowed; add one with "
+        f"{target.field(TOKENS)} = {tokens}",
+        fixable=True,
+        setting=TOKENS,
+    )
+
+
+def imds002_tokens_not_required(target: Target, ctx: Context) -> Iterator[Finding]:
+    """Tokens are optional (or not set) while the endpoint may be enabled."""
+    if target.block_span is None or not _endpoint_may_be_enabled(target):
+        return
+    field, good = target.field(TOKENS), target.spec.suggest[TOKENS]
+    values = target.settings.get(TOKENS, ())
+    if not values:
+        yield _finding(
+            "IMDS002",
+            target,
+            target.header,
+            f"{_options_name(target)} does not set {field}, so IMDSv1 stays allowed; "
+            f"set {field} = {good}",
+            fixable=True,
+            setting=TOKENS,
+        )
+        return
+    for value in values:
+        if value.known and value.value != REQUIRED:
+            yield _finding(
+                "IMDS002",
+                target,
+                value.span,
+                f"{field} is {show(value.raw)}{_where(value)}; set it to {good}",
+                fixable=True,
+                setting=TOKENS,
+            )
+
+
+def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
+    """The PUT response hop limit lets the session token travel further than the threshold."""
+    if target.block_span is None or HOP_LIMIT not in target.spec.fields:
+        return
+    if not _endpoint_may_be_enabled(target):
+        return
+    field = target.field(HOP_LIMIT)
+    for value in target.settings.get(HOP_LIMIT, ()):
+        if not value.known or value.problem or not isinstance(value.value, (int, float)):
+            continue
+        if value.value > ctx.hop_limit:
+            yield _finding(
+                "IMDS003",
+                target,
+                value.span,
+                f"{field} is {show(value.raw)}{_where(value)}, above the limit of "
+                f"{ctx.hop_limit}; set it to {ctx.hop_limit}",
+                fixable=True,
+                setting=HOP_LIMIT,
+            )
+
+
+def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
+    """A setting whose value cannot be resolved statically: never a silent pass."""
+    if target.block_span is None:
+        return
+    for key in (ENDPOINT, TOKENS, HOP_LIMIT):
+        if key not in target.spec.fields:
+            continue
+        field = target.field(key)
+        for value in target.settings.get(key, ()):
+            if not value.known:
+                yield _finding(
+                    "IMDS004",
+                    target,
+                    value.span,
+                    f"{field} could not be evaluated statically: {value.expression}",
+                    fixable=False,
+                    setting=key,
+                )
+            elif value.problem:
+                yield _finding(
+                    "IMDS004",
+                    target,
+                    value.span,
+                    f"{field} could not be evaluated: {value.problem}",
+                    fixable=False,
+                    setting=key,
+                )
+
+
+Rule = Callable[[Target, Context], Iterable[Finding]]
+
+RULE_FUNCTIONS: dict[str, Rule] = {
+    "IMDS001": imds001_options_missing,
+    "IMDS002": imds002_tokens_not_required,
+    "IMDS003": imds003_hop_limit,
+    "IMDS004": imds004_not_evaluable,
+}
+
+
+def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -> list[Finding]:
+    """Every finding of ``rules`` (default: all) on one target, in rule order."""
+    found: list[Finding] = []
+    for rule_id in rules if rules is not None else RULE_FUNCTIONS:
+        found.extend(RULE_FUNCTIONS[rule_id](target, ctx))
+    return found

@@ -1,0 +1,402 @@
+"""Terraform HCL adapter: ``*.tf`` files into Targets, with tree-sitter-hcl.
+
+tree-sitter gives a lossless tree with byte offsets: every Value's provenance is the exact byte
+span of the expression that wrote it, which is what findings point at and what the fixer edits.
+
+Expressions are resolved when they are literals (strings without interpolation, numbers,
+booleans, ``null``, negative numbers, parenthesised literals, heredocs without interpolation).
+Anything else is *unknown* and keeps its source text, so that the engine can say which expression
+it could not evaluate instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.model import (
+    Link,
+    Scalar,
+    ScanError,
+    Span,
+    Target,
+    Value,
+    normalize,
+)
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
+
+FORMAT = "terraform"
+
+_parser: Parser | None = None
+
+
+def _get_parser() -> Parser:
+    global _parser
+    if _parser is None:
+        import tree_sitter
+        import tree_sitter_hcl
+
+        _parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+    return _parser
+
+
+_NOT_LITERAL = object()
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class Source:
+    """A file's bytes plus the conversions from tree-sitter positions to :class:`Span`."""
+
+    __slots__ = ("data", "path")
+
+    def __init__(self, path: str, data: bytes) -> None:
+        self.path = path
+        self.data = data
+
+    def column(self, byte: int, byte_column: int) -> int:
+        """1-based character column of ``byte``, ``byte_column`` bytes into its line."""
+        prefix = self.data[byte - byte_column : byte]
+        if prefix.isascii():
+            return byte_column + 1
+        if prefix.startswith(_UTF8_BOM):
+            prefix = prefix[3:]
+        return len(prefix.decode("utf-8", "replace")) + 1
+
+    def span(self, start: Node, end: Node | None = None) -> Span:
+        end = end or start
+        sp, ep = start.start_point, end.end_point
+        return Span(
+            self.path,
+            start.start_byte,
+            end.end_byte,
+            sp[0] + 1,
+            self.column(start.start_byte, sp[1]),
+            ep[0] + 1,
+            self.column(end.end_byte, ep[1]),
+        )
+
+    def text(self, node: Node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    """Scan one ``.tf`` file. A file with a syntax error yields only the error."""
+    parser = _get_parser()
+    tree = parser.parse(data)
+    root = tree.root_node
+    src = Source(path, data)
+    if root.has_error:
+        return [], [_syntax_error(src, root)]
+    targets: list[Target] = []
+    for body in _children(root, "body"):
+        for block in _children(body, "block"):
+            if _ident(block) != "resource":
+                continue
+            target = _resource(src, block)
+            if target is not None:
+                targets.append(target)
+    return targets, []
+
+
+# --- tree helpers -----------------------------------------------------------------------------
+
+
+def _children(node: Node, kind: str) -> list[Node]:
+    return [c for c in node.named_children if c.type == kind]
+
+
+def _child(node: Node, kind: str) -> Node | None:
+    for c in node.named_children:
+        if c.type == kind:
+            return c
+    return None
+
+
+def _ident(block: Node) -> str:
+    first = block.named_children[0] if block.named_child_count else None
+    if first is None or first.type != "identifier":
+        return ""
+    return (first.text or b"").decode("utf-8", "replace")
+
+
+def _labels(src: Source, block: Node) -> list[str]:
+    labels: list[str] = []
+    for c in block.named_children[1:]:
+        if c.type == "string_lit":
+            labels.append(
+                "".join(src.text(p) for p in c.named_children if p.type == "template_literal")
+            )
+        elif c.type == "identifier":
+            labels.append(src.text(c))
+        else:
+            break
+    return labels
+
+
+def _attributes(body: Node | None) -> dict[str, Node]:
+    """Attribute name -> its expression node. The first definition wins (HCL forbids duplicates)."""
+    attrs: dict[str, Node] = {}
+    if body is None:
+        return attrs
+    for c in body.named_children:
+        if c.type == "attribute":
+            name = c.named_children[0]
+            expr = _child(c, "expression")
+            key = (name.text or b"").decode("utf-8", "replace")
+            if expr is not None and key not in attrs:
+                attrs[key] = expr
+    return attrs
+
+
+# --- resources --------------------------------------------------------------------------------
+
+
+def _resource(src: Source, block: Node) -> Target | None:
+    labels = _labels(src, block)
+    if len(labels) != 2 or labels[0] not in KINDS:
+        return None
+    spec = KINDS[labels[0]]
+    body = _child(block, "body")
+    label_nodes = [c for c in block.named_children[1:3]]
+    header = src.span(block.named_children[0], label_nodes[-1])
+    settings_body: Node | None
+    block_span: Span | None
+    if spec.block is None:
+        settings_body, block_span = body, src.span(block)
+    else:
+        settings_body, block_span = _options_block(src, body, spec.block)
+    settings: dict[str, tuple[Value, ...]] = {}
+    if block_span is not None:
+        attrs = _attributes(settings_body)
+        for key, field in spec.fields.items():
+            expr = attrs.get(field)
+            if expr is None:
+                continue
+            value = _value(src, spec, key, expr)
+            if value is not None:
+                settings[key] = (value,)
+    return Target(
+        spec=spec,
+        address=f"{labels[0]}.{labels[1]}",
+        path=src.path,
+        span=src.span(block),
+        header=header,
+        block_span=block_span,
+        settings=settings,
+        format=FORMAT,
+    )
+
+
+def _options_block(src: Source, body: Node | None, name: str) -> tuple[Node | None, Span | None]:
+    """The options block's body and span: a plain block, or a ``dynamic`` block's ``content``."""
+    if body is None:
+        return None, None
+    for block in _children(body, "block"):
+        ident = _ident(block)
+        if ident == name and not _labels(src, block):
+            return _child(block, "body"), src.span(block)
+        if ident == "dynamic" and _labels(src, block) == [name]:
+            dyn_body = _child(block, "body")
+            for_each = _attributes(dyn_body).get("for_each")
+            if for_each is not None and _is_empty_collection(for_each):
+                continue  # for_each = [] / {}: Terraform generates no block
+            content = None
+            if dyn_body is not None:
+                for inner in _children(dyn_body, "block"):
+                    if _ident(inner) == "content":
+                        content = _child(inner, "body")
+                        break
+            return content, src.span(block)
+    return None, None
+
+
+def _is_empty_collection(expr: Node) -> bool:
+    node = _unwrap(expr)
+    if node.type != "collection_value":
+        return False
+    inner = node.named_children[0] if node.named_child_count else None
+    return inner is not None and not any(
+        c.type in ("expression", "object_elem") for c in inner.named_children
+    )
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def _value(src: Source, spec: Any, key: str, expr: Node) -> Value | None:
+    span = src.span(expr)
+    literal = _literal(src, expr)
+    if literal is _NOT_LITERAL:
+        text = _compact(src.text(expr))
+        return Value(False, None, None, text, (Link(span, "expression"),))
+    if literal is None:
+        return None  # null: the argument is not set
+    raw: Scalar = literal  # type: ignore[assignment]
+    canonical, problem = normalize(spec, key, raw)
+    if canonical is None and problem is None:
+        return None  # a "no preference" value: AWS's default applies
+    return Value(True, canonical, raw, src.text(expr), (Link(span, "literal"),), problem=problem)
+
+
+def _unwrap(expr: Node) -> Node:
+    """Strip ``expression`` wrappers and parentheses down to the node that holds the value."""
+    node = expr
+    while True:
+        if node.type == "expression":
+            named = node.named_children
+            if len(named) == 1:
+                node = named[0]
+                continue
+            return node
+        return node
+
+
+def _literal(src: Source, expr: Node) -> object:
+    """The Python value of a literal expression; ``None`` for ``null``; ``_NOT_LITERAL`` else."""
+    node = _unwrap(expr)
+    if node.type == "expression":  # more than one child: an access chain, a call, ...
+        return _NOT_LITERAL
+    if node.type == "literal_value":
+        inner = node.named_children[0]
+        kind = inner.type
+        if kind == "numeric_lit":
+            return _parse_number(src.text(inner))
+        if kind == "bool_lit":
+            return src.text(inner) == "true"
+        if kind == "null_lit":
+            return None
+        if kind == "string_lit":
+            return _template(src, inner)
+        return _NOT_LITERAL
+    if node.type == "template_expr":
+        inner = node.named_children[0]
+        if inner.type == "quoted_template":
+            return _template(src, inner)
+        if inner.type == "heredoc_template":
+            return _heredoc(src, inner)
+        return _NOT_LITERAL
+    if node.type == "operation":
+        unary = node.named_children[0]
+        if unary.type == "unary_operation" and src.text(unary).lstrip().startswith("-"):
+            operand = _literal_from(src, unary.named_children[-1])
+            if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+                return -operand
+        return _NOT_LITERAL
+    return _NOT_LITERAL
+
+
+def _literal_from(src: Source, node: Node) -> object:
+    if node.type == "literal_value" and node.named_children[0].type == "numeric_lit":
+        return _parse_number(src.text(node.named_children[0]))
+    if node.type == "expression":
+        return _literal(src, node)
+    return _NOT_LITERAL
+
+
+def _parse_number(text: str) -> int | float | object:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return _NOT_LITERAL
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)|\$\$\{|%%\{")
+
+
+def _unescape(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole == "$${":
+            return "${"
+        if whole == "%%{":
+            return "%{"
+        esc = m.group(1)
+        if esc[0] in "uU" and len(esc) > 1:
+            return chr(int(esc[1:], 16))
+        return _ESCAPES.get(esc, whole)
+
+    return _ESCAPE_RE.sub(repl, text)
+
+
+def _template(src: Source, node: Node) -> object:
+    parts: list[str] = []
+    for c in node.named_children:
+        if c.type == "template_literal":
+            parts.append(src.text(c))
+        elif c.type in ("quoted_template_start", "quoted_template_end"):
+            continue
+        else:  # interpolation or directive
+            return _NOT_LITERAL
+    return _unescape("".join(parts))
+
+
+def _heredoc(src: Source, node: Node) -> object:
+    parts: list[str] = []
+    strip = False
+    for c in node.named_children:
+        if c.type == "heredoc_start":
+            strip = src.text(c).strip() == "<<-"
+        elif c.type == "template_literal":
+            parts.append(src.text(c))
+        elif c.type == "heredoc_identifier":
+            continue
+        else:
+            return _NOT_LITERAL
+    text = "".join(parts)
+    if strip:
+        lines = text.split("\n")
+        indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+        cut = min(indents, default=0)
+        text = "\n".join(line[cut:] for line in lines)
+    return text + "\n" if not text.endswith("\n") else text
+
+
+def _compact(text: str, limit: int = 120) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+# --- syntax errors ----------------------------------------------------------------------------
+
+
+def _syntax_error(src: Source, root: Node) -> ScanError:
+    node = _first_error(root)
+    if node is None:  # has_error without a reachable ERROR/MISSING node: point at the root
+        return ScanError(src.path, 1, 1, "syntax error")
+    span = src.span(node)
+    if node.is_missing:
+        expected = node.type if not node.is_named else node.type.replace("_", " ")
+        message = f'syntax error: expected "{expected}"'
+    else:
+        token = _first_leaf(node)
+        text = _compact(src.text(token), 40) if token is not None else ""
+        if token is None or not text:
+            message = "syntax error: unexpected end of file"
+        else:
+            message = f"syntax error: unexpected {text!r}"
+            span = src.span(token)
+    return ScanError(src.path, span.line, span.column, message)
+
+
+def _first_error(root: Node) -> Node | None:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing or node.type == "ERROR":
+            return node
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return None
+
+
+def _first_leaf(node: Node) -> Node | None:
+    while node.child_count:
+        node = node.children[0]
+    return node if node.end_byte > node.start_byte else None

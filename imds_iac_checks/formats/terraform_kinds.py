@@ -1,0 +1,51 @@
+"""Terraform resource types that carry instance metadata settings (AWS provider).
+
+Shared by every Terraform input: HCL, JSON syntax and plan JSON see the same kinds and fields.
+"""
+
+from __future__ import annotations
+
+from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec
+
+_INSTANCE_FIELDS = {
+    ENDPOINT: "http_endpoint",
+    TOKENS: "http_tokens",
+    HOP_LIMIT: "http_put_response_hop_limit",
+}
+_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+
+
+def _instance_like(kind: str) -> KindSpec:
+    return KindSpec(kind, "metadata_options", _INSTANCE_FIELDS, _SUGGEST)
+
+
+KINDS: dict[str, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        _instance_like("aws_instance"),
+        _instance_like("aws_spot_instance_request"),
+        _instance_like("aws_launch_template"),
+        _instance_like("aws_launch_configuration"),
+        KindSpec(
+            "aws_imagebuilder_infrastructure_configuration",
+            "instance_metadata_options",
+            {TOKENS: "http_tokens", HOP_LIMIT: "http_put_response_hop_limit"},
+            _SUGGEST,
+        ),
+        KindSpec(
+            "aws_sagemaker_notebook_instance",
+            "instance_metadata_service_configuration",
+            {TOKENS: "minimum_instance_metadata_service_version"},
+            {TOKENS: '"2"'},
+            token_map={"2": "required", "1": "optional"},
+        ),
+        KindSpec(
+            "aws_ec2_instance_metadata_defaults",
+            None,
+            _INSTANCE_FIELDS,
+            _SUGGEST,
+            needs_block=False,
+            hop_no_preference=(-1, "no-preference"),
+        ),
+    )
+}

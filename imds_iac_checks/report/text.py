@@ -1,0 +1,58 @@
+"""Human-readable output in the style of ruff: ``path:line:col: RULE message``, then a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from imds_iac_checks.model import ScanError
+from imds_iac_checks.scan import ScanResult
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_RED = "\033[31m"
+_YELLOW = "\033[33m"
+_CYAN = "\033[36m"
+_GREEN = "\033[32m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def error_line(error: ScanError, color: bool = False) -> str:
+    where = error.path if error.line <= 0 else f"{error.path}:{error.line}:{error.column}"
+    return f"{_paint(where, _BOLD, color)}: {error.message}"
+
+
+def write(
+    result: ScanResult, out: TextIO, err: TextIO, *, color: bool = False, quiet: bool = False
+) -> None:
+    for f in result.findings:
+        where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
+        code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
+        out.write(f"{where}: {code} {f.message}\n")
+    for e in result.errors:
+        err.write(error_line(e, color) + "\n")
+    if quiet:
+        return
+    out.write(summary(result, color) + "\n")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary(result: ScanResult, color: bool = False) -> str:
+    scanned = f"{_plural(result.files, 'file')}, {_plural(result.targets, 'target')} scanned"
+    problems = ""
+    if result.errors:
+        problems = f"; {_plural(len(result.errors), 'file')} could not be scanned"
+    if not result.findings:
+        head = _paint("No findings", _GREEN, color) if not result.errors else "No findings"
+        return f"{head} ({scanned}){problems}."
+    by_sev = Counter(f.severity for f in result.findings)
+    parts = [_plural(by_sev[s], s) for s in ("error", "warning") if by_sev[s]]
+    files = len({f.path for f in result.findings})
+    head = _paint(f"Found {_plural(len(result.findings), 'finding')}", _BOLD, color)
+    return f"{head} ({', '.join(parts)}) in {_plural(files, 'file')} ({scanned}){problems}."

@@ -1,0 +1,142 @@
+"""Orchestration: paths -> files -> Targets (adapters) -> Findings (engine).
+
+This module picks the adapter for each file and imports it only when a file needs it.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from imds_iac_checks.config import Resolver, Settings
+from imds_iac_checks.engine import Context, evaluate
+from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Target
+
+# Directories never walked into (explicitly named paths are still scanned).
+SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
+
+Parser = Callable[[str, bytes], "tuple[list[Target], list[ScanError]]"]
+
+
+def _hcl(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    from imds_iac_checks.formats import hcl
+
+    return hcl.parse(path, data)
+
+
+def adapter_for(name: str) -> Parser | None:
+    """The adapter for a file name, or None when no supported input has that name."""
+    if name.endswith(".tf"):
+        return _hcl
+    return None
+
+
+class ScanResult(NamedTuple):
+    findings: list[Finding]
+    errors: list[ScanError]
+    files: int
+    targets: int
+    fail_on: str
+
+
+def display_path(path: str, cwd: str) -> str:
+    """``path`` relative to ``cwd`` when it is below it, else absolute; always with ``/``."""
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, cwd)
+    except ValueError:  # another drive on Windows
+        rel = absolute
+    shown = absolute if rel == ".." or rel.startswith(".." + os.sep) else rel
+    return shown.replace(os.sep, "/")
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") and name not in (".", "..")
+
+
+def discover(
+    paths: list[str], resolver: Resolver, errors: list[ScanError]
+) -> Iterator[tuple[str, Settings]]:
+    """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
+
+    Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories and excluded
+    paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
+    A path that does not exist is an error.
+    """
+    seen: set[str] = set()
+    for given in paths:
+        if not os.path.exists(given):
+            errors.append(ScanError(given, 0, 0, "no such file or directory"))
+            continue
+        if not os.path.isdir(given):
+            absolute = os.path.abspath(given)
+            settings = resolver.for_path(absolute)
+            if absolute not in seen and adapter_for(given) and not settings.excluded(absolute):
+                seen.add(absolute)
+                yield given, settings
+            continue
+        for root, dirs, files in os.walk(given, onerror=lambda e: _walk_error(e, errors)):
+            settings = resolver.for_dir(root)
+            keep = []
+            for d in sorted(dirs):
+                if d in SKIP_DIRS or _hidden(d):
+                    continue
+                if settings.excluded(os.path.join(os.path.abspath(root), d)):
+                    continue
+                keep.append(d)
+            dirs[:] = keep
+            for name in sorted(files):
+                if adapter_for(name) is None:
+                    continue
+                full = os.path.join(root, name)
+                absolute = os.path.abspath(full)
+                if absolute in seen or settings.excluded(absolute):
+                    continue
+                seen.add(absolute)
+                yield full, settings
+
+
+def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
+    errors.append(ScanError(exc.filename or "?", 0, 0, exc.strerror or str(exc)))
+
+
+def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanResult:
+    cwd = os.path.abspath(cwd or os.getcwd())
+    findings: list[Finding] = []
+    errors: list[ScanError] = []
+    files = targets = 0
+    fail_on = resolver.for_path(paths[0]).fail_on if paths else resolver.for_dir(cwd).fail_on
+    for path, settings in discover(paths, resolver, errors):
+        adapter = adapter_for(path)
+        assert adapter is not None
+        shown = display_path(path, cwd)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        files += 1
+        try:
+            found, errs = adapter(shown, data)
+        except Exception as exc:  # an adapter bug must not end the scan of the other files
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
+        errors.extend(errs)
+        absolute = os.path.abspath(path)
+        rules = settings.rules_for(absolute)
+        ctx = Context(hop_limit=settings.hop_limit_for(absolute))
+        for target in found:
+            targets += 1
+            findings.extend(evaluate(target, ctx, rules))
+    findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
+    errors.sort(key=lambda e: (e.path, e.line, e.column))
+    return ScanResult(findings, errors, files, targets, fail_on)
+
+
+def exit_code(result: ScanResult, exit_zero: bool = False) -> int:
+    if result.errors:
+        return 2
+    if exit_zero:
+        return 0
+    threshold = SEVERITY_RANK[result.fail_on]
+    return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else 0
