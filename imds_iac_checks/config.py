@@ -251,6 +251,10 @@ def _load_toml(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
 
 
+# `[tool.imds-iac]`, `[tool."imds-iac".per-path]`, `tool.imds-iac.hop-limit = 2`, ...
+_MENTIONS_TOOL_TABLE = re.compile(rb"""tool\s*\.\s*["']?imds-iac""")
+
+
 def load_file(path: str) -> Settings | None:
     """Settings from one file; ``None`` for a pyproject.toml without ``[tool.imds-iac]``."""
     path = os.path.abspath(path)
@@ -259,7 +263,7 @@ def load_file(path: str) -> Settings | None:
         # Most pyproject.toml files say nothing about us: skip the TOML parser for those.
         try:
             with open(path, "rb") as fh:
-                if b"imds-iac" not in fh.read():
+                if not _MENTIONS_TOOL_TABLE.search(fh.read()):
                     return None
         except OSError as exc:
             raise ConfigError(f"{path}: {exc.strerror or exc}") from None

@@ -234,10 +234,17 @@ def test_bare_identifier_labels_and_spaces() -> None:
 
 
 def test_columns_count_characters_not_bytes() -> None:
-    text = 'resource "aws_instance" "wéb" { metadata_options { http_tokens = "optional" } }\n'
+    text = (
+        'resource "aws_instance" "wéb" {\n'
+        '  metadata_options { http_tokens = "optional" } # «ünïcode» before: 日本\n'
+        "}\n"
+    )
+    text = text.replace("{ http_tokens", "{ /* 日本語 */ http_tokens")
     (target,) = hcl.parse("x.tf", text.encode())[0]
     span = target.settings[TOKENS][0].span
-    assert span.column == text.index('"optional"') + 1
+    line = text.split("\n")[1]
+    assert span.line == 2
+    assert span.column == line.index('"optional"') + 1
     assert span.start_byte == text.encode().index(b'"optional"')
     assert span.end_column == span.column + len('"optional"')
 

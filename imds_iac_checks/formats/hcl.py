@@ -90,6 +90,9 @@ def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     src = Source(path, data)
     if root.has_error:
         return [], [_syntax_error(src, root)]
+    invalid = _structure_error(src, root)
+    if invalid is not None:
+        return [], [invalid]
     targets: list[Target] = []
     for body in _children(root, "body"):
         for block in _children(body, "block"):
@@ -383,6 +386,60 @@ def _syntax_error(src: Source, root: Node) -> ScanError:
             message = f"syntax error: unexpected {text!r}"
             span = src.span(token)
     return ScanError(src.path, span.line, span.column, message)
+
+
+def _structure_error(src: Source, root: Node) -> ScanError | None:
+    """HCL rules that tree-sitter-hcl does not enforce but Terraform does: an argument or block
+    ends its line, a single-line block holds one argument at most, and no argument is set twice
+    in one body. (Messages follow HashiCorp's parser.)"""
+    stack: list[tuple[Node, Node | None]] = [(b, None) for b in _children(root, "body")]
+    while stack:
+        body, block = stack.pop()
+        items = [c for c in body.named_children if c.type in ("attribute", "block")]
+        error = _body_error(src, body, block, items)
+        if error is not None:
+            return error
+        for item in items:
+            if item.type == "block":
+                inner = _child(item, "body")
+                if inner is not None:
+                    stack.append((inner, item))
+    return None
+
+
+def _body_error(src: Source, body: Node, block: Node | None, items: list[Node]) -> ScanError | None:
+    def error(node: Node, message: str) -> ScanError:
+        span = src.span(node)
+        return ScanError(src.path, span.line, span.column, message)
+
+    seen: dict[str, Node] = {}
+    for item in items:
+        if item.type == "attribute":
+            name = src.text(item.named_children[0])
+            if name in seen:
+                first = seen[name].start_point[0] + 1
+                return error(item, f'attribute redefined: "{name}" was already set on line {first}')
+            seen[name] = item
+    opening = _child(block, "block_start") if block is not None else None
+    closing = _child(block, "block_end") if block is not None else None
+    if opening is not None and items and items[0].start_point[0] == opening.end_point[0]:
+        # Single-line block: `name { argument }`, all on one line.
+        head = items[0]
+        if head.type != "attribute" or len(items) > 1:
+            return error(head, "a single-line block can contain only one argument definition")
+        if closing is not None and closing.start_point[0] != opening.end_point[0]:
+            return error(
+                head,
+                "invalid single-argument block definition: an argument on the same line as the "
+                "opening brace must be the only one, and the block must close on that line",
+            )
+        return None
+    for i, item in enumerate(items):
+        following = items[i + 1] if i + 1 < len(items) else closing
+        if following is not None and following.start_point[0] == item.end_point[0]:
+            what = "argument" if item.type == "attribute" else "block definition"
+            return error(following, f"missing newline after {what}")
+    return None
 
 
 def _first_error(root: Node) -> Node | None:

@@ -1,0 +1,5 @@
+resource "aws_instance" "web" {
+  ami = "a"
+  metadata_options {}
+  ami = "b"
+}

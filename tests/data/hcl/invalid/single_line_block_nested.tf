@@ -1,0 +1,1 @@
+resource "aws_instance" "web" { metadata_options { http_tokens = "required" } }

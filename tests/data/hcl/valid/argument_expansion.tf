@@ -1,0 +1,3 @@
+locals {
+  x = max(var.l...)
+}

@@ -1,0 +1,5 @@
+locals {
+  a = "$${literal}"
+  b = "%%{literal}"
+  c = "tab\there \"q\" \u00e9"
+}

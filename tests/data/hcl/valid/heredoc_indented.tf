@@ -1,0 +1,7 @@
+resource "aws_instance" "web" {
+  user_data = <<-EOT
+    #!/bin/bash
+    echo ${var.a}
+  EOT
+  ami = "x"
+}

@@ -1,0 +1,3 @@
+locals {
+  x = var.a ? var.b ? 1 : 2 : 3
+}

@@ -1,0 +1,3 @@
+locals {
+  résumé = 1
+}
