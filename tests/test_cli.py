@@ -390,3 +390,18 @@ def test_help_and_version(cli) -> None:
     run = cli("--version")
     assert run.code == 0
     assert run.out.startswith("imds-iac ")
+
+
+def test_files_of_other_kinds_are_skipped_silently(cli, tree: Path) -> None:
+    write(tree, "README.md", "# infra\n")
+    write(tree, "app/package.json", '{"name": "x"}\n')
+    run = cli("check", "--format", "json", "README.md", "app/package.json", cwd=tree)
+    assert run.code == 0
+    assert run.json()["summary"]["files_scanned"] == 0
+    assert run.json()["errors"] == []
+
+
+def test_python_dash_m_entry_point(tree: Path) -> None:
+    run = run_process("check", "--format", "json", "app/main.tf", cwd=tree)
+    assert run.code == 1
+    assert [f["rule_id"] for f in json.loads(run.out)["findings"]] == ["IMDS002", "IMDS003"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -14,19 +14,21 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    require_tool(shutil.which("ruff") is not None, "ruff")
-    run = _run("ruff", "check", "imds_iac_checks", "tests", "scripts")
+    require_tool(importlib.util.find_spec("ruff") is not None, "ruff")
+    run = _run(sys.executable, "-m", "ruff", "check", "imds_iac_checks", "tests", "scripts")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_ruff_format() -> None:
-    require_tool(shutil.which("ruff") is not None, "ruff")
-    run = _run("ruff", "format", "--check", "imds_iac_checks", "tests", "scripts")
+    require_tool(importlib.util.find_spec("ruff") is not None, "ruff")
+    run = _run(
+        sys.executable, "-m", "ruff", "format", "--check", "imds_iac_checks", "tests", "scripts"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_mypy() -> None:
-    require_tool(shutil.which("mypy") is not None, "mypy")
+    require_tool(importlib.util.find_spec("mypy") is not None, "mypy")
     run = _run(sys.executable, "-m", "mypy")
     assert run.returncode == 0, run.stdout + run.stderr
 

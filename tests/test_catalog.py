@@ -1,0 +1,155 @@
+"""The rule catalog: well-formed, in step with the engine, examples that really behave as they
+say, generated docs up to date, and shipped inside the wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imds_iac_checks import catalog
+from imds_iac_checks.engine import RULES, Context, evaluate
+from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform_kinds import KINDS
+from tests.conftest import ROOT
+
+CATALOG = catalog.load()
+RULE_IDS = sorted(CATALOG)
+
+
+def test_catalog_and_engine_define_the_same_rules() -> None:
+    assert sorted(RULES) == RULE_IDS
+    for rule_id, info in RULES.items():
+        assert CATALOG[rule_id]["name"] == info.name
+        assert CATALOG[rule_id]["severity"] == info.severity
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_file_schema(rule_id: str) -> None:
+    rule = CATALOG[rule_id]
+    path = Path(catalog.catalog_dir()) / f"{rule_id}.toml"
+    assert path.is_file(), "one file per rule, named after its id"
+    for key in catalog.REQUIRED_KEYS:
+        assert key in rule, key
+    for key in ("id", "name", "title", "severity", "summary", "why", "fix_safety"):
+        assert isinstance(rule[key], str) and rule[key].strip(), key
+    assert rule["severity"] in ("error", "warning")
+    assert rule["name"] == rule["name"].lower() and " " not in rule["name"]
+    assert not rule["title"].endswith(".")
+    formats = {fix["format"] for fix in rule["how_to_fix"]}
+    assert formats == {"terraform", "cloudformation", "ec2-api-json"}
+    assert all(fix["text"].strip() and fix["snippet"].strip() for fix in rule["how_to_fix"])
+    assert {ex["format"] for ex in rule["examples"]} >= {"terraform", "cloudformation"}
+    assert all(ref["url"].startswith("https://") and ref["title"] for ref in rule["references"])
+    urls = " ".join(ref["url"] for ref in rule["references"])
+    assert "docs.aws.amazon.com" in urls
+    assert "attack.mitre.org/techniques/T1552/005" in urls
+    assert "cisecurity.org" in urls
+    assert all(isinstance(ids, list) and ids for ids in rule["peers"].values())
+
+
+def test_peer_ids() -> None:
+    assert "CKV_AWS_79" in CATALOG["IMDS002"]["peers"]["checkov"]
+    assert "AVD-AWS-0028" in CATALOG["IMDS002"]["peers"]["trivy"]
+    assert CATALOG["IMDS003"]["peers"]["checkov"] == ["CKV_AWS_341"]
+    assert CATALOG["IMDS004"]["peers"] == {}
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_applies_to_names_real_kinds(rule_id: str) -> None:
+    terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
+    assert terraform <= set(KINDS)
+    cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
+    assert all(k.startswith("AWS::") for k in cloudformation)
+
+
+def test_every_terraform_kind_is_documented() -> None:
+    assert set(KINDS) <= set(CATALOG["IMDS002"]["applies_to"])
+    assert "aws_ec2_instance_metadata_defaults" not in CATALOG["IMDS001"]["applies_to"]
+
+
+def _terraform_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (rule_id, i, ex)
+        for rule_id in RULE_IDS
+        for i, ex in enumerate(CATALOG[rule_id]["examples"])
+        if ex["format"] == "terraform"
+    ]
+
+
+def _rules_fired(text: str) -> list[str]:
+    targets, errors = hcl.parse("example.tf", text.encode())
+    assert errors == [], errors
+    assert targets, "the example has no resource imds-iac checks"
+    return [f.rule_id for t in targets for f in evaluate(t, Context())]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "index", "example"),
+    _terraform_examples(),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_terraform_examples_behave_as_documented(rule_id: str, index: int, example) -> None:
+    assert rule_id in _rules_fired(example["bad"])
+    assert _rules_fired(example["good"]) == []
+
+
+def test_generated_docs_are_current() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_rules_command(cli) -> None:
+    listing = cli("rules")
+    assert listing.code == 0
+    lines = listing.out.splitlines()
+    assert [line.split()[0] for line in lines] == RULE_IDS
+    assert "tokens-not-required" in lines[1]
+    one = cli("rules", "imds002")
+    assert one.code == 0
+    for section in ("What it does", "Why is this bad?", "Use instead:", "Fix safety", "References"):
+        assert section in one.out
+    assert "CKV_AWS_79" in one.out
+    assert "```" not in one.out
+    md = cli("rules", "IMDS003", "--format", "markdown")
+    assert md.out.startswith("# IMDS003 hop-limit-above-threshold")
+    assert "```hcl" in md.out
+    assert cli("rules", "--format", "json").code == 0
+    missing = cli("rules", "IMDS999")
+    assert missing.code == 2
+    assert "unknown rule 'IMDS999'" in missing.err
+
+
+def test_wheel_ships_the_catalog(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    (wheel,) = tmp_path.glob("imds_iac-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for rule_id in RULE_IDS:
+        assert f"imds_iac_checks/rules/{rule_id}.toml" in names
+    assert "imds_iac_checks/formats/hcl.py" in names
+    assert not any(n.startswith(("tests/", "fixtures/")) for n in names)
