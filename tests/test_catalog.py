@@ -153,3 +153,16 @@ def test_wheel_ships_the_catalog(tmp_path: Path) -> None:
         assert f"imds_iac_checks/rules/{rule_id}.toml" in names
     assert "imds_iac_checks/formats/hcl.py" in names
     assert not any(n.startswith(("tests/", "fixtures/")) for n in names)
+
+
+def test_cloudformation_examples_are_valid_yaml() -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    for rule in CATALOG.values():
+        for example in rule["examples"]:
+            if example["format"] != "cloudformation":
+                continue
+            for text in (example["bad"], example["good"]):
+                (resource,) = yaml.load(text).values()
+                assert resource["Type"].startswith("AWS::")
