@@ -44,6 +44,6 @@ def test_terraform_fixtures_give_exactly_the_annotated_findings(cli) -> None:
 
 
 def test_a_fixture_project_scans_clean(cli) -> None:
-    run = cli("check", "fixtures/terraform/hardened", cwd=FIXTURES.parent)
+    run = cli("check", "fixtures/terraform/secure-baseline", cwd=FIXTURES.parent)
     assert run.code == 0, run.out
     assert run.out.startswith("No findings")
