@@ -59,7 +59,8 @@ class Value(NamedTuple):
     :func:`normalize`) and ``raw`` the literal as written (``"2"`` for a hop limit written as a
     string). ``provenance[0]`` is where the value is written: the place a finding points at and the
     place a fix edits. ``condition`` names the branch when a value is one alternative of a
-    conditional. ``problem`` explains a literal that is not a valid value for the field.
+    conditional. ``problem`` explains a literal that is not a valid value for the field. A known
+    Value whose ``value`` is None is "not set" in its branch (CloudFormation ``AWS::NoValue``).
     """
 
     known: bool
@@ -81,6 +82,8 @@ class KindSpec(NamedTuple):
     ``block`` is the options block (``metadata_options``), or ``None`` when the settings sit on the
     resource itself (account defaults). ``fields`` maps canonical keys to this format's field names.
     ``suggest`` maps canonical keys to the literal a fix writes, as shown in messages.
+    ``absent_ok``: a missing tokens setting changes nothing (API calls that modify settings), so
+    only a value that is written can be a finding.
     """
 
     kind: str
@@ -93,6 +96,13 @@ class KindSpec(NamedTuple):
     token_map: Mapping[str, str] = MappingProxyType({})
     # Hop-limit literals that mean "no preference" (treated as absent: AWS's default applies).
     hop_no_preference: tuple[Scalar, ...] = ()
+    absent_ok: bool = False
+    # How messages name the options block ("metadata_options block", "MetadataOptions").
+    block_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.block_label or self.block or "the resource"
 
 
 class Target(NamedTuple):
@@ -107,6 +117,8 @@ class Target(NamedTuple):
     settings: dict[str, tuple[Value, ...]]
     format: str
     recorded_state: bool = False
+    # The options block itself is an expression that cannot be evaluated (`!If` over the block).
+    unknown_block: Value | None = None
 
     @property
     def kind(self) -> str:

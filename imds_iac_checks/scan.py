@@ -23,10 +23,21 @@ def _hcl(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     return hcl.parse(path, data)
 
 
+def _data(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    from imds_iac_checks.formats import data as data_files
+
+    return data_files.parse(path, data)
+
+
+_DATA_SUFFIXES = (".tf.json", ".json", ".yaml", ".yml", ".template")
+
+
 def adapter_for(name: str) -> Parser | None:
     """The adapter for a file name, or None when no supported input has that name."""
     if name.endswith(".tf"):
         return _hcl
+    if name.lower().endswith(_DATA_SUFFIXES):
+        return _data
     return None
 
 

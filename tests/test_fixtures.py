@@ -1,6 +1,7 @@
-"""The bundled fixtures carry their expected findings as comments: a line that should get a
-finding ends with ``# imds-expect: IMDS002`` (several: ``IMDS002, IMDS003``). This test scans the
-whole fixtures tree through the CLI and requires exactly those findings, line by line."""
+"""The bundled fixtures carry their expected findings. In HCL and YAML a line that should get a
+finding ends with ``# imds-expect: IMDS002`` (several: ``IMDS002, IMDS003``). JSON has no
+comments: ``x.json`` has a sidecar ``x.json.expect`` with lines ``LINE RULE RESOURCE``. This test
+scans the whole fixtures tree through the CLI and requires exactly those findings."""
 
 from __future__ import annotations
 
@@ -8,42 +9,119 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import FIXTURES, findings
+import pytest
+
+from tests.conftest import FIXTURES
 
 EXPECT = re.compile(r"(?:#|//)\s*imds-expect:\s*([A-Z0-9, ]+)")
+ROOT = FIXTURES.parent
+INLINE = (".tf", ".yaml", ".yml", ".template")
+
+Expected = Counter[tuple[str, int, str]]
 
 
-def expected_findings(root: Path) -> Counter[tuple[str, int, str]]:
-    expected: Counter[tuple[str, int, str]] = Counter()
-    for path in sorted(root.rglob("*.tf")):
-        rel = path.relative_to(root.parent.parent).as_posix()
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            match = EXPECT.search(line)
-            if match:
-                for rule in filter(None, (r.strip() for r in match.group(1).split(","))):
-                    expected[(rel, number, rule)] += 1
-    return expected
+def expected_findings(root: Path) -> tuple[Expected, dict[tuple[str, int, str], str]]:
+    """(path, line, rule) counts, and the resource each JSON expectation names."""
+    expected: Expected = Counter()
+    resources: dict[tuple[str, int, str], str] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(ROOT).as_posix()
+        if path.name.endswith(INLINE):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                match = EXPECT.search(line)
+                if match:
+                    for rule in filter(None, (r.strip() for r in match.group(1).split(","))):
+                        expected[(rel, number, rule)] += 1
+        elif path.name.endswith(".json"):
+            sidecar = path.with_name(path.name + ".expect")
+            if not sidecar.exists():
+                continue
+            for line in sidecar.read_text(encoding="utf-8").splitlines():
+                if not line.strip() or line.startswith("#"):
+                    continue
+                number, rule, resource = line.split(" ", 2)
+                expected[(rel, int(number), rule)] += 1
+                resources[(rel, int(number), rule)] = resource
+    return expected, resources
 
 
-def test_terraform_fixtures_give_exactly_the_annotated_findings(cli) -> None:
-    root = FIXTURES / "terraform"
-    run = cli("check", "--format", "json", "fixtures/terraform", cwd=FIXTURES.parent)
+def _compare(cli, folder: str) -> dict:
+    run = cli("check", "--format", "json", f"fixtures/{folder}", cwd=ROOT)
     doc = run.json()
     assert doc["errors"] == []
     actual = Counter((f["path"], f["line"], f["rule_id"]) for f in doc["findings"])
-    expected = expected_findings(root)
+    expected, resources = expected_findings(FIXTURES / folder)
     missing = sorted((expected - actual).elements())
     unexpected = sorted((actual - expected).elements())
     assert (missing, unexpected) == ([], [])
-    assert len(findings(run)) >= 20
-    # Every rule and every resource kind is exercised by the fixtures.
-    assert {rule for _, _, rule in expected} == {"IMDS001", "IMDS002", "IMDS003", "IMDS004"}
+    for f in doc["findings"]:
+        key = (f["path"], f["line"], f["rule_id"])
+        if key in resources:
+            assert f["resource"] == resources[key]
+    return doc
+
+
+def test_terraform_fixtures(cli) -> None:
+    doc = _compare(cli, "terraform")
+    assert len(doc["findings"]) >= 20
+    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS001", "IMDS002", "IMDS003", "IMDS004"}
+    assert len({f["kind"] for f in doc["findings"]}) == 7
+
+
+def test_cloudformation_fixtures(cli) -> None:
+    doc = _compare(cli, "cloudformation")
     kinds = {f["kind"] for f in doc["findings"]}
-    assert len(kinds) == 7, kinds
-    assert run.code == 1
+    assert kinds >= {
+        "AWS::EC2::Instance",
+        "AWS::EC2::LaunchTemplate",
+        "AWS::AutoScaling::LaunchConfiguration",
+        "AWS::EC2::EC2Fleet",
+        "AWS::ImageBuilder::InfrastructureConfiguration",
+        "AWS::SageMaker::NotebookInstance",
+        "AWS::WorkspacesInstances::WorkspaceInstance",
+        "AWS::AppStream::ImageBuilder",
+        "AWS::AppStream::AppBlockBuilder",
+        "AWS::AppStream::Fleet",
+        "AWS::EMR::SecurityConfiguration",
+    }
+    assert all(f["fixable"] for f in doc["findings"] if f["rule_id"] != "IMDS004")
 
 
-def test_a_fixture_project_scans_clean(cli) -> None:
-    run = cli("check", "fixtures/terraform/secure-baseline", cwd=FIXTURES.parent)
+@pytest.mark.parametrize("folder", ["ec2-api", "terraform-json", "terraform-plan"])
+def test_json_fixtures(cli, folder: str) -> None:
+    doc = _compare(cli, folder)
+    assert doc["findings"]
+
+
+def test_recorded_state_is_not_fixable(cli) -> None:
+    doc = cli("check", "--format", "json", "fixtures", cwd=ROOT).json()
+    recorded = ("describe-", "terraform-plan/")
+    for f in doc["findings"]:
+        if any(part in f["path"] for part in recorded):
+            assert f["fixable"] is False, f
+            if f["rule_id"] != "IMDS004":
+                assert "fix the configuration and regenerate" in f["message"]
+        elif f["rule_id"] != "IMDS004":
+            assert f["fixable"] is True, f
+
+
+def test_noise_is_silent(cli) -> None:
+    run = cli("check", "--format", "json", "fixtures/noise", cwd=ROOT)
+    doc = run.json()
+    assert run.code == 0
+    assert doc["findings"] == [] and doc["errors"] == []
+    assert doc["summary"]["targets"] == 0
+
+
+def test_the_secure_project_scans_clean(cli) -> None:
+    run = cli("check", "fixtures/terraform/secure-baseline", cwd=ROOT)
     assert run.code == 0, run.out
     assert run.out.startswith("No findings")
+
+
+def test_the_whole_fixtures_tree(cli) -> None:
+    run = cli("check", "--format", "json", "fixtures", cwd=ROOT)
+    assert run.code == 1
+    assert run.json()["errors"] == []
+    expected, _ = expected_findings(FIXTURES)
+    assert len(run.json()["findings"]) == sum(expected.values())

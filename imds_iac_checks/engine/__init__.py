@@ -71,11 +71,21 @@ def _finding(
 
 
 def _where(value: Value) -> str:
-    return f" (when {value.condition})" if value.condition else ""
+    """Where a value comes from, when that is not simply where it stands: the branch of a
+    conditional, and the place that uses it when it is written elsewhere (a parameter default)."""
+    notes = []
+    if value.condition:
+        notes.append(f"when {value.condition}")
+    if len(value.provenance) > 1:
+        first, last = value.provenance[0], value.provenance[-1]
+        notes.append(f"{first.description}, used by {last.description} on line {last.span.line}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _options_name(target: Target) -> str:
-    return target.spec.block or "the resource"
+def _recorded(target: Target) -> str:
+    if not target.recorded_state:
+        return ""
+    return "; this file records state: fix the configuration and regenerate it"
 
 
 def _endpoint_may_be_enabled(target: Target) -> bool:
@@ -94,8 +104,8 @@ def imds001_options_missing(target: Target, ctx: Context) -> Iterator[Finding]:
         "IMDS001",
         target,
         target.header,
-        f"no {target.spec.block} block, so IMDSv1 stays allowed; add one with "
-        f"{target.field(TOKENS)} = {tokens}",
+        f"no {target.spec.label}, so IMDSv1 stays allowed; add one with "
+        f"{target.field(TOKENS)} set to {tokens}{_recorded(target)}",
         fixable=True,
         setting=TOKENS,
     )
@@ -103,36 +113,47 @@ def imds001_options_missing(target: Target, ctx: Context) -> Iterator[Finding]:
 
 def imds002_tokens_not_required(target: Target, ctx: Context) -> Iterator[Finding]:
     """Tokens are optional (or not set) while the endpoint may be enabled."""
-    if target.block_span is None or not _endpoint_may_be_enabled(target):
+    if target.block_span is None or target.unknown_block is not None:
+        return
+    if not _endpoint_may_be_enabled(target):
         return
     field, good = target.field(TOKENS), target.spec.suggest[TOKENS]
     values = target.settings.get(TOKENS, ())
     if not values:
+        if target.spec.absent_ok:
+            return
         yield _finding(
             "IMDS002",
             target,
             target.header,
-            f"{_options_name(target)} does not set {field}, so IMDSv1 stays allowed; "
-            f"set {field} = {good}",
+            f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed; "
+            f"set {field} to {good}{_recorded(target)}",
             fixable=True,
             setting=TOKENS,
         )
         return
     for value in values:
-        if value.known and value.value != REQUIRED:
-            yield _finding(
-                "IMDS002",
-                target,
-                value.span,
-                f"{field} is {show(value.raw)}{_where(value)}; set it to {good}",
-                fixable=True,
-                setting=TOKENS,
-            )
+        if not value.known or value.value == REQUIRED:
+            continue
+        if value.value is None:
+            what = f"{field} is not set{_where(value)}, so IMDSv1 stays allowed"
+        else:
+            what = f"{field} is {show(value.raw)}{_where(value)}"
+        yield _finding(
+            "IMDS002",
+            target,
+            value.span,
+            f"{what}; set it to {good}{_recorded(target)}",
+            fixable=True,
+            setting=TOKENS,
+        )
 
 
 def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
     """The PUT response hop limit lets the session token travel further than the threshold."""
     if target.block_span is None or HOP_LIMIT not in target.spec.fields:
+        return
+    if target.unknown_block is not None:
         return
     if not _endpoint_may_be_enabled(target):
         return
@@ -146,7 +167,7 @@ def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
                 target,
                 value.span,
                 f"{field} is {show(value.raw)}{_where(value)}, above the limit of "
-                f"{ctx.hop_limit}; set it to {ctx.hop_limit}",
+                f"{ctx.hop_limit}; set it to {ctx.hop_limit}{_recorded(target)}",
                 fixable=True,
                 setting=HOP_LIMIT,
             )
@@ -155,6 +176,16 @@ def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
 def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
     """A setting whose value cannot be resolved statically: never a silent pass."""
     if target.block_span is None:
+        return
+    if target.unknown_block is not None:
+        yield _finding(
+            "IMDS004",
+            target,
+            target.unknown_block.span,
+            f"{target.spec.label} could not be evaluated statically: "
+            f"{target.unknown_block.expression}",
+            fixable=False,
+        )
         return
     for key in (ENDPOINT, TOKENS, HOP_LIMIT):
         if key not in target.spec.fields:

@@ -16,7 +16,9 @@ _SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}
 
 
 def _instance_like(kind: str) -> KindSpec:
-    return KindSpec(kind, "metadata_options", _INSTANCE_FIELDS, _SUGGEST)
+    return KindSpec(
+        kind, "metadata_options", _INSTANCE_FIELDS, _SUGGEST, block_label="metadata_options block"
+    )
 
 
 KINDS: dict[str, KindSpec] = {
@@ -31,6 +33,7 @@ KINDS: dict[str, KindSpec] = {
             "instance_metadata_options",
             {TOKENS: "http_tokens", HOP_LIMIT: "http_put_response_hop_limit"},
             _SUGGEST,
+            block_label="instance_metadata_options block",
         ),
         KindSpec(
             "aws_sagemaker_notebook_instance",
@@ -38,6 +41,7 @@ KINDS: dict[str, KindSpec] = {
             {TOKENS: "minimum_instance_metadata_service_version"},
             {TOKENS: '"2"'},
             token_map={"2": "required", "1": "optional"},
+            block_label="instance_metadata_service_configuration block",
         ),
         KindSpec(
             "aws_ec2_instance_metadata_defaults",

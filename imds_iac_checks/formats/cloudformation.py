@@ -1,0 +1,367 @@
+"""CloudFormation templates (YAML or JSON, hand-written, CDK- or SAM-generated) into Targets.
+
+Values are literals, or resolved through the intrinsic functions a static reader can follow:
+``Ref`` to a Parameter (its ``Default``; no default = unknown), ``Ref: AWS::NoValue`` (not set),
+``Fn::If`` (both branches, each labelled with its condition) and ``Fn::FindInMap`` with literal
+keys. Anything else (``Fn::Sub``, ``Fn::GetAtt``, ``Fn::ImportValue`` ...) is unknown and reported
+as such. A finding points at the value, or at the resource's ``Type:`` when a setting is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.structured import (
+    compact,
+    literal_value,
+    read_settings,
+    unknown_value,
+)
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    TOKENS,
+    KindSpec,
+    Link,
+    ScanError,
+    Span,
+    Target,
+    Value,
+)
+
+FORMAT = "cloudformation"
+
+_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
+_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+
+
+class CfnKind(NamedTuple):
+    spec: KindSpec
+    path: tuple[str, ...]  # from Properties to the options mapping; () = Properties itself
+
+
+def _options(
+    kind: str,
+    path: tuple[str, ...],
+    fields: dict[str, str] = _FIELDS,
+    suggest: dict[str, str] = _SUGGEST,
+    **extra: Any,
+) -> CfnKind:
+    block = path[-1] if path else None
+    return CfnKind(KindSpec(kind, block, fields, suggest, **extra), path)
+
+
+KINDS: dict[str, CfnKind] = {
+    k.spec.kind: k
+    for k in (
+        _options("AWS::EC2::Instance", ("MetadataOptions",)),
+        _options("AWS::EC2::LaunchTemplate", ("LaunchTemplateData", "MetadataOptions")),
+        _options("AWS::AutoScaling::LaunchConfiguration", ("MetadataOptions",)),
+        _options(
+            "AWS::ImageBuilder::InfrastructureConfiguration",
+            ("InstanceMetadataOptions",),
+            fields={TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"},
+        ),
+        _options(
+            "AWS::SageMaker::NotebookInstance",
+            ("InstanceMetadataServiceConfiguration",),
+            fields={TOKENS: "MinimumInstanceMetadataServiceVersion"},
+            suggest={TOKENS: '"2"'},
+            token_map={"2": "required", "1": "optional"},
+        ),
+        _options(
+            "AWS::WorkspacesInstances::WorkspaceInstance", ("ManagedInstance", "MetadataOptions")
+        ),
+        *(
+            _options(
+                f"AWS::AppStream::{name}",
+                (),
+                fields={TOKENS: "DisableIMDSV1"},
+                suggest={TOKENS: "true"},
+                token_map={"true": "required", "false": "optional"},
+                needs_block=False,
+                block_label="Properties",
+            )
+            for name in ("Fleet", "ImageBuilder", "AppBlockBuilder")
+        ),
+    )
+}
+FLEET = KindSpec("AWS::EC2::EC2Fleet", "MetadataOptions", _FIELDS, _SUGGEST)
+EMR = KindSpec(
+    "AWS::EMR::SecurityConfiguration",
+    "InstanceMetadataServiceConfiguration",
+    {TOKENS: "MinimumInstanceMetadataServiceVersion", HOP_LIMIT: "HttpPutResponseHopLimit"},
+    {TOKENS: '"2"', HOP_LIMIT: "{hop_limit}"},
+    token_map={"2": "required", "1": "optional"},
+)
+TYPES = frozenset(KINDS) | {FLEET.kind, EMR.kind}
+
+
+def is_template(root: DNode) -> bool:
+    """A CloudFormation template: AWSTemplateFormatVersion, or Resources with AWS:: types."""
+    if root.kind != MAP:
+        return False
+    if root.get("AWSTemplateFormatVersion") is not None:
+        return True
+    resources = root.get("Resources")
+    if resources is None or resources.kind != MAP:
+        return False
+    for _, resource in resources.pairs():
+        type_node = resource.get("Type") if resource.kind == MAP else None
+        if type_node is not None and isinstance(type_node.value, str):
+            return type_node.value.startswith(("AWS::", "Custom::", "Alexa::"))
+    return False
+
+
+def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
+    """(function name without "Fn::", argument node) for an intrinsic, else None."""
+    if node.tag and node.tag.startswith("!"):
+        return node.tag[1:], node
+    if node.kind == MAP and len(node.items) == 1:
+        key = node.items[0][0].value
+        if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
+            return key.removeprefix("Fn::"), node.items[0][1]
+    return None
+
+
+class Template:
+    def __init__(self, loc: Locator, root: DNode) -> None:
+        self.loc = loc
+        self.root = root
+        self.parameters = root.get("Parameters")
+        self.mappings = root.get("Mappings")
+
+    # --- values -------------------------------------------------------------------------------
+    def resolve(
+        self, spec: KindSpec, key: str, node: DNode, condition: str | None = None, depth: int = 0
+    ) -> list[Value]:
+        loc = self.loc
+        func = _intrinsic(node)
+        in_branch = condition is not None
+        if func is None:
+            if node.kind == SCALAR:
+                value = literal_value(
+                    loc, spec, key, node, condition=condition, in_branch=in_branch
+                )
+                return [value] if value is not None else []
+            return [unknown_value(loc, node, condition=condition)]
+        name, arg = func
+        if depth > 20:
+            return [unknown_value(loc, node, condition=condition)]
+        if name == "Ref" and arg.kind == SCALAR and isinstance(arg.value, str):
+            return self._ref(spec, key, node, arg.value, condition)
+        if name == "If" and arg.kind == SEQ and len(arg.items) == 3:
+            cond = arg.items[0].value if arg.items[0].kind == SCALAR else None
+            if isinstance(cond, str):
+                out: list[Value] = []
+                for branch, word in ((arg.items[1], "true"), (arg.items[2], "false")):
+                    label = f"condition {cond} is {word}"
+                    if condition:
+                        label = f"{condition} and {label}"
+                    out.extend(self.resolve(spec, key, branch, label, depth + 1))
+                return out
+        if name == "FindInMap" and arg.kind == SEQ and len(arg.items) >= 3:
+            found = self._find_in_map(arg.items[:3])
+            if found is not None:
+                target, where = found
+                via = (Link(loc.node_span(node), "Fn::FindInMap"),)
+                if target.kind == SCALAR and target.tag is None:
+                    value = literal_value(
+                        loc,
+                        spec,
+                        key,
+                        target,
+                        description=where,
+                        via=via,
+                        condition=condition,
+                        in_branch=True,
+                    )
+                    return [value] if value is not None else []
+        return [unknown_value(loc, node, condition=condition)]
+
+    def _ref(
+        self, spec: KindSpec, key: str, node: DNode, name: str, condition: str | None
+    ) -> list[Value]:
+        loc = self.loc
+        if name == "AWS::NoValue":
+            if condition is None:
+                return []
+            return [
+                Value(
+                    True,
+                    None,
+                    None,
+                    compact(loc.source(node)),
+                    (Link(loc.node_span(node), "AWS::NoValue"),),
+                    condition,
+                )
+            ]
+        param = self.parameters.get(name) if self.parameters is not None else None
+        default = param.get("Default") if param is not None else None
+        if default is None or default.kind != SCALAR or default.tag is not None:
+            return [unknown_value(loc, node, condition=condition)]
+        via = (Link(loc.node_span(node), f"Ref {name}"),)
+        value = literal_value(
+            loc,
+            spec,
+            key,
+            default,
+            description=f"default of parameter {name}",
+            via=via,
+            condition=condition,
+            in_branch=True,
+        )
+        return [value] if value is not None else []
+
+    def _find_in_map(self, args: list[DNode]) -> tuple[DNode, str] | None:
+        if self.mappings is None or not all(a.kind == SCALAR and a.tag is None for a in args):
+            return None
+        names = [str(a.value) for a in args]
+        node: DNode | None = self.mappings
+        for name in names:
+            node = node.get(name) if node is not None else None
+        if node is None:
+            return None
+        return node, f"mapping {'.'.join(names)}"
+
+    # --- resources ----------------------------------------------------------------------------
+    def targets(self) -> tuple[list[Target], list[ScanError]]:
+        errors: list[ScanError] = []
+        resources = self.root.get("Resources")
+        for container in (self.root, resources):
+            dup = container.duplicate_key() if container is not None else None
+            if dup is not None:
+                errors.append(self._error(dup, f"duplicate key {dup.value!r}"))
+        if resources is None or resources.kind != MAP:
+            return [], errors
+        targets: list[Target] = []
+        for key_node, resource in resources.pairs():
+            if resource.kind != MAP:
+                continue
+            type_node = resource.get("Type")
+            kind = type_node.value if type_node is not None else None
+            if not isinstance(kind, str) or kind not in TYPES:
+                continue
+            dup = resource.duplicate_key()
+            if dup is not None:
+                errors.append(self._error(dup, f"duplicate key {dup.value!r} in {key_node.value}"))
+                continue
+            type_key = resource.key_node("Type")
+            assert type_key is not None and type_node is not None
+            header = self.loc.span(type_key.start, type_node.end)
+            props = resource.get("Properties")
+            logical = str(key_node.value)
+            if kind == FLEET.kind:
+                targets.extend(self._fleet(logical, resource, header, props))
+            elif kind == EMR.kind:
+                targets.append(self._emr(logical, resource, header, props))
+            else:
+                targets.append(self._target(KINDS[kind], logical, resource, header, props))
+        return targets, errors
+
+    def _error(self, node: DNode, message: str) -> ScanError:
+        line, column, _ = self.loc.position(node.start)
+        return ScanError(self.loc.path, line, column, message)
+
+    def _make(
+        self,
+        spec: KindSpec,
+        address: str,
+        resource: DNode,
+        header: Span,
+        options: DNode | None,
+    ) -> Target:
+        block_span = None
+        settings: dict[str, tuple[Value, ...]] = {}
+        unknown_block = None
+        if options is not None:
+            block_span = self.loc.node_span(options)
+            if options.kind != MAP or _intrinsic(options) is not None:
+                unknown_block = unknown_value(self.loc, options)
+            else:
+                settings = read_settings(
+                    spec, options, lambda node, key: self.resolve(spec, key, node)
+                )
+        return Target(
+            spec=spec,
+            address=address,
+            path=self.loc.path,
+            span=self.loc.node_span(resource),
+            header=header,
+            block_span=block_span,
+            settings=settings,
+            format=FORMAT,
+            unknown_block=unknown_block,
+        )
+
+    def _target(
+        self, kind: CfnKind, logical: str, resource: DNode, header: Span, props: DNode | None
+    ) -> Target:
+        if not kind.path:  # settings on Properties itself
+            options = props if props is not None else None
+            target = self._make(kind.spec, logical, resource, header, options)
+            if props is None:  # no Properties at all: nothing is set
+                target = target._replace(block_span=header)
+            return target
+        node = props
+        for step in kind.path:
+            if node is None:
+                break
+            if _intrinsic(node) is not None or node.kind != MAP:
+                return self._make(kind.spec, logical, resource, header, node)
+            node = node.get(step)
+        return self._make(kind.spec, logical, resource, header, node)
+
+    def _fleet(
+        self, logical: str, resource: DNode, header: Span, props: DNode | None
+    ) -> list[Target]:
+        """EC2 Fleet overrides that set MetadataOptions (without them the launch template's
+        settings apply: no target)."""
+        configs = props.get("LaunchTemplateConfigs") if props is not None else None
+        out: list[Target] = []
+        if configs is None or configs.kind != SEQ:
+            return out
+        for i, config in enumerate(configs.items):
+            overrides = config.get("Overrides") if config.kind == MAP else None
+            if overrides is None or overrides.kind != SEQ:
+                continue
+            for j, override in enumerate(overrides.items):
+                options = override.get("MetadataOptions") if override.kind == MAP else None
+                if options is None:
+                    continue
+                address = f"{logical}.LaunchTemplateConfigs[{i}].Overrides[{j}]"
+                out.append(self._make(FLEET, address, resource, header, options))
+        return out
+
+    def _emr(self, logical: str, resource: DNode, header: Span, props: DNode | None) -> Target:
+        config = props.get("SecurityConfiguration") if props is not None else None
+        if config is None:
+            return self._make(EMR, logical, resource, header, None)
+        if config.kind == SCALAR and isinstance(config.value, str):
+            # The configuration as a JSON string: values point at the string.
+            try:
+                data = json.loads(config.value)
+            except ValueError:
+                data = None
+            imds = data.get(EMR.block) if isinstance(data, dict) else None
+            if not isinstance(imds, dict):
+                return self._make(EMR, logical, resource, header, None)
+            settings: dict[str, tuple[Value, ...]] = {}
+            for key, field in EMR.fields.items():
+                if field in imds and not isinstance(imds[field], (dict, list)):
+                    node = DNode(SCALAR, config.start, config.end, imds[field])
+                    value = literal_value(self.loc, EMR, key, node)
+                    if value is not None:
+                        settings[key] = (value._replace(expression=json.dumps(imds[field])),)
+            return self._make(EMR, logical, resource, header, None)._replace(
+                block_span=self.loc.node_span(config), settings=settings
+            )
+        if config.kind != MAP or _intrinsic(config) is not None:
+            return self._make(EMR, logical, resource, header, config)
+        return self._make(EMR, logical, resource, header, config.get(EMR.block or ""))
+
+
+def interpret(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
+    return Template(loc, root).targets()

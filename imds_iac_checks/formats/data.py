@@ -1,0 +1,109 @@
+"""JSON and YAML files: detect what they are by content, then hand them to the interpreter.
+
+Most JSON and YAML in a repository is not infrastructure code (package.json, Kubernetes manifests,
+CI workflows). Those files are skipped silently and cheaply: a file is parsed only when its bytes
+contain a marker that the formats we read must contain, and a parsed file that is none of them
+yields nothing.
+"""
+
+from __future__ import annotations
+
+from imds_iac_checks.formats.doc import DocError, Locator, decode, parse_json, parse_yaml
+from imds_iac_checks.model import ScanError, Target
+
+_CFN_MARKERS = (b"AWS::", b"AWSTemplateFormatVersion")
+_JSON_MARKERS = (
+    *_CFN_MARKERS,
+    b"MetadataOptions",
+    b"HttpTokens",
+    b"HttpPutResponseHopLimit",
+    b"HttpEndpoint",
+    b"LaunchTemplateData",
+    b"LaunchTemplateVersions",
+    b"Reservations",
+    b"AccountLevel",
+    b"ImageId",
+    b"planned_values",
+    b"resource_changes",
+)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIXES = (".json",)
+SUFFIXES = (".tf.json", *JSON_SUFFIXES, *YAML_SUFFIXES, ".template")
+
+
+def handles(name: str) -> bool:
+    return name.lower().endswith(SUFFIXES)
+
+
+def _utf16(data: bytes) -> bool:
+    return data.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    name = path.lower()
+    if name.endswith(".tf.json"):
+        if b'"resource"' not in data and not _utf16(data):
+            return [], []
+        return _json(path, data, tf_config=True)
+    if name.endswith(YAML_SUFFIXES):
+        return _yaml(path, data) if _has(data, _CFN_MARKERS) else ([], [])
+    if name.endswith(JSON_SUFFIXES):
+        return _json(path, data) if _has(data, _JSON_MARKERS) else ([], [])
+    # .template: CloudFormation in JSON or YAML
+    if not _has(data, _CFN_MARKERS):
+        return [], []
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return _json(path, data) if head in (b"{", b"[") else _yaml(path, data)
+
+
+def _has(data: bytes, markers: tuple[bytes, ...]) -> bool:
+    return _utf16(data) or any(m in data for m in markers)
+
+
+def _error(loc: Locator | None, path: str, exc: DocError, what: str) -> ScanError:
+    if loc is None:
+        return ScanError(path, 0, 0, f"{what}: {exc.message}")
+    line, column, _ = loc.position(min(exc.offset, len(loc.text)))
+    return ScanError(path, line, column, f"{what}: {exc.message}")
+
+
+def _json(path: str, data: bytes, tf_config: bool = False) -> tuple[list[Target], list[ScanError]]:
+    from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
+
+    try:
+        text = decode(data)
+    except DocError as exc:
+        return [], [_error(None, path, exc, "cannot read")]
+    loc = Locator(path, text)
+    try:
+        root = parse_json(text)
+    except DocError as exc:
+        return [], [_error(loc, path, exc, "invalid JSON")]
+    if tf_config:
+        return terraform_json.interpret_config(loc, root)
+    if terraform_json.is_plan(root):
+        return terraform_json.interpret_plan(loc, root)
+    if cloudformation.is_template(root):
+        return cloudformation.interpret(loc, root)
+    shape = ec2api.classify(root)
+    if shape is not None:
+        return ec2api.interpret(loc, root, shape)
+    return [], []
+
+
+def _yaml(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    from imds_iac_checks.formats import cloudformation
+
+    try:
+        text = decode(data)
+    except DocError as exc:
+        return [], [_error(None, path, exc, "cannot read")]
+    loc = Locator(path, text)
+    try:
+        root = parse_yaml(text)
+    except DocError as exc:
+        return [], [_error(loc, path, exc, "invalid YAML")]
+    if cloudformation.is_template(root):
+        return cloudformation.interpret(loc, root)
+    return [], []

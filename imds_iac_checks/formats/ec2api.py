@@ -1,0 +1,222 @@
+"""EC2 API JSON, in the shapes of botocore's EC2 service model.
+
+Inputs (what ``--cli-input-json`` and ``--launch-template-data file://`` take): launch-template
+data, create-launch-template(-version), run-instances, modify-instance-metadata-options,
+modify-instance-metadata-defaults. Outputs, which record state (their findings are not fixable):
+describe-launch-template-versions, describe-instances, describe-instance-metadata-defaults.
+"""
+
+from __future__ import annotations
+
+from imds_iac_checks.formats.doc import MAP, SEQ, DNode, Locator
+from imds_iac_checks.formats.structured import plain_resolver, read_settings
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    TOKENS,
+    KindSpec,
+    ScanError,
+    Span,
+    Target,
+    Value,
+)
+
+FORMAT = "ec2-api-json"
+
+_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
+_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+
+
+def _spec(kind: str, block: str | None = "MetadataOptions", **extra: object) -> KindSpec:
+    return KindSpec(kind, block, _FIELDS, _SUGGEST, **extra)  # type: ignore[arg-type]
+
+
+LAUNCH_TEMPLATE_DATA = _spec("ec2:LaunchTemplateData")
+RUN_INSTANCES = _spec("ec2:RunInstances")
+MODIFY_OPTIONS = _spec(
+    "ec2:ModifyInstanceMetadataOptions",
+    None,
+    needs_block=False,
+    absent_ok=True,
+    block_label="the request",
+)
+MODIFY_DEFAULTS = _spec(
+    "ec2:ModifyInstanceMetadataDefaults",
+    None,
+    needs_block=False,
+    absent_ok=True,
+    hop_no_preference=(-1, "no-preference"),
+    block_label="the request",
+)
+LAUNCH_TEMPLATE_VERSION = _spec("ec2:LaunchTemplateVersion")
+INSTANCE = _spec("ec2:Instance")
+ACCOUNT_DEFAULTS = _spec(
+    "ec2:InstanceMetadataDefaults",
+    None,
+    needs_block=False,
+    hop_no_preference=(-1, "no-preference"),
+    block_label="AccountLevel",
+)
+
+_LAUNCH_DATA_KEYS = frozenset(
+    {
+        "ImageId",
+        "InstanceType",
+        "BlockDeviceMappings",
+        "NetworkInterfaces",
+        "IamInstanceProfile",
+        "UserData",
+        "SecurityGroupIds",
+        "KeyName",
+        "TagSpecifications",
+        "InstanceMarketOptions",
+        "CpuOptions",
+        "Monitoring",
+    }
+)
+
+
+def classify(root: DNode) -> str | None:
+    """Which EC2 API shape a JSON document has, or None."""
+    if root.kind != MAP:
+        return None
+    keys = set(root.keys())
+    lists = {k for k in keys if (v := root.get(k)) is not None and v.kind == SEQ}
+    if "LaunchTemplateVersions" in lists:
+        return "describe-launch-template-versions"
+    if "Reservations" in lists:
+        return "describe-instances"
+    account = root.get("AccountLevel")
+    if account is not None and account.kind == MAP:
+        return "describe-instance-metadata-defaults"
+    data = root.get("LaunchTemplateData")
+    if data is not None and data.kind == MAP:
+        return "create-launch-template"
+    if "InstanceId" in keys and keys & set(_FIELDS.values()):
+        return "modify-instance-metadata-options"
+    if keys & set(_FIELDS.values()) and not keys & (_LAUNCH_DATA_KEYS | {"MetadataOptions"}):
+        return "modify-instance-metadata-defaults"
+    if {"MinCount", "MaxCount"} <= keys and "ImageId" in keys | {"LaunchTemplate"}:
+        return "run-instances"
+    if "MinCount" in keys and "MaxCount" in keys:
+        return "run-instances"
+    if "MetadataOptions" in keys or ("ImageId" in keys and len(keys & _LAUNCH_DATA_KEYS) >= 2):
+        return "launch-template-data"
+    return None
+
+
+class _Reader:
+    def __init__(self, loc: Locator) -> None:
+        self.loc = loc
+
+    def target(
+        self,
+        spec: KindSpec,
+        address: str,
+        container: DNode,
+        header: Span,
+        *,
+        recorded: bool = False,
+    ) -> Target:
+        """A target whose options are ``container[spec.block]`` (or ``container`` itself)."""
+        options = container.get(spec.block) if spec.block else container
+        settings: dict[str, tuple[Value, ...]] = {}
+        block_span = None
+        if options is not None and options.kind == MAP:
+            block_span = self.loc.node_span(options)
+            settings = read_settings(spec, options, plain_resolver(self.loc, spec))
+        elif options is not None:  # a MetadataOptions that is not an object
+            block_span = self.loc.node_span(options)
+        return Target(
+            spec=spec,
+            address=address,
+            path=self.loc.path,
+            span=self.loc.node_span(container),
+            header=header,
+            block_span=block_span,
+            settings=settings,
+            format=FORMAT,
+            recorded_state=recorded,
+        )
+
+    def header(self, container: DNode, *preferred: str) -> Span:
+        for key in preferred:
+            node = container.key_node(key)
+            if node is not None:
+                value = container.get(key)
+                return self.loc.span(node.start, value.end if value is not None else node.end)
+        if container.items:
+            first = container.items[0][0] if container.kind == MAP else container.items[0]
+            return self.loc.span(first.start, first.end)
+        return self.loc.span(container.start, container.start + 1)
+
+
+def _text(node: DNode | None) -> str | None:
+    return str(node.value) if node is not None and node.value is not None else None
+
+
+def interpret(loc: Locator, root: DNode, shape: str) -> tuple[list[Target], list[ScanError]]:
+    reader = _Reader(loc)
+    targets: list[Target] = []
+    if shape == "launch-template-data":
+        header = reader.header(root, "MetadataOptions", "ImageId")
+        targets.append(reader.target(LAUNCH_TEMPLATE_DATA, "LaunchTemplateData", root, header))
+    elif shape == "create-launch-template":
+        data = root.get("LaunchTemplateData")
+        assert data is not None
+        name = _text(root.get("LaunchTemplateName")) or _text(root.get("LaunchTemplateId"))
+        address = f"{name} LaunchTemplateData" if name else "LaunchTemplateData"
+        header = reader.header(root, "LaunchTemplateData")
+        targets.append(reader.target(LAUNCH_TEMPLATE_DATA, address, data, header))
+    elif shape == "run-instances":
+        header = reader.header(root, "MetadataOptions", "ImageId", "MinCount")
+        targets.append(reader.target(RUN_INSTANCES, "RunInstances", root, header))
+    elif shape == "modify-instance-metadata-options":
+        address = _text(root.get("InstanceId")) or "ModifyInstanceMetadataOptions"
+        header = reader.header(root, "InstanceId")
+        targets.append(reader.target(MODIFY_OPTIONS, address, root, header))
+    elif shape == "modify-instance-metadata-defaults":
+        header = reader.header(root, "HttpTokens", "HttpPutResponseHopLimit")
+        targets.append(
+            reader.target(MODIFY_DEFAULTS, "ModifyInstanceMetadataDefaults", root, header)
+        )
+    elif shape == "describe-launch-template-versions":
+        versions = root.get("LaunchTemplateVersions")
+        assert versions is not None
+        for i, version in enumerate(versions.items):
+            if version.kind != MAP:
+                continue
+            data = version.get("LaunchTemplateData")
+            name = _text(version.get("LaunchTemplateName")) or _text(
+                version.get("LaunchTemplateId")
+            )
+            number = _text(version.get("VersionNumber"))
+            label = " ".join(filter(None, (name, f"v{number}" if number else None)))
+            address = f"LaunchTemplateVersions[{i}]" + (f" ({label})" if label else "")
+            header = reader.header(version, "LaunchTemplateData", "VersionNumber")
+            container = data if data is not None and data.kind == MAP else version
+            if container is version:  # no data: nothing is set
+                container = DNode(MAP, version.start, version.end)
+            targets.append(
+                reader.target(LAUNCH_TEMPLATE_VERSION, address, container, header, recorded=True)
+            )
+    elif shape == "describe-instances":
+        reservations = root.get("Reservations")
+        assert reservations is not None
+        for r, reservation in enumerate(reservations.items):
+            instances = reservation.get("Instances") if reservation.kind == MAP else None
+            if instances is None or instances.kind != SEQ:
+                continue
+            for i, instance in enumerate(instances.items):
+                if instance.kind != MAP:
+                    continue
+                address = _text(instance.get("InstanceId")) or f"Reservations[{r}].Instances[{i}]"
+                header = reader.header(instance, "InstanceId")
+                targets.append(reader.target(INSTANCE, address, instance, header, recorded=True))
+    elif shape == "describe-instance-metadata-defaults":
+        account = root.get("AccountLevel")
+        assert account is not None
+        header = reader.header(root, "AccountLevel")
+        target = reader.target(ACCOUNT_DEFAULTS, "AccountLevel", account, header, recorded=True)
+        targets.append(target._replace(block_span=loc.node_span(account)))
+    return targets, []

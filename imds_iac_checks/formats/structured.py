@@ -1,0 +1,69 @@
+"""Helpers shared by the JSON/YAML interpreters: literal Values and settings read from a mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from imds_iac_checks.formats.doc import SCALAR, DNode, Locator
+from imds_iac_checks.model import KindSpec, Link, Value, normalize
+
+# Resolves a value node to its possible Values; [] = not set.
+Resolve = Callable[[DNode, str], list[Value]]
+
+
+def compact(text: str, limit: int = 120) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def literal_value(
+    loc: Locator,
+    spec: KindSpec,
+    key: str,
+    node: DNode,
+    *,
+    description: str = "literal",
+    via: tuple[Link, ...] = (),
+    condition: str | None = None,
+    in_branch: bool = False,
+) -> Value | None:
+    """A Value for a scalar node; None when it means "not set" outside a conditional branch."""
+    raw = node.value
+    canonical, problem = normalize(spec, key, raw)
+    links = (Link(loc.node_span(node), description), *via)
+    if canonical is None and problem is None:
+        if not in_branch:
+            return None
+        return Value(True, None, None, compact(loc.source(node)), links, condition)
+    return Value(True, canonical, raw, compact(loc.source(node)), links, condition, problem)
+
+
+def unknown_value(
+    loc: Locator, node: DNode, expression: str | None = None, condition: str | None = None
+) -> Value:
+    text = expression if expression is not None else compact(loc.source(node))
+    return Value(False, None, None, text, (Link(loc.node_span(node), "expression"),), condition)
+
+
+def plain_resolver(loc: Locator, spec: KindSpec) -> Resolve:
+    """Values of plain JSON: every scalar is a literal, anything else unknown."""
+
+    def resolve(node: DNode, key: str) -> list[Value]:
+        if node.kind == SCALAR and node.tag is None:
+            value = literal_value(loc, spec, key, node)
+            return [value] if value is not None else []
+        return [unknown_value(loc, node)]
+
+    return resolve
+
+
+def read_settings(spec: KindSpec, options: DNode, resolve: Resolve) -> dict[str, tuple[Value, ...]]:
+    settings: dict[str, tuple[Value, ...]] = {}
+    for key, field in spec.fields.items():
+        node = options.get(field)
+        if node is None:
+            continue
+        values = resolve(node, key)
+        if values:
+            settings[key] = tuple(values)
+    return settings

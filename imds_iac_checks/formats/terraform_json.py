@@ -1,0 +1,224 @@
+"""Terraform JSON: configuration in JSON syntax (``*.tf.json``) and plan JSON
+(``terraform show -json plan.out``).
+
+Configuration JSON has the same resources and blocks as HCL: a block is an object or a list of
+objects, ``dynamic`` blocks appear under ``"dynamic"``, and every string is a template, so a string
+with ``${...}`` is an expression (unknown here) while a plain string is a literal.
+
+A plan records what Terraform will create: values come from ``resource_changes[].change.after``,
+with ``after_unknown`` marking values known only after apply (IMDS004), or from
+``planned_values`` (root and child modules) when there are no resource changes. Plan findings are
+not fixable: fix the configuration and plan again.
+"""
+
+from __future__ import annotations
+
+import re
+
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.structured import literal_value, read_settings, unknown_value
+from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
+
+_TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+
+
+def is_plan(root: DNode) -> bool:
+    return (
+        root.kind == MAP
+        and root.get("format_version") is not None
+        and (root.get("planned_values") is not None or root.get("resource_changes") is not None)
+    )
+
+
+# --- configuration (*.tf.json) -----------------------------------------------------------------
+
+
+def _blocks(node: DNode | None) -> list[DNode]:
+    """A JSON block value: an object, or a list of objects."""
+    if node is None:
+        return []
+    if node.kind == MAP:
+        return [node]
+    if node.kind == SEQ:
+        return [item for item in node.items if item.kind == MAP]
+    return []
+
+
+def _config_value(loc: Locator, spec: KindSpec, node: DNode, key: str) -> list[Value]:
+    if node.kind == SCALAR:
+        if isinstance(node.value, str) and _TEMPLATE.search(node.value):
+            return [unknown_value(loc, node)]
+        if isinstance(node.value, str):
+            node = DNode(SCALAR, node.start, node.end, node.value.replace("$${", "${"))
+        value = literal_value(loc, spec, key, node)
+        return [value] if value is not None else []
+    return [unknown_value(loc, node)]
+
+
+def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
+    targets: list[Target] = []
+    if root.kind != MAP:
+        return targets, []
+    for resources in _blocks(root.get("resource")):
+        for type_key, by_name in resources.pairs():
+            spec = KINDS.get(str(type_key.value))
+            if spec is None or by_name.kind != MAP:
+                continue
+            for name_key, body_value in by_name.pairs():
+                for body in _blocks(body_value)[:1]:
+                    header = loc.node_span(name_key)
+                    targets.append(_config_target(loc, spec, name_key, body, header))
+    return targets, []
+
+
+def _config_target(
+    loc: Locator, spec: KindSpec, name_key: DNode, body: DNode, header: Span
+) -> Target:
+    options: DNode | None
+    if spec.block is None:
+        options = body
+    else:
+        found = _blocks(body.get(spec.block))
+        options = found[0] if found else None
+        if options is None:
+            for dynamic in _blocks(body.get("dynamic")):
+                for content_holder in _blocks(dynamic.get(spec.block)):
+                    for_each = content_holder.get("for_each")
+                    if for_each is not None and for_each.kind in (SEQ, MAP) and not for_each.items:
+                        continue
+                    content = _blocks(content_holder.get("content"))
+                    options = (
+                        content[0]
+                        if content
+                        else DNode(MAP, content_holder.start, content_holder.end)
+                    )
+                    break
+    settings: dict[str, tuple[Value, ...]] = {}
+    if options is not None:
+        settings = read_settings(spec, options, lambda n, k: _config_value(loc, spec, n, k))
+    return Target(
+        spec=spec,
+        address=f"{spec.kind}.{name_key.value}",
+        path=loc.path,
+        span=loc.node_span(body),
+        header=header,
+        block_span=loc.node_span(options) if options is not None else None,
+        settings=settings,
+        format="terraform",
+    )
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def interpret_plan(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
+    targets: list[Target] = []
+    seen: set[str] = set()
+    changes = root.get("resource_changes")
+    for change in changes.items if changes is not None and changes.kind == SEQ else []:
+        if change.kind != MAP or _text(change.get("mode")) not in (None, "managed"):
+            continue
+        spec = KINDS.get(_text(change.get("type")) or "")
+        detail = change.get("change")
+        if spec is None or detail is None or detail.kind != MAP:
+            continue
+        actions = detail.get("actions")
+        if actions is not None and [a.value for a in actions.items] == ["delete"]:
+            continue
+        after = detail.get("after")
+        if after is None or after.kind != MAP:
+            continue
+        address = _text(change.get("address")) or spec.kind
+        seen.add(address)
+        targets.append(_plan_target(loc, spec, address, change, after, detail.get("after_unknown")))
+    planned = root.get("planned_values")
+    module = planned.get("root_module") if planned is not None else None
+    stack = [module] if module is not None else []
+    while stack:
+        current = stack.pop()
+        if current.kind != MAP:
+            continue
+        for resource in _seq(current.get("resources")):
+            if resource.kind != MAP or _text(resource.get("mode")) not in (None, "managed"):
+                continue
+            spec = KINDS.get(_text(resource.get("type")) or "")
+            values = resource.get("values")
+            address = _text(resource.get("address")) or ""
+            if spec is None or values is None or values.kind != MAP or address in seen:
+                continue
+            seen.add(address)
+            targets.append(_plan_target(loc, spec, address, resource, values, None))
+        stack.extend(reversed(_seq(current.get("child_modules"))))
+    return targets, []
+
+
+def _seq(node: DNode | None) -> list[DNode]:
+    return node.items if node is not None and node.kind == SEQ else []
+
+
+def _text(node: DNode | None) -> str | None:
+    return (
+        str(node.value)
+        if node is not None and node.kind == SCALAR and node.value is not None
+        else None
+    )
+
+
+def _plan_target(
+    loc: Locator,
+    spec: KindSpec,
+    address: str,
+    entry: DNode,
+    values: DNode,
+    unknown: DNode | None,
+) -> Target:
+    address_key = entry.key_node("address")
+    header = loc.node_span(address_key) if address_key is not None else loc.node_span(entry)
+    if address_key is not None and entry.get("address") is not None:
+        header = loc.span(address_key.start, entry.get("address").end)  # type: ignore[union-attr]
+    unknown_block = None
+    options: DNode | None
+    unknown_fields: DNode | None = None
+    if spec.block is None:
+        options, unknown_fields = values, unknown
+    else:
+        blocks = _seq(values.get(spec.block))
+        options = blocks[0] if blocks and blocks[0].kind == MAP else None
+        flag = unknown.get(spec.block) if unknown is not None and unknown.kind == MAP else None
+        if flag is not None and flag.kind == SCALAR and flag.value is True:
+            unknown_block = Value(
+                False,
+                None,
+                None,
+                "(known after apply)",
+                (unknown_value(loc, flag).provenance[0],),
+            )
+            options = options or DNode(MAP, flag.start, flag.end)
+        elif flag is not None and flag.kind == SEQ and flag.items:
+            unknown_fields = flag.items[0]
+    settings: dict[str, tuple[Value, ...]] = {}
+    if options is not None and unknown_block is None:
+
+        def resolve(node: DNode, key: str) -> list[Value]:
+            value = literal_value(loc, spec, key, node) if node.kind == SCALAR else None
+            return [value] if value is not None else []
+
+        settings = read_settings(spec, options, resolve)
+        if unknown_fields is not None and unknown_fields.kind == MAP:
+            for key, field in spec.fields.items():
+                flag = unknown_fields.get(field)
+                if flag is not None and flag.value is True:
+                    settings[key] = (unknown_value(loc, flag, "(known after apply)"),)
+    return Target(
+        spec=spec,
+        address=address,
+        path=loc.path,
+        span=loc.node_span(entry),
+        header=header,
+        block_span=loc.node_span(options) if options is not None else None,
+        settings=settings,
+        format="terraform-plan",
+        recorded_state=True,
+        unknown_block=unknown_block,
+    )
