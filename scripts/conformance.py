@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from imds_iac_checks.engine import Context, evaluate
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats import data, hcl
 from imds_iac_checks.model import HOP_LIMIT
 
 TOKENS_CHECK, HOP_CHECK = "tokens", "hop"
@@ -226,6 +226,101 @@ PEERS: list[PeerVerdict] = [
             {f"module.{kind}{n}_instance": verdict, f"module.{kind}{n}_launch_config": verdict},
         )
     ],
+    # CloudFormation: checkov (section 1), trivy (section 2), KICS (section 3)
+    *_rows(
+        "checkov/tests/cloudformation/checks/resource/aws/example_IMDSv1Disabled/FAILED.yml",
+        "checkov CKV_AWS_79",
+        TOKENS_CHECK,
+        {"MetadataOptionsNone": "FAIL", "IMDSv1Enabled": "FAIL", "IMDSv2Optional": "FAIL"},
+    ),
+    *_rows(
+        "checkov/tests/cloudformation/checks/resource/aws/example_IMDSv1Disabled/PASSED.yml",
+        "checkov CKV_AWS_79",
+        TOKENS_CHECK,
+        {"IMDSv1Disabled": "PASS", "IMDSv2Enabled": "PASS"},
+    ),
+    *_rows(
+        "checkov/tests/cloudformation/checks/resource/aws/example_SagemakerNotebookInstanceAllowsIMDSv2/"
+        "SagemakerNotebookInstanceAllowsIMDSv2-FAILED.yaml",
+        "checkov CKV_AWS_371",
+        TOKENS_CHECK,
+        {"BasicNotebookInstanceFail1": "FAIL", "BasicNotebookInstanceFail2": "FAIL"},
+    ),
+    *_rows(
+        "checkov/tests/cloudformation/checks/resource/aws/example_SagemakerNotebookInstanceAllowsIMDSv2/"
+        "SagemakerNotebookInstanceAllowsIMDSv2-PASSED.yaml",
+        "checkov CKV_AWS_371",
+        TOKENS_CHECK,
+        {"BasicNotebookInstancePass": "PASS"},
+    ),
+    *_rows(
+        "trivy/examples/AWS-0130_cloudformation_good_1.yaml",
+        "trivy AVD-AWS-0130",
+        TOKENS_CHECK,
+        {"GoodExample": "PASS"},
+    ),
+    *_rows(
+        "trivy/examples/AWS-0130_cloudformation_bad_1.yaml",
+        "trivy AVD-AWS-0130",
+        TOKENS_CHECK,
+        {"BadExample": "FAIL"},
+    ),
+    *_rows(
+        "trivy/adapter_tests/cf_adapt__complete.yaml",
+        "trivy AVD-AWS-0028",
+        TOKENS_CHECK,
+        {"MyEC2Instance": "FAIL"},
+    ),
+    *_rows(
+        "trivy/adapter_tests/cf_adapt__complete.yaml",
+        "trivy AVD-AWS-0130",
+        TOKENS_CHECK,
+        {"myLaunchConfig": "PASS"},
+    ),
+    *_rows(
+        "trivy/adapter_tests/cf_adapt__ec2_instance_with_metadata_options.yaml",
+        "trivy AVD-AWS-0028",
+        TOKENS_CHECK,
+        {"MyEC2Instance": "PASS"},
+    ),
+    *[
+        row
+        for ref in ("id", "name")
+        for row in (
+            *_rows(
+                f"trivy/adapter_tests/cf_adapt__ec2_instance_with_launch_template_ref_to_{ref}.yaml",
+                "trivy AVD-AWS-0130",
+                TOKENS_CHECK,
+                {"MyLaunchTemplate": "PASS"},
+            ),
+            *_rows(
+                f"trivy/adapter_tests/cf_adapt__ec2_instance_with_launch_template_ref_to_{ref}.yaml",
+                "trivy AVD-AWS-0028",
+                TOKENS_CHECK,
+                {"MyEC2Instance": "PASS"},
+            ),
+        )
+    ],
+    *[
+        row
+        for n in range(1, 11)
+        for row in _rows(
+            f"kics/cloudformation/positive{n}.{'yaml' if n % 2 else 'json'}",
+            "KICS",
+            TOKENS_CHECK,
+            {"MyEC2Instance": "FAIL", "MyLaunchTemplate": "FAIL"},
+        )
+    ],
+    *[
+        row
+        for n in range(1, 7)
+        for row in _rows(
+            f"kics/cloudformation/negative{n}.{'yaml' if n % 2 else 'json'}",
+            "KICS",
+            TOKENS_CHECK,
+            {"MyEC2Instance": "PASS", "MyLaunchTemplate": "PASS"},
+        )
+    ],
     # semgrep (EXPECTED.md section 4)
     *[
         row
@@ -281,6 +376,14 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
         ): "launch-template-inheritance"
         for ref in ("id", "name")
     },
+    **{
+        (
+            f"trivy/adapter_tests/cf_adapt__ec2_instance_with_launch_template_ref_to_{ref}.yaml",
+            "MyEC2Instance",
+            "trivy AVD-AWS-0028",
+        ): "launch-template-inheritance"
+        for ref in ("id", "name")
+    },
     (
         "checkov/tests/terraform/parser/resources/parser_scenarios/ternary_793/main.tf",
         "aws_instance.foo",
@@ -303,9 +406,11 @@ class Ours(NamedTuple):
 def scan_corpus(root: Path) -> dict[tuple[str, str], list[Ours]]:
     """(file, address) -> our verdicts, one per resource with that address (in file order)."""
     ours: dict[tuple[str, str], list[Ours]] = defaultdict(list)
-    for path in sorted(root.rglob("*.tf")):
+    paths = [p for p in root.rglob("*") if p.suffix in (".tf", ".yaml", ".yml", ".json")]
+    for path in sorted(paths):
         rel = path.relative_to(root).as_posix()
-        targets, errors = hcl.parse(rel, path.read_bytes())
+        parse = hcl.parse if path.suffix == ".tf" else data.parse
+        targets, errors = parse(rel, path.read_bytes())
         for error in errors:
             print(f"{rel}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
         for target in targets:

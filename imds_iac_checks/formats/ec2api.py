@@ -100,7 +100,10 @@ def classify(root: DNode) -> str | None:
         return "run-instances"
     if "MinCount" in keys and "MaxCount" in keys:
         return "run-instances"
-    if "MetadataOptions" in keys or ("ImageId" in keys and len(keys & _LAUNCH_DATA_KEYS) >= 2):
+    options = root.get("MetadataOptions")
+    if options is not None and options.kind == MAP:
+        return "launch-template-data"
+    if "ImageId" in keys and len(keys & _LAUNCH_DATA_KEYS) >= 2:
         return "launch-template-data"
     return None
 

@@ -1,0 +1,319 @@
+"""JSON/YAML front ends and the CloudFormation, EC2 API and Terraform JSON interpreters."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from imds_iac_checks.engine import Context, evaluate
+from imds_iac_checks.formats import data, ec2api
+from imds_iac_checks.formats.doc import DocError, Locator, parse_json, parse_yaml
+from imds_iac_checks.model import HOP_LIMIT, TOKENS
+
+
+def scan(name: str, text: str | bytes):
+    raw = text if isinstance(text, bytes) else textwrap.dedent(text).lstrip("\n").encode()
+    return data.parse(name, raw)
+
+
+def rules(name: str, text: str | bytes) -> list[tuple[str, str, int]]:
+    targets, errors = scan(name, text)
+    assert errors == []
+    return [(f.rule_id, f.resource, f.span.line) for t in targets for f in evaluate(t, Context())]
+
+
+# --- the JSON parser ----------------------------------------------------------------------------
+
+
+def test_json_parser_matches_the_standard_library() -> None:
+    text = json.dumps(
+        {"a": [1, -2.5e3, 'x\u00e9\n"q"', None, True, False, {}], "b": {"c": []}, "": 0},
+        indent=2,
+    )
+    assert parse_json(text).plain() == json.loads(text)
+
+
+def test_json_positions_are_exact() -> None:
+    text = '{\n  "Resources": {"A": "é", "B": 12}\n}'
+    root = parse_json(text)
+    b = root.get("Resources").get("B")
+    assert text[b.start : b.end] == "12"
+    span = Locator("x.json", text).node_span(b)
+    assert (span.line, span.column, span.end_column) == (2, 32, 34)
+    assert span.start_byte == text.encode().index(b"12")
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line", "column"),
+    [
+        ('{"ImageId": 1,}', "expected a property name", 1, 15),
+        ('{\n  "ImageId": [1, 2\n}', "expected ',' or ']'", 3, 1),
+        ('{"ImageId": tru}', "unexpected character", 1, 13),
+        ('{"ImageId": "x\n"}', "invalid string", 1, 13),
+        ('{"ImageId": 1} []', "extra data", 1, 16),
+        ('{"ImageId": ', "unexpected end of file", 1, 13),
+    ],
+)
+def test_json_errors_have_positions(text: str, message: str, line: int, column: int) -> None:
+    _, errors = data.parse("x.json", text.encode())
+    (error,) = errors
+    assert error.message.startswith("invalid JSON:")
+    assert message in error.message
+    assert (error.line, error.column) == (line, column)
+
+
+def test_json_depth_limit() -> None:
+    with pytest.raises(DocError, match="nesting deeper"):
+        parse_json("[" * 1000 + "]" * 1000)
+
+
+def test_non_utf8_json_is_reported() -> None:
+    _, errors = data.parse("x.json", b'{"ImageId": "caf\xe9"}')
+    assert errors[0].message == "cannot read: not valid UTF-8 text"
+
+
+def test_utf16_with_bom_is_read() -> None:
+    text = '{"MetadataOptions": {"HttpTokens": "optional"}, "ImageId": "ami-1"}'
+    found = rules("lt.json", text.encode("utf-16"))
+    assert found == [("IMDS002", "LaunchTemplateData", 1)]
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+def test_yaml_aliases_are_shared_not_expanded() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 9)]
+    root = parse_yaml("\n".join(lines) + "\n")  # 10**9 leaves if expanded
+    assert root.get("a8").items[0] is root.get("a7")
+
+
+def test_yaml_errors_have_positions() -> None:
+    _, errors = scan(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties: [unclosed
+        """,
+    )
+    (error,) = errors
+    assert error.message.startswith("invalid YAML:")
+    assert error.line >= 4
+
+
+def test_unknown_tags_load() -> None:
+    found = rules(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties:
+              Tags: !CustomTag {Key: a}
+              MetadataOptions:
+                HttpTokens: !MyMacro required
+        """,
+    )
+    assert found == [("IMDS004", "Web", 7)]
+
+
+# --- CloudFormation ---------------------------------------------------------------------------
+
+LONG_FORM = """
+{
+  "Parameters": {"Hops": {"Type": "Number", "Default": 4}},
+  "Conditions": {"Prod": {"Fn::Equals": ["a", "b"]}},
+  "Resources": {
+    "Web": {
+      "Type": "AWS::EC2::Instance",
+      "Properties": {
+        "MetadataOptions": {
+          "HttpEndpoint": {"Fn::If": ["Prod", "disabled", "enabled"]},
+          "HttpTokens": {"Fn::Sub": "${AWS::Region}"},
+          "HttpPutResponseHopLimit": {"Ref": "Hops"}
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_long_form_intrinsics() -> None:
+    targets, errors = scan("t.json", LONG_FORM)
+    assert errors == []
+    (target,) = targets
+    endpoint = target.settings["endpoint"]
+    assert [(v.value, v.condition) for v in endpoint] == [
+        ("disabled", "condition Prod is true"),
+        ("enabled", "condition Prod is false"),
+    ]
+    (hop,) = target.settings[HOP_LIMIT]
+    assert hop.value == 4
+    descriptions = [link.description for link in hop.provenance]
+    assert descriptions == ["default of parameter Hops", "Ref Hops"]
+    assert hop.span.line == 2
+    found = [(f.rule_id, f.span.line) for f in evaluate(target, Context())]
+    assert found == [("IMDS003", 2), ("IMDS004", 10)]
+
+
+def test_nested_if_labels_both_conditions() -> None:
+    targets, _ = scan(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties:
+              MetadataOptions:
+                HttpTokens: !If [A, !If [B, required, optional], required]
+        """,
+    )
+    (value,) = [v for v in targets[0].settings[TOKENS] if v.value == "optional"]
+    assert value.condition == "condition A is true and condition B is false"
+
+
+def test_options_behind_a_condition_are_unknown() -> None:
+    assert rules(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties:
+              MetadataOptions: !If [Prod, {HttpTokens: required}, !Ref AWS::NoValue]
+        """,
+    ) == [("IMDS004", "Web", 5)]
+
+
+def test_no_value_outside_a_condition_is_not_set() -> None:
+    assert rules(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties:
+              MetadataOptions:
+                HttpTokens: !Ref AWS::NoValue
+        """,
+    ) == [("IMDS002", "Web", 3)]
+
+
+def test_find_in_map_with_a_dynamic_key_is_unknown() -> None:
+    assert rules(
+        "t.yaml",
+        """
+        Mappings:
+          Tokens:
+            eu-west-1: {value: optional}
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties:
+              MetadataOptions:
+                HttpTokens: !FindInMap [Tokens, !Ref AWS::Region, value]
+        """,
+    ) == [("IMDS004", "Web", 9)]
+
+
+def test_duplicate_keys_are_reported() -> None:
+    _, errors = scan(
+        "t.yaml",
+        """
+        Resources:
+          Web:
+            Type: AWS::EC2::Instance
+            Properties: {}
+          Web:
+            Type: AWS::S3::Bucket
+        """,
+    )
+    assert [(e.line, e.message) for e in errors] == [(5, "duplicate key 'Web'")]
+
+
+def test_resource_without_properties() -> None:
+    assert rules(
+        "t.yaml",
+        """
+        Resources:
+          Fleet:
+            Type: AWS::AppStream::Fleet
+          Web:
+            Type: AWS::EC2::Instance
+        """,
+    ) == [("IMDS002", "Fleet", 3), ("IMDS001", "Web", 5)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deploy.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n"),
+        ("package.json", '{"name": "x", "version": "1.0.0"}'),
+        ("broken.yaml", "a: [unclosed\n"),
+        ("other.json", '{"Resources": {"A": {"Type": "Something"}}, "AWS::": 1}'),
+        ("booking.json", '{"Reservations": {"table": 4}, "note": "ImageId"}'),
+        ("docs.json", '{"text": "see AWS::EC2::Instance", "MetadataOptions": "n/a"}'),
+    ],
+)
+def test_other_documents_are_skipped_silently(name: str, text: str) -> None:
+    assert data.parse(name, text.encode()) == ([], [])
+
+
+# --- EC2 API ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "shape"),
+    [
+        ({"LaunchTemplateVersions": []}, "describe-launch-template-versions"),
+        ({"Reservations": []}, "describe-instances"),
+        ({"AccountLevel": {}}, "describe-instance-metadata-defaults"),
+        ({"LaunchTemplateName": "x", "LaunchTemplateData": {}}, "create-launch-template"),
+        ({"InstanceId": "i-1", "HttpTokens": "required"}, "modify-instance-metadata-options"),
+        ({"HttpTokens": "required"}, "modify-instance-metadata-defaults"),
+        ({"ImageId": "a", "MinCount": 1, "MaxCount": 1}, "run-instances"),
+        ({"ImageId": "a", "MetadataOptions": {}}, "launch-template-data"),
+        ({"ImageId": "a", "InstanceType": "t3.micro", "KeyName": "k"}, "launch-template-data"),
+        ({"ImageId": "a"}, None),
+        ({"name": "x"}, None),
+    ],
+)
+def test_ec2_shapes(doc: dict, shape: str | None) -> None:
+    assert ec2api.classify(parse_json(json.dumps(doc))) == shape
+
+
+def test_modify_without_tokens_changes_nothing() -> None:
+    assert rules("m.json", '{"InstanceId": "i-1", "HttpPutResponseHopLimit": 1}') == []
+
+
+# --- Terraform JSON -----------------------------------------------------------------------------
+
+
+def test_tf_json_escaped_template_is_literal() -> None:
+    text = json.dumps(
+        {
+            "resource": [
+                {
+                    "aws_instance": {
+                        "a": {"metadata_options": {"http_tokens": "$${not_a_template}"}},
+                        "b": {"metadata_options": {"http_tokens": "%{if true}x%{endif}"}},
+                    }
+                }
+            ]
+        },
+        indent=1,
+    )
+    targets, errors = scan("m.tf.json", text)
+    assert errors == []
+    a, b = targets
+    assert a.settings[TOKENS][0].value == "${not_a_template}"
+    assert not b.settings[TOKENS][0].known
+
+
+def test_tf_json_without_resources_is_not_parsed() -> None:
+    assert data.parse("vars.tf.json", b"{ not json at all") == ([], [])
