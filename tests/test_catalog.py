@@ -14,6 +14,7 @@ import pytest
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
 from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.cloudformation import TYPES
 from imds_iac_checks.formats.terraform_kinds import KINDS
 from tests.conftest import ROOT
 
@@ -64,11 +65,12 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert all(k.startswith("AWS::") for k in cloudformation)
+    assert cloudformation <= TYPES
 
 
-def test_every_terraform_kind_is_documented() -> None:
+def test_every_kind_is_documented() -> None:
     assert set(KINDS) <= set(CATALOG["IMDS002"]["applies_to"])
+    assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
     assert "aws_ec2_instance_metadata_defaults" not in CATALOG["IMDS001"]["applies_to"]
 
 

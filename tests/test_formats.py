@@ -86,7 +86,7 @@ def test_utf16_with_bom_is_read() -> None:
 def test_yaml_aliases_are_shared_not_expanded() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 9)]
-    root = parse_yaml("\n".join(lines) + "\n")  # 10**9 leaves if expanded
+    (root,) = parse_yaml("\n".join(lines) + "\n")  # 10**9 leaves if expanded
     assert root.get("a8").items[0] is root.get("a7")
 
 
@@ -103,6 +103,16 @@ def test_yaml_errors_have_positions() -> None:
     (error,) = errors
     assert error.message.startswith("invalid YAML:")
     assert error.line >= 4
+
+
+def test_multi_document_streams() -> None:
+    manifests = "kind: ConfigMap\ndata: {note: AWS::EC2::Instance}\n---\nkind: Secret\n"
+    assert data.parse("k8s.yaml", manifests.encode()) == ([], [])
+    template = "Resources:\n  A:\n    Type: AWS::EC2::Instance\n---\nb: 1\n"
+    _, errors = data.parse("t.yaml", template.encode())
+    assert [(e.line, e.message) for e in errors] == [
+        (5, "a CloudFormation template is one YAML document; this file has more")
+    ]
 
 
 def test_unknown_tags_load() -> None:

@@ -101,9 +101,14 @@ def _yaml(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
         return [], [_error(None, path, exc, "cannot read")]
     loc = Locator(path, text)
     try:
-        root = parse_yaml(text)
+        roots = parse_yaml(text)
     except DocError as exc:
         return [], [_error(loc, path, exc, "invalid YAML")]
-    if cloudformation.is_template(root):
-        return cloudformation.interpret(loc, root)
-    return [], []
+    templates = [root for root in roots if cloudformation.is_template(root)]
+    if not templates:
+        return [], []  # Kubernetes manifests, CI workflows, ...: not ours
+    if len(roots) > 1:
+        line, column, _ = loc.position(roots[1].start)
+        message = "a CloudFormation template is one YAML document; this file has more"
+        return [], [ScanError(path, line, column, message)]
+    return cloudformation.interpret(loc, templates[0])

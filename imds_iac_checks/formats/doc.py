@@ -246,28 +246,28 @@ def _json_array(text: str, start: int, depth: int) -> tuple[DNode, int]:
 _YAML_CORE = "tag:yaml.org,2002:"
 
 
-def parse_yaml(text: str) -> DNode:
-    """Compose YAML with ruamel.yaml (round-trip resolver: any tag loads) into a DNode tree.
+def parse_yaml(text: str) -> list[DNode]:
+    """Compose a YAML stream with ruamel.yaml (round-trip resolver: any tag loads) into one
+    DNode tree per document.
 
     Aliases are converted once and shared, so an alias bomb costs its size on disk, not its
-    expansion. Raises DocError for YAML syntax errors and for more than one document."""
+    expansion. Raises DocError for YAML syntax errors."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="rt")
     try:
-        root = yaml.compose(text)
+        roots = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        parts = [str(p) for p in (exc.context, exc.problem) if p]
+        message = " ".join("; ".join(parts).split()) or "invalid YAML"
         raise DocError(message, mark.index if mark is not None else 0) from None
     except YAMLError as exc:
         raise DocError(" ".join(str(exc).split()) or "invalid YAML", 0) from None
     except RecursionError:
         raise DocError("nesting too deep", 0) from None
-    if root is None:
-        return DNode(SCALAR, 0, 0, None)
-    return _convert(root, {}, 0)
+    return [_convert(root, {}, 0) for root in roots if root is not None]
 
 
 def _tag(node: Any) -> str:
