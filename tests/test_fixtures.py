@@ -1,6 +1,7 @@
 """The bundled fixtures carry their expected findings. In HCL and YAML a line that should get a
 finding ends with ``# imds-expect: IMDS002`` (several: ``IMDS002, IMDS003``). JSON has no
-comments: ``x.json`` has a sidecar ``x.json.expect`` with lines ``LINE RULE RESOURCE``. This test
+comments: ``x.json`` (or a JSON ``x.template``) has a sidecar ``x.json.expect`` with lines
+``LINE RULE RESOURCE``. This test
 scans the whole fixtures tree through the CLI and requires exactly those findings."""
 
 from __future__ import annotations
@@ -26,16 +27,14 @@ def expected_findings(root: Path) -> tuple[Expected, dict[tuple[str, int, str], 
     resources: dict[tuple[str, int, str], str] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(ROOT).as_posix()
-        if path.name.endswith(INLINE):
+        sidecar = path.with_name(path.name + ".expect")
+        if path.name.endswith(INLINE) and not sidecar.exists():
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 match = EXPECT.search(line)
                 if match:
                     for rule in filter(None, (r.strip() for r in match.group(1).split(","))):
                         expected[(rel, number, rule)] += 1
-        elif path.name.endswith(".json"):
-            sidecar = path.with_name(path.name + ".expect")
-            if not sidecar.exists():
-                continue
+        elif sidecar.exists():
             for line in sidecar.read_text(encoding="utf-8").splitlines():
                 if not line.strip() or line.startswith("#"):
                     continue
