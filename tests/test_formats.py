@@ -64,6 +64,17 @@ def test_json_errors_have_positions(text: str, message: str, line: int, column: 
     assert (error.line, error.column) == (line, column)
 
 
+def test_byte_offsets_with_non_ascii_text() -> None:
+    text = '{\r\n  "é": "日本",\n  "x": [1, "ü"]\r\n}'
+    loc = Locator("x.json", text)
+    encoded = text.encode()
+    for offset in range(len(text) + 1):
+        assert loc.position(offset)[2] == len(text[:offset].encode())
+    node = parse_json(text).get("x")
+    span = loc.node_span(node)
+    assert encoded[span.start_byte : span.end_byte] == '[1, "ü"]'.encode()
+
+
 def test_json_depth_limit() -> None:
     with pytest.raises(DocError, match="nesting deeper"):
         parse_json("[" * 1000 + "]" * 1000)

@@ -104,13 +104,30 @@ class DNode:
 class Locator:
     """Character offsets -> :class:`Span` (1-based lines, character columns, byte offsets)."""
 
-    __slots__ = ("bom", "line_starts", "path", "text")
+    __slots__ = ("_line_bytes", "ascii", "bom", "line_starts", "path", "text")
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
         self.bom = text.startswith("\ufeff")
+        self.ascii = text.isascii()
         self.line_starts = [0] + [m.end() for m in re.finditer("\r\n|\n|\r", text)]
+        self._line_bytes: list[int] | None = None
+
+    def _byte(self, index: int, offset: int) -> int:
+        if self.ascii:
+            return offset
+        if self._line_bytes is None:  # byte offset of every line start, computed once
+            starts, total, previous = [], 0, 0
+            for start in self.line_starts:
+                total += len(self.text[previous:start].encode("utf-8", "surrogatepass"))
+                starts.append(total)
+                previous = start
+            self._line_bytes = starts
+        start = self.line_starts[index]
+        return self._line_bytes[index] + len(
+            self.text[start:offset].encode("utf-8", "surrogatepass")
+        )
 
     def position(self, offset: int) -> tuple[int, int, int]:
         """(line, column, byte offset) of a character offset."""
@@ -119,9 +136,7 @@ class Locator:
         column = offset - start + 1
         if index == 0 and self.bom:
             column -= 1
-        prefix = self.text[:offset]
-        byte = len(prefix.encode("utf-8", "surrogatepass")) if not prefix.isascii() else offset
-        return index + 1, max(column, 1), byte
+        return index + 1, max(column, 1), self._byte(index, offset)
 
     def span(self, start: int, end: int | None = None) -> Span:
         end = start if end is None else end
