@@ -10,6 +10,7 @@ plan JSON) read these trees and never see syntax.
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_right
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
@@ -272,7 +273,9 @@ def parse_yaml(text: str) -> list[DNode]:
 
     yaml = YAML(typ="rt")
     try:
-        roots = list(yaml.compose_all(text))
+        with warnings.catch_warnings():  # ruamel warns about reused anchors: not the user's stderr
+            warnings.simplefilter("ignore")
+            roots = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         parts = [str(p) for p in (exc.context, exc.problem) if p]
