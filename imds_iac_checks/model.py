@@ -119,6 +119,13 @@ class Target(NamedTuple):
     recorded_state: bool = False
     # The options block itself is an expression that cannot be evaluated (`!If` over the block).
     unknown_block: Value | None = None
+    # Launch-template inheritance (see imds_iac_checks.link): the template this target launches
+    # from (a key such as "aws_launch_template.app" or "name:app", or an unknown Value), the keys
+    # under which this target is a template, and what linking found.
+    template_ref: Value | None = None
+    template_keys: tuple[str, ...] = ()
+    inherits_from: str | None = None
+    used_by: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:

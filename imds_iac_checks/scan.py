@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
+from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Target
 
 # Directories never walked into (explicitly named paths are still scanned).
@@ -116,6 +117,9 @@ def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanRe
     errors: list[ScanError] = []
     files = targets = 0
     fail_on = resolver.for_path(paths[0]).fail_on if paths else resolver.for_dir(cwd).fail_on
+    # Targets are linked (launch-template inheritance) within a Terraform module directory or a
+    # CloudFormation stack before the rules run, so they are grouped first.
+    groups: dict[tuple[str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
     for path, settings in discover(paths, resolver, errors):
         adapter = adapter_for(path)
         assert adapter is not None
@@ -138,6 +142,11 @@ def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanRe
         ctx = Context(hop_limit=settings.hop_limit_for(absolute))
         for target in found:
             targets += 1
+            scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
+            groups.setdefault((target.format, scope), []).append((target, ctx, rules))
+    for members in groups.values():
+        linked = link([target for target, _, _ in members])
+        for target, (_, ctx, rules) in zip(linked, members, strict=True):
             findings.extend(evaluate(target, ctx, rules))
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors.sort(key=lambda e: (e.path, e.line, e.column))

@@ -186,8 +186,8 @@ def test_nested_blocks_named_like_options_do_not_count() -> None:
     assert rules_of(
         """
         resource "aws_instance" "web" {
-          launch_template {
-            name = "app"
+          credit_specification {
+            cpu_credits = "standard"
           }
           root_block_device {
             volume_size = 20

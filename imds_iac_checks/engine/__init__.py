@@ -57,6 +57,8 @@ def _finding(
     fixable: bool,
     setting: str | None = None,
 ) -> Finding:
+    if target.used_by:
+        message += f" (launch template of {', '.join(target.used_by)})"
     return Finding(
         rule_id=rule_id,
         severity=RULES[rule_id].severity,
@@ -99,6 +101,8 @@ def imds001_options_missing(target: Target, ctx: Context) -> Iterator[Finding]:
     """The resource sets no metadata options at all, so IMDSv1 stays allowed."""
     if not target.spec.needs_block or target.block_span is not None:
         return
+    if target.template_ref is not None:
+        return  # the options come from a launch template: see there, or IMDS004
     tokens = target.spec.suggest[TOKENS]
     yield _finding(
         "IMDS001",
@@ -120,8 +124,8 @@ def imds002_tokens_not_required(target: Target, ctx: Context) -> Iterator[Findin
     field, good = target.field(TOKENS), target.spec.suggest[TOKENS]
     values = target.settings.get(TOKENS, ())
     if not values:
-        if target.spec.absent_ok:
-            return
+        if target.spec.absent_ok or target.template_ref is not None:
+            return  # not set here: unchanged, or taken from the launch template
         yield _finding(
             "IMDS002",
             target,
@@ -175,6 +179,19 @@ def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
 
 def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
     """A setting whose value cannot be resolved statically: never a silent pass."""
+    ref = target.template_ref
+    if ref is not None and target.inherits_from is None:
+        where = ref.expression
+        if ref.known:
+            where += " (not in this module or stack)"
+        yield _finding(
+            "IMDS004",
+            target,
+            ref.span,
+            f"takes its metadata options from launch template {where}, "
+            "which could not be resolved statically",
+            fixable=False,
+        )
     if target.block_span is None:
         return
     if target.unknown_block is not None:

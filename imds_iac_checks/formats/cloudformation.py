@@ -258,8 +258,54 @@ class Template:
             elif kind == EMR.kind:
                 targets.append(self._emr(logical, resource, header, props))
             else:
-                targets.append(self._target(KINDS[kind], logical, resource, header, props))
+                target = self._target(KINDS[kind], logical, resource, header, props)
+                if kind == "AWS::EC2::Instance" and props is not None:
+                    target = target._replace(template_ref=self._template_ref(props))
+                elif kind == "AWS::EC2::LaunchTemplate":
+                    target = target._replace(template_keys=self._template_keys(logical, props))
+                targets.append(target)
         return targets, errors
+
+    def _template_ref(self, props: DNode) -> Value | None:
+        """The launch template an instance names: ``LaunchTemplate.LaunchTemplateId`` (``Ref`` or
+        ``GetAtt`` to a template of this stack, or a literal id) or ``LaunchTemplateName``."""
+        spec = props.get("LaunchTemplate")
+        if spec is None or spec.kind != MAP:
+            return None
+        loc = self.loc
+        for field, prefix in (("LaunchTemplateId", "id"), ("LaunchTemplateName", "name")):
+            node = spec.get(field)
+            if node is None:
+                continue
+            link = (Link(loc.node_span(node), "launch template reference"),)
+            text = compact(loc.source(node))
+            func = _intrinsic(node)
+            if func is None and node.kind == SCALAR and isinstance(node.value, str):
+                return Value(True, f"{prefix}:{node.value}", node.value, text, link)
+            if func is not None:
+                name, arg = func
+                target = None
+                if name == "Ref" and arg.kind == SCALAR:
+                    target = arg.value
+                elif name == "GetAtt":
+                    parts = (
+                        str(arg.value).split(".", 1)
+                        if arg.kind == SCALAR
+                        else [str(item.value) for item in arg.items]
+                    )
+                    target = parts[0] if parts else None
+                resources = self.root.get("Resources")
+                if isinstance(target, str) and resources is not None and resources.get(target):
+                    return Value(True, f"cfn:{target}", target, text, link)
+            return Value(False, None, None, text, link)
+        return None
+
+    def _template_keys(self, logical: str, props: DNode | None) -> tuple[str, ...]:
+        keys = [f"cfn:{logical}"]
+        name = props.get("LaunchTemplateName") if props is not None else None
+        if name is not None and name.kind == SCALAR and name.tag is None:
+            keys.append(f"name:{name.value}")
+        return tuple(keys)
 
     def _error(self, node: DNode, message: str) -> ScanError:
         line, column, _ = self.loc.position(node.start)

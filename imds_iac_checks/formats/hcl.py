@@ -181,16 +181,58 @@ def _resource(src: Source, block: Node) -> Target | None:
             value = _value(src, spec, key, expr)
             if value is not None:
                 settings[key] = (value,)
+    address = f"{labels[0]}.{labels[1]}"
+    template_ref = template_keys = None
+    if labels[0] in TEMPLATE_USERS and body is not None:
+        template_ref = _template_ref(src, body)
+    elif labels[0] == "aws_launch_template":
+        name = _attributes(body).get("name")
+        literal = _literal(src, name) if name is not None else None
+        template_keys = (address, f"name:{literal}") if isinstance(literal, str) else (address,)
     return Target(
         spec=spec,
-        address=f"{labels[0]}.{labels[1]}",
+        address=address,
         path=src.path,
         span=src.span(block),
         header=header,
         block_span=block_span,
         settings=settings,
         format=FORMAT,
+        template_ref=template_ref,
+        template_keys=template_keys or (),
     )
+
+
+TEMPLATE_USERS = ("aws_instance", "aws_spot_instance_request")
+_TEMPLATE_REF = re.compile(r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|name)$")
+
+
+def _template_ref(src: Source, body: Node) -> Value | None:
+    """The launch template an instance launches from: ``launch_template { id | name }``."""
+    for block in _children(body, "block"):
+        if _ident(block) != "launch_template" or _labels(src, block):
+            continue
+        attrs = _attributes(_child(block, "body"))
+        expr = attrs.get("id") or attrs.get("name")
+        if expr is None:
+            return None
+        return template_reference(
+            src.span(expr), _compact(src.text(expr)), _literal(src, expr), "name" in attrs
+        )
+    return None
+
+
+def template_reference(span: Span, text: str, literal: object, by_name: bool) -> Value:
+    """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
+    ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
+    link = (Link(span, "launch template reference"),)
+    match = _TEMPLATE_REF.match(text)
+    if match:
+        return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)
+    if isinstance(literal, str):
+        key = f"{'name' if by_name else 'id'}:{literal}"
+        return Value(True, key, literal, text, link)
+    return Value(False, None, None, text, link)
 
 
 def _options_block(src: Source, body: Node | None, name: str) -> tuple[Node | None, Span | None]:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.hcl import TEMPLATE_USERS, template_reference
 from imds_iac_checks.formats.structured import literal_value, read_settings, unknown_value
 from imds_iac_checks.formats.terraform_kinds import KINDS
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
 
 _TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+_INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
 def is_plan(root: DNode) -> bool:
@@ -97,15 +99,39 @@ def _config_target(
     settings: dict[str, tuple[Value, ...]] = {}
     if options is not None:
         settings = read_settings(spec, options, lambda n, k: _config_value(loc, spec, n, k))
+    address = f"{spec.kind}.{name_key.value}"
+    template_ref = None
+    template_keys: tuple[str, ...] = ()
+    if spec.kind in TEMPLATE_USERS:
+        for ref_block in _blocks(body.get("launch_template"))[:1]:
+            node = ref_block.get("id") or ref_block.get("name")
+            if node is not None:
+                raw = node.value if node.kind == SCALAR else None
+                text = raw if isinstance(raw, str) else loc.source(node)
+                inner = _INTERPOLATION.fullmatch(text)
+                literal = None if inner or not isinstance(raw, str) else raw
+                template_ref = template_reference(
+                    loc.node_span(node),
+                    inner.group(1).strip() if inner else text,
+                    literal,
+                    ref_block.get("id") is None,
+                )
+    elif spec.kind == "aws_launch_template":
+        name = body.get("name")
+        template_keys = (address,)
+        if name is not None and isinstance(name.value, str) and not _TEMPLATE.search(name.value):
+            template_keys += (f"name:{name.value}",)
     return Target(
         spec=spec,
-        address=f"{spec.kind}.{name_key.value}",
+        address=address,
         path=loc.path,
         span=loc.node_span(body),
         header=header,
         block_span=loc.node_span(options) if options is not None else None,
         settings=settings,
         format="terraform",
+        template_ref=template_ref,
+        template_keys=template_keys,
     )
 
 
