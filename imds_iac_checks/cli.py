@@ -100,6 +100,22 @@ CHECK_OPTIONS = (
         metavar="GLOB",
     ),
     Opt(
+        ("--var",),
+        "variables",
+        "set a Terraform root-module variable, NAME=VALUE (repeatable), as terraform -var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+    ),
+    Opt(
+        ("--var-file",),
+        "var_files",
+        "load Terraform variables from a .tfvars or .tfvars.json file (repeatable)",
+        action="append",
+        default=[],
+        metavar="FILE",
+    ),
+    Opt(
         ("--fail-on",),
         "fail_on",
         "lowest severity that makes the exit code 1 (default: error)",
@@ -281,7 +297,13 @@ def _check(args: Namespace) -> int:
             fail_on=args.fail_on,
         )
         resolver = Resolver(overrides, args.config)
-        result = scan(args.paths or ["."], resolver, cwd)
+        result = scan(
+            args.paths or ["."],
+            resolver,
+            cwd,
+            var_files=args.var_files,
+            variables=args.variables,
+        )
     except ConfigError as exc:
         return _fail(str(exc))
 

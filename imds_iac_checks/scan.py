@@ -4,13 +4,14 @@ This module picks the adapter for each file and imports it only when a file need
 """
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.link import link
-from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Target
+from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
@@ -111,7 +112,74 @@ def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
     errors.append(ScanError(exc.filename or "?", 0, 0, exc.strerror or str(exc)))
 
 
-def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanResult:
+def _terraform_modules(
+    directories: dict[str, list[tuple[str, str]]],
+    cwd: str,
+    var_files: list[str],
+    variables: list[str],
+    errors: list[ScanError],
+) -> Iterator[tuple[str, Target]]:
+    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs."""
+    from imds_iac_checks.formats import terraform_module as tfm
+
+    cli_inputs: dict[str, tfm.VarInput] = {}
+    for var_file in var_files:
+        try:
+            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd))
+        except OSError as exc:
+            errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        errors.extend(errs)
+        cli_inputs.update(found)
+    for assignment in variables:
+        given = tfm.cli_var_input(assignment)
+        if given is None:
+            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
+        else:
+            cli_inputs[given[0]] = given[1]
+    for directory, files in directories.items():
+        parsed_files = []
+        for path, shown in files:
+            try:
+                parsed, errs = tfm.load_file(path, shown)
+            except OSError as exc:
+                errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
+                continue
+            except Exception as exc:  # an adapter bug must not end the scan of the other files
+                errors.append(
+                    ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
+                )
+                continue
+            errors.extend(errs)
+            if parsed is not None:
+                parsed_files.append(parsed)
+        inputs: dict[str, tfm.VarInput] = {}
+        for tfvars in tfm.tfvars_files(directory):
+            try:
+                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd))
+            except OSError:
+                continue
+            errors.extend(errs)
+            inputs.update(found)
+        inputs.update(cli_inputs)
+        try:
+            targets = tfm.Module(parsed_files, inputs).targets()
+        except Exception as exc:  # never lose the rest of the tree to one module
+            shown = display_path(directory, cwd)
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
+        for target in targets:
+            yield target.path, target
+
+
+def scan(
+    paths: list[str],
+    resolver: Resolver,
+    cwd: str | None = None,
+    *,
+    var_files: list[str] | None = None,
+    variables: list[str] | None = None,
+) -> ScanResult:
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
     errors: list[ScanError] = []
@@ -120,10 +188,21 @@ def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanRe
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
     # CloudFormation stack before the rules run, so they are grouped first.
     groups: dict[tuple[str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
+    modules: dict[str, list[tuple[str, str]]] = {}  # directory -> .tf files (path, shown)
+    file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
     for path, settings in discover(paths, resolver, errors):
         adapter = adapter_for(path)
         assert adapter is not None
         shown = display_path(path, cwd)
+        if adapter is _hcl:
+            absolute = os.path.abspath(path)
+            files += 1
+            modules.setdefault(os.path.dirname(absolute), []).append((path, shown))
+            file_settings[shown] = (
+                Context(hop_limit=settings.hop_limit_for(absolute)),
+                settings.rules_for(absolute),
+            )
+            continue
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
@@ -144,13 +223,40 @@ def scan(paths: list[str], resolver: Resolver, cwd: str | None = None) -> ScanRe
             targets += 1
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
             groups.setdefault((target.format, scope), []).append((target, ctx, rules))
+    for shown, target in _terraform_modules(modules, cwd, var_files or [], variables or [], errors):
+        targets += 1
+        ctx, rules = file_settings.get(shown) or next(iter(file_settings.values()))
+        scope = os.path.dirname(os.path.abspath(os.path.join(cwd, shown)))
+        groups.setdefault((target.format, scope), []).append((target, ctx, rules))
     for members in groups.values():
         linked = link([target for target, _, _ in members])
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
             findings.extend(evaluate(target, ctx, rules))
+    findings = _merge_instances(findings)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors.sort(key=lambda e: (e.path, e.line, e.column))
     return ScanResult(findings, errors, files, targets, fail_on)
+
+
+_INSTANCE_KEY = re.compile(r"\[[^\[\]]*\]$")
+
+
+def _merge_instances(findings: list[Finding]) -> list[Finding]:
+    """One finding per place: the instances of a resource (``count``, ``for_each``) that all get
+    the same finding at the same span are reported once, on the resource, with their number."""
+    groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
+    for f in findings:
+        base = _INSTANCE_KEY.sub("", f.resource)
+        tail = f.message.split("] ", 1)[-1]
+        groups.setdefault((f.rule_id, f.span, base, tail), []).append(f)
+    out = []
+    for (_, _, base, tail), members in groups.items():
+        if len(members) == 1 or base == members[0].resource:
+            out.extend(members)
+            continue
+        label = f"{base} ({len(members)} instances)"
+        out.append(members[0]._replace(resource=base, message=f"[{label}] {tail}"))
+    return out
 
 
 def exit_code(result: ScanResult, exit_zero: bool = False) -> int:

@@ -360,12 +360,6 @@ REASONS = {
         "the instance; imds-iac, like trivy, follows it: the instance runs with the template's "
         "options, and a weak template would be reported once, on the template."
     ),
-    "variable-evaluation": (
-        'The setting is an expression over a variable (`(var.x) ? "required" : "optional"`); '
-        "checkov renders the variable's default and passes. imds-iac does not evaluate variables "
-        "yet: it reports IMDS004 (could not be evaluated statically) and never passes silently. "
-        "Evaluation with provenance comes in issue 4."
-    ),
     "registry-module": (
         "A call to a registry module (terraform-aws-modules ec2-instance / autoscaling) that is "
         "not on disk. KICS judges the module's `metadata_options` argument by name; imds-iac "
@@ -383,11 +377,6 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
         ): "launch-template-inheritance"
         for ref in ("id", "name")
     },
-    (
-        "checkov/tests/terraform/parser/resources/parser_scenarios/ternary_793/main.tf",
-        "aws_instance.foo",
-        "checkov CKV_AWS_79",
-    ): "variable-evaluation",
     **{
         (row.file, row.address, row.peer): "registry-module"
         for row in PEERS

@@ -60,7 +60,7 @@ def test_null_means_absent() -> None:
     ) == [("IMDS002", 2)]
 
 
-def test_unknown_values_are_reported_not_passed() -> None:
+def test_locals_resolve_and_unknowns_are_reported() -> None:
     text = """
     locals {
       tokens = "required"
@@ -75,16 +75,21 @@ def test_unknown_values_are_reported_not_passed() -> None:
     }
     """
     target = one(text)
-    assert [v.known for v in target.settings.values() for v in v] == [False, False, False]
-    assert target.settings[ENDPOINT][0].expression == ('var.imds_enabled ? "enabled" : "disabled"')
-    found = evaluate(target, Context())
-    assert [(f.rule_id, f.span.line, f.fixable) for f in found] == [
-        ("IMDS004", 8, False),
-        ("IMDS004", 9, False),
-        ("IMDS004", 10, False),
+    endpoint = target.settings[ENDPOINT]
+    assert [(v.value, v.condition) for v in endpoint] == [
+        ("enabled", "var.imds_enabled is true"),
+        ("disabled", "var.imds_enabled is false"),
     ]
-    assert found[1].message == (
-        "[aws_instance.web] http_tokens could not be evaluated statically: local.tokens"
+    (tokens,) = target.settings[TOKENS]
+    assert (tokens.value, tokens.span.line) == ("required", 3)
+    assert [link.description for link in tokens.provenance] == ["local.tokens", "local.tokens"]
+    (hop,) = target.settings[HOP_LIMIT]
+    assert not hop.known
+    assert hop.expression == '"${var.hops}"'
+    found = evaluate(target, Context())
+    assert [(f.rule_id, f.span.line, f.fixable) for f in found] == [("IMDS004", 10, False)]
+    assert found[0].message.endswith(
+        'http_put_response_hop_limit could not be evaluated statically: "${var.hops}"'
     )
     assert found[0].severity == "warning"
 
@@ -215,7 +220,7 @@ def test_heredoc_and_interpolation() -> None:
         """
     )
     assert target.settings[TOKENS][0].value == "required\n"
-    assert not target.settings[ENDPOINT][0].known
+    assert target.settings[ENDPOINT][0].value == "enabled"  # a template of literals is a literal
 
 
 def test_bare_identifier_labels_and_spaces() -> None:

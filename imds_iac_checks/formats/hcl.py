@@ -12,17 +12,14 @@ it could not evaluate instead of passing silently.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from imds_iac_checks.formats.terraform_kinds import KINDS
 from imds_iac_checks.model import (
     Link,
-    Scalar,
     ScanError,
     Span,
     Target,
     Value,
-    normalize,
 )
 
 if TYPE_CHECKING:
@@ -83,25 +80,15 @@ class Source:
 
 
 def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    """Scan one ``.tf`` file. A file with a syntax error yields only the error."""
-    parser = _get_parser()
-    tree = parser.parse(data)
-    root = tree.root_node
-    src = Source(path, data)
-    if root.has_error:
-        return [], [_syntax_error(src, root)]
-    invalid = _structure_error(src, root)
-    if invalid is not None:
-        return [], [invalid]
-    targets: list[Target] = []
-    for body in _children(root, "body"):
-        for block in _children(body, "block"):
-            if _ident(block) != "resource":
-                continue
-            target = _resource(src, block)
-            if target is not None:
-                targets.append(target)
-    return targets, []
+    """Scan one ``.tf`` file as a module of its own (variables, locals and defaults evaluated).
+    A file with a syntax error yields only the error. ``imds-iac check`` evaluates whole
+    directories: see :mod:`imds_iac_checks.formats.terraform_module`."""
+    from imds_iac_checks.formats import terraform_module
+
+    parsed, errors = terraform_module.parse_bytes(path, data)
+    if parsed is None:
+        return [], errors
+    return terraform_module.Module([parsed], {}).targets(), []
 
 
 # --- tree helpers -----------------------------------------------------------------------------
@@ -154,53 +141,7 @@ def _attributes(body: Node | None) -> dict[str, Node]:
     return attrs
 
 
-# --- resources --------------------------------------------------------------------------------
-
-
-def _resource(src: Source, block: Node) -> Target | None:
-    labels = _labels(src, block)
-    if len(labels) != 2 or labels[0] not in KINDS:
-        return None
-    spec = KINDS[labels[0]]
-    body = _child(block, "body")
-    label_nodes = [c for c in block.named_children[1:3]]
-    header = src.span(block.named_children[0], label_nodes[-1])
-    settings_body: Node | None
-    block_span: Span | None
-    if spec.block is None:
-        settings_body, block_span = body, src.span(block)
-    else:
-        settings_body, block_span = _options_block(src, body, spec.block)
-    settings: dict[str, tuple[Value, ...]] = {}
-    if block_span is not None:
-        attrs = _attributes(settings_body)
-        for key, field in spec.fields.items():
-            expr = attrs.get(field)
-            if expr is None:
-                continue
-            value = _value(src, spec, key, expr)
-            if value is not None:
-                settings[key] = (value,)
-    address = f"{labels[0]}.{labels[1]}"
-    template_ref = template_keys = None
-    if labels[0] in TEMPLATE_USERS and body is not None:
-        template_ref = _template_ref(src, body)
-    elif labels[0] == "aws_launch_template":
-        name = _attributes(body).get("name")
-        literal = _literal(src, name) if name is not None else None
-        template_keys = (address, f"name:{literal}") if isinstance(literal, str) else (address,)
-    return Target(
-        spec=spec,
-        address=address,
-        path=src.path,
-        span=src.span(block),
-        header=header,
-        block_span=block_span,
-        settings=settings,
-        format=FORMAT,
-        template_ref=template_ref,
-        template_keys=template_keys or (),
-    )
+# --- launch-template references ------------------------------------------------------
 
 
 TEMPLATE_USERS = ("aws_instance", "aws_spot_instance_request")
@@ -235,55 +176,7 @@ def template_reference(span: Span, text: str, literal: object, by_name: bool) ->
     return Value(False, None, None, text, link)
 
 
-def _options_block(src: Source, body: Node | None, name: str) -> tuple[Node | None, Span | None]:
-    """The options block's body and span: a plain block, or a ``dynamic`` block's ``content``."""
-    if body is None:
-        return None, None
-    for block in _children(body, "block"):
-        ident = _ident(block)
-        if ident == name and not _labels(src, block):
-            return _child(block, "body"), src.span(block)
-        if ident == "dynamic" and _labels(src, block) == [name]:
-            dyn_body = _child(block, "body")
-            for_each = _attributes(dyn_body).get("for_each")
-            if for_each is not None and _is_empty_collection(for_each):
-                continue  # for_each = [] / {}: Terraform generates no block
-            content = None
-            if dyn_body is not None:
-                for inner in _children(dyn_body, "block"):
-                    if _ident(inner) == "content":
-                        content = _child(inner, "body")
-                        break
-            return content, src.span(block)
-    return None, None
-
-
-def _is_empty_collection(expr: Node) -> bool:
-    node = _unwrap(expr)
-    if node.type != "collection_value":
-        return False
-    inner = node.named_children[0] if node.named_child_count else None
-    return inner is not None and not any(
-        c.type in ("expression", "object_elem") for c in inner.named_children
-    )
-
-
 # --- values -----------------------------------------------------------------------------------
-
-
-def _value(src: Source, spec: Any, key: str, expr: Node) -> Value | None:
-    span = src.span(expr)
-    literal = _literal(src, expr)
-    if literal is _NOT_LITERAL:
-        text = _compact(src.text(expr))
-        return Value(False, None, None, text, (Link(span, "expression"),))
-    if literal is None:
-        return None  # null: the argument is not set
-    raw: Scalar = literal  # type: ignore[assignment]
-    canonical, problem = normalize(spec, key, raw)
-    if canonical is None and problem is None:
-        return None  # a "no preference" value: AWS's default applies
-    return Value(True, canonical, raw, src.text(expr), (Link(span, "literal"),), problem=problem)
 
 
 def _unwrap(expr: Node) -> Node:

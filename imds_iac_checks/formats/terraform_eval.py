@@ -1,0 +1,481 @@
+"""Terraform expression evaluation with provenance.
+
+An :class:`Val` is a Terraform value (null, bool, number, string, list, object/map) or *unknown*,
+and carries the chain of places that produced it: its first link is the literal that set it
+(``default of var.tokens``, ``var.tokens in terraform.tfvars``, ``literal``), later links the
+references it flowed through (``var.tokens``, ``local.options``). A conditional whose condition
+cannot be decided evaluates to a *choice* of both branches, each labelled with the condition.
+
+Supported: literals, templates, tuples and objects, ``var.*``, ``local.*``, ``each.*``,
+``count.index``, ``dynamic`` iterators and ``for`` variables, attribute/index/splat access,
+``cond ? a : b``, unary and binary operators, ``for`` expressions with ``if``, and the functions
+real modules use around metadata options (``try``, ``can``, ``coalesce``, ``lookup``, ``merge``,
+``tostring``, ``tonumber``, ``tolist``, ``toset``, ``tomap``, ``length``, ``contains``, ``keys``,
+``values``, ``lower``, ``upper``). Everything else — data sources, resource attributes, module
+outputs, other functions — is unknown, and reported as such by the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _compact, _literal
+from imds_iac_checks.model import Link
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+MAX_DEPTH = 64
+
+
+class EvalError(Exception):
+    """An expression that Terraform itself would reject (``try`` and ``can`` catch it)."""
+
+
+class Val:
+    __slots__ = ("choices", "expr", "known", "links", "v")
+
+    def __init__(
+        self,
+        v: Any,
+        links: tuple[Link, ...],
+        known: bool = True,
+        expr: str = "",
+        choices: tuple[tuple[str, Val], ...] = (),
+    ) -> None:
+        self.v = v
+        self.links = links
+        self.known = known
+        self.expr = expr
+        self.choices = choices
+
+    def via(self, link: Link) -> Val:
+        """The same value, having flowed through ``link`` (applied to every leaf)."""
+        if self.choices:
+            return Val(
+                None, self.links, False, self.expr, tuple((c, v.via(link)) for c, v in self.choices)
+            )
+        if isinstance(self.v, list):
+            return Val(
+                [item.via(link) for item in self.v], (*self.links, link), self.known, self.expr
+            )
+        if isinstance(self.v, dict):
+            return Val(
+                {k: item.via(link) for k, item in self.v.items()},
+                (*self.links, link),
+                self.known,
+                self.expr,
+            )
+        return Val(self.v, (*self.links, link), self.known, self.expr)
+
+    @property
+    def is_null(self) -> bool:
+        return self.known and not self.choices and self.v is None
+
+    def plain(self) -> Any:
+        if isinstance(self.v, list):
+            return [item.plain() for item in self.v]
+        if isinstance(self.v, dict):
+            return {k: item.plain() for k, item in self.v.items()}
+        return self.v
+
+
+def unknown(src: Source, node: Node, why: str | None = None) -> Val:
+    return Val(None, (Link(src.span(node), "expression"),), False, why or _compact(src.text(node)))
+
+
+class Scope:
+    """Names an expression can see: variables, locals, each/count, iterators, for variables."""
+
+    def __init__(
+        self,
+        variables: Callable[[str, Source, Node], Val],
+        local: Callable[[str, Source, Node], Val],
+        names: dict[str, Val] | None = None,
+    ) -> None:
+        self.variables = variables
+        self.local = local
+        self.names = names or {}
+
+    def with_names(self, **names: Val) -> Scope:
+        return Scope(self.variables, self.local, {**self.names, **names})
+
+
+def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
+    if depth > MAX_DEPTH:
+        return unknown(src, node, "expression nested too deeply")
+    kind = node.type
+    if kind == "expression":
+        named = node.named_children
+        if len(named) == 1:
+            return evaluate(src, named[0], scope, depth + 1)
+        if named and named[0].type == "variable_expr":
+            return _access(src, node, named, scope, depth)
+        return unknown(src, node)
+    if kind in ("literal_value", "template_expr"):
+        literal = _literal(src, node)
+        if literal is not _NOT_LITERAL:
+            return Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+        if kind == "template_expr":
+            return _template(src, node, scope, depth)
+        return unknown(src, node)
+    if kind == "collection_value":
+        return _collection(src, node.named_children[0], scope, depth)
+    if kind == "variable_expr":
+        return _access(src, node, [node], scope, depth)
+    if kind == "conditional":
+        return _conditional(src, node, scope, depth)
+    if kind == "function_call":
+        return _call(src, node, scope, depth)
+    if kind == "operation":
+        return _operation(src, node.named_children[0], scope, depth)
+    if kind == "for_expr":
+        return _for(src, node.named_children[0], scope, depth)
+    return unknown(src, node)
+
+
+# --- names and access ---------------------------------------------------------------------------
+
+
+def _access(src: Source, whole: Node, parts: list[Node], scope: Scope, depth: int) -> Val:
+    root = src.text(parts[0])
+    rest = parts[1:]
+    if root in ("var", "local") and rest and rest[0].type == "get_attr":
+        name = src.text(rest[0].named_children[-1])
+        getter = scope.variables if root == "var" else scope.local
+        value = getter(name, src, rest[0]).via(Link(src.span(whole), f"{root}.{name}"))
+        rest = rest[1:]
+    elif root in scope.names:
+        value = scope.names[root]
+    else:
+        return unknown(src, whole)
+    for accessor in rest:
+        value = _apply(src, accessor, value, scope, depth)
+    return value
+
+
+def _apply(src: Source, accessor: Node, value: Val, scope: Scope, depth: int) -> Val:
+    if value.choices:
+        return Val(
+            None,
+            value.links,
+            False,
+            value.expr,
+            tuple((c, _apply(src, accessor, v, scope, depth)) for c, v in value.choices),
+        )
+    if not value.known:
+        return value
+    if accessor.type == "get_attr":
+        name = src.text(accessor.named_children[-1])
+        if isinstance(value.v, dict):
+            if name not in value.v:
+                raise EvalError(f"no attribute {name!r}")
+            return value.v[name]  # type: ignore[no-any-return]
+        if value.v is None:
+            raise EvalError(f"attribute {name!r} of null")
+        raise EvalError(f"attribute {name!r} of a non-object")
+    if accessor.type == "index":
+        inner = accessor.named_children[0]
+        if inner.type == "legacy_index":
+            key: Any = int(src.text(inner).lstrip(".").strip())
+        else:
+            index_expr = _child(inner, "expression")
+            if index_expr is None:
+                return unknown(src, accessor)
+            key_val = evaluate(src, index_expr, scope, depth + 1)
+            if not key_val.known or key_val.choices:
+                return unknown(src, accessor)
+            key = key_val.v
+        if isinstance(value.v, list):
+            if not isinstance(key, (int, float)) or not 0 <= int(key) < len(value.v):
+                raise EvalError("index out of range")
+            return value.v[int(key)]  # type: ignore[no-any-return]
+        if isinstance(value.v, dict):
+            if str(key) not in value.v:
+                raise EvalError(f"no element {key!r}")
+            return value.v[str(key)]  # type: ignore[no-any-return]
+        raise EvalError("index of a non-collection")
+    if accessor.type == "splat":
+        items = value.v if isinstance(value.v, list) else ([] if value.v is None else [value])
+        out = []
+        for item in items:
+            result = item
+            for sub in accessor.named_children[0].named_children:
+                if sub.type in ("get_attr", "index"):
+                    result = _apply(src, sub, result, scope, depth)
+            out.append(result)
+        return Val(out, value.links)
+    return unknown(src, accessor)
+
+
+# --- literals and collections -----------------------------------------------------------------
+
+
+def _template(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    inner = node.named_children[0]
+    parts: list[str] = []
+    for child in inner.named_children:
+        if child.type == "template_literal":
+            parts.append(src.text(child))
+        elif child.type == "template_interpolation":
+            expr = _child(child, "expression")
+            value = evaluate(src, expr, scope, depth + 1) if expr is not None else None
+            if (
+                value is None
+                or not value.known
+                or value.choices
+                or isinstance(value.v, (list, dict))
+            ):
+                return unknown(src, node)
+            parts.append(_to_string(value.v))
+        elif child.type in (
+            "quoted_template_start",
+            "quoted_template_end",
+            "heredoc_start",
+            "heredoc_identifier",
+        ):
+            continue
+        else:
+            return unknown(src, node)
+    return Val("".join(parts), (Link(src.span(node), "literal"),))
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _collection(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    link = (Link(src.span(node), "literal"),)
+    if node.type == "tuple":
+        items = [
+            evaluate(src, c, scope, depth + 1)
+            for c in node.named_children
+            if c.type == "expression"
+        ]
+        return Val(items, link)
+    out: dict[str, Val] = {}
+    for elem in node.named_children:
+        if elem.type != "object_elem":
+            continue
+        exprs = [c for c in elem.named_children if c.type == "expression"]
+        if len(exprs) != 2:
+            continue
+        key_node = exprs[0]
+        named = key_node.named_children
+        if len(named) == 1 and named[0].type == "variable_expr":
+            key: Any = src.text(named[0])
+        else:
+            key_val = evaluate(src, key_node, scope, depth + 1)
+            if not key_val.known or key_val.choices:
+                return unknown(src, node)
+            key = _to_string(key_val.v)
+        out[str(key)] = evaluate(src, exprs[1], scope, depth + 1)
+    return Val(out, link)
+
+
+# --- conditionals, operators, for -------------------------------------------------------------
+
+
+def _truth(value: Val) -> bool | None:
+    if not value.known or value.choices:
+        return None
+    if isinstance(value.v, bool):
+        return value.v
+    if isinstance(value.v, str) and value.v in ("true", "false"):
+        return value.v == "true"
+    raise EvalError("condition is not a boolean")
+
+
+def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    cond, yes, no = [c for c in node.named_children if c.type == "expression"][:3]
+    decided = _truth(evaluate(src, cond, scope, depth + 1))
+    if decided is True:
+        return evaluate(src, yes, scope, depth + 1)
+    if decided is False:
+        return evaluate(src, no, scope, depth + 1)
+    text = _compact(src.text(cond), 60)
+    return Val(
+        None,
+        (Link(src.span(node), "conditional"),),
+        False,
+        _compact(src.text(node)),
+        (
+            (f"{text} is true", evaluate(src, yes, scope, depth + 1)),
+            (f"{text} is false", evaluate(src, no, scope, depth + 1)),
+        ),
+    )
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+}
+
+
+def _operation(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    link = (Link(src.span(node), "literal"),)
+    operands = [c for c in node.named_children]
+    operator = next((src.text(c) for c in node.children if not c.is_named), "")
+    values = [evaluate(src, c, scope, depth + 1) for c in operands]
+    if any(not v.known or v.choices for v in values):
+        if operator == "&&" and any(v.known and not v.choices and v.v is False for v in values):
+            return Val(False, link)
+        if operator == "||" and any(v.known and not v.choices and v.v is True for v in values):
+            return Val(True, link)
+        return unknown(src, node)
+    raw = [v.plain() for v in values]
+    try:
+        if node.type == "unary_operation":
+            return Val((not raw[0]) if operator == "!" else -raw[0], link)
+        if operator == "&&":
+            return Val(bool(raw[0]) and bool(raw[1]), link)
+        if operator == "||":
+            return Val(bool(raw[0]) or bool(raw[1]), link)
+        if operator in ("==", "!="):
+            return Val(_COMPARE[operator](raw[0], raw[1]), link)
+        numbers = [_number(x) for x in raw]
+        return Val(_COMPARE[operator](numbers[0], numbers[1]), link)
+    except (TypeError, ZeroDivisionError, KeyError, ValueError) as exc:
+        raise EvalError(str(exc)) from None
+
+
+def _number(value: Any) -> float | int:
+    if isinstance(value, bool) or value is None:
+        raise EvalError("not a number")
+    if isinstance(value, (int, float)):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise EvalError(f"{value!r} is not a number") from None
+    return int(number) if number.is_integer() else number
+
+
+def _for(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    intro = _child(node, "for_intro")
+    if intro is None:
+        return unknown(src, node)
+    names = [src.text(c) for c in intro.named_children if c.type == "identifier"]
+    source_expr = _child(intro, "expression")
+    exprs = [c for c in node.named_children if c.type == "expression"]
+    cond = _child(node, "for_cond")
+    if source_expr is None or not exprs:
+        return unknown(src, node)
+    collection = evaluate(src, source_expr, scope, depth + 1)
+    if not collection.known or collection.choices:
+        return unknown(src, node)
+    if isinstance(collection.v, dict):
+        pairs = [(Val(k, collection.links), v) for k, v in collection.v.items()]
+    elif isinstance(collection.v, list):
+        pairs = [(Val(i, collection.links), v) for i, v in enumerate(collection.v)]
+    else:
+        raise EvalError("for expression over a non-collection")
+    link = (Link(src.span(node), "literal"),)
+    is_object = node.type == "for_object_expr"
+    out_list: list[Val] = []
+    out_map: dict[str, Val] = {}
+    for key, value in pairs:
+        bound = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+        inner = scope.with_names(**bound)
+        if cond is not None:
+            cond_expr = _child(cond, "expression")
+            keep = (
+                _truth(evaluate(src, cond_expr, inner, depth + 1))
+                if cond_expr is not None
+                else True
+            )
+            if keep is None:
+                return unknown(src, node)
+            if not keep:
+                continue
+        if is_object:
+            k = evaluate(src, exprs[0], inner, depth + 1)
+            if not k.known or k.choices or len(exprs) < 2:
+                return unknown(src, node)
+            out_map[_to_string(k.v)] = evaluate(src, exprs[1], inner, depth + 1)
+        else:
+            out_list.append(evaluate(src, exprs[0], inner, depth + 1))
+    return Val(out_map if is_object else out_list, link)
+
+
+# --- functions --------------------------------------------------------------------------------
+
+
+def _call(src: Source, node: Node, scope: Scope, depth: int) -> Val:
+    name = src.text(node.named_children[0])
+    args_node = _child(node, "function_arguments")
+    args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
+    link = (Link(src.span(node), f"{name}()"),)
+    if name in ("try", "can"):
+        for arg in args:
+            try:
+                value = evaluate(src, arg, scope, depth + 1)
+            except EvalError:
+                continue
+            if name == "can":
+                return Val(True, link) if value.known else unknown(src, node)
+            return value
+        if name == "can":
+            return Val(False, link)
+        raise EvalError("no argument of try() could be evaluated")
+    values = [evaluate(src, arg, scope, depth + 1) for arg in args]
+    if name == "coalesce":
+        for value in values:
+            if not value.known or value.choices:
+                return unknown(src, node)
+            if value.v is not None and value.v != "":
+                return value
+        raise EvalError("coalesce() with no non-null argument")
+    if any(not v.known or v.choices for v in values):
+        return unknown(src, node)
+    if name == "lookup" and len(values) in (2, 3):
+        mapping, key = values[0].v, _to_string(values[1].v)
+        if isinstance(mapping, dict) and key in mapping:
+            return mapping[key]  # type: ignore[no-any-return]
+        if len(values) == 3:
+            return values[2]
+        raise EvalError(f"lookup(): no key {key!r}")
+    if name == "merge":
+        merged: dict[str, Val] = {}
+        for value in values:
+            if value.v is None:
+                continue
+            if not isinstance(value.v, dict):
+                raise EvalError("merge() of a non-object")
+            merged.update(value.v)
+        return Val(merged, link)
+    if name in ("tostring", "tonumber") and len(values) == 1:
+        value = values[0]
+        if value.v is None:
+            return value
+        converted: Any = _to_string(value.v) if name == "tostring" else _number(value.v)
+        return Val(converted, value.links)
+    if name in ("tolist", "toset", "tomap") and len(values) == 1:
+        return values[0]
+    if name in ("lower", "upper") and len(values) == 1 and isinstance(values[0].v, str):
+        text = values[0].v.lower() if name == "lower" else values[0].v.upper()
+        return Val(text, values[0].links)
+    if name == "length" and len(values) == 1 and isinstance(values[0].v, (list, dict, str)):
+        return Val(len(values[0].v), link)
+    if name == "contains" and len(values) == 2 and isinstance(values[0].v, list):
+        return Val(values[1].plain() in [item.plain() for item in values[0].v], link)
+    if name in ("keys", "values") and len(values) == 1 and isinstance(values[0].v, dict):
+        mapping = values[0].v
+        if name == "keys":
+            return Val([Val(k, link) for k in sorted(mapping)], link)
+        return Val([mapping[k] for k in sorted(mapping)], link)
+    return unknown(src, node)

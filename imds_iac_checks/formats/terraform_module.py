@@ -1,0 +1,459 @@
+"""A Terraform module (one directory of ``.tf`` files) evaluated as a root module.
+
+Variables take their value, as Terraform does, from the last of: the default, ``terraform.tfvars``,
+``terraform.tfvars.json``, ``*.auto.tfvars`` and ``*.auto.tfvars.json`` in lexical order, then
+``--var-file`` and ``--var`` in command-line order; the value is converted through the variable's
+type, so an object input that omits an ``optional(type, default)`` attribute gets the default.
+Resources are expanded by ``count`` and ``for_each`` (``aws_instance.web["a"]``), and a
+``dynamic`` options block by its ``for_each``: an empty collection means no block.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
+from imds_iac_checks.formats.terraform_eval import EvalError, Scope, Val, evaluate, unknown
+from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.model import (
+    KindSpec,
+    Link,
+    ScanError,
+    Span,
+    Target,
+    Value,
+    normalize,
+    show,
+)
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+
+class ParsedFile(NamedTuple):
+    src: Source
+    root: Node
+
+
+class VarInput(NamedTuple):
+    """A value for a variable from outside the module: a tfvars file or the command line."""
+
+    src: Source
+    node: Node
+    origin: str  # "terraform.tfvars", "--var", ...
+
+
+def load_file(path: str, shown: str) -> tuple[ParsedFile | None, list[ScanError]]:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return parse_bytes(shown, data)
+
+
+def parse_bytes(shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
+    tree = hcl._get_parser().parse(data)
+    src = Source(shown, data)
+    if tree.root_node.has_error:
+        return None, [hcl._syntax_error(src, tree.root_node)]
+    invalid = hcl._structure_error(src, tree.root_node)
+    if invalid is not None:
+        return None, [invalid]
+    return ParsedFile(src, tree.root_node), []
+
+
+def tfvars_files(directory: str) -> list[str]:
+    """The variable files Terraform loads automatically, lowest precedence first."""
+    names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+    out: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
+    out += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
+    return [os.path.join(directory, n) for n in out]
+
+
+def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
+    """Attributes of a .tfvars (HCL) or .tfvars.json file."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if path.endswith(".json"):
+        return _json_var_inputs(data, shown)
+    parsed, errors = parse_bytes(shown, data)
+    if parsed is None:
+        return {}, errors
+    origin = os.path.basename(shown)
+    out = {}
+    for body in _children(parsed.root, "body"):
+        for name, expr in _attributes(body).items():
+            out[name] = VarInput(parsed.src, expr, origin)
+    return out, []
+
+
+def _json_var_inputs(data: bytes, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
+    try:
+        values = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return {}, [ScanError(shown, 0, 0, f"invalid JSON: {exc}")]
+    if not isinstance(values, dict):
+        return {}, [ScanError(shown, 1, 1, "a .tfvars.json file holds one object")]
+    out = {}
+    for name, value in values.items():
+        parsed = cli_var_input(f"{name}={json.dumps(value)}", os.path.basename(shown))
+        if parsed is not None:
+            out[name] = parsed[1]
+    return out, []
+
+
+def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput] | None:
+    """``NAME=VALUE`` as ``terraform -var`` takes it: VALUE is an HCL expression when it parses
+    as one (``["a"]``, ``{x = 1}``, ``2``), else a string."""
+    name, sep, raw = assignment.partition("=")
+    if not sep or not name.strip():
+        return None
+    name = name.strip()
+    for text in (raw, json.dumps(raw)):
+        parsed, _errors = parse_bytes(origin, f"v = {text}\n".encode())
+        if parsed is not None:
+            body = _children(parsed.root, "body")
+            expr = _attributes(body[0]).get("v") if body else None
+            if expr is not None:
+                return name, VarInput(parsed.src, expr, origin)
+    return None
+
+
+def _relabel(value: Val, label: str) -> Val:
+    """Name where leaves were written: ``default of var.x`` instead of ``literal``."""
+    if value.choices:
+        return Val(
+            None,
+            value.links,
+            False,
+            value.expr,
+            tuple((c, _relabel(v, label)) for c, v in value.choices),
+        )
+    links = value.links
+    if links and links[0].description in ("literal", "expression"):
+        links = (
+            Link(
+                links[0].span, label if links[0].description == "literal" else links[0].description
+            ),
+            *links[1:],
+        )
+    if isinstance(value.v, list):
+        return Val([_relabel(v, label) for v in value.v], links, value.known, value.expr)
+    if isinstance(value.v, dict):
+        return Val(
+            {k: _relabel(v, label) for k, v in value.v.items()}, links, value.known, value.expr
+        )
+    return Val(value.v, links, value.known, value.expr)
+
+
+class Module:
+    def __init__(self, files: list[ParsedFile], inputs: dict[str, VarInput]) -> None:
+        self.files = files
+        self.inputs = inputs
+        self.variables: dict[str, tuple[Source, Node]] = {}
+        self.local_exprs: dict[str, tuple[Source, Node]] = {}
+        self.resources: list[tuple[Source, Node, list[str]]] = []
+        for parsed in files:
+            for body in _children(parsed.root, "body"):
+                for block in _children(body, "block"):
+                    kind = _ident(block)
+                    labels = _labels(parsed.src, block)
+                    if kind == "variable" and len(labels) == 1:
+                        self.variables.setdefault(labels[0], (parsed.src, block))
+                    elif kind == "locals":
+                        for name, expr in _attributes(_child(block, "body")).items():
+                            self.local_exprs.setdefault(name, (parsed.src, expr))
+                    elif kind == "resource" and len(labels) == 2 and labels[0] in KINDS:
+                        self.resources.append((parsed.src, block, labels))
+        self._vars: dict[str, Val] = {}
+        self._locals: dict[str, Val] = {}
+        self._busy: set[str] = set()
+        self.scope = Scope(self._variable, self._local)
+
+    # --- names ----------------------------------------------------------------------------------
+    def _variable(self, name: str, src: Source, node: Node) -> Val:
+        if name in self._vars:
+            return self._vars[name]
+        declared = self.variables.get(name)
+        given = self.inputs.get(name)
+        value: Val
+        if given is not None:
+            value = _relabel(self._eval(given.src, given.node), f"var.{name} in {given.origin}")
+        elif declared is not None:
+            default = _attributes(_child(declared[1], "body")).get("default")
+            if default is None:
+                # Nothing was written anywhere: the finding belongs where the variable is used.
+                value = Val(None, (), False, f"var.{name} (no default and no value given)")
+            else:
+                value = _relabel(self._eval(declared[0], default), f"default of var.{name}")
+        else:
+            value = unknown(src, node, f"var.{name} (not declared)")
+        if declared is not None:
+            attrs = _attributes(_child(declared[1], "body"))
+            type_expr = attrs.get("type")
+            if type_expr is not None:
+                value = self._convert(value, declared[0], type_expr, f"var.{name}")
+            nullable = attrs.get("nullable")
+            default = attrs.get("default")
+            not_nullable = nullable is not None and hcl._literal(declared[0], nullable) is False
+            if value.is_null and not_nullable and default is not None:
+                value = _relabel(self._eval(declared[0], default), f"default of var.{name}")
+        self._vars[name] = value
+        return value
+
+    def _local(self, name: str, src: Source, node: Node) -> Val:
+        if name in self._locals:
+            return self._locals[name]
+        found = self.local_exprs.get(name)
+        if found is None or name in self._busy:
+            return unknown(src, node, f"local.{name}")
+        self._busy.add(name)
+        try:
+            value = _relabel(self._eval(*found), f"local.{name}")
+        finally:
+            self._busy.discard(name)
+        self._locals[name] = value
+        return value
+
+    def _eval(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
+        try:
+            return evaluate(src, node, scope or self.scope)
+        except EvalError as exc:
+            return unknown(src, node, f"{hcl._compact(src.text(node))} ({exc})")
+        except RecursionError:
+            return unknown(src, node, "expression nested too deeply")
+
+    # --- types ------------------------------------------------------------------------------------
+    def _convert(self, value: Val, src: Source, type_expr: Node, where: str) -> Val:
+        """Apply ``optional(type, default)`` attribute defaults of object types, recursively."""
+        node = hcl._unwrap(type_expr)
+        if node.type != "function_call" or value.choices or not value.known:
+            return value
+        name = src.text(node.named_children[0])
+        args_node = _child(node, "function_arguments")
+        args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
+        if name in ("map", "list", "set") and len(args) == 1:
+            if isinstance(value.v, dict):
+                return Val(
+                    {k: self._convert(v, src, args[0], where) for k, v in value.v.items()},
+                    value.links,
+                )
+            if isinstance(value.v, list):
+                return Val([self._convert(v, src, args[0], where) for v in value.v], value.links)
+            return value
+        if name != "object" or len(args) != 1 or not isinstance(value.v, dict):
+            return value
+        fields = hcl._unwrap(args[0])
+        if fields.type != "collection_value":
+            return value
+        converted = dict(value.v)
+        for elem in fields.named_children[0].named_children:
+            if elem.type != "object_elem":
+                continue
+            exprs = [c for c in elem.named_children if c.type == "expression"]
+            if len(exprs) != 2:
+                continue
+            attr = src.text(exprs[0]).strip().strip('"')
+            attr_type = hcl._unwrap(exprs[1])
+            current = converted.get(attr)
+            if (
+                attr_type.type == "function_call"
+                and src.text(attr_type.named_children[0]) == "optional"
+            ):
+                opt_args_node = _child(attr_type, "function_arguments")
+                opt_args = (
+                    [c for c in opt_args_node.named_children if c.type == "expression"]
+                    if opt_args_node
+                    else []
+                )
+                if (current is None or current.is_null) and len(opt_args) == 2:
+                    default = _relabel(
+                        self._eval(src, opt_args[1]), f"optional default of {where}.{attr}"
+                    )
+                    current = self._convert(default, src, opt_args[0], f"{where}.{attr}")
+                elif current is None:
+                    current = Val(None, (Link(src.span(exprs[0]), "optional attribute"),))
+                elif opt_args:
+                    current = self._convert(current, src, opt_args[0], f"{where}.{attr}")
+            elif current is not None:
+                current = self._convert(current, src, exprs[1], f"{where}.{attr}")
+            if current is not None:
+                converted[attr] = current
+        return Val(converted, value.links)
+
+    # --- resources --------------------------------------------------------------------------------
+    def targets(self) -> list[Target]:
+        out: list[Target] = []
+        for src, block, labels in self.resources:
+            spec = KINDS[labels[0]]
+            address = f"{labels[0]}.{labels[1]}"
+            body = _child(block, "body")
+            for suffix, names in self._instances(src, body):
+                scope = self.scope.with_names(**names)
+                out.append(self._target(spec, address + suffix, src, block, body, labels, scope))
+        return out
+
+    def _instances(self, src: Source, body: Node | None) -> list[tuple[str, dict[str, Val]]]:
+        attrs = _attributes(body)
+        if "count" in attrs:
+            count = self._eval(src, attrs["count"])
+            if (
+                count.known
+                and not count.choices
+                and isinstance(count.v, (int, float))
+                and not isinstance(count.v, bool)
+            ):
+                return [
+                    (f"[{i}]", {"count": Val({"index": Val(i, count.links)}, count.links)})
+                    for i in range(int(count.v))
+                ]
+            index = Val(None, (), False, _compact_text(src, attrs["count"]))
+            return [("", {"count": Val({"index": index}, count.links)})]
+        if "for_each" in attrs:
+            each = self._eval(src, attrs["for_each"])
+            if each.known and not each.choices and isinstance(each.v, (dict, list)):
+                items = (
+                    each.v.items()
+                    if isinstance(each.v, dict)
+                    else [(str(v.plain()), v) for v in each.v]
+                )
+                return [
+                    (
+                        f"[{json.dumps(str(k))}]",
+                        {"each": Val({"key": Val(str(k), each.links), "value": v}, each.links)},
+                    )
+                    for k, v in items
+                ]
+            placeholder = Val(None, (), False, _compact_text(src, attrs["for_each"]))
+            return [("", {"each": Val({"key": placeholder, "value": placeholder}, each.links)})]
+        return [("", {})]
+
+    def _target(
+        self,
+        spec: KindSpec,
+        address: str,
+        src: Source,
+        block: Node,
+        body: Node | None,
+        labels: list[str],
+        scope: Scope,
+    ) -> Target:
+        header = src.span(block.named_children[0], block.named_children[2])
+        options_body: Node | None
+        block_span: Span | None
+        iterator: dict[str, Val] = {}
+        if spec.block is None:
+            options_body, block_span = body, src.span(block)
+        else:
+            options_body, block_span, iterator = self._options(src, body, spec.block, scope)
+        settings: dict[str, tuple[Value, ...]] = {}
+        if block_span is not None:
+            attrs = _attributes(options_body)
+            inner = scope.with_names(**iterator) if iterator else scope
+            for key, field in spec.fields.items():
+                expr = attrs.get(field)
+                if expr is None:
+                    continue
+                value = self._eval(src, expr, inner)
+                if not value.known and not value.choices and not value.links:
+                    value = unknown(src, expr)  # no origin of its own: report it where it is used
+                values = to_values(spec, key, value)
+                if values:
+                    settings[key] = tuple(values)
+        template = (
+            hcl._template_ref(src, body)
+            if body is not None and labels[0] in hcl.TEMPLATE_USERS
+            else None
+        )
+        keys: tuple[str, ...] = ()
+        if labels[0] == "aws_launch_template":
+            base = f"{labels[0]}.{labels[1]}"
+            name_expr = _attributes(body).get("name")
+            name = self._eval(src, name_expr, scope) if name_expr is not None else None
+            keys = (base,) + (
+                (f"name:{name.v}",)
+                if name is not None and name.known and isinstance(name.v, str)
+                else ()
+            )
+        return Target(
+            spec=spec,
+            address=address,
+            path=src.path,
+            span=src.span(block),
+            header=header,
+            block_span=block_span,
+            settings=settings,
+            format=hcl.FORMAT,
+            template_ref=template,
+            template_keys=keys,
+        )
+
+    def _options(
+        self, src: Source, body: Node | None, name: str, scope: Scope
+    ) -> tuple[Node | None, Span | None, dict[str, Val]]:
+        if body is None:
+            return None, None, {}
+        for block in _children(body, "block"):
+            ident = _ident(block)
+            if ident == name and not _labels(src, block):
+                return _child(block, "body"), src.span(block), {}
+            if ident == "dynamic" and _labels(src, block) == [name]:
+                dyn = _child(block, "body")
+                attrs = _attributes(dyn)
+                iterator_expr = attrs.get("iterator")
+                iterator = src.text(iterator_expr).strip() if iterator_expr is not None else name
+                content = None
+                for inner in _children(dyn, "block") if dyn is not None else []:
+                    if _ident(inner) == "content":
+                        content = _child(inner, "body")
+                for_each = attrs.get("for_each")
+                if for_each is None:
+                    return content, src.span(block), {}
+                items = self._eval(src, for_each, scope)
+                if items.known and not items.choices and isinstance(items.v, (list, dict)):
+                    elements = (
+                        list(items.v.items())
+                        if isinstance(items.v, dict)
+                        else list(enumerate(items.v))
+                    )
+                    if not elements:
+                        continue  # for_each over an empty collection: no block
+                    key, value = elements[0]
+                    bound = Val({"key": Val(key, items.links), "value": value}, items.links)
+                    return content, src.span(block), {iterator: bound}
+                placeholder = Val(None, (), False, _compact_text(src, for_each))
+                return (
+                    content,
+                    src.span(block),
+                    {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
+                )
+        return None, None, {}
+
+
+def _compact_text(src: Source, node: Node) -> str:
+    return hcl._compact(src.text(node))
+
+
+def to_values(spec: KindSpec, key: str, value: Val, condition: str | None = None) -> list[Value]:
+    """The possible Values of a setting (several for an undecided conditional); [] = not set."""
+    if value.choices:
+        out: list[Value] = []
+        for label, branch in value.choices:
+            full = label if condition is None else f"{condition} and {label}"
+            out.extend(
+                to_values(spec, key, branch, full)
+                or [Value(True, None, None, "null", branch.links or value.links, full)]
+            )
+        return out
+    if not value.known:
+        return [Value(False, None, None, value.expr, value.links, condition)]
+    raw: Any = value.v
+    if raw is None:
+        return []
+    if isinstance(raw, (list, dict)):
+        return [Value(True, None, None, "", value.links, condition, "not a single value")]
+    canonical, problem = normalize(spec, key, raw)
+    if canonical is None and problem is None:
+        return []
+    return [Value(True, canonical, raw, value.expr or show(raw), value.links, condition, problem)]
