@@ -328,9 +328,18 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 def _operation(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     link = (Link(src.span(node), "literal"),)
-    operands = [c for c in node.named_children]
-    operator = next((src.text(c) for c in node.children if not c.is_named), "")
-    values = [evaluate(src, c, scope, depth + 1) for c in operands]
+    # Operands are runs of named nodes between operator tokens: `var.x != null` is
+    # (variable_expr) (get_attr) "!=" (literal_value).
+    operator = ""
+    operands: list[list[Node]] = [[]]
+    for child in node.children:
+        if child.is_named and child.type != "comment":
+            operands[-1].append(child)
+        elif not child.is_named and not operator:
+            operator = src.text(child)
+            operands.append([])
+    operands = [part for part in operands if part]
+    values = [_operand(src, part, scope, depth) for part in operands]
     if any(not v.known or v.choices for v in values):
         if operator == "&&" and any(v.known and not v.choices and v.v is False for v in values):
             return Val(False, link)
@@ -351,6 +360,14 @@ def _operation(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         return Val(_COMPARE[operator](numbers[0], numbers[1]), link)
     except (TypeError, ZeroDivisionError, KeyError, ValueError) as exc:
         raise EvalError(str(exc)) from None
+
+
+def _operand(src: Source, parts: list[Node], scope: Scope, depth: int) -> Val:
+    if len(parts) == 1:
+        return evaluate(src, parts[0], scope, depth + 1)
+    if parts[0].type == "variable_expr":
+        return _access(src, parts[0], parts, scope, depth)
+    return unknown(src, parts[0])
 
 
 def _number(value: Any) -> float | int:

@@ -39,11 +39,13 @@ class ParsedFile(NamedTuple):
 
 
 class VarInput(NamedTuple):
-    """A value for a variable from outside the module: a tfvars file or the command line."""
+    """A value for a variable from outside the module: a tfvars file or the command line.
+    HCL inputs are an expression to evaluate; JSON inputs arrive as a ready Val."""
 
-    src: Source
-    node: Node
+    src: Source | None
+    node: Node | None
     origin: str  # "terraform.tfvars", "--var", ...
+    value: Val | None = None
 
 
 def load_file(path: str, shown: str) -> tuple[ParsedFile | None, list[ScanError]]:
@@ -89,18 +91,29 @@ def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanErr
 
 
 def _json_var_inputs(data: bytes, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
+    from imds_iac_checks.formats.doc import MAP, DNode, DocError, Locator, decode, parse_json
+
     try:
-        values = json.loads(data.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return {}, [ScanError(shown, 0, 0, f"invalid JSON: {exc}")]
-    if not isinstance(values, dict):
+        text = decode(data)
+        root = parse_json(text)
+    except DocError as exc:
+        loc = Locator(shown, data.decode("utf-8", "replace"))
+        line, column, _ = loc.position(min(exc.offset, len(loc.text)))
+        return {}, [ScanError(shown, line, column, f"invalid JSON: {exc.message}")]
+    loc = Locator(shown, text)
+    if root.kind != MAP:
         return {}, [ScanError(shown, 1, 1, "a .tfvars.json file holds one object")]
-    out = {}
-    for name, value in values.items():
-        parsed = cli_var_input(f"{name}={json.dumps(value)}", os.path.basename(shown))
-        if parsed is not None:
-            out[name] = parsed[1]
-    return out, []
+
+    def to_val(node: DNode) -> Val:
+        link = (Link(loc.node_span(node), "literal"),)
+        if node.kind == MAP:
+            return Val({str(k.value): to_val(v) for k, v in node.pairs()}, link)
+        if node.kind == "seq":
+            return Val([to_val(v) for v in node.items], link)
+        return Val(node.value, link, expr=loc.source(node))
+
+    origin = os.path.basename(shown)
+    return {str(k.value): VarInput(None, None, origin, to_val(v)) for k, v in root.pairs()}, []
 
 
 def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput] | None:
@@ -179,7 +192,12 @@ class Module:
         given = self.inputs.get(name)
         value: Val
         if given is not None:
-            value = _relabel(self._eval(given.src, given.node), f"var.{name} in {given.origin}")
+            if given.value is not None:
+                value = given.value
+            else:
+                assert given.src is not None and given.node is not None
+                value = self._eval(given.src, given.node)
+            value = _relabel(value, f"var.{name} in {given.origin}")
         elif declared is not None:
             default = _attributes(_child(declared[1], "body")).get("default")
             if default is None:

@@ -1,0 +1,272 @@
+"""Terraform evaluation within a module: variables from every source, types, locals, functions,
+count/for_each, dynamic blocks, and findings at the place where the value is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import findings, write
+
+VARIABLES = """
+variable "http_tokens" {
+  type    = string
+  default = "optional"
+}
+
+variable "metadata_options" {
+  description = "Metadata options for the workers, as terraform-aws-modules types them."
+  type = object({
+    http_endpoint               = optional(string, "enabled")
+    http_tokens                 = optional(string, "required")
+    http_put_response_hop_limit = optional(number, 1)
+  })
+  default = {}
+}
+
+variable "node_groups" {
+  type = map(object({
+    hop_limit = optional(number, 1)
+    tokens    = optional(string, "required")
+  }))
+  default = {
+    general = {}
+    gpu = {
+      hop_limit = 3
+    }
+  }
+}
+
+variable "strict" {
+  type     = bool
+  default  = true
+  nullable = false
+}
+"""
+
+MAIN = """
+locals {
+  tokens = var.strict ? "required" : var.http_tokens
+}
+
+resource "aws_instance" "from_default" {
+  ami = "ami-0c55b159cbfafe1f0"
+
+  metadata_options {
+    http_tokens = var.http_tokens
+  }
+}
+
+resource "aws_instance" "from_local" {
+  ami = "ami-0c55b159cbfafe1f0"
+
+  metadata_options {
+    http_tokens = local.tokens
+  }
+}
+
+resource "aws_launch_template" "workers" {
+  name_prefix = "workers-"
+
+  dynamic "metadata_options" {
+    for_each = var.metadata_options != null ? [var.metadata_options] : []
+    content {
+      http_endpoint               = metadata_options.value.http_endpoint
+      http_tokens                 = metadata_options.value.http_tokens
+      http_put_response_hop_limit = metadata_options.value.http_put_response_hop_limit
+    }
+  }
+}
+
+resource "aws_launch_template" "nodes" {
+  for_each    = var.node_groups
+  name_prefix = "${each.key}-"
+
+  metadata_options {
+    http_tokens                 = each.value.tokens
+    http_put_response_hop_limit = lookup(each.value, "hop_limit", 1)
+  }
+}
+
+resource "aws_instance" "pool" {
+  count = 2
+  ami   = "ami-0c55b159cbfafe1f0"
+
+  metadata_options {
+    http_tokens = try(var.metadata_options.no_such_field, "optional")
+  }
+}
+"""
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    write(tmp_path, "app/variables.tf", VARIABLES)
+    write(tmp_path, "app/main.tf", MAIN)
+    return tmp_path
+
+
+def test_values_are_found_where_they_are_written(cli, module: Path) -> None:
+    run = cli("check", "--format", "json", "app", cwd=module)
+    assert findings(run) == [
+        ("IMDS002", "aws_instance.pool", 49),  # try()'s fallback literal
+        ("IMDS002", "aws_instance.from_default", 3),  # the default in variables.tf
+        ("IMDS003", 'aws_launch_template.nodes["gpu"]', 24),  # the map entry in the default
+    ]
+    by_resource = {f["resource"]: f for f in run.json()["findings"]}
+    default = by_resource["aws_instance.from_default"]
+    assert default["path"] == "app/variables.tf"
+    assert default["message"] == (
+        '[aws_instance.from_default] http_tokens is "optional" (default of var.http_tokens, '
+        'used by var.http_tokens on line 9); set it to "required"'
+    )
+    assert by_resource["aws_instance.pool"]["message"].startswith(
+        "[aws_instance.pool (2 instances)]"
+    )
+
+
+def test_tfvars_override_defaults_in_terraform_order(cli, module: Path) -> None:
+    write(module, "app/terraform.tfvars", 'http_tokens = "required"\nstrict = false\n')
+    write(module, "app/prod.auto.tfvars.json", '{"node_groups": {"gpu": {"hop_limit": 2}}}')
+    run = cli("check", "--format", "json", "app", cwd=module)
+    assert findings(run) == [
+        ("IMDS002", "aws_instance.pool", 49),
+        ("IMDS003", 'aws_launch_template.nodes["gpu"]', 1),
+    ]
+    gpu = run.json()["findings"][1]
+    assert gpu["path"] == "app/prod.auto.tfvars.json"
+    assert "var.node_groups in prod.auto.tfvars.json" in gpu["message"]
+
+
+def test_command_line_variables_win(cli, module: Path) -> None:
+    write(module, "app/terraform.tfvars", 'http_tokens = "required"\n')
+    write(module, "ci/insecure.tfvars", 'strict = false\nhttp_tokens = "optional"\n')
+    run = cli(
+        "check",
+        "--format",
+        "json",
+        "--var-file",
+        "ci/insecure.tfvars",
+        "--var",
+        'metadata_options={http_tokens = "optional"}',
+        "app",
+        cwd=module,
+    )
+    rules = {(r, res) for r, res, _ in findings(run)}
+    assert ("IMDS002", "aws_instance.from_local") in rules  # strict = false from the var file
+    assert ("IMDS002", "aws_launch_template.workers") in rules  # --var object, other fields default
+    workers = next(
+        f for f in run.json()["findings"] if f["resource"] == "aws_launch_template.workers"
+    )
+    assert "var.metadata_options in --var" in workers["message"]
+
+
+def test_null_metadata_options_means_no_block(cli, module: Path) -> None:
+    run = cli("check", "--format", "json", "--var", "metadata_options=null", "app", cwd=module)
+    assert ("IMDS001", "aws_launch_template.workers", 21) in findings(run)
+
+
+def test_nullable_false_takes_the_default(cli, module: Path) -> None:
+    run = cli("check", "--format", "json", "--var", "strict=null", "app", cwd=module)
+    assert "aws_instance.from_local" not in {res for _, res, _ in findings(run)}
+
+
+def test_undecidable_condition_checks_both_branches(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        data "aws_ssm_parameter" "env" {
+          name = "/env"
+        }
+
+        resource "aws_instance" "web" {
+          ami = "ami-0c55b159cbfafe1f0"
+
+          metadata_options {
+            http_tokens = data.aws_ssm_parameter.env.value == "prod" ? "required" : "optional"
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert finding["rule_id"] == "IMDS002"
+    assert finding["line"] == 9
+    assert 'when data.aws_ssm_parameter.env.value == "prod" is false' in finding["message"]
+
+
+def test_unknown_for_each_keeps_one_target(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        resource "aws_launch_template" "nodes" {
+          for_each = data.aws_eks_node_groups.all.names
+
+          metadata_options {
+            http_tokens = each.value
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert findings(run) == [("IMDS004", "aws_launch_template.nodes", 5)]
+    assert run.json()["findings"][0]["message"].endswith(": each.value")
+
+
+def test_count_zero_creates_nothing(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        variable "enabled" {
+          default = false
+        }
+
+        resource "aws_instance" "optional_node" {
+          count = var.enabled ? 1 : 0
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.json()["summary"]["targets"] == 0
+    assert run.code == 0
+
+
+def test_each_directory_is_its_own_module(cli, tmp_path: Path) -> None:
+    write(tmp_path, "a/variables.tf", 'variable "tokens" {\n  default = "optional"\n}\n')
+    write(
+        tmp_path,
+        "b/main.tf",
+        """
+        resource "aws_instance" "web" {
+          metadata_options {
+            http_tokens = var.tokens
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert finding["rule_id"] == "IMDS004"
+    assert "var.tokens (not declared)" in finding["message"]
+
+
+def test_a_syntax_error_in_one_file_leaves_the_rest_of_the_module(cli, module: Path) -> None:
+    write(module, "app/broken.tf", 'resource "aws_instance" "x" {\n')
+    run = cli("check", "--format", "json", "app", cwd=module)
+    assert run.code == 2
+    assert [e["path"] for e in run.json()["errors"]] == ["app/broken.tf"]
+    assert len(run.json()["findings"]) == 3
+
+
+def test_var_usage_errors(cli, module: Path) -> None:
+    run = cli("check", "--var", "no-equals-sign", "app", cwd=module)
+    assert run.code == 2
+    assert "expected NAME=VALUE" in run.err
+    run = cli("check", "--var-file", "missing.tfvars", "app", cwd=module)
+    assert run.code == 2
+    assert "missing.tfvars: cannot read" in run.err
