@@ -238,7 +238,7 @@ def scan(
     return ScanResult(findings, errors, files, targets, fail_on)
 
 
-_INSTANCE_KEY = re.compile(r"\[[^\[\]]*\]$")
+_INSTANCE_KEY = r"\[[^\[\]]*\]$"  # compiled by re on first use
 
 
 def _merge_instances(findings: list[Finding]) -> list[Finding]:
@@ -246,7 +246,7 @@ def _merge_instances(findings: list[Finding]) -> list[Finding]:
     the same finding at the same span are reported once, on the resource, with their number."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
     for f in findings:
-        base = _INSTANCE_KEY.sub("", f.resource)
+        base = re.sub(_INSTANCE_KEY, "", f.resource)
         tail = f.message.split("] ", 1)[-1]
         groups.setdefault((f.rule_id, f.span, base, tail), []).append(f)
     out = []

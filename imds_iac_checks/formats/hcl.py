@@ -145,7 +145,8 @@ def _attributes(body: Node | None) -> dict[str, Node]:
 
 
 TEMPLATE_USERS = ("aws_instance", "aws_spot_instance_request")
-_TEMPLATE_REF = re.compile(r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|name)$")
+# Patterns are strings, compiled by re on first use: most runs never need them.
+_TEMPLATE_REF = r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|name)$"
 
 
 def _template_ref(src: Source, body: Node) -> Value | None:
@@ -167,7 +168,7 @@ def template_reference(span: Span, text: str, literal: object, by_name: bool) ->
     """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
     ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
     link = (Link(span, "launch template reference"),)
-    match = _TEMPLATE_REF.match(text)
+    match = re.match(_TEMPLATE_REF, text)
     if match:
         return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)
     if isinstance(literal, str):
@@ -245,7 +246,7 @@ def _parse_number(text: str) -> int | float | object:
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)|\$\$\{|%%\{")
+_ESCAPE_RE = r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)|\$\$\{|%%\{"
 
 
 def _unescape(text: str) -> str:
@@ -260,7 +261,9 @@ def _unescape(text: str) -> str:
             return chr(int(esc[1:], 16))
         return _ESCAPES.get(esc, whole)
 
-    return _ESCAPE_RE.sub(repl, text)
+    if "\\" not in text and "$${" not in text and "%%{" not in text:
+        return text
+    return re.sub(_ESCAPE_RE, repl, text)
 
 
 def _template(src: Source, node: Node) -> object:

@@ -10,9 +10,8 @@ Resources are expanded by ``count`` and ``for_each`` (``aws_instance.web["a"]``)
 
 from __future__ import annotations
 
-import json
 import os
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats import hcl
 from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
@@ -33,19 +32,29 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 
-class ParsedFile(NamedTuple):
-    src: Source
-    root: Node
+# Plain classes, not NamedTuples: this module loads on every `check` of a .tf file, and string
+# annotations would make each NamedTuple field compile a ForwardRef at import time.
+class ParsedFile:
+    __slots__ = ("root", "src")
+
+    def __init__(self, src: Source, root: Node) -> None:
+        self.src = src
+        self.root = root
 
 
-class VarInput(NamedTuple):
+class VarInput:
     """A value for a variable from outside the module: a tfvars file or the command line.
     HCL inputs are an expression to evaluate; JSON inputs arrive as a ready Val."""
 
-    src: Source | None
-    node: Node | None
-    origin: str  # "terraform.tfvars", "--var", ...
-    value: Val | None = None
+    __slots__ = ("node", "origin", "src", "value")
+
+    def __init__(
+        self, src: Source | None, node: Node | None, origin: str, value: Val | None = None
+    ) -> None:
+        self.src = src
+        self.node = node
+        self.origin = origin  # "terraform.tfvars", "--var", ...
+        self.value = value
 
 
 def load_file(path: str, shown: str) -> tuple[ParsedFile | None, list[ScanError]]:
@@ -122,6 +131,8 @@ def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput
     name, sep, raw = assignment.partition("=")
     if not sep or not name.strip():
         return None
+    import json
+
     name = name.strip()
     for text in (raw, json.dumps(raw)):
         parsed, _errors = parse_bytes(origin, f"v = {text}\n".encode())
@@ -338,7 +349,7 @@ class Module:
                 )
                 return [
                     (
-                        f"[{json.dumps(str(k))}]",
+                        f"[{_quote(str(k))}]",
                         {"each": Val({"key": Val(str(k), each.links), "value": v}, each.links)},
                     )
                     for k, v in items
@@ -447,6 +458,11 @@ class Module:
                     {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
                 )
         return None, None, {}
+
+
+def _quote(key: str) -> str:
+    """A for_each key as Terraform writes it in an address: ``["web"]``."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _compact_text(src: Source, node: Node) -> str:
