@@ -137,9 +137,23 @@ def _terraform_modules(
             errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
         else:
             cli_inputs[given[0]] = given[1]
-    for directory, files in directories.items():
+    loaded: dict[str, list[tfm.ParsedFile]] = {}
+
+    def files_of(directory: str) -> list[tfm.ParsedFile]:
+        """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
+        if directory in loaded:
+            return loaded[directory]
+        listed = directories.get(directory)
+        if listed is None:
+            try:
+                names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+            except OSError:
+                names = []
+            listed = [
+                (p, display_path(p, cwd)) for p in (os.path.join(directory, n) for n in names)
+            ]
         parsed_files = []
-        for path, shown in files:
+        for path, shown in listed:
             try:
                 parsed, errs = tfm.load_file(path, shown)
             except OSError as exc:
@@ -153,6 +167,10 @@ def _terraform_modules(
             errors.extend(errs)
             if parsed is not None:
                 parsed_files.append(parsed)
+        loaded[directory] = parsed_files
+        return parsed_files
+
+    def root_inputs(directory: str) -> dict[str, tfm.VarInput]:
         inputs: dict[str, tfm.VarInput] = {}
         for tfvars in tfm.tfvars_files(directory):
             try:
@@ -162,14 +180,47 @@ def _terraform_modules(
             errors.extend(errs)
             inputs.update(found)
         inputs.update(cli_inputs)
+        return inputs
+
+    reached: set[str] = set()
+
+    def walk(
+        directory: str, inputs: dict[str, tfm.VarInput], prefix: str, stack: tuple[str, ...]
+    ) -> Iterator[Target]:
+        reached.add(directory)
+        module = tfm.Module(files_of(directory), inputs)
+        yield from module.targets(prefix)
+        for src, block, name, child in module.local_calls(directory):
+            if child in stack or len(stack) > MAX_MODULE_DEPTH:
+                line = src.span(block).line
+                errors.append(
+                    ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
+                )
+                continue
+            for suffix, child_inputs in module.call_inputs(src, block, f"{prefix}module.{name}"):
+                yield from walk(
+                    child, child_inputs, f"{prefix}module.{name}{suffix}.", (*stack, child)
+                )
+
+    # A scanned directory that another scanned module calls is evaluated through that call.
+    called: set[str] = set()
+    for directory in directories:
+        calls = tfm.Module(files_of(directory), {}).local_calls(directory)
+        called.update(child for *_, child in calls if child != directory)
+    roots = [d for d in directories if d not in called]
+    # Roots first; then any scanned directory no root reached (modules calling each other).
+    for directory in roots + [d for d in directories if d in called]:
+        if directory in reached:
+            continue
         try:
-            targets = tfm.Module(parsed_files, inputs).targets()
+            for target in walk(directory, root_inputs(directory), "", (directory,)):
+                yield target.path, target
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
-            continue
-        for target in targets:
-            yield target.path, target
+
+
+MAX_MODULE_DEPTH = 16
 
 
 def scan(
@@ -224,10 +275,23 @@ def scan(
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
             groups.setdefault((target.format, scope), []).append((target, ctx, rules))
     for shown, target in _terraform_modules(modules, cwd, var_files or [], variables or [], errors):
+        known = file_settings.get(shown)
+        if known is None:  # a file of a called module outside the scanned paths
+            absolute = os.path.abspath(os.path.join(cwd, shown))
+            settings = resolver.for_path(absolute)
+            if settings.excluded(absolute):
+                continue
+            known = file_settings[shown] = (
+                Context(hop_limit=settings.hop_limit_for(absolute)),
+                settings.rules_for(absolute),
+            )
         targets += 1
-        ctx, rules = file_settings.get(shown) or next(iter(file_settings.values()))
-        scope = os.path.dirname(os.path.abspath(os.path.join(cwd, shown)))
-        groups.setdefault((target.format, scope), []).append((target, ctx, rules))
+        ctx, rules = known
+        directory = os.path.dirname(os.path.abspath(os.path.join(cwd, shown)))
+        module_path = target.address[: target.address.rfind(target.kind + ".")]
+        groups.setdefault((target.format, directory + "|" + module_path), []).append(
+            (target, ctx, rules)
+        )
     for members in groups.values():
         linked = link([target for target, _, _ in members])
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
@@ -238,20 +302,21 @@ def scan(
     return ScanResult(findings, errors, files, targets, fail_on)
 
 
-_INSTANCE_KEY = r"\[[^\[\]]*\]$"  # compiled by re on first use
+# An instance key in an address: [0] or ["name"] (compiled by re on first use).
+_INSTANCE_KEY = r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]'
 
 
 def _merge_instances(findings: list[Finding]) -> list[Finding]:
-    """One finding per place: the instances of a resource (``count``, ``for_each``) that all get
-    the same finding at the same span are reported once, on the resource, with their number."""
+    """One finding per place: the instances of a resource or module (``count``, ``for_each``)
+    that all get the same finding at the same span are reported once, with their number."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
     for f in findings:
         base = re.sub(_INSTANCE_KEY, "", f.resource)
-        tail = f.message.split("] ", 1)[-1]
+        tail = re.sub(_INSTANCE_KEY, "", f.message.split("] ", 1)[-1])
         groups.setdefault((f.rule_id, f.span, base, tail), []).append(f)
     out = []
     for (_, _, base, tail), members in groups.items():
-        if len(members) == 1 or base == members[0].resource:
+        if len(members) == 1:
             out.extend(members)
             continue
         label = f"{base} ({len(members)} instances)"

@@ -119,7 +119,7 @@ def test_values_are_found_where_they_are_written(cli, module: Path) -> None:
     assert default["path"] == "app/variables.tf"
     assert default["message"] == (
         '[aws_instance.from_default] http_tokens is "optional" (default of var.http_tokens, '
-        'used by var.http_tokens on line 9); set it to "required"'
+        'via var.http_tokens at app/main.tf:9); set it to "required"'
     )
     assert by_resource["aws_instance.pool"]["message"].startswith(
         "[aws_instance.pool (2 instances)]"
@@ -270,3 +270,102 @@ def test_var_usage_errors(cli, module: Path) -> None:
     run = cli("check", "--var-file", "missing.tfvars", "app", cwd=module)
     assert run.code == 2
     assert "missing.tfvars: cannot read" in run.err
+
+
+# --- module calls -------------------------------------------------------------------------------
+
+PLATFORM = "fixtures/terraform/platform"
+
+
+def test_a_module_with_secure_defaults_scanned_alone_is_clean(cli) -> None:
+    from tests.conftest import ROOT
+
+    run = cli("check", "--format", "json", f"{PLATFORM}/modules/ec2", cwd=ROOT)
+    assert run.code == 0
+    assert run.json()["findings"] == []
+
+
+def test_one_insecure_input_gives_one_finding_at_the_input(cli) -> None:
+    from tests.conftest import ROOT
+
+    run = cli("check", "--format", "json", f"{PLATFORM}/examples/complete", cwd=ROOT)
+    (finding,) = run.json()["findings"]
+    assert finding["rule_id"] == "IMDS003"
+    assert finding["path"] == f"{PLATFORM}/examples/complete/main.tf"
+    assert finding["line"] == 12
+    assert finding["resource"] == "module.complete.aws_instance.this"
+    assert "module.complete input metadata_options" in finding["message"]
+    assert f"via var.metadata_options at {PLATFORM}/modules/ec2/main.tf:6" in finding["message"]
+    assert run.json()["summary"]["targets"] == 2  # module.secure and module.complete
+
+
+def test_three_calls_deep_through_a_map_and_for_each(cli) -> None:
+    from tests.conftest import ROOT
+
+    run = cli("check", "--format", "json", f"{PLATFORM}/envs/prod", cwd=ROOT)
+    (finding,) = run.json()["findings"]
+    assert finding["path"] == f"{PLATFORM}/envs/prod/main.tf"
+    assert finding["line"] == 8
+    assert finding["resource"] == 'module.eks.module.nodes["gpu"].aws_launch_template.this'
+    assert "via var.node_groups, var.hop_limit" in finding["message"]
+
+
+def test_called_modules_are_not_also_roots(cli) -> None:
+    from tests.conftest import ROOT
+
+    run = cli("check", "--format", "json", PLATFORM, cwd=ROOT)
+    resources = sorted(f["resource"] for f in run.json()["findings"])
+    assert resources == [
+        "module.complete.aws_instance.this",
+        'module.eks.module.nodes["gpu"].aws_launch_template.this',
+    ]
+
+
+def test_module_call_with_count_and_a_cycle(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "root/main.tf",
+        """
+        module "web" {
+          source = "../web"
+          count  = 2
+          tokens = "optional"
+        }
+
+        module "loop" {
+          source = "./"
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "web/main.tf",
+        """
+        variable "tokens" {
+          default = "required"
+        }
+
+        resource "aws_instance" "this" {
+          metadata_options {
+            http_tokens = var.tokens
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", "root", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert finding["resource"] == "module.web.aws_instance.this"
+    assert finding["message"].startswith("[module.web.aws_instance.this (2 instances)]")
+    assert finding["path"] == "root/main.tf"
+    assert finding["line"] == 4
+    assert run.code == 2
+    (error,) = run.json()["errors"]
+    assert error["message"] == "module loop: calls itself or nests too deep"
+
+
+def test_excluded_module_files_are_not_reported(cli, tmp_path: Path) -> None:
+    write(tmp_path, ".imds-iac.toml", 'exclude = ["vendor/**"]\n')
+    write(tmp_path, "root/main.tf", 'module "x" {\n  source = "../vendor/x"\n}\n')
+    write(tmp_path, "vendor/x/main.tf", 'resource "aws_instance" "legacy" {\n}\n')
+    run = cli("check", "--format", "json", "root", cwd=tmp_path)
+    assert run.json()["findings"] == []

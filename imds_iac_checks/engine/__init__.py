@@ -80,7 +80,14 @@ def _where(value: Value) -> str:
         notes.append(f"when {value.condition}")
     if len(value.provenance) > 1:
         first, last = value.provenance[0], value.provenance[-1]
-        notes.append(f"{first.description}, used by {last.description} on line {last.span.line}")
+        via: list[str] = []
+        for link in value.provenance[1:]:
+            if link.description not in via and link.description != first.description:
+                via.append(link.description)
+        where = f"line {last.span.line}"
+        if last.span.path != first.span.path:
+            where = f"{last.span.path}:{last.span.line}"
+        notes.append(f"{first.description}, via {', '.join(via) or last.description} at {where}")
     return f" ({'; '.join(notes)})" if notes else ""
 
 

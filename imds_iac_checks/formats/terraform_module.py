@@ -176,6 +176,7 @@ class Module:
         self.files = files
         self.inputs = inputs
         self.variables: dict[str, tuple[Source, Node]] = {}
+        self.module_calls: list[tuple[Source, Node, str]] = []
         self.local_exprs: dict[str, tuple[Source, Node]] = {}
         self.resources: list[tuple[Source, Node, list[str]]] = []
         for parsed in files:
@@ -190,6 +191,8 @@ class Module:
                             self.local_exprs.setdefault(name, (parsed.src, expr))
                     elif kind == "resource" and len(labels) == 2 and labels[0] in KINDS:
                         self.resources.append((parsed.src, block, labels))
+                    elif kind == "module" and len(labels) == 1:
+                        self.module_calls.append((parsed.src, block, labels[0]))
         self._vars: dict[str, Val] = {}
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
@@ -312,11 +315,40 @@ class Module:
         return Val(converted, value.links)
 
     # --- resources --------------------------------------------------------------------------------
-    def targets(self) -> list[Target]:
+    def local_calls(self, directory: str) -> list[tuple[Source, Node, str, str]]:
+        """Module calls with a local source: ``(src, block, name, child directory)``."""
+        out = []
+        for src, block, name in self.module_calls:
+            source = _attributes(_child(block, "body")).get("source")
+            literal = hcl._literal(src, source) if source is not None else None
+            if isinstance(literal, str) and literal.startswith(("./", "../")):
+                out.append((src, block, name, os.path.normpath(os.path.join(directory, literal))))
+        return out
+
+    def call_inputs(
+        self, src: Source, block: Node, address: str
+    ) -> list[tuple[str, dict[str, VarInput]]]:
+        """The instances of a module call (``count``/``for_each``) and the inputs of each,
+        evaluated here, in the caller. A literal written at the call site is labelled as that
+        module input, so that a finding names it."""
+        body = _child(block, "body")
+        out = []
+        for suffix, names in self._instances(src, body):
+            scope = self.scope.with_names(**names)
+            inputs = {}
+            for name, expr in _attributes(body).items():
+                if name in _META_ARGUMENTS:
+                    continue
+                value = _relabel(self._eval(src, expr, scope), f"{address}{suffix} input {name}")
+                inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
+            out.append((suffix, inputs))
+        return out
+
+    def targets(self, prefix: str = "") -> list[Target]:
         out: list[Target] = []
         for src, block, labels in self.resources:
             spec = KINDS[labels[0]]
-            address = f"{labels[0]}.{labels[1]}"
+            address = f"{prefix}{labels[0]}.{labels[1]}"
             body = _child(block, "body")
             for suffix, names in self._instances(src, body):
                 scope = self.scope.with_names(**names)
@@ -458,6 +490,11 @@ class Module:
                     {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
                 )
         return None, None, {}
+
+
+_META_ARGUMENTS = frozenset(
+    {"source", "version", "count", "for_each", "providers", "depends_on", "lifecycle"}
+)
 
 
 def _quote(key: str) -> str:
