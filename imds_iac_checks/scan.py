@@ -112,6 +112,24 @@ def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
     errors.append(ScanError(exc.filename or "?", 0, 0, exc.strerror or str(exc)))
 
 
+def terraform_targets(
+    directories: list[str], cwd: str | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """Evaluate directories of ``.tf`` files as ``check`` does (roots, local module calls) and
+    return the Targets: for tools and differential tests that want values, not findings."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    listing: dict[str, list[tuple[str, str]]] = {}
+    for directory in directories:
+        absolute = os.path.abspath(directory)
+        names = sorted(n for n in os.listdir(absolute) if n.endswith(".tf"))
+        listing[absolute] = [
+            (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
+        ]
+    errors: list[ScanError] = []
+    targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors)]
+    return targets, errors
+
+
 def _terraform_modules(
     directories: dict[str, list[tuple[str, str]]],
     cwd: str,
