@@ -116,6 +116,22 @@ CHECK_OPTIONS = (
         metavar="FILE",
     ),
     Opt(
+        ("--parameter",),
+        "parameters",
+        "set a CloudFormation parameter, Key=Value (repeatable), overriding its Default",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+    ),
+    Opt(
+        ("--parameters",),
+        "parameter_files",
+        "load CloudFormation parameters from a JSON file as the AWS CLI takes it (repeatable)",
+        action="append",
+        default=[],
+        metavar="FILE",
+    ),
+    Opt(
         ("--fail-on",),
         "fail_on",
         "lowest severity that makes the exit code 1 (default: error)",
@@ -297,12 +313,14 @@ def _check(args: Namespace) -> int:
             fail_on=args.fail_on,
         )
         resolver = Resolver(overrides, args.config)
+        cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
         result = scan(
             args.paths or ["."],
             resolver,
             cwd,
             var_files=args.var_files,
             variables=args.variables,
+            cfn_parameters=cfn_parameters,
         )
     except ConfigError as exc:
         return _fail(str(exc))
@@ -322,6 +340,25 @@ def _check(args: Namespace) -> int:
             quiet=args.quiet,
         )
     return exit_code(result, args.exit_zero)
+
+
+def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
+    """--parameters files, then --parameter pairs (later wins). Raises ConfigError."""
+    from imds_iac_checks.config import ConfigError
+    from imds_iac_checks.formats.data import load_parameters
+
+    out: dict[str, str] = {}
+    for path in files:
+        try:
+            out.update(load_parameters(path))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read parameters: {exc}") from None
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--parameter: expected Key=Value, not {pair!r}")
+        out[key.strip()] = value
+    return out
 
 
 def _rules(args: Namespace) -> int:

@@ -248,6 +248,7 @@ def scan(
     *,
     var_files: list[str] | None = None,
     variables: list[str] | None = None,
+    cfn_parameters: dict[str, str] | None = None,
 ) -> ScanResult:
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -280,7 +281,12 @@ def scan(
             continue
         files += 1
         try:
-            found, errs = adapter(shown, data)
+            if adapter is _data and cfn_parameters:
+                from imds_iac_checks.formats import data as data_files
+
+                found, errs = data_files.parse(shown, data, cfn_parameters)
+            else:
+                found, errs = adapter(shown, data)
         except Exception as exc:  # an adapter bug must not end the scan of the other files
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
             continue

@@ -147,7 +147,7 @@ def test_unknown_tags_load() -> None:
 LONG_FORM = """
 {
   "Parameters": {"Hops": {"Type": "Number", "Default": 4}},
-  "Conditions": {"Prod": {"Fn::Equals": ["a", "b"]}},
+  "Conditions": {"Prod": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, "123456789012"]}},
   "Resources": {
     "Web": {
       "Type": "AWS::EC2::Instance",
@@ -180,6 +180,58 @@ def test_long_form_intrinsics() -> None:
     assert hop.span.line == 2
     found = [(f.rule_id, f.span.line) for f in evaluate(target, Context())]
     assert found == [("IMDS003", 2), ("IMDS004", 10)]
+
+
+CONDITIONS = """
+Parameters:
+  Environment: {Type: String, Default: dev}
+  Legacy: {Type: String, Default: "false"}
+Conditions:
+  IsProd: !Equals [!Ref Environment, prod]
+  IsLegacy: !Equals [!Ref Legacy, "true"]
+  StrictProd: !And [!Condition IsProd, !Not [!Condition IsLegacy]]
+  AnyLegacy: !Or [!Condition IsLegacy, !Equals [!Ref "AWS::Region", eu-west-1]]
+Resources:
+  Web:
+    Type: AWS::EC2::Instance
+    Properties:
+      MetadataOptions:
+        HttpTokens: !If [IsProd, required, optional]
+  ProdOnly:
+    Type: AWS::EC2::Instance
+    Condition: IsProd
+    Properties: {}
+  Strict:
+    Type: AWS::EC2::Instance
+    Properties:
+      MetadataOptions:
+        HttpTokens: !If [StrictProd, required, optional]
+  Maybe:
+    Type: AWS::EC2::Instance
+    Properties:
+      MetadataOptions:
+        HttpTokens: !If [AnyLegacy, optional, required]
+"""
+
+
+def test_conditions_are_evaluated_from_parameter_defaults() -> None:
+    found = rules("t.yaml", CONDITIONS)
+    assert found == [
+        ("IMDS002", "Web", 14),  # IsProd is false with the default: only "optional" remains
+        ("IMDS002", "Strict", 23),  # And(false, ...) is false
+        ("IMDS002", "Maybe", 28),  # Or(false, unknown) is unknown: both branches, one weak
+    ]
+    # ProdOnly has a Condition that is false: the stack does not create it.
+    targets, _ = scan("t.yaml", CONDITIONS)
+    assert "ProdOnly" not in {t.address for t in targets}
+    (maybe,) = [
+        v
+        for t in targets
+        if t.address == "Maybe"
+        for v in t.settings["tokens"]
+        if v.value == "optional"
+    ]
+    assert maybe.condition == "condition AnyLegacy is true"
 
 
 def test_nested_if_labels_both_conditions() -> None:
@@ -338,3 +390,45 @@ def test_tf_json_escaped_template_is_literal() -> None:
 
 def test_tf_json_without_resources_is_not_parsed() -> None:
     assert data.parse("vars.tf.json", b"{ not json at all") == ([], [])
+
+
+def test_cloudformation_parameters_from_the_command_line(cli, tmp_path) -> None:
+    (tmp_path / "stack.yaml").write_text(CONDITIONS)
+    (tmp_path / "params.json").write_text(
+        '[{"ParameterKey": "Environment", "ParameterValue": "prod"}]'
+    )
+    run = cli(
+        "check", "--format", "json", "--parameters", "params.json", "stack.yaml", cwd=tmp_path
+    )
+    resources = [(f["rule_id"], f["resource"]) for f in run.json()["findings"]]
+    # prod: Web takes the "required" branch, ProdOnly exists (and has no options), Strict is strict
+    assert resources == [("IMDS001", "ProdOnly"), ("IMDS002", "Maybe")]
+    run = cli(
+        "check",
+        "--format",
+        "json",
+        "--parameters",
+        "params.json",
+        "--parameter",
+        "Legacy=true",
+        "stack.yaml",
+        cwd=tmp_path,
+    )
+    assert ("IMDS002", "Strict") in [(f["rule_id"], f["resource"]) for f in run.json()["findings"]]
+    bad = cli("check", "--parameter", "NoEquals", "stack.yaml", cwd=tmp_path)
+    assert bad.code == 2 and "expected Key=Value" in bad.err
+
+
+def test_parameter_override_is_reported_at_the_ref(cli, tmp_path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "Parameters:\n  Tokens: {Type: String, Default: required}\n"
+        "Resources:\n  Web:\n    Type: AWS::EC2::Instance\n    Properties:\n"
+        "      MetadataOptions:\n        HttpTokens: !Ref Tokens\n"
+    )
+    assert cli("check", "stack.yaml", cwd=tmp_path).code == 0
+    run = cli(
+        "check", "--format", "json", "--parameter", "Tokens=optional", "stack.yaml", cwd=tmp_path
+    )
+    (finding,) = run.json()["findings"]
+    assert finding["line"] == 8
+    assert "parameter Tokens given on the command line" in finding["message"]

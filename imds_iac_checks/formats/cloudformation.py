@@ -127,11 +127,65 @@ def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
 
 
 class Template:
-    def __init__(self, loc: Locator, root: DNode) -> None:
+    def __init__(self, loc: Locator, root: DNode, overrides: dict[str, str] | None = None) -> None:
         self.loc = loc
         self.root = root
         self.parameters = root.get("Parameters")
         self.mappings = root.get("Mappings")
+        self.conditions = root.get("Conditions")
+        self.overrides = overrides or {}
+        self._decided: dict[str, bool | None] = {}
+
+    # --- conditions -----------------------------------------------------------------------------
+    def condition(self, name: str, depth: int = 0) -> bool | None:
+        """The value of a named condition, or None when its inputs are not known."""
+        if name in self._decided:
+            return self._decided[name]
+        self._decided[name] = None  # guards against cycles
+        node = self.conditions.get(name) if self.conditions is not None else None
+        result = self._truth(node, depth) if node is not None else None
+        self._decided[name] = result
+        return result
+
+    def _truth(self, node: DNode, depth: int) -> bool | None:
+        if depth > 20:
+            return None
+        func = _intrinsic(node)
+        if func is None:
+            return node.value if isinstance(node.value, bool) else None
+        name, arg = func
+        if name == "Condition" and arg.kind == SCALAR:
+            return self.condition(str(arg.value), depth + 1)
+        items = arg.items if arg.kind == SEQ else []
+        if name == "Not" and len(items) == 1:
+            inner = self._truth(items[0], depth + 1)
+            return None if inner is None else not inner
+        if name in ("And", "Or") and items:
+            values = [self._truth(item, depth + 1) for item in items]
+            if name == "And":
+                return False if False in values else (None if None in values else True)
+            return True if True in values else (None if None in values else False)
+        if name == "Equals" and len(items) == 2:
+            left, right = (self._scalar(item) for item in items)
+            if left is None or right is None:
+                return None
+            return str(left) == str(right)
+        return None
+
+    def _scalar(self, node: DNode) -> object:
+        """A literal, or a parameter's value, for condition evaluation; None when unknown."""
+        func = _intrinsic(node)
+        if func is None:
+            return node.value if node.kind == SCALAR else None
+        name, arg = func
+        if name == "Ref" and arg.kind == SCALAR and isinstance(arg.value, str):
+            if arg.value in self.overrides:
+                return self.overrides[arg.value]
+            param = self.parameters.get(arg.value) if self.parameters is not None else None
+            default = param.get("Default") if param is not None else None
+            if default is not None and default.kind == SCALAR and default.tag is None:
+                return default.value
+        return None
 
     # --- values -------------------------------------------------------------------------------
     def resolve(
@@ -154,6 +208,10 @@ class Template:
             return self._ref(spec, key, node, arg.value, condition)
         if name == "If" and arg.kind == SEQ and len(arg.items) == 3:
             cond = arg.items[0].value if arg.items[0].kind == SCALAR else None
+            decided = self.condition(cond) if isinstance(cond, str) else None
+            if decided is not None:
+                branch = arg.items[1] if decided else arg.items[2]
+                return self.resolve(spec, key, branch, condition, depth + 1)
             if isinstance(cond, str):
                 out: list[Value] = []
                 for branch, word in ((arg.items[1], "true"), (arg.items[2], "false")):
@@ -185,6 +243,23 @@ class Template:
         self, spec: KindSpec, key: str, node: DNode, name: str, condition: str | None
     ) -> list[Value]:
         loc = self.loc
+        if name in self.overrides:
+            text = self.overrides[name]
+            given = DNode(SCALAR, node.start, node.end, text)
+            via = (Link(loc.node_span(node), f"Ref {name}"),)
+            value = literal_value(
+                loc,
+                spec,
+                key,
+                given,
+                description=f"parameter {name} given on the command line",
+                via=via,
+                condition=condition,
+                in_branch=True,
+            )
+            if value is None:
+                return []
+            return [value._replace(expression=f"{name}={text}")]
         if name == "AWS::NoValue":
             if condition is None:
                 return []
@@ -244,6 +319,9 @@ class Template:
             kind = type_node.value if type_node is not None else None
             if not isinstance(kind, str) or kind not in TYPES:
                 continue
+            only_if = resource.get("Condition")
+            if only_if is not None and self.condition(str(only_if.value)) is False:
+                continue  # the stack does not create this resource
             dup = resource.duplicate_key()
             if dup is not None:
                 errors.append(self._error(dup, f"duplicate key {dup.value!r} in {key_node.value}"))
@@ -409,5 +487,7 @@ class Template:
         return self._make(EMR, logical, resource, header, config.get(EMR.block or ""))
 
 
-def interpret(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
-    return Template(loc, root).targets()
+def interpret(
+    loc: Locator, root: DNode, overrides: dict[str, str] | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    return Template(loc, root, overrides).targets()

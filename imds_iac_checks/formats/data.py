@@ -40,21 +40,49 @@ def _utf16(data: bytes) -> bool:
     return data.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+def parse(
+    path: str, data: bytes, cfn_parameters: dict[str, str] | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """Targets of one JSON or YAML file. ``cfn_parameters`` override CloudFormation parameter
+    defaults (``--parameter``)."""
     name = path.lower()
     if name.endswith(".tf.json"):
         if b'"resource"' not in data and not _utf16(data):
             return [], []
         return _json(path, data, tf_config=True)
+    params = cfn_parameters or {}
     if name.endswith(YAML_SUFFIXES):
-        return _yaml(path, data) if _has(data, _CFN_MARKERS) else ([], [])
+        return _yaml(path, data, params) if _has(data, _CFN_MARKERS) else ([], [])
     if name.endswith(JSON_SUFFIXES):
-        return _json(path, data) if _has(data, _JSON_MARKERS) else ([], [])
+        return _json(path, data, params=params) if _has(data, _JSON_MARKERS) else ([], [])
     # .template: CloudFormation in JSON or YAML
     if not _has(data, _CFN_MARKERS):
         return [], []
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return _json(path, data) if head in (b"{", b"[") else _yaml(path, data)
+    return _json(path, data, params=params) if head in (b"{", b"[") else _yaml(path, data, params)
+
+
+def load_parameters(path: str) -> dict[str, str]:
+    """CloudFormation parameters from a file, in the forms the AWS tools take: the AWS CLI's
+    ``[{"ParameterKey": ..., "ParameterValue": ...}]``, CodePipeline's
+    ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object. Raises ValueError."""
+    import json
+
+    with open(path, encoding="utf-8-sig") as fh:
+        doc = json.load(fh)
+    if isinstance(doc, dict) and isinstance(doc.get("Parameters"), dict):
+        doc = doc["Parameters"]
+    if isinstance(doc, list):
+        out = {}
+        for item in doc:
+            if not isinstance(item, dict) or "ParameterKey" not in item:
+                raise ValueError("expected a list of {ParameterKey, ParameterValue} objects")
+            if "ParameterValue" in item:
+                out[str(item["ParameterKey"])] = str(item["ParameterValue"])
+        return out
+    if isinstance(doc, dict):
+        return {str(k): str(v) for k, v in doc.items() if not isinstance(v, (dict, list))}
+    raise ValueError("expected a JSON list or object of parameters")
 
 
 def _has(data: bytes, markers: tuple[bytes, ...]) -> bool:
@@ -68,7 +96,9 @@ def _error(loc: Locator | None, path: str, exc: DocError, what: str) -> ScanErro
     return ScanError(path, line, column, f"{what}: {exc.message}")
 
 
-def _json(path: str, data: bytes, tf_config: bool = False) -> tuple[list[Target], list[ScanError]]:
+def _json(
+    path: str, data: bytes, tf_config: bool = False, params: dict[str, str] | None = None
+) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
 
     try:
@@ -85,14 +115,16 @@ def _json(path: str, data: bytes, tf_config: bool = False) -> tuple[list[Target]
     if terraform_json.is_plan(root):
         return terraform_json.interpret_plan(loc, root)
     if cloudformation.is_template(root):
-        return cloudformation.interpret(loc, root)
+        return cloudformation.interpret(loc, root, params)
     shape = ec2api.classify(root)
     if shape is not None:
         return ec2api.interpret(loc, root, shape)
     return [], []
 
 
-def _yaml(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+def _yaml(
+    path: str, data: bytes, params: dict[str, str] | None = None
+) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation
 
     try:
@@ -111,4 +143,4 @@ def _yaml(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
         line, column, _ = loc.position(roots[1].start)
         message = "a CloudFormation template is one YAML document; this file has more"
         return [], [ScanError(path, line, column, message)]
-    return cloudformation.interpret(loc, templates[0])
+    return cloudformation.interpret(loc, templates[0], params)
