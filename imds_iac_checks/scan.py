@@ -139,6 +139,7 @@ def _terraform_modules(
 ) -> Iterator[tuple[str, Target]]:
     """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs."""
     from imds_iac_checks.formats import terraform_module as tfm
+    from imds_iac_checks.formats import terraform_registry as registry
 
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
@@ -203,12 +204,22 @@ def _terraform_modules(
     reached: set[str] = set()
 
     def walk(
-        directory: str, inputs: dict[str, tfm.VarInput], prefix: str, stack: tuple[str, ...]
+        directory: str,
+        inputs: dict[str, tfm.VarInput],
+        prefix: str,
+        stack: tuple[str, ...],
+        downloaded: dict[str, str],
+        key: str = "",
     ) -> Iterator[Target]:
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs)
         yield from module.targets(prefix)
-        for src, block, name, child in module.local_calls(directory):
+        on_disk = module.local_calls(directory, downloaded, key)
+        local_names = {name for _, _, name, _ in on_disk}
+        for src, block, name in module.module_calls:
+            if name not in local_names:
+                yield from module.registry_targets(src, block, name, prefix)
+        for src, block, name, child in on_disk:
             if child in stack or len(stack) > MAX_MODULE_DEPTH:
                 line = src.span(block).line
                 errors.append(
@@ -217,7 +228,12 @@ def _terraform_modules(
                 continue
             for suffix, child_inputs in module.call_inputs(src, block, f"{prefix}module.{name}"):
                 yield from walk(
-                    child, child_inputs, f"{prefix}module.{name}{suffix}.", (*stack, child)
+                    child,
+                    child_inputs,
+                    f"{prefix}module.{name}{suffix}.",
+                    (*stack, child),
+                    downloaded,
+                    f"{key}{name}.",
                 )
 
     # A scanned directory that another scanned module calls is evaluated through that call.
@@ -231,7 +247,8 @@ def _terraform_modules(
         if directory in reached:
             continue
         try:
-            for target in walk(directory, root_inputs(directory), "", (directory,)):
+            downloaded = registry.downloaded(directory)
+            for target in walk(directory, root_inputs(directory), "", (directory,), downloaded):
                 yield target.path, target
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)

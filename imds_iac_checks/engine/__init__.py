@@ -78,6 +78,11 @@ def _where(value: Value) -> str:
     notes = []
     if value.condition:
         notes.append(f"when {value.condition}")
+    if len(value.provenance) == 1 and value.provenance[0].description not in (
+        "literal",
+        "expression",
+    ):
+        notes.append(value.provenance[0].description)
     if len(value.provenance) > 1:
         first, last = value.provenance[0], value.provenance[-1]
         via: list[str] = []

@@ -88,7 +88,11 @@ def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     parsed, errors = terraform_module.parse_bytes(path, data)
     if parsed is None:
         return [], errors
-    return terraform_module.Module([parsed], {}).targets(), []
+    module = terraform_module.Module([parsed], {})
+    targets = module.targets()
+    for src, block, name in module.module_calls:
+        targets.extend(module.registry_targets(src, block, name, ""))
+    return targets, []
 
 
 # --- tree helpers -----------------------------------------------------------------------------

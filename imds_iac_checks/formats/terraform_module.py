@@ -18,6 +18,7 @@ from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, 
 from imds_iac_checks.formats.terraform_eval import EvalError, Scope, Val, evaluate, unknown
 from imds_iac_checks.formats.terraform_kinds import KINDS
 from imds_iac_checks.model import (
+    TOKENS,
     KindSpec,
     Link,
     ScanError,
@@ -315,14 +316,96 @@ class Module:
         return Val(converted, value.links)
 
     # --- resources --------------------------------------------------------------------------------
-    def local_calls(self, directory: str) -> list[tuple[Source, Node, str, str]]:
-        """Module calls with a local source: ``(src, block, name, child directory)``."""
+    def local_calls(
+        self, directory: str, downloaded: dict[str, str] | None = None, key: str = ""
+    ) -> list[tuple[Source, Node, str, str]]:
+        """Module calls whose code is on disk: a local source (``./``, ``../``), or a module
+        Terraform downloaded (``downloaded`` maps call paths such as ``eks.nodes`` to
+        directories). ``(src, block, name, child directory)``."""
         out = []
         for src, block, name in self.module_calls:
-            source = _attributes(_child(block, "body")).get("source")
-            literal = hcl._literal(src, source) if source is not None else None
+            literal = self.call_source(src, block)
             if isinstance(literal, str) and literal.startswith(("./", "../")):
                 out.append((src, block, name, os.path.normpath(os.path.join(directory, literal))))
+            elif downloaded and f"{key}{name}" in downloaded:
+                out.append((src, block, name, downloaded[f"{key}{name}"]))
+        return out
+
+    def call_source(self, src: Source, block: Node) -> object:
+        source = _attributes(_child(block, "body")).get("source")
+        return hcl._literal(src, source) if source is not None else None
+
+    def registry_targets(self, src: Source, block: Node, name: str, prefix: str) -> list[Target]:
+        """Targets for a call of a well-known registry module that is not on disk."""
+        from imds_iac_checks.formats import terraform_registry as registry
+
+        source = self.call_source(src, block)
+        known = registry.known_module(source) if isinstance(source, str) else None
+        if known is None:
+            return []
+        body = _child(block, "body")
+        attrs = _attributes(body)
+        version_expr = attrs.get("version")
+        constraint = hcl._literal(src, version_expr) if version_expr is not None else None
+        constraint = constraint if isinstance(constraint, str) else None
+        before, after = registry.sides(constraint, known.change)
+        where = version_expr if version_expr is not None else attrs.get("source", block)
+        change = ".".join(str(p) for p in known.change)
+        kind = known.resource.split(".")[0]
+        spec = KINDS[kind]
+        out = []
+        for suffix, inputs in self.call_inputs(src, block, f"{prefix}module.{name}"):
+            given = inputs.get("metadata_options")
+            options = given.value if given is not None else None
+            sides_present = [
+                (label, defaults)
+                for label, present, defaults in (
+                    (f"module version < {change}", before, known.before),
+                    (f"module version >= {change}", after, known.after),
+                )
+                if present
+            ]
+            block_span = None
+            settings: dict[str, tuple[Value, ...]] = {}
+            labelled = len(sides_present) > 1
+            for label, defaults in sides_present:
+                has_input = options is not None and options.known and isinstance(options.v, dict)
+                if defaults is None and not has_input:
+                    if labelled:  # this version writes no block: tokens not set there
+                        link = (Link(src.span(where), f"{source} {constraint or 'latest'}"),)
+                        settings.setdefault(TOKENS, ())
+                        settings[TOKENS] += (Value(True, None, None, "", link, label),)
+                    continue
+                block_span = src.span(block)
+                for key, field in spec.fields.items():
+                    value: Val | None = None
+                    if has_input and field in options.v:  # type: ignore[union-attr]
+                        value = options.v[field]  # type: ignore[union-attr]
+                    elif defaults is not None and key in defaults:
+                        link = (
+                            Link(
+                                src.span(where), f"default of {source} {constraint or '(latest)'}"
+                            ),
+                        )
+                        value = Val(defaults[key], link, expr=str(defaults[key]))
+                    if value is None:
+                        continue
+                    values = to_values(spec, key, value, label if labelled else None)
+                    settings[key] = settings.get(key, ()) + tuple(values)
+            if TOKENS in settings and block_span is None:
+                block_span = src.span(block)
+            out.append(
+                Target(
+                    spec=spec,
+                    address=f"{prefix}module.{name}{suffix}.{known.resource}",
+                    path=src.path,
+                    span=src.span(block),
+                    header=src.span(block.named_children[0], block.named_children[1]),
+                    block_span=block_span,
+                    settings=settings,
+                    format=hcl.FORMAT,
+                )
+            )
         return out
 
     def call_inputs(
@@ -340,6 +423,18 @@ class Module:
                 if name in _META_ARGUMENTS:
                     continue
                 value = _relabel(self._eval(src, expr, scope), f"{address}{suffix} input {name}")
+                inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
+            # An input written as a block (`metadata_options { ... }`): Terraform rejects it in a
+            # module call, some tools accept it; read it as the object it means.
+            for inner in _children(body, "block") if body is not None else []:
+                name = _ident(inner)
+                if name in _META_ARGUMENTS or name in inputs or _labels(src, inner):
+                    continue
+                fields = {
+                    k: _relabel(self._eval(src, e, scope), f"{address}{suffix} input {name}")
+                    for k, e in _attributes(_child(inner, "body")).items()
+                }
+                value = Val(fields, (Link(src.span(inner), f"{address}{suffix} input {name}"),))
                 inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
             out.append((suffix, inputs))
         return out
