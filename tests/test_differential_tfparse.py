@@ -6,11 +6,13 @@ must agree with tfparse's wherever both know the value. Differences on purpose a
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 
 from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform_module import tfvars_files
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, normalize
 from imds_iac_checks.scan import terraform_targets
 from tests.conftest import FIXTURES, require_tool
@@ -24,6 +26,7 @@ ROOTS = [
     "terraform/secure-baseline",
     "terraform/platform/examples/complete",
     "terraform/platform/envs/prod",
+    "terraform/evaluation",
 ]
 
 # (root, address, setting) -> why the two evaluators differ on purpose
@@ -38,7 +41,9 @@ def _tfparse() -> None:
 def _theirs(root: Path) -> dict[tuple[str, str], object]:
     import tfparse
 
-    parsed = tfparse.load_from_path(str(root), allow_downloads=False)
+    # Terraform loads terraform.tfvars and *.auto.tfvars itself; tfparse must be told.
+    var_files = [os.path.basename(p) for p in tfvars_files(str(root))]  # relative to root
+    parsed = tfparse.load_from_path(str(root), allow_downloads=False, vars_paths=var_files or None)
     out: dict[tuple[str, str], object] = {}
     for kind, spec in KINDS.items():
         for resource in parsed.get(kind, []):

@@ -16,7 +16,7 @@ from tests.conftest import FIXTURES
 
 EXPECT = re.compile(r"(?:#|//)\s*imds-expect:\s*([A-Z0-9, ]+)")
 ROOT = FIXTURES.parent
-INLINE = (".tf", ".yaml", ".yml", ".template")
+INLINE = (".tf", ".tfvars", ".yaml", ".yml", ".template")
 
 Expected = Counter[tuple[str, int, str]]
 

@@ -92,7 +92,10 @@ def _where(value: Value) -> str:
         where = f"line {last.span.line}"
         if last.span.path != first.span.path:
             where = f"{last.span.path}:{last.span.line}"
-        notes.append(f"{first.description}, via {', '.join(via) or last.description} at {where}")
+        if via:
+            notes.append(f"{first.description}, via {', '.join(via)} at {where}")
+        else:
+            notes.append(f"{first.description}, used at {where}")
     return f" ({'; '.join(notes)})" if notes else ""
 
 

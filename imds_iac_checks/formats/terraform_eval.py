@@ -112,6 +112,11 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
             return evaluate(src, named[0], scope, depth + 1)
         if named and named[0].type == "variable_expr":
             return _access(src, node, named, scope, depth)
+        if len(named) > 1 and all(n.type in ("get_attr", "index", "splat") for n in named[1:]):
+            value = evaluate(src, named[0], scope, depth + 1)  # `[for ...][0]`, `(expr).attr`
+            for accessor in named[1:]:
+                value = _apply(src, accessor, value, scope, depth)
+            return value
         return unknown(src, node)
     if kind in ("literal_value", "template_expr"):
         literal = _literal(src, node)
