@@ -345,9 +345,10 @@ def _check(args: Namespace) -> int:
 def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
     """--parameters files, then --parameter pairs (later wins). Raises ConfigError."""
     from imds_iac_checks.config import ConfigError
-    from imds_iac_checks.formats.data import load_parameters
 
     out: dict[str, str] = {}
+    if files:
+        from imds_iac_checks.formats.data import load_parameters
     for path in files:
         try:
             out.update(load_parameters(path))

@@ -139,7 +139,6 @@ def _terraform_modules(
 ) -> Iterator[tuple[str, Target]]:
     """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs."""
     from imds_iac_checks.formats import terraform_module as tfm
-    from imds_iac_checks.formats import terraform_registry as registry
 
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
@@ -247,7 +246,7 @@ def _terraform_modules(
         if directory in reached:
             continue
         try:
-            downloaded = registry.downloaded(directory)
+            downloaded = _downloaded(directory)
             for target in walk(directory, root_inputs(directory), "", (directory,), downloaded):
                 yield target.path, target
         except Exception as exc:  # never lose the rest of the tree to one module
@@ -256,6 +255,15 @@ def _terraform_modules(
 
 
 MAX_MODULE_DEPTH = 16
+
+
+def _downloaded(root: str) -> dict[str, str]:
+    """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
+    if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
+        return {}
+    from imds_iac_checks.formats import terraform_registry
+
+    return terraform_registry.downloaded(root)
 
 
 def scan(

@@ -325,6 +325,8 @@ class Module:
         out = []
         for src, block, name in self.module_calls:
             literal = self.call_source(src, block)
+            if not isinstance(literal, str):
+                continue
             if isinstance(literal, str) and literal.startswith(("./", "../")):
                 out.append((src, block, name, os.path.normpath(os.path.join(directory, literal))))
             elif downloaded and f"{key}{name}" in downloaded:
