@@ -14,13 +14,14 @@ from typing import Any, NamedTuple
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
 from imds_iac_checks.formats.structured import (
+    API_FIELDS,
+    API_SUGGEST,
     compact,
     literal_value,
     read_settings,
     unknown_value,
 )
 from imds_iac_checks.model import (
-    ENDPOINT,
     HOP_LIMIT,
     TOKENS,
     KindSpec,
@@ -33,8 +34,8 @@ from imds_iac_checks.model import (
 
 FORMAT = "cloudformation"
 
-_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
-_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+_FIELDS = API_FIELDS
+_SUGGEST = API_SUGGEST
 
 
 class CfnKind(NamedTuple):

@@ -8,6 +8,8 @@ yields nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from imds_iac_checks.formats.doc import DocError, Locator, decode, parse_json, parse_yaml
 from imds_iac_checks.model import ScanError, Target
 
@@ -96,20 +98,28 @@ def _error(loc: Locator | None, path: str, exc: DocError, what: str) -> ScanErro
     return ScanError(path, line, column, f"{what}: {exc.message}")
 
 
+def _read(path: str, data: bytes, parse: Any, what: str) -> tuple[Locator, Any] | ScanError:
+    """Decode and parse a file: ``(locator, parsed)``, or the error to report."""
+    try:
+        text = decode(data)
+    except DocError as exc:
+        return _error(None, path, exc, "cannot read")
+    loc = Locator(path, text)
+    try:
+        return loc, parse(text)
+    except DocError as exc:
+        return _error(loc, path, exc, what)
+
+
 def _json(
     path: str, data: bytes, tf_config: bool = False, params: dict[str, str] | None = None
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
 
-    try:
-        text = decode(data)
-    except DocError as exc:
-        return [], [_error(None, path, exc, "cannot read")]
-    loc = Locator(path, text)
-    try:
-        root = parse_json(text)
-    except DocError as exc:
-        return [], [_error(loc, path, exc, "invalid JSON")]
+    read = _read(path, data, parse_json, "invalid JSON")
+    if isinstance(read, ScanError):
+        return [], [read]
+    loc, root = read
     if tf_config:
         return terraform_json.interpret_config(loc, root)
     if terraform_json.is_plan(root):
@@ -127,15 +137,10 @@ def _yaml(
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation
 
-    try:
-        text = decode(data)
-    except DocError as exc:
-        return [], [_error(None, path, exc, "cannot read")]
-    loc = Locator(path, text)
-    try:
-        roots = parse_yaml(text)
-    except DocError as exc:
-        return [], [_error(loc, path, exc, "invalid YAML")]
+    read = _read(path, data, parse_yaml, "invalid YAML")
+    if isinstance(read, ScanError):
+        return [], [read]
+    loc, roots = read
     templates = [root for root in roots if cloudformation.is_template(root)]
     if not templates:
         return [], []  # Kubernetes manifests, CI workflows, ...: not ours

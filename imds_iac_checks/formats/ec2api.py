@@ -9,11 +9,13 @@ describe-launch-template-versions, describe-instances, describe-instance-metadat
 from __future__ import annotations
 
 from imds_iac_checks.formats.doc import MAP, SEQ, DNode, Locator
-from imds_iac_checks.formats.structured import plain_resolver, read_settings
+from imds_iac_checks.formats.structured import (
+    API_FIELDS,
+    API_SUGGEST,
+    plain_resolver,
+    read_settings,
+)
 from imds_iac_checks.model import (
-    ENDPOINT,
-    HOP_LIMIT,
-    TOKENS,
     KindSpec,
     ScanError,
     Span,
@@ -23,8 +25,8 @@ from imds_iac_checks.model import (
 
 FORMAT = "ec2-api-json"
 
-_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
-_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+_FIELDS = API_FIELDS
+_SUGGEST = API_SUGGEST
 
 
 def _spec(kind: str, block: str | None = "MetadataOptions", **extra: object) -> KindSpec:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from imds_iac_checks.formats.doc import SCALAR, DNode, Locator
-from imds_iac_checks.model import KindSpec, Link, Value, normalize
+from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, Value, normalize
+
+# The EC2 API's MetadataOptions shape, which CloudFormation and the EC2 API JSON share.
+API_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
+API_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
 
 # Resolves a value node to its possible Values; [] = not set.
 Resolve = Callable[[DNode, str], list[Value]]
