@@ -1,4 +1,4 @@
-"""Command line: ``imds-iac check``, ``imds-iac rules``.
+"""Command line: ``imds-iac check``, ``imds-iac fix``, ``imds-iac rules``.
 
 Start-up matters (this runs in pre-commit hooks on every commit): only argparse and the modules a
 command needs are imported; adapters load when a file of their kind is scanned.
@@ -17,6 +17,8 @@ from imds_iac_checks import __version__
 
 if TYPE_CHECKING:
     import argparse
+
+    from imds_iac_checks.scan import ScanResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -155,19 +157,40 @@ CHECK_OPTIONS = (
 )
 
 
+_SHARED = tuple(opt for opt in CHECK_OPTIONS if opt.dest != "format")
+FIX_OPTIONS = (
+    Opt(
+        ("--diff",),
+        "diff",
+        "print the changes as a unified diff and write nothing (exit 1 if there are any)",
+        action="store_true",
+    ),
+    Opt(
+        ("--unsafe-fixes",),
+        "unsafe_fixes",
+        "also apply unsafe fixes: edits of variable defaults, locals, tfvars, parameters, "
+        "mappings and condition branches that other resources may share",
+        action="store_true",
+    ),
+    *_SHARED,
+)
+OPTIONS = {"check": CHECK_OPTIONS, "fix": FIX_OPTIONS}
+
+
 def _fast_parse(argv: Sequence[str]) -> Namespace | None:
     """Parse a well-formed ``check`` command line without building argparse (about 5 ms of
     start-up on every pre-commit run). Returns None for anything else — help, a mistake, an
     unusual token — and the caller lets argparse, built from the same :data:`CHECK_OPTIONS`,
     produce the result or the error message."""
-    if not argv or argv[0] != "check":
+    table = OPTIONS.get(argv[0]) if argv else None
+    if table is None:
         return None
-    by_flag = {flag: opt for opt in CHECK_OPTIONS for flag in opt.flags}
+    by_flag = {flag: opt for opt in table for flag in opt.flags}
     values: dict[str, Any] = {
         opt.dest: (list(opt.default) if isinstance(opt.default, list) else opt.default)
-        for opt in CHECK_OPTIONS
+        for opt in table
     }
-    for opt in CHECK_OPTIONS:
+    for opt in table:
         if opt.action == "store_true":
             values[opt.dest] = False
     paths: list[str] = []
@@ -209,7 +232,7 @@ def _fast_parse(argv: Sequence[str]) -> Namespace | None:
             values[opt.dest].append(value)
         else:
             values[opt.dest] = value
-    return SimpleNamespace(command="check", paths=paths, **values)
+    return SimpleNamespace(command=argv[0], paths=paths, **values)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -243,6 +266,18 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     for opt in CHECK_OPTIONS:
         opt.add_to(check)
+
+    fix = sub.add_parser(
+        "fix",
+        formatter_class=_Formatter,
+        help="fix what check finds, in place",
+        description="Rewrite infrastructure code so that it requires IMDSv2. Safe fixes edit only "
+        "the resource itself or its own module-call argument; unsafe fixes (with "
+        "--unsafe-fixes) edit shared values. Every edit is re-scanned before it is written.",
+    )
+    fix.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    for opt in FIX_OPTIONS:
+        opt.add_to(fix)
 
     rules = sub.add_parser(
         "rules",
@@ -289,39 +324,72 @@ def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
     return tuple(item for group in values for item in group)
 
 
-def _check(args: Namespace) -> int:
+def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
+    """The scan a command line asks for, ready to run (and to run again). Raises ConfigError."""
     from imds_iac_checks.config import (
-        ConfigError,
         Overrides,
         Resolver,
         check_hop_limit,
         compile_glob,
         parse_selectors,
     )
-    from imds_iac_checks.scan import exit_code, scan
+    from imds_iac_checks.scan import scan
 
-    cwd = os.getcwd()
-    try:
-        hop = None if args.hop_limit is None else check_hop_limit(args.hop_limit, "--hop-limit")
-        select = _flatten(args.select)
-        ignore = _flatten(args.ignore)
-        overrides = Overrides(
-            hop_limit=hop,
-            select=None if select is None else parse_selectors(select, "--select"),
-            ignore=None if ignore is None else parse_selectors(ignore, "--ignore"),
-            exclude=tuple(compile_glob(g, cwd) for g in args.exclude),
-            fail_on=args.fail_on,
-        )
-        resolver = Resolver(overrides, args.config)
-        cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
-        result = scan(
-            args.paths or ["."],
+    hop = None if args.hop_limit is None else check_hop_limit(args.hop_limit, "--hop-limit")
+    select = _flatten(args.select)
+    ignore = _flatten(args.ignore)
+    overrides = Overrides(
+        hop_limit=hop,
+        select=None if select is None else parse_selectors(select, "--select"),
+        ignore=None if ignore is None else parse_selectors(ignore, "--ignore"),
+        exclude=tuple(compile_glob(g, cwd) for g in args.exclude),
+        fail_on=args.fail_on,
+    )
+    resolver = Resolver(overrides, args.config)
+    cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
+    paths = args.paths or ["."]
+
+    def run() -> ScanResult:
+        return scan(
+            paths,
             resolver,
             cwd,
             var_files=args.var_files,
             variables=args.variables,
             cfn_parameters=cfn_parameters,
         )
+
+    return run
+
+
+def _fix(args: Namespace) -> int:
+    from imds_iac_checks import fix
+    from imds_iac_checks.config import ConfigError
+    from imds_iac_checks.report import fixes
+
+    cwd = os.getcwd()
+    try:
+        scanner = _scanner(args, cwd)
+        outcome = fix.run(scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    color = _use_color(args.color, sys.stdout)
+    if args.diff:
+        fixes.write_diff(outcome, sys.stdout, sys.stderr, color=color)
+        if outcome.changes:
+            return EXIT_FINDINGS
+        return EXIT_ERROR if outcome.before.errors else EXIT_OK
+    fixes.write(outcome, sys.stdout, sys.stderr, color=color, quiet=args.quiet)
+    return fixes.exit_code(outcome, args.exit_zero)
+
+
+def _check(args: Namespace) -> int:
+    from imds_iac_checks.config import ConfigError
+    from imds_iac_checks.scan import exit_code
+
+    cwd = os.getcwd()
+    try:
+        result = _scanner(args, cwd)()
     except ConfigError as exc:
         return _fail(str(exc))
 
@@ -407,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "fix":
+            return _fix(args)
         return _rules(args)
     except KeyboardInterrupt:
         return 130
@@ -415,3 +485,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return EXIT_OK if args.command == "rules" else EXIT_FINDINGS
+    except OSError as exc:  # an unexpected I/O failure: a message, not a traceback
+        return _fail(f"{getattr(exc, 'filename', None) or ''}: {exc.strerror or exc}".lstrip(": "))

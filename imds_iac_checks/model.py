@@ -4,8 +4,8 @@ Adapters in :mod:`imds_iac_checks.formats` turn files into :class:`Target` objec
 a target writes is a :class:`Value`: the resolved value (or *unknown*) plus its provenance, the
 chain of places that produced it, first link = the text that set it. Rules in
 :mod:`imds_iac_checks.engine` see only Targets and Values, never syntax, and produce
-:class:`Finding` objects. The fixer (a later release) edits the bytes that a finding's provenance
-points at.
+:class:`Finding` objects. The fixer (:mod:`imds_iac_checks.fix`) edits the bytes that a
+finding's provenance points at.
 
 Everything here is an immutable ``NamedTuple``: cheap to build, hashable where the fields are,
 and free of the start-up cost of :mod:`dataclasses` (which imports :mod:`inspect`). Modules that
@@ -145,6 +145,10 @@ class Finding(NamedTuple):
     kind: str
     fixable: bool
     setting: str | None = None
+    # How ``imds-iac fix`` would fix it: "safe" (edits only this resource or its own module-call
+    # argument), "unsafe" (edits something shared: ``fix_note`` says what), or None.
+    fix: str | None = None
+    fix_note: str | None = None
 
 
 class ScanError(NamedTuple):

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from imds_iac_checks import source
 from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.link import link
@@ -49,6 +50,8 @@ class ScanResult(NamedTuple):
     files: int
     targets: int
     fail_on: str
+    # The target each finding was found on (what the fixer needs to build an edit).
+    origins: "dict[Finding, tuple[Target, Context]] | None" = None
 
 
 def display_path(path: str, cwd: str) -> str:
@@ -299,8 +302,7 @@ def scan(
             )
             continue
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = source.read(path)
         except OSError as exc:
             errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -341,21 +343,26 @@ def scan(
         groups.setdefault((target.format, directory + "|" + module_path), []).append(
             (target, ctx, rules)
         )
+    origins: dict[Finding, tuple[Target, Context]] = {}
     for members in groups.values():
         linked = link([target for target, _, _ in members])
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
-            findings.extend(evaluate(target, ctx, rules))
-    findings = _merge_instances(findings)
+            for finding in evaluate(target, ctx, rules):
+                findings.append(finding)
+                origins.setdefault(finding, (target, ctx))
+    findings = _merge_instances(findings, origins)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors.sort(key=lambda e: (e.path, e.line, e.column))
-    return ScanResult(findings, errors, files, targets, fail_on)
+    return ScanResult(findings, errors, files, targets, fail_on, origins)
 
 
 # An instance key in an address: [0] or ["name"] (compiled by re on first use).
 _INSTANCE_KEY = r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]'
 
 
-def _merge_instances(findings: list[Finding]) -> list[Finding]:
+def _merge_instances(
+    findings: list[Finding], origins: dict[Finding, tuple[Target, Context]]
+) -> list[Finding]:
     """One finding per place: the instances of a resource or module (``count``, ``for_each``)
     that all get the same finding at the same span are reported once, with their number."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
@@ -369,7 +376,9 @@ def _merge_instances(findings: list[Finding]) -> list[Finding]:
             out.extend(members)
             continue
         label = f"{base} ({len(members)} instances)"
-        out.append(members[0]._replace(resource=base, message=f"[{label}] {tail}"))
+        merged = members[0]._replace(resource=base, message=f"[{label}] {tail}")
+        origins.setdefault(merged, origins[members[0]])
+        out.append(merged)
     return out
 
 

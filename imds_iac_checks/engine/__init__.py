@@ -56,9 +56,11 @@ def _finding(
     *,
     fixable: bool,
     setting: str | None = None,
+    value: Value | None = None,
 ) -> Finding:
     if target.used_by:
         message += f" (launch template of {', '.join(target.used_by)})"
+    fix, note = applicability(target, value) if fixable else (None, None)
     return Finding(
         rule_id=rule_id,
         severity=RULES[rule_id].severity,
@@ -67,8 +69,40 @@ def _finding(
         span=span,
         resource=target.address,
         kind=target.kind,
-        fixable=fixable and not target.recorded_state,
+        fixable=fix is not None,
         setting=setting,
+        fix=fix,
+        fix_note=note,
+    )
+
+
+def applicability(target: Target, value: Value | None) -> tuple[str | None, str | None]:
+    """Whether a fix of ``value`` (None: a setting or block to add to ``target``) would be safe.
+
+    Safe: the edit stays inside the target's own resource, or is its own module-call argument.
+    Unsafe: it edits something other resources may share (a variable default, a local, a tfvars
+    entry, a parameter default, a mapping) or one branch of a condition; the note says what.
+    Not fixable: recorded state (plans, describe outputs), values given on the command line.
+    """
+    if target.recorded_state:
+        return None, None
+    if value is None:
+        return "safe", None
+    link = value.provenance[0]
+    where = link.span
+    if "given on the command line" in link.description:
+        return None, None
+    if value.condition:
+        return "unsafe", f"changes the value used when {value.condition}"
+    inside = (
+        where.path == target.path
+        and target.span.start_byte <= where.start_byte
+        and where.end_byte <= target.span.end_byte
+    )
+    if inside or (link.description.startswith("module.") and " input " in link.description):
+        return "safe", None
+    return "unsafe", (
+        f"edits {link.description} at {where.path}:{where.line}, which other resources may share"
     )
 
 
@@ -165,6 +199,7 @@ def imds002_tokens_not_required(target: Target, ctx: Context) -> Iterator[Findin
             f"{what}; set it to {good}{_recorded(target)}",
             fixable=True,
             setting=TOKENS,
+            value=value,
         )
 
 
@@ -189,6 +224,7 @@ def imds003_hop_limit(target: Target, ctx: Context) -> Iterator[Finding]:
                 f"{ctx.hop_limit}; set it to {ctx.hop_limit}{_recorded(target)}",
                 fixable=True,
                 setting=HOP_LIMIT,
+                value=value,
             )
 
 

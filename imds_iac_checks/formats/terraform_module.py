@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from imds_iac_checks import source
 from imds_iac_checks.formats import hcl
 from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
 from imds_iac_checks.formats.terraform_eval import EvalError, Scope, Val, evaluate, unknown
@@ -59,8 +60,7 @@ class VarInput:
 
 
 def load_file(path: str, shown: str) -> tuple[ParsedFile | None, list[ScanError]]:
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = source.read(path)
     return parse_bytes(shown, data)
 
 
@@ -85,8 +85,7 @@ def tfvars_files(directory: str) -> list[str]:
 
 def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
     """Attributes of a .tfvars (HCL) or .tfvars.json file."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = source.read(path)
     if path.endswith(".json"):
         return _json_var_inputs(data, shown)
     parsed, errors = parse_bytes(shown, data)

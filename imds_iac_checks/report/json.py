@@ -33,6 +33,8 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "resource": f.resource,
                 "kind": f.kind,
                 "fixable": f.fixable,
+                "fix": f.fix,
+                "fix_note": f.fix_note,
             }
             for f in result.findings
         ],

@@ -55,4 +55,12 @@ def summary(result: ScanResult, color: bool = False) -> str:
     parts = [_plural(by_sev[s], s) for s in ("error", "warning") if by_sev[s]]
     files = len({f.path for f in result.findings})
     head = _paint(f"Found {_plural(len(result.findings), 'finding')}", _BOLD, color)
-    return f"{head} ({', '.join(parts)}) in {_plural(files, 'file')} ({scanned}){problems}."
+    line = f"{head} ({', '.join(parts)}) in {_plural(files, 'file')} ({scanned}){problems}."
+    safe = sum(f.fix == "safe" for f in result.findings)
+    unsafe = sum(f.fix == "unsafe" for f in result.findings)
+    if safe or unsafe:
+        line += f"\n{safe} fixable with `imds-iac fix`"
+        if unsafe:
+            line += f" ({unsafe} more with `imds-iac fix --unsafe-fixes`)"
+        line += "."
+    return line

@@ -1,0 +1,526 @@
+"""``imds-iac fix``: findings + provenance -> byte-range edits on the original text, proven
+before they are written.
+
+1. Scan, recording the exact bytes of every file read.
+2. Plan one fix per fixable finding, at the place its provenance says the value is written: the
+   literal in the resource, its module-call argument, a variable default, a tfvars entry, a
+   CloudFormation parameter default or mapping value; or a setting or whole options block added
+   to the resource. Unsafe fixes (they edit something shared) only with ``unsafe=True``.
+3. Apply the edits in memory, check every edited file still parses, scan the edited tree
+   again and require each fixed finding gone and nothing new; a file whose edits fail that is
+   left as it was, and the findings say why.
+4. Write each changed file atomically (same directory, fsync, rename), keeping its mode, and
+   only if it still holds the bytes that were read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from imds_iac_checks import source
+from imds_iac_checks.fix.edits import Edit, NoFix, apply
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    TOKENS,
+    Finding,
+    ScanError,
+    Target,
+    Value,
+)
+from imds_iac_checks.scan import ScanResult
+
+if TYPE_CHECKING:
+    from imds_iac_checks.fix.structured import Document
+    from imds_iac_checks.formats.doc import DNode
+
+FIXABLE_RULES = ("IMDS001", "IMDS002", "IMDS003")
+
+
+class Planned(NamedTuple):
+    finding: Finding
+    path: str  # the file the edit is in, as shown to the user
+    edits: tuple[Edit, ...]
+    change: str  # what the edit does, for the user
+    safety: str = "safe"
+    # Tried when this fix cannot be built or proven: an unsafe edit that overwrites the
+    # expression (or dynamic block) that decides the setting with the secure literal.
+    fallback: Planned | None = None
+
+
+class Outcome(NamedTuple):
+    before: ScanResult
+    after: ScanResult
+    fixed: list[Planned]
+    not_fixed: dict[Finding, str]  # finding -> why it was not fixed
+    changes: dict[str, tuple[bytes, bytes]]  # shown path -> (original, fixed)
+    errors: list[ScanError]  # files that could not be written
+
+
+Scanner = Callable[[], ScanResult]
+
+
+def run(scan: Scanner, cwd: str, *, unsafe: bool = False, write: bool = True) -> Outcome:
+    """Fix what ``scan`` finds. ``write=False`` plans and verifies only (``--diff``)."""
+    record = source.start_recording()
+    try:
+        before = scan()
+    finally:
+        source.stop_recording()
+    origins = before.origins or {}
+    not_fixed: dict[Finding, str] = {}
+    planned: list[Planned] = []
+    for finding in before.findings:
+        origin = origins.get(finding)
+        target = origin[0] if origin is not None else None
+        why = _why_not(finding, target, unsafe)
+        if why is not None or origin is None:
+            not_fixed[finding] = why or "no fix available"
+            continue
+        target, hop_limit = origin[0], origin[1].hop_limit
+        try:
+            fallback = _fallback(finding, target, hop_limit, cwd, record) if unsafe else None
+        except NoFix:
+            fallback = None
+        try:
+            plan = _plan(finding, target, hop_limit, cwd, record)
+            planned.append(plan._replace(safety=finding.fix or "safe", fallback=fallback))
+        except NoFix as exc:
+            if fallback is not None:
+                planned.append(fallback)
+            else:
+                not_fixed[finding] = str(exc)
+    planned = _drop_conflicts(planned, not_fixed)
+    changes, after = _verify(scan, before, planned, not_fixed, cwd, record)
+    fixed = [p for p in planned if p.finding not in not_fixed]
+    errors: list[ScanError] = []
+    if write and changes:
+        from imds_iac_checks.fix.write import FileChanged, write_atomic
+
+        for shown, (old, new) in list(changes.items()):
+            try:
+                write_atomic(os.path.join(cwd, shown), new, old)
+            except FileChanged:
+                errors.append(ScanError(shown, 0, 0, "changed on disk while fixing: not written"))
+            except OSError as exc:
+                errors.append(ScanError(shown, 0, 0, f"cannot write: {exc.strerror or exc}"))
+            else:
+                continue
+            del changes[shown]
+            for p in fixed:
+                if p.path == shown:
+                    not_fixed[p.finding] = "the file could not be written"
+            fixed = [p for p in fixed if p.path != shown]
+        if errors:
+            after = scan()
+    return Outcome(before, after, fixed, not_fixed, changes, errors)
+
+
+def _why_not(finding: Finding, target: Target | None, unsafe: bool) -> str | None:
+    if finding.rule_id not in FIXABLE_RULES:
+        return "no automatic fix: the value is not known statically; set a literal"
+    if target is not None and target.recorded_state:
+        return "recorded state: fix the configuration and regenerate this file"
+    if finding.fix is None:
+        return "no automatic fix: the value is given on the command line"
+    if finding.fix == "unsafe" and not unsafe:
+        return f"unsafe fix ({finding.fix_note}): enable it with --unsafe-fixes"
+    if "/.terraform/" in "/" + finding.path.replace(os.sep, "/"):
+        return "in a module downloaded by terraform init: fix the module call's inputs"
+    return None
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool, bool]:
+    """The value a fix writes for ``key`` and whether it is a string."""
+    if key == HOP_LIMIT:
+        return hop_limit, False
+    if key == ENDPOINT:
+        return "enabled", True
+    text = target.spec.suggest[TOKENS]
+    if text in ("true", "false"):
+        return text == "true", False
+    return text.strip('"'), text.startswith('"')
+
+
+def _value_of(finding: Finding, target: Target) -> Value | None:
+    for value in target.settings.get(finding.setting or "", ()):
+        if value.span == finding.span:
+            return value
+    return None
+
+
+def _kind(path: str, data: bytes) -> str:
+    name = path.lower()
+    if name.endswith((".tf", ".tfvars")):
+        return "hcl"
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name.endswith(".json"):
+        return "json"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "json" if head in (b"{", b"[") else "yaml"
+
+
+def _plan(
+    finding: Finding, target: Target, hop_limit: int, cwd: str, record: dict[str, bytes]
+) -> Planned:
+    value = _value_of(finding, target)
+    key = finding.setting or TOKENS
+    where = value.span if value is not None else target.span
+    data = record.get(os.path.abspath(os.path.join(cwd, where.path)))
+    if data is None:
+        raise NoFix("the file was not read by the scan")
+    kind = _kind(where.path, data)
+    desired, as_string = _desired(target, key, hop_limit)
+    field = target.spec.fields.get(key, key)
+    if value is not None:  # replace the literal where the value is written
+        old = data[where.start_byte : where.end_byte]
+        if kind == "hcl":
+            from imds_iac_checks.fix import hcl
+
+            edit = hcl.replace_literal(data, where.start_byte, where.end_byte, desired, as_string)
+        else:
+            doc = _document(data, kind)
+            node = doc.node_at(where.start_byte)
+            try:
+                _same_value(node, value)
+                edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
+            except NoFix:
+                edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
+        change = f"{field} {_short(old)} -> {edit.text.decode()}"
+        return Planned(finding, where.path, (edit,), change)
+    if finding.rule_id == "IMDS002":  # the block exists without the tokens setting
+        assert target.block_span is not None
+        start = target.block_span.start_byte
+        if kind == "hcl":
+            from imds_iac_checks.fix import hcl
+
+            render = hcl.render(desired, as_string)
+            edits = hcl.add_attribute(data, hcl.parse(data), start, field, render)
+        else:
+            doc = _document(data, kind)
+            from imds_iac_checks.formats.doc import MAP
+
+            node = doc.node_at(start)
+            if node.kind != MAP and node.items and node.items[0].kind == MAP:
+                node = node.items[0]  # Terraform JSON: a block as a one-element list
+            edits = [doc.add_keys(node, [(field, (desired, as_string))])]
+        return Planned(finding, where.path, tuple(edits), f"added {field} = {_show(desired)}")
+    # IMDS001: add the whole options block
+    fields = []
+    for k in (ENDPOINT, TOKENS, HOP_LIMIT):
+        if k in target.spec.fields:
+            fields.append((target.spec.fields[k], _desired(target, k, hop_limit)))
+    block = target.spec.block
+    if block is None:
+        raise NoFix("no options block to add")
+    change = f"added {block} ({', '.join(f'{n} = {_show(v)}' for n, (v, _) in fields)})"
+    if kind == "hcl":
+        from imds_iac_checks.fix import hcl
+
+        rendered = [(name, hcl.render(v, s)) for name, (v, s) in fields]
+        edits = hcl.add_block(data, hcl.parse(data), target.span.start_byte, block, rendered)
+        return Planned(finding, where.path, tuple(edits), change)
+    doc = _document(data, kind)
+    content: list[tuple[str, object]] = [(name, spec) for name, spec in fields]
+    edit = _add_block_structured(doc, target, block, content)
+    return Planned(finding, where.path, (edit,), change)
+
+
+def _fallback(
+    finding: Finding, target: Target, hop_limit: int, cwd: str, record: dict[str, bytes]
+) -> Planned | None:
+    """The unsafe way to fix a finding whose own fix cannot be made or proven: write the secure
+    literal over the expression that decides the setting in the resource (a ``for`` expression,
+    a function call, a reference), or replace a ``dynamic`` options block with a static one."""
+    if target.format != "terraform" or not target.path.endswith(".tf"):
+        return None
+    data = record.get(os.path.abspath(os.path.join(cwd, target.path)))
+    if data is None:
+        return None
+    from imds_iac_checks.fix import hcl
+
+    root = hcl.parse(data)
+    key = finding.setting or TOKENS
+    desired, as_string = _desired(target, key, hop_limit)
+    if finding.rule_id == "IMDS001":
+        if target.spec.block is None:
+            return None
+        fields = [
+            (target.spec.fields[k], hcl.render(*_desired(target, k, hop_limit)))
+            for k in (ENDPOINT, TOKENS, HOP_LIMIT)
+            if k in target.spec.fields
+        ]
+        edit = hcl.replace_dynamic(data, root, target.span.start_byte, target.spec.block, fields)
+        if edit is None:
+            return None
+        note = f'replaces the dynamic "{target.spec.block}" block with a static one'
+        return Planned(finding, target.path, (edit,), note, "unsafe")
+    if target.block_span is None or _value_of(finding, target) is None:
+        return None
+    field = target.spec.fields[key]
+    expression = hcl.setting_expression(root, target.block_span.start_byte, field)
+    value = _value_of(finding, target)
+    if expression is None or value is None:
+        return None
+    start, end = expression
+    if (start, end) == (value.span.start_byte, value.span.end_byte):
+        return None  # the same edit as the fix itself
+    text = hcl.render(desired, as_string)
+    change = f"{field} {_short(data[start:end])} -> {text.decode()} (the expression is replaced)"
+    return Planned(finding, target.path, (Edit(start, end, text),), change, "unsafe")
+
+
+def _add_block_structured(
+    doc: Document, target: Target, block: str, content: list[tuple[str, object]]
+) -> Edit:
+    from imds_iac_checks.formats.doc import MAP
+
+    container = doc.node_at(target.span.start_byte, (MAP,))
+    if target.format == "cloudformation":
+        from imds_iac_checks.formats import cloudformation
+
+        cfn = cloudformation.KINDS.get(target.kind)
+        if cfn is not None:
+            path = ("Properties", *cfn.path)
+        elif target.kind == cloudformation.EMR.kind:
+            path = ("Properties", "SecurityConfiguration", block)
+        else:
+            raise NoFix("no options block to add")
+        node = container
+        for i, step in enumerate(path[:-1]):
+            child = node.get(step)
+            if child is None:
+                nested: list[tuple[str, object]] = [(path[-1], content)]
+                for name in reversed(path[i + 1 : -1]):
+                    nested = [(name, nested)]
+                return doc.add_keys(node, [(step, nested)])
+            if (
+                child.kind != MAP
+                or (
+                    len(child.items) == 1
+                    and str(child.items[0][0].value).startswith(("Fn::", "Ref"))
+                )
+                or child.tag
+            ):
+                raise NoFix(f"{step} is not a plain mapping; add {block} by hand")
+            node = child
+        return doc.add_keys(node, [(path[-1], content)])
+    if target.format == "terraform" and container.get("dynamic") is not None:
+        dynamic = container.get("dynamic")
+        if dynamic is not None and dynamic.get(block) is not None:
+            raise NoFix(f'a dynamic "{block}" block decides it: change its for_each or content')
+    return doc.add_keys(container, [(block, content)])
+
+
+def _document(data: bytes, kind: str) -> Document:
+    from imds_iac_checks.fix.structured import Document
+
+    return Document(data, kind == "yaml")
+
+
+def _same_value(node: DNode, value: Value) -> None:
+    """The node at the value's span holds that value itself (not, say, a JSON string that
+    contains it), or stands for "not set" (null, ``AWS::NoValue``)."""
+    from imds_iac_checks.formats.doc import SCALAR
+
+    if value.value is None and value.raw is None:
+        return
+    if node.kind != SCALAR or str(node.value) != str(value.raw):
+        raise NoFix("the value is written inside another value; change it by hand")
+
+
+def _inside_string(data: bytes, start: int, end: int, field: str, desired: object) -> Edit:
+    """A setting inside a JSON document held in a string (EMR's SecurityConfiguration): edit
+    the one place in the string's text where the field's value is written."""
+    import re
+
+    text = data[start:end]
+    pattern = (
+        rb'(\\?")' + re.escape(field.encode()) + rb"\1\s*:\s*"
+        rb'(-?\d+(?:\.\d+)?|\\?"[^"\\]*\\?")'
+    )
+    matches = list(re.finditer(pattern, text))
+    if len(matches) != 1:
+        raise NoFix("the value is written inside another value; change it by hand")
+    match = matches[0]
+    old = match.group(2)
+    if old.endswith(b'"'):
+        quote = b'\\"' if old.startswith(b"\\") else b'"'
+        new = quote + str(desired).encode() + quote
+    else:
+        new = str(desired).encode()
+    return Edit(start + match.start(2), start + match.end(2), new)
+
+
+def _short(text: bytes) -> str:
+    one = " ".join(text.decode("utf-8", "replace").split())
+    return one if len(one) <= 40 else one[:39] + "…"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+# --- conflicts, verification ------------------------------------------------------------------
+
+
+def _drop_conflicts(planned: list[Planned], not_fixed: dict[Finding, str]) -> list[Planned]:
+    """Identical edits (instances of one resource, findings sharing a variable) are made once;
+    a fix whose edit overlaps a different one waits for the next run."""
+    taken: dict[str, list[Edit]] = {}
+    kept = []
+    for p in planned:
+        edits = taken.setdefault(p.path, [])
+        clash = False
+        for e in p.edits:
+            for other in edits:
+                if e == other:
+                    continue
+                if (e.start < other.end and other.start < e.end) or (
+                    e.start == other.start == e.end == other.end
+                ):
+                    clash = True
+        if clash:
+            not_fixed[p.finding] = "its edit overlaps another fix: run fix again"
+            continue
+        edits.extend(e for e in p.edits if e not in edits)
+        kept.append(p)
+    return kept
+
+
+def _build(
+    planned: list[Planned], cwd: str, record: dict[str, bytes]
+) -> dict[str, tuple[bytes, bytes]]:
+    by_file: dict[str, list[Edit]] = {}
+    for p in planned:
+        edits = by_file.setdefault(p.path, [])
+        edits.extend(e for e in p.edits if e not in edits)
+    out = {}
+    for shown, edits in by_file.items():
+        old = record[os.path.abspath(os.path.join(cwd, shown))]
+        new = apply(old, edits)
+        if _kind(shown, old) == "hcl":
+            from imds_iac_checks.fix import hcl
+
+            if hcl.aligned(old):
+                new = hcl.align(new)
+        out[shown] = (old, new)
+    return out
+
+
+def _parses(shown: str, data: bytes) -> bool:
+    kind = _kind(shown, data)
+    if kind == "hcl":
+        from imds_iac_checks.fix import hcl
+
+        return hcl.valid(data)
+    from imds_iac_checks.fix.structured import valid
+
+    return valid(data, kind == "yaml")
+
+
+def _key(f: Finding) -> tuple[str, str, str | None, str]:
+    return (f.rule_id, f.resource, f.setting, f.path)
+
+
+def _verify(
+    scan: Scanner,
+    before: ScanResult,
+    planned: list[Planned],
+    not_fixed: dict[Finding, str],
+    cwd: str,
+    record: dict[str, bytes],
+) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult]:
+    """Apply in memory and rescan until every remaining edit is proven; returns the changes and
+    the scan of the fixed tree. A file whose edits fail together has each of its fixes tried on
+    its own, so that one bad fix does not hold back the others."""
+    checker = _Checker(scan, before, cwd, record)
+    active = list(planned)
+    split: set[str] = set()
+    for _ in range(16):
+        changes, after, bad = checker.check(active)
+        if not bad:
+            return changes, after
+        for shown, reason in bad.items():
+            members = [p for p in active if p.path == shown]
+            others = [p for p in active if p.path != shown]
+            if len(members) > 1 and shown not in split:
+                split.add(shown)
+                keep = []
+                for p in members:
+                    _, _, alone = checker.check([*others, p], only=shown)
+                    if shown not in alone:
+                        keep.append(p)
+                        continue
+                    not_fixed[p.finding] = alone[shown]
+                    if p.fallback is not None:
+                        other_files = [q for q in others if q.path != p.fallback.path]
+                        _, _, alone = checker.check([*other_files, p.fallback])
+                        if p.fallback.path not in alone:
+                            not_fixed.pop(p.finding, None)
+                            keep.append(p.fallback)
+                active = others + keep
+            else:
+                for p in members:
+                    not_fixed[p.finding] = reason
+                active = others
+                for p in members:
+                    if p.fallback is None or p.fallback.path != shown:
+                        continue
+                    _, _, alone = checker.check([*others, p.fallback])
+                    if shown not in alone:
+                        not_fixed.pop(p.finding, None)
+                        active.append(p.fallback)
+    return {}, before
+
+
+class _Checker:
+    def __init__(
+        self, scan: Scanner, before: ScanResult, cwd: str, record: dict[str, bytes]
+    ) -> None:
+        self.scan, self.before, self.cwd, self.record = scan, before, cwd, record
+        self.before_keys = Counter(_key(f) for f in before.findings)
+        self.before_errors = {(e.path, e.message) for e in before.errors}
+
+    def check(
+        self, active: list[Planned], only: str | None = None
+    ) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult, dict[str, str]]:
+        """(changes, scan of the changed tree, {file: why its edits fail})."""
+        changes = _build(active, self.cwd, self.record)
+        bad: dict[str, str] = {}
+        for shown, (_, new) in changes.items():
+            if not _parses(shown, new):
+                bad[shown] = "the fixed file would not parse (please report this)"
+        if bad or not changes:
+            return changes, self.before, bad
+        overlay = {os.path.abspath(os.path.join(self.cwd, s)): n for s, (_, n) in changes.items()}
+        source.set_overlay(overlay)
+        try:
+            after = self.scan()
+        finally:
+            source.set_overlay({})
+        after_keys = Counter(_key(f) for f in after.findings)
+        wanted = Counter(_key(p.finding) for p in active)
+        for p in active:
+            k = _key(p.finding)
+            if after_keys[k] > self.before_keys[k] - wanted[k]:
+                bad.setdefault(p.path, "the finding was still there after the edit")
+        for f in after.findings:
+            if after_keys[_key(f)] > self.before_keys[_key(f)]:
+                reason = f"the edit would cause {f.rule_id}: {f.message}"
+                for shown in [f.path] if f.path in changes else (only and [only]) or changes:
+                    bad.setdefault(shown, reason)
+        for e in after.errors:
+            if (e.path, e.message) not in self.before_errors:
+                for shown in [e.path] if e.path in changes else (only and [only]) or changes:
+                    bad.setdefault(shown, f"the edited tree would not scan: {e.message}")
+        return changes, after, bad

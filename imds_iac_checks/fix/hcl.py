@@ -1,0 +1,328 @@
+"""Edits on Terraform HCL (``.tf``, ``.tfvars``), on the tree-sitter tree of the original bytes.
+
+Three edits: replace a literal, add an argument to an existing block, add a whole block to a
+resource. New lines take the indentation of their neighbours and the file's line ending. When a
+file's ``=`` signs and trailing comments were aligned the way ``terraform fmt`` aligns them, they
+are re-aligned after the edit (only the lines whose alignment the edit changes move), so a file
+that was ``terraform fmt`` clean stays clean.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from imds_iac_checks.fix.edits import (
+    Edit,
+    NoFix,
+    indent_unit,
+    indentation,
+    line_start,
+    newline,
+    next_line,
+    starts_line,
+)
+from imds_iac_checks.formats import hcl
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+# A literal the fixer may replace: a quoted string without interpolation, a number, null, a bool.
+_LITERAL = re.compile(rb'"(?:[^"\\$%]|\\.|\$(?!\{)|%(?!\{))*"|-?\d+(?:\.\d+)?|null|true|false')
+
+
+def parse(data: bytes) -> Node:
+    tree = hcl._get_parser().parse(data)
+    if tree.root_node.has_error:
+        raise NoFix("the file does not parse")
+    return tree.root_node
+
+
+def valid(data: bytes) -> bool:
+    """The text parses without error and keeps HCL's structure rules."""
+    tree = hcl._get_parser().parse(data)
+    if tree.root_node.has_error:
+        return False
+    return hcl._structure_error(hcl.Source("", data), tree.root_node) is None
+
+
+def render(value: str | int, as_string: bool) -> bytes:
+    return (f'"{value}"' if as_string else str(value)).encode()
+
+
+def replace_literal(data: bytes, start: int, end: int, value: str | int, as_string: bool) -> Edit:
+    """Replace the literal at ``data[start:end]``, keeping its kind: a quoted string stays quoted
+    (``"2"`` -> ``"1"``), a bare number stays bare; ``null`` becomes the value."""
+    old = data[start:end]
+    if not _LITERAL.fullmatch(old):
+        raise NoFix(f"{_show(old)} is not a literal; change it by hand")
+    quoted = old.startswith(b'"')
+    if quoted or old == b"null" or not str(value).lstrip("-").isdigit():
+        return Edit(start, end, render(value, quoted or as_string or old == b"null"))
+    return Edit(start, end, str(value).encode())
+
+
+def _show(text: bytes) -> str:
+    one = " ".join(text.decode("utf-8", "replace").split())
+    return one if len(one) <= 60 else one[:59] + "…"
+
+
+def _node_at(root: Node, start: int, kind: str) -> Node:
+    """The ``kind`` node starting at byte ``start`` (the outermost one)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.start_byte == start and node.type == kind:
+            return node
+        if node.start_byte <= start < node.end_byte:
+            stack.extend(node.children)
+    raise NoFix("the place to edit was not found in the file")
+
+
+def _body(block: Node) -> Node | None:
+    return hcl._child(block, "body")
+
+
+def _items(block: Node) -> list[Node]:
+    body = _body(block)
+    if body is None:
+        return []
+    return [c for c in body.named_children if c.type in ("attribute", "block")]
+
+
+def _single_line(block: Node) -> bool:
+    opening = hcl._child(block, "block_start")
+    closing = hcl._child(block, "block_end")
+    return (
+        opening is not None
+        and closing is not None
+        and opening.start_point[0] == closing.start_point[0]
+    )
+
+
+def _inner_lines(
+    data: bytes, block: Node, lines: list[bytes], indent: bytes, unit: bytes
+) -> list[Edit]:
+    """Add ``lines`` (without indentation) to a block's body, after its last argument (so before
+    any nested blocks); an empty or one-line block is opened up."""
+    nl = newline(data)
+    items = _items(block)
+    opening = hcl._child(block, "block_start")
+    closing = hcl._child(block, "block_end")
+    if opening is None or closing is None:
+        raise NoFix("the block is incomplete")
+    if _single_line(block):
+        # `name {}` or `name { one = 1 }`: open it up.
+        inner = indent + unit
+        body = [inner + data[i.start_byte : i.end_byte] for i in items]
+        body += [inner + line for line in lines]
+        text = b"{" + nl + nl.join(body) + nl + indent + b"}"
+        return [Edit(opening.start_byte, closing.end_byte, text)]
+    attributes = [i for i in items if i.type == "attribute"]
+    if attributes and all(starts_line(data, a.start_byte) for a in attributes):
+        last = attributes[-1]
+        inner = indentation(data, last.start_byte)
+        at = next_line(data, last.end_byte)
+    elif items and starts_line(data, items[0].start_byte):
+        inner = indentation(data, items[0].start_byte)
+        at = next_line(data, opening.end_byte)
+    else:
+        inner = indent + unit
+        at = next_line(data, opening.end_byte)
+    if at > closing.start_byte:  # the body ends on the line of the closing brace
+        raise NoFix("the block's closing brace shares a line with its content")
+    return [Edit(at, at, b"".join(inner + line + nl for line in lines))]
+
+
+def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: bytes) -> list[Edit]:
+    """Add ``name = value`` to the block (or resource) that starts at ``block_start``. For a
+    ``dynamic`` block the argument goes into its ``content`` block."""
+    block = _node_at(root, block_start, "block")
+    if hcl._ident(block) == "dynamic":
+        content = next(
+            (
+                b
+                for b in hcl._children(_body(block) or block, "block")
+                if hcl._ident(b) == "content"
+            ),
+            None,
+        )
+        if content is None:
+            raise NoFix("the dynamic block has no content block")
+        block = content
+    existing = hcl._attributes(_body(block)).get(name)
+    if existing is not None:  # written as null (= not set): replace the value
+        return [Edit(existing.start_byte, existing.end_byte, value)]
+    indent = indentation(data, block.start_byte)
+    unit = _unit(data, block, indent)
+    return _inner_lines(data, block, [name.encode() + b" = " + value], indent, unit)
+
+
+def add_block(
+    data: bytes, root: Node, resource_start: int, name: str, fields: list[tuple[str, bytes]]
+) -> list[Edit]:
+    """Add ``name { field = value ... }`` to the resource that starts at ``resource_start``."""
+    resource = _node_at(root, resource_start, "block")
+    if hcl._ident(resource) != "resource":
+        raise NoFix("the settings come from a module call: set its input instead")
+    body = _body(resource)
+    for block in hcl._children(body, "block") if body is not None else []:
+        if hcl._ident(block) == "dynamic" and hcl._labels(hcl.Source("", data), block) == [name]:
+            raise NoFix(f'a dynamic "{name}" block decides it: change its for_each or content')
+    indent = indentation(data, resource.start_byte)
+    unit = _unit(data, resource, indent)
+    width = max(len(f) for f, _ in fields)
+    lines = [name.encode() + b" {"]
+    lines += [unit + f.encode() + b" " * (width - len(f) + 1) + b"= " + v for f, v in fields]
+    lines.append(b"}")
+    return _inner_lines(data, resource, lines, indent, unit)
+
+
+def setting_expression(root: Node, block_start: int, name: str) -> tuple[int, int] | None:
+    """The byte range of the expression of argument ``name`` in the block that starts at
+    ``block_start`` (in the ``content`` of a dynamic block)."""
+    block = _node_at(root, block_start, "block")
+    if hcl._ident(block) == "dynamic":
+        block = next(
+            (
+                b
+                for b in hcl._children(_body(block) or block, "block")
+                if hcl._ident(b) == "content"
+            ),
+            block,
+        )
+    expression = hcl._attributes(_body(block)).get(name)
+    return None if expression is None else (expression.start_byte, expression.end_byte)
+
+
+def replace_dynamic(
+    data: bytes, root: Node, resource_start: int, name: str, fields: list[tuple[str, bytes]]
+) -> Edit | None:
+    """Replace the resource's ``dynamic "name"`` block with a static ``name`` block."""
+    resource = _node_at(root, resource_start, "block")
+    body = _body(resource)
+    src = hcl.Source("", data)
+    for block in hcl._children(body, "block") if body is not None else []:
+        if hcl._ident(block) == "dynamic" and hcl._labels(src, block) == [name]:
+            indent = indentation(data, block.start_byte)
+            unit = _unit(data, resource, indentation(data, resource.start_byte))
+            nl = newline(data)
+            width = max(len(f) for f, _ in fields)
+            lines = [name.encode() + b" {"]
+            lines += [
+                indent + unit + f.encode() + b" " * (width - len(f) + 1) + b"= " + v
+                for f, v in fields
+            ]
+            lines.append(indent + b"}")
+            return Edit(block.start_byte, block.end_byte, nl.join(lines))
+    return None
+
+
+def _unit(data: bytes, block: Node, indent: bytes) -> bytes:
+    items = _items(block)
+    if items and starts_line(data, items[0].start_byte):
+        return indent_unit(indent, indentation(data, items[0].start_byte))
+    return indent_unit(indent, b"")
+
+
+# --- terraform fmt alignment ------------------------------------------------------------------
+
+
+def align(data: bytes) -> bytes:
+    """Align ``=`` and trailing comments as ``terraform fmt`` does (hclwrite's formatCells): over
+    each run of consecutive lines that hold a one-line argument, the ``=`` signs line up one
+    space after the longest name; over each run of lines that end in a comment, the comments
+    line up one space after the longest content. Nothing else changes."""
+    tree = hcl._get_parser().parse(data)
+    if tree.root_node.has_error:
+        return data
+    lines = data.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    assign: dict[int, tuple[int, int]] = {}  # line -> (name end, "=" start), offsets in the line
+    # A heredoc is one line for hclwrite: the line after its end continues the run.
+    last_row: dict[int, int] = {}
+    comment: dict[int, tuple[int, int]] = {}  # line -> (content end, comment start)
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type in ("attribute", "object_elem"):
+            _assign_cell(data, node, starts, assign, last_row)
+        elif node.type == "comment" and node.start_point[0] == node.end_point[0]:
+            row = node.start_point[0]
+            before = data[starts[row] : node.start_byte]
+            if before.strip() and not before.lstrip().startswith(b"#"):
+                content = len(before.rstrip(b" \t"))
+                comment[row] = (content, node.start_byte - starts[row])
+    texts = list(lines)
+    for run in _runs(sorted(assign), last_row):
+        widths = {row: _columns(texts[row][: assign[row][0]]) for row in run}
+        target = max(widths.values())
+        for row in run:
+            name_end, eq = assign[row]
+            text = texts[row]
+            new = text[:name_end] + b" " * (target - widths[row] + 1) + text[eq:]
+            shift = len(new) - len(text)
+            texts[row] = new
+            if row in comment:
+                content, at = comment[row]
+                comment[row] = (content + shift, at + shift)
+    for run in _runs(sorted(comment), {}):
+        widths = {row: _columns(texts[row][: comment[row][0]]) for row in run}
+        target = max(widths.values())
+        for row in run:
+            content, at = comment[row]
+            text = texts[row]
+            texts[row] = text[:content] + b" " * (target - widths[row] + 1) + text[at:]
+    return b"".join(texts)
+
+
+def _assign_cell(
+    data: bytes,
+    node: Node,
+    starts: list[int],
+    assign: dict[int, tuple[int, int]],
+    last_row: dict[int, int],
+) -> None:
+    eq = next((c for c in node.children if c.type == "="), None)
+    if eq is None or eq.start_point[0] != node.start_point[0]:
+        return
+    row = node.start_point[0]
+    if not starts_line(data, node.start_byte):
+        return
+    value = node.children[-1]
+    if value.end_point[0] != row and not _heredoc(value):
+        return  # a multi-line value: hclwrite leaves its first line out of the alignment
+    name = node.children[0]
+    assign[row] = (name.end_byte - starts[row], eq.start_byte - starts[row])
+    last_row[row] = value.end_point[0]
+
+
+def _heredoc(node: Node) -> bool:
+    while node.named_child_count == 1 and node.type in ("expression", "template_expr"):
+        node = node.named_children[0]
+    return node.type == "heredoc_template"
+
+
+def _runs(rows: list[int], last_row: dict[int, int]) -> list[list[int]]:
+    """Runs of consecutive lines (a line continues a run that ends on the line before it)."""
+    runs: list[list[int]] = []
+    for row in rows:
+        if runs and last_row.get(runs[-1][-1], runs[-1][-1]) == row - 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
+def _columns(text: bytes) -> int:
+    return len(text.decode("utf-8", "replace").lstrip("\ufeff"))
+
+
+def aligned(data: bytes) -> bool:
+    return align(data) == data
+
+
+__all__ = ["add_attribute", "add_block", "align", "line_start", "parse", "replace_literal"]

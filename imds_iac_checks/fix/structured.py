@@ -1,0 +1,262 @@
+"""Edits on JSON and YAML (CloudFormation, EC2 API JSON, Terraform JSON, ``.tfvars.json``).
+
+The file is re-read into the positioned tree the scan used (:mod:`imds_iac_checks.formats.doc`),
+so every edit is a byte range of the original text: a scalar replaced in its own quoting style,
+or keys added with the indentation, line ending and commas of the mapping that receives them.
+YAML flow mappings stay flow mappings; nothing else is reflowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from imds_iac_checks.fix.edits import (
+    Edit,
+    NoFix,
+    indent_unit,
+    indentation,
+    line_start,
+    newline,
+    next_line,
+    starts_line,
+)
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.formats.doc import parse_json as _parse_json
+from imds_iac_checks.formats.doc import parse_yaml as _parse_yaml
+
+Field = tuple[str, "str | int | bool"]
+Content = "list[tuple[str, object]]"  # ordered key -> scalar or nested Content
+
+_PLAIN_YAML = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+class Document:
+    """A JSON or YAML file read for editing: its bytes, text, tree and offset conversions."""
+
+    def __init__(self, data: bytes, yaml: bool) -> None:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise NoFix("the file is UTF-16: convert it to UTF-8 to fix it")
+        try:
+            self.text = decode(data)
+            self.root = _parse_yaml(self.text)[0] if yaml else _parse_json(self.text)
+        except (DocError, IndexError):
+            raise NoFix("the file does not parse") from None
+        self.data = data
+        self.yaml = yaml
+        self.loc = Locator("", self.text)
+        self.colon = self._colon()
+
+    def _colon(self) -> bytes:
+        """How the file writes a key's colon: ``": "`` or ``" : "`` (as some JSON does)."""
+        if self.yaml or self.root.kind != MAP or not self.root.items:
+            return b": "
+        key, value = self.root.items[0]
+        between = self.text[key.end : value.start]
+        if re.fullmatch(r"[ \t]*:[ \t]*", between) and between.strip() == ":":
+            return between.encode() if between.endswith((" ", "\t")) else b": "
+        return b": "
+
+    def byte(self, offset: int) -> int:
+        return self.loc.position(offset)[2]
+
+    def node_at(self, start_byte: int, kinds: tuple[str, ...] = (MAP, SEQ, SCALAR)) -> DNode:
+        """The outermost node of one of ``kinds`` that starts at byte ``start_byte``."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node.kind in kinds and self.byte(node.start) == start_byte:
+                return node
+            if node.kind == MAP:
+                for key, value in reversed(node.items):
+                    stack.extend((value, key))
+            elif node.kind == SEQ:
+                stack.extend(reversed(node.items))
+        raise NoFix("the place to edit was not found in the file")
+
+    def flow(self, node: DNode) -> bool:
+        return self.text[node.start : node.start + 1] in ("{", "[")
+
+    # --- scalars ------------------------------------------------------------------------------
+
+    def replace_scalar(
+        self, start: int, end: int, value: str | int | bool, as_string: bool
+    ) -> Edit:
+        """Replace the scalar at bytes ``start:end`` keeping its quoting: ``'optional'`` ->
+        ``'required'``, ``"3"`` -> ``"1"``, ``3`` -> ``1``."""
+        old = self.data[start:end].decode("utf-8", "replace")
+        if old[:1] in ("|", ">"):
+            raise NoFix("the value is a block scalar; change it by hand")
+        if "\n" in old and not old.startswith(("!Ref", "{")):
+            raise NoFix("the value spans several lines; change it by hand")
+        text = _as_text(value)
+        if old.startswith("'") and self.yaml:
+            return Edit(start, end, f"'{text}'".encode())
+        if old.startswith('"'):
+            return Edit(start, end, json.dumps(text).encode())
+        if isinstance(value, bool) or (not as_string and isinstance(value, int)):
+            return Edit(start, end, text.encode())
+        if _numeric(old) and text.isdigit():
+            return Edit(start, end, text.encode())  # a number written bare stays a number
+        return Edit(start, end, self.scalar(value, as_string))
+
+    def scalar(self, value: object, as_string: bool) -> bytes:
+        text = _as_text(value)
+        if isinstance(value, bool) or (isinstance(value, int) and not as_string):
+            return text.encode()
+        if self.yaml and _PLAIN_YAML.fullmatch(text) and not (as_string and _numeric(text)):
+            return text.encode()
+        return json.dumps(text).encode()
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def add_keys(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
+        """Add ``content`` (key -> scalar or nested content) to ``mapping``."""
+        if mapping.kind != MAP:
+            raise NoFix("the place to add the setting is not a mapping")
+        if len(content) == 1 and not isinstance(content[0][1], list):
+            existing = mapping.get(content[0][0])
+            if existing is not None:  # written as null (= not set): replace the value
+                if existing.kind != SCALAR or existing.value is not None:
+                    raise NoFix(f"{content[0][0]} is already set; change it by hand")
+                start, end = self.byte(existing.start), self.byte(existing.end)
+                if start == end:  # `Key:` with nothing after it
+                    return Edit(start, end, b" " + self._value(content[0][1]))
+                return Edit(start, end, self._value(content[0][1]))
+        if self.yaml and not self.flow(mapping):
+            return self._yaml_block(mapping, content)
+        return self._flow(mapping, content)
+
+    def _yaml_block(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
+        data, nl = self.data, newline(self.data)
+        first_key = self.byte(mapping.items[0][0].start)
+        if not starts_line(data, first_key):
+            raise NoFix("the mapping does not start its own line; add the setting by hand")
+        indent = indentation(data, first_key)
+        # Above the first key and any comment or blank lines that lead into it.
+        at = line_start(data, first_key)
+        while at > 0:
+            previous = line_start(data, at - 1)
+            line = data[previous:at].strip()
+            if line and not line.startswith(b"#"):
+                break
+            at = previous
+        unit = self._yaml_unit(mapping, indent)
+        lines = self._yaml_lines(content, indent, unit)
+        return Edit(at, at, b"".join(line + nl for line in lines))
+
+    def _yaml_unit(self, mapping: DNode, indent: bytes) -> bytes:
+        """One level of indentation: from a nested block mapping in this one, or in the file."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            for key, value in node.pairs():
+                if value.kind == MAP and value.items and not self.flow(value):
+                    outer = indentation(self.data, self.byte(key.start))
+                    inner = indentation(self.data, self.byte(value.items[0][0].start))
+                    if len(inner) > len(outer) and starts_line(self.data, self.byte(key.start)):
+                        return inner[len(outer) :] if inner.startswith(outer) else b"  "
+                stack.append(value)
+        return indent_unit(indent, b"")
+
+    def _yaml_lines(
+        self, content: list[tuple[str, object]], indent: bytes, unit: bytes
+    ) -> list[bytes]:
+        lines = []
+        for key, value in content:
+            if isinstance(value, list):
+                lines.append(indent + key.encode() + b":")
+                lines.extend(self._yaml_lines(value, indent + unit, unit))
+            else:
+                lines.append(indent + key.encode() + b": " + self._value(value))
+        return lines
+
+    def _value(self, value: object) -> bytes:
+        if isinstance(value, tuple):  # (value, as_string)
+            return self.scalar(value[0], value[1])
+        return self.scalar(value, False)
+
+    def _flow(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
+        """A JSON object or a YAML flow mapping: after the last member, with a comma."""
+        data, nl = self.data, newline(self.data)
+        start, end = self.byte(mapping.start), self.byte(mapping.end)
+        if not mapping.items:
+            close = data.rfind(b"}", start, end)
+            if self.yaml:
+                return Edit(start + 1, close, self._flow_members(content))
+            indent = indentation(data, start)
+            unit = self._json_unit()
+            inner = self._json_members(content, indent + unit, unit, nl)
+            return Edit(start + 1, close, nl + inner + nl + indent)
+        last = mapping.items[-1][1]
+        after = self.byte(last.end)
+        first_key = self.byte(mapping.items[0][0].start)
+        one_line = data.count(b"\n", start, first_key) == 0
+        if self.yaml or one_line:
+            return Edit(after, after, b", " + self._flow_members(content))
+        indent = indentation(data, self.byte(mapping.items[-1][0].start))
+        unit = self._json_unit()
+        return Edit(after, after, b"," + nl + self._json_members(content, indent, unit, nl))
+
+    def _flow_members(self, content: list[tuple[str, object]]) -> bytes:
+        parts = []
+        for key, value in content:
+            name = json.dumps(key).encode() if not self.yaml else key.encode()
+            if isinstance(value, list):
+                parts.append(name + self.colon + b"{" + self._flow_members(value) + b"}")
+            else:
+                parts.append(name + self.colon + self._value(value))
+        return b", ".join(parts)
+
+    def _json_members(
+        self, content: list[tuple[str, object]], indent: bytes, unit: bytes, nl: bytes
+    ) -> bytes:
+        parts = []
+        for key, value in content:
+            name = json.dumps(key).encode()
+            if isinstance(value, list):
+                inner = self._json_members(value, indent + unit, unit, nl)
+                parts.append(indent + name + self.colon + b"{" + nl + inner + nl + indent + b"}")
+            else:
+                parts.append(indent + name + self.colon + self._value(value))
+        return (b"," + nl).join(parts)
+
+    def _json_unit(self) -> bytes:
+        """The file's indentation step: between an object's line and its first member's."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node.kind == MAP and node.items:
+                outer = indentation(self.data, self.byte(node.start))
+                first = self.byte(node.items[0][0].start)
+                if starts_line(self.data, first):
+                    inner = indentation(self.data, first)
+                    if len(inner) > len(outer) and inner.startswith(outer):
+                        return inner[len(outer) :]
+                stack.extend(v for _, v in node.items)
+        return b"  "
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _numeric(text: str) -> bool:
+    return bool(re.fullmatch(r"-?\d+(?:\.\d+)?", text.strip()))
+
+
+def valid(data: bytes, yaml: bool) -> bool:
+    try:
+        text = decode(data)
+        if yaml:
+            _parse_yaml(text)
+        else:
+            _parse_json(text)
+    except DocError:
+        return False
+    return True
+
+
+__all__ = ["Document", "next_line", "valid"]

@@ -1,0 +1,42 @@
+"""Every file a scan reads goes through :func:`read`.
+
+Two things hook in here. The fixer scans the text it is about to write before writing it: an
+*overlay* maps absolute paths to replacement bytes. And it must edit exactly the bytes the scan
+saw and notice when a file changes on disk in between: a *record* keeps the bytes of every file
+read. Both are off unless the fixer turns them on.
+"""
+
+import os
+
+_overlay: dict[str, bytes] = {}
+_record: dict[str, bytes] | None = None
+
+
+def read(path: str) -> bytes:
+    """The bytes of ``path`` (from the overlay when it holds the file). Raises OSError."""
+    key = os.path.abspath(path)
+    data = _overlay.get(key)
+    if data is None:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    if _record is not None:
+        _record.setdefault(key, data)
+    return data
+
+
+def set_overlay(files: dict[str, bytes]) -> None:
+    """Scan these contents instead of the files on disk (absolute paths)."""
+    _overlay.clear()
+    _overlay.update(files)
+
+
+def start_recording() -> dict[str, bytes]:
+    """Keep the bytes of every file read from now on: absolute path -> bytes."""
+    global _record
+    _record = {}
+    return _record
+
+
+def stop_recording() -> None:
+    global _record
+    _record = None
