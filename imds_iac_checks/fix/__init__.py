@@ -145,6 +145,8 @@ def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool
     text = target.spec.suggest[TOKENS]
     if text in ("true", "false"):
         return text == "true", False
+    if text.isdigit():
+        return int(text), False
     return text.strip('"'), text.startswith('"')
 
 

@@ -94,7 +94,7 @@ EMR = KindSpec(
     "AWS::EMR::SecurityConfiguration",
     "InstanceMetadataServiceConfiguration",
     {TOKENS: "MinimumInstanceMetadataServiceVersion", HOP_LIMIT: "HttpPutResponseHopLimit"},
-    {TOKENS: '"2"', HOP_LIMIT: "{hop_limit}"},
+    {TOKENS: "2", HOP_LIMIT: "{hop_limit}"},  # integers in EMR's JSON configuration
     token_map={"2": "required", "1": "optional"},
 )
 TYPES = frozenset(KINDS) | {FLEET.kind, EMR.kind}
