@@ -601,3 +601,12 @@ def test_acceptance_byte_level_properties(fixed_tree) -> None:
         assert new.endswith(b"\n") == old.endswith(b"\n"), name
         if old != new:
             assert hashlib.sha256(old).digest() != hashlib.sha256(new).digest()
+
+
+def test_hcl_crlf_and_bom_are_kept(cli, tmp_path: Path) -> None:
+    before, expected = HCL_CASES["missing argument added and aligned as terraform fmt does"]
+    path = tmp_path / "main.tf"
+    path.write_bytes(b"\xef\xbb\xbf" + before.replace("\n", "\r\n").encode())
+    run = cli("fix", "main.tf", cwd=tmp_path)
+    assert run.code == 0, run
+    assert path.read_bytes() == b"\xef\xbb\xbf" + expected.replace("\n", "\r\n").encode()
