@@ -137,19 +137,9 @@ def _inner_lines(
 def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: bytes) -> list[Edit]:
     """Add ``name = value`` to the block (or resource) that starts at ``block_start``. For a
     ``dynamic`` block the argument goes into its ``content`` block."""
-    block = _node_at(root, block_start, "block")
-    if hcl._ident(block) == "dynamic":
-        content = next(
-            (
-                b
-                for b in hcl._children(_body(block) or block, "block")
-                if hcl._ident(b) == "content"
-            ),
-            None,
-        )
-        if content is None:
-            raise NoFix("the dynamic block has no content block")
-        block = content
+    block = _content(_node_at(root, block_start, "block"))
+    if block is None:
+        raise NoFix("the dynamic block has no content block")
     existing = hcl._attributes(_body(block)).get(name)
     if existing is not None:  # written as null (= not set): replace the value
         return [Edit(existing.start_byte, existing.end_byte, value)]
@@ -171,26 +161,39 @@ def add_block(
             raise NoFix(f'a dynamic "{name}" block decides it: change its for_each or content')
     indent = indentation(data, resource.start_byte)
     unit = _unit(data, resource, indent)
+    return _inner_lines(data, resource, _block_lines(name, fields, b"", unit), indent, unit)
+
+
+def _block_lines(
+    name: str, fields: list[tuple[str, bytes]], indent: bytes, unit: bytes
+) -> list[bytes]:
+    """``name {``, its arguments aligned as ``terraform fmt`` aligns them, ``}``; the first line
+    without indentation (it goes where the caller puts it)."""
     width = max(len(f) for f, _ in fields)
     lines = [name.encode() + b" {"]
-    lines += [unit + f.encode() + b" " * (width - len(f) + 1) + b"= " + v for f, v in fields]
-    lines.append(b"}")
-    return _inner_lines(data, resource, lines, indent, unit)
+    lines += [
+        indent + unit + f.encode() + b" " * (width - len(f) + 1) + b"= " + v for f, v in fields
+    ]
+    lines.append(indent + b"}")
+    return lines
+
+
+def _content(block: Node) -> Node | None:
+    """The block itself, or for a ``dynamic`` block its ``content`` block (None if missing)."""
+    if hcl._ident(block) != "dynamic":
+        return block
+    for inner in hcl._children(_body(block) or block, "block"):
+        if hcl._ident(inner) == "content":
+            return inner
+    return None
 
 
 def setting_expression(root: Node, block_start: int, name: str) -> tuple[int, int] | None:
     """The byte range of the expression of argument ``name`` in the block that starts at
     ``block_start`` (in the ``content`` of a dynamic block)."""
-    block = _node_at(root, block_start, "block")
-    if hcl._ident(block) == "dynamic":
-        block = next(
-            (
-                b
-                for b in hcl._children(_body(block) or block, "block")
-                if hcl._ident(b) == "content"
-            ),
-            block,
-        )
+    block = _content(_node_at(root, block_start, "block"))
+    if block is None:
+        return None
     expression = hcl._attributes(_body(block)).get(name)
     return None if expression is None else (expression.start_byte, expression.end_byte)
 
@@ -206,15 +209,8 @@ def replace_dynamic(
         if hcl._ident(block) == "dynamic" and hcl._labels(src, block) == [name]:
             indent = indentation(data, block.start_byte)
             unit = _unit(data, resource, indentation(data, resource.start_byte))
-            nl = newline(data)
-            width = max(len(f) for f, _ in fields)
-            lines = [name.encode() + b" {"]
-            lines += [
-                indent + unit + f.encode() + b" " * (width - len(f) + 1) + b"= " + v
-                for f, v in fields
-            ]
-            lines.append(indent + b"}")
-            return Edit(block.start_byte, block.end_byte, nl.join(lines))
+            lines = _block_lines(name, fields, indent, unit)
+            return Edit(block.start_byte, block.end_byte, newline(data).join(lines))
     return None
 
 
