@@ -610,3 +610,21 @@ def test_hcl_crlf_and_bom_are_kept(cli, tmp_path: Path) -> None:
     run = cli("fix", "main.tf", cwd=tmp_path)
     assert run.code == 0, run
     assert path.read_bytes() == b"\xef\xbb\xbf" + expected.replace("\n", "\r\n").encode()
+
+
+def test_unsafe_fix_names_the_other_resources_it_changes(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "tokens" {\n  default = "optional"\n}\n'
+        + "".join(
+            f'resource "aws_instance" "{name}" {{\n'
+            "  metadata_options {\n    http_tokens = var.tokens\n  }\n}\n"
+            for name in ("web", "worker")
+        )
+    )
+    run = cli("fix", ".", cwd=tmp_path)
+    assert "[aws_instance.web]" in run.out
+    assert "it also changes aws_instance.worker): enable it with --unsafe-fixes" in run.out
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert run.code == 0
+    assert run.out.count("fixed [") == 2  # one edit, both findings gone
+    assert 'default = "required"' in (tmp_path / "main.tf").read_text()

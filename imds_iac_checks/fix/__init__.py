@@ -73,29 +73,32 @@ def run(scan: Scanner, cwd: str, *, unsafe: bool = False, write: bool = True) ->
     origins = before.origins or {}
     not_fixed: dict[Finding, str] = {}
     planned: list[Planned] = []
+    shared = _sharing(before.findings)
     for finding in before.findings:
         origin = origins.get(finding)
         target = origin[0] if origin is not None else None
-        why = _why_not(finding, target, unsafe)
+        why = _why_not(finding, target, unsafe, shared)
         if why is not None or origin is None:
             not_fixed[finding] = why or "no fix available"
             continue
         target, hop_limit = origin[0], origin[1].hop_limit
         try:
-            fallback = _fallback(finding, target, hop_limit, cwd, record) if unsafe else None
+            fallback = _fallback(finding, target, hop_limit, cwd, record)
         except NoFix:
             fallback = None
         try:
             plan = _plan(finding, target, hop_limit, cwd, record)
-            planned.append(plan._replace(safety=finding.fix or "safe", fallback=fallback))
         except NoFix as exc:
-            if fallback is not None:
+            if fallback is not None and unsafe:
                 planned.append(fallback)
             else:
-                not_fixed[finding] = str(exc)
+                not_fixed[finding] = str(exc) + _hint(fallback)
+            continue
+        if finding.fix == "unsafe":
+            plan = plan._replace(change=f"{plan.change} (unsafe: {_note(finding, shared)})")
+        planned.append(plan._replace(safety=finding.fix or "safe", fallback=fallback))
     planned = _drop_conflicts(planned, not_fixed)
-    changes, after = _verify(scan, before, planned, not_fixed, cwd, record)
-    fixed = [p for p in planned if p.finding not in not_fixed]
+    changes, after, fixed = _verify(scan, before, planned, not_fixed, cwd, record, unsafe)
     errors: list[ScanError] = []
     if write and changes:
         from imds_iac_checks.fix.write import FileChanged, write_atomic
@@ -119,7 +122,40 @@ def run(scan: Scanner, cwd: str, *, unsafe: bool = False, write: bool = True) ->
     return Outcome(before, after, fixed, not_fixed, changes, errors)
 
 
-def _why_not(finding: Finding, target: Target | None, unsafe: bool) -> str | None:
+def _sharing(findings: list[Finding]) -> dict[tuple[str, int, int], list[str]]:
+    """The resources whose findings point at each written value: an unsafe edit there changes
+    them all."""
+    out: dict[tuple[str, int, int], list[str]] = {}
+    for f in findings:
+        if f.fix == "unsafe":
+            users = out.setdefault((f.path, f.span.start_byte, f.span.end_byte), [])
+            if f.resource not in users:
+                users.append(f.resource)
+    return out
+
+
+def _note(finding: Finding, shared: dict[tuple[str, int, int], list[str]]) -> str:
+    users = shared.get((finding.path, finding.span.start_byte, finding.span.end_byte), [])
+    others = [r for r in users if r != finding.resource]
+    note = finding.fix_note or "edits a shared value"
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        note += f"; it also changes {shown}"
+    return note
+
+
+def _hint(fallback: Planned | None) -> str:
+    if fallback is None:
+        return ""
+    return f" (--unsafe-fixes would write it over the expression instead: {fallback.change})"
+
+
+def _why_not(
+    finding: Finding,
+    target: Target | None,
+    unsafe: bool,
+    shared: dict[tuple[str, int, int], list[str]],
+) -> str | None:
     if finding.rule_id not in FIXABLE_RULES:
         return "no automatic fix: the value is not known statically; set a literal"
     if target is not None and target.recorded_state:
@@ -127,7 +163,7 @@ def _why_not(finding: Finding, target: Target | None, unsafe: bool) -> str | Non
     if finding.fix is None:
         return "no automatic fix: the value is given on the command line"
     if finding.fix == "unsafe" and not unsafe:
-        return f"unsafe fix ({finding.fix_note}): enable it with --unsafe-fixes"
+        return f"unsafe fix ({_note(finding, shared)}): enable it with --unsafe-fixes"
     if "/.terraform/" in "/" + finding.path.replace(os.sep, "/"):
         return "in a module downloaded by terraform init: fix the module call's inputs"
     return None
@@ -441,17 +477,19 @@ def _verify(
     not_fixed: dict[Finding, str],
     cwd: str,
     record: dict[str, bytes],
-) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult]:
-    """Apply in memory and rescan until every remaining edit is proven; returns the changes and
-    the scan of the fixed tree. A file whose edits fail together has each of its fixes tried on
-    its own, so that one bad fix does not hold back the others."""
+    unsafe: bool,
+) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult, list[Planned]]:
+    """Apply in memory and rescan until every remaining edit is proven; returns the changes,
+    the scan of the fixed tree and the fixes made. A file whose edits fail together has each of
+    its fixes tried on its own, so that one bad fix does not hold back the others; a fix that
+    fails on its own gives way to its unsafe fallback when ``unsafe``."""
     checker = _Checker(scan, before, cwd, record)
     active = list(planned)
     split: set[str] = set()
     for _ in range(16):
         changes, after, bad = checker.check(active)
         if not bad:
-            return changes, after
+            return changes, after, active
         for shown, reason in bad.items():
             members = [p for p in active if p.path == shown]
             others = [p for p in active if p.path != shown]
@@ -463,8 +501,8 @@ def _verify(
                     if shown not in alone:
                         keep.append(p)
                         continue
-                    not_fixed[p.finding] = alone[shown]
-                    if p.fallback is not None:
+                    not_fixed[p.finding] = alone[shown] + _hint(p.fallback if not unsafe else None)
+                    if p.fallback is not None and unsafe:
                         other_files = [q for q in others if q.path != p.fallback.path]
                         _, _, alone = checker.check([*other_files, p.fallback])
                         if p.fallback.path not in alone:
@@ -473,16 +511,16 @@ def _verify(
                 active = others + keep
             else:
                 for p in members:
-                    not_fixed[p.finding] = reason
+                    not_fixed[p.finding] = reason + _hint(p.fallback if not unsafe else None)
                 active = others
                 for p in members:
-                    if p.fallback is None or p.fallback.path != shown:
+                    if p.fallback is None or p.fallback.path != shown or not unsafe:
                         continue
                     _, _, alone = checker.check([*others, p.fallback])
                     if shown not in alone:
                         not_fixed.pop(p.finding, None)
                         active.append(p.fallback)
-    return {}, before
+    return {}, before, []
 
 
 class _Checker:
