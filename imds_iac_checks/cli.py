@@ -279,6 +279,15 @@ def _build_parser() -> argparse.ArgumentParser:
     for opt in FIX_OPTIONS:
         opt.add_to(fix)
 
+    plugin = sub.add_parser(
+        "plugin-path",
+        formatter_class=_Formatter,
+        help="print the directory of the checkov or cfn-lint plugin",
+        description="Print the directory to give checkov (--external-checks-dir) or cfn-lint "
+        "(--append-rules): their checks call the imds-iac engine.",
+    )
+    plugin.add_argument("tool", choices=("checkov", "cfn-lint"), help="the host tool")
+
     rules = sub.add_parser(
         "rules",
         formatter_class=_Formatter,
@@ -430,6 +439,13 @@ def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _plugin_path(args: Namespace) -> int:
+    name = {"checkov": "checkov", "cfn-lint": "cfn_lint"}[args.tool]
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.stdout.write(os.path.join(here, "adapters", name) + "\n")
+    return EXIT_OK
+
+
 def _rules(args: Namespace) -> int:
     from imds_iac_checks import catalog
 
@@ -477,6 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "fix":
             return _fix(args)
+        if args.command == "plugin-path":
+            return _plugin_path(args)
         return _rules(args)
     except KeyboardInterrupt:
         return 130
