@@ -62,13 +62,33 @@ class Opt:
         parser.add_argument(*self.flags, **kwargs)
 
 
+FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab")
+
 CHECK_OPTIONS = (
     Opt(
         ("--format",),
         "format",
         "output format (default: text)",
-        choices=("text", "json"),
+        choices=FORMATS,
         default="text",
+    ),
+    Opt(
+        ("-o", "--output"),
+        "output",
+        "write the report to FILE instead of standard output",
+        metavar="FILE",
+    ),
+    Opt(
+        ("--baseline",),
+        "baseline",
+        "report the findings FILE lists as suppressed: fail only on new ones",
+        metavar="FILE",
+    ),
+    Opt(
+        ("--write-baseline",),
+        "write_baseline",
+        "write the current findings to FILE as a baseline, then exit 0",
+        metavar="FILE",
     ),
     Opt(
         ("--hop-limit",),
@@ -157,7 +177,8 @@ CHECK_OPTIONS = (
 )
 
 
-_SHARED = tuple(opt for opt in CHECK_OPTIONS if opt.dest != "format")
+_CHECK_ONLY = ("format", "output", "baseline", "write_baseline")
+_SHARED = tuple(opt for opt in CHECK_OPTIONS if opt.dest not in _CHECK_ONLY)
 FIX_OPTIONS = (
     Opt(
         ("--diff",),
@@ -399,24 +420,65 @@ def _check(args: Namespace) -> int:
     cwd = os.getcwd()
     try:
         result = _scanner(args, cwd)()
+        if args.baseline:
+            from imds_iac_checks import baseline
+
+            known = baseline.load(args.baseline)
+            result = result._replace(findings=baseline.apply(result.findings, known))
     except ConfigError as exc:
         return _fail(str(exc))
+    except ValueError as exc:  # BaselineError
+        return _fail(str(exc))
+    if args.write_baseline:
+        from imds_iac_checks import baseline
 
-    if args.format == "json":
-        from imds_iac_checks.report import json as json_report
-
-        json_report.write(result, sys.stdout)
+        try:
+            count = baseline.write(args.write_baseline, result.findings)
+        except OSError as exc:
+            return _fail(f"{args.write_baseline}: cannot write: {exc.strerror or exc}")
+        sys.stderr.write(f"Wrote {count} findings to {args.write_baseline}.\n")
+        return EXIT_ERROR if result.errors else EXIT_OK
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="\n") as out:
+                _report(args, result, out, cwd, color=False)
+        except OSError as exc:
+            return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
+        if args.format != "text":  # the text report already went to the file, errors too
+            _errors_to_stderr(result)
     else:
+        _report(args, result, sys.stdout, cwd, color=_use_color(args.color, sys.stdout))
+    return exit_code(result, args.exit_zero)
+
+
+def _report(args: Namespace, result: ScanResult, out: TextIO, cwd: str, *, color: bool) -> None:
+    """Write the report in ``--format``; scan errors go to standard error for text."""
+    if args.format == "text":
         from imds_iac_checks.report import text
 
-        text.write(
-            result,
-            sys.stdout,
-            sys.stderr,
-            color=_use_color(args.color, sys.stdout),
-            quiet=args.quiet,
-        )
-    return exit_code(result, args.exit_zero)
+        text.write(result, out, sys.stderr, color=color, quiet=args.quiet)
+        return
+    if args.format == "json":
+        from imds_iac_checks.report import json as writer
+    elif args.format == "sarif":
+        from imds_iac_checks.report import sarif
+
+        sarif.write(result, out, cwd)
+        return
+    elif args.format == "junit":
+        from imds_iac_checks.report import junit as writer  # type: ignore[no-redef]
+    elif args.format == "github":
+        from imds_iac_checks.report import github as writer  # type: ignore[no-redef]
+    else:
+        from imds_iac_checks.report import gitlab as writer  # type: ignore[no-redef]
+    writer.write(result, out)
+
+
+def _errors_to_stderr(result: ScanResult) -> None:
+    from imds_iac_checks.report.text import error_line
+
+    for e in result.errors:
+        sys.stderr.write(error_line(e) + "\n")
 
 
 def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:

@@ -126,6 +126,8 @@ class Target(NamedTuple):
     template_keys: tuple[str, ...] = ()
     inherits_from: str | None = None
     used_by: tuple[str, ...] = ()
+    # Suppressions the resource declares itself (CloudFormation Metadata): (rule id, reason).
+    suppress: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -149,6 +151,9 @@ class Finding(NamedTuple):
     # argument), "unsafe" (edits something shared: ``fix_note`` says what), or None.
     fix: str | None = None
     fix_note: str | None = None
+    # Why the finding is accepted (an inline ignore, resource metadata, a checkov skip), or
+    # "baseline" when a baseline file lists it: reported, but not counted for the exit code.
+    suppressed: str | None = None
 
 
 class ScanError(NamedTuple):
@@ -161,6 +166,9 @@ class ScanError(NamedTuple):
 
 
 SEVERITY_RANK = {"warning": 1, "error": 2}
+
+# Finding.suppressed for a finding that a baseline file lists.
+BASELINE = "baseline"
 
 
 def _number(raw: Scalar) -> int | float | None:

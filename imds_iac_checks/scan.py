@@ -164,15 +164,19 @@ def _terraform_modules(
         """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
         if directory in loaded:
             return loaded[directory]
-        listed = directories.get(directory)
-        if listed is None:
-            try:
-                names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
-            except OSError:
-                names = []
-            listed = [
-                (p, display_path(p, cwd)) for p in (os.path.join(directory, n) for n in names)
-            ]
+        # A module is all its .tf files: files named one by one (pre-commit passes the changed
+        # ones) are evaluated with their siblings, which supply variables and locals.
+        listed = list(directories.get(directory, ()))
+        given = {os.path.basename(p) for p, _ in listed}
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        except OSError:
+            names = []
+        listed += [
+            (p, display_path(p, cwd))
+            for p in (os.path.join(directory, n) for n in names if n not in given)
+        ]
+        listed.sort(key=lambda item: os.path.basename(item[0]))
         parsed_files = []
         for path, shown in listed:
             try:
@@ -327,6 +331,8 @@ def scan(
             groups.setdefault((target.format, scope), []).append((target, ctx, rules))
     for shown, target in _terraform_modules(modules, cwd, var_files or [], variables or [], errors):
         known = file_settings.get(shown)
+        if known is None and os.path.dirname(os.path.abspath(os.path.join(cwd, shown))) in modules:
+            continue  # a sibling of the files named, read for its variables: not asked for
         if known is None:  # a file of a called module outside the scanned paths
             absolute = os.path.abspath(os.path.join(cwd, shown))
             settings = resolver.for_path(absolute)
@@ -351,6 +357,10 @@ def scan(
                 findings.append(finding)
                 origins.setdefault(finding, (target, ctx))
     findings = _merge_instances(findings, origins)
+    if findings:
+        from imds_iac_checks import suppress
+
+        findings = suppress.apply(findings, origins, cwd)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors.sort(key=lambda e: (e.path, e.line, e.column))
     return ScanResult(findings, errors, files, targets, fail_on, origins)
@@ -388,4 +398,5 @@ def exit_code(result: ScanResult, exit_zero: bool = False) -> int:
     if exit_zero:
         return 0
     threshold = SEVERITY_RANK[result.fail_on]
-    return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else 0
+    failing = (f for f in result.findings if f.suppressed is None)
+    return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in failing) else 0

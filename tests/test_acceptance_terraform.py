@@ -193,6 +193,7 @@ def test_json_finding_fields(cli, cases) -> None:
         "fixable": True,
         "fix": "safe",
         "fix_note": None,
+        "suppressed": None,
     }
     missing = next(f for f in doc["findings"] if f["resource"] == "aws_instance.no_block")
     assert (missing["line"], missing["column"]) == (line_of(text, '"no_block"'), 1)

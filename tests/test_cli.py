@@ -216,6 +216,7 @@ def test_json_is_pure_and_stable(cli, tree: Path) -> None:
         "fail_on",
         "by_severity",
         "by_rule",
+        "suppressed",
     ]
     assert doc["summary"]["by_severity"] == {"error": 2, "warning": 1}
 

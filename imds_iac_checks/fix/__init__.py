@@ -156,6 +156,8 @@ def _why_not(
     unsafe: bool,
     shared: dict[tuple[str, int, int], list[str]],
 ) -> str | None:
+    if finding.suppressed is not None:
+        return f"suppressed ({finding.suppressed})"
     if finding.rule_id not in FIXABLE_RULES:
         return "no automatic fix: the value is not known statically; set a literal"
     if target is not None and target.recorded_state:

@@ -31,6 +31,7 @@ from imds_iac_checks.model import (
     Target,
     Value,
 )
+from imds_iac_checks.suppress import PEERS
 
 FORMAT = "cloudformation"
 
@@ -332,6 +333,8 @@ class Template:
             header = self.loc.span(type_key.start, type_node.end)
             props = resource.get("Properties")
             logical = str(key_node.value)
+            suppress = _suppressions(resource)
+            first = len(targets)
             if kind == FLEET.kind:
                 targets.extend(self._fleet(logical, resource, header, props))
             elif kind == EMR.kind:
@@ -343,6 +346,8 @@ class Template:
                 elif kind == "AWS::EC2::LaunchTemplate":
                     target = target._replace(template_keys=self._template_keys(logical, props))
                 targets.append(target)
+            if suppress:
+                targets[first:] = [t._replace(suppress=suppress) for t in targets[first:]]
         return targets, errors
 
     def _template_ref(self, props: DNode) -> Value | None:
@@ -486,6 +491,45 @@ class Template:
         if config.kind != MAP or _intrinsic(config) is not None:
             return self._make(EMR, logical, resource, header, config)
         return self._make(EMR, logical, resource, header, config.get(EMR.block or ""))
+
+
+def _suppressions(resource: DNode) -> tuple[tuple[str, str], ...]:
+    """What a resource's Metadata accepts: ``imds-iac: {ignore: [IMDS003 | {id, reason}]}``,
+    cfn-lint's ``cfn-lint: {config: {ignore_checks: [E9002]}}`` and checkov's
+    ``checkov: {skip: [{id: CKV_AWS_79, comment: ...}]}``."""
+    metadata = resource.get("Metadata")
+    if metadata is None or metadata.kind != MAP:
+        return ()
+    out: list[tuple[str, str]] = []
+    own = metadata.get("imds-iac")
+    for item in _items(own.get("ignore") if own is not None else None):
+        if item.kind == SCALAR:
+            out.append((str(item.value).upper(), "Metadata imds-iac ignore"))
+        elif item.kind == MAP and item.get("id") is not None:
+            reason = item.get("reason")
+            why = str(reason.value) if reason is not None else "no reason given"
+            out.append((str(item.get("id").value).upper(), f"Metadata imds-iac ignore: {why}"))  # type: ignore[union-attr]
+    cfn_lint = metadata.get("cfn-lint")
+    config = cfn_lint.get("config") if cfn_lint is not None else None
+    for item in _items(config.get("ignore_checks") if config is not None else None):
+        for rule in PEERS.get(str(item.value), ()):
+            out.append((rule, f"Metadata cfn-lint ignore_checks {item.value}"))
+    checkov = metadata.get("checkov")
+    for item in _items(checkov.get("skip") if checkov is not None else None):
+        check = item.get("id") if item.kind == MAP else None
+        if check is None:
+            continue
+        comment = item.get("comment")
+        why = str(comment.value) if comment is not None else "no reason given"
+        for rule in PEERS.get(str(check.value), ()):
+            out.append((rule, f"Metadata checkov skip {check.value}: {why}"))
+    return tuple(out)
+
+
+def _items(node: DNode | None) -> list[DNode]:
+    if node is None:
+        return []
+    return list(node.items) if node.kind == SEQ else [node]
 
 
 def interpret(

@@ -32,6 +32,8 @@ def write(
         out.write(f"{where}: {f.rule_id} {label} [{f.resource}] {p.change}{extra}\n")
     reasons = {_key(f): why for f, why in outcome.not_fixed.items()}
     for f in outcome.after.findings:
+        if f.suppressed is not None:
+            continue
         where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
         code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
         why = reasons.get(_key(f), "no automatic fix")
@@ -46,7 +48,7 @@ def write(
 def summary(outcome: Outcome) -> str:
     fixed = len(outcome.fixed)
     files = len(outcome.changes)
-    left = outcome.after.findings
+    left = [f for f in outcome.after.findings if f.suppressed is None]
     head = (
         f"Fixed {_plural(fixed, 'finding')} in {_plural(files, 'file')}"
         if fixed
@@ -72,7 +74,8 @@ def write_diff(outcome: Outcome, out: TextIO, err: TextIO, *, color: bool = Fals
     if n:
         err.write(
             f"Would fix {_plural(n, 'finding')} in {_plural(len(outcome.changes), 'file')}; "
-            f"{_plural(len(outcome.after.findings), 'finding')} would be left.\n"
+            f"{_plural(sum(f.suppressed is None for f in outcome.after.findings), 'finding')} "
+            "would be left.\n"
         )
     else:
         err.write("No fixes to make.\n")

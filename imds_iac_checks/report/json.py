@@ -15,8 +15,9 @@ SCHEMA_VERSION = 1
 
 
 def document(result: ScanResult) -> dict[str, Any]:
-    by_rule = Counter(f.rule_id for f in result.findings)
-    by_sev = Counter(f.severity for f in result.findings)
+    active = [f for f in result.findings if f.suppressed is None]
+    by_rule = Counter(f.rule_id for f in active)
+    by_sev = Counter(f.severity for f in active)
     return {
         "version": SCHEMA_VERSION,
         "tool": {"name": "imds-iac", "version": __version__},
@@ -35,6 +36,7 @@ def document(result: ScanResult) -> dict[str, Any]:
                 "fixable": f.fixable,
                 "fix": f.fix,
                 "fix_note": f.fix_note,
+                "suppressed": f.suppressed,
             }
             for f in result.findings
         ],
@@ -50,11 +52,12 @@ def document(result: ScanResult) -> dict[str, Any]:
         "summary": {
             "files_scanned": result.files,
             "targets": result.targets,
-            "findings": len(result.findings),
+            "findings": len(active),
             "errors": len(result.errors),
             "fail_on": result.fail_on,
             "by_severity": {s: by_sev.get(s, 0) for s in ("error", "warning")},
             "by_rule": {r: by_rule.get(r, 0) for r in RULES},
+            "suppressed": len(result.findings) - len(active),
         },
     }
 

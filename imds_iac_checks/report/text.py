@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from imds_iac_checks.model import ScanError
+from imds_iac_checks.model import BASELINE, ScanError
 from imds_iac_checks.scan import ScanResult
 
 _RESET = "\033[0m"
@@ -29,6 +29,8 @@ def write(
     result: ScanResult, out: TextIO, err: TextIO, *, color: bool = False, quiet: bool = False
 ) -> None:
     for f in result.findings:
+        if f.suppressed is not None:
+            continue
         where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
         code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
         out.write(f"{where}: {code} {f.message}\n")
@@ -48,16 +50,25 @@ def summary(result: ScanResult, color: bool = False) -> str:
     problems = ""
     if result.errors:
         problems = f"; {_plural(len(result.errors), 'file')} could not be scanned"
-    if not result.findings:
+    active = [f for f in result.findings if f.suppressed is None]
+    quiet = len(result.findings) - len(active)
+    if quiet:
+        baseline = sum(f.suppressed == BASELINE for f in result.findings)
+        kinds = [
+            f"{quiet - baseline} suppressed" if quiet - baseline else "",
+            f"{baseline} in the baseline" if baseline else "",
+        ]
+        problems += "; " + ", ".join(k for k in kinds if k)
+    if not active:
         head = _paint("No findings", _GREEN, color) if not result.errors else "No findings"
         return f"{head} ({scanned}){problems}."
-    by_sev = Counter(f.severity for f in result.findings)
+    by_sev = Counter(f.severity for f in active)
     parts = [_plural(by_sev[s], s) for s in ("error", "warning") if by_sev[s]]
-    files = len({f.path for f in result.findings})
-    head = _paint(f"Found {_plural(len(result.findings), 'finding')}", _BOLD, color)
+    files = len({f.path for f in active})
+    head = _paint(f"Found {_plural(len(active), 'finding')}", _BOLD, color)
     line = f"{head} ({', '.join(parts)}) in {_plural(files, 'file')} ({scanned}){problems}."
-    safe = sum(f.fix == "safe" for f in result.findings)
-    unsafe = sum(f.fix == "unsafe" for f in result.findings)
+    safe = sum(f.fix == "safe" for f in active)
+    unsafe = sum(f.fix == "unsafe" for f in active)
     if safe or unsafe:
         line += f"\n{safe} fixable with `imds-iac fix`"
         if unsafe:

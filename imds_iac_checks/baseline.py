@@ -1,0 +1,91 @@
+"""Baselines: accept the findings a legacy repository has today, fail only on new ones.
+
+``check --write-baseline FILE`` records every unsuppressed finding by a fingerprint of what it
+is — rule, file, resource address, setting — not where it is, so the entries survive lines
+moving. ``check --baseline FILE`` then marks each finding the file lists as suppressed
+(``"baseline"``): reported in JSON and SARIF, not counted for the exit code. A finding that
+appears more often than the baseline recorded it (a second conditional branch) is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from typing import Any
+
+from imds_iac_checks.model import BASELINE, Finding
+
+VERSION = 1
+
+
+class BaselineError(ValueError):
+    """A baseline file that cannot be read."""
+
+
+def fingerprint(f: Finding) -> str:
+    """Stable identity of a finding: survives edits that move lines."""
+    key = "\0".join((f.rule_id, f.path, f.resource, f.setting or ""))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def document(findings: list[Finding]) -> dict[str, Any]:
+    entries = [
+        {
+            "fingerprint": fingerprint(f),
+            "rule_id": f.rule_id,
+            "path": f.path,
+            "resource": f.resource,
+            "setting": f.setting,
+            "message": f.message,
+        }
+        for f in findings
+        if f.suppressed is None
+    ]
+    entries.sort(key=lambda e: (e["path"], e["rule_id"], e["resource"], e["fingerprint"]))
+    return {"version": VERSION, "tool": "imds-iac", "findings": entries}
+
+
+def write(path: str, findings: list[Finding]) -> int:
+    """Write the baseline atomically; returns the number of entries."""
+    doc = document(findings)
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.imds-iac-tmp")
+    with open(temporary, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+    return len(doc["findings"])
+
+
+def load(path: str) -> Counter[str]:
+    """The fingerprints a baseline file lists. Raises BaselineError."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BaselineError(f"{path}: not a baseline file: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        raise BaselineError(f"{path}: not an imds-iac baseline (version {VERSION})")
+    entries = doc.get("findings")
+    if not isinstance(entries, list):
+        raise BaselineError(f"{path}: not an imds-iac baseline: no findings list")
+    return Counter(str(e.get("fingerprint")) for e in entries if isinstance(e, dict))
+
+
+def apply(findings: list[Finding], known: Counter[str]) -> list[Finding]:
+    """Mark the findings the baseline lists (each entry covers one finding)."""
+    left = Counter(known)
+    out = []
+    for f in findings:
+        fp = fingerprint(f)
+        if f.suppressed is None and left[fp] > 0:
+            left[fp] -= 1
+            f = f._replace(suppressed=BASELINE)
+        out.append(f)
+    return out

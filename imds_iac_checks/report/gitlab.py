@@ -1,0 +1,50 @@
+"""GitLab Code Quality report (``artifacts:reports:codequality``): a JSON array of issues with
+``description``, ``check_name``, ``fingerprint``, ``severity`` and ``location.path/lines``.
+Suppressed findings are left out (GitLab has no suppressed state); files that could not be
+scanned are issues of their own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, TextIO
+
+from imds_iac_checks.baseline import fingerprint
+from imds_iac_checks.scan import ScanResult
+
+SEVERITY = {"error": "major", "warning": "minor"}
+
+
+def document(result: ScanResult) -> list[dict[str, Any]]:
+    issues: list[dict[str, Any]] = [
+        {
+            "type": "issue",
+            "check_name": f.rule_id,
+            "description": f"{f.rule_id} {f.message}",
+            "categories": ["Security"],
+            "severity": SEVERITY[f.severity],
+            "fingerprint": fingerprint(f),
+            "location": {"path": f.path, "lines": {"begin": f.span.line, "end": f.span.end_line}},
+        }
+        for f in result.findings
+        if f.suppressed is None
+    ]
+    for e in result.errors:
+        key = f"{e.path}\0{e.message}".encode()
+        issues.append(
+            {
+                "type": "issue",
+                "check_name": "scan-error",
+                "description": f"imds-iac could not scan this file: {e.message}",
+                "categories": ["Bug Risk"],
+                "severity": "critical",
+                "fingerprint": hashlib.sha256(key).hexdigest()[:32],
+                "location": {"path": e.path, "lines": {"begin": max(e.line, 1)}},
+            }
+        )
+    return issues
+
+
+def write(result: ScanResult, out: TextIO) -> None:
+    json.dump(document(result), out, indent=2, ensure_ascii=False)
+    out.write("\n")

@@ -1,0 +1,143 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+
+Rules come from the catalog (``rules/*.toml``) with their full help; results carry URIs relative
+to ``%SRCROOT%`` (the working directory), regions with character columns, the resource as a
+logical location, a ``partialFingerprints`` entry that survives lines moving, and suppressions
+(inline, metadata, baseline) as SARIF suppressions rather than dropped results. Files that could
+not be scanned are tool execution notifications.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from imds_iac_checks import __version__, catalog
+from imds_iac_checks.baseline import fingerprint
+from imds_iac_checks.model import BASELINE
+from imds_iac_checks.scan import ScanResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/imds-iac/"
+LEVELS = {"error": "error", "warning": "warning"}
+# GitHub code scanning ranks security results by this property (CVSS-like, 0.0-10.0).
+SECURITY_SEVERITY = {"IMDS001": "7.5", "IMDS002": "7.5", "IMDS003": "5.3", "IMDS004": "3.1"}
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+    markdown = catalog.render_markdown(rule)
+    return {
+        "id": rule["id"],
+        "name": "".join(part.capitalize() for part in rule["name"].split("-")),
+        "shortDescription": {"text": _sentence(rule["title"])},
+        "fullDescription": {"text": _sentence(rule["summary"])},
+        "help": {"text": catalog.render_text(rule), "markdown": markdown},
+        "helpUri": next(
+            (ref["url"] for ref in rule.get("references", []) if ref.get("url")), INFORMATION_URI
+        ),
+        "defaultConfiguration": {"level": LEVELS[rule["severity"]]},
+        "properties": {
+            "tags": ["security", "aws", "ec2", "imds", *sorted(rule.get("peers", {}))],
+            "security-severity": SECURITY_SEVERITY.get(rule["id"], "5.0"),
+            "precision": "very-high" if rule["id"] != "IMDS004" else "medium",
+        },
+    }
+
+
+def _uri(path: str) -> str:
+    return Path(path).as_posix() if not os.path.isabs(path) else Path(path).as_uri()
+
+
+def document(result: ScanResult, cwd: str) -> dict[str, Any]:
+    rules = catalog.load()
+    order = list(rules)
+    results = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "ruleId": f.rule_id,
+            "ruleIndex": order.index(f.rule_id),
+            "level": LEVELS[f.severity],
+            "message": {"text": _sentence(f.message)},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"}
+                        if not os.path.isabs(f.path)
+                        else {"uri": _uri(f.path)},
+                        "region": {
+                            "startLine": f.span.line,
+                            "startColumn": f.span.column,
+                            "endLine": f.span.end_line,
+                            "endColumn": f.span.end_column,
+                        },
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
+                }
+            ],
+            "partialFingerprints": {"imdsIacFinding/v1": fingerprint(f)},
+        }
+        if f.suppressed is not None:
+            kind = "external" if f.suppressed == BASELINE else "inSource"
+            item["suppressions"] = [{"kind": kind, "justification": f.suppressed}]
+        if f.fix is not None:
+            item["properties"] = {"fix": f.fix}
+        results.append(item)
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": _sentence(e.message)},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(e.path), "uriBaseId": "%SRCROOT%"}
+                        if not os.path.isabs(e.path)
+                        else {"uri": _uri(e.path)},
+                        **(
+                            {"region": {"startLine": e.line, "startColumn": max(e.column, 1)}}
+                            if e.line > 0
+                            else {}
+                        ),
+                    }
+                }
+            ],
+        }
+        for e in result.errors
+    ]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "imds-iac",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(rules[r]) for r in order],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(cwd).as_uri().rstrip("/") + "/"}},
+                "invocations": [
+                    {
+                        "executionSuccessful": not result.errors,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def write(result: ScanResult, out: TextIO, cwd: str) -> None:
+    json.dump(document(result, cwd), out, indent=2, ensure_ascii=False)
+    out.write("\n")
