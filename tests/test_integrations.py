@@ -1,0 +1,364 @@
+"""Where teams already are: report formats (SARIF validated by Microsoft's multitool, JUnit,
+GitHub annotations, GitLab Code Quality), suppressions, baselines, pre-commit for real."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURES, ROOT, require_tool
+
+BAD_TF = """\
+resource "aws_instance" "web" {
+  ami = "ami-0c55b159cbfafe1f0"
+  metadata_options {
+    http_tokens                 = "optional"
+    http_put_response_hop_limit = 3
+  }
+}
+
+resource "aws_instance" "bastion" {
+  ami = "ami-0c55b159cbfafe1f0"
+}
+"""
+
+
+def _multitool() -> str | None:
+    given = os.environ.get("SARIF_MULTITOOL")
+    if given:
+        return given
+    pattern = str(ROOT / ".ci/tools/node_modules/@microsoft/sarif-multitool-*/Sarif.Multitool")
+    found = sorted(glob.glob(pattern))
+    return found[0] if found else None
+
+
+# --- SARIF ------------------------------------------------------------------------------------
+
+
+def test_sarif_has_no_validator_error_or_warning(cli, tmp_path: Path) -> None:
+    tool = _multitool()
+    require_tool(tool is not None, "Microsoft SARIF multitool (npm @microsoft/sarif-multitool)")
+    assert tool is not None
+    tree = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, tree)
+    (tree / "terraform" / "broken.tf").write_text('resource "aws_instance" "x" {\n')
+    report = tmp_path / "imds.sarif"
+    run = cli("check", "--format", "sarif", "--output", str(report), ".", cwd=tree)
+    assert run.code == 2  # the broken file
+    doc = json.loads(report.read_text())
+    results = doc["runs"][0]["results"]
+    assert len(results) >= 80
+    validation = tmp_path / "validation.sarif"
+    proc = subprocess.run(
+        [tool, "validate", "--level", "Error", "Warning", "--output", str(validation), str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    problems = json.loads(validation.read_text())["runs"][0]["results"]
+    assert problems == [], problems
+
+
+def test_sarif_content(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    doc = json.loads(cli("check", "--format", "sarif", ".", cwd=tmp_path).out)
+    run = doc["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "imds-iac" and driver["version"] and driver["informationUri"]
+    assert [r["id"] for r in driver["rules"]] == ["IMDS001", "IMDS002", "IMDS003", "IMDS004"]
+    assert all(r["help"]["markdown"] and r["fullDescription"]["text"] for r in driver["rules"])
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    where = by_rule["IMDS002"]["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"] == {"uri": "main.tf", "uriBaseId": "%SRCROOT%"}
+    assert where["region"] == {"startLine": 4, "startColumn": 35, "endLine": 4, "endColumn": 45}
+    # the fingerprint survives the finding moving down the file
+    before = {r["ruleId"]: r["partialFingerprints"] for r in run["results"]}
+    (tmp_path / "main.tf").write_text("# moved\n\n" + BAD_TF)
+    moved = json.loads(cli("check", "--format", "sarif", ".", cwd=tmp_path).out)["runs"][0]
+    assert {r["ruleId"]: r["partialFingerprints"] for r in moved["results"]} == before
+    assert moved["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] > 4
+
+
+# --- JUnit, GitHub, GitLab --------------------------------------------------------------------
+
+
+def test_junit_one_failure_per_finding(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    run = cli("check", "--format", "junit", ".", cwd=tmp_path)
+    assert run.code == 1
+    root = ET.fromstring(run.out)
+    failures = root.findall(".//testcase/failure")
+    assert len(failures) == 3 == int(root.get("failures", "0"))
+    assert {f.text.split(": ")[1].split()[0] for f in failures if f.text} == {
+        "IMDS001",
+        "IMDS002",
+        "IMDS003",
+    }
+
+
+def test_github_annotations_follow_the_workflow_command_format(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    lines = cli("check", "--format", "github", ".", cwd=tmp_path).out.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == (
+        "::error file=main.tf,line=4,col=35,endLine=4,endColumn=45,"
+        "title=IMDS002 aws_instance.web::IMDS002 [aws_instance.web] http_tokens is "
+        '"optional"; set it to "required"'
+    )
+    (tmp_path / "main.tf").write_text(BAD_TF.replace('"web"', '"a,b%c"'))
+    out = cli("check", "--format", "github", ".", cwd=tmp_path).out
+    assert "title=IMDS002 aws_instance.a%2Cb%25c::" in out  # property escaping
+
+
+def test_gitlab_code_quality(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    issues = json.loads(cli("check", "--format", "gitlab", ".", cwd=tmp_path).out)
+    assert len(issues) == 3
+    first = next(i for i in issues if i["check_name"] == "IMDS001")
+    assert set(first) >= {"description", "check_name", "fingerprint", "severity", "location"}
+    assert first["location"] == {"path": "main.tf", "lines": {"begin": 9, "end": 9}}
+    assert len({i["fingerprint"] for i in issues}) == 3
+
+
+def test_output_file_and_exit_code(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    run = cli("check", "--format", "json", "-o", "out/report.json", ".", cwd=tmp_path)
+    assert run.code == 2 and "out/report.json: cannot write" in run.err
+    (tmp_path / "out").mkdir()
+    run = cli("check", "--format", "json", "-o", "out/report.json", ".", cwd=tmp_path)
+    assert run.code == 1 and run.out == ""
+    assert json.loads((tmp_path / "out/report.json").read_text())["summary"]["findings"] == 3
+
+
+# --- suppressions -----------------------------------------------------------------------------
+
+
+def test_inline_suppressions_in_hcl(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        BAD_TF.replace(
+            "http_put_response_hop_limit = 3",
+            "http_put_response_hop_limit = 3 # imds-iac: ignore[IMDS003] sidecar needs 3",
+        ).replace(
+            'resource "aws_instance" "bastion" {',
+            "# imds-iac: ignore legacy bastion, retired in Q3\n"
+            'resource "aws_instance" "bastion" {',
+        )
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = run.json()
+    states = {f["rule_id"]: f["suppressed"] for f in doc["findings"]}
+    assert states == {
+        "IMDS001": "imds-iac: ignore: legacy bastion, retired in Q3",
+        "IMDS002": None,
+        "IMDS003": "imds-iac: ignore: sidecar needs 3",
+    }
+    assert doc["summary"]["findings"] == 1 and doc["summary"]["suppressed"] == 2
+    text = cli("check", ".", cwd=tmp_path)
+    assert "IMDS003" not in text.out and "2 suppressed" in text.out
+    assert text.code == 1  # the IMDS002 is not suppressed
+    sarif = json.loads(cli("check", "--format", "sarif", ".", cwd=tmp_path).out)
+    kinds = [r.get("suppressions") for r in sarif["runs"][0]["results"]]
+    assert kinds.count(None) == 1 and {"kind": "inSource", "justification": (
+        "imds-iac: ignore: sidecar needs 3"
+    )} in [k[0] for k in kinds if k]
+
+
+def test_checkov_skip_comment_is_honoured(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        BAD_TF.replace(
+            '  ami = "ami-0c55b159cbfafe1f0"\n  metadata_options',
+            '  #checkov:skip=CKV_AWS_79:vendor agent needs IMDSv1\n'
+            '  ami = "ami-0c55b159cbfafe1f0"\n  metadata_options',
+        )
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    states = {f["rule_id"]: f["suppressed"] for f in doc["findings"]}
+    assert states["IMDS002"] == "checkov:skip=CKV_AWS_79: vendor agent needs IMDSv1"
+    assert states["IMDS003"] is None  # CKV_AWS_79 is about tokens, not the hop limit
+    assert states["IMDS001"] is None  # another resource
+
+
+CFN = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  A:
+    Type: AWS::EC2::Instance
+    Metadata:
+      imds-iac:
+        ignore: [IMDS001]
+    Properties:
+      ImageId: ami-1
+  B:
+    Type: AWS::EC2::Instance
+    Metadata:
+      cfn-lint:
+        config:
+          ignore_checks: [E9002]
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: optional
+  C:
+    Type: AWS::EC2::Instance
+    Metadata:
+      checkov:
+        skip:
+          - id: CKV_AWS_341
+            comment: build containers
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: required
+        HttpPutResponseHopLimit: 2 # imds-iac: ignore[IMDS002] (wrong rule: no effect)
+  D:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: optional  # imds-iac: ignore[IMDS002] vendor agent
+"""
+
+
+def test_cloudformation_suppressions(cli, tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CFN)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    states = {(f["resource"], f["rule_id"]): f["suppressed"] for f in doc["findings"]}
+    assert states == {
+        ("A", "IMDS001"): "Metadata imds-iac ignore",
+        ("B", "IMDS002"): "Metadata cfn-lint ignore_checks E9002",
+        ("C", "IMDS003"): "Metadata checkov skip CKV_AWS_341: build containers",
+        ("D", "IMDS002"): "imds-iac: ignore: vendor agent",
+    }
+    assert doc["summary"]["findings"] == 0
+    assert cli("check", ".", cwd=tmp_path).code == 0
+
+
+def test_fix_leaves_suppressed_findings_alone(cli, tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CFN)
+    cli("fix", ".", cwd=tmp_path)
+    assert (tmp_path / "stack.yaml").read_text() == CFN
+
+
+# --- baseline ---------------------------------------------------------------------------------
+
+
+def test_baseline_round_trip(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    run = cli("check", "--write-baseline", "baseline.json", ".", cwd=tmp_path)
+    assert run.code == 0 and "Wrote 3 findings to baseline.json" in run.err
+    entries = json.loads((tmp_path / "baseline.json").read_text())["findings"]
+    assert {e["rule_id"] for e in entries} == {"IMDS001", "IMDS002", "IMDS003"}
+    assert "line" not in entries[0]
+    # lines move: still known, the check passes
+    (tmp_path / "main.tf").write_text('locals {\n  team = "web"\n}\n\n' + BAD_TF)
+    run = cli("check", "--baseline", "baseline.json", ".", cwd=tmp_path)
+    assert run.code == 0, run.out
+    assert "3 in the baseline" in run.out
+    sarif = json.loads(
+        cli("check", "--baseline", "baseline.json", "--format", "sarif", ".", cwd=tmp_path).out
+    )
+    assert all(
+        r["suppressions"] == [{"kind": "external", "justification": "baseline"}]
+        for r in sarif["runs"][0]["results"]
+    )
+    # a new finding fails, and only it is reported
+    (tmp_path / "new.tf").write_text('resource "aws_launch_template" "app" {\n}\n')
+    run = cli("check", "--baseline", "baseline.json", ".", cwd=tmp_path)
+    assert run.code == 1
+    assert [line.split(": ")[1].split()[0] for line in run.out.splitlines()[:-2]] == ["IMDS001"]
+    assert "new.tf:1:1" in run.out
+
+
+def test_bad_baseline_is_a_usage_error(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(BAD_TF)
+    (tmp_path / "b.json").write_text("[1, 2]")
+    run = cli("check", "--baseline", "b.json", ".", cwd=tmp_path)
+    assert run.code == 2 and "b.json: not an imds-iac baseline" in run.err
+    run = cli("check", "--baseline", "missing.json", ".", cwd=tmp_path)
+    assert run.code == 2 and "missing.json: cannot read baseline" in run.err
+
+
+# --- files named one by one (pre-commit) ------------------------------------------------------
+
+
+def test_a_named_file_is_evaluated_with_its_siblings(cli, tmp_path: Path) -> None:
+    (tmp_path / "variables.tf").write_text('variable "tokens" {\n  default = "optional"\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_instance" "a" {\n  metadata_options {\n'
+        "    http_tokens = var.tokens\n  }\n}\n"
+    )
+    (tmp_path / "other.tf").write_text('resource "aws_instance" "b" {}\n')
+    doc = cli("check", "--format", "json", "main.tf", cwd=tmp_path).json()
+    assert [(f["rule_id"], f["resource"], f["path"]) for f in doc["findings"]] == [
+        ("IMDS002", "aws_instance.a", "variables.tf")
+    ]  # other.tf's bastion is not asked for; the variable's value is known
+
+
+# --- pre-commit, for real ---------------------------------------------------------------------
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_pre_commit_hooks(tmp_path: Path) -> None:
+    require_tool(shutil.which("git") is not None, "git")
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    require_tool(os.path.exists(pre_commit), "pre-commit")
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    (consumer / "main.tf").write_text(BAD_TF)
+    (consumer / "README.md").write_text("not infrastructure\n")
+    _git(consumer, "init", "-q")
+    _git(consumer, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def run(hook: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, "try-repo", str(ROOT), hook, "--all-files", "--verbose"],
+            cwd=consumer,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    check = run("imds-iac")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "IMDS001" in check.stdout and "main.tf:9:1" in check.stdout
+    fix = run("imds-iac-fix")
+    assert fix.returncode == 1  # files were modified by the hook: pre-commit stops the commit
+    fixed = (consumer / "main.tf").read_text()
+    assert 'http_tokens                 = "required"' in fixed
+    assert "http_put_response_hop_limit = 1" in fixed
+    assert fixed.count("metadata_options {") == 2
+    _git(consumer, "add", ".")
+    again = run("imds-iac")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("name", ["action.yml", ".pre-commit-hooks.yaml"])
+def test_integration_files_are_valid_yaml(name: str) -> None:
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe").load((ROOT / name).read_text())
+    if name == "action.yml":
+        assert doc["runs"]["using"] == "composite"
+        assert all(step.get("shell") == "bash" for step in doc["runs"]["steps"] if "run" in step)
+    else:
+        assert {hook["id"] for hook in doc} == {"imds-iac", "imds-iac-fix"}
+        assert all(hook["language"] == "python" for hook in doc)
