@@ -149,8 +149,7 @@ def test_inline_suppressions_in_hcl(cli, tmp_path: Path) -> None:
             "http_put_response_hop_limit = 3 # imds-iac: ignore[IMDS003] sidecar needs 3",
         ).replace(
             'resource "aws_instance" "bastion" {',
-            "# imds-iac: ignore legacy bastion, retired in Q3\n"
-            'resource "aws_instance" "bastion" {',
+            '# imds-iac: ignore legacy bastion, retired in Q3\nresource "aws_instance" "bastion" {',
         )
     )
     run = cli("check", "--format", "json", ".", cwd=tmp_path)
@@ -167,16 +166,17 @@ def test_inline_suppressions_in_hcl(cli, tmp_path: Path) -> None:
     assert text.code == 1  # the IMDS002 is not suppressed
     sarif = json.loads(cli("check", "--format", "sarif", ".", cwd=tmp_path).out)
     kinds = [r.get("suppressions") for r in sarif["runs"][0]["results"]]
-    assert kinds.count(None) == 1 and {"kind": "inSource", "justification": (
-        "imds-iac: ignore: sidecar needs 3"
-    )} in [k[0] for k in kinds if k]
+    assert kinds.count(None) == 1 and {
+        "kind": "inSource",
+        "justification": ("imds-iac: ignore: sidecar needs 3"),
+    } in [k[0] for k in kinds if k]
 
 
 def test_checkov_skip_comment_is_honoured(cli, tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         BAD_TF.replace(
             '  ami = "ami-0c55b159cbfafe1f0"\n  metadata_options',
-            '  #checkov:skip=CKV_AWS_79:vendor agent needs IMDSv1\n'
+            "  #checkov:skip=CKV_AWS_79:vendor agent needs IMDSv1\n"
             '  ami = "ami-0c55b159cbfafe1f0"\n  metadata_options',
         )
     )
