@@ -362,3 +362,47 @@ def test_integration_files_are_valid_yaml(name: str) -> None:
     else:
         assert {hook["id"] for hook in doc} == {"imds-iac", "imds-iac-fix"}
         assert all(hook["language"] == "python" for hook in doc)
+
+
+def test_github_action_steps_run(tmp_path: Path) -> None:
+    """The composite action's own shell steps, run as the runner runs them (inputs as env)."""
+    from ruamel.yaml import YAML
+
+    require_tool(shutil.which("bash") is not None, "bash")
+    action = YAML(typ="safe").load((ROOT / "action.yml").read_text())
+    workspace = tmp_path / "repo"
+    workspace.mkdir()
+    (workspace / "main.tf").write_text(BAD_TF)
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {
+        **os.environ,
+        "RUNNER_TEMP": str(tmp_path / "runner"),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_OUTPUT": str(output),
+    }
+    (tmp_path / "runner").mkdir()
+    inputs = {"paths": ".", "args": "--hop-limit 2", "sarif-file": "out.sarif"}
+    inputs.update(annotations="true", version="")
+    codes = []
+    for step in action["runs"]["steps"]:
+        step_env = {
+            k: str(v).replace("${{ inputs.", "").rstrip("}").strip()
+            for k, v in step.get("env", {}).items()
+        }
+        resolved = {k: inputs[name] for k, name in step_env.items()}
+        proc = subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=workspace,
+            env={**env, **resolved},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        codes.append(proc.returncode)
+        last = proc
+    assert codes == [0, 1], last.stdout + last.stderr
+    assert "exit-code=1" in output.read_text()
+    sarif = json.loads((workspace / "out.sarif").read_text())
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"IMDS001", "IMDS002", "IMDS003"}
+    assert "::error file=main.tf,line=4" in last.stdout  # annotations
