@@ -356,7 +356,7 @@ def scan(
             for finding in evaluate(target, ctx, rules):
                 findings.append(finding)
                 origins.setdefault(finding, (target, ctx))
-    findings = _merge_instances(findings, origins)
+    findings = merge_instances(findings, origins)
     if findings:
         from imds_iac_checks import suppress
 
@@ -370,7 +370,7 @@ def scan(
 _INSTANCE_KEY = r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]'
 
 
-def _merge_instances(
+def merge_instances(
     findings: list[Finding], origins: dict[Finding, tuple[Target, Context]]
 ) -> list[Finding]:
     """One finding per place: the instances of a resource or module (``count``, ``for_each``)
