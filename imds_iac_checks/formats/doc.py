@@ -262,30 +262,58 @@ def _json_array(text: str, start: int, depth: int) -> tuple[DNode, int]:
 _YAML_CORE = "tag:yaml.org,2002:"
 
 
+def _compose_all(text: str) -> list[Any]:
+    """ruamel.yaml's composed nodes of every document: with its C parser (libyaml, about 20x
+    faster) when ruamel.yaml.clib is installed, else (and for the flow-context plain scalars
+    libyaml rejects, such as ``[a, !Ref AWS::NoValue]``) the pure-Python one; both resolve
+    scalars the same way (YAML 1.2: ``yes`` is a string). Composing never constructs objects,
+    so any tag (``!Ref``) loads."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        from ruamel.yaml.cyaml import CSafeLoader
+    except ImportError:  # no C extension on this platform
+        pass
+    else:
+        loader = CSafeLoader(text)
+        roots = []
+        try:
+            while loader.check_node():
+                roots.append(loader.get_node())
+            return roots
+        except YAMLError:
+            pass  # libyaml's YAML 1.1 scanner rejects `[a, !Ref AWS::NoValue]`: ruamel reads it
+        finally:
+            loader.dispose()
+    from ruamel.yaml import YAML
+
+    return list(YAML(typ="safe", pure=True).compose_all(text))
+
+
 def parse_yaml(text: str) -> list[DNode]:
-    """Compose a YAML stream with ruamel.yaml (round-trip resolver: any tag loads) into one
-    DNode tree per document.
+    """Compose a YAML stream with ruamel.yaml into one DNode tree per document.
 
     Aliases are converted once and shared, so an alias bomb costs its size on disk, not its
     expansion. Raises DocError for YAML syntax errors."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt")
     try:
         with warnings.catch_warnings():  # ruamel warns about reused anchors: not the user's stderr
             warnings.simplefilter("ignore")
-            roots = list(yaml.compose_all(text))
+            # libyaml drops a BOM from its offsets, ruamel's pure parser keeps it: compose
+            # without it, and shift every offset back by one character.
+            bom = 1 if text.startswith("\ufeff") else 0
+            roots = _compose_all(text[bom:])
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         parts = [str(p) for p in (exc.context, exc.problem) if p]
         message = " ".join("; ".join(parts).split()) or "invalid YAML"
-        raise DocError(message, mark.index if mark is not None else 0) from None
+        raise DocError(message, mark.index + bom if mark is not None else 0) from None
     except YAMLError as exc:
         raise DocError(" ".join(str(exc).split()) or "invalid YAML", 0) from None
     except RecursionError:
         raise DocError("nesting too deep", 0) from None
-    return [_convert(root, {}, 0) for root in roots if root is not None]
+    return [_convert(root, {}, 0, bom) for root in roots if root is not None]
 
 
 def _tag(node: Any) -> str:
@@ -293,7 +321,7 @@ def _tag(node: Any) -> str:
     return str(getattr(tag, "value", tag) or "")
 
 
-def _convert(node: Any, memo: dict[int, DNode], depth: int) -> DNode:
+def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> DNode:
     done = memo.get(id(node))
     if done is not None:
         return done
@@ -303,23 +331,23 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int) -> DNode:
 
     tag = _tag(node)
     custom = None if tag.startswith(_YAML_CORE) else tag
-    start, end = node.start_mark.index, node.end_mark.index
+    start, end = node.start_mark.index + shift, node.end_mark.index + shift
     if isinstance(node, MappingNode):
         out = DNode(MAP, start, end, tag=custom)
         memo[id(node)] = out
         for key, value in node.value:
-            out.items.append((_convert(key, memo, depth + 1), _convert(value, memo, depth + 1)))
+            out.items.append((_convert(key, memo, depth + 1, shift), _convert(value, memo, depth + 1, shift)))
         if out.items:
             out.end = out.items[-1][1].end
         return out
     if isinstance(node, SequenceNode):
         out = DNode(SEQ, start, end, tag=custom)
         memo[id(node)] = out
-        out.items = [_convert(item, memo, depth + 1) for item in node.value]
-        if out.items and node.flow_style is not True:
+        out.items = [_convert(item, memo, depth + 1, shift) for item in node.value]
+        if out.items and getattr(node, "flow_style", None) is not True:
             out.end = out.items[-1].end
         return out
-    out = DNode(SCALAR, start, end, _scalar(tag, node.value), tag=custom, quoted=bool(node.style))
+    out = DNode(SCALAR, start, end, _scalar(tag, node.value), tag=custom, quoted=bool(getattr(node, "style", None)))
     memo[id(node)] = out
     return out
 

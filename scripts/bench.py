@@ -1,0 +1,341 @@
+"""Monorepo benchmark: imds-iac against its own floor and against checkov, in one run.
+
+Generates (or reuses) a synthetic monorepo — N Terraform modules with variables, locals, tfvars and
+module calls, CloudFormation templates, EC2 API JSON and the non-IaC files a real repository holds
+— then measures, on this machine and in one run:
+
+- ``python -c pass`` (start-up);
+- the single-core tree-sitter parse of every ``.tf`` byte of the tree (the parser's floor);
+- ``imds-iac check`` on the tree: wall time and peak RSS;
+- checkov with the two equivalent checks (CKV_AWS_79, CKV_AWS_341), when ``--checkov`` is given;
+
+and prints the ratios. Usage::
+
+    python scripts/bench.py --modules 2000 [--checkov /path/to/checkov] [--runs 3]
+    python scripts/bench.py --tree DIR ...            # a real repository instead
+
+Run it from a regular install (``pip install .``), not an editable one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOKENS = ['"required"', '"required"', '"required"', '"optional"', "var.http_tokens"]
+HOPS = ["1", "1", "2", "var.hop_limit", "3"]
+
+
+def _module(i: int, rng: random.Random) -> dict[str, str]:
+    tokens, hop = rng.choice(TOKENS), rng.choice(HOPS)
+    block = rng.random()
+    if block < 0.1:
+        options = ""
+    elif block < 0.2:
+        options = '\n  metadata_options {\n    http_endpoint = "enabled"\n  }\n'
+    else:
+        options = (
+            "\n  metadata_options {\n"
+            '    http_endpoint               = "enabled"\n'
+            f"    http_tokens                 = {tokens}\n"
+            f"    http_put_response_hop_limit = {hop}\n"
+            "  }\n"
+        )
+    main = f'''locals {{
+  name = "svc-{i}"
+  tags = {{
+    Service = local.name
+    Owner   = "team-{i % 17}"
+  }}
+}}
+
+resource "aws_security_group" "this" {{
+  name   = local.name
+  vpc_id = var.vpc_id
+
+  ingress {{
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+  tags = local.tags
+}}
+
+resource "aws_iam_role" "this" {{
+  name               = "${{local.name}}-role"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}}
+
+data "aws_iam_policy_document" "assume" {{
+  statement {{
+    actions = ["sts:AssumeRole"]
+    principals {{
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }}
+  }}
+}}
+
+resource "aws_launch_template" "this" {{
+  name_prefix   = "${{local.name}}-"
+  image_id      = var.ami_id
+  instance_type = var.instance_type
+{options}
+  user_data = base64encode(<<-EOT
+    #!/bin/bash
+    TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")
+    echo "$TOKEN" > /dev/null
+  EOT
+  )
+  tags = local.tags
+}}
+
+resource "aws_autoscaling_group" "this" {{
+  name                = local.name
+  min_size            = 1
+  max_size            = 3
+  vpc_zone_identifier = var.subnet_ids
+
+  launch_template {{
+    id      = aws_launch_template.this.id
+    version = "$Latest"
+  }}
+}}
+
+resource "aws_s3_bucket" "logs" {{
+  bucket = "${{local.name}}-logs"
+  tags   = local.tags
+}}
+'''
+    variables = f'''variable "vpc_id" {{
+  type = string
+}}
+
+variable "subnet_ids" {{
+  type    = list(string)
+  default = []
+}}
+
+variable "ami_id" {{
+  type    = string
+  default = "ami-0c55b159cbfafe1f0"
+}}
+
+variable "instance_type" {{
+  type    = string
+  default = "t3.micro"
+}}
+
+variable "http_tokens" {{
+  type    = string
+  default = "{rng.choice(["required", "required", "optional"])}"
+}}
+
+variable "hop_limit" {{
+  type    = number
+  default = {rng.choice([1, 1, 2])}
+}}
+'''
+    outputs = '''output "launch_template_id" {
+  value = aws_launch_template.this.id
+}
+
+output "security_group_id" {
+  value = aws_security_group.this.id
+}
+'''
+    versions = '''terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+'''
+    return {
+        "main.tf": main,
+        "variables.tf": variables,
+        "outputs.tf": outputs,
+        "versions.tf": versions,
+    }
+
+
+def _root(j: int, children: list[int], rng: random.Random) -> dict[str, str]:
+    calls = "".join(
+        f'''
+module "svc_{c}" {{
+  source        = "../../modules/svc-{c}"
+  vpc_id        = var.vpc_id
+  subnet_ids    = var.subnet_ids
+  instance_type = "{rng.choice(["t3.micro", "m6i.large"])}"
+  hop_limit     = {rng.choice([1, 1, 1, 2, 4])}
+}}
+'''
+        for c in children
+    )
+    return {
+        "main.tf": f'''provider "aws" {{
+  region = "eu-west-1"
+}}
+
+variable "vpc_id" {{
+  type = string
+}}
+
+variable "subnet_ids" {{
+  type = list(string)
+}}
+{calls}''',
+        "terraform.tfvars": f'vpc_id     = "vpc-{j:08x}"\nsubnet_ids = ["subnet-a", "subnet-b"]\n',
+    }
+
+
+def _template(k: int, rng: random.Random) -> str:
+    tokens = rng.choice(["required", "required", "optional"])
+    return f'''AWSTemplateFormatVersion: "2010-09-09"
+Description: service {k}
+Parameters:
+  Ami:
+    Type: AWS::EC2::Image::Id
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: ec2.amazonaws.com}}
+            Action: sts:AssumeRole
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: !Ref Ami
+        InstanceType: t3.micro
+        MetadataOptions:
+          HttpTokens: {tokens}
+          HttpPutResponseHopLimit: {rng.choice([1, 1, 2])}
+  Bucket:
+    Type: AWS::S3::Bucket
+'''
+
+
+def generate(root: Path, modules: int, seed: int = 7) -> None:
+    """N modules (every fifth directory a root that calls four others), templates, noise."""
+    rng = random.Random(seed)
+    roots = modules // 5
+    for i in range(modules - roots):
+        for name, text in _module(i, rng).items():
+            path = root / "modules" / f"svc-{i}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    children = list(range(modules - roots))
+    for j in range(roots):
+        called = children[j * 4 : j * 4 + 4] or children[:4]
+        for name, text in _root(j, called, rng).items():
+            path = root / "live" / f"env-{j}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    for k in range(max(modules // 10, 1)):
+        path = root / "stacks" / f"service-{k}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_template(k, rng))
+    for k in range(max(modules // 20, 1)):
+        path = root / "ec2" / f"launch-template-{k}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            '{\n  "ImageId": "ami-1",\n  "InstanceType": "t3.micro",\n'
+            '  "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1}\n}\n'
+        )
+    for k in range(max(modules // 5, 1)):  # what else a monorepo holds
+        app = root / "apps" / f"app-{k}"
+        app.mkdir(parents=True, exist_ok=True)
+        (app / "package.json").write_text('{"name": "app-%d", "version": "1.0.0"}\n' % k)
+        (app / "deployment.yaml").write_text(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-%d\n" % k
+        )
+        (app / "main.py").write_text("print('hello')\n" * 20)
+        (app / "README.md").write_text("# app\n" * 10)
+
+
+def _timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in MB of the child, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss // 1024, proc.returncode
+
+
+def parse_floor(tree: Path) -> tuple[float, int, int]:
+    """Single-core tree-sitter parse of every .tf file (bytes read beforehand)."""
+    import tree_sitter
+    import tree_sitter_hcl
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+    blobs = [p.read_bytes() for p in sorted(tree.rglob("*.tf")) if ".terraform" not in p.parts]
+    start = time.perf_counter()
+    for blob in blobs:
+        parser.parse(blob)
+    return time.perf_counter() - start, len(blobs), sum(len(b) for b in blobs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--modules", type=int, default=2000)
+    ap.add_argument("--tree", type=Path, help="benchmark this directory instead of a synthetic one")
+    ap.add_argument("--checkov", help="path of a checkov executable (3.3.30) to compare with")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each command (median)")
+    ap.add_argument("--imds-iac", default=shutil.which("imds-iac") or "imds-iac")
+    args = ap.parse_args()
+
+    work = None
+    if args.tree:
+        tree = args.tree.resolve()
+    else:
+        work = tempfile.mkdtemp(prefix="imds-bench-")
+        tree = Path(work) / "monorepo"
+        generate(tree, args.modules)
+    try:
+        files = sum(1 for p in tree.rglob("*") if p.is_file())
+        startup = statistics.median(
+            _timed([sys.executable, "-c", "pass"])[0] for _ in range(max(args.runs, 5))
+        )
+        floor, tf_files, tf_bytes = parse_floor(tree)
+        runs = [_timed([args.imds_iac, "check", "-q", "--exit-zero", str(tree)]) for _ in range(args.runs)]
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        print(f"tree: {tree} ({files} files, {tf_files} .tf files, {tf_bytes / 1e6:.1f} MB of .tf)")
+        print(f"python -c pass:               {startup * 1000:8.1f} ms")
+        print(f"tree-sitter parse of all .tf: {floor * 1000:8.1f} ms (single core)")
+        print(f"imds-iac check:               {wall * 1000:8.1f} ms, peak RSS {rss} MB")
+        budget = startup + floor
+        print(f"ratio to start-up + parse floor: {wall / budget:.2f}x (budget 3x)")
+        if args.checkov:
+            cmd = [args.checkov, "-d", str(tree), "--check", "CKV_AWS_79,CKV_AWS_341", "--quiet",
+                   "--compact", "-o", "json", "--skip-download"]
+            ck = [_timed(cmd) for _ in range(max(1, args.runs // 3))]
+            ck_wall = statistics.median(r[0] for r in ck)
+            print(f"checkov (CKV_AWS_79, CKV_AWS_341): {ck_wall * 1000:8.1f} ms, "
+                  f"peak RSS {max(r[1] for r in ck)} MB")
+            print(f"imds-iac is {ck_wall / wall:.1f}x faster than checkov")
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
