@@ -242,14 +242,13 @@ def _terraform_modules(
                     f"{key}{name}.",
                 )
 
-    # A scanned directory that another scanned module calls is evaluated through that call.
-    called: set[str] = set()
-    for directory in directories:
-        calls = tfm.Module(files_of(directory), {}).local_calls(directory)
-        called.update(child for *_, child in calls if child != directory)
-    roots = [d for d in directories if d not in called]
+    # A scanned directory that another scanned module calls is evaluated through that call. The
+    # calls are found in the bytes (a local `source` is always a literal), without parsing, and
+    # counted: a parsed module stays in memory only while another call may still need it.
+    callers = _local_calls(directories)
+    roots = [d for d in directories if not callers.get(d)]
     # Roots first; then any scanned directory no root reached (modules calling each other).
-    for directory in roots + [d for d in directories if d in called]:
+    for directory in roots + [d for d in directories if callers.get(d)]:
         if directory in reached:
             continue
         try:
@@ -259,6 +258,32 @@ def _terraform_modules(
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+        for done in [d for d in loaded if callers.get(d, 0) <= 1]:
+            del loaded[done]
+
+
+def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
+    """How many local module calls in the scanned directories name each directory."""
+    pattern = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
+    counts: dict[str, int] = {}
+    for directory in directories:
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith(".tf")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                data = source.read(os.path.join(directory, name))
+            except OSError:
+                continue
+            if b"module" not in data:
+                continue
+            for match in pattern.finditer(data):
+                raw = match.group(1).decode("utf-8", "replace")
+                child = os.path.normpath(os.path.join(directory, raw))
+                if child != directory:
+                    counts[child] = counts.get(child, 0) + 1
+    return counts
 
 
 MAX_MODULE_DEPTH = 16

@@ -49,7 +49,7 @@ def _module(i: int, rng: random.Random) -> dict[str, str]:
             f"    http_put_response_hop_limit = {hop}\n"
             "  }\n"
         )
-    main = f'''locals {{
+    main = f"""locals {{
   name = "svc-{i}"
   tags = {{
     Service = local.name
@@ -92,7 +92,8 @@ resource "aws_launch_template" "this" {{
 {options}
   user_data = base64encode(<<-EOT
     #!/bin/bash
-    TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")
+    TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token \\
+      -H "X-aws-ec2-metadata-token-ttl-seconds: 60")
     echo "$TOKEN" > /dev/null
   EOT
   )
@@ -115,7 +116,7 @@ resource "aws_s3_bucket" "logs" {{
   bucket = "${{local.name}}-logs"
   tags   = local.tags
 }}
-'''
+"""
     variables = f'''variable "vpc_id" {{
   type = string
 }}
@@ -145,15 +146,15 @@ variable "hop_limit" {{
   default = {rng.choice([1, 1, 2])}
 }}
 '''
-    outputs = '''output "launch_template_id" {
+    outputs = """output "launch_template_id" {
   value = aws_launch_template.this.id
 }
 
 output "security_group_id" {
   value = aws_security_group.this.id
 }
-'''
-    versions = '''terraform {
+"""
+    versions = """terraform {
   required_version = ">= 1.5"
   required_providers {
     aws = {
@@ -162,7 +163,7 @@ output "security_group_id" {
     }
   }
 }
-'''
+"""
     return {
         "main.tf": main,
         "variables.tf": variables,
@@ -185,7 +186,7 @@ module "svc_{c}" {{
         for c in children
     )
     return {
-        "main.tf": f'''provider "aws" {{
+        "main.tf": f"""provider "aws" {{
   region = "eu-west-1"
 }}
 
@@ -196,14 +197,14 @@ variable "vpc_id" {{
 variable "subnet_ids" {{
   type = list(string)
 }}
-{calls}''',
+{calls}""",
         "terraform.tfvars": f'vpc_id     = "vpc-{j:08x}"\nsubnet_ids = ["subnet-a", "subnet-b"]\n',
     }
 
 
 def _template(k: int, rng: random.Random) -> str:
     tokens = rng.choice(["required", "required", "optional"])
-    return f'''AWSTemplateFormatVersion: "2010-09-09"
+    return f"""AWSTemplateFormatVersion: "2010-09-09"
 Description: service {k}
 Parameters:
   Ami:
@@ -228,7 +229,7 @@ Resources:
           HttpPutResponseHopLimit: {rng.choice([1, 1, 2])}
   Bucket:
     Type: AWS::S3::Bucket
-'''
+"""
 
 
 def generate(root: Path, modules: int, seed: int = 7) -> None:
@@ -261,9 +262,9 @@ def generate(root: Path, modules: int, seed: int = 7) -> None:
     for k in range(max(modules // 5, 1)):  # what else a monorepo holds
         app = root / "apps" / f"app-{k}"
         app.mkdir(parents=True, exist_ok=True)
-        (app / "package.json").write_text('{"name": "app-%d", "version": "1.0.0"}\n' % k)
+        (app / "package.json").write_text(f'{{"name": "app-{k}", "version": "1.0.0"}}\n')
         (app / "deployment.yaml").write_text(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-%d\n" % k
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{k}\n"
         )
         (app / "main.py").write_text("print('hello')\n" * 20)
         (app / "README.md").write_text("# app\n" * 10)
@@ -314,7 +315,10 @@ def main() -> int:
             _timed([sys.executable, "-c", "pass"])[0] for _ in range(max(args.runs, 5))
         )
         floor, tf_files, tf_bytes = parse_floor(tree)
-        runs = [_timed([args.imds_iac, "check", "-q", "--exit-zero", str(tree)]) for _ in range(args.runs)]
+        runs = [
+            _timed([args.imds_iac, "check", "-q", "--exit-zero", str(tree)])
+            for _ in range(args.runs)
+        ]
         wall = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
         print(f"tree: {tree} ({files} files, {tf_files} .tf files, {tf_bytes / 1e6:.1f} MB of .tf)")
@@ -324,12 +328,24 @@ def main() -> int:
         budget = startup + floor
         print(f"ratio to start-up + parse floor: {wall / budget:.2f}x (budget 3x)")
         if args.checkov:
-            cmd = [args.checkov, "-d", str(tree), "--check", "CKV_AWS_79,CKV_AWS_341", "--quiet",
-                   "--compact", "-o", "json", "--skip-download"]
+            cmd = [
+                args.checkov,
+                "-d",
+                str(tree),
+                "--check",
+                "CKV_AWS_79,CKV_AWS_341",
+                "--quiet",
+                "--compact",
+                "-o",
+                "json",
+                "--skip-download",
+            ]
             ck = [_timed(cmd) for _ in range(max(1, args.runs // 3))]
             ck_wall = statistics.median(r[0] for r in ck)
-            print(f"checkov (CKV_AWS_79, CKV_AWS_341): {ck_wall * 1000:8.1f} ms, "
-                  f"peak RSS {max(r[1] for r in ck)} MB")
+            print(
+                f"checkov (CKV_AWS_79, CKV_AWS_341): {ck_wall * 1000:8.1f} ms, "
+                f"peak RSS {max(r[1] for r in ck)} MB"
+            )
             print(f"imds-iac is {ck_wall / wall:.1f}x faster than checkov")
     finally:
         if work:

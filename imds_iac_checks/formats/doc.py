@@ -336,7 +336,9 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> D
         out = DNode(MAP, start, end, tag=custom)
         memo[id(node)] = out
         for key, value in node.value:
-            out.items.append((_convert(key, memo, depth + 1, shift), _convert(value, memo, depth + 1, shift)))
+            out.items.append(
+                (_convert(key, memo, depth + 1, shift), _convert(value, memo, depth + 1, shift))
+            )
         if out.items:
             out.end = out.items[-1][1].end
         return out
@@ -347,7 +349,14 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> D
         if out.items and getattr(node, "flow_style", None) is not True:
             out.end = out.items[-1].end
         return out
-    out = DNode(SCALAR, start, end, _scalar(tag, node.value), tag=custom, quoted=bool(getattr(node, "style", None)))
+    out = DNode(
+        SCALAR,
+        start,
+        end,
+        _scalar(tag, node.value),
+        tag=custom,
+        quoted=bool(getattr(node, "style", None)),
+    )
     memo[id(node)] = out
     return out
 

@@ -59,9 +59,40 @@ class VarInput:
         self.value = value
 
 
-def load_file(path: str, shown: str) -> tuple[ParsedFile | None, list[ScanError]]:
-    data = source.read(path)
+def load_file(
+    path: str, shown: str, data: bytes | None = None
+) -> tuple[ParsedFile | None, list[ScanError]]:
+    """Parse a .tf file; None without parsing when nothing in it can matter (see relevant)."""
+    if data is None:
+        data = source.read(path)
+    if not relevant(data) and b"\x00" not in data:  # binary data is reported, never skipped
+        return None, []
     return parse_bytes(shown, data)
+
+
+_relevant: Any = None
+
+
+def relevant(data: bytes) -> bool:
+    """Whether a .tf file can hold a target or anything a target depends on: a resource of a kind
+    that carries metadata settings, a variable, locals or a module call. Files with only outputs,
+    providers, other resources or data sources are not parsed (so their syntax is not checked)."""
+    global _relevant
+    if _relevant is None:
+        import re
+
+        kinds = "|".join(sorted(KINDS))
+        start = rb"^(?:\xef\xbb\xbf)?[ \t]*"
+        _relevant = re.compile(
+            start
+            + rb"(?:variable|locals|module)\b|"
+            + start
+            + rb'resource[ \t]+"?(?:'
+            + kinds.encode()
+            + rb")\b",
+            re.MULTILINE,
+        )
+    return _relevant.search(data) is not None
 
 
 def parse_bytes(shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
