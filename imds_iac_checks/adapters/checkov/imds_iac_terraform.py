@@ -1,0 +1,43 @@
+"""CKV_IMDS_1-3 for Terraform: HCL (``--framework terraform``) and plan JSON
+(``--framework terraform_plan``, which runs checkov's Terraform resource checks on the plan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkov.common.models.enums import (  # type: ignore[import-not-found, unused-ignore]
+    CheckCategories,
+    CheckResult,
+)
+from checkov.terraform.checks.resource.base_resource_check import (  # type: ignore[import-not-found, unused-ignore]
+    BaseResourceCheck,
+)
+
+from imds_iac_checks.adapters import checkov_targets
+
+
+class ImdsTerraformCheck(BaseResourceCheck):  # type: ignore[misc, unused-ignore]
+    """One imds-iac rule as a checkov Terraform resource check."""
+
+    def __init__(self, rule_id: str) -> None:
+        info = checkov_targets.check_info(rule_id)
+        self.rule_id = rule_id
+        super().__init__(
+            name=info.name,
+            id=info.check_id,
+            categories=(CheckCategories.GENERAL_SECURITY,),
+            supported_resources=checkov_targets.TERRAFORM_TYPES,
+            guideline=info.guideline,
+        )
+
+    def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
+        self.evaluated_keys = checkov_targets.evaluated_keys(
+            "terraform", self.entity_type, self.rule_id
+        )
+        target = checkov_targets.terraform_target(conf, self.entity_type)
+        if target is None:
+            return CheckResult.UNKNOWN
+        return CheckResult[checkov_targets.verdict([target], self.rule_id)]
+
+
+checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.RULE_IDS]

@@ -1,0 +1,557 @@
+"""checkov's parsed configuration into imds-iac Targets, for the checkov plugin.
+
+The checks in :mod:`imds_iac_checks.adapters.checkov` (loaded by checkov from
+``--external-checks-dir``) hand each resource's ``conf`` to this module, which turns it into
+:class:`~imds_iac_checks.model.Target` objects and runs the same engine as ``imds-iac check``.
+Nothing here imports checkov: the conversion works on plain dicts and lists, so it is tested
+without checkov, and the core never depends on it.
+
+What checkov hands a resource check:
+
+* **Terraform** (HCL and plan JSON): every attribute wrapped in a list (``{'metadata_options':
+  [{'http_tokens': ['optional']}]}``). checkov has already substituted the variables, locals and
+  module inputs it could resolve, rendered ``dynamic`` blocks and expanded ``count``/``for_each``;
+  what it could not resolve stays as expression text (``'var.tokens'``, ``'${var.x}'``,
+  ``'var.legacy ? "optional" : "required"'``), which is *unknown* here, except that a
+  conditional with literal branches becomes both branches, as ``imds-iac check`` reads it. A plan
+  resource comes from ``planned_values``; values known only after apply are absent, or
+  ``'true_after_unknown'`` when checkov runs with ``EVAL_TF_PLAN_AFTER_UNKNOWN`` (unknown here).
+* **CloudFormation**: the resource mapping (``Type``, ``Properties``) with checkov's
+  ``__file__``/``__startline__``/``__endline__`` keys. checkov has resolved ``Ref`` to parameters
+  with a ``Default`` and ``Fn::FindInMap``; ``Fn::If`` is read here as its two branches and
+  ``Ref: AWS::NoValue`` as "not set"; any other intrinsic is unknown.
+
+A check's verdict (:func:`verdict`) is ``FAILED`` when the engine reports the check's rule,
+``UNKNOWN`` when it does not but the setting the rule reads could not be evaluated (what
+``imds-iac check`` reports as IMDS004; checkov leaves UNKNOWN results out of its report, as it does
+for its own checks on variable-dependent values), else ``PASSED``. Spans are placeholders: checkov
+reports the resource's file and lines itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+
+from imds_iac_checks import engine
+from imds_iac_checks.formats import cloudformation, terraform_kinds
+from imds_iac_checks.formats.hcl import TEMPLATE_USERS
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    TOKENS,
+    KindSpec,
+    Link,
+    Scalar,
+    Span,
+    Target,
+    Value,
+    normalize,
+)
+
+# --- the checks ---------------------------------------------------------------------------------
+
+RULE_IDS = ("IMDS001", "IMDS002", "IMDS003")
+GUIDELINE = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules.md#{anchor}"
+HOP_LIMIT_ENV = "IMDS_IAC_HOP_LIMIT"
+
+_FALLBACK_TITLES = {
+    "IMDS001": "Instance metadata options are missing",
+    "IMDS002": "IMDSv2 session tokens are not required",
+    "IMDS003": "Metadata response hop limit is above the threshold",
+}
+
+
+class CheckInfo(NamedTuple):
+    rule_id: str
+    check_id: str
+    name: str
+    guideline: str
+
+
+def check_id(rule_id: str) -> str:
+    """``IMDS002`` -> ``CKV_IMDS_2``."""
+    return f"CKV_IMDS_{int(rule_id.removeprefix('IMDS'))}"
+
+
+def check_info(rule_id: str) -> CheckInfo:
+    """The id, name and guideline a check shows in checkov's output (title from the catalog)."""
+    title = _FALLBACK_TITLES[rule_id]
+    try:
+        from imds_iac_checks import catalog
+
+        title = str(catalog.load()[rule_id]["title"])
+    except (OSError, KeyError, ValueError):  # a catalog missing from the installation
+        pass
+    name = engine.RULES[rule_id].name
+    return CheckInfo(
+        rule_id,
+        check_id(rule_id),
+        f"{title} (imds-iac {rule_id})",
+        GUIDELINE.format(anchor=f"{rule_id.lower()}-{name}"),
+    )
+
+
+def hop_limit() -> int:
+    """The IMDS003 threshold: ``IMDS_IAC_HOP_LIMIT`` (1-64), else imds-iac's default."""
+    text = os.environ.get(HOP_LIMIT_ENV, "").strip()
+    if not text:
+        return engine.DEFAULT_HOP_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{HOP_LIMIT_ENV}={text!r} is not a whole number from 1 to 64") from None
+    if not 1 <= value <= 64:
+        raise ValueError(f"{HOP_LIMIT_ENV}={text!r} is not a whole number from 1 to 64")
+    return value
+
+
+TERRAFORM_TYPES = tuple(terraform_kinds.KINDS)
+CLOUDFORMATION_TYPES = tuple(sorted(cloudformation.TYPES))
+
+PASSED, FAILED, UNKNOWN = "PASSED", "FAILED", "UNKNOWN"
+
+
+def verdict(targets: Iterable[Target], rule_id: str, hop: int | None = None) -> str:
+    """``FAILED`` if the engine reports ``rule_id`` on any target; otherwise ``UNKNOWN`` if a
+    setting the rule reads could not be evaluated (IMDS004), else ``PASSED``."""
+    ctx = engine.Context(hop_limit=hop if hop is not None else hop_limit())
+    uncertain = False
+    for target in targets:
+        if engine.evaluate(target, ctx, (rule_id,)):
+            return FAILED
+        uncertain = uncertain or _uncertain(target, ctx, rule_id)
+    return UNKNOWN if uncertain else PASSED
+
+
+_READS = {"IMDS001": (), "IMDS002": (TOKENS,), "IMDS003": (HOP_LIMIT,)}
+
+
+def evaluated_keys(framework: str, entity_type: str, rule_id: str) -> list[str]:
+    """The attributes a check reads, as checkov reports them (``metadata_options/[0]/http_tokens``,
+    ``Properties/MetadataOptions/HttpTokens``)."""
+    spec: KindSpec | None
+    if framework == "cloudformation":
+        kind = cloudformation.KINDS.get(entity_type)
+        spec, block = (kind.spec, "/".join(("Properties", *kind.path))) if kind else (None, "")
+        prefix = block
+    else:
+        spec = terraform_kinds.KINDS.get(entity_type)
+        block = (spec.block or "") if spec is not None else ""
+        prefix = f"{block}/[0]" if block else ""
+    if spec is None:
+        return []
+    if rule_id == "IMDS001":
+        return [block] if spec.needs_block and spec.block else []
+    if not all(k in spec.fields for k in _READS[rule_id]):
+        return []
+    keys = [k for k in (ENDPOINT, *_READS[rule_id]) if k in spec.fields]
+    return ["/".join(filter(None, (prefix, spec.fields[key]))) for key in keys]
+
+
+def _uncertain(target: Target, ctx: engine.Context, rule_id: str) -> bool:
+    if target.unknown_block is not None:  # unless the rule reads a field this kind lacks
+        return all(key in target.spec.fields for key in _READS[rule_id])
+    return any(
+        finding.setting in _READS[rule_id] for finding in engine.evaluate(target, ctx, ("IMDS004",))
+    )
+
+
+# --- values -------------------------------------------------------------------------------------
+
+SPAN = Span("", 0, 0, 1, 1, 1, 1)
+"""Every Value and Target points here: checkov reports the resource's own lines."""
+
+
+def _literal(spec: KindSpec, key: str, raw: Scalar | None, condition: str | None) -> Value | None:
+    """A known Value, or None when it means "not set" outside a conditional branch (as the
+    format adapters read literals)."""
+    canonical, problem = normalize(spec, key, raw)
+    link = (Link(SPAN, "literal"),)
+    text = json.dumps(raw)
+    if canonical is None and problem is None:
+        if condition is None:
+            return None
+        return Value(True, None, None, text, link, condition)
+    return Value(True, canonical, raw, text, link, condition, problem)
+
+
+def _unknown(expression: str, condition: str | None = None) -> Value:
+    return Value(False, None, None, expression, (Link(SPAN, "expression"),), condition)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(_clean(value), default=str)
+    except ValueError:
+        return str(value)
+
+
+def _clean(value: Any) -> Any:
+    """checkov's bookkeeping keys removed (for messages)."""
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items() if not _bookkeeping(k)}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _bookkeeping(key: object) -> bool:
+    return isinstance(key, str) and (
+        (key.startswith("__") and key.endswith("__")) or key in ("start_line", "end_line")
+    )
+
+
+# Reads one setting as checkov presents it: (spec, key, value, condition) -> its Values.
+Read = Callable[[KindSpec, str, Any, "str | None"], "list[Value]"]
+
+
+def _settings(
+    spec: KindSpec, options: Mapping[str, Any], read: Read
+) -> dict[str, tuple[Value, ...]]:
+    settings: dict[str, tuple[Value, ...]] = {}
+    for key, field in spec.fields.items():
+        if field not in options:
+            continue
+        values = read(spec, key, options[field], None)
+        if values:
+            settings[key] = tuple(values)
+    return settings
+
+
+def _target(
+    spec: KindSpec,
+    address: str,
+    fmt: str,
+    *,
+    block: bool,
+    settings: dict[str, tuple[Value, ...]] | None = None,
+    unknown_block: Value | None = None,
+    template_ref: Value | None = None,
+    recorded_state: bool = False,
+) -> Target:
+    return Target(
+        spec=spec,
+        address=address,
+        path="",
+        span=SPAN,
+        header=SPAN,
+        block_span=SPAN if block else None,
+        settings=settings or {},
+        format=fmt,
+        recorded_state=recorded_state,
+        unknown_block=unknown_block,
+        template_ref=template_ref,
+    )
+
+
+# --- Terraform ----------------------------------------------------------------------------------
+
+TRUE_AFTER_UNKNOWN = "true_after_unknown"  # checkov's marker for a plan value known after apply
+
+# Expression text checkov leaves when it cannot resolve a value: interpolation, a reference
+# (var.x, local.x, module.m.out, each.value, aws_x.y.id), a function call, an index, a conditional.
+_EXPRESSION = re.compile(
+    r"\$\{|%\{|^\s*[A-Za-z_][\w-]*\s*(?:\.\s*[A-Za-z_*\[]|\(|\[)|\?.*:|[()\[\]{}]"
+)
+
+
+def _unwrap(value: Any) -> Any:
+    """checkov wraps every Terraform attribute in a list: ``['optional']`` -> ``'optional'``."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def _tf_values(spec: KindSpec, key: str, wrapped: Any, condition: str | None) -> list[Value]:
+    value = _unwrap(wrapped)
+    if value is None or isinstance(value, (bool, int, float)):
+        literal = _literal(spec, key, value, condition)
+        return [literal] if literal is not None else []
+    if not isinstance(value, str):
+        return [_unknown(_show(value), condition)]
+    if value == TRUE_AFTER_UNKNOWN:
+        return [_unknown("(known after apply)", condition)]
+    text = value.strip()
+    inner = re.fullmatch(r"\$\{(.*)\}", text, re.S)
+    if inner is not None and "${" not in inner.group(1):
+        text = inner.group(1).strip()
+    branches = _conditional(text)
+    if branches is not None and condition is None:
+        test, when_true, when_false = branches
+        out: list[Value] = []
+        for branch, label in ((when_true, "true"), (when_false, "false")):
+            out.extend(_hcl_branch(spec, key, branch, f"{test} is {label}"))
+        return out
+    if _EXPRESSION.search(value):
+        return [_unknown(text, condition)]
+    literal = _literal(spec, key, value, condition)
+    return [literal] if literal is not None else []
+
+
+def _hcl_branch(spec: KindSpec, key: str, text: str, condition: str) -> list[Value]:
+    """One branch of a conditional as checkov leaves it: HCL literal text."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    nested = _conditional(text)
+    if nested is not None:  # a ? "x" : b ? "y" : "z"
+        test, when_true, when_false = nested
+        return [
+            *_hcl_branch(spec, key, when_true, f"{condition} and {test} is true"),
+            *_hcl_branch(spec, key, when_false, f"{condition} and {test} is false"),
+        ]
+    raw: Scalar | None
+    if text == "null":
+        raw = None
+    elif text in ("true", "false"):
+        raw = text == "true"
+    elif re.fullmatch(r'"(?:[^"\\$%]|\\.)*"', text):
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            return [_unknown(text, condition)]
+    elif re.fullmatch(r"-?\d+(?:\.\d+)?", text):
+        raw = float(text) if "." in text else int(text)
+    else:
+        return [_unknown(text, condition)]
+    literal = _literal(spec, key, raw, condition)
+    return [literal] if literal is not None else []
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _conditional(text: str) -> tuple[str, str, str] | None:
+    """``cond ? a : b`` split at its top-level ``?`` and ``:`` (quotes and brackets respected)."""
+    depth, question, quoted, escaped = 0, -1, False, False
+    nested = 0
+    for i, char in enumerate(text):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+            continue
+        if char == '"':
+            quoted = True
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char == "?":
+            if question < 0:
+                question = i
+            else:
+                nested += 1
+        elif depth == 0 and char == ":" and question >= 0:
+            if nested:
+                nested -= 1
+                continue
+            return text[:question].strip(), text[question + 1 : i], text[i + 1 :]
+    return None
+
+
+def _tf_blocks(conf: Mapping[str, Any], name: str) -> tuple[Mapping[str, Any] | None, Any]:
+    """The first ``name`` block as checkov presents it, or the expression that stands for it.
+
+    Returns ``(block, None)``, ``(None, expression)`` when the block is not a literal block
+    (a value known only after apply), or ``(None, None)`` when there is none."""
+    if _empty_dynamic(conf, name):
+        return None, None
+    raw = conf.get(name)
+    if raw is None:
+        return None, None
+    items = raw if isinstance(raw, list) else [raw]
+    other: Any = None
+    for item in items:
+        for inner in item if isinstance(item, list) else [item]:
+            if isinstance(inner, Mapping):
+                return inner, None
+            if inner is not None and other is None:
+                other = inner
+    return None, other
+
+
+def _empty_dynamic(conf: Mapping[str, Any], name: str) -> bool:
+    """A ``dynamic`` block over an empty collection: Terraform creates no block, but checkov
+    still copies its ``content`` into the resource."""
+    dynamic = conf.get("dynamic")
+    for entry in dynamic if isinstance(dynamic, list) else []:
+        spec = entry.get(name) if isinstance(entry, Mapping) else None
+        if isinstance(spec, Mapping) and "content" in spec and "for_each" in spec:
+            for_each = _unwrap(spec["for_each"])
+            if isinstance(for_each, (list, Mapping)) and not for_each:
+                return True
+    return False
+
+
+def terraform_target(conf: Mapping[str, Any], entity_type: str) -> Target | None:
+    """The Target of one Terraform resource (HCL or plan) as checkov parsed it."""
+    spec = terraform_kinds.KINDS.get(entity_type)
+    if spec is None:
+        return None
+    plan = "__change_actions__" in conf or "__file__" in conf
+    fmt = "terraform-plan" if plan else "terraform"
+    address = str(conf.get("__address__") or entity_type)
+    template_ref = None
+    if entity_type in TEMPLATE_USERS and not plan:  # as imds-iac reads plans: no inheritance
+        ref, _ = _tf_blocks(conf, "launch_template")
+        if ref is not None:
+            text = _show(_unwrap(ref.get("id") or ref.get("name")))
+            template_ref = Value(True, text, text, text, (Link(SPAN, "launch template reference"),))
+    if spec.block is None:
+        settings = _settings(spec, conf, _tf_values)
+        return _target(spec, address, fmt, block=True, settings=settings, recorded_state=plan)
+    block, other = _tf_blocks(conf, spec.block)
+    if block is None and other is not None:
+        unknown = _unknown("(known after apply)" if other == TRUE_AFTER_UNKNOWN else _show(other))
+        return _target(spec, address, fmt, block=True, unknown_block=unknown, recorded_state=plan)
+    settings = _settings(spec, block, _tf_values) if block is not None else {}
+    return _target(
+        spec,
+        address,
+        fmt,
+        block=block is not None,
+        settings=settings,
+        template_ref=template_ref,
+        recorded_state=plan,
+    )
+
+
+# --- CloudFormation -----------------------------------------------------------------------------
+
+
+def _intrinsic(node: Any) -> tuple[str, Any] | None:
+    """``(name without "Fn::", argument)`` of an intrinsic function mapping, else None."""
+    if not isinstance(node, Mapping):
+        return None
+    keys = [k for k in node if not _bookkeeping(k)]
+    if len(keys) == 1 and isinstance(keys[0], str):
+        key = keys[0]
+        if key == "Ref" or key.startswith("Fn::"):
+            return key.removeprefix("Fn::"), node[key]
+    return None
+
+
+def _cfn_values(spec: KindSpec, key: str, node: Any, condition: str | None) -> list[Value]:
+    func = _intrinsic(node)
+    if func is not None:
+        name, arg = func
+        if name == "Ref" and arg == "AWS::NoValue":
+            literal = _literal(spec, key, None, condition)
+            return [literal] if literal is not None else []
+        if name == "If" and isinstance(arg, list) and len(arg) == 3:
+            out: list[Value] = []
+            for branch, label in ((arg[1], "true"), (arg[2], "false")):
+                where = f"condition {_show(arg[0])} is {label}"
+                if condition is not None:
+                    where = f"{condition} and {where}"
+                out.extend(_cfn_values(spec, key, branch, where))
+            return out
+        return [_unknown(_show(node), condition)]
+    if node is None or isinstance(node, (str, bool, int, float)):
+        raw: Scalar | None = str(node) if isinstance(node, str) else node
+        literal = _literal(spec, key, raw, condition)
+        return [literal] if literal is not None else []
+    return [_unknown(_show(node), condition)]
+
+
+def _cfn_target(spec: KindSpec, address: str, options: Any) -> Target:
+    """A target whose options mapping is ``options`` (None: absent; an intrinsic or another
+    non-mapping: unknown)."""
+    if options is None:
+        return _target(spec, address, cloudformation.FORMAT, block=False)
+    if not isinstance(options, Mapping) or _intrinsic(options) is not None:
+        return _target(
+            spec,
+            address,
+            cloudformation.FORMAT,
+            block=True,
+            unknown_block=_unknown(_show(options)),
+        )
+    settings = _settings(spec, options, _cfn_values)
+    return _target(spec, address, cloudformation.FORMAT, block=True, settings=settings)
+
+
+def cloudformation_targets(conf: Mapping[str, Any], entity_type: str) -> list[Target]:
+    """The Targets of one CloudFormation resource as checkov parsed it (an EC2 Fleet gives one
+    per override that sets MetadataOptions)."""
+    props = conf.get("Properties")
+    address = entity_type
+    if entity_type == cloudformation.FLEET.kind:
+        return _fleet(props)
+    if entity_type == cloudformation.EMR.kind:
+        return [_emr(props)]
+    kind = cloudformation.KINDS.get(entity_type)
+    if kind is None:
+        return []
+    spec = kind.spec
+    template_ref = None
+    if entity_type == "AWS::EC2::Instance" and isinstance(props, Mapping):
+        launch = props.get("LaunchTemplate")
+        if isinstance(launch, Mapping):
+            ref = launch.get("LaunchTemplateId") or launch.get("LaunchTemplateName")
+            if ref is not None:
+                text = _show(ref)
+                template_ref = Value(
+                    True, text, text, text, (Link(SPAN, "launch template reference"),)
+                )
+    if not kind.path:  # settings on Properties itself; no Properties = nothing set
+        target = _cfn_target(spec, address, props if props is not None else {})
+        return [target]
+    node: Any = props
+    for step in kind.path:
+        if node is None:
+            break
+        if not isinstance(node, Mapping) or _intrinsic(node) is not None:
+            break
+        node = node.get(step)
+    target = _cfn_target(spec, address, node)
+    return [target._replace(template_ref=template_ref)]
+
+
+def _fleet(props: Any) -> list[Target]:
+    configs = props.get("LaunchTemplateConfigs") if isinstance(props, Mapping) else None
+    out: list[Target] = []
+    for i, config in enumerate(configs if isinstance(configs, list) else []):
+        overrides = config.get("Overrides") if isinstance(config, Mapping) else None
+        for j, override in enumerate(overrides if isinstance(overrides, list) else []):
+            options = override.get("MetadataOptions") if isinstance(override, Mapping) else None
+            if options is not None:
+                address = f"LaunchTemplateConfigs[{i}].Overrides[{j}]"
+                out.append(_cfn_target(cloudformation.FLEET, address, options))
+    return out
+
+
+def _emr(props: Any) -> Target:
+    spec = cloudformation.EMR
+    config = props.get("SecurityConfiguration") if isinstance(props, Mapping) else None
+    block = spec.block or ""
+    if isinstance(config, str):  # the configuration as a JSON string
+        try:
+            data = json.loads(config)
+        except ValueError:
+            data = None
+        imds = data.get(block) if isinstance(data, dict) else None
+        if not isinstance(imds, dict):
+            return _cfn_target(spec, spec.kind, None)
+        literal = {k: v for k, v in imds.items() if not isinstance(v, (dict, list))}
+        return _cfn_target(spec, spec.kind, literal)
+    if config is None or not isinstance(config, Mapping) or _intrinsic(config) is not None:
+        return _cfn_target(spec, spec.kind, config)
+    return _cfn_target(spec, spec.kind, config.get(block))

@@ -1,0 +1,796 @@
+"""The checkov plugin (``imds-iac plugin-path checkov``): CKV_IMDS_1-3 run inside real checkov and
+agree with ``imds-iac check --select IMDS001,IMDS002,IMDS003``.
+
+Two checkov runs (checkov takes seconds to start): one over literal cases written here
+(Terraform, a plan, CloudFormation YAML and JSON), one over bundled fixtures. Each compares
+checkov's FAILED results with imds-iac's findings by (project directory, rule, resource); every
+difference must be one that docs/checkov.md documents, and is asserted here by name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imds_iac_checks.adapters import checkov_targets
+from tests.conftest import FIXTURES, ROOT, require_tool, run_process, write
+
+CHECKS = "CKV_IMDS_1,CKV_IMDS_2,CKV_IMDS_3"
+PLUGIN = ROOT / "imds_iac_checks" / "adapters" / "checkov"
+Key = tuple[str, str, str]  # (project directory, rule id, resource)
+RANK = {"FAILED": 3, "SKIPPED": 2, "PASSED": 1}  # the worst verdict wins when keys coincide
+
+
+def _checkov_available() -> bool:
+    return importlib.util.find_spec("checkov") is not None
+
+
+def run_checkov(root: Path, env: dict[str, str] | None = None) -> dict[Key, str]:
+    """checkov over ``root`` with only the plugin's checks: (project, rule, resource) -> result.
+
+    checkov runs in this interpreter (``python -m checkov.main``), so it imports the same
+    imds_iac_checks as the test."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "checkov.main",
+        "--skip-download",  # no network: checkov would fetch its guidelines otherwise
+        "-d",
+        str(root),
+        "--framework",
+        "terraform",
+        "terraform_plan",
+        "cloudformation",
+        "--external-checks-dir",
+        str(PLUGIN),
+        "--check",
+        CHECKS,
+        "-o",
+        "json",
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "LOG_LEVEL": "WARNING", **(env or {})},
+    )
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    assert "Failed to run check CKV_IMDS" not in proc.stderr, proc.stderr[-3000:]
+    reports = json.loads(proc.stdout)
+    out: dict[Key, str] = {}
+    for report in reports if isinstance(reports, list) else [reports]:
+        kind = report.get("check_type")
+        for group in ("failed_checks", "passed_checks", "skipped_checks"):
+            for result in report.get("results", {}).get(group, []):
+                resource = result["resource"]
+                if kind == "cloudformation":
+                    resource = resource.split(".", 1)[1]  # AWS::EC2::Instance.Web -> Web
+                project = result["file_path"].lstrip("/").split("/")[0]
+                rule = "IMDS00" + result["check_id"].removeprefix("CKV_IMDS_")
+                _merge(out, (project, rule, resource), result["check_result"]["result"])
+    return out
+
+
+def _merge(out: dict[Key, str], key: Key, verdict: str) -> None:
+    if RANK[verdict] > RANK.get(out.get(key, ""), 0):
+        out[key] = verdict
+
+
+def aligned(results: dict[Key, str], found: set[Key]) -> dict[Key, str]:
+    """checkov's results named as imds-iac names resources: checkov expands ``count`` into
+    ``builder[0]``, ``builder[1]`` ...; imds-iac reports a counted resource once, as ``builder``,
+    unless its settings differ by ``count.index`` (then ``replica[2]``). The worst verdict wins."""
+    out: dict[Key, str] = {}
+    for (project, rule, resource), verdict in results.items():
+        key = (project, rule, resource)
+        if key not in found:
+            key = (project, rule, re.sub(r"\[\d+\]$", "", resource))
+        _merge(out, key, verdict)
+    return out
+
+
+def run_imds_iac(root: Path) -> tuple[set[Key], set[Key], set[Key]]:
+    """``imds-iac check`` over ``root``: (IMDS001-003 findings, suppressed ones, IMDS004)."""
+    run = run_process("check", "--format", "json", "--select", "ALL", ".", cwd=root)
+    assert run.code in (0, 1), run.err
+    found: set[Key] = set()
+    suppressed: set[Key] = set()
+    unknown: set[Key] = set()
+    for f in run.json()["findings"]:
+        resource = f["resource"]
+        if f["kind"].startswith("AWS::"):
+            resource = resource.split(".")[0]  # Fleet.LaunchTemplateConfigs[0]... -> Fleet
+        key = (f["path"].split("/")[0], f["rule_id"], resource)
+        if f["rule_id"] == "IMDS004":
+            unknown.add(key)
+        elif f["suppressed"]:
+            suppressed.add(key)
+        else:
+            found.add(key)
+    return found, suppressed, unknown
+
+
+def failed(results: dict[Key, str]) -> set[Key]:
+    return {key for key, verdict in results.items() if verdict == "FAILED"}
+
+
+def plan_with_unknown_block(path: Path) -> None:
+    """The bundled plan, with ``aws_instance.fresh`` (metadata_options known only after apply)
+    in planned_values as well, as Terraform writes it."""
+    plan = json.loads((FIXTURES / "terraform-plan" / "plan.json").read_text())
+    plan["planned_values"]["root_module"]["resources"].append(
+        {
+            "address": "aws_instance.fresh",
+            "mode": "managed",
+            "type": "aws_instance",
+            "name": "fresh",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "schema_version": 1,
+            "values": {"ami": "ami-0c55b159cbfafe1f0", "instance_type": "t3.micro"},
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(plan, indent=2))
+
+
+# --- literal cases ------------------------------------------------------------------------------
+
+TERRAFORM = """
+variable "legacy" {
+  type = bool
+}
+variable "unset" {
+  type = string
+}
+variable "tokens" {
+  default = "optional"
+}
+
+resource "aws_instance" "no_options" {
+  ami = "ami-1"
+}
+resource "aws_instance" "optional" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = "optional"
+  }
+}
+resource "aws_instance" "required" {
+  ami = "ami-1"
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+}
+resource "aws_instance" "no_tokens" {
+  ami = "ami-1"
+  metadata_options {
+    http_endpoint = "enabled"
+  }
+}
+resource "aws_instance" "null_tokens" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = null
+  }
+}
+resource "aws_instance" "hop3" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 3
+  }
+}
+resource "aws_launch_template" "hop_string" {
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = "2"
+  }
+}
+resource "aws_launch_template" "no_options" {
+  name_prefix = "x-"
+}
+resource "aws_launch_configuration" "disabled" {
+  image_id      = "ami-1"
+  instance_type = "t3.micro"
+  metadata_options {
+    http_endpoint               = "disabled"
+    http_tokens                 = "optional"
+    http_put_response_hop_limit = 5
+  }
+}
+resource "aws_spot_instance_request" "spot" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = "optional"
+  }
+}
+resource "aws_instance" "from_template" {
+  ami = "ami-1"
+  launch_template {
+    id = aws_launch_template.hop_string.id
+  }
+}
+resource "aws_sagemaker_notebook_instance" "v1" {
+  name          = "v1"
+  role_arn      = "arn:aws:iam::123456789012:role/x"
+  instance_type = "ml.t3.medium"
+  instance_metadata_service_configuration {
+    minimum_instance_metadata_service_version = "1"
+  }
+}
+resource "aws_sagemaker_notebook_instance" "v2" {
+  name          = "v2"
+  role_arn      = "arn:aws:iam::123456789012:role/x"
+  instance_type = "ml.t3.medium"
+  instance_metadata_service_configuration {
+    minimum_instance_metadata_service_version = "2"
+  }
+}
+resource "aws_sagemaker_notebook_instance" "none" {
+  name          = "none"
+  role_arn      = "arn:aws:iam::123456789012:role/x"
+  instance_type = "ml.t3.medium"
+}
+resource "aws_imagebuilder_infrastructure_configuration" "none" {
+  name                  = "none"
+  instance_profile_name = "builder"
+}
+resource "aws_imagebuilder_infrastructure_configuration" "hop2" {
+  name                  = "hop2"
+  instance_profile_name = "builder"
+  instance_metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
+}
+resource "aws_ec2_instance_metadata_defaults" "no_preference" {
+  http_tokens                 = "no-preference"
+  http_put_response_hop_limit = -1
+}
+resource "aws_ec2_instance_metadata_defaults" "hop2" {
+  http_tokens                 = "required"
+  http_put_response_hop_limit = 2
+}
+resource "aws_instance" "from_variable" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = var.tokens
+  }
+}
+resource "aws_instance" "unresolved" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = var.unset
+  }
+}
+resource "aws_instance" "conditional" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = var.legacy ? "optional" : "required"
+  }
+}
+resource "aws_instance" "each" {
+  for_each = toset(["a", "b"])
+  ami      = "ami-1"
+  metadata_options {
+    http_tokens = each.key == "a" ? "optional" : "required"
+  }
+}
+resource "aws_launch_template" "dynamic_empty" {
+  dynamic "metadata_options" {
+    for_each = []
+    content {
+      http_tokens = "required"
+    }
+  }
+}
+resource "aws_instance" "skipped" {
+  # checkov:skip=CKV_IMDS_2: legacy agent, replaced in Q3
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = "optional"
+  }
+}
+module "node" {
+  source = "./modules/node"
+  tokens = "optional"
+}
+"""
+
+MODULE = """
+variable "tokens" {
+  default = "required"
+}
+resource "aws_instance" "this" {
+  ami = "ami-1"
+  metadata_options {
+    http_tokens = var.tokens
+  }
+}
+"""
+
+CFN_YAML = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Tokens:
+    Type: String
+    Default: optional
+  NoDefault:
+    Type: String
+Mappings:
+  Env:
+    prod:
+      Tokens: optional
+Conditions:
+  IsProd: !Equals [!Ref "AWS::StackName", prod]
+Resources:
+  NoOptions:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+  Optional:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: optional
+  Required:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: required
+        HttpPutResponseHopLimit: 1
+  NoTokens:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpEndpoint: enabled
+  Hop3:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: required
+        HttpPutResponseHopLimit: 3
+  Disabled:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpEndpoint: disabled
+        HttpTokens: optional
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions:
+          HttpTokens: required
+          HttpPutResponseHopLimit: "2"
+  TemplateNoOptions:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: ami-1
+  FromTemplate:
+    Type: AWS::EC2::Instance
+    Properties:
+      LaunchTemplate:
+        LaunchTemplateId: !Ref Template
+        Version: "1"
+  ConfigNoOptions:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties:
+      ImageId: ami-1
+      InstanceType: t3.micro
+  FromParameter:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: !Ref Tokens
+  FromMapping:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: !FindInMap [Env, prod, Tokens]
+  Unresolved:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: !Ref NoDefault
+  Conditional:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: !If [IsProd, required, optional]
+  NoValueHop:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions:
+        HttpTokens: required
+        HttpPutResponseHopLimit: !If [IsProd, 3, !Ref "AWS::NoValue"]
+  WholeBlockIf:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-1
+      MetadataOptions: !If
+        - IsProd
+        - HttpTokens: required
+        - !Ref AWS::NoValue
+  NotebookV1:
+    Type: AWS::SageMaker::NotebookInstance
+    Properties:
+      InstanceType: ml.t3.medium
+      RoleArn: arn:aws:iam::123456789012:role/x
+      InstanceMetadataServiceConfiguration:
+        MinimumInstanceMetadataServiceVersion: "1"
+  NotebookNone:
+    Type: AWS::SageMaker::NotebookInstance
+    Properties:
+      InstanceType: ml.t3.medium
+      RoleArn: arn:aws:iam::123456789012:role/x
+  ImageBuilderHop:
+    Type: AWS::ImageBuilder::InfrastructureConfiguration
+    Properties:
+      Name: hop
+      InstanceProfileName: builder
+      InstanceMetadataOptions:
+        HttpTokens: required
+        HttpPutResponseHopLimit: 2
+  StreamFleet:
+    Type: AWS::AppStream::Fleet
+    Properties:
+      InstanceType: stream.standard.small
+      DisableIMDSV1: false
+  StreamBuilder:
+    Type: AWS::AppStream::ImageBuilder
+    Properties:
+      InstanceType: stream.standard.small
+      DisableIMDSV1: true
+  BlockBuilder:
+    Type: AWS::AppStream::AppBlockBuilder
+    Properties:
+      InstanceType: stream.standard.small
+  Workspace:
+    Type: AWS::WorkspacesInstances::WorkspaceInstance
+    Properties:
+      ManagedInstance:
+        ImageId: ami-1
+        InstanceType: t3.micro
+        MetadataOptions:
+          HttpTokens: optional
+  Fleet:
+    Type: AWS::EC2::EC2Fleet
+    Properties:
+      TargetCapacitySpecification:
+        TotalTargetCapacity: 1
+      LaunchTemplateConfigs:
+        - LaunchTemplateSpecification:
+            LaunchTemplateId: lt-1
+            Version: "1"
+          Overrides:
+            - InstanceType: t3.micro
+              MetadataOptions:
+                HttpTokens: optional
+                HttpPutResponseHopLimit: 2
+  EmrString:
+    Type: AWS::EMR::SecurityConfiguration
+    Properties:
+      SecurityConfiguration: |
+        {"InstanceMetadataServiceConfiguration":
+        {"MinimumInstanceMetadataServiceVersion": 1}}
+  EmrMap:
+    Type: AWS::EMR::SecurityConfiguration
+    Properties:
+      SecurityConfiguration:
+        InstanceMetadataServiceConfiguration:
+          MinimumInstanceMetadataServiceVersion: 2
+          HttpPutResponseHopLimit: 3
+  EmrNone:
+    Type: AWS::EMR::SecurityConfiguration
+    Properties:
+      SecurityConfiguration:
+        EncryptionConfiguration:
+          EnableInTransitEncryption: true
+"""
+
+CFN_JSON: dict[str, Any] = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Conditions": {
+        "IsProd": {"Fn::Equals": [{"Ref": "AWS::StackName"}, "prod"]},
+        "Never": {"Fn::Equals": ["a", "b"]},
+    },
+    "Resources": {
+        "NoOptions": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1"}},
+        "Optional": {
+            "Type": "AWS::EC2::Instance",
+            "Properties": {"ImageId": "ami-1", "MetadataOptions": {"HttpTokens": "optional"}},
+        },
+        "Hop3": {
+            "Type": "AWS::EC2::LaunchTemplate",
+            "Properties": {
+                "LaunchTemplateData": {
+                    "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 3}
+                }
+            },
+        },
+        "Conditional": {
+            "Type": "AWS::EC2::Instance",
+            "Properties": {
+                "ImageId": "ami-1",
+                "MetadataOptions": {"HttpTokens": {"Fn::If": ["IsProd", "optional", "required"]}},
+            },
+        },
+        # Documented difference: imds-iac decides Never (false) and reads only "required";
+        # a checkov resource check cannot see the template's Conditions and reads both branches.
+        "StaticCondition": {
+            "Type": "AWS::EC2::Instance",
+            "Properties": {
+                "ImageId": "ami-1",
+                "MetadataOptions": {"HttpTokens": {"Fn::If": ["Never", "optional", "required"]}},
+            },
+        },
+        "Skipped": {
+            "Type": "AWS::EC2::Instance",
+            "Metadata": {"checkov": {"skip": [{"id": "CKV_IMDS_1", "comment": "legacy"}]}},
+            "Properties": {"ImageId": "ami-1"},
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def literal_cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("checkov-literal")
+    write(root, "tf/main.tf", TERRAFORM)
+    write(root, "tf/modules/node/main.tf", MODULE)
+    plan_with_unknown_block(root / "plan" / "plan.json")
+    write(root, "cfn-yaml/stack.yaml", CFN_YAML)
+    (root / "cfn-json").mkdir()
+    (root / "cfn-json" / "stack.json").write_text(json.dumps(CFN_JSON, indent=2))
+    return root
+
+
+@pytest.fixture(scope="module")
+def literal_results(literal_cases: Path) -> tuple[dict[Key, str], set[Key], set[Key], set[Key]]:
+    require_tool(_checkov_available(), "checkov")
+    # EVAL_TF_PLAN_AFTER_UNKNOWN: checkov marks plan values known only after apply (docs/checkov.md)
+    results = run_checkov(literal_cases, {"EVAL_TF_PLAN_AFTER_UNKNOWN": "true"})
+    found, suppressed, unknown = run_imds_iac(literal_cases)
+    return aligned(results, found), found, suppressed, unknown
+
+
+EXPECTED_LITERAL = {
+    ("tf", "IMDS001", "aws_instance.no_options"),
+    ("tf", "IMDS002", "aws_instance.optional"),
+    ("tf", "IMDS002", "aws_instance.no_tokens"),
+    ("tf", "IMDS002", "aws_instance.null_tokens"),
+    ("tf", "IMDS003", "aws_instance.hop3"),
+    ("tf", "IMDS003", "aws_launch_template.hop_string"),
+    ("tf", "IMDS001", "aws_launch_template.no_options"),
+    ("tf", "IMDS002", "aws_spot_instance_request.spot"),
+    ("tf", "IMDS002", "aws_sagemaker_notebook_instance.v1"),
+    ("tf", "IMDS001", "aws_sagemaker_notebook_instance.none"),
+    ("tf", "IMDS001", "aws_imagebuilder_infrastructure_configuration.none"),
+    ("tf", "IMDS003", "aws_imagebuilder_infrastructure_configuration.hop2"),
+    ("tf", "IMDS002", "aws_ec2_instance_metadata_defaults.no_preference"),
+    ("tf", "IMDS003", "aws_ec2_instance_metadata_defaults.hop2"),
+    ("tf", "IMDS002", "aws_instance.from_variable"),
+    ("tf", "IMDS002", "aws_instance.conditional"),
+    ("tf", "IMDS002", 'aws_instance.each["a"]'),
+    ("tf", "IMDS001", "aws_launch_template.dynamic_empty"),
+    ("tf", "IMDS002", "module.node.aws_instance.this"),
+    ("plan", "IMDS002", "aws_instance.bastion"),
+    ("plan", "IMDS003", "module.app.module.nodes.aws_launch_template.node[0]"),
+    ("plan", "IMDS001", "module.app.module.nodes.aws_launch_template.node[1]"),
+    ("cfn-yaml", "IMDS001", "NoOptions"),
+    ("cfn-yaml", "IMDS002", "Optional"),
+    ("cfn-yaml", "IMDS002", "NoTokens"),
+    ("cfn-yaml", "IMDS003", "Hop3"),
+    ("cfn-yaml", "IMDS003", "Template"),
+    ("cfn-yaml", "IMDS001", "TemplateNoOptions"),
+    ("cfn-yaml", "IMDS001", "ConfigNoOptions"),
+    ("cfn-yaml", "IMDS002", "FromParameter"),
+    ("cfn-yaml", "IMDS002", "FromMapping"),
+    ("cfn-yaml", "IMDS002", "Conditional"),
+    ("cfn-yaml", "IMDS003", "NoValueHop"),
+    ("cfn-yaml", "IMDS002", "NotebookV1"),
+    ("cfn-yaml", "IMDS001", "NotebookNone"),
+    ("cfn-yaml", "IMDS003", "ImageBuilderHop"),
+    ("cfn-yaml", "IMDS002", "StreamFleet"),
+    ("cfn-yaml", "IMDS002", "BlockBuilder"),
+    ("cfn-yaml", "IMDS002", "Workspace"),
+    ("cfn-yaml", "IMDS002", "Fleet"),
+    ("cfn-yaml", "IMDS003", "Fleet"),
+    ("cfn-yaml", "IMDS002", "EmrString"),
+    ("cfn-yaml", "IMDS003", "EmrMap"),
+    ("cfn-yaml", "IMDS001", "EmrNone"),
+    ("cfn-json", "IMDS001", "NoOptions"),
+    ("cfn-json", "IMDS002", "Optional"),
+    ("cfn-json", "IMDS003", "Hop3"),
+    ("cfn-json", "IMDS002", "Conditional"),
+}
+
+
+def test_literal_cases_same_verdicts_as_imds_iac_check(literal_results: Any) -> None:
+    results, found, _, _ = literal_results
+    assert found == EXPECTED_LITERAL  # the cases say what they mean
+    documented = {("cfn-json", "IMDS002", "StaticCondition")}  # see CFN_JSON
+    assert failed(results) == found | documented
+    # checkov saw every resource: each check passed somewhere in every project
+    assert {project for project, _, _ in results} == {"tf", "plan", "cfn-yaml", "cfn-json"}
+    assert results[("tf", "IMDS002", "aws_instance.required")] == "PASSED"
+    assert results[("cfn-yaml", "IMDS002", "Disabled")] == "PASSED"
+
+
+def test_unknown_values_are_neither_passed_nor_failed(literal_results: Any) -> None:
+    """What imds-iac reports as IMDS004 is CheckResult.UNKNOWN: left out of checkov's report."""
+    results, _, _, unknown = literal_results
+    for project, resource, rules in (
+        ("tf", "aws_instance.unresolved", ("IMDS002",)),
+        ("plan", "aws_instance.fresh", ("IMDS001", "IMDS002", "IMDS003")),
+        ("cfn-yaml", "Unresolved", ("IMDS002",)),
+        ("cfn-yaml", "WholeBlockIf", ("IMDS001", "IMDS002", "IMDS003")),
+    ):
+        assert (project, "IMDS004", resource) in unknown
+        for rule in rules:
+            assert (project, rule, resource) not in results
+    assert results[("tf", "IMDS003", "aws_instance.unresolved")] == "PASSED"
+
+
+def test_checkov_skips_and_imds_iac_suppressions_agree(literal_results: Any) -> None:
+    results, _, suppressed, _ = literal_results
+    assert results[("tf", "IMDS002", "aws_instance.skipped")] == "SKIPPED"
+    assert results[("cfn-json", "IMDS001", "Skipped")] == "SKIPPED"
+    assert suppressed == {
+        ("tf", "IMDS002", "aws_instance.skipped"),
+        ("cfn-json", "IMDS001", "Skipped"),
+    }
+
+
+# --- bundled fixtures ---------------------------------------------------------------------------
+
+# Differences docs/checkov.md documents (section "Measured on the bundled fixtures").
+ONLY_CHECKOV = {
+    # checkov substitutes var.pools but cannot evaluate can(): the conditional stays text, read as
+    # both branches; imds-iac evaluates can() to true and reads only "required".
+    ("evaluation", "IMDS002", "aws_instance.can_and_tostring"),
+    # Without EVAL_TF_PLAN_AFTER_UNKNOWN, a block known only after apply is absent for checkov.
+    ("plan-unknown", "IMDS001", "aws_instance.fresh"),
+}
+ONLY_IMDS_IAC = {
+    # checkov renders the dynamic block although its for_each is [] (the condition on a null
+    # variable is not evaluated), with the iterator value unresolved.
+    ("evaluation", "IMDS001", "aws_launch_template.dynamic_over_empty"),
+    # checkov mis-evaluates the for expression to the text "[null, null]": unknown here.
+    ("evaluation", "IMDS002", "aws_instance.for_expression"),
+}
+
+
+def test_bundled_fixtures(tmp_path: Path) -> None:
+    """Every Terraform project and CloudFormation template under fixtures/, and the plan."""
+    require_tool(_checkov_available(), "checkov")
+    projects = sorted(p.name for p in (FIXTURES / "terraform").iterdir() if p.is_dir())
+    for project in projects:
+        shutil.copytree(FIXTURES / "terraform" / project, tmp_path / project)
+    templates = sorted(p for p in (FIXTURES / "cloudformation").iterdir() if p.suffix != ".expect")
+    for template in templates:  # one directory each: logical ids repeat across templates
+        copy = shutil.copytree if template.is_dir() else shutil.copy
+        (tmp_path / f"cfn-{template.name}").mkdir()
+        copy(template, tmp_path / f"cfn-{template.name}" / template.name)
+    (tmp_path / "plan").mkdir()
+    shutil.copy(FIXTURES / "terraform-plan" / "plan.json", tmp_path / "plan")
+    plan_with_unknown_block(tmp_path / "plan-unknown" / "plan.json")
+    found, _, _ = run_imds_iac(tmp_path)
+    results = aligned(run_checkov(tmp_path), found)
+
+    assert failed(results) - found == ONLY_CHECKOV
+    assert found - failed(results) == ONLY_IMDS_IAC
+    for key in ONLY_IMDS_IAC:
+        assert results.get(key) in ("PASSED", None)
+    # the fixtures the issue names agree exactly, and are not trivially empty
+    for project in ("storefront", "cfn-web-stack.yaml", "plan"):
+        mine = {key for key in found if key[0] == project}
+        assert mine, project
+        assert {key for key in failed(results) if key[0] == project} == mine
+    assert {key[0] for key in results} >= {*projects, *(f"cfn-{t.name}" for t in templates)}
+
+
+# --- the plugin's files and conversion (no checkov needed) --------------------------------------
+
+
+def test_plugin_path_prints_a_loadable_directory() -> None:
+    run = run_process("plugin-path", "checkov")
+    directory = Path(run.out.strip())
+    assert directory == PLUGIN
+    assert (directory / "__init__.py").is_file()  # checkov loads only directories with one
+    modules = sorted(p.name for p in directory.glob("*.py") if p.name != "__init__.py")
+    assert modules == ["imds_iac_cloudformation.py", "imds_iac_terraform.py"]
+    for name in modules:  # loaded as standalone modules: no relative imports
+        assert not re.search(r"^from \.", (directory / name).read_text(), re.M)
+
+
+def test_check_ids_names_and_guidelines() -> None:
+    info = checkov_targets.check_info("IMDS002")
+    assert info.check_id == "CKV_IMDS_2"
+    assert info.name == "IMDSv2 session tokens are not required (imds-iac IMDS002)"
+    assert info.guideline.endswith("docs/rules.md#imds002-tokens-not-required")
+    assert [checkov_targets.check_id(r) for r in checkov_targets.RULE_IDS] == [
+        "CKV_IMDS_1",
+        "CKV_IMDS_2",
+        "CKV_IMDS_3",
+    ]
+
+
+def _tf(conf: dict[str, Any], rule: str, kind: str = "aws_instance", hop: int = 1) -> str:
+    target = checkov_targets.terraform_target(conf, kind)
+    assert target is not None
+    return checkov_targets.verdict([target], rule, hop)
+
+
+def test_terraform_conf_conversion() -> None:
+    options = {"metadata_options": [{"http_tokens": ["optional"]}]}
+    assert _tf(options, "IMDS002") == "FAILED"
+    assert _tf({"metadata_options": [{"http_tokens": ["required"]}]}, "IMDS002") == "PASSED"
+    assert _tf({"metadata_options": [{"http_tokens": ["var.x"]}]}, "IMDS002") == "UNKNOWN"
+    assert _tf({"metadata_options": [{"http_tokens": ["${var.x}"]}]}, "IMDS002") == "UNKNOWN"
+    conditional = {"metadata_options": [{"http_tokens": ['var.a ? "required" : "optional"']}]}
+    assert _tf(conditional, "IMDS002") == "FAILED"
+    both_good = {"metadata_options": [{"http_tokens": ['var.a ? "required" : ("required")']}]}
+    assert _tf(both_good, "IMDS002") == "PASSED"
+    nested = 'var.a ? "required" : var.b == "x" ? "required" : "optional"'
+    assert _tf({"metadata_options": [{"http_tokens": [nested]}]}, "IMDS002") == "FAILED"
+    not_literal = 'var.a ? "required" : lookup(var.m, "k")'
+    assert _tf({"metadata_options": [{"http_tokens": [not_literal]}]}, "IMDS002") == "UNKNOWN"
+    hop = {"metadata_options": [{"http_tokens": ["required"], "http_put_response_hop_limit": [2]}]}
+    assert _tf(hop, "IMDS003") == "FAILED"
+    assert _tf(hop, "IMDS003", hop=2) == "PASSED"
+    # plan JSON as checkov presents it: an empty block list, a block known only after apply
+    assert _tf({"metadata_options": [[]], "__change_actions__": ["create"]}, "IMDS001") == "FAILED"
+    after_apply = {"metadata_options": ["true_after_unknown"], "__change_actions__": ["create"]}
+    assert _tf(after_apply, "IMDS001") == "UNKNOWN"
+    defaults = {"http_tokens": ["required"], "http_put_response_hop_limit": [-1]}
+    assert _tf(defaults, "IMDS003", "aws_ec2_instance_metadata_defaults") == "PASSED"
+    assert _tf({"launch_template": [{"id": ["lt-1"]}]}, "IMDS001") == "PASSED"
+
+
+def test_cloudformation_conf_conversion() -> None:
+    def verdict(props: dict[str, Any], rule: str, kind: str = "AWS::EC2::Instance") -> str:
+        conf = {"Type": kind, "Properties": {**props, "__startline__": 1, "__endline__": 2}}
+        targets = checkov_targets.cloudformation_targets(conf, kind)
+        return checkov_targets.verdict(targets, rule, 1)
+
+    assert verdict({}, "IMDS001") == "FAILED"
+    if_ = {"Fn::If": ["C", "required", {"Ref": "AWS::NoValue"}], "__startline__": 3}
+    assert verdict({"MetadataOptions": {"HttpTokens": if_}}, "IMDS002") == "FAILED"
+    assert verdict({"MetadataOptions": {"HttpTokens": {"Ref": "P"}}}, "IMDS002") == "UNKNOWN"
+    assert verdict({"DisableIMDSV1": True}, "IMDS002", "AWS::AppStream::Fleet") == "PASSED"
+    assert verdict({"DisableIMDSV1": "false"}, "IMDS002", "AWS::AppStream::Fleet") == "FAILED"
+
+
+def test_hop_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(checkov_targets.HOP_LIMIT_ENV, "2")
+    assert checkov_targets.hop_limit() == 2
+    monkeypatch.setenv(checkov_targets.HOP_LIMIT_ENV, "0")
+    with pytest.raises(ValueError, match="IMDS_IAC_HOP_LIMIT"):
+        checkov_targets.hop_limit()
+    monkeypatch.delenv(checkov_targets.HOP_LIMIT_ENV)
+    assert checkov_targets.hop_limit() == 1
