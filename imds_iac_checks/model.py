@@ -15,7 +15,6 @@ pre-commit hook.
 """
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import NamedTuple
 
 Scalar = str | int | float | bool
@@ -93,7 +92,7 @@ class KindSpec(NamedTuple):
     needs_block: bool = True
     # Canonical token value for each accepted literal of the tokens field. A literal not listed
     # here is kept as written (and is therefore not "required").
-    token_map: Mapping[str, str] = MappingProxyType({})
+    token_map: Mapping[str, str] = {}
     # Hop-limit literals that mean "no preference" (treated as absent: AWS's default applies).
     hop_no_preference: tuple[Scalar, ...] = ()
     absent_ok: bool = False

@@ -6,7 +6,7 @@ This module picks the adapter for each file and imports it only when a file need
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.config import Resolver, Settings
@@ -139,8 +139,15 @@ def _terraform_modules(
     var_files: list[str],
     variables: list[str],
     errors: list[ScanError],
+    *,
+    roots: list[str] | None = None,
+    reached: set[str] | None = None,
+    callers: dict[str, int] | None = None,
 ) -> Iterator[tuple[str, Target]]:
-    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs."""
+    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
+
+    ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
+    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
     from imds_iac_checks.formats import terraform_module as tfm
 
     cli_inputs: dict[str, tfm.VarInput] = {}
@@ -207,7 +214,8 @@ def _terraform_modules(
         inputs.update(cli_inputs)
         return inputs
 
-    reached: set[str] = set()
+    if reached is None:
+        reached = set()
 
     def walk(
         directory: str,
@@ -245,10 +253,13 @@ def _terraform_modules(
     # A scanned directory that another scanned module calls is evaluated through that call. The
     # calls are found in the bytes (a local `source` is always a literal), without parsing, and
     # counted: a parsed module stays in memory only while another call may still need it.
-    callers = _local_calls(directories)
-    roots = [d for d in directories if not callers.get(d)]
-    # Roots first; then any scanned directory no root reached (modules calling each other).
-    for directory in roots + [d for d in directories if callers.get(d)]:
+    if callers is None:
+        callers = _local_calls(directories)
+    if roots is None:
+        # Roots first; then any scanned directory no root reached (modules calling each other).
+        roots = [d for d in directories if not callers.get(d)]
+        roots += [d for d in directories if callers.get(d)]
+    for directory in roots:
         if directory in reached:
             continue
         try:
@@ -317,6 +328,7 @@ def scan(
     groups: dict[tuple[str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
     modules: dict[str, list[tuple[str, str]]] = {}  # directory -> .tf files (path, shown)
     file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
+    data_jobs: list[tuple[str, str, Settings]] = []  # JSON and YAML files: (path, shown, ...)
     for path, settings in discover(paths, resolver, errors):
         adapter = adapter_for(path)
         assert adapter is not None
@@ -330,23 +342,30 @@ def scan(
                 settings.rules_for(absolute),
             )
             continue
-        try:
-            data = source.read(path)
-        except OSError as exc:
-            errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
-            continue
-        files += 1
-        try:
-            if adapter is _data and cfn_parameters:
-                from imds_iac_checks.formats import data as data_files
-
-                found, errs = data_files.parse(shown, data, cfn_parameters)
-            else:
-                found, errs = adapter(shown, data)
-        except Exception as exc:  # an adapter bug must not end the scan of the other files
-            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
-            continue
+        data_jobs.append((path, shown, settings))
+    pool = _pool(len(modules), len(data_jobs))
+    try:
+        if pool is None:
+            parsed = [_parse_data(path, shown, cfn_parameters) for path, shown, _ in data_jobs]
+            pairs = list(_terraform_modules(modules, cwd, var_files or [], variables or [], errors))
+        else:
+            parsed, pairs = _in_parallel(
+                pool,
+                data_jobs,
+                cfn_parameters,
+                modules,
+                cwd,
+                var_files or [],
+                variables or [],
+                errors,
+            )
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    for (path, _, settings), (found, errs, was_read) in zip(data_jobs, parsed, strict=True):
         errors.extend(errs)
+        files += was_read
         absolute = os.path.abspath(path)
         rules = settings.rules_for(absolute)
         ctx = Context(hop_limit=settings.hop_limit_for(absolute))
@@ -354,7 +373,7 @@ def scan(
             targets += 1
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
             groups.setdefault((target.format, scope), []).append((target, ctx, rules))
-    for shown, target in _terraform_modules(modules, cwd, var_files or [], variables or [], errors):
+    for shown, target in pairs:
         known = file_settings.get(shown)
         if known is None and os.path.dirname(os.path.abspath(os.path.join(cwd, shown))) in modules:
             continue  # a sibling of the files named, read for its variables: not asked for
@@ -387,8 +406,122 @@ def scan(
 
         findings = suppress.apply(findings, origins, cwd)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
-    errors.sort(key=lambda e: (e.path, e.line, e.column))
+    errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, files, targets, fail_on, origins)
+
+
+def _parse_data(
+    path: str, shown: str, cfn_parameters: dict[str, str] | None
+) -> tuple[list[Target], list[ScanError], int]:
+    """One JSON or YAML file: (targets, errors, 1 if it was read)."""
+    try:
+        data = source.read(path)
+    except OSError as exc:
+        return [], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0
+    try:
+        if cfn_parameters:
+            from imds_iac_checks.formats import data as data_files
+
+            found, errs = data_files.parse(shown, data, cfn_parameters)
+        else:
+            found, errs = _data(shown, data)
+    except Exception as exc:  # an adapter bug must not end the scan of the other files
+        return [], [ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")], 1
+    return found, errs, 1
+
+
+# --- parallel scans ---------------------------------------------------------------------------
+
+# A tree this large (Terraform directories + JSON/YAML files) is scanned by a process pool; a
+# smaller one (a pre-commit run, one project) serially, without the cost of starting workers.
+PARALLEL_THRESHOLD = 200
+
+
+def _pool(directories: int, data_files: int) -> Any:
+    """A process pool for a large tree on a machine with several cores, else None. Never while
+    the fixer records or overlays what files hold (those live in this process)."""
+    if directories + data_files < PARALLEL_THRESHOLD or not source.plain():
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    if cores < 2 or os.environ.get("IMDS_IAC_JOBS") == "1":
+        return None
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return context.Pool(min(cores, 8))
+
+
+def _in_parallel(
+    pool: Any,
+    data_jobs: list[tuple[str, str, Settings]],
+    cfn_parameters: dict[str, str] | None,
+    modules: dict[str, list[tuple[str, str]]],
+    cwd: str,
+    var_files: list[str],
+    variables: list[str],
+    errors: list[ScanError],
+) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
+    """Data files in chunks, and Terraform roots in chunks, across the pool; results in the
+    order a serial scan produces them."""
+    callers = _local_calls(modules)
+    roots = [d for d in modules if not callers.get(d)]
+    slots = len(pool._pool) * 4 if hasattr(pool, "_pool") else 8
+    jobs: list[tuple[Any, ...]] = []
+    for chunk in _chunks([(p, s) for p, s, _ in data_jobs], slots):
+        jobs.append(("data", chunk, cfn_parameters))
+    for chunk in _chunks(roots, slots):
+        jobs.append(("terraform", chunk, modules, cwd, var_files, variables, callers))
+    parsed: list[tuple[list[Target], list[ScanError], int]] = []
+    pairs: list[tuple[str, Target]] = []
+    reached: set[str] = set()
+    for kind, result in pool.imap(_work, jobs):
+        if kind == "data":
+            parsed.extend(result)
+        else:
+            found, errs, seen = result
+            pairs.extend(found)
+            errors.extend(errs)
+            reached |= seen
+    rest = [d for d in modules if callers.get(d) and d not in reached]
+    if rest:  # scanned modules that only other non-root modules call
+        pairs += _terraform_modules(
+            modules, cwd, var_files, variables, errors, roots=rest, reached=reached, callers=callers
+        )
+    return parsed, pairs
+
+
+def _chunks(items: list[Any], slots: int) -> list[list[Any]]:
+    if not items:
+        return []
+    size = max(1, -(-len(items) // slots))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _work(job: tuple[Any, ...]) -> tuple[str, Any]:
+    """One chunk of a parallel scan, in a worker process."""
+    if job[0] == "data":
+        _, chunk, cfn_parameters = job
+        return "data", [_parse_data(path, shown, cfn_parameters) for path, shown in chunk]
+    _, roots, modules, cwd, var_files, variables, callers = job
+    errors: list[ScanError] = []
+    reached: set[str] = set()
+    found = list(
+        _terraform_modules(
+            modules,
+            cwd,
+            var_files,
+            variables,
+            errors,
+            roots=roots,
+            reached=reached,
+            callers=callers,
+        )
+    )
+    return "terraform", (found, errors, reached)
 
 
 # An instance key in an address: [0] or ["name"] (compiled by re on first use).

@@ -24,6 +24,11 @@ def read(path: str) -> bytes:
     return data
 
 
+def plain() -> bool:
+    """Files are read as they are on disk and nobody records them: a scan may use workers."""
+    return not _overlay and _record is None
+
+
 def set_overlay(files: dict[str, bytes]) -> None:
     """Scan these contents instead of the files on disk (absolute paths)."""
     _overlay.clear()

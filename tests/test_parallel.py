@@ -1,0 +1,58 @@
+"""A large tree is scanned by a process pool: the result is the same as a serial scan's, byte
+for byte, and the fixer never uses workers (it records what it reads in its own process)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks import scan as scan_module
+
+from .conftest import FIXTURES
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    for copy in range(3):  # enough directories and files to be worth splitting
+        shutil.copytree(FIXTURES, root / f"copy-{copy}")
+    return root
+
+
+def test_parallel_scan_equals_serial_scan(cli, tree: Path, monkeypatch) -> None:
+    monkeypatch.setenv("IMDS_IAC_JOBS", "1")
+    serial = cli("check", "--format", "json", ".", cwd=tree)
+    monkeypatch.delenv("IMDS_IAC_JOBS")
+    monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
+    used = []
+    real_pool = scan_module._pool
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        pool = real_pool(*args)
+        used.append(pool is not None)
+        return pool
+
+    monkeypatch.setattr(scan_module, "_pool", spy)
+    parallel = cli("check", "--format", "json", ".", cwd=tree)
+    assert used == [True]
+    assert parallel.out == serial.out
+    assert (parallel.code, parallel.err) == (serial.code, serial.err)
+    assert serial.json()["summary"]["findings"] > 200
+
+
+def test_small_trees_and_the_fixer_stay_serial(cli, tree: Path, monkeypatch) -> None:
+    used = []
+    real_pool = scan_module._pool
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        pool = real_pool(*args)
+        used.append(pool is not None)
+        return pool
+
+    monkeypatch.setattr(scan_module, "_pool", spy)
+    cli("check", ".", cwd=tree / "copy-0" / "terraform" / "storefront")
+    monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
+    cli("fix", "--diff", ".", cwd=tree)
+    assert used and not any(used)
