@@ -234,7 +234,61 @@ def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settin
     return Settings(hop, select, ignore, exclude, fail_on, tuple(per_path), source)
 
 
+def _cache_file(path: str) -> str | None:
+    """Where the parsed form of a configuration file is kept between runs: the TOML parser
+    costs more than a pre-commit run's whole scan (it imports datetime and compiles regular
+    expressions). ``IMDS_IAC_CACHE_DIR`` moves the cache; set it empty to turn it off."""
+    base = os.environ.get("IMDS_IAC_CACHE_DIR")
+    if base is None:
+        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(root, "imds-iac")
+    if not base:
+        return None
+    import zlib
+
+    return os.path.join(base, f"config-v1-{zlib.crc32(path.encode('utf-8', 'replace')):08x}")
+
+
 def _load_toml(path: str) -> dict[str, Any]:
+    """A TOML file as a dict, from the cache when the file is unchanged (same size and mtime)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    stamp = (path, info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+    cache = _cache_file(path)
+    if cache is not None:
+        import marshal
+
+        try:
+            with open(cache, "rb") as fh:
+                cached = marshal.load(fh)
+            if isinstance(cached, tuple) and cached[:5] == stamp:
+                data: dict[str, Any] = cached[5]
+                return data
+        except (OSError, EOFError, ValueError, TypeError, IndexError):
+            pass
+    data = _parse_toml(path)
+    if cache is not None:
+        _store(cache, (*stamp, data))
+    return data
+
+
+def _store(cache: str, entry: tuple[Any, ...]) -> None:
+    import marshal
+
+    try:
+        blob = marshal.dumps(entry)  # ValueError for values marshal cannot hold (datetimes)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        temporary = f"{cache}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as fh:
+            fh.write(blob)
+        os.replace(temporary, cache)
+    except (OSError, ValueError):
+        pass  # a cache is an optimisation: a read-only home directory is fine
+
+
+def _parse_toml(path: str) -> dict[str, Any]:
     import sys
 
     if sys.version_info >= (3, 11):

@@ -51,7 +51,7 @@ class ScanResult(NamedTuple):
     targets: int
     fail_on: str
     # The target each finding was found on (what the fixer needs to build an edit).
-    origins: "dict[Finding, tuple[Target, Context]] | None" = None
+    origins: dict[Finding, tuple[Target, Context]] | None = None
 
 
 def display_path(path: str, cwd: str) -> str:

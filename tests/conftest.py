@@ -78,3 +78,15 @@ def require_tool(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required under CI but is not installed")
     pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Parsed configuration files are cached between runs: the tests use a cache of their own."""
+    previous = os.environ.get("IMDS_IAC_CACHE_DIR")
+    os.environ["IMDS_IAC_CACHE_DIR"] = str(tmp_path_factory.mktemp("config-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("IMDS_IAC_CACHE_DIR", None)
+    else:
+        os.environ["IMDS_IAC_CACHE_DIR"] = previous

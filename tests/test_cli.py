@@ -408,3 +408,24 @@ def test_python_dash_m_entry_point(tree: Path) -> None:
     run = run_process("check", "--format", "json", "app/main.tf", cwd=tree)
     assert run.code == 1
     assert [f["rule_id"] for f in json.loads(run.out)["findings"]] == ["IMDS002", "IMDS003"]
+
+
+def test_configuration_cache(cli, tmp_path: Path, monkeypatch) -> None:
+    """A parsed configuration file is reused while the file is unchanged, never after."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("IMDS_IAC_CACHE_DIR", str(cache))
+    write(
+        tmp_path,
+        "main.tf",
+        'resource "aws_instance" "a" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n',
+    )
+    write(tmp_path, ".imds-iac.toml", "hop-limit = 2\n")
+    assert cli("check", ".", cwd=tmp_path).code == 0
+    assert len(list(cache.iterdir())) == 1
+    assert cli("check", ".", cwd=tmp_path).code == 0  # from the cache
+    write(tmp_path, ".imds-iac.toml", "hop-limit = 1\n")  # same size, new content
+    assert cli("check", ".", cwd=tmp_path).code == 1
+    monkeypatch.setenv("IMDS_IAC_CACHE_DIR", "")
+    write(tmp_path, ".imds-iac.toml", "hop-limit = 2\n")
+    assert cli("check", ".", cwd=tmp_path).code == 0
