@@ -154,6 +154,13 @@ CHECK_OPTIONS = (
         metavar="FILE",
     ),
     Opt(
+        ("--max-file-size",),
+        "max_file_size",
+        "skip and report files larger than MB megabytes (default 8; 0 = no limit)",
+        type=float,
+        metavar="MB",
+    ),
+    Opt(
         ("--fail-on",),
         "fail_on",
         "lowest severity that makes the exit code 1 (default: error)",
@@ -360,12 +367,18 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
         Overrides,
         Resolver,
         check_hop_limit,
+        check_max_file_size,
         compile_glob,
         parse_selectors,
     )
     from imds_iac_checks.scan import scan
 
     hop = None if args.hop_limit is None else check_hop_limit(args.hop_limit, "--hop-limit")
+    max_size = (
+        None
+        if args.max_file_size is None
+        else check_max_file_size(args.max_file_size, "--max-file-size")
+    )
     select = _flatten(args.select)
     ignore = _flatten(args.ignore)
     overrides = Overrides(
@@ -374,6 +387,7 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
         ignore=None if ignore is None else parse_selectors(ignore, "--ignore"),
         exclude=tuple(compile_glob(g, cwd) for g in args.exclude),
         fail_on=args.fail_on,
+        max_file_size=max_size,
     )
     resolver = Resolver(overrides, args.config)
     cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)

@@ -26,6 +26,9 @@ from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, RULES
 
 CONFIG_NAMES = (".imds-iac.toml", "pyproject.toml")
 MAX_HOP_LIMIT = 64
+# Files larger than this are reported and skipped: tree-sitter needs about 150 bytes of memory per
+# byte of HCL, and nobody writes infrastructure code this large by hand.
+DEFAULT_MAX_FILE_SIZE = 8_000_000
 SEVERITIES = ("error", "warning")
 
 
@@ -142,6 +145,7 @@ class Settings(NamedTuple):
     per_path: tuple[PathOverride, ...] = ()
     source: str | None = None
     hop_limit_forced: bool = False  # set on the command line: per-path overrides do not apply
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; 0 = no limit
 
     def rules_for(self, path: str) -> tuple[str, ...]:
         ignore = list(self.ignore)
@@ -173,6 +177,16 @@ class Overrides(NamedTuple):
     ignore: tuple[str, ...] | None = None
     exclude: tuple[Glob, ...] = ()
     fail_on: str | None = None
+    max_file_size: int | None = None
+
+
+def check_max_file_size(value: object, where: str) -> int:
+    """Megabytes (a number >= 0; 0 = no limit) -> bytes."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(
+            f"{where}: max-file-size must be a number of megabytes >= 0, not {value!r}"
+        )
+    return int(value * 1_000_000)
 
 
 def check_hop_limit(value: object, where: str) -> int:
@@ -183,7 +197,7 @@ def check_hop_limit(value: object, where: str) -> int:
     return value
 
 
-_TOP_KEYS = {"hop-limit", "select", "ignore", "exclude", "fail-on", "per-path"}
+_TOP_KEYS = {"hop-limit", "select", "ignore", "exclude", "fail-on", "per-path", "max-file-size"}
 _PER_PATH_KEYS = {"hop-limit", "ignore"}
 
 
@@ -231,7 +245,12 @@ def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settin
                 parse_selectors(_string_list(opts.get("ignore", []), f"{where}: ignore"), where),
             )
         )
-    return Settings(hop, select, ignore, exclude, fail_on, tuple(per_path), source)
+    max_size = DEFAULT_MAX_FILE_SIZE
+    if "max-file-size" in table:
+        max_size = check_max_file_size(table["max-file-size"], source)
+    return Settings(
+        hop, select, ignore, exclude, fail_on, tuple(per_path), source, max_file_size=max_size
+    )
 
 
 def _cache_file(path: str) -> str | None:
@@ -353,6 +372,7 @@ class Resolver:
             ignore=o.ignore if o.ignore is not None else s.ignore,
             exclude=s.exclude + o.exclude,
             fail_on=o.fail_on or s.fail_on,
+            max_file_size=o.max_file_size if o.max_file_size is not None else s.max_file_size,
         )
 
     def for_dir(self, directory: str) -> Settings:

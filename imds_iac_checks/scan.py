@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
-from imds_iac_checks.config import Resolver, Settings
+from imds_iac_checks.config import DEFAULT_MAX_FILE_SIZE, Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
@@ -78,25 +78,37 @@ def discover(
     paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
     A path that does not exist is an error.
     """
-    seen: set[str] = set()
+    seen: set[str] = set()  # real paths: a file and a link to it are scanned once
     for given in paths:
         if not os.path.exists(given):
-            errors.append(ScanError(given, 0, 0, "no such file or directory"))
+            errors.append(ScanError(given, 0, 0, _missing(given)))
             continue
         if not os.path.isdir(given):
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
-            if absolute not in seen and adapter_for(given) and not settings.excluded(absolute):
-                seen.add(absolute)
+            real = os.path.realpath(given)
+            if real not in seen and adapter_for(given) and not settings.excluded(absolute):
+                seen.add(real)
                 yield given, settings
             continue
+        tree = os.path.realpath(given)
         for root, dirs, files in os.walk(given, onerror=lambda e: _walk_error(e, errors)):
             settings = resolver.for_dir(root)
             keep = []
             for d in sorted(dirs):
                 if d in SKIP_DIRS or _hidden(d):
                     continue
-                if settings.excluded(os.path.join(os.path.abspath(root), d)):
+                full = os.path.join(root, d)
+                if settings.excluded(os.path.abspath(full)):
+                    continue
+                if os.path.islink(full):
+                    # Not followed (its target, when inside the tree, is scanned where it is):
+                    # a loop or a way out of the tree is said, never silently skipped.
+                    real = os.path.realpath(full)
+                    if real == tree or tree.startswith(real + os.sep):
+                        errors.append(ScanError(_norm(full), 0, 0, _LOOP))
+                    elif not _inside(real, tree):
+                        errors.append(ScanError(_norm(full), 0, 0, _OUTSIDE_DIR))
                     continue
                 keep.append(d)
             dirs[:] = keep
@@ -105,10 +117,48 @@ def discover(
                     continue
                 full = os.path.join(root, name)
                 absolute = os.path.abspath(full)
-                if absolute in seen or settings.excluded(absolute):
+                if settings.excluded(absolute):
                     continue
-                seen.add(absolute)
+                real = os.path.realpath(full)
+                if os.path.islink(full):
+                    if not os.path.exists(full):
+                        errors.append(ScanError(_norm(full), 0, 0, _missing(full)))
+                        continue
+                    if not _inside(real, tree):
+                        errors.append(ScanError(_norm(full), 0, 0, _OUTSIDE_FILE))
+                        continue
+                if real in seen:
+                    continue
+                seen.add(real)
                 yield full, settings
+
+
+_LOOP = "not followed: symbolic link loop"
+_OUTSIDE_DIR = "not followed: symbolic link to a directory outside the scanned tree"
+_OUTSIDE_FILE = "skipped: symbolic link to a file outside the scanned tree"
+
+
+def _inside(real: str, tree: str) -> bool:
+    return real == tree or real.startswith(tree.rstrip(os.sep) + os.sep)
+
+
+def _norm(path: str) -> str:
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
+def _missing(path: str) -> str:
+    """Why a path cannot be opened: missing, a broken link or a link loop."""
+    if not os.path.islink(path):
+        return "no such file or directory"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            return "cannot read: symbolic link loop"
+        return "cannot read: broken symbolic link"
+    return "no such file or directory"
 
 
 def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
@@ -143,6 +193,7 @@ def _terraform_modules(
     roots: list[str] | None = None,
     reached: set[str] | None = None,
     callers: dict[str, int] | None = None,
+    max_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Iterator[tuple[str, Target]]:
     """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
 
@@ -166,6 +217,7 @@ def _terraform_modules(
         else:
             cli_inputs[given[0]] = given[1]
     loaded: dict[str, list[tfm.ParsedFile]] = {}
+    asked = {path for listing in directories.values() for path, _ in listing}
 
     def files_of(directory: str) -> list[tfm.ParsedFile]:
         """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
@@ -186,17 +238,23 @@ def _terraform_modules(
         listed.sort(key=lambda item: os.path.basename(item[0]))
         parsed_files = []
         for path, shown in listed:
+            # A sibling read only for its variables reports nothing: it is not asked for.
+            report = errors if directory not in directories or path in asked else []
             try:
+                too_big = _too_big(path, shown, max_size)
+                if too_big is not None:
+                    report.append(too_big)
+                    continue
                 parsed, errs = tfm.load_file(path, shown)
             except OSError as exc:
-                errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
+                report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
                 continue
             except Exception as exc:  # an adapter bug must not end the scan of the other files
-                errors.append(
+                report.append(
                     ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
                 )
                 continue
-            errors.extend(errs)
+            report.extend(errs)
             if parsed is not None:
                 parsed_files.append(parsed)
         loaded[directory] = parsed_files
@@ -300,6 +358,22 @@ def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int
 MAX_MODULE_DEPTH = 16
 
 
+def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
+    """The error for a file over the size limit (0 = no limit), else None. Raises OSError."""
+    if not limit:
+        return None
+    size = os.stat(path).st_size
+    if size <= limit:
+        return None
+    return ScanError(
+        shown,
+        0,
+        0,
+        f"skipped: {size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit "
+        "(raise it with --max-file-size or max-file-size in the configuration)",
+    )
+
+
 def _downloaded(root: str) -> dict[str, str]:
     """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
     if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
@@ -322,7 +396,8 @@ def scan(
     findings: list[Finding] = []
     errors: list[ScanError] = []
     files = targets = 0
-    fail_on = resolver.for_path(paths[0]).fail_on if paths else resolver.for_dir(cwd).fail_on
+    first = resolver.for_path(paths[0]) if paths else resolver.for_dir(cwd)
+    fail_on, max_size = first.fail_on, first.max_file_size
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
     # CloudFormation stack before the rules run, so they are grouped first.
     groups: dict[tuple[str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
@@ -342,12 +417,24 @@ def scan(
                 settings.rules_for(absolute),
             )
             continue
+        try:
+            too_big = _too_big(path, shown, settings.max_file_size)
+        except OSError as exc:
+            errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        if too_big is not None:
+            errors.append(too_big)
+            continue
         data_jobs.append((path, shown, settings))
     pool = _pool(len(modules), len(data_jobs))
     try:
         if pool is None:
             parsed = [_parse_data(path, shown, cfn_parameters) for path, shown, _ in data_jobs]
-            pairs = list(_terraform_modules(modules, cwd, var_files or [], variables or [], errors))
+            pairs = list(
+                _terraform_modules(
+                    modules, cwd, var_files or [], variables or [], errors, max_size=max_size
+                )
+            )
         else:
             parsed, pairs = _in_parallel(
                 pool,
@@ -358,6 +445,7 @@ def scan(
                 var_files or [],
                 variables or [],
                 errors,
+                max_size,
             )
     finally:
         if pool is not None:
@@ -464,6 +552,7 @@ def _in_parallel(
     var_files: list[str],
     variables: list[str],
     errors: list[ScanError],
+    max_size: int,
 ) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
     """Data files in chunks, and Terraform roots in chunks, across the pool; results in the
     order a serial scan produces them."""
@@ -474,7 +563,7 @@ def _in_parallel(
     for chunk in _chunks([(p, s) for p, s, _ in data_jobs], slots):
         jobs.append(("data", chunk, cfn_parameters))
     for chunk in _chunks(roots, slots):
-        jobs.append(("terraform", chunk, modules, cwd, var_files, variables, callers))
+        jobs.append(("terraform", chunk, modules, cwd, var_files, variables, callers, max_size))
     parsed: list[tuple[list[Target], list[ScanError], int]] = []
     pairs: list[tuple[str, Target]] = []
     reached: set[str] = set()
@@ -489,7 +578,15 @@ def _in_parallel(
     rest = [d for d in modules if callers.get(d) and d not in reached]
     if rest:  # scanned modules that only other non-root modules call
         pairs += _terraform_modules(
-            modules, cwd, var_files, variables, errors, roots=rest, reached=reached, callers=callers
+            modules,
+            cwd,
+            var_files,
+            variables,
+            errors,
+            roots=rest,
+            reached=reached,
+            callers=callers,
+            max_size=max_size,
         )
     return parsed, pairs
 
@@ -506,7 +603,7 @@ def _work(job: tuple[Any, ...]) -> tuple[str, Any]:
     if job[0] == "data":
         _, chunk, cfn_parameters = job
         return "data", [_parse_data(path, shown, cfn_parameters) for path, shown in chunk]
-    _, roots, modules, cwd, var_files, variables, callers = job
+    _, roots, modules, cwd, var_files, variables, callers, max_size = job
     errors: list[ScanError] = []
     reached: set[str] = set()
     found = list(
@@ -519,6 +616,7 @@ def _work(job: tuple[Any, ...]) -> tuple[str, Any]:
             roots=roots,
             reached=reached,
             callers=callers,
+            max_size=max_size,
         )
     )
     return "terraform", (found, errors, reached)

@@ -82,7 +82,8 @@ def test_json_depth_limit() -> None:
 
 def test_non_utf8_json_is_reported() -> None:
     _, errors = data.parse("x.json", b'{"ImageId": "caf\xe9"}')
-    assert errors[0].message == "cannot read: not valid UTF-8 text"
+    assert errors[0].message == "cannot read: not valid UTF-8 text (byte 0xe9)"
+    assert (errors[0].line, errors[0].column) == (1, 17)  # at the bad byte
 
 
 def test_utf16_with_bom_is_read() -> None:

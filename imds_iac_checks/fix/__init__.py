@@ -482,47 +482,64 @@ def _verify(
     unsafe: bool,
 ) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult, list[Planned]]:
     """Apply in memory and rescan until every remaining edit is proven; returns the changes,
-    the scan of the fixed tree and the fixes made. A file whose edits fail together has each of
-    its fixes tried on its own, so that one bad fix does not hold back the others; a fix that
-    fails on its own gives way to its unsafe fallback when ``unsafe``."""
+    the scan of the fixed tree and the fixes made.
+
+    When the edits of a file fail together, each of its fixes is tried on its own, so that one
+    bad fix does not hold back the others; a fix that fails on its own gives way to its unsafe
+    fallback when ``unsafe``. The trials run in rounds — the k-th fix of every failing file in
+    one rescan — so a large tree costs as many rescans as the longest list of fixes in one
+    file, not one per fix."""
     checker = _Checker(scan, before, cwd, record)
     active = list(planned)
-    split: set[str] = set()
+    tried: set[str] = set()
     for _ in range(16):
         changes, after, bad = checker.check(active)
         if not bad:
             return changes, after, active
+        base = [p for p in active if p.path not in bad]
+        singles: dict[str, list[Planned]] = {}
         for shown, reason in bad.items():
             members = [p for p in active if p.path == shown]
-            others = [p for p in active if p.path != shown]
-            if len(members) > 1 and shown not in split:
-                split.add(shown)
-                keep = []
-                for p in members:
-                    _, _, alone = checker.check([*others, p], only=shown)
-                    if shown not in alone:
-                        keep.append(p)
-                        continue
-                    not_fixed[p.finding] = alone[shown] + _hint(p.fallback if not unsafe else None)
-                    if p.fallback is not None and unsafe:
-                        other_files = [q for q in others if q.path != p.fallback.path]
-                        _, _, alone = checker.check([*other_files, p.fallback])
-                        if p.fallback.path not in alone:
-                            not_fixed.pop(p.finding, None)
-                            keep.append(p.fallback)
-                active = others + keep
-            else:
-                for p in members:
-                    not_fixed[p.finding] = reason + _hint(p.fallback if not unsafe else None)
-                active = others
-                for p in members:
-                    if p.fallback is None or p.fallback.path != shown or not unsafe:
-                        continue
-                    _, _, alone = checker.check([*others, p.fallback])
-                    if shown not in alone:
-                        not_fixed.pop(p.finding, None)
-                        active.append(p.fallback)
+            if len(members) > 1 and shown not in tried:
+                tried.add(shown)
+                singles[shown] = members
+                continue
+            for p in members:
+                not_fixed[p.finding] = reason + _hint(p.fallback if not unsafe else None)
+                if p.fallback is not None and unsafe:
+                    singles.setdefault(shown, []).append(p.fallback)
+                    tried.add(shown)
+        kept = _rounds(checker, base, singles, not_fixed, unsafe)
+        fallbacks: dict[str, list[Planned]] = {}
+        for p in (q for members in singles.values() for q in members):
+            if p not in kept and p.fallback is not None and unsafe and p.finding in not_fixed:
+                fallbacks.setdefault(p.fallback.path, []).append(p.fallback)
+        kept += _rounds(checker, base + kept, fallbacks, not_fixed, unsafe)
+        active = base + kept
     return {}, before, []
+
+
+def _rounds(
+    checker: _Checker,
+    base: list[Planned],
+    trials: dict[str, list[Planned]],
+    not_fixed: dict[Finding, str],
+    unsafe: bool,
+) -> list[Planned]:
+    """Try each fix of ``trials`` (file -> fixes) on top of ``base``, one per file per rescan;
+    returns those that pass, and records why the others do not."""
+    kept: list[Planned] = []
+    longest = max((len(m) for m in trials.values()), default=0)
+    for k in range(longest):
+        trial = {shown: members[k] for shown, members in trials.items() if k < len(members)}
+        _, _, bad = checker.check([*base, *trial.values()])
+        for shown, p in trial.items():
+            if shown in bad:
+                not_fixed[p.finding] = bad[shown] + _hint(p.fallback if not unsafe else None)
+            else:
+                not_fixed.pop(p.finding, None)
+                kept.append(p)
+    return kept
 
 
 class _Checker:

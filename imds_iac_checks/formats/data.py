@@ -47,6 +47,8 @@ def parse(
 ) -> tuple[list[Target], list[ScanError]]:
     """Targets of one JSON or YAML file. ``cfn_parameters`` override CloudFormation parameter
     defaults (``--parameter``)."""
+    if b"\x00" in data and not _utf16(data):
+        return [], [ScanError(path, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     name = path.lower()
     if name.endswith(".tf.json"):
         if b'"resource"' not in data and not _utf16(data):
@@ -103,7 +105,9 @@ def _read(path: str, data: bytes, parse: Any, what: str) -> tuple[Locator, Any] 
     try:
         text = decode(data)
     except DocError as exc:
-        return _error(None, path, exc, "cannot read")
+        # The position of the bad byte: the text before it, decoded leniently.
+        prefix = Locator(path, data.decode("utf-8", "replace")[: exc.offset])
+        return _error(prefix, path, exc, "cannot read")
     loc = Locator(path, text)
     try:
         return loc, parse(text)

@@ -163,7 +163,8 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         prefix = data[: exc.start].decode("utf-8", "replace")
-        raise DocError("not valid UTF-8 text", len(prefix)) from None
+        byte = data[exc.start : exc.start + 1].hex()
+        raise DocError(f"not valid UTF-8 text (byte 0x{byte})", len(prefix)) from None
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -270,12 +271,16 @@ def _compose_all(text: str) -> list[Any]:
     so any tag (``!Ref``) loads."""
     from ruamel.yaml.error import YAMLError
 
+    loader_class: Any
     try:
-        from ruamel.yaml.cyaml import CSafeLoader
+        from ruamel.yaml.cyaml import CSafeLoader as loader_class
     except ImportError:  # no C extension on this platform
-        pass
-    else:
-        loader = CSafeLoader(text)
+        loader_class = None
+    # libyaml recurses in C: tens of thousands of nested flow collections overflow its stack
+    # (a crash, not an exception). Such text goes to the pure parser, whose recursion stops
+    # with an error. (Block nesting that deep needs more bytes than the file size limit.)
+    if loader_class is not None and not _deep_flow(text):
+        loader = loader_class(text)
         roots = []
         try:
             while loader.check_node():
@@ -288,6 +293,21 @@ def _compose_all(text: str) -> list[Any]:
     from ruamel.yaml import YAML
 
     return list(YAML(typ="safe", pure=True).compose_all(text))
+
+
+_C_PARSER_MAX_FLOW_DEPTH = 5000
+
+
+def _deep_flow(text: str) -> bool:
+    """Whether flow collections (``[`` ``{``) may nest deeper than the C parser is given."""
+    if text.count("[") + text.count("{") <= _C_PARSER_MAX_FLOW_DEPTH:
+        return False
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > _C_PARSER_MAX_FLOW_DEPTH:
+            return True
+    return False
 
 
 def parse_yaml(text: str) -> list[DNode]:
@@ -339,7 +359,7 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> D
             out.items.append(
                 (_convert(key, memo, depth + 1, shift), _convert(value, memo, depth + 1, shift))
             )
-        if out.items:
+        if out.items and getattr(node, "flow_style", None) is not True:
             out.end = out.items[-1][1].end
         return out
     if isinstance(node, SequenceNode):

@@ -65,7 +65,9 @@ def load_file(
     """Parse a .tf file; None without parsing when nothing in it can matter (see relevant)."""
     if data is None:
         data = source.read(path)
-    if not relevant(data) and b"\x00" not in data:  # binary data is reported, never skipped
+    if b"\x00" in data:  # binary data is reported, never skipped or parsed
+        return None, [ScanError(shown, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
+    if not relevant(data):
         return None, []
     return parse_bytes(shown, data)
 
