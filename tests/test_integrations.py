@@ -406,3 +406,44 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     sarif = json.loads((workspace / "out.sarif").read_text())
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"IMDS001", "IMDS002", "IMDS003"}
     assert "::error file=main.tf,line=4" in last.stdout  # annotations
+
+
+def test_pre_commit_run_in_a_consumer_repository(tmp_path: Path) -> None:
+    """As a team sets it up: `.pre-commit-config.yaml` naming this repository at a commit."""
+    require_tool(shutil.which("git") is not None, "git")
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    require_tool(os.path.exists(pre_commit), "pre-commit")
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    (consumer / "infra").mkdir()
+    (consumer / "infra" / "main.tf").write_text(BAD_TF)
+    config = (
+        f"repos:\n  - repo: {ROOT}\n    rev: {head}\n    hooks:\n"
+        "      - id: imds-iac\n      - id: imds-iac-fix\n        stages: [manual]\n"
+    )
+    (consumer / ".pre-commit-config.yaml").write_text(config)
+    _git(consumer, "init", "-q")
+    _git(consumer, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, "run", *args, "--all-files"],
+            cwd=consumer,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    check = run()
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "infra/main.tf:9:1: IMDS001 [aws_instance.bastion]" in check.stdout
+    fix = run("--hook-stage", "manual", "imds-iac-fix")
+    assert fix.returncode == 1  # files were modified by this hook
+    _git(consumer, "add", ".")
+    assert run().returncode == 0
+    assert "metadata_options {" in (consumer / "infra" / "main.tf").read_text()
