@@ -21,12 +21,10 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def test_parallel_scan_equals_serial_scan(cli, tree: Path, monkeypatch) -> None:
-    monkeypatch.setenv("IMDS_IAC_JOBS", "1")
-    serial = cli("check", "--format", "json", ".", cwd=tree)
-    monkeypatch.delenv("IMDS_IAC_JOBS")
-    monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
-    used = []
+@pytest.fixture
+def pools(monkeypatch) -> list[bool]:
+    """Whether each scan got a process pool."""
+    used: list[bool] = []
     real_pool = scan_module._pool
 
     def spy(*args):  # type: ignore[no-untyped-def]
@@ -35,24 +33,24 @@ def test_parallel_scan_equals_serial_scan(cli, tree: Path, monkeypatch) -> None:
         return pool
 
     monkeypatch.setattr(scan_module, "_pool", spy)
+    return used
+
+
+def test_parallel_scan_equals_serial_scan(cli, tree: Path, monkeypatch, pools) -> None:
+    monkeypatch.setenv("IMDS_IAC_JOBS", "1")
+    serial = cli("check", "--format", "json", ".", cwd=tree)
+    monkeypatch.delenv("IMDS_IAC_JOBS")
+    monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
+    pools.clear()
     parallel = cli("check", "--format", "json", ".", cwd=tree)
-    assert used == [True]
+    assert pools == [True]
     assert parallel.out == serial.out
     assert (parallel.code, parallel.err) == (serial.code, serial.err)
     assert serial.json()["summary"]["findings"] > 200
 
 
-def test_small_trees_and_the_fixer_stay_serial(cli, tree: Path, monkeypatch) -> None:
-    used = []
-    real_pool = scan_module._pool
-
-    def spy(*args):  # type: ignore[no-untyped-def]
-        pool = real_pool(*args)
-        used.append(pool is not None)
-        return pool
-
-    monkeypatch.setattr(scan_module, "_pool", spy)
+def test_small_trees_and_the_fixer_stay_serial(cli, tree: Path, monkeypatch, pools) -> None:
     cli("check", ".", cwd=tree / "copy-0" / "terraform" / "storefront")
     monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
     cli("fix", "--diff", ".", cwd=tree)
-    assert used and not any(used)
+    assert pools and not any(pools)
