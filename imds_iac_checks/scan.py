@@ -179,7 +179,10 @@ def terraform_targets(
             (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
         ]
     errors: list[ScanError] = []
-    targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors)]
+    try:
+        targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors)]
+    finally:
+        source.forget_ahead()
     return targets, errors
 
 
@@ -342,7 +345,7 @@ def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int
             continue
         for name in names:
             try:
-                data = source.read(os.path.join(directory, name))
+                data = source.read_ahead(os.path.join(directory, name))
             except OSError:
                 continue
             if b"module" not in data:
@@ -426,13 +429,22 @@ def scan(
             errors.append(too_big)
             continue
         data_jobs.append((path, shown, settings))
+    # Module calls are found in the bytes before any parse; the bytes are kept for the parse
+    # (and a forked worker inherits them), so each file is read once.
+    callers = _local_calls(modules)
     pool = _pool(len(modules), len(data_jobs))
     try:
         if pool is None:
             parsed = [_parse_data(path, shown, cfn_parameters) for path, shown, _ in data_jobs]
             pairs = list(
                 _terraform_modules(
-                    modules, cwd, var_files or [], variables or [], errors, max_size=max_size
+                    modules,
+                    cwd,
+                    var_files or [],
+                    variables or [],
+                    errors,
+                    callers=callers,
+                    max_size=max_size,
                 )
             )
         else:
@@ -446,8 +458,10 @@ def scan(
                 variables or [],
                 errors,
                 max_size,
+                callers,
             )
     finally:
+        source.forget_ahead()
         if pool is not None:
             pool.close()
             pool.join()
@@ -553,10 +567,10 @@ def _in_parallel(
     variables: list[str],
     errors: list[ScanError],
     max_size: int,
+    callers: dict[str, int],
 ) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
     """Data files in chunks, and Terraform roots in chunks, across the pool; results in the
     order a serial scan produces them."""
-    callers = _local_calls(modules)
     roots = [d for d in modules if not callers.get(d)]
     slots = len(pool._pool) * 4 if hasattr(pool, "_pool") else 8
     jobs: list[tuple[Any, ...]] = []

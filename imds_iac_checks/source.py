@@ -10,6 +10,9 @@ import os
 
 _overlay: dict[str, bytes] = {}
 _record: dict[str, bytes] | None = None
+# Bytes read ahead of their parse (module calls are found in the bytes first): the parse takes
+# them from here, so that each file is read from disk once. Forked workers inherit them.
+_ahead: dict[str, bytes] = {}
 
 
 def read(path: str) -> bytes:
@@ -17,11 +20,24 @@ def read(path: str) -> bytes:
     key = os.path.abspath(path)
     data = _overlay.get(key)
     if data is None:
+        data = _ahead.pop(key, None)
+    if data is None:
         with open(path, "rb") as fh:
             data = fh.read()
     if _record is not None:
         _record.setdefault(key, data)
     return data
+
+
+def read_ahead(path: str) -> bytes:
+    """Read ``path`` now and keep the bytes for the next :func:`read` of it."""
+    data = read(path)
+    _ahead[os.path.abspath(path)] = data
+    return data
+
+
+def forget_ahead() -> None:
+    _ahead.clear()
 
 
 def plain() -> bool:
