@@ -628,3 +628,13 @@ def test_unsafe_fix_names_the_other_resources_it_changes(cli, tmp_path: Path) ->
     assert run.code == 0
     assert run.out.count("fixed [") == 2  # one edit, both findings gone
     assert 'default = "required"' in (tmp_path / "main.tf").read_text()
+
+
+def test_temporary_files_of_a_killed_fix_are_removed(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_instance" "a" {}\n')
+    stale = tmp_path / ".main.tf.abc123.imds-iac-tmp"
+    stale.write_text("half a file")
+    other = tmp_path / ".other.tf.abc123.imds-iac-tmp"
+    other.write_text("not ours to remove: other.tf is not being written")
+    cli("fix", "main.tf", cwd=tmp_path)
+    assert not stale.exists() and other.exists()

@@ -265,9 +265,10 @@ def test_fix_killed_at_any_moment_leaves_every_file_whole(tmp_path: Path) -> Non
         ]
         assert all(p.name.endswith(".imds-iac-tmp") for p in leftovers), leftovers
         outcomes.append(fixed_count)
-        # the next run finishes the job
+        # the next run finishes the job, and removes what the killed one left behind
         again = run_process("fix", "--unsafe-fixes", "-q", ".", cwd=tree)
         assert again.code in (0, 1)
         for rel in original:
             assert (tree / rel).read_bytes() == fixed[rel], rel
+        assert not [p for p in tree.rglob("*.imds-iac-tmp")]
     assert any(0 < n < len(changed) for n in outcomes), outcomes  # some kills hit mid-write

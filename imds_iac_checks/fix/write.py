@@ -23,12 +23,13 @@ def write_atomic(path: str, data: bytes, expected: bytes) -> None:
     """
     real = os.path.realpath(path)
     directory = os.path.dirname(real) or "."
+    _remove_stale(real)
     info = os.stat(real)
     with open(real, "rb") as fh:
         if fh.read() != expected:
             raise FileChanged(path)
     fd, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(real)}.", suffix=".imds-iac-tmp", dir=directory
+        prefix=f".{os.path.basename(real)}.", suffix=SUFFIX, dir=directory
     )
     try:
         with os.fdopen(fd, "wb") as out:
@@ -49,6 +50,21 @@ def write_atomic(path: str, data: bytes, expected: bytes) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _remove_stale(real: str) -> None:
+    """Temporary files an earlier fix left for this file when it was killed before its rename
+    (the file itself was then left as it was)."""
+    directory, name = os.path.split(real)
+    prefix = f".{name}."
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(directory or "."):
+            if entry.startswith(prefix) and entry.endswith(SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, entry))
+
+
+SUFFIX = ".imds-iac-tmp"
 
 
 def _fsync_directory(directory: str) -> None:
