@@ -20,7 +20,7 @@ from imds_iac_checks.model import BASELINE
 from imds_iac_checks.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/imds-iac/"
+INFORMATION_URI = "https://github.com/imds-iac/imds-iac"  # [project.urls] Homepage
 LEVELS = {"error": "error", "warning": "warning"}
 # GitHub code scanning ranks security results by this property (CVSS-like, 0.0-10.0).
 SECURITY_SEVERITY = {"IMDS001": "7.5", "IMDS002": "7.5", "IMDS003": "5.3", "IMDS004": "3.1"}
