@@ -33,6 +33,7 @@ PEERS: dict[str, tuple[str, ...]] = {
     "E9001": ("IMDS001",),
     "E9002": ("IMDS002",),
     "E9003": ("IMDS003",),
+    "W9004": ("IMDS004",),
 }
 
 _INLINE = r"(?:#|//)\s*imds-iac:\s*ignore(?:\[([^\]]*)\])?[ \t]*([^\r\n]*)"

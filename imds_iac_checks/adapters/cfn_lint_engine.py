@@ -50,7 +50,7 @@ from imds_iac_checks.link import link
 from imds_iac_checks.model import Finding, Span, Target, Value
 
 # cfn-lint rule id -> imds-iac rule id.
-RULES = {"E9001": "IMDS001", "E9002": "IMDS002", "E9003": "IMDS003"}
+RULES = {"E9001": "IMDS001", "E9002": "IMDS002", "E9003": "IMDS003", "W9004": "IMDS004"}
 
 MAX_HOP_LIMIT = 64
 

@@ -2,7 +2,8 @@
 
 - E9001 = IMDS001: a resource that launches instances sets no metadata options;
 - E9002 = IMDS002: tokens are not required (``HttpTokens`` not ``required``, or not set);
-- E9003 = IMDS003: ``HttpPutResponseHopLimit`` is above the threshold (``hop_limit``, default 1).
+- E9003 = IMDS003: ``HttpPutResponseHopLimit`` is above the threshold (``hop_limit``, default 1);
+- W9004 = IMDS004: a setting that cannot be evaluated statically (a warning, never a silent pass).
 
 Each rule delegates to imds-iac (:mod:`imds_iac_checks.adapters.cfn_lint_engine`): same
 resources, same intrinsic-function evaluation, same launch-template linking, same messages and
@@ -94,3 +95,21 @@ class HopLimitAboveThreshold(CloudFormationLintRule):  # type: ignore[misc]
 
     def match(self, cfn: Any) -> list[Any]:
         return _matches(self.id, cfn, int(self.config["hop_limit"]))
+
+
+class NotStaticallyEvaluable(CloudFormationLintRule):  # type: ignore[misc]
+    """IMDS004: a metadata setting whose value cannot be resolved statically."""
+
+    id = "W9004"
+    shortdesc = "A metadata setting could not be evaluated statically"
+    description = (
+        "imds-iac IMDS004 (not-statically-evaluable): a metadata setting (or the options block, "
+        "or the launch template an instance names) comes from an expression imds-iac cannot "
+        "resolve — a parameter without a default, Fn::Sub, Fn::GetAtt, Fn::ImportValue — so it "
+        "is reported instead of passing silently."
+    )
+    source_url = f"{_DOCS}#imds004-not-statically-evaluable"
+    tags = _TAGS
+
+    def match(self, cfn: Any) -> list[Any]:
+        return _matches(self.id, cfn)
