@@ -86,7 +86,7 @@ def discover(
         if not os.path.isdir(given):
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
-            real = os.path.realpath(given)
+            real = os.path.realpath(given) if os.path.islink(given) else absolute
             if real not in seen and adapter_for(given) and not settings.excluded(absolute):
                 seen.add(real)
                 yield given, settings
@@ -94,6 +94,9 @@ def discover(
         tree = os.path.realpath(given)
         for root, dirs, files in os.walk(given, onerror=lambda e: _walk_error(e, errors)):
             settings = resolver.for_dir(root)
+            # Directory links are not followed, so below the tree's real path a file's real
+            # path is its path: realpath (an lstat per path component) is for links only.
+            real_root = tree + root[len(given) :] if root.startswith(given) else root
             keep = []
             for d in sorted(dirs):
                 if d in SKIP_DIRS or _hidden(d):
@@ -119,14 +122,16 @@ def discover(
                 absolute = os.path.abspath(full)
                 if settings.excluded(absolute):
                     continue
-                real = os.path.realpath(full)
                 if os.path.islink(full):
+                    real = os.path.realpath(full)
                     if not os.path.exists(full):
                         errors.append(ScanError(_norm(full), 0, 0, _missing(full)))
                         continue
                     if not _inside(real, tree):
                         errors.append(ScanError(_norm(full), 0, 0, _OUTSIDE_FILE))
                         continue
+                else:
+                    real = os.path.normpath(os.path.join(real_root, name))
                 if real in seen:
                     continue
                 seen.add(real)
