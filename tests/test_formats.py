@@ -433,3 +433,24 @@ def test_parameter_override_is_reported_at_the_ref(cli, tmp_path) -> None:
     (finding,) = run.json()["findings"]
     assert finding["line"] == 8
     assert "parameter Tokens given on the command line" in finding["message"]
+
+
+def test_yaml_11_booleans_as_cloudformation_reads_them() -> None:
+    """CloudFormation reads YAML 1.1: a plain yes/no/on/off is a boolean; quoted, a string."""
+    template = """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Resources:
+          Yes:
+            Type: AWS::AppStream::Fleet
+            Properties:
+              DisableIMDSV1: yes
+          Quoted:
+            Type: AWS::AppStream::Fleet
+            Properties:
+              DisableIMDSV1: "yes"
+          Off:
+            Type: AWS::AppStream::Fleet
+            Properties:
+              DisableIMDSV1: Off
+        """
+    assert rules("t.yaml", template) == [("IMDS002", "Quoted", 10), ("IMDS002", "Off", 14)]

@@ -267,7 +267,8 @@ def _compose_all(text: str) -> list[Any]:
     """ruamel.yaml's composed nodes of every document: with its C parser (libyaml, about 20x
     faster) when ruamel.yaml.clib is installed, else (and for the flow-context plain scalars
     libyaml rejects, such as ``[a, !Ref AWS::NoValue]``) the pure-Python one; both resolve
-    scalars the same way (YAML 1.2: ``yes`` is a string). Composing never constructs objects,
+    scalars the same way (YAML 1.2; :func:`_convert` then applies YAML 1.1's plain booleans, as
+    CloudFormation reads them). Composing never constructs objects,
     so any tag (``!Ref``) loads."""
     from ruamel.yaml.error import YAMLError
 
@@ -356,9 +357,10 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> D
         out = DNode(MAP, start, end, tag=custom)
         memo[id(node)] = out
         for key, value in node.value:
-            out.items.append(
-                (_convert(key, memo, depth + 1, shift), _convert(value, memo, depth + 1, shift))
-            )
+            name = _convert(key, memo, depth + 1, shift)
+            if isinstance(name.value, bool) and isinstance(key.value, str):
+                name = DNode(SCALAR, name.start, name.end, key.value)  # keys stay names
+            out.items.append((name, _convert(value, memo, depth + 1, shift)))
         if out.items and getattr(node, "flow_style", None) is not True:
             out.end = out.items[-1][1].end
         return out
@@ -369,16 +371,23 @@ def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> D
         if out.items and getattr(node, "flow_style", None) is not True:
             out.end = out.items[-1].end
         return out
-    out = DNode(
-        SCALAR,
-        start,
-        end,
-        _scalar(tag, node.value),
-        tag=custom,
-        quoted=bool(getattr(node, "style", None)),
-    )
+    quoted = bool(getattr(node, "style", None))
+    value = _scalar(tag, node.value)
+    if not quoted and custom is None and isinstance(value, str) and value in _YAML11_BOOLS:
+        value = _YAML11_BOOLS[value]
+    out = DNode(SCALAR, start, end, value, tag=custom, quoted=quoted)
     memo[id(node)] = out
     return out
+
+
+# CloudFormation reads templates as YAML 1.1 (SnakeYAML; cfn-lint's PyYAML agrees): a plain
+# yes/no/on/off is a boolean there, where YAML 1.2 (ruamel's resolver) keeps a string.
+_YAML11_BOOLS = {
+    word: truth
+    for truth, words in ((True, ("yes", "on")), (False, ("no", "off")))
+    for base in words
+    for word in (base, base.capitalize(), base.upper())
+}
 
 
 def _scalar(tag: str, text: str) -> Any:
