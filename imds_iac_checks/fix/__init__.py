@@ -468,7 +468,8 @@ def _parses(shown: str, data: bytes) -> bool:
     return valid(data, kind == "yaml")
 
 
-def _key(f: Finding) -> tuple[str, str, str | None, str]:
+def finding_key(f: Finding) -> tuple[str, str, str | None, str]:
+    """What a finding is wherever its lines moved: rule, resource, setting and file."""
     return (f.rule_id, f.resource, f.setting, f.path)
 
 
@@ -547,7 +548,7 @@ class _Checker:
         self, scan: Scanner, before: ScanResult, cwd: str, record: dict[str, bytes]
     ) -> None:
         self.scan, self.before, self.cwd, self.record = scan, before, cwd, record
-        self.before_keys = Counter(_key(f) for f in before.findings)
+        self.before_keys = Counter(finding_key(f) for f in before.findings)
         self.before_errors = {(e.path, e.message) for e in before.errors}
 
     def check(
@@ -567,14 +568,14 @@ class _Checker:
             after = self.scan()
         finally:
             source.set_overlay({})
-        after_keys = Counter(_key(f) for f in after.findings)
-        wanted = Counter(_key(p.finding) for p in active)
+        after_keys = Counter(finding_key(f) for f in after.findings)
+        wanted = Counter(finding_key(p.finding) for p in active)
         for p in active:
-            k = _key(p.finding)
+            k = finding_key(p.finding)
             if after_keys[k] > self.before_keys[k] - wanted[k]:
                 bad.setdefault(p.path, "the finding was still there after the edit")
         for f in after.findings:
-            if after_keys[_key(f)] > self.before_keys[_key(f)]:
+            if after_keys[finding_key(f)] > self.before_keys[finding_key(f)]:
                 reason = f"the edit would cause {f.rule_id}: {f.message}"
                 for shown in [f.path] if f.path in changes else (only and [only]) or changes:
                     bad.setdefault(shown, reason)

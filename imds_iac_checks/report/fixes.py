@@ -7,7 +7,7 @@ import difflib
 from collections import Counter
 from typing import TextIO
 
-from imds_iac_checks.fix import Outcome, _key
+from imds_iac_checks.fix import Outcome, finding_key
 from imds_iac_checks.report.text import (
     _BOLD,
     _CYAN,
@@ -30,13 +30,13 @@ def write(
         label = _paint("fixed", _GREEN, color)
         extra = f" ({p.path})" if p.path != f.path else ""
         out.write(f"{where}: {f.rule_id} {label} [{f.resource}] {p.change}{extra}\n")
-    reasons = {_key(f): why for f, why in outcome.not_fixed.items()}
+    reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
         where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
         code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
-        why = reasons.get(_key(f), "no automatic fix")
+        why = reasons.get(finding_key(f), "no automatic fix")
         out.write(f"{where}: {code} {f.message}\n")
         out.write(f"  {_paint('not fixed', _CYAN, color)}: {why}\n")
     for e in [*outcome.after.errors, *outcome.errors]:

@@ -51,8 +51,16 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _uri(path: str) -> str:
-    return Path(path).as_posix() if not os.path.isabs(path) else Path(path).as_uri()
+def _physical(path: str, region: dict[str, int] | None) -> dict[str, Any]:
+    """A SARIF physical location: relative paths against %SRCROOT%, absolute ones as file URIs."""
+    if os.path.isabs(path):
+        artifact = {"uri": Path(path).as_uri()}
+    else:
+        artifact = {"uri": Path(path).as_posix(), "uriBaseId": "%SRCROOT%"}
+    out: dict[str, Any] = {"artifactLocation": artifact}
+    if region is not None:
+        out["region"] = region
+    return out
 
 
 def document(result: ScanResult, cwd: str) -> dict[str, Any]:
@@ -67,17 +75,15 @@ def document(result: ScanResult, cwd: str) -> dict[str, Any]:
             "message": {"text": _sentence(f.message)},
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"}
-                        if not os.path.isabs(f.path)
-                        else {"uri": _uri(f.path)},
-                        "region": {
+                    "physicalLocation": _physical(
+                        f.path,
+                        {
                             "startLine": f.span.line,
                             "startColumn": f.span.column,
                             "endLine": f.span.end_line,
                             "endColumn": f.span.end_column,
                         },
-                    },
+                    ),
                     "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
                 }
             ],
@@ -95,16 +101,12 @@ def document(result: ScanResult, cwd: str) -> dict[str, Any]:
             "message": {"text": _sentence(e.message)},
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(e.path), "uriBaseId": "%SRCROOT%"}
-                        if not os.path.isabs(e.path)
-                        else {"uri": _uri(e.path)},
-                        **(
-                            {"region": {"startLine": e.line, "startColumn": max(e.column, 1)}}
-                            if e.line > 0
-                            else {}
-                        ),
-                    }
+                    "physicalLocation": _physical(
+                        e.path,
+                        {"startLine": e.line, "startColumn": max(e.column, 1)}
+                        if e.line > 0
+                        else None,
+                    )
                 }
             ],
         }
