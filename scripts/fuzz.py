@@ -12,6 +12,19 @@ anything on a second run (fixes must be idempotent).
 
 libFuzzer options go after the corpus directory; crashes are written as ``crash-*`` files,
 which ``python scripts/fuzz.py crash-...`` replays.
+
+Generated hostile trees (no atheris needed; the test suite runs this with a fixed seed):
+
+    python scripts/fuzz.py --generated --seed 1 --budget 120 [--only NAME ...] [--keep DIR]
+
+Each generator in ``tests/hostile/*.py`` (``GENERATORS``: name -> function writing one hostile
+input into an empty directory) is run round-robin until the budget is spent, every one at least
+once. Each case is scanned by the real command, serially and with the process pool, and fixed
+with ``--unsafe-fixes``; the case fails on a traceback or internal error, an exit code other
+than 0/1/2, a run over its time limit, serial and parallel output that differ, a raw control
+character on standard error or in text output, or a fix that writes outside the path it was
+given. A directory ``scan-here`` inside a case, when present, is the path given to the command
+(everything beside it is "outside").
 """
 
 from __future__ import annotations
@@ -53,6 +66,10 @@ def write_seeds(directory: Path) -> int:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--generated":
+        from hostile_run import run_generated
+
+        sys.exit(run_generated(sys.argv[2:]))
     if len(sys.argv) > 2 and sys.argv[1] == "--seeds":
         print(f"{write_seeds(Path(sys.argv[2]))} seeds written to {sys.argv[2]}")
         return
