@@ -315,6 +315,7 @@ def _git(cwd: Path, *args: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_pre_commit_hooks(tmp_path: Path) -> None:
     require_tool(shutil.which("git") is not None, "git")
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
@@ -364,6 +365,7 @@ def test_integration_files_are_valid_yaml(name: str) -> None:
         assert all(hook["language"] == "python" for hook in doc)
 
 
+@pytest.mark.slow
 def test_github_action_steps_run(tmp_path: Path) -> None:
     """The composite action's own shell steps, run as the runner runs them (inputs as env)."""
     from ruamel.yaml import YAML
@@ -408,6 +410,7 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     assert "::error file=main.tf,line=4" in last.stdout  # annotations
 
 
+@pytest.mark.slow
 def test_pre_commit_run_in_a_consumer_repository(tmp_path: Path) -> None:
     """As a team sets it up: `.pre-commit-config.yaml` naming this repository at a commit."""
     require_tool(shutil.which("git") is not None, "git")

@@ -223,6 +223,7 @@ def _directories(root: Path) -> list[Path]:
     return [root, *(p for p in root.rglob("*") if p.is_dir())]
 
 
+@pytest.mark.slow
 def test_fix_killed_at_any_moment_leaves_every_file_whole(tmp_path: Path) -> None:
     """SIGKILL during the write phase: each file is the original or the fully fixed version."""
     pristine = tmp_path / "pristine"
