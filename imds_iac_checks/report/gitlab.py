@@ -6,10 +6,10 @@ scanned are issues of their own."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, TextIO
 
 from imds_iac_checks.baseline import fingerprint
+from imds_iac_checks.report import encode
 from imds_iac_checks.scan import ScanResult
 
 SEVERITY = {"error": "major", "warning": "minor"}
@@ -46,5 +46,4 @@ def document(result: ScanResult) -> list[dict[str, Any]]:
 
 
 def write(result: ScanResult, out: TextIO) -> None:
-    json.dump(document(result), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(encode.dumps(document(result)) + "\n")

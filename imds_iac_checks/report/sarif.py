@@ -9,7 +9,6 @@ not be scanned are tool execution notifications.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 from imds_iac_checks import __version__, catalog
 from imds_iac_checks.baseline import fingerprint
 from imds_iac_checks.model import BASELINE
+from imds_iac_checks.report import encode
 from imds_iac_checks.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -141,5 +141,4 @@ def document(result: ScanResult, cwd: str) -> dict[str, Any]:
 
 
 def write(result: ScanResult, out: TextIO, cwd: str) -> None:
-    json.dump(document(result, cwd), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(encode.dumps(document(result, cwd)) + "\n")
