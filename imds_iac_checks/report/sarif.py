@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from imds_iac_checks import __version__, catalog
 from imds_iac_checks.baseline import fingerprint
@@ -51,13 +52,29 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _physical(path: str, region: dict[str, int] | None) -> dict[str, Any]:
-    """A SARIF physical location: relative paths against %SRCROOT%, absolute ones as file URIs."""
+def artifact_uri(path: str) -> dict[str, str]:
+    """A SARIF artifact location for a reported path: a relative path as a relative URI against
+    %SRCROOT%, an absolute one as a ``file:`` URI. Both are percent-encoded (RFC 3986): every
+    byte but letters, digits, ``-._~`` and ``/`` — so ``with space/main.tf`` is
+    ``with%20space/main.tf``, a directory literally named ``pct%25x`` is ``pct%2525x``, and a
+    name that is not UTF-8 keeps its bytes (``%FF``). ``urllib.parse.unquote`` gives the path
+    back."""
     if os.path.isabs(path):
-        artifact = {"uri": Path(path).as_uri()}
-    else:
-        artifact = {"uri": Path(path).as_posix(), "uriBaseId": "%SRCROOT%"}
-    out: dict[str, Any] = {"artifactLocation": artifact}
+        return {"uri": Path(path).as_uri()}
+    uri = quote(Path(path).as_posix(), safe="/", errors="surrogateescape")
+    return {"uri": uri, "uriBaseId": "%SRCROOT%"}
+
+
+def _physical(
+    path: str, region: dict[str, int] | None, cache: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """A SARIF physical location: relative paths against %SRCROOT%, absolute ones as file URIs."""
+    artifact = None if cache is None else cache.get(path)
+    if artifact is None:
+        artifact = artifact_uri(path)
+        if cache is not None:
+            cache[path] = artifact
+    out: dict[str, Any] = {"artifactLocation": dict(artifact)}
     if region is not None:
         out["region"] = region
     return out
@@ -66,11 +83,13 @@ def _physical(path: str, region: dict[str, int] | None) -> dict[str, Any]:
 def document(result: ScanResult, cwd: str) -> dict[str, Any]:
     rules = catalog.load()
     order = list(rules)
+    index = {rule_id: i for i, rule_id in enumerate(order)}
+    uris: dict[str, dict[str, str]] = {}
     results = []
     for f in result.findings:
         item: dict[str, Any] = {
             "ruleId": f.rule_id,
-            "ruleIndex": order.index(f.rule_id),
+            "ruleIndex": index[f.rule_id],
             "level": LEVELS[f.severity],
             "message": {"text": _sentence(f.message)},
             "locations": [
@@ -83,6 +102,7 @@ def document(result: ScanResult, cwd: str) -> dict[str, Any]:
                             "endLine": f.span.end_line,
                             "endColumn": f.span.end_column,
                         },
+                        uris,
                     ),
                     "logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}],
                 }
@@ -106,6 +126,7 @@ def document(result: ScanResult, cwd: str) -> dict[str, Any]:
                         {"startLine": e.line, "startColumn": max(e.column, 1)}
                         if e.line > 0
                         else None,
+                        uris,
                     )
                 }
             ],
