@@ -23,6 +23,7 @@ import pytest
 from imds_iac_checks.model import Finding, ScanError, Span
 from imds_iac_checks.report import encode
 from imds_iac_checks.report import json as json_report
+from imds_iac_checks.report import sarif as sarif_report
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.fixes import unified_diff
 from imds_iac_checks.scan import ScanResult
@@ -356,7 +357,7 @@ def synthetic_result(rng: random.Random, n: int, hostile: bool = True) -> ScanRe
     def text() -> str:
         if hostile and rng.random() < 0.3:
             return hostile_text(rng, (*PAYLOADS, "\udcff", "é中"), 2)
-        return rng.choice(("main.tf", "modules/a/main.tf", "stacks/web.yaml"))
+        return rng.choice(("main.tf", "modules/a/main.tf", "stacks/web.yaml", "/abs/x y/m.tf"))
 
     findings = []
     for i in range(n):
@@ -392,6 +393,17 @@ def test_json_writer_is_json_dumps_byte_for_byte(seed: int) -> None:
     assert out.getvalue() == encode.escape_surrogates(reference)
     assert json.loads(out.getvalue()) == json_report.document(result)
     out.getvalue().encode("utf-8")  # lone surrogates are \u escapes, not raw
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_sarif_writer_is_json_dumps_byte_for_byte(seed: int) -> None:
+    rng = random.Random(seed)
+    result = synthetic_result(rng, rng.randint(0, 40), hostile=seed % 2 == 0)
+    out = io.StringIO()
+    sarif_report.write(result, out, "/work/x y")
+    document = sarif_report.document(result, "/work/x y")
+    reference = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    assert out.getvalue() == encode.escape_surrogates(reference)
 
 
 def _random_json(rng: random.Random, depth: int = 0) -> Any:
