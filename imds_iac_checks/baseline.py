@@ -27,7 +27,7 @@ class BaselineError(ValueError):
 def fingerprint(f: Finding) -> str:
     """Stable identity of a finding: survives edits that move lines."""
     key = "\0".join((f.rule_id, f.path, f.resource, f.setting or ""))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def document(findings: list[Finding]) -> dict[str, Any]:

@@ -351,7 +351,9 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"imds-iac: error: {message}\n")
+    from imds_iac_checks.report.escape import escape
+
+    sys.stderr.write(f"imds-iac: error: {escape(message)}\n")
     return EXIT_ERROR
 
 
@@ -450,7 +452,9 @@ def _check(args: Namespace) -> int:
             count = baseline.write(args.write_baseline, result.findings)
         except OSError as exc:
             return _fail(f"{args.write_baseline}: cannot write: {exc.strerror or exc}")
-        sys.stderr.write(f"Wrote {count} findings to {args.write_baseline}.\n")
+        from imds_iac_checks.report.escape import escape
+
+        sys.stderr.write(f"Wrote {count} findings to {escape(args.write_baseline)}.\n")
         return EXIT_ERROR if result.errors else EXIT_OK
     if args.output:
         try:

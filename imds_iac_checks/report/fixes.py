@@ -8,6 +8,7 @@ from collections import Counter
 from typing import TextIO
 
 from imds_iac_checks.fix import Outcome, finding_key
+from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.text import (
     _BOLD,
     _CYAN,
@@ -26,19 +27,20 @@ def write(
 ) -> None:
     for p in outcome.fixed:
         f = p.finding
-        where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
+        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
         label = _paint("fixed", _GREEN, color)
-        extra = f" ({p.path})" if p.path != f.path else ""
-        out.write(f"{where}: {f.rule_id} {label} [{f.resource}] {p.change}{extra}\n")
+        extra = f" ({escape(p.path)})" if p.path != f.path else ""
+        change = f"[{escape(f.resource)}] {escape(p.change)}{extra}"
+        out.write(f"{where}: {escape(f.rule_id)} {label} {change}\n")
     reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
-        where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
-        code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
+        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
+        code = _paint(escape(f.rule_id), _RED if f.severity == "error" else _YELLOW, color)
         why = reasons.get(finding_key(f), "no automatic fix")
-        out.write(f"{where}: {code} {f.message}\n")
-        out.write(f"  {_paint('not fixed', _CYAN, color)}: {why}\n")
+        out.write(f"{where}: {code} {escape(f.message)}\n")
+        out.write(f"  {_paint('not fixed', _CYAN, color)}: {escape(why)}\n")
     for e in [*outcome.after.errors, *outcome.errors]:
         err.write(error_line(e, color) + "\n")
     if not quiet:
@@ -81,15 +83,40 @@ def write_diff(outcome: Outcome, out: TextIO, err: TextIO, *, color: bool = Fals
         err.write("No fixes to make.\n")
 
 
+def _lines(data: bytes) -> list[str]:
+    """Lines as ``patch`` and git see them: ended by LF only (``str.splitlines`` would also
+    break at form feeds, U+2028 and other characters that are content to them)."""
+    text = data.decode("utf-8", "surrogateescape")
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def _diff_line(line: str) -> str:
+    """One line of the diff, made safe to print: the header's path and the content escaped as
+    :func:`escape_line` does, but tabs kept, and a CR before the LF kept (CRLF files)."""
+    body, newline = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+    cr = ""
+    if newline and body.endswith("\r"):
+        body, cr = body[:-1], "\r"
+    return escape_line(body, tabs=True) + cr + newline
+
+
 def unified_diff(shown: str, old: bytes, new: bytes) -> str:
-    a = old.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    b = new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    """A unified diff of one file. A file whose text holds control characters (other than tabs
+    and CRLF line ends) gets them escaped, like every other line imds-iac prints: such a diff
+    is for reading, not for ``patch``."""
+    a, b = _lines(old), _lines(new)
     lines = []
-    for line in difflib.unified_diff(a, b, f"a/{shown}", f"b/{shown}"):
+    name = escape(shown)
+    for line in difflib.unified_diff(a, b, f"a/{name}", f"b/{name}"):
+        line = _diff_line(line)
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         lines.append(line)
-    return "".join(lines).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(lines)
 
 
 def exit_code(outcome: Outcome, exit_zero: bool = False) -> int:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from imds_iac_checks.report.escape import escape
 from imds_iac_checks.scan import ScanResult
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: control characters escaped as in every other report (so that no
+    value can end the line), then GitHub's own escaping of ``%``, CR and LF."""
+    return escape(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _prop(text: str) -> str:
+    """A property value: as :func:`_data`, and ``:`` ``,`` (which end a property) escaped."""
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 

@@ -4,33 +4,51 @@ One ``<testsuite>`` per rule; each finding is a ``<testcase>`` with one ``<failu
 or, for warnings, ``<failure type="warning">`` as well, so that every finding is visible in a CI
 test view; suppressed findings are ``<skipped>`` with their reason. Files that could not be
 scanned are ``<error>`` test cases of a suite of their own.
+
+Paths, resources and messages have control characters escaped as in the text report
+(:mod:`imds_iac_checks.report.escape`) before XML escaping: what XML 1.0 cannot hold (C0
+controls, lone surrogates, U+FFFE, U+FFFF) never reaches the document, and the CI view shows
+one line per value.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import TextIO
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml
+from xml.sax.saxutils import quoteattr as _xml_attr
 
 from imds_iac_checks.engine import RULES
 from imds_iac_checks.model import Finding
+from imds_iac_checks.report.escape import escape as _escape
 from imds_iac_checks.scan import ScanResult
 
 
+def escape(text: str) -> str:
+    """Element text: control characters escaped, then ``&``, ``<``, ``>``."""
+    return _xml(_escape(text))
+
+
+def quoteattr(text: str) -> str:
+    """A quoted attribute value: control characters escaped, then XML's quoting."""
+    return _xml_attr(_escape(text))
+
+
 def _case(f: Finding) -> str:
-    name = quoteattr(f"{f.path}:{f.span.line}:{f.span.column} {f.resource}")
-    classname = quoteattr(f"{f.rule_id}.{f.path}")
-    where = f"{f.path}:{f.span.line}:{f.span.column}"
+    path, message = _escape(f.path), _escape(f.message)
+    name = _xml_attr(f"{path}:{f.span.line}:{f.span.column} {_escape(f.resource)}")
+    classname = _xml_attr(f"{_escape(f.rule_id)}.{path}")
+    where = f"{path}:{f.span.line}:{f.span.column}"
     head = (
-        f"    <testcase name={name} classname={classname} file={quoteattr(f.path)} "
+        f"    <testcase name={name} classname={classname} file={_xml_attr(path)} "
         f'line="{f.span.line}">'
     )
     if f.suppressed is not None:
         body = f"      <skipped message={quoteattr('suppressed: ' + f.suppressed)}/>"
     else:
         body = (
-            f"      <failure message={quoteattr(f.message)} type={quoteattr(f.severity)}>"
-            f"{escape(where)}: {escape(f.rule_id)} {escape(f.message)}</failure>"
+            f"      <failure message={_xml_attr(message)} type={quoteattr(f.severity)}>"
+            f"{_xml(where)}: {escape(f.rule_id)} {_xml(message)}</failure>"
         )
     return f"{head}\n{body}\n    </testcase>"
 

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import TextIO
 
 from imds_iac_checks.model import BASELINE, ScanError
+from imds_iac_checks.report.escape import escape, escape_path
 from imds_iac_checks.scan import ScanResult
 
 _RESET = "\033[0m"
@@ -21,8 +22,10 @@ def _paint(text: str, code: str, color: bool) -> str:
 
 
 def error_line(error: ScanError, color: bool = False) -> str:
-    where = error.path if error.line <= 0 else f"{error.path}:{error.line}:{error.column}"
-    return f"{_paint(where, _BOLD, color)}: {error.message}"
+    """``path:line:col: message``, with control characters in the path and message escaped."""
+    path = escape_path(error.path)
+    where = path if error.line <= 0 else f"{path}:{error.line}:{error.column}"
+    return f"{_paint(where, _BOLD, color)}: {escape(error.message)}"
 
 
 def write(
@@ -31,9 +34,9 @@ def write(
     for f in result.findings:
         if f.suppressed is not None:
             continue
-        where = _paint(f"{f.path}:{f.span.line}:{f.span.column}", _BOLD, color)
+        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
         code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
-        out.write(f"{where}: {code} {f.message}\n")
+        out.write(f"{where}: {code} {escape(f.message)}\n")
     for e in result.errors:
         err.write(error_line(e, color) + "\n")
     if quiet:
