@@ -173,7 +173,11 @@ class _Scope:
     def check(self, plan: Planned | None) -> Planned | None:
         """``plan`` itself; raises NoFix when it would edit a file outside the paths given."""
         if plan is not None and not self.allows(plan.path):
-            raise NoFix(f"the fix is in {plan.path}, outside the paths given")
+            from imds_iac_checks.scan import display_path
+
+            real = display_path(os.path.realpath(os.path.join(self.cwd, plan.path)), self.cwd)
+            where = plan.path if real == plan.path else f"{real} (through a symbolic link)"
+            raise NoFix(f"the fix is in {where}, outside the paths given")
         return plan
 
 
