@@ -368,6 +368,18 @@ def test_write_baseline_does_not_follow_a_planted_temporary_name(tmp_path: Path)
     assert stat.S_IMODE((tmp_path / "baseline.json").stat().st_mode) == 0o666 & ~_umask()
 
 
+@pytest.mark.parametrize("target", ["a-directory", "/dev/null"])
+def test_write_baseline_never_replaces_what_is_not_a_regular_file(
+    tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_instance" "a" {}\n')
+    (tmp_path / "a-directory").mkdir()
+    run = run_process("check", "--write-baseline", target, ".", cwd=tmp_path)
+    assert run.code == 2
+    assert f"imds-iac: error: {target}: cannot write: not a regular file" in run.err
+    assert (tmp_path / "a-directory").is_dir() and Path("/dev/null").is_char_device()
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -6,11 +6,18 @@ before they are written.
    literal in the resource, its module-call argument, a variable default, a tfvars entry, a
    CloudFormation parameter default or mapping value; or a setting or whole options block added
    to the resource. Unsafe fixes (they edit something shared) only with ``unsafe=True``.
+   Only files under the paths given are edited (like ruff): a directory authorises the files
+   below it, a file named on the command line (as pre-commit passes them) only itself, both by
+   real path. A fix elsewhere — in a module the scan followed out of the tree, through a
+   relative source or a symbolic link — is reported as not fixed.
 3. Apply the edits in memory, check every edited file still parses, scan the edited tree
    again and require each fixed finding gone and nothing new; a file whose edits fail that is
-   left as it was, and the findings say why.
-4. Write each changed file atomically (same directory, fsync, rename), keeping its mode, and
-   only if it still holds the bytes that were read.
+   left as it was, and the findings say why. "New" is per finding (rule, resource, setting,
+   file) against the unedited tree, scanned again when needed: what an unedited module reports
+   anyway, or reports differently from scan to scan, is not blamed on an edit elsewhere.
+4. Write each changed file atomically (see :mod:`imds_iac_checks.fix.write`), keeping its
+   mode, owner, hard links and extended attributes, and only if it still holds the bytes that
+   were read; a read-only file is refused.
 """
 
 from __future__ import annotations
@@ -130,16 +137,17 @@ def run(
             try:
                 write_atomic(os.path.join(cwd, shown), new, old)
             except NotWritten as exc:
-                reason = exc.reason
+                reason, why = exc.reason, exc.why
             except OSError as exc:
                 reason = f"cannot write: {exc.strerror or exc}"
+                why = "the file could not be written"
             else:
                 continue
             errors.append(ScanError(shown, 0, 0, reason))
             del changes[shown]
             for p in fixed:
                 if p.path == shown:
-                    not_fixed[p.finding] = f"the file could not be written ({reason})"
+                    not_fixed[p.finding] = why
             fixed = [p for p in fixed if p.path != shown]
         if errors:
             after = scan()

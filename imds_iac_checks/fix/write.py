@@ -15,6 +15,7 @@ links and attributes stay; the copy is removed once the file holds the new text.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -32,27 +33,32 @@ LOCK_WAIT = 30.0  # seconds to wait for another writer of the same file
 
 
 class NotWritten(Exception):
-    """The file was left as it was; ``reason`` says why, for the user."""
+    """The file was left as it was; ``reason`` says why (a scan error's message), ``why``
+    the same for each finding left in the file."""
 
     reason = "not written"
+    why = "the file could not be written"
 
 
 class FileChanged(NotWritten):
     """The file no longer holds the bytes the fix was computed from."""
 
     reason = "changed on disk while fixing: not written"
+    why = "the file changed on disk while fixing: not written"
 
 
 class ReadOnly(NotWritten):
     """The file has no write permission: refused, as editors do."""
 
-    reason = "read-only: not written (make it writable to fix it)"
+    reason = "read-only: not written"
+    why = "the file is read-only: not written (make it writable to fix it)"
 
 
 class Locked(NotWritten):
     """Another process kept its lock on the file for too long."""
 
     reason = "locked by another process: not written"
+    why = "another process kept the file locked: not written"
 
 
 def write_atomic(path: str, data: bytes, expected: bytes) -> None:
@@ -94,11 +100,18 @@ def write_file(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, whatever it holds now (a new file is created
     with the usual permissions). Used for outputs such as a baseline. Raises OSError."""
     real = os.path.realpath(path)
-    if not os.path.exists(real):
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
         _replace(real, data, None, lambda: True, path)
         return
-    with _locked(real, path) as (_, info):
-        _replace(real, data, info, lambda: True, path)
+    if not stat.S_ISREG(info.st_mode):  # a directory, /dev/null: never replaced
+        raise OSError(errno.EINVAL, "not a regular file")
+    try:
+        with _locked(real, path) as (_, info):
+            _replace(real, data, info, lambda: True, path)
+    except NotWritten as exc:
+        raise OSError(errno.EAGAIN, exc.reason) from None
 
 
 # --- the pieces ---------------------------------------------------------------------------------
@@ -186,18 +199,23 @@ def _replace(
         _write_all(fd, data)
         os.fsync(fd)
         in_place = False
+        # by descriptor where the platform can (nobody can swap the path under us)
+        own = fd if os.chmod in os.supports_fd else temporary
         if info is None:
-            os.fchmod(fd, 0o666 & ~_umask())
+            os.chmod(own, 0o666 & ~_umask())
         else:
-            os.fchmod(fd, stat.S_IMODE(info.st_mode))
-            with contextlib.suppress(OSError):  # keep the owner when we may (running as root)
+            os.chmod(own, stat.S_IMODE(info.st_mode))
+            with contextlib.suppress(OSError, AttributeError):  # keep the owner when we may
                 if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
-                    os.fchown(fd, info.st_uid, info.st_gid)
+                    os.chown(
+                        fd if os.chown in os.supports_fd else temporary, info.st_uid, info.st_gid
+                    )
             in_place = info.st_nlink > 1 or not _copy_xattrs(real, fd)
         if not unchanged():
             raise FileChanged(shown)
         if in_place:
-            _write_in_place(real, data)
+            assert info is not None
+            _write_in_place(real, data, info, shown)
             os.unlink(temporary)
         else:
             os.replace(temporary, real)
@@ -217,10 +235,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _write_in_place(real: str, data: bytes) -> None:
+def _write_in_place(real: str, data: bytes, info: os.stat_result, shown: str) -> None:
     """Overwrite the file's own inode (its hard links and attributes stay)."""
     fd = os.open(real, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+            raise FileChanged(shown)
         _write_all(fd, data)
         os.ftruncate(fd, len(data))
         os.fsync(fd)
