@@ -679,7 +679,11 @@ class _Checker:
         """Scan the unedited tree again; accept what differs from the first scan."""
         if self.control is not None:
             return
-        self.control = self.scan()
+        source.set_overlay(dict(self.record))  # the bytes the first scan read, scanned alike
+        try:
+            self.control = self.scan()
+        finally:
+            source.set_overlay({})
         again = Counter(finding_key(f) for f in self.control.findings)
         for key, count in again.items():
             self.before_keys[key] = max(self.before_keys[key], count)
