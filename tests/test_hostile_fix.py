@@ -435,6 +435,31 @@ def test_a_live_writers_temporary_file_is_not_removed(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new\n"
 
 
+def test_a_file_system_without_locks_still_gets_its_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flock fails (ENOLCK, as on some network file systems): the file is written all the same,
+    and only temporary files old enough to be abandoned are removed."""
+    import errno
+    import time
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(writer.fcntl, "flock", no_locks)
+    path = tmp_path / "main.tf"
+    path.write_bytes(b"old\n")
+    fresh = tmp_path / ".main.tf.fresh001.imds-iac-tmp"
+    old = tmp_path / ".main.tf.old00001.imds-iac-tmp"
+    for p in (fresh, old):
+        p.write_bytes(b"half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    write_atomic(str(path), b"new\n", b"old\n")
+    assert path.read_bytes() == b"new\n"
+    assert fresh.exists() and not old.exists()
+
+
 def test_a_file_already_fixed_by_another_run_is_not_an_error(tmp_path: Path) -> None:
     path = tmp_path / "main.tf"
     path.write_bytes(b"new\n")

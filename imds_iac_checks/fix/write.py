@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, renames st
 
 SUFFIX = ".imds-iac-tmp"
 LOCK_WAIT = 30.0  # seconds to wait for another writer of the same file
+STALE_AFTER = 3600.0  # where files cannot be locked: age of a temporary file left behind
 
 
 class NotWritten(Exception):
@@ -164,6 +165,8 @@ def _locked(real: str, shown: str) -> Iterator[tuple[int, os.stat_result]]:
                     fd = -1
                     time.sleep(0.005)
                     continue
+                except OSError:
+                    pass  # a file system without locks: the last look still guards the file
             try:
                 now = os.stat(real)
             except FileNotFoundError:
@@ -195,7 +198,8 @@ def _replace(
     )
     try:
         if fcntl is not None:  # ours while it exists: no other run removes it as stale
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         _write_all(fd, data)
         os.fsync(fd)
         in_place = False
@@ -298,6 +302,9 @@ def _remove_if_dead(candidate: str) -> None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return  # its writer is alive
+            except OSError:  # no locks on this file system: only what is clearly abandoned
+                if time.time() - os.fstat(fd).st_mtime < STALE_AFTER:
+                    return
         held, now = os.fstat(fd), os.lstat(candidate)
         if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
             os.unlink(candidate)
