@@ -160,7 +160,8 @@ def test_fix_good_bad_fixes_good(tmp_path: Path, seed: int) -> None:
     assert "would cause" not in run.out
     for path in (tmp_path / "good").rglob("*.tf"):
         assert '"optional"' not in path.read_text(), run.out
-    assert "good/" not in run.out.split("fixed [")[-1]  # nothing left in good/
+    after = run_process("check", "--format", "json", "good", cwd=tmp_path)
+    assert after.code == 0 and not after.json()["findings"], run.out  # nothing left in good/
 
 
 @pytest.mark.parametrize("seed", SEEDS)
