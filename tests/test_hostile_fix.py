@@ -341,6 +341,27 @@ def test_extended_attributes_survive_the_rename(tmp_path: Path) -> None:
     assert path.stat().st_ino != inode  # the atomic rename, not an in-place write
 
 
+def test_an_attribute_that_cannot_be_copied_means_an_in_place_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not _xattrs_supported(tmp_path):
+        pytest.skip("no user extended attributes on this file system")
+    path = tmp_path / "main.tf"
+    path.write_bytes(b"old text\n")
+    os.setxattr(path, "user.label", b"kept")
+    inode = path.stat().st_ino
+
+    def refuse(target: object, name: str, value: bytes, *args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    write_atomic(str(path), b"new\n", b"old text\n")
+    assert path.read_bytes() == b"new\n"
+    assert path.stat().st_ino == inode
+    assert os.getxattr(path, "user.label") == b"kept"
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_read_only_refused_by_write_atomic(tmp_path: Path) -> None:
     path = tmp_path / "main.tf"
     path.write_bytes(b"old\n")
