@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from typing import Any
 
@@ -48,16 +47,13 @@ def document(findings: list[Finding]) -> dict[str, Any]:
 
 
 def write(path: str, findings: list[Finding]) -> int:
-    """Write the baseline atomically; returns the number of entries."""
+    """Write the baseline atomically (a uniquely named temporary file in the same directory,
+    fsynced and renamed over it); returns the number of entries."""
+    from imds_iac_checks.fix.write import write_file
+
     doc = document(findings)
     data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.imds-iac-tmp")
-    with open(temporary, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, path)
+    write_file(path, data)
     return len(doc["findings"])
 
 

@@ -416,7 +416,9 @@ def _fix(args: Namespace) -> int:
     cwd = os.getcwd()
     try:
         scanner = _scanner(args, cwd)
-        outcome = fix.run(scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff)
+        outcome = fix.run(
+            scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff, paths=args.paths
+        )
     except ConfigError as exc:
         return _fail(str(exc))
     color = _use_color(args.color, sys.stdout)

@@ -6,18 +6,26 @@ before they are written.
    literal in the resource, its module-call argument, a variable default, a tfvars entry, a
    CloudFormation parameter default or mapping value; or a setting or whole options block added
    to the resource. Unsafe fixes (they edit something shared) only with ``unsafe=True``.
+   Only files under the paths given are edited (like ruff): a directory authorises the files
+   below it, a file named on the command line (as pre-commit passes them) only itself, both by
+   real path. A fix elsewhere — in a module the scan followed out of the tree, through a
+   relative source or a symbolic link — is reported as not fixed.
 3. Apply the edits in memory, check every edited file still parses, scan the edited tree
    again and require each fixed finding gone and nothing new; a file whose edits fail that is
-   left as it was, and the findings say why.
-4. Write each changed file atomically (same directory, fsync, rename), keeping its mode, and
-   only if it still holds the bytes that were read.
+   left as it was, and the findings say why. "New" is per finding (rule, resource, setting,
+   file) against the unedited tree, scanned again when needed: what an unedited module reports
+   anyway, or reports differently from scan to scan, is not blamed on an edit elsewhere.
+4. Write each changed file atomically (see :mod:`imds_iac_checks.fix.write`), keeping its
+   mode, owner, hard links and extended attributes, and only if it still holds the bytes that
+   were read; a read-only file is refused.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks import source
@@ -63,8 +71,22 @@ class Outcome(NamedTuple):
 Scanner = Callable[[], ScanResult]
 
 
-def run(scan: Scanner, cwd: str, *, unsafe: bool = False, write: bool = True) -> Outcome:
-    """Fix what ``scan`` finds. ``write=False`` plans and verifies only (``--diff``)."""
+def run(
+    scan: Scanner,
+    cwd: str,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    paths: Sequence[str] | None = None,
+) -> Outcome:
+    """Fix what ``scan`` finds. ``write=False`` plans and verifies only (``--diff``).
+
+    Only files under ``paths`` (the paths the scan was given, relative to ``cwd``; default:
+    ``cwd`` itself) are edited: a directory authorises the files below it, a file only itself,
+    both compared by their real paths (symbolic links resolved). A fix whose edit would be
+    elsewhere (a module the scan followed out of the tree) is reported as not fixed."""
+    scope = _Scope(paths or ["."], cwd)
+    scan = _Stable(scan)
     record = source.start_recording()
     try:
         before = scan()
@@ -83,43 +105,119 @@ def run(scan: Scanner, cwd: str, *, unsafe: bool = False, write: bool = True) ->
             continue
         target, hop_limit = origin[0], origin[1].hop_limit
         try:
-            fallback = _fallback(finding, target, hop_limit, cwd, record)
+            fallback = scope.check(_fallback(finding, target, hop_limit, cwd, record))
         except NoFix:
             fallback = None
         try:
             plan = _plan(finding, target, hop_limit, cwd, record)
+            scope.check(plan)
         except NoFix as exc:
             if fallback is not None and unsafe:
                 planned.append(fallback)
             else:
                 not_fixed[finding] = str(exc) + _hint(fallback)
             continue
+        safety = finding.fix or "safe"
         if finding.fix == "unsafe":
             plan = plan._replace(change=f"{plan.change} (unsafe: {_note(finding, shared)})")
-        planned.append(plan._replace(safety=finding.fix or "safe", fallback=fallback))
+        elif (alias := _aliased(plan, cwd, record)) is not None:
+            note = f"the value is anchored as &{alias} and used elsewhere as *{alias}"
+            if not unsafe:
+                not_fixed[finding] = f"unsafe fix ({note}): enable it with --unsafe-fixes"
+                continue
+            plan, safety = plan._replace(change=f"{plan.change} (unsafe: {note})"), "unsafe"
+        planned.append(plan._replace(safety=safety, fallback=fallback))
     planned = _drop_conflicts(planned, not_fixed)
     changes, after, fixed = _verify(scan, before, planned, not_fixed, cwd, record, unsafe)
     errors: list[ScanError] = []
     if write and changes:
-        from imds_iac_checks.fix.write import FileChanged, write_atomic
+        from imds_iac_checks.fix.write import NotWritten, write_atomic
 
         for shown, (old, new) in list(changes.items()):
             try:
                 write_atomic(os.path.join(cwd, shown), new, old)
-            except FileChanged:
-                errors.append(ScanError(shown, 0, 0, "changed on disk while fixing: not written"))
+            except NotWritten as exc:
+                reason, why = exc.reason, exc.why
             except OSError as exc:
-                errors.append(ScanError(shown, 0, 0, f"cannot write: {exc.strerror or exc}"))
+                reason = f"cannot write: {exc.strerror or exc}"
+                why = "the file could not be written"
             else:
                 continue
+            errors.append(ScanError(shown, 0, 0, reason))
             del changes[shown]
             for p in fixed:
                 if p.path == shown:
-                    not_fixed[p.finding] = "the file could not be written"
+                    not_fixed[p.finding] = why
             fixed = [p for p in fixed if p.path != shown]
         if errors:
             after = scan()
     return Outcome(before, after, fixed, not_fixed, changes, errors)
+
+
+class _Scope:
+    """The files ``fix`` may edit: those under the directories given, and the files given."""
+
+    def __init__(self, paths: Sequence[str], cwd: str) -> None:
+        self.cwd = cwd
+        self.directories: list[str] = []
+        self.files: set[str] = set()
+        for path in paths:
+            real = os.path.realpath(os.path.join(cwd, path))
+            if os.path.isdir(real):
+                self.directories.append(real)
+            else:
+                self.files.add(real)
+
+    def allows(self, shown: str) -> bool:
+        real = os.path.realpath(os.path.join(self.cwd, shown))
+        if real in self.files:
+            return True
+        for directory in self.directories:
+            prefix = directory if directory.endswith(os.sep) else directory + os.sep
+            if real == directory or real.startswith(prefix):
+                return True
+        return False
+
+    def check(self, plan: Planned | None) -> Planned | None:
+        """``plan`` itself; raises NoFix when it would edit a file outside the paths given."""
+        if plan is not None and not self.allows(plan.path):
+            from imds_iac_checks.scan import display_path
+
+            real = display_path(os.path.realpath(os.path.join(self.cwd, plan.path)), self.cwd)
+            where = plan.path if real == plan.path else f"{real} (through a symbolic link)"
+            raise NoFix(f"the fix is in {where}, outside the paths given")
+        return plan
+
+
+class _Stable:
+    """A scanner whose answers do not depend on how deep in the call stack it is called.
+
+    The evaluator turns runaway recursion into "could not be evaluated" (a RecursionError
+    caught); how far it got then depends on the frames already on the stack, and the scans that
+    verify edits run deeper than the first one. Each scan gets the recursion limit the first
+    one had, counted from where it starts, so that the same tree gives the same findings."""
+
+    def __init__(self, scan: Scanner) -> None:
+        self.scan = scan
+        self.depth = _depth()
+        self.limit = sys.getrecursionlimit()
+
+    def __call__(self) -> ScanResult:
+        saved = sys.getrecursionlimit()
+        sys.setrecursionlimit(self.limit + max(0, _depth() - self.depth))
+        try:
+            return self.scan()
+        finally:
+            sys.setrecursionlimit(saved)
+
+
+def _depth() -> int:
+    frame = sys._getframe(1)
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return depth
 
 
 def _sharing(findings: list[Finding]) -> dict[tuple[str, int, int], list[str]]:
@@ -315,6 +413,22 @@ def _fallback(
     text = hcl.render(desired, as_string)
     change = f"{field} {_short(data[start:end])} -> {text.decode()} (the expression is replaced)"
     return Planned(finding, target.path, (Edit(start, end, text),), change, "unsafe")
+
+
+def _aliased(plan: Planned, cwd: str, record: dict[str, bytes]) -> str | None:
+    """The anchor of a YAML value the plan replaces when an alias elsewhere refers to it (the
+    edit then changes what the alias stands for too)."""
+    import re
+
+    data = record.get(os.path.abspath(os.path.join(cwd, plan.path)))
+    if data is None or _kind(plan.path, data) != "yaml":
+        return None
+    for edit in plan.edits:
+        names: list[bytes] = re.findall(rb"&([^\s,\[\]{}]+)", data[edit.start : edit.end])
+        for name in names:
+            if re.search(rb"\*" + re.escape(name) + rb"(?![^\s,\[\]{}])", data):
+                return name.decode("utf-8", "replace")
+    return None
 
 
 def _add_block_structured(
@@ -544,12 +658,46 @@ def _rounds(
 
 
 class _Checker:
+    """Scans the tree with edits applied in memory and says which files' edits fail.
+
+    Findings are compared with those of the unedited tree by :func:`finding_key` (rule,
+    resource, setting, file), not by position: an edit is blamed only for findings that were
+    not there before it. A finding that comes and goes between two scans of the same unedited
+    tree (an unstable one, in a module the edit does not touch) is nobody's fault: when the
+    edited tree shows something new, the unedited tree is scanned once more (the control) and
+    the counts of both unedited scans are accepted."""
+
     def __init__(
         self, scan: Scanner, before: ScanResult, cwd: str, record: dict[str, bytes]
     ) -> None:
         self.scan, self.before, self.cwd, self.record = scan, before, cwd, record
         self.before_keys = Counter(finding_key(f) for f in before.findings)
         self.before_errors = {(e.path, e.message) for e in before.errors}
+        self.control: ScanResult | None = None
+
+    def _control(self) -> None:
+        """Scan the unedited tree again; accept what differs from the first scan."""
+        if self.control is not None:
+            return
+        source.set_overlay(dict(self.record))  # the bytes the first scan read, scanned alike
+        try:
+            self.control = self.scan()
+        finally:
+            source.set_overlay({})
+        again = Counter(finding_key(f) for f in self.control.findings)
+        for key, count in again.items():
+            self.before_keys[key] = max(self.before_keys[key], count)
+        self.before_errors |= {(e.path, e.message) for e in self.control.errors}
+
+    def _new(self, after: ScanResult) -> tuple[list[Finding], list[ScanError]]:
+        after_keys = Counter(finding_key(f) for f in after.findings)
+        findings = [
+            f
+            for f in after.findings
+            if after_keys[finding_key(f)] > self.before_keys[finding_key(f)]
+        ]
+        errors = [e for e in after.errors if (e.path, e.message) not in self.before_errors]
+        return findings, errors
 
     def check(
         self, active: list[Planned], only: str | None = None
@@ -568,19 +716,21 @@ class _Checker:
             after = self.scan()
         finally:
             source.set_overlay({})
+        new_findings, new_errors = self._new(after)
+        if new_findings or new_errors:
+            self._control()
+            new_findings, new_errors = self._new(after)
         after_keys = Counter(finding_key(f) for f in after.findings)
         wanted = Counter(finding_key(p.finding) for p in active)
         for p in active:
             k = finding_key(p.finding)
             if after_keys[k] > self.before_keys[k] - wanted[k]:
                 bad.setdefault(p.path, "the finding was still there after the edit")
-        for f in after.findings:
-            if after_keys[finding_key(f)] > self.before_keys[finding_key(f)]:
-                reason = f"the edit would cause {f.rule_id}: {f.message}"
-                for shown in [f.path] if f.path in changes else (only and [only]) or changes:
-                    bad.setdefault(shown, reason)
-        for e in after.errors:
-            if (e.path, e.message) not in self.before_errors:
-                for shown in [e.path] if e.path in changes else (only and [only]) or changes:
-                    bad.setdefault(shown, f"the edited tree would not scan: {e.message}")
+        for f in new_findings:
+            reason = f"the edit would cause {f.rule_id}: {f.message}"
+            for shown in [f.path] if f.path in changes else (only and [only]) or changes:
+                bad.setdefault(shown, reason)
+        for e in new_errors:
+            for shown in [e.path] if e.path in changes else (only and [only]) or changes:
+                bad.setdefault(shown, f"the edited tree would not scan: {e.message}")
         return changes, after, bad

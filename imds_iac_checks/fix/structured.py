@@ -29,6 +29,11 @@ Field = tuple[str, "str | int | bool"]
 Content = "list[tuple[str, object]]"  # ordered key -> scalar or nested Content
 
 _PLAIN_YAML = re.compile(r"[A-Za-z0-9_.\-]+")
+# A YAML node's properties before its scalar: an anchor, and the core tags (`!!str`) that can
+# stay on the new value; a local tag (`!Ref`, `!If`) is an expression the fix replaces whole.
+_ANCHOR = re.compile(
+    r"(?:(?:&[^\s,\[\]{}]+|!![A-Za-z]+)[ \t]+)*&[^\s,\[\]{}]+[ \t]+(?:!![A-Za-z]+[ \t]+)?"
+)
 
 
 class Document:
@@ -85,6 +90,12 @@ class Document:
         """Replace the scalar at bytes ``start:end`` keeping its quoting: ``'optional'`` ->
         ``'required'``, ``"3"`` -> ``"1"``, ``3`` -> ``1``."""
         old = self.data[start:end].decode("utf-8", "replace")
+        if self.yaml:
+            properties = _ANCHOR.match(old)
+            if properties is not None:  # `&tok optional`: the anchor stays, aliases use it
+                keep = properties.group(0)
+                edit = self.replace_scalar(start + len(keep.encode()), end, value, as_string)
+                return Edit(start, end, keep.encode() + edit.text)
         if old[:1] in ("|", ">"):
             raise NoFix("the value is a block scalar; change it by hand")
         if "\n" in old and not old.startswith(("!Ref", "{")):

@@ -323,7 +323,7 @@ def parse_yaml(text: str) -> list[DNode]:
             warnings.simplefilter("ignore")
             # libyaml drops a BOM from its offsets, ruamel's pure parser keeps it: compose
             # without it, and shift every offset back by one character.
-            bom = 1 if text.startswith("\ufeff") else 0
+            bom = len(text) - len(text.lstrip("\ufeff"))  # libyaml drops a second one too
             roots = _compose_all(text[bom:])
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
