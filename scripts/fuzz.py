@@ -23,8 +23,8 @@ once. Each case is scanned by the real command, serially and with the process po
 with ``--unsafe-fixes``; the case fails on a traceback or internal error, an exit code other
 than 0/1/2, a run over its time limit, serial and parallel output that differ, a raw control
 character on standard error or in text output, or a fix that writes outside the path it was
-given. A directory ``scan-here`` inside a case, when present, is the path given to the command
-(everything beside it is "outside").
+given. A generator with a ``given`` attribute names the path, relative to the case, that the
+command is given (everything beside it is "outside"); otherwise the case itself is given.
 """
 
 from __future__ import annotations

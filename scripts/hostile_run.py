@@ -90,10 +90,10 @@ def _command(args: list[str], cwd: Path, jobs: str) -> tuple[int, str, str, floa
     return proc.returncode, out, err, time.monotonic() - started
 
 
-def check_case(case: Path) -> list[str]:
-    """Every way the command misbehaves on one generated case (empty: it behaved)."""
+def check_case(case: Path, given: str = ".") -> list[str]:
+    """Every way the command misbehaves on one generated case (empty: it behaved). ``given`` is
+    the path passed to the command, relative to the case: what lies beside it is "outside"."""
     problems: list[str] = []
-    given = "scan-here" if (case / "scan-here").is_dir() else "."
     runs: dict[str, tuple[int, str, str, float]] = {}
     for mode, jobs in (("serial", "1"), ("parallel", "2")):
         for fmt in ("text", "json"):
@@ -173,7 +173,7 @@ def run_generated(argv: list[str]) -> int:
                 except Exception as exc:  # a generator bug is a harness failure, said as one
                     problems = [f"generator raised {type(exc).__name__}: {exc}"]
                 else:
-                    problems = check_case(case)
+                    problems = check_case(case, getattr(generate, "given", "."))
                 counts[name] += 1
                 if problems:
                     failures += 1
