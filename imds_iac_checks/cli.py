@@ -582,7 +582,7 @@ class _ClosedStream:
         if self.fail:
             import errno
 
-            raise OSError(errno.EBADF, f"cannot write to {self.name}: it is closed")
+            raise OSError(errno.EBADF, "it is closed")
         return len(text)
 
     def flush(self) -> None:
