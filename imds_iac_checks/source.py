@@ -91,7 +91,7 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
             raise TooLarge(errno.EFBIG, too_large_message(info.st_size, limit), path)
         if flags & getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", buffering=0, closefd=True) as fh:
+        with os.fdopen(fd, "rb", closefd=True) as fh:  # buffered: read(n) reads until n or EOF
             fd = -1
             # The whole file and one byte more, to see its end (never limit + 1: a buffer of
             # that size is allocated up front).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,11 @@ def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path)
     # Named one by one, as pre-commit passes them.
     named = run("check", *(str(p.relative_to(tmp_path)) for p in pipes), cwd=tmp_path)
     assert_clean_error(named, PIPE)
+    # The fixer reads through the same door: it fixes the good file and names the pipes.
+    fixed = run("fix", ".", cwd=tmp_path)
+    assert_clean_error(fixed, PIPE)
+    assert re.search(r'http_tokens *= "required"', (tmp_path / "main.tf").read_text())
+    assert all(p.is_fifo() for p in pipes)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -181,6 +187,19 @@ def test_side_files_obey_max_file_size(seed: int, tmp_path: Path) -> None:
     toml.write_text("# " + "z" * size + "\n")
     result = run("check", *flag, ".", cwd=tmp_path)
     assert_clean_error(result, f"imds-iac: error: {toml}: cannot read: ")
+
+
+def test_source_read_reads_whole_files_and_stops_past_the_limit(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    for _ in range(20):
+        data = rng.randbytes(rng.choice((0, 1, 4095, 4096, 65537, rng.randint(0, 3_000_000))))
+        path = tmp_path / "f.tf"
+        path.write_bytes(data)
+        assert source.read_regular(str(path), 0) == data
+        assert source.read_regular(str(path), len(data) or 1) == data
+        if len(data) > 1:  # (a limit of 0 is no limit)
+            with pytest.raises(source.TooLarge):
+                source.read_regular(str(path), len(data) - 1)
 
 
 def test_source_read_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
