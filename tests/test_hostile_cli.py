@@ -33,7 +33,8 @@ from tests.hostile.cli import (
     nested_json,
 )
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only (named pipes)")
+# Named pipes, /dev/zero, `sh -c '... >&-'`, SIGPIPE: POSIX only.
+posix_only = pytest.mark.skipif(os.name != "posix" or not hasattr(os, "mkfifo"), reason="POSIX")
 
 TIMEOUT = 30  # seconds; each case takes well under a second once fixed
 SEEDS = range(4)
@@ -74,6 +75,7 @@ def assert_clean_error(result: Run, *needles: str) -> None:
 # --- every generator: exit 2 with a message, quickly ----------------------------------------
 
 
+@posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: Path) -> None:
@@ -90,6 +92,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
 # --- item 9: named pipes, devices, directories ------------------------------------------------
 
 
+@posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_scanned(random.Random(seed), tmp_path)
@@ -109,6 +112,7 @@ def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path)
     assert all(p.is_fifo() for p in pipes)
 
 
+@posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_tfvars(random.Random(seed), tmp_path)
@@ -119,6 +123,7 @@ def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path)
         assert f"{pipe.name}: cannot read: {PIPE}" in result.err
 
 
+@posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipe_as_configuration_is_an_error(seed: int, tmp_path: Path) -> None:
     fifo_config(random.Random(seed), tmp_path)
@@ -140,6 +145,7 @@ def _specials(tmp_path: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+@posix_only
 @pytest.mark.parametrize("kind", ["pipe", "directory", "/dev/zero"])
 @pytest.mark.parametrize(
     ("option", "fatal"),
@@ -202,6 +208,7 @@ def test_source_read_reads_whole_files_and_stops_past_the_limit(tmp_path: Path) 
                 source.read_regular(str(path), len(data) - 1)
 
 
+@posix_only
 def test_source_read_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
     with pytest.raises(source.NotRegularFile, match="is a directory"):
         source.read_regular(str(tmp_path))
@@ -216,6 +223,7 @@ def test_source_read_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
     assert source.read_regular(str(path), 0) == b"x" * 1000  # 0: no limit
 
 
+@posix_only
 def test_source_read_does_not_block_on_a_named_pipe(tmp_path: Path) -> None:
     pipe = tmp_path / "p.tf"
     os.mkfifo(pipe)
@@ -320,6 +328,7 @@ def _findings_tree(rng: random.Random, directory: Path) -> None:
 CLOSED_STDOUT = ("sh", "-c", '"$0" -m imds_iac_checks "$@" >&-', sys.executable)
 
 
+@posix_only
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_closed_standard_output(fmt: str, tmp_path: Path) -> None:
     _findings_tree(random.Random(len(fmt)), tmp_path)
@@ -364,6 +373,7 @@ def test_full_standard_output(tmp_path: Path) -> None:
     assert proc.stderr.startswith("imds-iac: error: cannot write to standard output: "), proc
 
 
+@posix_only
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
 def test_reader_going_away_is_quiet(fmt: str, seed: int, tmp_path: Path) -> None:
