@@ -58,14 +58,19 @@ def write(path: str, findings: list[Finding]) -> int:
 
 
 def load(path: str) -> Counter[str]:
-    """The fingerprints a baseline file lists. Raises BaselineError."""
+    """The fingerprints a baseline file lists (a regular file within the size limit). Raises
+    BaselineError."""
+    from imds_iac_checks import source
+    from imds_iac_checks.config import value_error
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(source.read_regular(path).decode("utf-8"))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise BaselineError(f"{path}: not a baseline file: {exc}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a baseline file: nested too deeply") from None
+    except ValueError as exc:  # not JSON, not UTF-8, a number of more than 4,300 digits
+        raise BaselineError(f"{path}: not a baseline file: {value_error(exc)}") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise BaselineError(f"{path}: not an imds-iac baseline (version {VERSION})")
     entries = doc.get("findings")

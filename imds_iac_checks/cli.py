@@ -353,7 +353,9 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 def _fail(message: str) -> int:
     from imds_iac_checks.report.escape import escape
 
-    sys.stderr.write(f"imds-iac: error: {escape(message)}\n")
+    with contextlib.suppress(OSError, ValueError):  # standard error itself may be gone
+        sys.stderr.write(f"imds-iac: error: {escape(message)}\n")
+        sys.stderr.flush()
     return EXIT_ERROR
 
 
@@ -385,15 +387,17 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
     ignore = _flatten(args.ignore)
     overrides = Overrides(
         hop_limit=hop,
-        select=None if select is None else parse_selectors(select, "--select"),
+        select=None if select is None else parse_selectors(select, "--select", allow_empty=False),
         ignore=None if ignore is None else parse_selectors(ignore, "--ignore"),
         exclude=tuple(compile_glob(g, cwd) for g in args.exclude),
         fail_on=args.fail_on,
         max_file_size=max_size,
     )
     resolver = Resolver(overrides, args.config)
-    cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
     paths = args.paths or ["."]
+    # The settings of the first path (as the scan takes them) bound the files read before it.
+    resolver.for_path(paths[0])
+    cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
 
     def run() -> ScanResult:
         return scan(
@@ -503,7 +507,7 @@ def _errors_to_stderr(result: ScanResult) -> None:
 
 def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
     """--parameters files, then --parameter pairs (later wins). Raises ConfigError."""
-    from imds_iac_checks.config import ConfigError
+    from imds_iac_checks.config import ConfigError, value_error
 
     out: dict[str, str] = {}
     if files:
@@ -511,8 +515,10 @@ def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
     for path in files:
         try:
             out.update(load_parameters(path))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read parameters: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read parameters: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{path}: cannot read parameters: {value_error(exc)}") from None
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
@@ -565,25 +571,129 @@ def _rules(args: Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# The reader of standard output went away (``imds-iac check | head -1``): the report was not
+# delivered, so the exit code is the one for "could not do the job" (the documented codes are
+# 0, 1 and 2 only; ``cat`` and ``git`` would die of SIGPIPE, 141, instead), and nothing is printed.
+EXIT_BROKEN_PIPE = 2
+
+
+class _ClosedStream:
+    """Stands for a standard stream that was closed before we started (``>&-``): Python then
+    sets ``sys.stdout`` to None. Writing to it is an error, as it is for ``ls >&-``; a closed
+    standard error swallows what is written (nobody is there to read it)."""
+
+    def __init__(self, name: str, *, fail: bool) -> None:
+        self.name, self.fail = name, fail
+
+    def write(self, text: str) -> int:
+        if self.fail:
+            import errno
+
+            raise OSError(errno.EBADF, "it is closed")
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        import io
+
+        raise io.UnsupportedOperation("closed standard stream")
+
+
+def _standard_streams() -> None:
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream("standard output", fail=True)
+    if sys.stderr is None:
+        sys.stderr = _ClosedStream("standard error", fail=False)
+
+
+def _silence_stdout() -> None:
+    """The reader of standard output went away: send what is still buffered to /dev/null, so
+    that the flush at exit does not fail (and print a traceback) again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.command is None:
         _build_parser().print_help(sys.stderr)
         return EXIT_ERROR
+    if args.command == "check":
+        code = _check(args)
+    elif args.command == "fix":
+        code = _fix(args)
+    elif args.command == "plugin-path":
+        code = _plugin_path(args)
+    else:
+        code = _rules(args)
+    sys.stdout.flush()  # here, not at exit: a write error is reported like any other
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``imds-iac`` command. Never a traceback: errors are ``imds-iac: error: ...`` and exit
+    2; an unexpected exception is an internal error (``IMDS_IAC_DEBUG=1`` shows its traceback)."""
+    _standard_streams()
     try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "fix":
-            return _fix(args)
-        if args.command == "plugin-path":
-            return _plugin_path(args)
-        return _rules(args)
+        return _run(argv)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (``imds-iac check | head``): not an error of ours.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return EXIT_OK if args.command == "rules" else EXIT_FINDINGS
+        # The reader went away (``imds-iac check | head``): quiet, as other tools are.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # an unexpected I/O failure: a message, not a traceback
-        return _fail(f"{getattr(exc, 'filename', None) or ''}: {exc.strerror or exc}".lstrip(": "))
+        if _debug():
+            raise
+        if exc.filename is None and (_write_error(exc) or not _flushes()):
+            # Standard output: a full disk (> /dev/full), a descriptor not open for writing.
+            _silence_stdout()
+            return _fail(f"cannot write to standard output: {exc.strerror or exc}")
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    except Exception as exc:  # a bug of ours (RecursionError and MemoryError included)
+        if _debug():
+            raise
+        return _internal_error(exc)
+
+
+def _write_error(exc: OSError) -> bool:
+    """An error of a write to standard output? (Files we read or write name themselves.)"""
+    import errno
+
+    names = ("EIO", "EBADF", "EFBIG", "ENOSPC", "EDQUOT")
+    return exc.errno in {getattr(errno, name, None) for name in names}
+
+
+def _flushes() -> bool:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _debug() -> bool:
+    return os.environ.get("IMDS_IAC_DEBUG", "") not in ("", "0")
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line for a bug of ours (no traceback unless IMDS_IAC_DEBUG=1), exit 2."""
+    detail = " ".join(str(exc).split())
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    detail = detail.encode("ascii", "backslashreplace").decode("ascii")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(
+            f"imds-iac: internal error: {type(exc).__name__}"
+            f"{': ' + detail if detail else ''} (please report this; "
+            "IMDS_IAC_DEBUG=1 shows the traceback)\n"
+        )
+        sys.stderr.flush()
+    return EXIT_ERROR

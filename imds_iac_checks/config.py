@@ -18,17 +18,21 @@ directory ``.imds-iac.toml`` wins over ``pyproject.toml``; a ``pyproject.toml`` 
 Paths and globs in a file are relative to the directory that holds it.
 """
 
+import math
 import os
 import re
 from typing import Any, NamedTuple
 
+from imds_iac_checks import source
 from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, RULES
 
 CONFIG_NAMES = (".imds-iac.toml", "pyproject.toml")
 MAX_HOP_LIMIT = 64
 # Files larger than this are reported and skipped: tree-sitter needs about 150 bytes of memory per
 # byte of HCL, and nobody writes infrastructure code this large by hand.
-DEFAULT_MAX_FILE_SIZE = 8_000_000
+DEFAULT_MAX_FILE_SIZE = source.DEFAULT_LIMIT
+# A larger max-file-size (in MB) is a mistake, not a limit: 0 says "no limit".
+MAX_MAX_FILE_SIZE = 1_000_000_000
 SEVERITIES = ("error", "warning")
 
 
@@ -108,19 +112,36 @@ def compile_glob(pattern: str, base: str) -> Glob:
     return Glob(pattern, compiled, anchored, os.path.abspath(base))
 
 
-def parse_selectors(values: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
-    """Validate rule selectors: full ids, prefixes of ids (``IMDS00``), or ``ALL``."""
+def _short(value: object) -> str:
+    """``repr(value)``, cut short: a message never carries a 4,000-digit number."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too long to print"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_selectors(
+    values: list[str] | tuple[str, ...], where: str, *, allow_empty: bool = True
+) -> tuple[str, ...]:
+    """Validate rule selectors: full ids, prefixes of ids (``IMDS00``), or ``ALL``. With
+    ``allow_empty=False`` (a ``select``), selecting nothing is an error, not "no rules"."""
     out: list[str] = []
     for raw in values:
         if not isinstance(raw, str):
-            raise ConfigError(f"{where}: rule selectors must be strings, not {raw!r}")
+            raise ConfigError(f"{where}: rule selectors must be strings, not {_short(raw)}")
         sel = raw.strip().upper()
         if not sel:
             continue
         if sel != "ALL" and not any(rule.startswith(sel) for rule in RULES):
             known = ", ".join(RULES)
-            raise ConfigError(f"{where}: unknown rule selector {raw!r} (rules: {known})")
+            raise ConfigError(f"{where}: unknown rule selector {_short(raw)} (rules: {known})")
         out.append(sel)
+    if not out and not allow_empty:
+        raise ConfigError(
+            f"{where}: an empty selection would turn every rule off; name rules such as "
+            "IMDS002 or prefixes such as IMDS00 (ALL: every rule)"
+        )
     return tuple(out)
 
 
@@ -181,19 +202,27 @@ class Overrides(NamedTuple):
 
 
 def check_max_file_size(value: object, where: str) -> int:
-    """Megabytes (a number >= 0; 0 = no limit) -> bytes."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    """Megabytes (a finite number >= 0; 0 = no limit) -> bytes."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+        or not 0 <= value <= MAX_MAX_FILE_SIZE
+    ):
         raise ConfigError(
-            f"{where}: max-file-size must be a number of megabytes >= 0, not {value!r}"
+            f"{where}: max-file-size must be a number of megabytes from 0 to "
+            f"{MAX_MAX_FILE_SIZE:,} (0 = no limit), not {_short(value)}"
         )
     return int(value * 1_000_000)
 
 
 def check_hop_limit(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: hop-limit must be a whole number, not {value!r}")
+        raise ConfigError(f"{where}: hop-limit must be a whole number, not {_short(value)}")
     if not 1 <= value <= MAX_HOP_LIMIT:
-        raise ConfigError(f"{where}: hop-limit must be between 1 and {MAX_HOP_LIMIT}, not {value}")
+        raise ConfigError(
+            f"{where}: hop-limit must be between 1 and {MAX_HOP_LIMIT}, not {_short(value)}"
+        )
     return value
 
 
@@ -211,13 +240,19 @@ def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settin
     """Build Settings from the parsed ``[tool.imds-iac]`` table of ``source``."""
     unknown = sorted(set(table) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{source}: unknown option {unknown[0]!r} in the imds-iac configuration")
+        raise ConfigError(
+            f"{source}: unknown option {_short(unknown[0])} in the imds-iac configuration"
+        )
     hop = DEFAULT_HOP_LIMIT
     if "hop-limit" in table:
         hop = check_hop_limit(table["hop-limit"], source)
     select: tuple[str, ...] = ("ALL",)
     if "select" in table:
-        select = parse_selectors(_string_list(table["select"], f"{source}: select"), source)
+        select = parse_selectors(
+            _string_list(table["select"], f"{source}: select"),
+            f"{source}: select",
+            allow_empty=False,
+        )
     ignore: tuple[str, ...] = ()
     if "ignore" in table:
         ignore = parse_selectors(_string_list(table["ignore"], f"{source}: ignore"), source)
@@ -232,12 +267,12 @@ def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settin
     if not isinstance(raw_per_path, dict):
         raise ConfigError(f"{source}: per-path must be a table of glob = {{ options }}")
     for pattern, opts in raw_per_path.items():
-        where = f"{source}: per-path {pattern!r}"
+        where = f"{source}: per-path {_short(pattern)}"
         if not isinstance(opts, dict):
             raise ConfigError(f"{where} must be a table such as {{ hop-limit = 2 }}")
         bad = sorted(set(opts) - _PER_PATH_KEYS)
         if bad:
-            raise ConfigError(f"{where}: unknown option {bad[0]!r}")
+            raise ConfigError(f"{where}: unknown option {_short(bad[0])}")
         per_path.append(
             PathOverride(
                 compile_glob(pattern, base),
@@ -268,7 +303,15 @@ def _cache_file(path: str) -> str | None:
     return os.path.join(base, f"config-v1-{zlib.crc32(path.encode('utf-8', 'replace')):08x}")
 
 
-def _load_toml(path: str) -> dict[str, Any]:
+def _read_config(path: str, limit: int | None) -> bytes:
+    """The bytes of a configuration file: a regular file, within the size limit."""
+    try:
+        return source.read_regular(path, DEFAULT_MAX_FILE_SIZE if limit is None else limit)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _load_toml(path: str, limit: int | None = None) -> dict[str, Any]:
     """A TOML file as a dict, from the cache when the file is unchanged (same size and mtime)."""
     try:
         info = os.stat(path)
@@ -280,14 +323,13 @@ def _load_toml(path: str) -> dict[str, Any]:
         import marshal
 
         try:
-            with open(cache, "rb") as fh:
-                cached = marshal.load(fh)
+            cached = marshal.loads(source.read_regular(cache, 0))
             if isinstance(cached, tuple) and cached[:5] == stamp:
                 data: dict[str, Any] = cached[5]
                 return data
-        except (OSError, EOFError, ValueError, TypeError, IndexError):
+        except (OSError, EOFError, ValueError, TypeError, IndexError, RecursionError):
             pass
-    data = _parse_toml(path)
+    data = _parse_toml(path, _read_config(path, limit))
     if cache is not None:
         _store(cache, (*stamp, data))
     return data
@@ -303,11 +345,11 @@ def _store(cache: str, entry: tuple[Any, ...]) -> None:
         with open(temporary, "wb") as fh:
             fh.write(blob)
         os.replace(temporary, cache)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass  # a cache is an optimisation: a read-only home directory is fine
 
 
-def _parse_toml(path: str) -> dict[str, Any]:
+def _parse_toml(path: str, raw: bytes) -> dict[str, Any]:
     import sys
 
     if sys.version_info >= (3, 11):
@@ -315,39 +357,52 @@ def _parse_toml(path: str) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        with open(path, "rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: invalid TOML: byte 0x{raw[exc.start]:02x} on line {line} is not UTF-8 "
+            "(TOML files must be UTF-8)"
+        ) from None
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ConfigError(f"{path}: invalid TOML: {value_error(exc)}") from None
+
+
+def value_error(exc: ValueError) -> str:
+    """What a ValueError from a parser says, in words for a user (not Python's advice)."""
+    if "integer string conversion" in str(exc):
+        return "a number is too long (over 4,300 digits)"
+    return str(exc)
 
 
 # `[tool.imds-iac]`, `[tool."imds-iac".per-path]`, `tool.imds-iac.hop-limit = 2`, ...
 _MENTIONS_TOOL_TABLE = re.compile(rb"""tool\s*\.\s*["']?imds-iac""")
 
 
-def load_file(path: str) -> Settings | None:
-    """Settings from one file; ``None`` for a pyproject.toml without ``[tool.imds-iac]``."""
+def load_file(path: str, limit: int | None = None) -> Settings | None:
+    """Settings from one file; ``None`` for a pyproject.toml without ``[tool.imds-iac]``.
+    ``limit``: the largest file to read, in bytes (default: the default max-file-size)."""
     path = os.path.abspath(path)
     base = os.path.dirname(path)
     if os.path.basename(path) == "pyproject.toml":
         # Most pyproject.toml files say nothing about us: skip the TOML parser for those.
-        try:
-            with open(path, "rb") as fh:
-                if not _MENTIONS_TOOL_TABLE.search(fh.read()):
-                    return None
-        except OSError as exc:
-            raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-        tool = _load_toml(path).get("tool", {})
+        if not _MENTIONS_TOOL_TABLE.search(_read_config(path, limit)):
+            return None
+        tool = _load_toml(path, limit).get("tool", {})
         table = tool.get("imds-iac") if isinstance(tool, dict) else None
         if table is None:
             return None
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [tool.imds-iac] must be a table")
         return settings_from_table(table, base, path)
-    return settings_from_table(_load_toml(path), base, path)
+    return settings_from_table(_load_toml(path, limit), base, path)
 
 
 class Resolver:
@@ -357,15 +412,18 @@ class Resolver:
         self.overrides = overrides
         self._by_dir: dict[str, Settings] = {}
         self._fixed: Settings | None = None
+        # Files read (configuration, baselines, variables, scanned files) are bounded by the
+        # largest max-file-size of the configurations in use (source.allow, from _apply).
+        source.reset_limit(overrides.max_file_size)
         if config_file is not None:
-            loaded = load_file(config_file)
+            loaded = load_file(config_file, overrides.max_file_size)
             if loaded is None:
                 raise ConfigError(f"{config_file}: no [tool.imds-iac] table")
             self._fixed = self._apply(loaded)
 
     def _apply(self, s: Settings) -> Settings:
         o = self.overrides
-        return s._replace(
+        out = s._replace(
             hop_limit=o.hop_limit if o.hop_limit is not None else s.hop_limit,
             hop_limit_forced=o.hop_limit is not None,
             select=o.select if o.select is not None else s.select,
@@ -374,6 +432,20 @@ class Resolver:
             fail_on=o.fail_on or s.fail_on,
             max_file_size=o.max_file_size if o.max_file_size is not None else s.max_file_size,
         )
+        if not any(_matches(r, out.select) and not _matches(r, out.ignore) for r in RULES):
+            where = [
+                *(["--select"] if o.select is not None else []),
+                *(["--ignore"] if o.ignore is not None else []),
+            ]
+            if (o.select is None and s.select != ("ALL",)) or (o.ignore is None and s.ignore):
+                where.insert(0, s.source or "the configuration")
+            raise ConfigError(
+                f"{' and '.join(where) or 'the configuration'}: no rule left to run "
+                f"(select {', '.join(out.select)}; ignore {', '.join(out.ignore)}): "
+                "every rule would be off"
+            )
+        source.allow(out.max_file_size)
+        return out
 
     def for_dir(self, directory: str) -> Settings:
         if self._fixed is not None:
@@ -390,8 +462,10 @@ class Resolver:
             seen.append(current)
             for name in CONFIG_NAMES:
                 candidate = os.path.join(current, name)
-                if os.path.isfile(candidate):
-                    loaded = load_file(candidate)
+                # Not isfile(): a named pipe or device under a configuration name is an error
+                # (load_file never opens it for reading), not a file that is not there.
+                if os.path.exists(candidate) and not os.path.isdir(candidate):
+                    loaded = load_file(candidate, self.overrides.max_file_size)
                     if loaded is not None:
                         found = self._apply(loaded)
                         break

@@ -72,8 +72,12 @@ def load_parameters(path: str) -> dict[str, str]:
     ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object. Raises ValueError."""
     import json
 
-    with open(path, encoding="utf-8-sig") as fh:
-        doc = json.load(fh)
+    from imds_iac_checks import source
+
+    try:  # a regular file within the size limit (OSError otherwise)
+        doc = json.loads(source.read_regular(path).decode("utf-8-sig"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if isinstance(doc, dict) and isinstance(doc.get("Parameters"), dict):
         doc = doc["Parameters"]
     if isinstance(doc, list):

@@ -117,8 +117,12 @@ def tfvars_files(directory: str) -> list[str]:
 
 
 def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
-    """Attributes of a .tfvars (HCL) or .tfvars.json file."""
-    data = source.read(path)
+    """Attributes of a .tfvars (HCL) or .tfvars.json file. One that cannot be read (missing, a
+    named pipe or device, over the size limit) is an error, never skipped in silence."""
+    try:
+        data = source.read(path)
+    except OSError as exc:
+        return {}, [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")]
     if path.endswith(".json"):
         return _json_var_inputs(data, shown)
     parsed, errors = parse_bytes(shown, data)
