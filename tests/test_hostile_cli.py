@@ -377,7 +377,7 @@ def test_full_standard_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
 def test_reader_going_away_is_quiet(fmt: str, seed: int, tmp_path: Path) -> None:
-    """``imds-iac check | head -1``: nothing on standard error, the SIGPIPE exit status."""
+    """``imds-iac check | head -1``: nothing on standard error, no traceback."""
     _findings_tree(random.Random(seed), tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "imds_iac_checks", "check", "--format", fmt, "."],
@@ -395,7 +395,9 @@ def test_reader_going_away_is_quiet(fmt: str, seed: int, tmp_path: Path) -> None
     finally:
         proc.kill()
     assert err == b"", err
-    assert code == 2
+    # 2 when a write fails with EPIPE; a report written in one large write can end with the pipe
+    # taking a partial write and no error reported, so the scan's own code (1: findings) stands.
+    assert code in (1, 2)
 
 
 # --- item 4: the last-resort guard ------------------------------------------------------------
