@@ -571,7 +571,14 @@ def scan(
         )
     origins: dict[Finding, tuple[Target, Context]] = {}
     for members in groups.values():
-        linked = link([target for target, _, _ in members])
+        unlinked = [target for target, _, _ in members]
+        try:
+            linked = link(unlinked)
+        except Exception as exc:  # a defect costs this group its linking, not the scan
+            linked = unlinked
+            message = f"internal error while linking launch templates: {type(exc).__name__}: {exc}"
+            where = unlinked[0].span
+            errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
             for finding in evaluate(target, ctx, rules):
                 findings.append(finding)

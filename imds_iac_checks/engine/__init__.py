@@ -317,7 +317,7 @@ def _failed(target: Target, rule_id: str, exc: Exception) -> Finding:
         severity=RULES["IMDS004"].severity,
         message=f"[{target.address}] could not be evaluated: internal error in {rule_id}: "
         f"{type(exc).__name__}: {exc}",
-        path=target.header.path,
+        path=target.path,
         span=target.header,
         resource=target.address,
         kind=target.kind,

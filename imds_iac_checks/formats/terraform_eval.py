@@ -156,13 +156,17 @@ class Scope:
         variables: Callable[[str, Source, Node], Val],
         local: Callable[[str, Source, Node], Val],
         names: dict[str, Val] | None = None,
+        literals: dict[int, Val] | None = None,
     ) -> None:
         self.variables = variables
         self.local = local
         self.names = names or {}
+        # Literal values by syntax node (``Node.id``, unique while the module's trees live):
+        # a literal inside a `for` body is evaluated once, not once per element.
+        self.literals: dict[int, Val] = {} if literals is None else literals
 
     def with_names(self, **names: Val) -> Scope:
-        return Scope(self.variables, self.local, {**self.names, **names})
+        return Scope(self.variables, self.local, {**self.names, **names}, self.literals)
 
 
 def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
@@ -185,9 +189,15 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
             return value
         return unknown(src, node)
     if kind in ("literal_value", "template_expr"):
+        known = scope.literals.get(node.id)
+        if known is not None:
+            return known
         literal = _literal(src, node)
         if literal is not _NOT_LITERAL:
-            return Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+            value = Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+            if not isinstance(literal, (list, dict)):
+                scope.literals[node.id] = value
+            return value
         if kind == "template_expr":
             return _template(src, node, scope, depth)
         return unknown(src, node)
