@@ -31,6 +31,7 @@ MAX_DEPTH = 64
 # expressions). A step is one expression node evaluated or one value node built or copied.
 MAX_STEPS = 100_000  # one setting, local or variable, with what it references
 MAX_CHOICES = 32  # alternative values of undecided conditionals, after removing duplicates
+MAX_STRING = 1 << 20  # characters of a string built by a template
 
 
 class EvalError(Exception):
@@ -317,7 +318,11 @@ def _template(src: Source, node: Node, scope: Scope, depth: int) -> Val:
             continue
         else:
             return unknown(src, node)
-    return Val("".join(parts), (Link(src.span(node), "literal"),))
+    text = "".join(parts)
+    if len(text) > MAX_STRING:  # `"${local.s}${local.s}"` chains double the length each time
+        raise TooComplex(f"a string of more than {MAX_STRING:,} characters")
+    charge(len(text) >> 10)
+    return Val(text, (Link(src.span(node), "literal"),))
 
 
 def _to_string(value: Any) -> str:

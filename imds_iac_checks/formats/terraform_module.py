@@ -574,12 +574,8 @@ class Module:
             return Expansion([("", {"count": Val({"index": index}, count.links)})])
         if "for_each" in attrs:
             each = self._eval(src, attrs["for_each"])
-            if each.known and not each.choices and isinstance(each.v, (dict, list)):
-                items = (
-                    list(each.v.items())
-                    if isinstance(each.v, dict)
-                    else [(str(v.plain()), v) for v in each.v]
-                )
+            items = self._each_items(each)
+            if items is not None:
 
                 def item(i: int) -> tuple[str, dict[str, Val]]:
                     k, v = items[i]
@@ -592,6 +588,26 @@ class Module:
                 [("", {"each": Val({"key": placeholder, "value": placeholder}, each.links)})]
             )
         return Expansion([("", {})])
+
+    def _each_items(self, each: Val) -> list[tuple[str, Val]] | None:
+        """The ``(key, value)`` pairs of a ``for_each`` collection (a set's elements are their
+        own keys), or None when they cannot be had statically."""
+        if not each.known or each.choices or not isinstance(each.v, (dict, list)):
+            return None
+        if isinstance(each.v, dict):
+            return list(each.v.items())
+        outer = Budget.active
+        if not outer:  # keys of a set: its elements, as text (bounded like an evaluation)
+            Budget.limit = Budget.left = MAX_STEPS
+            Budget.active = True
+        try:
+            return [(_to_key(v.plain()), v) for v in each.v]
+        except TooComplex:
+            return None
+        finally:
+            if not outer:
+                Budget.active = False
+                Budget.left = _UNBOUNDED
 
     def _bounded(
         self,
@@ -769,6 +785,11 @@ def problem_target(
         format=hcl.FORMAT,
         unknown_block=Value(False, None, None, why, (Link(where, "expression"),)),
     )
+
+
+def _to_key(value: object) -> str:
+    charge()
+    return str(value)
 
 
 def _quote(key: str) -> str:
