@@ -268,6 +268,16 @@ def test_alternatives_past_the_cap_are_too_complex(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_shared_values_used_whole(seed: int, tmp_path: Path) -> None:
+    result, _ = _case("eval_shared_values", seed, tmp_path)
+    found = _by_resource(result.findings)
+    string = found["aws_instance.string"]
+    assert [f.rule_id for f in string] == ["IMDS004"]  # 2^depth characters: not built
+    # The set's elements cannot be listed within the bound: each.value is named, not guessed.
+    assert [f.rule_id for f in found["aws_instance.set"]] == ["IMDS004"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_module_fanout(seed: int, tmp_path: Path) -> None:
     from imds_iac_checks.scan import ROOT_MODULES
 
@@ -324,12 +334,21 @@ def test_count_below_the_bound_is_expanded(tmp_path: Path) -> None:
     assert f"({n} instances)" in result.findings[0].message
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", range(2))  # each spends the whole budget
 def test_nested_for(seed: int, tmp_path: Path) -> None:
     result, _ = _case("eval_nested_for", seed, tmp_path)
     web = [f for f in result.findings if f.resource == "aws_instance.web"]
     assert [f.rule_id for f in web] == ["IMDS004"]
     assert "too complex to evaluate statically" in web[0].message
+
+
+@pytest.mark.parametrize("seed", range(2))  # each spends the whole budget
+def test_many_expressions_past_the_bound(seed: int, tmp_path: Path) -> None:
+    result, _ = _case("eval_many_explosions", seed, tmp_path)
+    bad = [f for f in result.findings if f.path == "bad/main.tf"]
+    resources = (tmp_path / "bad" / "main.tf").read_text().count('resource "aws_instance"')
+    assert len(bad) == resources
+    assert all(f.rule_id == "IMDS004" and "too complex" in f.message for f in bad)
 
 
 # --- item 8: symbolic links between module directories ------------------------------------------

@@ -305,9 +305,8 @@ class Module:
         outer = Budget.active
         if not outer:
             if self.work[0] <= 0:
-                return unknown(
-                    src, node, f"{TOO_COMPLEX}: the module needs more than {MODULE_STEPS:,} steps"
-                )
+                why = "the evaluation steps allowed for this module tree are used up"
+                return unknown(src, node, f"{TOO_COMPLEX}: {why}")
             Budget.limit = Budget.left = min(MAX_STEPS, self.work[0])
             Budget.active = True
         try:

@@ -144,6 +144,29 @@ def locals_chain(rng: random.Random, root: Path) -> None:
     (bad / "main.tf").write_text("".join(lines))
 
 
+def shared_values(rng: random.Random, root: Path) -> None:
+    """Item 6: values that double at each step of a chain of locals and are then used whole: a
+    template string (``"${local.s}${local.s}"``, 2^depth characters) and a ``for_each`` set."""
+    _good(root)
+    bad = root / "bad"
+    bad.mkdir()
+    depth = rng.randint(30, 45)
+    lines = ["locals {\n", '  s0 = "ab"\n', '  l0 = "optional"\n']
+    for i in range(1, depth + 1):
+        lines.append(f'  s{i} = "${{local.s{i - 1}}}${{local.s{i - 1}}}"\n')
+        lines.append(f"  l{i} = [local.l{i - 1}, local.l{i - 1}]\n")
+    lines.append("}\n")
+    lines.append(
+        'resource "aws_instance" "string" {\n  metadata_options {\n'
+        f"    http_tokens = local.s{depth}\n  }}\n}}\n"
+    )
+    lines.append(
+        f'resource "aws_instance" "set" {{\n  for_each = toset(local.l{depth})\n'
+        "  metadata_options {\n    http_tokens = each.value\n  }\n}\n"
+    )
+    (bad / "main.tf").write_text("".join(lines))
+
+
 def module_fanout(rng: random.Random, root: Path) -> None:
     """Item 6: ``levels`` module directories, each calling the next ``fan`` times."""
     _good(root)
@@ -216,6 +239,26 @@ def nested_for(rng: random.Random, root: Path) -> None:
     (bad / "main.tf").write_text(text)
 
 
+def many_explosions(rng: random.Random, root: Path) -> None:
+    """Item 7: many resources of one module, each with its own expression past the bound: the
+    module as a whole is bounded too (not each expression times the number of resources)."""
+    _good(root)
+    bad = root / "bad"
+    bad.mkdir()
+    width = rng.randint(30, 40)
+    items = "[" + ", ".join(f'"i{k}"' for k in range(width)) + "]"
+    text = f"locals {{\n  items = {items}\n}}\n"
+    for r in range(rng.randint(10, 30)):
+        expr = f'"t{r}"'
+        for level in range(4):
+            expr = f"[for x{level} in local.items : {expr}]"
+        text += (
+            f'resource "aws_instance" "r{r}" {{\n  metadata_options {{\n'
+            f"    http_tokens = {expr}[0][0][0][0]\n  }}\n}}\n"
+        )
+    (bad / "main.tf").write_text(text)
+
+
 def symlink_modules(rng: random.Random, root: Path) -> None:
     """Item 8: module directories reached through symbolic links, including links to the
     directory itself (``l1 -> .``) and to a parent, called several times."""
@@ -244,8 +287,10 @@ GENERATORS: dict[str, Callable[[random.Random, Path], None]] = {
     "eval_unknown_branches": unknown_branches,
     "eval_self_reference": self_reference,
     "eval_locals_chain": locals_chain,
+    "eval_shared_values": shared_values,
     "eval_module_fanout": module_fanout,
     "eval_huge_count": huge_count,
     "eval_nested_for": nested_for,
+    "eval_many_explosions": many_explosions,
     "eval_symlink_modules": symlink_modules,
 }
