@@ -282,19 +282,10 @@ def _terraform_modules(
 
     if reached is None:
         reached = set()
-    real_keys: dict[str, str] | None = None
+    real_keys: dict[str, str] = {}
 
     def canonical(child: str) -> str:
-        """The directory a module call names, as one key however it is reached: a path through
-        a symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a
-        module is loaded once."""
-        nonlocal real_keys
-        real = os.path.realpath(child)
-        if real == child:
-            return child
-        if real_keys is None:  # the scanned directories by real path, once there are links
-            real_keys = {os.path.realpath(d): d for d in directories}
-        return real_keys.get(real, real)
+        return _directory_key(child, directories, real_keys)
 
     class Root:
         """What one root has cost so far: module instances, targets and evaluation steps
@@ -403,10 +394,28 @@ def _terraform_modules(
             del loaded[done]
 
 
+def _directory_key(
+    child: str, directories: dict[str, list[tuple[str, str]]], real_keys: dict[str, str]
+) -> str:
+    """The directory a module call names, as one key however it is reached: a path through a
+    symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
+    is loaded once. A scanned directory is its own key (the walk follows no directory links, so
+    its path has none); ``real_keys`` caches the scanned directories by real path."""
+    if child in directories:
+        return child
+    real = os.path.realpath(child)
+    if real == child:
+        return child
+    if not real_keys:
+        real_keys.update((os.path.realpath(d), d) for d in directories)
+    return real_keys.get(real, real)
+
+
 def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
     """How many local module calls in the scanned directories name each directory."""
     pattern = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
     counts: dict[str, int] = {}
+    real_keys: dict[str, str] = {}
     for directory in directories:
         try:
             names = [n for n in os.listdir(directory) if n.endswith(".tf")]
@@ -422,6 +431,7 @@ def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int
             for match in pattern.finditer(data):
                 raw = match.group(1).decode("utf-8", "replace")
                 child = os.path.normpath(os.path.join(directory, raw))
+                child = _directory_key(child, directories, real_keys)
                 if child != directory:
                     counts[child] = counts.get(child, 0) + 1
     return counts
