@@ -318,11 +318,14 @@ def _terraform_modules(
         local_names = {name for _, _, name, _ in on_disk}
         for src, block, name in module.module_calls:
             if name not in local_names:
-                yield from module.registry_targets(src, block, name, prefix)
+                try:
+                    yield from module.registry_targets(src, block, name, prefix)
+                except Exception as exc:  # a defect costs this call, not the rest of the module
+                    _call_failed(src, block, name, exc, errors)
         for src, block, name, child in on_disk:
             child = canonical(child)
-            line = src.span(block).line
             if child in stack or len(stack) > MAX_MODULE_DEPTH:
+                line = src.span(block).line
                 errors.append(
                     ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
                 )
@@ -351,8 +354,7 @@ def _terraform_modules(
                     where, why = instances[0][2].cut
                     yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
             except Exception as exc:  # a defect costs this call, not the rest of the module
-                message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
-                errors.append(ScanError(src.path, line, 1, message))
+                _call_failed(src, block, name, exc, errors)
 
     def cut_targets(root: Root) -> Iterator[Target]:
         """An IMDS004 target for each module call not evaluated past the root's bounds."""
@@ -392,6 +394,11 @@ def _terraform_modules(
             yield target.path, target
         for done in [d for d in loaded if callers.get(d, 0) <= 1]:
             del loaded[done]
+
+
+def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
+    message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
+    errors.append(ScanError(src.path, src.span(block).line, 1, message))
 
 
 def _directory_key(
