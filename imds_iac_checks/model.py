@@ -29,6 +29,10 @@ SETTING_KEYS = (ENDPOINT, TOKENS, HOP_LIMIT)
 REQUIRED = "required"
 DISABLED = "disabled"
 
+# How an evaluation that stopped at a bound (hostile input) begins its explanation; IMDS004 says
+# "<setting> is too complex to evaluate statically: <why>".
+TOO_COMPLEX = "too complex to evaluate statically"
+
 
 class Span(NamedTuple):
     """A region of a file. Lines and columns are 1-based; columns count characters and the end
@@ -72,7 +76,10 @@ class Value(NamedTuple):
 
     @property
     def span(self) -> Span:
-        return self.provenance[0].span
+        return self.provenance[0].span if self.provenance else _NOWHERE
+
+
+_NOWHERE = Span("", 0, 0, 0, 0, 0, 0)  # never used by a Value built by an adapter (see to_values)
 
 
 class KindSpec(NamedTuple):
@@ -127,6 +134,9 @@ class Target(NamedTuple):
     used_by: tuple[str, ...] = ()
     # Suppressions the resource declares itself (CloudFormation Metadata): (rule id, reason).
     suppress: tuple[tuple[str, str], ...] = ()
+    # This one target stands for every one of this many instances (a `count` or `for_each` too
+    # large to expand, whose settings do not depend on the instance).
+    instances: int | None = None
 
     @property
     def kind(self) -> str:

@@ -12,7 +12,7 @@ from imds_iac_checks import source
 from imds_iac_checks.config import DEFAULT_MAX_FILE_SIZE, Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.link import link
-from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
+from imds_iac_checks.model import SEVERITY_RANK, TOO_COMPLEX, Finding, ScanError, Span, Target
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
@@ -282,6 +282,20 @@ def _terraform_modules(
 
     if reached is None:
         reached = set()
+    real_keys: dict[str, str] = {}
+
+    def canonical(child: str) -> str:
+        return _directory_key(child, directories, real_keys)
+
+    class Root:
+        """What one root has cost so far: module instances, targets and evaluation steps
+        (shared by every module under it), and the module calls cut at the bound."""
+
+        def __init__(self) -> None:
+            self.modules = 0
+            self.targets = 0
+            self.work = [ROOT_STEPS]
+            self.cut: dict[tuple[str, int], list[Any]] = {}
 
     def walk(
         directory: str,
@@ -289,32 +303,70 @@ def _terraform_modules(
         prefix: str,
         stack: tuple[str, ...],
         downloaded: dict[str, str],
+        root: Root,
         key: str = "",
+        every: int | None = None,
     ) -> Iterator[Target]:
         reached.add(directory)
-        module = tfm.Module(files_of(directory), inputs)
-        yield from module.targets(prefix)
+        module = tfm.Module(files_of(directory), inputs, root.work)
+        for target in module.targets(prefix):
+            root.targets += 1
+            if every is not None:
+                target = target._replace(instances=(target.instances or 1) * every)
+            yield target
         on_disk = module.local_calls(directory, downloaded, key)
         local_names = {name for _, _, name, _ in on_disk}
         for src, block, name in module.module_calls:
             if name not in local_names:
-                yield from module.registry_targets(src, block, name, prefix)
+                try:
+                    yield from module.registry_targets(src, block, name, prefix)
+                except Exception as exc:  # a defect costs this call, not the rest of the module
+                    _call_failed(src, block, name, exc, errors)
         for src, block, name, child in on_disk:
+            child = canonical(child)
             if child in stack or len(stack) > MAX_MODULE_DEPTH:
                 line = src.span(block).line
                 errors.append(
                     ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
                 )
                 continue
-            for suffix, child_inputs in module.call_inputs(src, block, f"{prefix}module.{name}"):
-                yield from walk(
-                    child,
-                    child_inputs,
-                    f"{prefix}module.{name}{suffix}.",
-                    (*stack, child),
-                    downloaded,
-                    f"{key}{name}.",
-                )
+            address = f"{prefix}module.{name}"
+            try:
+                instances = module.call_instances(src, block, address)
+                for suffix, child_inputs, expansion in instances:
+                    if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
+                        site = (src.path, block.start_byte)
+                        root.cut.setdefault(site, [src, block, 0, address])[2] += 1
+                        continue
+                    root.modules += 1
+                    times = expansion.every
+                    yield from walk(
+                        child,
+                        child_inputs,
+                        f"{address}{suffix}.",
+                        (*stack, child),
+                        downloaded,
+                        root,
+                        f"{key}{name}.",
+                        every if times is None else (every or 1) * times,
+                    )
+                if instances and instances[0][2].cut is not None:
+                    where, why = instances[0][2].cut
+                    yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+            except Exception as exc:  # a defect costs this call, not the rest of the module
+                _call_failed(src, block, name, exc, errors)
+
+    def cut_targets(root: Root) -> Iterator[Target]:
+        """An IMDS004 target for each module call not evaluated past the root's bounds."""
+        for src, block, skipped, address in root.cut.values():
+            why = (
+                f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
+                f"{ROOT_TARGETS:,} resource instances; {skipped:,} instance(s) of this call "
+                "were not evaluated"
+            )
+            named = block.named_children
+            where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
+            yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
 
     # A scanned directory that another scanned module calls is evaluated through that call. The
     # calls are found in the bytes (a local `source` is always a literal), without parsing, and
@@ -328,21 +380,49 @@ def _terraform_modules(
     for directory in roots:
         if directory in reached:
             continue
+        root = Root()
         try:
             downloaded = _downloaded(directory)
-            for target in walk(directory, root_inputs(directory), "", (directory,), downloaded):
+            for target in walk(
+                directory, root_inputs(directory), "", (directory,), downloaded, root
+            ):
                 yield target.path, target
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+        for target in cut_targets(root):
+            yield target.path, target
         for done in [d for d in loaded if callers.get(d, 0) <= 1]:
             del loaded[done]
+
+
+def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
+    message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
+    errors.append(ScanError(src.path, src.span(block).line, 1, message))
+
+
+def _directory_key(
+    child: str, directories: dict[str, list[tuple[str, str]]], real_keys: dict[str, str]
+) -> str:
+    """The directory a module call names, as one key however it is reached: a path through a
+    symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
+    is loaded once. A scanned directory is its own key (the walk follows no directory links, so
+    its path has none); ``real_keys`` caches the scanned directories by real path."""
+    if child in directories:
+        return child
+    real = os.path.realpath(child)
+    if real == child:
+        return child
+    if not real_keys:
+        real_keys.update((os.path.realpath(d), d) for d in directories)
+    return real_keys.get(real, real)
 
 
 def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
     """How many local module calls in the scanned directories name each directory."""
     pattern = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
     counts: dict[str, int] = {}
+    real_keys: dict[str, str] = {}
     for directory in directories:
         try:
             names = [n for n in os.listdir(directory) if n.endswith(".tf")]
@@ -358,12 +438,18 @@ def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int
             for match in pattern.finditer(data):
                 raw = match.group(1).decode("utf-8", "replace")
                 child = os.path.normpath(os.path.join(directory, raw))
+                child = _directory_key(child, directories, real_keys)
                 if child != directory:
                     counts[child] = counts.get(child, 0) + 1
     return counts
 
 
 MAX_MODULE_DEPTH = 16
+# Bounds on one root module with everything it calls (hostile input: a module graph that fans
+# out exponentially). Calls past them are not evaluated, and each is named by an IMDS004 finding.
+ROOT_MODULES = 1_000  # module instances
+ROOT_TARGETS = 50_000  # resource instances (targets)
+ROOT_STEPS = 500_000  # evaluation steps, shared by every module instance
 
 
 def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
@@ -502,7 +588,14 @@ def scan(
         )
     origins: dict[Finding, tuple[Target, Context]] = {}
     for members in groups.values():
-        linked = link([target for target, _, _ in members])
+        unlinked = [target for target, _, _ in members]
+        try:
+            linked = link(unlinked)
+        except Exception as exc:  # a defect costs this group its linking, not the scan
+            linked = unlinked
+            message = f"internal error while linking launch templates: {type(exc).__name__}: {exc}"
+            where = unlinked[0].span
+            errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
             for finding in evaluate(target, ctx, rules):
                 findings.append(finding)

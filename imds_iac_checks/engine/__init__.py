@@ -15,6 +15,7 @@ from imds_iac_checks.model import (
     HOP_LIMIT,
     REQUIRED,
     TOKENS,
+    TOO_COMPLEX,
     Finding,
     Span,
     Target,
@@ -61,10 +62,13 @@ def _finding(
     if target.used_by:
         message += f" (launch template of {', '.join(target.used_by)})"
     fix, note = applicability(target, value) if fixable else (None, None)
+    label = target.address
+    if target.instances is not None:
+        label += f" (every one of {target.instances:,} instances)"
     return Finding(
         rule_id=rule_id,
         severity=RULES[rule_id].severity,
-        message=f"[{target.address}] {message}",
+        message=f"[{label}] {message}",
         path=span.path,
         span=span,
         resource=target.address,
@@ -250,8 +254,7 @@ def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
             "IMDS004",
             target,
             target.unknown_block.span,
-            f"{target.spec.label} could not be evaluated statically: "
-            f"{target.unknown_block.expression}",
+            _not_evaluated(target.spec.label, target.unknown_block.expression),
             fixable=False,
         )
         return
@@ -265,7 +268,7 @@ def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
                     "IMDS004",
                     target,
                     value.span,
-                    f"{field} could not be evaluated statically: {value.expression}",
+                    _not_evaluated(field, value.expression),
                     fixable=False,
                     setting=key,
                 )
@@ -280,6 +283,12 @@ def imds004_not_evaluable(target: Target, ctx: Context) -> Iterator[Finding]:
                 )
 
 
+def _not_evaluated(what: str, expression: str) -> str:
+    if expression.startswith(TOO_COMPLEX):
+        return f"{what} is {expression}"  # "... is too complex to evaluate statically: why"
+    return f"{what} could not be evaluated statically: {expression}"
+
+
 Rule = Callable[[Target, Context], Iterable[Finding]]
 
 RULE_FUNCTIONS: dict[str, Rule] = {
@@ -291,8 +300,26 @@ RULE_FUNCTIONS: dict[str, Rule] = {
 
 
 def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -> list[Finding]:
-    """Every finding of ``rules`` (default: all) on one target, in rule order."""
+    """Every finding of ``rules`` (default: all) on one target, in rule order. A rule that fails
+    on a target (a defect) gives that target an IMDS004 finding instead of ending the scan."""
     found: list[Finding] = []
     for rule_id in rules if rules is not None else RULE_FUNCTIONS:
-        found.extend(RULE_FUNCTIONS[rule_id](target, ctx))
+        try:
+            found.extend(RULE_FUNCTIONS[rule_id](target, ctx))
+        except Exception as exc:
+            found.append(_failed(target, rule_id, exc))
     return found
+
+
+def _failed(target: Target, rule_id: str, exc: Exception) -> Finding:
+    return Finding(
+        rule_id="IMDS004",
+        severity=RULES["IMDS004"].severity,
+        message=f"[{target.address}] could not be evaluated: internal error in {rule_id}: "
+        f"{type(exc).__name__}: {exc}",
+        path=target.path,
+        span=target.header,
+        resource=target.address,
+        kind=target.kind,
+        fixable=False,
+    )

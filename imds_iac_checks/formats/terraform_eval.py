@@ -27,14 +27,45 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 MAX_DEPTH = 64
+# Bounds on the work of one evaluation (hostile input: values shared exponentially, huge `for`
+# expressions). A step is one expression node evaluated or one value node built or copied.
+MAX_STEPS = 100_000  # one setting, local or variable, with what it references
+MAX_CHOICES = 32  # alternative values of undecided conditionals, after removing duplicates
+MAX_STRING = 1 << 20  # characters of a string built by a template
 
 
 class EvalError(Exception):
     """An expression that Terraform itself would reject (``try`` and ``can`` catch it)."""
 
 
+class TooComplex(Exception):
+    """Evaluation stopped at a bound (``try`` and ``can`` do not catch it): the value is unknown,
+    reported as IMDS004 "too complex to evaluate statically"."""
+
+
+class Budget:
+    """Steps left for the evaluation under way (one per process: evaluation is single-threaded).
+    ``active`` is True while an outermost evaluation runs, so nested ones share its budget."""
+
+    left = 1 << 62  # outside an evaluation (copying its results): unbounded
+    limit = MAX_STEPS
+    active = False
+
+
+def charge(steps: int = 1) -> None:
+    Budget.left -= steps
+    if Budget.left < 0:
+        raise TooComplex(f"more than {Budget.limit:,} evaluation steps")
+
+
 class Val:
-    __slots__ = ("choices", "expr", "known", "links", "v")
+    """A value with provenance. A list or object shares its elements with the value it was made
+    from: what flowing through a reference (:meth:`via`) or a relabelling (:meth:`relabelled`)
+    does to every element is recorded once, as *pending*, and applied to an element only when
+    the elements are read (``v``). So a reference costs the same for a value of any size, and a
+    value built by sharing (``l2 = [local.l1, local.l1]``, 2^n leaves) is never expanded."""
+
+    __slots__ = ("_pending", "_v", "choices", "expr", "known", "links")
 
     def __init__(
         self,
@@ -44,41 +75,74 @@ class Val:
         expr: str = "",
         choices: tuple[tuple[str, Val], ...] = (),
     ) -> None:
-        self.v = v
+        self._v = v
+        self._pending: tuple[str | None, tuple[Link, ...]] | None = None
         self.links = links
         self.known = known
         self.expr = expr
         self.choices = choices
 
-    def via(self, link: Link) -> Val:
-        """The same value, having flowed through ``link`` (applied to every leaf)."""
+    @property
+    def v(self) -> Any:
+        pending = self._pending
+        if pending is None:
+            return self._v
+        self._pending = None
+        label, tail = pending
+        raw = self._v
+        charge(len(raw))
+        if isinstance(raw, list):
+            self._v = [item._then(label, tail) for item in raw]
+        else:
+            self._v = {k: item._then(label, tail) for k, item in raw.items()}
+        return self._v
+
+    def _then(self, label: str | None, tail: tuple[Link, ...]) -> Val:
+        """This value relabelled with ``label`` (see :meth:`relabelled`), then having flowed
+        through ``tail``."""
         if self.choices:
             return Val(
-                None, self.links, False, self.expr, tuple((c, v.via(link)) for c, v in self.choices)
-            )
-        if isinstance(self.v, list):
-            return Val(
-                [item.via(link) for item in self.v], (*self.links, link), self.known, self.expr
-            )
-        if isinstance(self.v, dict):
-            return Val(
-                {k: item.via(link) for k, item in self.v.items()},
-                (*self.links, link),
-                self.known,
+                None,
+                self.links,
+                False,
                 self.expr,
+                tuple((c, v._then(label, tail)) for c, v in self.choices),
             )
-        return Val(self.v, (*self.links, link), self.known, self.expr)
+        links = self.links
+        if label is not None and links and links[0].description == "literal":
+            links = (Link(links[0].span, label), *links[1:])
+        out = Val(self._v, (*links, *tail), self.known, self.expr)
+        if isinstance(self._v, (list, dict)):
+            # Relabelling and flowing commute (a relabelling changes only a first link that is
+            # "literal"; a flow appends), and the first relabelling wins.
+            mine = self._pending
+            if mine is None:
+                out._pending = (label, tail)
+            else:
+                out._pending = (mine[0] if mine[0] is not None else label, (*mine[1], *tail))
+        return out
+
+    def via(self, link: Link) -> Val:
+        """The same value, having flowed through ``link`` (applied to every leaf)."""
+        charge()
+        return self._then(None, (link,))
+
+    def relabelled(self, label: str) -> Val:
+        """Name where leaves were written: ``default of var.x`` instead of ``literal``."""
+        charge()
+        return self._then(label, ())
 
     @property
     def is_null(self) -> bool:
-        return self.known and not self.choices and self.v is None
+        return self.known and not self.choices and self._v is None
 
     def plain(self) -> Any:
-        if isinstance(self.v, list):
-            return [item.plain() for item in self.v]
-        if isinstance(self.v, dict):
-            return {k: item.plain() for k, item in self.v.items()}
-        return self.v
+        v = self.v
+        if isinstance(v, list):
+            return [item.plain() for item in v]
+        if isinstance(v, dict):
+            return {k: item.plain() for k, item in v.items()}
+        return v
 
 
 def unknown(src: Source, node: Node, why: str | None = None) -> Val:
@@ -93,16 +157,23 @@ class Scope:
         variables: Callable[[str, Source, Node], Val],
         local: Callable[[str, Source, Node], Val],
         names: dict[str, Val] | None = None,
+        literals: dict[int, Val] | None = None,
     ) -> None:
         self.variables = variables
         self.local = local
         self.names = names or {}
+        # Literal values by syntax node (``Node.id``, unique while the module's trees live):
+        # a literal inside a `for` body is evaluated once, not once per element.
+        self.literals: dict[int, Val] = {} if literals is None else literals
 
     def with_names(self, **names: Val) -> Scope:
-        return Scope(self.variables, self.local, {**self.names, **names})
+        return Scope(self.variables, self.local, {**self.names, **names}, self.literals)
 
 
 def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
+    Budget.left -= 1
+    if Budget.left < 0:
+        raise TooComplex(f"more than {Budget.limit:,} evaluation steps")
     if depth > MAX_DEPTH:
         return unknown(src, node, "expression nested too deeply")
     kind = node.type
@@ -119,9 +190,15 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
             return value
         return unknown(src, node)
     if kind in ("literal_value", "template_expr"):
+        known = scope.literals.get(node.id)
+        if known is not None:
+            return known
         literal = _literal(src, node)
         if literal is not _NOT_LITERAL:
-            return Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+            value = Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+            if not isinstance(literal, (list, dict)):
+                scope.literals[node.id] = value
+            return value
         if kind == "template_expr":
             return _template(src, node, scope, depth)
         return unknown(src, node)
@@ -162,12 +239,10 @@ def _access(src: Source, whole: Node, parts: list[Node], scope: Scope, depth: in
 
 def _apply(src: Source, accessor: Node, value: Val, scope: Scope, depth: int) -> Val:
     if value.choices:
-        return Val(
-            None,
+        return choice(
             value.links,
-            False,
             value.expr,
-            tuple((c, _apply(src, accessor, v, scope, depth)) for c, v in value.choices),
+            [(c, _apply(src, accessor, v, scope, depth)) for c, v in value.choices],
         )
     if not value.known:
         return value
@@ -243,7 +318,11 @@ def _template(src: Source, node: Node, scope: Scope, depth: int) -> Val:
             continue
         else:
             return unknown(src, node)
-    return Val("".join(parts), (Link(src.span(node), "literal"),))
+    text = "".join(parts)
+    if len(text) > MAX_STRING:  # `"${local.s}${local.s}"` chains double the length each time
+        raise TooComplex(f"a string of more than {MAX_STRING:,} characters")
+    charge(len(text) >> 10)
+    return Val(text, (Link(src.span(node), "literal"),))
 
 
 def _to_string(value: Any) -> str:
@@ -304,16 +383,64 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     if decided is False:
         return evaluate(src, no, scope, depth + 1)
     text = _compact(src.text(cond), 60)
-    return Val(
-        None,
+    when_yes = evaluate(src, yes, scope, depth + 1)
+    when_no = evaluate(src, no, scope, depth + 1)
+    if _same(when_yes, when_no):
+        return when_yes  # the same value from the same place either way: the condition is moot
+    return choice(
         (Link(src.span(node), "conditional"),),
-        False,
         _compact(src.text(node)),
-        (
-            (f"{text} is true", evaluate(src, yes, scope, depth + 1)),
-            (f"{text} is false", evaluate(src, no, scope, depth + 1)),
-        ),
+        [(f"{text} is true", when_yes), (f"{text} is false", when_no)],
     )
+
+
+def choice(links: tuple[Link, ...], expr: str, alternatives: list[tuple[str, Val]]) -> Val:
+    """A value that is one of ``alternatives`` (labelled with the conditions that choose them),
+    kept flat (an alternative never is a choice itself) and without duplicates. When every
+    alternative is the same value from the same place, that value; past ``MAX_CHOICES``
+    alternatives, TooComplex."""
+    flat: list[tuple[str, Val]] = []
+    for label, value in alternatives:
+        if value.choices:
+            flat.extend((f"{label} and {sub}", leaf) for sub, leaf in value.choices)
+        else:
+            flat.append((label, value))
+    keys = [_key(value) for _, value in flat]
+    if all(k == keys[0] for k in keys):
+        return flat[0][1]
+    seen: set[tuple[str, object]] = set()
+    out: list[tuple[str, Val]] = []
+    for (label, value), k in zip(flat, keys, strict=True):
+        if (label, k) not in seen:
+            seen.add((label, k))
+            out.append((label, value))
+    if len(out) > MAX_CHOICES:
+        raise TooComplex(f"more than {MAX_CHOICES} alternative values")
+    return Val(None, links, False, expr, tuple(out))
+
+
+def _key(value: Val) -> object:
+    """What makes two values the same for a rule: the value and where it was written (the first
+    link: the place a finding points at), not the references it flowed through."""
+    charge()
+    origin = value.links[0].span if value.links else None
+    if value.choices:
+        return ("?", tuple((c, _key(v)) for c, v in value.choices))
+    raw = value._v
+    if isinstance(raw, (list, dict)):
+        # The same elements (shared, not copied) with the same relabelling: the same value.
+        # Equal elements that are not shared compare unequal, which only keeps an alternative.
+        label = value._pending[0] if value._pending is not None else None
+        return ("C", origin, value.known, id(raw), label)
+    return (type(raw).__name__, raw, value.known, value.expr, origin)
+
+
+def _same(a: Val, b: Val) -> bool:
+    if a is b:
+        return True
+    if bool(a.choices) != bool(b.choices) or len(a.choices) != len(b.choices):
+        return False
+    return _key(a) == _key(b)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {

@@ -10,16 +10,29 @@ Resources are expanded by ``count`` and ``for_each`` (``aws_instance.web["a"]``)
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks import source
 from imds_iac_checks.formats import hcl
 from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
-from imds_iac_checks.formats.terraform_eval import EvalError, Scope, Val, evaluate, unknown
+from imds_iac_checks.formats.terraform_eval import (
+    MAX_STEPS,
+    Budget,
+    EvalError,
+    Scope,
+    TooComplex,
+    Val,
+    charge,
+    evaluate,
+    unknown,
+)
 from imds_iac_checks.formats.terraform_kinds import KINDS
 from imds_iac_checks.model import (
     TOKENS,
+    TOO_COMPLEX,
     KindSpec,
     Link,
     ScanError,
@@ -183,35 +196,27 @@ def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput
 
 def _relabel(value: Val, label: str) -> Val:
     """Name where leaves were written: ``default of var.x`` instead of ``literal``."""
-    if value.choices:
-        return Val(
-            None,
-            value.links,
-            False,
-            value.expr,
-            tuple((c, _relabel(v, label)) for c, v in value.choices),
-        )
-    links = value.links
-    if links and links[0].description in ("literal", "expression"):
-        links = (
-            Link(
-                links[0].span, label if links[0].description == "literal" else links[0].description
-            ),
-            *links[1:],
-        )
-    if isinstance(value.v, list):
-        return Val([_relabel(v, label) for v in value.v], links, value.known, value.expr)
-    if isinstance(value.v, dict):
-        return Val(
-            {k: _relabel(v, label) for k, v in value.v.items()}, links, value.known, value.expr
-        )
-    return Val(value.v, links, value.known, value.expr)
+    return value.relabelled(label)
+
+
+# Bounds for hostile input. Evaluation steps per module instance (every setting, local and
+# variable together; one expression gets at most MAX_STEPS of them), instances of one resource or
+# module call expanded from `count`/`for_each`, and instances of all resources of one module.
+MODULE_STEPS = 500_000
+MAX_INSTANCES = 256
+MODULE_INSTANCES = 10_000
+_UNBOUNDED = 1 << 62
 
 
 class Module:
-    def __init__(self, files: list[ParsedFile], inputs: dict[str, VarInput]) -> None:
+    def __init__(
+        self, files: list[ParsedFile], inputs: dict[str, VarInput], work: list[int] | None = None
+    ) -> None:
         self.files = files
         self.inputs = inputs
+        # Evaluation steps left: per module instance, or shared by every module of a root.
+        self.work = work if work is not None else [MODULE_STEPS]
+        self.expanded = 0  # instances of this module's resources and calls so far
         self.variables: dict[str, tuple[Source, Node]] = {}
         self.module_calls: list[tuple[Source, Node, str]] = []
         self.local_exprs: dict[str, tuple[Source, Node]] = {}
@@ -233,12 +238,26 @@ class Module:
         self._vars: dict[str, Val] = {}
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
+        self._busy_vars: set[str] = set()
         self.scope = Scope(self._variable, self._local)
 
     # --- names ----------------------------------------------------------------------------------
     def _variable(self, name: str, src: Source, node: Node) -> Val:
         if name in self._vars:
             return self._vars[name]
+        if name in self._busy_vars:  # a default that refers to the variable itself
+            return unknown(src, node, f"var.{name} (its value refers to itself)")
+        self._busy_vars.add(name)
+        try:
+            value = self._variable_value(name, src, node)
+        except TooComplex as exc:
+            value = unknown(src, node, f"{TOO_COMPLEX}: var.{name}: {exc}")
+        finally:
+            self._busy_vars.discard(name)
+        self._vars[name] = value
+        return value
+
+    def _variable_value(self, name: str, src: Source, node: Node) -> Val:
         declared = self.variables.get(name)
         given = self.inputs.get(name)
         value: Val
@@ -268,7 +287,6 @@ class Module:
             not_nullable = nullable is not None and hcl._literal(declared[0], nullable) is False
             if value.is_null and not_nullable and default is not None:
                 value = _relabel(self._eval(declared[0], default), f"default of var.{name}")
-        self._vars[name] = value
         return value
 
     def _local(self, name: str, src: Source, node: Node) -> Val:
@@ -286,12 +304,30 @@ class Module:
         return value
 
     def _eval(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
+        """Evaluate an expression; whatever cannot be evaluated (an error Terraform would
+        report, a bound reached, a defect here) is unknown, with the reason."""
+        outer = Budget.active
+        if not outer:
+            if self.work[0] <= 0:
+                why = "the evaluation steps allowed for this module tree are used up"
+                return unknown(src, node, f"{TOO_COMPLEX}: {why}")
+            Budget.limit = Budget.left = min(MAX_STEPS, self.work[0])
+            Budget.active = True
         try:
             return evaluate(src, node, scope or self.scope)
         except EvalError as exc:
             return unknown(src, node, f"{hcl._compact(src.text(node))} ({exc})")
+        except TooComplex as exc:
+            return unknown(src, node, f"{TOO_COMPLEX}: {exc}")
         except RecursionError:
             return unknown(src, node, "expression nested too deeply")
+        except Exception as exc:  # a defect here must not end the scan: say what happened
+            return unknown(src, node, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            if not outer:
+                self.work[0] -= Budget.limit - max(Budget.left, 0)
+                Budget.active = False
+                Budget.left = _UNBOUNDED  # copies made outside an evaluation are its results
 
     # --- types ------------------------------------------------------------------------------------
     def _convert(self, value: Val, src: Source, type_expr: Node, where: str) -> Val:
@@ -299,6 +335,7 @@ class Module:
         node = hcl._unwrap(type_expr)
         if node.type != "function_call" or value.choices or not value.known:
             return value
+        charge()
         name = src.text(node.named_children[0])
         args_node = _child(node, "function_arguments")
         args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
@@ -428,7 +465,13 @@ class Module:
                         value = Val(defaults[key], link, expr=str(defaults[key]))
                     if value is None:
                         continue
-                    values = to_values(spec, key, value, label if labelled else None)
+                    values = to_values(
+                        spec,
+                        key,
+                        value,
+                        label if labelled else None,
+                        (Link(src.span(block), "expression"),),
+                    )
                     settings[key] = settings.get(key, ()) + tuple(values)
             if TOKENS in settings and block_span is None:
                 block_span = src.span(block)
@@ -452,9 +495,17 @@ class Module:
         """The instances of a module call (``count``/``for_each``) and the inputs of each,
         evaluated here, in the caller. A literal written at the call site is labelled as that
         module input, so that a finding names it."""
+        return [(suffix, inputs) for suffix, inputs, _ in self.call_instances(src, block, address)]
+
+    def call_instances(
+        self, src: Source, block: Node, address: str
+    ) -> list[tuple[str, dict[str, VarInput], Expansion]]:
+        """:meth:`call_inputs` with how the instances were expanded (the same Expansion for
+        every instance)."""
         body = _child(block, "body")
         out = []
-        for suffix, names in self._instances(src, body):
+        expansion = self._instances(src, body)
+        for suffix, names in expansion.items:
             scope = self.scope.with_names(**names)
             inputs = {}
             for name, expr in _attributes(body).items():
@@ -474,21 +525,38 @@ class Module:
                 }
                 value = Val(fields, (Link(src.span(inner), f"{address}{suffix} input {name}"),))
                 inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
-            out.append((suffix, inputs))
+            out.append((suffix, inputs, expansion))
         return out
 
     def targets(self, prefix: str = "") -> list[Target]:
+        """The targets of this module's resources, one per instance. A resource whose
+        evaluation fails (a defect, not an expression Terraform would reject: those are unknown
+        values) becomes an IMDS004 target of its own; the other resources are unaffected."""
         out: list[Target] = []
         for src, block, labels in self.resources:
             spec = KINDS[labels[0]]
             address = f"{prefix}{labels[0]}.{labels[1]}"
             body = _child(block, "body")
-            for suffix, names in self._instances(src, body):
-                scope = self.scope.with_names(**names)
-                out.append(self._target(spec, address + suffix, src, block, body, labels, scope))
+            try:
+                expansion = self._instances(src, body)
+                for suffix, names in expansion.items:
+                    scope = self.scope.with_names(**names)
+                    target = self._target(spec, address + suffix, src, block, body, labels, scope)
+                    if expansion.every is not None:
+                        target = target._replace(instances=expansion.every)
+                    out.append(target)
+                if expansion.cut is not None:
+                    out.append(problem_target(spec, address, src, block, *expansion.cut))
+            except Exception as exc:  # a defect must not cost the other resources their findings
+                why = f"internal error: {type(exc).__name__}: {exc}"
+                out.append(problem_target(spec, address, src, block, src.span(block), why))
         return out
 
-    def _instances(self, src: Source, body: Node | None) -> list[tuple[str, dict[str, Val]]]:
+    def _instances(self, src: Source, body: Node | None) -> Expansion:
+        """The instances ``count``/``for_each`` make: at most MAX_INSTANCES (and MODULE_INSTANCES
+        for the whole module). Past the bound, one target stands for every instance when the
+        block does not read ``count.index``/``each``; else the first instances are evaluated and
+        the cut is said (an IMDS004 "too complex" target)."""
         attrs = _attributes(body)
         if "count" in attrs:
             count = self._eval(src, attrs["count"])
@@ -497,31 +565,77 @@ class Module:
                 and not count.choices
                 and isinstance(count.v, (int, float))
                 and not isinstance(count.v, bool)
+                and math.isfinite(count.v)
             ):
-                return [
-                    (f"[{i}]", {"count": Val({"index": Val(i, count.links)}, count.links)})
-                    for i in range(int(count.v))
-                ]
+                total = max(0, int(count.v))
+
+                def at(i: int) -> tuple[str, dict[str, Val]]:
+                    return f"[{i}]", {"count": Val({"index": Val(i, count.links)}, count.links)}
+
+                return self._bounded(src, body, attrs["count"], "count", total, at)
             index = Val(None, (), False, _compact_text(src, attrs["count"]))
-            return [("", {"count": Val({"index": index}, count.links)})]
+            return Expansion([("", {"count": Val({"index": index}, count.links)})])
         if "for_each" in attrs:
             each = self._eval(src, attrs["for_each"])
-            if each.known and not each.choices and isinstance(each.v, (dict, list)):
-                items = (
-                    each.v.items()
-                    if isinstance(each.v, dict)
-                    else [(str(v.plain()), v) for v in each.v]
-                )
-                return [
-                    (
-                        f"[{_quote(str(k))}]",
-                        {"each": Val({"key": Val(str(k), each.links), "value": v}, each.links)},
-                    )
-                    for k, v in items
-                ]
+            items = self._each_items(each)
+            if items is not None:
+
+                def item(i: int) -> tuple[str, dict[str, Val]]:
+                    k, v = items[i]
+                    bound = Val({"key": Val(str(k), each.links), "value": v}, each.links)
+                    return f"[{_quote(str(k))}]", {"each": bound}
+
+                return self._bounded(src, body, attrs["for_each"], "for_each", len(items), item)
             placeholder = Val(None, (), False, _compact_text(src, attrs["for_each"]))
-            return [("", {"each": Val({"key": placeholder, "value": placeholder}, each.links)})]
-        return [("", {})]
+            return Expansion(
+                [("", {"each": Val({"key": placeholder, "value": placeholder}, each.links)})]
+            )
+        return Expansion([("", {})])
+
+    def _each_items(self, each: Val) -> list[tuple[str, Val]] | None:
+        """The ``(key, value)`` pairs of a ``for_each`` collection (a set's elements are their
+        own keys), or None when they cannot be had statically."""
+        if not each.known or each.choices or not isinstance(each.v, (dict, list)):
+            return None
+        if isinstance(each.v, dict):
+            return list(each.v.items())
+        outer = Budget.active
+        if not outer:  # keys of a set: its elements, as text (bounded like an evaluation)
+            Budget.limit = Budget.left = MAX_STEPS
+            Budget.active = True
+        try:
+            return [(_to_key(v.plain()), v) for v in each.v]
+        except TooComplex:
+            return None
+        finally:
+            if not outer:
+                Budget.active = False
+                Budget.left = _UNBOUNDED
+
+    def _bounded(
+        self,
+        src: Source,
+        body: Node | None,
+        expr: Node,
+        meta: str,
+        total: int,
+        at: Any,
+    ) -> Expansion:
+        bound = max(1, min(MAX_INSTANCES, MODULE_INSTANCES - self.expanded))
+        if total <= bound:
+            self.expanded += total
+            return Expansion([at(i) for i in range(total)])
+        self.expanded += bound
+        reads = _READS_COUNT if meta == "count" else _READS_EACH
+        if body is None or not reads.search(src.text(body)):
+            # The same settings for every instance: evaluate one, say it stands for all.
+            _, names = at(0)
+            return Expansion([("", names)], every=total)
+        why = (
+            f"{TOO_COMPLEX}: {meta} makes {total:,} instances; "
+            f"only the first {bound:,} were evaluated"
+        )
+        return Expansion([at(i) for i in range(bound)], cut=(src.span(expr), why))
 
     def _target(
         self,
@@ -552,7 +666,7 @@ class Module:
                 value = self._eval(src, expr, inner)
                 if not value.known and not value.choices and not value.links:
                     value = unknown(src, expr)  # no origin of its own: report it where it is used
-                values = to_values(spec, key, value)
+                values = to_values(spec, key, value, where=(Link(src.span(expr), "expression"),))
                 if values:
                     settings[key] = tuple(values)
         template = (
@@ -628,6 +742,57 @@ class Module:
 _META_ARGUMENTS = frozenset(
     {"source", "version", "count", "for_each", "providers", "depends_on", "lifecycle"}
 )
+_READS_COUNT = re.compile(r"\bcount\s*\.\s*index\b")
+_READS_EACH = re.compile(r"\beach\s*(?:\.|\[)")
+
+
+class Expansion:
+    """The instances of a resource or module call: ``(address suffix, names)`` each; ``every``
+    when the one item stands for every one of that many instances; ``cut`` (where, why) when
+    only the first instances are listed."""
+
+    __slots__ = ("cut", "every", "items")
+
+    def __init__(
+        self,
+        items: list[tuple[str, dict[str, Val]]],
+        every: int | None = None,
+        cut: tuple[Span, str] | None = None,
+    ) -> None:
+        self.items = items
+        self.every = every
+        self.cut = cut
+
+
+# Module calls have no kind of their own: an IMDS004 target for one (a module graph too large to
+# evaluate) uses this.
+MODULE_CALL = KindSpec(
+    kind="module", block=None, fields={}, suggest={}, needs_block=False, block_label="module call"
+)
+
+
+def problem_target(
+    spec: KindSpec, address: str, src: Source, block: Node, where: Span, why: str
+) -> Target:
+    """A target that only says why it could not be evaluated (IMDS004 at ``where``)."""
+    named = block.named_children
+    header = src.span(named[0], named[min(2, len(named) - 1)]) if named else src.span(block)
+    return Target(
+        spec=spec,
+        address=address,
+        path=src.path,
+        span=src.span(block),
+        header=header,
+        block_span=src.span(block),
+        settings={},
+        format=hcl.FORMAT,
+        unknown_block=Value(False, None, None, why, (Link(where, "expression"),)),
+    )
+
+
+def _to_key(value: object) -> str:
+    charge()
+    return str(value)
 
 
 def _quote(key: str) -> str:
@@ -639,25 +804,34 @@ def _compact_text(src: Source, node: Node) -> str:
     return hcl._compact(src.text(node))
 
 
-def to_values(spec: KindSpec, key: str, value: Val, condition: str | None = None) -> list[Value]:
-    """The possible Values of a setting (several for an undecided conditional); [] = not set."""
+def to_values(
+    spec: KindSpec,
+    key: str,
+    value: Val,
+    condition: str | None = None,
+    where: tuple[Link, ...] = (),
+) -> list[Value]:
+    """The possible Values of a setting (several for an undecided conditional); [] = not set.
+    ``where`` is the provenance of a value that has none of its own (an unknown ``each.value``
+    in one branch of a conditional): the expression that uses it."""
+    where = value.links or where
     if value.choices:
         out: list[Value] = []
         for label, branch in value.choices:
             full = label if condition is None else f"{condition} and {label}"
             out.extend(
-                to_values(spec, key, branch, full)
-                or [Value(True, None, None, "null", branch.links or value.links, full)]
+                to_values(spec, key, branch, full, where)
+                or [Value(True, None, None, "null", branch.links or where, full)]
             )
         return out
     if not value.known:
-        return [Value(False, None, None, value.expr, value.links, condition)]
+        return [Value(False, None, None, value.expr, where, condition)]
     raw: Any = value.v
     if raw is None:
         return []
     if isinstance(raw, (list, dict)):
-        return [Value(True, None, None, "", value.links, condition, "not a single value")]
+        return [Value(True, None, None, "", where, condition, "not a single value")]
     canonical, problem = normalize(spec, key, raw)
     if canonical is None and problem is None:
         return []
-    return [Value(True, canonical, raw, value.expr or show(raw), value.links, condition, problem)]
+    return [Value(True, canonical, raw, value.expr or show(raw), where, condition, problem)]
