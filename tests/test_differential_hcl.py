@@ -20,14 +20,7 @@ from tests.conftest import FIXTURES, ROOT, SHARED, require_tool
 CORPUS = ROOT / "tests" / "data" / "hcl"
 
 # name -> (pygohcl accepts, imds-iac accepts, why)
-KNOWN_DIFFERENCES = {
-    "integer_exponent.tf": (
-        True,
-        False,
-        "tree-sitter-hcl 1.2.0 lexes a number with an exponent only after a fraction (1.5e3); "
-        "1e3 becomes an ERROR node. Reported as a syntax error; documented in docs/conformance.md.",
-    ),
-}
+KNOWN_DIFFERENCES: dict[str, tuple[bool, bool, str]] = {}
 
 
 def _go_accepts(path: Path) -> bool:

@@ -73,32 +73,43 @@ def load_file(
 
 
 _relevant: Any = None
+_line_start: Any = None
 
 
 def relevant(data: bytes) -> bool:
     """Whether a .tf file can hold a target or anything a target depends on: a resource of a kind
     that carries metadata settings, a variable, locals or a module call. Files with only outputs,
-    providers, other resources or data sources are not parsed (so their syntax is not checked)."""
-    global _relevant
+    providers, other resources or data sources are not parsed (so their syntax is not checked).
+
+    HCL allows comments and no space at all between a block's type and labels
+    (``resource /* c */ "aws_instance" "w" {``, ``resource"aws_instance""w"{``), a block after a
+    comment on its line, identifier labels, and escapes in labels (``"aws_\u0069nstance"``): the
+    pattern accepts all of these; a false match only costs a parse."""
+    global _relevant, _line_start
     if _relevant is None:
         import re
 
         kinds = "|".join(sorted(KINDS))
-        start = rb"^(?:\xef\xbb\xbf)?[ \t]*"
+        gap = rb"(?:[ \t]|/\*(?s:.*?)\*/)*"  # blanks and block comments
+        # Keyword first, so that the regex engine skips fast to the few places worth a look.
         _relevant = re.compile(
-            start
-            + rb"(?:variable|locals|module)\b|"
-            + start
-            + rb'resource[ \t]+"?(?:'
+            rb"\b(?:variable|locals|module)\b|\bresource"
+            + gap
+            + rb'"?(?:'
             + kinds.encode()
-            + rb")\b",
-            re.MULTILINE,
+            + rb")\b|\bresource[^\n]*\\[uU]"  # an escape in a label: let the parser decode it
         )
-    return _relevant.search(data) is not None
+        # What may stand before a block on its line: blanks, a BOM, the end of a comment.
+        _line_start = re.compile(rb"(?:\xef\xbb\xbf)?[ \t]*|.*\*/[ \t]*")
+    for match in _relevant.finditer(data):
+        at = match.start()
+        if _line_start.fullmatch(data, data.rfind(b"\n", 0, at) + 1, at):
+            return True
+    return False
 
 
 def parse_bytes(shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
-    tree = hcl._get_parser().parse(data)
+    tree = hcl.parse_tree(data)
     src = Source(shown, data)
     if tree.root_node.has_error:
         return None, [hcl._syntax_error(src, tree.root_node)]
