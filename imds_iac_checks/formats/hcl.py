@@ -414,13 +414,29 @@ def _literal_from(src: Source, node: Node) -> object:
 
 
 def _parse_number(text: str) -> int | float | object:
+    """An HCL number: arbitrary precision, so an integral value written with an exponent is an
+    exact int (``1e3`` is 1000, ``1e400`` is 10**400, as HashiCorp's parser reads them)."""
     try:
         return int(text)
     except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return _NOT_LITERAL
+    if "." not in text and ("e" in text or "E" in text):
+        from decimal import Decimal, InvalidOperation
+
         try:
-            return float(text)
-        except ValueError:
-            return _NOT_LITERAL
+            exact = Decimal(text)
+            if exact == exact.to_integral_value() and exact.adjusted() <= _MAX_EXACT_DIGITS:
+                return int(exact)
+        except (InvalidOperation, ValueError, OverflowError):
+            pass
+    return number
+
+
+_MAX_EXACT_DIGITS = 1000  # beyond, a float (inf): no rule reads a number that large
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
