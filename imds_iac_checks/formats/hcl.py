@@ -125,16 +125,17 @@ _COMMENTS = "(body (comment) @kept) (config_file (comment) @kept) (comment) @any
 _comments: Query | None = None
 
 
-def parse_tree(data: bytes, part: tuple[int, int] | None = None, blank: bool = True) -> Tree:
-    """The tree of ``data`` (or of the byte range ``part`` of it, positions still the file's),
-    with the repairs above. A tree with errors is the one whose first error comes last: the
-    repairs never move a syntax error before the place Terraform would report."""
+def parse_tree(data: bytes, part: tuple[int, int, int] | None = None, blank: bool = True) -> Tree:
+    """The tree of ``data`` (or of the byte range ``part`` = (start, end, line index of start)
+    of it, positions still the file's), with the repairs above. A tree with errors is the one
+    whose first error comes last: the repairs never move a syntax error before the place
+    Terraform would report."""
     parser = _get_parser()
+    start, end = 0, len(data)
     if part is not None:
         import tree_sitter
 
-        start, end = part
-        start_row = data.count(b"\n", 0, start)
+        start, end, start_row = part
         end_row = start_row + data.count(b"\n", start, end)
         end_col = end - (data.rfind(b"\n", 0, end) + 1)
         start_col = start - (data.rfind(b"\n", 0, start) + 1)
@@ -154,12 +155,24 @@ def parse_tree(data: bytes, part: tuple[int, int] | None = None, blank: bool = T
                 repaired = parser.parse(view)
                 if not repaired.root_node.has_error or _error_start(repaired) >= _error_start(tree):
                     tree, source = repaired, view
-        if blank and not tree.root_node.has_error:
+        if blank and not tree.root_node.has_error and _comment_start(data, start, end):
             tree = _blank_comments(tree, source)
         return tree
     finally:
         if part is not None:
             parser.included_ranges = []
+
+
+_comment_mark: Any = None
+
+
+def _comment_start(data: bytes, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` may hold a comment (most chunks of generated code hold none:
+    then the comment query, which visits every node, is not run)."""
+    global _comment_mark
+    if _comment_mark is None:
+        _comment_mark = re.compile(rb"#|//|/\*")
+    return _comment_mark.search(data, start, end) is not None
 
 
 def _error_start(tree: Tree) -> int:
@@ -561,6 +574,7 @@ def _structure_error(
     body_id, attr_id, block_id, start_id, end_id = _kind_ids()
     data = src.data
     name_at = _item_name.match
+    find = data.find
     # (body, its block, end of the block's "{", start of its "}"); -1: no such brace.
     stack: list[tuple[Node, Node | None, int, int]] = [
         (b, None, -1, -1) for b in root.children if b.kind_id == body_id
@@ -584,29 +598,43 @@ def _structure_error(
                     return _redefined(src, item, first)
             elif kind == block_id:
                 inner, start, end = _block_parts(item, body_id, start_id, end_id)
-                if start > 0 and _newline_between(data, item.start_byte, start - 1):
+                if (
+                    start > 0
+                    and find(b"\n", item.start_byte, start) >= 0
+                    and _newline_between(data, item.start_byte, start - 1)
+                ):
                     return _error_at(src, item, _HEADER_SPLIT)
                 if inner is not None:
                     stack.append((inner, item, start, end))
             else:
                 continue
             if prev is None:
-                single = opening_end >= 0 and not _newline_between(
-                    data, opening_end, item.start_byte
+                single = opening_end >= 0 and (
+                    find(b"\n", opening_end, item.start_byte) < 0
+                    or not _newline_between(data, opening_end, item.start_byte)
                 )
                 if single and kind != attr_id:
                     return _error_at(src, item, _SINGLE_LINE_ONE)
             elif single:
                 return _error_at(src, prev, _SINGLE_LINE_ONE)
-            elif not _newline_between(data, prev_end, item.start_byte):
+            elif (find(b"\n", prev_end, item.start_byte) < 0) or (
+                find(b"/*", prev_end, item.start_byte) >= 0
+                and not _newline_between(data, prev_end, item.start_byte)
+            ):
                 return _error_at(src, item, f"missing newline after {_what(prev, attr_id)}")
             prev, prev_end = item, item.end_byte
         if prev is None or closing_at < 0:
             continue
+        if find(b"\n", prev_end, closing_at) < 0:
+            newline = False
+        else:
+            newline = find(b"/*", prev_end, closing_at) < 0 or _newline_between(
+                data, prev_end, closing_at
+            )
         if single:
-            if _newline_between(data, prev_end, closing_at):
+            if newline:
                 return _error_at(src, prev, _SINGLE_LINE_CLOSED)
-        elif not _newline_between(data, prev_end, closing_at):
+        elif not newline:
             return _error_at(src, _closing(block), f"missing newline after {_what(prev, attr_id)}")
     return None
 

@@ -11,7 +11,7 @@ Resources are expanded by ``count`` and ``for_each`` (``aws_instance.web["a"]``)
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
 from imds_iac_checks.formats import hcl
@@ -69,7 +69,7 @@ def load_file(
         return None, [ScanError(shown, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     if not relevant(data):
         return None, []
-    return parse_bytes(shown, data)
+    return parse_bytes(shown, data, only_relevant=True)
 
 
 _relevant: Any = None
@@ -108,15 +108,109 @@ def relevant(data: bytes) -> bool:
     return False
 
 
-def parse_bytes(shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
-    tree = hcl.parse_tree(data)
+def parse_bytes(
+    shown: str, data: bytes, only_relevant: bool = False
+) -> tuple[ParsedFile | None, list[ScanError]]:
+    """Parse and validate a file. With ``only_relevant`` (a .tf file), a large file is parsed in
+    chunks and only its top-level blocks a target can depend on are kept (see _parse_chunks)."""
     src = Source(shown, data)
+    if only_relevant and len(data) >= _CHUNKED_FROM:
+        chunked = _parse_chunks(src)
+        if chunked is not None:
+            return chunked
+    tree = hcl.parse_tree(data)
     if tree.root_node.has_error:
         return None, [hcl._syntax_error(src, tree.root_node)]
     invalid = hcl._structure_error(src, tree.root_node)
     if invalid is not None:
         return None, [invalid]
     return ParsedFile(src, tree.root_node), []
+
+
+_CHUNKED_FROM = 256 * 1024
+_CHUNK = 32 * 1024
+# Where a chunk may end: a "}" alone at the start of a line (a top-level block's end, in a file
+# `terraform fmt` wrote), blank lines, then a line that starts a block, an argument or a comment.
+_BOUNDARY = rb"\n\}[ \t]*\r?\n(?:[ \t]*\r?\n)*(?=[A-Za-z_#/])"
+_boundary: Any = None
+_block_head: Any = None
+
+
+class _Body:
+    """Stands in for a ``body`` node: the top-level blocks kept from the chunks of a large file."""
+
+    __slots__ = ("named_children",)
+    type = "body"
+
+    def __init__(self, blocks: list[Node]) -> None:
+        self.named_children = blocks
+
+
+class _Root:
+    __slots__ = ("named_children",)
+    type = "config_file"
+
+    def __init__(self, body: _Body) -> None:
+        self.named_children = [body]
+
+
+def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | None:
+    """A large .tf file, parsed chunk by chunk (positions are the file's: tree-sitter parses a
+    byte range of the whole text). Every chunk is checked as the whole file would be; only the
+    top-level blocks :func:`relevant` looks for are kept, with the trees that hold them, so a file
+    of blocks no rule reads costs one chunk's tree at a time, and the module never walks them.
+    None when the file has no chunk boundary or a chunk does not parse on its own (a heredoc or
+    comment across a boundary, a syntax error): the caller parses the whole file."""
+    global _boundary, _block_head
+    data = src.data
+    if _boundary is None:
+        import re
+
+        relevant(b"")
+        kinds = "|".join(sorted(KINDS)).encode()
+        gap = rb"(?:[ \t]|/\*(?s:.*?)\*/)*"
+        _boundary = re.compile(_BOUNDARY)
+        _block_head = re.compile(
+            rb"(?:variable|locals|module)\b|resource"
+            + gap
+            + rb'"?(?:'
+            + kinds
+            + rb")\b|resource[^\n{]*\\[uU]"
+        )
+    bounds = [0]
+    at = _CHUNK
+    while at < len(data):
+        match = _boundary.search(data, at)
+        if match is None:
+            break
+        bounds.append(match.end())
+        at = match.end() + _CHUNK
+    if len(bounds) == 1:
+        return None
+    bounds.append(len(data))
+    body_id, _attr, block_id, _start, _end = hcl._kind_ids()
+    top_names: dict[bytes, Node] = {}
+    kept: list[Node] = []
+    row = 0
+    for i in range(len(bounds) - 1):
+        start, end = bounds[i], bounds[i + 1]
+        tree = hcl.parse_tree(data, (start, end, row))
+        row += data.count(b"\n", start, end)
+        root = tree.root_node
+        if root.has_error:
+            return None
+        invalid = hcl._structure_error(src, root, top_names)
+        if invalid is not None:
+            return None, [invalid]
+        for body in root.children:
+            if body.kind_id == body_id:
+                kept += [
+                    block
+                    for block in body.children
+                    if block.kind_id == block_id and _block_head.match(data, block.start_byte)
+                ]
+    root_node = cast("Node", _Root(_Body(kept)))
+    return ParsedFile(src, root_node), []
 
 
 def tfvars_files(directory: str) -> list[str]:
