@@ -155,6 +155,7 @@ def _break_line(text: str, rng: object) -> str:
     import random
 
     assert isinstance(rng, random.Random)
+
     def in_comment(i: int) -> bool:
         return text.rfind("/*", 0, i) > text.rfind("*/", 0, i)
 

@@ -51,8 +51,14 @@ def label(rng: random.Random, text: str) -> str:
     return f'"{text}"' if rng.random() < 0.85 else text
 
 
-def resource(rng: random.Random, kind: str, name: str, count: int | None, tokens: str | None,
-             hops: int | None) -> str:
+def resource(
+    rng: random.Random,
+    kind: str,
+    name: str,
+    count: int | None,
+    tokens: str | None,
+    hops: int | None,
+) -> str:
     """One resource block with random gaps, tails and number forms."""
     first = label(rng, kind)
     second = label(rng, name)
