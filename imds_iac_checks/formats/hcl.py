@@ -536,15 +536,17 @@ def _syntax_error(src: Source, root: Node) -> ScanError:
 # An attribute's head, read at its first byte: its name (HCL identifier bytes), then "=" and
 # what follows on the line; group 2 is set when the expression does not start on that line.
 _ITEM_HEAD = rb"([\w\x80-\xff-]+)(?:[ \t]|/\*(?s:.*?)\*/)*=(?:[ \t]|/\*(?s:.*?)\*/)*(\r?\n|#|//)?"
+_ITEM_HEAD_FAST = rb"([\w\x80-\xff-]+)[ \t]*=[ \t]*(\r?\n|#|//|/\*)?"  # `name = value`
 _GAP_COMMENT = rb"(?:#|//)[^\n]*|/\*(?s:.*?)\*/"
 _kinds: tuple[int, int, int, int, int] | None = None
 _item_name: Any = None
+_item_name_fast: Any = None
 
 
 def _kind_ids() -> tuple[int, int, int, int, int]:
     """Node kind ids (ints compare faster than type strings): body, attribute, block,
     block_start, block_end."""
-    global _kinds, _item_name
+    global _kinds, _item_name, _item_name_fast
     if _kinds is None:
         _get_parser()
         assert _language is not None
@@ -553,6 +555,7 @@ def _kind_ids() -> tuple[int, int, int, int, int]:
             raise RuntimeError("tree-sitter-hcl lacks the node kinds imds-iac reads")
         _kinds = tuple(ids)  # type: ignore[assignment]
         _item_name = re.compile(_ITEM_HEAD)
+        _item_name_fast = re.compile(_ITEM_HEAD_FAST)
     assert _kinds is not None
     return _kinds
 
@@ -573,7 +576,7 @@ def _structure_error(
     ``top_names`` carries the top-level argument names across the chunks of one file."""
     body_id, attr_id, block_id, start_id, end_id = _kind_ids()
     data = src.data
-    name_at = _item_name.match
+    name_at = _item_name_fast.match
     find = data.find
     # (body, its block, end of the block's "{", start of its "}"); -1: no such brace.
     stack: list[tuple[Node, Node | None, int, int]] = [
@@ -591,8 +594,10 @@ def _structure_error(
             kind = item.kind_id
             if kind == attr_id:
                 match = name_at(data, item.start_byte)
-                if match is None or match.group(2) is not None:
-                    return _error_at(src, item, _NO_EXPRESSION)
+                if match is None or match.group(2) is not None:  # comments, or a line break
+                    match = _item_name.match(data, item.start_byte)
+                    if match is None or match.group(2) is not None:
+                        return _error_at(src, item, _NO_EXPRESSION)
                 first = seen.setdefault(match.group(1), item)
                 if first is not item:
                     return _redefined(src, item, first)
