@@ -57,6 +57,7 @@ def test_large_file_chunked_parse_matches_whole_file_parse(seed: int) -> None:
     theirs = terraform_module.Module([whole], {}).targets()
     assert _summary(ours) == _summary(theirs)
     assert [t.span for t in ours] == [t.span for t in theirs]
+    assert all(v.known for t in ours for vs in t.settings.values() for v in vs)
 
 
 def test_large_file_with_a_heredoc_across_a_chunk_boundary() -> None:

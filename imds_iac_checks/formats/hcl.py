@@ -125,39 +125,91 @@ _COMMENTS = "(body (comment) @kept) (config_file (comment) @kept) (comment) @any
 _comments: Query | None = None
 
 
-def parse_tree(data: bytes, part: tuple[int, int, int] | None = None, blank: bool = True) -> Tree:
+def parse_tree(
+    data: bytes,
+    part: tuple[int, int, int] | None = None,
+    repair: bool = True,
+    blank: bool = True,
+) -> Tree:
     """The tree of ``data`` (or of the byte range ``part`` = (start, end, line index of start)
-    of it, positions still the file's), with the repairs above. A tree with errors is the one
-    whose first error comes last: the repairs never move a syntax error before the place
-    Terraform would report."""
+    of it, positions still the file's), with the repairs above (``repair``: numbers and deep
+    templates; ``blank``: comments). A tree with errors is the one whose first error comes
+    last: the repairs never move a syntax error before the place Terraform would report."""
     parser = _get_parser()
     start, end = 0, len(data)
     if part is not None:
-        import tree_sitter
-
-        start, end, start_row = part
-        end_row = start_row + data.count(b"\n", start, end)
-        end_col = end - (data.rfind(b"\n", 0, end) + 1)
-        start_col = start - (data.rfind(b"\n", 0, start) + 1)
-        parser.included_ranges = [
-            tree_sitter.Range(
-                tree_sitter.Point(start_row, start_col),
-                tree_sitter.Point(end_row, end_col),
-                start,
-                end,
-            )
-        ]
+        start, end, _row = part
+        _set_range(data, part)
     try:
         tree, source = parser.parse(data), data
-        if tree.root_node.has_error:
+        if repair and tree.root_node.has_error:
             view = _lexical_view(data)
             if view is not None:
                 repaired = parser.parse(view)
                 if not repaired.root_node.has_error or _error_start(repaired) >= _error_start(tree):
                     tree, source = repaired, view
         if blank and not tree.root_node.has_error and _comment_start(data, start, end):
-            tree = _blank_comments(tree, source)
+            stray = stray_comments(tree)
+            if stray:
+                tree = reparse(tree, blank_comments(source, stray), stray)
         return tree
+    finally:
+        if part is not None:
+            parser.included_ranges = []
+
+
+def _set_range(data: bytes, part: tuple[int, int, int]) -> None:
+    import tree_sitter
+
+    start, end, start_row = part
+    end_row = start_row + data.count(b"\n", start, end)
+    end_col = end - (data.rfind(b"\n", 0, end) + 1)
+    start_col = start - (data.rfind(b"\n", 0, start) + 1)
+    _get_parser().included_ranges = [
+        tree_sitter.Range(
+            tree_sitter.Point(start_row, start_col), tree_sitter.Point(end_row, end_col), start, end
+        )
+    ]
+
+
+def stray_comments(tree: Tree) -> list[Node]:
+    """The comments of ``tree`` that are not directly in a body (see above)."""
+    global _comments
+    if _comments is None:
+        from tree_sitter import Query
+
+        _get_parser()
+        assert _language is not None
+        _comments = Query(_language, _COMMENTS)
+    from tree_sitter import QueryCursor
+
+    found = QueryCursor(_comments).captures(tree.root_node)
+    every = found.get("any", [])
+    kept = {c.start_byte for c in found.get("kept", [])}
+    return [c for c in every if c.start_byte not in kept]
+
+
+def blank_comments(source: bytes, comments: list[Node]) -> bytes:
+    """``source`` with ``comments`` replaced by blanks (newlines kept): same length."""
+    view = bytearray(source)
+    for comment in comments:
+        a, b = comment.start_byte, comment.end_byte
+        view[a:b] = re.sub(rb"[^\n]", b" ", source[a:b])
+    return bytes(view)
+
+
+def reparse(
+    tree: Tree, view: bytes, comments: list[Node], part: tuple[int, int, int] | None = None
+) -> Tree:
+    """Reparse ``tree`` incrementally on ``view``, where ``comments`` were blanked."""
+    for comment in comments:
+        a, b = comment.start_byte, comment.end_byte
+        tree.edit(a, b, b, comment.start_point, comment.end_point, comment.end_point)
+    parser = _get_parser()
+    if part is not None:
+        _set_range(view, part)
+    try:
+        return parser.parse(view, old_tree=tree)
     finally:
         if part is not None:
             parser.included_ranges = []
@@ -256,31 +308,6 @@ def _elide_deep_templates(data: bytes) -> bytes:
             out[skip_from:pos] = b"_" + re.sub(rb"[^\n]", b" ", data[skip_from + 1 : pos])
             skip_from = -1
     return bytes(out)
-
-
-def _blank_comments(tree: Tree, source: bytes) -> Tree:
-    """Reparse with the comments that are not directly in a body blanked out (see above)."""
-    global _comments
-    if _comments is None:
-        from tree_sitter import Query
-
-        assert _language is not None
-        _comments = Query(_language, _COMMENTS)
-    from tree_sitter import QueryCursor
-
-    found = QueryCursor(_comments).captures(tree.root_node)
-    every = found.get("any", [])
-    kept = {c.start_byte for c in found.get("kept", [])}
-    if len(every) == len(kept):
-        return tree
-    view = bytearray(source)
-    for comment in every:
-        if comment.start_byte in kept:
-            continue
-        a, b = comment.start_byte, comment.end_byte
-        view[a:b] = re.sub(rb"[^\n]", b" ", bytes(view[a:b]))
-        tree.edit(a, b, b, comment.start_point, comment.end_point, comment.end_point)
-    return _get_parser().parse(bytes(view), old_tree=tree)
 
 
 # --- tree helpers -----------------------------------------------------------------------------

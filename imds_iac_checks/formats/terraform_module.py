@@ -31,7 +31,7 @@ from imds_iac_checks.model import (
 )
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 
 # Plain classes, not NamedTuples: this module loads on every `check` of a .tf file, and string
@@ -190,26 +190,42 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
     bounds.append(len(data))
     body_id, _attr, block_id, _start, _end = hcl._kind_ids()
     top_names: dict[bytes, Node] = {}
-    kept: list[Node] = []
+    kept: list[list[Node]] = []
+    # Chunks whose kept blocks hold comments that must be blanked: reparsed at the end on one
+    # view of the whole file (a view per chunk would hold a copy of the file per chunk).
+    stray: list[tuple[int, tuple[int, int, int], Tree, list[Node]]] = []
+
+    def heads(root: Node) -> list[Node]:
+        return [
+            block
+            for body in root.children
+            if body.kind_id == body_id
+            for block in body.children
+            if block.kind_id == block_id and _block_head.match(data, block.start_byte)
+        ]
+
     row = 0
     for i in range(len(bounds) - 1):
-        start, end = bounds[i], bounds[i + 1]
-        tree = hcl.parse_tree(data, (start, end, row))
-        row += data.count(b"\n", start, end)
+        part = (bounds[i], bounds[i + 1], row)
+        row += data.count(b"\n", part[0], part[1])
+        tree = hcl.parse_tree(data, part, repair=False, blank=False)
         root = tree.root_node
-        if root.has_error:
+        if root.has_error:  # the whole-file parse repairs or reports it
             return None
         invalid = hcl._structure_error(src, root, top_names)
         if invalid is not None:
             return None, [invalid]
-        for body in root.children:
-            if body.kind_id == body_id:
-                kept += [
-                    block
-                    for block in body.children
-                    if block.kind_id == block_id and _block_head.match(data, block.start_byte)
-                ]
-    root_node = cast("Node", _Root(_Body(kept)))
+        blocks = heads(root)
+        kept.append(blocks)
+        if blocks and hcl._comment_start(data, part[0], part[1]):
+            comments = hcl.stray_comments(tree)
+            if comments:
+                stray.append((i, part, tree, comments))
+    if stray:
+        view = hcl.blank_comments(data, [c for _i, _p, _t, cs in stray for c in cs])
+        for i, part, tree, comments in stray:
+            kept[i] = heads(hcl.reparse(tree, view, comments, part).root_node)
+    root_node = cast("Node", _Root(_Body([b for blocks in kept for b in blocks])))
     return ParsedFile(src, root_node), []
 
 

@@ -153,10 +153,11 @@ def large_file(rng: random.Random, size: int, target_share: float = 0.1) -> str:
     total = i = 0
     while total < size:
         if rng.random() < target_share:
+            note = rng.choice(["", "/* pinned */ ", "/* a\nb */"])  # a comment in an expression
             block = (
                 f'resource "aws_instance" "web_{i}" {{\n  ami           = "ami-{i:08x}"\n'
                 f'  instance_type = "t3.micro"\n\n  metadata_options {{\n'
-                f'    http_tokens = "{rng.choice(TOKENS)}"\n  }}\n}}\n\n'
+                f'    http_tokens = {note}"{rng.choice(TOKENS)}"\n  }}\n}}\n\n'
             )
         else:
             block = (
