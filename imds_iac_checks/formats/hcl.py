@@ -598,13 +598,14 @@ def _structure_error(
     in one body. (Messages follow HashiCorp's parser.)
 
     This runs on every body of every parsed file, so it reads only kind ids, byte offsets and
-    the file's bytes: "on the same line" is "no newline byte in between", an attribute's name is
+    the file's bytes: "on the same line" is "no newline token in between", an attribute's name is
     the identifier at its first byte, and nothing is decoded unless there is an error to report.
     ``top_names`` carries the top-level argument names across the chunks of one file."""
     body_id, attr_id, block_id, start_id, end_id = _kind_ids()
     data = src.data
     name_at = _item_name_fast.match
     find = data.find
+    slash = b"/*" in data  # without block comments, every newline byte is a newline token
     # (body, its block, end of the block's "{", start of its "}"); -1: no such brace.
     stack: list[tuple[Node, Node | None, int, int]] = [
         (b, None, -1, -1) for b in root.children if b.kind_id == body_id
@@ -621,11 +622,13 @@ def _structure_error(
             kind = item.kind_id
             if kind == attr_id:
                 match = name_at(data, item.start_byte)
-                if match is None or match.group(2) is not None:  # comments, or a line break
+                name, tail = match.groups() if match is not None else (b"", b"")
+                if tail is not None:  # comments, a line break, or no match: look closer
                     match = _item_name.match(data, item.start_byte)
                     if match is None or match.group(2) is not None:
                         return _error_at(src, item, _NO_EXPRESSION)
-                first = seen.setdefault(match.group(1), item)
+                    name = match.group(1)
+                first = seen.setdefault(name, item)
                 if first is not item:
                     return _redefined(src, item, first)
             elif kind == block_id:
@@ -633,7 +636,7 @@ def _structure_error(
                 if (
                     start > 0
                     and find(b"\n", item.start_byte, start) >= 0
-                    and _newline_between(data, item.start_byte, start - 1)
+                    and (not slash or _newline_between(data, item.start_byte, start - 1))
                 ):
                     return _error_at(src, item, _HEADER_SPLIT)
                 if inner is not None:
@@ -643,26 +646,22 @@ def _structure_error(
             if prev is None:
                 single = opening_end >= 0 and (
                     find(b"\n", opening_end, item.start_byte) < 0
-                    or not _newline_between(data, opening_end, item.start_byte)
+                    or (slash and not _newline_between(data, opening_end, item.start_byte))
                 )
                 if single and kind != attr_id:
                     return _error_at(src, item, _SINGLE_LINE_ONE)
             elif single:
                 return _error_at(src, prev, _SINGLE_LINE_ONE)
-            elif (find(b"\n", prev_end, item.start_byte) < 0) or (
-                find(b"/*", prev_end, item.start_byte) >= 0
-                and not _newline_between(data, prev_end, item.start_byte)
+            elif find(b"\n", prev_end, item.start_byte) < 0 or (
+                slash and not _newline_between(data, prev_end, item.start_byte)
             ):
                 return _error_at(src, item, f"missing newline after {_what(prev, attr_id)}")
             prev, prev_end = item, item.end_byte
         if prev is None or closing_at < 0:
             continue
-        if find(b"\n", prev_end, closing_at) < 0:
-            newline = False
-        else:
-            newline = find(b"/*", prev_end, closing_at) < 0 or _newline_between(
-                data, prev_end, closing_at
-            )
+        newline = find(b"\n", prev_end, closing_at) >= 0 and (
+            not slash or _newline_between(data, prev_end, closing_at)
+        )
         if single:
             if newline:
                 return _error_at(src, prev, _SINGLE_LINE_CLOSED)
