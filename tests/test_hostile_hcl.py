@@ -88,7 +88,8 @@ def test_large_file_structure_error_in_a_late_chunk_is_reported(seed: int) -> No
             ('resource "aws_s3_bucket" "b" {\n  a =\n 1\n}\n', "expected an expression"),
         ]
     )
-    data = (head + bad[0] + large_file(rng, 100_000)).encode()
+    target = 'resource "aws_instance" "t" {\n  ami = "ami-1"\n}\n'  # the chunk is parsed
+    data = (head + bad[0] + target + large_file(rng, 100_000)).encode()
     parsed, errors = terraform_module.parse_bytes("main.tf", data, only_relevant=True)
     assert parsed is None
     (error,) = errors
@@ -138,3 +139,43 @@ def test_prefilter_finds_blocks_written_any_valid_way(seed: int) -> None:
     assert parsed is not None and errors == []
     (target,) = terraform_module.Module([parsed], {}).targets()
     assert [v.value for v in target.settings["tokens"]] == ["optional"]
+
+
+@pytest.mark.parametrize("opener", ["/*\n", "x = <<EOT\n", 'x = "${\n'])
+def test_a_multi_line_construct_across_chunks_never_makes_a_phantom_target(opener: str) -> None:
+    """A block comment, heredoc or template that starts in a chunk with nothing relevant and
+    covers what looks like a resource in the next chunk: that chunk is parsed (it may span lines),
+    does not parse alone, and the whole file is parsed: no phantom target from inside it."""
+    closer = {"/*\n": "*/\n", "x = <<EOT\n": "EOT\n", 'x = "${\n': '}"\n'}[opener]
+    rng = random.Random(2)
+    ghost = 'resource "aws_instance" "ghost" {\n  ami = "ami-1"\n}\n\n'
+    data = (
+        large_file(rng, 200_000, target_share=0.0)
+        + opener
+        + "}\n"
+        + ghost * 400
+        + closer
+        + large_file(rng, 100_000, target_share=0.0)
+        + 'resource "aws_instance" "real" {\n  ami = "ami-2"\n}\n'
+    ).encode()
+    parsed, errors = terraform_module.parse_bytes("main.tf", data, only_relevant=True)
+    if parsed is None:  # the text is not valid HCL for this opener: an error, never a target
+        assert errors
+        return
+    targets = terraform_module.Module([parsed], {}).targets()
+    assert [t.address for t in targets] == ["aws_instance.real"]
+
+
+def test_a_sparse_large_file_costs_little() -> None:
+    """Chunks with nothing a target can depend on are not parsed: a 2 MB file with a handful of
+    targets takes a fraction of the parse of the whole file."""
+    data = large_file(random.Random(4), 2_000_000, target_share=0.002).encode()
+    start = time.process_time()
+    parsed, errors = terraform_module.load_file("main.tf", "main.tf", data)
+    assert parsed is not None and errors == []
+    targets = terraform_module.Module([parsed], {}).targets()
+    elapsed = time.process_time() - start
+    whole, _ = terraform_module.parse_bytes("main.tf", data)
+    assert whole is not None
+    assert _summary(targets) == _summary(terraform_module.Module([whole], {}).targets())
+    assert elapsed < 1.0, f"{elapsed:.2f} s of CPU"

@@ -605,7 +605,8 @@ def _structure_error(
     data = src.data
     name_at = _item_name_fast.match
     find = data.find
-    slash = b"/*" in data  # without block comments, every newline byte is a newline token
+    # Without a block comment, every newline byte is a newline token. (The root's range: a chunk's.)
+    slash = find(b"/*", root.start_byte, root.end_byte) >= 0
     # (body, its block, end of the block's "{", start of its "}"); -1: no such brace.
     stack: list[tuple[Node, Node | None, int, int]] = [
         (b, None, -1, -1) for b in root.children if b.kind_id == body_id

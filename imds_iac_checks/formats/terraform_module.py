@@ -101,9 +101,14 @@ def relevant(data: bytes) -> bool:
         )
         # What may stand before a block on its line: blanks, a BOM, the end of a comment.
         _line_start = re.compile(rb"(?:\xef\xbb\xbf)?[ \t]*|.*\*/[ \t]*")
-    for match in _relevant.finditer(data):
+    return _relevant_in(data, 0, len(data))
+
+
+def _relevant_in(data: bytes, start: int, end: int) -> bool:
+    """:func:`relevant` for the bytes ``data[start:end]`` (``start`` at a line's start)."""
+    for match in _relevant.finditer(data, start, end):
         at = match.start()
-        if _line_start.fullmatch(data, data.rfind(b"\n", 0, at) + 1, at):
+        if _line_start.fullmatch(data, max(data.rfind(b"\n", 0, at) + 1, start), at):
             return True
     return False
 
@@ -128,12 +133,13 @@ def parse_bytes(
 
 
 _CHUNKED_FROM = 256 * 1024
-_CHUNK = 32 * 1024
+_CHUNK = 8 * 1024
 # Where a chunk may end: a "}" alone at the start of a line (a top-level block's end, in a file
 # `terraform fmt` wrote), blank lines, then a line that starts a block, an argument or a comment.
 _BOUNDARY = rb"\n\}[ \t]*\r?\n(?:[ \t]*\r?\n)*(?=[A-Za-z_#/])"
 _boundary: Any = None
 _block_head: Any = None
+_spans_lines: Any = None
 
 
 class _Body:
@@ -156,12 +162,14 @@ class _Root:
 
 def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | None:
     """A large .tf file, parsed chunk by chunk (positions are the file's: tree-sitter parses a
-    byte range of the whole text). Every chunk is checked as the whole file would be; only the
-    top-level blocks :func:`relevant` looks for are kept, with the trees that hold them, so a file
-    of blocks no rule reads costs one chunk's tree at a time, and the module never walks them.
-    None when the file has no chunk boundary or a chunk does not parse on its own (a heredoc or
-    comment across a boundary, a syntax error): the caller parses the whole file."""
-    global _boundary, _block_head
+    byte range of the whole text). A chunk with nothing :func:`relevant` looks for, and nothing
+    that can span lines (a heredoc, a block comment, a template), is neither parsed nor checked,
+    as a whole file with nothing relevant is not. Every other chunk is checked as the whole file
+    would be, and only its top-level blocks a target can depend on are kept, with the trees that
+    hold them: the module never walks the others. None when the file has no chunk boundary or a
+    chunk does not parse on its own (a heredoc or comment across a boundary, a syntax error): the
+    caller parses the whole file."""
+    global _boundary, _block_head, _spans_lines
     data = src.data
     if _boundary is None:
         import re
@@ -170,6 +178,7 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
         kinds = "|".join(sorted(KINDS)).encode()
         gap = rb"(?:[ \t]|/\*(?s:.*?)\*/)*"
         _boundary = re.compile(_BOUNDARY)
+        _spans_lines = re.compile(rb"<<|/\*|\$\{|%\{")
         _block_head = re.compile(
             rb"(?:variable|locals|module)\b|resource"
             + gap
@@ -208,6 +217,11 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
     for i in range(len(bounds) - 1):
         part = (bounds[i], bounds[i + 1], row)
         row += data.count(b"\n", part[0], part[1])
+        if not _relevant_in(data, part[0], part[1]) and not _spans_lines.search(
+            data, part[0], part[1]
+        ):
+            kept.append([])
+            continue
         tree = hcl.parse_tree(data, part, repair=False, blank=False)
         root = tree.root_node
         if root.has_error:  # the whole-file parse repairs or reports it
