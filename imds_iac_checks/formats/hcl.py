@@ -118,15 +118,13 @@ def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
 # comment exists, by an incremental reparse of the edited ranges.
 
 _TEMPLATE_DEPTH = 48
-_EXPONENT_HINT = rb"\d[eE][+-]?\d"
-_NAME_OR_NUMBER = rb"[A-Za-z_\x80-\xff][\w\x80-\xff-]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _EXPONENT_TO_DIGITS = bytes.maketrans(b"eE+-", b"0000")
 _COMMENTS = "(body (comment) @kept) (config_file (comment) @kept) (comment) @any"
 _comments: Query | None = None
 
 
 def parse_tree(
-    data: bytes,
+    data: bytes | bytearray,
     part: tuple[int, int, int] | None = None,
     repair: bool = True,
     blank: bool = True,
@@ -141,13 +139,13 @@ def parse_tree(
         start, end, _row = part
         _set_range(data, part)
     try:
-        tree, source = parser.parse(data), data
+        tree, source = parser.parse(data), bytes(data)
         if repair and tree.root_node.has_error:
-            view = _lexical_view(data)
-            if view is not None:
+            view = bytearray(data)
+            if repair_range(view, start, end):
                 repaired = parser.parse(view)
                 if not repaired.root_node.has_error or _error_start(repaired) >= _error_start(tree):
-                    tree, source = repaired, view
+                    tree, source = repaired, bytes(view)
         if blank and not tree.root_node.has_error and _comment_start(data, start, end):
             stray = stray_comments(tree)
             if stray:
@@ -158,7 +156,7 @@ def parse_tree(
             parser.included_ranges = []
 
 
-def _set_range(data: bytes, part: tuple[int, int, int]) -> None:
+def _set_range(data: bytes | bytearray, part: tuple[int, int, int]) -> None:
     import tree_sitter
 
     start, end, start_row = part
@@ -199,7 +197,10 @@ def blank_comments(source: bytes, comments: list[Node]) -> bytes:
 
 
 def reparse(
-    tree: Tree, view: bytes, comments: list[Node], part: tuple[int, int, int] | None = None
+    tree: Tree,
+    view: bytes | bytearray,
+    comments: list[Node],
+    part: tuple[int, int, int] | None = None,
 ) -> Tree:
     """Reparse ``tree`` incrementally on ``view``, where ``comments`` were blanked."""
     for comment in comments:
@@ -218,7 +219,7 @@ def reparse(
 _comment_mark: Any = None
 
 
-def _comment_start(data: bytes, start: int, end: int) -> bool:
+def _comment_start(data: bytes | bytearray, start: int, end: int) -> bool:
     """Whether ``data[start:end]`` may hold a comment (most chunks of generated code hold none:
     then the comment query, which visits every node, is not run)."""
     global _comment_mark
@@ -232,21 +233,50 @@ def _error_start(tree: Tree) -> int:
     return node.start_byte if node is not None else 0
 
 
-def _lexical_view(data: bytes) -> bytes | None:
-    """The view with exponent numbers and deep templates repaired; None if nothing changed."""
-    view = data
-    if re.search(_EXPONENT_HINT, view):
+def repair_range(view: bytearray, start: int, end: int) -> bool:
+    """Repair, in place, the exponent numbers and the deep templates of ``view[start:end]``.
+    Whether anything changed. (Only a file or chunk that does not parse as it is gets here.)"""
+    global _exponent, _word_end, _NESTED_OPENS
+    if _exponent is None:
+        _NESTED_OPENS = re.compile(rb'(?:[$%]\{[ \t]*"){8}')
+        _exponent = re.compile(_EXPONENT)
+        _word_end = re.compile(rb"[\w\x80-\xff-]+\Z")
+    changed = False
+    for match in list(_exponent.finditer(view, start, end)):
+        at = match.start()
+        word = _word_end.search(view, max(start, at - 256), at)
+        if word is not None and (
+            word.group()[:1].isalpha() or word.group()[0] in b"_" or word.group()[0] >= 0x80
+        ):
+            continue  # inside an identifier (`x1e3`, `a-1e3`): not a number
+        view[at : match.end()] = match.group().translate(_EXPONENT_TO_DIGITS)
+        changed = True
+    # The lexer that finds deep templates is Python: over a large range, run it only where
+    # templates open one inside the next (`"${"${`), the shape deep nesting takes.
+    deep = view.count(b"${", start, end) + view.count(b"%{", start, end) >= _TEMPLATE_DEPTH and (
+        end - start <= _LEX_ALL or _NESTED_OPENS.search(view, start, end) is not None
+    )
+    if deep:
+        text = bytes(view[start:end])
+        elided = _elide_deep_templates(text)
+        if elided != text:
+            view[start:end] = elided
+            changed = True
+    return changed
 
-        def digits(m: re.Match[bytes]) -> bytes:
-            token = m.group()
-            if token[0] in b"0123456789" and b"." not in token:
-                return token.translate(_EXPONENT_TO_DIGITS)
-            return token
 
-        view = re.sub(_NAME_OR_NUMBER, digits, view)
-    if view.count(b"${") + view.count(b"%{") >= _TEMPLATE_DEPTH:
-        view = _elide_deep_templates(view)
-    return view if view != data else None
+_EXPONENT = rb"\d+[eE][+-]?\d+"
+_LEX_ALL = 1 << 20
+_NESTED_OPENS: Any = None
+_exponent: Any = None
+_word_end: Any = None
+
+
+def blank_in_place(view: bytearray, comments: list[Node]) -> None:
+    """Blank ``comments`` in ``view`` (newlines kept): same length."""
+    for comment in comments:
+        a, b = comment.start_byte, comment.end_byte
+        view[a:b] = re.sub(rb"[^\n]", b" ", bytes(view[a:b]))
 
 
 _CODE_TOKEN = rb'"|\{|\}|<<-?([A-Za-z_][\w-]*)[ \t]*\r?\n|#[^\n]*|//[^\n]*|/\*.*?(?:\*/|\Z)'

@@ -166,9 +166,10 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
     that can span lines (a heredoc, a block comment, a template), is neither parsed nor checked,
     as a whole file with nothing relevant is not. Every other chunk is checked as the whole file
     would be, and only its top-level blocks a target can depend on are kept, with the trees that
-    hold them: the module never walks the others. None when the file has no chunk boundary or a
-    chunk does not parse on its own (a heredoc or comment across a boundary, a syntax error): the
-    caller parses the whole file."""
+    hold them: the module never walks the others. A chunk that does not parse alone is repaired
+    as :func:`hcl.parse_tree` repairs a file; if it still does not, the rest of the file is parsed
+    as one chunk (a heredoc or comment across the cut) and its syntax error, if any, reported.
+    None when the file has no chunk boundary: the caller parses the whole file."""
     global _boundary, _block_head, _spans_lines
     data = src.data
     if _boundary is None:
@@ -213,19 +214,44 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
             if block.kind_id == block_id and _block_head.match(data, block.start_byte)
         ]
 
+    # One buffer for every repair (exponents, deep templates, comments), made on first need:
+    # trees keep a reference to what they were parsed from, a buffer per chunk would be a copy
+    # of the file per chunk.
+    view: bytearray | None = None
     row = 0
-    for i in range(len(bounds) - 1):
-        part = (bounds[i], bounds[i + 1], row)
-        row += data.count(b"\n", part[0], part[1])
-        if not _relevant_in(data, part[0], part[1]) and not _spans_lines.search(
-            data, part[0], part[1]
-        ):
+    count = len(bounds) - 1
+    i = 0
+    while i < count:
+        start, end = bounds[i], bounds[i + 1]
+        part = (start, end, row)
+        row += data.count(b"\n", start, end)
+        i += 1
+        if not _relevant_in(data, start, end) and not _spans_lines.search(data, start, end):
             kept.append([])
             continue
-        tree = hcl.parse_tree(data, part, repair=False, blank=False)
+        buffer = data if view is None else view
+        tree = hcl.parse_tree(buffer, part, repair=False, blank=False)
+        if tree.root_node.has_error:
+            if view is None:
+                view = bytearray(data)
+            if hcl.repair_range(view, start, end):
+                tree = hcl.parse_tree(view, part, repair=False, blank=False)
+        if tree.root_node.has_error:
+            # A heredoc or comment across the cut, or a real error: the rest of the file is one
+            # chunk (everything before it parsed whole, so this parses as the whole file would).
+            assert view is not None
+            part = (start, len(data), part[2])
+            row, i = part[2] + data.count(b"\n", start), count
+            tree = hcl.parse_tree(view, part, repair=False, blank=False)
+            if tree.root_node.has_error:
+                first = hcl._error_start(tree)
+                if hcl.repair_range(view, start, len(data)):
+                    repaired = hcl.parse_tree(view, part, repair=False, blank=False)
+                    if not repaired.root_node.has_error or hcl._error_start(repaired) >= first:
+                        tree = repaired
+            if tree.root_node.has_error:
+                return None, [hcl._syntax_error(src, tree.root_node)]
         root = tree.root_node
-        if root.has_error:  # the whole-file parse repairs or reports it
-            return None
         invalid = hcl._structure_error(src, root, top_names)
         if invalid is not None:
             return None, [invalid]
@@ -234,11 +260,13 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
         if blocks and hcl._comment_start(data, part[0], part[1]):
             comments = hcl.stray_comments(tree)
             if comments:
-                stray.append((i, part, tree, comments))
+                stray.append((len(kept) - 1, part, tree, comments))
     if stray:
-        view = hcl.blank_comments(data, [c for _i, _p, _t, cs in stray for c in cs])
-        for i, part, tree, comments in stray:
-            kept[i] = heads(hcl.reparse(tree, view, comments, part).root_node)
+        if view is None:
+            view = bytearray(data)
+        hcl.blank_in_place(view, [c for _i, _p, _t, cs in stray for c in cs])
+        for index, part, tree, comments in stray:
+            kept[index] = heads(hcl.reparse(tree, view, comments, part).root_node)
     root_node = cast("Node", _Root(_Body([b for blocks in kept for b in blocks])))
     return ParsedFile(src, root_node), []
 
