@@ -179,3 +179,49 @@ def test_a_sparse_large_file_costs_little() -> None:
     assert whole is not None
     assert _summary(targets) == _summary(terraform_module.Module([whole], {}).targets())
     assert elapsed < 1.0, f"{elapsed:.2f} s of CPU"
+
+
+KINDS_OF_REPAIR = ("exponent", "deep", "early-error", "late-error")
+
+
+@pytest.mark.parametrize(("kind", "seed"), [(k, s) for k in KINDS_OF_REPAIR for s in (0, 1)])
+def test_large_file_repairs_and_errors_cost_one_parse(kind: str, seed: int) -> None:
+    """A large file whose chunk needs a repair (`1e3`, a template nested 100 levels) or holds a
+    syntax error: repaired or reported in about one parse of the file, and read as the whole-file
+    parse reads it."""
+    rng = random.Random(seed)
+    body = large_file(rng, 300_000)
+    at = rng.randrange(len(body) // 2, len(body))
+    at = body.index("\nresource", at) + 1 if "\nresource" in body[at:] else len(body)
+    insert = {
+        "exponent": 'resource "aws_instance" "n" {\n  count = 1e1\n}\n',
+        "deep": 'resource "aws_instance" "d" {\n  metadata_options {\n'
+        + "    http_tokens = "
+        + '"${' * 100
+        + '"optional"'
+        + '}"' * 100
+        + "\n  }\n}\n",
+        "early-error": "",
+        "late-error": 'resource "aws_instance" "e" {\n  ami = [\n}\n',
+    }[kind]
+    text = body[:at] + insert + body[at:]
+    if kind == "early-error":
+        text = "x = [\n" + text
+    data = text.encode()
+    start = time.process_time()
+    parsed, errors = terraform_module.load_file("main.tf", "main.tf", data)
+    elapsed = time.process_time() - start
+    whole, whole_errors = terraform_module.parse_bytes("main.tf", data)
+    if kind.endswith("error"):
+        assert parsed is None and whole is None
+        assert [(e.line, e.message) for e in errors] == [(e.line, e.message) for e in whole_errors]
+    else:
+        assert parsed is not None and errors == [] and whole is not None
+        ours = terraform_module.Module([parsed], {}).targets()
+        assert _summary(ours) == _summary(terraform_module.Module([whole], {}).targets())
+        name = {"exponent": "aws_instance.n[9]", "deep": "aws_instance.d"}[kind]
+        assert name in {t.address for t in ours}
+    parse_only = time.process_time()
+    hcl._get_parser().parse(data)
+    one_parse = time.process_time() - parse_only
+    assert elapsed < 2.5 * one_parse + 0.5, (elapsed, one_parse)

@@ -142,6 +142,22 @@ _block_head: Any = None
 _spans_lines: Any = None
 
 
+def _skippable(data: bytes, start: int, end: int) -> bool:
+    """A chunk with nothing :func:`relevant` looks for, nothing that can span lines (a heredoc, a
+    block comment, a template) and balanced brackets and quotes: a chunk of whole top-level blocks
+    no rule reads. It is not parsed (an error inside, such as `a = = 1`, goes unreported, as in a
+    file with nothing relevant)."""
+    if _relevant_in(data, start, end) or _spans_lines.search(data, start, end):
+        return False
+    count = data.count
+    return (
+        count(b"{", start, end) == count(b"}", start, end)
+        and count(b"[", start, end) == count(b"]", start, end)
+        and count(b"(", start, end) == count(b")", start, end)
+        and count(b'"', start, end) % 2 == 0
+    )
+
+
 class _Body:
     """Stands in for a ``body`` node: the top-level blocks kept from the chunks of a large file."""
 
@@ -161,15 +177,15 @@ class _Root:
 
 
 def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | None:
-    """A large .tf file, parsed chunk by chunk (positions are the file's: tree-sitter parses a
-    byte range of the whole text). A chunk with nothing :func:`relevant` looks for, and nothing
-    that can span lines (a heredoc, a block comment, a template), is neither parsed nor checked,
-    as a whole file with nothing relevant is not. Every other chunk is checked as the whole file
-    would be, and only its top-level blocks a target can depend on are kept, with the trees that
-    hold them: the module never walks the others. A chunk that does not parse alone is repaired
-    as :func:`hcl.parse_tree` repairs a file; if it still does not, the rest of the file is parsed
-    as one chunk (a heredoc or comment across the cut) and its syntax error, if any, reported.
-    None when the file has no chunk boundary: the caller parses the whole file."""
+    """A large .tf file, parsed chunk by chunk (positions are the file's: tree-sitter parses a byte
+    range of the whole text). A chunk of blocks no rule reads (see _skippable) is neither parsed
+    nor checked, as a whole file with nothing relevant is not. Every other chunk is checked as
+    the whole file would be, and only its top-level blocks a target can depend on are kept, with
+    the trees that hold them: the module never walks the others. A chunk that does not parse
+    alone is repaired as :func:`hcl.parse_tree` repairs a file; if it still does not, the rest
+    of the file is parsed as one chunk (a heredoc or comment across the cut) and its syntax
+    error, if any, reported. None when the file has no chunk boundary: the caller parses the
+    whole file."""
     global _boundary, _block_head, _spans_lines
     data = src.data
     if _boundary is None:
@@ -226,7 +242,7 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
         part = (start, end, row)
         row += data.count(b"\n", start, end)
         i += 1
-        if not _relevant_in(data, start, end) and not _spans_lines.search(data, start, end):
+        if _skippable(data, start, end):
             kept.append([])
             continue
         buffer = data if view is None else view
