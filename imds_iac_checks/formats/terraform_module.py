@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
 from imds_iac_checks.formats import hcl
@@ -44,7 +44,7 @@ from imds_iac_checks.model import (
 )
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 
 # Plain classes, not NamedTuples: this module loads on every `check` of a .tf file, and string
@@ -82,43 +82,222 @@ def load_file(
         return None, [ScanError(shown, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     if not relevant(data):
         return None, []
-    return parse_bytes(shown, data)
+    return parse_bytes(shown, data, only_relevant=True)
 
 
 _relevant: Any = None
+_line_start: Any = None
 
 
 def relevant(data: bytes) -> bool:
     """Whether a .tf file can hold a target or anything a target depends on: a resource of a kind
     that carries metadata settings, a variable, locals or a module call. Files with only outputs,
-    providers, other resources or data sources are not parsed (so their syntax is not checked)."""
-    global _relevant
+    providers, other resources or data sources are not parsed (so their syntax is not checked).
+
+    HCL allows comments and no space at all between a block's type and labels
+    (``resource /* c */ "aws_instance" "w" {``, ``resource"aws_instance""w"{``), a block after a
+    comment on its line, identifier labels, and escapes in labels (``"aws_\u0069nstance"``): the
+    pattern accepts all of these; a false match only costs a parse."""
+    global _relevant, _line_start
     if _relevant is None:
         import re
 
         kinds = "|".join(sorted(KINDS))
-        start = rb"^(?:\xef\xbb\xbf)?[ \t]*"
+        gap = rb"(?:[ \t]|/\*(?s:.*?)\*/)*"  # blanks and block comments
+        # Keyword first, so that the regex engine skips fast to the few places worth a look.
         _relevant = re.compile(
-            start
-            + rb"(?:variable|locals|module)\b|"
-            + start
-            + rb'resource[ \t]+"?(?:'
+            rb"\b(?:variable|locals|module)\b|\bresource"
+            + gap
+            + rb'"?(?:'
             + kinds.encode()
-            + rb")\b",
-            re.MULTILINE,
+            + rb")\b|\bresource[^\n]*\\[uU]"  # an escape in a label: let the parser decode it
         )
-    return _relevant.search(data) is not None
+        # What may stand before a block on its line: blanks, a BOM, the end of a comment.
+        _line_start = re.compile(rb"(?:\xef\xbb\xbf)?[ \t]*|.*\*/[ \t]*")
+    return _relevant_in(data, 0, len(data))
 
 
-def parse_bytes(shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
-    tree = hcl._get_parser().parse(data)
+def _relevant_in(data: bytes, start: int, end: int) -> bool:
+    """:func:`relevant` for the bytes ``data[start:end]`` (``start`` at a line's start)."""
+    for match in _relevant.finditer(data, start, end):
+        at = match.start()
+        if _line_start.fullmatch(data, max(data.rfind(b"\n", 0, at) + 1, start), at):
+            return True
+    return False
+
+
+def parse_bytes(
+    shown: str, data: bytes, only_relevant: bool = False
+) -> tuple[ParsedFile | None, list[ScanError]]:
+    """Parse and validate a file. With ``only_relevant`` (a .tf file), a large file is parsed in
+    chunks and only its top-level blocks a target can depend on are kept (see _parse_chunks)."""
     src = Source(shown, data)
+    if only_relevant and len(data) >= _CHUNKED_FROM:
+        chunked = _parse_chunks(src)
+        if chunked is not None:
+            return chunked
+    tree = hcl.parse_tree(data)
     if tree.root_node.has_error:
         return None, [hcl._syntax_error(src, tree.root_node)]
     invalid = hcl._structure_error(src, tree.root_node)
     if invalid is not None:
         return None, [invalid]
     return ParsedFile(src, tree.root_node), []
+
+
+_CHUNKED_FROM = 256 * 1024
+_CHUNK = 8 * 1024
+# Where a chunk may end: a "}" alone at the start of a line (a top-level block's end, in a file
+# `terraform fmt` wrote), blank lines, then a line that starts a block, an argument or a comment.
+_BOUNDARY = rb"\n\}[ \t]*\r?\n(?:[ \t]*\r?\n)*(?=[A-Za-z_#/])"
+_boundary: Any = None
+_block_head: Any = None
+_spans_lines: Any = None
+
+
+def _skippable(data: bytes, start: int, end: int) -> bool:
+    """A chunk with nothing :func:`relevant` looks for, nothing that can span lines (a heredoc, a
+    block comment, a template) and balanced brackets and quotes: a chunk of whole top-level blocks
+    no rule reads. It is not parsed (an error inside, such as `a = = 1`, goes unreported, as in a
+    file with nothing relevant)."""
+    if _relevant_in(data, start, end) or _spans_lines.search(data, start, end):
+        return False
+    count = data.count
+    return (
+        count(b"{", start, end) == count(b"}", start, end)
+        and count(b"[", start, end) == count(b"]", start, end)
+        and count(b"(", start, end) == count(b")", start, end)
+        and count(b'"', start, end) % 2 == 0
+    )
+
+
+class _Body:
+    """Stands in for a ``body`` node: the top-level blocks kept from the chunks of a large file."""
+
+    __slots__ = ("named_children",)
+    type = "body"
+
+    def __init__(self, blocks: list[Node]) -> None:
+        self.named_children = blocks
+
+
+class _Root:
+    __slots__ = ("named_children",)
+    type = "config_file"
+
+    def __init__(self, body: _Body) -> None:
+        self.named_children = [body]
+
+
+def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | None:
+    """A large .tf file, parsed chunk by chunk (positions are the file's: tree-sitter parses a byte
+    range of the whole text). A chunk of blocks no rule reads (see _skippable) is neither parsed
+    nor checked, as a whole file with nothing relevant is not. Every other chunk is checked as
+    the whole file would be, and only its top-level blocks a target can depend on are kept, with
+    the trees that hold them: the module never walks the others. A chunk that does not parse
+    alone is repaired as :func:`hcl.parse_tree` repairs a file; if it still does not, the rest
+    of the file is parsed as one chunk (a heredoc or comment across the cut) and its syntax
+    error, if any, reported. None when the file has no chunk boundary: the caller parses the
+    whole file."""
+    global _boundary, _block_head, _spans_lines
+    data = src.data
+    if _boundary is None:
+        import re
+
+        relevant(b"")
+        kinds = "|".join(sorted(KINDS)).encode()
+        gap = rb"(?:[ \t]|/\*(?s:.*?)\*/)*"
+        _boundary = re.compile(_BOUNDARY)
+        _spans_lines = re.compile(rb"<<|/\*|\$\{|%\{")
+        _block_head = re.compile(
+            rb"(?:variable|locals|module)\b|resource"
+            + gap
+            + rb'"?(?:'
+            + kinds
+            + rb")\b|resource[^\n{]*\\[uU]"
+        )
+    bounds = [0]
+    at = _CHUNK
+    while at < len(data):
+        match = _boundary.search(data, at)
+        if match is None:
+            break
+        bounds.append(match.end())
+        at = match.end() + _CHUNK
+    if len(bounds) == 1:
+        return None
+    bounds.append(len(data))
+    body_id, _attr, block_id, _start, _end = hcl._kind_ids()
+    top_names: dict[bytes, Node] = {}
+    kept: list[list[Node]] = []
+    # Chunks whose kept blocks hold comments that must be blanked: reparsed at the end on one
+    # view of the whole file (a view per chunk would hold a copy of the file per chunk).
+    stray: list[tuple[int, tuple[int, int, int], Tree, list[Node]]] = []
+
+    def heads(root: Node) -> list[Node]:
+        return [
+            block
+            for body in root.children
+            if body.kind_id == body_id
+            for block in body.children
+            if block.kind_id == block_id and _block_head.match(data, block.start_byte)
+        ]
+
+    # One buffer for every repair (exponents, deep templates, comments), made on first need:
+    # trees keep a reference to what they were parsed from, a buffer per chunk would be a copy
+    # of the file per chunk.
+    view: bytearray | None = None
+    row = 0
+    count = len(bounds) - 1
+    i = 0
+    while i < count:
+        start, end = bounds[i], bounds[i + 1]
+        part = (start, end, row)
+        row += data.count(b"\n", start, end)
+        i += 1
+        if _skippable(data, start, end):
+            kept.append([])
+            continue
+        buffer = data if view is None else view
+        tree = hcl.parse_tree(buffer, part, repair=False, blank=False)
+        if tree.root_node.has_error:
+            if view is None:
+                view = bytearray(data)
+            if hcl.repair_range(view, start, end):
+                tree = hcl.parse_tree(view, part, repair=False, blank=False)
+        if tree.root_node.has_error:
+            # A heredoc or comment across the cut, or a real error: the rest of the file is one
+            # chunk (everything before it parsed whole, so this parses as the whole file would).
+            assert view is not None
+            part = (start, len(data), part[2])
+            row, i = part[2] + data.count(b"\n", start), count
+            tree = hcl.parse_tree(view, part, repair=False, blank=False)
+            if tree.root_node.has_error:
+                first = hcl._error_start(tree)
+                if hcl.repair_range(view, start, len(data)):
+                    repaired = hcl.parse_tree(view, part, repair=False, blank=False)
+                    if not repaired.root_node.has_error or hcl._error_start(repaired) >= first:
+                        tree = repaired
+            if tree.root_node.has_error:
+                return None, [hcl._syntax_error(src, tree.root_node)]
+        root = tree.root_node
+        invalid = hcl._structure_error(src, root, top_names)
+        if invalid is not None:
+            return None, [invalid]
+        blocks = heads(root)
+        kept.append(blocks)
+        if blocks and hcl._comment_start(data, part[0], part[1]):
+            comments = hcl.stray_comments(tree)
+            if comments:
+                stray.append((len(kept) - 1, part, tree, comments))
+    if stray:
+        if view is None:
+            view = bytearray(data)
+        hcl.blank_in_place(view, [c for _i, _p, _t, cs in stray for c in cs])
+        for index, part, tree, comments in stray:
+            kept[index] = heads(hcl.reparse(tree, view, comments, part).root_node)
+    root_node = cast("Node", _Root(_Body([b for blocks in kept for b in blocks])))
+    return ParsedFile(src, root_node), []
 
 
 def tfvars_files(directory: str) -> list[str]:
