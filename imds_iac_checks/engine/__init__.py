@@ -64,7 +64,8 @@ def _finding(
     fix, note = applicability(target, value) if fixable else (None, None)
     label = target.address
     if target.instances is not None:
-        label += f" (every one of {target.instances:,} instances)"
+        many = f"{target.instances:,}" if target.instances < 10**15 else "more than 10^15"
+        label += f" (every one of {many} instances)"
     return Finding(
         rule_id=rule_id,
         severity=RULES[rule_id].severity,

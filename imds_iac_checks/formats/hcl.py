@@ -140,11 +140,17 @@ def parse_tree(
         _set_range(data, part)
     try:
         tree, source = parser.parse(data), bytes(data)
-        if repair and tree.root_node.has_error:
+        # An exponent can also parse without an error, as a number followed by an identifier
+        # (`count = 1e3` + a nested block on the next line reads as a block `e3 metadata_options
+        # {`): a file that holds one is repaired too, and keeps the repair if it still parses.
+        broken = tree.root_node.has_error
+        if repair and (broken or _EXPONENT_MARK.search(data, start, end) is not None):
             view = bytearray(data)
             if repair_range(view, start, end):
                 repaired = parser.parse(view)
-                if not repaired.root_node.has_error or _error_start(repaired) >= _error_start(tree):
+                if not repaired.root_node.has_error or (
+                    broken and _error_start(repaired) >= _error_start(tree)
+                ):
                     tree, source = repaired, bytes(view)
         if blank and not tree.root_node.has_error and _comment_start(data, start, end):
             stray = stray_comments(tree)
@@ -266,6 +272,9 @@ def repair_range(view: bytearray, start: int, end: int) -> bool:
 
 
 _EXPONENT = rb"\d+[eE][+-]?\d+"
+# A digit, an exponent mark and a digit with no identifier character before: a cheap test for a
+# file that may hold an exponent number (repair_range decides).
+_EXPONENT_MARK = re.compile(rb"(?<![\w.-])\d+[eE][+-]?\d")
 _LEX_ALL = 1 << 20
 _NESTED_OPENS: Any = None
 _exponent: Any = None

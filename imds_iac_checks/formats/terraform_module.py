@@ -739,14 +739,8 @@ class Module:
         attrs = _attributes(body)
         if "count" in attrs:
             count = self._eval(src, attrs["count"])
-            if (
-                count.known
-                and not count.choices
-                and isinstance(count.v, (int, float))
-                and not isinstance(count.v, bool)
-                and math.isfinite(count.v)
-            ):
-                total = max(0, int(count.v))
+            total = _whole(count.v) if count.known and not count.choices else None
+            if total is not None:
 
                 def at(i: int) -> tuple[str, dict[str, Val]]:
                     return f"[{i}]", {"count": Val({"index": Val(i, count.links)}, count.links)}
@@ -972,6 +966,20 @@ def problem_target(
 def _to_key(value: object) -> str:
     charge()
     return str(value)
+
+
+def _whole(value: Any) -> int | None:
+    """A ``count`` as Terraform takes it: a whole number (an exponent literal such as ``1e400``
+    is an exact int), at least 0. Anything else (a fraction, a negative number, infinity, not a
+    number) is None: Terraform rejects it, and the resource is evaluated once with an unknown
+    index rather than dropped."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    return value if value >= 0 else None
 
 
 def _quote(key: str) -> str:
