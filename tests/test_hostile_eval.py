@@ -364,28 +364,6 @@ def test_nested_for(seed: int, tmp_path: Path) -> None:
     assert "too complex to evaluate statically" in web[0].message
 
 
-@pytest.mark.parametrize(
-    ("count", "label"),
-    [
-        ("1e400", "every one of more than 10^15 instances"),  # an exact int: 10**400
-        ("1e15", "every one of more than 10^15 instances"),
-        ("2.5e3", "every one of 2,500 instances"),
-        ("1E-2", ""),  # not a whole number: Terraform rejects it; evaluated once, never dropped
-        ("-3", ""),  # fewer than none: Terraform rejects it; not a silent pass either
-    ],
-)
-def test_count_in_exponent_form(count: str, label: str, tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(
-        f'resource "aws_instance" "w" {{\n  count = {count}\n  metadata_options {{\n'
-        '    http_tokens = "optional"\n  }\n}\n'
-    )
-    result, cpu = _scan(tmp_path)
-    assert not result.errors, result.errors
-    assert [f.rule_id for f in result.findings] == ["IMDS002"], result.findings
-    assert label in result.findings[0].message
-    assert cpu < CPU_BOUND
-
-
 @pytest.mark.parametrize("seed", range(2))  # each spends the whole budget
 def test_many_expressions_past_the_bound(seed: int, tmp_path: Path) -> None:
     result, _ = _case("eval_many_explosions", seed, tmp_path)
