@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from imds_iac_checks.formats.doc import DocError, Locator, decode, parse_json, parse_yaml
+from imds_iac_checks.formats.doc import (
+    SKIPPABLE_SECTIONS,
+    DocError,
+    Locator,
+    decode,
+    parse_json,
+    parse_yaml,
+)
 from imds_iac_checks.model import ScanError, Target
 
 _CFN_MARKERS = (b"AWS::", b"AWSTemplateFormatVersion")
@@ -136,12 +143,16 @@ def _json(
     return [], []
 
 
+def _parse_template_yaml(text: str) -> Any:
+    return parse_yaml(text, SKIPPABLE_SECTIONS)
+
+
 def _yaml(
     path: str, data: bytes, params: dict[str, str] | None = None
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation
 
-    read = _read(path, data, parse_yaml, "invalid YAML")
+    read = _read(path, data, _parse_template_yaml, "invalid YAML")
     if isinstance(read, ScanError):
         return [], [read]
     loc, roots = read

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 from bisect import bisect_right
+from itertools import accumulate
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -262,69 +263,40 @@ def _json_array(text: str, start: int, depth: int) -> tuple[DNode, int]:
 
 _YAML_CORE = "tag:yaml.org,2002:"
 
-
-def _compose_all(text: str) -> list[Any]:
-    """ruamel.yaml's composed nodes of every document: with its C parser (libyaml, about 20x
-    faster) when ruamel.yaml.clib is installed, else (and for the flow-context plain scalars
-    libyaml rejects, such as ``[a, !Ref AWS::NoValue]``) the pure-Python one; both resolve
-    scalars the same way (YAML 1.2; :func:`_convert` then applies YAML 1.1's plain booleans, as
-    CloudFormation reads them). Composing never constructs objects,
-    so any tag (``!Ref``) loads."""
-    from ruamel.yaml.error import YAMLError
-
-    loader_class: Any
-    try:
-        from ruamel.yaml.cyaml import CSafeLoader as loader_class
-    except ImportError:  # no C extension on this platform
-        loader_class = None
-    # libyaml recurses in C: tens of thousands of nested flow collections overflow its stack
-    # (a crash, not an exception). Such text goes to the pure parser, whose recursion stops
-    # with an error. (Block nesting that deep needs more bytes than the file size limit.)
-    if loader_class is not None and not _deep_flow(text):
-        loader = loader_class(text)
-        roots = []
-        try:
-            while loader.check_node():
-                roots.append(loader.get_node())
-            return roots
-        except YAMLError:
-            pass  # libyaml's YAML 1.1 scanner rejects `[a, !Ref AWS::NoValue]`: ruamel reads it
-        finally:
-            loader.dispose()
-    from ruamel.yaml import YAML
-
-    return list(YAML(typ="safe", pure=True).compose_all(text))
+# Top-level CloudFormation sections no rule reads: data.py asks parse_yaml to skip them (a
+# 3.9-million-item list there would otherwise cost a Python object per item).
+SKIPPABLE_SECTIONS = ("Metadata", "Outputs", "Rules")
 
 
-_C_PARSER_MAX_FLOW_DEPTH = 5000
-
-
-def _deep_flow(text: str) -> bool:
-    """Whether flow collections (``[`` ``{``) may nest deeper than the C parser is given."""
-    if text.count("[") + text.count("{") <= _C_PARSER_MAX_FLOW_DEPTH:
-        return False
-    depth = 0
-    for match in re.finditer(r"[\[\]{}]", text):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > _C_PARSER_MAX_FLOW_DEPTH:
-            return True
-    return False
-
-
-def parse_yaml(text: str) -> list[DNode]:
+def parse_yaml(text: str, skip: tuple[str, ...] = ()) -> list[DNode]:
     """Compose a YAML stream with ruamel.yaml into one DNode tree per document.
 
-    Aliases are converted once and shared, so an alias bomb costs its size on disk, not its
-    expansion. Raises DocError for YAML syntax errors."""
+    Nodes are built from the parser's events without recursion, so any nesting form (``- - -``,
+    ``? ? ?``, indentation, flow collections, mixes) deeper than :data:`MAX_DEPTH` stops with
+    "nesting too deep" instead of overflowing a stack. Aliases are converted once and shared, so
+    an alias bomb costs its size on disk, not its expansion; an alias inside the node it names is
+    an error. Top-level mapping keys named in ``skip`` may come back with a null value (their text
+    is not parsed) when the text shows that skipping them cannot change anything else. Raises
+    DocError for YAML syntax errors."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    bom = 1 if text.startswith("\ufeff") else 0
+    body = text[bom:]
     try:
         with warnings.catch_warnings():  # ruamel warns about reused anchors: not the user's stderr
             warnings.simplefilter("ignore")
             # libyaml drops a BOM from its offsets, ruamel's pure parser keeps it: compose
             # without it, and shift every offset back by one character.
-            bom = 1 if text.startswith("\ufeff") else 0
-            roots = _compose_all(text[bom:])
+            regions = _skippable(body, skip) if skip else []
+            if regions:
+                blanked = _blank(body, regions)
+                try:
+                    roots = _compose_all(blanked, bom)
+                    if _skipped_as_planned(roots, regions, bom):
+                        return roots
+                except (DocError, YAMLError):
+                    pass  # the whole text decides, and reports the error where it is
+            return _compose_all(body, bom)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         parts = [str(p) for p in (exc.context, exc.problem) if p]
@@ -332,52 +304,285 @@ def parse_yaml(text: str) -> list[DNode]:
         raise DocError(message, mark.index + bom if mark is not None else 0) from None
     except YAMLError as exc:
         raise DocError(" ".join(str(exc).split()) or "invalid YAML", 0) from None
-    except RecursionError:
+    except RecursionError:  # not expected (nothing recurses), kept as a last line of defence
         raise DocError("nesting too deep", 0) from None
-    return [_convert(root, {}, 0, bom) for root in roots if root is not None]
 
 
-def _tag(node: Any) -> str:
-    tag = node.tag
-    return str(getattr(tag, "value", tag) or "")
+def _compose_all(text: str, shift: int) -> list[DNode]:
+    """DNode trees of every document, from ruamel.yaml's C parser (libyaml, much faster) when
+    ruamel.yaml.clib is installed, else (and for the flow-context plain scalars libyaml rejects,
+    such as ``[a, !Ref AWS::NoValue]``) from the pure-Python one. Both resolve scalars the same
+    way (YAML 1.2; :func:`_scalar_node` then applies YAML 1.1's plain booleans, as CloudFormation
+    reads them). Only the parsers' events are used: libyaml's own composer recurses in C and
+    crashes on deep nesting."""
+    from ruamel.yaml.error import YAMLError
+
+    loader_class: Any
+    try:
+        from ruamel.yaml.cyaml import CSafeLoader as loader_class
+    except ImportError:  # no C extension on this platform
+        loader_class = None
+    if loader_class is not None:
+        loader = loader_class(text)
+        try:
+            return _build(_events(loader), _scalar_resolver(loader), shift)
+        except YAMLError:
+            pass  # libyaml's YAML 1.1 scanner rejects `[a, !Ref AWS::NoValue]`: ruamel reads it
+        finally:
+            loader.dispose()
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    events = yaml.parse(text)
+    first = next(events, None)  # the resolver exists once parsing has started
+    return _build(_chain(first, events), _scalar_resolver(yaml.resolver), shift)
 
 
-def _convert(node: Any, memo: dict[int, DNode], depth: int, shift: int = 0) -> DNode:
-    done = memo.get(id(node))
-    if done is not None:
-        return done
-    if depth > MAX_DEPTH:
-        raise DocError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.index)
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
+def _events(loader: Any) -> Any:
+    while True:
+        event = loader.get_event()
+        yield event
+        if type(event).__name__ == "StreamEndEvent":
+            return
 
-    tag = _tag(node)
-    custom = None if tag.startswith(_YAML_CORE) else tag
-    start, end = node.start_mark.index + shift, node.end_mark.index + shift
-    if isinstance(node, MappingNode):
-        out = DNode(MAP, start, end, tag=custom)
-        memo[id(node)] = out
-        for key, value in node.value:
-            name = _convert(key, memo, depth + 1, shift)
-            if isinstance(name.value, bool) and isinstance(key.value, str):
-                name = DNode(SCALAR, name.start, name.end, key.value)  # keys stay names
-            out.items.append((name, _convert(value, memo, depth + 1, shift)))
-        if out.items and getattr(node, "flow_style", None) is not True:
-            out.end = out.items[-1][1].end
-        return out
-    if isinstance(node, SequenceNode):
-        out = DNode(SEQ, start, end, tag=custom)
-        memo[id(node)] = out
-        out.items = [_convert(item, memo, depth + 1, shift) for item in node.value]
-        if out.items and getattr(node, "flow_style", None) is not True:
-            out.end = out.items[-1].end
-        return out
-    quoted = bool(getattr(node, "style", None))
-    value = _scalar(tag, node.value)
+
+def _chain(first: Any, rest: Any) -> Any:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _tag_text(event: Any) -> str | None:
+    tag = getattr(event, "ctag", None) or event.tag
+    if tag is None:
+        return None
+    text = str(getattr(tag, "value", tag) or "")
+    return None if text in ("", "!") else text
+
+
+def _build(events: Any, resolve: Any, shift: int) -> list[DNode]:
+    """Documents from parser events, iteratively, with a depth limit."""
+    from ruamel.yaml.events import (
+        AliasEvent,
+        DocumentEndEvent,
+        DocumentStartEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+    )
+
+    roots: list[DNode] = []
+    anchors: dict[Any, DNode] = {}
+    # Open collections: [node, pending key of a mapping (or None), block style?]
+    stack: list[list[Any]] = []
+    open_ids: set[int] = set()
+    root: DNode | None = None
+
+    def add(node: DNode) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        frame = stack[-1]
+        parent = frame[0]
+        if parent.kind == SEQ:
+            parent.items.append(node)
+        elif frame[1] is None:
+            frame[1] = node
+        else:
+            parent.items.append((frame[1], node))
+            frame[1] = None
+
+    for event in events:
+        kind = type(event)
+        if kind is ScalarEvent:
+            tag = _tag_text(event)
+            if tag is None:
+                tag = resolve(event.value, event.implicit)
+            # a mapping key stays a name (``yes:`` is "yes", not a boolean)
+            is_key = bool(stack) and stack[-1][0].kind == MAP and stack[-1][1] is None
+            node = _scalar_node(event, tag, shift, is_key)
+            if event.anchor is not None:
+                anchors[event.anchor] = node
+            add(node)
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if len(stack) >= MAX_DEPTH:
+                raise DocError(
+                    f"nesting too deep (more than {MAX_DEPTH} levels)",
+                    event.start_mark.index + shift,
+                )
+            tag = _tag_text(event)
+            if tag is None:
+                tag = _YAML_CORE + ("map" if kind is MappingStartEvent else "seq")
+            custom = None if tag is None or tag.startswith(_YAML_CORE) else tag
+            start = event.start_mark.index + shift
+            node = DNode(MAP if kind is MappingStartEvent else SEQ, start, start, tag=custom)
+            if event.anchor is not None:
+                anchors[event.anchor] = node
+            add(node)
+            stack.append([node, None, event.flow_style is not True])
+            open_ids.add(id(node))
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            node, _, block = stack.pop()
+            open_ids.discard(id(node))
+            node.end = event.end_mark.index + shift
+            if block and node.items:
+                last = node.items[-1]
+                node.end = (last[1] if node.kind == MAP else last).end
+        elif kind is AliasEvent:
+            target = anchors.get(event.anchor)
+            if target is None:
+                raise DocError(
+                    f"found undefined alias {event.anchor!r}", event.start_mark.index + shift
+                )
+            if id(target) in open_ids:
+                raise DocError(
+                    f"alias *{event.anchor} refers to a node that contains it",
+                    event.start_mark.index + shift,
+                )
+            add(target)
+        elif kind is DocumentStartEvent:
+            anchors = {}
+            root = None
+        elif kind is DocumentEndEvent:
+            if root is not None:
+                roots.append(root)
+            root = None
+    return roots
+
+
+def _scalar_resolver(resolver: Any) -> Any:
+    """``(value, implicit) -> tag`` of a scalar without a tag: ruamel's implicit resolvers (YAML
+    1.2 core schema), read from its own table without its per-call overhead."""
+    from ruamel.yaml.nodes import ScalarNode
+
+    table = getattr(resolver, "versioned_resolver", None)
+    if not isinstance(table, dict):
+        table = getattr(resolver, "yaml_implicit_resolvers", None)
+    if not isinstance(table, dict) or getattr(resolver, "yaml_path_resolvers", None):
+
+        def slow(value: str, implicit: Any) -> str | None:
+            return _tag_text_of(resolver.resolve(ScalarNode, value, implicit))
+
+        return slow
+
+    def unwrap(pattern: Any) -> Any:
+        lazy = getattr(pattern, "lazy_self", None)  # ruamel compiles its patterns lazily
+        return lazy() if lazy is not None else pattern
+
+    anywhere = [(tag, unwrap(rx)) for tag, rx in table.get(None, [])]
+    by_first = {
+        first: [(tag, unwrap(rx)) for tag, rx in rules] + anywhere
+        for first, rules in table.items()
+        if first is not None
+    }
+    default = _YAML_CORE + "str"
+
+    def resolve(value: str, implicit: Any) -> str | None:
+        if not implicit[0]:
+            return default
+        for tag, pattern in by_first.get(value[:1], anywhere):
+            if pattern.match(value):
+                return str(tag)
+        return default
+
+    return resolve
+
+
+def _tag_text_of(tag: Any) -> str | None:
+    """A resolved tag as text. ruamel's Tag computes its text through a slow URI decoding: a
+    core tag has none to do."""
+    suffix = getattr(tag, "suffix", None)
+    if getattr(tag, "handle", "") is None and isinstance(suffix, str) and "%" not in suffix:
+        return suffix
+    return str(getattr(tag, "value", tag) or "") or None
+
+
+def _scalar_node(event: Any, tag: str | None, shift: int, is_key: bool) -> DNode:
+    start, end = event.start_mark.index + shift, event.end_mark.index + shift
+    custom = None if tag is None or tag.startswith(_YAML_CORE) else tag
+    quoted = bool(event.style)
+    value = _scalar(tag or "", event.value)
     if not quoted and custom is None and isinstance(value, str) and value in _YAML11_BOOLS:
         value = _YAML11_BOOLS[value]
-    out = DNode(SCALAR, start, end, value, tag=custom, quoted=quoted)
-    memo[id(node)] = out
+    if is_key and isinstance(value, bool):
+        value = event.value
+    return DNode(SCALAR, start, end, value, tag=custom, quoted=quoted)
+
+
+# --- skipping top-level sections ---------------------------------------------------------------
+
+_TOP_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*[ \t]*:(?=[ \t\r\n]|$)")
+# the next line that starts at column 0 and is not a comment or a compact ``- `` entry
+_NEXT_TOP_LINE = re.compile(r"[\r\n](?=[^ \t\r\n#-]|-(?:--|[^ \t\r\n]))")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _skippable(text: str, names: tuple[str, ...]) -> list[tuple[int, int, int]]:
+    """(key offset, value text start, value text end) of top-level ``names: ...`` sections that
+    can be skipped: a key at column 0 whose value text runs to the next column-0 key, holds no
+    quotes, comments or anchors (nothing in it can reach out: an alias elsewhere, a quote or a
+    flow collection left open across the next key) and closes every bracket it opens."""
+    pattern = re.compile(r"^(?:" + "|".join(map(re.escape, names)) + r")[ \t]*:", re.M)
+    out = []
+    for match in pattern.finditer(text):
+        if match.start() and text[match.start() - 1] not in "\r\n":
+            continue
+        line = _NEXT_TOP_LINE.search(text, match.end())
+        end = line.start() + 1 if line is not None else len(text)
+        if line is not None and not _TOP_KEY.match(text, end):
+            continue
+        value = text[match.end() : end]
+        if any(c in value for c in "\"'#&%`@"):
+            continue
+        brackets = re.sub(r"[^\[\]{}]+", "", value)
+        depth = 0
+        for depth in accumulate(map(_STEP.__getitem__, brackets)):
+            if depth < 0:
+                break
+        if depth != 0:
+            continue
+        out.append((match.start(), match.end(), end))
     return out
+
+
+def _blank(text: str, regions: list[tuple[int, int, int]]) -> str:
+    """The text with each skipped value replaced by spaces and its final line break (offsets of
+    everything else unchanged)."""
+    parts, previous = [], 0
+    for _, start, end in regions:
+        value = text[start:end]
+        tail = len(value) - len(value.rstrip("\r\n"))
+        tail = min(tail, 2 if value.endswith("\r\n") else 1)
+        parts += [text[previous:start], " " * (len(value) - tail), value[len(value) - tail :]]
+        previous = end
+    parts.append(text[previous:])
+    return "".join(parts)
+
+
+def _skipped_as_planned(
+    roots: list[DNode], regions: list[tuple[int, int, int]], shift: int
+) -> bool:
+    """Whether each skipped key is a top-level key with a null value, followed by the key that
+    starts where its text ended (else the whole text is parsed)."""
+    starts: dict[int, tuple[DNode, int]] = {}
+    for root in roots:
+        if root.kind == MAP:
+            for i, (key, _) in enumerate(root.items):
+                starts[key.start] = (root, i)
+    for key_start, _, end in regions:
+        found = starts.get(key_start + shift)
+        if found is None:
+            return False
+        root, i = found
+        if root.items[i][1].kind != SCALAR or root.items[i][1].value is not None:
+            return False
+        following = root.items[i + 1][0].start if i + 1 < len(root.items) else None
+        if following is not None and following != end + shift:
+            return False
+    return True
 
 
 # CloudFormation reads templates as YAML 1.1 (SnakeYAML; cfn-lint's PyYAML agrees): a plain
@@ -395,7 +600,7 @@ def _scalar(tag: str, text: str) -> Any:
     if kind == "int":
         try:
             return int(text.replace("_", ""), 0) if text[:2].lower() in ("0x", "0o") else int(text)
-        except ValueError:
+        except ValueError:  # also past Python's 4,300-digit limit: kept as text
             return text
     if kind == "float":
         try:
