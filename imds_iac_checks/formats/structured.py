@@ -11,6 +11,10 @@ from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, V
 API_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
 API_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
 
+# How an evaluation stopped at a bound begins its explanation (IMDS004 "... too complex to
+# evaluate statically: why"); the same words as model.TOO_COMPLEX on the evaluation branch.
+TOO_COMPLEX = "too complex to evaluate statically"
+
 # Resolves a value node to its possible Values; [] = not set.
 Resolve = Callable[[DNode, str], list[Value]]
 
