@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
@@ -368,41 +368,62 @@ class Template:
         if resources is None or resources.kind != MAP:
             return [], errors
         targets: list[Target] = []
+        reported: set[int] = set()
         for key_node, resource in resources.pairs():
-            if resource.kind != MAP:
+            # A key written twice in any mapping read for this resource (its own, its
+            # MetadataOptions, a parameter, a mapping, ...) is an error at the second key, and
+            # the resource is not evaluated: which value counts is not clear (the AWS CLI takes
+            # the last, a JSON reader may take the first).
+            with watch_duplicates() as read_twice:
+                built = self._resource(key_node, resource)
+            if built is None:
                 continue
-            type_node = resource.get("Type")
-            kind = type_node.value if type_node is not None else None
-            if not isinstance(kind, str) or kind not in TYPES:
-                continue
-            only_if = resource.get("Condition")
-            if only_if is not None and self.condition(str(only_if.value)) is False:
-                continue  # the stack does not create this resource
-            dup = resource.duplicate_key()
-            if dup is not None:
+            ambiguous = [m for m in read_twice if m is not self.root and m is not resources]
+            for mapping in ambiguous:
+                if id(mapping) in reported:
+                    continue  # one error for a mapping several resources read
+                reported.add(id(mapping))
+                dup = mapping.dup
+                assert dup is not None
                 errors.append(self._error(dup, f"duplicate key {dup.value!r} in {key_node.value}"))
-                continue
-            type_key = resource.key_node("Type")
-            assert type_key is not None and type_node is not None
-            header = self.loc.span(type_key.start, type_node.end)
-            props = resource.get("Properties")
-            logical = str(key_node.value)
-            suppress = _suppressions(resource)
-            first = len(targets)
-            if kind == FLEET.kind:
-                targets.extend(self._fleet(logical, resource, header, props))
-            elif kind == EMR.kind:
-                targets.append(self._emr(logical, resource, header, props))
-            else:
-                target = self._target(KINDS[kind], logical, resource, header, props)
-                if kind == "AWS::EC2::Instance" and props is not None:
-                    target = target._replace(template_ref=self._template_ref(props))
-                elif kind == "AWS::EC2::LaunchTemplate":
-                    target = target._replace(template_keys=self._template_keys(logical, props))
-                targets.append(target)
-            if suppress:
-                targets[first:] = [t._replace(suppress=suppress) for t in targets[first:]]
+            if not ambiguous:
+                targets.extend(built)
         return targets, errors
+
+    def _resource(self, key_node: DNode, resource: DNode) -> list[Target] | None:
+        """The targets of one resource; None when it is not one whose settings a rule reads."""
+        if resource.kind != MAP:
+            return None
+        type_node = resource.get("Type")
+        kind = type_node.value if type_node is not None else None
+        if not isinstance(kind, str) or kind not in TYPES:
+            return None
+        only_if = resource.get("Condition")
+        if only_if is not None and self.condition(str(only_if.value)) is False:
+            return None  # the stack does not create this resource
+        if resource.dup is not None:
+            return []  # reported by the caller
+        type_key = resource.key_node("Type")
+        assert type_key is not None and type_node is not None
+        header = self.loc.span(type_key.start, type_node.end)
+        props = resource.get("Properties")
+        logical = str(key_node.value)
+        suppress = _suppressions(resource)
+        targets: list[Target] = []
+        if kind == FLEET.kind:
+            targets.extend(self._fleet(logical, resource, header, props))
+        elif kind == EMR.kind:
+            targets.append(self._emr(logical, resource, header, props))
+        else:
+            target = self._target(KINDS[kind], logical, resource, header, props)
+            if kind == "AWS::EC2::Instance" and props is not None:
+                target = target._replace(template_ref=self._template_ref(props))
+            elif kind == "AWS::EC2::LaunchTemplate":
+                target = target._replace(template_keys=self._template_keys(logical, props))
+            targets.append(target)
+        if suppress:
+            targets = [t._replace(suppress=suppress) for t in targets]
+        return targets
 
     def _template_ref(self, props: DNode) -> Value | None:
         """The launch template an instance names: ``LaunchTemplate.LaunchTemplateId`` (``Ref`` or

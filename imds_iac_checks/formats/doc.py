@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import warnings
 from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import accumulate
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
@@ -37,7 +39,7 @@ class DNode:
     nodes) or a scalar (``value`` = str/int/float/bool/None). ``tag`` is a YAML tag such as
     ``!Ref`` (None for plain JSON/YAML). ``start``/``end`` are character offsets."""
 
-    __slots__ = ("end", "items", "kind", "quoted", "start", "tag", "value")
+    __slots__ = ("dup", "end", "items", "kind", "quoted", "start", "tag", "value")
 
     def __init__(
         self,
@@ -56,11 +58,16 @@ class DNode:
         self.items: list[Any] = items if items is not None else []
         self.tag = tag
         self.quoted = quoted
+        # A mapping with a key written twice: the second occurrence of the first such key (set
+        # by the parsers). Reading such a mapping is recorded (see watch_duplicates).
+        self.dup: DNode | None = None
 
     # --- mapping helpers ----------------------------------------------------------------------
     def get(self, key: str) -> DNode | None:
         if self.kind != MAP:
             return None
+        if self.dup is not None and _WATCHERS:
+            _WATCHERS[-1].append(self)
         for k, v in self.items:
             if k.value == key:
                 return v  # type: ignore[no-any-return]
@@ -69,16 +76,35 @@ class DNode:
     def key_node(self, key: str) -> DNode | None:
         if self.kind != MAP:
             return None
+        if self.dup is not None and _WATCHERS:
+            _WATCHERS[-1].append(self)
         for k, _ in self.items:
             if k.value == key:
                 return k  # type: ignore[no-any-return]
         return None
 
     def pairs(self) -> list[tuple[DNode, DNode]]:
+        if self.dup is not None and _WATCHERS:
+            _WATCHERS[-1].append(self)
         return self.items if self.kind == MAP else []
 
     def keys(self) -> list[Any]:
+        if self.dup is not None and _WATCHERS:
+            _WATCHERS[-1].append(self)
         return [k.value for k, _ in self.items] if self.kind == MAP else []
+
+    def duplicates(self) -> list[DNode]:
+        """The second (and later) occurrence of every key written more than once."""
+        seen: set[Any] = set()
+        out = []
+        for k, _ in self.items if self.kind == MAP else []:
+            name = _key_identity(k)
+            if name is None:
+                continue
+            if name in seen:
+                out.append(k)
+            seen.add(name)
+        return out
 
     def duplicate_key(self) -> DNode | None:
         """The second occurrence of the first key that appears twice, if any."""
@@ -101,6 +127,43 @@ class DNode:
         if self.kind == SEQ:
             return [v.plain(depth + 1) for v in self.items]
         return self.value
+
+
+def _key_identity(key: DNode) -> Any:
+    """What makes two mapping keys the same key (None for complex keys): ``1`` and ``"1"`` are
+    different keys, as are ``1`` and ``true``."""
+    if key.kind != SCALAR:
+        return None
+    return (type(key.value), key.value)
+
+
+def _mark_duplicate(node: DNode) -> None:
+    seen: set[Any] = set()
+    for k, _ in node.items:
+        name = _key_identity(k)
+        if name is None:
+            continue
+        if name in seen:
+            node.dup = k
+            return
+        seen.add(name)
+
+
+# Mappings with duplicate keys read while a watch_duplicates() block runs: the innermost block's
+# list receives them.
+_WATCHERS: list[list[DNode]] = []
+
+
+@contextmanager
+def watch_duplicates() -> Iterator[list[DNode]]:
+    """Record every mapping with a duplicate key that is read (``get``, ``key_node``, ``pairs``,
+    ``keys``) inside the block: an interpreter reports them for the target it was building."""
+    found: list[DNode] = []
+    _WATCHERS.append(found)
+    try:
+        yield found
+    finally:
+        _WATCHERS.pop()
 
 
 class Locator:
@@ -236,6 +299,8 @@ def _json_object(text: str, start: int, depth: int) -> tuple[DNode, int]:
             continue
         if text.startswith("}", pos):
             node.end = pos + 1
+            if len(node.items) > 1:
+                _mark_duplicate(node)
             return node, pos + 1
         raise DocError("expected ',' or '}'", pos)
 
@@ -431,6 +496,8 @@ def _build(events: Any, resolve: Any, shift: int) -> list[DNode]:
             if block and node.items:
                 last = node.items[-1]
                 node.end = (last[1] if node.kind == MAP else last).end
+            if node.kind == MAP and len(node.items) > 1:
+                _mark_duplicate(node)
         elif kind is AliasEvent:
             target = anchors.get(event.anchor)
             if target is None:
