@@ -167,41 +167,68 @@ def watch_duplicates() -> Iterator[list[DNode]]:
 
 
 class Locator:
-    """Character offsets -> :class:`Span` (1-based lines, character columns, byte offsets)."""
+    """Character offsets -> :class:`Span` (1-based lines, character columns, byte offsets).
 
-    __slots__ = ("_line_bytes", "ascii", "bom", "line_starts", "path", "text")
+    Nothing is computed per line up front (a file of a million short lines would pay for a
+    million objects): the text is cut into chunks of :data:`CHUNK` characters, with the line
+    number, line start and byte offset of each chunk start computed once, at C speed; a position
+    then counts within its chunk. (Text with lone ``\r`` line ends keeps a list of line starts.)
+    """
+
+    CHUNK = 1 << 16
+
+    __slots__ = ("_chunks", "_line_starts", "ascii", "bom", "path", "text")
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
         self.bom = text.startswith("\ufeff")
         self.ascii = text.isascii()
-        self.line_starts = [0] + [m.end() for m in re.finditer("\r\n|\n|\r", text)]
-        self._line_bytes: list[int] | None = None
+        self._line_starts: list[int] | None = None
+        if text.count("\r") != text.count("\r\n"):
+            self._line_starts = [0] + [m.end() for m in re.finditer("\r\n|\n|\r", text)]
+        self._chunks: tuple[list[int], list[int], list[int]] | None = None
 
-    def _byte(self, index: int, offset: int) -> int:
-        if self.ascii:
-            return offset
-        if self._line_bytes is None:  # byte offset of every line start, computed once
-            starts, total, previous = [], 0, 0
-            for start in self.line_starts:
-                total += len(self.text[previous:start].encode("utf-8", "surrogatepass"))
-                starts.append(total)
-                previous = start
-            self._line_bytes = starts
-        start = self.line_starts[index]
-        return self._line_bytes[index] + len(
-            self.text[start:offset].encode("utf-8", "surrogatepass")
-        )
+    def _index(self) -> tuple[list[int], list[int], list[int]]:
+        """Per chunk start: lines before it, the start of its line, its byte offset."""
+        if self._chunks is None:
+            text, size = self.text, self.CHUNK
+            lines, starts, offsets = [0], [0], [0]
+            for begin in range(0, len(text), size):
+                lines.append(lines[-1] + text.count("\n", begin, begin + size))
+                last = text.rfind("\n", begin, begin + size)
+                starts.append(last + 1 if last >= 0 else starts[-1])
+                chunk = text[begin : begin + size]
+                offsets.append(
+                    offsets[-1]
+                    + (len(chunk) if self.ascii else len(chunk.encode("utf-8", "surrogatepass")))
+                )
+            self._chunks = (lines, starts, offsets)
+        return self._chunks
 
     def position(self, offset: int) -> tuple[int, int, int]:
         """(line, column, byte offset) of a character offset."""
-        index = bisect_right(self.line_starts, offset) - 1
-        start = self.line_starts[index]
+        text = self.text
+        offset = max(0, min(offset, len(text)))
+        lines, starts, offsets = self._index()
+        chunk = offset // self.CHUNK
+        begin = chunk * self.CHUNK
+        if self._line_starts is not None:
+            index = bisect_right(self._line_starts, offset) - 1
+            start = self._line_starts[index]
+        else:
+            index = lines[chunk] + text.count("\n", begin, offset)
+            last = text.rfind("\n", begin, offset)
+            start = last + 1 if last >= 0 else starts[chunk]
         column = offset - start + 1
         if index == 0 and self.bom:
             column -= 1
-        return index + 1, max(column, 1), self._byte(index, offset)
+        byte = offsets[chunk] + (
+            offset - begin
+            if self.ascii
+            else len(text[begin:offset].encode("utf-8", "surrogatepass"))
+        )
+        return index + 1, max(column, 1), byte
 
     def span(self, start: int, end: int | None = None) -> Span:
         end = start if end is None else end
@@ -582,8 +609,11 @@ def _scalar_node(event: Any, tag: str | None, shift: int, is_key: bool) -> DNode
 # --- skipping top-level sections ---------------------------------------------------------------
 
 _TOP_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*[ \t]*:(?=[ \t\r\n]|$)")
-# the next line that starts at column 0 and is not a comment or a compact ``- `` entry
-_NEXT_TOP_LINE = re.compile(r"[\r\n](?=[^ \t\r\n#-]|-(?:--|[^ \t\r\n]))")
+# The next line that starts at column 0 and is not a comment or a compact ``- `` entry (two
+# patterns with a literal start: the regular expression engine then scans at memchr speed).
+_NEXT_TOP_LINE = re.compile(r"\n[^ \t\r\n#-]")
+_NEXT_MARKER_LINE = re.compile(r"\n-(?:--|[^ \t\r\n])")
+_BRACKETS = "[]{}"
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
@@ -592,27 +622,52 @@ def _skippable(text: str, names: tuple[str, ...]) -> list[tuple[int, int, int]]:
     can be skipped: a key at column 0 whose value text runs to the next column-0 key, holds no
     quotes, comments or anchors (nothing in it can reach out: an alias elsewhere, a quote or a
     flow collection left open across the next key) and closes every bracket it opens."""
-    pattern = re.compile(r"^(?:" + "|".join(map(re.escape, names)) + r")[ \t]*:", re.M)
+    if text.count("\r") != text.count("\r\n"):
+        return []  # old Mac line ends: not worth a second line scanner
+    # "\n" first: a literal prefix lets the engine scan fast (a "^" with re.M does not)
+    pattern = re.compile(r"(?:\A|(?<=\n))(?:" + "|".join(map(re.escape, names)) + r")[ \t]*:")
+    keys = re.compile(r"\n(?:" + "|".join(map(re.escape, names)) + r")[ \t]*:")
+    starts = [m.start() + 1 for m in keys.finditer(text)]
+    if pattern.match(text):
+        starts.insert(0, 0)
     out = []
-    for match in pattern.finditer(text):
-        if match.start() and text[match.start() - 1] not in "\r\n":
-            continue
-        line = _NEXT_TOP_LINE.search(text, match.end())
-        end = line.start() + 1 if line is not None else len(text)
-        if line is not None and not _TOP_KEY.match(text, end):
+    for match in filter(None, (pattern.match(text, start) for start in starts)):
+        ends = [
+            found.start() + 1
+            for found in (
+                _NEXT_TOP_LINE.search(text, match.end()),
+                _NEXT_MARKER_LINE.search(text, match.end()),
+            )
+            if found is not None
+        ]
+        end = min(ends, default=len(text))
+        if end < len(text) and not _TOP_KEY.match(text, end):
             continue
         value = text[match.end() : end]
         if any(c in value for c in "\"'#&%`@"):
             continue
-        brackets = re.sub(r"[^\[\]{}]+", "", value)
-        depth = 0
-        for depth in accumulate(map(_STEP.__getitem__, brackets)):
-            if depth < 0:
-                break
-        if depth != 0:
-            continue
-        out.append((match.start(), match.end(), end))
+        if _balanced(value):
+            out.append((match.start(), match.end(), end))
     return out
+
+
+def _balanced(value: str) -> bool:
+    """Whether the brackets of a text without quotes or comments close in order."""
+    count = sum(value.count(c) for c in _BRACKETS)
+    if count > 100_000:
+        return False  # a deeply structured section: parsed, not skipped
+    positions = []
+    for c in _BRACKETS:
+        i = value.find(c)
+        while i >= 0:
+            positions.append(i)
+            i = value.find(c, i + 1)
+    positions.sort()
+    depth = 0
+    for depth in accumulate(_STEP[value[i]] for i in positions):
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _blank(text: str, regions: list[tuple[int, int, int]]) -> str:
