@@ -127,7 +127,7 @@ def _json(
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
 
-    read = _read(path, data, parse_json, "invalid JSON")
+    read = _read(path, data, _parse_config if tf_config else _parse_document, "invalid JSON")
     if isinstance(read, ScanError):
         return [], [read]
     loc, root = read
@@ -141,6 +141,31 @@ def _json(
     if shape is not None:
         return ec2api.interpret(loc, root, shape)
     return [], []
+
+
+# Top-level JSON keys no interpreter reads: CloudFormation's Metadata/Outputs/Rules and the parts
+# of a plan other than planned_values and resource_changes. Their values are checked but not built
+# (doc.parse_json's skip).
+_UNREAD_JSON_KEYS = frozenset(
+    (
+        *SKIPPABLE_SECTIONS,
+        "prior_state",
+        "configuration",
+        "output_changes",
+        "relevant_attributes",
+        "resource_drift",
+        "variables",
+        "checks",
+    )
+)
+
+
+def _parse_document(text: str) -> Any:
+    return parse_json(text, _UNREAD_JSON_KEYS.__contains__)
+
+
+def _parse_config(text: str) -> Any:
+    return parse_json(text, lambda key: key != "resource")  # .tf.json: only resources are read
 
 
 def _parse_template_yaml(text: str) -> Any:

@@ -9,10 +9,11 @@ plan JSON) read these trees and never see syntax.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import accumulate
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -265,26 +266,58 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 
 
-def parse_json(text: str) -> DNode:
+def parse_json(text: str, skip: Callable[[str], bool] | None = None) -> DNode:
     """Parse JSON (RFC 8259) into a DNode tree. Duplicate keys are kept (see
-    :meth:`DNode.duplicate_key`). Raises DocError with the offset of the first problem."""
+    :meth:`DNode.duplicate_key`). Raises DocError with the offset of the first problem.
+
+    With ``skip``, the values of top-level keys for which it is true, and a top-level array,
+    are checked by the standard library's C decoder and come back as empty nodes of their
+    kind: no rule reads them, and a Python object per item of a large one would cost seconds.
+    Integers past Python's 4,300-digit limit are kept as text."""
     start = 1 if text.startswith("\ufeff") else 0
     pos = _WS.match(text, start).end()  # type: ignore[union-attr]
-    node, pos = _json_value(text, pos, 0)
+    try:
+        if skip is not None and text.startswith("[", pos):
+            node, pos = _json_skipped(text, pos)
+        else:
+            node, pos = _json_value(text, pos, 0, skip)
+    except RecursionError:  # not expected below MAX_DEPTH; kept as a last line of defence
+        raise DocError("nesting too deep", pos) from None
     pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
     if pos != len(text):
         raise DocError("extra data after the JSON value", pos)
     return node
 
 
-def _json_value(text: str, pos: int, depth: int) -> tuple[DNode, int]:
+def _reject_constant(name: str) -> None:
+    raise ValueError(name)  # NaN, Infinity: not JSON
+
+
+_C_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _json_skipped(text: str, pos: int) -> tuple[DNode, int]:
+    """A value checked by the C decoder, as an empty node of its kind; anything the C decoder
+    does not take (an error, a huge integer, NaN, deep nesting) goes to the Python parser, which
+    says where the problem is."""
+    try:
+        _, end = _C_DECODER.raw_decode(text, pos)
+    except (ValueError, RecursionError):
+        return _json_value(text, pos, 0, None)
+    kind = MAP if text[pos] == "{" else SEQ if text[pos] == "[" else SCALAR
+    return DNode(kind, pos, end), end
+
+
+def _json_value(
+    text: str, pos: int, depth: int, skip: Callable[[str], bool] | None = None
+) -> tuple[DNode, int]:
     if depth > MAX_DEPTH:
         raise DocError(f"nesting deeper than {MAX_DEPTH} levels", pos)
     if pos >= len(text):
         raise DocError("unexpected end of file", pos)
     char = text[pos]
     if char == "{":
-        return _json_object(text, pos, depth)
+        return _json_object(text, pos, depth, skip)
     if char == "[":
         return _json_array(text, pos, depth)
     if char == '"':
@@ -296,7 +329,14 @@ def _json_value(text: str, pos: int, depth: int) -> tuple[DNode, int]:
     match = _NUMBER.match(text, pos)
     if match and match.end() > pos:
         raw = match.group(0)
-        number: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        number: int | float | str
+        if any(c in raw for c in ".eE"):
+            number = float(raw)
+        else:
+            try:
+                number = int(raw)
+            except ValueError:  # past Python's 4,300-digit limit: kept as text
+                number = raw
         return DNode(SCALAR, pos, match.end(), number), match.end()
     for word, value in _LITERALS.items():
         if text.startswith(word, pos):
@@ -304,7 +344,9 @@ def _json_value(text: str, pos: int, depth: int) -> tuple[DNode, int]:
     raise DocError(f"unexpected character {char!r}", pos)
 
 
-def _json_object(text: str, start: int, depth: int) -> tuple[DNode, int]:
+def _json_object(
+    text: str, start: int, depth: int, skip: Callable[[str], bool] | None = None
+) -> tuple[DNode, int]:
     node = DNode(MAP, start, start)
     pos = _WS.match(text, start + 1).end()  # type: ignore[union-attr]
     if text.startswith("}", pos):
@@ -318,7 +360,10 @@ def _json_object(text: str, start: int, depth: int) -> tuple[DNode, int]:
         if not text.startswith(":", pos):
             raise DocError("expected ':' after the property name", pos)
         pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        value, pos = _json_value(text, pos, depth + 1)
+        if skip is not None and skip(key.value):
+            value, pos = _json_skipped(text, pos)
+        else:
+            value, pos = _json_value(text, pos, depth + 1)
         node.items.append((key, value))
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):
