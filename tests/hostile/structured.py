@@ -28,8 +28,9 @@ INSTANCE = (
 # --- deep nesting -----------------------------------------------------------------------------
 
 
-def deep_yaml(form: str, levels: int) -> str:
-    """A CloudFormation-looking YAML file whose ``Metadata`` nests ``levels`` deep in ``form``."""
+def deep_yaml(form: str, levels: int, section: str = "Mappings") -> str:
+    """A CloudFormation template whose top-level ``section`` nests ``levels`` deep in ``form``
+    (under ``Metadata``, which no rule reads, the text is skipped and the file scans normally)."""
     if form == "block-seq":  # - - - - a
         body = "- " * levels + "a\n"
     elif form == "block-keys":  # ? ? ? a
@@ -50,7 +51,7 @@ def deep_yaml(form: str, levels: int) -> str:
         raise ValueError(form)
     # flow forms start on the key's line (a flow collection at column 0 would be a key)
     separator = " " if body.startswith(("[", "{", "&")) else "\n"
-    return CFN_HEAD + INSTANCE + "Metadata:" + separator + body
+    return CFN_HEAD + INSTANCE + section + ":" + separator + body
 
 
 DEEP_FORMS = (
@@ -75,7 +76,7 @@ def deep_json(levels: int, rng: random.Random) -> str:
             opens.append('{"a": ')
             closes.append("}")
     return (
-        '{"AWSTemplateFormatVersion": "2010-09-09", "Metadata": '
+        '{"AWSTemplateFormatVersion": "2010-09-09", "Mappings": '
         + "".join(opens)
         + "1"
         + "".join(reversed(closes))
@@ -88,7 +89,8 @@ def _deep_case(form: str) -> Callable[[random.Random, Path], None]:
         # map-indent and seq-lines grow quadratically: their depth is bounded by the 8 MB limit
         quadratic = form in ("map-indent", "seq-lines")
         levels = rng.randint(1_500, 3_500) if quadratic else rng.randint(20_000, 60_000)
-        (directory / "deep.yaml").write_text(deep_yaml(form, levels))
+        section = rng.choice(("Mappings", "Conditions", "Metadata"))
+        (directory / "deep.yaml").write_text(deep_yaml(form, levels, section))
 
     return write
 
@@ -123,12 +125,14 @@ def if_chain(levels: int, conditions: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-def json_if_chain(levels: int, conditions: int) -> str:
-    """The same in JSON (no sharing): nested Fn::If, every branch written out once, the other
-    a literal; bounded size, tests the evaluator's alternative cap on distinct conditions."""
+def json_if_chain(levels: int, conditions: int, both: bool = False) -> str:
+    """The same in JSON (no sharing): nested Fn::If whose second branch is a literal at every
+    other level, or (``both``) the previous level written out again (2^levels in size: keep
+    ``levels`` small); tests the evaluator's alternative cap on distinct conditions."""
     value: object = "optional"
     for i in range(levels):
-        value = {"Fn::If": [f"C{i % conditions}", value, "required" if i % 2 else value]}
+        other = value if both or i % 2 == 0 else "required"
+        value = {"Fn::If": [f"C{i % conditions}", value, other]}
     return json.dumps(
         {
             "AWSTemplateFormatVersion": "2010-09-09",
