@@ -67,9 +67,10 @@ class DNode:
     def get(self, key: str) -> DNode | None:
         if self.kind != MAP:
             return None
+        items = self.items  # first: a lazy node learns its duplicate keys as it reads them
         if self.dup is not None and _WATCHERS:
             _WATCHERS[-1].append(self)
-        for k, v in self.items:
+        for k, v in items:
             if k.value == key:
                 return v  # type: ignore[no-any-return]
         return None
@@ -77,22 +78,24 @@ class DNode:
     def key_node(self, key: str) -> DNode | None:
         if self.kind != MAP:
             return None
+        items = self.items
         if self.dup is not None and _WATCHERS:
             _WATCHERS[-1].append(self)
-        for k, _ in self.items:
+        for k, _ in items:
             if k.value == key:
                 return k  # type: ignore[no-any-return]
         return None
 
     def pairs(self) -> list[tuple[DNode, DNode]]:
+        if self.kind != MAP:
+            return []
+        items = self.items
         if self.dup is not None and _WATCHERS:
             _WATCHERS[-1].append(self)
-        return self.items if self.kind == MAP else []
+        return items
 
     def keys(self) -> list[Any]:
-        if self.dup is not None and _WATCHERS:
-            _WATCHERS[-1].append(self)
-        return [k.value for k, _ in self.items] if self.kind == MAP else []
+        return [k.value for k, _ in self.pairs()]
 
     def duplicates(self) -> list[DNode]:
         """The second (and later) occurrence of every key written more than once."""
@@ -176,7 +179,7 @@ class Locator:
     then counts within its chunk. (Text with lone ``\r`` line ends keeps a list of line starts.)
     """
 
-    CHUNK = 1 << 16
+    CHUNK = 1 << 12
 
     __slots__ = ("_chunks", "_line_starts", "ascii", "bom", "path", "text")
 
@@ -217,6 +220,8 @@ class Locator:
         if self._line_starts is not None:
             index = bisect_right(self._line_starts, offset) - 1
             start = self._line_starts[index]
+        elif chunk + 1 < len(lines) and lines[chunk + 1] == lines[chunk]:
+            index, start = lines[chunk], starts[chunk]  # no line break in this chunk
         else:
             index = lines[chunk] + text.count("\n", begin, offset)
             last = text.rfind("\n", begin, offset)
@@ -270,10 +275,11 @@ def parse_json(text: str, skip: Callable[[str], bool] | None = None) -> DNode:
     """Parse JSON (RFC 8259) into a DNode tree. Duplicate keys are kept (see
     :meth:`DNode.duplicate_key`). Raises DocError with the offset of the first problem.
 
-    With ``skip``, the values of top-level keys for which it is true, and a top-level array,
-    are checked by the standard library's C decoder and come back as empty nodes of their
-    kind: no rule reads them, and a Python object per item of a large one would cost seconds.
-    Integers past Python's 4,300-digit limit are kept as text."""
+    With ``skip`` (the scan's reading), every value below the top level is checked by the
+    standard library's C decoder and built when first read (:class:`_LazyNode`); the values of
+    top-level keys for which ``skip`` is true, and a top-level array, are never built (empty
+    nodes of their kind): no rule reads them, and a Python object per item of a large one would
+    cost seconds. Integers past Python's 4,300-digit limit are kept as text."""
     start = 1 if text.startswith("\ufeff") else 0
     pos = _WS.match(text, start).end()  # type: ignore[union-attr]
     try:
@@ -296,16 +302,89 @@ def _reject_constant(name: str) -> None:
 _C_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+def _json_checked(text: str, pos: int) -> int | None:
+    """The end of the value at ``pos`` when the C decoder takes it (valid JSON without huge
+    integers, NaN or nesting deeper than the interpreter's recursion limit), else None."""
+    try:
+        return int(_C_DECODER.raw_decode(text, pos)[1])
+    except (ValueError, RecursionError):
+        return None
+
+
 def _json_skipped(text: str, pos: int) -> tuple[DNode, int]:
     """A value checked by the C decoder, as an empty node of its kind; anything the C decoder
-    does not take (an error, a huge integer, NaN, deep nesting) goes to the Python parser, which
-    says where the problem is."""
-    try:
-        _, end = _C_DECODER.raw_decode(text, pos)
-    except (ValueError, RecursionError):
+    does not take goes to the Python parser, which says where the problem is."""
+    end = _json_checked(text, pos)
+    if end is None:
         return _json_value(text, pos, 0, None)
     kind = MAP if text[pos] == "{" else SEQ if text[pos] == "[" else SCALAR
     return DNode(kind, pos, end), end
+
+
+def _json_lazy(text: str, pos: int) -> tuple[DNode, int]:
+    """A value checked by the C decoder whose children are parsed when first read (a
+    :class:`_LazyNode`); what the C decoder does not take is parsed now, by the Python parser."""
+    if text[pos : pos + 1] not in ("[", "{"):
+        return _json_value(text, pos, 0, None)
+    end = _json_checked(text, pos)
+    if end is None:
+        return _json_value(text, pos, 0, None)
+    return _LazyNode(MAP if text[pos] == "{" else SEQ, pos, end, text), end
+
+
+_ITEMS_SLOT: Any = DNode.__dict__["items"]
+
+
+class _LazyNode(DNode):
+    """A JSON object or array, already checked by the C decoder, whose children are parsed one
+    level at a time when ``items`` is first read: the interpreters read a few paths of a large
+    document (the instances of ``describe-instances``, not their tags), and a Python object per
+    value costs more than the C decoder's passes over the levels they read."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, kind: str, start: int, end: int, text: str) -> None:
+        super().__init__(kind, start, end)
+        _ITEMS_SLOT.__set__(self, None)
+        self._text = text
+
+    @property
+    def items(self) -> list[Any]:
+        items = _ITEMS_SLOT.__get__(self, DNode)
+        if items is None:
+            items = _json_children(self._text, self)
+            _ITEMS_SLOT.__set__(self, items)
+            if self.kind == MAP and len(items) > 1:
+                _mark_duplicate(self)
+        return items  # type: ignore[no-any-return]
+
+    @items.setter
+    def items(self, value: list[Any]) -> None:
+        _ITEMS_SLOT.__set__(self, value)
+
+
+def _json_children(text: str, node: DNode) -> list[Any]:
+    """One level of an object or array the C decoder has checked."""
+    items: list[Any] = []
+    closer = "}" if node.kind == MAP else "]"
+    pos = _WS.match(text, node.start + 1).end()  # type: ignore[union-attr]
+    if text.startswith(closer, pos):
+        return items
+    while True:
+        if node.kind == MAP:
+            key, pos = _json_value(text, pos, 0)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # past ':'
+            value, pos = _json_lazy(text, pos)
+            items.append((key, value))
+        else:
+            value, pos = _json_lazy(text, pos)
+            items.append(value)
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            continue
+        return items
 
 
 def _json_value(
@@ -362,6 +441,8 @@ def _json_object(
         pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
         if skip is not None and skip(key.value):
             value, pos = _json_skipped(text, pos)
+        elif skip is not None:
+            value, pos = _json_lazy(text, pos)
         else:
             value, pos = _json_value(text, pos, depth + 1)
         node.items.append((key, value))
