@@ -371,3 +371,46 @@ def test_generated_case_scans_quickly(name: str, tmp_path: Path) -> None:
 
 def test_cloudformation_bounds_are_what_the_notes_say() -> None:
     assert cloudformation.MAX_ALTERNATIVES == 64 and cloudformation.MAX_NESTING == 64
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> str:
+    roll = rng.random()
+    if depth > 6 or roll < 0.4:
+        return rng.choice(['"s"', '"é\\n"', "1", "-2.5e3", "true", "null", '"AWS::X"', "9" * 5000])
+    if roll < 0.7:
+        return "[" + ", ".join(_random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))) + "]"
+    keys = [rng.choice(["a", "b", "HttpTokens", "Resources"]) for _ in range(rng.randint(0, 4))]
+    inner = ",\n ".join(f'"{k}": {_random_json(rng, depth + 1)}' for k in keys)
+    return "{" + inner + "}"
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_lazy_json_reads_like_the_full_parse(seed: int) -> None:
+    """The scan's lazy reading gives the same tree, duplicate keys and first error as the
+    full parse the fixer uses."""
+    rng = random.Random(seed)
+    text = "{" + ", ".join(f'"k{i}": {_random_json(rng)}' for i in range(rng.randint(1, 4))) + "}"
+    if rng.random() < 0.4:  # break it somewhere
+        at = rng.randrange(len(text))
+        text = text[:at] + rng.choice(["", ",", "]", "NaN", '"', "{"]) + text[at + 1 :]
+    try:
+        full: object = _tree(parse_json(text), {})
+    except DocError as exc:
+        full = ("error", exc.offset, exc.message)
+    try:
+        lazy_root = parse_json(text, lambda key: False)
+        lazy: object = _tree(lazy_root, {})
+    except DocError as exc:
+        lazy = ("error", exc.offset, exc.message)
+    assert lazy == full, text
+    if not isinstance(full, tuple) or full[0] != "error":
+        stack = [(parse_json(text), lazy_root)]
+        while stack:
+            a, b = stack.pop()
+            assert (a.dup is None) == (b.dup is None)
+            if a.dup is not None:
+                assert (a.dup.start, a.dup.value) == (b.dup.start, b.dup.value)  # type: ignore[union-attr]
+            if a.kind == "map":
+                stack += [(x, y) for (_, x), (_, y) in zip(a.items, b.items, strict=True)]
+            elif a.kind == "seq":
+                stack += list(zip(a.items, b.items, strict=True))
