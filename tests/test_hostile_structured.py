@@ -414,3 +414,20 @@ def test_lazy_json_reads_like_the_full_parse(seed: int) -> None:
                 stack += [(x, y) for (_, x), (_, y) in zip(a.items, b.items, strict=True)]
             elif a.kind == "seq":
                 stack += list(zip(a.items, b.items, strict=True))
+
+
+@pytest.mark.parametrize("levels", [10, 100_000])
+def test_emr_configuration_string_nested_deeply(levels: int) -> None:
+    """The EMR security configuration is JSON inside a string: read by json.loads, whose
+    RecursionError on deep nesting is the same "no settings" as invalid JSON."""
+    text = CFN_HEAD + textwrap.dedent(
+        """\
+        Resources:
+          E:
+            Type: AWS::EMR::SecurityConfiguration
+            Properties:
+              SecurityConfiguration: "CONFIG"
+        """
+    ).replace("CONFIG", "[" * levels + "]" * levels)
+    targets, errors = data.parse("e.yaml", text.encode())
+    assert errors == [] and len(targets) == 1 and targets[0].settings == {}

@@ -548,7 +548,7 @@ class Template:
             # The configuration as a JSON string: values point at the string.
             try:
                 data = json.loads(config.value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the C decoder's limit
                 data = None
             imds = data.get(EMR.block) if isinstance(data, dict) else None
             if not isinstance(imds, dict):
