@@ -236,7 +236,10 @@ def test_skipping_sections_never_changes_the_tree(seed: int) -> None:
         section = rng.choice(SKIPPABLE_SECTIONS)
         parts.append(section + ":" + rng.choice(_METADATA_BODIES))
         if rng.random() < 0.5:
-            parts.append(INSTANCE.replace("optional", rng.choice(["optional", "*m", '"required"'])))
+            instance = INSTANCE.replace("optional", rng.choice(["optional", "*m", '"required"']))
+            if rng.random() < 0.3:  # libyaml rejects this: the pure parser reads the file
+                instance += "      SecurityGroups: [a, !Ref AWS::NoValue]\n"
+            parts.append(instance)
     text = "".join(parts)
     try:
         full = parse_yaml(text)
@@ -255,6 +258,20 @@ def test_skipping_sections_never_changes_the_tree(seed: int) -> None:
         assert [(_tree(k, {}), _tree(v, {})) for k, v in keep] == [
             (_tree(k, {}), _tree(v, {})) for k, v in kept
         ], text
+
+
+def test_big_metadata_yaml_with_the_pure_parser() -> None:
+    """A flow plain scalar libyaml rejects sends the file to the pure parser: the skipped text
+    is cut out, not handed to it as spaces."""
+    text = big_metadata_yaml(1_000_000, random.Random(2)).replace(
+        "HttpTokens: optional", "HttpTokens: optional\n      SecurityGroups: [a, !Ref AWS::NoValue]"
+    )
+    start = time.perf_counter()
+    targets, errors = data.parse("big.yaml", text.encode())
+    assert time.perf_counter() - start < 3
+    assert errors == [] and _tokens(targets) == [("optional", None)]
+    (value,) = targets[0].settings["tokens"]
+    assert value.span.start_byte == text.index("HttpTokens: optional") + len("HttpTokens: ")
 
 
 @pytest.mark.parametrize("kind", ["numbers", "strings"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import accumulate
@@ -507,9 +507,10 @@ def parse_yaml(text: str, skip: tuple[str, ...] = ()) -> list[DNode]:
             # without it, and shift every offset back by one character.
             regions = _skippable(body, skip) if skip else []
             if regions:
-                blanked = _blank(body, regions)
+                cut, cuts = _cut(body, regions)
                 try:
-                    roots = _compose_all(blanked, bom)
+                    roots = _compose_all(cut, bom)
+                    _uncut(roots, cuts, bom)
                     if _skipped_as_planned(roots, regions, bom):
                         return roots
                 except (DocError, YAMLError):
@@ -796,18 +797,42 @@ def _balanced(value: str) -> bool:
     return depth == 0
 
 
-def _blank(text: str, regions: list[tuple[int, int, int]]) -> str:
-    """The text with each skipped value replaced by spaces and its final line break (offsets of
-    everything else unchanged)."""
-    parts, previous = [], 0
+def _cut(text: str, regions: list[tuple[int, int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """The text with each skipped value cut down to its final line break, and the cuts:
+    (offset in the cut text past which offsets move, how far in total)."""
+    parts, cuts, previous, removed = [], [], 0, 0
     for _, start, end in regions:
         value = text[start:end]
-        tail = len(value) - len(value.rstrip("\r\n"))
-        tail = min(tail, 2 if value.endswith("\r\n") else 1)
-        parts += [text[previous:start], " " * (len(value) - tail), value[len(value) - tail :]]
+        tail = 2 if value.endswith("\r\n") else 1 if value.endswith(("\n", "\r")) else 0
+        parts += [text[previous:start], value[len(value) - tail :]]
+        removed += len(value) - tail
+        cuts.append((start - (removed - (len(value) - tail)), removed))
         previous = end
     parts.append(text[previous:])
-    return "".join(parts)
+    return "".join(parts), cuts
+
+
+def _uncut(roots: list[DNode], cuts: list[tuple[int, int]], shift: int) -> None:
+    """Move the offsets of every node of a tree composed from cut text back to the text's."""
+    points = [at + shift for at, _ in cuts]
+    moves = [0] + [total for _, total in cuts]
+
+    def moved(offset: int) -> int:
+        return offset + moves[bisect_left(points, offset)]
+
+    seen: set[int] = set()
+    stack: list[DNode] = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.start, node.end = moved(node.start), moved(node.end)
+        if node.kind == MAP:
+            for key, value in node.items:
+                stack += (key, value)
+        elif node.kind == SEQ:
+            stack += node.items
 
 
 def _skipped_as_planned(
