@@ -448,3 +448,15 @@ def test_emr_configuration_string_nested_deeply(levels: int) -> None:
     ).replace("CONFIG", "[" * levels + "]" * levels)
     targets, errors = data.parse("e.yaml", text.encode())
     assert errors == [] and len(targets) == 1 and targets[0].settings == {}
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fix_through_alias_chains_finishes(seed: int, tmp_path: Path) -> None:
+    """The fixer finds the node to edit in a tree whose nodes YAML aliases share: each node is
+    looked at once (2^40 paths through an ``!And [*c, *c]`` chain before)."""
+    levels = random.Random(seed).randint(30, 60)
+    (tmp_path / "c.yaml").write_text(and_chain(levels))
+    start = time.perf_counter()
+    run = run_process("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert time.perf_counter() - start < 20
+    assert run.code == 0 and "Fixed 1 finding" in run.out, run.out + run.err
