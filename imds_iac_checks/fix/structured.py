@@ -68,8 +68,12 @@ class Document:
     def node_at(self, start_byte: int, kinds: tuple[str, ...] = (MAP, SEQ, SCALAR)) -> DNode:
         """The outermost node of one of ``kinds`` that starts at byte ``start_byte``."""
         stack = [self.root]
+        seen: set[int] = set()  # YAML aliases share nodes: each is looked at once
         while stack:
             node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             if node.kind in kinds and self.byte(node.start) == start_byte:
                 return node
             if node.kind == MAP:

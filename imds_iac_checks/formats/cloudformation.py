@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
@@ -24,6 +24,7 @@ from imds_iac_checks.formats.structured import (
 from imds_iac_checks.model import (
     HOP_LIMIT,
     TOKENS,
+    TOO_COMPLEX,
     KindSpec,
     Link,
     ScanError,
@@ -34,6 +35,27 @@ from imds_iac_checks.model import (
 from imds_iac_checks.suppress import PEERS
 
 FORMAT = "cloudformation"
+
+# Bounds on evaluating one setting: alternatives carried (each with the conditions it assumes)
+# and intrinsic functions nested.
+MAX_ALTERNATIVES = 64
+MAX_NESTING = 64
+
+# One possible value and the conditions it assumes ((name, value), ...), outermost first.
+Alternative = tuple[tuple[tuple[str, bool], ...], Value]
+
+_UNSEEN = object()
+
+
+class _TooComplex(Exception):
+    pass
+
+
+def _label(assumed: tuple[tuple[str, bool], ...]) -> str:
+    return " and ".join(
+        f"condition {name} is {'true' if truth else 'false'}" for name, truth in assumed
+    )
+
 
 _FIELDS = API_FIELDS
 _SUGGEST = API_SUGGEST
@@ -137,6 +159,8 @@ class Template:
         self.conditions = root.get("Conditions")
         self.overrides = overrides or {}
         self._decided: dict[str, bool | None] = {}
+        self._truths: dict[int, bool | None] = {}
+        self._memo: dict[tuple[int, bool, str, str], list[Alternative]] = {}
 
     # --- conditions -----------------------------------------------------------------------------
     def condition(self, name: str, depth: int = 0) -> bool | None:
@@ -150,8 +174,18 @@ class Template:
         return result
 
     def _truth(self, node: DNode, depth: int) -> bool | None:
+        """A condition expression's value, None when unknown; each node evaluated once (YAML
+        aliases can share a sub-expression: ``!And [*c, *c]`` chains)."""
         if depth > 20:
             return None
+        done = self._truths.get(id(node), _UNSEEN)
+        if done is not _UNSEEN:
+            return done  # type: ignore[return-value]
+        result = self._evaluate_truth(node, depth)
+        self._truths[id(node)] = result
+        return result
+
+    def _evaluate_truth(self, node: DNode, depth: int) -> bool | None:
         func = _intrinsic(node)
         if func is None:
             return node.value if isinstance(node.value, bool) else None
@@ -190,38 +224,68 @@ class Template:
         return None
 
     # --- values -------------------------------------------------------------------------------
-    def resolve(
-        self, spec: KindSpec, key: str, node: DNode, condition: str | None = None, depth: int = 0
-    ) -> list[Value]:
+    def resolve(self, spec: KindSpec, key: str, node: DNode) -> list[Value]:
+        """The possible Values of a setting, each labelled with the conditions it needs.
+
+        Each node is evaluated once per setting (YAML aliases share nodes: ``!If [C, *b, *b]``
+        chains would otherwise double the work at every level), carrying the set of
+        alternatives with the condition values each assumes; alternatives that assume a
+        condition both ways are dropped. Past :data:`MAX_ALTERNATIVES` or :data:`MAX_NESTING`
+        the setting is "too complex to evaluate statically" (IMDS004)."""
+        try:
+            alternatives = self._alternatives(spec, key, node, False, 0)
+        except _TooComplex as exc:
+            return [unknown_value(self.loc, node, f"{TOO_COMPLEX}: {exc}")]
+        return [
+            value._replace(condition=_label(assumed)) if assumed else value
+            for assumed, value in alternatives
+        ]
+
+    def _alternatives(
+        self, spec: KindSpec, key: str, node: DNode, in_branch: bool, depth: int
+    ) -> list[Alternative]:
+        memo_key = (id(node), in_branch, spec.kind, key)
+        done = self._memo.get(memo_key)
+        if done is not None:
+            return done
+        if depth > MAX_NESTING:
+            raise _TooComplex(f"intrinsic functions nested more than {MAX_NESTING} deep")
+        out = self._evaluate(spec, key, node, in_branch, depth)
+        if len(out) > MAX_ALTERNATIVES:
+            raise _TooComplex(f"more than {MAX_ALTERNATIVES} alternative values")
+        self._memo[memo_key] = out
+        return out
+
+    def _evaluate(
+        self, spec: KindSpec, key: str, node: DNode, in_branch: bool, depth: int
+    ) -> list[Alternative]:
         loc = self.loc
         func = _intrinsic(node)
-        in_branch = condition is not None
         if func is None:
             if node.kind == SCALAR:
-                value = literal_value(
-                    loc, spec, key, node, condition=condition, in_branch=in_branch
-                )
-                return [value] if value is not None else []
-            return [unknown_value(loc, node, condition=condition)]
+                value = literal_value(loc, spec, key, node, in_branch=in_branch)
+                return [((), value)] if value is not None else []
+            return [((), unknown_value(loc, node))]
         name, arg = func
-        if depth > 20:
-            return [unknown_value(loc, node, condition=condition)]
         if name == "Ref" and arg.kind == SCALAR and isinstance(arg.value, str):
-            return self._ref(spec, key, node, arg.value, condition)
+            return [((), v) for v in self._ref(spec, key, node, arg.value, in_branch)]
         if name == "If" and arg.kind == SEQ and len(arg.items) == 3:
             cond = arg.items[0].value if arg.items[0].kind == SCALAR else None
             decided = self.condition(cond) if isinstance(cond, str) else None
             if decided is not None:
                 branch = arg.items[1] if decided else arg.items[2]
-                return self.resolve(spec, key, branch, condition, depth + 1)
+                return self._alternatives(spec, key, branch, in_branch, depth + 1)
             if isinstance(cond, str):
-                out: list[Value] = []
-                for branch, word in ((arg.items[1], "true"), (arg.items[2], "false")):
-                    label = f"condition {cond} is {word}"
-                    if condition:
-                        label = f"{condition} and {label}"
-                    out.extend(self.resolve(spec, key, branch, label, depth + 1))
-                return out
+                merged: dict[Alternative, None] = {}
+                for branch, truth in ((arg.items[1], True), (arg.items[2], False)):
+                    for assumed, value in self._alternatives(spec, key, branch, True, depth + 1):
+                        if (cond, not truth) in assumed:
+                            continue  # this branch cannot happen when cond is `truth`
+                        rest = tuple(a for a in assumed if a[0] != cond)
+                        merged[(((cond, truth), *rest), value)] = None
+                        if len(merged) > MAX_ALTERNATIVES:
+                            raise _TooComplex(f"more than {MAX_ALTERNATIVES} alternative values")
+                return list(merged)
         if name == "FindInMap" and arg.kind == SEQ and len(arg.items) >= 3:
             found = self._find_in_map(arg.items[:3])
             if found is not None:
@@ -229,20 +293,13 @@ class Template:
                 via = (Link(loc.node_span(node), "Fn::FindInMap"),)
                 if target.kind == SCALAR and target.tag is None:
                     value = literal_value(
-                        loc,
-                        spec,
-                        key,
-                        target,
-                        description=where,
-                        via=via,
-                        condition=condition,
-                        in_branch=True,
+                        loc, spec, key, target, description=where, via=via, in_branch=True
                     )
-                    return [value] if value is not None else []
-        return [unknown_value(loc, node, condition=condition)]
+                    return [((), value)] if value is not None else []
+        return [((), unknown_value(loc, node))]
 
     def _ref(
-        self, spec: KindSpec, key: str, node: DNode, name: str, condition: str | None
+        self, spec: KindSpec, key: str, node: DNode, name: str, in_branch: bool
     ) -> list[Value]:
         loc = self.loc
         if name in self.overrides:
@@ -256,14 +313,13 @@ class Template:
                 given,
                 description=f"parameter {name} given on the command line",
                 via=via,
-                condition=condition,
                 in_branch=True,
             )
             if value is None:
                 return []
             return [value._replace(expression=f"{name}={text}")]
         if name == "AWS::NoValue":
-            if condition is None:
+            if not in_branch:
                 return []
             return [
                 Value(
@@ -272,13 +328,12 @@ class Template:
                     None,
                     compact(loc.source(node)),
                     (Link(loc.node_span(node), "AWS::NoValue"),),
-                    condition,
                 )
             ]
         param = self.parameters.get(name) if self.parameters is not None else None
         default = param.get("Default") if param is not None else None
         if default is None or default.kind != SCALAR or default.tag is not None:
-            return [unknown_value(loc, node, condition=condition)]
+            return [unknown_value(loc, node)]
         via = (Link(loc.node_span(node), f"Ref {name}"),)
         value = literal_value(
             loc,
@@ -287,7 +342,6 @@ class Template:
             default,
             description=f"default of parameter {name}",
             via=via,
-            condition=condition,
             in_branch=True,
         )
         return [value] if value is not None else []
@@ -314,41 +368,62 @@ class Template:
         if resources is None or resources.kind != MAP:
             return [], errors
         targets: list[Target] = []
+        reported: set[int] = set()
         for key_node, resource in resources.pairs():
-            if resource.kind != MAP:
+            # A key written twice in any mapping read for this resource (its own, its
+            # MetadataOptions, a parameter, a mapping, ...) is an error at the second key, and
+            # the resource is not evaluated: which value counts is not clear (the AWS CLI takes
+            # the last, a JSON reader may take the first).
+            with watch_duplicates() as read_twice:
+                built = self._resource(key_node, resource)
+            if built is None:
                 continue
-            type_node = resource.get("Type")
-            kind = type_node.value if type_node is not None else None
-            if not isinstance(kind, str) or kind not in TYPES:
-                continue
-            only_if = resource.get("Condition")
-            if only_if is not None and self.condition(str(only_if.value)) is False:
-                continue  # the stack does not create this resource
-            dup = resource.duplicate_key()
-            if dup is not None:
+            ambiguous = [m for m in read_twice if m is not self.root and m is not resources]
+            for mapping in ambiguous:
+                if id(mapping) in reported:
+                    continue  # one error for a mapping several resources read
+                reported.add(id(mapping))
+                dup = mapping.dup
+                assert dup is not None
                 errors.append(self._error(dup, f"duplicate key {dup.value!r} in {key_node.value}"))
-                continue
-            type_key = resource.key_node("Type")
-            assert type_key is not None and type_node is not None
-            header = self.loc.span(type_key.start, type_node.end)
-            props = resource.get("Properties")
-            logical = str(key_node.value)
-            suppress = _suppressions(resource)
-            first = len(targets)
-            if kind == FLEET.kind:
-                targets.extend(self._fleet(logical, resource, header, props))
-            elif kind == EMR.kind:
-                targets.append(self._emr(logical, resource, header, props))
-            else:
-                target = self._target(KINDS[kind], logical, resource, header, props)
-                if kind == "AWS::EC2::Instance" and props is not None:
-                    target = target._replace(template_ref=self._template_ref(props))
-                elif kind == "AWS::EC2::LaunchTemplate":
-                    target = target._replace(template_keys=self._template_keys(logical, props))
-                targets.append(target)
-            if suppress:
-                targets[first:] = [t._replace(suppress=suppress) for t in targets[first:]]
+            if not ambiguous:
+                targets.extend(built)
         return targets, errors
+
+    def _resource(self, key_node: DNode, resource: DNode) -> list[Target] | None:
+        """The targets of one resource; None when it is not one whose settings a rule reads."""
+        if resource.kind != MAP:
+            return None
+        type_node = resource.get("Type")
+        kind = type_node.value if type_node is not None else None
+        if not isinstance(kind, str) or kind not in TYPES:
+            return None
+        only_if = resource.get("Condition")
+        if only_if is not None and self.condition(str(only_if.value)) is False:
+            return None  # the stack does not create this resource
+        if resource.dup is not None:
+            return []  # reported by the caller
+        type_key = resource.key_node("Type")
+        assert type_key is not None and type_node is not None
+        header = self.loc.span(type_key.start, type_node.end)
+        props = resource.get("Properties")
+        logical = str(key_node.value)
+        suppress = _suppressions(resource)
+        targets: list[Target] = []
+        if kind == FLEET.kind:
+            targets.extend(self._fleet(logical, resource, header, props))
+        elif kind == EMR.kind:
+            targets.append(self._emr(logical, resource, header, props))
+        else:
+            target = self._target(KINDS[kind], logical, resource, header, props)
+            if kind == "AWS::EC2::Instance" and props is not None:
+                target = target._replace(template_ref=self._template_ref(props))
+            elif kind == "AWS::EC2::LaunchTemplate":
+                target = target._replace(template_keys=self._template_keys(logical, props))
+            targets.append(target)
+        if suppress:
+            targets = [t._replace(suppress=suppress) for t in targets]
+        return targets
 
     def _template_ref(self, props: DNode) -> Value | None:
         """The launch template an instance names: ``LaunchTemplate.LaunchTemplateId`` (``Ref`` or
@@ -473,7 +548,7 @@ class Template:
             # The configuration as a JSON string: values point at the string.
             try:
                 data = json.loads(config.value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the C decoder's limit
                 data = None
             imds = data.get(EMR.block) if isinstance(data, dict) else None
             if not isinstance(imds, dict):

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from imds_iac_checks.formats.doc import DocError, Locator, decode, parse_json, parse_yaml
+from imds_iac_checks.formats.doc import (
+    SKIPPABLE_SECTIONS,
+    DocError,
+    Locator,
+    decode,
+    parse_json,
+    parse_yaml,
+)
 from imds_iac_checks.model import ScanError, Target
 
 _CFN_MARKERS = (b"AWS::", b"AWSTemplateFormatVersion")
@@ -124,7 +131,7 @@ def _json(
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
 
-    read = _read(path, data, parse_json, "invalid JSON")
+    read = _read(path, data, _parse_config if tf_config else _parse_document, "invalid JSON")
     if isinstance(read, ScanError):
         return [], [read]
     loc, root = read
@@ -140,12 +147,41 @@ def _json(
     return [], []
 
 
+# Top-level JSON keys no interpreter reads: CloudFormation's Metadata/Outputs/Rules and the parts
+# of a plan other than planned_values and resource_changes. Their values are checked but not built
+# (doc.parse_json's skip).
+_UNREAD_JSON_KEYS = frozenset(
+    (
+        *SKIPPABLE_SECTIONS,
+        "prior_state",
+        "configuration",
+        "output_changes",
+        "relevant_attributes",
+        "resource_drift",
+        "variables",
+        "checks",
+    )
+)
+
+
+def _parse_document(text: str) -> Any:
+    return parse_json(text, _UNREAD_JSON_KEYS.__contains__)
+
+
+def _parse_config(text: str) -> Any:
+    return parse_json(text, lambda key: key != "resource")  # .tf.json: only resources are read
+
+
+def _parse_template_yaml(text: str) -> Any:
+    return parse_yaml(text, SKIPPABLE_SECTIONS)
+
+
 def _yaml(
     path: str, data: bytes, params: dict[str, str] | None = None
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation
 
-    read = _read(path, data, parse_yaml, "invalid YAML")
+    read = _read(path, data, _parse_template_yaml, "invalid YAML")
     if isinstance(read, ScanError):
         return [], [read]
     loc, roots = read

@@ -8,12 +8,13 @@ describe-launch-template-versions, describe-instances, describe-instance-metadat
 
 from __future__ import annotations
 
-from imds_iac_checks.formats.doc import MAP, SEQ, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
     plain_resolver,
     read_settings,
+    without_duplicates,
 )
 from imds_iac_checks.model import (
     KindSpec,
@@ -161,6 +162,15 @@ def _text(node: DNode | None) -> str | None:
 
 
 def interpret(loc: Locator, root: DNode, shape: str) -> tuple[list[Target], list[ScanError]]:
+    """Targets of one document. A key written twice in an object a target reads is an error at
+    the second key (the AWS CLI takes the last value, other readers the first), and that target
+    is not evaluated."""
+    with watch_duplicates() as read_twice:
+        targets = _interpret(loc, root, shape)
+    return without_duplicates(loc, targets, read_twice, "the AWS CLI takes the last value")
+
+
+def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
     reader = _Reader(loc)
     targets: list[Target] = []
     if shape == "launch-template-data":
@@ -224,4 +234,4 @@ def interpret(loc: Locator, root: DNode, shape: str) -> tuple[list[Target], list
         header = reader.header(root, "AccountLevel")
         target = reader.target(ACCOUNT_DEFAULTS, "AccountLevel", account, header, recorded=True)
         targets.append(target._replace(block_span=loc.node_span(account)))
-    return targets, []
+    return targets

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from imds_iac_checks.formats.doc import SCALAR, DNode, Locator
-from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, Value, normalize
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    TOKENS,
+    KindSpec,
+    Link,
+    ScanError,
+    Target,
+    Value,
+    normalize,
+)
 
 # The EC2 API's MetadataOptions shape, which CloudFormation and the EC2 API JSON share.
 API_FIELDS = {ENDPOINT: "HttpEndpoint", TOKENS: "HttpTokens", HOP_LIMIT: "HttpPutResponseHopLimit"}
 API_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+
 
 # Resolves a value node to its possible Values; [] = not set.
 Resolve = Callable[[DNode, str], list[Value]]
@@ -71,3 +82,32 @@ def read_settings(spec: KindSpec, options: DNode, resolve: Resolve) -> dict[str,
         if values:
             settings[key] = tuple(values)
     return settings
+
+
+def without_duplicates(
+    loc: Locator, targets: list[Target], read_twice: list[DNode], why: str
+) -> tuple[list[Target], list[ScanError]]:
+    """Targets and errors when the objects read (see :func:`doc.watch_duplicates`) include some
+    with a key written twice: an error at each second key, and the targets inside such an object
+    (or holding one) are not evaluated, since which value counts is not clear."""
+    errors: list[ScanError] = []
+    reported: set[int] = set()
+    for mapping in read_twice:
+        if id(mapping) in reported or mapping.dup is None:
+            continue
+        reported.add(id(mapping))
+        line, column, _ = loc.position(mapping.dup.start)
+        message = f"duplicate key {mapping.dup.value!r} ({why})"
+        errors.append(ScanError(loc.path, line, column, message))
+    if not errors:
+        return targets, errors
+    bad = [(loc.position(m.start)[2], loc.position(m.end)[2]) for m in read_twice]
+    kept = [
+        t
+        for t in targets
+        if not any(
+            start <= t.span.start_byte < end or t.span.start_byte <= start < t.span.end_byte
+            for start, end in bad
+        )
+    ]
+    return kept, errors

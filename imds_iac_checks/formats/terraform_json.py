@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import re
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.hcl import TEMPLATE_USERS, template_reference
-from imds_iac_checks.formats.structured import literal_value, read_settings, unknown_value
+from imds_iac_checks.formats.structured import (
+    literal_value,
+    read_settings,
+    unknown_value,
+    without_duplicates,
+)
 from imds_iac_checks.formats.terraform_kinds import KINDS
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
 
@@ -59,9 +64,14 @@ def _config_value(loc: Locator, spec: KindSpec, node: DNode, key: str) -> list[V
 
 
 def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
+    """Targets of a ``.tf.json`` file. An argument a rule reads written twice in one object
+    (``"http_tokens"`` twice in ``metadata_options``) is an error at the second one, as
+    Terraform's "Duplicate argument", and that resource is not evaluated. (Block types may
+    repeat in Terraform JSON: only the arguments are checked.)"""
     targets: list[Target] = []
+    errors: list[ScanError] = []
     if root.kind != MAP:
-        return targets, []
+        return targets, errors
     for resources in _blocks(root.get("resource")):
         for type_key, by_name in resources.pairs():
             spec = KINDS.get(str(type_key.value))
@@ -70,8 +80,41 @@ def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[Scan
             for name_key, body_value in by_name.pairs():
                 for body in _blocks(body_value)[:1]:
                     header = loc.node_span(name_key)
-                    targets.append(_config_target(loc, spec, name_key, body, header))
-    return targets, []
+                    target = _config_target(loc, spec, name_key, body, header)
+                    twice = _arguments_twice(spec, body)
+                    for key in twice:
+                        line, column, _ = loc.position(key.start)
+                        message = (
+                            f"duplicate argument {key.value!r} in {target.address} "
+                            "(Terraform rejects it)"
+                        )
+                        errors.append(ScanError(loc.path, line, column, message))
+                    if not twice:
+                        targets.append(target)
+    return targets, errors
+
+
+def _arguments_twice(spec: KindSpec, body: DNode) -> list[DNode]:
+    """Keys written twice in one object, among the arguments a rule reads (and the options
+    block itself, of which a resource has one)."""
+    fields = set(spec.fields.values())
+    checks: list[tuple[DNode, set[str]]] = []
+    if spec.block is None:
+        checks.append((body, fields))
+    else:
+        checks.append((body, {spec.block}))
+        checks += [(block, fields) for block in _blocks(body.get(spec.block))]
+        for dynamic in _blocks(body.get("dynamic")):
+            for holder in _blocks(dynamic.get(spec.block)):
+                checks += [(content, fields) for content in _blocks(holder.get("content"))]
+    checks += [(block, {"id", "name"}) for block in _blocks(body.get("launch_template"))]
+    return [
+        key
+        for node, names in checks
+        if node.dup is not None
+        for key in node.duplicates()
+        if key.value in names
+    ]
 
 
 def _config_target(
@@ -139,6 +182,12 @@ def _config_target(
 
 
 def interpret_plan(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
+    with watch_duplicates() as read_twice:
+        targets = _plan_targets(loc, root)
+    return without_duplicates(loc, targets, read_twice, "Terraform never writes one: edited?")
+
+
+def _plan_targets(loc: Locator, root: DNode) -> list[Target]:
     targets: list[Target] = []
     seen: set[str] = set()
     changes = root.get("resource_changes")
@@ -176,7 +225,7 @@ def interpret_plan(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanEr
             seen.add(address)
             targets.append(_plan_target(loc, spec, address, resource, values, None))
         stack.extend(reversed(_seq(current.get("child_modules"))))
-    return targets, []
+    return targets
 
 
 def _seq(node: DNode | None) -> list[DNode]:
