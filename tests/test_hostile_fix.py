@@ -77,9 +77,9 @@ def test_fix_never_writes_outside_the_paths_given(tmp_path: Path, seed: int) -> 
     assert all(k.startswith(os.path.join("area", "infra") + os.sep) for k in touched), touched
     assert not [k for k in touched if k.endswith(SUFFIX)]
     assert "fixed [aws_instance.own0]" in run.out
-    for m, mod in enumerate(sorted((area / "outside").iterdir())):
-        link = next((area / "infra").rglob(f"links/mod{m}"), None)
-        where = f"outside/{mod.name}/main.tf" + (" (through a symbolic link)" if link else "")
+    for mod in sorted((area / "outside").iterdir()):
+        # a module reached through a link in infra/ is evaluated (and shown) at its real path
+        where = f"outside/{mod.name}/main.tf"
         assert f"not fixed: the fix is in {where}, outside the paths given" in run.out
     # what is left outside is still reported (1); a link out of the tree is a scan error (2)
     assert run.code == (2 if any((area / "infra").rglob("links")) else 1), run.out + run.err
