@@ -554,6 +554,9 @@ PARALLEL_THRESHOLD = 200
 # never reports a good file.
 WORKER_TIMEOUT = 120.0
 MAX_WORKERS = 8
+# Items that killed a worker each cost a worker of their own to find; past this many, the units
+# running when a worker died are reported without that search.
+MAX_WORKER_DEATHS = 16
 # Chunks per worker: small enough that the workers finish together, large enough that a
 # chunk's overhead (a pickled list of paths, a result sent back) stays negligible.
 CHUNKS_PER_WORKER = 8
@@ -736,11 +739,15 @@ def _run(
     """A result for every item, in order. Units run on ``pool.workers`` workers. When a worker
     dies, the units that were running are retried one at a time, each in a worker of its own;
     the item a lone worker dies (or hangs) on gets a scan error and the rest of its unit is
-    queued again. A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item."""
+    queued again. A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item. What
+    cannot fail as a crash runs in this process, as a serial scan: a unit whose worker raised
+    (a result that cannot be sent back), and everything when workers die before scanning."""
     results: list[Any] = [None] * len(items)
     cwd = shared[1]
     queue = [unit for unit in units if unit]
     suspects: list[list[int]] = []
+    here: list[list[int]] = []  # units to scan in this process
+    deaths = 0
     while queue or suspects:
         if queue:
             batch, queue, workers = queue, [], pool.workers
@@ -748,11 +755,10 @@ def _run(
             batch, suspects, workers = suspects[:1], suspects[1:], 1
         try:
             outcome = _round(pool, shared, items, batch, reached, workers)
-        except _NoWorkers:  # scan in this process, as a serial scan does
-            for unit in batch + queue + suspects:
-                unit_items = [items[i] for i in unit]
-                for i, result in zip(unit, _work((0, unit_items, reached)), strict=True):
-                    results[i] = result
+        except _NoWorkers:
+            outcome = [("here", None)] * len(batch)
+        if all(status == "waiting" for status, _ in outcome):  # no worker scanned anything
+            here += batch + queue + suspects
             break
         for unit, (status, value) in zip(batch, outcome, strict=True):
             if status == "done":
@@ -760,13 +766,22 @@ def _run(
                     results[i] = result
             elif status == "waiting":  # not started when the pool stopped: run it again
                 queue.append(unit)
-            elif status == "started":  # running when a worker died: find out alone
+            elif status == "here":
+                here.append(unit)
+            elif status == "started" and deaths < MAX_WORKER_DEATHS:  # find out alone
                 suspects.append(unit)
+            elif status == "started":  # workers keep dying: stop retrying
+                for i in unit:
+                    results[i] = _failed(items[i], _DIED.replace("{how}", _GAVE_UP), cwd)
             else:  # "culprit": (index in the unit, message)
                 k, message = value
+                deaths += 1
                 results[unit[k]] = _failed(items[unit[k]], message, cwd)
                 if len(unit) > 1:
                     queue.append(unit[:k] + unit[k + 1 :])
+    for unit in here:
+        for i, result in zip(unit, _work((0, [items[i] for i in unit], reached)), strict=True):
+            results[i] = result
     return results
 
 
@@ -779,8 +794,9 @@ def _round(
     workers: int,
 ) -> list[tuple[str, Any]]:
     """Run a batch of units on a new pool: for each unit ("done", results), ("waiting", None)
-    (never started), ("started", None) (running when a worker died) or ("culprit", (k,
-    message)) (its k-th item killed or stalled a worker it had to itself)."""
+    (never started), ("started", None) (running when a worker died), ("culprit", (k,
+    message)) (its k-th item killed or stalled a worker it had to itself) or ("here", None)
+    (its worker raised an exception: to scan in this process)."""
     import time
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -818,8 +834,8 @@ def _round(
                     outcome[slot] = ("done", future.result())
                 except BrokenProcessPool:
                     broken = True
-                except Exception as exc:  # e.g. a result that cannot be sent back
-                    outcome[slot] = _unit_error(batch[slot], exc)
+                except Exception:  # e.g. a result that cannot be sent back: not a crash
+                    outcome[slot] = ("here", None)
             now = time.monotonic()
             for future in pending:
                 slot = futures[future]
@@ -855,13 +871,8 @@ def _round(
 
 
 _DIED = "worker process died while scanning {what}{how}: not scanned"
+_GAVE_UP = f" or a file scanned with it ({MAX_WORKER_DEATHS} workers died: not retried)"
 _TIMEOUT = "worker process spent over {seconds} s on {what}: stopped, not scanned"
-
-
-def _unit_error(unit: list[int], exc: BaseException) -> tuple[str, Any]:
-    if len(unit) > 1:  # which item: each on its own
-        return "started", None
-    return "culprit", (0, f"internal error in a worker process: {type(exc).__name__}: {exc}")
 
 
 def _kill(processes: list[Any]) -> None:

@@ -3,6 +3,7 @@ a parallel scan prints the serial scan's bytes on generated module trees."""
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import random
@@ -131,6 +132,7 @@ def _poison_reads(monkeypatch: pytest.MonkeyPatch) -> None:
                 os._exit(3)
             if how == b"hang":
                 time.sleep(3600)
+            faulthandler.disable()  # no traceback on the test's output: just die
             os.kill(os.getpid(), {b"kill": signal.SIGKILL, b"segv": signal.SIGSEGV}[how])
         return data
 
@@ -223,3 +225,65 @@ def test_deep_block_yaml_among_250_templates_never_hangs(tmp_path: Path) -> None
     errors = run.json()["errors"]
     assert [e["path"] for e in errors] == ["stacks-3/deep.yaml"]
     assert run.json()["summary"]["files_scanned"] >= 250
+
+
+@pytest.mark.skipif(not FORK, reason="the patched worker code is inherited by forked workers")
+@pytest.mark.parametrize("where", ["raise", "die at start"])
+def test_workers_that_cannot_work_fall_back_to_this_process(
+    cli, tmp_path: Path, monkeypatch, pools, where: str
+) -> None:
+    """No retry storm and no hang when every worker fails the same way: a unit whose worker
+    raised (say, a result that cannot be sent back) is scanned in this process, and when no
+    worker scans anything the whole tree is; the output is the serial scan's."""
+    module_tree(random.Random(9), tmp_path, directories=150)
+    many_templates(random.Random(9), tmp_path / "cfn", files=80)
+    parent = os.getpid()
+    if where == "raise":
+        real_work = scan_module._work
+
+        def work(job):  # type: ignore[no-untyped-def]
+            if os.getpid() != parent:
+                raise RuntimeError("cannot send this back")
+            return real_work(job)
+
+        monkeypatch.setattr(scan_module, "_work", work)
+    else:
+        real_init = scan_module._init
+
+        def init(*args):  # type: ignore[no-untyped-def]
+            os._exit(7)
+
+        monkeypatch.setattr(scan_module, "_init", init)
+        assert real_init
+    start = time.monotonic()
+    serial, parallel = _serial_and_parallel(cli, tmp_path, monkeypatch, pools, "--format", "json")
+    assert time.monotonic() - start < 60
+    assert (parallel.code, parallel.out, parallel.err) == (serial.code, serial.out, serial.err)
+
+
+@pytest.mark.skipif(not FORK, reason="the poisoned reader is inherited by forked workers")
+def test_many_files_that_kill_workers_stay_bounded(cli, tmp_path: Path, monkeypatch, pools) -> None:
+    """An attacker's tree of many crashing files: each is named, and past MAX_WORKER_DEATHS the
+    search for the culprit stops (every unit running when a worker died is reported)."""
+    rng = random.Random(6)
+    many_templates(rng, tmp_path, files=260)
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    poisoned = set(rng.sample(files, 40))
+    for path in poisoned:
+        path.write_bytes(path.read_bytes() + POISON + b"kill\n")
+    _poison_reads(monkeypatch)
+    monkeypatch.setattr(scan_module, "MAX_WORKER_DEATHS", 4)
+    monkeypatch.delenv("IMDS_IAC_JOBS", raising=False)
+    start = time.monotonic()
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert time.monotonic() - start < 60
+    assert pools == [True]
+    assert run.code == 2
+    named = {e["path"] for e in run.json()["errors"]}
+    assert named >= {p.relative_to(tmp_path).as_posix() for p in poisoned}
+    messages = [e["message"] for e in run.json()["errors"]]
+    assert all(m.startswith("worker process died") for m in messages)
+    assert any("4 workers died: not retried" in m for m in messages)
+    reported = {f["path"] for f in run.json()["findings"]}
+    assert not reported & named  # a file is either scanned or named as not scanned
+    assert len(reported) + len(named) <= len(files)

@@ -180,7 +180,7 @@ def many_templates(rng: random.Random, root: Path, files: int = 250) -> None:
     """``files`` CloudFormation YAML templates and EC2 API JSON files in a few directories."""
     for k in range(files):
         where = root / f"stacks-{k % 7}"
-        where.mkdir(exist_ok=True)
+        where.mkdir(parents=True, exist_ok=True)
         if rng.random() < 0.8:
             (where / f"t{k:04d}.yaml").write_text(_template(rng, k))
         else:
