@@ -554,9 +554,6 @@ PARALLEL_THRESHOLD = 200
 # never reports a good file.
 WORKER_TIMEOUT = 120.0
 MAX_WORKERS = 8
-# Items that killed a worker each cost a worker of their own to find; past this many, the units
-# running when a worker died are reported without that search.
-MAX_WORKER_DEATHS = 16
 # Chunks per worker: small enough that the workers finish together, large enough that a
 # chunk's overhead (a pickled list of paths, a result sent back) stays negligible.
 CHUNKS_PER_WORKER = 8
@@ -739,7 +736,8 @@ def _run(
     """A result for every item, in order. Units run on ``pool.workers`` workers. When a worker
     dies, the units that were running are retried one at a time, each in a worker of its own;
     the item a lone worker dies (or hangs) on gets a scan error and the rest of its unit is
-    queued again. A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item. What
+    queued again (each crashing item costs one worker start: time stays linear in the items).
+    A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item. What
     cannot fail as a crash runs in this process, as a serial scan: a unit whose worker raised
     (a result that cannot be sent back), and everything when workers die before scanning."""
     results: list[Any] = [None] * len(items)
@@ -747,7 +745,6 @@ def _run(
     queue = [unit for unit in units if unit]
     suspects: list[list[int]] = []
     here: list[list[int]] = []  # units to scan in this process
-    deaths = 0
     while queue or suspects:
         if queue:
             batch, queue, workers = queue, [], pool.workers
@@ -768,14 +765,10 @@ def _run(
                 queue.append(unit)
             elif status == "here":
                 here.append(unit)
-            elif status == "started" and deaths < MAX_WORKER_DEATHS:  # find out alone
+            elif status == "started":  # running when a worker died: find out alone
                 suspects.append(unit)
-            elif status == "started":  # workers keep dying: stop retrying
-                for i in unit:
-                    results[i] = _failed(items[i], _DIED.replace("{how}", _GAVE_UP), cwd)
             else:  # "culprit": (index in the unit, message)
                 k, message = value
-                deaths += 1
                 results[unit[k]] = _failed(items[unit[k]], message, cwd)
                 if len(unit) > 1:
                     queue.append(unit[:k] + unit[k + 1 :])
@@ -871,7 +864,6 @@ def _round(
 
 
 _DIED = "worker process died while scanning {what}{how}: not scanned"
-_GAVE_UP = f" or a file scanned with it ({MAX_WORKER_DEATHS} workers died: not retried)"
 _TIMEOUT = "worker process spent over {seconds} s on {what}: stopped, not scanned"
 
 
