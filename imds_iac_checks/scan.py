@@ -601,6 +601,27 @@ _progress: Any = None
 def _init(shared: tuple[Any, ...], progress: Any) -> None:
     global _shared, _progress
     _shared, _progress = shared, progress
+    if shared[0]:  # Terraform directories: parse a module that several roots call only once
+        from imds_iac_checks.formats import terraform_module
+
+        terraform_module.load_file = _shared_loads(terraform_module.load_file, shared[4])
+
+
+def _shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable[..., Any]:
+    """``load_file`` remembering the files of modules that several module calls name: a worker
+    evaluates each root on its own, and would otherwise parse such a module for every root that
+    calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
+    parsed: dict[tuple[str, str], Any] = {}
+
+    def load_file(path: str, shown: str, data: bytes | None = None) -> Any:
+        if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
+            return load(path, shown, data)
+        key = (path, shown)
+        if key not in parsed:
+            parsed[key] = load(path, shown)
+        return parsed[key]
+
+    return load_file
 
 
 def _work(job: tuple[int, list[Item], frozenset[str] | None]) -> list[Any]:
