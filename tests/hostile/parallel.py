@@ -3,8 +3,9 @@
 ``module_tree`` writes a realistic Terraform tree: roots (``live/<env>/<stack>``) that call local
 modules with and without inputs and with ``terraform.tfvars``; modules called by several roots;
 modules that call modules; variables with and without defaults; calls written in the forms
-Terraform accepts (one line, trailing slash, comments, ``count``/``for_each``), and wrappers in a
-hidden directory (not scanned, but followed) that call scanned modules. With
+Terraform accepts (one line, trailing slash, comments, ``count``/``for_each``), wrappers in a
+hidden directory (not scanned, but followed) that call scanned modules, and module cycles that
+no root reaches. With
 ``directories`` above ``scan.PARALLEL_THRESHOLD`` the tree is scanned by the process pool, so a
 serial and a parallel scan of it must print the same bytes.
 
@@ -125,6 +126,17 @@ def module_tree(rng: random.Random, root: Path, directories: int = 240, share: f
             text += "\n" + _call(rng, "inner", f"../{child}", _inputs(rng))
         (root / "modules" / name).mkdir(parents=True)
         (root / "modules" / name / "main.tf").write_text(text)
+    # Modules that only modules no root reaches call (a cycle, and a chain hanging off it):
+    # scanned after the roots, in sequence.
+    for k in range(rng.randint(0, 2)):
+        ring = [f"ring{k}-{i}" for i in range(rng.randint(2, 3))]
+        for i, name in enumerate(ring):
+            text = _variables(rng, with_defaults=0.5) + "\n" + _resource(rng, i)
+            text += "\n" + _call(rng, "next", f"../{ring[(i + 1) % len(ring)]}", _inputs(rng))
+            if i == 0:
+                text += "\n" + _call(rng, "tail", f"../{names[rng.randrange(modules)]}", {})
+            (root / "modules" / name).mkdir(parents=True)
+            (root / "modules" / name / "main.tf").write_text(text)
     # Wrappers in a hidden directory (not scanned, but followed through module calls): roots
     # calling them reach modules that no scanned directory calls, so those look like roots.
     hidden = [f"w{i}" for i in range(rng.randint(1, 4))]
