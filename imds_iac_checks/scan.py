@@ -568,9 +568,8 @@ class _Pool(NamedTuple):
 
 def _pool(directories: int, data_files: int) -> _Pool | None:
     """Workers for a large tree on a machine with several cores, else None. Never while the
-    fixer records or overlays what files hold (those live in this process), nor when the
-    machine has no idle core. ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N
-    workers whatever the load."""
+    fixer records or overlays what files hold (those live in this process).
+    ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers."""
     if directories + data_files < PARALLEL_THRESHOLD or not source.plain():
         return None
     jobs = os.environ.get("IMDS_IAC_JOBS", "").strip()
@@ -582,25 +581,12 @@ def _pool(directories: int, data_files: int) -> _Pool | None:
         except AttributeError:
             cores = os.cpu_count() or 1
         workers = min(cores, MAX_WORKERS)
-        # With less than one idle core, workers take turns with each other and with the other
-        # work, and their extra CPU (a worker's own imports, a fork) makes the scan slower:
-        # 0.75x at load 2 on 2 cores (docs/benchmarks.md). The output is the same either way.
-        if _spare_cores(cores) < 1.0:
-            return None
     if workers < 2:
         return None
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
     return _Pool(workers, multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
-
-
-def _spare_cores(cores: int) -> float:
-    """Cores minus the 1-minute load average (all of them where it is unknown)."""
-    try:
-        return cores - os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return float(cores)
 
 
 # An item of work: ("root", directory) or ("data", (path, shown)). A unit is a list of item

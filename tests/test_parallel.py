@@ -33,7 +33,6 @@ def pools(monkeypatch) -> list[bool]:
         return pool
 
     monkeypatch.setattr(scan_module, "_pool", spy)
-    monkeypatch.setattr(scan_module, "_spare_cores", lambda cores: float(cores))  # an idle machine
     return used
 
 
