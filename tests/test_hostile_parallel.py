@@ -210,10 +210,12 @@ def test_a_worker_that_hangs_is_stopped(cli, tmp_path: Path, monkeypatch, pools)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="libyaml's crash is what is tested")
-def test_deep_block_yaml_among_250_templates_never_hangs(tmp_path: Path) -> None:
+def test_deep_block_yaml_among_250_templates_never_hangs(tmp_path: Path, monkeypatch) -> None:
     """The issue's case, end to end in a real process: a 30,000-level `- - - a` document crashed
     libyaml in a worker and the parent slept forever. Whether the file is now refused before
-    parsing (a depth guard) or crashes its worker, the scan ends and names it."""
+    parsing (a depth guard) or crashes its worker, the scan ends and names it. (Two workers are
+    asked for, so that the test does not depend on the machine's cores.)"""
+    monkeypatch.setenv("IMDS_IAC_JOBS", "2")
     rng = random.Random(12)
     many_templates(rng, tmp_path, files=250)
     deep = tmp_path / "stacks-3" / "deep.yaml"
