@@ -420,7 +420,8 @@ def _directory_key(
 
 def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
     """How many local module calls in the scanned directories name each directory."""
-    pattern = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
+    # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
+    pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
     counts: dict[str, int] = {}
     real_keys: dict[str, str] = {}
     for directory in directories:
@@ -553,9 +554,6 @@ def scan(
             )
     finally:
         source.forget_ahead()
-        if pool is not None:
-            pool.close()
-            pool.join()
     for (path, _, settings), (found, errs, was_read) in zip(data_jobs, parsed, strict=True):
         errors.extend(errs)
         files += was_read
@@ -631,32 +629,146 @@ def _parse_data(
 
 
 # --- parallel scans ---------------------------------------------------------------------------
+#
+# Terraform root modules and JSON/YAML files are scanned in chunks by worker processes
+# (``fork`` where available, so that workers inherit the bytes already read). The output is the
+# serial scan's, byte for byte: each root module is evaluated on its own and the parent then
+# keeps, in the serial order, exactly the roots a serial scan evaluates (a serial scan skips a
+# root that an earlier root's module calls reached). A worker that dies or hangs never blocks the
+# scan: the chunk it was running is retried in a worker of its own, and the file (or root module)
+# that kills or stalls that worker becomes a scan error; the rest of its chunk is scanned again.
 
 # A tree this large (Terraform directories + JSON/YAML files) is scanned by a process pool; a
 # smaller one (a pre-commit run, one project) serially, without the cost of starting workers.
 PARALLEL_THRESHOLD = 200
+# A worker that spends this long on one file (or one root module with the modules it calls) is
+# stuck: it is killed and that file is reported. Every input is bounded far below this (size
+# limits, complexity caps), so only a defect reaches it; it is generous so that a slow machine
+# never reports a good file.
+WORKER_TIMEOUT = 120.0
+MAX_WORKERS = 8
+# Chunks per worker: small enough that the workers finish together, large enough that a
+# chunk's overhead (a pickled list of paths, a result sent back) stays negligible.
+CHUNKS_PER_WORKER = 8
 
 
-def _pool(directories: int, data_files: int) -> Any:
-    """A process pool for a large tree on a machine with several cores, else None. Never while
-    the fixer records or overlays what files hold (those live in this process)."""
+class _Pool(NamedTuple):
+    """How a parallel scan runs: the number of workers and how they start."""
+
+    workers: int
+    context: Any  # a multiprocessing context
+
+
+def _pool(directories: int, data_files: int) -> _Pool | None:
+    """Workers for a large tree on a machine with several cores, else None. Never while the
+    fixer records or overlays what files hold (those live in this process).
+    ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers."""
     if directories + data_files < PARALLEL_THRESHOLD or not source.plain():
         return None
-    try:
-        cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    if cores < 2 or os.environ.get("IMDS_IAC_JOBS") == "1":
+    jobs = os.environ.get("IMDS_IAC_JOBS", "").strip()
+    if jobs.isdigit() and int(jobs) > 0:
+        workers = min(int(jobs), 32)
+    else:
+        try:
+            cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
+        except AttributeError:
+            cores = os.cpu_count() or 1
+        workers = min(cores, MAX_WORKERS)
+    if workers < 2:
         return None
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return context.Pool(min(cores, 8))
+    return _Pool(workers, multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
+
+
+# An item of work: ("root", directory) or ("data", (path, shown)). A unit is a list of item
+# indexes that one worker scans in order. What a worker needs besides (the Terraform directory
+# listing, options) is handed to it once, when it starts.
+Item = tuple[str, Any]
+_shared: tuple[Any, ...] = ()
+# In a worker: a shared array, unit slot -> index (in its unit) of the item being scanned.
+_progress: Any = None
+
+
+def _init(shared: tuple[Any, ...], progress: Any) -> None:
+    global _shared, _progress
+    _shared, _progress = shared, progress
+    if shared[0]:  # Terraform directories: parse a module that several roots call only once
+        from imds_iac_checks.formats import terraform_module
+
+        terraform_module.load_file = _shared_loads(terraform_module.load_file, shared[4])
+
+
+def _shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable[..., Any]:
+    """``load_file`` remembering the files of modules that several module calls name: a worker
+    evaluates each root on its own, and would otherwise parse such a module for every root that
+    calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
+    parsed: dict[tuple[str, str], Any] = {}
+
+    def load_file(path: str, shown: str, data: bytes | None = None) -> Any:
+        if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
+            return load(path, shown, data)
+        key = (path, shown)
+        if key not in parsed:
+            parsed[key] = load(path, shown)
+        return parsed[key]
+
+    return load_file
+
+
+def _work(job: tuple[int, list[Item], frozenset[str] | None]) -> list[Any]:
+    """One unit of a parallel scan, in a worker process: a result for each item."""
+    slot, items, reached = job
+    progress = _progress
+    out = []
+    for k, item in enumerate(items):
+        if progress is not None:
+            progress[slot] = k
+        out.append(_scan_item(item, reached))
+        if reached is not None and out[-1] is not None:
+            reached = reached | out[-1][2]
+    return out
+
+
+def _scan_item(item: Item, reached: frozenset[str] | None) -> Any:
+    """A data file: (targets, errors, was read). A root module: (pairs, errors, directories it
+    reached), or None when ``reached`` (the roots are evaluated in sequence) already holds it."""
+    kind, what = item
+    modules, cwd, var_files, variables, callers, max_size, cfn_parameters = _shared
+    if kind == "data":
+        return _parse_data(what[0], what[1], cfn_parameters)
+    if reached is not None and what in reached:
+        return None
+    errors: list[ScanError] = []
+    seen: set[str] = set()
+    found = list(
+        _terraform_modules(
+            modules,
+            cwd,
+            var_files,
+            variables,
+            errors,
+            roots=[what],
+            reached=seen,
+            callers=callers,
+            max_size=max_size,
+        )
+    )
+    return found, errors, frozenset(seen)
+
+
+def _failed(item: Item, message: str, cwd: str) -> Any:
+    """The result of an item no worker could scan: a scan error naming it."""
+    kind, what = item
+    if kind == "data":
+        return [], [ScanError(what[1], 0, 0, message.replace("{what}", "this file"))], 0
+    text = message.replace("{what}", "this module or a module it calls")
+    return [], [ScanError(display_path(what, cwd), 0, 0, text)], frozenset([what])
 
 
 def _in_parallel(
-    pool: Any,
+    pool: _Pool,
     data_jobs: list[tuple[str, str, Settings]],
     cfn_parameters: dict[str, str] | None,
     modules: dict[str, list[tuple[str, str]]],
@@ -667,40 +779,54 @@ def _in_parallel(
     max_size: int,
     callers: dict[str, int],
 ) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
-    """Data files in chunks, and Terraform roots in chunks, across the pool; results in the
-    order a serial scan produces them."""
-    roots = [d for d in modules if not callers.get(d)]
-    slots = len(pool._pool) * 4 if hasattr(pool, "_pool") else 8
-    jobs: list[tuple[Any, ...]] = []
-    for chunk in _chunks([(p, s) for p, s, _ in data_jobs], slots):
-        jobs.append(("data", chunk, cfn_parameters))
-    for chunk in _chunks(roots, slots):
-        jobs.append(("terraform", chunk, modules, cwd, var_files, variables, callers, max_size))
-    parsed: list[tuple[list[Target], list[ScanError], int]] = []
-    pairs: list[tuple[str, Target]] = []
-    reached: set[str] = set()
-    for kind, result in pool.imap(_work, jobs):
-        if kind == "data":
-            parsed.extend(result)
-        else:
-            found, errs, seen = result
-            pairs.extend(found)
-            errors.extend(errs)
-            reached |= seen
-    rest = [d for d in modules if callers.get(d) and d not in reached]
-    if rest:  # scanned modules that only other non-root modules call
-        pairs += _terraform_modules(
-            modules,
-            cwd,
-            var_files,
-            variables,
-            errors,
-            roots=rest,
-            reached=reached,
-            callers=callers,
-            max_size=max_size,
-        )
+    """Data files and Terraform roots in chunks across the workers; results as a serial scan
+    produces them."""
+    global _shared
+    shared = (modules, cwd, var_files, variables, callers, max_size, cfn_parameters)
+    _shared = shared  # for items scanned in this process when no worker can start
+    try:
+        roots = [d for d in modules if not callers.get(d)]
+        items: list[Item] = [("root", d) for d in roots]
+        items += [("data", (path, shown)) for path, shown, _ in data_jobs]
+        slots = pool.workers * CHUNKS_PER_WORKER
+        units = _chunks(list(range(len(roots))), slots)
+        units += _chunks(list(range(len(roots), len(items))), slots)
+        results = _run(pool, shared, items, units, None)
+        parsed = results[len(roots) :]
+        pairs: list[tuple[str, Target]] = []
+        reached: set[str] = set()
+        _replay(roots, results[: len(roots)], pairs, errors, reached)
+        # Scanned modules that only modules no root reached call: in sequence, as serially.
+        rest = [d for d in modules if callers.get(d) and d not in reached]
+        if rest:
+            items = [("root", d) for d in rest]
+            found = _run(pool, shared, items, [list(range(len(rest)))], frozenset(reached))
+            _replay(rest, found, pairs, errors, reached)
+        # What a serial scan reports even with no module to evaluate (--var-file errors).
+        for _ in _terraform_modules(
+            {}, cwd, var_files, variables, errors, roots=[], callers={}, max_size=max_size
+        ):
+            pass
+    finally:
+        _shared = ()
     return parsed, pairs
+
+
+def _replay(
+    roots: list[str],
+    results: list[Any],
+    pairs: list[tuple[str, Target]],
+    errors: list[ScanError],
+    reached: set[str],
+) -> None:
+    """Keep the roots a serial scan evaluates: in order, those no kept root reached."""
+    for root, result in zip(roots, results, strict=True):
+        if result is None or root in reached:
+            continue
+        found, errs, seen = result
+        pairs.extend(found)
+        errors.extend(errs)
+        reached |= seen
 
 
 def _chunks(items: list[Any], slots: int) -> list[list[Any]]:
@@ -710,28 +836,175 @@ def _chunks(items: list[Any], slots: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _work(job: tuple[Any, ...]) -> tuple[str, Any]:
-    """One chunk of a parallel scan, in a worker process."""
-    if job[0] == "data":
-        _, chunk, cfn_parameters = job
-        return "data", [_parse_data(path, shown, cfn_parameters) for path, shown in chunk]
-    _, roots, modules, cwd, var_files, variables, callers, max_size = job
-    errors: list[ScanError] = []
-    reached: set[str] = set()
-    found = list(
-        _terraform_modules(
-            modules,
-            cwd,
-            var_files,
-            variables,
-            errors,
-            roots=roots,
-            reached=reached,
-            callers=callers,
-            max_size=max_size,
+class _NoWorkers(Exception):
+    """Worker processes cannot be started here (no fork, a process limit)."""
+
+
+def _run(
+    pool: _Pool,
+    shared: tuple[Any, ...],
+    items: list[Item],
+    units: list[list[int]],
+    reached: frozenset[str] | None,
+) -> list[Any]:
+    """A result for every item, in order. Units run on ``pool.workers`` workers. When a worker
+    dies, the units that were running are retried one at a time, each in a worker of its own;
+    the item a lone worker dies (or hangs) on gets a scan error and the rest of its unit is
+    queued again (each crashing item costs one worker start: time stays linear in the items).
+    A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item. What
+    cannot fail as a crash runs in this process, as a serial scan: a unit whose worker raised
+    (a result that cannot be sent back), and everything when workers die before scanning."""
+    results: list[Any] = [None] * len(items)
+    cwd = shared[1]
+    queue = [unit for unit in units if unit]
+    suspects: list[list[int]] = []
+    here: list[list[int]] = []  # units to scan in this process
+    while queue or suspects:
+        if queue:
+            batch, queue, workers = queue, [], pool.workers
+        else:
+            batch, suspects, workers = suspects[:1], suspects[1:], 1
+        try:
+            outcome = _round(pool, shared, items, batch, reached, workers)
+        except _NoWorkers:
+            outcome = [("here", None)] * len(batch)
+        if all(status == "waiting" for status, _ in outcome):  # no worker scanned anything
+            here += batch + queue + suspects
+            break
+        for unit, (status, value) in zip(batch, outcome, strict=True):
+            if status == "done":
+                for i, result in zip(unit, value, strict=True):
+                    results[i] = result
+            elif status == "waiting":  # not started when the pool stopped: run it again
+                queue.append(unit)
+            elif status == "here":
+                here.append(unit)
+            elif status == "started":  # running when a worker died: find out alone
+                suspects.append(unit)
+            else:  # "culprit": (index in the unit, message)
+                k, message = value
+                results[unit[k]] = _failed(items[unit[k]], message, cwd)
+                if len(unit) > 1:
+                    queue.append(unit[:k] + unit[k + 1 :])
+    for unit in here:
+        for i, result in zip(unit, _work((0, [items[i] for i in unit], reached)), strict=True):
+            results[i] = result
+    return results
+
+
+def _round(
+    pool: _Pool,
+    shared: tuple[Any, ...],
+    items: list[Item],
+    batch: list[list[int]],
+    reached: frozenset[str] | None,
+    workers: int,
+) -> list[tuple[str, Any]]:
+    """Run a batch of units on a new pool: for each unit ("done", results), ("waiting", None)
+    (never started), ("started", None) (running when a worker died), ("culprit", (k,
+    message)) (its k-th item killed or stalled a worker it had to itself) or ("here", None)
+    (its worker raised an exception: to scan in this process)."""
+    import time
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    progress = pool.context.RawArray("q", [-1] * len(batch))
+    try:
+        executor = ProcessPoolExecutor(
+            min(workers, len(batch)),
+            mp_context=pool.context,
+            initializer=_init,
+            initargs=(shared, progress),
         )
-    )
-    return "terraform", (found, errors, reached)
+    except (OSError, ValueError) as exc:
+        raise _NoWorkers from exc
+    outcome: list[tuple[str, Any] | None] = [None] * len(batch)
+    futures: dict[Future[list[Any]], int] = {}
+    processes: list[Any] = []
+    broken = stuck = False
+    poll = max(0.02, min(1.0, WORKER_TIMEOUT / 4))
+    try:
+        try:
+            for slot, unit in enumerate(batch):
+                job = (slot, [items[i] for i in unit], reached)
+                futures[executor.submit(_work, job)] = slot
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+        except (OSError, RuntimeError) as exc:
+            raise _NoWorkers from exc
+        pending = set(futures)
+        watched: dict[int, tuple[int, float]] = {}  # slot -> (item, since when)
+        while pending and not broken:
+            done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+            for future in done:
+                slot = futures[future]
+                try:
+                    outcome[slot] = ("done", future.result())
+                except BrokenProcessPool:
+                    broken = True
+                except Exception:  # e.g. a result that cannot be sent back: not a crash
+                    outcome[slot] = ("here", None)
+            now = time.monotonic()
+            for future in pending:
+                slot = futures[future]
+                k = progress[slot]
+                if k < 0:
+                    continue
+                if watched.get(slot, (-1, 0.0))[0] != k:
+                    watched[slot] = (k, now)
+                elif now - watched[slot][1] > WORKER_TIMEOUT:
+                    message = _TIMEOUT.replace("{seconds}", f"{WORKER_TIMEOUT:g}")
+                    outcome[slot] = ("culprit", (k, message))
+                    broken = stuck = True
+        if broken:
+            _kill(processes)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    how = _how_it_died(processes) if broken and not stuck else ""
+    out: list[tuple[str, Any]] = []
+    for future, slot in sorted(futures.items(), key=lambda pair: pair[1]):
+        known = outcome[slot]
+        if known is None and future.done() and not future.cancelled() and not future.exception():
+            known = ("done", future.result())
+        if known is None:
+            k = progress[slot]
+            if k < 0 or stuck:
+                known = ("waiting", None)
+            elif len(futures) == 1:
+                known = ("culprit", (k, _DIED.replace("{how}", how)))
+            else:
+                known = ("started", None)
+        out.append(known)
+    return out
+
+
+_DIED = "worker process died while scanning {what}{how}: not scanned"
+_TIMEOUT = "worker process spent over {seconds} s on {what}: stopped, not scanned"
+
+
+def _kill(processes: list[Any]) -> None:
+    import contextlib
+
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.kill()
+
+
+def _how_it_died(processes: list[Any]) -> str:
+    """`` (signal SIGSEGV)`` or `` (exit code 3)`` for the worker that died, when known."""
+    import signal
+
+    for process in processes:
+        process.join(1)
+        code = getattr(process, "exitcode", None)
+        if code is None or code == 0 or code == -signal.SIGTERM:
+            continue
+        if code < 0:
+            try:
+                return f" (signal {signal.Signals(-code).name})"
+            except ValueError:
+                return f" (signal {-code})"
+        return f" (exit code {code})"
+    return ""
 
 
 # An instance key in an address: [0] or ["name"] (compiled by re on first use).
