@@ -662,12 +662,15 @@ class _Pool(NamedTuple):
 def _pool(directories: int, data_files: int) -> _Pool | None:
     """Workers for a large tree on a machine with several cores, else None. Never while the
     fixer records or overlays what files hold (those live in this process).
-    ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers."""
-    if directories + data_files < PARALLEL_THRESHOLD or not source.plain():
+    ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers whatever the size
+    of the tree (the generated hostile-input runs compare both on small trees)."""
+    if not source.plain():
         return None
     jobs = os.environ.get("IMDS_IAC_JOBS", "").strip()
     if jobs.isdigit() and int(jobs) > 0:
         workers = min(int(jobs), 32)
+    elif directories + data_files < PARALLEL_THRESHOLD:
+        return None
     else:
         try:
             cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
