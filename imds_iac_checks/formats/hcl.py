@@ -49,14 +49,18 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 class Source:
     """A file's bytes plus the conversions from tree-sitter positions to :class:`Span`."""
 
-    __slots__ = ("data", "path")
+    __slots__ = ("ascii", "data", "path")
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path = path
         self.data = data
+        # Most files are ASCII: then a character column is the byte column (no slice per span).
+        self.ascii = data.isascii()
 
     def column(self, byte: int, byte_column: int) -> int:
         """1-based character column of ``byte``, ``byte_column`` bytes into its line."""
+        if self.ascii:
+            return byte_column + 1
         prefix = self.data[byte - byte_column : byte]
         if prefix.isascii():
             return byte_column + 1
