@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from imds_iac_checks.config import Overrides, Resolver
 from imds_iac_checks.formats import hcl, terraform_module
+from imds_iac_checks.scan import scan
 from tests.hostile.hcl import GENERATORS, large_file
 
 
@@ -225,3 +227,20 @@ def test_large_file_repairs_and_errors_cost_one_parse(kind: str, seed: int) -> N
     hcl._get_parser().parse(data)
     one_parse = time.process_time() - parse_only
     assert elapsed < 2.5 * one_parse + 0.5, (elapsed, one_parse)
+
+
+@pytest.mark.parametrize("boms", range(1, 5))
+def test_leading_byte_order_marks_are_never_a_silent_pass(boms: int, tmp_path: Path) -> None:
+    """One BOM is read as Terraform reads it; a second is a character HCL rejects, and the file
+    is a syntax error naming it (it was skipped as holding nothing: "No findings", exit 0)."""
+    (tmp_path / "main.tf").write_bytes(
+        b"\xef\xbb\xbf" * boms + b'resource "aws_instance" "w" {\n  ami = "x"\n}\n'
+    )
+    result = scan([str(tmp_path)], Resolver(Overrides()), cwd=str(tmp_path))
+    if boms == 1:
+        assert [f.rule_id for f in result.findings] == ["IMDS001"]
+        assert not result.errors
+    else:
+        assert [(e.line, e.column, e.message) for e in result.errors] == [
+            (1, 1, "syntax error: unexpected character '\\ufeff'")
+        ]

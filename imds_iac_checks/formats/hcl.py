@@ -596,7 +596,14 @@ def _syntax_error(src: Source, root: Node) -> ScanError:
         token = _first_leaf(node)
         text = _compact(src.text(token), 40) if token is not None else ""
         if token is None or not text:
-            message = "syntax error: unexpected end of file"
+            # An empty error node: at the end of the text, or before a character the grammar has
+            # no token for (a second byte-order mark, a control character): name that character.
+            at = node.start_byte
+            rest = src.data[at : at + 4].decode("utf-8", "replace")
+            if not src.data[at:].strip():
+                message = "syntax error: unexpected end of file"
+            else:
+                message = f"syntax error: unexpected character {rest[:1]!r}"
         else:
             message = f"syntax error: unexpected {text!r}"
             span = src.span(token)

@@ -113,7 +113,7 @@ def relevant(data: bytes) -> bool:
             + rb")\b|\bresource[^\n]*\\[uU]"  # an escape in a label: let the parser decode it
         )
         # What may stand before a block on its line: blanks, a BOM, the end of a comment.
-        _line_start = re.compile(rb"(?:\xef\xbb\xbf)?[ \t]*|.*\*/[ \t]*")
+        _line_start = re.compile(rb"(?:\xef\xbb\xbf)*[ \t]*|.*\*/[ \t]*")
     return _relevant_in(data, 0, len(data))
 
 
