@@ -688,7 +688,9 @@ def _internal_error(exc: BaseException) -> int:
     detail = " ".join(str(exc).split())
     if len(detail) > 200:
         detail = detail[:197] + "..."
-    detail = detail.encode("ascii", "backslashreplace").decode("ascii")
+    from imds_iac_checks.report.escape import escape
+
+    detail = escape(detail)
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(
             f"imds-iac: internal error: {type(exc).__name__}"

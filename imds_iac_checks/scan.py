@@ -460,13 +460,7 @@ def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
     size = os.stat(path).st_size
     if size <= limit:
         return None
-    return ScanError(
-        shown,
-        0,
-        0,
-        f"skipped: {size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit "
-        "(raise it with --max-file-size or max-file-size in the configuration)",
-    )
+    return ScanError(shown, 0, 0, f"skipped: {source.too_large_message(size, limit)}")
 
 
 def _downloaded(root: str) -> dict[str, str]:
