@@ -23,7 +23,6 @@ before they are written.
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -86,7 +85,6 @@ def run(
     both compared by their real paths (symbolic links resolved). A fix whose edit would be
     elsewhere (a module the scan followed out of the tree) is reported as not fixed."""
     scope = _Scope(paths or ["."], cwd)
-    scan = _Stable(scan)
     record = source.start_recording()
     try:
         before = scan()
@@ -187,37 +185,6 @@ class _Scope:
             where = plan.path if real == plan.path else f"{real} (through a symbolic link)"
             raise NoFix(f"the fix is in {where}, outside the paths given")
         return plan
-
-
-class _Stable:
-    """A scanner whose answers do not depend on how deep in the call stack it is called.
-
-    The evaluator turns runaway recursion into "could not be evaluated" (a RecursionError
-    caught); how far it got then depends on the frames already on the stack, and the scans that
-    verify edits run deeper than the first one. Each scan gets the recursion limit the first
-    one had, counted from where it starts, so that the same tree gives the same findings."""
-
-    def __init__(self, scan: Scanner) -> None:
-        self.scan = scan
-        self.depth = _depth()
-        self.limit = sys.getrecursionlimit()
-
-    def __call__(self) -> ScanResult:
-        saved = sys.getrecursionlimit()
-        sys.setrecursionlimit(self.limit + max(0, _depth() - self.depth))
-        try:
-            return self.scan()
-        finally:
-            sys.setrecursionlimit(saved)
-
-
-def _depth() -> int:
-    frame = sys._getframe(1)
-    depth = 0
-    while frame is not None:
-        depth += 1
-        frame = frame.f_back  # type: ignore[assignment]
-    return depth
 
 
 def _sharing(findings: list[Finding]) -> dict[tuple[str, int, int], list[str]]:
