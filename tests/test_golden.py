@@ -36,9 +36,11 @@ _ROOT_URI = "file://" + ROOT.as_posix() + "/"
 def _normalise(text: str) -> str:
     from imds_iac_checks import __version__
 
-    return text.replace(_ROOT_URI, "file://ROOT/").replace(
-        f'"version": "{__version__}"', '"version": "VERSION"'
-    ).replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "VERSION"')
+    return (
+        text.replace(_ROOT_URI, "file://ROOT/")
+        .replace(f'"version": "{__version__}"', '"version": "VERSION"')
+        .replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "VERSION"')
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
