@@ -1,22 +1,20 @@
-"""The bundled fixtures carry their expected findings. In HCL and YAML a line that should get a
-finding ends with ``# imds-expect: IMDS002`` (several: ``IMDS002, IMDS003``). JSON has no
-comments: ``x.json`` (or a JSON ``x.template``) has a sidecar ``x.json.expect`` with lines
-``LINE RULE RESOURCE``. This test
-scans the whole fixtures tree through the CLI and requires exactly those findings."""
+"""The bundled fixtures carry their expected findings, annotated as tests/expect.py describes:
+in HCL and YAML a line that should get a finding ends with ``# imds-expect: IMDS002`` (several:
+``IMDS002, IMDS003``); JSON has no comments, so ``x.json`` (or a JSON ``x.template``) has a sidecar
+``x.json.expect`` with lines ``LINE RULE RESOURCE``. This test scans the whole fixtures tree
+through the CLI and requires exactly those findings."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.expect import annotated_files, expected_in
 
-EXPECT = re.compile(r"(?:#|//)\s*imds-expect:\s*([A-Z0-9, ]+)")
 ROOT = FIXTURES.parent
-INLINE = (".tf", ".tfvars", ".yaml", ".yml", ".template")
 
 Expected = Counter[tuple[str, int, str]]
 
@@ -25,22 +23,12 @@ def expected_findings(root: Path) -> tuple[Expected, dict[tuple[str, int, str], 
     """(path, line, rule) counts, and the resource each JSON expectation names."""
     expected: Expected = Counter()
     resources: dict[tuple[str, int, str], str] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in annotated_files(root):
         rel = path.relative_to(ROOT).as_posix()
-        sidecar = path.with_name(path.name + ".expect")
-        if path.name.endswith(INLINE) and not sidecar.exists():
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                match = EXPECT.search(line)
-                if match:
-                    for rule in filter(None, (r.strip() for r in match.group(1).split(","))):
-                        expected[(rel, number, rule)] += 1
-        elif sidecar.exists():
-            for line in sidecar.read_text(encoding="utf-8").splitlines():
-                if not line.strip() or line.startswith("#"):
-                    continue
-                number, rule, resource = line.split(" ", 2)
-                expected[(rel, int(number), rule)] += 1
-                resources[(rel, int(number), rule)] = resource
+        for e in expected_in(path):
+            expected[(rel, e.line, e.rule)] += 1
+            if e.resource is not None:
+                resources[(rel, e.line, e.rule)] = e.resource
     return expected, resources
 
 

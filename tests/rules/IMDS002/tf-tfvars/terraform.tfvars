@@ -1,0 +1,1 @@
+legacy_tokens = "optional" # imds-expect: IMDS002@17

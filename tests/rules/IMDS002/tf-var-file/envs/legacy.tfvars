@@ -1,0 +1,1 @@
+http_tokens = "optional" # imds-expect: IMDS002@15

@@ -1,0 +1,2 @@
+# Not named on the command line: not read.
+http_tokens = "optional"

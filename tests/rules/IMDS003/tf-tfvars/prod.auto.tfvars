@@ -1,0 +1,1 @@
+hop_limit = 4 # imds-expect: IMDS003@13

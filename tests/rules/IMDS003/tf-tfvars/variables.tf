@@ -1,0 +1,4 @@
+variable "hop_limit" {
+  type    = number
+  default = 1
+}
