@@ -130,6 +130,7 @@ def test_rules_command(cli) -> None:
     assert "unknown rule 'IMDS999'" in missing.err
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_catalog(tmp_path: Path) -> None:
     run = subprocess.run(
         [

@@ -313,6 +313,7 @@ def plugin_dir() -> str:
     return directory
 
 
+@pytest.mark.slow
 def test_cfn_lint_reports_what_the_cli_reports(cli: Any, tmp_path: Path, plugin_dir: str) -> None:
     files = []
     for name, (text, _) in CASES.items():

@@ -630,6 +630,7 @@ EXPECTED_LITERAL = {
 }
 
 
+@pytest.mark.slow
 def test_literal_cases_same_verdicts_as_imds_iac_check(literal_results: Any) -> None:
     results, found, _, _ = literal_results
     assert found == EXPECTED_LITERAL  # the cases say what they mean
@@ -641,6 +642,7 @@ def test_literal_cases_same_verdicts_as_imds_iac_check(literal_results: Any) -> 
     assert results[("cfn-yaml", "IMDS002", "Disabled")] == "PASSED"
 
 
+@pytest.mark.slow
 def test_unknown_values_are_neither_passed_nor_failed(literal_results: Any) -> None:
     """What imds-iac reports as IMDS004 is CheckResult.UNKNOWN: left out of checkov's report."""
     results, _, _, unknown = literal_results
@@ -656,6 +658,7 @@ def test_unknown_values_are_neither_passed_nor_failed(literal_results: Any) -> N
     assert results[("tf", "IMDS003", "aws_instance.unresolved")] == "PASSED"
 
 
+@pytest.mark.slow
 def test_checkov_skips_and_imds_iac_suppressions_agree(literal_results: Any) -> None:
     results, _, suppressed, _ = literal_results
     assert results[("tf", "IMDS002", "aws_instance.skipped")] == "SKIPPED"
@@ -685,6 +688,7 @@ ONLY_IMDS_IAC = {
 }
 
 
+@pytest.mark.slow
 def test_bundled_fixtures(tmp_path: Path) -> None:
     """Every Terraform project and CloudFormation template under fixtures/, and the plan."""
     require_tool(_checkov_available(), "checkov")

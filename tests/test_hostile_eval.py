@@ -83,6 +83,7 @@ resource "aws_instance" "counted" {
 """
 
 
+@pytest.mark.slow
 def test_issue_module_gives_findings_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "mod").mkdir()
     (tmp_path / "mod" / "main.tf").write_text(ISSUE_MODULE)
@@ -267,6 +268,7 @@ def test_alternatives_past_the_cap_are_too_complex(tmp_path: Path) -> None:
     assert len(result.findings) <= 33
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_shared_values_used_whole(seed: int, tmp_path: Path) -> None:
     result, _ = _case("eval_shared_values", seed, tmp_path)
@@ -277,6 +279,7 @@ def test_shared_values_used_whole(seed: int, tmp_path: Path) -> None:
     assert [f.rule_id for f in found["aws_instance.set"]] == ["IMDS004"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_module_fanout(seed: int, tmp_path: Path) -> None:
     from imds_iac_checks.scan import ROOT_MODULES
@@ -356,6 +359,7 @@ def test_count_in_exponent_form(count: str, label: str, tmp_path: Path) -> None:
     assert cpu < CPU_BOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))  # each spends the whole budget
 def test_nested_for(seed: int, tmp_path: Path) -> None:
     result, _ = _case("eval_nested_for", seed, tmp_path)
@@ -364,6 +368,7 @@ def test_nested_for(seed: int, tmp_path: Path) -> None:
     assert "too complex to evaluate statically" in web[0].message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))  # each spends the whole budget
 def test_many_expressions_past_the_bound(seed: int, tmp_path: Path) -> None:
     result, _ = _case("eval_many_explosions", seed, tmp_path)
@@ -395,6 +400,7 @@ def test_symlinked_modules(seed: int, tmp_path: Path) -> None:
 # --- every generator through the command line: no traceback, bounded time and memory -------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_generators_through_the_cli(name: str, tmp_path: Path) -> None:
     GENERATORS[name](random.Random(11), tmp_path)

@@ -65,6 +65,7 @@ def changed(
 # --- item 11: never a write outside the paths given -----------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fix_never_writes_outside_the_paths_given(tmp_path: Path, seed: int) -> None:
     area = tmp_path / "area"
@@ -85,6 +86,7 @@ def test_fix_never_writes_outside_the_paths_given(tmp_path: Path, seed: int) -> 
     assert run.code == (2 if any((area / "infra").rglob("links")) else 1), run.out + run.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_named_file_authorises_edits_to_that_file_only(tmp_path: Path, seed: int) -> None:
     """pre-commit passes files: a file given on the command line is the only one edited, even
@@ -104,6 +106,7 @@ def test_a_named_file_authorises_edits_to_that_file_only(tmp_path: Path, seed: i
     assert touched == {os.path.relpath(infra, tmp_path)}, touched
 
 
+@pytest.mark.slow
 def test_a_symlinked_named_file_is_edited_where_it_points(tmp_path: Path) -> None:
     real = tmp_path / "real.tf"
     real.write_text('resource "aws_instance" "a" {}\n')
@@ -152,6 +155,7 @@ def test_an_unstable_module_does_not_block_a_literal_fix_elsewhere(
     assert not [f for f in outcome.after.findings if f.path.startswith("good/")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fix_good_bad_fixes_good(tmp_path: Path, seed: int) -> None:
     unstable_neighbour(random.Random(seed), tmp_path)
@@ -237,6 +241,7 @@ def test_a_finding_the_edit_causes_still_blocks_it(tmp_path: Path) -> None:
 # --- item 18 (a): YAML anchors --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_anchored_yaml_values_keep_their_anchor(tmp_path: Path, seed: int) -> None:
     from imds_iac_checks.fix.structured import valid
@@ -262,6 +267,7 @@ def test_anchored_yaml_values_keep_their_anchor(tmp_path: Path, seed: int) -> No
 # --- item 18 (b): byte-order marks ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_columns_and_fixes_with_several_byte_order_marks(tmp_path: Path, seed: int) -> None:
     byte_order_marks(random.Random(seed), tmp_path)
@@ -297,6 +303,7 @@ def _xattrs_supported(directory: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_read_only_hard_linked_and_attributed_files(tmp_path: Path, seed: int) -> None:
     file_modes(random.Random(seed), tmp_path)
@@ -375,6 +382,7 @@ def test_read_only_refused_by_write_atomic(tmp_path: Path) -> None:
 # --- item 18 (e): --write-baseline ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_write_baseline_does_not_follow_a_planted_temporary_name(tmp_path: Path) -> None:
     """The old fixed name ``.baseline.json.imds-iac-tmp``: a symbolic link planted there sent
     the baseline into the file it points to."""
@@ -392,6 +400,7 @@ def test_write_baseline_does_not_follow_a_planted_temporary_name(tmp_path: Path)
     assert stat.S_IMODE((tmp_path / "baseline.json").stat().st_mode) == 0o666 & ~_umask()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["a-directory", "/dev/null"])
 def test_write_baseline_never_replaces_what_is_not_a_regular_file(
     tmp_path: Path, target: str
@@ -413,6 +422,7 @@ def _umask() -> int:
 # --- item 18 (f): concurrent runs and stale temporary files ---------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_two_fix_runs_at_once(tmp_path: Path, seed: int) -> None:
     reference = tmp_path / "reference"
@@ -521,6 +531,7 @@ def test_a_change_just_before_the_rename_is_not_overwritten(
 # --- the generators themselves --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_generated_cases_scan_and_fix_quickly(tmp_path: Path, name: str) -> None:
     import time
@@ -538,6 +549,7 @@ def test_generated_cases_scan_and_fix_quickly(tmp_path: Path, name: str) -> None
             assert run.code in (0, 1, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_fix_of_a_large_file_parses_it_a_bounded_number_of_times(tmp_path: Path, seed: int) -> None:
     """Planning used to parse the file once per finding: 158 findings in an 800 KB file took
@@ -557,6 +569,7 @@ def test_fix_of_a_large_file_parses_it_a_bounded_number_of_times(tmp_path: Path,
     assert cpu < 30, cpu  # about 4 s; it was over 75 s
 
 
+@pytest.mark.slow
 def test_fix_of_a_file_with_exponent_numbers(tmp_path: Path) -> None:
     """The fixer reads a file as the scanner does: `count = 1e3` does not make it unfixable."""
     (tmp_path / "main.tf").write_text(

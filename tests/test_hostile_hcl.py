@@ -26,6 +26,7 @@ def _summary(targets: list) -> list[tuple[str, int, list[tuple[str, object, bool
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 @pytest.mark.parametrize("seed", range(3))
 def test_generated_cases_scan_without_traceback(
@@ -41,6 +42,7 @@ def test_generated_cases_scan_without_traceback(
     assert elapsed < 20  # generous: a loaded CI machine; about a second when idle
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_large_file_chunked_parse_matches_whole_file_parse(seed: int) -> None:
     """The chunked parse (large files) keeps every target and every value, at the same lines,
@@ -62,6 +64,7 @@ def test_large_file_chunked_parse_matches_whole_file_parse(seed: int) -> None:
     assert all(v.known for t in ours for vs in t.settings.values() for v in vs)
 
 
+@pytest.mark.slow
 def test_large_file_with_a_heredoc_across_a_chunk_boundary() -> None:
     """A heredoc holding `}` lines: chunks that do not parse alone fall back to one parse."""
     rng = random.Random(5)
@@ -79,6 +82,7 @@ def test_large_file_with_a_heredoc_across_a_chunk_boundary() -> None:
     assert [v.value for v in h.settings["tokens"]] == ["optional"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_large_file_structure_error_in_a_late_chunk_is_reported(seed: int) -> None:
     rng = random.Random(seed)
@@ -99,6 +103,7 @@ def test_large_file_structure_error_in_a_late_chunk_is_reported(seed: int) -> No
     assert error.line == head.count("\n") + 2
 
 
+@pytest.mark.slow
 def test_large_file_time_is_bounded() -> None:
     """A 2 MB .tf file of resource blocks: parse, validation and targets in a bounded time (CPU
     seconds, so that a loaded machine does not fail it; about 1 s on an idle laptop)."""
@@ -143,6 +148,7 @@ def test_prefilter_finds_blocks_written_any_valid_way(seed: int) -> None:
     assert [v.value for v in target.settings["tokens"]] == ["optional"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opener", ["/*\n", "x = <<EOT\n", 'x = "${\n'])
 def test_a_multi_line_construct_across_chunks_never_makes_a_phantom_target(opener: str) -> None:
     """A block comment, heredoc or template that starts in a chunk with nothing relevant and
@@ -168,6 +174,7 @@ def test_a_multi_line_construct_across_chunks_never_makes_a_phantom_target(opene
     assert [t.address for t in targets] == ["aws_instance.real"]
 
 
+@pytest.mark.slow
 def test_a_sparse_large_file_costs_little() -> None:
     """Chunks with nothing a target can depend on are not parsed: a 2 MB file with a handful of
     targets takes a fraction of the parse of the whole file."""
@@ -186,6 +193,7 @@ def test_a_sparse_large_file_costs_little() -> None:
 KINDS_OF_REPAIR = ("exponent", "deep", "early-error", "late-error")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "seed"), [(k, s) for k in KINDS_OF_REPAIR for s in (0, 1)])
 def test_large_file_repairs_and_errors_cost_one_parse(kind: str, seed: int) -> None:
     """A large file whose chunk needs a repair (`1e3`, a template nested 100 levels) or holds a

@@ -280,6 +280,7 @@ def test_error_messages_on_stderr_are_inert(cli, tmp_path: Path) -> None:
     assert_inert(run.err, "stderr")
 
 
+@pytest.mark.slow
 def test_real_process_with_strict_utf8_streams(tmp_path: Path) -> None:
     """Non-UTF-8 names and hostile values: no format crashes on a strict UTF-8 stdout (as under
     LANG=en_US.UTF-8) or a report file, and none writes a control character where it should not."""
@@ -312,6 +313,7 @@ def _multitool() -> str | None:
     return find()
 
 
+@pytest.mark.slow
 def test_sarif_with_hostile_names_validates(cli, tmp_path: Path) -> None:
     tool = _multitool()
     require_tool(tool is not None, "Microsoft SARIF multitool (npm @microsoft/sarif-multitool)")
@@ -439,6 +441,7 @@ def test_encoder_matches_json_dumps(seed: int) -> None:
         assert encode.dumps(value) == encode.escape_surrogates(reference), value
 
 
+@pytest.mark.slow
 def test_json_writer_is_fast() -> None:
     """20,000 findings: at least 3x faster than json.dump with indent (measured 8x: 1.35 s ->
     0.16 s for 28,831 findings)."""

@@ -20,6 +20,9 @@ from tests.hostile.parallel import many_templates, module_tree
 
 from .conftest import run_process
 
+# Every test here starts a worker pool (and many kill or stall its workers): integration runs.
+pytestmark = pytest.mark.slow
+
 FORK = "fork" in multiprocessing.get_all_start_methods()
 POISON = b"# POISON:"
 
@@ -71,7 +74,6 @@ def test_module_trees_scan_to_the_same_bytes_serial_and_parallel(
     assert serial.out.count("IMDS00") > 100
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(10, 22))
 def test_module_trees_every_format_and_size(cli, tmp_path: Path, monkeypatch, pools, seed) -> None:
     rng = random.Random(seed)

@@ -50,6 +50,7 @@ def _tokens(targets: list[Target]) -> list[tuple[str | None, str | None]]:
 # --- item 2: nesting in every form is a clean error, never a crash ---------------------------
 
 
+@pytest.mark.slow
 def test_deep_nesting_in_every_form_is_a_scan_error(tmp_path: Path) -> None:
     """libyaml's composer recursed in C and crashed (SIGSEGV) on 30,000 levels of ``- - -``: the
     real command, in a subprocess, reports each file instead."""
@@ -69,6 +70,7 @@ def test_deep_nesting_in_every_form_is_a_scan_error(tmp_path: Path) -> None:
     assert re.search(r"^deep\.json:1:\d+: invalid JSON: nesting deeper than 400", run.err, re.M)
 
 
+@pytest.mark.slow
 def test_deep_nesting_without_the_c_parser(tmp_path: Path) -> None:
     """The pure-Python parser (no ruamel.yaml.clib, or text libyaml rejects) is bounded too."""
     rng = random.Random(7)
@@ -184,6 +186,7 @@ def test_condition_alias_chain_finishes(seed: int) -> None:
 # --- item 10: large but legal files ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", [True, False])
 def test_big_metadata_yaml_is_not_built(flow: bool) -> None:
     rng = random.Random(int(flow))
@@ -260,6 +263,7 @@ def test_skipping_sections_never_changes_the_tree(seed: int) -> None:
         ], text
 
 
+@pytest.mark.slow
 def test_big_metadata_yaml_with_the_pure_parser() -> None:
     """A flow plain scalar libyaml rejects sends the file to the pure parser: the skipped text
     is cut out, not handed to it as spaces."""
@@ -274,6 +278,7 @@ def test_big_metadata_yaml_with_the_pure_parser() -> None:
     assert value.span.start_byte == text.index("HttpTokens: optional") + len("HttpTokens: ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["numbers", "strings"])
 def test_big_json_is_not_built(kind: str) -> None:
     text = big_json(1_000_000 if kind == "numbers" else 300_000, random.Random(3), kind)
@@ -284,6 +289,7 @@ def test_big_json_is_not_built(kind: str) -> None:
     assert elapsed < 3, elapsed  # about 0.3 s; was 14 s for 7.8 MB
 
 
+@pytest.mark.slow
 def test_skipped_json_is_still_checked() -> None:
     base = big_json(1000, random.Random(1))
     for bad, message in (("1,,2", "unexpected character ','"), ("NaN", "unexpected character")):
@@ -376,6 +382,7 @@ def test_locator_chunks_agree_with_a_line_list(monkeypatch: pytest.MonkeyPatch) 
 # --- the generators themselves ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_generated_case_scans_quickly(name: str, tmp_path: Path) -> None:
     GENERATORS[name](random.Random(0), tmp_path)
@@ -450,6 +457,7 @@ def test_emr_configuration_string_nested_deeply(levels: int) -> None:
     assert errors == [] and len(targets) == 1 and targets[0].settings == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_fix_through_alias_chains_finishes(seed: int, tmp_path: Path) -> None:
     """The fixer finds the node to edit in a tree whose nodes YAML aliases share: each node is

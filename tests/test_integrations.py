@@ -43,6 +43,7 @@ def _multitool() -> str | None:
 # --- SARIF ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sarif_has_no_validator_error_or_warning(cli, tmp_path: Path) -> None:
     tool = _multitool()
     require_tool(tool is not None, "Microsoft SARIF multitool (npm @microsoft/sarif-multitool)")

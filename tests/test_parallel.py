@@ -49,6 +49,7 @@ def test_parallel_scan_equals_serial_scan(cli, tree: Path, monkeypatch, pools) -
     assert serial.json()["summary"]["findings"] > 200
 
 
+@pytest.mark.slow
 def test_small_trees_and_the_fixer_stay_serial(cli, tree: Path, monkeypatch, pools) -> None:
     cli("check", ".", cwd=tree / "copy-0" / "terraform" / "storefront")
     monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)

@@ -6,6 +6,8 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, require_tool
 
 
@@ -27,6 +29,7 @@ def test_ruff_format() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.slow
 def test_mypy() -> None:
     require_tool(importlib.util.find_spec("mypy") is not None, "mypy")
     run = _run(sys.executable, "-m", "mypy")

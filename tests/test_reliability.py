@@ -104,6 +104,7 @@ EXPECTED_ERRORS = {
 }
 
 
+@pytest.mark.slow
 def test_hostile_inputs(hostile: Path) -> None:
     start = time.perf_counter()
     run = run_process("check", ".", cwd=hostile)
@@ -125,6 +126,7 @@ def test_hostile_inputs(hostile: Path) -> None:
     assert "tags.yaml:6:24: IMDS004" in run.out
 
 
+@pytest.mark.slow
 def test_size_limit_is_configurable(hostile: Path, tmp_path: Path) -> None:
     shutil.copy(hostile / "big.tf", tmp_path / "big.tf")
     run = run_process("check", "--max-file-size", "0", ".", cwd=tmp_path)
