@@ -34,9 +34,9 @@ RULES_DIR = Path(__file__).resolve().parent / "rules"
 
 def rule_ids() -> list[str]:
     """The rules the scanner has: the one place this module asks for them."""
-    from imds_iac_checks.engine import RULES
+    from imds_iac_checks.rules import REGISTRY
 
-    return list(RULES)
+    return list(REGISTRY)
 
 
 class Case(NamedTuple):
