@@ -14,16 +14,18 @@ each field compile a ``ForwardRef`` at import time, which costs milliseconds on 
 pre-commit hook.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 Scalar = str | int | float | bool
 
-# Canonical setting keys: the same in every format.
+# Canonical setting keys: the same in every format. A kind carries the settings its KindSpec
+# names (``fields``); :data:`NORMALIZE` says how a literal of each is read. A new setting is a new
+# key here, a field in the KindSpecs that carry it and, when its literals need more than text, an
+# entry in NORMALIZE: the adapters fill whatever a KindSpec names.
 ENDPOINT = "endpoint"
 TOKENS = "tokens"
 HOP_LIMIT = "hop_limit"
-SETTING_KEYS = (ENDPOINT, TOKENS, HOP_LIMIT)
 
 # Canonical values.
 REQUIRED = "required"
@@ -47,11 +49,100 @@ class Span(NamedTuple):
     end_column: int
 
 
+class LinkKind:
+    """What kind of place a provenance :class:`Link` is. Plain string constants (no
+    :mod:`enum` import at start-up); each kind says how a link of it reads in messages
+    (:data:`_LINK_TEXT`) and whether a fix may edit the value written there
+    (:func:`fix_safety`)."""
+
+    # Where a value is written.
+    LITERAL = "literal"  # a literal (in the resource, or anywhere not named by another kind)
+    EXPRESSION = "expression"  # an expression that could not be evaluated
+    VARIABLE_DEFAULT = "variable default"  # subject: "var.x"
+    VARIABLE_FILE = "variable file"  # subject: "var.x", place: the .tfvars file (or --var-file)
+    VARIABLE_CLI = "variable on the command line"  # subject: "var.x", place: "--var"
+    LOCAL = "local"  # subject: "local.y"
+    MODULE_INPUT = "module input"  # subject: the input, place: the module call's address
+    OPTIONAL_DEFAULT = "optional default"  # subject: "var.x.attr" (the typed attribute)
+    OPTIONAL_ATTRIBUTE = "optional attribute"  # an optional() attribute with no default: null
+    KNOWN_MODULE = "known module"  # subject: registry source, place: version constraint
+    KNOWN_MODULE_DEFAULT = "known module default"  # the same, a default the module writes
+    PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
+    PARAMETER_CLI = "parameter on the command line"  # subject: the parameter
+    MAPPING = "mapping"  # subject: "Map.Key.Key" (a Mappings entry)
+    NO_VALUE = "AWS::NoValue"
+    TEMPLATE_REFERENCE = "launch template reference"
+    # What a value flowed through after it was written.
+    REFERENCE = "reference"  # subject: "var.x" or "local.y"
+    PARAMETER_REFERENCE = "parameter reference"  # subject: the parameter (``Ref``)
+    FIND_IN_MAP = "Fn::FindInMap"
+    FUNCTION = "function"  # subject: the function's name
+    CONDITIONAL = "conditional"  # an undecided conditional (its branches are the values)
+
+
+# How a link of each kind reads in a message ({subject}, {place}: the link's fields).
+_LINK_TEXT: dict[str, str] = {
+    LinkKind.LITERAL: "literal",
+    LinkKind.EXPRESSION: "expression",
+    LinkKind.VARIABLE_DEFAULT: "default of {subject}",
+    LinkKind.VARIABLE_FILE: "{subject} in {place}",
+    LinkKind.VARIABLE_CLI: "{subject} in {place}",
+    LinkKind.LOCAL: "{subject}",
+    LinkKind.MODULE_INPUT: "{place} input {subject}",
+    LinkKind.OPTIONAL_DEFAULT: "optional default of {subject}",
+    LinkKind.OPTIONAL_ATTRIBUTE: "optional attribute",
+    LinkKind.KNOWN_MODULE: "{subject} {place}",
+    LinkKind.KNOWN_MODULE_DEFAULT: "default of {subject} {place}",
+    LinkKind.PARAMETER_DEFAULT: "default of parameter {subject}",
+    LinkKind.PARAMETER_CLI: "parameter {subject} given on the command line",
+    LinkKind.MAPPING: "mapping {subject}",
+    LinkKind.NO_VALUE: "AWS::NoValue",
+    LinkKind.TEMPLATE_REFERENCE: "launch template reference",
+    LinkKind.REFERENCE: "{subject}",
+    LinkKind.PARAMETER_REFERENCE: "Ref {subject}",
+    LinkKind.FIND_IN_MAP: "Fn::FindInMap",
+    LinkKind.FUNCTION: "{subject}()",
+    LinkKind.CONDITIONAL: "conditional",
+}
+
+
 class Link(NamedTuple):
-    """One step of a value's provenance: where it is written and what that place is."""
+    """One step of a value's provenance: where it is written and what kind of place that is.
+
+    ``subject`` names what is there (``var.x``, ``local.y``, a parameter, a module input) and
+    ``place`` where that is (a tfvars file, a module call's address); which of them a kind uses
+    is said at :class:`LinkKind`. Messages read :attr:`description`, built from the three."""
 
     span: Span
-    description: str
+    kind: str
+    subject: str = ""
+    place: str = ""
+
+    @property
+    def description(self) -> str:
+        return _LINK_TEXT[self.kind].format(subject=self.subject, place=self.place)
+
+
+# Fix safety (Finding.fix).
+SAFE = "safe"
+UNSAFE = "unsafe"
+
+# Kinds whose value a fix never edits: it is not in any file the scan read.
+_NOT_FIXABLE = frozenset({LinkKind.PARAMETER_CLI})
+# Kinds whose value belongs to one resource wherever it is written: its own module-call argument.
+_OWN = frozenset({LinkKind.MODULE_INPUT})
+
+
+def fix_safety(link: Link, inside: bool) -> str | None:
+    """Whether editing the value written at ``link`` fixes one resource only: SAFE when the link
+    is inside the resource (``inside``) or of a kind that belongs to it alone (its own
+    module-call argument), UNSAFE when other resources may share what is edited (a variable
+    default, a local, a tfvars entry, a parameter default, a mapping), None when no fix can
+    edit it (a parameter given on the command line). A value from one branch of a condition is
+    unsafe in any case (the caller says so)."""
+    if link.kind in _NOT_FIXABLE:
+        return None
+    return SAFE if inside or link.kind in _OWN else UNSAFE
 
 
 class Value(NamedTuple):
@@ -86,7 +177,9 @@ class KindSpec(NamedTuple):
     """How one resource kind of one format carries the metadata settings.
 
     ``block`` is the options block (``metadata_options``), or ``None`` when the settings sit on the
-    resource itself (account defaults). ``fields`` maps canonical keys to this format's field names.
+    resource itself (account defaults). ``fields`` names the settings this kind carries: it maps
+    each canonical key to this format's field name, and an adapter fills a Target's ``settings``
+    with a Value for each field written (rules read ``settings``, never syntax).
     ``suggest`` maps canonical keys to the literal a fix writes, as shown in messages.
     ``absent_ok``: a missing tokens setting changes nothing (API calls that modify settings), so
     only a value that is written can be a finding.
@@ -112,7 +205,10 @@ class KindSpec(NamedTuple):
 
 
 class Target(NamedTuple):
-    """A place that decides the metadata options of instances: one resource."""
+    """A place that decides the metadata options of instances: one resource.
+
+    ``settings`` maps each setting the resource writes (a key of ``spec.fields``) to its
+    possible Values; a setting not written is absent."""
 
     spec: KindSpec
     address: str
@@ -137,6 +233,12 @@ class Target(NamedTuple):
     # This one target stands for every one of this many instances (a `count` or `for_each` too
     # large to expand, whose settings do not depend on the instance).
     instances: int | None = None
+    # The names in ``address`` (and in the module inputs its values come from) that carry an
+    # instance key of `count` or `for_each`, innermost first, each with the same name without its
+    # own key: ``("module.web[0].aws_instance.this[1]", "module.web[0].aws_instance.this")``,
+    # ``("module.web[0]", "module.web")``. Instances of one block have the same :meth:`generic`
+    # names, so their findings can be reported once (:func:`imds_iac_checks.scan.merge_instances`).
+    instance_names: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -145,8 +247,19 @@ class Target(NamedTuple):
     def field(self, key: str) -> str:
         return self.spec.fields[key]
 
+    def generic(self, text: str) -> str:
+        """``text`` (this target's address, or a message about it) with this target's instance
+        names written without their keys: the same for every instance of its block."""
+        for keyed, base in self.instance_names:
+            text = text.replace(keyed, base)
+        return text
+
 
 class Finding(NamedTuple):
+    """One finding. ``message`` is what every report prints: ``"[label] body"``, where ``label``
+    names the resource (``aws_instance.web``, ``aws_instance.pool (2 instances)``) and ``body``
+    says what is wrong; both are kept as fields so that nothing takes a message apart."""
+
     rule_id: str
     severity: str
     message: str
@@ -163,6 +276,9 @@ class Finding(NamedTuple):
     # Why the finding is accepted (an inline ignore, resource metadata, a checkov skip), or
     # "baseline" when a baseline file lists it: reported, but not counted for the exit code.
     suppressed: str | None = None
+    # ``message`` is ``f"[{label}] {body}"`` (None: a finding built without them).
+    label: str | None = None
+    body: str | None = None
 
 
 class ScanError(NamedTuple):
@@ -195,6 +311,34 @@ def _number(raw: Scalar) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
+def _hop_limit(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    if raw in spec.hop_no_preference:
+        return None, None
+    number = _number(raw)
+    if number is None:
+        if isinstance(raw, str) and raw.strip() in spec.hop_no_preference:
+            return None, None
+        return None, f"{_show(raw)} is not a number"
+    if number in spec.hop_no_preference:
+        return None, None
+    return number, None
+
+
+def _tokens(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    text = _as_text(raw)
+    return spec.token_map.get(text, text), None
+
+
+def _text(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    return _as_text(raw), None
+
+
+# How a literal of a setting becomes its canonical value: ``(value, problem)`` (see
+# :func:`normalize`). A setting not listed here is text (``true`` is ``"true"``).
+Normalizer = Callable[[KindSpec, Scalar], tuple[Scalar | None, str | None]]
+NORMALIZE: dict[str, Normalizer] = {HOP_LIMIT: _hop_limit, TOKENS: _tokens}
+
+
 def normalize(spec: KindSpec, key: str, raw: Scalar | None) -> tuple[Scalar | None, str | None]:
     """Turn a literal as written into the canonical value for ``key``.
 
@@ -203,21 +347,7 @@ def normalize(spec: KindSpec, key: str, raw: Scalar | None) -> tuple[Scalar | No
     """
     if raw is None:
         return None, None
-    if key == HOP_LIMIT:
-        if raw in spec.hop_no_preference:
-            return None, None
-        number = _number(raw)
-        if number is None:
-            if isinstance(raw, str) and raw.strip() in spec.hop_no_preference:
-                return None, None
-            return None, f"{_show(raw)} is not a number"
-        if number in spec.hop_no_preference:
-            return None, None
-        return number, None
-    text = _as_text(raw)
-    if key == TOKENS:
-        return spec.token_map.get(text, text), None
-    return text, None
+    return NORMALIZE.get(key, _text)(spec, raw)
 
 
 def _as_text(raw: Scalar) -> str:

@@ -14,12 +14,16 @@ from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
     REQUIRED,
+    SAFE,
     TOKENS,
     TOO_COMPLEX,
+    UNSAFE,
     Finding,
+    LinkKind,
     Span,
     Target,
     Value,
+    fix_safety,
     show,
 )
 
@@ -78,6 +82,8 @@ def _finding(
         setting=setting,
         fix=fix,
         fix_note=note,
+        label=label,
+        body=message,
     )
 
 
@@ -95,18 +101,19 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
         return "safe", None
     link = value.provenance[0]
     where = link.span
-    if "given on the command line" in link.description:
-        return None, None
-    if value.condition:
-        return "unsafe", f"changes the value used when {value.condition}"
     inside = (
         where.path == target.path
         and target.span.start_byte <= where.start_byte
         and where.end_byte <= target.span.end_byte
     )
-    if inside or (link.description.startswith("module.") and " input " in link.description):
-        return "safe", None
-    return "unsafe", (
+    safety = fix_safety(link, inside)
+    if safety is None:
+        return None, None
+    if value.condition:
+        return UNSAFE, f"changes the value used when {value.condition}"
+    if safety == SAFE:
+        return SAFE, None
+    return UNSAFE, (
         f"edits {link.description} at {where.path}:{where.line}, which other resources may share"
     )
 
@@ -117,9 +124,9 @@ def _where(value: Value) -> str:
     notes = []
     if value.condition:
         notes.append(f"when {value.condition}")
-    if len(value.provenance) == 1 and value.provenance[0].description not in (
-        "literal",
-        "expression",
+    if len(value.provenance) == 1 and value.provenance[0].kind not in (
+        LinkKind.LITERAL,
+        LinkKind.EXPRESSION,
     ):
         notes.append(value.provenance[0].description)
     if len(value.provenance) > 1:
@@ -313,14 +320,16 @@ def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -
 
 
 def _failed(target: Target, rule_id: str, exc: Exception) -> Finding:
+    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
     return Finding(
         rule_id="IMDS004",
         severity=RULES["IMDS004"].severity,
-        message=f"[{target.address}] could not be evaluated: internal error in {rule_id}: "
-        f"{type(exc).__name__}: {exc}",
+        message=f"[{target.address}] {body}",
         path=target.path,
         span=target.header,
         resource=target.address,
         kind=target.kind,
         fixable=False,
+        label=target.address,
+        body=body,
     )
