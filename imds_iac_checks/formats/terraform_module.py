@@ -608,8 +608,16 @@ class Module:
         source = _attributes(_child(block, "body")).get("source")
         return hcl._literal(src, source) if source is not None else None
 
-    def registry_targets(self, src: Source, block: Node, name: str, prefix: str) -> list[Target]:
-        """Targets for a call of a well-known registry module that is not on disk."""
+    def registry_targets(
+        self,
+        src: Source,
+        block: Node,
+        name: str,
+        prefix: str,
+        outer: tuple[tuple[str, str], ...] = (),
+    ) -> list[Target]:
+        """Targets for a call of a well-known registry module that is not on disk. ``outer``:
+        the instance names of the module instance that makes the call (Target.instance_names)."""
         from imds_iac_checks.formats import terraform_registry as registry
 
         source = self.call_source(src, block)
@@ -683,16 +691,21 @@ class Module:
                     settings[key] = settings.get(key, ()) + tuple(values)
             if TOKENS in settings and block_span is None:
                 block_span = src.span(block)
+            call = f"{prefix}module.{name}"
+            resource = f"{call}{suffix}.{known.resource}"
+            own = ((resource + known.key, resource),) if known.key else ()
+            instance = ((call + suffix, call),) if suffix else ()
             out.append(
                 Target(
                     spec=spec,
-                    address=f"{prefix}module.{name}{suffix}.{known.resource}",
+                    address=resource + known.key,
                     path=src.path,
                     span=src.span(block),
                     header=src.span(block.named_children[0], block.named_children[1]),
                     block_span=block_span,
                     settings=settings,
                     format=hcl.FORMAT,
+                    instance_names=own + instance + outer,
                 )
             )
         return out
@@ -743,10 +756,12 @@ class Module:
             out.append((suffix, inputs, expansion))
         return out
 
-    def targets(self, prefix: str = "") -> list[Target]:
+    def targets(self, prefix: str = "", outer: tuple[tuple[str, str], ...] = ()) -> list[Target]:
         """The targets of this module's resources, one per instance. A resource whose
         evaluation fails (a defect, not an expression Terraform would reject: those are unknown
-        values) becomes an IMDS004 target of its own; the other resources are unaffected."""
+        values) becomes an IMDS004 target of its own; the other resources are unaffected.
+        ``prefix`` is this module instance's address (``module.web[0].``), ``outer`` its
+        instance names (see Target.instance_names)."""
         out: list[Target] = []
         for src, block, labels in self.resources:
             spec = KINDS[labels[0]]
@@ -757,14 +772,18 @@ class Module:
                 for suffix, names in expansion.items:
                     scope = self.scope.with_names(**names)
                     target = self._target(spec, address + suffix, src, block, body, labels, scope)
+                    own = ((address + suffix, address),) if suffix else ()
+                    target = target._replace(instance_names=own + outer)
                     if expansion.every is not None:
                         target = target._replace(instances=expansion.every)
                     out.append(target)
                 if expansion.cut is not None:
-                    out.append(problem_target(spec, address, src, block, *expansion.cut))
+                    cut = problem_target(spec, address, src, block, *expansion.cut)
+                    out.append(cut._replace(instance_names=outer))
             except Exception as exc:  # a defect must not cost the other resources their findings
                 why = f"internal error: {type(exc).__name__}: {exc}"
-                out.append(problem_target(spec, address, src, block, src.span(block), why))
+                failed = problem_target(spec, address, src, block, src.span(block), why)
+                out.append(failed._replace(instance_names=outer))
         return out
 
     def _instances(self, src: Source, body: Node | None) -> Expansion:
