@@ -51,9 +51,9 @@ class Span(NamedTuple):
 
 class LinkKind:
     """What kind of place a provenance :class:`Link` is. Plain string constants (no
-    :mod:`enum` import at start-up); each kind says how a link of it reads in messages
-    (:data:`_LINK_TEXT`) and whether a fix may edit the value written there
-    (:func:`fix_safety`)."""
+    :mod:`enum` import at start-up); a table row per kind (``_LINK_KINDS``) says how a link of
+    it reads in messages and whether a fix may edit the value written there (:func:`fix_safety`).
+    A new kind of place is a constant here and a row there."""
 
     # Where a value is written.
     LITERAL = "literal"  # a literal (in the resource, or anywhere not named by another kind)
@@ -80,29 +80,35 @@ class LinkKind:
     CONDITIONAL = "conditional"  # an undecided conditional (its branches are the values)
 
 
-# How a link of each kind reads in a message ({subject}, {place}: the link's fields).
-_LINK_TEXT: dict[str, str] = {
-    LinkKind.LITERAL: "literal",
-    LinkKind.EXPRESSION: "expression",
-    LinkKind.VARIABLE_DEFAULT: "default of {subject}",
-    LinkKind.VARIABLE_FILE: "{subject} in {place}",
-    LinkKind.VARIABLE_CLI: "{subject} in {place}",
-    LinkKind.LOCAL: "{subject}",
-    LinkKind.MODULE_INPUT: "{place} input {subject}",
-    LinkKind.OPTIONAL_DEFAULT: "optional default of {subject}",
-    LinkKind.OPTIONAL_ATTRIBUTE: "optional attribute",
-    LinkKind.KNOWN_MODULE: "{subject} {place}",
-    LinkKind.KNOWN_MODULE_DEFAULT: "default of {subject} {place}",
-    LinkKind.PARAMETER_DEFAULT: "default of parameter {subject}",
-    LinkKind.PARAMETER_CLI: "parameter {subject} given on the command line",
-    LinkKind.MAPPING: "mapping {subject}",
-    LinkKind.NO_VALUE: "AWS::NoValue",
-    LinkKind.TEMPLATE_REFERENCE: "launch template reference",
-    LinkKind.REFERENCE: "{subject}",
-    LinkKind.PARAMETER_REFERENCE: "Ref {subject}",
-    LinkKind.FIND_IN_MAP: "Fn::FindInMap",
-    LinkKind.FUNCTION: "{subject}()",
-    LinkKind.CONDITIONAL: "conditional",
+# How the fix safety of a value is derived from the kind of place it is written in.
+_WHERE = "where"  # safe inside the resource; elsewhere unsafe: other resources may share it
+_OWN = "own"  # safe wherever it is written: it belongs to one resource (its module-call argument)
+_NEVER = "never"  # not fixable: it is not written in any file the scan read
+
+# Each kind: how a link of it reads in a message ({subject}, {place}: the link's fields), and
+# how a fix of a value written there is judged (see fix_safety).
+_LINK_KINDS: dict[str, tuple[str, str]] = {
+    LinkKind.LITERAL: ("literal", _WHERE),
+    LinkKind.EXPRESSION: ("expression", _WHERE),
+    LinkKind.VARIABLE_DEFAULT: ("default of {subject}", _WHERE),
+    LinkKind.VARIABLE_FILE: ("{subject} in {place}", _WHERE),
+    LinkKind.VARIABLE_CLI: ("{subject} in {place}", _WHERE),
+    LinkKind.LOCAL: ("{subject}", _WHERE),
+    LinkKind.MODULE_INPUT: ("{place} input {subject}", _OWN),
+    LinkKind.OPTIONAL_DEFAULT: ("optional default of {subject}", _WHERE),
+    LinkKind.OPTIONAL_ATTRIBUTE: ("optional attribute", _WHERE),
+    LinkKind.KNOWN_MODULE: ("{subject} {place}", _WHERE),
+    LinkKind.KNOWN_MODULE_DEFAULT: ("default of {subject} {place}", _WHERE),
+    LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
+    LinkKind.PARAMETER_CLI: ("parameter {subject} given on the command line", _NEVER),
+    LinkKind.MAPPING: ("mapping {subject}", _WHERE),
+    LinkKind.NO_VALUE: ("AWS::NoValue", _WHERE),
+    LinkKind.TEMPLATE_REFERENCE: ("launch template reference", _WHERE),
+    LinkKind.REFERENCE: ("{subject}", _WHERE),
+    LinkKind.PARAMETER_REFERENCE: ("Ref {subject}", _WHERE),
+    LinkKind.FIND_IN_MAP: ("Fn::FindInMap", _WHERE),
+    LinkKind.FUNCTION: ("{subject}()", _WHERE),
+    LinkKind.CONDITIONAL: ("conditional", _WHERE),
 }
 
 
@@ -120,29 +126,25 @@ class Link(NamedTuple):
 
     @property
     def description(self) -> str:
-        return _LINK_TEXT[self.kind].format(subject=self.subject, place=self.place)
+        return _LINK_KINDS[self.kind][0].format(subject=self.subject, place=self.place)
 
 
 # Fix safety (Finding.fix).
 SAFE = "safe"
 UNSAFE = "unsafe"
 
-# Kinds whose value a fix never edits: it is not in any file the scan read.
-_NOT_FIXABLE = frozenset({LinkKind.PARAMETER_CLI})
-# Kinds whose value belongs to one resource wherever it is written: its own module-call argument.
-_OWN = frozenset({LinkKind.MODULE_INPUT})
-
 
 def fix_safety(link: Link, inside: bool) -> str | None:
-    """Whether editing the value written at ``link`` fixes one resource only: SAFE when the link
-    is inside the resource (``inside``) or of a kind that belongs to it alone (its own
+    """Whether editing the value written at ``link`` fixes one resource only, from the link's
+    kind: SAFE when it is inside the resource (``inside``) or belongs to it alone (its own
     module-call argument), UNSAFE when other resources may share what is edited (a variable
     default, a local, a tfvars entry, a parameter default, a mapping), None when no fix can
     edit it (a parameter given on the command line). A value from one branch of a condition is
     unsafe in any case (the caller says so)."""
-    if link.kind in _NOT_FIXABLE:
+    rule = _LINK_KINDS[link.kind][1]
+    if rule == _NEVER:
         return None
-    return SAFE if inside or link.kind in _OWN else UNSAFE
+    return SAFE if inside or rule == _OWN else UNSAFE
 
 
 class Value(NamedTuple):
