@@ -21,7 +21,7 @@ Parser = Callable[[str, bytes], "tuple[list[Target], list[ScanError]]"]
 
 
 def _hcl(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats import hcl
+    from imds_iac_checks.formats.terraform import syntax as hcl
 
     return hcl.parse(path, data)
 
@@ -207,7 +207,7 @@ def _terraform_modules(
 
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
     walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
-    from imds_iac_checks.formats import terraform_module as tfm
+    from imds_iac_checks.formats.terraform import module as tfm
 
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
@@ -467,7 +467,7 @@ def _downloaded(root: str) -> dict[str, str]:
     """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
     if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
         return {}
-    from imds_iac_checks.formats import terraform_registry
+    from imds_iac_checks.formats.terraform import registry as terraform_registry
 
     return terraform_registry.downloaded(root)
 
@@ -692,7 +692,7 @@ def _init(shared: tuple[Any, ...], progress: Any) -> None:
     global _shared, _progress
     _shared, _progress = shared, progress
     if shared[0]:  # Terraform directories: parse a module that several roots call only once
-        from imds_iac_checks.formats import terraform_module
+        from imds_iac_checks.formats.terraform import module as terraform_module
 
         terraform_module.load_file = _shared_loads(terraform_module.load_file, shared[4])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform import syntax as hcl
 from tests.conftest import FIXTURES, ROOT, SHARED, require_tool
 
 CORPUS = ROOT / "tests" / "data" / "hcl"
@@ -224,8 +224,8 @@ def test_nested_templates_parse_at_any_depth(depth: int) -> None:
 def test_exponent_numbers_evaluate_like_hashicorp(text: str, expected: object) -> None:
     import pygohcl
 
-    from imds_iac_checks.formats import terraform_module
-    from imds_iac_checks.formats.terraform_eval import Scope, evaluate
+    from imds_iac_checks.formats.terraform import module as terraform_module
+    from imds_iac_checks.formats.terraform.eval import Scope, evaluate
 
     data = f"v = {text}\n".encode()
     go = pygohcl.loads(data.decode())["v"]  # an expression's source text unless a literal

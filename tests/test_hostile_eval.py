@@ -136,7 +136,7 @@ def _module_with(tmp_path: Path, resources: int) -> Path:
 def test_a_defect_in_one_resource_costs_only_that_resource(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imds_iac_checks.formats import terraform_module
+    from imds_iac_checks.formats.terraform import module as terraform_module
 
     _module_with(tmp_path, 6)
     baseline, _ = _scan(tmp_path)
@@ -183,7 +183,7 @@ def test_a_defect_in_linking_or_a_module_call_is_a_scan_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from imds_iac_checks import scan as scan_module
-    from imds_iac_checks.formats import terraform_module
+    from imds_iac_checks.formats.terraform import module as terraform_module
 
     _module_with(tmp_path, 2)
     (tmp_path / "caller").mkdir()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from imds_iac_checks.config import Overrides, Resolver
-from imds_iac_checks.formats import hcl, terraform_module
+from imds_iac_checks.formats.terraform import module as terraform_module
+from imds_iac_checks.formats.terraform import syntax as hcl
 from imds_iac_checks.scan import scan
 from tests.hostile.hcl import GENERATORS, large_file
 

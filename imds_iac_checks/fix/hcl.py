@@ -22,7 +22,7 @@ from imds_iac_checks.fix.edits import (
     next_line,
     starts_line,
 )
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform import syntax as hcl
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -16,9 +16,8 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
-from imds_iac_checks.formats import hcl
-from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
-from imds_iac_checks.formats.terraform_eval import (
+from imds_iac_checks.formats.terraform import syntax as hcl
+from imds_iac_checks.formats.terraform.eval import (
     MAX_STEPS,
     Budget,
     EvalError,
@@ -29,7 +28,15 @@ from imds_iac_checks.formats.terraform_eval import (
     evaluate,
     unknown,
 )
-from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform.kinds import KINDS
+from imds_iac_checks.formats.terraform.syntax import (
+    Source,
+    _attributes,
+    _child,
+    _children,
+    _ident,
+    _labels,
+)
 from imds_iac_checks.model import (
     TOKENS,
     TOO_COMPLEX,
@@ -591,7 +598,7 @@ class Module:
 
     def registry_targets(self, src: Source, block: Node, name: str, prefix: str) -> list[Target]:
         """Targets for a call of a well-known registry module that is not on disk."""
-        from imds_iac_checks.formats import terraform_registry as registry
+        from imds_iac_checks.formats.terraform import registry
 
         source = self.call_source(src, block)
         known = registry.known_module(source) if isinstance(source, str) else None

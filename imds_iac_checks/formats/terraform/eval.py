@@ -20,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _compact, _literal
+from imds_iac_checks.formats.terraform.syntax import (
+    _NOT_LITERAL,
+    Source,
+    _child,
+    _compact,
+    _literal,
+)
 from imds_iac_checks.model import Link
 
 if TYPE_CHECKING:

@@ -88,8 +88,8 @@ class Source:
 def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     """Scan one ``.tf`` file as a module of its own (variables, locals and defaults evaluated).
     A file with a syntax error yields only the error. ``imds-iac check`` evaluates whole
-    directories: see :mod:`imds_iac_checks.formats.terraform_module`."""
-    from imds_iac_checks.formats import terraform_module
+    directories: see :mod:`imds_iac_checks.formats.terraform.module`."""
+    from imds_iac_checks.formats.terraform import module as terraform_module
 
     parsed, errors = terraform_module.parse_bytes(path, data)
     if parsed is None:

@@ -1,0 +1,1 @@
+"""Terraform: HCL and JSON syntax, expression evaluation, modules and the module graph."""
