@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
-from imds_iac_checks.config import DEFAULT_MAX_FILE_SIZE, Resolver, Settings
+from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.link import link
-from imds_iac_checks.model import SEVERITY_RANK, TOO_COMPLEX, Finding, ScanError, Span, Target
+from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
+from imds_iac_checks.source import display_path, too_big
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
@@ -52,17 +53,6 @@ class ScanResult(NamedTuple):
     fail_on: str
     # The target each finding was found on (what the fixer needs to build an edit).
     origins: dict[Finding, tuple[Target, Context]] | None = None
-
-
-def display_path(path: str, cwd: str) -> str:
-    """``path`` relative to ``cwd`` when it is below it, else absolute; always with ``/``."""
-    absolute = os.path.abspath(path)
-    try:
-        rel = os.path.relpath(absolute, cwd)
-    except ValueError:  # another drive on Windows
-        rel = absolute
-    shown = absolute if rel == ".." or rel.startswith(".." + os.sep) else rel
-    return shown.replace(os.sep, "/")
 
 
 def _hidden(name: str) -> bool:
@@ -170,308 +160,6 @@ def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
     errors.append(ScanError(exc.filename or "?", 0, 0, exc.strerror or str(exc)))
 
 
-def terraform_targets(
-    directories: list[str], cwd: str | None = None
-) -> tuple[list[Target], list[ScanError]]:
-    """Evaluate directories of ``.tf`` files as ``check`` does (roots, local module calls) and
-    return the Targets: for tools and differential tests that want values, not findings."""
-    cwd = os.path.abspath(cwd or os.getcwd())
-    listing: dict[str, list[tuple[str, str]]] = {}
-    for directory in directories:
-        absolute = os.path.abspath(directory)
-        names = sorted(n for n in os.listdir(absolute) if n.endswith(".tf"))
-        listing[absolute] = [
-            (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
-        ]
-    errors: list[ScanError] = []
-    try:
-        targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors)]
-    finally:
-        source.forget_ahead()
-    return targets, errors
-
-
-def _terraform_modules(
-    directories: dict[str, list[tuple[str, str]]],
-    cwd: str,
-    var_files: list[str],
-    variables: list[str],
-    errors: list[ScanError],
-    *,
-    roots: list[str] | None = None,
-    reached: set[str] | None = None,
-    callers: dict[str, int] | None = None,
-    max_size: int = DEFAULT_MAX_FILE_SIZE,
-) -> Iterator[tuple[str, Target]]:
-    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
-
-    ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
-    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
-    from imds_iac_checks.formats.terraform import module as tfm
-
-    cli_inputs: dict[str, tfm.VarInput] = {}
-    for var_file in var_files:
-        try:
-            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd))
-        except OSError as exc:
-            errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
-            continue
-        errors.extend(errs)
-        cli_inputs.update(found)
-    for assignment in variables:
-        given = tfm.cli_var_input(assignment)
-        if given is None:
-            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
-        else:
-            cli_inputs[given[0]] = given[1]
-    loaded: dict[str, list[tfm.ParsedFile]] = {}
-    asked = {path for listing in directories.values() for path, _ in listing}
-
-    def files_of(directory: str) -> list[tfm.ParsedFile]:
-        """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
-        if directory in loaded:
-            return loaded[directory]
-        # A module is all its .tf files: files named one by one (pre-commit passes the changed
-        # ones) are evaluated with their siblings, which supply variables and locals.
-        listed = list(directories.get(directory, ()))
-        given = {os.path.basename(p) for p, _ in listed}
-        try:
-            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
-        except OSError:
-            names = []
-        listed += [
-            (p, display_path(p, cwd))
-            for p in (os.path.join(directory, n) for n in names if n not in given)
-        ]
-        listed.sort(key=lambda item: os.path.basename(item[0]))
-        parsed_files = []
-        for path, shown in listed:
-            # A sibling read only for its variables reports nothing: it is not asked for.
-            report = errors if directory not in directories or path in asked else []
-            try:
-                too_big = _too_big(path, shown, max_size)
-                if too_big is not None:
-                    report.append(too_big)
-                    continue
-                parsed, errs = tfm.load_file(path, shown)
-            except OSError as exc:
-                report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
-                continue
-            except Exception as exc:  # an adapter bug must not end the scan of the other files
-                report.append(
-                    ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
-                )
-                continue
-            report.extend(errs)
-            if parsed is not None:
-                parsed_files.append(parsed)
-        loaded[directory] = parsed_files
-        return parsed_files
-
-    def root_inputs(directory: str) -> dict[str, tfm.VarInput]:
-        inputs: dict[str, tfm.VarInput] = {}
-        for tfvars in tfm.tfvars_files(directory):
-            try:
-                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd))
-            except OSError:
-                continue
-            errors.extend(errs)
-            inputs.update(found)
-        inputs.update(cli_inputs)
-        return inputs
-
-    if reached is None:
-        reached = set()
-    real_keys: dict[str, str] = {}
-
-    def canonical(child: str) -> str:
-        return _directory_key(child, directories, real_keys)
-
-    class Root:
-        """What one root has cost so far: module instances, targets and evaluation steps
-        (shared by every module under it), and the module calls cut at the bound."""
-
-        def __init__(self) -> None:
-            self.modules = 0
-            self.targets = 0
-            self.work = [ROOT_STEPS]
-            self.cut: dict[tuple[str, int], list[Any]] = {}
-
-    def walk(
-        directory: str,
-        inputs: dict[str, tfm.VarInput],
-        prefix: str,
-        stack: tuple[str, ...],
-        downloaded: dict[str, str],
-        root: Root,
-        key: str = "",
-        every: int | None = None,
-    ) -> Iterator[Target]:
-        reached.add(directory)
-        module = tfm.Module(files_of(directory), inputs, root.work)
-        for target in module.targets(prefix):
-            root.targets += 1
-            if every is not None:
-                target = target._replace(instances=(target.instances or 1) * every)
-            yield target
-        on_disk = module.local_calls(directory, downloaded, key)
-        local_names = {name for _, _, name, _ in on_disk}
-        for src, block, name in module.module_calls:
-            if name not in local_names:
-                try:
-                    yield from module.registry_targets(src, block, name, prefix)
-                except Exception as exc:  # a defect costs this call, not the rest of the module
-                    _call_failed(src, block, name, exc, errors)
-        for src, block, name, child in on_disk:
-            child = canonical(child)
-            if child in stack or len(stack) > MAX_MODULE_DEPTH:
-                line = src.span(block).line
-                errors.append(
-                    ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
-                )
-                continue
-            address = f"{prefix}module.{name}"
-            try:
-                instances = module.call_instances(src, block, address)
-                for suffix, child_inputs, expansion in instances:
-                    if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
-                        site = (src.path, block.start_byte)
-                        root.cut.setdefault(site, [src, block, 0, address])[2] += 1
-                        continue
-                    root.modules += 1
-                    times = expansion.every
-                    yield from walk(
-                        child,
-                        child_inputs,
-                        f"{address}{suffix}.",
-                        (*stack, child),
-                        downloaded,
-                        root,
-                        f"{key}{name}.",
-                        every if times is None else (every or 1) * times,
-                    )
-                if instances and instances[0][2].cut is not None:
-                    where, why = instances[0][2].cut
-                    yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
-            except Exception as exc:  # a defect costs this call, not the rest of the module
-                _call_failed(src, block, name, exc, errors)
-
-    def cut_targets(root: Root) -> Iterator[Target]:
-        """An IMDS004 target for each module call not evaluated past the root's bounds."""
-        for src, block, skipped, address in root.cut.values():
-            why = (
-                f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
-                f"{ROOT_TARGETS:,} resource instances; {skipped:,} instance(s) of this call "
-                "were not evaluated"
-            )
-            named = block.named_children
-            where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
-            yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
-
-    # A scanned directory that another scanned module calls is evaluated through that call. The
-    # calls are found in the bytes (a local `source` is always a literal), without parsing, and
-    # counted: a parsed module stays in memory only while another call may still need it.
-    if callers is None:
-        callers = _local_calls(directories)
-    if roots is None:
-        # Roots first; then any scanned directory no root reached (modules calling each other).
-        roots = [d for d in directories if not callers.get(d)]
-        roots += [d for d in directories if callers.get(d)]
-    for directory in roots:
-        if directory in reached:
-            continue
-        root = Root()
-        try:
-            downloaded = _downloaded(directory)
-            for target in walk(
-                directory, root_inputs(directory), "", (directory,), downloaded, root
-            ):
-                yield target.path, target
-        except Exception as exc:  # never lose the rest of the tree to one module
-            shown = display_path(directory, cwd)
-            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
-        for target in cut_targets(root):
-            yield target.path, target
-        for done in [d for d in loaded if callers.get(d, 0) <= 1]:
-            del loaded[done]
-
-
-def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
-    message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
-    errors.append(ScanError(src.path, src.span(block).line, 1, message))
-
-
-def _directory_key(
-    child: str, directories: dict[str, list[tuple[str, str]]], real_keys: dict[str, str]
-) -> str:
-    """The directory a module call names, as one key however it is reached: a path through a
-    symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
-    is loaded once. A scanned directory is its own key (the walk follows no directory links, so
-    its path has none); ``real_keys`` caches the scanned directories by real path."""
-    if child in directories:
-        return child
-    real = os.path.realpath(child)
-    if real == child:
-        return child
-    if not real_keys:
-        real_keys.update((os.path.realpath(d), d) for d in directories)
-    return real_keys.get(real, real)
-
-
-def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
-    """How many local module calls in the scanned directories name each directory."""
-    # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
-    pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
-    counts: dict[str, int] = {}
-    real_keys: dict[str, str] = {}
-    for directory in directories:
-        try:
-            names = [n for n in os.listdir(directory) if n.endswith(".tf")]
-        except OSError:
-            continue
-        for name in names:
-            try:
-                data = source.read_ahead(os.path.join(directory, name))
-            except OSError:
-                continue
-            if b"module" not in data:
-                continue
-            for match in pattern.finditer(data):
-                raw = match.group(1).decode("utf-8", "replace")
-                child = os.path.normpath(os.path.join(directory, raw))
-                child = _directory_key(child, directories, real_keys)
-                if child != directory:
-                    counts[child] = counts.get(child, 0) + 1
-    return counts
-
-
-MAX_MODULE_DEPTH = 16
-# Bounds on one root module with everything it calls (hostile input: a module graph that fans
-# out exponentially). Calls past them are not evaluated, and each is named by an IMDS004 finding.
-ROOT_MODULES = 1_000  # module instances
-ROOT_TARGETS = 50_000  # resource instances (targets)
-ROOT_STEPS = 500_000  # evaluation steps, shared by every module instance
-
-
-def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
-    """The error for a file over the size limit (0 = no limit), else None. Raises OSError."""
-    if not limit:
-        return None
-    size = os.stat(path).st_size
-    if size <= limit:
-        return None
-    return ScanError(shown, 0, 0, f"skipped: {source.too_large_message(size, limit)}")
-
-
-def _downloaded(root: str) -> dict[str, str]:
-    """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
-    if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
-        return {}
-    from imds_iac_checks.formats.terraform import registry as terraform_registry
-
-    return terraform_registry.downloaded(root)
-
-
 def scan(
     paths: list[str],
     resolver: Resolver,
@@ -507,23 +195,25 @@ def scan(
             )
             continue
         try:
-            too_big = _too_big(path, shown, settings.max_file_size)
+            over = too_big(path, shown, settings.max_file_size)
         except OSError as exc:
             errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
-        if too_big is not None:
-            errors.append(too_big)
+        if over is not None:
+            errors.append(over)
             continue
         data_jobs.append((path, shown, settings))
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
-    callers = _local_calls(modules)
+    from imds_iac_checks.formats.terraform import graph
+
+    callers = graph.count_callers(modules)
     pool = _pool(len(modules), len(data_jobs))
     try:
         if pool is None:
             parsed = [_parse_data(path, shown, cfn_parameters) for path, shown, _ in data_jobs]
             pairs = list(
-                _terraform_modules(
+                graph.targets(
                     modules,
                     cwd,
                     var_files or [],
@@ -692,26 +382,9 @@ def _init(shared: tuple[Any, ...], progress: Any) -> None:
     global _shared, _progress
     _shared, _progress = shared, progress
     if shared[0]:  # Terraform directories: parse a module that several roots call only once
-        from imds_iac_checks.formats.terraform import module as terraform_module
+        from imds_iac_checks.formats.terraform import graph, module
 
-        terraform_module.load_file = _shared_loads(terraform_module.load_file, shared[4])
-
-
-def _shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable[..., Any]:
-    """``load_file`` remembering the files of modules that several module calls name: a worker
-    evaluates each root on its own, and would otherwise parse such a module for every root that
-    calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
-    parsed: dict[tuple[str, str], Any] = {}
-
-    def load_file(path: str, shown: str, data: bytes | None = None) -> Any:
-        if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
-            return load(path, shown, data)
-        key = (path, shown)
-        if key not in parsed:
-            parsed[key] = load(path, shown)
-        return parsed[key]
-
-    return load_file
+        module.load_file = graph.shared_loads(module.load_file, shared[4])
 
 
 def _work(job: tuple[int, list[Item], frozenset[str] | None]) -> list[Any]:
@@ -739,8 +412,10 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> Any:
         return None
     errors: list[ScanError] = []
     seen: set[str] = set()
+    from imds_iac_checks.formats.terraform import graph
+
     found = list(
-        _terraform_modules(
+        graph.targets(
             modules,
             cwd,
             var_files,
@@ -800,7 +475,9 @@ def _in_parallel(
             found = _run(pool, shared, items, [list(range(len(rest)))], frozenset(reached))
             _replay(rest, found, pairs, errors, reached)
         # What a serial scan reports even with no module to evaluate (--var-file errors).
-        for _ in _terraform_modules(
+        from imds_iac_checks.formats.terraform import graph
+
+        for _ in graph.targets(
             {}, cwd, var_files, variables, errors, roots=[], callers={}, max_size=max_size
         ):
             pass

@@ -459,6 +459,7 @@ def profile_pool(args: argparse.Namespace) -> None:
 
     from imds_iac_checks import cli
     from imds_iac_checks import scan as scan_module
+    from imds_iac_checks.formats.terraform import graph
 
     work = tempfile.mkdtemp(prefix="imds-bench-")
     log = Path(work) / "workers.log"
@@ -494,7 +495,8 @@ def profile_pool(args: argparse.Namespace) -> None:
 
     scan_module._work = _timed_work
     scan_module.discover = discover
-    for name in ("_local_calls", "_round", "_replay", "merge_instances"):
+    graph.count_callers = wrap("count_callers", graph.count_callers)
+    for name in ("_round", "_replay", "merge_instances"):
         setattr(scan_module, name, wrap(name, getattr(scan_module, name)))
     try:
         import contextlib

@@ -279,7 +279,7 @@ def test_shared_values_used_whole(seed: int, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_module_fanout(seed: int, tmp_path: Path) -> None:
-    from imds_iac_checks.scan import ROOT_MODULES
+    from imds_iac_checks.formats.terraform.graph import ROOT_MODULES
 
     result, _ = _case("eval_module_fanout", seed, tmp_path)
     cut = [f for f in result.findings if "too complex to evaluate statically" in f.message]
