@@ -5,7 +5,7 @@ This module picks the adapter for each file and imports it only when a file need
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
@@ -18,30 +18,20 @@ from imds_iac_checks.source import display_path, too_big
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
 
-Parser = Callable[[str, bytes], "tuple[list[Target], list[ScanError]]"]
-
-
-def _hcl(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats.terraform import syntax as hcl
-
-    return hcl.parse(path, data)
-
-
-def _data(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats import data as data_files
-
-    return data_files.parse(path, data)
-
-
+# How a file is scanned: a .tf file with the other .tf files of its directory (a Terraform module,
+# see formats/terraform/graph.py), a JSON or YAML file on its own (formats/data.py).
+TERRAFORM = "terraform"
+DATA = "data"
 _DATA_SUFFIXES = (".tf.json", ".json", ".yaml", ".yml", ".template")
 
 
-def adapter_for(name: str) -> Parser | None:
-    """The adapter for a file name, or None when no supported input has that name."""
+def adapter_for(name: str) -> str | None:
+    """The adapter for a file name (``TERRAFORM`` or ``DATA``), or None when no supported input
+    has that name."""
     if name.endswith(".tf"):
-        return _hcl
+        return TERRAFORM
     if name.lower().endswith(_DATA_SUFFIXES):
-        return _data
+        return DATA
     return None
 
 
@@ -185,7 +175,7 @@ def scan(
         adapter = adapter_for(path)
         assert adapter is not None
         shown = display_path(path, cwd)
-        if adapter is _hcl:
+        if adapter == TERRAFORM:
             absolute = os.path.abspath(path)
             files += 1
             modules.setdefault(os.path.dirname(absolute), []).append((path, shown))
@@ -301,12 +291,9 @@ def _parse_data(
     except OSError as exc:
         return [], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0
     try:
-        if cfn_parameters:
-            from imds_iac_checks.formats import data as data_files
+        from imds_iac_checks.formats import data as data_files
 
-            found, errs = data_files.parse(shown, data, cfn_parameters)
-        else:
-            found, errs = _data(shown, data)
+        found, errs = data_files.parse(shown, data, cfn_parameters)
     except Exception as exc:  # an adapter bug must not end the scan of the other files
         return [], [ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")], 1
     return found, errs, 1

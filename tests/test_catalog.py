@@ -14,7 +14,7 @@ import pytest
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
 from imds_iac_checks.formats.cloudformation import TYPES
-from imds_iac_checks.formats.terraform import syntax as hcl
+from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats import data
 from imds_iac_checks.formats.doc import DocError, Locator, parse_json
-from imds_iac_checks.formats.terraform import syntax as hcl
+from imds_iac_checks.formats.terraform import module as hcl
 
 json_values = st.recursive(
     st.none()

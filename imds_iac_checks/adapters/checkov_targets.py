@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 from imds_iac_checks import engine
 from imds_iac_checks.formats import cloudformation
 from imds_iac_checks.formats.terraform import kinds as terraform_kinds
-from imds_iac_checks.formats.terraform.syntax import TEMPLATE_USERS
+from imds_iac_checks.formats.terraform.kinds import TEMPLATE_USERS
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,

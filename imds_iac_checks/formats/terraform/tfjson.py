@@ -22,8 +22,12 @@ from imds_iac_checks.formats.structured import (
     unknown_value,
     without_duplicates,
 )
-from imds_iac_checks.formats.terraform.kinds import KINDS
-from imds_iac_checks.formats.terraform.syntax import TEMPLATE_USERS, template_reference
+from imds_iac_checks.formats.terraform.kinds import (
+    FORMAT,
+    KINDS,
+    TEMPLATE_USERS,
+    template_reference,
+)
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
 
 _TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
@@ -172,7 +176,7 @@ def _config_target(
         header=header,
         block_span=loc.node_span(options) if options is not None else None,
         settings=settings,
-        format="terraform",
+        format=FORMAT,
         template_ref=template_ref,
         template_keys=template_keys,
     )
