@@ -447,7 +447,7 @@ def _timed_work(job: Any) -> Any:
     c1 = time.process_time()
     size = len(pickle.dumps(result, -1))
     c2 = time.process_time()
-    row = [os.getpid(), len(job[1]), c1 - c0, c2 - c1, size, w0, time.perf_counter()]
+    row = [os.getpid(), len(job.items), c1 - c0, c2 - c1, size, w0, time.perf_counter()]
     with open(_WORK_LOG, "a") as fh:
         fh.write(json.dumps(row) + "\n")
     return result

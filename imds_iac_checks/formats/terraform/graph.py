@@ -5,12 +5,23 @@ they call (local sources, and modules Terraform downloaded), within bounds on th
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.formats.terraform import module as tfm
 from imds_iac_checks.model import TOO_COMPLEX, ScanError, Target
 from imds_iac_checks.source import display_path, too_big
+
+
+class TfFile(NamedTuple):
+    """A ``.tf`` file to scan: its path, and the path findings show."""
+
+    path: str
+    shown: str
+
+
+# What the walk parses a .tf file with: ``module.load_file`` or a wrapper (see shared_loads).
+Load = Callable[[str, str], "tuple[tfm.ParsedFile | None, list[ScanError]]"]
 
 
 def terraform_targets(
@@ -19,23 +30,24 @@ def terraform_targets(
     """Evaluate directories of ``.tf`` files as ``check`` does (roots, local module calls) and
     return the Targets: for tools and differential tests that want values, not findings."""
     cwd = os.path.abspath(cwd or os.getcwd())
-    listing: dict[str, list[tuple[str, str]]] = {}
+    listing: dict[str, list[TfFile]] = {}
     for directory in directories:
         absolute = os.path.abspath(directory)
         names = sorted(n for n in os.listdir(absolute) if n.endswith(".tf"))
         listing[absolute] = [
-            (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
+            TfFile(os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd))
+            for n in names
         ]
     errors: list[ScanError] = []
     try:
-        found = [t for _, t in targets(listing, cwd, [], [], errors)]
+        found = list(targets(listing, cwd, [], [], errors))
     finally:
         source.forget_ahead()
     return found, errors
 
 
 def targets(
-    directories: dict[str, list[tuple[str, str]]],
+    directories: dict[str, list[TfFile]],
     cwd: str,
     var_files: list[str],
     variables: list[str],
@@ -45,11 +57,14 @@ def targets(
     reached: set[str] | None = None,
     callers: dict[str, int] | None = None,
     max_size: int = source.DEFAULT_LIMIT,
-) -> Iterator[tuple[str, Target]]:
-    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
+    load: Load | None = None,
+) -> Iterator[Target]:
+    """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
+    file it is in as its ``path``.
 
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
-    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
+    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known;
+    ``load`` parses a file (default: ``module.load_file``)."""
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
         try:
@@ -66,7 +81,7 @@ def targets(
         else:
             cli_inputs[given[0]] = given[1]
     loaded: dict[str, list[tfm.ParsedFile]] = {}
-    asked = {path for listing in directories.values() for path, _ in listing}
+    asked = {file.path for listing in directories.values() for file in listing}
 
     def files_of(directory: str) -> list[tfm.ParsedFile]:
         """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
@@ -75,26 +90,27 @@ def targets(
         # A module is all its .tf files: files named one by one (pre-commit passes the changed
         # ones) are evaluated with their siblings, which supply variables and locals.
         listed = list(directories.get(directory, ()))
-        given = {os.path.basename(p) for p, _ in listed}
+        given = {os.path.basename(file.path) for file in listed}
         try:
             names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
         except OSError:
             names = []
         listed += [
-            (p, display_path(p, cwd))
+            TfFile(p, display_path(p, cwd))
             for p in (os.path.join(directory, n) for n in names if n not in given)
         ]
-        listed.sort(key=lambda item: os.path.basename(item[0]))
+        listed.sort(key=lambda file: os.path.basename(file.path))
+        parse = load or tfm.load_file
         parsed_files = []
         for path, shown in listed:
             # A sibling read only for its variables reports nothing: it is not asked for.
             report = errors if directory not in directories or path in asked else []
             try:
-                too_big_error = too_big(path, shown, max_size)
-                if too_big_error is not None:
-                    report.append(too_big_error)
+                over = too_big(path, shown, max_size)
+                if over is not None:
+                    report.append(over)
                     continue
-                parsed, errs = tfm.load_file(path, shown)
+                parsed, errs = parse(path, shown)
             except OSError as exc:
                 report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
                 continue
@@ -128,26 +144,18 @@ def targets(
     def canonical(child: str) -> str:
         return _directory_key(child, directories, real_keys)
 
-    class Root:
-        """What one root has cost so far: module instances, targets and evaluation steps
-        (shared by every module under it), and the module calls cut at the bound."""
-
-        def __init__(self) -> None:
-            self.modules = 0
-            self.targets = 0
-            self.work = [ROOT_STEPS]
-            self.cut: dict[tuple[str, int], list[Any]] = {}
-
     def walk(
         directory: str,
         inputs: dict[str, tfm.VarInput],
         prefix: str,
         stack: tuple[str, ...],
         downloaded: dict[str, str],
-        root: Root,
-        key: str = "",
+        root: _Root,
+        call_path: tuple[str, ...] = (),
         every: int | None = None,
     ) -> Iterator[Target]:
+        """The targets of ``directory`` called as ``call_path`` (module names from the root),
+        then of the modules it calls."""
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs, root.work)
         for target in module.targets(prefix):
@@ -155,7 +163,7 @@ def targets(
             if every is not None:
                 target = target._replace(instances=(target.instances or 1) * every)
             yield target
-        on_disk = module.local_calls(directory, downloaded, key)
+        on_disk = module.local_calls(directory, downloaded, call_path)
         local_names = {name for _, _, name, _ in on_disk}
         for src, block, name in module.module_calls:
             if name not in local_names:
@@ -177,7 +185,10 @@ def targets(
                 for suffix, child_inputs, expansion in instances:
                     if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
                         site = (src.path, block.start_byte)
-                        root.cut.setdefault(site, [src, block, 0, address])[2] += 1
+                        cut = root.cut.get(site)
+                        if cut is None:
+                            cut = root.cut[site] = _Cut(src, block, address)
+                        cut.skipped += 1
                         continue
                     root.modules += 1
                     times = expansion.every
@@ -188,7 +199,7 @@ def targets(
                         (*stack, child),
                         downloaded,
                         root,
-                        f"{key}{name}.",
+                        (*call_path, name),
                         every if times is None else (every or 1) * times,
                     )
                 if instances and instances[0][2].cut is not None:
@@ -196,18 +207,6 @@ def targets(
                     yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
             except Exception as exc:  # a defect costs this call, not the rest of the module
                 _call_failed(src, block, name, exc, errors)
-
-    def cut_targets(root: Root) -> Iterator[Target]:
-        """An IMDS004 target for each module call not evaluated past the root's bounds."""
-        for src, block, skipped, address in root.cut.values():
-            why = (
-                f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
-                f"{ROOT_TARGETS:,} resource instances; {skipped:,} instance(s) of this call "
-                "were not evaluated"
-            )
-            named = block.named_children
-            where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
-            yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
 
     # A scanned directory that another scanned module calls is evaluated through that call. The
     # calls are found in the bytes (a local `source` is always a literal), without parsing, and
@@ -221,20 +220,55 @@ def targets(
     for directory in roots:
         if directory in reached:
             continue
-        root = Root()
+        root = _Root()
         try:
             downloaded = _downloaded(directory)
-            for target in walk(
-                directory, root_inputs(directory), "", (directory,), downloaded, root
-            ):
-                yield target.path, target
+            yield from walk(directory, root_inputs(directory), "", (directory,), downloaded, root)
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
-        for target in cut_targets(root):
-            yield target.path, target
+        yield from _cut_targets(root)
         for done in [d for d in loaded if callers.get(d, 0) <= 1]:
             del loaded[done]
+
+
+class _Cut:
+    """A module call with instances past the root's bounds: how many were not evaluated."""
+
+    __slots__ = ("address", "block", "skipped", "src")
+
+    def __init__(self, src: Any, block: Any, address: str) -> None:
+        self.src = src
+        self.block = block
+        self.address = address
+        self.skipped = 0
+
+
+class _Root:
+    """What one root has cost so far: module instances, targets and evaluation steps (shared by
+    every module under it), and the module calls cut at the bounds, by (file, byte offset)."""
+
+    __slots__ = ("cut", "modules", "targets", "work")
+
+    def __init__(self) -> None:
+        self.modules = 0
+        self.targets = 0
+        self.work = [ROOT_STEPS]
+        self.cut: dict[tuple[str, int], _Cut] = {}
+
+
+def _cut_targets(root: _Root) -> Iterator[Target]:
+    """An IMDS004 target for each module call not evaluated past the root's bounds."""
+    for cut in root.cut.values():
+        src, block = cut.src, cut.block
+        why = (
+            f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
+            f"{ROOT_TARGETS:,} resource instances; {cut.skipped:,} instance(s) of this call "
+            "were not evaluated"
+        )
+        named = block.named_children
+        where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
+        yield tfm.problem_target(tfm.MODULE_CALL, cut.address, src, block, where, why)
 
 
 def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
@@ -243,7 +277,7 @@ def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[S
 
 
 def _directory_key(
-    child: str, directories: dict[str, list[tuple[str, str]]], real_keys: dict[str, str]
+    child: str, directories: dict[str, list[TfFile]], real_keys: dict[str, str]
 ) -> str:
     """The directory a module call names, as one key however it is reached: a path through a
     symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
@@ -259,7 +293,7 @@ def _directory_key(
     return real_keys.get(real, real)
 
 
-def count_callers(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
+def count_callers(directories: dict[str, list[TfFile]]) -> dict[str, int]:
     """How many local module calls in the scanned directories name each directory."""
     # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
     pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
@@ -303,18 +337,19 @@ def _downloaded(root: str) -> dict[str, str]:
     return registry.downloaded(root)
 
 
-def shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable[..., Any]:
-    """``load_file`` remembering the files of modules that several module calls name: a worker
-    evaluates each root on its own, and would otherwise parse such a module for every root that
-    calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
-    parsed: dict[tuple[str, str], Any] = {}
+def shared_loads(callers: dict[str, int]) -> Load:
+    """``module.load_file`` remembering the files of modules that several module calls name: a
+    worker evaluates each root on its own, and would otherwise parse such a module for every root
+    that calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each
+    time."""
+    parsed: dict[tuple[str, str], tuple[tfm.ParsedFile | None, list[ScanError]]] = {}
 
-    def load_file(path: str, shown: str, data: bytes | None = None) -> Any:
-        if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
-            return load(path, shown, data)
+    def load_file(path: str, shown: str) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
+        if callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
+            return tfm.load_file(path, shown)
         key = (path, shown)
         if key not in parsed:
-            parsed[key] = load(path, shown)
+            parsed[key] = tfm.load_file(path, shown)
         return parsed[key]
 
     return load_file

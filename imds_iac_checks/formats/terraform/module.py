@@ -588,11 +588,15 @@ class Module:
 
     # --- resources --------------------------------------------------------------------------------
     def local_calls(
-        self, directory: str, downloaded: dict[str, str] | None = None, key: str = ""
+        self,
+        directory: str,
+        downloaded: dict[str, str] | None = None,
+        call_path: tuple[str, ...] = (),
     ) -> list[tuple[Source, Node, str, str]]:
         """Module calls whose code is on disk: a local source (``./``, ``../``), or a module
-        Terraform downloaded (``downloaded`` maps call paths such as ``eks.nodes`` to
-        directories). ``(src, block, name, child directory)``."""
+        Terraform downloaded (``downloaded`` maps call paths as ``modules.json`` writes them,
+        such as ``eks.nodes``, to directories; ``call_path`` is this module's, ``("eks",)``).
+        ``(src, block, name, child directory)``."""
         out = []
         for src, block, name in self.module_calls:
             literal = self.call_source(src, block)
@@ -600,8 +604,8 @@ class Module:
                 continue
             if isinstance(literal, str) and literal.startswith(("./", "../")):
                 out.append((src, block, name, os.path.normpath(os.path.join(directory, literal))))
-            elif downloaded and f"{key}{name}" in downloaded:
-                out.append((src, block, name, downloaded[f"{key}{name}"]))
+            elif downloaded and (key := ".".join((*call_path, name))) in downloaded:
+                out.append((src, block, name, downloaded[key]))
         return out
 
     def call_source(self, src: Source, block: Node) -> object:
