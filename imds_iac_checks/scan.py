@@ -4,7 +4,6 @@ This module picks the adapter for each file and imports it only when a file need
 """
 
 import os
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -742,27 +741,32 @@ def _how_it_died(processes: list[Any]) -> str:
     return ""
 
 
-# An instance key in an address: [0] or ["name"] (compiled by re on first use).
-_INSTANCE_KEY = r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]'
-
-
 def merge_instances(
     findings: list[Finding], origins: dict[Finding, tuple[Target, Context]]
 ) -> list[Finding]:
     """One finding per place: the instances of a resource or module (``count``, ``for_each``)
-    that all get the same finding at the same span are reported once, with their number."""
+    that all get the same finding at the same span are reported once, with their number. The
+    same finding is the same rule, span and body once each target's instance names are written
+    without their keys (:meth:`Target.generic`)."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
     for f in findings:
-        base = re.sub(_INSTANCE_KEY, "", f.resource)
-        tail = re.sub(_INSTANCE_KEY, "", f.message.split("] ", 1)[-1])
-        groups.setdefault((f.rule_id, f.span, base, tail), []).append(f)
+        origin = origins.get(f)
+        target = origin[0] if origin is not None else None
+        body = f.body if f.body is not None else f.message
+        if target is not None and target.instance_names:
+            key = (f.rule_id, f.span, target.generic(f.resource), target.generic(body))
+        else:
+            key = (f.rule_id, f.span, f.resource, body)
+        groups.setdefault(key, []).append(f)
     out = []
-    for (_, _, base, tail), members in groups.items():
+    for (_, _, base, body), members in groups.items():
         if len(members) == 1:
             out.extend(members)
             continue
         label = f"{base} ({len(members)} instances)"
-        merged = members[0]._replace(resource=base, message=f"[{label}] {tail}")
+        merged = members[0]._replace(
+            resource=base, message=f"[{label}] {body}", label=label, body=body
+        )
         origins.setdefault(merged, origins[members[0]])
         out.append(merged)
     return out

@@ -153,12 +153,14 @@ def targets(
         root: _Root,
         call_path: tuple[str, ...] = (),
         every: int | None = None,
+        names: tuple[tuple[str, str], ...] = (),
     ) -> Iterator[Target]:
         """The targets of ``directory`` called as ``call_path`` (module names from the root),
-        then of the modules it calls."""
+        then of the modules it calls. ``names``: the instance names of this module instance
+        (Target.instance_names)."""
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs, root.work)
-        for target in module.targets(prefix):
+        for target in module.targets(prefix, names):
             root.targets += 1
             if every is not None:
                 target = target._replace(instances=(target.instances or 1) * every)
@@ -168,7 +170,7 @@ def targets(
         for src, block, name in module.module_calls:
             if name not in local_names:
                 try:
-                    yield from module.registry_targets(src, block, name, prefix)
+                    yield from module.registry_targets(src, block, name, prefix, names)
                 except Exception as exc:  # a defect costs this call, not the rest of the module
                     _call_failed(src, block, name, exc, errors)
         for src, block, name, child in on_disk:
@@ -185,10 +187,10 @@ def targets(
                 for suffix, child_inputs, expansion in instances:
                     if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
                         site = (src.path, block.start_byte)
-                        cut = root.cut.get(site)
-                        if cut is None:
-                            cut = root.cut[site] = _Cut(src, block, address)
-                        cut.skipped += 1
+                        cut_call = root.cut.get(site)
+                        if cut_call is None:
+                            cut_call = root.cut[site] = _Cut(src, block, address)
+                        cut_call.skipped += 1
                         continue
                     root.modules += 1
                     times = expansion.every
@@ -201,10 +203,12 @@ def targets(
                         root,
                         (*call_path, name),
                         every if times is None else (every or 1) * times,
+                        ((f"{address}{suffix}", address), *names) if suffix else names,
                     )
                 if instances and instances[0][2].cut is not None:
                     where, why = instances[0][2].cut
-                    yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    cut = tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    yield cut._replace(instance_names=names)
             except Exception as exc:  # a defect costs this call, not the rest of the module
                 _call_failed(src, block, name, exc, errors)
 

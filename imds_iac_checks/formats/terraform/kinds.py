@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, Span, Value
+from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, LinkKind, Span, Value
 
 FORMAT = "terraform"
 
@@ -70,7 +70,7 @@ _TEMPLATE_REF = r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|
 def template_reference(span: Span, text: str, literal: object, by_name: bool) -> Value:
     """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
     ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
-    link = (Link(span, "launch template reference"),)
+    link = (Link(span, LinkKind.TEMPLATE_REFERENCE),)
     match = re.match(_TEMPLATE_REF, text)
     if match:
         return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)
