@@ -18,7 +18,9 @@ from imds_iac_checks import __version__
 if TYPE_CHECKING:
     import argparse
 
+    from imds_iac_checks.config import Resolver
     from imds_iac_checks.scan import ScanResult
+    from imds_iac_checks.source import Files
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -365,8 +367,9 @@ def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
     return tuple(item for group in values for item in group)
 
 
-def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
-    """The scan a command line asks for, ready to run (and to run again). Raises ConfigError."""
+def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanResult], Resolver]:
+    """The scan a command line asks for, ready to run (and to run again) through the Files
+    given (default: the files on disk), and its configuration resolver. Raises ConfigError."""
     from imds_iac_checks.config import (
         Overrides,
         Resolver,
@@ -397,9 +400,11 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
     paths = args.paths or ["."]
     # The settings of the first path (as the scan takes them) bound the files read before it.
     resolver.for_path(paths[0])
-    cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
+    cfn_parameters = _cfn_parameters(
+        args.parameter_files, args.parameters, resolver.size_limit.value
+    )
 
-    def run() -> ScanResult:
+    def run(files: Files | None = None) -> ScanResult:
         return scan(
             paths,
             resolver,
@@ -407,9 +412,10 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
             var_files=args.var_files,
             variables=args.variables,
             cfn_parameters=cfn_parameters,
+            files=files,
         )
 
-    return run
+    return run, resolver
 
 
 def _fix(args: Namespace) -> int:
@@ -419,7 +425,7 @@ def _fix(args: Namespace) -> int:
 
     cwd = os.getcwd()
     try:
-        scanner = _scanner(args, cwd)
+        scanner, _ = _scanner(args, cwd)
         outcome = fix.run(
             scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff, paths=args.paths
         )
@@ -441,11 +447,12 @@ def _check(args: Namespace) -> int:
 
     cwd = os.getcwd()
     try:
-        result = _scanner(args, cwd)()
+        scanner, resolver = _scanner(args, cwd)
+        result = scanner(None)
         if args.baseline:
             from imds_iac_checks import baseline
 
-            known = baseline.load(args.baseline)
+            known = baseline.load(args.baseline, resolver.size_limit.value)
             result = result._replace(findings=baseline.apply(result.findings, known))
     except ConfigError as exc:
         return _fail(str(exc))
@@ -505,8 +512,9 @@ def _errors_to_stderr(result: ScanResult) -> None:
         sys.stderr.write(error_line(e) + "\n")
 
 
-def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
-    """--parameters files, then --parameter pairs (later wins). Raises ConfigError."""
+def _cfn_parameters(files: list[str], pairs: list[str], limit: int) -> dict[str, str]:
+    """--parameters files (at most ``limit`` bytes each, 0: any size), then --parameter pairs
+    (later wins). Raises ConfigError."""
     from imds_iac_checks.config import ConfigError, value_error
 
     out: dict[str, str] = {}
@@ -514,7 +522,7 @@ def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
         from imds_iac_checks.formats.data import load_parameters
     for path in files:
         try:
-            out.update(load_parameters(path))
+            out.update(load_parameters(path, limit))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {exc.strerror or exc}") from None
         except ValueError as exc:

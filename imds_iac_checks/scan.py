@@ -184,10 +184,8 @@ def terraform_targets(
             (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
         ]
     errors: list[ScanError] = []
-    try:
-        targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors)]
-    finally:
-        source.forget_ahead()
+    files = source.Files()
+    targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors, files=files)]
     return targets, errors
 
 
@@ -202,8 +200,10 @@ def _terraform_modules(
     reached: set[str] | None = None,
     callers: dict[str, int] | None = None,
     max_size: int = DEFAULT_MAX_FILE_SIZE,
+    files: source.Files,
 ) -> Iterator[tuple[str, Target]]:
     """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
+    ``files`` reads them (and the variable files).
 
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
     walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
@@ -212,7 +212,7 @@ def _terraform_modules(
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
         try:
-            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd))
+            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd), files)
         except OSError as exc:
             errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -253,7 +253,7 @@ def _terraform_modules(
                 if too_big is not None:
                     report.append(too_big)
                     continue
-                parsed, errs = tfm.load_file(path, shown)
+                parsed, errs = tfm.load_file(path, shown, files=files)
             except OSError as exc:
                 report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
                 continue
@@ -272,7 +272,7 @@ def _terraform_modules(
         inputs: dict[str, tfm.VarInput] = {}
         for tfvars in tfm.tfvars_files(directory):
             try:
-                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd))
+                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd), files)
             except OSError:
                 continue
             errors.extend(errs)
@@ -372,7 +372,7 @@ def _terraform_modules(
     # calls are found in the bytes (a local `source` is always a literal), without parsing, and
     # counted: a parsed module stays in memory only while another call may still need it.
     if callers is None:
-        callers = _local_calls(directories)
+        callers = _local_calls(directories, files)
     if roots is None:
         # Roots first; then any scanned directory no root reached (modules calling each other).
         roots = [d for d in directories if not callers.get(d)]
@@ -382,7 +382,7 @@ def _terraform_modules(
             continue
         root = Root()
         try:
-            downloaded = _downloaded(directory)
+            downloaded = _downloaded(directory, files)
             for target in walk(
                 directory, root_inputs(directory), "", (directory,), downloaded, root
             ):
@@ -418,8 +418,11 @@ def _directory_key(
     return real_keys.get(real, real)
 
 
-def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
-    """How many local module calls in the scanned directories name each directory."""
+def _local_calls(
+    directories: dict[str, list[tuple[str, str]]], files: source.Files
+) -> dict[str, int]:
+    """How many local module calls in the scanned directories name each directory (the bytes
+    are kept in ``files`` for the parse)."""
     # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
     pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
     counts: dict[str, int] = {}
@@ -431,7 +434,7 @@ def _local_calls(directories: dict[str, list[tuple[str, str]]]) -> dict[str, int
             continue
         for name in names:
             try:
-                data = source.read_ahead(os.path.join(directory, name))
+                data = files.read_ahead(os.path.join(directory, name))
             except OSError:
                 continue
             if b"module" not in data:
@@ -463,13 +466,13 @@ def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
     return ScanError(shown, 0, 0, f"skipped: {source.too_large_message(size, limit)}")
 
 
-def _downloaded(root: str) -> dict[str, str]:
+def _downloaded(root: str, files: source.Files) -> dict[str, str]:
     """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
     if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
         return {}
     from imds_iac_checks.formats import terraform_registry
 
-    return terraform_registry.downloaded(root)
+    return terraform_registry.downloaded(root, files)
 
 
 def scan(
@@ -480,11 +483,16 @@ def scan(
     var_files: list[str] | None = None,
     variables: list[str] | None = None,
     cfn_parameters: dict[str, str] | None = None,
+    files: source.Files | None = None,
 ) -> ScanResult:
+    """Scan ``paths``. ``files`` reads every file (default: from disk, within the resolver's
+    size limit): the fixer passes one with an overlay of its edits or a record of what is
+    read."""
+    files = source.Files(resolver.size_limit) if files is None else files.under(resolver.size_limit)
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    files = targets = 0
+    file_count = targets = 0
     first = resolver.for_path(paths[0]) if paths else resolver.for_dir(cwd)
     fail_on, max_size = first.fail_on, first.max_file_size
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
@@ -499,7 +507,7 @@ def scan(
         shown = display_path(path, cwd)
         if adapter is _hcl:
             absolute = os.path.abspath(path)
-            files += 1
+            file_count += 1
             modules.setdefault(os.path.dirname(absolute), []).append((path, shown))
             file_settings[shown] = (
                 Context(hop_limit=settings.hop_limit_for(absolute)),
@@ -517,11 +525,13 @@ def scan(
         data_jobs.append((path, shown, settings))
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
-    callers = _local_calls(modules)
-    pool = _pool(len(modules), len(data_jobs))
+    callers = _local_calls(modules, files)
+    pool = _pool(len(modules), len(data_jobs), files)
     try:
         if pool is None:
-            parsed = [_parse_data(path, shown, cfn_parameters) for path, shown, _ in data_jobs]
+            parsed = [
+                _parse_data(path, shown, cfn_parameters, files) for path, shown, _ in data_jobs
+            ]
             pairs = list(
                 _terraform_modules(
                     modules,
@@ -531,6 +541,7 @@ def scan(
                     errors,
                     callers=callers,
                     max_size=max_size,
+                    files=files,
                 )
             )
         else:
@@ -545,12 +556,13 @@ def scan(
                 errors,
                 max_size,
                 callers,
+                files,
             )
     finally:
-        source.forget_ahead()
+        files.forget_ahead()
     for (path, _, settings), (found, errs, was_read) in zip(data_jobs, parsed, strict=True):
         errors.extend(errs)
-        files += was_read
+        file_count += was_read
         absolute = os.path.abspath(path)
         rules = settings.rules_for(absolute)
         ctx = Context(hop_limit=settings.hop_limit_for(absolute))
@@ -596,18 +608,18 @@ def scan(
     if findings:
         from imds_iac_checks import suppress
 
-        findings = suppress.apply(findings, origins, cwd)
+        findings = suppress.apply(findings, origins, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
-    return ScanResult(findings, errors, files, targets, fail_on, origins)
+    return ScanResult(findings, errors, file_count, targets, fail_on, origins)
 
 
 def _parse_data(
-    path: str, shown: str, cfn_parameters: dict[str, str] | None
+    path: str, shown: str, cfn_parameters: dict[str, str] | None, files: source.Files
 ) -> tuple[list[Target], list[ScanError], int]:
     """One JSON or YAML file: (targets, errors, 1 if it was read)."""
     try:
-        data = source.read(path)
+        data = files.read(path)
     except OSError as exc:
         return [], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0
     try:
@@ -653,12 +665,12 @@ class _Pool(NamedTuple):
     context: Any  # a multiprocessing context
 
 
-def _pool(directories: int, data_files: int) -> _Pool | None:
+def _pool(directories: int, data_files: int, files: source.Files) -> _Pool | None:
     """Workers for a large tree on a machine with several cores, else None. Never while the
     fixer records or overlays what files hold (those live in this process).
     ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers whatever the size
     of the tree (the generated hostile-input runs compare both on small trees)."""
-    if not source.plain():
+    if not files.plain:
         return None
     jobs = os.environ.get("IMDS_IAC_JOBS", "").strip()
     if jobs.isdigit() and int(jobs) > 0:
@@ -681,7 +693,7 @@ def _pool(directories: int, data_files: int) -> _Pool | None:
 
 # An item of work: ("root", directory) or ("data", (path, shown)). A unit is a list of item
 # indexes that one worker scans in order. What a worker needs besides (the Terraform directory
-# listing, options) is handed to it once, when it starts.
+# listing, options, the Files it reads through) is handed to it once, when it starts.
 Item = tuple[str, Any]
 _shared: tuple[Any, ...] = ()
 # In a worker: a shared array, unit slot -> index (in its unit) of the item being scanned.
@@ -703,12 +715,12 @@ def _shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable
     calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
     parsed: dict[tuple[str, str], Any] = {}
 
-    def load_file(path: str, shown: str, data: bytes | None = None) -> Any:
+    def load_file(path: str, shown: str, data: bytes | None = None, *, files: Any = None) -> Any:
         if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
-            return load(path, shown, data)
+            return load(path, shown, data, files=files)
         key = (path, shown)
         if key not in parsed:
-            parsed[key] = load(path, shown)
+            parsed[key] = load(path, shown, files=files)
         return parsed[key]
 
     return load_file
@@ -732,9 +744,9 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> Any:
     """A data file: (targets, errors, was read). A root module: (pairs, errors, directories it
     reached), or None when ``reached`` (the roots are evaluated in sequence) already holds it."""
     kind, what = item
-    modules, cwd, var_files, variables, callers, max_size, cfn_parameters = _shared
+    modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files = _shared
     if kind == "data":
-        return _parse_data(what[0], what[1], cfn_parameters)
+        return _parse_data(what[0], what[1], cfn_parameters, files)
     if reached is not None and what in reached:
         return None
     errors: list[ScanError] = []
@@ -750,6 +762,7 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> Any:
             reached=seen,
             callers=callers,
             max_size=max_size,
+            files=files,
         )
     )
     return found, errors, frozenset(seen)
@@ -775,11 +788,13 @@ def _in_parallel(
     errors: list[ScanError],
     max_size: int,
     callers: dict[str, int],
+    files: source.Files,
 ) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
-    produces them."""
+    produces them. The workers read through ``files``: a forked worker inherits it with the
+    bytes read ahead, a spawned one gets its size limit."""
     global _shared
-    shared = (modules, cwd, var_files, variables, callers, max_size, cfn_parameters)
+    shared = (modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
     _shared = shared  # for items scanned in this process when no worker can start
     try:
         roots = [d for d in modules if not callers.get(d)]
@@ -801,7 +816,15 @@ def _in_parallel(
             _replay(rest, found, pairs, errors, reached)
         # What a serial scan reports even with no module to evaluate (--var-file errors).
         for _ in _terraform_modules(
-            {}, cwd, var_files, variables, errors, roots=[], callers={}, max_size=max_size
+            {},
+            cwd,
+            var_files,
+            variables,
+            errors,
+            roots=[],
+            callers={},
+            max_size=max_size,
+            files=files,
         ):
             pass
     finally:

@@ -67,7 +67,9 @@ class Outcome(NamedTuple):
     errors: list[ScanError]  # files that could not be written
 
 
-Scanner = Callable[[], ScanResult]
+# Runs the scan ``fix`` was asked for, reading every file through the Files it is given (which
+# records what the first scan reads, or overlays the edits to verify).
+Scanner = Callable[[source.Files], ScanResult]
 
 
 def run(
@@ -85,11 +87,8 @@ def run(
     both compared by their real paths (symbolic links resolved). A fix whose edit would be
     elsewhere (a module the scan followed out of the tree) is reported as not fixed."""
     scope = _Scope(paths or ["."], cwd)
-    record = source.start_recording()
-    try:
-        before = scan()
-    finally:
-        source.stop_recording()
+    record: dict[str, bytes] = {}
+    before = scan(source.Files(record=record))
     origins = before.origins or {}
     not_fixed: dict[Finding, str] = {}
     planned: list[Planned] = []
@@ -148,7 +147,7 @@ def run(
                     not_fixed[p.finding] = why
             fixed = [p for p in fixed if p.path != shown]
         if errors:
-            after = scan()
+            after = scan(source.Files())
     return Outcome(before, after, fixed, not_fixed, changes, errors)
 
 
@@ -646,11 +645,8 @@ class _Checker:
         """Scan the unedited tree again; accept what differs from the first scan."""
         if self.control is not None:
             return
-        source.set_overlay(dict(self.record))  # the bytes the first scan read, scanned alike
-        try:
-            self.control = self.scan()
-        finally:
-            source.set_overlay({})
+        # the bytes the first scan read, scanned alike
+        self.control = self.scan(source.Files(overlay=dict(self.record)))
         again = Counter(finding_key(f) for f in self.control.findings)
         for key, count in again.items():
             self.before_keys[key] = max(self.before_keys[key], count)
@@ -667,7 +663,7 @@ class _Checker:
         return findings, errors
 
     def check(
-        self, active: list[Planned], only: str | None = None
+        self, active: list[Planned]
     ) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult, dict[str, str]]:
         """(changes, scan of the changed tree, {file: why its edits fail})."""
         changes = _build(active, self.cwd, self.record)
@@ -678,11 +674,7 @@ class _Checker:
         if bad or not changes:
             return changes, self.before, bad
         overlay = {os.path.abspath(os.path.join(self.cwd, s)): n for s, (_, n) in changes.items()}
-        source.set_overlay(overlay)
-        try:
-            after = self.scan()
-        finally:
-            source.set_overlay({})
+        after = self.scan(source.Files(overlay=overlay))
         new_findings, new_errors = self._new(after)
         if new_findings or new_errors:
             self._control()
@@ -695,9 +687,9 @@ class _Checker:
                 bad.setdefault(p.path, "the finding was still there after the edit")
         for f in new_findings:
             reason = f"the edit would cause {f.rule_id}: {f.message}"
-            for shown in [f.path] if f.path in changes else (only and [only]) or changes:
+            for shown in [f.path] if f.path in changes else changes:
                 bad.setdefault(shown, reason)
         for e in new_errors:
-            for shown in [e.path] if e.path in changes else (only and [only]) or changes:
+            for shown in [e.path] if e.path in changes else changes:
                 bad.setdefault(shown, f"the edited tree would not scan: {e.message}")
         return changes, after, bad

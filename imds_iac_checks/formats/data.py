@@ -73,16 +73,17 @@ def parse(
     return _json(path, data, params=params) if head in (b"{", b"[") else _yaml(path, data, params)
 
 
-def load_parameters(path: str) -> dict[str, str]:
+def load_parameters(path: str, limit: int) -> dict[str, str]:
     """CloudFormation parameters from a file, in the forms the AWS tools take: the AWS CLI's
     ``[{"ParameterKey": ..., "ParameterValue": ...}]``, CodePipeline's
-    ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object. Raises ValueError."""
+    ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object (at most ``limit``
+    bytes; 0: any size). Raises ValueError."""
     import json
 
     from imds_iac_checks import source
 
     try:  # a regular file within the size limit (OSError otherwise)
-        doc = json.loads(source.read_regular(path).decode("utf-8-sig"))
+        doc = json.loads(source.read_regular(path, limit).decode("utf-8-sig"))
     except RecursionError:
         raise ValueError("nested too deeply") from None
     if isinstance(doc, dict) and isinstance(doc.get("Parameters"), dict):

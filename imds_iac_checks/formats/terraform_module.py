@@ -73,11 +73,14 @@ class VarInput:
 
 
 def load_file(
-    path: str, shown: str, data: bytes | None = None
+    path: str, shown: str, data: bytes | None = None, *, files: source.Files | None = None
 ) -> tuple[ParsedFile | None, list[ScanError]]:
-    """Parse a .tf file; None without parsing when nothing in it can matter (see relevant)."""
+    """Parse a .tf file (``data``, or what ``files`` reads); None without parsing when nothing
+    in it can matter (see relevant)."""
     if data is None:
-        data = source.read(path)
+        if files is None:
+            raise TypeError("load_file: give the bytes or the Files to read them through")
+        data = files.read(path)
     if b"\x00" in data:  # binary data is reported, never skipped or parsed
         return None, [ScanError(shown, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     if not relevant(data):
@@ -308,11 +311,14 @@ def tfvars_files(directory: str) -> list[str]:
     return [os.path.join(directory, n) for n in out]
 
 
-def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
-    """Attributes of a .tfvars (HCL) or .tfvars.json file. One that cannot be read (missing, a
-    named pipe or device, over the size limit) is an error, never skipped in silence."""
+def var_inputs(
+    path: str, shown: str, files: source.Files
+) -> tuple[dict[str, VarInput], list[ScanError]]:
+    """Attributes of a .tfvars (HCL) or .tfvars.json file, read through ``files``. One that
+    cannot be read (missing, a named pipe or device, over the size limit) is an error, never
+    skipped in silence."""
     try:
-        data = source.read(path)
+        data = files.read(path)
     except OSError as exc:
         return {}, [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")]
     if path.endswith(".json"):
