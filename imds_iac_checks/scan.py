@@ -1,6 +1,7 @@
 """Orchestration: paths -> files -> Targets (adapters) -> Findings (engine).
 
-This module picks the adapter for each file and imports it only when a file needs it.
+This module picks the adapter for each file (by :data:`imds_iac_checks.formats.FILE_KINDS`) and
+imports it only when a file needs it.
 """
 
 import os
@@ -11,37 +12,12 @@ from typing import Any, NamedTuple
 from imds_iac_checks import source
 from imds_iac_checks.config import DEFAULT_MAX_FILE_SIZE, Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
+from imds_iac_checks.formats import scanned_kind
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, TOO_COMPLEX, Finding, ScanError, Span, Target
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
-
-Parser = Callable[[str, bytes], "tuple[list[Target], list[ScanError]]"]
-
-
-def _hcl(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats import hcl
-
-    return hcl.parse(path, data)
-
-
-def _data(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats import data as data_files
-
-    return data_files.parse(path, data)
-
-
-_DATA_SUFFIXES = (".tf.json", ".json", ".yaml", ".yml", ".template")
-
-
-def adapter_for(name: str) -> Parser | None:
-    """The adapter for a file name, or None when no supported input has that name."""
-    if name.endswith(".tf"):
-        return _hcl
-    if name.lower().endswith(_DATA_SUFFIXES):
-        return _data
-    return None
 
 
 class ScanResult(NamedTuple):
@@ -87,7 +63,7 @@ def discover(
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
             real = os.path.realpath(given) if os.path.islink(given) else absolute
-            if real not in seen and adapter_for(given) and not settings.excluded(absolute):
+            if real not in seen and scanned_kind(given) and not settings.excluded(absolute):
                 seen.add(real)
                 yield given, settings
             continue
@@ -116,7 +92,7 @@ def discover(
                 keep.append(d)
             dirs[:] = keep
             for name in sorted(files):
-                if adapter_for(name) is None:
+                if scanned_kind(name) is None:
                     continue
                 full = os.path.join(root, name)
                 absolute = os.path.abspath(full)
@@ -502,10 +478,10 @@ def scan(
     file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
     data_jobs: list[tuple[str, str, Settings]] = []  # JSON and YAML files: (path, shown, ...)
     for path, settings in discover(paths, resolver, errors):
-        adapter = adapter_for(path)
-        assert adapter is not None
+        kind = scanned_kind(path)
+        assert kind is not None
         shown = display_path(path, cwd)
-        if adapter is _hcl:
+        if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
             file_count += 1
             modules.setdefault(os.path.dirname(absolute), []).append((path, shown))
@@ -623,12 +599,9 @@ def _parse_data(
     except OSError as exc:
         return [], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0
     try:
-        if cfn_parameters:
-            from imds_iac_checks.formats import data as data_files
+        from imds_iac_checks.formats import data as data_files
 
-            found, errs = data_files.parse(shown, data, cfn_parameters)
-        else:
-            found, errs = _data(shown, data)
+        found, errs = data_files.parse(shown, data, cfn_parameters)
     except Exception as exc:  # an adapter bug must not end the scan of the other files
         return [], [ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")], 1
     return found, errs, 1

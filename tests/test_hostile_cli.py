@@ -483,6 +483,6 @@ def test_selections_that_leave_rules_still_work(cli, tmp_path: Path) -> None:
 
 
 def test_scanned_names_cover_every_adapter() -> None:
-    from imds_iac_checks.scan import adapter_for
+    from imds_iac_checks.formats import scanned_kind
 
-    assert all(adapter_for(name) is not None for name in SCANNED_NAMES)
+    assert all(scanned_kind(name) is not None for name in SCANNED_NAMES)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.fix.edits import Edit, NoFix, apply
+from imds_iac_checks.formats import syntax_of
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
@@ -259,18 +260,6 @@ def _value_of(finding: Finding, target: Target) -> Value | None:
     return None
 
 
-def _kind(path: str, data: bytes) -> str:
-    name = path.lower()
-    if name.endswith((".tf", ".tfvars")):
-        return "hcl"
-    if name.endswith((".yaml", ".yml")):
-        return "yaml"
-    if name.endswith(".json"):
-        return "json"
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return "json" if head in (b"{", b"[") else "yaml"
-
-
 def _plan(
     finding: Finding, target: Target, hop_limit: int, cwd: str, record: dict[str, bytes]
 ) -> Planned:
@@ -280,7 +269,7 @@ def _plan(
     data = record.get(os.path.abspath(os.path.join(cwd, where.path)))
     if data is None:
         raise NoFix("the file was not read by the scan")
-    kind = _kind(where.path, data)
+    kind = syntax_of(where.path, data)
     desired, as_string = _desired(target, key, hop_limit)
     field = target.spec.fields.get(key, key)
     if value is not None:  # replace the literal where the value is written
@@ -387,7 +376,7 @@ def _aliased(plan: Planned, cwd: str, record: dict[str, bytes]) -> str | None:
     import re
 
     data = record.get(os.path.abspath(os.path.join(cwd, plan.path)))
-    if data is None or _kind(plan.path, data) != "yaml":
+    if data is None or syntax_of(plan.path, data) != "yaml":
         return None
     for edit in plan.edits:
         names: list[bytes] = re.findall(rb"&([^\s,\[\]{}]+)", data[edit.start : edit.end])
@@ -528,7 +517,7 @@ def _build(
     for shown, edits in by_file.items():
         old = record[os.path.abspath(os.path.join(cwd, shown))]
         new = apply(old, edits)
-        if _kind(shown, old) == "hcl":
+        if syntax_of(shown, old) == "hcl":
             from imds_iac_checks.fix import hcl
 
             if hcl.aligned(old):
@@ -538,7 +527,7 @@ def _build(
 
 
 def _parses(shown: str, data: bytes) -> bool:
-    kind = _kind(shown, data)
+    kind = syntax_of(shown, data)
     if kind == "hcl":
         from imds_iac_checks.fix import hcl
 
