@@ -38,6 +38,8 @@ from imds_iac_checks.model import (
     ScanError,
     Target,
     Value,
+    compact,
+    show,
 )
 from imds_iac_checks.scan import ScanResult
 
@@ -286,7 +288,7 @@ def _plan(
                 edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
             except NoFix:
                 edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
-        change = f"{field} {_short(old)} -> {edit.text.decode()}"
+        change = f"{field} {compact(old.decode('utf-8', 'replace'), 40)} -> {edit.text.decode()}"
         return Planned(finding, where.path, (edit,), change)
     if finding.rule_id == "IMDS002":  # the block exists without the tokens setting
         assert target.block_span is not None
@@ -304,7 +306,7 @@ def _plan(
             if node.kind != MAP and node.items and node.items[0].kind == MAP:
                 node = node.items[0]  # Terraform JSON: a block as a one-element list
             edits = [doc.add_keys(node, [(field, (desired, as_string))])]
-        return Planned(finding, where.path, tuple(edits), f"added {field} = {_show(desired)}")
+        return Planned(finding, where.path, tuple(edits), f"added {field} = {show(desired)}")
     # IMDS001: add the whole options block
     fields = []
     for k in (ENDPOINT, TOKENS, HOP_LIMIT):
@@ -313,7 +315,7 @@ def _plan(
     block = target.spec.block
     if block is None:
         raise NoFix("no options block to add")
-    change = f"added {block} ({', '.join(f'{n} = {_show(v)}' for n, (v, _) in fields)})"
+    change = f"added {block} ({', '.join(f'{n} = {show(v)}' for n, (v, _) in fields)})"
     if kind == "hcl":
         from imds_iac_checks.fix import hcl
 
@@ -366,7 +368,8 @@ def _fallback(
     if (start, end) == (value.span.start_byte, value.span.end_byte):
         return None  # the same edit as the fix itself
     text = hcl.render(desired, as_string)
-    change = f"{field} {_short(data[start:end])} -> {text.decode()} (the expression is replaced)"
+    shown = compact(data[start:end].decode("utf-8", "replace"), 40)
+    change = f"{field} {shown} -> {text.decode()} (the expression is replaced)"
     return Planned(finding, target.path, (Edit(start, end, text),), change, "unsafe")
 
 
@@ -466,17 +469,6 @@ def _inside_string(data: bytes, start: int, end: int, field: str, desired: objec
     else:
         new = str(desired).encode()
     return Edit(start + match.start(2), start + match.end(2), new)
-
-
-def _short(text: bytes) -> str:
-    one = " ".join(text.decode("utf-8", "replace").split())
-    return one if len(one) <= 40 else one[:39] + "…"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 # --- conflicts, verification ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from imds_iac_checks.model import (
     Span,
     Target,
     Value,
+    compact,
 )
 
 if TYPE_CHECKING:
@@ -420,7 +421,7 @@ def _template_ref(src: Source, body: Node) -> Value | None:
         if expr is None:
             return None
         return template_reference(
-            src.span(expr), _compact(src.text(expr)), _literal(src, expr), "name" in attrs
+            src.span(expr), compact(src.text(expr)), _literal(src, expr), "name" in attrs
         )
     return None
 
@@ -576,11 +577,6 @@ def _heredoc(src: Source, node: Node) -> object:
     return text + "\n" if not text.endswith("\n") else text
 
 
-def _compact(text: str, limit: int = 120) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
-
-
 # --- syntax errors ----------------------------------------------------------------------------
 
 
@@ -594,7 +590,7 @@ def _syntax_error(src: Source, root: Node) -> ScanError:
         message = f'syntax error: expected "{expected}"'
     else:
         token = _first_leaf(node)
-        text = _compact(src.text(token), 40) if token is not None else ""
+        text = compact(src.text(token), 40) if token is not None else ""
         if token is None or not text:
             # An empty error node: at the end of the text, or before a character the grammar has
             # no token for (a second byte-order mark, a control character): name that character.

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _compact, _literal
-from imds_iac_checks.model import Link
+from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _literal
+from imds_iac_checks.model import Link, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -146,7 +146,7 @@ class Val:
 
 
 def unknown(src: Source, node: Node, why: str | None = None) -> Val:
-    return Val(None, (Link(src.span(node), "expression"),), False, why or _compact(src.text(node)))
+    return Val(None, (Link(src.span(node), "expression"),), False, why or compact(src.text(node)))
 
 
 class Scope:
@@ -195,7 +195,7 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
             return known
         literal = _literal(src, node)
         if literal is not _NOT_LITERAL:
-            value = Val(literal, (Link(src.span(node), "literal"),), expr=_compact(src.text(node)))
+            value = Val(literal, (Link(src.span(node), "literal"),), expr=compact(src.text(node)))
             if not isinstance(literal, (list, dict)):
                 scope.literals[node.id] = value
             return value
@@ -382,14 +382,14 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         return evaluate(src, yes, scope, depth + 1)
     if decided is False:
         return evaluate(src, no, scope, depth + 1)
-    text = _compact(src.text(cond), 60)
+    text = compact(src.text(cond), 60)
     when_yes = evaluate(src, yes, scope, depth + 1)
     when_no = evaluate(src, no, scope, depth + 1)
     if _same(when_yes, when_no):
         return when_yes  # the same value from the same place either way: the condition is moot
     return choice(
         (Link(src.span(node), "conditional"),),
-        _compact(src.text(node)),
+        compact(src.text(node)),
         [(f"{text} is true", when_yes), (f"{text} is false", when_no)],
     )
 

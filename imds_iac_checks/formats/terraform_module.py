@@ -39,6 +39,7 @@ from imds_iac_checks.model import (
     Span,
     Target,
     Value,
+    compact,
     normalize,
     show,
 )
@@ -501,7 +502,7 @@ class Module:
         try:
             return evaluate(src, node, scope or self.scope)
         except EvalError as exc:
-            return unknown(src, node, f"{hcl._compact(src.text(node))} ({exc})")
+            return unknown(src, node, f"{compact(src.text(node))} ({exc})")
         except TooComplex as exc:
             return unknown(src, node, f"{TOO_COMPLEX}: {exc}")
         except RecursionError:
@@ -762,7 +763,7 @@ class Module:
                 def item(i: int) -> tuple[str, dict[str, Val]]:
                     k, v = items[i]
                     bound = Val({"key": Val(str(k), each.links), "value": v}, each.links)
-                    return f"[{_quote(str(k))}]", {"each": bound}
+                    return f"[{show(str(k))}]", {"each": bound}
 
                 return self._bounded(src, body, attrs["for_each"], "for_each", len(items), item)
             placeholder = Val(None, (), False, _compact_text(src, attrs["for_each"]))
@@ -988,13 +989,8 @@ def _whole(value: Any) -> int | None:
     return value if value >= 0 else None
 
 
-def _quote(key: str) -> str:
-    """A for_each key as Terraform writes it in an address: ``["web"]``."""
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _compact_text(src: Source, node: Node) -> str:
-    return hcl._compact(src.text(node))
+    return compact(src.text(node))
 
 
 def to_values(
