@@ -64,7 +64,17 @@ class Opt:
         parser.add_argument(*self.flags, **kwargs)
 
 
-FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab")
+# --format NAME -> the module that writes it, a ``write(result, out, options)`` (imported when
+# used: see imds_iac_checks.report).
+WRITERS = {
+    "text": "imds_iac_checks.report.text",
+    "json": "imds_iac_checks.report.json",
+    "sarif": "imds_iac_checks.report.sarif",
+    "junit": "imds_iac_checks.report.junit",
+    "github": "imds_iac_checks.report.github",
+    "gitlab": "imds_iac_checks.report.gitlab",
+}
+FORMATS = tuple(WRITERS)
 
 CHECK_OPTIONS = (
     Opt(
@@ -421,7 +431,7 @@ def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanRe
 def _fix(args: Namespace) -> int:
     from imds_iac_checks import fix
     from imds_iac_checks.config import ConfigError
-    from imds_iac_checks.report import fixes
+    from imds_iac_checks.report import Options, fixes
 
     cwd = os.getcwd()
     try:
@@ -431,13 +441,13 @@ def _fix(args: Namespace) -> int:
         )
     except ConfigError as exc:
         return _fail(str(exc))
-    color = _use_color(args.color, sys.stdout)
+    options = Options(cwd, sys.stderr, color=_use_color(args.color, sys.stdout), quiet=args.quiet)
     if args.diff:
-        fixes.write_diff(outcome, sys.stdout, sys.stderr, color=color)
+        fixes.write_diff(outcome, sys.stdout, options)
         if outcome.changes:
             return EXIT_FINDINGS
         return EXIT_ERROR if outcome.before.errors else EXIT_OK
-    fixes.write(outcome, sys.stdout, sys.stderr, color=color, quiet=args.quiet)
+    fixes.write(outcome, sys.stdout, options)
     return fixes.exit_code(outcome, args.exit_zero)
 
 
@@ -484,25 +494,12 @@ def _check(args: Namespace) -> int:
 
 def _report(args: Namespace, result: ScanResult, out: TextIO, cwd: str, *, color: bool) -> None:
     """Write the report in ``--format``; scan errors go to standard error for text."""
-    if args.format == "text":
-        from imds_iac_checks.report import text
+    import importlib
 
-        text.write(result, out, sys.stderr, color=color, quiet=args.quiet)
-        return
-    if args.format == "json":
-        from imds_iac_checks.report import json as writer
-    elif args.format == "sarif":
-        from imds_iac_checks.report import sarif
+    from imds_iac_checks.report import Options
 
-        sarif.write(result, out, cwd)
-        return
-    elif args.format == "junit":
-        from imds_iac_checks.report import junit as writer  # type: ignore[no-redef]
-    elif args.format == "github":
-        from imds_iac_checks.report import github as writer  # type: ignore[no-redef]
-    else:
-        from imds_iac_checks.report import gitlab as writer  # type: ignore[no-redef]
-    writer.write(result, out)
+    writer = importlib.import_module(WRITERS[args.format])
+    writer.write(result, out, Options(cwd, sys.stderr, color=color, quiet=args.quiet))
 
 
 def _errors_to_stderr(result: ScanResult) -> None:
