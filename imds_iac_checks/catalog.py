@@ -25,21 +25,21 @@ REQUIRED_KEYS = (
     "how_to_fix",
     "examples",
     "references",
-    "peers",
 )
 
 
 def catalog_dir() -> str:
-    """``imds_iac_checks/rules`` in an installed wheel; ``rules/`` beside the package in a
-    checkout."""
+    """``imds_iac_checks/rules`` in an installed wheel (the TOML files ship beside the rule
+    modules); ``rules/`` beside the package in a checkout."""
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.path.join(here, "rules"), os.path.join(os.path.dirname(here), "rules")):
-        if os.path.isdir(candidate):
+        if os.path.isdir(candidate) and any(n.endswith(".toml") for n in os.listdir(candidate)):
             return candidate
     raise FileNotFoundError("the rule catalog (rules/*.toml) is missing from this installation")
 
 
-def load() -> dict[str, dict[str, Any]]:
+def entries() -> dict[str, dict[str, Any]]:
+    """The catalog files as written: rule id -> its TOML table."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -52,6 +52,39 @@ def load() -> dict[str, dict[str, Any]]:
                 rule = tomllib.load(fh)
             rules[rule["id"]] = rule
     return rules
+
+
+def load() -> dict[str, dict[str, Any]]:
+    """The documentation of every registered rule, in registry order: its catalog entry joined by
+    id, with the peer ids the rule declares. A rule registered without a catalog entry (at run
+    time) is documented by what its ``Rule`` says."""
+    from imds_iac_checks.rules import REGISTRY
+
+    files = entries()
+    out: dict[str, dict[str, Any]] = {}
+    for rule in REGISTRY.values():
+        doc = dict(files[rule.id]) if rule.id in files else _undocumented(rule)
+        doc["peers"] = {tool: list(ids) for tool, ids in rule.peers.items()}
+        out[rule.id] = doc
+    return out
+
+
+def _undocumented(rule: Any) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "title": rule.title,
+        "severity": rule.severity,
+        "summary": rule.title,
+        "applies_to": [],
+        "why": "",
+        "fix_safety": "",
+        "options": "",
+        "known_problems": "",
+        "how_to_fix": [],
+        "examples": [],
+        "references": [],
+    }
 
 
 def render_markdown(rule: dict[str, Any]) -> str:

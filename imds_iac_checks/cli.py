@@ -334,7 +334,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="list the rules or explain one",
         description="List the rules or explain one.",
     )
-    rules.add_argument("rule", nargs="?", metavar="RULE", help="a rule id such as IMDS002")
+    from imds_iac_checks.rules import example_id
+
+    rules.add_argument("rule", nargs="?", metavar="RULE", help=f"a rule id such as {example_id()}")
     rules.add_argument(
         "--format",
         choices=("text", "markdown", "json"),

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, RULES
+from imds_iac_checks.rules import example_id
 
 CONFIG_NAMES = (".imds-iac.toml", "pyproject.toml")
 MAX_HOP_LIMIT = 64
@@ -140,7 +141,7 @@ def parse_selectors(
     if not out and not allow_empty:
         raise ConfigError(
             f"{where}: an empty selection would turn every rule off; name rules such as "
-            "IMDS002 or prefixes such as IMDS00 (ALL: every rule)"
+            f"{example_id()} or prefixes such as {example_id()[:-1]} (ALL: every rule)"
         )
     return tuple(out)
 

@@ -21,20 +21,7 @@ from typing import Any
 
 from imds_iac_checks import source
 from imds_iac_checks.model import Finding, Target
-
-# Peer check ids -> our rules (the catalog's [peers] tables; our own plugins' ids).
-PEERS: dict[str, tuple[str, ...]] = {
-    "CKV_AWS_79": ("IMDS001", "IMDS002"),
-    "CKV_AWS_371": ("IMDS001", "IMDS002"),
-    "CKV_AWS_341": ("IMDS003",),
-    "CKV_IMDS_1": ("IMDS001",),
-    "CKV_IMDS_2": ("IMDS002",),
-    "CKV_IMDS_3": ("IMDS003",),
-    "E9001": ("IMDS001",),
-    "E9002": ("IMDS002",),
-    "E9003": ("IMDS003",),
-    "W9004": ("IMDS004",),
-}
+from imds_iac_checks.rules import peers as rule_peers
 
 _INLINE = r"(?:#|//)\s*imds-iac:\s*ignore(?:\[([^\]]*)\])?[ \t]*([^\r\n]*)"
 _CHECKOV = r"(?:#|//)\s*checkov:skip=([A-Za-z0-9_]+)(?::([^\r\n]*))?"
@@ -61,7 +48,7 @@ class _FileNotes:
                 if line.lstrip().startswith(("#", "//")):
                     self.comment_only.add(number)
             for m in re.finditer(_CHECKOV, line):
-                mapped = PEERS.get(m.group(1).upper())
+                mapped = rule_peers().get(m.group(1).upper())
                 if mapped:
                     reason = (m.group(2) or "").strip() or "no reason given"
                     entry = (frozenset(mapped), f"checkov:skip={m.group(1)}: {reason}")

@@ -24,9 +24,13 @@ RULE_IDS = sorted(CATALOG)
 
 def test_catalog_and_engine_define_the_same_rules() -> None:
     assert sorted(RULES) == RULE_IDS
+    files = catalog.entries()
+    assert sorted(files) == RULE_IDS, "one catalog file per registered rule"
     for rule_id, info in RULES.items():
-        assert CATALOG[rule_id]["name"] == info.name
-        assert CATALOG[rule_id]["severity"] == info.severity
+        assert files[rule_id]["name"] == info.name
+        assert files[rule_id]["severity"] == info.severity
+        assert files[rule_id]["title"] == info.title
+        assert "peers" not in files[rule_id], "peer ids live in the rule module"
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)

@@ -162,14 +162,14 @@ def test_a_defect_in_a_rule_costs_only_that_target(
     from imds_iac_checks import engine
 
     _module_with(tmp_path, 4)
-    real = engine.RULE_FUNCTIONS["IMDS003"]
+    real = engine.RULES["IMDS003"].check
 
     def failing(target, ctx):  # type: ignore[no-untyped-def]
         if target.address.startswith("aws_instance.r1"):
             raise IndexError("tuple index out of range")
         return real(target, ctx)
 
-    monkeypatch.setitem(engine.RULE_FUNCTIONS, "IMDS003", failing)
+    monkeypatch.setitem(engine.RULES, "IMDS003", engine.RULES["IMDS003"]._replace(check=failing))
     result, _ = _scan(tmp_path)
     failed = [f for f in result.findings if "internal error in IMDS003" in f.message]
     assert failed and all(f.rule_id == "IMDS004" for f in failed)

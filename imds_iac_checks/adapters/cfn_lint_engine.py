@@ -48,9 +48,13 @@ from imds_iac_checks.formats.doc import (
 )
 from imds_iac_checks.link import link
 from imds_iac_checks.model import Finding, Span, Target, Value
+from imds_iac_checks.rules import REGISTRY
 
-# cfn-lint rule id -> imds-iac rule id.
-RULES = {"E9001": "IMDS001", "E9002": "IMDS002", "E9003": "IMDS003", "W9004": "IMDS004"}
+
+def rules() -> dict[str, str]:
+    """cfn-lint rule id -> imds-iac rule id, for every registered rule that is a cfn-lint rule."""
+    return {rule.cfn_lint.id: rule.id for rule in REGISTRY.values() if rule.cfn_lint is not None}
+
 
 MAX_HOP_LIMIT = 64
 
@@ -91,7 +95,7 @@ def hits(cfn: Any, rule_id: str, hop_limit: int = DEFAULT_HOP_LIMIT) -> list[Hit
     out: list[Hit] = []
     seen: set[tuple[Span, str]] = set()
     for targets in stack.runs:
-        for finding, target in findings(targets, ctx, RULES[rule_id]):
+        for finding, target in findings(targets, ctx, rules()[rule_id]):
             if (finding.span, finding.message) in seen:
                 continue
             seen.add((finding.span, finding.message))

@@ -41,8 +41,6 @@ from imds_iac_checks.formats import cloudformation, terraform_kinds
 from imds_iac_checks.formats.hcl import TEMPLATE_USERS
 from imds_iac_checks.model import (
     ENDPOINT,
-    HOP_LIMIT,
-    TOKENS,
     KindSpec,
     Link,
     Scalar,
@@ -51,18 +49,17 @@ from imds_iac_checks.model import (
     Value,
     normalize,
 )
+from imds_iac_checks.rules import OPTIONS_BLOCK, REGISTRY, unevaluable
 
 # --- the checks ---------------------------------------------------------------------------------
 
-RULE_IDS = ("IMDS001", "IMDS002", "IMDS003")
 GUIDELINE = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules.md#{anchor}"
 HOP_LIMIT_ENV = "IMDS_IAC_HOP_LIMIT"
 
-_FALLBACK_TITLES = {
-    "IMDS001": "Instance metadata options are missing",
-    "IMDS002": "IMDSv2 session tokens are not required",
-    "IMDS003": "Metadata response hop limit is above the threshold",
-}
+
+def rule_ids() -> tuple[str, ...]:
+    """The rules that are checkov checks: every registered rule with a checkov id."""
+    return tuple(rule.id for rule in REGISTRY.values() if rule.checkov)
 
 
 class CheckInfo(NamedTuple):
@@ -73,24 +70,21 @@ class CheckInfo(NamedTuple):
 
 
 def check_id(rule_id: str) -> str:
-    """``IMDS002`` -> ``CKV_IMDS_2``."""
-    return f"CKV_IMDS_{int(rule_id.removeprefix('IMDS'))}"
+    """The checkov check id of a rule (``CKV_IMDS_2``)."""
+    check = REGISTRY[rule_id].checkov
+    if check is None:
+        raise KeyError(f"{rule_id} is not a checkov check")
+    return check
 
 
 def check_info(rule_id: str) -> CheckInfo:
-    """The id, name and guideline a check shows in checkov's output (title from the catalog)."""
-    title = _FALLBACK_TITLES[rule_id]
-    try:
-        from imds_iac_checks import catalog
-
-        title = str(catalog.load()[rule_id]["title"])
-    except (OSError, KeyError, ValueError):  # a catalog missing from the installation
-        pass
-    name = engine.RULES[rule_id].name
+    """The id, name and guideline a check shows in checkov's output."""
+    rule = REGISTRY[rule_id]
+    name = rule.name
     return CheckInfo(
         rule_id,
         check_id(rule_id),
-        f"{title} (imds-iac {rule_id})",
+        f"{rule.title} (imds-iac {rule_id})",
         GUIDELINE.format(anchor=f"{rule_id.lower()}-{name}"),
     )
 
@@ -127,7 +121,9 @@ def verdict(targets: Iterable[Target], rule_id: str, hop: int | None = None) -> 
     return UNKNOWN if uncertain else PASSED
 
 
-_READS = {"IMDS001": (), "IMDS002": (TOKENS,), "IMDS003": (HOP_LIMIT,)}
+def _judged(rule_id: str) -> tuple[str, ...]:
+    """The settings a rule judges (not the options block itself)."""
+    return tuple(key for key in REGISTRY[rule_id].reads if key != OPTIONS_BLOCK)
 
 
 def evaluated_keys(framework: str, entity_type: str, rule_id: str) -> list[str]:
@@ -144,20 +140,20 @@ def evaluated_keys(framework: str, entity_type: str, rule_id: str) -> list[str]:
         prefix = f"{block}/[0]" if block else ""
     if spec is None:
         return []
-    if rule_id == "IMDS001":
+    if OPTIONS_BLOCK in REGISTRY[rule_id].reads:
         return [block] if spec.needs_block and spec.block else []
-    if not all(k in spec.fields for k in _READS[rule_id]):
+    if not all(k in spec.fields for k in _judged(rule_id)):
         return []
-    keys = [k for k in (ENDPOINT, *_READS[rule_id]) if k in spec.fields]
+    keys = [k for k in (ENDPOINT, *_judged(rule_id)) if k in spec.fields]
     return ["/".join(filter(None, (prefix, spec.fields[key]))) for key in keys]
 
 
 def _uncertain(target: Target, ctx: engine.Context, rule_id: str) -> bool:
     if target.unknown_block is not None:  # unless the rule reads a field this kind lacks
-        return all(key in target.spec.fields for key in _READS[rule_id])
-    return any(
-        finding.setting in _READS[rule_id] for finding in engine.evaluate(target, ctx, ("IMDS004",))
-    )
+        return all(key in target.spec.fields for key in _judged(rule_id))
+    reads = _judged(rule_id)
+    found = engine.evaluate(target, ctx, (unevaluable().id,))
+    return any(finding.setting in reads for finding in found)
 
 
 # --- values -------------------------------------------------------------------------------------

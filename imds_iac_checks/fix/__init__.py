@@ -41,13 +41,12 @@ from imds_iac_checks.model import (
     compact,
     show,
 )
+from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult
 
 if TYPE_CHECKING:
     from imds_iac_checks.fix.structured import Document
     from imds_iac_checks.formats.doc import DNode
-
-FIXABLE_RULES = ("IMDS001", "IMDS002", "IMDS003")
 
 
 class Planned(NamedTuple):
@@ -225,8 +224,9 @@ def _why_not(
 ) -> str | None:
     if finding.suppressed is not None:
         return f"suppressed ({finding.suppressed})"
-    if finding.rule_id not in FIXABLE_RULES:
-        return "no automatic fix: the value is not known statically; set a literal"
+    rule = REGISTRY[finding.rule_id]
+    if rule.fix is None:
+        return f"no automatic fix: {rule.no_fix or 'none is known for this rule'}"
     if target is not None and target.recorded_state:
         return "recorded state: fix the configuration and regenerate this file"
     if finding.fix is None:
@@ -290,7 +290,8 @@ def _plan(
                 edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
         change = f"{field} {compact(old.decode('utf-8', 'replace'), 40)} -> {edit.text.decode()}"
         return Planned(finding, where.path, (edit,), change)
-    if finding.rule_id == "IMDS002":  # the block exists without the tokens setting
+    fix = REGISTRY[finding.rule_id].fix
+    if fix is not None and not fix.adds_block:  # the block exists without the setting
         assert target.block_span is not None
         start = target.block_span.start_byte
         if kind == "hcl":
@@ -307,7 +308,7 @@ def _plan(
                 node = node.items[0]  # Terraform JSON: a block as a one-element list
             edits = [doc.add_keys(node, [(field, (desired, as_string))])]
         return Planned(finding, where.path, tuple(edits), f"added {field} = {show(desired)}")
-    # IMDS001: add the whole options block
+    # the resource has no options block: add the whole block
     fields = []
     for k in (ENDPOINT, TOKENS, HOP_LIMIT):
         if k in target.spec.fields:
@@ -344,7 +345,8 @@ def _fallback(
     root = hcl.parse(data)
     key = finding.setting or TOKENS
     desired, as_string = _desired(target, key, hop_limit)
-    if finding.rule_id == "IMDS001":
+    fix = REGISTRY[finding.rule_id].fix
+    if fix is not None and fix.adds_block:
         if target.spec.block is None:
             return None
         fields = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from imds_iac_checks import rules
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
@@ -32,7 +33,6 @@ from imds_iac_checks.model import (
     Value,
     compact,
 )
-from imds_iac_checks.suppress import PEERS
 
 FORMAT = "cloudformation"
 
@@ -587,7 +587,7 @@ def _suppressions(resource: DNode) -> tuple[tuple[str, str], ...]:
     cfn_lint = metadata.get("cfn-lint")
     config = cfn_lint.get("config") if cfn_lint is not None else None
     for item in _items(config.get("ignore_checks") if config is not None else None):
-        for rule in PEERS.get(str(item.value), ()):
+        for rule in rules.peers().get(str(item.value), ()):
             out.append((rule, f"Metadata cfn-lint ignore_checks {item.value}"))
     checkov = metadata.get("checkov")
     for item in _items(checkov.get("skip") if checkov is not None else None):
@@ -596,7 +596,7 @@ def _suppressions(resource: DNode) -> tuple[tuple[str, str], ...]:
             continue
         comment = item.get("comment")
         why = str(comment.value) if comment is not None else "no reason given"
-        for rule in PEERS.get(str(check.value), ()):
+        for rule in rules.peers().get(str(check.value), ()):
             out.append((rule, f"Metadata checkov skip {check.value}: {why}"))
     return tuple(out)
 

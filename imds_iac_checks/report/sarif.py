@@ -24,8 +24,6 @@ from imds_iac_checks.scan import ScanResult
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/imds-iac/imds-iac"  # [project.urls] Homepage
 LEVELS = {"error": "error", "warning": "warning"}
-# GitHub code scanning ranks security results by this property (CVSS-like, 0.0-10.0).
-SECURITY_SEVERITY = {"IMDS001": "7.5", "IMDS002": "7.5", "IMDS003": "5.3", "IMDS004": "3.1"}
 
 
 def _sentence(text: str) -> str:
@@ -34,6 +32,9 @@ def _sentence(text: str) -> str:
 
 
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+    from imds_iac_checks.rules import REGISTRY
+
+    declared = REGISTRY[rule["id"]]
     markdown = catalog.render_markdown(rule)
     return {
         "id": rule["id"],
@@ -47,8 +48,9 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS[rule["severity"]]},
         "properties": {
             "tags": ["security", "aws", "ec2", "imds", *sorted(rule.get("peers", {}))],
-            "security-severity": SECURITY_SEVERITY.get(rule["id"], "5.0"),
-            "precision": "very-high" if rule["id"] != "IMDS004" else "medium",
+            # GitHub code scanning ranks security results by this (CVSS-like, 0.0-10.0).
+            "security-severity": declared.security_severity,
+            "precision": declared.precision,
         },
     }
 

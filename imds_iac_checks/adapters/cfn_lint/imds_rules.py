@@ -1,17 +1,15 @@
 """cfn-lint rules that report what ``imds-iac check`` reports on a CloudFormation template.
 
-- E9001 = IMDS001: a resource that launches instances sets no metadata options;
-- E9002 = IMDS002: tokens are not required (``HttpTokens`` not ``required``, or not set);
-- E9003 = IMDS003: ``HttpPutResponseHopLimit`` is above the threshold (``hop_limit``, default 1);
-- W9004 = IMDS004: a setting that cannot be evaluated statically (a warning, never a silent pass).
-
-Each rule delegates to imds-iac (:mod:`imds_iac_checks.adapters.cfn_lint_engine`): same
-resources, same intrinsic-function evaluation, same launch-template linking, same messages and
-lines. E9003's threshold is a rule option: ``cfn-lint --configure-rule E9003:hop_limit=2``.
+One cfn-lint rule per registered imds-iac rule that declares one (``Rule.cfn_lint``): E9001 =
+IMDS001, E9002 = IMDS002, E9003 = IMDS003, W9004 = IMDS004 (``imds-iac rules`` lists them). Each
+rule delegates to imds-iac (:mod:`imds_iac_checks.adapters.cfn_lint_engine`): same resources, same
+intrinsic-function evaluation, same launch-template linking, same messages and lines. A rule's
+options are cfn-lint rule options: ``cfn-lint --configure-rule E9003:hop_limit=2``.
 
 cfn-lint loads this file as a loose top-level module and instantiates every class in it that
-derives from ``CloudFormationLintRule``: the module therefore imports the shared code as a
-module, never a rule base class by name.
+derives from ``CloudFormationLintRule``: the classes are generated here from the registry and
+bound as module attributes, and the module imports the shared code as a module, never a rule base
+class by name.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from typing import Any
 from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
 
 from imds_iac_checks.adapters import cfn_lint_engine
-from imds_iac_checks.engine import DEFAULT_HOP_LIMIT
+from imds_iac_checks.rules import DEFAULT_HOP_LIMIT, REGISTRY, Rule
 
 _DOCS = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules.md"
 _TAGS = ["resources", "ec2", "imds", "imds-iac"]
@@ -37,79 +35,45 @@ def _matches(rule_id: str, cfn: Any, hop_limit: int = DEFAULT_HOP_LIMIT) -> list
     return out
 
 
-class MetadataOptionsMissing(CloudFormationLintRule):  # type: ignore[misc]
-    """IMDS001: no metadata options, so IMDSv1 stays allowed."""
+def class_name(rule: Rule) -> str:
+    """``tokens-not-required`` -> ``TokensNotRequired``."""
+    return "".join(part.capitalize() for part in rule.name.split("-"))
 
-    id = "E9001"
-    shortdesc = "Instance metadata options are missing"
-    description = (
-        "imds-iac IMDS001 (metadata-options-missing): a resource that launches EC2 instances "
-        "(AWS::EC2::Instance, AWS::EC2::LaunchTemplate, AWS::AutoScaling::LaunchConfiguration, "
-        "Image Builder, SageMaker notebooks, WorkSpaces instances, EMR security configurations) "
-        "sets no metadata options, so IMDSv1 stays allowed. Add MetadataOptions with "
-        "HttpTokens: required."
+
+def _rule_class(rule: Rule) -> type:
+    assert rule.cfn_lint is not None
+
+    def __init__(self: Any) -> None:
+        CloudFormationLintRule.__init__(self)
+        if rule.options:
+            self.config_definition = {
+                option.name: {"default": option.default, "type": option.type}
+                for option in rule.options
+            }
+            self.configure()
+
+    def match(self: Any, cfn: Any) -> list[Any]:
+        options = {option.name: self.config[option.name] for option in rule.options}
+        return _matches(self.id, cfn, int(options.get("hop_limit", DEFAULT_HOP_LIMIT)))
+
+    return type(
+        class_name(rule),
+        (CloudFormationLintRule,),
+        {
+            "__doc__": f"{rule.id}: {rule.title}.",
+            "__module__": __name__,
+            "id": rule.cfn_lint.id,
+            "shortdesc": rule.title,
+            "description": rule.cfn_lint.description,
+            "source_url": f"{_DOCS}#{rule.id.lower()}-{rule.name}",
+            "tags": _TAGS,
+            "__init__": __init__,
+            "match": match,
+        },
     )
-    source_url = f"{_DOCS}#imds001-metadata-options-missing"
-    tags = _TAGS
-
-    def match(self, cfn: Any) -> list[Any]:
-        return _matches(self.id, cfn)
 
 
-class TokensNotRequired(CloudFormationLintRule):  # type: ignore[misc]
-    """IMDS002: IMDSv2 session tokens are not required."""
-
-    id = "E9002"
-    shortdesc = "IMDSv2 session tokens are not required"
-    description = (
-        "imds-iac IMDS002 (tokens-not-required): HttpTokens is not 'required' (or metadata "
-        "options leave it unset) while the metadata endpoint may be enabled, so IMDSv1 stays "
-        "allowed; also SageMaker MinimumInstanceMetadataServiceVersion '1' and AppStream "
-        "DisableIMDSV1 false. Values from parameter defaults, mappings and both branches of "
-        "Fn::If are checked."
-    )
-    source_url = f"{_DOCS}#imds002-tokens-not-required"
-    tags = _TAGS
-
-    def match(self, cfn: Any) -> list[Any]:
-        return _matches(self.id, cfn)
-
-
-class HopLimitAboveThreshold(CloudFormationLintRule):  # type: ignore[misc]
-    """IMDS003: the PUT response hop limit lets the session token leave the host."""
-
-    id = "E9003"
-    shortdesc = "Metadata response hop limit is above the threshold"
-    description = (
-        "imds-iac IMDS003 (hop-limit-above-threshold): HttpPutResponseHopLimit is above the "
-        "threshold (option hop_limit, default 1; containers need 2), so the IMDSv2 session "
-        "token can travel beyond the instance."
-    )
-    source_url = f"{_DOCS}#imds003-hop-limit-above-threshold"
-    tags = _TAGS
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.config_definition = {"hop_limit": {"default": DEFAULT_HOP_LIMIT, "type": "integer"}}
-        self.configure()
-
-    def match(self, cfn: Any) -> list[Any]:
-        return _matches(self.id, cfn, int(self.config["hop_limit"]))
-
-
-class NotStaticallyEvaluable(CloudFormationLintRule):  # type: ignore[misc]
-    """IMDS004: a metadata setting whose value cannot be resolved statically."""
-
-    id = "W9004"
-    shortdesc = "A metadata setting could not be evaluated statically"
-    description = (
-        "imds-iac IMDS004 (not-statically-evaluable): a metadata setting (or the options block, "
-        "or the launch template an instance names) comes from an expression imds-iac cannot "
-        "resolve — a parameter without a default, Fn::Sub, Fn::GetAtt, Fn::ImportValue — so it "
-        "is reported instead of passing silently."
-    )
-    source_url = f"{_DOCS}#imds004-not-statically-evaluable"
-    tags = _TAGS
-
-    def match(self, cfn: Any) -> list[Any]:
-        return _matches(self.id, cfn)
+for _rule in REGISTRY.values():
+    if _rule.cfn_lint is not None:
+        globals()[class_name(_rule)] = _rule_class(_rule)
+del _rule

@@ -40,4 +40,4 @@ class ImdsTerraformCheck(BaseResourceCheck):  # type: ignore[misc, unused-ignore
         return CheckResult[checkov_targets.verdict([target], self.rule_id)]
 
 
-checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.RULE_IDS]
+checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.rule_ids()]

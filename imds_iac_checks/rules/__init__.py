@@ -1,0 +1,133 @@
+"""The rule registry: every rule imds-iac runs, one module per rule.
+
+Each module of this package (other than :mod:`~imds_iac_checks.rules.base`) declares one
+:class:`~imds_iac_checks.rules.base.Rule` as ``RULE``; :data:`BUILTIN` lists them in id order
+and :data:`REGISTRY` maps each id to its rule. The engine, ``imds-iac fix``, every report
+writer, suppressions, the ``rules`` command and both plugins iterate over :data:`REGISTRY`, so a
+rule registered with :func:`register` (a built-in one, or one added at run time) appears in all
+of them with no other change.
+"""
+
+from imds_iac_checks.rules import hop_limit, not_evaluable, options_missing, tokens_not_required
+from imds_iac_checks.rules.base import (
+    DEFAULT_HOP_LIMIT,
+    OPTIONS_BLOCK,
+    CfnLintRule,
+    Context,
+    Fix,
+    Option,
+    Rule,
+)
+
+__all__ = [
+    "BUILTIN",
+    "DEFAULT_HOP_LIMIT",
+    "OPTIONS_BLOCK",
+    "REGISTRY",
+    "CfnLintRule",
+    "Context",
+    "Fix",
+    "Option",
+    "Rule",
+    "by_name",
+    "example_id",
+    "get",
+    "peers",
+    "register",
+    "unevaluable",
+    "unregister",
+]
+
+BUILTIN: tuple[Rule, ...] = (
+    options_missing.RULE,
+    tokens_not_required.RULE,
+    hop_limit.RULE,
+    not_evaluable.RULE,
+)
+
+REGISTRY: dict[str, Rule] = {}
+_peers: dict[str, tuple[str, ...]] | None = None
+
+
+def register(rule: Rule) -> Rule:
+    """Add ``rule`` to the registry (after the rules already there). Its id, name, checkov id
+    and cfn-lint id must be new, and only one rule may report what could not be evaluated."""
+    if rule.severity not in ("error", "warning"):
+        raise ValueError(f"{rule.id}: severity must be 'error' or 'warning', not {rule.severity!r}")
+    for other in REGISTRY.values():
+        clash = (
+            other.id == rule.id
+            or other.name == rule.name
+            or (rule.checkov is not None and other.checkov == rule.checkov)
+            or (
+                rule.cfn_lint is not None
+                and other.cfn_lint is not None
+                and other.cfn_lint.id == rule.cfn_lint.id
+            )
+            or (rule.unevaluable and other.unevaluable)
+        )
+        if clash:
+            raise ValueError(f"{rule.id} ({rule.name}) clashes with {other.id} ({other.name})")
+    REGISTRY[rule.id] = rule
+    _forget()
+    return rule
+
+
+def unregister(rule_id: str) -> None:
+    """Remove a rule added with :func:`register` (tests)."""
+    del REGISTRY[rule_id]
+    _forget()
+
+
+def _forget() -> None:
+    global _peers
+    _peers = None
+
+
+def get(rule_id: str) -> Rule:
+    return REGISTRY[rule_id]
+
+
+def by_name(name: str) -> Rule | None:
+    """The rule with this name (``tokens-not-required``), or None."""
+    for rule in REGISTRY.values():
+        if rule.name == name:
+            return rule
+    return None
+
+
+def example_id() -> str:
+    """A rule id for help texts and messages ("a rule id such as ..."): the second rule, which
+    the documentation's examples use."""
+    ids = list(REGISTRY)
+    return ids[1] if len(ids) > 1 else ids[0]
+
+
+def unevaluable() -> Rule:
+    """The rule that reports what could not be evaluated (and rules that failed on a target)."""
+    for rule in REGISTRY.values():
+        if rule.unevaluable:
+            return rule
+    raise LookupError("no rule reports what could not be evaluated")
+
+
+def peers() -> dict[str, tuple[str, ...]]:
+    """Check ids of other tools, and of imds-iac's own plugins, mapped to the rules whose
+    findings their suppressions cover (``CKV_AWS_79`` -> the rules listing it as a checkov peer;
+    ``E9002`` -> the rule the cfn-lint plugin reports as E9002)."""
+    global _peers
+    if _peers is None:
+        table: dict[str, list[str]] = {}
+        for rule in REGISTRY.values():
+            ids = list(rule.peers.get("checkov", ()))  # the peers whose skips we read
+            ids += [rule.checkov] if rule.checkov else []
+            ids += [rule.cfn_lint.id] if rule.cfn_lint else []
+            for check_id in ids:
+                table.setdefault(check_id, []).append(rule.id)
+        _peers = {k: tuple(v) for k, v in table.items()}
+    return _peers
+
+
+for _rule in BUILTIN:
+    register(_rule)
+del _rule

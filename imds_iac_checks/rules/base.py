@@ -1,0 +1,213 @@
+"""What a rule is, and the helpers every rule builds its findings with.
+
+A rule is one module in this package declaring ``RULE = Rule(...)``: its id, name, severity, the
+settings it reads, its check (a pure function from a :class:`~imds_iac_checks.model.Target` to
+:class:`~imds_iac_checks.model.Finding` objects), how ``imds-iac fix`` plans its fix, and how the
+reports and plugins present it. Nothing outside the rule's own module names its id: the engine,
+the fixer, every report writer, suppressions, ``imds-iac rules`` and both plugins iterate over
+:data:`imds_iac_checks.rules.REGISTRY`. The rule's documentation is its catalog entry
+(``rules/<id>.toml``), joined to it by id.
+
+Rules never see syntax: they read a target's canonical settings and its
+:class:`~imds_iac_checks.model.KindSpec` (field names, the literal a fix writes).
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+from imds_iac_checks.model import (
+    DISABLED,
+    ENDPOINT,
+    TOO_COMPLEX,
+    Finding,
+    Scalar,
+    Span,
+    Target,
+    Value,
+)
+
+DEFAULT_HOP_LIMIT = 1
+
+# A rule that judges the options block itself (its presence) rather than one setting in it lists
+# this pseudo-setting in ``Rule.reads``.
+OPTIONS_BLOCK = "options_block"
+
+
+class Context(NamedTuple):
+    """Per-target options of a scan (they may differ by path): each field is a rule option."""
+
+    hop_limit: int = DEFAULT_HOP_LIMIT
+
+
+class Option(NamedTuple):
+    """An option a rule reads from :class:`Context` (``hop_limit``): its default and type, as
+    cfn-lint's ``--configure-rule`` takes it."""
+
+    name: str
+    default: Scalar
+    type: str = "integer"
+
+
+class Fix(NamedTuple):
+    """How ``imds-iac fix`` plans the fix of a finding of the rule.
+
+    A finding on a written value replaces the value with the secure literal for its setting
+    (where the provenance says it is written). A finding on a setting the options block lacks
+    adds the setting to the block. With ``adds_block`` the finding is on a resource without an
+    options block, and the fix adds the whole block, with every setting the kind declares."""
+
+    adds_block: bool = False
+
+
+class CfnLintRule(NamedTuple):
+    """The rule as a cfn-lint rule (``cfn-lint --append-rules``): cfn-lint's id (``E`` for an
+    error, ``W`` for a warning) and its one-paragraph description."""
+
+    id: str
+    description: str
+
+
+Check = Callable[[Target, Context], Iterable[Finding]]
+
+
+class Rule(NamedTuple):
+    """One rule. See the module docstring and CONTRIBUTING.md ("Adding a rule")."""
+
+    id: str  # IMDS001, ...: the next free id
+    name: str  # kebab-case, unique: selectable by name, used in doc anchors
+    title: str  # one line, no final full stop (the catalog's title)
+    severity: str  # "error" | "warning"
+    reads: tuple[str, ...]  # the setting keys it judges (OPTIONS_BLOCK: the block itself)
+    check: Check
+    # How its findings are fixed; None: never automatically, for the reason in ``no_fix``.
+    fix: Fix | None = None
+    no_fix: str = ""
+    security_severity: str = "5.0"  # SARIF security-severity (CVSS-like, 0.0-10.0)
+    precision: str = "very-high"  # SARIF precision
+    # Equivalent checks of other tools (tool -> ids): their suppressions also suppress this rule,
+    # and the docs list them.
+    peers: Mapping[str, tuple[str, ...]] = {}
+    checkov: str | None = None  # the check id in imds-iac's checkov plugin
+    cfn_lint: CfnLintRule | None = None  # the rule in imds-iac's cfn-lint plugin
+    options: tuple[Option, ...] = ()
+    # This rule reports what could not be evaluated: a rule that fails on a target (a defect)
+    # gives the target a finding of this rule instead of ending the scan. Exactly one rule.
+    unevaluable: bool = False
+
+
+# --- building findings ------------------------------------------------------------------------
+
+
+def finding(
+    rule: Rule,
+    target: Target,
+    span: Span,
+    message: str,
+    *,
+    fixable: bool,
+    setting: str | None = None,
+    value: Value | None = None,
+) -> Finding:
+    """A finding of ``rule`` on ``target`` at ``span``; ``message`` says what and why, and the
+    finding's message is prefixed with the target's address (``[aws_instance.web] ...``)."""
+    if target.used_by:
+        message += f" (launch template of {', '.join(target.used_by)})"
+    fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)
+    label = target.address
+    if target.instances is not None:
+        many = f"{target.instances:,}" if target.instances < 10**15 else "more than 10^15"
+        label += f" (every one of {many} instances)"
+    return Finding(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=f"[{label}] {message}",
+        path=span.path,
+        span=span,
+        resource=target.address,
+        kind=target.kind,
+        fixable=fix is not None,
+        setting=setting,
+        fix=fix,
+        fix_note=note,
+    )
+
+
+def applicability(target: Target, value: Value | None) -> tuple[str | None, str | None]:
+    """Whether a fix of ``value`` (None: a setting or block to add to ``target``) would be safe.
+
+    Safe: the edit stays inside the target's own resource, or is its own module-call argument.
+    Unsafe: it edits something other resources may share (a variable default, a local, a tfvars
+    entry, a parameter default, a mapping) or one branch of a condition; the note says what.
+    Not fixable: recorded state (plans, describe outputs), values given on the command line.
+    """
+    if target.recorded_state:
+        return None, None
+    if value is None:
+        return "safe", None
+    link = value.provenance[0]
+    where = link.span
+    if "given on the command line" in link.description:
+        return None, None
+    if value.condition:
+        return "unsafe", f"changes the value used when {value.condition}"
+    inside = (
+        where.path == target.path
+        and target.span.start_byte <= where.start_byte
+        and where.end_byte <= target.span.end_byte
+    )
+    if inside or (link.description.startswith("module.") and " input " in link.description):
+        return "safe", None
+    return "unsafe", (
+        f"edits {link.description} at {where.path}:{where.line}, which other resources may share"
+    )
+
+
+def where(value: Value) -> str:
+    """Where a value comes from, when that is not simply where it stands: the branch of a
+    conditional, and the place that uses it when it is written elsewhere (a parameter default)."""
+    notes = []
+    if value.condition:
+        notes.append(f"when {value.condition}")
+    if len(value.provenance) == 1 and value.provenance[0].description not in (
+        "literal",
+        "expression",
+    ):
+        notes.append(value.provenance[0].description)
+    if len(value.provenance) > 1:
+        first, last = value.provenance[0], value.provenance[-1]
+        via: list[str] = []
+        for link in value.provenance[1:]:
+            if link.description not in via and link.description != first.description:
+                via.append(link.description)
+        at = f"line {last.span.line}"
+        if last.span.path != first.span.path:
+            at = f"{last.span.path}:{last.span.line}"
+        if via:
+            notes.append(f"{first.description}, via {', '.join(via)} at {at}")
+        else:
+            notes.append(f"{first.description}, used at {at}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def recorded(target: Target) -> str:
+    """The tail of a message on a file that records state (a plan, a describe output)."""
+    if not target.recorded_state:
+        return ""
+    return "; this file records state: fix the configuration and regenerate it"
+
+
+def endpoint_may_be_enabled(target: Target) -> bool:
+    """False only when every value of the endpoint is known to be disabled: then IMDS is off and
+    there is nothing to enforce."""
+    values = target.settings.get(ENDPOINT, ())
+    if not values:
+        return True  # absent: AWS enables the endpoint
+    return not all(v.known and v.value == DISABLED for v in values)
+
+
+def not_evaluated(what: str, expression: str) -> str:
+    """``<what> could not be evaluated statically: <expression>`` (or, for an evaluation that
+    stopped at a bound, ``<what> is too complex to evaluate statically: <why>``)."""
+    if expression.startswith(TOO_COMPLEX):
+        return f"{what} is {expression}"
+    return f"{what} could not be evaluated statically: {expression}"

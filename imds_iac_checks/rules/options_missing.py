@@ -1,0 +1,62 @@
+"""IMDS001 metadata-options-missing: the resource sets no metadata options, so IMDSv1 stays
+allowed."""
+
+from collections.abc import Iterator
+
+from imds_iac_checks.model import TOKENS, Finding, Target
+from imds_iac_checks.rules.base import (
+    OPTIONS_BLOCK,
+    CfnLintRule,
+    Context,
+    Fix,
+    Rule,
+    finding,
+    recorded,
+)
+
+
+def check(target: Target, ctx: Context) -> Iterator[Finding]:
+    if not target.spec.needs_block or target.block_span is not None:
+        return
+    if target.template_ref is not None:
+        return  # the options come from a launch template: see there, or IMDS004
+    tokens = target.spec.suggest[TOKENS]
+    yield finding(
+        RULE,
+        target,
+        target.header,
+        f"no {target.spec.label}, so IMDSv1 stays allowed; add one with "
+        f"{target.field(TOKENS)} set to {tokens}{recorded(target)}",
+        fixable=True,
+        setting=TOKENS,
+    )
+
+
+RULE = Rule(
+    id="IMDS001",
+    name="metadata-options-missing",
+    title="Instance metadata options are missing",
+    severity="error",
+    reads=(OPTIONS_BLOCK,),
+    check=check,
+    fix=Fix(adds_block=True),
+    security_severity="7.5",
+    peers={
+        "checkov": ("CKV_AWS_79", "CKV_AWS_371"),
+        "trivy": ("AVD-AWS-0028", "AVD-AWS-0130"),
+        "kics": ("Instance Uses Metadata Service IMDSv1 (c306ac53-ee5b-41d3-86a9-0fd2722b4e67)",),
+        "semgrep": (
+            "aws-ec2-instance-metadata-service-v1-enabled",
+            "aws-ec2-launch-template-metadata-service-v1-enabled",
+        ),
+    },
+    checkov="CKV_IMDS_1",
+    cfn_lint=CfnLintRule(
+        "E9001",
+        "imds-iac IMDS001 (metadata-options-missing): a resource that launches EC2 instances "
+        "(AWS::EC2::Instance, AWS::EC2::LaunchTemplate, AWS::AutoScaling::LaunchConfiguration, "
+        "Image Builder, SageMaker notebooks, WorkSpaces instances, EMR security configurations) "
+        "sets no metadata options, so IMDSv1 stays allowed. Add MetadataOptions with "
+        "HttpTokens: required.",
+    ),
+)

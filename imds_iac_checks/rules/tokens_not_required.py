@@ -1,0 +1,84 @@
+"""IMDS002 tokens-not-required: tokens are optional (or not set) while the metadata endpoint may
+be enabled."""
+
+from collections.abc import Iterator
+
+from imds_iac_checks.model import REQUIRED, TOKENS, Finding, Target, show
+from imds_iac_checks.rules.base import (
+    CfnLintRule,
+    Context,
+    Fix,
+    Rule,
+    endpoint_may_be_enabled,
+    finding,
+    recorded,
+    where,
+)
+
+
+def check(target: Target, ctx: Context) -> Iterator[Finding]:
+    if target.block_span is None or target.unknown_block is not None:
+        return
+    if not endpoint_may_be_enabled(target):
+        return
+    field, good = target.field(TOKENS), target.spec.suggest[TOKENS]
+    values = target.settings.get(TOKENS, ())
+    if not values:
+        if target.spec.absent_ok or target.template_ref is not None:
+            return  # not set here: unchanged, or taken from the launch template
+        yield finding(
+            RULE,
+            target,
+            target.header,
+            f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed; "
+            f"set {field} to {good}{recorded(target)}",
+            fixable=True,
+            setting=TOKENS,
+        )
+        return
+    for value in values:
+        if not value.known or value.value == REQUIRED:
+            continue
+        if value.value is None:
+            what = f"{field} is not set{where(value)}, so IMDSv1 stays allowed"
+        else:
+            what = f"{field} is {show(value.raw)}{where(value)}"
+        yield finding(
+            RULE,
+            target,
+            value.span,
+            f"{what}; set it to {good}{recorded(target)}",
+            fixable=True,
+            setting=TOKENS,
+            value=value,
+        )
+
+
+RULE = Rule(
+    id="IMDS002",
+    name="tokens-not-required",
+    title="IMDSv2 session tokens are not required",
+    severity="error",
+    reads=(TOKENS,),
+    check=check,
+    fix=Fix(),
+    security_severity="7.5",
+    peers={
+        "checkov": ("CKV_AWS_79", "CKV_AWS_371"),
+        "trivy": ("AVD-AWS-0028", "AVD-AWS-0130"),
+        "kics": ("Instance Uses Metadata Service IMDSv1 (c306ac53-ee5b-41d3-86a9-0fd2722b4e67)",),
+        "semgrep": (
+            "aws-ec2-instance-metadata-service-v1-enabled",
+            "aws-ec2-launch-template-metadata-service-v1-enabled",
+        ),
+    },
+    checkov="CKV_IMDS_2",
+    cfn_lint=CfnLintRule(
+        "E9002",
+        "imds-iac IMDS002 (tokens-not-required): HttpTokens is not 'required' (or metadata "
+        "options leave it unset) while the metadata endpoint may be enabled, so IMDSv1 stays "
+        "allowed; also SageMaker MinimumInstanceMetadataServiceVersion '1' and AppStream "
+        "DisableIMDSV1 false. Values from parameter defaults, mappings and both branches of "
+        "Fn::If are checked.",
+    ),
+)
