@@ -14,16 +14,18 @@ each field compile a ``ForwardRef`` at import time, which costs milliseconds on 
 pre-commit hook.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 Scalar = str | int | float | bool
 
-# Canonical setting keys: the same in every format.
+# Canonical setting keys: the same in every format. A kind carries the settings its KindSpec
+# names (``fields``); :data:`NORMALIZE` says how a literal of each is read. A new setting is a new
+# key here, a field in the KindSpecs that carry it and, when its literals need more than text, an
+# entry in NORMALIZE: the adapters fill whatever a KindSpec names.
 ENDPOINT = "endpoint"
 TOKENS = "tokens"
 HOP_LIMIT = "hop_limit"
-SETTING_KEYS = (ENDPOINT, TOKENS, HOP_LIMIT)
 
 # Canonical values.
 REQUIRED = "required"
@@ -47,11 +49,102 @@ class Span(NamedTuple):
     end_column: int
 
 
+class LinkKind:
+    """What kind of place a provenance :class:`Link` is. Plain string constants (no
+    :mod:`enum` import at start-up); a table row per kind (``_LINK_KINDS``) says how a link of
+    it reads in messages and whether a fix may edit the value written there (:func:`fix_safety`).
+    A new kind of place is a constant here and a row there."""
+
+    # Where a value is written.
+    LITERAL = "literal"  # a literal (in the resource, or anywhere not named by another kind)
+    EXPRESSION = "expression"  # an expression that could not be evaluated
+    VARIABLE_DEFAULT = "variable default"  # subject: "var.x"
+    VARIABLE_FILE = "variable file"  # subject: "var.x", place: the .tfvars file (or --var-file)
+    VARIABLE_CLI = "variable on the command line"  # subject: "var.x", place: "--var"
+    LOCAL = "local"  # subject: "local.y"
+    MODULE_INPUT = "module input"  # subject: the input, place: the module call's address
+    OPTIONAL_DEFAULT = "optional default"  # subject: "var.x.attr" (the typed attribute)
+    OPTIONAL_ATTRIBUTE = "optional attribute"  # an optional() attribute with no default: null
+    KNOWN_MODULE = "known module"  # subject: registry source, place: version constraint
+    KNOWN_MODULE_DEFAULT = "known module default"  # the same, a default the module writes
+    PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
+    PARAMETER_CLI = "parameter on the command line"  # subject: the parameter
+    MAPPING = "mapping"  # subject: "Map.Key.Key" (a Mappings entry)
+    NO_VALUE = "AWS::NoValue"
+    TEMPLATE_REFERENCE = "launch template reference"
+    # What a value flowed through after it was written.
+    REFERENCE = "reference"  # subject: "var.x" or "local.y"
+    PARAMETER_REFERENCE = "parameter reference"  # subject: the parameter (``Ref``)
+    FIND_IN_MAP = "Fn::FindInMap"
+    FUNCTION = "function"  # subject: the function's name
+    CONDITIONAL = "conditional"  # an undecided conditional (its branches are the values)
+
+
+# How the fix safety of a value is derived from the kind of place it is written in.
+_WHERE = "where"  # safe inside the resource; elsewhere unsafe: other resources may share it
+_OWN = "own"  # safe wherever it is written: it belongs to one resource (its module-call argument)
+_NEVER = "never"  # not fixable: it is not written in any file the scan read
+
+# Each kind: how a link of it reads in a message ({subject}, {place}: the link's fields), and
+# how a fix of a value written there is judged (see fix_safety).
+_LINK_KINDS: dict[str, tuple[str, str]] = {
+    LinkKind.LITERAL: ("literal", _WHERE),
+    LinkKind.EXPRESSION: ("expression", _WHERE),
+    LinkKind.VARIABLE_DEFAULT: ("default of {subject}", _WHERE),
+    LinkKind.VARIABLE_FILE: ("{subject} in {place}", _WHERE),
+    LinkKind.VARIABLE_CLI: ("{subject} in {place}", _WHERE),
+    LinkKind.LOCAL: ("{subject}", _WHERE),
+    LinkKind.MODULE_INPUT: ("{place} input {subject}", _OWN),
+    LinkKind.OPTIONAL_DEFAULT: ("optional default of {subject}", _WHERE),
+    LinkKind.OPTIONAL_ATTRIBUTE: ("optional attribute", _WHERE),
+    LinkKind.KNOWN_MODULE: ("{subject} {place}", _WHERE),
+    LinkKind.KNOWN_MODULE_DEFAULT: ("default of {subject} {place}", _WHERE),
+    LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
+    LinkKind.PARAMETER_CLI: ("parameter {subject} given on the command line", _NEVER),
+    LinkKind.MAPPING: ("mapping {subject}", _WHERE),
+    LinkKind.NO_VALUE: ("AWS::NoValue", _WHERE),
+    LinkKind.TEMPLATE_REFERENCE: ("launch template reference", _WHERE),
+    LinkKind.REFERENCE: ("{subject}", _WHERE),
+    LinkKind.PARAMETER_REFERENCE: ("Ref {subject}", _WHERE),
+    LinkKind.FIND_IN_MAP: ("Fn::FindInMap", _WHERE),
+    LinkKind.FUNCTION: ("{subject}()", _WHERE),
+    LinkKind.CONDITIONAL: ("conditional", _WHERE),
+}
+
+
 class Link(NamedTuple):
-    """One step of a value's provenance: where it is written and what that place is."""
+    """One step of a value's provenance: where it is written and what kind of place that is.
+
+    ``subject`` names what is there (``var.x``, ``local.y``, a parameter, a module input) and
+    ``place`` where that is (a tfvars file, a module call's address); which of them a kind uses
+    is said at :class:`LinkKind`. Messages read :attr:`description`, built from the three."""
 
     span: Span
-    description: str
+    kind: str
+    subject: str = ""
+    place: str = ""
+
+    @property
+    def description(self) -> str:
+        return _LINK_KINDS[self.kind][0].format(subject=self.subject, place=self.place)
+
+
+# Fix safety (Finding.fix).
+SAFE = "safe"
+UNSAFE = "unsafe"
+
+
+def fix_safety(link: Link, inside: bool) -> str | None:
+    """Whether editing the value written at ``link`` fixes one resource only, from the link's
+    kind: SAFE when it is inside the resource (``inside``) or belongs to it alone (its own
+    module-call argument), UNSAFE when other resources may share what is edited (a variable
+    default, a local, a tfvars entry, a parameter default, a mapping), None when no fix can
+    edit it (a parameter given on the command line). A value from one branch of a condition is
+    unsafe in any case (the caller says so)."""
+    rule = _LINK_KINDS[link.kind][1]
+    if rule == _NEVER:
+        return None
+    return SAFE if inside or rule == _OWN else UNSAFE
 
 
 class Value(NamedTuple):
@@ -86,7 +179,9 @@ class KindSpec(NamedTuple):
     """How one resource kind of one format carries the metadata settings.
 
     ``block`` is the options block (``metadata_options``), or ``None`` when the settings sit on the
-    resource itself (account defaults). ``fields`` maps canonical keys to this format's field names.
+    resource itself (account defaults). ``fields`` names the settings this kind carries: it maps
+    each canonical key to this format's field name, and an adapter fills a Target's ``settings``
+    with a Value for each field written (rules read ``settings``, never syntax).
     ``suggest`` maps canonical keys to the literal a fix writes, as shown in messages.
     ``absent_ok``: a missing tokens setting changes nothing (API calls that modify settings), so
     only a value that is written can be a finding.
@@ -112,7 +207,10 @@ class KindSpec(NamedTuple):
 
 
 class Target(NamedTuple):
-    """A place that decides the metadata options of instances: one resource."""
+    """A place that decides the metadata options of instances: one resource.
+
+    ``settings`` maps each setting the resource writes (a key of ``spec.fields``) to its
+    possible Values; a setting not written is absent."""
 
     spec: KindSpec
     address: str
@@ -137,6 +235,12 @@ class Target(NamedTuple):
     # This one target stands for every one of this many instances (a `count` or `for_each` too
     # large to expand, whose settings do not depend on the instance).
     instances: int | None = None
+    # The names in ``address`` (and in the module inputs its values come from) that carry an
+    # instance key of `count` or `for_each`, innermost first, each with the same name without its
+    # own key: ``("module.web[0].aws_instance.this[1]", "module.web[0].aws_instance.this")``,
+    # ``("module.web[0]", "module.web")``. Instances of one block have the same :meth:`generic`
+    # names, so their findings can be reported once (:func:`imds_iac_checks.scan.merge_instances`).
+    instance_names: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -145,8 +249,19 @@ class Target(NamedTuple):
     def field(self, key: str) -> str:
         return self.spec.fields[key]
 
+    def generic(self, text: str) -> str:
+        """``text`` (this target's address, or a message about it) with this target's instance
+        names written without their keys: the same for every instance of its block."""
+        for keyed, base in self.instance_names:
+            text = text.replace(keyed, base)
+        return text
+
 
 class Finding(NamedTuple):
+    """One finding. ``message`` is what every report prints: ``"[label] body"``, where ``label``
+    names the resource (``aws_instance.web``, ``aws_instance.pool (2 instances)``) and ``body``
+    says what is wrong; both are kept as fields so that nothing takes a message apart."""
+
     rule_id: str
     severity: str
     message: str
@@ -163,6 +278,9 @@ class Finding(NamedTuple):
     # Why the finding is accepted (an inline ignore, resource metadata, a checkov skip), or
     # "baseline" when a baseline file lists it: reported, but not counted for the exit code.
     suppressed: str | None = None
+    # ``message`` is ``f"[{label}] {body}"`` (None: a finding built without them).
+    label: str | None = None
+    body: str | None = None
 
 
 class ScanError(NamedTuple):
@@ -195,6 +313,34 @@ def _number(raw: Scalar) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
+def _hop_limit(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    if raw in spec.hop_no_preference:
+        return None, None
+    number = _number(raw)
+    if number is None:
+        if isinstance(raw, str) and raw.strip() in spec.hop_no_preference:
+            return None, None
+        return None, f"{show(raw)} is not a number"
+    if number in spec.hop_no_preference:
+        return None, None
+    return number, None
+
+
+def _tokens(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    text = _as_text(raw)
+    return spec.token_map.get(text, text), None
+
+
+def _text(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
+    return _as_text(raw), None
+
+
+# How a literal of a setting becomes its canonical value: ``(value, problem)`` (see
+# :func:`normalize`). A setting not listed here is text (``true`` is ``"true"``).
+Normalizer = Callable[[KindSpec, Scalar], tuple[Scalar | None, str | None]]
+NORMALIZE: dict[str, Normalizer] = {HOP_LIMIT: _hop_limit, TOKENS: _tokens}
+
+
 def normalize(spec: KindSpec, key: str, raw: Scalar | None) -> tuple[Scalar | None, str | None]:
     """Turn a literal as written into the canonical value for ``key``.
 
@@ -203,21 +349,7 @@ def normalize(spec: KindSpec, key: str, raw: Scalar | None) -> tuple[Scalar | No
     """
     if raw is None:
         return None, None
-    if key == HOP_LIMIT:
-        if raw in spec.hop_no_preference:
-            return None, None
-        number = _number(raw)
-        if number is None:
-            if isinstance(raw, str) and raw.strip() in spec.hop_no_preference:
-                return None, None
-            return None, f"{show(raw)} is not a number"
-        if number in spec.hop_no_preference:
-            return None, None
-        return number, None
-    text = _as_text(raw)
-    if key == TOKENS:
-        return spec.token_map.get(text, text), None
-    return text, None
+    return NORMALIZE.get(key, _text)(spec, raw)
 
 
 def _as_text(raw: Scalar) -> str:

@@ -282,10 +282,11 @@ def _terraform_modules(
         root: Root,
         key: str = "",
         every: int | None = None,
+        names: tuple[tuple[str, str], ...] = (),
     ) -> Iterator[Target]:
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs, root.work)
-        for target in module.targets(prefix):
+        for target in module.targets(prefix, names):
             root.targets += 1
             if every is not None:
                 target = target._replace(instances=(target.instances or 1) * every)
@@ -295,7 +296,7 @@ def _terraform_modules(
         for src, block, name in module.module_calls:
             if name not in local_names:
                 try:
-                    yield from module.registry_targets(src, block, name, prefix)
+                    yield from module.registry_targets(src, block, name, prefix, names)
                 except Exception as exc:  # a defect costs this call, not the rest of the module
                     _call_failed(src, block, name, exc, errors)
         for src, block, name, child in on_disk:
@@ -325,10 +326,12 @@ def _terraform_modules(
                         root,
                         f"{key}{name}.",
                         every if times is None else (every or 1) * times,
+                        ((f"{address}{suffix}", address), *names) if suffix else names,
                     )
                 if instances and instances[0][2].cut is not None:
                     where, why = instances[0][2].cut
-                    yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    cut = tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    yield cut._replace(instance_names=names)
             except Exception as exc:  # a defect costs this call, not the rest of the module
                 _call_failed(src, block, name, exc, errors)
 
@@ -1000,27 +1003,32 @@ def _how_it_died(processes: list[Any]) -> str:
     return ""
 
 
-# An instance key in an address: [0] or ["name"] (compiled by re on first use).
-_INSTANCE_KEY = r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]'
-
-
 def merge_instances(
     findings: list[Finding], origins: dict[Finding, tuple[Target, Context]]
 ) -> list[Finding]:
     """One finding per place: the instances of a resource or module (``count``, ``for_each``)
-    that all get the same finding at the same span are reported once, with their number."""
+    that all get the same finding at the same span are reported once, with their number. The
+    same finding is the same rule, span and body once each target's instance names are written
+    without their keys (:meth:`Target.generic`)."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
     for f in findings:
-        base = re.sub(_INSTANCE_KEY, "", f.resource)
-        tail = re.sub(_INSTANCE_KEY, "", f.message.split("] ", 1)[-1])
-        groups.setdefault((f.rule_id, f.span, base, tail), []).append(f)
+        origin = origins.get(f)
+        target = origin[0] if origin is not None else None
+        body = f.body if f.body is not None else f.message
+        if target is not None and target.instance_names:
+            key = (f.rule_id, f.span, target.generic(f.resource), target.generic(body))
+        else:
+            key = (f.rule_id, f.span, f.resource, body)
+        groups.setdefault(key, []).append(f)
     out = []
-    for (_, _, base, tail), members in groups.items():
+    for (_, _, base, body), members in groups.items():
         if len(members) == 1:
             out.extend(members)
             continue
         label = f"{base} ({len(members)} instances)"
-        merged = members[0]._replace(resource=base, message=f"[{label}] {tail}")
+        merged = members[0]._replace(
+            resource=base, message=f"[{label}] {body}", label=label, body=body
+        )
         origins.setdefault(merged, origins[members[0]])
         out.append(merged)
     return out

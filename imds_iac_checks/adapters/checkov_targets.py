@@ -43,6 +43,7 @@ from imds_iac_checks.model import (
     ENDPOINT,
     KindSpec,
     Link,
+    LinkKind,
     Scalar,
     Span,
     Target,
@@ -166,7 +167,7 @@ def _literal(spec: KindSpec, key: str, raw: Scalar | None, condition: str | None
     """A known Value, or None when it means "not set" outside a conditional branch (as the
     format adapters read literals)."""
     canonical, problem = normalize(spec, key, raw)
-    link = (Link(SPAN, "literal"),)
+    link = (Link(SPAN, LinkKind.LITERAL),)
     text = json.dumps(raw)
     if canonical is None and problem is None:
         if condition is None:
@@ -176,7 +177,7 @@ def _literal(spec: KindSpec, key: str, raw: Scalar | None, condition: str | None
 
 
 def _unknown(expression: str, condition: str | None = None) -> Value:
-    return Value(False, None, None, expression, (Link(SPAN, "expression"),), condition)
+    return Value(False, None, None, expression, (Link(SPAN, LinkKind.EXPRESSION),), condition)
 
 
 def _show(value: Any) -> str:
@@ -409,7 +410,8 @@ def terraform_target(conf: Mapping[str, Any], entity_type: str) -> Target | None
         ref, _ = _tf_blocks(conf, "launch_template")
         if ref is not None:
             text = _show(_unwrap(ref.get("id") or ref.get("name")))
-            template_ref = Value(True, text, text, text, (Link(SPAN, "launch template reference"),))
+            link = (Link(SPAN, LinkKind.TEMPLATE_REFERENCE),)
+            template_ref = Value(True, text, text, text, link)
     if spec.block is None:
         settings = _settings(spec, conf, _tf_values)
         return _target(spec, address, fmt, block=True, settings=settings, recorded_state=plan)
@@ -505,7 +507,7 @@ def cloudformation_targets(conf: Mapping[str, Any], entity_type: str) -> list[Ta
             if ref is not None:
                 text = _show(ref)
                 template_ref = Value(
-                    True, text, text, text, (Link(SPAN, "launch template reference"),)
+                    True, text, text, text, (Link(SPAN, LinkKind.TEMPLATE_REFERENCE),)
                 )
     if not kind.path:  # settings on Properties itself; no Properties = nothing set
         target = _cfn_target(spec, address, props if props is not None else {})

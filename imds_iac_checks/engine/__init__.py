@@ -31,14 +31,16 @@ def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -
 
 def _failed(target: Target, rule_id: str, exc: Exception) -> Finding:
     rule = unevaluable()
+    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
     return Finding(
         rule_id=rule.id,
         severity=rule.severity,
-        message=f"[{target.address}] could not be evaluated: internal error in {rule_id}: "
-        f"{type(exc).__name__}: {exc}",
+        message=f"[{target.address}] {body}",
         path=target.path,
         span=target.header,
         resource=target.address,
         kind=target.kind,
         fixable=False,
+        label=target.address,
+        body=body,
     )

@@ -247,12 +247,18 @@ def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool
         return hop_limit, False
     if key == ENDPOINT:
         return "enabled", True
-    text = target.spec.suggest[TOKENS]
+    text = target.spec.suggest[key]  # the secure literal, as messages show it
     if text in ("true", "false"):
         return text == "true", False
     if text.isdigit():
         return int(text), False
     return text.strip('"'), text.startswith('"')
+
+
+def _block_settings(target: Target) -> list[str]:
+    """The settings a new options block writes: every one the kind declares that a fix knows the
+    secure value of, in the kind's order."""
+    return [k for k in target.spec.fields if k in (ENDPOINT, HOP_LIMIT) or k in target.spec.suggest]
 
 
 def _value_of(finding: Finding, target: Target) -> Value | None:
@@ -310,9 +316,8 @@ def _plan(
         return Planned(finding, where.path, tuple(edits), f"added {field} = {show(desired)}")
     # the resource has no options block: add the whole block
     fields = []
-    for k in (ENDPOINT, TOKENS, HOP_LIMIT):
-        if k in target.spec.fields:
-            fields.append((target.spec.fields[k], _desired(target, k, hop_limit)))
+    for k in _block_settings(target):
+        fields.append((target.spec.fields[k], _desired(target, k, hop_limit)))
     block = target.spec.block
     if block is None:
         raise NoFix("no options block to add")
@@ -351,8 +356,7 @@ def _fallback(
             return None
         fields = [
             (target.spec.fields[k], hcl.render(*_desired(target, k, hop_limit)))
-            for k in (ENDPOINT, TOKENS, HOP_LIMIT)
-            if k in target.spec.fields
+            for k in _block_settings(target)
         ]
         edit = hcl.replace_dynamic(data, root, target.span.start_byte, target.spec.block, fields)
         if edit is None:

@@ -27,6 +27,7 @@ from imds_iac_checks.model import (
     TOO_COMPLEX,
     KindSpec,
     Link,
+    LinkKind,
     ScanError,
     Span,
     Target,
@@ -289,11 +290,17 @@ class Template:
         if name == "FindInMap" and arg.kind == SEQ and len(arg.items) >= 3:
             found = self._find_in_map(arg.items[:3])
             if found is not None:
-                target, where = found
-                via = (Link(loc.node_span(node), "Fn::FindInMap"),)
+                target, entry = found
+                via = (Link(loc.node_span(node), LinkKind.FIND_IN_MAP),)
                 if target.kind == SCALAR and target.tag is None:
                     value = literal_value(
-                        loc, spec, key, target, description=where, via=via, in_branch=True
+                        loc,
+                        spec,
+                        key,
+                        target,
+                        link=(LinkKind.MAPPING, entry),
+                        via=via,
+                        in_branch=True,
                     )
                     return [((), value)] if value is not None else []
         return [((), unknown_value(loc, node))]
@@ -305,13 +312,13 @@ class Template:
         if name in self.overrides:
             text = self.overrides[name]
             given = DNode(SCALAR, node.start, node.end, text)
-            via = (Link(loc.node_span(node), f"Ref {name}"),)
+            via = (Link(loc.node_span(node), LinkKind.PARAMETER_REFERENCE, name),)
             value = literal_value(
                 loc,
                 spec,
                 key,
                 given,
-                description=f"parameter {name} given on the command line",
+                link=(LinkKind.PARAMETER_CLI, name),
                 via=via,
                 in_branch=True,
             )
@@ -327,20 +334,20 @@ class Template:
                     None,
                     None,
                     compact(loc.source(node)),
-                    (Link(loc.node_span(node), "AWS::NoValue"),),
+                    (Link(loc.node_span(node), LinkKind.NO_VALUE),),
                 )
             ]
         param = self.parameters.get(name) if self.parameters is not None else None
         default = param.get("Default") if param is not None else None
         if default is None or default.kind != SCALAR or default.tag is not None:
             return [unknown_value(loc, node)]
-        via = (Link(loc.node_span(node), f"Ref {name}"),)
+        via = (Link(loc.node_span(node), LinkKind.PARAMETER_REFERENCE, name),)
         value = literal_value(
             loc,
             spec,
             key,
             default,
-            description=f"default of parameter {name}",
+            link=(LinkKind.PARAMETER_DEFAULT, name),
             via=via,
             in_branch=True,
         )
@@ -355,7 +362,7 @@ class Template:
             node = node.get(name) if node is not None else None
         if node is None:
             return None
-        return node, f"mapping {'.'.join(names)}"
+        return node, ".".join(names)
 
     # --- resources ----------------------------------------------------------------------------
     def targets(self) -> tuple[list[Target], list[ScanError]]:
@@ -436,7 +443,7 @@ class Template:
             node = spec.get(field)
             if node is None:
                 continue
-            link = (Link(loc.node_span(node), "launch template reference"),)
+            link = (Link(loc.node_span(node), LinkKind.TEMPLATE_REFERENCE),)
             text = compact(loc.source(node))
             func = _intrinsic(node)
             if func is None and node.kind == SCALAR and isinstance(node.value, str):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.model import (
     Link,
+    LinkKind,
     ScanError,
     Span,
     Target,
@@ -429,7 +430,7 @@ def _template_ref(src: Source, body: Node) -> Value | None:
 def template_reference(span: Span, text: str, literal: object, by_name: bool) -> Value:
     """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
     ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
-    link = (Link(span, "launch template reference"),)
+    link = (Link(span, LinkKind.TEMPLATE_REFERENCE),)
     match = re.match(_TEMPLATE_REF, text)
     if match:
         return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)

@@ -11,6 +11,7 @@ from imds_iac_checks.model import (
     TOKENS,
     KindSpec,
     Link,
+    LinkKind,
     ScanError,
     Target,
     Value,
@@ -33,15 +34,16 @@ def literal_value(
     key: str,
     node: DNode,
     *,
-    description: str = "literal",
+    link: tuple[str, str] = (LinkKind.LITERAL, ""),
     via: tuple[Link, ...] = (),
     condition: str | None = None,
     in_branch: bool = False,
 ) -> Value | None:
-    """A Value for a scalar node; None when it means "not set" outside a conditional branch."""
+    """A Value for a scalar node; None when it means "not set" outside a conditional branch.
+    ``link`` is the kind of place the node is, and its subject (a parameter's name...)."""
     raw = node.value
     canonical, problem = normalize(spec, key, raw)
-    links = (Link(loc.node_span(node), description), *via)
+    links = (Link(loc.node_span(node), *link), *via)
     if canonical is None and problem is None:
         if not in_branch:
             return None
@@ -53,7 +55,8 @@ def unknown_value(
     loc: Locator, node: DNode, expression: str | None = None, condition: str | None = None
 ) -> Value:
     text = expression if expression is not None else compact(loc.source(node))
-    return Value(False, None, None, text, (Link(loc.node_span(node), "expression"),), condition)
+    link = (Link(loc.node_span(node), LinkKind.EXPRESSION),)
+    return Value(False, None, None, text, link, condition)
 
 
 def plain_resolver(loc: Locator, spec: KindSpec) -> Resolve:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _literal
-from imds_iac_checks.model import Link, compact
+from imds_iac_checks.model import Link, LinkKind, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -58,6 +58,10 @@ def charge(steps: int = 1) -> None:
         raise TooComplex(f"more than {Budget.limit:,} evaluation steps")
 
 
+# What a relabelling says of the leaves it applies to: (kind, subject, place) of a Link.
+Label = tuple[str, str, str]
+
+
 class Val:
     """A value with provenance. A list or object shares its elements with the value it was made
     from: what flowing through a reference (:meth:`via`) or a relabelling (:meth:`relabelled`)
@@ -76,7 +80,7 @@ class Val:
         choices: tuple[tuple[str, Val], ...] = (),
     ) -> None:
         self._v = v
-        self._pending: tuple[str | None, tuple[Link, ...]] | None = None
+        self._pending: tuple[Label | None, tuple[Link, ...]] | None = None
         self.links = links
         self.known = known
         self.expr = expr
@@ -97,7 +101,7 @@ class Val:
             self._v = {k: item._then(label, tail) for k, item in raw.items()}
         return self._v
 
-    def _then(self, label: str | None, tail: tuple[Link, ...]) -> Val:
+    def _then(self, label: Label | None, tail: tuple[Link, ...]) -> Val:
         """This value relabelled with ``label`` (see :meth:`relabelled`), then having flowed
         through ``tail``."""
         if self.choices:
@@ -109,12 +113,12 @@ class Val:
                 tuple((c, v._then(label, tail)) for c, v in self.choices),
             )
         links = self.links
-        if label is not None and links and links[0].description == "literal":
-            links = (Link(links[0].span, label), *links[1:])
+        if label is not None and links and links[0].kind == LinkKind.LITERAL:
+            links = (Link(links[0].span, *label), *links[1:])
         out = Val(self._v, (*links, *tail), self.known, self.expr)
         if isinstance(self._v, (list, dict)):
             # Relabelling and flowing commute (a relabelling changes only a first link that is
-            # "literal"; a flow appends), and the first relabelling wins.
+            # LITERAL; a flow appends), and the first relabelling wins.
             mine = self._pending
             if mine is None:
                 out._pending = (label, tail)
@@ -127,10 +131,11 @@ class Val:
         charge()
         return self._then(None, (link,))
 
-    def relabelled(self, label: str) -> Val:
-        """Name where leaves were written: ``default of var.x`` instead of ``literal``."""
+    def relabelled(self, kind: str, subject: str = "", place: str = "") -> Val:
+        """Say what kind of place the leaves were written in: the default of ``var.x`` (kind
+        VARIABLE_DEFAULT, subject ``var.x``) instead of a literal."""
         charge()
-        return self._then(label, ())
+        return self._then((kind, subject, place), ())
 
     @property
     def is_null(self) -> bool:
@@ -146,7 +151,9 @@ class Val:
 
 
 def unknown(src: Source, node: Node, why: str | None = None) -> Val:
-    return Val(None, (Link(src.span(node), "expression"),), False, why or compact(src.text(node)))
+    return Val(
+        None, (Link(src.span(node), LinkKind.EXPRESSION),), False, why or compact(src.text(node))
+    )
 
 
 class Scope:
@@ -195,7 +202,8 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
             return known
         literal = _literal(src, node)
         if literal is not _NOT_LITERAL:
-            value = Val(literal, (Link(src.span(node), "literal"),), expr=compact(src.text(node)))
+            link = (Link(src.span(node), LinkKind.LITERAL),)
+            value = Val(literal, link, expr=compact(src.text(node)))
             if not isinstance(literal, (list, dict)):
                 scope.literals[node.id] = value
             return value
@@ -226,7 +234,9 @@ def _access(src: Source, whole: Node, parts: list[Node], scope: Scope, depth: in
     if root in ("var", "local") and rest and rest[0].type == "get_attr":
         name = src.text(rest[0].named_children[-1])
         getter = scope.variables if root == "var" else scope.local
-        value = getter(name, src, rest[0]).via(Link(src.span(whole), f"{root}.{name}"))
+        value = getter(name, src, rest[0]).via(
+            Link(src.span(whole), LinkKind.REFERENCE, f"{root}.{name}")
+        )
         rest = rest[1:]
     elif root in scope.names:
         value = scope.names[root]
@@ -322,7 +332,7 @@ def _template(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     if len(text) > MAX_STRING:  # `"${local.s}${local.s}"` chains double the length each time
         raise TooComplex(f"a string of more than {MAX_STRING:,} characters")
     charge(len(text) >> 10)
-    return Val(text, (Link(src.span(node), "literal"),))
+    return Val(text, (Link(src.span(node), LinkKind.LITERAL),))
 
 
 def _to_string(value: Any) -> str:
@@ -334,7 +344,7 @@ def _to_string(value: Any) -> str:
 
 
 def _collection(src: Source, node: Node, scope: Scope, depth: int) -> Val:
-    link = (Link(src.span(node), "literal"),)
+    link = (Link(src.span(node), LinkKind.LITERAL),)
     if node.type == "tuple":
         items = [
             evaluate(src, c, scope, depth + 1)
@@ -388,7 +398,7 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     if _same(when_yes, when_no):
         return when_yes  # the same value from the same place either way: the condition is moot
     return choice(
-        (Link(src.span(node), "conditional"),),
+        (Link(src.span(node), LinkKind.CONDITIONAL),),
         compact(src.text(node)),
         [(f"{text} is true", when_yes), (f"{text} is false", when_no)],
     )
@@ -459,7 +469,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _operation(src: Source, node: Node, scope: Scope, depth: int) -> Val:
-    link = (Link(src.span(node), "literal"),)
+    link = (Link(src.span(node), LinkKind.LITERAL),)
     # Operands are runs of named nodes between operator tokens: `var.x != null` is
     # (variable_expr) (get_attr) "!=" (literal_value).
     operator = ""
@@ -533,7 +543,7 @@ def _for(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         pairs = [(Val(i, collection.links), v) for i, v in enumerate(collection.v)]
     else:
         raise EvalError("for expression over a non-collection")
-    link = (Link(src.span(node), "literal"),)
+    link = (Link(src.span(node), LinkKind.LITERAL),)
     is_object = node.type == "for_object_expr"
     out_list: list[Val] = []
     out_map: dict[str, Val] = {}
@@ -568,7 +578,7 @@ def _call(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     name = src.text(node.named_children[0])
     args_node = _child(node, "function_arguments")
     args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
-    link = (Link(src.span(node), f"{name}()"),)
+    link = (Link(src.span(node), LinkKind.FUNCTION, name),)
     if name in ("try", "can"):
         for arg in args:
             try:

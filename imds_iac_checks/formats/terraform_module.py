@@ -35,6 +35,7 @@ from imds_iac_checks.model import (
     TOO_COMPLEX,
     KindSpec,
     Link,
+    LinkKind,
     ScanError,
     Span,
     Target,
@@ -59,18 +60,31 @@ class ParsedFile:
 
 
 class VarInput:
-    """A value for a variable from outside the module: a tfvars file or the command line.
-    HCL inputs are an expression to evaluate; JSON inputs arrive as a ready Val."""
+    """A value for a variable from outside the module: a tfvars file, the command line or a
+    module call's argument. HCL inputs are an expression to evaluate; JSON inputs and module
+    arguments arrive as a ready Val. ``kind`` is the LinkKind of where it is written."""
 
-    __slots__ = ("node", "origin", "src", "value")
+    __slots__ = ("kind", "node", "origin", "src", "value")
 
     def __init__(
-        self, src: Source | None, node: Node | None, origin: str, value: Val | None = None
+        self,
+        src: Source | None,
+        node: Node | None,
+        origin: str,
+        value: Val | None = None,
+        kind: str = LinkKind.VARIABLE_FILE,
     ) -> None:
         self.src = src
         self.node = node
-        self.origin = origin  # "terraform.tfvars", "--var", ...
+        self.origin = origin  # "terraform.tfvars", "--var", "module.web[0]", ...
         self.value = value
+        self.kind = kind
+
+    def label(self, name: str) -> tuple[str, str, str]:
+        """How a literal given for variable ``name`` is labelled (see :meth:`Val.relabelled`)."""
+        if self.kind == LinkKind.MODULE_INPUT:
+            return self.kind, name, self.origin
+        return self.kind, f"var.{name}", self.origin
 
 
 def load_file(
@@ -350,7 +364,7 @@ def _json_var_inputs(data: bytes, shown: str) -> tuple[dict[str, VarInput], list
         return {}, [ScanError(shown, 1, 1, "a .tfvars.json file holds one object")]
 
     def to_val(node: DNode) -> Val:
-        link = (Link(loc.node_span(node), "literal"),)
+        link = (Link(loc.node_span(node), LinkKind.LITERAL),)
         if node.kind == MAP:
             return Val({str(k.value): to_val(v) for k, v in node.pairs()}, link)
         if node.kind == "seq":
@@ -376,13 +390,13 @@ def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput
             body = _children(parsed.root, "body")
             expr = _attributes(body[0]).get("v") if body else None
             if expr is not None:
-                return name, VarInput(parsed.src, expr, origin)
+                return name, VarInput(parsed.src, expr, origin, kind=LinkKind.VARIABLE_CLI)
     return None
 
 
-def _relabel(value: Val, label: str) -> Val:
-    """Name where leaves were written: ``default of var.x`` instead of ``literal``."""
-    return value.relabelled(label)
+def _relabel(value: Val, kind: str, subject: str = "", place: str = "") -> Val:
+    """Say what kind of place the leaves were written in (see :meth:`Val.relabelled`)."""
+    return value.relabelled(kind, subject, place)
 
 
 # Bounds for hostile input. Evaluation steps per module instance (every setting, local and
@@ -453,14 +467,15 @@ class Module:
             else:
                 assert given.src is not None and given.node is not None
                 value = self._eval(given.src, given.node)
-            value = _relabel(value, f"var.{name} in {given.origin}")
+            value = _relabel(value, *given.label(name))
         elif declared is not None:
             default = _attributes(_child(declared[1], "body")).get("default")
             if default is None:
                 # Nothing was written anywhere: the finding belongs where the variable is used.
                 value = Val(None, (), False, f"var.{name} (no default and no value given)")
             else:
-                value = _relabel(self._eval(declared[0], default), f"default of var.{name}")
+                default_value = self._eval(declared[0], default)
+                value = _relabel(default_value, LinkKind.VARIABLE_DEFAULT, f"var.{name}")
         else:
             value = unknown(src, node, f"var.{name} (not declared)")
         if declared is not None:
@@ -472,7 +487,8 @@ class Module:
             default = attrs.get("default")
             not_nullable = nullable is not None and hcl._literal(declared[0], nullable) is False
             if value.is_null and not_nullable and default is not None:
-                value = _relabel(self._eval(declared[0], default), f"default of var.{name}")
+                default_value = self._eval(declared[0], default)
+                value = _relabel(default_value, LinkKind.VARIABLE_DEFAULT, f"var.{name}")
         return value
 
     def _local(self, name: str, src: Source, node: Node) -> Val:
@@ -483,7 +499,7 @@ class Module:
             return unknown(src, node, f"local.{name}")
         self._busy.add(name)
         try:
-            value = _relabel(self._eval(*found), f"local.{name}")
+            value = _relabel(self._eval(*found), LinkKind.LOCAL, f"local.{name}")
         finally:
             self._busy.discard(name)
         self._locals[name] = value
@@ -561,11 +577,14 @@ class Module:
                 )
                 if (current is None or current.is_null) and len(opt_args) == 2:
                     default = _relabel(
-                        self._eval(src, opt_args[1]), f"optional default of {where}.{attr}"
+                        self._eval(src, opt_args[1]),
+                        LinkKind.OPTIONAL_DEFAULT,
+                        f"{where}.{attr}",
                     )
                     current = self._convert(default, src, opt_args[0], f"{where}.{attr}")
                 elif current is None:
-                    current = Val(None, (Link(src.span(exprs[0]), "optional attribute"),))
+                    link = (Link(src.span(exprs[0]), LinkKind.OPTIONAL_ATTRIBUTE),)
+                    current = Val(None, link)
                 elif opt_args:
                     current = self._convert(current, src, opt_args[0], f"{where}.{attr}")
             elif current is not None:
@@ -596,8 +615,16 @@ class Module:
         source = _attributes(_child(block, "body")).get("source")
         return hcl._literal(src, source) if source is not None else None
 
-    def registry_targets(self, src: Source, block: Node, name: str, prefix: str) -> list[Target]:
-        """Targets for a call of a well-known registry module that is not on disk."""
+    def registry_targets(
+        self,
+        src: Source,
+        block: Node,
+        name: str,
+        prefix: str,
+        outer: tuple[tuple[str, str], ...] = (),
+    ) -> list[Target]:
+        """Targets for a call of a well-known registry module that is not on disk. ``outer``:
+        the instance names of the module instance that makes the call (Target.instance_names)."""
         from imds_iac_checks.formats import terraform_registry as registry
 
         source = self.call_source(src, block)
@@ -633,7 +660,14 @@ class Module:
                 has_input = options is not None and options.known and isinstance(options.v, dict)
                 if defaults is None and not has_input:
                     if labelled:  # this version writes no block: tokens not set there
-                        link = (Link(src.span(where), f"{source} {constraint or 'latest'}"),)
+                        link = (
+                            Link(
+                                src.span(where),
+                                LinkKind.KNOWN_MODULE,
+                                str(source),
+                                constraint or "latest",
+                            ),
+                        )
                         settings.setdefault(TOKENS, ())
                         settings[TOKENS] += (Value(True, None, None, "", link, label),)
                     continue
@@ -645,7 +679,10 @@ class Module:
                     elif defaults is not None and key in defaults:
                         link = (
                             Link(
-                                src.span(where), f"default of {source} {constraint or '(latest)'}"
+                                src.span(where),
+                                LinkKind.KNOWN_MODULE_DEFAULT,
+                                str(source),
+                                constraint or "(latest)",
                             ),
                         )
                         value = Val(defaults[key], link, expr=str(defaults[key]))
@@ -656,21 +693,26 @@ class Module:
                         key,
                         value,
                         label if labelled else None,
-                        (Link(src.span(block), "expression"),),
+                        (Link(src.span(block), LinkKind.EXPRESSION),),
                     )
                     settings[key] = settings.get(key, ()) + tuple(values)
             if TOKENS in settings and block_span is None:
                 block_span = src.span(block)
+            call = f"{prefix}module.{name}"
+            resource = f"{call}{suffix}.{known.resource}"
+            own = ((resource + known.key, resource),) if known.key else ()
+            instance = ((call + suffix, call),) if suffix else ()
             out.append(
                 Target(
                     spec=spec,
-                    address=f"{prefix}module.{name}{suffix}.{known.resource}",
+                    address=resource + known.key,
                     path=src.path,
                     span=src.span(block),
                     header=src.span(block.named_children[0], block.named_children[1]),
                     block_span=block_span,
                     settings=settings,
                     format=hcl.FORMAT,
+                    instance_names=own + instance + outer,
                 )
             )
         return out
@@ -697,27 +739,36 @@ class Module:
             for name, expr in _attributes(body).items():
                 if name in _META_ARGUMENTS:
                     continue
-                value = _relabel(self._eval(src, expr, scope), f"{address}{suffix} input {name}")
-                inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
+                value = _relabel(
+                    self._eval(src, expr, scope), LinkKind.MODULE_INPUT, name, f"{address}{suffix}"
+                )
+                inputs[name] = VarInput(
+                    None, None, f"{address}{suffix}", value, LinkKind.MODULE_INPUT
+                )
             # An input written as a block (`metadata_options { ... }`): Terraform rejects it in a
             # module call, some tools accept it; read it as the object it means.
             for inner in _children(body, "block") if body is not None else []:
                 name = _ident(inner)
                 if name in _META_ARGUMENTS or name in inputs or _labels(src, inner):
                     continue
+                label = (LinkKind.MODULE_INPUT, name, f"{address}{suffix}")
                 fields = {
-                    k: _relabel(self._eval(src, e, scope), f"{address}{suffix} input {name}")
+                    k: _relabel(self._eval(src, e, scope), *label)
                     for k, e in _attributes(_child(inner, "body")).items()
                 }
-                value = Val(fields, (Link(src.span(inner), f"{address}{suffix} input {name}"),))
-                inputs[name] = VarInput(None, None, f"{address}{suffix}", value)
+                value = Val(fields, (Link(src.span(inner), *label),))
+                inputs[name] = VarInput(
+                    None, None, f"{address}{suffix}", value, LinkKind.MODULE_INPUT
+                )
             out.append((suffix, inputs, expansion))
         return out
 
-    def targets(self, prefix: str = "") -> list[Target]:
+    def targets(self, prefix: str = "", outer: tuple[tuple[str, str], ...] = ()) -> list[Target]:
         """The targets of this module's resources, one per instance. A resource whose
         evaluation fails (a defect, not an expression Terraform would reject: those are unknown
-        values) becomes an IMDS004 target of its own; the other resources are unaffected."""
+        values) becomes an IMDS004 target of its own; the other resources are unaffected.
+        ``prefix`` is this module instance's address (``module.web[0].``), ``outer`` its
+        instance names (see Target.instance_names)."""
         out: list[Target] = []
         for src, block, labels in self.resources:
             spec = KINDS[labels[0]]
@@ -728,14 +779,18 @@ class Module:
                 for suffix, names in expansion.items:
                     scope = self.scope.with_names(**names)
                     target = self._target(spec, address + suffix, src, block, body, labels, scope)
+                    own = ((address + suffix, address),) if suffix else ()
+                    target = target._replace(instance_names=own + outer)
                     if expansion.every is not None:
                         target = target._replace(instances=expansion.every)
                     out.append(target)
                 if expansion.cut is not None:
-                    out.append(problem_target(spec, address, src, block, *expansion.cut))
+                    cut = problem_target(spec, address, src, block, *expansion.cut)
+                    out.append(cut._replace(instance_names=outer))
             except Exception as exc:  # a defect must not cost the other resources their findings
                 why = f"internal error: {type(exc).__name__}: {exc}"
-                out.append(problem_target(spec, address, src, block, src.span(block), why))
+                failed = problem_target(spec, address, src, block, src.span(block), why)
+                out.append(failed._replace(instance_names=outer))
         return out
 
     def _instances(self, src: Source, body: Node | None) -> Expansion:
@@ -846,7 +901,8 @@ class Module:
                 value = self._eval(src, expr, inner)
                 if not value.known and not value.choices and not value.links:
                     value = unknown(src, expr)  # no origin of its own: report it where it is used
-                values = to_values(spec, key, value, where=(Link(src.span(expr), "expression"),))
+                where = (Link(src.span(expr), LinkKind.EXPRESSION),)
+                values = to_values(spec, key, value, where=where)
                 if values:
                     settings[key] = tuple(values)
         template = (
@@ -966,7 +1022,7 @@ def problem_target(
         block_span=src.span(block),
         settings={},
         format=hcl.FORMAT,
-        unknown_block=Value(False, None, None, why, (Link(where, "expression"),)),
+        unknown_block=Value(False, None, None, why, (Link(where, LinkKind.EXPRESSION),)),
     )
 
 

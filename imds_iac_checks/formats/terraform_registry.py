@@ -28,26 +28,27 @@ if TYPE_CHECKING:
 
 
 class Known(NamedTuple):
-    resource: str  # address of the resource inside the module
+    resource: str  # address of the resource inside the module, without its instance key
     # (first version with the new defaults, defaults before it, defaults from it on);
     # a default of None means the module writes no block at all.
     change: tuple[int, ...]
     before: dict[str, object] | None
     after: dict[str, object] | None
+    key: str = "[0]"  # its instance key (the modules create it with `count`)
 
 
 _SECURE = {ENDPOINT: "enabled", TOKENS: "required", HOP_LIMIT: 1}
 
 KNOWN: dict[str, Known] = {
     "terraform-aws-modules/ec2-instance/aws": Known(
-        "aws_instance.this[0]", (5, 8), {ENDPOINT: "enabled", TOKENS: "optional"}, _SECURE
+        "aws_instance.this", (5, 8), {ENDPOINT: "enabled", TOKENS: "optional"}, _SECURE
     ),
     "terraform-aws-modules/autoscaling/aws": Known(
-        "aws_launch_template.this[0]", (9, 0), None, _SECURE
+        "aws_launch_template.this", (9, 0), None, _SECURE
     ),
     **{
         f"terraform-aws-modules/eks/aws//modules/{kind}-managed-node-group": Known(
-            "aws_launch_template.this[0]",
+            "aws_launch_template.this",
             (21, 0),
             {ENDPOINT: "enabled", TOKENS: "required", HOP_LIMIT: 2},
             _SECURE,

@@ -18,12 +18,16 @@ from typing import NamedTuple
 from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
+    SAFE,
     TOO_COMPLEX,
+    UNSAFE,
     Finding,
+    LinkKind,
     Scalar,
     Span,
     Target,
     Value,
+    fix_safety,
 )
 
 DEFAULT_HOP_LIMIT = 1
@@ -129,6 +133,8 @@ def finding(
         setting=setting,
         fix=fix,
         fix_note=note,
+        label=label,
+        body=message,
     )
 
 
@@ -146,18 +152,19 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
         return "safe", None
     link = value.provenance[0]
     where = link.span
-    if "given on the command line" in link.description:
-        return None, None
-    if value.condition:
-        return "unsafe", f"changes the value used when {value.condition}"
     inside = (
         where.path == target.path
         and target.span.start_byte <= where.start_byte
         and where.end_byte <= target.span.end_byte
     )
-    if inside or (link.description.startswith("module.") and " input " in link.description):
-        return "safe", None
-    return "unsafe", (
+    safety = fix_safety(link, inside)  # from the kind of place the value is written in
+    if safety is None:
+        return None, None
+    if value.condition:
+        return UNSAFE, f"changes the value used when {value.condition}"
+    if safety == SAFE:
+        return SAFE, None
+    return UNSAFE, (
         f"edits {link.description} at {where.path}:{where.line}, which other resources may share"
     )
 
@@ -168,9 +175,9 @@ def where(value: Value) -> str:
     notes = []
     if value.condition:
         notes.append(f"when {value.condition}")
-    if len(value.provenance) == 1 and value.provenance[0].description not in (
-        "literal",
-        "expression",
+    if len(value.provenance) == 1 and value.provenance[0].kind not in (
+        LinkKind.LITERAL,
+        LinkKind.EXPRESSION,
     ):
         notes.append(value.provenance[0].description)
     if len(value.provenance) > 1:
