@@ -1,20 +1,24 @@
 """Orchestration: paths -> files -> Targets (adapters) -> Findings (engine).
 
-This module picks the adapter for each file (by :data:`imds_iac_checks.formats.FILE_KINDS`) and
-imports it only when a file needs it.
+This module picks the adapter for each file (by :data:`imds_iac_checks.formats.FILE_KINDS`: a
+.tf file with the other .tf files of its directory, see formats/terraform/graph.py; a JSON or
+YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
-import re
-from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
-from imds_iac_checks.config import DEFAULT_MAX_FILE_SIZE, Resolver, Settings
+from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats import scanned_kind
 from imds_iac_checks.link import link
-from imds_iac_checks.model import SEVERITY_RANK, TOO_COMPLEX, Finding, ScanError, Span, Target
+from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
+from imds_iac_checks.source import display_path, too_big
+
+if TYPE_CHECKING:
+    from imds_iac_checks.formats.terraform.graph import TfFile
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
@@ -30,15 +34,12 @@ class ScanResult(NamedTuple):
     origins: dict[Finding, tuple[Target, Context]] | None = None
 
 
-def display_path(path: str, cwd: str) -> str:
-    """``path`` relative to ``cwd`` when it is below it, else absolute; always with ``/``."""
-    absolute = os.path.abspath(path)
-    try:
-        rel = os.path.relpath(absolute, cwd)
-    except ValueError:  # another drive on Windows
-        rel = absolute
-    shown = absolute if rel == ".." or rel.startswith(".." + os.sep) else rel
-    return shown.replace(os.sep, "/")
+class DataJob(NamedTuple):
+    """A JSON or YAML file to scan: its path, the path findings show, its settings."""
+
+    path: str
+    shown: str
+    settings: Settings
 
 
 def _hidden(name: str) -> bool:
@@ -146,314 +147,6 @@ def _walk_error(exc: OSError, errors: list[ScanError]) -> None:
     errors.append(ScanError(exc.filename or "?", 0, 0, exc.strerror or str(exc)))
 
 
-def terraform_targets(
-    directories: list[str], cwd: str | None = None
-) -> tuple[list[Target], list[ScanError]]:
-    """Evaluate directories of ``.tf`` files as ``check`` does (roots, local module calls) and
-    return the Targets: for tools and differential tests that want values, not findings."""
-    cwd = os.path.abspath(cwd or os.getcwd())
-    listing: dict[str, list[tuple[str, str]]] = {}
-    for directory in directories:
-        absolute = os.path.abspath(directory)
-        names = sorted(n for n in os.listdir(absolute) if n.endswith(".tf"))
-        listing[absolute] = [
-            (os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd)) for n in names
-        ]
-    errors: list[ScanError] = []
-    files = source.Files()
-    targets = [t for _, t in _terraform_modules(listing, cwd, [], [], errors, files=files)]
-    return targets, errors
-
-
-def _terraform_modules(
-    directories: dict[str, list[tuple[str, str]]],
-    cwd: str,
-    var_files: list[str],
-    variables: list[str],
-    errors: list[ScanError],
-    *,
-    roots: list[str] | None = None,
-    reached: set[str] | None = None,
-    callers: dict[str, int] | None = None,
-    max_size: int = DEFAULT_MAX_FILE_SIZE,
-    files: source.Files,
-) -> Iterator[tuple[str, Target]]:
-    """Evaluate every directory of ``.tf`` files as a root module: ``(file, target)`` pairs.
-    ``files`` reads them (and the variable files).
-
-    ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
-    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known."""
-    from imds_iac_checks.formats import terraform_module as tfm
-
-    cli_inputs: dict[str, tfm.VarInput] = {}
-    for var_file in var_files:
-        try:
-            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd), files)
-        except OSError as exc:
-            errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
-            continue
-        errors.extend(errs)
-        cli_inputs.update(found)
-    for assignment in variables:
-        given = tfm.cli_var_input(assignment)
-        if given is None:
-            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
-        else:
-            cli_inputs[given[0]] = given[1]
-    loaded: dict[str, list[tfm.ParsedFile]] = {}
-    asked = {path for listing in directories.values() for path, _ in listing}
-
-    def files_of(directory: str) -> list[tfm.ParsedFile]:
-        """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
-        if directory in loaded:
-            return loaded[directory]
-        # A module is all its .tf files: files named one by one (pre-commit passes the changed
-        # ones) are evaluated with their siblings, which supply variables and locals.
-        listed = list(directories.get(directory, ()))
-        given = {os.path.basename(p) for p, _ in listed}
-        try:
-            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
-        except OSError:
-            names = []
-        listed += [
-            (p, display_path(p, cwd))
-            for p in (os.path.join(directory, n) for n in names if n not in given)
-        ]
-        listed.sort(key=lambda item: os.path.basename(item[0]))
-        parsed_files = []
-        for path, shown in listed:
-            # A sibling read only for its variables reports nothing: it is not asked for.
-            report = errors if directory not in directories or path in asked else []
-            try:
-                too_big = _too_big(path, shown, max_size)
-                if too_big is not None:
-                    report.append(too_big)
-                    continue
-                parsed, errs = tfm.load_file(path, shown, files=files)
-            except OSError as exc:
-                report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
-                continue
-            except Exception as exc:  # an adapter bug must not end the scan of the other files
-                report.append(
-                    ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
-                )
-                continue
-            report.extend(errs)
-            if parsed is not None:
-                parsed_files.append(parsed)
-        loaded[directory] = parsed_files
-        return parsed_files
-
-    def root_inputs(directory: str) -> dict[str, tfm.VarInput]:
-        inputs: dict[str, tfm.VarInput] = {}
-        for tfvars in tfm.tfvars_files(directory):
-            try:
-                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd), files)
-            except OSError:
-                continue
-            errors.extend(errs)
-            inputs.update(found)
-        inputs.update(cli_inputs)
-        return inputs
-
-    if reached is None:
-        reached = set()
-    real_keys: dict[str, str] = {}
-
-    def canonical(child: str) -> str:
-        return _directory_key(child, directories, real_keys)
-
-    class Root:
-        """What one root has cost so far: module instances, targets and evaluation steps
-        (shared by every module under it), and the module calls cut at the bound."""
-
-        def __init__(self) -> None:
-            self.modules = 0
-            self.targets = 0
-            self.work = [ROOT_STEPS]
-            self.cut: dict[tuple[str, int], list[Any]] = {}
-
-    def walk(
-        directory: str,
-        inputs: dict[str, tfm.VarInput],
-        prefix: str,
-        stack: tuple[str, ...],
-        downloaded: dict[str, str],
-        root: Root,
-        key: str = "",
-        every: int | None = None,
-        names: tuple[tuple[str, str], ...] = (),
-    ) -> Iterator[Target]:
-        reached.add(directory)
-        module = tfm.Module(files_of(directory), inputs, root.work)
-        for target in module.targets(prefix, names):
-            root.targets += 1
-            if every is not None:
-                target = target._replace(instances=(target.instances or 1) * every)
-            yield target
-        on_disk = module.local_calls(directory, downloaded, key)
-        local_names = {name for _, _, name, _ in on_disk}
-        for src, block, name in module.module_calls:
-            if name not in local_names:
-                try:
-                    yield from module.registry_targets(src, block, name, prefix, names)
-                except Exception as exc:  # a defect costs this call, not the rest of the module
-                    _call_failed(src, block, name, exc, errors)
-        for src, block, name, child in on_disk:
-            child = canonical(child)
-            if child in stack or len(stack) > MAX_MODULE_DEPTH:
-                line = src.span(block).line
-                errors.append(
-                    ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
-                )
-                continue
-            address = f"{prefix}module.{name}"
-            try:
-                instances = module.call_instances(src, block, address)
-                for suffix, child_inputs, expansion in instances:
-                    if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
-                        site = (src.path, block.start_byte)
-                        root.cut.setdefault(site, [src, block, 0, address])[2] += 1
-                        continue
-                    root.modules += 1
-                    times = expansion.every
-                    yield from walk(
-                        child,
-                        child_inputs,
-                        f"{address}{suffix}.",
-                        (*stack, child),
-                        downloaded,
-                        root,
-                        f"{key}{name}.",
-                        every if times is None else (every or 1) * times,
-                        ((f"{address}{suffix}", address), *names) if suffix else names,
-                    )
-                if instances and instances[0][2].cut is not None:
-                    where, why = instances[0][2].cut
-                    cut = tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
-                    yield cut._replace(instance_names=names)
-            except Exception as exc:  # a defect costs this call, not the rest of the module
-                _call_failed(src, block, name, exc, errors)
-
-    def cut_targets(root: Root) -> Iterator[Target]:
-        """An IMDS004 target for each module call not evaluated past the root's bounds."""
-        for src, block, skipped, address in root.cut.values():
-            why = (
-                f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
-                f"{ROOT_TARGETS:,} resource instances; {skipped:,} instance(s) of this call "
-                "were not evaluated"
-            )
-            named = block.named_children
-            where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
-            yield tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
-
-    # A scanned directory that another scanned module calls is evaluated through that call. The
-    # calls are found in the bytes (a local `source` is always a literal), without parsing, and
-    # counted: a parsed module stays in memory only while another call may still need it.
-    if callers is None:
-        callers = _local_calls(directories, files)
-    if roots is None:
-        # Roots first; then any scanned directory no root reached (modules calling each other).
-        roots = [d for d in directories if not callers.get(d)]
-        roots += [d for d in directories if callers.get(d)]
-    for directory in roots:
-        if directory in reached:
-            continue
-        root = Root()
-        try:
-            downloaded = _downloaded(directory, files)
-            for target in walk(
-                directory, root_inputs(directory), "", (directory,), downloaded, root
-            ):
-                yield target.path, target
-        except Exception as exc:  # never lose the rest of the tree to one module
-            shown = display_path(directory, cwd)
-            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
-        for target in cut_targets(root):
-            yield target.path, target
-        for done in [d for d in loaded if callers.get(d, 0) <= 1]:
-            del loaded[done]
-
-
-def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
-    message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
-    errors.append(ScanError(src.path, src.span(block).line, 1, message))
-
-
-def _directory_key(
-    child: str, directories: dict[str, list[tuple[str, str]]], real_keys: dict[str, str]
-) -> str:
-    """The directory a module call names, as one key however it is reached: a path through a
-    symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
-    is loaded once. A scanned directory is its own key (the walk follows no directory links, so
-    its path has none); ``real_keys`` caches the scanned directories by real path."""
-    if child in directories:
-        return child
-    real = os.path.realpath(child)
-    if real == child:
-        return child
-    if not real_keys:
-        real_keys.update((os.path.realpath(d), d) for d in directories)
-    return real_keys.get(real, real)
-
-
-def _local_calls(
-    directories: dict[str, list[tuple[str, str]]], files: source.Files
-) -> dict[str, int]:
-    """How many local module calls in the scanned directories name each directory (the bytes
-    are kept in ``files`` for the parse)."""
-    # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
-    pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
-    counts: dict[str, int] = {}
-    real_keys: dict[str, str] = {}
-    for directory in directories:
-        try:
-            names = [n for n in os.listdir(directory) if n.endswith(".tf")]
-        except OSError:
-            continue
-        for name in names:
-            try:
-                data = files.read_ahead(os.path.join(directory, name))
-            except OSError:
-                continue
-            if b"module" not in data:
-                continue
-            for match in pattern.finditer(data):
-                raw = match.group(1).decode("utf-8", "replace")
-                child = os.path.normpath(os.path.join(directory, raw))
-                child = _directory_key(child, directories, real_keys)
-                if child != directory:
-                    counts[child] = counts.get(child, 0) + 1
-    return counts
-
-
-MAX_MODULE_DEPTH = 16
-# Bounds on one root module with everything it calls (hostile input: a module graph that fans
-# out exponentially). Calls past them are not evaluated, and each is named by an IMDS004 finding.
-ROOT_MODULES = 1_000  # module instances
-ROOT_TARGETS = 50_000  # resource instances (targets)
-ROOT_STEPS = 500_000  # evaluation steps, shared by every module instance
-
-
-def _too_big(path: str, shown: str, limit: int) -> ScanError | None:
-    """The error for a file over the size limit (0 = no limit), else None. Raises OSError."""
-    if not limit:
-        return None
-    size = os.stat(path).st_size
-    if size <= limit:
-        return None
-    return ScanError(shown, 0, 0, f"skipped: {source.too_large_message(size, limit)}")
-
-
-def _downloaded(root: str, files: source.Files) -> dict[str, str]:
-    """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
-    if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
-        return {}
-    from imds_iac_checks.formats import terraform_registry
-
-    return terraform_registry.downloaded(root, files)
-
-
 def scan(
     paths: list[str],
     resolver: Resolver,
@@ -476,10 +169,13 @@ def scan(
     fail_on, max_size = first.fail_on, first.max_file_size
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
     # CloudFormation stack before the rules run, so they are grouped first.
-    groups: dict[tuple[str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
-    modules: dict[str, list[tuple[str, str]]] = {}  # directory -> .tf files (path, shown)
+    # The key: (format, directory or file, Terraform module address or None for a data file).
+    groups: dict[tuple[str, str, str | None], list[tuple[Target, Context, tuple[str, ...]]]] = {}
+    modules: dict[str, list[TfFile]] = {}  # directory -> its .tf files to scan
     file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
-    data_jobs: list[tuple[str, str, Settings]] = []  # JSON and YAML files: (path, shown, ...)
+    data_jobs: list[DataJob] = []  # JSON and YAML files
+    from imds_iac_checks.formats.terraform import graph
+
     for path, settings in discover(paths, resolver, errors):
         kind = scanned_kind(path)
         assert kind is not None
@@ -487,32 +183,30 @@ def scan(
         if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
             file_count += 1
-            modules.setdefault(os.path.dirname(absolute), []).append((path, shown))
+            modules.setdefault(os.path.dirname(absolute), []).append(graph.TfFile(path, shown))
             file_settings[shown] = (
                 Context(hop_limit=settings.hop_limit_for(absolute)),
                 settings.rules_for(absolute),
             )
             continue
         try:
-            too_big = _too_big(path, shown, settings.max_file_size)
+            over = too_big(path, shown, settings.max_file_size)
         except OSError as exc:
             errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
-        if too_big is not None:
-            errors.append(too_big)
+        if over is not None:
+            errors.append(over)
             continue
-        data_jobs.append((path, shown, settings))
+        data_jobs.append(DataJob(path, shown, settings))
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
-    callers = _local_calls(modules, files)
+    callers = graph.count_callers(modules, files)
     pool = _pool(len(modules), len(data_jobs), files)
     try:
         if pool is None:
-            parsed = [
-                _parse_data(path, shown, cfn_parameters, files) for path, shown, _ in data_jobs
-            ]
-            pairs = list(
-                _terraform_modules(
+            parsed = [_parse_data(job.path, job.shown, cfn_parameters, files) for job in data_jobs]
+            found = list(
+                graph.targets(
                     modules,
                     cwd,
                     var_files or [],
@@ -524,7 +218,7 @@ def scan(
                 )
             )
         else:
-            parsed, pairs = _in_parallel(
+            parsed, found = _in_parallel(
                 pool,
                 data_jobs,
                 cfn_parameters,
@@ -539,17 +233,18 @@ def scan(
             )
     finally:
         files.forget_ahead()
-    for (path, _, settings), (found, errs, was_read) in zip(data_jobs, parsed, strict=True):
-        errors.extend(errs)
-        file_count += was_read
-        absolute = os.path.abspath(path)
-        rules = settings.rules_for(absolute)
-        ctx = Context(hop_limit=settings.hop_limit_for(absolute))
-        for target in found:
+    for job, result in zip(data_jobs, parsed, strict=True):
+        errors.extend(result.errors)
+        file_count += result.read
+        absolute = os.path.abspath(job.path)
+        rules = job.settings.rules_for(absolute)
+        ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
+        for target in result.targets:
             targets += 1
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
-            groups.setdefault((target.format, scope), []).append((target, ctx, rules))
-    for shown, target in pairs:
+            groups.setdefault((target.format, scope, None), []).append((target, ctx, rules))
+    for target in found:
+        shown = target.path
         known = file_settings.get(shown)
         if known is None and os.path.dirname(os.path.abspath(os.path.join(cwd, shown))) in modules:
             continue  # a sibling of the files named, read for its variables: not asked for
@@ -566,9 +261,7 @@ def scan(
         ctx, rules = known
         directory = os.path.dirname(os.path.abspath(os.path.join(cwd, shown)))
         module_path = target.address[: target.address.rfind(target.kind + ".")]
-        groups.setdefault((target.format, directory + "|" + module_path), []).append(
-            (target, ctx, rules)
-        )
+        groups.setdefault((target.format, directory, module_path), []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
     for members in groups.values():
         unlinked = [target for target, _, _ in members]
@@ -595,19 +288,20 @@ def scan(
 
 def _parse_data(
     path: str, shown: str, cfn_parameters: dict[str, str] | None, files: source.Files
-) -> tuple[list[Target], list[ScanError], int]:
-    """One JSON or YAML file: (targets, errors, 1 if it was read)."""
+) -> "DataResult":
+    """One JSON or YAML file, read through ``files``."""
     try:
         data = files.read(path)
     except OSError as exc:
-        return [], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0
+        return DataResult([], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0)
     try:
         from imds_iac_checks.formats import data as data_files
 
         found, errs = data_files.parse(shown, data, cfn_parameters)
     except Exception as exc:  # an adapter bug must not end the scan of the other files
-        return [], [ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")], 1
-    return found, errs, 1
+        error = ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
+        return DataResult([], [error], 1)
+    return DataResult(found, errs, 1)
 
 
 # --- parallel scans ---------------------------------------------------------------------------
@@ -667,97 +361,148 @@ def _pool(directories: int, data_files: int, files: source.Files) -> _Pool | Non
     return _Pool(workers, multiprocessing.get_context("fork" if "fork" in methods else "spawn"))
 
 
-# An item of work: ("root", directory) or ("data", (path, shown)). A unit is a list of item
-# indexes that one worker scans in order. What a worker needs besides (the Terraform directory
-# listing, options, the Files it reads through) is handed to it once, when it starts.
-Item = tuple[str, Any]
-_shared: tuple[Any, ...] = ()
+class RootItem(NamedTuple):
+    """A Terraform root module to evaluate, with the modules it calls."""
+
+    directory: str
+
+
+class DataItem(NamedTuple):
+    """A JSON or YAML file to parse."""
+
+    path: str
+    shown: str
+
+
+# An item of work. A unit is a list of item indexes that one worker scans in order.
+Item = RootItem | DataItem
+
+
+class DataResult(NamedTuple):
+    """What a JSON or YAML file holds: its targets and errors; ``read`` is 1 if it was read."""
+
+    targets: list[Target]
+    errors: list[ScanError]
+    read: int
+
+
+class RootResult(NamedTuple):
+    """What a root module holds: its targets and errors, and the directories evaluated."""
+
+    targets: list[Target]
+    errors: list[ScanError]
+    reached: frozenset[str]
+
+
+class Shared(NamedTuple):
+    """What every worker needs besides its items, handed to it once, when it starts."""
+
+    modules: "dict[str, list[TfFile]]"  # the scanned Terraform directories and their files
+    cwd: str
+    var_files: list[str]
+    variables: list[str]
+    callers: dict[str, int]  # how many local module calls name each directory
+    max_size: int
+    cfn_parameters: dict[str, str] | None
+    # What the worker reads through: a forked worker inherits it with the bytes read ahead, a
+    # spawned one gets its size limit (see source.Files).
+    files: source.Files
+
+
+class Job(NamedTuple):
+    """A unit sent to a worker: the items, and ``slot``, where it says which one it is on."""
+
+    slot: int
+    items: list[Item]
+    reached: frozenset[str] | None  # roots evaluated in sequence: the directories reached so far
+
+
+class Outcome(NamedTuple):
+    """What became of a unit in a round of workers (see _round)."""
+
+    status: str  # "done", "waiting", "started", "culprit" or "here"
+    results: "list[DataResult | RootResult | None] | None" = None  # when done
+    culprit: int = -1  # the index in the unit of the item that killed or stalled its worker
+    message: str = ""  # why that item was not scanned
+
+
+_shared: Shared | None = None
 # In a worker: a shared array, unit slot -> index (in its unit) of the item being scanned.
 _progress: Any = None
+# In a worker: how the module graph parses a .tf file (see graph.shared_loads); None: as serially.
+_load: Any = None
 
 
-def _init(shared: tuple[Any, ...], progress: Any) -> None:
-    global _shared, _progress
+def _init(shared: Shared, progress: Any) -> None:
+    global _shared, _progress, _load
     _shared, _progress = shared, progress
-    if shared[0]:  # Terraform directories: parse a module that several roots call only once
-        from imds_iac_checks.formats import terraform_module
+    if shared.modules:  # Terraform directories: parse a module that several roots call only once
+        from imds_iac_checks.formats.terraform import graph
 
-        terraform_module.load_file = _shared_loads(terraform_module.load_file, shared[4])
-
-
-def _shared_loads(load: Callable[..., Any], callers: dict[str, int]) -> Callable[..., Any]:
-    """``load_file`` remembering the files of modules that several module calls name: a worker
-    evaluates each root on its own, and would otherwise parse such a module for every root that
-    calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each time."""
-    parsed: dict[tuple[str, str], Any] = {}
-
-    def load_file(path: str, shown: str, data: bytes | None = None, *, files: Any = None) -> Any:
-        if data is not None or callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
-            return load(path, shown, data, files=files)
-        key = (path, shown)
-        if key not in parsed:
-            parsed[key] = load(path, shown, files=files)
-        return parsed[key]
-
-    return load_file
+        _load = graph.shared_loads(shared.callers)
 
 
-def _work(job: tuple[int, list[Item], frozenset[str] | None]) -> list[Any]:
+def _work(job: Job) -> list[DataResult | RootResult | None]:
     """One unit of a parallel scan, in a worker process: a result for each item."""
-    slot, items, reached = job
+    reached = job.reached
     progress = _progress
-    out = []
-    for k, item in enumerate(items):
+    out: list[DataResult | RootResult | None] = []
+    for k, item in enumerate(job.items):
         if progress is not None:
-            progress[slot] = k
-        out.append(_scan_item(item, reached))
-        if reached is not None and out[-1] is not None:
-            reached = reached | out[-1][2]
+            progress[job.slot] = k
+        result = _scan_item(item, reached)
+        out.append(result)
+        if reached is not None and isinstance(result, RootResult):
+            reached = reached | result.reached
     return out
 
 
-def _scan_item(item: Item, reached: frozenset[str] | None) -> Any:
-    """A data file: (targets, errors, was read). A root module: (pairs, errors, directories it
-    reached), or None when ``reached`` (the roots are evaluated in sequence) already holds it."""
-    kind, what = item
-    modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files = _shared
-    if kind == "data":
-        return _parse_data(what[0], what[1], cfn_parameters, files)
-    if reached is not None and what in reached:
+def _scan_item(item: Item, reached: frozenset[str] | None) -> DataResult | RootResult | None:
+    """What an item holds; None for a root module that ``reached`` (the roots are evaluated in
+    sequence) already holds."""
+    shared = _shared
+    assert shared is not None
+    if isinstance(item, DataItem):
+        return _parse_data(item.path, item.shown, shared.cfn_parameters, shared.files)
+    if reached is not None and item.directory in reached:
         return None
     errors: list[ScanError] = []
     seen: set[str] = set()
+    from imds_iac_checks.formats.terraform import graph
+
     found = list(
-        _terraform_modules(
-            modules,
-            cwd,
-            var_files,
-            variables,
+        graph.targets(
+            shared.modules,
+            shared.cwd,
+            shared.var_files,
+            shared.variables,
             errors,
-            roots=[what],
+            roots=[item.directory],
             reached=seen,
-            callers=callers,
-            max_size=max_size,
-            files=files,
+            callers=shared.callers,
+            max_size=shared.max_size,
+            load=_load,
+            files=shared.files,
         )
     )
-    return found, errors, frozenset(seen)
+    return RootResult(found, errors, frozenset(seen))
 
 
-def _failed(item: Item, message: str, cwd: str) -> Any:
+def _failed(item: Item, message: str, cwd: str) -> DataResult | RootResult:
     """The result of an item no worker could scan: a scan error naming it."""
-    kind, what = item
-    if kind == "data":
-        return [], [ScanError(what[1], 0, 0, message.replace("{what}", "this file"))], 0
+    if isinstance(item, DataItem):
+        error = ScanError(item.shown, 0, 0, message.replace("{what}", "this file"))
+        return DataResult([], [error], 0)
     text = message.replace("{what}", "this module or a module it calls")
-    return [], [ScanError(display_path(what, cwd), 0, 0, text)], frozenset([what])
+    error = ScanError(display_path(item.directory, cwd), 0, 0, text)
+    return RootResult([], [error], frozenset([item.directory]))
 
 
 def _in_parallel(
     pool: _Pool,
-    data_jobs: list[tuple[str, str, Settings]],
+    data_jobs: list[DataJob],
     cfn_parameters: dict[str, str] | None,
-    modules: dict[str, list[tuple[str, str]]],
+    modules: "dict[str, list[TfFile]]",
     cwd: str,
     var_files: list[str],
     variables: list[str],
@@ -765,33 +510,34 @@ def _in_parallel(
     max_size: int,
     callers: dict[str, int],
     files: source.Files,
-) -> tuple[list[tuple[list[Target], list[ScanError], int]], list[tuple[str, Target]]]:
+) -> tuple[list[DataResult], list[Target]]:
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
-    produces them. The workers read through ``files``: a forked worker inherits it with the
-    bytes read ahead, a spawned one gets its size limit."""
+    produces them. The workers read through ``files``."""
     global _shared
-    shared = (modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
+    shared = Shared(modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
     _shared = shared  # for items scanned in this process when no worker can start
     try:
         roots = [d for d in modules if not callers.get(d)]
-        items: list[Item] = [("root", d) for d in roots]
-        items += [("data", (path, shown)) for path, shown, _ in data_jobs]
+        items: list[Item] = [RootItem(d) for d in roots]
+        items += [DataItem(job.path, job.shown) for job in data_jobs]
         slots = pool.workers * CHUNKS_PER_WORKER
         units = _chunks(list(range(len(roots))), slots)
         units += _chunks(list(range(len(roots), len(items))), slots)
         results = _run(pool, shared, items, units, None)
-        parsed = results[len(roots) :]
-        pairs: list[tuple[str, Target]] = []
+        parsed = cast("list[DataResult]", results[len(roots) :])
+        found: list[Target] = []
         reached: set[str] = set()
-        _replay(roots, results[: len(roots)], pairs, errors, reached)
+        _replay(roots, results[: len(roots)], found, errors, reached)
         # Scanned modules that only modules no root reached call: in sequence, as serially.
         rest = [d for d in modules if callers.get(d) and d not in reached]
         if rest:
-            items = [("root", d) for d in rest]
-            found = _run(pool, shared, items, [list(range(len(rest)))], frozenset(reached))
-            _replay(rest, found, pairs, errors, reached)
+            items = [RootItem(d) for d in rest]
+            later = _run(pool, shared, items, [list(range(len(rest)))], frozenset(reached))
+            _replay(rest, later, found, errors, reached)
         # What a serial scan reports even with no module to evaluate (--var-file errors).
-        for _ in _terraform_modules(
+        from imds_iac_checks.formats.terraform import graph
+
+        for _ in graph.targets(
             {},
             cwd,
             var_files,
@@ -804,14 +550,14 @@ def _in_parallel(
         ):
             pass
     finally:
-        _shared = ()
-    return parsed, pairs
+        _shared = None
+    return parsed, found
 
 
 def _replay(
     roots: list[str],
-    results: list[Any],
-    pairs: list[tuple[str, Target]],
+    results: list[DataResult | RootResult | None],
+    found: list[Target],
     errors: list[ScanError],
     reached: set[str],
 ) -> None:
@@ -819,10 +565,10 @@ def _replay(
     for root, result in zip(roots, results, strict=True):
         if result is None or root in reached:
             continue
-        found, errs, seen = result
-        pairs.extend(found)
-        errors.extend(errs)
-        reached |= seen
+        assert isinstance(result, RootResult)
+        found.extend(result.targets)
+        errors.extend(result.errors)
+        reached |= result.reached
 
 
 def _chunks(items: list[Any], slots: int) -> list[list[Any]]:
@@ -838,11 +584,11 @@ class _NoWorkers(Exception):
 
 def _run(
     pool: _Pool,
-    shared: tuple[Any, ...],
+    shared: Shared,
     items: list[Item],
     units: list[list[int]],
     reached: frozenset[str] | None,
-) -> list[Any]:
+) -> list[DataResult | RootResult | None]:
     """A result for every item, in order. Units run on ``pool.workers`` workers. When a worker
     dies, the units that were running are retried one at a time, each in a worker of its own;
     the item a lone worker dies (or hangs) on gets a scan error and the rest of its unit is
@@ -850,8 +596,7 @@ def _run(
     A hung worker is killed after ``WORKER_TIMEOUT`` seconds on one item. What
     cannot fail as a crash runs in this process, as a serial scan: a unit whose worker raised
     (a result that cannot be sent back), and everything when workers die before scanning."""
-    results: list[Any] = [None] * len(items)
-    cwd = shared[1]
+    results: list[DataResult | RootResult | None] = [None] * len(items)
     queue = [unit for unit in units if unit]
     suspects: list[list[int]] = []
     here: list[list[int]] = []  # units to scan in this process
@@ -863,43 +608,45 @@ def _run(
         try:
             outcome = _round(pool, shared, items, batch, reached, workers)
         except _NoWorkers:
-            outcome = [("here", None)] * len(batch)
-        if all(status == "waiting" for status, _ in outcome):  # no worker scanned anything
+            outcome = [Outcome("here")] * len(batch)
+        if all(o.status == "waiting" for o in outcome):  # no worker scanned anything
             here += batch + queue + suspects
             break
-        for unit, (status, value) in zip(batch, outcome, strict=True):
-            if status == "done":
-                for i, result in zip(unit, value, strict=True):
+        for unit, o in zip(batch, outcome, strict=True):
+            if o.status == "done":
+                assert o.results is not None
+                for i, result in zip(unit, o.results, strict=True):
                     results[i] = result
-            elif status == "waiting":  # not started when the pool stopped: run it again
+            elif o.status == "waiting":  # not started when the pool stopped: run it again
                 queue.append(unit)
-            elif status == "here":
+            elif o.status == "here":
                 here.append(unit)
-            elif status == "started":  # running when a worker died: find out alone
+            elif o.status == "started":  # running when a worker died: find out alone
                 suspects.append(unit)
-            else:  # "culprit": (index in the unit, message)
-                k, message = value
-                results[unit[k]] = _failed(items[unit[k]], message, cwd)
+            else:  # "culprit"
+                k = o.culprit
+                results[unit[k]] = _failed(items[unit[k]], o.message, shared.cwd)
                 if len(unit) > 1:
                     queue.append(unit[:k] + unit[k + 1 :])
     for unit in here:
-        for i, result in zip(unit, _work((0, [items[i] for i in unit], reached)), strict=True):
+        job = Job(0, [items[i] for i in unit], reached)
+        for i, result in zip(unit, _work(job), strict=True):
             results[i] = result
     return results
 
 
 def _round(
     pool: _Pool,
-    shared: tuple[Any, ...],
+    shared: Shared,
     items: list[Item],
     batch: list[list[int]],
     reached: frozenset[str] | None,
     workers: int,
-) -> list[tuple[str, Any]]:
-    """Run a batch of units on a new pool: for each unit ("done", results), ("waiting", None)
-    (never started), ("started", None) (running when a worker died), ("culprit", (k,
-    message)) (its k-th item killed or stalled a worker it had to itself) or ("here", None)
-    (its worker raised an exception: to scan in this process)."""
+) -> list[Outcome]:
+    """Run a batch of units on a new pool: for each unit, "done" (with its results), "waiting"
+    (never started), "started" (running when a worker died), "culprit" (its ``culprit``-th item
+    killed or stalled a worker it had to itself: ``message`` says how) or "here" (its worker
+    raised an exception: to scan in this process)."""
     import time
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -914,15 +661,15 @@ def _round(
         )
     except (OSError, ValueError) as exc:
         raise _NoWorkers from exc
-    outcome: list[tuple[str, Any] | None] = [None] * len(batch)
-    futures: dict[Future[list[Any]], int] = {}
+    outcome: list[Outcome | None] = [None] * len(batch)
+    futures: dict[Future[list[DataResult | RootResult | None]], int] = {}
     processes: list[Any] = []
     broken = stuck = False
     poll = max(0.02, min(1.0, WORKER_TIMEOUT / 4))
     try:
         try:
             for slot, unit in enumerate(batch):
-                job = (slot, [items[i] for i in unit], reached)
+                job = Job(slot, [items[i] for i in unit], reached)
                 futures[executor.submit(_work, job)] = slot
             processes = list((getattr(executor, "_processes", None) or {}).values())
         except (OSError, RuntimeError) as exc:
@@ -934,11 +681,11 @@ def _round(
             for future in done:
                 slot = futures[future]
                 try:
-                    outcome[slot] = ("done", future.result())
+                    outcome[slot] = Outcome("done", future.result())
                 except BrokenProcessPool:
                     broken = True
                 except Exception:  # e.g. a result that cannot be sent back: not a crash
-                    outcome[slot] = ("here", None)
+                    outcome[slot] = Outcome("here")
             now = time.monotonic()
             for future in pending:
                 slot = futures[future]
@@ -949,26 +696,26 @@ def _round(
                     watched[slot] = (k, now)
                 elif now - watched[slot][1] > WORKER_TIMEOUT:
                     message = _TIMEOUT.replace("{seconds}", f"{WORKER_TIMEOUT:g}")
-                    outcome[slot] = ("culprit", (k, message))
+                    outcome[slot] = Outcome("culprit", culprit=k, message=message)
                     broken = stuck = True
         if broken:
             _kill(processes)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     how = _how_it_died(processes) if broken and not stuck else ""
-    out: list[tuple[str, Any]] = []
+    out: list[Outcome] = []
     for future, slot in sorted(futures.items(), key=lambda pair: pair[1]):
         known = outcome[slot]
         if known is None and future.done() and not future.cancelled() and not future.exception():
-            known = ("done", future.result())
+            known = Outcome("done", future.result())
         if known is None:
             k = progress[slot]
             if k < 0 or stuck:
-                known = ("waiting", None)
+                known = Outcome("waiting")
             elif len(futures) == 1:
-                known = ("culprit", (k, _DIED.replace("{how}", how)))
+                known = Outcome("culprit", culprit=k, message=_DIED.replace("{how}", how))
             else:
-                known = ("started", None)
+                known = Outcome("started")
         out.append(known)
     return out
 

@@ -18,6 +18,8 @@ import errno
 import os
 import stat
 
+from imds_iac_checks.model import ScanError
+
 # Bytes; 0 = no limit. The configuration's ``max-file-size`` (see config.DEFAULT_MAX_FILE_SIZE).
 DEFAULT_LIMIT = 8_000_000
 
@@ -74,6 +76,27 @@ def too_large_message(size: int, limit: int) -> str:
         f"{size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit "
         "(raise it with --max-file-size or max-file-size in the configuration)"
     )
+
+
+def too_big(path: str, shown: str, limit: int) -> ScanError | None:
+    """The error for a file over the size limit (0 = no limit), else None. Raises OSError."""
+    if not limit:
+        return None
+    size = os.stat(path).st_size
+    if size <= limit:
+        return None
+    return ScanError(shown, 0, 0, f"skipped: {too_large_message(size, limit)}")
+
+
+def display_path(path: str, cwd: str) -> str:
+    """``path`` relative to ``cwd`` when it is below it, else absolute; always with ``/``."""
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, cwd)
+    except ValueError:  # another drive on Windows
+        rel = absolute
+    shown = absolute if rel == ".." or rel.startswith(".." + os.sep) else rel
+    return shown.replace(os.sep, "/")
 
 
 def read_regular(path: str, limit: int | None = None) -> bytes:

@@ -447,7 +447,7 @@ def _timed_work(job: Any) -> Any:
     c1 = time.process_time()
     size = len(pickle.dumps(result, -1))
     c2 = time.process_time()
-    row = [os.getpid(), len(job[1]), c1 - c0, c2 - c1, size, w0, time.perf_counter()]
+    row = [os.getpid(), len(job.items), c1 - c0, c2 - c1, size, w0, time.perf_counter()]
     with open(_WORK_LOG, "a") as fh:
         fh.write(json.dumps(row) + "\n")
     return result
@@ -459,6 +459,7 @@ def profile_pool(args: argparse.Namespace) -> None:
 
     from imds_iac_checks import cli
     from imds_iac_checks import scan as scan_module
+    from imds_iac_checks.formats.terraform import graph
 
     work = tempfile.mkdtemp(prefix="imds-bench-")
     log = Path(work) / "workers.log"
@@ -494,7 +495,8 @@ def profile_pool(args: argparse.Namespace) -> None:
 
     scan_module._work = _timed_work
     scan_module.discover = discover
-    for name in ("_local_calls", "_round", "_replay", "merge_instances"):
+    graph.count_callers = wrap("count_callers", graph.count_callers)
+    for name in ("_round", "_replay", "merge_instances"):
         setattr(scan_module, name, wrap(name, getattr(scan_module, name)))
     try:
         import contextlib

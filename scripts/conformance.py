@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from imds_iac_checks.engine import Context, evaluate
-from imds_iac_checks.formats import data, hcl
+from imds_iac_checks.formats import data
+from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.link import link
 from imds_iac_checks.model import HOP_LIMIT
 

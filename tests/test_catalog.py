@@ -13,9 +13,9 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats import hcl
 from imds_iac_checks.formats.cloudformation import TYPES
-from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform import module as hcl
+from imds_iac_checks.formats.terraform.kinds import KINDS
 from tests.conftest import ROOT
 
 CATALOG = catalog.load()
@@ -157,7 +157,7 @@ def test_wheel_ships_the_catalog(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for rule_id in RULE_IDS:
         assert f"imds_iac_checks/rules/{rule_id}.toml" in names
-    assert "imds_iac_checks/formats/hcl.py" in names
+    assert "imds_iac_checks/formats/terraform/syntax.py" in names
     assert not any(n.startswith(("tests/", "fixtures/")) for n in names)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform import module as hcl
+from imds_iac_checks.formats.terraform import syntax
 from tests.conftest import FIXTURES, ROOT, SHARED, require_tool
 
 CORPUS = ROOT / "tests" / "data" / "hcl"
@@ -40,7 +41,7 @@ def _pygohcl() -> None:
 
 
 def _tree_ok(path: Path) -> bool:
-    return not hcl._get_parser().parse(path.read_bytes()).root_node.has_error
+    return not syntax._get_parser().parse(path.read_bytes()).root_node.has_error
 
 
 def _ours_ok(path: Path) -> bool:
@@ -224,15 +225,15 @@ def test_nested_templates_parse_at_any_depth(depth: int) -> None:
 def test_exponent_numbers_evaluate_like_hashicorp(text: str, expected: object) -> None:
     import pygohcl
 
-    from imds_iac_checks.formats import terraform_module
-    from imds_iac_checks.formats.terraform_eval import Scope, evaluate
+    from imds_iac_checks.formats.terraform import module as terraform_module
+    from imds_iac_checks.formats.terraform.eval import Scope, evaluate
 
     data = f"v = {text}\n".encode()
     go = pygohcl.loads(data.decode())["v"]  # an expression's source text unless a literal
     parsed, errors = terraform_module.parse_bytes("main.tf", data)
     assert parsed is not None and errors == []
-    (body,) = hcl._children(parsed.root, "body")
-    expr = hcl._attributes(body)["v"]
+    (body,) = syntax.children(parsed.root, "body")
+    expr = syntax.attributes(body)["v"]
     scope = Scope(lambda *a: None, lambda *a: None)  # type: ignore[arg-type,return-value]
     value = evaluate(parsed.src, expr, scope)
     assert value.known

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from imds_iac_checks.formats.terraform_kinds import KINDS
-from imds_iac_checks.formats.terraform_module import tfvars_files
+from imds_iac_checks.formats.terraform.graph import terraform_targets
+from imds_iac_checks.formats.terraform.kinds import KINDS
+from imds_iac_checks.formats.terraform.module import tfvars_files
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, normalize
-from imds_iac_checks.scan import terraform_targets
 from tests.conftest import FIXTURES, require_tool
 
 ROOTS = [

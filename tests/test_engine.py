@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform.kinds import KINDS
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from imds_iac_checks.engine import Context, evaluate
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS
 
 

@@ -136,7 +136,7 @@ def _module_with(tmp_path: Path, resources: int) -> Path:
 def test_a_defect_in_one_resource_costs_only_that_resource(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imds_iac_checks.formats import terraform_module
+    from imds_iac_checks.formats.terraform import module as terraform_module
 
     _module_with(tmp_path, 6)
     baseline, _ = _scan(tmp_path)
@@ -183,7 +183,7 @@ def test_a_defect_in_linking_or_a_module_call_is_a_scan_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from imds_iac_checks import scan as scan_module
-    from imds_iac_checks.formats import terraform_module
+    from imds_iac_checks.formats.terraform import module as terraform_module
 
     _module_with(tmp_path, 2)
     (tmp_path / "caller").mkdir()
@@ -279,7 +279,7 @@ def test_shared_values_used_whole(seed: int, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_module_fanout(seed: int, tmp_path: Path) -> None:
-    from imds_iac_checks.scan import ROOT_MODULES
+    from imds_iac_checks.formats.terraform.graph import ROOT_MODULES
 
     result, _ = _case("eval_module_fanout", seed, tmp_path)
     cut = [f for f in result.findings if "too complex to evaluate statically" in f.message]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from imds_iac_checks.config import Overrides, Resolver
-from imds_iac_checks.formats import hcl, terraform_module
+from imds_iac_checks.formats.terraform import module as terraform_module
+from imds_iac_checks.formats.terraform import syntax as hcl
 from imds_iac_checks.scan import scan
 from tests.hostile.hcl import GENERATORS, large_file
 
@@ -50,8 +51,8 @@ def test_large_file_chunked_parse_matches_whole_file_parse(seed: int) -> None:
     assert len(data) >= terraform_module._CHUNKED_FROM
     chunked, errors = terraform_module.parse_bytes("main.tf", data, only_relevant=True)
     assert chunked is not None and errors == []
-    (body,) = hcl._children(chunked.root, "body")
-    kept = hcl._children(body, "block")
+    (body,) = hcl.children(chunked.root, "body")
+    kept = hcl.children(body, "block")
     assert kept and all(b'"aws_instance"' in (b.text or b"")[:40] for b in kept)
     whole, errors = terraform_module.parse_bytes("main.tf", data)
     assert whole is not None and errors == []
@@ -123,7 +124,7 @@ def test_structure_validation_decodes_nothing(monkeypatch: pytest.MonkeyPatch) -
         raise AssertionError("structure validation decoded text")
 
     monkeypatch.setattr(hcl.Source, "text", no_text)
-    assert hcl._structure_error(hcl.Source("main.tf", data), tree.root_node) is None
+    assert hcl.structure_error(hcl.Source("main.tf", data), tree.root_node) is None
 
 
 @pytest.mark.parametrize("seed", range(20))

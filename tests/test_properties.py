@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imds_iac_checks.engine import Context, evaluate
-from imds_iac_checks.formats import data, hcl
+from imds_iac_checks.formats import data
 from imds_iac_checks.formats.doc import DocError, Locator, parse_json
+from imds_iac_checks.formats.terraform import module as hcl
 
 json_values = st.recursive(
     st.none()

@@ -56,7 +56,7 @@ def test_fix_safety_comes_from_the_kind() -> None:
 
 
 def test_a_setting_without_a_normaliser_is_text() -> None:
-    from imds_iac_checks.formats.terraform_kinds import KINDS
+    from imds_iac_checks.formats.terraform.kinds import KINDS
 
     spec = KINDS["aws_instance"]
     assert normalize(spec, "user_data", True) == ("true", None)

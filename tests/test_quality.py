@@ -56,7 +56,7 @@ def test_checking_a_tf_file_loads_no_yaml_or_toml(tmp_path) -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'ruamel', 'tomllib', 'tomli', 'argparse', 'shutil', 'dataclasses', 'inspect', 'json'} "
         "or m in {'imds_iac_checks.formats.data', 'imds_iac_checks.formats.doc', "
-        "'imds_iac_checks.formats.terraform_registry', 'imds_iac_checks.catalog'}))"
+        "'imds_iac_checks.formats.terraform.registry', 'imds_iac_checks.catalog'}))"
     )
     run = _run(sys.executable, "-c", code)
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout + run.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imds_iac_checks.formats.terraform_registry import sides
+from imds_iac_checks.formats.terraform.registry import sides
 from tests.conftest import findings, write
 
 

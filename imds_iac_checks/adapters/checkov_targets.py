@@ -37,8 +37,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from imds_iac_checks import engine
-from imds_iac_checks.formats import cloudformation, terraform_kinds
-from imds_iac_checks.formats.hcl import TEMPLATE_USERS
+from imds_iac_checks.formats import cloudformation
+from imds_iac_checks.formats.terraform import kinds as terraform_kinds
+from imds_iac_checks.formats.terraform.kinds import TEMPLATE_USERS
 from imds_iac_checks.model import (
     ENDPOINT,
     KindSpec,

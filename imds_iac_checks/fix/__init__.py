@@ -180,7 +180,7 @@ class _Scope:
     def check(self, plan: Planned | None) -> Planned | None:
         """``plan`` itself; raises NoFix when it would edit a file outside the paths given."""
         if plan is not None and not self.allows(plan.path):
-            from imds_iac_checks.scan import display_path
+            from imds_iac_checks.source import display_path
 
             real = display_path(os.path.realpath(os.path.join(self.cwd, plan.path)), self.cwd)
             where = plan.path if real == plan.path else f"{real} (through a symbolic link)"

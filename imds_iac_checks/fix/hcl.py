@@ -22,7 +22,7 @@ from imds_iac_checks.fix.edits import (
     next_line,
     starts_line,
 )
-from imds_iac_checks.formats import hcl
+from imds_iac_checks.formats.terraform import syntax as hcl
 from imds_iac_checks.model import compact
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def valid(data: bytes) -> bool:
     root = _tree(data)
     if root.has_error:
         return False
-    return hcl._structure_error(hcl.Source("", data), root) is None
+    return hcl.structure_error(hcl.Source("", data), root) is None
 
 
 def render(value: str | int, as_string: bool) -> bytes:
@@ -74,9 +74,8 @@ def replace_literal(data: bytes, start: int, end: int, value: str | int, as_stri
     (``"2"`` -> ``"1"``), a bare number stays bare; ``null`` becomes the value."""
     old = data[start:end]
     if not _LITERAL.fullmatch(old):
-        raise NoFix(
-            f"{compact(old.decode('utf-8', 'replace'), 60)} is not a literal; change it by hand"
-        )
+        shown = compact(old.decode("utf-8", "replace"), 60)
+        raise NoFix(f"{shown} is not a literal; change it by hand")
     quoted = old.startswith(b'"')
     if quoted or old == b"null" or not str(value).lstrip("-").isdigit():
         return Edit(start, end, render(value, quoted or as_string or old == b"null"))
@@ -96,7 +95,7 @@ def _node_at(root: Node, start: int, kind: str) -> Node:
 
 
 def _body(block: Node) -> Node | None:
-    return hcl._child(block, "body")
+    return hcl.child(block, "body")
 
 
 def _items(block: Node) -> list[Node]:
@@ -107,8 +106,8 @@ def _items(block: Node) -> list[Node]:
 
 
 def _single_line(block: Node) -> bool:
-    opening = hcl._child(block, "block_start")
-    closing = hcl._child(block, "block_end")
+    opening = hcl.child(block, "block_start")
+    closing = hcl.child(block, "block_end")
     return (
         opening is not None
         and closing is not None
@@ -123,8 +122,8 @@ def _inner_lines(
     any nested blocks); an empty or one-line block is opened up."""
     nl = newline(data)
     items = _items(block)
-    opening = hcl._child(block, "block_start")
-    closing = hcl._child(block, "block_end")
+    opening = hcl.child(block, "block_start")
+    closing = hcl.child(block, "block_end")
     if opening is None or closing is None:
         raise NoFix("the block is incomplete")
     if _single_line(block):
@@ -156,7 +155,7 @@ def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: b
     block = _content(_node_at(root, block_start, "block"))
     if block is None:
         raise NoFix("the dynamic block has no content block")
-    existing = hcl._attributes(_body(block)).get(name)
+    existing = hcl.attributes(_body(block)).get(name)
     if existing is not None:  # written as null (= not set): replace the value
         return [Edit(existing.start_byte, existing.end_byte, value)]
     indent = indentation(data, block.start_byte)
@@ -169,11 +168,11 @@ def add_block(
 ) -> list[Edit]:
     """Add ``name { field = value ... }`` to the resource that starts at ``resource_start``."""
     resource = _node_at(root, resource_start, "block")
-    if hcl._ident(resource) != "resource":
+    if hcl.ident(resource) != "resource":
         raise NoFix("the settings come from a module call: set its input instead")
     body = _body(resource)
-    for block in hcl._children(body, "block") if body is not None else []:
-        if hcl._ident(block) == "dynamic" and hcl._labels(hcl.Source("", data), block) == [name]:
+    for block in hcl.children(body, "block") if body is not None else []:
+        if hcl.ident(block) == "dynamic" and hcl.labels(hcl.Source("", data), block) == [name]:
             raise NoFix(f'a dynamic "{name}" block decides it: change its for_each or content')
     indent = indentation(data, resource.start_byte)
     unit = _unit(data, resource, indent)
@@ -196,10 +195,10 @@ def _block_lines(
 
 def _content(block: Node) -> Node | None:
     """The block itself, or for a ``dynamic`` block its ``content`` block (None if missing)."""
-    if hcl._ident(block) != "dynamic":
+    if hcl.ident(block) != "dynamic":
         return block
-    for inner in hcl._children(_body(block) or block, "block"):
-        if hcl._ident(inner) == "content":
+    for inner in hcl.children(_body(block) or block, "block"):
+        if hcl.ident(inner) == "content":
             return inner
     return None
 
@@ -210,7 +209,7 @@ def setting_expression(root: Node, block_start: int, name: str) -> tuple[int, in
     block = _content(_node_at(root, block_start, "block"))
     if block is None:
         return None
-    expression = hcl._attributes(_body(block)).get(name)
+    expression = hcl.attributes(_body(block)).get(name)
     return None if expression is None else (expression.start_byte, expression.end_byte)
 
 
@@ -221,8 +220,8 @@ def replace_dynamic(
     resource = _node_at(root, resource_start, "block")
     body = _body(resource)
     src = hcl.Source("", data)
-    for block in hcl._children(body, "block") if body is not None else []:
-        if hcl._ident(block) == "dynamic" and hcl._labels(src, block) == [name]:
+    for block in hcl.children(body, "block") if body is not None else []:
+        if hcl.ident(block) == "dynamic" and hcl.labels(src, block) == [name]:
             indent = indentation(data, block.start_byte)
             unit = _unit(data, resource, indentation(data, resource.start_byte))
             lines = _block_lines(name, fields, indent, unit)
@@ -245,7 +244,7 @@ def align(data: bytes) -> bytes:
     each run of consecutive lines that hold a one-line argument, the ``=`` signs line up one
     space after the longest name; over each run of lines that end in a comment, the comments
     line up one space after the longest content. Nothing else changes."""
-    tree = hcl._get_parser().parse(data)
+    tree = hcl.parse_tree(data, repair=False, blank=False)
     if tree.root_node.has_error:
         return data
     lines = data.splitlines(keepends=True)

@@ -124,7 +124,8 @@ def _read(path: str, data: bytes, parse: Any, what: str) -> tuple[Locator, Any] 
 def _json(
     path: str, data: bytes, tf_config: bool = False, params: dict[str, str] | None = None
 ) -> tuple[list[Target], list[ScanError]]:
-    from imds_iac_checks.formats import cloudformation, ec2api, terraform_json
+    from imds_iac_checks.formats import cloudformation, ec2api
+    from imds_iac_checks.formats.terraform import tfjson as terraform_json
 
     read = _read(path, data, _parse_config if tf_config else _parse_document, "invalid JSON")
     if isinstance(read, ScanError):

@@ -12,14 +12,14 @@ from imds_iac_checks.fix import Outcome, finding_key
 from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.text import (
-    _BOLD,
-    _CYAN,
-    _GREEN,
-    _RED,
-    _YELLOW,
-    _paint,
-    _plural,
+    BOLD,
+    CYAN,
+    GREEN,
+    RED,
+    YELLOW,
     error_line,
+    paint,
+    plural,
 )
 from imds_iac_checks.scan import exit_code as _scan_exit_code
 
@@ -28,8 +28,8 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
     color, err = options.color, sys.stderr if options.err is None else options.err
     for p in outcome.fixed:
         f = p.finding
-        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
-        label = _paint("fixed", _GREEN, color)
+        where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
+        label = paint("fixed", GREEN, color)
         extra = f" ({escape(p.path)})" if p.path != f.path else ""
         change = f"[{escape(f.resource)}] {escape(p.change)}{extra}"
         out.write(f"{where}: {escape(f.rule_id)} {label} {change}\n")
@@ -37,11 +37,11 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
-        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
-        code = _paint(escape(f.rule_id), _RED if f.severity == "error" else _YELLOW, color)
+        where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
+        code = paint(escape(f.rule_id), RED if f.severity == "error" else YELLOW, color)
         why = reasons.get(finding_key(f), "no automatic fix")
         out.write(f"{where}: {code} {escape(f.message)}\n")
-        out.write(f"  {_paint('not fixed', _CYAN, color)}: {escape(why)}\n")
+        out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")
     for e in [*outcome.after.errors, *outcome.errors]:
         err.write(error_line(e, color) + "\n")
     if not options.quiet:
@@ -53,16 +53,14 @@ def summary(outcome: Outcome) -> str:
     files = len(outcome.changes)
     left = [f for f in outcome.after.findings if f.suppressed is None]
     head = (
-        f"Fixed {_plural(fixed, 'finding')} in {_plural(files, 'file')}"
-        if fixed
-        else "Nothing fixed"
+        f"Fixed {plural(fixed, 'finding')} in {plural(files, 'file')}" if fixed else "Nothing fixed"
     )
     if not left:
         return f"{head}; no findings left."
     reasons = Counter(
         "unsafe" if "--unsafe-fixes" in why else "other" for f, why in outcome.not_fixed.items()
     )
-    tail = f"{_plural(len(left), 'finding')} left"
+    tail = f"{plural(len(left), 'finding')} left"
     if reasons["unsafe"]:
         tail += f" ({reasons['unsafe']} with an unsafe fix: add --unsafe-fixes)"
     return f"{head}; {tail}."
@@ -77,8 +75,8 @@ def write_diff(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> Non
     n = len(outcome.fixed)
     if n:
         err.write(
-            f"Would fix {_plural(n, 'finding')} in {_plural(len(outcome.changes), 'file')}; "
-            f"{_plural(sum(f.suppressed is None for f in outcome.after.findings), 'finding')} "
+            f"Would fix {plural(n, 'finding')} in {plural(len(outcome.changes), 'file')}; "
+            f"{plural(sum(f.suppressed is None for f in outcome.after.findings), 'finding')} "
             "would be left.\n"
         )
     else:

@@ -12,14 +12,14 @@ from imds_iac_checks.report.escape import escape, escape_path
 from imds_iac_checks.scan import ScanResult
 
 _RESET = "\033[0m"
-_BOLD = "\033[1m"
-_RED = "\033[31m"
-_YELLOW = "\033[33m"
-_CYAN = "\033[36m"
-_GREEN = "\033[32m"
+BOLD = "\033[1m"
+RED = "\033[31m"
+YELLOW = "\033[33m"
+CYAN = "\033[36m"
+GREEN = "\033[32m"
 
 
-def _paint(text: str, code: str, color: bool) -> str:
+def paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color else text
 
 
@@ -27,7 +27,7 @@ def error_line(error: ScanError, color: bool = False) -> str:
     """``path:line:col: message``, with control characters in the path and message escaped."""
     path = escape_path(error.path)
     where = path if error.line <= 0 else f"{path}:{error.line}:{error.column}"
-    return f"{_paint(where, _BOLD, color)}: {escape(error.message)}"
+    return f"{paint(where, BOLD, color)}: {escape(error.message)}"
 
 
 def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
@@ -35,8 +35,8 @@ def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     for f in result.findings:
         if f.suppressed is not None:
             continue
-        where = _paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", _BOLD, color)
-        code = _paint(f.rule_id, _RED if f.severity == "error" else _YELLOW, color)
+        where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
+        code = paint(f.rule_id, RED if f.severity == "error" else YELLOW, color)
         out.write(f"{where}: {code} {escape(f.message)}\n")
     for e in result.errors:
         err.write(error_line(e, color) + "\n")
@@ -45,15 +45,15 @@ def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     out.write(summary(result, color) + "\n")
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def summary(result: ScanResult, color: bool = False) -> str:
-    scanned = f"{_plural(result.files, 'file')}, {_plural(result.targets, 'target')} scanned"
+    scanned = f"{plural(result.files, 'file')}, {plural(result.targets, 'target')} scanned"
     problems = ""
     if result.errors:
-        problems = f"; {_plural(len(result.errors), 'file')} could not be scanned"
+        problems = f"; {plural(len(result.errors), 'file')} could not be scanned"
     active = [f for f in result.findings if f.suppressed is None]
     quiet = len(result.findings) - len(active)
     if quiet:
@@ -64,13 +64,13 @@ def summary(result: ScanResult, color: bool = False) -> str:
         ]
         problems += "; " + ", ".join(k for k in kinds if k)
     if not active:
-        head = _paint("No findings", _GREEN, color) if not result.errors else "No findings"
+        head = paint("No findings", GREEN, color) if not result.errors else "No findings"
         return f"{head} ({scanned}){problems}."
     by_sev = Counter(f.severity for f in active)
-    parts = [_plural(by_sev[s], s) for s in ("error", "warning") if by_sev[s]]
+    parts = [plural(by_sev[s], s) for s in ("error", "warning") if by_sev[s]]
     files = len({f.path for f in active})
-    head = _paint(f"Found {_plural(len(active), 'finding')}", _BOLD, color)
-    line = f"{head} ({', '.join(parts)}) in {_plural(files, 'file')} ({scanned}){problems}."
+    head = paint(f"Found {plural(len(active), 'finding')}", BOLD, color)
+    line = f"{head} ({', '.join(parts)}) in {plural(files, 'file')} ({scanned}){problems}."
     safe = sum(f.fix == "safe" for f in active)
     unsafe = sum(f.fix == "unsafe" for f in active)
     if safe or unsafe:

@@ -16,14 +16,18 @@ from __future__ import annotations
 import re
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
-from imds_iac_checks.formats.hcl import TEMPLATE_USERS, template_reference
 from imds_iac_checks.formats.structured import (
     literal_value,
     read_settings,
     unknown_value,
     without_duplicates,
 )
-from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform.kinds import (
+    FORMAT,
+    KINDS,
+    TEMPLATE_USERS,
+    template_reference,
+)
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
 
 _TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
@@ -172,7 +176,7 @@ def _config_target(
         header=header,
         block_span=loc.node_span(options) if options is not None else None,
         settings=settings,
-        format="terraform",
+        format=FORMAT,
         template_ref=template_ref,
         template_keys=template_keys,
     )

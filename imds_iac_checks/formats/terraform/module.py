@@ -16,9 +16,8 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
-from imds_iac_checks.formats import hcl
-from imds_iac_checks.formats.hcl import Source, _attributes, _child, _children, _ident, _labels
-from imds_iac_checks.formats.terraform_eval import (
+from imds_iac_checks.formats.terraform import syntax
+from imds_iac_checks.formats.terraform.eval import (
     MAX_STEPS,
     Budget,
     EvalError,
@@ -29,7 +28,13 @@ from imds_iac_checks.formats.terraform_eval import (
     evaluate,
     unknown,
 )
-from imds_iac_checks.formats.terraform_kinds import KINDS
+from imds_iac_checks.formats.terraform.kinds import (
+    FORMAT,
+    KINDS,
+    TEMPLATE_USERS,
+    template_reference,
+)
+from imds_iac_checks.formats.terraform.syntax import Source
 from imds_iac_checks.model import (
     TOKENS,
     TOO_COMPLEX,
@@ -85,6 +90,20 @@ class VarInput:
         if self.kind == LinkKind.MODULE_INPUT:
             return self.kind, name, self.origin
         return self.kind, f"var.{name}", self.origin
+
+
+def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    """Scan one ``.tf`` file as a module of its own (variables, locals and defaults evaluated).
+    A file with a syntax error yields only the error. ``imds-iac check`` evaluates whole
+    directories: see :mod:`imds_iac_checks.formats.terraform.graph`."""
+    parsed, errors = parse_bytes(path, data)
+    if parsed is None:
+        return [], errors
+    module = Module([parsed], {})
+    targets = module.targets()
+    for src, block, name in module.module_calls:
+        targets.extend(module.registry_targets(src, block, name, ""))
+    return targets, []
 
 
 def load_file(
@@ -154,10 +173,10 @@ def parse_bytes(
         chunked = _parse_chunks(src)
         if chunked is not None:
             return chunked
-    tree = hcl.parse_tree(data)
+    tree = syntax.parse_tree(data)
     if tree.root_node.has_error:
-        return None, [hcl._syntax_error(src, tree.root_node)]
-    invalid = hcl._structure_error(src, tree.root_node)
+        return None, [syntax.syntax_error(src, tree.root_node)]
+    invalid = syntax.structure_error(src, tree.root_node)
     if invalid is not None:
         return None, [invalid]
     return ParsedFile(src, tree.root_node), []
@@ -213,7 +232,7 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
     nor checked, as a whole file with nothing relevant is not. Every other chunk is checked as
     the whole file would be, and only its top-level blocks a target can depend on are kept, with
     the trees that hold them: the module never walks the others. A chunk that does not parse
-    alone is repaired as :func:`hcl.parse_tree` repairs a file; if it still does not, the rest
+    alone is repaired as :func:`syntax.parse_tree` repairs a file; if it still does not, the rest
     of the file is parsed as one chunk (a heredoc or comment across the cut) and its syntax
     error, if any, reported. None when the file has no chunk boundary: the caller parses the
     whole file."""
@@ -245,7 +264,7 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
     if len(bounds) == 1:
         return None
     bounds.append(len(data))
-    body_id, _attr, block_id, _start, _end = hcl._kind_ids()
+    body_id, _attr, block_id, _start, _end = syntax.kind_ids()
     top_names: dict[bytes, Node] = {}
     kept: list[list[Node]] = []
     # Chunks whose kept blocks hold comments that must be blanked: reparsed at the end on one
@@ -277,43 +296,43 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
             kept.append([])
             continue
         buffer = data if view is None else view
-        tree = hcl.parse_tree(buffer, part, repair=False, blank=False)
+        tree = syntax.parse_tree(buffer, part, repair=False, blank=False)
         if tree.root_node.has_error:
             if view is None:
                 view = bytearray(data)
-            if hcl.repair_range(view, start, end):
-                tree = hcl.parse_tree(view, part, repair=False, blank=False)
+            if syntax.repair_range(view, start, end):
+                tree = syntax.parse_tree(view, part, repair=False, blank=False)
         if tree.root_node.has_error:
             # A heredoc or comment across the cut, or a real error: the rest of the file is one
             # chunk (everything before it parsed whole, so this parses as the whole file would).
             assert view is not None
             part = (start, len(data), part[2])
             row, i = part[2] + data.count(b"\n", start), count
-            tree = hcl.parse_tree(view, part, repair=False, blank=False)
+            tree = syntax.parse_tree(view, part, repair=False, blank=False)
             if tree.root_node.has_error:
-                first = hcl._error_start(tree)
-                if hcl.repair_range(view, start, len(data)):
-                    repaired = hcl.parse_tree(view, part, repair=False, blank=False)
-                    if not repaired.root_node.has_error or hcl._error_start(repaired) >= first:
+                first = syntax.error_start(tree)
+                if syntax.repair_range(view, start, len(data)):
+                    repaired = syntax.parse_tree(view, part, repair=False, blank=False)
+                    if not repaired.root_node.has_error or syntax.error_start(repaired) >= first:
                         tree = repaired
             if tree.root_node.has_error:
-                return None, [hcl._syntax_error(src, tree.root_node)]
+                return None, [syntax.syntax_error(src, tree.root_node)]
         root = tree.root_node
-        invalid = hcl._structure_error(src, root, top_names)
+        invalid = syntax.structure_error(src, root, top_names)
         if invalid is not None:
             return None, [invalid]
         blocks = heads(root)
         kept.append(blocks)
-        if blocks and hcl._comment_start(data, part[0], part[1]):
-            comments = hcl.stray_comments(tree)
+        if blocks and syntax.comment_start(data, part[0], part[1]):
+            comments = syntax.stray_comments(tree)
             if comments:
                 stray.append((len(kept) - 1, part, tree, comments))
     if stray:
         if view is None:
             view = bytearray(data)
-        hcl.blank_in_place(view, [c for _i, _p, _t, cs in stray for c in cs])
+        syntax.blank_in_place(view, [c for _i, _p, _t, cs in stray for c in cs])
         for index, part, tree, comments in stray:
-            kept[index] = heads(hcl.reparse(tree, view, comments, part).root_node)
+            kept[index] = heads(syntax.reparse(tree, view, comments, part).root_node)
     root_node = cast("Node", _Root(_Body([b for blocks in kept for b in blocks])))
     return ParsedFile(src, root_node), []
 
@@ -343,8 +362,8 @@ def var_inputs(
         return {}, errors
     origin = os.path.basename(shown)
     out = {}
-    for body in _children(parsed.root, "body"):
-        for name, expr in _attributes(body).items():
+    for body in syntax.children(parsed.root, "body"):
+        for name, expr in syntax.attributes(body).items():
             out[name] = VarInput(parsed.src, expr, origin)
     return out, []
 
@@ -387,8 +406,8 @@ def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput
     for text in (raw, json.dumps(raw)):
         parsed, _errors = parse_bytes(origin, f"v = {text}\n".encode())
         if parsed is not None:
-            body = _children(parsed.root, "body")
-            expr = _attributes(body[0]).get("v") if body else None
+            body = syntax.children(parsed.root, "body")
+            expr = syntax.attributes(body[0]).get("v") if body else None
             if expr is not None:
                 return name, VarInput(parsed.src, expr, origin, kind=LinkKind.VARIABLE_CLI)
     return None
@@ -422,14 +441,14 @@ class Module:
         self.local_exprs: dict[str, tuple[Source, Node]] = {}
         self.resources: list[tuple[Source, Node, list[str]]] = []
         for parsed in files:
-            for body in _children(parsed.root, "body"):
-                for block in _children(body, "block"):
-                    kind = _ident(block)
-                    labels = _labels(parsed.src, block)
+            for body in syntax.children(parsed.root, "body"):
+                for block in syntax.children(body, "block"):
+                    kind = syntax.ident(block)
+                    labels = syntax.labels(parsed.src, block)
                     if kind == "variable" and len(labels) == 1:
                         self.variables.setdefault(labels[0], (parsed.src, block))
                     elif kind == "locals":
-                        for name, expr in _attributes(_child(block, "body")).items():
+                        for name, expr in syntax.attributes(syntax.child(block, "body")).items():
                             self.local_exprs.setdefault(name, (parsed.src, expr))
                     elif kind == "resource" and len(labels) == 2 and labels[0] in KINDS:
                         self.resources.append((parsed.src, block, labels))
@@ -469,7 +488,7 @@ class Module:
                 value = self._eval(given.src, given.node)
             value = _relabel(value, *given.label(name))
         elif declared is not None:
-            default = _attributes(_child(declared[1], "body")).get("default")
+            default = syntax.attributes(syntax.child(declared[1], "body")).get("default")
             if default is None:
                 # Nothing was written anywhere: the finding belongs where the variable is used.
                 value = Val(None, (), False, f"var.{name} (no default and no value given)")
@@ -479,13 +498,13 @@ class Module:
         else:
             value = unknown(src, node, f"var.{name} (not declared)")
         if declared is not None:
-            attrs = _attributes(_child(declared[1], "body"))
+            attrs = syntax.attributes(syntax.child(declared[1], "body"))
             type_expr = attrs.get("type")
             if type_expr is not None:
                 value = self._convert(value, declared[0], type_expr, f"var.{name}")
             nullable = attrs.get("nullable")
             default = attrs.get("default")
-            not_nullable = nullable is not None and hcl._literal(declared[0], nullable) is False
+            not_nullable = nullable is not None and syntax.literal(declared[0], nullable) is False
             if value.is_null and not_nullable and default is not None:
                 default_value = self._eval(declared[0], default)
                 value = _relabel(default_value, LinkKind.VARIABLE_DEFAULT, f"var.{name}")
@@ -534,12 +553,12 @@ class Module:
     # --- types ------------------------------------------------------------------------------------
     def _convert(self, value: Val, src: Source, type_expr: Node, where: str) -> Val:
         """Apply ``optional(type, default)`` attribute defaults of object types, recursively."""
-        node = hcl._unwrap(type_expr)
+        node = syntax.unwrap(type_expr)
         if node.type != "function_call" or value.choices or not value.known:
             return value
         charge()
         name = src.text(node.named_children[0])
-        args_node = _child(node, "function_arguments")
+        args_node = syntax.child(node, "function_arguments")
         args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
         if name in ("map", "list", "set") and len(args) == 1:
             if isinstance(value.v, dict):
@@ -552,7 +571,7 @@ class Module:
             return value
         if name != "object" or len(args) != 1 or not isinstance(value.v, dict):
             return value
-        fields = hcl._unwrap(args[0])
+        fields = syntax.unwrap(args[0])
         if fields.type != "collection_value":
             return value
         converted = dict(value.v)
@@ -563,13 +582,13 @@ class Module:
             if len(exprs) != 2:
                 continue
             attr = src.text(exprs[0]).strip().strip('"')
-            attr_type = hcl._unwrap(exprs[1])
+            attr_type = syntax.unwrap(exprs[1])
             current = converted.get(attr)
             if (
                 attr_type.type == "function_call"
                 and src.text(attr_type.named_children[0]) == "optional"
             ):
-                opt_args_node = _child(attr_type, "function_arguments")
+                opt_args_node = syntax.child(attr_type, "function_arguments")
                 opt_args = (
                     [c for c in opt_args_node.named_children if c.type == "expression"]
                     if opt_args_node
@@ -595,11 +614,15 @@ class Module:
 
     # --- resources --------------------------------------------------------------------------------
     def local_calls(
-        self, directory: str, downloaded: dict[str, str] | None = None, key: str = ""
+        self,
+        directory: str,
+        downloaded: dict[str, str] | None = None,
+        call_path: tuple[str, ...] = (),
     ) -> list[tuple[Source, Node, str, str]]:
         """Module calls whose code is on disk: a local source (``./``, ``../``), or a module
-        Terraform downloaded (``downloaded`` maps call paths such as ``eks.nodes`` to
-        directories). ``(src, block, name, child directory)``."""
+        Terraform downloaded (``downloaded`` maps call paths as ``modules.json`` writes them,
+        such as ``eks.nodes``, to directories; ``call_path`` is this module's, ``("eks",)``).
+        ``(src, block, name, child directory)``."""
         out = []
         for src, block, name in self.module_calls:
             literal = self.call_source(src, block)
@@ -607,13 +630,13 @@ class Module:
                 continue
             if isinstance(literal, str) and literal.startswith(("./", "../")):
                 out.append((src, block, name, os.path.normpath(os.path.join(directory, literal))))
-            elif downloaded and f"{key}{name}" in downloaded:
-                out.append((src, block, name, downloaded[f"{key}{name}"]))
+            elif downloaded and (key := ".".join((*call_path, name))) in downloaded:
+                out.append((src, block, name, downloaded[key]))
         return out
 
     def call_source(self, src: Source, block: Node) -> object:
-        source = _attributes(_child(block, "body")).get("source")
-        return hcl._literal(src, source) if source is not None else None
+        source = syntax.attributes(syntax.child(block, "body")).get("source")
+        return syntax.literal(src, source) if source is not None else None
 
     def registry_targets(
         self,
@@ -625,16 +648,16 @@ class Module:
     ) -> list[Target]:
         """Targets for a call of a well-known registry module that is not on disk. ``outer``:
         the instance names of the module instance that makes the call (Target.instance_names)."""
-        from imds_iac_checks.formats import terraform_registry as registry
+        from imds_iac_checks.formats.terraform import registry
 
         source = self.call_source(src, block)
         known = registry.known_module(source) if isinstance(source, str) else None
         if known is None:
             return []
-        body = _child(block, "body")
-        attrs = _attributes(body)
+        body = syntax.child(block, "body")
+        attrs = syntax.attributes(body)
         version_expr = attrs.get("version")
-        constraint = hcl._literal(src, version_expr) if version_expr is not None else None
+        constraint = syntax.literal(src, version_expr) if version_expr is not None else None
         constraint = constraint if isinstance(constraint, str) else None
         before, after = registry.sides(constraint, known.change)
         where = version_expr if version_expr is not None else attrs.get("source", block)
@@ -711,7 +734,7 @@ class Module:
                     header=src.span(block.named_children[0], block.named_children[1]),
                     block_span=block_span,
                     settings=settings,
-                    format=hcl.FORMAT,
+                    format=FORMAT,
                     instance_names=own + instance + outer,
                 )
             )
@@ -730,13 +753,13 @@ class Module:
     ) -> list[tuple[str, dict[str, VarInput], Expansion]]:
         """:meth:`call_inputs` with how the instances were expanded (the same Expansion for
         every instance)."""
-        body = _child(block, "body")
+        body = syntax.child(block, "body")
         out = []
         expansion = self._instances(src, body)
         for suffix, names in expansion.items:
             scope = self.scope.with_names(**names)
             inputs = {}
-            for name, expr in _attributes(body).items():
+            for name, expr in syntax.attributes(body).items():
                 if name in _META_ARGUMENTS:
                     continue
                 value = _relabel(
@@ -747,14 +770,14 @@ class Module:
                 )
             # An input written as a block (`metadata_options { ... }`): Terraform rejects it in a
             # module call, some tools accept it; read it as the object it means.
-            for inner in _children(body, "block") if body is not None else []:
-                name = _ident(inner)
-                if name in _META_ARGUMENTS or name in inputs or _labels(src, inner):
+            for inner in syntax.children(body, "block") if body is not None else []:
+                name = syntax.ident(inner)
+                if name in _META_ARGUMENTS or name in inputs or syntax.labels(src, inner):
                     continue
                 label = (LinkKind.MODULE_INPUT, name, f"{address}{suffix}")
                 fields = {
                     k: _relabel(self._eval(src, e, scope), *label)
-                    for k, e in _attributes(_child(inner, "body")).items()
+                    for k, e in syntax.attributes(syntax.child(inner, "body")).items()
                 }
                 value = Val(fields, (Link(src.span(inner), *label),))
                 inputs[name] = VarInput(
@@ -773,7 +796,7 @@ class Module:
         for src, block, labels in self.resources:
             spec = KINDS[labels[0]]
             address = f"{prefix}{labels[0]}.{labels[1]}"
-            body = _child(block, "body")
+            body = syntax.child(block, "body")
             try:
                 expansion = self._instances(src, body)
                 for suffix, names in expansion.items:
@@ -798,7 +821,7 @@ class Module:
         for the whole module). Past the bound, one target stands for every instance when the
         block does not read ``count.index``/``each``; else the first instances are evaluated and
         the cut is said (an IMDS004 "too complex" target)."""
-        attrs = _attributes(body)
+        attrs = syntax.attributes(body)
         if "count" in attrs:
             count = self._eval(src, attrs["count"])
             total = _whole(count.v) if count.known and not count.choices else None
@@ -892,7 +915,7 @@ class Module:
             options_body, block_span, iterator = self._options(src, body, spec.block, scope)
         settings: dict[str, tuple[Value, ...]] = {}
         if block_span is not None:
-            attrs = _attributes(options_body)
+            attrs = syntax.attributes(options_body)
             inner = scope.with_names(**iterator) if iterator else scope
             for key, field in spec.fields.items():
                 expr = attrs.get(field)
@@ -906,14 +929,12 @@ class Module:
                 if values:
                     settings[key] = tuple(values)
         template = (
-            hcl._template_ref(src, body)
-            if body is not None and labels[0] in hcl.TEMPLATE_USERS
-            else None
+            _template_ref(src, body) if body is not None and labels[0] in TEMPLATE_USERS else None
         )
         keys: tuple[str, ...] = ()
         if labels[0] == "aws_launch_template":
             base = f"{labels[0]}.{labels[1]}"
-            name_expr = _attributes(body).get("name")
+            name_expr = syntax.attributes(body).get("name")
             name = self._eval(src, name_expr, scope) if name_expr is not None else None
             keys = (base,) + (
                 (f"name:{name.v}",)
@@ -928,7 +949,7 @@ class Module:
             header=header,
             block_span=block_span,
             settings=settings,
-            format=hcl.FORMAT,
+            format=FORMAT,
             template_ref=template,
             template_keys=keys,
         )
@@ -938,19 +959,19 @@ class Module:
     ) -> tuple[Node | None, Span | None, dict[str, Val]]:
         if body is None:
             return None, None, {}
-        for block in _children(body, "block"):
-            ident = _ident(block)
-            if ident == name and not _labels(src, block):
-                return _child(block, "body"), src.span(block), {}
-            if ident == "dynamic" and _labels(src, block) == [name]:
-                dyn = _child(block, "body")
-                attrs = _attributes(dyn)
+        for block in syntax.children(body, "block"):
+            ident = syntax.ident(block)
+            if ident == name and not syntax.labels(src, block):
+                return syntax.child(block, "body"), src.span(block), {}
+            if ident == "dynamic" and syntax.labels(src, block) == [name]:
+                dyn = syntax.child(block, "body")
+                attrs = syntax.attributes(dyn)
                 iterator_expr = attrs.get("iterator")
                 iterator = src.text(iterator_expr).strip() if iterator_expr is not None else name
                 content = None
-                for inner in _children(dyn, "block") if dyn is not None else []:
-                    if _ident(inner) == "content":
-                        content = _child(inner, "body")
+                for inner in syntax.children(dyn, "block") if dyn is not None else []:
+                    if syntax.ident(inner) == "content":
+                        content = syntax.child(inner, "body")
                 for_each = attrs.get("for_each")
                 if for_each is None:
                     return content, src.span(block), {}
@@ -1021,9 +1042,27 @@ def problem_target(
         header=header,
         block_span=src.span(block),
         settings={},
-        format=hcl.FORMAT,
+        format=FORMAT,
         unknown_block=Value(False, None, None, why, (Link(where, LinkKind.EXPRESSION),)),
     )
+
+
+def _template_ref(src: Source, body: Node) -> Value | None:
+    """The launch template an instance launches from: ``launch_template { id | name }``."""
+    for block in syntax.children(body, "block"):
+        if syntax.ident(block) != "launch_template" or syntax.labels(src, block):
+            continue
+        attrs = syntax.attributes(syntax.child(block, "body"))
+        expr = attrs.get("id") or attrs.get("name")
+        if expr is None:
+            return None
+        return template_reference(
+            src.span(expr),
+            compact(src.text(expr)),
+            syntax.literal(src, expr),
+            "name" in attrs,
+        )
+    return None
 
 
 def _to_key(value: object) -> str:

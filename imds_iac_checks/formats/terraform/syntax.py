@@ -1,4 +1,4 @@
-"""Terraform HCL adapter: ``*.tf`` files into Targets, with tree-sitter-hcl.
+"""HCL syntax: ``.tf`` files parsed with tree-sitter-hcl, and the helpers that read the tree.
 
 tree-sitter gives a lossless tree with byte offsets: every Value's provenance is the exact byte
 span of the expression that wrote it, which is what findings point at and what the fixer edits.
@@ -14,20 +14,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.model import (
-    Link,
-    LinkKind,
-    ScanError,
-    Span,
-    Target,
-    Value,
-    compact,
-)
+from imds_iac_checks.model import ScanError, Span, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query, Tree
-
-FORMAT = "terraform"
 
 _parser: Parser | None = None
 _language: Language | None = None
@@ -44,7 +34,7 @@ def _get_parser() -> Parser:
     return _parser
 
 
-_NOT_LITERAL = object()
+NOT_LITERAL = object()
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -85,22 +75,6 @@ class Source:
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
-
-def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    """Scan one ``.tf`` file as a module of its own (variables, locals and defaults evaluated).
-    A file with a syntax error yields only the error. ``imds-iac check`` evaluates whole
-    directories: see :mod:`imds_iac_checks.formats.terraform_module`."""
-    from imds_iac_checks.formats import terraform_module
-
-    parsed, errors = terraform_module.parse_bytes(path, data)
-    if parsed is None:
-        return [], errors
-    module = terraform_module.Module([parsed], {})
-    targets = module.targets()
-    for src, block, name in module.module_calls:
-        targets.extend(module.registry_targets(src, block, name, ""))
-    return targets, []
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -155,10 +129,10 @@ def parse_tree(
             if repair_range(view, start, end):
                 repaired = parser.parse(view)
                 if not repaired.root_node.has_error or (
-                    broken and _error_start(repaired) >= _error_start(tree)
+                    broken and error_start(repaired) >= error_start(tree)
                 ):
                     tree, source = repaired, bytes(view)
-        if blank and not tree.root_node.has_error and _comment_start(data, start, end):
+        if blank and not tree.root_node.has_error and comment_start(data, start, end):
             stray = stray_comments(tree)
             if stray:
                 tree = reparse(tree, blank_comments(source, stray), stray)
@@ -231,7 +205,7 @@ def reparse(
 _comment_mark: Any = None
 
 
-def _comment_start(data: bytes | bytearray, start: int, end: int) -> bool:
+def comment_start(data: bytes | bytearray, start: int, end: int) -> bool:
     """Whether ``data[start:end]`` may hold a comment (most chunks of generated code hold none:
     then the comment query, which visits every node, is not run)."""
     global _comment_mark
@@ -240,7 +214,7 @@ def _comment_start(data: bytes | bytearray, start: int, end: int) -> bool:
     return _comment_mark.search(data, start, end) is not None
 
 
-def _error_start(tree: Tree) -> int:
+def error_start(tree: Tree) -> int:
     node = _first_error(tree.root_node)
     return node.start_byte if node is not None else 0
 
@@ -358,25 +332,25 @@ def _elide_deep_templates(data: bytes) -> bytes:
 # --- tree helpers -----------------------------------------------------------------------------
 
 
-def _children(node: Node, kind: str) -> list[Node]:
+def children(node: Node, kind: str) -> list[Node]:
     return [c for c in node.named_children if c.type == kind]
 
 
-def _child(node: Node, kind: str) -> Node | None:
+def child(node: Node, kind: str) -> Node | None:
     for c in node.named_children:
         if c.type == kind:
             return c
     return None
 
 
-def _ident(block: Node) -> str:
+def ident(block: Node) -> str:
     first = block.named_children[0] if block.named_child_count else None
     if first is None or first.type != "identifier":
         return ""
     return (first.text or b"").decode("utf-8", "replace")
 
 
-def _labels(src: Source, block: Node) -> list[str]:
+def labels(src: Source, block: Node) -> list[str]:
     labels: list[str] = []
     for c in block.named_children[1:]:
         if c.type == "string_lit":
@@ -389,7 +363,7 @@ def _labels(src: Source, block: Node) -> list[str]:
     return labels
 
 
-def _attributes(body: Node | None) -> dict[str, Node]:
+def attributes(body: Node | None) -> dict[str, Node]:
     """Attribute name -> its expression node. The first definition wins (HCL forbids duplicates)."""
     attrs: dict[str, Node] = {}
     if body is None:
@@ -397,53 +371,17 @@ def _attributes(body: Node | None) -> dict[str, Node]:
     for c in body.named_children:
         if c.type == "attribute":
             name = c.named_children[0]
-            expr = _child(c, "expression")
+            expr = child(c, "expression")
             key = (name.text or b"").decode("utf-8", "replace")
             if expr is not None and key not in attrs:
                 attrs[key] = expr
     return attrs
 
 
-# --- launch-template references ------------------------------------------------------
-
-
-TEMPLATE_USERS = ("aws_instance", "aws_spot_instance_request")
-# Patterns are strings, compiled by re on first use: most runs never need them.
-_TEMPLATE_REF = r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|name)$"
-
-
-def _template_ref(src: Source, body: Node) -> Value | None:
-    """The launch template an instance launches from: ``launch_template { id | name }``."""
-    for block in _children(body, "block"):
-        if _ident(block) != "launch_template" or _labels(src, block):
-            continue
-        attrs = _attributes(_child(block, "body"))
-        expr = attrs.get("id") or attrs.get("name")
-        if expr is None:
-            return None
-        return template_reference(
-            src.span(expr), compact(src.text(expr)), _literal(src, expr), "name" in attrs
-        )
-    return None
-
-
-def template_reference(span: Span, text: str, literal: object, by_name: bool) -> Value:
-    """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
-    ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
-    link = (Link(span, LinkKind.TEMPLATE_REFERENCE),)
-    match = re.match(_TEMPLATE_REF, text)
-    if match:
-        return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)
-    if isinstance(literal, str):
-        key = f"{'name' if by_name else 'id'}:{literal}"
-        return Value(True, key, literal, text, link)
-    return Value(False, None, None, text, link)
-
-
 # --- values -----------------------------------------------------------------------------------
 
 
-def _unwrap(expr: Node) -> Node:
+def unwrap(expr: Node) -> Node:
     """Strip ``expression`` wrappers and parentheses down to the node that holds the value."""
     node = expr
     while True:
@@ -456,11 +394,11 @@ def _unwrap(expr: Node) -> Node:
         return node
 
 
-def _literal(src: Source, expr: Node) -> object:
-    """The Python value of a literal expression; ``None`` for ``null``; ``_NOT_LITERAL`` else."""
-    node = _unwrap(expr)
+def literal(src: Source, expr: Node) -> object:
+    """The Python value of a literal expression; ``None`` for ``null``; ``NOT_LITERAL`` else."""
+    node = unwrap(expr)
     if node.type == "expression":  # more than one child: an access chain, a call, ...
-        return _NOT_LITERAL
+        return NOT_LITERAL
     if node.type == "literal_value":
         inner = node.named_children[0]
         kind = inner.type
@@ -472,30 +410,30 @@ def _literal(src: Source, expr: Node) -> object:
             return None
         if kind == "string_lit":
             return _template(src, inner)
-        return _NOT_LITERAL
+        return NOT_LITERAL
     if node.type == "template_expr":
         inner = node.named_children[0]
         if inner.type == "quoted_template":
             return _template(src, inner)
         if inner.type == "heredoc_template":
             return _heredoc(src, inner)
-        return _NOT_LITERAL
+        return NOT_LITERAL
     if node.type == "operation":
         unary = node.named_children[0]
         if unary.type == "unary_operation" and src.text(unary).lstrip().startswith("-"):
             operand = _literal_from(src, unary.named_children[-1])
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
                 return -operand
-        return _NOT_LITERAL
-    return _NOT_LITERAL
+        return NOT_LITERAL
+    return NOT_LITERAL
 
 
 def _literal_from(src: Source, node: Node) -> object:
     if node.type == "literal_value" and node.named_children[0].type == "numeric_lit":
         return _parse_number(src.text(node.named_children[0]))
     if node.type == "expression":
-        return _literal(src, node)
-    return _NOT_LITERAL
+        return literal(src, node)
+    return NOT_LITERAL
 
 
 def _parse_number(text: str) -> int | float | object:
@@ -508,7 +446,7 @@ def _parse_number(text: str) -> int | float | object:
     try:
         number = float(text)
     except ValueError:
-        return _NOT_LITERAL
+        return NOT_LITERAL
     if "." not in text and ("e" in text or "E" in text):
         from decimal import Decimal, InvalidOperation
 
@@ -553,7 +491,7 @@ def _template(src: Source, node: Node) -> object:
         elif c.type in ("quoted_template_start", "quoted_template_end"):
             continue
         else:  # interpolation or directive
-            return _NOT_LITERAL
+            return NOT_LITERAL
     return _unescape("".join(parts))
 
 
@@ -568,7 +506,7 @@ def _heredoc(src: Source, node: Node) -> object:
         elif c.type == "heredoc_identifier":
             continue
         else:
-            return _NOT_LITERAL
+            return NOT_LITERAL
     text = "".join(parts)
     if strip:
         lines = text.split("\n")
@@ -581,7 +519,7 @@ def _heredoc(src: Source, node: Node) -> object:
 # --- syntax errors ----------------------------------------------------------------------------
 
 
-def _syntax_error(src: Source, root: Node) -> ScanError:
+def syntax_error(src: Source, root: Node) -> ScanError:
     node = _first_error(root)
     if node is None:  # has_error without a reachable ERROR/MISSING node: point at the root
         return ScanError(src.path, 1, 1, "syntax error")
@@ -617,7 +555,7 @@ _item_name: Any = None
 _item_name_fast: Any = None
 
 
-def _kind_ids() -> tuple[int, int, int, int, int]:
+def kind_ids() -> tuple[int, int, int, int, int]:
     """Node kind ids (ints compare faster than type strings): body, attribute, block,
     block_start, block_end."""
     global _kinds, _item_name, _item_name_fast
@@ -637,7 +575,7 @@ def _kind_ids() -> tuple[int, int, int, int, int]:
 _STRUCTURE_KINDS = ("body", "attribute", "block", "block_start", "block_end")
 
 
-def _structure_error(
+def structure_error(
     src: Source, root: Node, top_names: dict[bytes, Node] | None = None
 ) -> ScanError | None:
     """HCL rules that tree-sitter-hcl does not enforce but Terraform does: an argument or block
@@ -648,7 +586,7 @@ def _structure_error(
     the file's bytes: "on the same line" is "no newline token in between", an attribute's name is
     the identifier at its first byte, and nothing is decoded unless there is an error to report.
     ``top_names`` carries the top-level argument names across the chunks of one file."""
-    body_id, attr_id, block_id, start_id, end_id = _kind_ids()
+    body_id, attr_id, block_id, start_id, end_id = kind_ids()
     data = src.data
     name_at = _item_name_fast.match
     find = data.find

@@ -1,11 +1,16 @@
-"""Terraform resource types that carry instance metadata settings (AWS provider).
+"""Terraform resource types that carry instance metadata settings (AWS provider), and how an
+instance names the launch template it launches from.
 
 Shared by every Terraform input: HCL, JSON syntax and plan JSON see the same kinds and fields.
 """
 
 from __future__ import annotations
 
-from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec
+import re
+
+from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, LinkKind, Span, Value
+
+FORMAT = "terraform"
 
 _INSTANCE_FIELDS = {
     ENDPOINT: "http_endpoint",
@@ -53,3 +58,23 @@ KINDS: dict[str, KindSpec] = {
         ),
     )
 }
+
+
+# --- launch-template references ---------------------------------------------------------------
+
+TEMPLATE_USERS = ("aws_instance", "aws_spot_instance_request")
+# Patterns are strings, compiled by re on first use: most runs never need them.
+_TEMPLATE_REF = r"^aws_launch_template\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|name)$"
+
+
+def template_reference(span: Span, text: str, literal: object, by_name: bool) -> Value:
+    """A Value naming a launch template: ``aws_launch_template.X`` for a reference to a resource,
+    ``name:N`` / ``id:I`` for a literal, unknown for anything else (variables, data sources)."""
+    link = (Link(span, LinkKind.TEMPLATE_REFERENCE),)
+    match = re.match(_TEMPLATE_REF, text)
+    if match:
+        return Value(True, f"aws_launch_template.{match.group(1)}", text, text, link)
+    if isinstance(literal, str):
+        key = f"{'name' if by_name else 'id'}:{literal}"
+        return Value(True, key, literal, text, link)
+    return Value(False, None, None, text, link)

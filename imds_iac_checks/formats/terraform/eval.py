@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.formats.hcl import _NOT_LITERAL, Source, _child, _literal
+from imds_iac_checks.formats.terraform import syntax
+from imds_iac_checks.formats.terraform.syntax import Source
 from imds_iac_checks.model import Link, LinkKind, compact
 
 if TYPE_CHECKING:
@@ -152,7 +153,10 @@ class Val:
 
 def unknown(src: Source, node: Node, why: str | None = None) -> Val:
     return Val(
-        None, (Link(src.span(node), LinkKind.EXPRESSION),), False, why or compact(src.text(node))
+        None,
+        (Link(src.span(node), LinkKind.EXPRESSION),),
+        False,
+        why or compact(src.text(node)),
     )
 
 
@@ -200,8 +204,8 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
         known = scope.literals.get(node.id)
         if known is not None:
             return known
-        literal = _literal(src, node)
-        if literal is not _NOT_LITERAL:
+        literal = syntax.literal(src, node)
+        if literal is not syntax.NOT_LITERAL:
             link = (Link(src.span(node), LinkKind.LITERAL),)
             value = Val(literal, link, expr=compact(src.text(node)))
             if not isinstance(literal, (list, dict)):
@@ -270,7 +274,7 @@ def _apply(src: Source, accessor: Node, value: Val, scope: Scope, depth: int) ->
         if inner.type == "legacy_index":
             key: Any = int(src.text(inner).lstrip(".").strip())
         else:
-            index_expr = _child(inner, "expression")
+            index_expr = syntax.child(inner, "expression")
             if index_expr is None:
                 return unknown(src, accessor)
             key_val = evaluate(src, index_expr, scope, depth + 1)
@@ -309,7 +313,7 @@ def _template(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         if child.type == "template_literal":
             parts.append(src.text(child))
         elif child.type == "template_interpolation":
-            expr = _child(child, "expression")
+            expr = syntax.child(child, "expression")
             value = evaluate(src, expr, scope, depth + 1) if expr is not None else None
             if (
                 value is None
@@ -525,13 +529,13 @@ def _number(value: Any) -> float | int:
 
 
 def _for(src: Source, node: Node, scope: Scope, depth: int) -> Val:
-    intro = _child(node, "for_intro")
+    intro = syntax.child(node, "for_intro")
     if intro is None:
         return unknown(src, node)
     names = [src.text(c) for c in intro.named_children if c.type == "identifier"]
-    source_expr = _child(intro, "expression")
+    source_expr = syntax.child(intro, "expression")
     exprs = [c for c in node.named_children if c.type == "expression"]
-    cond = _child(node, "for_cond")
+    cond = syntax.child(node, "for_cond")
     if source_expr is None or not exprs:
         return unknown(src, node)
     collection = evaluate(src, source_expr, scope, depth + 1)
@@ -551,7 +555,7 @@ def _for(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         bound = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
         inner = scope.with_names(**bound)
         if cond is not None:
-            cond_expr = _child(cond, "expression")
+            cond_expr = syntax.child(cond, "expression")
             keep = (
                 _truth(evaluate(src, cond_expr, inner, depth + 1))
                 if cond_expr is not None
@@ -576,7 +580,7 @@ def _for(src: Source, node: Node, scope: Scope, depth: int) -> Val:
 
 def _call(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     name = src.text(node.named_children[0])
-    args_node = _child(node, "function_arguments")
+    args_node = syntax.child(node, "function_arguments")
     args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
     link = (Link(src.span(node), LinkKind.FUNCTION, name),)
     if name in ("try", "can"):

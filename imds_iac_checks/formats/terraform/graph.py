@@ -1,0 +1,367 @@
+"""The module graph: directories of ``.tf`` files evaluated as root modules, with the modules
+they call (local sources, and modules Terraform downloaded), within bounds on the whole graph.
+"""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from imds_iac_checks import source
+from imds_iac_checks.formats.terraform import module as tfm
+from imds_iac_checks.model import TOO_COMPLEX, ScanError, Target
+from imds_iac_checks.source import display_path, too_big
+
+
+class TfFile(NamedTuple):
+    """A ``.tf`` file to scan: its path, and the path findings show."""
+
+    path: str
+    shown: str
+
+
+# What the walk parses a .tf file with (path, shown path, the Files to read it through):
+# ``module.load_file`` or a wrapper (see shared_loads).
+Load = Callable[[str, str, source.Files], "tuple[tfm.ParsedFile | None, list[ScanError]]"]
+
+
+def _load_file(
+    path: str, shown: str, files: source.Files
+) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
+    return tfm.load_file(path, shown, files=files)
+
+
+def terraform_targets(
+    directories: list[str], cwd: str | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """Evaluate directories of ``.tf`` files as ``check`` does (roots, local module calls) and
+    return the Targets: for tools and differential tests that want values, not findings."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    listing: dict[str, list[TfFile]] = {}
+    for directory in directories:
+        absolute = os.path.abspath(directory)
+        names = sorted(n for n in os.listdir(absolute) if n.endswith(".tf"))
+        listing[absolute] = [
+            TfFile(os.path.join(absolute, n), display_path(os.path.join(absolute, n), cwd))
+            for n in names
+        ]
+    errors: list[ScanError] = []
+    found = list(targets(listing, cwd, [], [], errors, files=source.Files()))
+    return found, errors
+
+
+def targets(
+    directories: dict[str, list[TfFile]],
+    cwd: str,
+    var_files: list[str],
+    variables: list[str],
+    errors: list[ScanError],
+    *,
+    roots: list[str] | None = None,
+    reached: set[str] | None = None,
+    callers: dict[str, int] | None = None,
+    max_size: int = source.DEFAULT_LIMIT,
+    load: Load | None = None,
+    files: source.Files,
+) -> Iterator[Target]:
+    """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
+    file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
+
+    ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
+    walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known;
+    ``load`` parses a file (default: ``module.load_file``)."""
+    cli_inputs: dict[str, tfm.VarInput] = {}
+    for var_file in var_files:
+        try:
+            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd), files)
+        except OSError as exc:
+            errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        errors.extend(errs)
+        cli_inputs.update(found)
+    for assignment in variables:
+        given = tfm.cli_var_input(assignment)
+        if given is None:
+            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
+        else:
+            cli_inputs[given[0]] = given[1]
+    loaded: dict[str, list[tfm.ParsedFile]] = {}
+    asked = {file.path for listing in directories.values() for file in listing}
+
+    def files_of(directory: str) -> list[tfm.ParsedFile]:
+        """The parsed .tf files of a directory: the scanned ones, or all of a called module's."""
+        if directory in loaded:
+            return loaded[directory]
+        # A module is all its .tf files: files named one by one (pre-commit passes the changed
+        # ones) are evaluated with their siblings, which supply variables and locals.
+        listed = list(directories.get(directory, ()))
+        given = {os.path.basename(file.path) for file in listed}
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        except OSError:
+            names = []
+        listed += [
+            TfFile(p, display_path(p, cwd))
+            for p in (os.path.join(directory, n) for n in names if n not in given)
+        ]
+        listed.sort(key=lambda file: os.path.basename(file.path))
+        parse = load or _load_file
+        parsed_files = []
+        for path, shown in listed:
+            # A sibling read only for its variables reports nothing: it is not asked for.
+            report = errors if directory not in directories or path in asked else []
+            try:
+                over = too_big(path, shown, max_size)
+                if over is not None:
+                    report.append(over)
+                    continue
+                parsed, errs = parse(path, shown, files)
+            except OSError as exc:
+                report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
+                continue
+            except Exception as exc:  # an adapter bug must not end the scan of the other files
+                report.append(
+                    ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
+                )
+                continue
+            report.extend(errs)
+            if parsed is not None:
+                parsed_files.append(parsed)
+        loaded[directory] = parsed_files
+        return parsed_files
+
+    def root_inputs(directory: str) -> dict[str, tfm.VarInput]:
+        inputs: dict[str, tfm.VarInput] = {}
+        for tfvars in tfm.tfvars_files(directory):
+            try:
+                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd), files)
+            except OSError:
+                continue
+            errors.extend(errs)
+            inputs.update(found)
+        inputs.update(cli_inputs)
+        return inputs
+
+    if reached is None:
+        reached = set()
+    real_keys: dict[str, str] = {}
+
+    def canonical(child: str) -> str:
+        return _directory_key(child, directories, real_keys)
+
+    def walk(
+        directory: str,
+        inputs: dict[str, tfm.VarInput],
+        prefix: str,
+        stack: tuple[str, ...],
+        downloaded: dict[str, str],
+        root: _Root,
+        call_path: tuple[str, ...] = (),
+        every: int | None = None,
+        names: tuple[tuple[str, str], ...] = (),
+    ) -> Iterator[Target]:
+        """The targets of ``directory`` called as ``call_path`` (module names from the root),
+        then of the modules it calls. ``names``: the instance names of this module instance
+        (Target.instance_names)."""
+        reached.add(directory)
+        module = tfm.Module(files_of(directory), inputs, root.work)
+        for target in module.targets(prefix, names):
+            root.targets += 1
+            if every is not None:
+                target = target._replace(instances=(target.instances or 1) * every)
+            yield target
+        on_disk = module.local_calls(directory, downloaded, call_path)
+        local_names = {name for _, _, name, _ in on_disk}
+        for src, block, name in module.module_calls:
+            if name not in local_names:
+                try:
+                    yield from module.registry_targets(src, block, name, prefix, names)
+                except Exception as exc:  # a defect costs this call, not the rest of the module
+                    _call_failed(src, block, name, exc, errors)
+        for src, block, name, child in on_disk:
+            child = canonical(child)
+            if child in stack or len(stack) > MAX_MODULE_DEPTH:
+                line = src.span(block).line
+                errors.append(
+                    ScanError(src.path, line, 1, f"module {name}: calls itself or nests too deep")
+                )
+                continue
+            address = f"{prefix}module.{name}"
+            try:
+                instances = module.call_instances(src, block, address)
+                for suffix, child_inputs, expansion in instances:
+                    if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
+                        site = (src.path, block.start_byte)
+                        cut_call = root.cut.get(site)
+                        if cut_call is None:
+                            cut_call = root.cut[site] = _Cut(src, block, address)
+                        cut_call.skipped += 1
+                        continue
+                    root.modules += 1
+                    times = expansion.every
+                    yield from walk(
+                        child,
+                        child_inputs,
+                        f"{address}{suffix}.",
+                        (*stack, child),
+                        downloaded,
+                        root,
+                        (*call_path, name),
+                        every if times is None else (every or 1) * times,
+                        ((f"{address}{suffix}", address), *names) if suffix else names,
+                    )
+                if instances and instances[0][2].cut is not None:
+                    where, why = instances[0][2].cut
+                    cut = tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    yield cut._replace(instance_names=names)
+            except Exception as exc:  # a defect costs this call, not the rest of the module
+                _call_failed(src, block, name, exc, errors)
+
+    # A scanned directory that another scanned module calls is evaluated through that call. The
+    # calls are found in the bytes (a local `source` is always a literal), without parsing, and
+    # counted: a parsed module stays in memory only while another call may still need it.
+    if callers is None:
+        callers = count_callers(directories, files)
+    if roots is None:
+        # Roots first; then any scanned directory no root reached (modules calling each other).
+        roots = [d for d in directories if not callers.get(d)]
+        roots += [d for d in directories if callers.get(d)]
+    for directory in roots:
+        if directory in reached:
+            continue
+        root = _Root()
+        try:
+            downloaded = _downloaded(directory, files)
+            yield from walk(directory, root_inputs(directory), "", (directory,), downloaded, root)
+        except Exception as exc:  # never lose the rest of the tree to one module
+            shown = display_path(directory, cwd)
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+        yield from _cut_targets(root)
+        for done in [d for d in loaded if callers.get(d, 0) <= 1]:
+            del loaded[done]
+
+
+class _Cut:
+    """A module call with instances past the root's bounds: how many were not evaluated."""
+
+    __slots__ = ("address", "block", "skipped", "src")
+
+    def __init__(self, src: Any, block: Any, address: str) -> None:
+        self.src = src
+        self.block = block
+        self.address = address
+        self.skipped = 0
+
+
+class _Root:
+    """What one root has cost so far: module instances, targets and evaluation steps (shared by
+    every module under it), and the module calls cut at the bounds, by (file, byte offset)."""
+
+    __slots__ = ("cut", "modules", "targets", "work")
+
+    def __init__(self) -> None:
+        self.modules = 0
+        self.targets = 0
+        self.work = [ROOT_STEPS]
+        self.cut: dict[tuple[str, int], _Cut] = {}
+
+
+def _cut_targets(root: _Root) -> Iterator[Target]:
+    """An IMDS004 target for each module call not evaluated past the root's bounds."""
+    for cut in root.cut.values():
+        src, block = cut.src, cut.block
+        why = (
+            f"{TOO_COMPLEX}: this root makes more than {ROOT_MODULES:,} module instances or "
+            f"{ROOT_TARGETS:,} resource instances; {cut.skipped:,} instance(s) of this call "
+            "were not evaluated"
+        )
+        named = block.named_children
+        where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
+        yield tfm.problem_target(tfm.MODULE_CALL, cut.address, src, block, where, why)
+
+
+def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:
+    message = f"module {name}: internal error: {type(exc).__name__}: {exc}"
+    errors.append(ScanError(src.path, src.span(block).line, 1, message))
+
+
+def _directory_key(
+    child: str, directories: dict[str, list[TfFile]], real_keys: dict[str, str]
+) -> str:
+    """The directory a module call names, as one key however it is reached: a path through a
+    symbolic link (``l1 -> .``) is the directory it points at, so loops are found and a module
+    is loaded once. A scanned directory is its own key (the walk follows no directory links, so
+    its path has none); ``real_keys`` caches the scanned directories by real path."""
+    if child in directories:
+        return child
+    real = os.path.realpath(child)
+    if real == child:
+        return child
+    if not real_keys:
+        real_keys.update((os.path.realpath(d), d) for d in directories)
+    return real_keys.get(real, real)
+
+
+def count_callers(directories: dict[str, list[TfFile]], files: source.Files) -> dict[str, int]:
+    """How many local module calls in the scanned directories name each directory (the bytes
+    are kept in ``files`` for the parse)."""
+    # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
+    pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
+    counts: dict[str, int] = {}
+    real_keys: dict[str, str] = {}
+    for directory in directories:
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith(".tf")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                data = files.read_ahead(os.path.join(directory, name))
+            except OSError:
+                continue
+            if b"module" not in data:
+                continue
+            for match in pattern.finditer(data):
+                raw = match.group(1).decode("utf-8", "replace")
+                child = os.path.normpath(os.path.join(directory, raw))
+                child = _directory_key(child, directories, real_keys)
+                if child != directory:
+                    counts[child] = counts.get(child, 0) + 1
+    return counts
+
+
+MAX_MODULE_DEPTH = 16
+# Bounds on one root module with everything it calls (hostile input: a module graph that fans
+# out exponentially). Calls past them are not evaluated, and each is named by an IMDS004 finding.
+ROOT_MODULES = 1_000  # module instances
+ROOT_TARGETS = 50_000  # resource instances (targets)
+ROOT_STEPS = 500_000  # evaluation steps, shared by every module instance
+
+
+def _downloaded(root: str, files: source.Files) -> dict[str, str]:
+    """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
+    if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
+        return {}
+    from imds_iac_checks.formats.terraform import registry
+
+    return registry.downloaded(root, files)
+
+
+def shared_loads(callers: dict[str, int]) -> Load:
+    """``module.load_file`` remembering the files of modules that several module calls name: a
+    worker evaluates each root on its own, and would otherwise parse such a module for every root
+    that calls it, where a serial scan keeps it parsed. Errors are returned (so reported) each
+    time."""
+    parsed: dict[tuple[str, str], tuple[tfm.ParsedFile | None, list[ScanError]]] = {}
+
+    def load_file(
+        path: str, shown: str, files: source.Files
+    ) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
+        if callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
+            return tfm.load_file(path, shown, files=files)
+        key = (path, shown)
+        if key not in parsed:
+            parsed[key] = tfm.load_file(path, shown, files=files)
+        return parsed[key]
+
+    return load_file
