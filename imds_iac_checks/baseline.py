@@ -57,14 +57,14 @@ def write(path: str, findings: list[Finding]) -> int:
     return len(doc["findings"])
 
 
-def load(path: str) -> Counter[str]:
-    """The fingerprints a baseline file lists (a regular file within the size limit). Raises
-    BaselineError."""
+def load(path: str, limit: int) -> Counter[str]:
+    """The fingerprints a baseline file lists (a regular file of at most ``limit`` bytes; 0:
+    any size). Raises BaselineError."""
     from imds_iac_checks import source
     from imds_iac_checks.config import value_error
 
     try:
-        doc = json.loads(source.read_regular(path).decode("utf-8"))
+        doc = json.loads(source.read_regular(path, limit).decode("utf-8"))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
     except RecursionError:

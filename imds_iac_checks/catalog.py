@@ -87,10 +87,6 @@ def _undocumented(rule: Any) -> dict[str, Any]:
     }
 
 
-def _indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line if line else line for line in text.rstrip("\n").split("\n"))
-
-
 def render_markdown(rule: dict[str, Any]) -> str:
     """One rule as Markdown, in ruff's fixed sections."""
     lang = {"terraform": "hcl", "cloudformation": "yaml", "ec2-api-json": "json"}

@@ -18,7 +18,9 @@ from imds_iac_checks import __version__
 if TYPE_CHECKING:
     import argparse
 
+    from imds_iac_checks.config import Resolver
     from imds_iac_checks.scan import ScanResult
+    from imds_iac_checks.source import Files
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -62,7 +64,17 @@ class Opt:
         parser.add_argument(*self.flags, **kwargs)
 
 
-FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab")
+# --format NAME -> the module that writes it, a ``write(result, out, options)`` (imported when
+# used: see imds_iac_checks.report).
+WRITERS = {
+    "text": "imds_iac_checks.report.text",
+    "json": "imds_iac_checks.report.json",
+    "sarif": "imds_iac_checks.report.sarif",
+    "junit": "imds_iac_checks.report.junit",
+    "github": "imds_iac_checks.report.github",
+    "gitlab": "imds_iac_checks.report.gitlab",
+}
+FORMATS = tuple(WRITERS)
 
 CHECK_OPTIONS = (
     Opt(
@@ -367,8 +379,9 @@ def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
     return tuple(item for group in values for item in group)
 
 
-def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
-    """The scan a command line asks for, ready to run (and to run again). Raises ConfigError."""
+def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanResult], Resolver]:
+    """The scan a command line asks for, ready to run (and to run again) through the Files
+    given (default: the files on disk), and its configuration resolver. Raises ConfigError."""
     from imds_iac_checks.config import (
         Overrides,
         Resolver,
@@ -399,9 +412,11 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
     paths = args.paths or ["."]
     # The settings of the first path (as the scan takes them) bound the files read before it.
     resolver.for_path(paths[0])
-    cfn_parameters = _cfn_parameters(args.parameter_files, args.parameters)
+    cfn_parameters = _cfn_parameters(
+        args.parameter_files, args.parameters, resolver.size_limit.value
+    )
 
-    def run() -> ScanResult:
+    def run(files: Files | None = None) -> ScanResult:
         return scan(
             paths,
             resolver,
@@ -409,31 +424,32 @@ def _scanner(args: Namespace, cwd: str) -> Callable[[], ScanResult]:
             var_files=args.var_files,
             variables=args.variables,
             cfn_parameters=cfn_parameters,
+            files=files,
         )
 
-    return run
+    return run, resolver
 
 
 def _fix(args: Namespace) -> int:
     from imds_iac_checks import fix
     from imds_iac_checks.config import ConfigError
-    from imds_iac_checks.report import fixes
+    from imds_iac_checks.report import Options, fixes
 
     cwd = os.getcwd()
     try:
-        scanner = _scanner(args, cwd)
+        scanner, _ = _scanner(args, cwd)
         outcome = fix.run(
             scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff, paths=args.paths
         )
     except ConfigError as exc:
         return _fail(str(exc))
-    color = _use_color(args.color, sys.stdout)
+    options = Options(cwd, sys.stderr, color=_use_color(args.color, sys.stdout), quiet=args.quiet)
     if args.diff:
-        fixes.write_diff(outcome, sys.stdout, sys.stderr, color=color)
+        fixes.write_diff(outcome, sys.stdout, options)
         if outcome.changes:
             return EXIT_FINDINGS
         return EXIT_ERROR if outcome.before.errors else EXIT_OK
-    fixes.write(outcome, sys.stdout, sys.stderr, color=color, quiet=args.quiet)
+    fixes.write(outcome, sys.stdout, options)
     return fixes.exit_code(outcome, args.exit_zero)
 
 
@@ -443,11 +459,12 @@ def _check(args: Namespace) -> int:
 
     cwd = os.getcwd()
     try:
-        result = _scanner(args, cwd)()
+        scanner, resolver = _scanner(args, cwd)
+        result = scanner(None)
         if args.baseline:
             from imds_iac_checks import baseline
 
-            known = baseline.load(args.baseline)
+            known = baseline.load(args.baseline, resolver.size_limit.value)
             result = result._replace(findings=baseline.apply(result.findings, known))
     except ConfigError as exc:
         return _fail(str(exc))
@@ -479,25 +496,12 @@ def _check(args: Namespace) -> int:
 
 def _report(args: Namespace, result: ScanResult, out: TextIO, cwd: str, *, color: bool) -> None:
     """Write the report in ``--format``; scan errors go to standard error for text."""
-    if args.format == "text":
-        from imds_iac_checks.report import text
+    import importlib
 
-        text.write(result, out, sys.stderr, color=color, quiet=args.quiet)
-        return
-    if args.format == "json":
-        from imds_iac_checks.report import json as writer
-    elif args.format == "sarif":
-        from imds_iac_checks.report import sarif
+    from imds_iac_checks.report import Options
 
-        sarif.write(result, out, cwd)
-        return
-    elif args.format == "junit":
-        from imds_iac_checks.report import junit as writer  # type: ignore[no-redef]
-    elif args.format == "github":
-        from imds_iac_checks.report import github as writer  # type: ignore[no-redef]
-    else:
-        from imds_iac_checks.report import gitlab as writer  # type: ignore[no-redef]
-    writer.write(result, out)
+    writer = importlib.import_module(WRITERS[args.format])
+    writer.write(result, out, Options(cwd, sys.stderr, color=color, quiet=args.quiet))
 
 
 def _errors_to_stderr(result: ScanResult) -> None:
@@ -507,8 +511,9 @@ def _errors_to_stderr(result: ScanResult) -> None:
         sys.stderr.write(error_line(e) + "\n")
 
 
-def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
-    """--parameters files, then --parameter pairs (later wins). Raises ConfigError."""
+def _cfn_parameters(files: list[str], pairs: list[str], limit: int) -> dict[str, str]:
+    """--parameters files (at most ``limit`` bytes each, 0: any size), then --parameter pairs
+    (later wins). Raises ConfigError."""
     from imds_iac_checks.config import ConfigError, value_error
 
     out: dict[str, str] = {}
@@ -516,7 +521,7 @@ def _cfn_parameters(files: list[str], pairs: list[str]) -> dict[str, str]:
         from imds_iac_checks.formats.data import load_parameters
     for path in files:
         try:
-            out.update(load_parameters(path))
+            out.update(load_parameters(path, limit))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {exc.strerror or exc}") from None
         except ValueError as exc:

@@ -413,9 +413,9 @@ class Resolver:
         self.overrides = overrides
         self._by_dir: dict[str, Settings] = {}
         self._fixed: Settings | None = None
-        # Files read (configuration, baselines, variables, scanned files) are bounded by the
-        # largest max-file-size of the configurations in use (source.allow, from _apply).
-        source.reset_limit(overrides.max_file_size)
+        # Files read (baselines, parameters, variables, scanned files) are bounded by the
+        # largest max-file-size of the configurations in use (raised by _apply).
+        self.size_limit = source.SizeLimit(overrides.max_file_size)
         if config_file is not None:
             loaded = load_file(config_file, overrides.max_file_size)
             if loaded is None:
@@ -445,7 +445,7 @@ class Resolver:
                 f"(select {', '.join(out.select)}; ignore {', '.join(out.ignore)}): "
                 "every rule would be off"
             )
-        source.allow(out.max_file_size)
+        self.size_limit.allow(out.max_file_size)
         return out
 
     def for_dir(self, directory: str) -> Settings:

@@ -320,7 +320,7 @@ def _hop_limit(spec: KindSpec, raw: Scalar) -> tuple[Scalar | None, str | None]:
     if number is None:
         if isinstance(raw, str) and raw.strip() in spec.hop_no_preference:
             return None, None
-        return None, f"{_show(raw)} is not a number"
+        return None, f"{show(raw)} is not a number"
     if number in spec.hop_no_preference:
         return None, None
     return number, None
@@ -360,8 +360,12 @@ def _as_text(raw: Scalar) -> str:
     return str(raw)
 
 
-def _show(raw: Scalar | None) -> str:
-    """A literal as a message quotes it: strings in double quotes, numbers bare."""
+# --- how messages show a value or a piece of code (the one place that says it) ---------------
+
+
+def show(raw: Scalar | None) -> str:
+    """A literal as a message quotes it: strings in double quotes (``\\`` and ``"`` escaped),
+    numbers bare, ``true``/``false``, ``null``. Also a ``for_each`` key in an address."""
     if raw is None:
         return "null"
     if isinstance(raw, str):
@@ -369,4 +373,8 @@ def _show(raw: Scalar | None) -> str:
     return _as_text(raw)
 
 
-show = _show
+def compact(text: str, limit: int = 120) -> str:
+    """Source text as a message quotes it: on one line (runs of blanks as one space), cut to
+    ``limit`` characters with an ellipsis."""
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"

@@ -1,6 +1,8 @@
 """Orchestration: paths -> files -> Targets (adapters) -> Findings (engine).
 
-This module picks the adapter for each file and imports it only when a file needs it.
+This module picks the adapter for each file (by :data:`imds_iac_checks.formats.FILE_KINDS`: a
+.tf file with the other .tf files of its directory, see formats/terraform/graph.py; a JSON or
+YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from imds_iac_checks import source
 from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
+from imds_iac_checks.formats import scanned_kind
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
 from imds_iac_checks.source import display_path, too_big
@@ -19,22 +22,6 @@ if TYPE_CHECKING:
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
-
-# How a file is scanned: a .tf file with the other .tf files of its directory (a Terraform module,
-# see formats/terraform/graph.py), a JSON or YAML file on its own (formats/data.py).
-TERRAFORM = "terraform"
-DATA = "data"
-_DATA_SUFFIXES = (".tf.json", ".json", ".yaml", ".yml", ".template")
-
-
-def adapter_for(name: str) -> str | None:
-    """The adapter for a file name (``TERRAFORM`` or ``DATA``), or None when no supported input
-    has that name."""
-    if name.endswith(".tf"):
-        return TERRAFORM
-    if name.lower().endswith(_DATA_SUFFIXES):
-        return DATA
-    return None
 
 
 class ScanResult(NamedTuple):
@@ -77,7 +64,7 @@ def discover(
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
             real = os.path.realpath(given) if os.path.islink(given) else absolute
-            if real not in seen and adapter_for(given) and not settings.excluded(absolute):
+            if real not in seen and scanned_kind(given) and not settings.excluded(absolute):
                 seen.add(real)
                 yield given, settings
             continue
@@ -106,7 +93,7 @@ def discover(
                 keep.append(d)
             dirs[:] = keep
             for name in sorted(files):
-                if adapter_for(name) is None:
+                if scanned_kind(name) is None:
                     continue
                 full = os.path.join(root, name)
                 absolute = os.path.abspath(full)
@@ -168,11 +155,16 @@ def scan(
     var_files: list[str] | None = None,
     variables: list[str] | None = None,
     cfn_parameters: dict[str, str] | None = None,
+    files: source.Files | None = None,
 ) -> ScanResult:
+    """Scan ``paths``. ``files`` reads every file (default: from disk, within the resolver's
+    size limit): the fixer passes one with an overlay of its edits or a record of what is
+    read."""
+    files = source.Files(resolver.size_limit) if files is None else files.under(resolver.size_limit)
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    files = targets = 0
+    file_count = targets = 0
     first = resolver.for_path(paths[0]) if paths else resolver.for_dir(cwd)
     fail_on, max_size = first.fail_on, first.max_file_size
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
@@ -185,12 +177,12 @@ def scan(
     from imds_iac_checks.formats.terraform import graph
 
     for path, settings in discover(paths, resolver, errors):
-        adapter = adapter_for(path)
-        assert adapter is not None
+        kind = scanned_kind(path)
+        assert kind is not None
         shown = display_path(path, cwd)
-        if adapter == TERRAFORM:
+        if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
-            files += 1
+            file_count += 1
             modules.setdefault(os.path.dirname(absolute), []).append(graph.TfFile(path, shown))
             file_settings[shown] = (
                 Context(hop_limit=settings.hop_limit_for(absolute)),
@@ -208,11 +200,11 @@ def scan(
         data_jobs.append(DataJob(path, shown, settings))
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
-    callers = graph.count_callers(modules)
-    pool = _pool(len(modules), len(data_jobs))
+    callers = graph.count_callers(modules, files)
+    pool = _pool(len(modules), len(data_jobs), files)
     try:
         if pool is None:
-            parsed = [_parse_data(job.path, job.shown, cfn_parameters) for job in data_jobs]
+            parsed = [_parse_data(job.path, job.shown, cfn_parameters, files) for job in data_jobs]
             found = list(
                 graph.targets(
                     modules,
@@ -222,6 +214,7 @@ def scan(
                     errors,
                     callers=callers,
                     max_size=max_size,
+                    files=files,
                 )
             )
         else:
@@ -236,12 +229,13 @@ def scan(
                 errors,
                 max_size,
                 callers,
+                files,
             )
     finally:
-        source.forget_ahead()
+        files.forget_ahead()
     for job, result in zip(data_jobs, parsed, strict=True):
         errors.extend(result.errors)
-        files += result.read
+        file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
@@ -286,16 +280,18 @@ def scan(
     if findings:
         from imds_iac_checks import suppress
 
-        findings = suppress.apply(findings, origins, cwd)
+        findings = suppress.apply(findings, origins, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
-    return ScanResult(findings, errors, files, targets, fail_on, origins)
+    return ScanResult(findings, errors, file_count, targets, fail_on, origins)
 
 
-def _parse_data(path: str, shown: str, cfn_parameters: dict[str, str] | None) -> "DataResult":
-    """One JSON or YAML file."""
+def _parse_data(
+    path: str, shown: str, cfn_parameters: dict[str, str] | None, files: source.Files
+) -> "DataResult":
+    """One JSON or YAML file, read through ``files``."""
     try:
-        data = source.read(path)
+        data = files.read(path)
     except OSError as exc:
         return DataResult([], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0)
     try:
@@ -339,12 +335,12 @@ class _Pool(NamedTuple):
     context: Any  # a multiprocessing context
 
 
-def _pool(directories: int, data_files: int) -> _Pool | None:
+def _pool(directories: int, data_files: int, files: source.Files) -> _Pool | None:
     """Workers for a large tree on a machine with several cores, else None. Never while the
     fixer records or overlays what files hold (those live in this process).
     ``IMDS_IAC_JOBS=1`` scans serially; ``IMDS_IAC_JOBS=N`` uses N workers whatever the size
     of the tree (the generated hostile-input runs compare both on small trees)."""
-    if not source.plain():
+    if not files.plain:
         return None
     jobs = os.environ.get("IMDS_IAC_JOBS", "").strip()
     if jobs.isdigit() and int(jobs) > 0:
@@ -408,6 +404,9 @@ class Shared(NamedTuple):
     callers: dict[str, int]  # how many local module calls name each directory
     max_size: int
     cfn_parameters: dict[str, str] | None
+    # What the worker reads through: a forked worker inherits it with the bytes read ahead, a
+    # spawned one gets its size limit (see source.Files).
+    files: source.Files
 
 
 class Job(NamedTuple):
@@ -464,7 +463,7 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> DataResult | RootR
     shared = _shared
     assert shared is not None
     if isinstance(item, DataItem):
-        return _parse_data(item.path, item.shown, shared.cfn_parameters)
+        return _parse_data(item.path, item.shown, shared.cfn_parameters, shared.files)
     if reached is not None and item.directory in reached:
         return None
     errors: list[ScanError] = []
@@ -483,6 +482,7 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> DataResult | RootR
             callers=shared.callers,
             max_size=shared.max_size,
             load=_load,
+            files=shared.files,
         )
     )
     return RootResult(found, errors, frozenset(seen))
@@ -509,11 +509,12 @@ def _in_parallel(
     errors: list[ScanError],
     max_size: int,
     callers: dict[str, int],
+    files: source.Files,
 ) -> tuple[list[DataResult], list[Target]]:
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
-    produces them."""
+    produces them. The workers read through ``files``."""
     global _shared
-    shared = Shared(modules, cwd, var_files, variables, callers, max_size, cfn_parameters)
+    shared = Shared(modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
     _shared = shared  # for items scanned in this process when no worker can start
     try:
         roots = [d for d in modules if not callers.get(d)]
@@ -537,7 +538,15 @@ def _in_parallel(
         from imds_iac_checks.formats.terraform import graph
 
         for _ in graph.targets(
-            {}, cwd, var_files, variables, errors, roots=[], callers={}, max_size=max_size
+            {},
+            cwd,
+            var_files,
+            variables,
+            errors,
+            roots=[],
+            callers={},
+            max_size=max_size,
+            files=files,
         ):
             pass
     finally:

@@ -1,14 +1,18 @@
-"""Every file a scan reads goes through :func:`read`.
+"""Every file a scan reads goes through a :class:`Files`: the caller makes one and passes it to
+the scan (``scan.scan(..., files=...)``), which passes it to whatever reads files.
 
-Two things hook in here. The fixer scans the text it is about to write before writing it: an
+Two things hook in there. The fixer scans the text it is about to write before writing it: an
 *overlay* maps absolute paths to replacement bytes. And it must edit exactly the bytes the scan
 saw and notice when a file changes on disk in between: a *record* keeps the bytes of every file
-read. Both are off unless the fixer turns them on.
+read. Both are off unless the fixer turns them on, in the Files it gives the scan.
 
 Reading is bounded: only regular files are read (a named pipe would block for ever, ``/dev/zero``
-never ends), and never more than the size limit (:func:`allow`). Configuration, baseline,
-parameter and variable files are read with :func:`read_regular`, under the same rules.
+never ends), and never more than the size limit (a :class:`SizeLimit`, which the configuration
+resolver raises to the largest ``max-file-size`` in use). Configuration, baseline, parameter
+and variable files are read with :func:`read_regular`, under the same rules.
 """
+
+from __future__ import annotations
 
 import errno
 import os
@@ -18,14 +22,6 @@ from imds_iac_checks.model import ScanError
 
 # Bytes; 0 = no limit. The configuration's ``max-file-size`` (see config.DEFAULT_MAX_FILE_SIZE).
 DEFAULT_LIMIT = 8_000_000
-# The largest limit of any configuration in use (None: none is known yet, DEFAULT_LIMIT applies).
-_limit: int | None = None
-
-_overlay: dict[str, bytes] = {}
-_record: dict[str, bytes] | None = None
-# Bytes read ahead of their parse (module calls are found in the bytes first): the parse takes
-# them from here, so that each file is read from disk once. Forked workers inherit them.
-_ahead: dict[str, bytes] = {}
 
 _KINDS = (
     (stat.S_ISDIR, "is a directory"),
@@ -36,30 +32,36 @@ _KINDS = (
 )
 
 
+class SizeLimit:
+    """The size limit on the files a scan reads, in bytes (0 = none): the largest
+    ``max-file-size`` of the configurations in use. A :class:`~imds_iac_checks.config.Resolver`
+    owns one and raises it (:meth:`allow`) as it loads configurations; :data:`DEFAULT_LIMIT`
+    until one is known."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: int | None = None) -> None:
+        self._value = value  # None: none is known yet
+
+    @property
+    def value(self) -> int:
+        return DEFAULT_LIMIT if self._value is None else self._value
+
+    def allow(self, value: int) -> None:
+        """A configuration in use allows files up to ``value`` bytes (0 = any size)."""
+        if self._value is None or (self._value and (value == 0 or value > self._value)):
+            self._value = value
+
+    def __reduce__(self) -> tuple[type[SizeLimit], tuple[int | None]]:
+        return SizeLimit, (self._value,)
+
+
 class NotRegularFile(OSError):
     """A path that names a directory, a named pipe, a device or a socket."""
 
 
 class TooLarge(OSError):
     """A file over the size limit."""
-
-
-def limit() -> int:
-    """The size limit :func:`read` applies, in bytes (0 = none)."""
-    return DEFAULT_LIMIT if _limit is None else _limit
-
-
-def reset_limit(value: int | None = None) -> None:
-    """Forget the limits allowed so far (a new scan); ``value`` is the new one, if known."""
-    global _limit
-    _limit = value
-
-
-def allow(value: int) -> None:
-    """A configuration in use allows files up to ``value`` bytes (0 = any size)."""
-    global _limit
-    if _limit is None or (_limit and (value == 0 or value > _limit)):
-        _limit = value
 
 
 def _describe(mode: int) -> str:
@@ -98,11 +100,12 @@ def display_path(path: str, cwd: str) -> str:
 
 
 def read_regular(path: str, limit: int | None = None) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them (default: :func:`limit`;
-    0 = no limit). Raises OSError: :class:`NotRegularFile` for a directory, named pipe, device or
-    socket (opened without blocking, never read), :class:`TooLarge` over the limit."""
+    """The bytes of the regular file ``path``, at most ``limit`` of them (default:
+    :data:`DEFAULT_LIMIT`; 0 = no limit). Raises OSError: :class:`NotRegularFile` for a
+    directory, named pipe, device or socket (opened without blocking, never read),
+    :class:`TooLarge` over the limit."""
     if limit is None:
-        limit = DEFAULT_LIMIT if _limit is None else _limit
+        limit = DEFAULT_LIMIT
     # O_NONBLOCK: opening a named pipe that has no writer returns at once instead of waiting.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -136,49 +139,74 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
     return data
 
 
-def read(path: str) -> bytes:
-    """The bytes of ``path`` (from the overlay when it holds the file). Raises OSError (see
-    :func:`read_regular`)."""
-    key = os.path.abspath(path)
-    data = _overlay.get(key)
-    if data is None:
-        data = _ahead.pop(key, None)
-    if data is None:
-        data = read_regular(path)
-    if _record is not None:
-        _record.setdefault(key, data)
-    return data
+class Files:
+    """What one scan reads files through: :meth:`read` gives the bytes of a path, from the
+    *overlay* (absolute path -> bytes: the fixer's pending edits) when it holds the path, else
+    from disk within the size limit; a *record* (absolute path -> bytes), when given, keeps the
+    bytes of every file read. The caller makes one per scan and passes it to ``scan.scan``.
 
+    ``limit`` None: the scan's (its resolver's :class:`SizeLimit`, see :meth:`under`); a Files
+    used outside a scan then reads within :data:`DEFAULT_LIMIT`.
 
-def read_ahead(path: str) -> bytes:
-    """Read ``path`` now and keep the bytes for the next :func:`read` of it."""
-    data = read(path)
-    _ahead[os.path.abspath(path)] = data
-    return data
+    Only the size limit and the overlay go to a worker process started by ``spawn`` (a forked
+    worker inherits everything); a scan with an overlay or a record uses no workers anyway
+    (:attr:`plain`)."""
 
+    __slots__ = ("_ahead", "limit", "overlay", "record")
 
-def forget_ahead() -> None:
-    _ahead.clear()
+    def __init__(
+        self,
+        limit: SizeLimit | None = None,
+        *,
+        overlay: dict[str, bytes] | None = None,
+        record: dict[str, bytes] | None = None,
+    ) -> None:
+        self.limit = limit
+        self.overlay: dict[str, bytes] = {} if overlay is None else overlay
+        self.record = record
+        # Bytes read ahead of their parse (module calls are found in the bytes first): the
+        # parse takes them from here, so that each file is read from disk once. Forked workers
+        # inherit them.
+        self._ahead: dict[str, bytes] = {}
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[Files], tuple[SizeLimit | None], dict[str, dict[str, bytes]]]:
+        return Files, (self.limit,), {"overlay": self.overlay}
 
-def plain() -> bool:
-    """Files are read as they are on disk and nobody records them: a scan may use workers."""
-    return not _overlay and _record is None
+    def __setstate__(self, state: dict[str, dict[str, bytes]]) -> None:
+        self.overlay = state["overlay"]
 
+    def under(self, limit: SizeLimit) -> Files:
+        """These files read within ``limit`` unless they have a limit of their own (the same
+        overlay and record)."""
+        if self.limit is not None:
+            return self
+        return Files(limit, overlay=self.overlay, record=self.record)
 
-def set_overlay(files: dict[str, bytes]) -> None:
-    """Scan these contents instead of the files on disk (absolute paths)."""
-    _overlay.clear()
-    _overlay.update(files)
+    @property
+    def plain(self) -> bool:
+        """Files are read as they are on disk and nobody records them: a scan may use workers."""
+        return not self.overlay and self.record is None
 
+    def read(self, path: str) -> bytes:
+        """The bytes of ``path`` (from the overlay when it holds the file). Raises OSError (see
+        :func:`read_regular`)."""
+        key = os.path.abspath(path)
+        data = self.overlay.get(key)
+        if data is None:
+            data = self._ahead.pop(key, None)
+        if data is None:
+            data = read_regular(path, DEFAULT_LIMIT if self.limit is None else self.limit.value)
+        if self.record is not None:
+            self.record.setdefault(key, data)
+        return data
 
-def start_recording() -> dict[str, bytes]:
-    """Keep the bytes of every file read from now on: absolute path -> bytes."""
-    global _record
-    _record = {}
-    return _record
+    def read_ahead(self, path: str) -> bytes:
+        """Read ``path`` now and keep the bytes for the next :meth:`read` of it."""
+        data = self.read(path)
+        self._ahead[os.path.abspath(path)] = data
+        return data
 
-
-def stop_recording() -> None:
-    global _record
-    _record = None
+    def forget_ahead(self) -> None:
+        self._ahead.clear()

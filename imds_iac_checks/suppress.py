@@ -58,14 +58,17 @@ class _FileNotes:
         return bool(self.inline or self.checkov)
 
 
-def apply(findings: list[Finding], origins: dict[Finding, Any], cwd: str) -> list[Finding]:
-    """The findings, with ``suppressed`` set on those a suppression covers."""
+def apply(
+    findings: list[Finding], origins: dict[Finding, Any], cwd: str, files: source.Files
+) -> list[Finding]:
+    """The findings, with ``suppressed`` set on those a suppression covers (the comments are
+    read through ``files``)."""
     notes: dict[str, _FileNotes] = {}
 
     def of(path: str) -> _FileNotes:
         if path not in notes:
             try:
-                notes[path] = _FileNotes(source.read(os.path.join(cwd, path)))
+                notes[path] = _FileNotes(files.read(os.path.join(cwd, path)))
             except OSError:
                 notes[path] = _FileNotes(b"")
         return notes[path]

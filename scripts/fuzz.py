@@ -85,8 +85,8 @@ def main() -> None:
     os.environ["IMDS_IAC_CACHE_DIR"] = ""
     resolver = Resolver(Overrides(), None)
 
-    def run_scan():  # type: ignore[no-untyped-def]
-        return scan([workdir], resolver, workdir)
+    def run_scan(files=None):  # type: ignore[no-untyped-def]
+        return scan([workdir], resolver, workdir, files=files)
 
     def test_one_input(data: bytes) -> None:
         if not data:

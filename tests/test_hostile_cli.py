@@ -220,7 +220,7 @@ def test_source_read_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
         source.read_regular(str(tmp_path))
     if os.path.exists("/dev/zero"):
         with pytest.raises(source.NotRegularFile, match="character device"):
-            source.read("/dev/zero")
+            source.Files().read("/dev/zero")
     path = tmp_path / "f.tf"
     path.write_bytes(b"x" * 1000)
     assert source.read_regular(str(path), 1000) == b"x" * 1000
@@ -235,7 +235,7 @@ def test_source_read_does_not_block_on_a_named_pipe(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     code = (
         "import sys; from imds_iac_checks import source\n"
-        "try:\n    source.read(sys.argv[1])\n"
+        "try:\n    source.Files().read(sys.argv[1])\n"
         "except source.NotRegularFile as exc:\n    print(exc.strerror)\n"
     )
     proc = subprocess.run(
@@ -492,6 +492,6 @@ def test_selections_that_leave_rules_still_work(cli, tmp_path: Path) -> None:
 
 
 def test_scanned_names_cover_every_adapter() -> None:
-    from imds_iac_checks.scan import adapter_for
+    from imds_iac_checks.formats import scanned_kind
 
-    assert all(adapter_for(name) is not None for name in SCANNED_NAMES)
+    assert all(scanned_kind(name) is not None for name in SCANNED_NAMES)

@@ -125,7 +125,7 @@ def _scanner(root: Path, paths: list[str]):  # type: ignore[no-untyped-def]
     from imds_iac_checks.scan import scan
 
     resolver = Resolver(Overrides(), None)
-    return lambda: scan([str(root / p) for p in paths], resolver, str(root))
+    return lambda files=None: scan([str(root / p) for p in paths], resolver, str(root), files=files)
 
 
 def _deep(n: int, call):  # type: ignore[no-untyped-def]
@@ -144,9 +144,9 @@ def test_an_unstable_module_does_not_block_a_literal_fix_elsewhere(
     scan = _scanner(tmp_path, ["good", "bad"])
     calls = []
 
-    def shifting():  # type: ignore[no-untyped-def]
+    def shifting(files):  # type: ignore[no-untyped-def]
         calls.append(1)
-        return _deep(60 if len(calls) == 1 else 0, scan)  # the first scan runs deeper
+        return _deep(60 if len(calls) == 1 else 0, lambda: scan(files))  # the first runs deeper
 
     outcome = fix.run(shifting, str(tmp_path), paths=["good", "bad"])
     good = [f for f in outcome.before.findings if f.path.startswith("good/")]
@@ -204,9 +204,9 @@ def test_a_finding_present_before_the_edit_is_not_caused_by_it(tmp_path: Path) -
     scan = _scanner(tmp_path, ["good", "bad"])
     calls = []
 
-    def flaky():  # type: ignore[no-untyped-def]
+    def flaky(files):  # type: ignore[no-untyped-def]
         calls.append(1)
-        result = scan()
+        result = scan(files)
         if len(calls) > 1:
             extra = [f for f in result.findings if f.path.startswith("bad/")][:1]
             result = result._replace(findings=result.findings + extra)
@@ -223,11 +223,10 @@ def test_a_finding_the_edit_causes_still_blocks_it(tmp_path: Path) -> None:
 
     unstable_neighbour(random.Random(2), tmp_path)
     scan = _scanner(tmp_path, ["good", "bad"])
-    from imds_iac_checks import source
 
-    def edited_only():  # type: ignore[no-untyped-def]
-        result = scan()
-        edited = any(Path(k).read_bytes() != v for k, v in source._overlay.items())
+    def edited_only(files):  # type: ignore[no-untyped-def]
+        result = scan(files)
+        edited = any(Path(k).read_bytes() != v for k, v in files.overlay.items())
         if edited:  # only the scans of the edited tree
             extra = [f for f in result.findings if f.path.startswith("bad/")][:1]
             result = result._replace(findings=result.findings + extra)

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import pytest
 
 from imds_iac_checks.model import Finding, ScanError, Span
-from imds_iac_checks.report import encode
+from imds_iac_checks.report import Options, encode
 from imds_iac_checks.report import json as json_report
 from imds_iac_checks.report import sarif as sarif_report
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
@@ -402,7 +402,7 @@ def test_sarif_writer_is_json_dumps_byte_for_byte(seed: int) -> None:
     rng = random.Random(seed)
     result = synthetic_result(rng, rng.randint(0, 40), hostile=seed % 2 == 0)
     out = io.StringIO()
-    sarif_report.write(result, out, "/work/x y")
+    sarif_report.write(result, out, Options(cwd="/work/x y"))
     document = sarif_report.document(result, "/work/x y")
     reference = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     assert out.getvalue() == encode.escape_surrogates(reference)

@@ -123,10 +123,10 @@ def _poison_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make a worker process die (or hang) when it reads a file holding ``# POISON:<how>``;
     this process (the parent, or a serial scan) reads it as any other file."""
     parent = os.getpid()
-    real_read = source.read
+    real_read = source.Files.read
 
-    def read(path: str) -> bytes:
-        data = real_read(path)
+    def read(self: source.Files, path: str) -> bytes:
+        data = real_read(self, path)
         at = data.find(POISON)
         if at >= 0 and os.getpid() != parent:
             how = data[at + len(POISON) :].split(b"\n", 1)[0]
@@ -138,7 +138,7 @@ def _poison_reads(monkeypatch: pytest.MonkeyPatch) -> None:
             os.kill(os.getpid(), {b"kill": signal.SIGKILL, b"segv": signal.SIGSEGV}[how])
         return data
 
-    monkeypatch.setattr(source, "read", read)
+    monkeypatch.setattr(source.Files, "read", read)
 
 
 @pytest.mark.skipif(not FORK, reason="the poisoned reader is inherited by forked workers")

@@ -55,3 +55,23 @@ def test_small_trees_and_the_fixer_stay_serial(cli, tree: Path, monkeypatch, poo
     monkeypatch.setattr(scan_module, "PARALLEL_THRESHOLD", 0)
     cli("fix", "--diff", ".", cwd=tree)
     assert pools and not any(pools)
+
+
+def test_spawned_workers_read_within_the_configured_size_limit(
+    cli, tmp_path: Path, monkeypatch, pools
+) -> None:
+    """A worker started by ``spawn`` (where there is no ``fork``) inherits nothing: it gets the
+    size limit of the configuration with the Files it reads through, not the default one."""
+    import multiprocessing
+
+    from imds_iac_checks.source import DEFAULT_LIMIT
+
+    (tmp_path / "big.json").write_bytes(b'{"a": "' + b"x" * DEFAULT_LIMIT + b'"}')
+    for k in range(3):
+        (tmp_path / f"s{k}.yaml").write_text("AWSTemplateFormatVersion: x\nResources: {}\n")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setenv("IMDS_IAC_JOBS", "2")
+    run = cli("check", "--max-file-size", "0", ".", cwd=tmp_path)
+    assert pools == [True]
+    assert (run.code, run.err) == (0, ""), run.out
+    assert "No findings (4 files, 0 targets scanned)." in run.out

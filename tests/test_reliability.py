@@ -139,14 +139,14 @@ def test_size_limit_is_configurable(hostile: Path, tmp_path: Path) -> None:
 def test_unreadable_file_is_reported(cli, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "a.tf").write_text(BAD_TF)
     (tmp_path / "b.yaml").write_text("Resources: {}\nAWSTemplateFormatVersion: x\n")
-    real = source.read
+    real = source.Files.read
 
-    def denied(path: str) -> bytes:
+    def denied(self: source.Files, path: str) -> bytes:
         if os.path.basename(path) in ("a.tf", "b.yaml"):
             raise PermissionError(13, "Permission denied", path)
-        return real(path)
+        return real(self, path)
 
-    monkeypatch.setattr(source, "read", denied)
+    monkeypatch.setattr(source.Files, "read", denied)
     run = cli("check", ".", cwd=tmp_path)
     assert run.code == 2
     assert "a.tf: cannot read: Permission denied" in run.err
@@ -208,8 +208,8 @@ def test_fix_on_arbitrary_templates(tmp_path_factory, pieces: list[str], nl: str
     path.write_bytes(text.encode())
     resolver = Resolver(Overrides(), None)
 
-    def run():  # type: ignore[no-untyped-def]
-        return scan([str(directory)], resolver, str(directory))
+    def run(files=None):  # type: ignore[no-untyped-def]
+        return scan([str(directory)], resolver, str(directory), files=files)
 
     fix.run(run, str(directory), unsafe=True)
     fixed = path.read_bytes()

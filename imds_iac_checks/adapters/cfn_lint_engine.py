@@ -109,7 +109,7 @@ def findings(targets: list[Target], ctx: Context, rule: str) -> list[tuple[Findi
     check`` reports them: instances of one resource that share a finding merged, and those a
     suppression covers (resource ``Metadata``, ``# imds-iac: ignore`` comments) left out — cfn-lint
     has no "reported but suppressed" state."""
-    from imds_iac_checks import suppress
+    from imds_iac_checks import source, suppress
     from imds_iac_checks.scan import merge_instances
 
     found: list[Finding] = []
@@ -118,7 +118,7 @@ def findings(targets: list[Target], ctx: Context, rule: str) -> list[tuple[Findi
         for finding in evaluate(target, ctx, [rule]):
             found.append(finding)
             origins.setdefault(finding, (target, ctx))
-    merged = suppress.apply(merge_instances(found, origins), origins, os.getcwd())
+    merged = suppress.apply(merge_instances(found, origins), origins, os.getcwd(), source.Files())
     return [(f, origins[f][0]) for f in merged if f.suppressed is None]
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.fix.edits import Edit, NoFix, apply
+from imds_iac_checks.formats import syntax_of
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
@@ -37,6 +38,8 @@ from imds_iac_checks.model import (
     ScanError,
     Target,
     Value,
+    compact,
+    show,
 )
 from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult
@@ -66,7 +69,9 @@ class Outcome(NamedTuple):
     errors: list[ScanError]  # files that could not be written
 
 
-Scanner = Callable[[], ScanResult]
+# Runs the scan ``fix`` was asked for, reading every file through the Files it is given (which
+# records what the first scan reads, or overlays the edits to verify).
+Scanner = Callable[[source.Files], ScanResult]
 
 
 def run(
@@ -84,11 +89,8 @@ def run(
     both compared by their real paths (symbolic links resolved). A fix whose edit would be
     elsewhere (a module the scan followed out of the tree) is reported as not fixed."""
     scope = _Scope(paths or ["."], cwd)
-    record = source.start_recording()
-    try:
-        before = scan()
-    finally:
-        source.stop_recording()
+    record: dict[str, bytes] = {}
+    before = scan(source.Files(record=record))
     origins = before.origins or {}
     not_fixed: dict[Finding, str] = {}
     planned: list[Planned] = []
@@ -147,7 +149,7 @@ def run(
                     not_fixed[p.finding] = why
             fixed = [p for p in fixed if p.path != shown]
         if errors:
-            after = scan()
+            after = scan(source.Files())
     return Outcome(before, after, fixed, not_fixed, changes, errors)
 
 
@@ -266,18 +268,6 @@ def _value_of(finding: Finding, target: Target) -> Value | None:
     return None
 
 
-def _kind(path: str, data: bytes) -> str:
-    name = path.lower()
-    if name.endswith((".tf", ".tfvars")):
-        return "hcl"
-    if name.endswith((".yaml", ".yml")):
-        return "yaml"
-    if name.endswith(".json"):
-        return "json"
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return "json" if head in (b"{", b"[") else "yaml"
-
-
 def _plan(
     finding: Finding, target: Target, hop_limit: int, cwd: str, record: dict[str, bytes]
 ) -> Planned:
@@ -287,7 +277,7 @@ def _plan(
     data = record.get(os.path.abspath(os.path.join(cwd, where.path)))
     if data is None:
         raise NoFix("the file was not read by the scan")
-    kind = _kind(where.path, data)
+    kind = syntax_of(where.path, data)
     desired, as_string = _desired(target, key, hop_limit)
     field = target.spec.fields.get(key, key)
     if value is not None:  # replace the literal where the value is written
@@ -304,7 +294,7 @@ def _plan(
                 edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
             except NoFix:
                 edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
-        change = f"{field} {_short(old)} -> {edit.text.decode()}"
+        change = f"{field} {compact(old.decode('utf-8', 'replace'), 40)} -> {edit.text.decode()}"
         return Planned(finding, where.path, (edit,), change)
     fix = REGISTRY[finding.rule_id].fix
     if fix is not None and not fix.adds_block:  # the block exists without the setting
@@ -323,7 +313,7 @@ def _plan(
             if node.kind != MAP and node.items and node.items[0].kind == MAP:
                 node = node.items[0]  # Terraform JSON: a block as a one-element list
             edits = [doc.add_keys(node, [(field, (desired, as_string))])]
-        return Planned(finding, where.path, tuple(edits), f"added {field} = {_show(desired)}")
+        return Planned(finding, where.path, tuple(edits), f"added {field} = {show(desired)}")
     # the resource has no options block: add the whole block
     fields = []
     for k in _block_settings(target):
@@ -331,7 +321,7 @@ def _plan(
     block = target.spec.block
     if block is None:
         raise NoFix("no options block to add")
-    change = f"added {block} ({', '.join(f'{n} = {_show(v)}' for n, (v, _) in fields)})"
+    change = f"added {block} ({', '.join(f'{n} = {show(v)}' for n, (v, _) in fields)})"
     if kind == "hcl":
         from imds_iac_checks.fix import hcl
 
@@ -384,7 +374,8 @@ def _fallback(
     if (start, end) == (value.span.start_byte, value.span.end_byte):
         return None  # the same edit as the fix itself
     text = hcl.render(desired, as_string)
-    change = f"{field} {_short(data[start:end])} -> {text.decode()} (the expression is replaced)"
+    shown = compact(data[start:end].decode("utf-8", "replace"), 40)
+    change = f"{field} {shown} -> {text.decode()} (the expression is replaced)"
     return Planned(finding, target.path, (Edit(start, end, text),), change, "unsafe")
 
 
@@ -394,7 +385,7 @@ def _aliased(plan: Planned, cwd: str, record: dict[str, bytes]) -> str | None:
     import re
 
     data = record.get(os.path.abspath(os.path.join(cwd, plan.path)))
-    if data is None or _kind(plan.path, data) != "yaml":
+    if data is None or syntax_of(plan.path, data) != "yaml":
         return None
     for edit in plan.edits:
         names: list[bytes] = re.findall(rb"&([^\s,\[\]{}]+)", data[edit.start : edit.end])
@@ -486,17 +477,6 @@ def _inside_string(data: bytes, start: int, end: int, field: str, desired: objec
     return Edit(start + match.start(2), start + match.end(2), new)
 
 
-def _short(text: bytes) -> str:
-    one = " ".join(text.decode("utf-8", "replace").split())
-    return one if len(one) <= 40 else one[:39] + "…"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
 # --- conflicts, verification ------------------------------------------------------------------
 
 
@@ -535,7 +515,7 @@ def _build(
     for shown, edits in by_file.items():
         old = record[os.path.abspath(os.path.join(cwd, shown))]
         new = apply(old, edits)
-        if _kind(shown, old) == "hcl":
+        if syntax_of(shown, old) == "hcl":
             from imds_iac_checks.fix import hcl
 
             if hcl.aligned(old):
@@ -545,7 +525,7 @@ def _build(
 
 
 def _parses(shown: str, data: bytes) -> bool:
-    kind = _kind(shown, data)
+    kind = syntax_of(shown, data)
     if kind == "hcl":
         from imds_iac_checks.fix import hcl
 
@@ -652,11 +632,8 @@ class _Checker:
         """Scan the unedited tree again; accept what differs from the first scan."""
         if self.control is not None:
             return
-        source.set_overlay(dict(self.record))  # the bytes the first scan read, scanned alike
-        try:
-            self.control = self.scan()
-        finally:
-            source.set_overlay({})
+        # the bytes the first scan read, scanned alike
+        self.control = self.scan(source.Files(overlay=dict(self.record)))
         again = Counter(finding_key(f) for f in self.control.findings)
         for key, count in again.items():
             self.before_keys[key] = max(self.before_keys[key], count)
@@ -673,7 +650,7 @@ class _Checker:
         return findings, errors
 
     def check(
-        self, active: list[Planned], only: str | None = None
+        self, active: list[Planned]
     ) -> tuple[dict[str, tuple[bytes, bytes]], ScanResult, dict[str, str]]:
         """(changes, scan of the changed tree, {file: why its edits fail})."""
         changes = _build(active, self.cwd, self.record)
@@ -684,11 +661,7 @@ class _Checker:
         if bad or not changes:
             return changes, self.before, bad
         overlay = {os.path.abspath(os.path.join(self.cwd, s)): n for s, (_, n) in changes.items()}
-        source.set_overlay(overlay)
-        try:
-            after = self.scan()
-        finally:
-            source.set_overlay({})
+        after = self.scan(source.Files(overlay=overlay))
         new_findings, new_errors = self._new(after)
         if new_findings or new_errors:
             self._control()
@@ -701,9 +674,9 @@ class _Checker:
                 bad.setdefault(p.path, "the finding was still there after the edit")
         for f in new_findings:
             reason = f"the edit would cause {f.rule_id}: {f.message}"
-            for shown in [f.path] if f.path in changes else (only and [only]) or changes:
+            for shown in [f.path] if f.path in changes else changes:
                 bad.setdefault(shown, reason)
         for e in new_errors:
-            for shown in [e.path] if e.path in changes else (only and [only]) or changes:
+            for shown in [e.path] if e.path in changes else changes:
                 bad.setdefault(shown, f"the edited tree would not scan: {e.message}")
         return changes, after, bad

@@ -23,6 +23,7 @@ from imds_iac_checks.fix.edits import (
     starts_line,
 )
 from imds_iac_checks.formats.terraform import syntax as hcl
+from imds_iac_checks.model import compact
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -73,16 +74,12 @@ def replace_literal(data: bytes, start: int, end: int, value: str | int, as_stri
     (``"2"`` -> ``"1"``), a bare number stays bare; ``null`` becomes the value."""
     old = data[start:end]
     if not _LITERAL.fullmatch(old):
-        raise NoFix(f"{_show(old)} is not a literal; change it by hand")
+        shown = compact(old.decode("utf-8", "replace"), 60)
+        raise NoFix(f"{shown} is not a literal; change it by hand")
     quoted = old.startswith(b'"')
     if quoted or old == b"null" or not str(value).lstrip("-").isdigit():
         return Edit(start, end, render(value, quoted or as_string or old == b"null"))
     return Edit(start, end, str(value).encode())
-
-
-def _show(text: bytes) -> str:
-    one = " ".join(text.decode("utf-8", "replace").split())
-    return one if len(one) <= 60 else one[:59] + "…"
 
 
 def _node_at(root: Node, start: int, kind: str) -> Node:

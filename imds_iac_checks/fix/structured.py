@@ -25,7 +25,6 @@ from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locat
 from imds_iac_checks.formats.doc import parse_json as _parse_json
 from imds_iac_checks.formats.doc import parse_yaml as _parse_yaml
 
-Field = tuple[str, "str | int | bool"]
 Content = "list[tuple[str, object]]"  # ordered key -> scalar or nested Content
 
 _PLAIN_YAML = re.compile(r"[A-Za-z0-9_.\-]+")

@@ -3,3 +3,57 @@
 Adapters are imported lazily by :mod:`imds_iac_checks.scan` so that checking a Terraform file never
 pays for the YAML machinery, and the reverse.
 """
+
+from typing import NamedTuple
+
+
+class FileKind(NamedTuple):
+    """What a file's name says it is: the one table that ``check`` (which files to read, and as
+    what), :mod:`imds_iac_checks.formats.data` and ``fix`` (which syntax to edit) all read."""
+
+    suffix: str  # lower case, matched ignoring case (except ``exact``)
+    syntax: str  # "hcl", "json" or "yaml"; "" = JSON or YAML, whichever the content is
+    # What ``check`` reads a file of this name as: "terraform" (a .tf file of a module),
+    # "terraform-json" (Terraform JSON syntax), "data" (JSON: a plan, a CloudFormation template
+    # or EC2 API JSON, by content), "cloudformation"; "" = not scanned (variable files).
+    reads_as: str
+    exact: bool = False  # scanned only with the suffix as written (Terraform loads ".tf" only)
+
+
+# Longest suffix first: the first that matches decides.
+FILE_KINDS = (
+    FileKind(".tf.json", "json", "terraform-json"),
+    FileKind(".tf", "hcl", "terraform", exact=True),
+    FileKind(".tfvars", "hcl", ""),
+    FileKind(".json", "json", "data"),
+    FileKind(".yaml", "yaml", "cloudformation"),
+    FileKind(".yml", "yaml", "cloudformation"),
+    FileKind(".template", "", "cloudformation"),
+)
+_ANY_SUFFIX = tuple(kind.suffix for kind in FILE_KINDS)
+
+
+def kind_of(name: str) -> FileKind | None:
+    """The kind of a file name (ignoring case), or None."""
+    lower = name.lower()
+    if not lower.endswith(_ANY_SUFFIX):
+        return None
+    return next(kind for kind in FILE_KINDS if lower.endswith(kind.suffix))
+
+
+def scanned_kind(name: str) -> FileKind | None:
+    """The kind of a file name ``check`` reads, or None when it reads no file of that name."""
+    kind = kind_of(name)
+    if kind is None or not kind.reads_as or (kind.exact and not name.endswith(kind.suffix)):
+        return None
+    return kind
+
+
+def syntax_of(name: str, data: bytes) -> str:
+    """ "hcl", "json" or "yaml": by the name, else by the content (JSON starts with ``{`` or
+    ``[``)."""
+    kind = kind_of(name)
+    if kind is not None and kind.syntax:
+        return kind.syntax
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "json" if head in (b"{", b"[") else "yaml"

@@ -17,7 +17,6 @@ from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
-    compact,
     literal_value,
     read_settings,
     unknown_value,
@@ -33,6 +32,7 @@ from imds_iac_checks.model import (
     Span,
     Target,
     Value,
+    compact,
 )
 
 FORMAT = "cloudformation"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imds_iac_checks.formats import kind_of, syntax_of
 from imds_iac_checks.formats.doc import (
     SKIPPABLE_SECTIONS,
     DocError,
@@ -36,14 +37,6 @@ _JSON_MARKERS = (
     b"resource_changes",
 )
 
-YAML_SUFFIXES = (".yaml", ".yml")
-JSON_SUFFIXES = (".json",)
-SUFFIXES = (".tf.json", *JSON_SUFFIXES, *YAML_SUFFIXES, ".template")
-
-
-def handles(name: str) -> bool:
-    return name.lower().endswith(SUFFIXES)
-
 
 def _utf16(data: bytes) -> bool:
     return data.startswith((b"\xff\xfe", b"\xfe\xff"))
@@ -56,33 +49,35 @@ def parse(
     defaults (``--parameter``)."""
     if b"\x00" in data and not _utf16(data):
         return [], [ScanError(path, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
-    name = path.lower()
-    if name.endswith(".tf.json"):
+    kind = kind_of(path)
+    if kind is not None and kind.reads_as == "terraform-json":
         if b'"resource"' not in data and not _utf16(data):
             return [], []
         return _json(path, data, tf_config=True)
     params = cfn_parameters or {}
-    if name.endswith(YAML_SUFFIXES):
+    if kind is not None and kind.syntax == "yaml":
         return _yaml(path, data, params) if _has(data, _CFN_MARKERS) else ([], [])
-    if name.endswith(JSON_SUFFIXES):
+    if kind is not None and kind.syntax == "json":
         return _json(path, data, params=params) if _has(data, _JSON_MARKERS) else ([], [])
     # .template: CloudFormation in JSON or YAML
     if not _has(data, _CFN_MARKERS):
         return [], []
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return _json(path, data, params=params) if head in (b"{", b"[") else _yaml(path, data, params)
+    if syntax_of(path, data) == "json":
+        return _json(path, data, params=params)
+    return _yaml(path, data, params)
 
 
-def load_parameters(path: str) -> dict[str, str]:
+def load_parameters(path: str, limit: int) -> dict[str, str]:
     """CloudFormation parameters from a file, in the forms the AWS tools take: the AWS CLI's
     ``[{"ParameterKey": ..., "ParameterValue": ...}]``, CodePipeline's
-    ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object. Raises ValueError."""
+    ``{"Parameters": {...}}``, or a plain ``{"Key": "Value"}`` object (at most ``limit``
+    bytes; 0: any size). Raises ValueError."""
     import json
 
     from imds_iac_checks import source
 
     try:  # a regular file within the size limit (OSError otherwise)
-        doc = json.loads(source.read_regular(path).decode("utf-8-sig"))
+        doc = json.loads(source.read_regular(path, limit).decode("utf-8-sig"))
     except RecursionError:
         raise ValueError("nested too deeply") from None
     if isinstance(doc, dict) and isinstance(doc.get("Parameters"), dict):

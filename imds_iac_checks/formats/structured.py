@@ -15,6 +15,7 @@ from imds_iac_checks.model import (
     ScanError,
     Target,
     Value,
+    compact,
     normalize,
 )
 
@@ -25,11 +26,6 @@ API_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_lim
 
 # Resolves a value node to its possible Values; [] = not set.
 Resolve = Callable[[DNode, str], list[Value]]
-
-
-def compact(text: str, limit: int = 120) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
 def literal_value(

@@ -1,5 +1,19 @@
-"""Report writers: one module per output format, each a ``write(result, out, options)``."""
+"""Report writers: one module per output format (``--format NAME`` is ``report/NAME.py``), each
+a ``write(result, out, options)``: the scan result, the stream the report goes to, and
+:class:`Options`. ``report/fixes.py`` writes ``fix``'s outcome the same way."""
 
 from __future__ import annotations
 
-FORMATS = ("text", "json")
+from typing import NamedTuple, TextIO
+
+
+class Options(NamedTuple):
+    """What a writer may need besides the result and its stream."""
+
+    cwd: str = ""  # the directory paths are relative to (SARIF's base URI); "": the current one
+    err: TextIO | None = None  # where the text report writes scan errors; None: standard error
+    color: bool = False
+    quiet: bool = False  # no summary line (text)
+
+
+DEFAULT = Options()

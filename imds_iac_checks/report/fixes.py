@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections import Counter
 from typing import TextIO
 
 from imds_iac_checks.fix import Outcome, finding_key
+from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.text import (
     BOLD,
@@ -22,9 +24,8 @@ from imds_iac_checks.report.text import (
 from imds_iac_checks.scan import exit_code as _scan_exit_code
 
 
-def write(
-    outcome: Outcome, out: TextIO, err: TextIO, *, color: bool = False, quiet: bool = False
-) -> None:
+def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
+    color, err = options.color, sys.stderr if options.err is None else options.err
     for p in outcome.fixed:
         f = p.finding
         where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
@@ -43,7 +44,7 @@ def write(
         out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")
     for e in [*outcome.after.errors, *outcome.errors]:
         err.write(error_line(e, color) + "\n")
-    if not quiet:
+    if not options.quiet:
         out.write(summary(outcome) + "\n")
 
 
@@ -65,7 +66,8 @@ def summary(outcome: Outcome) -> str:
     return f"{head}; {tail}."
 
 
-def write_diff(outcome: Outcome, out: TextIO, err: TextIO, *, color: bool = False) -> None:
+def write_diff(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
+    color, err = options.color, sys.stderr if options.err is None else options.err
     for shown, (old, new) in sorted(outcome.changes.items()):
         out.write(unified_diff(shown, old, new))
     for e in outcome.before.errors:

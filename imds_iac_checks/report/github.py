@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape
 from imds_iac_checks.scan import ScanResult
 
@@ -24,7 +25,7 @@ def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     for f in result.findings:
         if f.suppressed is not None:
             continue

@@ -10,7 +10,7 @@ import hashlib
 from typing import Any, TextIO
 
 from imds_iac_checks.baseline import fingerprint
-from imds_iac_checks.report import encode
+from imds_iac_checks.report import DEFAULT, Options, encode
 from imds_iac_checks.report.escape import escape
 from imds_iac_checks.scan import ScanResult
 
@@ -47,5 +47,5 @@ def document(result: ScanResult) -> list[dict[str, Any]]:
     return issues
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     out.write(encode.dumps(document(result)) + "\n")

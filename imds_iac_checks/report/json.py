@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from imds_iac_checks import __version__
 from imds_iac_checks.engine import RULES
 from imds_iac_checks.model import Finding
-from imds_iac_checks.report import encode
+from imds_iac_checks.report import DEFAULT, Options, encode
 from imds_iac_checks.scan import ScanResult
 
 SCHEMA_VERSION = 1
@@ -103,5 +103,5 @@ def dumps(result: ScanResult) -> str:
     return encode.dumps(doc)
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     out.write(dumps(result) + "\n")

@@ -20,6 +20,7 @@ from xml.sax.saxutils import quoteattr as _xml_attr
 
 from imds_iac_checks.engine import RULES
 from imds_iac_checks.model import Finding
+from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape as _escape
 from imds_iac_checks.scan import ScanResult
 
@@ -53,7 +54,7 @@ def _case(f: Finding) -> str:
     return f"{head}\n{body}\n    </testcase>"
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:
         by_rule[f.rule_id].append(f)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from imds_iac_checks import __version__, catalog
 from imds_iac_checks.baseline import fingerprint
 from imds_iac_checks.model import BASELINE, Finding
-from imds_iac_checks.report import encode
+from imds_iac_checks.report import DEFAULT, Options, encode
 from imds_iac_checks.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -237,5 +237,5 @@ def dumps(result: ScanResult, cwd: str) -> str:
     return encode.dumps(document(result, cwd, results=results))
 
 
-def write(result: ScanResult, out: TextIO, cwd: str) -> None:
-    out.write(dumps(result, cwd) + "\n")
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
+    out.write(dumps(result, options.cwd or os.getcwd()) + "\n")

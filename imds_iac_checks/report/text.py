@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import TextIO
 
 from imds_iac_checks.model import BASELINE, ScanError
+from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape, escape_path
 from imds_iac_checks.scan import ScanResult
 
@@ -28,9 +30,8 @@ def error_line(error: ScanError, color: bool = False) -> str:
     return f"{paint(where, BOLD, color)}: {escape(error.message)}"
 
 
-def write(
-    result: ScanResult, out: TextIO, err: TextIO, *, color: bool = False, quiet: bool = False
-) -> None:
+def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
+    color, err = options.color, sys.stderr if options.err is None else options.err
     for f in result.findings:
         if f.suppressed is not None:
             continue
@@ -39,7 +40,7 @@ def write(
         out.write(f"{where}: {code} {escape(f.message)}\n")
     for e in result.errors:
         err.write(error_line(e, color) + "\n")
-    if quiet:
+    if options.quiet:
         return
     out.write(summary(result, color) + "\n")
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.terraform import syntax
 from imds_iac_checks.formats.terraform.syntax import Source
-from imds_iac_checks.model import Link, LinkKind
+from imds_iac_checks.model import Link, LinkKind, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -156,7 +156,7 @@ def unknown(src: Source, node: Node, why: str | None = None) -> Val:
         None,
         (Link(src.span(node), LinkKind.EXPRESSION),),
         False,
-        why or syntax.compact(src.text(node)),
+        why or compact(src.text(node)),
     )
 
 
@@ -207,7 +207,7 @@ def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
         literal = syntax.literal(src, node)
         if literal is not syntax.NOT_LITERAL:
             link = (Link(src.span(node), LinkKind.LITERAL),)
-            value = Val(literal, link, expr=syntax.compact(src.text(node)))
+            value = Val(literal, link, expr=compact(src.text(node)))
             if not isinstance(literal, (list, dict)):
                 scope.literals[node.id] = value
             return value
@@ -396,14 +396,14 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         return evaluate(src, yes, scope, depth + 1)
     if decided is False:
         return evaluate(src, no, scope, depth + 1)
-    text = syntax.compact(src.text(cond), 60)
+    text = compact(src.text(cond), 60)
     when_yes = evaluate(src, yes, scope, depth + 1)
     when_no = evaluate(src, no, scope, depth + 1)
     if _same(when_yes, when_no):
         return when_yes  # the same value from the same place either way: the condition is moot
     return choice(
         (Link(src.span(node), LinkKind.CONDITIONAL),),
-        syntax.compact(src.text(node)),
+        compact(src.text(node)),
         [(f"{text} is true", when_yes), (f"{text} is false", when_no)],
     )
 

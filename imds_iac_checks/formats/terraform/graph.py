@@ -20,8 +20,15 @@ class TfFile(NamedTuple):
     shown: str
 
 
-# What the walk parses a .tf file with: ``module.load_file`` or a wrapper (see shared_loads).
-Load = Callable[[str, str], "tuple[tfm.ParsedFile | None, list[ScanError]]"]
+# What the walk parses a .tf file with (path, shown path, the Files to read it through):
+# ``module.load_file`` or a wrapper (see shared_loads).
+Load = Callable[[str, str, source.Files], "tuple[tfm.ParsedFile | None, list[ScanError]]"]
+
+
+def _load_file(
+    path: str, shown: str, files: source.Files
+) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
+    return tfm.load_file(path, shown, files=files)
 
 
 def terraform_targets(
@@ -39,10 +46,7 @@ def terraform_targets(
             for n in names
         ]
     errors: list[ScanError] = []
-    try:
-        found = list(targets(listing, cwd, [], [], errors))
-    finally:
-        source.forget_ahead()
+    found = list(targets(listing, cwd, [], [], errors, files=source.Files()))
     return found, errors
 
 
@@ -58,9 +62,10 @@ def targets(
     callers: dict[str, int] | None = None,
     max_size: int = source.DEFAULT_LIMIT,
     load: Load | None = None,
+    files: source.Files,
 ) -> Iterator[Target]:
     """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
-    file it is in as its ``path``.
+    file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
 
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
     walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known;
@@ -68,7 +73,7 @@ def targets(
     cli_inputs: dict[str, tfm.VarInput] = {}
     for var_file in var_files:
         try:
-            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd))
+            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd), files)
         except OSError as exc:
             errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -100,7 +105,7 @@ def targets(
             for p in (os.path.join(directory, n) for n in names if n not in given)
         ]
         listed.sort(key=lambda file: os.path.basename(file.path))
-        parse = load or tfm.load_file
+        parse = load or _load_file
         parsed_files = []
         for path, shown in listed:
             # A sibling read only for its variables reports nothing: it is not asked for.
@@ -110,7 +115,7 @@ def targets(
                 if over is not None:
                     report.append(over)
                     continue
-                parsed, errs = parse(path, shown)
+                parsed, errs = parse(path, shown, files)
             except OSError as exc:
                 report.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
                 continue
@@ -129,7 +134,7 @@ def targets(
         inputs: dict[str, tfm.VarInput] = {}
         for tfvars in tfm.tfvars_files(directory):
             try:
-                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd))
+                found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd), files)
             except OSError:
                 continue
             errors.extend(errs)
@@ -216,7 +221,7 @@ def targets(
     # calls are found in the bytes (a local `source` is always a literal), without parsing, and
     # counted: a parsed module stays in memory only while another call may still need it.
     if callers is None:
-        callers = count_callers(directories)
+        callers = count_callers(directories, files)
     if roots is None:
         # Roots first; then any scanned directory no root reached (modules calling each other).
         roots = [d for d in directories if not callers.get(d)]
@@ -226,7 +231,7 @@ def targets(
             continue
         root = _Root()
         try:
-            downloaded = _downloaded(directory)
+            downloaded = _downloaded(directory, files)
             yield from walk(directory, root_inputs(directory), "", (directory,), downloaded, root)
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
@@ -297,8 +302,9 @@ def _directory_key(
     return real_keys.get(real, real)
 
 
-def count_callers(directories: dict[str, list[TfFile]]) -> dict[str, int]:
-    """How many local module calls in the scanned directories name each directory."""
+def count_callers(directories: dict[str, list[TfFile]], files: source.Files) -> dict[str, int]:
+    """How many local module calls in the scanned directories name each directory (the bytes
+    are kept in ``files`` for the parse)."""
     # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
     pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
     counts: dict[str, int] = {}
@@ -310,7 +316,7 @@ def count_callers(directories: dict[str, list[TfFile]]) -> dict[str, int]:
             continue
         for name in names:
             try:
-                data = source.read_ahead(os.path.join(directory, name))
+                data = files.read_ahead(os.path.join(directory, name))
             except OSError:
                 continue
             if b"module" not in data:
@@ -332,13 +338,13 @@ ROOT_TARGETS = 50_000  # resource instances (targets)
 ROOT_STEPS = 500_000  # evaluation steps, shared by every module instance
 
 
-def _downloaded(root: str) -> dict[str, str]:
+def _downloaded(root: str, files: source.Files) -> dict[str, str]:
     """Modules Terraform downloaded for a root (the registry module loads only if there are)."""
     if not os.path.exists(os.path.join(root, ".terraform", "modules", "modules.json")):
         return {}
     from imds_iac_checks.formats.terraform import registry
 
-    return registry.downloaded(root)
+    return registry.downloaded(root, files)
 
 
 def shared_loads(callers: dict[str, int]) -> Load:
@@ -348,12 +354,14 @@ def shared_loads(callers: dict[str, int]) -> Load:
     time."""
     parsed: dict[tuple[str, str], tuple[tfm.ParsedFile | None, list[ScanError]]] = {}
 
-    def load_file(path: str, shown: str) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
+    def load_file(
+        path: str, shown: str, files: source.Files
+    ) -> tuple[tfm.ParsedFile | None, list[ScanError]]:
         if callers.get(os.path.dirname(os.path.abspath(path)), 0) < 2:
-            return tfm.load_file(path, shown)
+            return tfm.load_file(path, shown, files=files)
         key = (path, shown)
         if key not in parsed:
-            parsed[key] = tfm.load_file(path, shown)
+            parsed[key] = tfm.load_file(path, shown, files=files)
         return parsed[key]
 
     return load_file

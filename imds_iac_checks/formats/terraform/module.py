@@ -45,6 +45,7 @@ from imds_iac_checks.model import (
     Span,
     Target,
     Value,
+    compact,
     normalize,
     show,
 )
@@ -106,11 +107,14 @@ def parse(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
 
 
 def load_file(
-    path: str, shown: str, data: bytes | None = None
+    path: str, shown: str, data: bytes | None = None, *, files: source.Files | None = None
 ) -> tuple[ParsedFile | None, list[ScanError]]:
-    """Parse a .tf file; None without parsing when nothing in it can matter (see relevant)."""
+    """Parse a .tf file (``data``, or what ``files`` reads); None without parsing when nothing
+    in it can matter (see relevant)."""
     if data is None:
-        data = source.read(path)
+        if files is None:
+            raise TypeError("load_file: give the bytes or the Files to read them through")
+        data = files.read(path)
     if b"\x00" in data:  # binary data is reported, never skipped or parsed
         return None, [ScanError(shown, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     if not relevant(data):
@@ -341,11 +345,14 @@ def tfvars_files(directory: str) -> list[str]:
     return [os.path.join(directory, n) for n in out]
 
 
-def var_inputs(path: str, shown: str) -> tuple[dict[str, VarInput], list[ScanError]]:
-    """Attributes of a .tfvars (HCL) or .tfvars.json file. One that cannot be read (missing, a
-    named pipe or device, over the size limit) is an error, never skipped in silence."""
+def var_inputs(
+    path: str, shown: str, files: source.Files
+) -> tuple[dict[str, VarInput], list[ScanError]]:
+    """Attributes of a .tfvars (HCL) or .tfvars.json file, read through ``files``. One that
+    cannot be read (missing, a named pipe or device, over the size limit) is an error, never
+    skipped in silence."""
     try:
-        data = source.read(path)
+        data = files.read(path)
     except OSError as exc:
         return {}, [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")]
     if path.endswith(".json"):
@@ -530,7 +537,7 @@ class Module:
         try:
             return evaluate(src, node, scope or self.scope)
         except EvalError as exc:
-            return unknown(src, node, f"{syntax.compact(src.text(node))} ({exc})")
+            return unknown(src, node, f"{compact(src.text(node))} ({exc})")
         except TooComplex as exc:
             return unknown(src, node, f"{TOO_COMPLEX}: {exc}")
         except RecursionError:
@@ -834,7 +841,7 @@ class Module:
                 def item(i: int) -> tuple[str, dict[str, Val]]:
                     k, v = items[i]
                     bound = Val({"key": Val(str(k), each.links), "value": v}, each.links)
-                    return f"[{_quote(str(k))}]", {"each": bound}
+                    return f"[{show(str(k))}]", {"each": bound}
 
                 return self._bounded(src, body, attrs["for_each"], "for_each", len(items), item)
             placeholder = Val(None, (), False, _compact_text(src, attrs["for_each"]))
@@ -1051,7 +1058,7 @@ def _template_ref(src: Source, body: Node) -> Value | None:
             return None
         return template_reference(
             src.span(expr),
-            syntax.compact(src.text(expr)),
+            compact(src.text(expr)),
             syntax.literal(src, expr),
             "name" in attrs,
         )
@@ -1077,13 +1084,8 @@ def _whole(value: Any) -> int | None:
     return value if value >= 0 else None
 
 
-def _quote(key: str) -> str:
-    """A for_each key as Terraform writes it in an address: ``["web"]``."""
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _compact_text(src: Source, node: Node) -> str:
-    return syntax.compact(src.text(node))
+    return compact(src.text(node))
 
 
 def to_values(

@@ -19,9 +19,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS
+
+if TYPE_CHECKING:
+    from imds_iac_checks.source import Files
 
 
 class Known(NamedTuple):
@@ -109,12 +112,12 @@ def sides(constraint: str | None, change: tuple[int, ...]) -> tuple[bool, bool]:
     return before, after and (high is None or low < high)
 
 
-def downloaded(root: str) -> dict[str, str]:
-    """``.terraform/modules/modules.json`` of a root module: call path -> directory."""
+def downloaded(root: str, files: Files) -> dict[str, str]:
+    """``.terraform/modules/modules.json`` of a root module, read through ``files``: call path
+    -> directory."""
     path = os.path.join(root, ".terraform", "modules", "modules.json")
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(files.read(path).decode("utf-8"))
     except (OSError, ValueError):
         return {}
     out = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.model import ScanError, Span
+from imds_iac_checks.model import ScanError, Span, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query, Tree
@@ -514,11 +514,6 @@ def _heredoc(src: Source, node: Node) -> object:
         cut = min(indents, default=0)
         text = "\n".join(line[cut:] for line in lines)
     return text + "\n" if not text.endswith("\n") else text
-
-
-def compact(text: str, limit: int = 120) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
 # --- syntax errors ----------------------------------------------------------------------------
