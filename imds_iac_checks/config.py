@@ -4,16 +4,8 @@ Each scanned file uses the nearest configuration file found from its directory u
 directory ``.imds-iac.toml`` wins over ``pyproject.toml``; a ``pyproject.toml`` without a
 ``[tool.imds-iac]`` table does not count). Command-line flags override the file.
 
-    [tool.imds-iac]
-    hop-limit = 1                  # IMDS003 threshold
-    select = ["IMDS"]              # rule ids or prefixes; "ALL"
-    ignore = ["IMDS004"]
-    exclude = ["legacy/**", "*.generated.tf"]
-    fail-on = "error"              # or "warning"
-
-    [tool.imds-iac.per-path]
-    "eks/**" = { hop-limit = 2 }   # container hosts
-    "sandbox/**" = { ignore = ["IMDS003"] }
+The keys (``hop-limit``, ``select``, ``ignore``, ``exclude``, ``fail-on``, ``max-file-size`` and
+a ``per-path`` table of globs) are documented, with an example, in the README's "Configuration".
 
 Paths and globs in a file are relative to the directory that holds it.
 """

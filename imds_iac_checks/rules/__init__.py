@@ -89,7 +89,7 @@ def get(rule_id: str) -> Rule:
 
 
 def by_name(name: str) -> Rule | None:
-    """The rule with this name (``tokens-not-required``), or None."""
+    """The rule with this name (its kebab-case ``Rule.name``), or None."""
     for rule in REGISTRY.values():
         if rule.name == name:
             return rule

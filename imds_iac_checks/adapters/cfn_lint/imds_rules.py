@@ -36,7 +36,7 @@ def _matches(rule_id: str, cfn: Any, hop_limit: int = DEFAULT_HOP_LIMIT) -> list
 
 
 def class_name(rule: Rule) -> str:
-    """``tokens-not-required`` -> ``TokensNotRequired``."""
+    """A rule name as a class name: ``a-rule-name`` -> ``ARuleName``."""
     return "".join(part.capitalize() for part in rule.name.split("-"))
 
 
