@@ -58,6 +58,9 @@ class LinkKind:
     # Where a value is written.
     LITERAL = "literal"  # a literal (in the resource, or anywhere not named by another kind)
     EXPRESSION = "expression"  # an expression that could not be evaluated
+    # An expression whose evaluation stopped at a bound (hostile input): the value's expression
+    # says why, beginning with TOO_COMPLEX.
+    TOO_COMPLEX = "too complex"
     VARIABLE_DEFAULT = "variable default"  # subject: "var.x"
     VARIABLE_FILE = "variable file"  # subject: "var.x", place: the .tfvars file (or --var-file)
     VARIABLE_CLI = "variable on the command line"  # subject: "var.x", place: "--var"
@@ -90,6 +93,7 @@ _NEVER = "never"  # not fixable: it is not written in any file the scan read
 _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.LITERAL: ("literal", _WHERE),
     LinkKind.EXPRESSION: ("expression", _WHERE),
+    LinkKind.TOO_COMPLEX: ("expression", _WHERE),
     LinkKind.VARIABLE_DEFAULT: ("default of {subject}", _WHERE),
     LinkKind.VARIABLE_FILE: ("{subject} in {place}", _WHERE),
     LinkKind.VARIABLE_CLI: ("{subject} in {place}", _WHERE),

@@ -236,7 +236,8 @@ class Template:
         try:
             alternatives = self._alternatives(spec, key, node, False, 0)
         except _TooComplex as exc:
-            return [unknown_value(self.loc, node, f"{TOO_COMPLEX}: {exc}")]
+            why = f"{TOO_COMPLEX}: {exc}"
+            return [unknown_value(self.loc, node, why, kind=LinkKind.TOO_COMPLEX)]
         return [
             value._replace(condition=_label(assumed)) if assumed else value
             for assumed, value in alternatives

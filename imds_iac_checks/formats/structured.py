@@ -52,10 +52,14 @@ def literal_value(
 
 
 def unknown_value(
-    loc: Locator, node: DNode, expression: str | None = None, condition: str | None = None
+    loc: Locator,
+    node: DNode,
+    expression: str | None = None,
+    condition: str | None = None,
+    kind: str = LinkKind.EXPRESSION,
 ) -> Value:
     text = expression if expression is not None else compact(loc.source(node))
-    link = (Link(loc.node_span(node), LinkKind.EXPRESSION),)
+    link = (Link(loc.node_span(node), kind),)
     return Value(False, None, None, text, link, condition)
 
 

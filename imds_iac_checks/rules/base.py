@@ -19,7 +19,6 @@ from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
     SAFE,
-    TOO_COMPLEX,
     UNSAFE,
     Finding,
     LinkKind,
@@ -178,6 +177,7 @@ def where(value: Value) -> str:
     if len(value.provenance) == 1 and value.provenance[0].kind not in (
         LinkKind.LITERAL,
         LinkKind.EXPRESSION,
+        LinkKind.TOO_COMPLEX,
     ):
         notes.append(value.provenance[0].description)
     if len(value.provenance) > 1:
@@ -212,9 +212,10 @@ def endpoint_may_be_enabled(target: Target) -> bool:
     return not all(v.known and v.value == DISABLED for v in values)
 
 
-def not_evaluated(what: str, expression: str) -> str:
-    """``<what> could not be evaluated statically: <expression>`` (or, for an evaluation that
-    stopped at a bound, ``<what> is too complex to evaluate statically: <why>``)."""
-    if expression.startswith(TOO_COMPLEX):
-        return f"{what} is {expression}"
-    return f"{what} could not be evaluated statically: {expression}"
+def not_evaluated(what: str, value: Value) -> str:
+    """``<what> could not be evaluated statically: <expression>``, or, for an evaluation that
+    stopped at a bound (its provenance says so), ``<what> is too complex to evaluate statically:
+    <why>``."""
+    if value.provenance and value.provenance[0].kind == LinkKind.TOO_COMPLEX:
+        return f"{what} is {value.expression}"
+    return f"{what} could not be evaluated statically: {value.expression}"

@@ -28,7 +28,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             RULE,
             target,
             target.unknown_block.span,
-            not_evaluated(target.spec.label, target.unknown_block.expression),
+            not_evaluated(target.spec.label, target.unknown_block),
             fixable=False,
         )
         return
@@ -39,7 +39,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
                     RULE,
                     target,
                     value.span,
-                    not_evaluated(field, value.expression),
+                    not_evaluated(field, value),
                     fixable=False,
                     setting=key,
                 )

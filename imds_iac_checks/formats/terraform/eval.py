@@ -151,10 +151,12 @@ class Val:
         return v
 
 
-def unknown(src: Source, node: Node, why: str | None = None) -> Val:
+def unknown(
+    src: Source, node: Node, why: str | None = None, kind: str = LinkKind.EXPRESSION
+) -> Val:
     return Val(
         None,
-        (Link(src.span(node), LinkKind.EXPRESSION),),
+        (Link(src.span(node), kind),),
         False,
         why or compact(src.text(node)),
     )

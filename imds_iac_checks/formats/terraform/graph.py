@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.formats.terraform import module as tfm
-from imds_iac_checks.model import TOO_COMPLEX, ScanError, Target
+from imds_iac_checks.model import TOO_COMPLEX, LinkKind, ScanError, Target
 from imds_iac_checks.source import display_path, too_big
 
 
@@ -212,7 +212,9 @@ def targets(
                     )
                 if instances and instances[0][2].cut is not None:
                     where, why = instances[0][2].cut
-                    cut = tfm.problem_target(tfm.MODULE_CALL, address, src, block, where, why)
+                    cut = tfm.problem_target(
+                        tfm.MODULE_CALL, address, src, block, where, why, LinkKind.TOO_COMPLEX
+                    )
                     yield cut._replace(instance_names=names)
             except Exception as exc:  # a defect costs this call, not the rest of the module
                 _call_failed(src, block, name, exc, errors)
@@ -277,7 +279,9 @@ def _cut_targets(root: _Root) -> Iterator[Target]:
         )
         named = block.named_children
         where = src.span(named[0], named[1]) if len(named) > 1 else src.span(block)
-        yield tfm.problem_target(tfm.MODULE_CALL, cut.address, src, block, where, why)
+        yield tfm.problem_target(
+            tfm.MODULE_CALL, cut.address, src, block, where, why, LinkKind.TOO_COMPLEX
+        )
 
 
 def _call_failed(src: Any, block: Any, name: str, exc: Exception, errors: list[ScanError]) -> None:

@@ -470,7 +470,7 @@ class Module:
         try:
             value = self._variable_value(name, src, node)
         except TooComplex as exc:
-            value = unknown(src, node, f"{TOO_COMPLEX}: var.{name}: {exc}")
+            value = unknown(src, node, f"{TOO_COMPLEX}: var.{name}: {exc}", LinkKind.TOO_COMPLEX)
         finally:
             self._busy_vars.discard(name)
         self._vars[name] = value
@@ -531,7 +531,7 @@ class Module:
         if not outer:
             if self.work[0] <= 0:
                 why = "the evaluation steps allowed for this module tree are used up"
-                return unknown(src, node, f"{TOO_COMPLEX}: {why}")
+                return unknown(src, node, f"{TOO_COMPLEX}: {why}", LinkKind.TOO_COMPLEX)
             Budget.limit = Budget.left = min(MAX_STEPS, self.work[0])
             Budget.active = True
         try:
@@ -539,7 +539,7 @@ class Module:
         except EvalError as exc:
             return unknown(src, node, f"{compact(src.text(node))} ({exc})")
         except TooComplex as exc:
-            return unknown(src, node, f"{TOO_COMPLEX}: {exc}")
+            return unknown(src, node, f"{TOO_COMPLEX}: {exc}", LinkKind.TOO_COMPLEX)
         except RecursionError:
             return unknown(src, node, "expression nested too deeply")
         except Exception as exc:  # a defect here must not end the scan: say what happened
@@ -808,7 +808,10 @@ class Module:
                         target = target._replace(instances=expansion.every)
                     out.append(target)
                 if expansion.cut is not None:
-                    cut = problem_target(spec, address, src, block, *expansion.cut)
+                    where, why = expansion.cut
+                    cut = problem_target(
+                        spec, address, src, block, where, why, LinkKind.TOO_COMPLEX
+                    )
                     out.append(cut._replace(instance_names=outer))
             except Exception as exc:  # a defect must not cost the other resources their findings
                 why = f"internal error: {type(exc).__name__}: {exc}"
@@ -1029,7 +1032,13 @@ MODULE_CALL = KindSpec(
 
 
 def problem_target(
-    spec: KindSpec, address: str, src: Source, block: Node, where: Span, why: str
+    spec: KindSpec,
+    address: str,
+    src: Source,
+    block: Node,
+    where: Span,
+    why: str,
+    kind: str = LinkKind.EXPRESSION,
 ) -> Target:
     """A target that only says why it could not be evaluated (IMDS004 at ``where``)."""
     named = block.named_children
@@ -1043,7 +1052,7 @@ def problem_target(
         block_span=src.span(block),
         settings={},
         format=FORMAT,
-        unknown_block=Value(False, None, None, why, (Link(where, LinkKind.EXPRESSION),)),
+        unknown_block=Value(False, None, None, why, (Link(where, kind),)),
     )
 
 
