@@ -1,14 +1,17 @@
 """The rule registry: every rule imds-iac runs, one module per rule.
 
-Each module of this package (other than :mod:`~imds_iac_checks.rules.base`) declares one
-:class:`~imds_iac_checks.rules.base.Rule` as ``RULE``; :data:`BUILTIN` lists them in id order
-and :data:`REGISTRY` maps each id to its rule. The engine, ``imds-iac fix``, every report
-writer, suppressions, the ``rules`` command and both plugins iterate over :data:`REGISTRY`, so a
-rule registered with :func:`register` (a built-in one, or one added at run time) appears in all
-of them with no other change.
+Each module of this package other than :mod:`~imds_iac_checks.rules.base` declares one
+:class:`~imds_iac_checks.rules.base.Rule` as ``RULE``; the modules are found by listing the
+package (a new rule is a new module: nothing here names it), and :data:`BUILTIN` holds their
+rules in id order. :data:`REGISTRY` maps each id to its rule. The engine, ``imds-iac fix``, every
+report writer, suppressions, the ``rules`` command and both plugins iterate over
+:data:`REGISTRY`, so a rule registered with :func:`register` (a built-in one, or one added at run
+time) appears in all of them with no other change.
 """
 
-from imds_iac_checks.rules import hop_limit, not_evaluable, options_missing, tokens_not_required
+import os
+from importlib import import_module
+
 from imds_iac_checks.rules.base import (
     DEFAULT_HOP_LIMIT,
     OPTIONS_BLOCK,
@@ -38,13 +41,19 @@ __all__ = [
     "unregister",
 ]
 
-BUILTIN: tuple[Rule, ...] = (
-    options_missing.RULE,
-    tokens_not_required.RULE,
-    hop_limit.RULE,
-    not_evaluable.RULE,
-)
 
+def _builtin() -> tuple[Rule, ...]:
+    """The ``RULE`` of every module in this directory but ``base`` (a listing, not
+    :mod:`pkgutil`, which imports :mod:`inspect`: milliseconds on every run of a hook)."""
+    found = []
+    for name in sorted(os.listdir(__path__[0])):
+        stem, ext = os.path.splitext(name)
+        if ext == ".py" and stem != "base" and not stem.startswith("_"):
+            found.append(import_module(f"{__name__}.{stem}").RULE)
+    return tuple(sorted(found, key=lambda rule: rule.id))
+
+
+BUILTIN: tuple[Rule, ...] = _builtin()
 REGISTRY: dict[str, Rule] = {}
 _peers: dict[str, tuple[str, ...]] | None = None
 
