@@ -62,7 +62,6 @@ def _cycles() -> list[list[str]]:
     stack: list[str] = []
     on: set[str] = set()
     found: list[list[str]] = []
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
     def visit(v: str) -> None:
         index[v] = low[v] = len(index)
