@@ -21,7 +21,8 @@ def render() -> str:
     parts = [
         "# Rules",
         "",
-        "Generated from `rules/*.toml` by `python scripts/gen_docs.py`; "
+        "Generated from `rules/*.toml` and the rule modules (`imds_iac_checks/rules/`: peer ids) "
+        "by `python scripts/gen_docs.py`; "
         "`imds-iac rules RULE` prints the same text.",
         "",
         "| Rule | Name | Severity | Title |",

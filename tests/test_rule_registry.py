@@ -298,3 +298,24 @@ def test_no_module_but_a_rule_module_names_a_rule() -> None:
 def test_the_dummy_rule_is_a_few_lines_of_declaration() -> None:
     source = textwrap.dedent(Path(dummy_rule.__file__).read_text())
     assert "import imds_iac_checks.engine" not in source
+
+
+def test_built_in_rules_leave_a_kind_without_their_settings_alone() -> None:
+    """A kind that declares only a setting of its own (an AMI's ``imds_support``) gets no
+    finding, and no internal error, from rules that judge the metadata options."""
+    from imds_iac_checks.engine import Context, evaluate
+    from imds_iac_checks.model import KindSpec, Link, LinkKind, Span, Target, Value
+
+    span = Span("ami.tf", 0, 10, 1, 1, 1, 11)
+    spec = KindSpec(
+        kind="aws_ami",
+        block=None,
+        fields={"imds_support": "imds_support"},
+        suggest={"imds_support": '"v2.0"'},
+    )
+    value = Value(True, "v2.0", "v2.0", '"v2.0"', (Link(span, LinkKind.LITERAL),))
+    for block_span, settings in ((None, {}), (span, {"imds_support": (value,)})):
+        target = Target(
+            spec, "aws_ami.base", "ami.tf", span, span, block_span, settings, "terraform"
+        )
+        assert evaluate(target, Context()) == []

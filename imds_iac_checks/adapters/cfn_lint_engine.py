@@ -1,11 +1,11 @@
 """What the cfn-lint rules (:mod:`imds_iac_checks.adapters.cfn_lint`) report, computed by imds-iac.
 
-The rules E9001-E9003 delegate everything to imds-iac: the template is read by the same
-CloudFormation adapter the CLI uses, launch templates are linked within the stack, each target is
-evaluated by the engine with the rule's IMDS rule, instances of one resource that share a finding
-are merged and suppressions (resource ``Metadata``, ``# imds-iac: ignore`` comments) are applied
-as ``imds-iac check`` does. This module turns those findings into what a
-cfn-lint ``RuleMatch`` needs:
+The rules (E9001, ...: one per imds-iac rule) delegate everything to imds-iac: the template is
+read by the same CloudFormation adapter the CLI uses, launch templates are linked within the
+stack, each target is evaluated by the engine with the rule's IMDS rule, instances of one
+resource that share a finding are merged and suppressions (resource ``Metadata``, ``# imds-iac:
+ignore`` comments) are applied as ``imds-iac check`` does. This module turns those findings into
+what a cfn-lint ``RuleMatch`` needs:
 
 - ``location``: where the CLI reports the finding (the value, a parameter ``Default`` or mapping
   entry it comes from, or the resource's ``Type:`` when a setting is missing), as the 0-based
@@ -85,7 +85,7 @@ _last: tuple[object, _Stack] | None = None
 
 
 def hits(cfn: Any, rule_id: str, hop_limit: int = DEFAULT_HOP_LIMIT) -> list[Hit]:
-    """The matches of cfn-lint rule ``rule_id`` (E9001-E9003) on cfn-lint's ``Template``."""
+    """The matches of cfn-lint rule ``rule_id`` (``E9002``) on cfn-lint's ``Template``."""
     if isinstance(hop_limit, bool) or not 1 <= hop_limit <= MAX_HOP_LIMIT:
         raise ValueError(f"hop_limit must be between 1 and {MAX_HOP_LIMIT}, not {hop_limit!r}")
     stack = _stack(cfn)

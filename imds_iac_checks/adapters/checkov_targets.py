@@ -41,7 +41,6 @@ from imds_iac_checks.formats import cloudformation
 from imds_iac_checks.formats.terraform import kinds as terraform_kinds
 from imds_iac_checks.formats.terraform.kinds import TEMPLATE_USERS
 from imds_iac_checks.model import (
-    ENDPOINT,
     KindSpec,
     Link,
     LinkKind,
@@ -82,12 +81,11 @@ def check_id(rule_id: str) -> str:
 def check_info(rule_id: str) -> CheckInfo:
     """The id, name and guideline a check shows in checkov's output."""
     rule = REGISTRY[rule_id]
-    name = rule.name
     return CheckInfo(
         rule_id,
         check_id(rule_id),
         f"{rule.title} (imds-iac {rule_id})",
-        GUIDELINE.format(anchor=f"{rule_id.lower()}-{name}"),
+        GUIDELINE.format(anchor=rule.anchor),
     )
 
 
@@ -146,7 +144,8 @@ def evaluated_keys(framework: str, entity_type: str, rule_id: str) -> list[str]:
         return [block] if spec.needs_block and spec.block else []
     if not all(k in spec.fields for k in _judged(rule_id)):
         return []
-    keys = [k for k in (ENDPOINT, *_judged(rule_id)) if k in spec.fields]
+    rule = REGISTRY[rule_id]
+    keys = [k for k in (*rule.silenced_by, *_judged(rule_id)) if k in spec.fields]
     return ["/".join(filter(None, (prefix, spec.fields[key]))) for key in keys]
 
 

@@ -31,9 +31,6 @@ from imds_iac_checks import source
 from imds_iac_checks.fix.edits import Edit, NoFix, apply
 from imds_iac_checks.formats import syntax_of
 from imds_iac_checks.model import (
-    ENDPOINT,
-    HOP_LIMIT,
-    TOKENS,
     Finding,
     ScanError,
     Target,
@@ -41,7 +38,7 @@ from imds_iac_checks.model import (
     compact,
     show,
 )
-from imds_iac_checks.rules import REGISTRY
+from imds_iac_checks.rules import REGISTRY, Context
 from imds_iac_checks.scan import ScanResult
 
 if TYPE_CHECKING:
@@ -242,12 +239,10 @@ def _why_not(
 
 
 def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool, bool]:
-    """The value a fix writes for ``key`` and whether it is a string."""
-    if key == HOP_LIMIT:
-        return hop_limit, False
-    if key == ENDPOINT:
-        return "enabled", True
-    text = target.spec.suggest[key]  # the secure literal, as messages show it
+    """The value a fix writes for ``key`` and whether it is a string: the kind's secure literal
+    for the setting (``KindSpec.suggest``, as messages show it), with rule options filled in
+    (``{hop_limit}``)."""
+    text = target.spec.suggest[key].format_map(Context(hop_limit=hop_limit)._asdict())
     if text in ("true", "false"):
         return text == "true", False
     if text.isdigit():
@@ -255,10 +250,17 @@ def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool
     return text.strip('"'), text.startswith('"')
 
 
+def _setting(finding: Finding) -> str:
+    """The setting a fixable finding is about (every rule with a fix names it)."""
+    if finding.setting is None:
+        raise NoFix("the finding names no setting to write")
+    return finding.setting
+
+
 def _block_settings(target: Target) -> list[str]:
-    """The settings a new options block writes: every one the kind declares that a fix knows the
-    secure value of, in the kind's order."""
-    return [k for k in target.spec.fields if k in (ENDPOINT, HOP_LIMIT) or k in target.spec.suggest]
+    """The settings a new options block writes: every one the kind declares a secure literal
+    for, in the kind's order."""
+    return [k for k in target.spec.fields if k in target.spec.suggest]
 
 
 def _value_of(finding: Finding, target: Target) -> Value | None:
@@ -272,7 +274,7 @@ def _plan(
     finding: Finding, target: Target, hop_limit: int, cwd: str, record: dict[str, bytes]
 ) -> Planned:
     value = _value_of(finding, target)
-    key = finding.setting or TOKENS
+    key = _setting(finding)
     where = value.span if value is not None else target.span
     data = record.get(os.path.abspath(os.path.join(cwd, where.path)))
     if data is None:
@@ -348,7 +350,7 @@ def _fallback(
     from imds_iac_checks.fix import hcl
 
     root = hcl.parse(data)
-    key = finding.setting or TOKENS
+    key = _setting(finding)
     desired, as_string = _desired(target, key, hop_limit)
     fix = REGISTRY[finding.rule_id].fix
     if fix is not None and fix.adds_block:

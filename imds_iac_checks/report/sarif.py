@@ -38,7 +38,7 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     markdown = catalog.render_markdown(rule)
     return {
         "id": rule["id"],
-        "name": "".join(part.capitalize() for part in rule["name"].split("-")),
+        "name": declared.class_name,
         "shortDescription": {"text": _sentence(rule["title"])},
         "fullDescription": {"text": _sentence(rule["summary"])},
         "help": {"text": catalog.render_text(rule), "markdown": markdown},

@@ -77,7 +77,7 @@ class Rule(NamedTuple):
     """One rule. See the module docstring and CONTRIBUTING.md ("Adding a rule")."""
 
     id: str  # IMDS001, ...: the next free id
-    name: str  # kebab-case, unique: selectable by name, used in doc anchors
+    name: str  # kebab-case, unique: used in doc anchors and class names
     title: str  # one line, no final full stop (the catalog's title)
     severity: str  # "error" | "warning"
     reads: tuple[str, ...]  # the setting keys it judges (OPTIONS_BLOCK: the block itself)
@@ -96,6 +96,19 @@ class Rule(NamedTuple):
     # This rule reports what could not be evaluated: a rule that fails on a target (a defect)
     # gives the target a finding of this rule instead of ending the scan. Exactly one rule.
     unevaluable: bool = False
+    # Settings that can only silence the rule (the endpoint: IMDS turned off leaves nothing to
+    # enforce). Plugins list them among the keys the rule evaluates.
+    silenced_by: tuple[str, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """The rule's anchor in docs/rules.md: lower-case id, a hyphen, the name."""
+        return f"{self.id.lower()}-{self.name}"
+
+    @property
+    def class_name(self) -> str:
+        """The rule's name as a class name (SARIF ``name``, the cfn-lint rule class)."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
 
 
 # --- building findings ------------------------------------------------------------------------

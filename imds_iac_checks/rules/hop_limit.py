@@ -3,7 +3,7 @@ further than the threshold (option ``hop-limit``, default 1; containers need 2).
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import HOP_LIMIT, Finding, Target, show
+from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, Finding, Target, show
 from imds_iac_checks.rules.base import (
     DEFAULT_HOP_LIMIT,
     CfnLintRule,
@@ -50,6 +50,7 @@ RULE = Rule(
     reads=(HOP_LIMIT,),
     check=check,
     fix=Fix(),
+    silenced_by=(ENDPOINT,),
     security_severity="5.3",
     peers={"checkov": ("CKV_AWS_341",)},
     checkov="CKV_IMDS_3",

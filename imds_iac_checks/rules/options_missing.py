@@ -18,6 +18,8 @@ from imds_iac_checks.rules.base import (
 def check(target: Target, ctx: Context) -> Iterator[Finding]:
     if not target.spec.needs_block or target.block_span is not None:
         return
+    if TOKENS not in target.spec.fields:
+        return  # a kind without the setting (no metadata options of its own)
     if target.template_ref is not None:
         return  # the options come from a launch template: see there, or IMDS004
     tokens = target.spec.suggest[TOKENS]

@@ -3,7 +3,7 @@ be enabled."""
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import REQUIRED, TOKENS, Finding, Target, show
+from imds_iac_checks.model import ENDPOINT, REQUIRED, TOKENS, Finding, Target, show
 from imds_iac_checks.rules.base import (
     CfnLintRule,
     Context,
@@ -19,6 +19,8 @@ from imds_iac_checks.rules.base import (
 def check(target: Target, ctx: Context) -> Iterator[Finding]:
     if target.block_span is None or target.unknown_block is not None:
         return
+    if TOKENS not in target.spec.fields:
+        return  # a kind without the setting (no metadata options of its own)
     if not endpoint_may_be_enabled(target):
         return
     field, good = target.field(TOKENS), target.spec.suggest[TOKENS]
@@ -62,6 +64,7 @@ RULE = Rule(
     reads=(TOKENS,),
     check=check,
     fix=Fix(),
+    silenced_by=(ENDPOINT,),
     security_severity="7.5",
     peers={
         "checkov": ("CKV_AWS_79", "CKV_AWS_371"),

@@ -1,4 +1,5 @@
-"""cfn-lint rules E9001-E9003 (imds-iac's IMDS001-IMDS003), for ``cfn-lint --append-rules``.
+"""cfn-lint rules (E9001 = IMDS001, ...: one per registered rule that declares a cfn-lint id), for
+``cfn-lint --append-rules``.
 
 ``imds-iac plugin-path cfn-lint`` prints this directory. cfn-lint imports each ``*.py`` file in it
 whose name does not start with ``_`` as a top-level module (this file is skipped), so the rule

@@ -35,11 +35,6 @@ def _matches(rule_id: str, cfn: Any, hop_limit: int = DEFAULT_HOP_LIMIT) -> list
     return out
 
 
-def class_name(rule: Rule) -> str:
-    """A rule name as a class name: ``a-rule-name`` -> ``ARuleName``."""
-    return "".join(part.capitalize() for part in rule.name.split("-"))
-
-
 def _rule_class(rule: Rule) -> type:
     assert rule.cfn_lint is not None
 
@@ -57,7 +52,7 @@ def _rule_class(rule: Rule) -> type:
         return _matches(self.id, cfn, int(options.get("hop_limit", DEFAULT_HOP_LIMIT)))
 
     return type(
-        class_name(rule),
+        rule.class_name,
         (CloudFormationLintRule,),
         {
             "__doc__": f"{rule.id}: {rule.title}.",
@@ -65,7 +60,7 @@ def _rule_class(rule: Rule) -> type:
             "id": rule.cfn_lint.id,
             "shortdesc": rule.title,
             "description": rule.cfn_lint.description,
-            "source_url": f"{_DOCS}#{rule.id.lower()}-{rule.name}",
+            "source_url": f"{_DOCS}#{rule.anchor}",
             "tags": _TAGS,
             "__init__": __init__,
             "match": match,
@@ -75,5 +70,5 @@ def _rule_class(rule: Rule) -> type:
 
 for _rule in REGISTRY.values():
     if _rule.cfn_lint is not None:
-        globals()[class_name(_rule)] = _rule_class(_rule)
+        globals()[_rule.class_name] = _rule_class(_rule)
 del _rule

@@ -1,4 +1,4 @@
-"""checkov checks CKV_IMDS_1, CKV_IMDS_2 and CKV_IMDS_3 (= IMDS001-IMDS003).
+"""checkov checks CKV_IMDS_N: one per registered imds-iac rule that declares a checkov id.
 
 Give this directory to checkov: ``checkov -d . --external-checks-dir "$(imds-iac plugin-path
 checkov)"``. checkov imports each ``*.py`` file here as a standalone module (this file only marks

@@ -1,4 +1,4 @@
-"""CKV_IMDS_1-3 for CloudFormation templates (``--framework cloudformation``)."""
+"""The CKV_IMDS_N checks for CloudFormation templates (``--framework cloudformation``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CKV_IMDS_1-3 for Terraform: HCL (``--framework terraform``) and plan JSON
+"""The CKV_IMDS_N checks for Terraform: HCL (``--framework terraform``) and plan JSON
 (``--framework terraform_plan``, which runs checkov's Terraform resource checks on the plan)."""
 
 from __future__ import annotations
