@@ -4,6 +4,7 @@ allowed."""
 from collections.abc import Iterator
 
 from imds_iac_checks.model import TOKENS, Finding, Target
+from imds_iac_checks.rules import tokens_not_required
 from imds_iac_checks.rules.base import (
     OPTIONS_BLOCK,
     CfnLintRule,
@@ -43,15 +44,8 @@ RULE = Rule(
     check=check,
     fix=Fix(adds_block=True),
     security_severity="7.5",
-    peers={
-        "checkov": ("CKV_AWS_79", "CKV_AWS_371"),
-        "trivy": ("AVD-AWS-0028", "AVD-AWS-0130"),
-        "kics": ("Instance Uses Metadata Service IMDSv1 (c306ac53-ee5b-41d3-86a9-0fd2722b4e67)",),
-        "semgrep": (
-            "aws-ec2-instance-metadata-service-v1-enabled",
-            "aws-ec2-launch-template-metadata-service-v1-enabled",
-        ),
-    },
+    # The peers' "IMDSv1 is allowed" checks fire on a missing block as on optional tokens.
+    peers=tokens_not_required.PEERS,
     checkov="CKV_IMDS_1",
     cfn_lint=CfnLintRule(
         "E9001",

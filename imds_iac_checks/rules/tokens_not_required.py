@@ -56,6 +56,17 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         )
 
 
+# Equivalent checks of other tools (their suppressions also suppress this rule).
+PEERS: dict[str, tuple[str, ...]] = {
+    "checkov": ("CKV_AWS_79", "CKV_AWS_371"),
+    "trivy": ("AVD-AWS-0028", "AVD-AWS-0130"),
+    "kics": ("Instance Uses Metadata Service IMDSv1 (c306ac53-ee5b-41d3-86a9-0fd2722b4e67)",),
+    "semgrep": (
+        "aws-ec2-instance-metadata-service-v1-enabled",
+        "aws-ec2-launch-template-metadata-service-v1-enabled",
+    ),
+}
+
 RULE = Rule(
     id="IMDS002",
     name="tokens-not-required",
@@ -66,15 +77,7 @@ RULE = Rule(
     fix=Fix(),
     silenced_by=(ENDPOINT,),
     security_severity="7.5",
-    peers={
-        "checkov": ("CKV_AWS_79", "CKV_AWS_371"),
-        "trivy": ("AVD-AWS-0028", "AVD-AWS-0130"),
-        "kics": ("Instance Uses Metadata Service IMDSv1 (c306ac53-ee5b-41d3-86a9-0fd2722b4e67)",),
-        "semgrep": (
-            "aws-ec2-instance-metadata-service-v1-enabled",
-            "aws-ec2-launch-template-metadata-service-v1-enabled",
-        ),
-    },
+    peers=PEERS,
     checkov="CKV_IMDS_2",
     cfn_lint=CfnLintRule(
         "E9002",
