@@ -202,7 +202,8 @@ FIX_OPTIONS = (
     Opt(
         ("--diff",),
         "diff",
-        "print the changes as a unified diff and write nothing (exit 1 if there are any)",
+        "print the changes as a unified diff and write nothing (exit 1 if there are any; 2 if "
+        "a file could not be scanned)",
         action="store_true",
     ),
     Opt(
@@ -446,9 +447,9 @@ def _fix(args: Namespace) -> int:
     options = Options(cwd, sys.stderr, color=_use_color(args.color, sys.stdout), quiet=args.quiet)
     if args.diff:
         fixes.write_diff(outcome, sys.stdout, options)
-        if outcome.changes:
-            return EXIT_FINDINGS
-        return EXIT_ERROR if outcome.before.errors else EXIT_OK
+        if outcome.before.errors or outcome.errors:
+            return EXIT_ERROR  # 2 wins, as for check and fix: something could not be scanned
+        return EXIT_FINDINGS if outcome.changes else EXIT_OK
     fixes.write(outcome, sys.stdout, options)
     return fixes.exit_code(outcome, args.exit_zero)
 

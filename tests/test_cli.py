@@ -429,3 +429,23 @@ def test_configuration_cache(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("IMDS_IAC_CACHE_DIR", "")
     write(tmp_path, ".imds-iac.toml", "hop-limit = 2\n")
     assert cli("check", ".", cwd=tmp_path).code == 0
+
+
+def test_fix_diff_exits_2_when_a_file_cannot_be_parsed(cli, tmp_path: Path) -> None:
+    """2 wins everywhere: ``fix --diff`` exits 2 like ``check`` and ``fix`` when a file cannot
+    be scanned, even when the diff for the other files is not empty (issue 14, point 4)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.tf").write_text(
+        'resource "aws_instance" "web" {\n  ami = "ami-0c55b159cbfafe1f0"\n}\n'
+    )
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "main.tf").write_text(
+        'resource "aws_instance" "b" {\n  metadata_options {\n    http_tokens = = "optional"\n'
+        "  }\n}\n"
+    )
+    diff = cli("fix", "--diff", ".", cwd=tmp_path)
+    assert "+  metadata_options {" in diff.out  # the parsable file's fix is still shown
+    assert diff.code == 2
+    assert cli("check", ".", cwd=tmp_path).code == 2
+    clean = cli("fix", "--diff", "app", cwd=tmp_path)
+    assert clean.code == 1
