@@ -112,7 +112,7 @@ CHECK_OPTIONS = (
     Opt(
         ("--select",),
         "select",
-        "rule ids or prefixes to enable, comma-separated (default: all)",
+        "rule ids, prefixes or names to enable, comma-separated (default: all)",
         action="append",
         type=_csv,
         metavar="RULES",
@@ -120,7 +120,7 @@ CHECK_OPTIONS = (
     Opt(
         ("--ignore",),
         "ignore",
-        "rule ids or prefixes to skip, comma-separated",
+        "rule ids, prefixes or names to skip, comma-separated",
         action="append",
         type=_csv,
         metavar="RULES",
@@ -337,7 +337,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     from imds_iac_checks.rules import example_id
 
-    rules.add_argument("rule", nargs="?", metavar="RULE", help=f"a rule id such as {example_id()}")
+    rules.add_argument(
+        "rule", nargs="?", metavar="RULE", help=f"a rule id such as {example_id()}, or its name"
+    )
     rules.add_argument(
         "--format",
         choices=("text", "markdown", "json"),
@@ -547,7 +549,10 @@ def _rules(args: Namespace) -> int:
 
     rules = catalog.load()
     if args.rule:
-        rule = rules.get(args.rule.strip().upper())
+        from imds_iac_checks.rules import by_name
+
+        named = by_name(args.rule.strip().lower())
+        rule = rules.get(named.id if named is not None else args.rule.strip().upper())
         if rule is None:
             return _fail(f"unknown rule {args.rule!r} (rules: {', '.join(rules)})")
         if args.format == "json":

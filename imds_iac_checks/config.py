@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, RULES
-from imds_iac_checks.rules import example_id
+from imds_iac_checks.rules import by_name, example_id
 
 CONFIG_NAMES = (".imds-iac.toml", "pyproject.toml")
 MAX_HOP_LIMIT = 64
@@ -117,13 +117,15 @@ def _short(value: object) -> str:
 def parse_selectors(
     values: list[str] | tuple[str, ...], where: str, *, allow_empty: bool = True
 ) -> tuple[str, ...]:
-    """Validate rule selectors: full ids, prefixes of ids (``IMDS00``), or ``ALL``. With
+    """Validate rule selectors: full ids, prefixes of ids (``IMDS00``), rule names
+    (``Rule.name``, meaning its id), or ``ALL``. With
     ``allow_empty=False`` (a ``select``), selecting nothing is an error, not "no rules"."""
     out: list[str] = []
     for raw in values:
         if not isinstance(raw, str):
             raise ConfigError(f"{where}: rule selectors must be strings, not {_short(raw)}")
-        sel = raw.strip().upper()
+        named = by_name(raw.strip().lower())
+        sel = named.id if named is not None else raw.strip().upper()
         if not sel:
             continue
         if sel != "ALL" and not any(rule.startswith(sel) for rule in RULES):

@@ -449,3 +449,29 @@ def test_fix_diff_exits_2_when_a_file_cannot_be_parsed(cli, tmp_path: Path) -> N
     assert cli("check", ".", cwd=tmp_path).code == 2
     clean = cli("fix", "--diff", "app", cwd=tmp_path)
     assert clean.code == 1
+
+
+def test_rules_are_selected_and_explained_by_name(cli, tmp_path: Path) -> None:
+    """``--select tokens-not-required`` and ``imds-iac rules tokens-not-required`` work as the
+    id does, in the command line and the configuration (issue 14, point 11)."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_instance" "web" {\n  ami = "ami-0c55b159cbfafe1f0"\n\n'
+        '  metadata_options {\n    http_tokens                 = "optional"\n'
+        "    http_put_response_hop_limit = 3\n  }\n}\n"
+    )
+    by_id = cli("check", "--format", "json", "--select", "IMDS002", ".", cwd=tmp_path).json()
+    by_name = cli(
+        "check", "--format", "json", "--select", "tokens-not-required", ".", cwd=tmp_path
+    ).json()
+    assert by_name["findings"] == by_id["findings"]
+    assert {f["rule_id"] for f in by_name["findings"]} == {"IMDS002"}
+    ignored = cli(
+        "check", "--format", "json", "--ignore", "Hop-Limit-Above-Threshold", ".", cwd=tmp_path
+    ).json()
+    assert "IMDS003" not in {f["rule_id"] for f in ignored["findings"]}
+    (tmp_path / ".imds-iac.toml").write_text('select = ["hop-limit-above-threshold"]\n')
+    configured = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert {f["rule_id"] for f in configured["findings"]} == {"IMDS003"}
+    assert cli("rules", "tokens-not-required").out == cli("rules", "IMDS002").out
+    unknown = cli("check", "--select", "tokens-not-requird", ".", cwd=tmp_path)
+    assert unknown.code == 2 and "unknown rule selector" in unknown.err
