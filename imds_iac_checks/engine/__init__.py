@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 from imds_iac_checks.model import Finding, Target
 from imds_iac_checks.rules import REGISTRY, unevaluable
-from imds_iac_checks.rules.base import DEFAULT_HOP_LIMIT, Context, applicability
+from imds_iac_checks.rules.base import DEFAULT_HOP_LIMIT, Context
 
-__all__ = ["DEFAULT_HOP_LIMIT", "RULES", "Context", "applicability", "evaluate"]
+__all__ = ["DEFAULT_HOP_LIMIT", "RULES", "Context", "evaluate"]
 
 # Every rule by id, in id order (the registry itself: rules registered later appear here too).
 RULES = REGISTRY
@@ -21,11 +21,11 @@ RULES = REGISTRY
 def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -> list[Finding]:
     """Every finding of ``rules`` (default: all) on one target, in rule order."""
     found: list[Finding] = []
-    for rule_id in rules if rules is not None else list(REGISTRY):
+    for rule in REGISTRY.values() if rules is None else (REGISTRY[r] for r in rules):
         try:
-            found.extend(REGISTRY[rule_id].check(target, ctx))
+            found.extend(rule.check(target, ctx))
         except Exception as exc:
-            found.append(_failed(target, rule_id, exc))
+            found.append(_failed(target, rule.id, exc))
     return found
 
 

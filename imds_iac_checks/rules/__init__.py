@@ -34,7 +34,6 @@ __all__ = [
     "Rule",
     "by_name",
     "example_id",
-    "get",
     "peers",
     "register",
     "unevaluable",
@@ -91,10 +90,6 @@ def unregister(rule_id: str) -> None:
 def _forget() -> None:
     global _peers
     _peers = None
-
-
-def get(rule_id: str) -> Rule:
-    return REGISTRY[rule_id]
 
 
 def by_name(name: str) -> Rule | None:
