@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -30,6 +30,16 @@ Namespace = Any
 
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# --var and --var-file share one list, in command-line order (Terraform applies them in that
+# order): each item says which option gave it.
+def _var(value: str) -> tuple[str, str]:
+    return ("--var", value)
+
+
+def _var_file(value: str) -> tuple[str, str]:
+    return ("--var-file", value)
 
 
 class Opt:
@@ -136,16 +146,19 @@ CHECK_OPTIONS = (
     Opt(
         ("--var",),
         "variables",
-        "set a Terraform root-module variable, NAME=VALUE (repeatable), as terraform -var",
+        "set a Terraform root-module variable, NAME=VALUE (repeatable), as terraform -var "
+        "reads it (TF_VAR_NAME in the environment is read too)",
         action="append",
+        type=_var,
         default=[],
         metavar="NAME=VALUE",
     ),
     Opt(
         ("--var-file",),
-        "var_files",
+        "variables",
         "load Terraform variables from a .tfvars or .tfvars.json file (repeatable)",
         action="append",
+        type=_var_file,
         default=[],
         metavar="FILE",
     ),
@@ -418,14 +431,16 @@ def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanRe
     cfn_parameters = _cfn_parameters(
         args.parameter_files, args.parameters, resolver.size_limit.value
     )
+    variables = _terraform_variables(args.variables, resolver.size_limit.value, cwd)
+    env_variables = _terraform_env(os.environ)
 
     def run(files: Files | None = None) -> ScanResult:
         return scan(
             paths,
             resolver,
             cwd,
-            var_files=args.var_files,
-            variables=args.variables,
+            variables=variables,
+            env_variables=env_variables,
             cfn_parameters=cfn_parameters,
             files=files,
         )
@@ -516,25 +531,64 @@ def _errors_to_stderr(result: ScanResult) -> None:
 
 def _cfn_parameters(files: list[str], pairs: list[str], limit: int) -> dict[str, str]:
     """--parameters files (at most ``limit`` bytes each, 0: any size), then --parameter pairs
-    (later wins). Raises ConfigError."""
+    (later wins), each with where it was given (model.Parameters). Raises ConfigError."""
     from imds_iac_checks.config import ConfigError, value_error
+    from imds_iac_checks.model import Parameters, compact
 
-    out: dict[str, str] = {}
+    out = Parameters()
     if files:
         from imds_iac_checks.formats.data import load_parameters
     for path in files:
         try:
-            out.update(load_parameters(path, limit))
+            loaded = load_parameters(path, limit)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {value_error(exc)}") from None
+        for key, value in loaded.items():
+            out.give(key, value, f"--parameters {path}")
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--parameter: expected Key=Value, not {pair!r}")
-        out[key.strip()] = value
+        out.give(key.strip(), value, f"--parameter {compact(pair, 80)}")
     return out
+
+
+def _terraform_variables(
+    given: list[tuple[str, str]], limit: int, cwd: str
+) -> list[tuple[str, str]]:
+    """--var and --var-file, checked before the scan as Terraform checks them: ``NAME=VALUE``
+    with a name (not ending in a space), and variable files that can be read (at most ``limit``
+    bytes, 0: any size) and parsed. Raises ConfigError."""
+    from imds_iac_checks.config import ConfigError
+
+    for flag, text in given:
+        if flag == "--var":
+            name, sep, value = text.partition("=")
+            if not sep or not name:
+                raise ConfigError(f"--var: expected NAME=VALUE, not {text!r}")
+            if name.endswith(" "):
+                raise ConfigError(
+                    f"--var: the variable name {name!r} ends with a space "
+                    f"(did you mean {name.rstrip()}={value.lstrip()}?)"
+                )
+            continue
+        from imds_iac_checks import source
+        from imds_iac_checks.formats.terraform import module
+
+        shown = source.display_path(text, cwd)
+        _found, errors = module.var_inputs(text, shown, source.Files(source.SizeLimit(limit)))
+        for error in errors:
+            where = f"{error.path}:{error.line}:{error.column}" if error.line else error.path
+            raise ConfigError(f"{where}: {error.message}")
+    return given
+
+
+def _terraform_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``TF_VAR_name`` values by name, as Terraform reads them for root-module variables."""
+    prefix = "TF_VAR_"
+    return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix) and k != prefix}
 
 
 def _plugin_path(args: Namespace) -> int:

@@ -6,7 +6,7 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
@@ -152,14 +152,17 @@ def scan(
     resolver: Resolver,
     cwd: str | None = None,
     *,
-    var_files: list[str] | None = None,
-    variables: list[str] | None = None,
+    variables: Sequence[tuple[str, str]] = (),
+    env_variables: Mapping[str, str] | None = None,
     cfn_parameters: dict[str, str] | None = None,
     files: source.Files | None = None,
 ) -> ScanResult:
     """Scan ``paths``. ``files`` reads every file (default: from disk, within the resolver's
     size limit): the fixer passes one with an overlay of its edits or a record of what is
-    read."""
+    read. ``variables``: Terraform's ``("--var", "NAME=VALUE")`` and ``("--var-file", PATH)``
+    in command-line order; ``env_variables``: ``TF_VAR_name`` values by name (the caller reads
+    the environment: the scan does not); ``cfn_parameters``: CloudFormation parameter values
+    (a :class:`~imds_iac_checks.model.Parameters` says where each was given)."""
     files = source.Files(resolver.size_limit) if files is None else files.under(resolver.size_limit)
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -209,9 +212,9 @@ def scan(
                 graph.targets(
                     modules,
                     cwd,
-                    var_files or [],
-                    variables or [],
+                    variables,
                     errors,
+                    environment=env_variables,
                     callers=callers,
                     max_size=max_size,
                     files=files,
@@ -224,8 +227,8 @@ def scan(
                 cfn_parameters,
                 modules,
                 cwd,
-                var_files or [],
-                variables or [],
+                variables,
+                env_variables or {},
                 errors,
                 max_size,
                 callers,
@@ -399,8 +402,8 @@ class Shared(NamedTuple):
 
     modules: "dict[str, list[TfFile]]"  # the scanned Terraform directories and their files
     cwd: str
-    var_files: list[str]
-    variables: list[str]
+    variables: Sequence[tuple[str, str]]  # --var and --var-file, in command-line order
+    env_variables: Mapping[str, str]  # TF_VAR_name values, by name
     callers: dict[str, int]  # how many local module calls name each directory
     max_size: int
     cfn_parameters: dict[str, str] | None
@@ -474,9 +477,9 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> DataResult | RootR
         graph.targets(
             shared.modules,
             shared.cwd,
-            shared.var_files,
             shared.variables,
             errors,
+            environment=shared.env_variables,
             roots=[item.directory],
             reached=seen,
             callers=shared.callers,
@@ -504,8 +507,8 @@ def _in_parallel(
     cfn_parameters: dict[str, str] | None,
     modules: "dict[str, list[TfFile]]",
     cwd: str,
-    var_files: list[str],
-    variables: list[str],
+    variables: Sequence[tuple[str, str]],
+    env_variables: Mapping[str, str],
     errors: list[ScanError],
     max_size: int,
     callers: dict[str, int],
@@ -514,7 +517,9 @@ def _in_parallel(
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
     produces them. The workers read through ``files``."""
     global _shared
-    shared = Shared(modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
+    shared = Shared(
+        modules, cwd, variables, env_variables, callers, max_size, cfn_parameters, files
+    )
     _shared = shared  # for items scanned in this process when no worker can start
     try:
         roots = [d for d in modules if not callers.get(d)]
@@ -540,7 +545,6 @@ def _in_parallel(
         for _ in graph.targets(
             {},
             cwd,
-            var_files,
             variables,
             errors,
             roots=[],
