@@ -431,7 +431,7 @@ def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanRe
     cfn_parameters = _cfn_parameters(
         args.parameter_files, args.parameters, resolver.size_limit.value
     )
-    variables = _terraform_variables(args.variables, resolver.size_limit.value, cwd)
+    variables = _terraform_variables(args.variables, resolver.size_limit.value)
     env_variables = _terraform_env(os.environ)
 
     def run(files: Files | None = None) -> ScanResult:
@@ -555,9 +555,7 @@ def _cfn_parameters(files: list[str], pairs: list[str], limit: int) -> dict[str,
     return out
 
 
-def _terraform_variables(
-    given: list[tuple[str, str]], limit: int, cwd: str
-) -> list[tuple[str, str]]:
+def _terraform_variables(given: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
     """--var and --var-file, checked before the scan as Terraform checks them: ``NAME=VALUE``
     with a name (not ending in a space), and variable files that can be read (at most ``limit``
     bytes, 0: any size) and parsed. Raises ConfigError."""
@@ -577,8 +575,8 @@ def _terraform_variables(
         from imds_iac_checks import source
         from imds_iac_checks.formats.terraform import module
 
-        shown = source.display_path(text, cwd)
-        _found, errors = module.var_inputs(text, shown, source.Files(source.SizeLimit(limit)))
+        # Named as given, like every file of an option (the findings in it name it as usual).
+        _found, errors = module.var_inputs(text, text, source.Files(source.SizeLimit(limit)))
         for error in errors:
             where = f"{error.path}:{error.line}:{error.column}" if error.line else error.path
             raise ConfigError(f"{where}: {error.message}")
