@@ -505,6 +505,8 @@ def _usage_error(args: Namespace) -> str | None:
     for path in args.paths:
         if path != "-" and not os.path.lexists(path):
             return f"{path}: no such file or directory"
+    if args.config is not None and not os.path.exists(args.config):
+        return f"{args.config}: cannot read configuration: no such file or directory"
     for path in (getattr(args, "output", None), getattr(args, "write_baseline", None)):
         if path is not None:
             problem = _unwritable(path)
@@ -618,9 +620,12 @@ def _nothing_found(args: Namespace, result: ScanResult) -> None:
     from imds_iac_checks.report.escape import escape
 
     paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
-    suffixes = sorted(
-        (kind.suffix for kind in FILE_KINDS if kind.reads_as),
-        key=lambda suffix: (not suffix.startswith(".tf"), len(suffix)),
+    suffixes = [kind.suffix for kind in FILE_KINDS if kind.reads_as]
+    suffixes.sort(
+        key=lambda suffix: (
+            not suffix.startswith(".tf"),
+            len(suffix) if suffix.startswith(".tf") else 0,
+        )
     )
     names = ", ".join(suffixes[:-1]) + " and " + suffixes[-1]
     with contextlib.suppress(OSError, ValueError):
