@@ -398,3 +398,24 @@ def test_the_real_entry_point(tree: Path) -> None:
     assert piped.returncode == 0
     assert piped.stdout == OPTIONAL.replace('"optional"', '"required"').encode()
     assert piped.stderr.decode().endswith("Fixed 1 finding in 1 file; no findings left.\n")
+
+
+def _documented(section: str) -> dict[str, object]:
+    """The JSON example under a heading of docs/json.md."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text()
+    after = text[text.index(section) :]
+    start = after.index("```json\n") + len("```json\n")
+    return json.loads(after[start : after.index("```", start)])
+
+
+def test_docs_json_md_describes_the_keys_written(cli, tree: Path) -> None:
+    doc = cli("fix", "--format", "json", ".", cwd=tree).json()
+    example = _documented("## `imds-iac fix --format json`")
+    assert example.keys() == doc.keys()
+    assert all(entry.keys() == doc["findings"][0].keys() for entry in example["findings"])
+    assert example["files"][0].keys() == doc["files"][0].keys()
+    assert example["summary"].keys() == doc["summary"].keys()
+    stats = cli("check", "--statistics", "--format", "json", ".", cwd=tree).json()
+    example = _documented("## `--statistics --format json`")
+    assert example.keys() == stats.keys()
+    assert example["statistics"][0].keys() == stats["statistics"][0].keys()
