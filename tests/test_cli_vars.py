@@ -114,6 +114,13 @@ def test_fix_does_not_claim_or_rewrite_a_command_line_value(cli, tokens) -> None
             "change it where it is given"
         ) in run.out
         assert "edits" not in run.out
+    run = cli("fix", "--format", "json", "--var", "tokens=optional", cwd=tokens)
+    (left,) = run.json()["findings"]
+    assert (left["status"], left["path"], left["edited_path"]) == ("left", "main.tf", None)
+    assert left["reason"] == (
+        "no automatic fix: the value is var.tokens from --var tokens=optional: "
+        "change it where it is given"
+    )
 
 
 # --- how the text is read: the variable's type decides ---------------------------------------
