@@ -486,7 +486,7 @@ def test_selections_that_leave_rules_still_work(cli, tmp_path: Path) -> None:
     (tmp_path / ".imds-iac.toml").write_text('[per-path]\n"sandbox/**" = { ignore = ["ALL"] }\n')
     (tmp_path / "sandbox").mkdir()
     (tmp_path / "sandbox" / "main.tf").write_text(GOOD_TF)
-    result = cli("check", ".", cwd=tmp_path)
+    result = cli("check", "--format", "concise", ".", cwd=tmp_path)
     assert result.code == 1 and "sandbox/main.tf" not in result.out, result
     assert "main.tf:1:1: IMDS001" in result.out
 
