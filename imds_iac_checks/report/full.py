@@ -251,7 +251,8 @@ class _Line:
             return _Window(("".join(self.parts), self.starts, 0))
         i = min(max(column - 1, 0), len(self.parts))
         start = self.starts[i]
-        lo = 0 if start < MAX_WIDTH - 20 else start - 20
+        # The span with 20 columns before it, the window filled to the end of the line if it can.
+        lo = 0 if start < MAX_WIDTH - 20 else max(0, min(start - 20, total - MAX_WIDTH))
         hi = lo + MAX_WIDTH
         chosen = [
             k
