@@ -87,7 +87,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
     assert_clean_error(result)
     assert "internal error" not in result.err
     # Either an `imds-iac: error:` (a configuration) or scan errors, beside the good findings.
-    assert "imds-iac: error: " in result.err or "IMDS001 [aws_instance.good]" in result.out
+    assert "imds-iac: error: " in result.err or "IMDS001 [*] [aws_instance.good]" in result.out
 
 
 # --- item 9: named pipes, devices, directories ------------------------------------------------
@@ -99,7 +99,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
 def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_scanned(random.Random(seed), tmp_path)
     pipes = sorted(p for p in tmp_path.rglob("*") if p.is_fifo())
-    result = run("check", ".", cwd=tmp_path)
+    result = run("check", "--format", "concise", ".", cwd=tmp_path)
     assert_clean_error(result)
     assert "main.tf:1:1: IMDS001 [aws_instance.good]" in result.out
     for pipe in pipes:
@@ -119,7 +119,7 @@ def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_tfvars(random.Random(seed), tmp_path)
-    result = run("check", ".", cwd=tmp_path)
+    result = run("check", "--format", "concise", ".", cwd=tmp_path)
     assert_clean_error(result)
     assert "main.tf:1:1: IMDS001" in result.out
     for pipe in (p for p in tmp_path.iterdir() if p.is_fifo()):
