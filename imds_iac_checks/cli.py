@@ -78,7 +78,9 @@ class Opt:
 # --format NAME -> the module that writes it, a ``write(result, out, options)`` (imported when
 # used: see imds_iac_checks.report).
 WRITERS = {
-    "text": "imds_iac_checks.report.text",
+    "full": "imds_iac_checks.report.full",
+    "concise": "imds_iac_checks.report.concise",
+    "text": "imds_iac_checks.report.full",  # the default, by the name it had before ``full``
     "json": "imds_iac_checks.report.json",
     "sarif": "imds_iac_checks.report.sarif",
     "junit": "imds_iac_checks.report.junit",
@@ -86,14 +88,17 @@ WRITERS = {
     "gitlab": "imds_iac_checks.report.gitlab",
 }
 FORMATS = tuple(WRITERS)
+TEXT_FORMATS = ("full", "concise", "text")  # human-readable: scan errors go to standard error
 
 _BASE_OPTIONS = (
     Opt(
         ("--format",),
         "format",
-        "output format (default: text)",
+        "output format: full (the default, also called text: each finding with its source), "
+        "concise (one line a finding), json, sarif, junit, github, gitlab",
         choices=FORMATS,
-        default="text",
+        default="full",
+        metavar="FORMAT",
     ),
     Opt(
         ("-o", "--output"),
@@ -726,7 +731,12 @@ def _check(args: Namespace) -> int:
             from imds_iac_checks import baseline
 
             known = baseline.load(args.baseline, resolver.size_limit.value)
-        result = scanner(None)
+        from imds_iac_checks.source import Files
+
+        # What the scan reads through (standard input's overlay included): the full report
+        # reads the findings' source through it too.
+        files = Files(resolver.size_limit)
+        result = scanner(files)
         if known is not None:
             result = result._replace(findings=baseline.apply(result.findings, known))
     except ConfigError as exc:
@@ -752,24 +762,28 @@ def _check(args: Namespace) -> int:
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8", newline="\n") as out:
-                _report(args, result, out, cwd, color=False)
+                _report(args, result, out, cwd, files, color=False)
         except OSError as exc:
             return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
-        if args.format != "text":  # the text report already went to the file, errors too
+        if args.format not in TEXT_FORMATS:  # a text report went to the file, errors too
             _errors_to_stderr(result)
     else:
-        _report(args, result, sys.stdout, cwd, color=_use_color(args.color, sys.stdout))
+        color = _use_color(args.color, sys.stdout)
+        _report(args, result, sys.stdout, cwd, files, color=color)
     return exit_code(result, args.exit_zero)
 
 
-def _report(args: Namespace, result: ScanResult, out: TextIO, cwd: str, *, color: bool) -> None:
+def _report(
+    args: Namespace, result: ScanResult, out: TextIO, cwd: str, files: Files, *, color: bool
+) -> None:
     """Write the report in ``--format``; scan errors go to standard error for text."""
     import importlib
 
     from imds_iac_checks.report import Options
 
     writer = importlib.import_module(WRITERS[args.format])
-    writer.write(result, out, Options(cwd, sys.stderr, color=color, quiet=args.quiet))
+    options = Options(cwd, sys.stderr, color=color, quiet=args.quiet, files=files)
+    writer.write(result, out, options)
 
 
 def _errors_to_stderr(result: ScanResult, more: Sequence[ScanError] = ()) -> None:

@@ -300,6 +300,9 @@ class Finding(NamedTuple):
     # ``message`` is ``f"[{label}] {body}"`` (None: a finding built without them).
     label: str | None = None
     body: str | None = None
+    # What to do about it, on its own (``set http_tokens to "required"``): the ``help:`` line of
+    # the full text report. None: the message says all there is.
+    help: str | None = None
 
 
 class ScanError(NamedTuple):

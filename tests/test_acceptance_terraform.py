@@ -181,6 +181,7 @@ def test_json_finding_fields(cli, cases) -> None:
     column = text.split("\n")[line - 1].index('"optional"') + 1
     assert optional == {
         "rule_id": "IMDS002",
+        "url": "https://github.com/imds-iac/imds-iac/blob/main/docs/rules/IMDS002.md",
         "severity": "error",
         "message": '[aws_instance.optional] http_tokens is "optional"; set it to "required"',
         "path": "main.tf",

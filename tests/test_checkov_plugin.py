@@ -736,7 +736,7 @@ def test_check_ids_names_and_guidelines() -> None:
     info = checkov_targets.check_info("IMDS002")
     assert info.check_id == "CKV_IMDS_2"
     assert info.name == "IMDSv2 session tokens are not required (imds-iac IMDS002)"
-    assert info.guideline.endswith("docs/rules.md#imds002-tokens-not-required")
+    assert info.guideline == "https://github.com/imds-iac/imds-iac/blob/main/docs/rules/IMDS002.md"
     assert [checkov_targets.check_id(r) for r in checkov_targets.rule_ids()] == [
         "CKV_IMDS_1",
         "CKV_IMDS_2",

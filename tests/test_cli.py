@@ -62,8 +62,8 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_text_output_is_ruff_like(cli, tree: Path) -> None:
-    run = cli("check", "app", cwd=tree)
+def test_concise_output_is_ruff_like(cli, tree: Path) -> None:
+    run = cli("check", "--format", "concise", "app", cwd=tree)
     assert run.code == 1
     lines = run.out.splitlines()
     assert lines[0] == (
@@ -74,20 +74,25 @@ def test_text_output_is_ruff_like(cli, tree: Path) -> None:
         "app/main.tf:7:35: IMDS003 [aws_instance.web] http_put_response_hop_limit is 2, "
         "above the limit of 1; set it to 1"
     )
-    assert lines[2] == "Found 2 findings (2 errors) in 1 file (2 files, 2 targets scanned)."
+    assert lines[2] == (
+        "Found 2 findings (severity: 2 error) in 1 file (2 files, 2 targets scanned)."
+    )
     assert "\033[" not in run.out  # no colour when not on a terminal
     assert run.err == ""
 
 
 def test_colour_on_request(cli, tree: Path) -> None:
     run = cli("check", "--color", "always", "app", cwd=tree)
-    assert "\033[31mIMDS002\033[0m" in run.out
+    url = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules/IMDS002.md"
+    assert f"\033[31m\033]8;;{url}\033\\IMDS002\033]8;;\033\\\033[0m" in run.out
 
 
 def test_quiet_prints_findings_only(cli, tree: Path) -> None:
-    run = cli("check", "-q", "app", cwd=tree)
+    run = cli("check", "-q", "--format", "concise", "app", cwd=tree)
     assert len(run.out.splitlines()) == 2
     assert "Found" not in run.out
+    full = cli("check", "-q", "app", cwd=tree)
+    assert "Found" not in full.out and full.out.count("IMDS00") == 2
 
 
 def test_clean_tree_exits_zero(cli, tree: Path) -> None:

@@ -333,10 +333,16 @@ def test_check_reads_standard_input_as_the_file_named(cli, tree: Path, stdin) ->
     its directory are read from disk (here: the variable's default)."""
     (tree / "app/main.tf").write_text(OPTIONAL.replace('"optional"', '"required"'))
     stdin(OPTIONAL)
-    run = cli("check", "--stdin-filename", "app/main.tf", "-", cwd=tree)
+    run = cli("check", "--format", "concise", "--stdin-filename", "app/main.tf", "-", cwd=tree)
     assert run.code == 1
     assert run.out.startswith(
         'app/main.tf:6:35: IMDS002 [aws_instance.web] http_tokens is "optional"'
+    )
+    stdin(OPTIONAL)  # the full format shows the source from standard input, not the disk's
+    full = cli("check", "--stdin-filename", "app/main.tf", "-", cwd=tree).out
+    assert (
+        " --> app/main.tf:6:35\n" in full
+        and '6 |     http_tokens                 = "optional"\n' in full
     )
     stdin(FROM_VARIABLE)
     run = cli("check", "--format", "json", "--stdin-filename", "svc/main.tf", cwd=tree)

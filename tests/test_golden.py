@@ -19,7 +19,8 @@ GOLDEN = ROOT / "tests" / "data" / "golden"
 CASES = {
     "fixtures.json": ("check", "--format", "json", "fixtures/"),
     "fixtures.sarif": ("check", "--format", "sarif", "fixtures/"),
-    "fixtures.text": ("check", "--format", "text", "fixtures/"),
+    "fixtures.text": ("check", "--format", "text", "fixtures/"),  # = full, the default
+    "fixtures.concise": ("check", "--format", "concise", "fixtures/"),
     "fixtures.github": ("check", "--format", "github", "fixtures/"),
     "fixtures.junit": ("check", "--format", "junit", "fixtures/"),
     "fixtures.gitlab": ("check", "--format", "gitlab", "fixtures/"),

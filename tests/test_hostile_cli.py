@@ -87,7 +87,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
     assert_clean_error(result)
     assert "internal error" not in result.err
     # Either an `imds-iac: error:` (a configuration) or scan errors, beside the good findings.
-    assert "imds-iac: error: " in result.err or "IMDS001 [aws_instance.good]" in result.out
+    assert "imds-iac: error: " in result.err or "IMDS001 [*] [aws_instance.good]" in result.out
 
 
 # --- item 9: named pipes, devices, directories ------------------------------------------------
@@ -99,7 +99,7 @@ def test_generated_case_is_an_error_not_a_crash(name: str, seed: int, tmp_path: 
 def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_scanned(random.Random(seed), tmp_path)
     pipes = sorted(p for p in tmp_path.rglob("*") if p.is_fifo())
-    result = run("check", ".", cwd=tmp_path)
+    result = run("check", "--format", "concise", ".", cwd=tmp_path)
     assert_clean_error(result)
     assert "main.tf:1:1: IMDS001 [aws_instance.good]" in result.out
     for pipe in pipes:
@@ -119,7 +119,7 @@ def test_named_pipes_under_scanned_names_are_reported(seed: int, tmp_path: Path)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_named_pipes_as_automatic_tfvars_are_reported(seed: int, tmp_path: Path) -> None:
     fifo_tfvars(random.Random(seed), tmp_path)
-    result = run("check", ".", cwd=tmp_path)
+    result = run("check", "--format", "concise", ".", cwd=tmp_path)
     assert_clean_error(result)
     assert "main.tf:1:1: IMDS001" in result.out
     for pipe in (p for p in tmp_path.iterdir() if p.is_fifo()):
@@ -487,7 +487,7 @@ def test_selections_that_leave_rules_still_work(cli, tmp_path: Path) -> None:
     (tmp_path / ".imds-iac.toml").write_text('[per-path]\n"sandbox/**" = { ignore = ["ALL"] }\n')
     (tmp_path / "sandbox").mkdir()
     (tmp_path / "sandbox" / "main.tf").write_text(GOOD_TF)
-    result = cli("check", ".", cwd=tmp_path)
+    result = cli("check", "--format", "concise", ".", cwd=tmp_path)
     assert result.code == 1 and "sandbox/main.tf" not in result.out, result
     assert "main.tf:1:1: IMDS001" in result.out
 

@@ -142,7 +142,7 @@ def _json(cli: Any, tree: Path) -> dict[str, Any]:
 def test_text_and_stderr_are_inert(cli, tmp_path: Path, name: str, seed: int) -> None:
     tree = _generate(name, seed, tmp_path)
     doc = _json(cli, tree)
-    run: Run = cli("check", "--format", "text", ".", cwd=tree)
+    run: Run = cli("check", "--format", "concise", ".", cwd=tree)
     assert_inert(run.out, "stdout")
     assert_inert(run.err, "stderr")
     lines = run.out.splitlines()
@@ -151,6 +151,15 @@ def test_text_and_stderr_are_inert(cli, tmp_path: Path, name: str, seed: int) ->
         for f in doc["findings"]
     ]
     assert lines[: len(expected)] == expected
+    # The full format (the default) also prints the hostile files' source lines: inert too.
+    full: Run = cli("check", ".", cwd=tree)
+    assert_inert(full.out, "stdout (full)")
+    assert full.err == run.err
+    headers = [line for line in full.out.splitlines() if line.startswith("IMDS")]
+    assert headers == [
+        f"{f['rule_id']}{' [*]' if f['fix'] == 'safe' else ''} {escape(f['message'])}"
+        for f in doc["findings"]
+    ]
     errors = [
         f"{escape_path(e['path'])}"
         + (f":{e['line']}:{e['column']}" if e["line"] else "")

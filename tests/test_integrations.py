@@ -162,7 +162,7 @@ def test_inline_suppressions_in_hcl(cli, tmp_path: Path) -> None:
         "IMDS003": "imds-iac: ignore: sidecar needs 3",
     }
     assert doc["summary"]["findings"] == 1 and doc["summary"]["suppressed"] == 2
-    text = cli("check", ".", cwd=tmp_path)
+    text = cli("check", "--format", "concise", ".", cwd=tmp_path)
     assert "IMDS003" not in text.out and "2 suppressed" in text.out
     assert text.code == 1  # the IMDS002 is not suppressed
     sarif = json.loads(cli("check", "--format", "sarif", ".", cwd=tmp_path).out)
@@ -273,7 +273,7 @@ def test_baseline_round_trip(cli, tmp_path: Path) -> None:
     )
     # a new finding fails, and only it is reported
     (tmp_path / "new.tf").write_text('resource "aws_launch_template" "app" {\n}\n')
-    run = cli("check", "--baseline", "baseline.json", ".", cwd=tmp_path)
+    run = cli("check", "--baseline", "baseline.json", "--format", "concise", ".", cwd=tmp_path)
     assert run.code == 1
     assert [line.split(": ")[1].split()[0] for line in run.out.splitlines()[:-2]] == ["IMDS001"]
     assert "new.tf:1:1" in run.out

@@ -124,7 +124,7 @@ def test_a_clashing_rule_is_refused(dummy: None) -> None:
 
 
 def test_check_reports_it_in_text_and_json(cli, tree: Path, dummy: None) -> None:
-    text = cli("check", ".", cwd=tree)
+    text = cli("check", "--format", "concise", ".", cwd=tree)
     assert (
         "main.tf:1:1: IMDS900 [aws_instance.web] metadata_options block does not set "
         "http_endpoint explicitly\n" in text.out

@@ -54,7 +54,6 @@ from imds_iac_checks.rules import OPTIONS_BLOCK, REGISTRY, unevaluable
 
 # --- the checks ---------------------------------------------------------------------------------
 
-GUIDELINE = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules.md#{anchor}"
 HOP_LIMIT_ENV = "IMDS_IAC_HOP_LIMIT"
 
 
@@ -85,7 +84,7 @@ def check_info(rule_id: str) -> CheckInfo:
         rule_id,
         check_id(rule_id),
         f"{rule.title} (imds-iac {rule_id})",
-        GUIDELINE.format(anchor=rule.anchor),
+        rule.url,
     )
 
 

@@ -18,11 +18,10 @@ from imds_iac_checks.report.text import (
     BOLD,
     CYAN,
     GREEN,
-    RED,
-    YELLOW,
     error_line,
     paint,
     plural,
+    rule_code,
 )
 from imds_iac_checks.scan import exit_code as _scan_exit_code
 
@@ -37,13 +36,13 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
         label = paint("fixed", GREEN, color)
         extra = f" ({escape(p.path)})" if p.path != f.path else ""
         change = f"[{escape(f.resource)}] {escape(p.change)}{extra}"
-        out.write(f"{where}: {escape(f.rule_id)} {label} {change}\n")
+        out.write(f"{where}: {rule_code(f, color)} {label} {change}\n")
     reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
         where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
-        code = paint(escape(f.rule_id), RED if f.severity == "error" else YELLOW, color)
+        code = rule_code(f, color)
         why = reasons.get(finding_key(f), "no automatic fix")
         out.write(f"{where}: {code} {escape(f.message)}\n")
         out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")

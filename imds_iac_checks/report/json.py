@@ -1,5 +1,6 @@
 """Machine-readable output. The schema (``version`` 1) is documented in the README and stable:
-new keys may be added, existing keys keep their names and meaning."""
+new keys may be added, existing keys keep their names and meaning (``url``, the rule's
+documentation page, was added so)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, TextIO
 from imds_iac_checks import __version__
 from imds_iac_checks.engine import RULES
 from imds_iac_checks.model import Finding
+from imds_iac_checks.project import rule_url
 from imds_iac_checks.report import DEFAULT, Options, encode
 from imds_iac_checks.scan import ScanResult
 
@@ -19,6 +21,7 @@ SCHEMA_VERSION = 1
 def _finding(f: Finding) -> dict[str, Any]:
     return {
         "rule_id": f.rule_id,
+        "url": rule_url(f.rule_id),
         "severity": f.severity,
         "message": f.message,
         "path": f.path,
@@ -79,6 +82,7 @@ def _findings_text(findings: list[Finding]) -> str:
         items.append(
             "    {\n"
             f'      "rule_id": {s(f.rule_id)},\n'
+            f'      "url": {s(rule_url(f.rule_id))},\n'
             f'      "severity": {s(f.severity)},\n'
             f'      "message": {s(f.message)},\n'
             f'      "path": {s(f.path)},\n'

@@ -18,11 +18,12 @@ from urllib.parse import quote
 from imds_iac_checks import __version__, catalog
 from imds_iac_checks.baseline import fingerprint
 from imds_iac_checks.model import BASELINE, Finding
+from imds_iac_checks.project import HOMEPAGE, rule_url
 from imds_iac_checks.report import DEFAULT, Options, encode
 from imds_iac_checks.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/imds-iac/imds-iac"  # [project.urls] Homepage
+INFORMATION_URI = HOMEPAGE  # [project.urls] Homepage
 LEVELS = {"error": "error", "warning": "warning"}
 
 
@@ -42,9 +43,8 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
         "shortDescription": {"text": _sentence(rule["title"])},
         "fullDescription": {"text": _sentence(rule["summary"])},
         "help": {"text": catalog.render_text(rule), "markdown": markdown},
-        "helpUri": next(
-            (ref["url"] for ref in rule.get("references", []) if ref.get("url")), INFORMATION_URI
-        ),
+        # The rule's own page (docs/rules/<id>.md); the AWS references are in its help text.
+        "helpUri": rule_url(rule["id"]),
         "defaultConfiguration": {"level": LEVELS[rule["severity"]]},
         "properties": {
             "tags": ["security", "aws", "ec2", "imds", *sorted(rule.get("peers", {}))],

@@ -28,6 +28,7 @@ from imds_iac_checks.model import (
     Value,
     fix_safety,
 )
+from imds_iac_checks.project import rule_url
 
 DEFAULT_HOP_LIMIT = 1
 
@@ -101,9 +102,10 @@ class Rule(NamedTuple):
     silenced_by: tuple[str, ...] = ()
 
     @property
-    def anchor(self) -> str:
-        """The rule's anchor in docs/rules.md: lower-case id, a hyphen, the name."""
-        return f"{self.id.lower()}-{self.name}"
+    def url(self) -> str:
+        """The rule's documentation page (docs/rules/<id>.md, generated from its catalog entry):
+        what every report links a finding to."""
+        return rule_url(self.id)
 
     @property
     def class_name(self) -> str:
@@ -123,9 +125,12 @@ def finding(
     fixable: bool,
     setting: str | None = None,
     value: Value | None = None,
+    help: str | None = None,
 ) -> Finding:
     """A finding of ``rule`` on ``target`` at ``span``; ``message`` says what and why, and the
-    finding's message is prefixed with the target's address (``[aws_instance.web] ...``)."""
+    finding's message is prefixed with the target's address (``[aws_instance.web] ...``).
+    ``help`` is the instruction the message ends with, said on its own (``set http_tokens to
+    "required"``): the full text report prints it as its ``help:`` line."""
     if target.used_by:
         message += f" (launch template of {', '.join(target.used_by)})"
     fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)
@@ -147,6 +152,7 @@ def finding(
         fix_note=note,
         label=label,
         body=message,
+        help=help,
     )
 
 

@@ -39,6 +39,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
                 fixable=True,
                 setting=HOP_LIMIT,
                 value=value,
+                help=f"set {field} to {ctx.hop_limit}",
             )
 
 

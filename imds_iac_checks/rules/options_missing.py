@@ -32,6 +32,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         f"{target.field(TOKENS)} set to {tokens}{recorded(target)}",
         fixable=True,
         setting=TOKENS,
+        help=f"add {target.spec.label} with {target.field(TOKENS)} set to {tokens}",
     )
 
 

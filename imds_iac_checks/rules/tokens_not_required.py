@@ -36,6 +36,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             f"set {field} to {good}{recorded(target)}",
             fixable=True,
             setting=TOKENS,
+            help=f"set {field} to {good}",
         )
         return
     for value in values:
@@ -53,6 +54,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             fixable=True,
             setting=TOKENS,
             value=value,
+            help=f"set {field} to {good}",
         )
 
 

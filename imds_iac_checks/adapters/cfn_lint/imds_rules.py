@@ -21,7 +21,6 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[impo
 from imds_iac_checks.adapters import cfn_lint_engine
 from imds_iac_checks.rules import DEFAULT_HOP_LIMIT, REGISTRY, Rule
 
-_DOCS = "https://github.com/imds-iac/imds-iac/blob/main/docs/rules.md"
 _TAGS = ["resources", "ec2", "imds", "imds-iac"]
 
 
@@ -60,7 +59,7 @@ def _rule_class(rule: Rule) -> type:
             "id": rule.cfn_lint.id,
             "shortdesc": rule.title,
             "description": rule.cfn_lint.description,
-            "source_url": f"{_DOCS}#{rule.anchor}",
+            "source_url": rule.url,
             "tags": _TAGS,
             "__init__": __init__,
             "match": match,
