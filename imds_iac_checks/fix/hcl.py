@@ -62,7 +62,7 @@ def valid(data: bytes) -> bool:
     root = _tree(data)
     if root.has_error:
         return False
-    return hcl.structure_error(hcl.Source("", data), root) is None
+    return hcl.structure_problem(hcl.Source("", data), root) is None
 
 
 def render(value: str | int, as_string: bool) -> bytes:
