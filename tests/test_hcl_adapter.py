@@ -8,6 +8,11 @@ from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS
 
+UNCLOSED = (
+    "There is no closing brace for this block before the end of the file. This may be caused by "
+    "incorrect brace nesting elsewhere in this file."
+)
+
 
 def targets(text: str, path: str = "main.tf"):
     found, errors = hcl.parse(path, textwrap.dedent(text).encode())
@@ -301,12 +306,16 @@ def test_syntax_error_is_reported_with_position() -> None:
     found, errors = hcl.parse("bad.tf", text.encode())
     assert found == []
     (error,) = errors
-    assert (error.path, error.line) == ("bad.tf", 5)
-    assert error.message.startswith("syntax error:")
+    # Where and what Terraform reports (issue 14, point 7): the second "=", not the end of file.
+    assert (error.path, error.line, error.column) == ("bad.tf", 5, 19)
+    assert error.message == (
+        "Invalid expression: Expected the start of an expression, but found an invalid "
+        "expression token."
+    )
 
 
 def test_unclosed_block() -> None:
     found, errors = hcl.parse("bad.tf", b'resource "aws_instance" "web" {\n  ami = "x"\n')
     assert found == []
-    assert errors[0].message.startswith("syntax error")
-    assert errors[0].line >= 1
+    # The end of the file is where the error is found; HCL points at the block's "{".
+    assert errors[0][1:] == (1, 31, "Unclosed configuration block: " + UNCLOSED)

@@ -90,9 +90,12 @@ def test_large_file_structure_error_in_a_late_chunk_is_reported(seed: int) -> No
     head = large_file(rng, 300_000)
     bad = rng.choice(
         [
-            ('resource "aws_s3_bucket" "b" {\n  a = 1 b = 2\n}\n', "missing newline"),
-            ('resource "aws_s3_bucket" "b" {\n  a = 1\n  a = 2\n}\n', "attribute redefined"),
-            ('resource "aws_s3_bucket" "b" {\n  a =\n 1\n}\n', "expected an expression"),
+            (
+                'resource "aws_s3_bucket" "b" {\n  a = 1 b = 2\n}\n',
+                "Missing newline after argument",
+            ),
+            ('resource "aws_s3_bucket" "b" {\n  a = 1\n  a = 2\n}\n', "Attribute redefined"),
+            ('resource "aws_s3_bucket" "b" {\n  a =\n 1\n}\n', "Invalid expression"),
         ]
     )
     target = 'resource "aws_instance" "t" {\n  ami = "ami-1"\n}\n'  # the chunk is parsed
@@ -250,6 +253,12 @@ def test_leading_byte_order_marks_are_never_a_silent_pass(boms: int, tmp_path: P
         assert [f.rule_id for f in result.findings] == ["IMDS001"]
         assert not result.errors
     else:
+        # HashiCorp's scanner drops one BOM: the next is a character HCL does not use, at 1:1.
         assert [(e.line, e.column, e.message) for e in result.errors] == [
-            (1, 1, "syntax error: unexpected character '\\ufeff'")
+            (
+                1,
+                1,
+                "Invalid character: This character is not used within the language. "
+                "(U+FEFF ZERO WIDTH NO-BREAK SPACE)",
+            )
         ]

@@ -420,7 +420,8 @@ def _add_block_structured(
                 nested: list[tuple[str, object]] = [(path[-1], content)]
                 for name in reversed(path[i + 1 : -1]):
                     nested = [(name, nested)]
-                return doc.add_keys(node, [(step, nested)])
+                # A new Properties goes right after the resource's Type, as people write it.
+                return doc.add_keys(node, [(step, nested)], after="Type" if i == 0 else None)
             if (
                 child.kind != MAP
                 or (

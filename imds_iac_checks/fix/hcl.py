@@ -62,7 +62,7 @@ def valid(data: bytes) -> bool:
     root = _tree(data)
     if root.has_error:
         return False
-    return hcl.structure_error(hcl.Source("", data), root) is None
+    return hcl.structure_problem(hcl.Source("", data), root) is None
 
 
 def render(value: str | int, as_string: bool) -> bytes:
@@ -116,10 +116,12 @@ def _single_line(block: Node) -> bool:
 
 
 def _inner_lines(
-    data: bytes, block: Node, lines: list[bytes], indent: bytes, unit: bytes
+    data: bytes, block: Node, lines: list[bytes], indent: bytes, unit: bytes, nested: bool = False
 ) -> list[Edit]:
     """Add ``lines`` (without indentation) to a block's body, after its last argument (so before
-    any nested blocks); an empty or one-line block is opened up."""
+    any nested blocks); an empty or one-line block is opened up. A ``nested`` block that follows
+    an argument written over several lines (a map, a list, a heredoc) is set off from it by a
+    blank line, as people write it (``terraform fmt`` keeps blank lines as they are)."""
     nl = newline(data)
     items = _items(block)
     opening = hcl.child(block, "block_start")
@@ -134,10 +136,13 @@ def _inner_lines(
         text = b"{" + nl + nl.join(body) + nl + indent + b"}"
         return [Edit(opening.start_byte, closing.end_byte, text)]
     attributes = [i for i in items if i.type == "attribute"]
+    lead = b""
     if attributes and all(starts_line(data, a.start_byte) for a in attributes):
         last = attributes[-1]
         inner = indentation(data, last.start_byte)
         at = next_line(data, last.end_byte)
+        if nested and last.start_point[0] != last.end_point[0]:
+            lead = nl  # (a blank line after the argument stays: then it follows the block)
     elif items and starts_line(data, items[0].start_byte):
         inner = indentation(data, items[0].start_byte)
         at = next_line(data, opening.end_byte)
@@ -146,7 +151,7 @@ def _inner_lines(
         at = next_line(data, opening.end_byte)
     if at > closing.start_byte:  # the body ends on the line of the closing brace
         raise NoFix("the block's closing brace shares a line with its content")
-    return [Edit(at, at, b"".join(inner + line + nl for line in lines))]
+    return [Edit(at, at, lead + b"".join(inner + line + nl for line in lines))]
 
 
 def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: bytes) -> list[Edit]:
@@ -176,7 +181,8 @@ def add_block(
             raise NoFix(f'a dynamic "{name}" block decides it: change its for_each or content')
     indent = indentation(data, resource.start_byte)
     unit = _unit(data, resource, indent)
-    return _inner_lines(data, resource, _block_lines(name, fields, b"", unit), indent, unit)
+    lines = _block_lines(name, fields, b"", unit)
+    return _inner_lines(data, resource, lines, indent, unit, nested=True)
 
 
 def _block_lines(

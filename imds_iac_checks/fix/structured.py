@@ -124,8 +124,12 @@ class Document:
 
     # --- keys ---------------------------------------------------------------------------------
 
-    def add_keys(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
-        """Add ``content`` (key -> scalar or nested content) to ``mapping``."""
+    def add_keys(
+        self, mapping: DNode, content: list[tuple[str, object]], after: str | None = None
+    ) -> Edit:
+        """Add ``content`` (key -> scalar or nested content) to ``mapping``: right after the key
+        ``after`` when the mapping has it (a resource's ``Properties`` after its ``Type``), else
+        above the first key (YAML block style) or after the last member."""
         if mapping.kind != MAP:
             raise NoFix("the place to add the setting is not a mapping")
         if len(content) == 1 and not isinstance(content[0][1], list):
@@ -137,26 +141,37 @@ class Document:
                 if start == end:  # `Key:` with nothing after it
                     return Edit(start, end, b" " + self._value(content[0][1]))
                 return Edit(start, end, self._value(content[0][1]))
+        previous = _item(mapping, after) if after is not None else None
         if self.yaml and not self.flow(mapping):
-            return self._yaml_block(mapping, content)
-        return self._flow(mapping, content)
+            return self._yaml_block(mapping, content, previous)
+        return self._flow(mapping, content, previous)
 
-    def _yaml_block(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
+    def _yaml_block(
+        self,
+        mapping: DNode,
+        content: list[tuple[str, object]],
+        previous: tuple[DNode, DNode] | None = None,
+    ) -> Edit:
         data, nl = self.data, newline(self.data)
         first_key = self.byte(mapping.items[0][0].start)
         if not starts_line(data, first_key):
             raise NoFix("the mapping does not start its own line; add the setting by hand")
         indent = indentation(data, first_key)
+        unit = self._yaml_unit(mapping, indent)
+        lines = self._yaml_lines(content, indent, unit)
+        if previous is not None and starts_line(data, self.byte(previous[0].start)):
+            # On the line after that key's value (a one-line value: `Type: AWS::EC2::Instance`).
+            at = next_line(data, self.byte(previous[1].end) - 1)
+            lead = nl if at == len(data) and not data.endswith(b"\n") else b""
+            return Edit(at, at, lead + b"".join(line + nl for line in lines))
         # Above the first key and any comment or blank lines that lead into it.
         at = line_start(data, first_key)
         while at > 0:
-            previous = line_start(data, at - 1)
-            line = data[previous:at].strip()
+            above = line_start(data, at - 1)
+            line = data[above:at].strip()
             if line and not line.startswith(b"#"):
                 break
-            at = previous
-        unit = self._yaml_unit(mapping, indent)
-        lines = self._yaml_lines(content, indent, unit)
+            at = above
         return Edit(at, at, b"".join(line + nl for line in lines))
 
     def _yaml_unit(self, mapping: DNode, indent: bytes) -> bytes:
@@ -190,8 +205,14 @@ class Document:
             return self.scalar(value[0], value[1])
         return self.scalar(value, False)
 
-    def _flow(self, mapping: DNode, content: list[tuple[str, object]]) -> Edit:
-        """A JSON object or a YAML flow mapping: after the last member, with a comma."""
+    def _flow(
+        self,
+        mapping: DNode,
+        content: list[tuple[str, object]],
+        previous: tuple[DNode, DNode] | None = None,
+    ) -> Edit:
+        """A JSON object or a YAML flow mapping: after the last member (or ``previous``), with a
+        comma."""
         data, nl = self.data, newline(self.data)
         start, end = self.byte(mapping.start), self.byte(mapping.end)
         if not mapping.items:
@@ -202,13 +223,13 @@ class Document:
             unit = self._json_unit()
             inner = self._json_members(content, indent + unit, unit, nl)
             return Edit(start + 1, close, nl + inner + nl + indent)
-        last = mapping.items[-1][1]
+        last_key, last = previous if previous is not None else mapping.items[-1]
         after = self.byte(last.end)
         first_key = self.byte(mapping.items[0][0].start)
         one_line = data.count(b"\n", start, first_key) == 0
         if self.yaml or one_line:
             return Edit(after, after, b", " + self._flow_members(content))
-        indent = indentation(data, self.byte(mapping.items[-1][0].start))
+        indent = indentation(data, self.byte(last_key.start))
         unit = self._json_unit()
         return Edit(after, after, b"," + nl + self._json_members(content, indent, unit, nl))
 
@@ -249,6 +270,14 @@ class Document:
                         return inner[len(outer) :]
                 stack.extend(v for _, v in node.items)
         return b"  "
+
+
+def _item(mapping: DNode, key: str) -> tuple[DNode, DNode] | None:
+    """The (key, value) pair of ``mapping`` whose key is ``key``."""
+    for name, value in mapping.items:
+        if name.value == key:
+            return name, value
+    return None
 
 
 def _as_text(value: object) -> str:

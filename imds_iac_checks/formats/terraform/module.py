@@ -325,9 +325,10 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
                     if not repaired.root_node.has_error or syntax.error_start(repaired) >= first:
                         tree = repaired
             if tree.root_node.has_error:
-                return None, [syntax.syntax_error(src, tree.root_node)]
+                # The chunks before this one parsed: HashiCorp's parser is run from here.
+                return None, [syntax.syntax_error(src, tree.root_node, start)]
         root = tree.root_node
-        invalid = syntax.structure_error(src, root, top_names)
+        invalid = syntax.structure_error(src, root, top_names, start)
         if invalid is not None:
             return None, [invalid]
         blocks = heads(root)

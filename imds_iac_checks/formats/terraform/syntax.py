@@ -519,7 +519,25 @@ def _heredoc(src: Source, node: Node) -> object:
 # --- syntax errors ----------------------------------------------------------------------------
 
 
-def syntax_error(src: Source, root: Node) -> ScanError:
+def syntax_error(src: Source, root: Node, start: int = 0) -> ScanError:
+    """The error of a file whose tree has errors: HashiCorp's first diagnostic (summary, detail,
+    position), as Terraform reports it; tree-sitter's first error where the two disagree.
+    ``start``: the file is known to be valid before that offset (a line's start)."""
+    return terraform_error(src, start) or _tree_error(src, root)
+
+
+def terraform_error(src: Source, start: int = 0) -> ScanError | None:
+    """HashiCorp's first diagnostic for ``src`` (see :mod:`.diagnose`), or None if it finds none.
+    Run only on a file already known to be broken."""
+    from imds_iac_checks.formats.terraform.diagnose import first_diagnostic
+
+    found = first_diagnostic(src.data, src.path, start)
+    if found is None:
+        return None
+    return ScanError(src.path, found.line, found.column, found.message)
+
+
+def _tree_error(src: Source, root: Node) -> ScanError:
     node = _first_error(root)
     if node is None:  # has_error without a reachable ERROR/MISSING node: point at the root
         return ScanError(src.path, 1, 1, "syntax error")
@@ -576,6 +594,17 @@ _STRUCTURE_KINDS = ("body", "attribute", "block", "block_start", "block_end")
 
 
 def structure_error(
+    src: Source, root: Node, top_names: dict[bytes, Node] | None = None, start: int = 0
+) -> ScanError | None:
+    """:func:`structure_problem`, reported in HashiCorp's words when it finds one (``start``: as
+    for :func:`syntax_error`)."""
+    problem = structure_problem(src, root, top_names)
+    if problem is None:
+        return None
+    return terraform_error(src, start) or problem
+
+
+def structure_problem(
     src: Source, root: Node, top_names: dict[bytes, Node] | None = None
 ) -> ScanError | None:
     """HCL rules that tree-sitter-hcl does not enforce but Terraform does: an argument or block

@@ -1,0 +1,12 @@
+resource "aws_instance" "web" {
+  ami           = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.micro"
+  user_data = <<-EOF
+    #!/bin/bash
+    yum install -y httpd
+  EOT
+
+  metadata_options {
+    http_tokens = "required"
+  }
+}

@@ -1,0 +1,5 @@
+resource "aws_instance" "web" { ami = = "x" }
+
+resource "aws_instance" "db" {
+  ami = "ami-1"
+}
