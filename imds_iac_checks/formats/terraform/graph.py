@@ -4,7 +4,7 @@ they call (local sources, and modules Terraform downloaded), within bounds on th
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
@@ -425,10 +425,13 @@ class Reach:
 
     @classmethod
     def index(
-        cls, paths: "Iterator[str]", read: Callable[[str], bytes], bound: int = MAX_REACH_FILES
+        cls, paths: Iterable[str], read: Callable[[str], bytes], bound: int | None = None
     ) -> "Reach":
         """The calls in the ``.tf`` files ``paths`` (absolute, normalized), read by ``read``
-        (an unreadable file calls nothing)."""
+        (an unreadable file calls nothing), from at most ``bound`` files (default:
+        :data:`MAX_REACH_FILES`)."""
+        if bound is None:
+            bound = MAX_REACH_FILES
         reach = cls()
         directories: set[str] = set()
         edges: list[tuple[str, str]] = []
