@@ -47,13 +47,14 @@ def _hidden(name: str) -> bool:
 
 
 def discover(
-    paths: list[str], resolver: Resolver, errors: list[ScanError]
+    paths: list[str], resolver: Resolver, errors: list[ScanError], budget: list[int] | None = None
 ) -> Iterator[tuple[str, Settings]]:
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
     Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories and excluded
     paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
-    A path that does not exist is an error.
+    A path that does not exist is an error. ``budget`` (``[n]``): the walk stops once it has
+    listed ``n`` directory entries (``budget[0]`` is then negative).
     """
     seen: set[str] = set()  # real paths: a file and a link to it are scanned once
     for given in paths:
@@ -70,6 +71,10 @@ def discover(
             continue
         tree = os.path.realpath(given)
         for root, dirs, files in os.walk(given, onerror=lambda e: _walk_error(e, errors)):
+            if budget is not None:
+                budget[0] -= len(dirs) + len(files)
+                if budget[0] < 0:
+                    return
             settings = resolver.for_dir(root)
             # Directory links are not followed, so below the tree's real path a file's real
             # path is its path: realpath (an lstat per path component) is for links only.
@@ -466,9 +471,10 @@ def _reach(resolver: Resolver, cwd: str, files: source.Files) -> "Reach":
     from imds_iac_checks.formats.terraform import graph
 
     limit = resolver.size_limit.value
+    budget = [graph.MAX_REACH_ENTRIES]
 
     def tf_files() -> Iterator[str]:
-        for path, _ in discover([cwd], resolver, []):
+        for path, _ in discover([cwd], resolver, [], budget):
             if path.endswith(".tf"):
                 yield path
 
@@ -476,7 +482,10 @@ def _reach(resolver: Resolver, cwd: str, files: source.Files) -> "Reach":
         data = files.overlay.get(path)
         return data if data is not None else source.read_regular(path, limit)
 
-    return graph.Reach.index(tf_files(), read)
+    reach = graph.Reach.index(tf_files(), read)
+    if budget[0] < 0:
+        reach.complete = False
+    return reach
 
 
 def _evaluate_named(

@@ -230,10 +230,16 @@ def test_the_search_for_callers_is_bounded(cli, repo: Path, monkeypatch) -> None
     a root, so the file is still checked."""
     from imds_iac_checks.formats.terraform import graph
 
-    monkeypatch.setattr(graph, "MAX_REACH_FILES", 1)
     write(repo, "modules/web/locals.tf", 'locals {\n  tokens = "optional"\n}\n')
     run = cli("check", "--format", "json", "modules/web/locals.tf", cwd=repo)
-    assert {f["resource"] for f in run.json()["findings"]} == {"aws_instance.w"}
+    assert {f["resource"] for f in run.json()["findings"]} == {
+        "module.app.module.web.aws_instance.w"
+    }
+    for bound, value in (("MAX_REACH_FILES", 1), ("MAX_REACH_ENTRIES", 3)):
+        with monkeypatch.context() as patch:
+            patch.setattr(graph, bound, value)
+            run = cli("check", "--format", "json", "modules/web/locals.tf", cwd=repo)
+        assert {f["resource"] for f in run.json()["findings"]} == {"aws_instance.w"}, bound
 
 
 def test_named_and_walked_paths_together_report_each_finding_once(cli, repo: Path) -> None:
