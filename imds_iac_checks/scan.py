@@ -6,7 +6,7 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
@@ -47,24 +47,34 @@ def _hidden(name: str) -> bool:
 
 
 def discover(
-    paths: list[str], resolver: Resolver, errors: list[ScanError], budget: list[int] | None = None
+    paths: list[str],
+    resolver: Resolver,
+    errors: list[ScanError],
+    *,
+    skip: Collection[str] = (),
+    virtual: Collection[str] = (),
+    budget: list[int] | None = None,
 ) -> Iterator[tuple[str, Settings]]:
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
     Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories and excluded
     paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
-    A path that does not exist is an error. ``budget`` (``[n]``): the walk stops once it has
+    A path that does not exist is an error, unless ``virtual`` (absolute paths) holds it: a
+    file read from standard input. Files whose real path ``skip`` holds (imds-iac's own
+    baseline and report) are never scanned. ``budget`` (``[n]``): the walk stops once it has
     listed ``n`` directory entries (``budget[0]`` is then negative).
     """
-    seen: set[str] = set()  # real paths: a file and a link to it are scanned once
+    seen: set[str] = set(skip)  # real paths: a file and a link to it are scanned once
     for given in paths:
-        if not os.path.exists(given):
+        if not os.path.exists(given) and os.path.abspath(given) not in virtual:
             errors.append(ScanError(given, 0, 0, _missing(given)))
             continue
         if not os.path.isdir(given):
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
             real = os.path.realpath(given) if os.path.islink(given) else absolute
+            if skip and os.path.realpath(given) in skip:
+                continue
             if real not in seen and scanned_kind(given) and not settings.excluded(absolute):
                 seen.add(real)
                 yield given, settings
@@ -161,10 +171,12 @@ def scan(
     variables: list[str] | None = None,
     cfn_parameters: dict[str, str] | None = None,
     files: source.Files | None = None,
+    skip: Collection[str] = (),
 ) -> ScanResult:
     """Scan ``paths``. ``files`` reads every file (default: from disk, within the resolver's
     size limit): the fixer passes one with an overlay of its edits or a record of what is
-    read."""
+    read; a file only the overlay holds is scanned as if it were on disk (standard input).
+    ``skip``: real paths of files never scanned (the baseline and report being used)."""
     files = source.Files(resolver.size_limit) if files is None else files.under(resolver.size_limit)
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -184,10 +196,14 @@ def scan(
     # Files named one by one (as pre-commit passes them): .tf and variable files are evaluated
     # in the module graphs that reach them (see _named_targets), the rest as when walked.
     named = Named()
-    paths, named.var_files = _variable_files(paths, resolver, errors, cwd)
-    explicit = {p for p in paths if os.path.exists(p) and not os.path.isdir(p)}
+    paths, named.var_files = _variable_files(paths, resolver, cwd, files.overlay)
+    explicit = {
+        p
+        for p in paths
+        if (os.path.exists(p) or os.path.abspath(p) in files.overlay) and not os.path.isdir(p)
+    }
     file_count += len(named.var_files)
-    for path, settings in discover(paths, resolver, errors):
+    for path, settings in discover(paths, resolver, errors, skip=skip, virtual=files.overlay):
         kind = scanned_kind(path)
         assert kind is not None
         shown = display_path(path, cwd)
@@ -202,7 +218,7 @@ def scan(
             )
             continue
         try:
-            over = too_big(path, shown, settings.max_file_size)
+            over = too_big(path, shown, settings.max_file_size, files)
         except OSError as exc:
             errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -351,15 +367,16 @@ class Named:
 
 
 def _variable_files(
-    paths: list[str], resolver: Resolver, errors: list[ScanError], cwd: str
+    paths: list[str], resolver: Resolver, cwd: str, virtual: Collection[str]
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """``paths`` without the variable files named (``.tfvars``, ``.tfvars.json``), and those
     files: a missing one stays in ``paths`` (to be reported as missing), an excluded one is
-    dropped."""
+    dropped. ``virtual``: absolute paths of files read from standard input."""
     rest: list[str] = []
     found: list[tuple[str, str]] = []
     for path in paths:
-        if not path.lower().endswith(_VARIABLE_FILES) or not os.path.isfile(path):
+        exists = os.path.isfile(path) or os.path.abspath(path) in virtual
+        if not path.lower().endswith(_VARIABLE_FILES) or not exists:
             rest.append(path)
             continue
         absolute = os.path.abspath(path)
@@ -474,7 +491,7 @@ def _reach(resolver: Resolver, cwd: str, files: source.Files) -> "Reach":
     budget = [graph.MAX_REACH_ENTRIES]
 
     def tf_files() -> Iterator[str]:
-        for path, _ in discover([cwd], resolver, [], budget):
+        for path, _ in discover([cwd], resolver, [], budget=budget):
             if path.endswith(".tf"):
                 yield path
 

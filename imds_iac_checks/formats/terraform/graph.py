@@ -116,7 +116,7 @@ def targets(
             # A sibling read only for its variables reports nothing: it is not asked for.
             report = errors if directory not in directories or path in asked else []
             try:
-                over = too_big(path, shown, max_size)
+                over = too_big(path, shown, max_size, files)
                 if over is not None:
                     report.append(over)
                     continue
