@@ -260,6 +260,10 @@ class Target(NamedTuple):
     # ``("module.web[0]", "module.web")``. Instances of one block have the same :meth:`generic`
     # names, so their findings can be reported once (:func:`imds_iac_checks.scan.merge_instances`).
     instance_names: tuple[tuple[str, str], ...] = ()
+    # The module blocks through which this target was instantiated, outermost first: recorded
+    # only when a scan of named files needs to know which files a finding depends on (a
+    # changed module call is part of what makes a resource in the module it calls).
+    module_calls: tuple[Span, ...] = ()
 
     @property
     def kind(self) -> str:

@@ -18,7 +18,7 @@ from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Targe
 from imds_iac_checks.source import display_path, too_big
 
 if TYPE_CHECKING:
-    from imds_iac_checks.formats.terraform.graph import TfFile
+    from imds_iac_checks.formats.terraform.graph import Reach, TfFile
 
 # Directories never walked into (explicitly named paths are still scanned).
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__"})
@@ -53,6 +53,7 @@ def discover(
     *,
     skip: Collection[str] = (),
     virtual: Collection[str] = (),
+    budget: list[int] | None = None,
 ) -> Iterator[tuple[str, Settings]]:
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
@@ -60,7 +61,8 @@ def discover(
     paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
     A path that does not exist is an error, unless ``virtual`` (absolute paths) holds it: a
     file read from standard input. Files whose real path ``skip`` holds (imds-iac's own
-    baseline and report) are never scanned.
+    baseline and report) are never scanned. ``budget`` (``[n]``): the walk stops once it has
+    listed ``n`` directory entries (``budget[0]`` is then negative).
     """
     seen: set[str] = set(skip)  # real paths: a file and a link to it are scanned once
     for given in paths:
@@ -79,6 +81,10 @@ def discover(
             continue
         tree = os.path.realpath(given)
         for root, dirs, files in os.walk(given, onerror=lambda e: _walk_error(e, errors)):
+            if budget is not None:
+                budget[0] -= len(dirs) + len(files)
+                if budget[0] < 0:
+                    return
             settings = resolver.for_dir(root)
             # Directory links are not followed, so below the tree's real path a file's real
             # path is its path: realpath (an lstat per path component) is for links only.
@@ -191,6 +197,16 @@ def scan(
     data_jobs: list[DataJob] = []  # JSON and YAML files
     from imds_iac_checks.formats.terraform import graph
 
+    # Files named one by one (as pre-commit passes them): .tf and variable files are evaluated
+    # in the module graphs that reach them (see _named_targets), the rest as when walked.
+    named = Named()
+    paths, named.var_files = _variable_files(paths, resolver, cwd, files.overlay)
+    explicit = {
+        p
+        for p in paths
+        if (os.path.exists(p) or os.path.abspath(p) in files.overlay) and not os.path.isdir(p)
+    }
+    file_count += len(named.var_files)
     for path, settings in discover(paths, resolver, errors, skip=skip, virtual=files.overlay):
         kind = scanned_kind(path)
         assert kind is not None
@@ -198,7 +214,8 @@ def scan(
         if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
             file_count += 1
-            modules.setdefault(os.path.dirname(absolute), []).append(graph.TfFile(path, shown))
+            listing = named.modules if path in explicit else modules
+            listing.setdefault(os.path.dirname(absolute), []).append(graph.TfFile(path, shown))
             file_settings[shown] = (
                 Context(hop_limit=settings.hop_limit_for(absolute)),
                 settings.rules_for(absolute),
@@ -248,6 +265,11 @@ def scan(
             )
     finally:
         files.forget_ahead()
+    named_found: list[tuple[int, Target]] = []
+    if named.modules or named.var_files:
+        named_found = _named_targets(
+            named, resolver, cwd, variables, env_variables, errors, max_size, files
+        )
     for job, result in zip(data_jobs, parsed, strict=True):
         errors.extend(result.errors)
         file_count += result.read
@@ -279,18 +301,11 @@ def scan(
         groups.setdefault((target.format, directory, module_path), []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
     for members in groups.values():
-        unlinked = [target for target, _, _ in members]
-        try:
-            linked = link(unlinked)
-        except Exception as exc:  # a defect costs this group its linking, not the scan
-            linked = unlinked
-            message = f"internal error while linking launch templates: {type(exc).__name__}: {exc}"
-            where = unlinked[0].span
-            errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
-        for target, (_, ctx, rules) in zip(linked, members, strict=True):
-            for finding in evaluate(target, ctx, rules):
-                findings.append(finding)
-                origins.setdefault(finding, (target, ctx))
+        for target, ctx, finding in _evaluate_group(members, errors):
+            findings.append(finding)
+            origins.setdefault(finding, (target, ctx))
+    if named_found:
+        targets += _evaluate_named(named, named_found, resolver, cwd, findings, origins, errors)
     findings = merge_instances(findings, origins)
     if findings:
         from imds_iac_checks import suppress
@@ -299,6 +314,274 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+
+
+def _evaluate_group(
+    members: list[tuple[Target, Context, tuple[str, ...]]], errors: list[ScanError]
+) -> Iterator[tuple[Target, Context, Finding]]:
+    """The findings of a group of targets linked together (launch-template inheritance), each
+    with the linked target and its context."""
+    unlinked = [target for target, _, _ in members]
+    try:
+        linked = link(unlinked)
+    except Exception as exc:  # a defect costs this group its linking, not the scan
+        linked = unlinked
+        message = f"internal error while linking launch templates: {type(exc).__name__}: {exc}"
+        where = unlinked[0].span
+        errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
+    for target, (_, ctx, rules) in zip(linked, members, strict=True):
+        for finding in evaluate(target, ctx, rules):
+            yield target, ctx, finding
+
+
+# --- files named one by one ------------------------------------------------------------------
+#
+# pre-commit passes the changed files. A .tf file is part of a module, and what its module
+# deploys depends on the roots that call it; a variable file is read by a root. So a named .tf
+# file is evaluated in every root module of the working tree that reaches its module through
+# local module calls (found by Reach, within its bound), or as a root itself when none does; an
+# automatically loaded variable file (terraform.tfvars, *.auto.tfvars) with the root of its
+# directory; any other .tfvars file as a -var-file of the root in its directory or, if that has
+# no .tf file, its parent (env/prod.tfvars). The walk follows only the module calls on the way to
+# a named file's module (and everything below it). A finding is reported when it is tied to a
+# named file: its location, its resource, a link of its value's provenance or a module call it
+# was made through lies in one.
+
+
+class Named:
+    """The Terraform files named one by one: .tf files by directory, variable files."""
+
+    __slots__ = ("modules", "var_files")
+
+    def __init__(self) -> None:
+        self.modules: dict[str, list[TfFile]] = {}
+        self.var_files: list[tuple[str, str]] = []  # (path, shown)
+
+    def ties(self) -> dict[int, set[str]]:
+        """For each evaluation (see _named_targets), the named files its findings are
+        reported for (shown paths)."""
+        shown = {file.shown for listing in self.modules.values() for file in listing}
+        out = {0: shown}
+        for i, (path, name) in enumerate(self.var_files):
+            if _auto_loaded(os.path.basename(path)):
+                shown.add(name)
+            else:
+                out[1 + i] = {name}
+        return out
+
+
+def _variable_files(
+    paths: list[str], resolver: Resolver, cwd: str, virtual: Collection[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """``paths`` without the variable files named (``.tfvars``, ``.tfvars.json``), and those
+    files: a missing one stays in ``paths`` (to be reported as missing), an excluded one is
+    dropped. ``virtual``: absolute paths of files read from standard input."""
+    rest: list[str] = []
+    found: list[tuple[str, str]] = []
+    for path in paths:
+        exists = os.path.isfile(path) or os.path.abspath(path) in virtual
+        if not path.lower().endswith(_VARIABLE_FILES) or not exists:
+            rest.append(path)
+            continue
+        absolute = os.path.abspath(path)
+        if resolver.for_path(absolute).excluded(absolute):
+            continue
+        shown = display_path(path, cwd)
+        if shown not in {s for _, s in found}:
+            found.append((path, shown))
+    return rest, found
+
+
+_VARIABLE_FILES = (".tfvars", ".tfvars.json")
+
+
+def _auto_loaded(name: str) -> bool:
+    """Whether Terraform loads a variable file of this name for the root of its directory."""
+    return name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith(
+        (".auto.tfvars", ".auto.tfvars.json")
+    )
+
+
+def _has_tf(directory: str) -> bool:
+    try:
+        return any(n.endswith(".tf") for n in os.listdir(directory))
+    except OSError:
+        return False
+
+
+def _named_targets(
+    named: Named,
+    resolver: Resolver,
+    cwd: str,
+    variables: Sequence[tuple[str, str]],
+    env_variables: Mapping[str, str] | None,
+    errors: list[ScanError],
+    max_size: int,
+    files: source.Files,
+) -> list[tuple[int, Target]]:
+    """The targets of the module graphs that reach the named files, each with the number of
+    the evaluation it comes from: 0 for the roots as Terraform loads them, 1 + i for the i-th
+    named variable file that is not loaded automatically (evaluated as a -var-file of its root).
+    Always serial: a pre-commit run names a few files."""
+    from imds_iac_checks.formats.terraform import graph
+
+    dirs = {d: list(listing) for d, listing in named.modules.items()}
+    auto: set[str] = set()
+    extra: list[tuple[int, str, str]] = []  # (evaluation, root directory, variable file)
+    for i, (path, shown) in enumerate(named.var_files):
+        directory = os.path.dirname(os.path.abspath(path))
+        if _auto_loaded(os.path.basename(path)):
+            auto.add(directory)
+            continue
+        root = directory if _has_tf(directory) else os.path.dirname(directory)
+        if _has_tf(root):
+            extra.append((1 + i, root, path))
+        else:
+            message = (
+                "not evaluated: no root module to read it with (a variable file Terraform does "
+                "not load automatically is evaluated as a -var-file of the root module in its "
+                "directory or, without one, its parent); exclude it if it is used otherwise"
+            )
+            errors.append(ScanError(shown, 0, 0, message))
+    roots: list[str] = sorted(auto)
+    toward: set[str] = set()
+    callers: dict[str, int] = {}
+    if dirs:
+        reach = _reach(resolver, cwd, files)
+        above, toward = reach.above(set(dirs))
+        callers = reach.counts
+        roots += [d for d in above if d not in auto]
+        # A named file's module that no root reached (a call with count = 0, a caller that
+        # does not parse, a loop) is evaluated as a root of its own: never a silent pass.
+        roots += sorted(dirs)
+    wanted = graph.Wanted(set(dirs) | auto, toward)
+    out: list[tuple[int, Target]] = []
+    found = graph.targets(
+        dirs,
+        cwd,
+        variables,
+        errors,
+        environment=env_variables,
+        roots=roots,
+        callers=callers,
+        max_size=max_size,
+        files=files,
+        wanted=wanted,
+    )
+    out += ((0, target) for target in found)
+    for evaluation, root, path in extra:
+        found = graph.targets(
+            {},
+            cwd,
+            [("--var-file", path), *variables],
+            errors,
+            environment=env_variables,
+            roots=[root],
+            callers=callers,
+            max_size=max_size,
+            files=files,
+            wanted=graph.Wanted({root}, set()),
+        )
+        out += ((evaluation, target) for target in found)
+    return out
+
+
+def _reach(resolver: Resolver, cwd: str, files: source.Files) -> "Reach":
+    """The local module calls of the working tree's .tf files (as ``check .`` finds them:
+    excluded, hidden and skipped directories are not searched)."""
+    from imds_iac_checks.formats.terraform import graph
+
+    limit = resolver.size_limit.value
+    budget = [graph.MAX_REACH_ENTRIES]
+
+    def tf_files() -> Iterator[str]:
+        for path, _ in discover([cwd], resolver, [], budget=budget):
+            if path.endswith(".tf"):
+                yield path
+
+    def read(path: str) -> bytes:
+        data = files.overlay.get(path)
+        return data if data is not None else source.read_regular(path, limit)
+
+    reach = graph.Reach.index(tf_files(), read)
+    if budget[0] < 0:
+        reach.complete = False
+    return reach
+
+
+def _evaluate_named(
+    named: Named,
+    found: list[tuple[int, Target]],
+    resolver: Resolver,
+    cwd: str,
+    findings: list[Finding],
+    origins: dict[Finding, tuple[Target, Context]],
+    errors: list[ScanError],
+) -> int:
+    """Add the findings of ``found`` (see _named_targets) tied to the named files, except those
+    a directory scanned already has; the number of targets evaluated."""
+    ties = named.ties()
+    known: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
+    groups: dict[tuple[int, str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
+    for evaluation, target in found:
+        where = target.path
+        if where not in known:
+            absolute = os.path.abspath(os.path.join(cwd, where))
+            settings = resolver.for_path(absolute)
+            known[where] = (
+                None
+                if settings.excluded(absolute)
+                else (
+                    Context(hop_limit=settings.hop_limit_for(absolute)),
+                    settings.rules_for(absolute),
+                )
+            )
+        setting = known[where]
+        if setting is None:
+            continue
+        directory = os.path.dirname(os.path.abspath(os.path.join(cwd, where)))
+        module_path = target.address[: target.address.rfind(target.kind + ".")]
+        key = (evaluation, directory, module_path)
+        groups.setdefault(key, []).append((target, setting[0], setting[1]))
+    already = set(findings)
+    count = 0
+    for (evaluation, _, _), members in groups.items():
+        tie = ties[evaluation]
+        count += sum(1 for target, _, _ in members if _target_tied(target, tie))
+        for target, ctx, finding in _evaluate_group(members, errors):
+            if finding not in already and _tied(finding, target, tie):
+                findings.append(finding)
+                origins.setdefault(finding, (target, ctx))
+    return count
+
+
+def _target_tied(target: Target, named: set[str]) -> bool:
+    """Whether a target is in a named file, made through a module call in one, or has a value
+    that comes from one (the targets a scan of named files counts)."""
+    if target.path in named or any(span.path in named for span in target.module_calls):
+        return True
+    return any(
+        link.span.path in named
+        for values in target.settings.values()
+        for value in values
+        for link in value.provenance
+    )
+
+
+def _tied(finding: Finding, target: Target, named: set[str]) -> bool:
+    """Whether ``finding`` (on ``target``) depends on a file in ``named`` (shown paths): its
+    location, its resource, a module call its resource was made through, or a link of the
+    provenance of the value it is about."""
+    if finding.path in named or target.path in named:
+        return True
+    if any(span.path in named for span in target.module_calls):
+        return True
+    values = list(target.settings.get(finding.setting or "", ()))
+    values += [v for v in (target.unknown_block, target.template_ref) if v is not None]
+    return any(
+        value.span == finding.span and any(link.span.path in named for link in value.provenance)
+        for value in values
+    )
 
 
 def _parse_data(

@@ -366,6 +366,25 @@ def test_integration_files_are_valid_yaml(name: str) -> None:
         assert all(hook["language"] == "python" for hook in doc)
 
 
+def test_pre_commit_hooks_files_pattern() -> None:
+    """Both hooks get what they got before, plus variable files and Packer templates."""
+    import re
+
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    before = re.compile(r"(\.tf|\.tf\.json|\.ya?ml|\.json|\.template)$")
+    added = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
+    added += ["ami.pkr.hcl"]
+    names = ["main.tf", "a.tf.json", "s.yaml", "s.yml", "plan.json", "x.template", "deep/b.tf"]
+    names += ["README.md", "main.py", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", *added]
+    for hook in doc:
+        files = re.compile(hook["files"])
+        for name in names:
+            expected = bool(before.search(name)) or name in added
+            assert bool(files.search(name)) == expected, (hook["id"], name)
+
+
 @pytest.mark.slow
 def test_github_action_steps_run(tmp_path: Path) -> None:
     """The composite action's own shell steps, run as the runner runs them (inputs as env)."""
@@ -451,3 +470,95 @@ def test_pre_commit_run_in_a_consumer_repository(tmp_path: Path) -> None:
     _git(consumer, "add", ".")
     assert run().returncode == 0
     assert "metadata_options {" in (consumer / "infra" / "main.tf").read_text()
+
+
+def _this_checkout_as_a_repository(target: Path) -> str:
+    """This checkout's files as they are now (uncommitted changes included) in a repository of
+    their own, committed: what a `.pre-commit-config.yaml` can name at a `rev`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    _git(target, "init", "-q")
+    _git(target, "add", "-A")
+    _git(target, "commit", "-q", "-m", "snapshot")
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=target, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.slow
+def test_pre_commit_sees_changes_outside_the_resources(tmp_path: Path) -> None:
+    """Issue 14, point 2, as pre-commit runs the hooks: a commit of only svc/variables.tf with
+    its default changed to "optional", or of only a terraform.tfvars, is blocked by both hooks;
+    an unrelated change passes even with insecure code elsewhere in the repository."""
+    require_tool(shutil.which("git") is not None, "git")
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    require_tool(os.path.exists(pre_commit), "pre-commit")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    rev = _this_checkout_as_a_repository(hooks)
+    consumer = tmp_path / "consumer"
+    files = {
+        "svc/variables.tf": 'variable "tokens" {\n  type    = string\n  default = "required"\n}\n',
+        "svc/main.tf": 'resource "aws_instance" "app" {\n  ami = "ami-1"\n'
+        "  metadata_options {\n    http_tokens = var.tokens\n  }\n}\n",
+        "svc/outputs.tf": 'output "id" {\n  value = aws_instance.app.id\n}\n',
+        "modules/web/main.tf": 'variable "tokens" {\n  type = string\n}\n'
+        'resource "aws_instance" "web" {\n  ami = "ami-1"\n'
+        "  metadata_options {\n    http_tokens = var.tokens\n  }\n}\n",
+        "live/prod/main.tf": 'variable "tokens" {\n  type = string\n}\n'
+        'module "web" {\n  source = "../../modules/web"\n  tokens = var.tokens\n}\n',
+        "live/prod/terraform.tfvars": 'tokens = "required"\n',
+        "legacy/main.tf": 'resource "aws_instance" "old" {\n  ami = "ami-1"\n}\n',  # IMDS001
+        ".pre-commit-config.yaml": f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n"
+        "      - id: imds-iac\n      - id: imds-iac-fix\n",
+    }
+    for name, text in files.items():
+        (consumer / name).parent.mkdir(parents=True, exist_ok=True)
+        (consumer / name).write_text(text)
+    _git(consumer, "init", "-q")
+    _git(consumer, "add", "-A")
+    _git(consumer, "commit", "-q", "-m", "initial")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def commit_only(name: str, text: str) -> subprocess.CompletedProcess[str]:
+        """Change one file, stage only it and run the hooks as `git commit` would."""
+        (consumer / name).write_text(text)
+        _git(consumer, "add", name)
+        try:
+            return subprocess.run(
+                [pre_commit, "run"],
+                cwd=consumer,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        finally:
+            _git(consumer, "reset", "-q", "--hard")
+
+    def failed(run: subprocess.CompletedProcess[str]) -> list[str]:
+        return [line.split(".")[0] for line in run.stdout.splitlines() if "Failed" in line]
+
+    run = commit_only("svc/variables.tf", files["svc/variables.tf"].replace("required", "optional"))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert failed(run) == ["imds-iac (require IMDSv2)", "imds-iac fix (require IMDSv2)"]
+    assert "svc/variables.tf:3:13: IMDS002 [aws_instance.app]" in run.stdout
+    assert "legacy" not in run.stdout
+
+    run = commit_only("live/prod/terraform.tfvars", 'tokens = "optional"\n')
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert failed(run) == ["imds-iac (require IMDSv2)", "imds-iac fix (require IMDSv2)"]
+    assert "live/prod/terraform.tfvars:1:10: IMDS002 [module.web.aws_instance.web]" in run.stdout
+
+    run = commit_only("svc/outputs.tf", files["svc/outputs.tf"] + 'output "ip" {\n  value = 1\n}\n')
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert failed(run) == [] and run.stdout.count("Passed") == 2

@@ -4,12 +4,12 @@ they call (local sources, and modules Terraform downloaded), within bounds on th
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
 from imds_iac_checks.formats.terraform import module as tfm
-from imds_iac_checks.model import TOO_COMPLEX, LinkKind, ScanError, Target
+from imds_iac_checks.model import TOO_COMPLEX, LinkKind, ScanError, Span, Target
 from imds_iac_checks.source import display_path, too_big
 
 
@@ -63,6 +63,7 @@ def targets(
     max_size: int = source.DEFAULT_LIMIT,
     load: Load | None = None,
     files: source.Files,
+    wanted: "Callable[[str], int] | None" = None,
 ) -> Iterator[Target]:
     """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
     file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
@@ -73,7 +74,11 @@ def targets(
 
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
     walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known;
-    ``load`` parses a file (default: ``module.load_file``)."""
+    ``load`` parses a file (default: ``module.load_file``). ``wanted`` (a scan of named files,
+    see :class:`Reach`) prunes the walk: for a module directory, :data:`SKIP` (its calls are not
+    followed), :data:`TOWARD` (only its calls toward a wanted module are) or :data:`ALL`
+    (everything below it is); with it, each target records the module calls it was made
+    through (``Target.module_calls``)."""
     env_inputs = tfm.env_var_inputs(environment or {})
     cli_inputs: dict[str, tfm.VarInput] = {}
     for flag, given_text in variables:
@@ -165,27 +170,41 @@ def targets(
         call_path: tuple[str, ...] = (),
         every: int | None = None,
         names: tuple[tuple[str, str], ...] = (),
+        mode: int = ALL,
+        calls: tuple[Span, ...] = (),
     ) -> Iterator[Target]:
         """The targets of ``directory`` called as ``call_path`` (module names from the root),
         then of the modules it calls. ``names``: the instance names of this module instance
-        (Target.instance_names)."""
+        (Target.instance_names); ``mode``: which calls are followed (see ``wanted``);
+        ``calls``: the module blocks this instance was made through (recorded with ``wanted``)."""
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs, root.work)
         for target in module.targets(prefix, names):
             root.targets += 1
             if every is not None:
                 target = target._replace(instances=(target.instances or 1) * every)
+            if calls:
+                target = target._replace(module_calls=calls)
             yield target
         on_disk = module.local_calls(directory, downloaded, call_path)
         local_names = {name for _, _, name, _ in on_disk}
         for src, block, name in module.module_calls:
             if name not in local_names:
                 try:
-                    yield from module.registry_targets(src, block, name, prefix, names)
+                    made = module.registry_targets(src, block, name, prefix, names)
+                    if wanted is not None:
+                        here = (*calls, src.span(block))
+                        made = [target._replace(module_calls=here) for target in made]
+                    yield from made
                 except Exception as exc:  # a defect costs this call, not the rest of the module
                     _call_failed(src, block, name, exc, errors)
         for src, block, name, child in on_disk:
             child = canonical(child)
+            child_mode = ALL
+            if wanted is not None and mode != ALL:
+                child_mode = wanted(child)
+                if child_mode == SKIP:
+                    continue
             if child in stack or len(stack) > MAX_MODULE_DEPTH:
                 line = src.span(block).line
                 errors.append(
@@ -215,13 +234,15 @@ def targets(
                         (*call_path, name),
                         every if times is None else (every or 1) * times,
                         ((f"{address}{suffix}", address), *names) if suffix else names,
+                        child_mode,
+                        (*calls, src.span(block)) if wanted is not None else (),
                     )
                 if instances and instances[0][2].cut is not None:
                     where, why = instances[0][2].cut
                     cut = tfm.problem_target(
                         tfm.MODULE_CALL, address, src, block, where, why, LinkKind.TOO_COMPLEX
                     )
-                    yield cut._replace(instance_names=names)
+                    yield cut._replace(instance_names=names, module_calls=calls)
             except Exception as exc:  # a defect costs this call, not the rest of the module
                 _call_failed(src, block, name, exc, errors)
 
@@ -240,7 +261,10 @@ def targets(
         root = _Root()
         try:
             downloaded = _downloaded(directory, files)
-            yield from walk(directory, root_inputs(directory), "", (directory,), downloaded, root)
+            mode = ALL if wanted is None else wanted(directory)
+            yield from walk(
+                directory, root_inputs(directory), "", (directory,), downloaded, root, mode=mode
+            )
         except Exception as exc:  # never lose the rest of the tree to one module
             shown = display_path(directory, cwd)
             errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
@@ -312,11 +336,15 @@ def _directory_key(
     return real_keys.get(real, real)
 
 
+# A local module source in the bytes of a .tf file: at the start of a line, after a one-line
+# block's `{` or after a `/* comment */` (a local `source` is always a literal).
+_LOCAL_SOURCE = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
+
+
 def count_callers(directories: dict[str, list[TfFile]], files: source.Files) -> dict[str, int]:
     """How many local module calls in the scanned directories name each directory (the bytes
     are kept in ``files`` for the parse)."""
-    # At the start of a line, after a one-line block's `{` or after a `/* comment */`.
-    pattern = re.compile(rb'(?:^|\{|\*/)[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"', re.MULTILINE)
+    pattern = _LOCAL_SOURCE
     counts: dict[str, int] = {}
     real_keys: dict[str, str] = {}
     for directory in directories:
@@ -375,3 +403,113 @@ def shared_loads(callers: dict[str, int]) -> Load:
         return parsed[key]
 
     return load_file
+
+
+# --- the modules that reach a named file (a scan of files named one by one) ------------------
+
+# How the walk follows the module calls of a directory (``targets(wanted=...)``).
+SKIP = 0  # not at all: nothing below it leads to a wanted module
+TOWARD = 1  # only the calls toward a wanted module
+ALL = 2  # every call: a wanted module (values flow from it into what it calls)
+
+# Bounds on the search for the callers of a named file's module: the .tf files read and the
+# directory entries listed. Past either the search stops (what was read still counts), so a huge
+# tree costs a bounded time (about 0.2 s for the 6,800 .tf files of the 2,000-module benchmark
+# tree; the bounds allow some 20 times that).
+MAX_REACH_FILES = 20_000
+MAX_REACH_ENTRIES = 200_000
+
+
+class Reach:
+    """The local module calls of a tree of ``.tf`` files, found in the bytes (no parse): which
+    directories call each module directory, so that a module's callers, and the root modules
+    above them, can be found. ``complete`` is False when the search stopped at its bound."""
+
+    __slots__ = ("callers", "complete", "counts")
+
+    def __init__(self) -> None:
+        self.callers: dict[str, set[str]] = {}  # module directory -> the directories calling it
+        self.counts: dict[str, int] = {}  # module directory -> its number of calls
+        self.complete = True
+
+    @classmethod
+    def index(
+        cls, paths: Iterable[str], read: Callable[[str], bytes], bound: int | None = None
+    ) -> "Reach":
+        """The calls in the ``.tf`` files ``paths`` (absolute, normalized), read by ``read``
+        (an unreadable file calls nothing), from at most ``bound`` files (default:
+        :data:`MAX_REACH_FILES`)."""
+        if bound is None:
+            bound = MAX_REACH_FILES
+        reach = cls()
+        directories: set[str] = set()
+        edges: list[tuple[str, str]] = []
+        for n, path in enumerate(paths):
+            if n >= bound:
+                reach.complete = False
+                break
+            directory = os.path.dirname(path)
+            directories.add(directory)
+            try:
+                data = read(path)
+            except OSError:
+                continue
+            if b"module" not in data:
+                continue
+            for match in _LOCAL_SOURCE.finditer(data):
+                raw = match.group(1).decode("utf-8", "replace")
+                edges.append((directory, os.path.normpath(os.path.join(directory, raw))))
+        real: dict[str, str] | None = None
+        for caller, child in edges:
+            if child not in directories:  # through a symbolic link: the directory it names
+                if real is None:
+                    real = {os.path.realpath(d): d for d in sorted(directories)}
+                child = real.get(os.path.realpath(child), child)
+            if child == caller:
+                continue
+            reach.counts[child] = reach.counts.get(child, 0) + 1
+            reach.callers.setdefault(child, set()).add(caller)
+        return reach
+
+    def above(self, directories: "set[str]") -> tuple[list[str], set[str]]:
+        """The root modules (directories no module of the tree calls) from which one of
+        ``directories`` is reached, in sorted order, and every directory on the way,
+        ``directories`` included. A directory no module calls is its own root."""
+        seen = set(directories)
+        todo = sorted(seen)
+        roots: set[str] = set()
+        while todo:
+            directory = todo.pop()
+            callers = self.callers.get(directory)
+            if not callers:
+                roots.add(directory)
+                continue
+            for caller in callers:
+                if caller not in seen:
+                    seen.add(caller)
+                    todo.append(caller)
+        return sorted(roots), seen
+
+
+class Wanted:
+    """``targets(wanted=...)`` for a scan of named files: :data:`ALL` for the directories in
+    ``full`` (a named file's module, a root whose variable file is named), :data:`TOWARD` for
+    those on the way to one (``toward``), else :data:`SKIP`. Directories compare as written,
+    then by real path (a module reached through a symbolic link)."""
+
+    __slots__ = ("_real", "full", "toward")
+
+    def __init__(self, full: "set[str]", toward: "set[str]") -> None:
+        self.full = full
+        self.toward = toward
+        self._real: dict[str, int] | None = None
+
+    def __call__(self, directory: str) -> int:
+        if directory in self.full:
+            return ALL
+        if directory in self.toward:
+            return TOWARD
+        if self._real is None:
+            self._real = {os.path.realpath(d): TOWARD for d in self.toward}
+            self._real.update((os.path.realpath(d), ALL) for d in self.full)
+        return self._real.get(os.path.realpath(directory), SKIP)
