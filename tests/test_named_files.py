@@ -22,6 +22,19 @@ INSTANCE = """
     """
 
 
+@pytest.fixture
+def cli(cli):  # type: ignore[no-untyped-def]
+    """``imds-iac`` in-process, ``check`` in the concise format (one line a finding); a later
+    ``--format`` wins."""
+
+    def run(*args: str, cwd: Path | None = None) -> Run:
+        if args and args[0] == "check":
+            args = (args[0], "--format", "concise", *args[1:])
+        return cli(*args, cwd=cwd)  # type: ignore[no-any-return]
+
+    return run
+
+
 def lines(run: Run) -> list[str]:
     """The finding lines of a text report."""
     return [line for line in run.out.splitlines() if ": IMDS" in line]
