@@ -15,6 +15,7 @@ from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats import scanned_kind
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
+from imds_iac_checks.rules import auditors
 from imds_iac_checks.source import display_path, too_big
 
 if TYPE_CHECKING:
@@ -233,11 +234,21 @@ def scan(
             )
     finally:
         files.forget_ahead()
+    # The files whose imds-iac suppressions are judged (shown path -> the rules enabled there):
+    # those asked for, read whole, that found targets (data files) or whose module is complete
+    # (a .tf file named without its siblings was not evaluated with their resources).
+    audited: dict[str, tuple[str, ...]] = {}
+    for directory, tf_files in modules.items():
+        if _complete(directory, tf_files):
+            for tf in tf_files:
+                audited[tf.shown] = file_settings[tf.shown][1]
     for job, result in zip(data_jobs, parsed, strict=True):
         errors.extend(result.errors)
         file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
+        if result.targets:
+            audited[job.shown] = rules
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
         for target in result.targets:
             targets += 1
@@ -263,6 +274,7 @@ def scan(
         module_path = target.address[: target.address.rfind(target.kind + ".")]
         groups.setdefault((target.format, directory, module_path), []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
+    by_file: dict[str, list[Target]] = {}
     for members in groups.values():
         unlinked = [target for target, _, _ in members]
         try:
@@ -273,17 +285,35 @@ def scan(
             where = unlinked[0].span
             errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
         for target, (_, ctx, rules) in zip(linked, members, strict=True):
+            by_file.setdefault(target.path, []).append(target)
             for finding in evaluate(target, ctx, rules):
                 findings.append(finding)
                 origins.setdefault(finding, (target, ctx))
     findings = merge_instances(findings, origins)
+    used: set[tuple[str, int]] = set()
     if findings:
         from imds_iac_checks import suppress
 
-        findings = suppress.apply(findings, origins, cwd, files)
+        findings = suppress.apply(findings, origins, cwd, files, used)
+    failed = {e.path for e in errors}
+    audited = {path: rules for path, rules in audited.items() if path not in failed}
+    if audited and auditors():
+        from imds_iac_checks import suppress
+
+        findings += suppress.audit(audited, by_file, used, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+
+
+def _complete(directory: str, tf_files: "list[TfFile]") -> bool:
+    """Every .tf file of the module directory is among those scanned."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    scanned = {os.path.basename(tf.path) for tf in tf_files}
+    return all(name in scanned for name in names if name.endswith(".tf"))
 
 
 def _parse_data(
