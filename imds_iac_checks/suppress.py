@@ -31,9 +31,8 @@ from imds_iac_checks.model import Finding, Span, Target
 from imds_iac_checks.rules import REGISTRY, Rule, Suppression, auditors, matching
 from imds_iac_checks.rules import peers as rule_peers
 
-_INLINE = rb"(?:#|//)[ \t]*imds-iac:[ \t]*ignore(?:\[([^\]\r\n]*)\])?[ \t]*([^\r\n]*)"
+_INLINE = re.compile(rb"(?:#|//)[ \t]*imds-iac:[ \t]*ignore(?:\[([^\]\r\n]*)\])?[ \t]*([^\r\n]*)")
 _CHECKOV = r"(?:#|//)\s*checkov:skip=([A-Za-z0-9_]+)(?::([^\r\n]*))?"
-_LINE_END = re.compile(rb"\r\n|\n|\r")
 _CODE = re.compile(rb"[^,\s]+")
 
 
@@ -59,38 +58,47 @@ class Comment(NamedTuple):
 
 
 def comments(data: bytes) -> list[Comment]:
-    """Every ``imds-iac: ignore`` comment of a file (HCL ``#`` and ``//``, YAML ``#``)."""
+    """Every ``imds-iac: ignore`` comment of a file (HCL ``#`` and ``//``, YAML ``#``). Lines end
+    at ``\r\n``, ``\n`` or a lone ``\r``, as the readers count them."""
     if b"imds-iac:" not in data:
         return []
     out = []
-    starts = [0] + [m.end() for m in _LINE_END.finditer(data)]
-    for number, begin in enumerate(starts, 1):
-        found = _LINE_END.search(data, begin)
-        end = found.start() if found else len(data)
-        if b"imds-iac:" not in data[begin:end]:
-            continue
-        for m in re.finditer(_INLINE, data[begin:end]):
-            codes = None
-            if m.group(1) is not None:
-                at = begin + m.start(1)
-                codes = tuple(
-                    Code(c.group().decode("utf-8", "replace"), at + c.start(), at + c.end())
-                    for c in _CODE.finditer(m.group(1))
-                )
-            before = data[begin : begin + m.start()].removeprefix(b"\xef\xbb\xbf")
-            out.append(
-                Comment(
-                    number,
-                    begin + m.start(),
-                    end,
-                    codes,
-                    begin + m.start(1) if codes is not None else -1,
-                    begin + m.end(1) if codes is not None else -1,
-                    m.group(2).decode("utf-8", "replace").strip(),
-                    not before.strip(b" \t"),
-                )
+    line, pos = 1, 0  # the line number at byte ``pos``
+    for m in _INLINE.finditer(data):
+        start = m.start()
+        line += _breaks(data, pos, start)
+        pos = start
+        begin = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+        codes = None
+        if m.group(1) is not None:
+            at = m.start(1)
+            codes = tuple(
+                Code(c.group().decode("utf-8", "replace"), at + c.start(), at + c.end())
+                for c in _CODE.finditer(m.group(1))
             )
+        before = data[begin:start].removeprefix(b"\xef\xbb\xbf")
+        out.append(
+            Comment(
+                line,
+                start,
+                m.end(),  # the reason runs to the end of the line
+                codes,
+                m.start(1) if codes is not None else -1,
+                m.end(1) if codes is not None else -1,
+                m.group(2).decode("utf-8", "replace").strip(),
+                not before.strip(b" \t"),
+            )
+        )
     return out
+
+
+def _breaks(data: bytes, start: int, end: int) -> int:
+    """The line breaks in ``data[start:end]`` (``\r\n`` counts once)."""
+    return (
+        data.count(b"\n", start, end)
+        + data.count(b"\r", start, end)
+        - data.count(b"\r\n", start, end)
+    )
 
 
 # Identifies one suppression code of a scan (or a bare ignore): (path, byte offset).
@@ -238,8 +246,9 @@ def audit(
         mine = [rule for rule in judges if rule.id in enabled]
         if not mine:
             continue
-        try:
-            data = files.read(os.path.join(cwd, path))
+        full = os.path.join(cwd, path)
+        try:  # a file the scan read without a comment holds none
+            data = files.read(full) if files.may_suppress(full) else b""
         except OSError:
             continue
         found = _suppressions(path, data, targets.get(path, []), enabled, used)
@@ -251,16 +260,13 @@ def _suppressions(
     path: str, data: bytes, targets: list[Target], enabled: tuple[str, ...], used: set[Key]
 ) -> list[_Found]:
     out: list[_Found] = []
-    lines: list[int] | None = None
     judged = tuple(r for r in enabled if not _audits(r))
     for c in comments(data):
-        if lines is None:
-            lines = [0] + [m.end() for m in _LINE_END.finditer(data)]
         resource = _around(targets, c.line, c.comment_only)
         why = f"imds-iac: ignore: {c.reason or 'no reason given'}"
         group = ("line", c.line)
         if c.codes is None:
-            span = _span(path, data, lines, c.line, c.start, c.end)
+            span = _span(path, data, c.line, c.start, c.end)
             s = Suppression(
                 span, None, judged, (path, c.start) in used, bool(judged), resource, True
             )
@@ -268,7 +274,7 @@ def _suppressions(
         for code in c.codes or ():
             rules = matching(code.text)
             s = Suppression(
-                _span(path, data, lines, c.line, code.start, code.end),
+                _span(path, data, c.line, code.start, code.end),
                 code.text,
                 rules,
                 (path, code.start) in used,
@@ -358,10 +364,12 @@ def _around(targets: list[Target], line: int, comment_only: bool) -> str:
     return address
 
 
-def _span(path: str, data: bytes, lines: list[int], line: int, start: int, end: int) -> Span:
-    """The span of bytes ``start:end`` of one line (columns in characters)."""
-    begin = lines[line - 1]
-    prefix = data[begin:start].removeprefix(b"\xef\xbb\xbf") if line == 1 else data[begin:start]
+def _span(path: str, data: bytes, line: int, start: int, end: int) -> Span:
+    """The span of bytes ``start:end`` of line ``line`` (columns in characters)."""
+    begin = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+    prefix = data[begin:start]
+    if begin == 0:
+        prefix = prefix.removeprefix(b"\xef\xbb\xbf")
     column = len(prefix.decode("utf-8", "replace")) + 1
     width = len(data[start:end].decode("utf-8", "replace"))
     return Span(path, start, end, line, column, line, column + width)

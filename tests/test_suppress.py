@@ -269,3 +269,45 @@ def test_baseline_accepts_its_findings(cli, tmp_path: Path) -> None:
     assert [e["rule_id"] for e in entries] == ["IMDS005"]
     run = cli("check", "--fail-on", "warning", "--baseline", "baseline.json", ".", cwd=tmp_path)
     assert run.code == 0, run.out
+
+
+def test_removals_keep_line_ends_and_the_rest_of_the_line() -> None:
+    from imds_iac_checks.fix.edits import apply
+    from imds_iac_checks.fix.suppressions import removals
+    from imds_iac_checks.suppress import comments
+
+    def fixed(text: bytes, dead_codes: list[bytes]) -> bytes:
+        dead = set()
+        for c in comments(text):
+            if c.codes is None:
+                dead.add(c.start)
+            dead |= {code.start for code in c.codes or () if code.text.encode() in dead_codes}
+        return apply(text, list({edit for edit, _ in removals(text, dead).values()}))
+
+    crlf = (
+        b"a = 1\r\n  # imds-iac: ignore[IMDS003] gone\r\nb = 2 # imds-iac: ignore[X, IMDS002] y\r\n"
+    )
+    assert fixed(crlf, [b"IMDS003", b"X"]) == b"a = 1\r\nb = 2 # imds-iac: ignore[IMDS002] y\r\n"
+    last = b"a = 1\n# imds-iac: ignore"
+    assert fixed(last, []) == b"a = 1"
+    other = b"x = 1 # a note # imds-iac: ignore[IMDS01]\n"
+    assert fixed(other, [b"IMDS01"]) == b"x = 1 # a note\n"
+    lone_cr = b"a = 1\r# imds-iac: ignore[IMDS01]\rb = 2 // imds-iac: ignore[IMDS02]\r"
+    assert [c.line for c in comments(lone_cr)] == [2, 3]
+    assert fixed(lone_cr, [b"IMDS01", b"IMDS02"]) == b"a = 1\rb = 2\r"
+
+
+def test_fix_never_edits_text_that_only_reads_like_a_comment(cli, tmp_path: Path) -> None:
+    """A heredoc (user data) holding ``# imds-iac: ignore`` is a string: it is not edited."""
+    text = (
+        'resource "aws_instance" "web" {\n  ami       = "ami-1"\n  user_data = <<-EOT\n'
+        "    #!/bin/sh\n    # imds-iac: ignore[IMDS003] inside user data\n  EOT\n"
+        '  metadata_options {\n    http_tokens = "required" # imds-iac: ignore[IMDS003] gone\n'
+        "  }\n}\n"
+    )
+    (tmp_path / "main.tf").write_text(text)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert "not fixed: no automatic fix: the suppression is not in a comment" in run.out
+    assert (tmp_path / "main.tf").read_text() == text.replace(
+        ' # imds-iac: ignore[IMDS003] gone"', '"'
+    ).replace(" # imds-iac: ignore[IMDS003] gone\n", "\n")

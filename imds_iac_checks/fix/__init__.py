@@ -270,9 +270,14 @@ def _dead_suppressions(
                 not_fixed[f] = "the file was not read by the scan"
             continue
         edits = suppressions.removals(data, {f.span.start_byte for f in members})
+        if syntax_of(path, data) == "hcl":
+            from imds_iac_checks.fix import hcl
+
+            # text that reads like a comment inside a string or heredoc (user data) stays
+            edits = {k: v for k, v in edits.items() if hcl.in_comment(data, v[0].start, v[0].end)}
         for f in members:
             if f.span.start_byte not in edits:
-                not_fixed[f] = "no automatic fix: the suppression is not a comment"
+                not_fixed[f] = "no automatic fix: the suppression is not in a comment"
                 continue
             edit, change = edits[f.span.start_byte]
             plan = Planned(f, path, (edit,), change)

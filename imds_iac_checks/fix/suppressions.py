@@ -6,7 +6,7 @@ is left, or a bare ``ignore`` is dead, the whole comment goes with its reason: a
 comment with the blanks before it, a comment on a line of its own with its line.
 """
 
-from imds_iac_checks.fix.edits import Edit, line_start, next_line
+from imds_iac_checks.fix.edits import Edit
 from imds_iac_checks.suppress import Comment, comments
 
 
@@ -35,16 +35,22 @@ def removals(data: bytes, dead: set[int]) -> dict[int, tuple[Edit, str]]:
 
 
 def _whole(data: bytes, c: Comment) -> Edit:
-    """The edit removing comment ``c``: its line when nothing else is on it, else the comment
-    and the blanks before it."""
-    if c.comment_only:
-        start = line_start(data, c.start)
-        end = next_line(data, c.start)
-        if end == len(data) and not data.endswith(b"\n") and start > 0:
-            # the last line, without a line break: take the one before it instead
-            start -= 2 if data[start - 2 : start] == b"\r\n" else 1
-        return Edit(start, end, b"")
-    start = c.start
-    while start > 0 and data[start - 1 : start] in (b" ", b"\t"):
+    """The edit removing comment ``c``: its line (with its line break) when nothing else is on
+    it, else the comment and the blanks before it. Lines end at ``\r\n``, ``\n`` or ``\r``."""
+    if not c.comment_only:
+        start = c.start
+        while start > 0 and data[start - 1 : start] in (b" ", b"\t"):
+            start -= 1
+        return Edit(start, c.end, b"")
+    start = max(data.rfind(b"\n", 0, c.start), data.rfind(b"\r", 0, c.start)) + 1
+    end = c.end  # the end of the comment is the end of its line
+    if data[end : end + 2] == b"\r\n":
+        return Edit(start, end + 2, b"")
+    if end < len(data):
+        return Edit(start, end + 1, b"")
+    # the last line, without a line break: the break before it goes instead
+    if start >= 2 and data[start - 2 : start] == b"\r\n":
+        start -= 2
+    elif start >= 1:
         start -= 1
-    return Edit(start, c.end, b"")
+    return Edit(start, end, b"")
