@@ -1,3 +1,3 @@
 """imds-iac: find and fix infrastructure code that lets EC2 instances use IMDSv1."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

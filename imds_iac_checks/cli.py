@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import argparse
 
     from imds_iac_checks.config import Resolver
+    from imds_iac_checks.model import Finding, ScanError
     from imds_iac_checks.scan import ScanResult
     from imds_iac_checks.source import Files
 
@@ -30,6 +31,16 @@ Namespace = Any
 
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# --var and --var-file share one list, in command-line order (Terraform applies them in that
+# order): each item says which option gave it.
+def _var(value: str) -> tuple[str, str]:
+    return ("--var", value)
+
+
+def _var_file(value: str) -> tuple[str, str]:
+    return ("--var-file", value)
 
 
 class Opt:
@@ -76,7 +87,7 @@ WRITERS = {
 }
 FORMATS = tuple(WRITERS)
 
-CHECK_OPTIONS = (
+_BASE_OPTIONS = (
     Opt(
         ("--format",),
         "format",
@@ -136,16 +147,19 @@ CHECK_OPTIONS = (
     Opt(
         ("--var",),
         "variables",
-        "set a Terraform root-module variable, NAME=VALUE (repeatable), as terraform -var",
+        "set a Terraform root-module variable, NAME=VALUE (repeatable), as terraform -var "
+        "reads it (TF_VAR_NAME in the environment is read too)",
         action="append",
+        type=_var,
         default=[],
         metavar="NAME=VALUE",
     ),
     Opt(
         ("--var-file",),
-        "var_files",
+        "variables",
         "load Terraform variables from a .tfvars or .tfvars.json file (repeatable)",
         action="append",
+        type=_var_file,
         default=[],
         metavar="FILE",
     ),
@@ -196,23 +210,66 @@ CHECK_OPTIONS = (
 )
 
 
+# The options of ``check`` that ``fix`` has too (the others: report, baseline).
 _CHECK_ONLY = ("format", "output", "baseline", "write_baseline")
-_SHARED = tuple(opt for opt in CHECK_OPTIONS if opt.dest not in _CHECK_ONLY)
+_SHARED = tuple(opt for opt in _BASE_OPTIONS if opt.dest not in _CHECK_ONLY)
+# The report formats of ``fix`` (and ``check --fix``): what was fixed, what was left and why.
+FIX_FORMATS = ("text", "json")
+# Formats for other tools (annotations, test reports): only ``check`` writes them, and not
+# with --statistics (a table, or JSON).
+_CHECK_ONLY_FORMATS = ("sarif", "junit", "github", "gitlab")
+_DIFF = Opt(
+    ("--diff",),
+    "diff",
+    "print the changes as a unified diff and write nothing (exit 1 if there are any; 2 if "
+    "a file could not be scanned)",
+    action="store_true",
+)
+_UNSAFE = Opt(
+    ("--unsafe-fixes",),
+    "unsafe_fixes",
+    "also apply unsafe fixes: edits of variable defaults, locals, tfvars, parameters, "
+    "mappings and condition branches that other resources may share",
+    action="store_true",
+)
+_STATISTICS = Opt(
+    ("--statistics",),
+    "statistics",
+    "print the number of findings of each rule instead of the findings",
+    action="store_true",
+)
+_STDIN = Opt(
+    ("--stdin-filename",),
+    "stdin_filename",
+    "read the file from standard input (path -) as if it were NAME: the name decides the "
+    "format, findings show it, its directory's other files are read from disk",
+    metavar="NAME",
+)
+CHECK_OPTIONS = (
+    *_BASE_OPTIONS,
+    Opt(
+        ("--fix",),
+        "fix",
+        "fix what is found, as `imds-iac fix` does (with --diff and --unsafe-fixes)",
+        action="store_true",
+    ),
+    _DIFF,
+    _UNSAFE,
+    _STATISTICS,
+    _STDIN,
+)
 FIX_OPTIONS = (
+    _DIFF,
+    _UNSAFE,
     Opt(
-        ("--diff",),
-        "diff",
-        "print the changes as a unified diff and write nothing (exit 1 if there are any; 2 if "
-        "a file could not be scanned)",
-        action="store_true",
+        ("--format",),
+        "format",
+        "output format: text, or json (what was fixed, what was left and why; default: text)",
+        choices=FIX_FORMATS,
+        default="text",
     ),
-    Opt(
-        ("--unsafe-fixes",),
-        "unsafe_fixes",
-        "also apply unsafe fixes: edits of variable defaults, locals, tfvars, parameters, "
-        "mappings and condition branches that other resources may share",
-        action="store_true",
-    ),
+    _STATISTICS,
+    _STDIN,
     *_SHARED,
 )
 OPTIONS = {"check": CHECK_OPTIONS, "fix": FIX_OPTIONS}
@@ -277,6 +334,11 @@ def _fast_parse(argv: Sequence[str]) -> Namespace | None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser, and the parser of each command by name."""
     import argparse
 
     class _Formatter(argparse.HelpFormatter):
@@ -295,7 +357,7 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         description="Find infrastructure code that lets EC2 instances use IMDSv1.",
     )
-    parser.add_argument("--version", action="version", version=f"imds-iac {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"imds-iac {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser(
@@ -346,7 +408,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="text",
         help="output format (default: text)",
     )
-    return parser
+    return parser, {"check": check, "fix": fix, "plugin-path": plugin, "rules": rules}
 
 
 def parse_args(argv: Sequence[str]) -> Namespace:
@@ -354,7 +416,35 @@ def parse_args(argv: Sequence[str]) -> Namespace:
     fast = _fast_parse(argv)
     if fast is not None:
         return fast
-    return _build_parser().parse_args(argv)
+    parser, commands = _build()
+    first = argv[0] if argv else ""
+    if first and not first.startswith("-") and first not in commands:
+        close = _closest(first, list(commands))
+        maybe = f", did you mean `{close}`?" if close else ""
+        parser.error(
+            f"argument COMMAND: invalid choice: {first!r}{maybe} "
+            f"(choose from {', '.join(commands)})"
+        )
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = commands.get(args.command) if args.command else None
+        where = command or parser
+        known = [flag for action in where._actions for flag in action.option_strings]
+        shown = []
+        for token in extras:
+            name = token.partition("=")[0]
+            close = _closest(name, known) if name.startswith("-") else None
+            shown.append(token + (f" (did you mean `{close}`?)" if close else ""))
+        where.error(f"unrecognized arguments: {' '.join(shown)}")
+    return args
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    """The choice a mistyped word most likely meant, if one is close enough."""
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _use_color(choice: str, stream: TextIO) -> bool:
@@ -382,9 +472,95 @@ def _flatten(values: list[list[str]] | None) -> tuple[str, ...] | None:
     return tuple(item for group in values for item in group)
 
 
-def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanResult], Resolver]:
+def _usage_error(args: Namespace) -> str | None:
+    """What is wrong with a command line that parsed, found before anything is scanned: an
+    option that does not go with another, a path that does not exist, a report that could not
+    be written. None when nothing is."""
+    fixing = args.command == "fix" or getattr(args, "fix", False) or args.diff
+    stdin = args.stdin_filename
+    if stdin is not None:
+        if not stdin.strip():
+            return "--stdin-filename: expected a file name"
+        if os.path.isdir(stdin):
+            return f"--stdin-filename {stdin}: is a directory"
+        if any(path != "-" for path in args.paths):
+            return "--stdin-filename reads the file from standard input: give `-` or no path"
+    elif "-" in args.paths:
+        return "-: reading standard input needs --stdin-filename NAME (the name decides the format)"
+    if args.command == "check" and fixing:
+        flag = "--fix" if args.fix else "--diff"
+        for given, name in (
+            (args.baseline, "--baseline"),
+            (args.write_baseline, "--write-baseline"),
+            (args.output, "--output"),
+        ):
+            if given is not None:
+                return f"{name} cannot be used with {flag}"
+        if args.format in _CHECK_ONLY_FORMATS:
+            return f"--format {args.format} cannot be used with {flag} (fix reports text or json)"
+    if args.command == "check" and args.unsafe_fixes and not fixing:
+        return "--unsafe-fixes applies to fixes: add --fix or --diff"
+    if args.statistics:
+        if args.format in _CHECK_ONLY_FORMATS:
+            return f"--statistics cannot be used with --format {args.format} (text or json)"
+        if args.diff:
+            return "--statistics cannot be used with --diff"
+    if (
+        fixing
+        and stdin is not None
+        and not args.diff
+        and (args.format == "json" or args.statistics)
+    ):
+        what = "--statistics" if args.statistics else "--format json"
+        return (
+            f"{what} cannot be used to fix standard input: the fixed text goes to standard output"
+        )
+    for path in args.paths:
+        if path != "-" and not os.path.lexists(path):
+            return f"{path}: no such file or directory"
+    if args.config is not None and not os.path.exists(args.config):
+        return f"{args.config}: cannot read configuration: no such file or directory"
+    for path in (getattr(args, "output", None), getattr(args, "write_baseline", None)):
+        if path is not None:
+            problem = _unwritable(path)
+            if problem:
+                return f"{path}: cannot write: {problem}"
+    return None
+
+
+def _unwritable(path: str) -> str | None:
+    """Why a report could not be written at ``path`` (checked before the scan), or None."""
+    if os.path.isdir(path):
+        return "is a directory"
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        return f"no such directory {parent}"
+    return None
+
+
+def _read_stdin(limit: int) -> bytes:
+    """The bytes of standard input, at most ``limit`` (0: any number). Raises ConfigError."""
+    from imds_iac_checks.config import ConfigError
+    from imds_iac_checks.source import too_large_message
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise ConfigError("-: standard input is closed")
+    data = stream.read(limit + 1) if limit else stream.read()
+    if limit and len(data) > limit:
+        raise ConfigError(f"-: standard input: {too_large_message(len(data), limit)}")
+    return bytes(data)
+
+
+def _scanner(
+    args: Namespace, cwd: str
+) -> tuple[Callable[[Files | None], ScanResult], Resolver, bytes | None]:
     """The scan a command line asks for, ready to run (and to run again) through the Files
-    given (default: the files on disk), and its configuration resolver. Raises ConfigError."""
+    given (default: the files on disk), its configuration resolver, and what standard input
+    held (``--stdin-filename``; else None). Raises ConfigError.
+
+    With ``--stdin-filename NAME``, NAME is scanned with the bytes of standard input in place
+    of what the disk holds (if anything): every Files the scan reads through overlays them."""
     from imds_iac_checks.config import (
         Overrides,
         Resolver,
@@ -394,6 +570,7 @@ def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanRe
         parse_selectors,
     )
     from imds_iac_checks.scan import scan
+    from imds_iac_checks.source import Files
 
     hop = None if args.hop_limit is None else check_hop_limit(args.hop_limit, "--hop-limit")
     max_size = (
@@ -412,48 +589,129 @@ def _scanner(args: Namespace, cwd: str) -> tuple[Callable[[Files | None], ScanRe
         max_file_size=max_size,
     )
     resolver = Resolver(overrides, args.config)
-    paths = args.paths or ["."]
+    paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
     # The settings of the first path (as the scan takes them) bound the files read before it.
     resolver.for_path(paths[0])
     cfn_parameters = _cfn_parameters(
         args.parameter_files, args.parameters, resolver.size_limit.value
     )
+    variables = _terraform_variables(args.variables, resolver.size_limit.value)
+    env_variables = _terraform_env(os.environ)
+    stdin: dict[str, bytes] = {}
+    given = None
+    if args.stdin_filename is not None:
+        given = _read_stdin(resolver.size_limit.value)
+        stdin[os.path.abspath(os.path.join(cwd, args.stdin_filename))] = given
+    # Files imds-iac itself reads or writes are not infrastructure: a baseline or report in the
+    # scanned tree is neither scanned nor counted.
+    own = [getattr(args, name, None) for name in ("baseline", "write_baseline", "output")]
+    skip = frozenset(os.path.realpath(os.path.join(cwd, path)) for path in own if path)
 
     def run(files: Files | None = None) -> ScanResult:
+        if stdin:
+            files = Files() if files is None else files
+            for key, data in stdin.items():
+                files.overlay.setdefault(key, data)
         return scan(
             paths,
             resolver,
             cwd,
-            var_files=args.var_files,
-            variables=args.variables,
+            variables=variables,
+            env_variables=env_variables,
             cfn_parameters=cfn_parameters,
             files=files,
+            skip=skip,
         )
 
-    return run, resolver
+    return run, resolver, given
+
+
+def _nothing_found(args: Namespace, result: ScanResult) -> None:
+    """Warn (standard error) when the paths given hold no file imds-iac reads: a scan of
+    nothing is not a clean result. The exit code stays 0, as ruff's does."""
+    if result.files or result.errors or args.quiet:
+        return
+    from imds_iac_checks.formats import FILE_KINDS
+    from imds_iac_checks.report.escape import escape
+
+    paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
+    suffixes = [kind.suffix for kind in FILE_KINDS if kind.reads_as]
+    suffixes.sort(
+        key=lambda suffix: (
+            not suffix.startswith(".tf"),
+            len(suffix) if suffix.startswith(".tf") else 0,
+        )
+    )
+    names = ", ".join(suffixes[:-1]) + " and " + suffixes[-1]
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(
+            f"imds-iac: warning: no infrastructure file found in {escape(', '.join(paths))} "
+            f"(imds-iac reads {names} files)\n"
+        )
 
 
 def _fix(args: Namespace) -> int:
     from imds_iac_checks import fix
     from imds_iac_checks.config import ConfigError
     from imds_iac_checks.report import Options, fixes
+    from imds_iac_checks.source import display_path
 
     cwd = os.getcwd()
+    stdin = args.stdin_filename is not None
+    paths = [args.stdin_filename] if stdin else args.paths
     try:
-        scanner, _ = _scanner(args, cwd)
+        scanner, _, given = _scanner(args, cwd)
+        # Standard input is never written anywhere but to standard output: the fix is planned
+        # and proven as for --diff, and only the file read from standard input may be edited.
         outcome = fix.run(
-            scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff, paths=args.paths
+            scanner, cwd, unsafe=args.unsafe_fixes, write=not args.diff and not stdin, paths=paths
         )
     except ConfigError as exc:
         return _fail(str(exc))
+    _nothing_found(args, outcome.before)
     options = Options(cwd, sys.stderr, color=_use_color(args.color, sys.stdout), quiet=args.quiet)
-    if args.diff:
+    if args.format == "json":
+        fixes.write_json(outcome, sys.stdout, diff=args.diff)
+    elif args.diff:
         fixes.write_diff(outcome, sys.stdout, options)
+    elif stdin:
+        shown = display_path(os.path.join(cwd, args.stdin_filename), cwd)
+        change = outcome.changes.get(shown)
+        _bytes_to_stdout(change[1] if change is not None else given or b"")
+        options = options._replace(color=_use_color(args.color, sys.stderr))
+        fixes.write(outcome, sys.stderr, options)
+    elif args.statistics:  # of the findings left, as ruff's ``check --fix --statistics``
+        _statistics(args, outcome.after.findings)
+        _errors_to_stderr(outcome.after, outcome.errors)
+        if not args.quiet:
+            sys.stdout.write(fixes.summary(outcome) + "\n")
+    else:
+        fixes.write(outcome, sys.stdout, options)
+    if args.diff:
         if outcome.before.errors or outcome.errors:
             return EXIT_ERROR  # 2 wins, as for check and fix: something could not be scanned
         return EXIT_FINDINGS if outcome.changes else EXIT_OK
-    fixes.write(outcome, sys.stdout, options)
     return fixes.exit_code(outcome, args.exit_zero)
+
+
+def _bytes_to_stdout(data: bytes) -> None:
+    """The fixed text of the file read from standard input, byte for byte."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+
+
+def _statistics(args: Namespace, findings: list[Finding]) -> None:
+    from imds_iac_checks.report import statistics
+
+    if args.format == "json":
+        statistics.write_json(findings, sys.stdout)
+    else:
+        statistics.write(findings, sys.stdout)
 
 
 def _check(args: Namespace) -> int:
@@ -462,17 +720,20 @@ def _check(args: Namespace) -> int:
 
     cwd = os.getcwd()
     try:
-        scanner, resolver = _scanner(args, cwd)
-        result = scanner(None)
-        if args.baseline:
+        scanner, resolver, _ = _scanner(args, cwd)
+        known = None
+        if args.baseline:  # read before the scan: a baseline that cannot be read is a usage error
             from imds_iac_checks import baseline
 
             known = baseline.load(args.baseline, resolver.size_limit.value)
+        result = scanner(None)
+        if known is not None:
             result = result._replace(findings=baseline.apply(result.findings, known))
     except ConfigError as exc:
         return _fail(str(exc))
     except ValueError as exc:  # BaselineError
         return _fail(str(exc))
+    _nothing_found(args, result)
     if args.write_baseline:
         from imds_iac_checks import baseline
 
@@ -484,6 +745,10 @@ def _check(args: Namespace) -> int:
 
         sys.stderr.write(f"Wrote {count} findings to {escape(args.write_baseline)}.\n")
         return EXIT_ERROR if result.errors else EXIT_OK
+    if args.statistics:
+        _statistics(args, result.findings)
+        _errors_to_stderr(result)
+        return exit_code(result, args.exit_zero)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8", newline="\n") as out:
@@ -507,34 +772,71 @@ def _report(args: Namespace, result: ScanResult, out: TextIO, cwd: str, *, color
     writer.write(result, out, Options(cwd, sys.stderr, color=color, quiet=args.quiet))
 
 
-def _errors_to_stderr(result: ScanResult) -> None:
+def _errors_to_stderr(result: ScanResult, more: Sequence[ScanError] = ()) -> None:
     from imds_iac_checks.report.text import error_line
 
-    for e in result.errors:
+    for e in [*result.errors, *more]:
         sys.stderr.write(error_line(e) + "\n")
 
 
 def _cfn_parameters(files: list[str], pairs: list[str], limit: int) -> dict[str, str]:
     """--parameters files (at most ``limit`` bytes each, 0: any size), then --parameter pairs
-    (later wins). Raises ConfigError."""
+    (later wins), each with where it was given (model.Parameters). Raises ConfigError."""
     from imds_iac_checks.config import ConfigError, value_error
+    from imds_iac_checks.model import Parameters, compact
 
-    out: dict[str, str] = {}
+    out = Parameters()
     if files:
         from imds_iac_checks.formats.data import load_parameters
     for path in files:
         try:
-            out.update(load_parameters(path, limit))
+            loaded = load_parameters(path, limit)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise ConfigError(f"{path}: cannot read parameters: {value_error(exc)}") from None
+        for key, value in loaded.items():
+            out.give(key, value, f"--parameters {path}")
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--parameter: expected Key=Value, not {pair!r}")
-        out[key.strip()] = value
+        out.give(key.strip(), value, f"--parameter {compact(pair, 80)}")
     return out
+
+
+def _terraform_variables(given: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """--var and --var-file, checked before the scan as Terraform checks them: ``NAME=VALUE``
+    with a name (not ending in a space), and variable files that can be read (at most ``limit``
+    bytes, 0: any size) and parsed. Raises ConfigError."""
+    from imds_iac_checks.config import ConfigError
+
+    for flag, text in given:
+        if flag == "--var":
+            name, sep, value = text.partition("=")
+            if not sep or not name:
+                raise ConfigError(f"--var: expected NAME=VALUE, not {text!r}")
+            if name.endswith(" "):
+                raise ConfigError(
+                    f"--var: the variable name {name!r} ends with a space "
+                    f"(did you mean {name.rstrip()}={value.lstrip()}?)"
+                )
+            continue
+        from imds_iac_checks import source
+        from imds_iac_checks.formats.terraform import module
+
+        # Named as given, like every file of an option (the findings in it name it as usual).
+        _found, errors = module.var_inputs(text, text, source.Files(source.SizeLimit(limit)))
+        for error in errors:
+            where = f"{error.path}:{error.line}:{error.column}" if error.line else error.path
+            raise ConfigError(f"{where}: {error.message}")
+    return given
+
+
+def _terraform_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``TF_VAR_name`` values by name, as Terraform reads them for root-module variables."""
+    prefix = "TF_VAR_"
+    return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix) and k != prefix}
 
 
 def _plugin_path(args: Namespace) -> int:
@@ -638,9 +940,13 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.command is None:
         _build_parser().print_help(sys.stderr)
         return EXIT_ERROR
-    if args.command == "check":
+    if args.command in ("check", "fix"):
+        problem = _usage_error(args)
+        if problem is not None:
+            return _fail(problem)
+    if args.command == "check" and not (args.fix or args.diff):
         code = _check(args)
-    elif args.command == "fix":
+    elif args.command in ("check", "fix"):  # ``check --fix`` is ``fix``, as in ruff
         code = _fix(args)
     elif args.command == "plugin-path":
         code = _plugin_path(args)

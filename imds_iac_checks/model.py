@@ -63,7 +63,10 @@ class LinkKind:
     TOO_COMPLEX = "too complex"
     VARIABLE_DEFAULT = "variable default"  # subject: "var.x"
     VARIABLE_FILE = "variable file"  # subject: "var.x", place: the .tfvars file (or --var-file)
-    VARIABLE_CLI = "variable on the command line"  # subject: "var.x", place: "--var"
+    # Values given outside the files scanned: their links have no file (``Span.path`` is ""),
+    # and a finding points at the first place in a file that uses the value (see Value.span).
+    VARIABLE_CLI = "variable on the command line"  # subject: "var.x", place: "--var x=..."
+    VARIABLE_ENV = "variable from the environment"  # subject: "var.x", place: "TF_VAR_x"
     LOCAL = "local"  # subject: "local.y"
     MODULE_INPUT = "module input"  # subject: the input, place: the module call's address
     OPTIONAL_DEFAULT = "optional default"  # subject: "var.x.attr" (the typed attribute)
@@ -71,7 +74,9 @@ class LinkKind:
     KNOWN_MODULE = "known module"  # subject: registry source, place: version constraint
     KNOWN_MODULE_DEFAULT = "known module default"  # the same, a default the module writes
     PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
-    PARAMETER_CLI = "parameter on the command line"  # subject: the parameter
+    # subject: the parameter, place: "--parameter Key=Value" or "--parameters FILE". The link is
+    # at the ``Ref`` that uses the value (the parameters file is read without positions).
+    PARAMETER_CLI = "parameter on the command line"
     MAPPING = "mapping"  # subject: "Map.Key.Key" (a Mappings entry)
     NO_VALUE = "AWS::NoValue"
     TEMPLATE_REFERENCE = "launch template reference"
@@ -86,7 +91,7 @@ class LinkKind:
 # How the fix safety of a value is derived from the kind of place it is written in.
 _WHERE = "where"  # safe inside the resource; elsewhere unsafe: other resources may share it
 _OWN = "own"  # safe wherever it is written: it belongs to one resource (its module-call argument)
-_NEVER = "never"  # not fixable: it is not written in any file the scan read
+_NEVER = "never"  # not fixable: it is given outside the files scanned (command line, environment)
 
 # Each kind: how a link of it reads in a message ({subject}, {place}: the link's fields), and
 # how a fix of a value written there is judged (see fix_safety).
@@ -96,7 +101,8 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.TOO_COMPLEX: ("expression", _WHERE),
     LinkKind.VARIABLE_DEFAULT: ("default of {subject}", _WHERE),
     LinkKind.VARIABLE_FILE: ("{subject} in {place}", _WHERE),
-    LinkKind.VARIABLE_CLI: ("{subject} in {place}", _WHERE),
+    LinkKind.VARIABLE_CLI: ("{subject} from {place}", _NEVER),
+    LinkKind.VARIABLE_ENV: ("{subject} from {place} in the environment", _NEVER),
     LinkKind.LOCAL: ("{subject}", _WHERE),
     LinkKind.MODULE_INPUT: ("{place} input {subject}", _OWN),
     LinkKind.OPTIONAL_DEFAULT: ("optional default of {subject}", _WHERE),
@@ -104,7 +110,7 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.KNOWN_MODULE: ("{subject} {place}", _WHERE),
     LinkKind.KNOWN_MODULE_DEFAULT: ("default of {subject} {place}", _WHERE),
     LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
-    LinkKind.PARAMETER_CLI: ("parameter {subject} given on the command line", _NEVER),
+    LinkKind.PARAMETER_CLI: ("parameter {subject} from {place}", _NEVER),
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
     LinkKind.NO_VALUE: ("AWS::NoValue", _WHERE),
     LinkKind.TEMPLATE_REFERENCE: ("launch template reference", _WHERE),
@@ -143,8 +149,8 @@ def fix_safety(link: Link, inside: bool) -> str | None:
     kind: SAFE when it is inside the resource (``inside``) or belongs to it alone (its own
     module-call argument), UNSAFE when other resources may share what is edited (a variable
     default, a local, a tfvars entry, a parameter default, a mapping), None when no fix can
-    edit it (a parameter given on the command line). A value from one branch of a condition is
-    unsafe in any case (the caller says so)."""
+    edit it (a value given on the command line or in the environment). A value from one branch
+    of a condition is unsafe in any case (the caller says so)."""
     rule = _LINK_KINDS[link.kind][1]
     if rule == _NEVER:
         return None
@@ -157,10 +163,11 @@ class Value(NamedTuple):
     ``known`` is False when the value cannot be resolved statically; ``expression`` is then the
     source text that could not be evaluated. ``value`` is the canonical value (see
     :func:`normalize`) and ``raw`` the literal as written (``"2"`` for a hop limit written as a
-    string). ``provenance[0]`` is where the value is written: the place a finding points at and the
-    place a fix edits. ``condition`` names the branch when a value is one alternative of a
-    conditional. ``problem`` explains a literal that is not a valid value for the field. A known
-    Value whose ``value`` is None is "not set" in its branch (CloudFormation ``AWS::NoValue``).
+    string). ``provenance[0]`` is where the value is written: the place a finding points at (see
+    :attr:`span`) and the place a fix edits. ``condition`` names the branch when a value is one
+    alternative of a conditional. ``problem`` explains a literal that is not a valid value for
+    the field. A known Value whose ``value`` is None is "not set" in its branch (CloudFormation
+    ``AWS::NoValue``).
     """
 
     known: bool
@@ -173,10 +180,18 @@ class Value(NamedTuple):
 
     @property
     def span(self) -> Span:
+        """Where a finding on the value points: where it is written, or, for a value given
+        outside the files scanned (``--var``, ``TF_VAR_x``: links with no file), the first place
+        in a file that uses it."""
+        for link in self.provenance:
+            if link.span.path:
+                return link.span
         return self.provenance[0].span if self.provenance else _NOWHERE
 
 
 _NOWHERE = Span("", 0, 0, 0, 0, 0, 0)  # never used by a Value built by an adapter (see to_values)
+# The span of a link to a value given outside any file (the command line, the environment).
+NO_FILE = _NOWHERE
 
 
 class KindSpec(NamedTuple):
@@ -384,3 +399,18 @@ def compact(text: str, limit: int = 120) -> str:
     ``limit`` characters with an ellipsis."""
     one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+class Parameters(dict[str, str]):
+    """CloudFormation parameter values given to a scan, by name (they override the parameters'
+    defaults), with ``origins``: where each was given, as messages name it (``--parameter
+    Key=Value``, ``--parameters FILE``). A plain dict works too (then messages say "the
+    parameters given")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.origins: dict[str, str] = {}
+
+    def give(self, name: str, value: str, origin: str) -> None:
+        self[name] = value
+        self.origins[name] = origin

@@ -6,7 +6,7 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
@@ -48,23 +48,32 @@ def _hidden(name: str) -> bool:
 
 
 def discover(
-    paths: list[str], resolver: Resolver, errors: list[ScanError]
+    paths: list[str],
+    resolver: Resolver,
+    errors: list[ScanError],
+    *,
+    skip: Collection[str] = (),
+    virtual: Collection[str] = (),
 ) -> Iterator[tuple[str, Settings]]:
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
     Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories and excluded
     paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
-    A path that does not exist is an error.
+    A path that does not exist is an error, unless ``virtual`` (absolute paths) holds it: a
+    file read from standard input. Files whose real path ``skip`` holds (imds-iac's own
+    baseline and report) are never scanned.
     """
-    seen: set[str] = set()  # real paths: a file and a link to it are scanned once
+    seen: set[str] = set(skip)  # real paths: a file and a link to it are scanned once
     for given in paths:
-        if not os.path.exists(given):
+        if not os.path.exists(given) and os.path.abspath(given) not in virtual:
             errors.append(ScanError(given, 0, 0, _missing(given)))
             continue
         if not os.path.isdir(given):
             absolute = os.path.abspath(given)
             settings = resolver.for_path(absolute)
             real = os.path.realpath(given) if os.path.islink(given) else absolute
+            if skip and os.path.realpath(given) in skip:
+                continue
             if real not in seen and scanned_kind(given) and not settings.excluded(absolute):
                 seen.add(real)
                 yield given, settings
@@ -153,14 +162,20 @@ def scan(
     resolver: Resolver,
     cwd: str | None = None,
     *,
-    var_files: list[str] | None = None,
-    variables: list[str] | None = None,
+    variables: Sequence[tuple[str, str]] = (),
+    env_variables: Mapping[str, str] | None = None,
     cfn_parameters: dict[str, str] | None = None,
     files: source.Files | None = None,
+    skip: Collection[str] = (),
 ) -> ScanResult:
     """Scan ``paths``. ``files`` reads every file (default: from disk, within the resolver's
     size limit): the fixer passes one with an overlay of its edits or a record of what is
-    read."""
+    read; a file only the overlay holds is scanned as if it were on disk (standard input).
+    ``skip``: real paths of files never scanned (the baseline and report being used).
+    ``variables``: Terraform's ``("--var", "NAME=VALUE")`` and ``("--var-file", PATH)`` in
+    command-line order; ``env_variables``: ``TF_VAR_name`` values by name (the caller reads the
+    environment: the scan does not); ``cfn_parameters``: CloudFormation parameter values (a
+    :class:`~imds_iac_checks.model.Parameters` says where each was given)."""
     files = source.Files(resolver.size_limit) if files is None else files.under(resolver.size_limit)
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -177,7 +192,7 @@ def scan(
     data_jobs: list[DataJob] = []  # JSON and YAML files
     from imds_iac_checks.formats.terraform import graph
 
-    for path, settings in discover(paths, resolver, errors):
+    for path, settings in discover(paths, resolver, errors, skip=skip, virtual=files.overlay):
         kind = scanned_kind(path)
         assert kind is not None
         shown = display_path(path, cwd)
@@ -191,7 +206,7 @@ def scan(
             )
             continue
         try:
-            over = too_big(path, shown, settings.max_file_size)
+            over = too_big(path, shown, settings.max_file_size, files)
         except OSError as exc:
             errors.append(ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -210,9 +225,9 @@ def scan(
                 graph.targets(
                     modules,
                     cwd,
-                    var_files or [],
-                    variables or [],
+                    variables,
                     errors,
+                    environment=env_variables,
                     callers=callers,
                     max_size=max_size,
                     files=files,
@@ -225,8 +240,8 @@ def scan(
                 cfn_parameters,
                 modules,
                 cwd,
-                var_files or [],
-                variables or [],
+                variables,
+                env_variables or {},
                 errors,
                 max_size,
                 callers,
@@ -429,8 +444,8 @@ class Shared(NamedTuple):
 
     modules: "dict[str, list[TfFile]]"  # the scanned Terraform directories and their files
     cwd: str
-    var_files: list[str]
-    variables: list[str]
+    variables: Sequence[tuple[str, str]]  # --var and --var-file, in command-line order
+    env_variables: Mapping[str, str]  # TF_VAR_name values, by name
     callers: dict[str, int]  # how many local module calls name each directory
     max_size: int
     cfn_parameters: dict[str, str] | None
@@ -504,9 +519,9 @@ def _scan_item(item: Item, reached: frozenset[str] | None) -> DataResult | RootR
         graph.targets(
             shared.modules,
             shared.cwd,
-            shared.var_files,
             shared.variables,
             errors,
+            environment=shared.env_variables,
             roots=[item.directory],
             reached=seen,
             callers=shared.callers,
@@ -534,8 +549,8 @@ def _in_parallel(
     cfn_parameters: dict[str, str] | None,
     modules: "dict[str, list[TfFile]]",
     cwd: str,
-    var_files: list[str],
-    variables: list[str],
+    variables: Sequence[tuple[str, str]],
+    env_variables: Mapping[str, str],
     errors: list[ScanError],
     max_size: int,
     callers: dict[str, int],
@@ -544,7 +559,9 @@ def _in_parallel(
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
     produces them. The workers read through ``files``."""
     global _shared
-    shared = Shared(modules, cwd, var_files, variables, callers, max_size, cfn_parameters, files)
+    shared = Shared(
+        modules, cwd, variables, env_variables, callers, max_size, cfn_parameters, files
+    )
     _shared = shared  # for items scanned in this process when no worker can start
     try:
         roots = [d for d in modules if not callers.get(d)]
@@ -570,7 +587,6 @@ def _in_parallel(
         for _ in graph.targets(
             {},
             cwd,
-            var_files,
             variables,
             errors,
             roots=[],

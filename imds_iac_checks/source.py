@@ -78,11 +78,13 @@ def too_large_message(size: int, limit: int) -> str:
     )
 
 
-def too_big(path: str, shown: str, limit: int) -> ScanError | None:
-    """The error for a file over the size limit (0 = no limit), else None. Raises OSError."""
+def too_big(path: str, shown: str, limit: int, files: Files | None = None) -> ScanError | None:
+    """The error for a file over the size limit (0 = no limit), else None: its size on disk,
+    or in the overlay of ``files`` when that holds it. Raises OSError."""
     if not limit:
         return None
-    size = os.stat(path).st_size
+    held = None if files is None else files.overlay.get(os.path.abspath(path))
+    size = os.stat(path).st_size if held is None else len(held)
     if size <= limit:
         return None
     return ScanError(shown, 0, 0, f"skipped: {too_large_message(size, limit)}")

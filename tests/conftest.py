@@ -90,3 +90,11 @@ def _private_config_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("IMDS_IAC_CACHE_DIR", None)
     else:
         os.environ["IMDS_IAC_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _no_terraform_variables_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``imds-iac`` reads ``TF_VAR_name`` as Terraform does: a developer's own must not change
+    what the tests see (a test that wants one sets it)."""
+    for name in [n for n in os.environ if n.startswith("TF_VAR_")]:
+        monkeypatch.delenv(name)

@@ -158,10 +158,11 @@ def test_no_traceback_as_a_real_process(tree: Path) -> None:
 
 
 def test_missing_path(cli, tree: Path) -> None:
+    """A path that does not exist is a usage error, found before anything is scanned (issue 14,
+    point 6): not a file that "could not be scanned"."""
     run = cli("check", "nope.tf", "app", cwd=tree)
-    assert run.code == 2
-    assert "nope.tf: no such file or directory" in run.err
-    assert "IMDS002" in run.out  # the rest is still scanned
+    assert (run.code, run.out) == (2, "")
+    assert run.err == "imds-iac: error: nope.tf: no such file or directory\n"
 
 
 def test_usage_errors_exit_two(cli, tree: Path) -> None:
@@ -353,12 +354,36 @@ ARGV_PIECES = [
     ["main.tf"],
     ["dir", "other.tf"],
     ["--", "-odd.tf"],
+    ["--fix"],
+    ["--diff"],
+    ["--unsafe-fixes"],
+    ["--statistics"],
+    ["--stdin-filename", "main.tf"],
+    ["--stdin-filename=x/main.tf"],
+    ["-o", "report.json"],
+    ["--baseline", "b.json", "--write-baseline=c.json"],
+    ["-"],  # last: argparse takes the paths in one run (no option after the first path)
+]
+
+# The options fix shares with check, and its own.
+FIX_ARGV_PIECES = [
+    piece
+    for piece in ARGV_PIECES
+    if piece[0].partition("=")[0] not in ("--fix", "-o", "--baseline")
 ]
 
 
 @pytest.mark.parametrize("combo", list(itertools.combinations(range(len(ARGV_PIECES)), 2)))
 def test_fast_parser_agrees_with_argparse(combo: tuple[int, ...]) -> None:
     argv = ["check"] + [tok for i in combo for tok in ARGV_PIECES[i]]
+    fast = cli_module._fast_parse(argv)
+    assert fast is not None, argv
+    assert vars(fast) == _argparse(argv)
+
+
+@pytest.mark.parametrize("combo", list(itertools.combinations(range(len(FIX_ARGV_PIECES)), 2)))
+def test_fast_parser_agrees_with_argparse_for_fix(combo: tuple[int, ...]) -> None:
+    argv = ["fix"] + [tok for i in combo for tok in FIX_ARGV_PIECES[i]]
     fast = cli_module._fast_parse(argv)
     assert fast is not None, argv
     assert vars(fast) == _argparse(argv)
@@ -376,8 +401,13 @@ def test_fast_parser_agrees_with_argparse(combo: tuple[int, ...]) -> None:
         ["check", "-qq"],
         ["check", "--exit-zero=1"],
         ["check", "--hop", "2"],
+        ["check", "--formt", "json"],
+        ["chek", "."],
+        ["fix", "--baseline", "b.json"],
+        ["fix", "--format", "sarif"],
         ["rules"],
         ["--version"],
+        ["-V"],
     ],
 )
 def test_fast_parser_defers_everything_else_to_argparse(argv: list[str]) -> None:

@@ -432,7 +432,8 @@ def test_parameter_override_is_reported_at_the_ref(cli, tmp_path) -> None:
     )
     (finding,) = run.json()["findings"]
     assert finding["line"] == 8
-    assert "parameter Tokens given on the command line" in finding["message"]
+    assert "parameter Tokens from --parameter Tokens=optional" in finding["message"]
+    assert finding["fixable"] is False and "change it where it is given" in finding["fix_note"]
 
 
 def test_yaml_11_booleans_as_cloudformation_reads_them() -> None:

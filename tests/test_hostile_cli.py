@@ -154,7 +154,7 @@ def _specials(tmp_path: Path) -> dict[str, tuple[str, str]]:
 @pytest.mark.parametrize("kind", ["pipe", "directory", "/dev/zero"])
 @pytest.mark.parametrize(
     ("option", "fatal"),
-    [("--var-file", False), ("--parameters", True), ("--baseline", True), ("--config", True)],
+    [("--var-file", True), ("--parameters", True), ("--baseline", True), ("--config", True)],
 )
 def test_special_files_given_as_options(
     kind: str, option: str, fatal: bool, tmp_path: Path
@@ -166,9 +166,10 @@ def test_special_files_given_as_options(
     (tmp_path / "main.tf").write_text(GOOD_TF)
     result = run("check", option, path, "main.tf", cwd=tmp_path)
     assert_clean_error(result, message)
-    if fatal:  # a file that sets up the whole scan: `imds-iac: error: FILE: ...`
+    if fatal:  # a file that sets up the whole scan: `imds-iac: error: FILE: ...`, no scan
         assert "imds-iac: error: " in result.err and path in result.err
-    else:  # a variable file: a scan error beside the findings
+        assert result.out == ""
+    else:  # a file found by the scan: a scan error beside the findings
         assert f"{os.path.basename(path)}: cannot read: {message}" in result.err
         assert "IMDS001" in result.out
 

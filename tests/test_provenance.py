@@ -22,12 +22,19 @@ SPAN = Span("main.tf", 0, 1, 1, 1, 1, 2)
             Link(SPAN, LinkKind.VARIABLE_FILE, "var.x", "terraform.tfvars"),
             "var.x in terraform.tfvars",
         ),
-        (Link(SPAN, LinkKind.VARIABLE_CLI, "var.x", "--var"), "var.x in --var"),
+        (Link(SPAN, LinkKind.VARIABLE_CLI, "var.x", "--var x=1"), "var.x from --var x=1"),
+        (
+            Link(SPAN, LinkKind.VARIABLE_ENV, "var.x", "TF_VAR_x"),
+            "var.x from TF_VAR_x in the environment",
+        ),
         (
             Link(SPAN, LinkKind.MODULE_INPUT, "tokens", "module.web[0]"),
             "module.web[0] input tokens",
         ),
-        (Link(SPAN, LinkKind.PARAMETER_CLI, "P"), "parameter P given on the command line"),
+        (
+            Link(SPAN, LinkKind.PARAMETER_CLI, "P", "--parameter P=1"),
+            "parameter P from --parameter P=1",
+        ),
         (Link(SPAN, LinkKind.PARAMETER_REFERENCE, "P"), "Ref P"),
         (Link(SPAN, LinkKind.MAPPING, "M.a.b"), "mapping M.a.b"),
         (Link(SPAN, LinkKind.FUNCTION, "try"), "try()"),
@@ -50,6 +57,8 @@ def test_fix_safety_comes_from_the_kind() -> None:
     assert fix_safety(Link(SPAN, LinkKind.VARIABLE_DEFAULT, "var.x"), inside=False) == UNSAFE
     assert fix_safety(Link(SPAN, LinkKind.MODULE_INPUT, "t", "module.a"), inside=False) == SAFE
     assert fix_safety(Link(SPAN, LinkKind.PARAMETER_CLI, "P"), inside=True) is None
+    assert fix_safety(Link(SPAN, LinkKind.VARIABLE_CLI, "var.x", "--var x=1"), inside=True) is None
+    assert fix_safety(Link(SPAN, LinkKind.VARIABLE_ENV, "var.x", "TF_VAR_x"), inside=True) is None
     # A description that merely reads like another kind does not change the safety.
     looks_like_input = Link(SPAN, LinkKind.LOCAL, "module.a input b")
     assert fix_safety(looks_like_input, inside=False) == UNSAFE

@@ -159,7 +159,11 @@ def test_command_line_variables_win(cli, module: Path) -> None:
     workers = next(
         f for f in run.json()["findings"] if f["resource"] == "aws_launch_template.workers"
     )
-    assert "var.metadata_options in --var" in workers["message"]
+    assert (
+        'var.metadata_options from --var metadata_options={http_tokens = "optional"}'
+        in workers["message"]
+    )
+    assert workers["path"] == "app/main.tf" and not workers["fixable"]
 
 
 def test_null_metadata_options_means_no_block(cli, module: Path) -> None:
@@ -168,7 +172,10 @@ def test_null_metadata_options_means_no_block(cli, module: Path) -> None:
 
 
 def test_nullable_false_takes_the_default(cli, module: Path) -> None:
-    run = cli("check", "--format", "json", "--var", "strict=null", "app", cwd=module)
+    # In a tfvars file (an HCL expression); `--var strict=null` is the text "null", which
+    # Terraform rejects for a bool variable.
+    write(module, "app/terraform.tfvars", "strict = null\n")
+    run = cli("check", "--format", "json", "app", cwd=module)
     assert "aws_instance.from_local" not in {res for _, res, _ in findings(run)}
 
 

@@ -189,14 +189,18 @@ def _from_template(template: object) -> tuple[Locator, DNode] | None:
 
 
 def _parameter_sets(cfn: Any) -> list[dict[str, str] | None]:
-    """Parameter values given to cfn-lint, one dict per set; ``[None]`` when there are none."""
+    """Parameter values given to cfn-lint, one dict per set; ``[None]`` when there are none.
+    Messages say they come from "the cfn-lint parameters" (a set may come from the command
+    line, a parameter file or a deployment file: cfn-lint does not say which)."""
+    from imds_iac_checks.model import Parameters
+
     context = getattr(cfn, "context", None)
     out: list[dict[str, str] | None] = []
     for parameter_set in getattr(context, "parameter_sets", None) or ():
         given = getattr(parameter_set, "parameters", None)
         if not isinstance(given, dict):
             continue
-        values: dict[str, str] = {}
+        values = Parameters()
         for key, value in given.items():
             if isinstance(value, list):
                 value = ",".join(map(str, value))  # CommaDelimitedList
@@ -204,7 +208,7 @@ def _parameter_sets(cfn: Any) -> list[dict[str, str] | None]:
                 value = "true" if value else "false"
             elif isinstance(value, dict) or value is None:
                 continue
-            values[str(key)] = str(value)
+            values.give(str(key), str(value), "the cfn-lint parameters")
         out.append(values)
     return out or [None]
 

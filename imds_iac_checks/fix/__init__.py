@@ -229,8 +229,8 @@ def _why_not(
         return f"no automatic fix: {rule.no_fix or 'none is known for this rule'}"
     if target is not None and target.recorded_state:
         return "recorded state: fix the configuration and regenerate this file"
-    if finding.fix is None:
-        return "no automatic fix: the value is given on the command line"
+    if finding.fix is None:  # the finding's note says why (a value given on the command line)
+        return f"no automatic fix: {finding.fix_note or 'none is known for this value'}"
     if finding.fix == "unsafe" and not unsafe:
         return f"unsafe fix ({_note(finding, shared)}): enable it with --unsafe-fixes"
     if "/.terraform/" in "/" + finding.path.replace(os.sep, "/"):

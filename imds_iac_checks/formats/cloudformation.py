@@ -319,7 +319,7 @@ class Template:
                 spec,
                 key,
                 given,
-                link=(LinkKind.PARAMETER_CLI, name),
+                link=(LinkKind.PARAMETER_CLI, name, self._given_by(name)),
                 via=via,
                 in_branch=True,
             )
@@ -353,6 +353,11 @@ class Template:
             in_branch=True,
         )
         return [value] if value is not None else []
+
+    def _given_by(self, name: str) -> str:
+        """Where the value of parameter ``name`` was given (see model.Parameters)."""
+        origins: dict[str, str] = getattr(self.overrides, "origins", None) or {}
+        return origins.get(name, "the parameters given")
 
     def _find_in_map(self, args: list[DNode]) -> tuple[DNode, str] | None:
         if self.mappings is None or not all(a.kind == SCALAR and a.tag is None for a in args):

@@ -34,13 +34,14 @@ def literal_value(
     key: str,
     node: DNode,
     *,
-    link: tuple[str, str] = (LinkKind.LITERAL, ""),
+    link: tuple[str, ...] = (LinkKind.LITERAL, ""),
     via: tuple[Link, ...] = (),
     condition: str | None = None,
     in_branch: bool = False,
 ) -> Value | None:
     """A Value for a scalar node; None when it means "not set" outside a conditional branch.
-    ``link`` is the kind of place the node is, and its subject (a parameter's name...)."""
+    ``link`` is the kind of place the node is, its subject (a parameter's name...) and, for some
+    kinds, its place (see model.Link)."""
     raw = node.value
     canonical, problem = normalize(spec, key, raw)
     links = (Link(loc.node_span(node), *link), *via)

@@ -1,14 +1,17 @@
 """What ``imds-iac fix`` prints: each fix made, each finding left and why, a summary; or, with
-``--diff``, a unified diff of every change."""
+``--diff``, a unified diff of every change; or, with ``--format json``, all of it as data."""
 
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 from collections import Counter
-from typing import TextIO
+from typing import Any, TextIO
 
+from imds_iac_checks import __version__
 from imds_iac_checks.fix import Outcome, finding_key
+from imds_iac_checks.model import Finding
 from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.text import (
@@ -22,6 +25,8 @@ from imds_iac_checks.report.text import (
     plural,
 )
 from imds_iac_checks.scan import exit_code as _scan_exit_code
+
+SCHEMA_VERSION = 1  # of ``fix --format json`` (docs/json.md)
 
 
 def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
@@ -123,3 +128,82 @@ def exit_code(outcome: Outcome, exit_zero: bool = False) -> int:
     if outcome.errors or outcome.after.errors:
         return 2
     return _scan_exit_code(outcome.after, exit_zero)
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": f.rule_id,
+        "severity": f.severity,
+        "message": f.message,
+        "path": f.path,
+        "line": f.span.line,
+        "column": f.span.column,
+        "end_line": f.span.end_line,
+        "end_column": f.span.end_column,
+        "resource": f.resource,
+    }
+
+
+def document(outcome: Outcome, *, diff: bool = False) -> dict[str, Any]:
+    """``fix --format json`` as plain data: every finding with what became of it, the files
+    changed, the errors and a summary (schema: docs/json.md). ``diff``: nothing was written
+    (``--diff``), each file carries its diff."""
+    found: list[dict[str, Any]] = []
+    for p in outcome.fixed:
+        entry = _location(p.finding)
+        entry.update(status="fixed", fix=p.safety, change=p.change, edited_path=p.path, reason=None)
+        found.append(entry)
+    reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
+    left = [f for f in outcome.after.findings if f.suppressed is None]
+    for f in left:
+        entry = _location(f)
+        entry.update(
+            status="left",
+            fix=f.fix,
+            change=None,
+            edited_path=None,
+            reason=reasons.get(finding_key(f), "no automatic fix"),
+        )
+        found.append(entry)
+    found.sort(key=lambda e: (e["path"], e["line"], e["column"], e["rule_id"], e["status"]))
+    per_file = Counter(p.path for p in outcome.fixed)
+    files = []
+    for shown, (old, new) in sorted(outcome.changes.items()):
+        item: dict[str, Any] = {"path": shown, "fixes": per_file.get(shown, 0)}
+        if diff:
+            item["diff"] = unified_diff(shown, old, new)
+        files.append(item)
+    errors = sorted(
+        {*outcome.before.errors, *outcome.after.errors, *outcome.errors},
+        key=lambda e: (e.path, e.line, e.column, e.message),
+    )
+    unsafe_left = sum(
+        "--unsafe-fixes" in why for f, why in outcome.not_fixed.items() if f.suppressed is None
+    )
+    return {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "imds-iac", "version": __version__},
+        "findings": found,
+        "files": files,
+        "errors": [
+            {
+                "path": e.path,
+                "line": e.line if e.line > 0 else None,
+                "column": e.column if e.line > 0 else None,
+                "message": e.message,
+            }
+            for e in errors
+        ],
+        "summary": {
+            "fixed": len(outcome.fixed),
+            "left": len(left),
+            "left_with_unsafe_fix": unsafe_left,
+            "files_changed": len(outcome.changes),
+            "written": not diff and bool(outcome.changes),
+            "errors": len(errors),
+        },
+    }
+
+
+def write_json(outcome: Outcome, out: TextIO, *, diff: bool = False) -> None:
+    out.write(json.dumps(document(outcome, diff=diff), indent=2, ensure_ascii=False) + "\n")

@@ -201,7 +201,8 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     Safe: the edit stays inside the target's own resource, or is its own module-call argument.
     Unsafe: it edits something other resources may share (a variable default, a local, a tfvars
     entry, a parameter default, a mapping) or one branch of a condition; the note says what.
-    Not fixable: recorded state (plans, describe outputs), values given on the command line.
+    Not fixable: recorded state (plans, describe outputs), values given on the command line or
+    in the environment (the note then says where to change it).
     """
     if target.recorded_state:
         return None, None
@@ -216,7 +217,7 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     )
     safety = fix_safety(link, inside)  # from the kind of place the value is written in
     if safety is None:
-        return None, None
+        return None, f"the value is {link.description}: change it where it is given"
     if value.condition:
         return UNSAFE, f"changes the value used when {value.condition}"
     if safety == SAFE:
@@ -232,13 +233,15 @@ def where(value: Value) -> str:
     notes = []
     if value.condition:
         notes.append(f"when {value.condition}")
-    if len(value.provenance) == 1 and value.provenance[0].kind not in (
+    if value.provenance and not value.provenance[0].span.path:
+        notes.append(_given(value))
+    elif len(value.provenance) == 1 and value.provenance[0].kind not in (
         LinkKind.LITERAL,
         LinkKind.EXPRESSION,
         LinkKind.TOO_COMPLEX,
     ):
         notes.append(value.provenance[0].description)
-    if len(value.provenance) > 1:
+    elif len(value.provenance) > 1:
         first, last = value.provenance[0], value.provenance[-1]
         via: list[str] = []
         for link in value.provenance[1:]:
@@ -252,6 +255,23 @@ def where(value: Value) -> str:
         else:
             notes.append(f"{first.description}, used at {at}")
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _given(value: Value) -> str:
+    """Where a value given outside the files (``--var``, ``TF_VAR_x``) comes from, and the
+    references it flowed through after the place the finding points at (the first place in a
+    file that uses it)."""
+    first = value.provenance[0]
+    located = [link for link in value.provenance if link.span.path]
+    via: list[str] = []
+    for link in located[1:]:
+        if link.description not in via and link.description != first.description:
+            via.append(link.description)
+    if not via:
+        return first.description
+    here, last = value.span, located[-1].span
+    at = f"line {last.line}" if last.path == here.path else f"{last.path}:{last.line}"
+    return f"{first.description}, via {', '.join(via)} at {at}"
 
 
 def recorded(target: Target) -> str:

@@ -4,7 +4,7 @@ they call (local sources, and modules Terraform downloaded), within bounds on th
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
@@ -46,17 +46,17 @@ def terraform_targets(
             for n in names
         ]
     errors: list[ScanError] = []
-    found = list(targets(listing, cwd, [], [], errors, files=source.Files()))
+    found = list(targets(listing, cwd, [], errors, files=source.Files()))
     return found, errors
 
 
 def targets(
     directories: dict[str, list[TfFile]],
     cwd: str,
-    var_files: list[str],
-    variables: list[str],
+    variables: Sequence[tuple[str, str]],
     errors: list[ScanError],
     *,
+    environment: Mapping[str, str] | None = None,
     roots: list[str] | None = None,
     reached: set[str] | None = None,
     callers: dict[str, int] | None = None,
@@ -67,22 +67,28 @@ def targets(
     """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
     file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
 
+    ``variables`` are the command line's ``("--var", "NAME=VALUE")`` and ``("--var-file",
+    PATH)`` in command-line order; ``environment`` the ``TF_VAR_name`` variables (names without
+    the prefix), read only when given (the scan never reads the process environment itself).
+
     ``roots`` (default: every scanned directory that no other calls, then the rest) limits the
     walk; ``reached`` collects the directories evaluated; ``callers`` may be given when known;
     ``load`` parses a file (default: ``module.load_file``)."""
+    env_inputs = tfm.env_var_inputs(environment or {})
     cli_inputs: dict[str, tfm.VarInput] = {}
-    for var_file in var_files:
-        try:
-            found, errs = tfm.var_inputs(var_file, display_path(var_file, cwd), files)
-        except OSError as exc:
-            errors.append(ScanError(var_file, 0, 0, f"cannot read: {exc.strerror or exc}"))
+    for flag, given_text in variables:
+        if flag == "--var-file":
+            try:
+                found, errs = tfm.var_inputs(given_text, display_path(given_text, cwd), files)
+            except OSError as exc:
+                errors.append(ScanError(given_text, 0, 0, f"cannot read: {exc.strerror or exc}"))
+                continue
+            errors.extend(errs)
+            cli_inputs.update(found)
             continue
-        errors.extend(errs)
-        cli_inputs.update(found)
-    for assignment in variables:
-        given = tfm.cli_var_input(assignment)
-        if given is None:
-            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {assignment!r}"))
+        given = tfm.cli_var_input(given_text)
+        if given is None:  # the command line checks this first (cli._terraform_variables)
+            errors.append(ScanError("--var", 0, 0, f"expected NAME=VALUE, not {given_text!r}"))
         else:
             cli_inputs[given[0]] = given[1]
     loaded: dict[str, list[tfm.ParsedFile]] = {}
@@ -111,7 +117,7 @@ def targets(
             # A sibling read only for its variables reports nothing: it is not asked for.
             report = errors if directory not in directories or path in asked else []
             try:
-                over = too_big(path, shown, max_size)
+                over = too_big(path, shown, max_size, files)
                 if over is not None:
                     report.append(over)
                     continue
@@ -131,7 +137,7 @@ def targets(
         return parsed_files
 
     def root_inputs(directory: str) -> dict[str, tfm.VarInput]:
-        inputs: dict[str, tfm.VarInput] = {}
+        inputs: dict[str, tfm.VarInput] = dict(env_inputs)  # the lowest precedence
         for tfvars in tfm.tfvars_files(directory):
             try:
                 found, errs = tfm.var_inputs(tfvars, display_path(tfvars, cwd), files)

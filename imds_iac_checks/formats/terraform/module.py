@@ -1,9 +1,11 @@
 """A Terraform module (one directory of ``.tf`` files) evaluated as a root module.
 
-Variables take their value, as Terraform does, from the last of: the default, ``terraform.tfvars``,
-``terraform.tfvars.json``, ``*.auto.tfvars`` and ``*.auto.tfvars.json`` in lexical order, then
-``--var-file`` and ``--var`` in command-line order; the value is converted through the variable's
-type, so an object input that omits an ``optional(type, default)`` attribute gets the default.
+Variables take their value, as Terraform does, from the last of: the default, ``TF_VAR_name`` in
+the environment, ``terraform.tfvars``, ``terraform.tfvars.json``, ``*.auto.tfvars`` and
+``*.auto.tfvars.json`` in lexical order, then ``--var-file`` and ``--var`` in command-line order;
+the value is converted through the variable's type, so an object input that omits an
+``optional(type, default)`` attribute gets the default. A value given as text (``--var``,
+``TF_VAR_name``) is read as Terraform reads it: see :func:`text_input_mode`.
 Resources are expanded by ``count`` and ``for_each`` (``aws_instance.web["a"]``), and a
 ``dynamic`` options block by its ``for_each``: an empty collection means no block.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
@@ -36,6 +39,7 @@ from imds_iac_checks.formats.terraform.kinds import (
 )
 from imds_iac_checks.formats.terraform.syntax import Source
 from imds_iac_checks.model import (
+    NO_FILE,
     TOKENS,
     TOO_COMPLEX,
     KindSpec,
@@ -66,10 +70,12 @@ class ParsedFile:
 
 class VarInput:
     """A value for a variable from outside the module: a tfvars file, the command line or a
-    module call's argument. HCL inputs are an expression to evaluate; JSON inputs and module
-    arguments arrive as a ready Val. ``kind`` is the LinkKind of where it is written."""
+    module call's argument, or the environment. HCL inputs are an expression to evaluate; JSON
+    inputs and module arguments arrive as a ready Val; text from the command line or the
+    environment (``raw``) is read when the variable's type is known (see
+    :func:`text_input_mode`). ``kind`` is the LinkKind of where it is written."""
 
-    __slots__ = ("kind", "node", "origin", "src", "value")
+    __slots__ = ("kind", "node", "origin", "raw", "src", "value")
 
     def __init__(
         self,
@@ -78,12 +84,15 @@ class VarInput:
         origin: str,
         value: Val | None = None,
         kind: str = LinkKind.VARIABLE_FILE,
+        raw: str | None = None,
     ) -> None:
         self.src = src
         self.node = node
-        self.origin = origin  # "terraform.tfvars", "--var", "module.web[0]", ...
+        # "terraform.tfvars", "--var tokens=optional", "TF_VAR_tokens", "module.web[0]", ...
+        self.origin = origin
         self.value = value
         self.kind = kind
+        self.raw = raw
 
     def label(self, name: str) -> tuple[str, str, str]:
         """How a literal given for variable ``name`` is labelled (see :meth:`Val.relabelled`)."""
@@ -394,23 +403,59 @@ def _json_var_inputs(data: bytes, shown: str) -> tuple[dict[str, VarInput], list
     return {str(k.value): VarInput(None, None, origin, to_val(v)) for k, v in root.pairs()}, []
 
 
-def cli_var_input(assignment: str, origin: str = "--var") -> tuple[str, VarInput] | None:
-    """``NAME=VALUE`` as ``terraform -var`` takes it: VALUE is an HCL expression when it parses
-    as one (``["a"]``, ``{x = 1}``, ``2``), else a string."""
+def cli_var_input(assignment: str) -> tuple[str, VarInput] | None:
+    """``NAME=VALUE`` as ``terraform -var`` takes it: the name up to the first ``=``; None when
+    there is no ``=``, no name, or a name ending in a space (Terraform's usage errors). The value
+    is text, read when the variable's type is known (:func:`text_input_mode`)."""
     name, sep, raw = assignment.partition("=")
-    if not sep or not name.strip():
+    if not sep or not name or name.endswith(" "):
         return None
-    import json
+    origin = "--var " + compact(assignment, 80)
+    return name, VarInput(None, None, origin, kind=LinkKind.VARIABLE_CLI, raw=raw)
 
-    name = name.strip()
-    for text in (raw, json.dumps(raw)):
-        parsed, _errors = parse_bytes(origin, f"v = {text}\n".encode())
-        if parsed is not None:
-            body = syntax.children(parsed.root, "body")
-            expr = syntax.attributes(body[0]).get("v") if body else None
-            if expr is not None:
-                return name, VarInput(parsed.src, expr, origin, kind=LinkKind.VARIABLE_CLI)
-    return None
+
+def env_var_inputs(environment: Mapping[str, str]) -> dict[str, VarInput]:
+    """Values for root-module variables from ``TF_VAR_name`` environment variables
+    (``environment`` maps the names, without the prefix, to the text), as Terraform reads them:
+    text, read when the variable's type is known (:func:`text_input_mode`)."""
+    return {
+        name: VarInput(None, None, f"TF_VAR_{name}", kind=LinkKind.VARIABLE_ENV, raw=raw)
+        for name, raw in environment.items()
+        if name
+    }
+
+
+# How Terraform reads a variable's value given as text (-var, TF_VAR_name), from
+# hashicorp/terraform:
+# - internal/configs/named_values.go: a variable block without `type` gets ParsingMode
+#   VariableParseLiteral; decodeVariableType returns VariableParseLiteral for a primitive type
+#   (string, number, bool; and the legacy quoted "string") and VariableParseHCL for everything
+#   else (the `list` and `map` keywords, `any`, collection, object and tuple types);
+#   VariableParsingMode.Parse takes a literal as cty.StringVal(value), and parses HCL with
+#   hclsyntax.ParseExpression, then expr.Value(nil): no variables, no functions.
+# - internal/backend/unparsed_value.go: a value for an undeclared variable is parsed as
+#   VariableParseLiteral.
+# - internal/command/meta_vars.go (collectVariableValues): TF_VAR_name first (the lowest
+#   precedence), then terraform.tfvars, terraform.tfvars.json, *.auto.tfvars(.json) in lexical
+#   order, then -var and -var-file in command-line order.
+LITERAL, HCL = "literal", "hcl"
+_PRIMITIVE_TYPES = frozenset({"string", "number", "bool"})
+
+
+def _type_name(src: Source, type_expr: Node) -> str:
+    """A type constraint's text, without the quotes of the legacy form (``"string"``)."""
+    text = src.text(syntax.unwrap(type_expr)).strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return text
+
+
+def text_input_mode(src: Source | None, type_expr: Node | None) -> str:
+    """LITERAL or HCL: how a value given as text is read for a variable declared with
+    ``type_expr`` (None: no ``type``, or an undeclared variable). See the note above."""
+    if src is None or type_expr is None:
+        return LITERAL
+    return LITERAL if _type_name(src, type_expr) in _PRIMITIVE_TYPES else HCL
 
 
 def _relabel(value: Val, kind: str, subject: str = "", place: str = "") -> Val:
@@ -481,7 +526,9 @@ class Module:
         given = self.inputs.get(name)
         value: Val
         if given is not None:
-            if given.value is not None:
+            if given.raw is not None:
+                value = self._text_input(name, given, declared)
+            elif given.value is not None:
                 value = given.value
             else:
                 assert given.src is not None and given.node is not None
@@ -509,6 +556,51 @@ class Module:
                 default_value = self._eval(declared[0], default)
                 value = _relabel(default_value, LinkKind.VARIABLE_DEFAULT, f"var.{name}")
         return value
+
+    def _text_input(self, name: str, given: VarInput, declared: tuple[Source, Node] | None) -> Val:
+        """The value of a variable given as text (``--var``, ``TF_VAR_name``), read as Terraform
+        reads it (:func:`text_input_mode`). Its links have no file: a finding points at the
+        first place in a file that uses it (see Value.span)."""
+        assert given.raw is not None
+        raw = given.raw
+        label = given.label(name)
+        src, type_expr = None, None
+        if declared is not None:
+            src = declared[0]
+            type_expr = syntax.attributes(syntax.child(declared[1], "body")).get("type")
+        if text_input_mode(src, type_expr) == LITERAL:
+            value: Any = raw
+            primitive = _type_name(src, type_expr) if src is not None and type_expr else ""
+            if primitive == "number":
+                value = _text_number(raw)
+            elif primitive == "bool" and raw in ("true", "false"):
+                value = raw == "true"
+            return Val(value, (Link(NO_FILE, *label),))
+        parsed, _errors = parse_bytes("", f"v = {raw}\n".encode())
+        expr = None
+        if parsed is not None:
+            body = syntax.children(parsed.root, "body")
+            attrs = syntax.attributes(body[0]) if len(body) == 1 else {}
+            if list(attrs) == ["v"] and not syntax.children(body[0], "block"):
+                expr = attrs["v"]
+        if parsed is None or expr is None:
+            why = (
+                f"{given.origin}: not a valid expression (var.{name} is not of a primitive "
+                "type: Terraform reads its value as HCL)"
+            )
+            return Val(None, (Link(NO_FILE, *label),), False, why)
+
+        def no_reference(ref: str, at: Source, node: Node) -> Val:
+            return unknown(at, node, f"{ref} (no references allowed in {given.origin})")
+
+        scope = Scope(
+            lambda n, at, node: no_reference(f"var.{n}", at, node),
+            lambda n, at, node: no_reference(f"local.{n}", at, node),
+        )
+        value = self._eval(parsed.src, expr, scope)
+        if not value.known and not value.choices:
+            value = Val(None, (Link(NO_FILE, *label),), False, f"{value.expr} in {given.origin}")
+        return _relabel(value, *label)
 
     def _local(self, name: str, src: Source, node: Node) -> Val:
         if name in self._locals:
@@ -1077,6 +1169,18 @@ def _template_ref(src: Source, body: Node) -> Value | None:
 def _to_key(value: object) -> str:
     charge()
     return str(value)
+
+
+def _text_number(raw: str) -> Any:
+    """Text given for a ``number`` variable, converted as Terraform converts a string to a
+    number: the number, or the text itself when it is not one (the rules then say so)."""
+    try:
+        number = float(raw.strip())
+    except ValueError:
+        return raw
+    if not math.isfinite(number):
+        return raw
+    return int(number) if number.is_integer() else number
 
 
 def _whole(value: Any) -> int | None:
