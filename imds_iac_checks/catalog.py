@@ -93,7 +93,8 @@ def render_markdown(rule: dict[str, Any]) -> str:
     out = [f"# {rule['id']} {rule['name']}", ""]
     out += [f"**{rule['title']}** · severity: `{rule['severity']}`"]
     out += ["", "## What it does", "", rule["summary"].strip()]
-    out += ["", "Applies to: " + ", ".join(f"`{k}`" for k in rule["applies_to"])]
+    if rule["applies_to"]:  # a rule that judges suppressions applies to no resource kind
+        out += ["", "Applies to: " + ", ".join(f"`{k}`" for k in rule["applies_to"])]
     out += ["", "## Why is this bad?", "", rule["why"].strip()]
     for ex in rule["examples"]:
         fence = lang.get(ex["format"], "")

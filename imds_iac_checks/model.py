@@ -249,8 +249,10 @@ class Target(NamedTuple):
     template_keys: tuple[str, ...] = ()
     inherits_from: str | None = None
     used_by: tuple[str, ...] = ()
-    # Suppressions the resource declares itself (CloudFormation Metadata): (rule id, reason).
-    suppress: tuple[tuple[str, str], ...] = ()
+    # Suppressions the resource declares itself (CloudFormation Metadata): (code, reason, span).
+    # The code is a rule id, name or prefix; the span is that of an imds-iac entry as written
+    # (None: another tool's entry, mapped to the rule id it covers).
+    suppress: tuple[tuple[str, str, Span | None], ...] = ()
     # This one target stands for every one of this many instances (a `count` or `for_each` too
     # large to expand, whose settings do not depend on the instance).
     instances: int | None = None

@@ -15,6 +15,7 @@ from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats import scanned_kind
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
+from imds_iac_checks.rules import auditors
 from imds_iac_checks.source import display_path, too_big
 
 if TYPE_CHECKING:
@@ -270,11 +271,21 @@ def scan(
         named_found = _named_targets(
             named, resolver, cwd, variables, env_variables, errors, max_size, files
         )
+    # The files whose imds-iac suppressions are judged (shown path -> the rules enabled there):
+    # those asked for, read whole, that found targets (data files) or whose module is complete
+    # (a .tf file named without its siblings was not evaluated with their resources).
+    audited: dict[str, tuple[str, ...]] = {}
+    for directory, tf_files in modules.items():
+        if _complete(directory, tf_files):
+            for tf in tf_files:
+                audited[tf.shown] = file_settings[tf.shown][1]
     for job, result in zip(data_jobs, parsed, strict=True):
         errors.extend(result.errors)
         file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
+        if result.targets:
+            audited[job.shown] = rules
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
         for target in result.targets:
             targets += 1
@@ -300,27 +311,44 @@ def scan(
         module_path = target.address[: target.address.rfind(target.kind + ".")]
         groups.setdefault((target.format, directory, module_path), []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
+    by_file: dict[str, list[Target]] = {}
     for members in groups.values():
-        for target, ctx, finding in _evaluate_group(members, errors):
+        for target, ctx, finding in _evaluate_group(members, errors, by_file):
             findings.append(finding)
             origins.setdefault(finding, (target, ctx))
     if named_found:
-        targets += _evaluate_named(named, named_found, resolver, cwd, findings, origins, errors)
+        targets += _evaluate_named(
+            named, named_found, resolver, cwd, findings, origins, errors, by_file
+        )
+        # A named .tf file was evaluated with its whole module, through the roots that reach
+        # it, and every finding a suppression in it can cover is tied to it: it is judged.
+        for tf_files in named.modules.values():
+            for tf in tf_files:
+                audited[tf.shown] = file_settings[tf.shown][1]
     findings = merge_instances(findings, origins)
+    used: set[tuple[str, int]] = set()
     if findings:
         from imds_iac_checks import suppress
 
-        findings = suppress.apply(findings, origins, cwd, files)
+        findings = suppress.apply(findings, origins, cwd, files, used)
+    failed = {e.path for e in errors}
+    audited = {path: rules for path, rules in audited.items() if path not in failed}
+    if audited and auditors():
+        from imds_iac_checks import suppress
+
+        findings += suppress.audit(audited, by_file, used, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, file_count, targets, fail_on, origins)
 
 
 def _evaluate_group(
-    members: list[tuple[Target, Context, tuple[str, ...]]], errors: list[ScanError]
+    members: list[tuple[Target, Context, tuple[str, ...]]],
+    errors: list[ScanError],
+    by_file: dict[str, list[Target]] | None = None,
 ) -> Iterator[tuple[Target, Context, Finding]]:
     """The findings of a group of targets linked together (launch-template inheritance), each
-    with the linked target and its context."""
+    with the linked target and its context; ``by_file`` collects the linked targets by path."""
     unlinked = [target for target, _, _ in members]
     try:
         linked = link(unlinked)
@@ -330,6 +358,8 @@ def _evaluate_group(
         where = unlinked[0].span
         errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
     for target, (_, ctx, rules) in zip(linked, members, strict=True):
+        if by_file is not None:
+            by_file.setdefault(target.path, []).append(target)
         for finding in evaluate(target, ctx, rules):
             yield target, ctx, finding
 
@@ -517,9 +547,11 @@ def _evaluate_named(
     findings: list[Finding],
     origins: dict[Finding, tuple[Target, Context]],
     errors: list[ScanError],
+    by_file: dict[str, list[Target]],
 ) -> int:
     """Add the findings of ``found`` (see _named_targets) tied to the named files, except those
-    a directory scanned already has; the number of targets evaluated."""
+    a directory scanned already has; the number of targets evaluated. ``by_file`` collects the
+    targets by path."""
     ties = named.ties()
     known: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
     groups: dict[tuple[int, str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
@@ -548,7 +580,7 @@ def _evaluate_named(
     for (evaluation, _, _), members in groups.items():
         tie = ties[evaluation]
         count += sum(1 for target, _, _ in members if _target_tied(target, tie))
-        for target, ctx, finding in _evaluate_group(members, errors):
+        for target, ctx, finding in _evaluate_group(members, errors, by_file):
             if finding not in already and _tied(finding, target, tie):
                 findings.append(finding)
                 origins.setdefault(finding, (target, ctx))
@@ -582,6 +614,16 @@ def _tied(finding: Finding, target: Target, named: set[str]) -> bool:
         value.span == finding.span and any(link.span.path in named for link in value.provenance)
         for value in values
     )
+
+
+def _complete(directory: str, tf_files: "list[TfFile]") -> bool:
+    """Every .tf file of the module directory is among those scanned."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    scanned = {os.path.basename(tf.path) for tf in tf_files}
+    return all(name in scanned for name in names if name.endswith(".tf"))
 
 
 def _parse_data(

@@ -154,7 +154,7 @@ class Files:
     worker inherits everything); a scan with an overlay or a record uses no workers anyway
     (:attr:`plain`)."""
 
-    __slots__ = ("_ahead", "limit", "overlay", "record")
+    __slots__ = ("_ahead", "_marked", "limit", "overlay", "record")
 
     def __init__(
         self,
@@ -170,6 +170,9 @@ class Files:
         # parse takes them from here, so that each file is read from disk once. Forked workers
         # inherit them.
         self._ahead: dict[str, bytes] = {}
+        # Whether each file read in this process holds an ``imds-iac:`` comment (see
+        # :meth:`may_suppress`): the suppressions of the others need not be read again.
+        self._marked: dict[str, bool] = {}
 
     def __reduce__(
         self,
@@ -184,7 +187,9 @@ class Files:
         overlay and record)."""
         if self.limit is not None:
             return self
-        return Files(limit, overlay=self.overlay, record=self.record)
+        under = Files(limit, overlay=self.overlay, record=self.record)
+        under._marked = self._marked
+        return under
 
     @property
     def plain(self) -> bool:
@@ -202,7 +207,13 @@ class Files:
             data = read_regular(path, DEFAULT_LIMIT if self.limit is None else self.limit.value)
         if self.record is not None:
             self.record.setdefault(key, data)
+        self._marked[key] = b"imds-iac:" in data
         return data
+
+    def may_suppress(self, path: str) -> bool:
+        """False when ``path`` was read through these Files and holds no ``imds-iac:``
+        suppression; True when it does, or was not read here (by a worker process)."""
+        return self._marked.get(os.path.abspath(path), True)
 
     def read_ahead(self, path: str) -> bytes:
         """Read ``path`` now and keep the bytes for the next :meth:`read` of it."""

@@ -167,7 +167,13 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
     assert run.code == 1
     doc = run.json()
     assert doc["summary"]["targets"] == 9  # the nine aws_instance resources; the rest is silent
-    assert doc["summary"]["by_rule"] == {"IMDS001": 1, "IMDS002": 4, "IMDS003": 3, "IMDS004": 0}
+    assert doc["summary"]["by_rule"] == {
+        "IMDS001": 1,
+        "IMDS002": 4,
+        "IMDS003": 3,
+        "IMDS004": 0,
+        "IMDS005": 0,
+    }
     assert doc["errors"] == []
 
 

@@ -46,15 +46,20 @@ def test_rule_file_schema(rule_id: str) -> None:
     assert rule["name"] == rule["name"].lower() and " " not in rule["name"]
     assert not rule["title"].endswith(".")
     formats = {fix["format"] for fix in rule["how_to_fix"]}
-    assert formats == {"terraform", "cloudformation", "ec2-api-json"}
     assert all(fix["text"].strip() and fix["snippet"].strip() for fix in rule["how_to_fix"])
     assert {ex["format"] for ex in rule["examples"]} >= {"terraform", "cloudformation"}
     assert all(ref["url"].startswith("https://") and ref["title"] for ref in rule["references"])
+    assert all(isinstance(ids, list) and ids for ids in rule["peers"].values())
+    if RULES[rule_id].audit is not None:
+        # it judges suppressions (comments, Metadata): no resource kind, no EC2 API JSON
+        assert rule["applies_to"] == []
+        assert formats == {"terraform", "cloudformation"}
+        return
+    assert formats == {"terraform", "cloudformation", "ec2-api-json"}
     urls = " ".join(ref["url"] for ref in rule["references"])
     assert "docs.aws.amazon.com" in urls
     assert "attack.mitre.org/techniques/T1552/005" in urls
     assert "cisecurity.org" in urls
-    assert all(isinstance(ids, list) and ids for ids in rule["peers"].values())
 
 
 def test_peer_ids() -> None:
@@ -83,8 +88,40 @@ def _terraform_examples() -> list[tuple[str, int, dict[str, Any]]]:
         (rule_id, i, ex)
         for rule_id in RULE_IDS
         for i, ex in enumerate(CATALOG[rule_id]["examples"])
-        if ex["format"] == "terraform"
+        if ex["format"] == "terraform" and RULES[rule_id].audit is None
     ]
+
+
+def _audit_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (rule_id, i, ex)
+        for rule_id in RULE_IDS
+        for i, ex in enumerate(CATALOG[rule_id]["examples"])
+        if RULES[rule_id].audit is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "index", "example"),
+    _audit_examples(),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_suppression_examples_behave_as_documented(
+    cli, tmp_path: Path, rule_id: str, index: int, example
+) -> None:
+    """A rule that judges suppressions fires on its bad example, scanned as a file, and not on
+    its good one."""
+    name = "main.tf" if example["format"] == "terraform" else "stack.yaml"
+    prefix = "" if example["format"] == "terraform" else "Resources:\n"
+    fired = []
+    for text in (example["bad"], example["good"]):
+        body = text if not prefix else "".join("  " + line + "\n" for line in text.splitlines())
+        (tmp_path / name).write_text(prefix + body)
+        doc = cli("check", "--format", "json", name, cwd=tmp_path).json()
+        assert doc["errors"] == []
+        fired.append([f["rule_id"] for f in doc["findings"] if f["suppressed"] is None])
+    assert rule_id in fired[0]
+    assert fired[1] == []
 
 
 def _rules_fired(text: str) -> list[str]:

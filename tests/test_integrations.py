@@ -75,7 +75,8 @@ def test_sarif_content(cli, tmp_path: Path) -> None:
     run = doc["runs"][0]
     driver = run["tool"]["driver"]
     assert driver["name"] == "imds-iac" and driver["version"] and driver["informationUri"]
-    assert [r["id"] for r in driver["rules"]] == ["IMDS001", "IMDS002", "IMDS003", "IMDS004"]
+    ids = ["IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005"]
+    assert [r["id"] for r in driver["rules"]] == ids
     assert all(r["help"]["markdown"] and r["fullDescription"]["text"] for r in driver["rules"])
     by_rule = {r["ruleId"]: r for r in run["results"]}
     where = by_rule["IMDS002"]["locations"][0]["physicalLocation"]
@@ -238,15 +239,18 @@ def test_cloudformation_suppressions(cli, tmp_path: Path) -> None:
         ("B", "IMDS002"): "Metadata cfn-lint ignore_checks E9002",
         ("C", "IMDS003"): "Metadata checkov skip CKV_AWS_341: build containers",
         ("D", "IMDS002"): "imds-iac: ignore: vendor agent",
+        ("C", "IMDS005"): None,  # the comment on C suppresses nothing: reported (a warning)
     }
-    assert doc["summary"]["findings"] == 0
+    assert doc["summary"]["findings"] == 1
     assert cli("check", ".", cwd=tmp_path).code == 0
 
 
 def test_fix_leaves_suppressed_findings_alone(cli, tmp_path: Path) -> None:
     (tmp_path / "stack.yaml").write_text(CFN)
     cli("fix", ".", cwd=tmp_path)
-    assert (tmp_path / "stack.yaml").read_text() == CFN
+    # only the dead comment on C goes; every suppression that works stays
+    dead = " # imds-iac: ignore[IMDS002] (wrong rule: no effect)"
+    assert (tmp_path / "stack.yaml").read_text() == CFN.replace(dead, "")
 
 
 # --- baseline ---------------------------------------------------------------------------------

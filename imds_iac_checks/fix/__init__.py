@@ -92,7 +92,10 @@ def run(
     not_fixed: dict[Finding, str] = {}
     planned: list[Planned] = []
     shared = _sharing(before.findings)
+    planned += _dead_suppressions(before.findings, cwd, record, scope, not_fixed)
     for finding in before.findings:
+        if REGISTRY[finding.rule_id].audit is not None:
+            continue  # planned above
         origin = origins.get(finding)
         target = origin[0] if origin is not None else None
         why = _why_not(finding, target, unsafe, shared)
@@ -236,6 +239,55 @@ def _why_not(
 
 
 # --- planning ---------------------------------------------------------------------------------
+
+
+def _dead_suppressions(
+    findings: list[Finding],
+    cwd: str,
+    record: dict[str, bytes],
+    scope: _Scope,
+    not_fixed: dict[Finding, str],
+) -> list[Planned]:
+    """The fixes of the findings of rules that judge suppressions (``Rule.audit``): remove the
+    dead code from its comment, or the comment (:mod:`imds_iac_checks.fix.suppressions`)."""
+    from imds_iac_checks.fix import suppressions
+
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        if REGISTRY[f.rule_id].audit is None:
+            continue
+        if f.suppressed is not None:
+            not_fixed[f] = f"suppressed ({f.suppressed})"
+        elif not f.fixable:
+            not_fixed[f] = "no automatic fix: remove the Metadata entry by hand"
+        else:
+            by_path.setdefault(f.path, []).append(f)
+    out = []
+    for path, members in by_path.items():
+        data = record.get(os.path.abspath(os.path.join(cwd, path)))
+        if data is None:
+            for f in members:
+                not_fixed[f] = "the file was not read by the scan"
+            continue
+        edits = suppressions.removals(data, {f.span.start_byte for f in members})
+        if syntax_of(path, data) == "hcl":
+            from imds_iac_checks.fix import hcl
+
+            # text that reads like a comment inside a string or heredoc (user data) stays
+            edits = {k: v for k, v in edits.items() if hcl.in_comment(data, v[0].start, v[0].end)}
+        for f in members:
+            if f.span.start_byte not in edits:
+                not_fixed[f] = "no automatic fix: the suppression is not in a comment"
+                continue
+            edit, change = edits[f.span.start_byte]
+            plan = Planned(f, path, (edit,), change)
+            try:
+                scope.check(plan)
+            except NoFix as exc:
+                not_fixed[f] = str(exc)
+                continue
+            out.append(plan)
+    return out
 
 
 def _desired(target: Target, key: str, hop_limit: int) -> tuple[str | int | bool, bool]:

@@ -57,6 +57,24 @@ def parse(data: bytes) -> Node:
     return root
 
 
+def in_comment(data: bytes, start: int, end: int) -> bool:
+    """The non-blank bytes of ``data[start:end]`` lie in comments (not in a string or heredoc)."""
+    try:
+        root = parse(data)
+    except NoFix:
+        return False
+    text = data[start:end]
+    first = start + (len(text) - len(text.lstrip()))
+    last = start + len(text.rstrip()) - 1
+    if last < first:
+        return True
+    for at in (first, last):
+        node = root.descendant_for_byte_range(at, at + 1)
+        if node is None or node.type != "comment":
+            return False
+    return True
+
+
 def valid(data: bytes) -> bool:
     """The text parses without error and keeps HCL's structure rules."""
     root = _tree(data)

@@ -421,7 +421,7 @@ class Template:
         header = self.loc.span(type_key.start, type_node.end)
         props = resource.get("Properties")
         logical = str(key_node.value)
-        suppress = _suppressions(resource)
+        suppress = _suppressions(self.loc, resource)
         targets: list[Target] = []
         if kind == FLEET.kind:
             targets.extend(self._fleet(logical, resource, header, props))
@@ -581,27 +581,30 @@ class Template:
         return self._make(EMR, logical, resource, header, config.get(EMR.block or ""))
 
 
-def _suppressions(resource: DNode) -> tuple[tuple[str, str], ...]:
-    """What a resource's Metadata accepts: ``imds-iac: {ignore: [IMDS003 | {id, reason}]}``,
+def _suppressions(loc: Locator, resource: DNode) -> tuple[tuple[str, str, Span | None], ...]:
+    """What a resource's Metadata accepts, as ``(code, reason, span)``: ``imds-iac: {ignore:
+    [IMDS003 | {id, reason}]}`` (the code as written, with its span: IMDS005 judges these),
     cfn-lint's ``cfn-lint: {config: {ignore_checks: [E9002]}}`` and checkov's
-    ``checkov: {skip: [{id: CKV_AWS_79, comment: ...}]}``."""
+    ``checkov: {skip: [{id: CKV_AWS_79, comment: ...}]}`` (the rule ids they map to; no span)."""
     metadata = resource.get("Metadata")
     if metadata is None or metadata.kind != MAP:
         return ()
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, Span | None]] = []
     own = metadata.get("imds-iac")
-    for item in _items(own.get("ignore") if own is not None else None):
-        if item.kind == SCALAR:
-            out.append((str(item.value).upper(), "Metadata imds-iac ignore"))
+    for item in _items(own.get("ignore") if own is not None and own.kind == MAP else None):
+        if item.kind == SCALAR and item.value is not None:
+            out.append((str(item.value), "Metadata imds-iac ignore", loc.node_span(item)))
         elif item.kind == MAP and item.get("id") is not None:
+            code = item.get("id")
+            assert code is not None
             reason = item.get("reason")
             why = str(reason.value) if reason is not None else "no reason given"
-            out.append((str(item.get("id").value).upper(), f"Metadata imds-iac ignore: {why}"))  # type: ignore[union-attr]
+            out.append((str(code.value), f"Metadata imds-iac ignore: {why}", loc.node_span(code)))
     cfn_lint = metadata.get("cfn-lint")
     config = cfn_lint.get("config") if cfn_lint is not None else None
     for item in _items(config.get("ignore_checks") if config is not None else None):
         for rule in rules.peers().get(str(item.value), ()):
-            out.append((rule, f"Metadata cfn-lint ignore_checks {item.value}"))
+            out.append((rule, f"Metadata cfn-lint ignore_checks {item.value}", None))
     checkov = metadata.get("checkov")
     for item in _items(checkov.get("skip") if checkov is not None else None):
         check = item.get("id") if item.kind == MAP else None
@@ -610,7 +613,7 @@ def _suppressions(resource: DNode) -> tuple[tuple[str, str], ...]:
         comment = item.get("comment")
         why = str(comment.value) if comment is not None else "no reason given"
         for rule in rules.peers().get(str(check.value), ()):
-            out.append((rule, f"Metadata checkov skip {check.value}: {why}"))
+            out.append((rule, f"Metadata checkov skip {check.value}: {why}", None))
     return tuple(out)
 
 

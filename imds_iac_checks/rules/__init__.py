@@ -20,6 +20,7 @@ from imds_iac_checks.rules.base import (
     Fix,
     Option,
     Rule,
+    Suppression,
 )
 
 __all__ = [
@@ -32,8 +33,11 @@ __all__ = [
     "Fix",
     "Option",
     "Rule",
+    "Suppression",
+    "auditors",
     "by_name",
     "example_id",
+    "matching",
     "peers",
     "register",
     "unevaluable",
@@ -98,6 +102,24 @@ def by_name(name: str) -> Rule | None:
         if rule.name == name:
             return rule
     return None
+
+
+def matching(code: str) -> tuple[str, ...]:
+    """The ids of the rules a code in a suppression names: a rule's id, its name, or a prefix
+    of ids (``IMDS00``), in any case; () for a code that names no rule."""
+    text = code.strip()
+    named = by_name(text.lower())
+    if named is not None:
+        return (named.id,)
+    upper = text.upper()
+    if not upper:
+        return ()
+    return tuple(rule_id for rule_id in REGISTRY if rule_id.startswith(upper))
+
+
+def auditors() -> tuple[Rule, ...]:
+    """The rules that judge suppressions (``Rule.audit``) rather than targets."""
+    return tuple(rule for rule in REGISTRY.values() if rule.audit is not None)
 
 
 def example_id() -> str:

@@ -3,8 +3,12 @@
 A rule is one module in this package declaring ``RULE = Rule(...)``: its id, name, severity, the
 settings it reads, its check (a pure function from a :class:`~imds_iac_checks.model.Target` to
 :class:`~imds_iac_checks.model.Finding` objects), how ``imds-iac fix`` plans its fix, and how the
-reports and plugins present it. Nothing outside the rule's own module names its id: the engine,
-the fixer, every report writer, suppressions, ``imds-iac rules`` and both plugins iterate over
+reports and plugins present it. A rule with an ``audit`` judges the scan's own suppressions
+instead of targets: a pure function from a :class:`Suppression` (one code of an
+``imds-iac: ignore``, and whether it suppressed anything) to findings, which
+:mod:`imds_iac_checks.suppress` calls once the other rules' findings are suppressed.
+Nothing outside the rule's own module names its id: the engine, the fixer, every report writer,
+suppressions, ``imds-iac rules`` and both plugins iterate over
 :data:`imds_iac_checks.rules.REGISTRY`. The rule's documentation is its catalog entry
 (``rules/<id>.toml``), joined to it by id.
 
@@ -74,6 +78,24 @@ class CfnLintRule(NamedTuple):
 Check = Callable[[Target, Context], Iterable[Finding]]
 
 
+class Suppression(NamedTuple):
+    """One code of an imds-iac suppression — in a comment (``# imds-iac: ignore[IMDS003]``) or
+    in a CloudFormation resource's ``Metadata`` — and what the scan made of it: what a rule that
+    judges suppressions (``Rule.audit``) reads. Other tools' suppressions (checkov skips,
+    cfn-lint ``ignore_checks``) are theirs to judge and never appear here."""
+
+    span: Span  # the code as written; the whole comment for a bare ``ignore``
+    code: str | None  # as written; None: a bare ``ignore`` (every rule)
+    rules: tuple[str, ...]  # the rule ids it names (an id, a prefix of ids, a name); () unknown
+    used: bool  # it suppressed a finding of this scan
+    enabled: bool  # a rule it names is enabled (--select, --ignore, configuration) for the file
+    resource: str  # the resource it sits in or on ("" outside every resource)
+    fixable: bool  # ``imds-iac fix`` can remove it (a comment: yes; Metadata: by hand)
+
+
+Audit = Callable[[Suppression], Iterable[Finding]]
+
+
 class Rule(NamedTuple):
     """One rule. See the module docstring and CONTRIBUTING.md ("Adding a rule")."""
 
@@ -100,6 +122,11 @@ class Rule(NamedTuple):
     # Settings that can only silence the rule (the endpoint: IMDS turned off leaves nothing to
     # enforce). Plugins list them among the keys the rule evaluates.
     silenced_by: tuple[str, ...] = ()
+    # A rule that judges suppressions rather than targets (see :class:`Suppression`): its
+    # ``check`` finds nothing on a target, and its findings are suppressed only by a code that
+    # names it exactly (its id or name) on the same line or in the same Metadata — never by a
+    # bare ``ignore`` or a prefix, which would hide the dead code the rule reports.
+    audit: Audit | None = None
 
     @property
     def url(self) -> str:
@@ -153,6 +180,24 @@ def finding(
         label=label,
         body=message,
         help=help,
+    )
+
+
+def suppression_finding(rule: Rule, s: Suppression, message: str) -> Finding:
+    """A finding of ``rule`` (one with an ``audit``) on the suppression code ``s``; its fix (safe)
+    removes the code, or the whole comment when nothing else is left in it."""
+    return Finding(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=f"[{s.resource}] {message}" if s.resource else message,
+        path=s.span.path,
+        span=s.span,
+        resource=s.resource,
+        kind="suppression",
+        fixable=s.fixable,
+        fix=SAFE if s.fixable else None,
+        label=s.resource or None,
+        body=message,
     )
 
 
