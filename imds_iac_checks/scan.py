@@ -234,6 +234,12 @@ def scan(
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
     callers = graph.count_callers(modules, files)
+    # The variable files each root module loads (terraform.tfvars, *.auto.tfvars) and those
+    # given with --var-file are read too: they count as scanned (findings may point into them).
+    from imds_iac_checks.formats.terraform.module import tfvars_files
+
+    file_count += sum(len(tfvars_files(d)) for d in modules if not callers.get(d))
+    file_count += len({os.path.realpath(p) for flag, p in variables if flag == "--var-file"})
     pool = _pool(len(modules), len(data_jobs), files)
     try:
         if pool is None:

@@ -511,3 +511,54 @@ def test_rules_are_selected_and_explained_by_name(cli, tmp_path: Path) -> None:
     assert cli("rules", "tokens-not-required").out == cli("rules", "IMDS002").out
     unknown = cli("check", "--select", "tokens-not-requird", ".", cwd=tmp_path)
     assert unknown.code == 2 and "unknown rule selector" in unknown.err
+
+
+def test_variable_files_count_as_scanned_files(cli, tmp_path: Path) -> None:
+    """A finding may point into terraform.tfvars: the summary counts it among the files
+    scanned ("in 2 files (1 file scanned)" read as a contradiction)."""
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        variable "tokens" {
+          default = "required"
+        }
+
+        resource "aws_instance" "web" {
+          ami = "ami-1"
+          metadata_options {
+            http_tokens = var.tokens
+          }
+        }
+        """,
+    )
+    write(tmp_path, "terraform.tfvars", 'tokens = "optional"\n')
+    write(tmp_path, "extra.tfvars", 'unrelated = "x"\n')
+    run = cli("check", "--format", "concise", ".", cwd=tmp_path)
+    assert run.out.startswith("terraform.tfvars:1:10: IMDS002")
+    assert "in 1 file (2 files, 1 target scanned)" in run.out
+    run = cli("check", "--format", "concise", "--var-file", "extra.tfvars", ".", cwd=tmp_path)
+    assert "in 1 file (3 files, 1 target scanned)" in run.out
+
+
+def test_fix_diff_of_an_absolute_path_and_fix_json_url(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        resource "aws_instance" "web" {
+          ami = "ami-1"
+          metadata_options {
+            http_tokens = "optional"
+          }
+        }
+        """,
+    )
+    target = str(tmp_path / "main.tf")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    diff = cli("fix", "--diff", target, cwd=other).out
+    assert f"--- a{target}\n+++ b{target}\n" in diff
+    doc = cli("fix", "--diff", "--format", "json", ".", cwd=tmp_path).json()
+    (entry,) = doc["findings"]
+    assert entry["url"].endswith(f"/docs/rules/{entry['rule_id']}.md")

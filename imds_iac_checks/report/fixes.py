@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from imds_iac_checks import __version__
 from imds_iac_checks.fix import Outcome, finding_key
 from imds_iac_checks.model import Finding
+from imds_iac_checks.project import rule_url
 from imds_iac_checks.report import DEFAULT, Options
 from imds_iac_checks.report.escape import escape, escape_line, escape_path
 from imds_iac_checks.report.text import (
@@ -114,7 +115,7 @@ def unified_diff(shown: str, old: bytes, new: bytes) -> str:
     is for reading, not for ``patch``."""
     a, b = _lines(old), _lines(new)
     lines = []
-    name = escape(shown)
+    name = escape(shown).lstrip("/")  # an absolute path: a/tmp/x.tf, as git writes it
     for line in difflib.unified_diff(a, b, f"a/{name}", f"b/{name}"):
         line = _diff_line(line)
         if not line.endswith("\n"):
@@ -140,6 +141,7 @@ def _location(f: Finding) -> dict[str, Any]:
         "end_line": f.span.end_line,
         "end_column": f.span.end_column,
         "resource": f.resource,
+        "url": rule_url(f.rule_id),
     }
 
 

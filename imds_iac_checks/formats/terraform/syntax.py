@@ -600,8 +600,18 @@ def structure_error(
     for :func:`syntax_error`)."""
     problem = structure_problem(src, root, top_names)
     if problem is None:
+        # Shapes tree-sitter-hcl accepts where HashiCorp's parser may not: a line that starts
+        # with a comma (valid inside brackets and parentheses, where HCL ignores newlines; an
+        # error in an object, whose items newlines end) and an empty interpolation or directive
+        # (`${}`; `$${}` is literal text). HashiCorp's parser decides. Rare, so this costs
+        # nothing on the files that have neither.
+        if _SUSPECT.search(src.data, root.start_byte, root.end_byte):
+            return terraform_error(src, start)
         return None
     return terraform_error(src, start) or problem
+
+
+_SUSPECT = re.compile(rb"\n[ \t]*,|[$%]\{[ \t]*\}")
 
 
 def structure_problem(

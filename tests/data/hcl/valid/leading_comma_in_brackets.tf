@@ -1,0 +1,8 @@
+locals {
+  ok = [
+    "a"
+    , "b"
+  ]
+  also = max(1
+  , 2)
+}
