@@ -78,8 +78,15 @@ class LinkKind:
     # at the ``Ref`` that uses the value (the parameters file is read without positions).
     PARAMETER_CLI = "parameter on the command line"
     MAPPING = "mapping"  # subject: "Map.Key.Key" (a Mappings entry)
+    # A value a parent stack passes to a nested stack: subject: the parameter, place: the nested
+    # stack's logical id in the parent (the link is at the parent's Parameters entry).
+    STACK_PARAMETER = "stack parameter"
     NO_VALUE = "AWS::NoValue"
     TEMPLATE_REFERENCE = "launch template reference"
+    # A module call or nested stack whose code was not evaluated (remote, not downloaded, not
+    # on disk): the value's expression is the whole explanation (what, and how to make it
+    # evaluable), and the link points at the ``source`` / ``TemplateURL`` written.
+    NOT_EVALUATED = "not evaluated"
     # What a value flowed through after it was written.
     REFERENCE = "reference"  # subject: "var.x" or "local.y"
     PARAMETER_REFERENCE = "parameter reference"  # subject: the parameter (``Ref``)
@@ -112,8 +119,10 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
     LinkKind.PARAMETER_CLI: ("parameter {subject} from {place}", _NEVER),
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
+    LinkKind.STACK_PARAMETER: ("parameter {subject} passed by {place}", _OWN),
     LinkKind.NO_VALUE: ("AWS::NoValue", _WHERE),
     LinkKind.TEMPLATE_REFERENCE: ("launch template reference", _WHERE),
+    LinkKind.NOT_EVALUATED: ("source", _WHERE),
     LinkKind.REFERENCE: ("{subject}", _WHERE),
     LinkKind.PARAMETER_REFERENCE: ("Ref {subject}", _WHERE),
     LinkKind.FIND_IN_MAP: ("Fn::FindInMap", _WHERE),

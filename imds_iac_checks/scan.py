@@ -643,7 +643,7 @@ def _parse_data(
     try:
         from imds_iac_checks.formats import data as data_files
 
-        found, errs = data_files.parse(shown, data, cfn_parameters)
+        found, errs = data_files.parse(shown, data, cfn_parameters, origin=path, files=files)
     except Exception as exc:  # an adapter bug must not end the scan of the other files
         error = ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
         return DataResult([], [error], 1)

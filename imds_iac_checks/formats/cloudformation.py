@@ -151,14 +151,33 @@ def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
     return None
 
 
+class Passed(NamedTuple):
+    """A parameter value a parent stack passes to a nested stack (``Parameters`` of an
+    ``AWS::CloudFormation::Stack``): the parent template that evaluates it, the node as written
+    there, and the nested stack's logical id."""
+
+    parent: Template
+    node: DNode
+    stack: str
+
+
 class Template:
-    def __init__(self, loc: Locator, root: DNode, overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        loc: Locator,
+        root: DNode,
+        overrides: dict[str, str] | None = None,
+        passed: dict[str, Passed] | None = None,
+    ) -> None:
         self.loc = loc
         self.root = root
         self.parameters = root.get("Parameters")
         self.mappings = root.get("Mappings")
         self.conditions = root.get("Conditions")
         self.overrides = overrides or {}
+        # Parameters a parent stack passes (see formats/nested.py): they override the defaults,
+        # and a value from one points at the parent's Parameters entry.
+        self.passed = passed or {}
         self._decided: dict[str, bool | None] = {}
         self._truths: dict[int, bool | None] = {}
         self._memo: dict[tuple[int, bool, str, str], list[Alternative]] = {}
@@ -216,6 +235,9 @@ class Template:
             return node.value if node.kind == SCALAR else None
         name, arg = func
         if name == "Ref" and arg.kind == SCALAR and isinstance(arg.value, str):
+            if arg.value in self.passed:
+                passed = self.passed[arg.value]
+                return passed.parent._scalar(passed.node)
             if arg.value in self.overrides:
                 return self.overrides[arg.value]
             param = self.parameters.get(arg.value) if self.parameters is not None else None
@@ -310,6 +332,18 @@ class Template:
         self, spec: KindSpec, key: str, node: DNode, name: str, in_branch: bool
     ) -> list[Value]:
         loc = self.loc
+        if name in self.passed:
+            # Evaluated in the parent; a literal written there is the parameter it passes.
+            passed = self.passed[name]
+            via = (Link(loc.node_span(node), LinkKind.PARAMETER_REFERENCE, name),)
+            out = []
+            for alternative in passed.parent.resolve(spec, key, passed.node):
+                links = alternative.provenance
+                if links and links[0].kind == LinkKind.LITERAL:
+                    first = Link(links[0].span, LinkKind.STACK_PARAMETER, name, passed.stack)
+                    links = (first, *links[1:])
+                out.append(alternative._replace(provenance=(*links, *via)))
+            return out
         if name in self.overrides:
             text = self.overrides[name]
             given = DNode(SCALAR, node.start, node.end, text)
@@ -615,6 +649,13 @@ def _suppressions(loc: Locator, resource: DNode) -> tuple[tuple[str, str, Span |
         for rule in rules.peers().get(str(check.value), ()):
             out.append((rule, f"Metadata checkov skip {check.value}: {why}", None))
     return tuple(out)
+
+
+def resource_suppressions(
+    loc: Locator, resource: DNode
+) -> tuple[tuple[str, str, Span | None], ...]:
+    """What a resource's Metadata accepts (see ``_suppressions``)."""
+    return _suppressions(loc, resource)
 
 
 def _items(node: DNode | None) -> list[DNode]:

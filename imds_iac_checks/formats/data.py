@@ -8,7 +8,7 @@ yields nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats import kind_of, syntax_of
 from imds_iac_checks.formats.doc import (
@@ -20,6 +20,13 @@ from imds_iac_checks.formats.doc import (
     parse_yaml,
 )
 from imds_iac_checks.model import ScanError, Target
+
+if TYPE_CHECKING:
+    from imds_iac_checks.source import Files
+
+# Where a data file is on disk (its real path) and what reads it: None, None for bytes given
+# without a file.
+_Where = tuple["str | None", "Files | None"]
 
 _CFN_MARKERS = (b"AWS::", b"AWSTemplateFormatVersion")
 _JSON_MARKERS = (
@@ -43,10 +50,17 @@ def _utf16(data: bytes) -> bool:
 
 
 def parse(
-    path: str, data: bytes, cfn_parameters: dict[str, str] | None = None
+    path: str,
+    data: bytes,
+    cfn_parameters: dict[str, str] | None = None,
+    *,
+    origin: str | None = None,
+    files: Files | None = None,
 ) -> tuple[list[Target], list[ScanError]]:
     """Targets of one JSON or YAML file. ``cfn_parameters`` override CloudFormation parameter
-    defaults (``--parameter``)."""
+    defaults (``--parameter``). ``origin`` (the file's path on disk) and ``files`` (what reads
+    it) let a CloudFormation template's local nested stacks be followed (formats/nested.py)."""
+    where = (origin, files)
     if b"\x00" in data and not _utf16(data):
         return [], [ScanError(path, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
     kind = kind_of(path)
@@ -56,15 +70,17 @@ def parse(
         return _json(path, data, tf_config=True)
     params = cfn_parameters or {}
     if kind is not None and kind.syntax == "yaml":
-        return _yaml(path, data, params) if _has(data, _CFN_MARKERS) else ([], [])
+        return _yaml(path, data, params, where) if _has(data, _CFN_MARKERS) else ([], [])
     if kind is not None and kind.syntax == "json":
-        return _json(path, data, params=params) if _has(data, _JSON_MARKERS) else ([], [])
+        if not _has(data, _JSON_MARKERS):
+            return [], []
+        return _json(path, data, params=params, where=where)
     # .template: CloudFormation in JSON or YAML
     if not _has(data, _CFN_MARKERS):
         return [], []
     if syntax_of(path, data) == "json":
-        return _json(path, data, params=params)
-    return _yaml(path, data, params)
+        return _json(path, data, params=params, where=where)
+    return _yaml(path, data, params, where)
 
 
 def load_parameters(path: str, limit: int) -> dict[str, str]:
@@ -122,7 +138,11 @@ def _read(path: str, data: bytes, parse: Any, what: str) -> tuple[Locator, Any] 
 
 
 def _json(
-    path: str, data: bytes, tf_config: bool = False, params: dict[str, str] | None = None
+    path: str,
+    data: bytes,
+    tf_config: bool = False,
+    params: dict[str, str] | None = None,
+    where: _Where = (None, None),
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation, ec2api
     from imds_iac_checks.formats.terraform import tfjson as terraform_json
@@ -136,7 +156,7 @@ def _json(
     if terraform_json.is_plan(root):
         return terraform_json.interpret_plan(loc, root)
     if cloudformation.is_template(root):
-        return cloudformation.interpret(loc, root, params)
+        return _template(loc, root, params, where)
     shape = ec2api.classify(root)
     if shape is not None:
         return ec2api.interpret(loc, root, shape)
@@ -173,7 +193,7 @@ def _parse_template_yaml(text: str) -> Any:
 
 
 def _yaml(
-    path: str, data: bytes, params: dict[str, str] | None = None
+    path: str, data: bytes, params: dict[str, str] | None = None, where: _Where = (None, None)
 ) -> tuple[list[Target], list[ScanError]]:
     from imds_iac_checks.formats import cloudformation
 
@@ -188,4 +208,18 @@ def _yaml(
         line, column, _ = loc.position(roots[1].start)
         message = "a CloudFormation template is one YAML document; this file has more"
         return [], [ScanError(path, line, column, message)]
-    return cloudformation.interpret(loc, templates[0], params)
+    return _template(loc, templates[0], params, where)
+
+
+def _template(
+    loc: Locator, root: Any, params: dict[str, str] | None, where: _Where
+) -> tuple[list[Target], list[ScanError]]:
+    """A CloudFormation template's targets, then those of the nested stacks it names."""
+    from imds_iac_checks.formats import cloudformation, nested
+
+    template = cloudformation.Template(loc, root, params)
+    found, errors = template.targets()
+    if "AWS::CloudFormation::Stack" in loc.text or "AWS::Serverless::Application" in loc.text:
+        more, errs = nested.nested_targets(template, *where)
+        found, errors = found + more, errors + errs
+    return found, errors

@@ -299,7 +299,10 @@ def endpoint_may_be_enabled(target: Target) -> bool:
 def not_evaluated(what: str, value: Value) -> str:
     """``<what> could not be evaluated statically: <expression>``, or, for an evaluation that
     stopped at a bound (its provenance says so), ``<what> is too complex to evaluate statically:
-    <why>``."""
+    <why>``; for a module call or nested stack whose code was not evaluated, the value's
+    explanation as it stands."""
     if value.provenance and value.provenance[0].kind == LinkKind.TOO_COMPLEX:
         return f"{what} is {value.expression}"
+    if value.provenance and value.provenance[0].kind == LinkKind.NOT_EVALUATED:
+        return value.expression
     return f"{what} could not be evaluated statically: {value.expression}"

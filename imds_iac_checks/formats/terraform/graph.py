@@ -192,6 +192,12 @@ def targets(
             if name not in local_names:
                 try:
                     made = module.registry_targets(src, block, name, prefix, names)
+                    if not made:  # not on disk, not modelled: said, never passed silently
+                        initialized = bool(downloaded)
+                        warning = module.unevaluated_call(
+                            src, block, name, prefix, names, initialized=initialized
+                        )
+                        made = [warning] if warning is not None else []
                     if wanted is not None:
                         here = (*calls, src.span(block))
                         made = [target._replace(module_calls=here) for target in made]
@@ -205,6 +211,14 @@ def targets(
                 child_mode = wanted(child)
                 if child_mode == SKIP:
                     continue
+            if not os.path.isdir(child):
+                missing = display_path(child, cwd)
+                warning = module.unevaluated_call(
+                    src, block, name, prefix, names, missing_directory=f"directory {missing}"
+                )
+                if warning is not None:
+                    yield warning._replace(module_calls=calls)
+                continue
             if child in stack or len(stack) > MAX_MODULE_DEPTH:
                 line = src.span(block).line
                 errors.append(

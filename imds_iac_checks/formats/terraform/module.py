@@ -833,6 +833,47 @@ class Module:
             )
         return out
 
+    def unevaluated_call(
+        self,
+        src: Source,
+        block: Node,
+        name: str,
+        prefix: str,
+        outer: tuple[tuple[str, str], ...] = (),
+        *,
+        missing_directory: str | None = None,
+        initialized: bool = False,
+    ) -> Target | None:
+        """An IMDS004 target for a module call whose code is not evaluated: not on disk (or a
+        local directory that does not exist: ``missing_directory``), not downloaded (with
+        ``initialized``, ``modules.json`` exists but does not list it), and not a well-known
+        module; None for a call that needs no evaluation (a module known to create no
+        instances, a well-known one judged by its defaults). It points at the ``source``."""
+        from imds_iac_checks.formats.terraform import registry, unevaluated
+
+        source = self.call_source(src, block)
+        if isinstance(source, str) and missing_directory is None:
+            if unevaluated.is_local(source) or registry.known_module(source) is not None:
+                return None
+            if unevaluated.creates_no_instances(source) is not None:
+                return None
+        attrs = syntax.attributes(syntax.child(block, "body"))
+        version_expr = attrs.get("version")
+        version = syntax.literal(src, version_expr) if version_expr is not None else None
+        why = unevaluated.explain(
+            name,
+            source,
+            version,
+            missing_directory=missing_directory,
+            initialized=initialized,
+        )
+        where = attrs.get("source")
+        span = src.span(where) if where is not None else src.span(block)
+        target = problem_target(
+            MODULE_CALL, f"{prefix}module.{name}", src, block, span, why, LinkKind.NOT_EVALUATED
+        )
+        return target._replace(instance_names=outer)
+
     def call_inputs(
         self, src: Source, block: Node, address: str
     ) -> list[tuple[str, dict[str, VarInput]]]:
