@@ -52,7 +52,7 @@ def test_terraform_fixtures(cli) -> None:
     doc = _compare(cli, "terraform")
     assert len(doc["findings"]) >= 20
     assert {f["rule_id"] for f in doc["findings"]} == {"IMDS001", "IMDS002", "IMDS003", "IMDS004"}
-    assert len({f["kind"] for f in doc["findings"]}) == 7
+    assert len({f["kind"] for f in doc["findings"]}) == 8  # 7 resource kinds and a module call
 
 
 def test_cloudformation_fixtures(cli) -> None:
