@@ -534,3 +534,27 @@ def test_every_nested_stack_of_the_fixtures_is_evaluated_or_warned_about() -> No
                 missed.append(f"{path}: {logical}")
     assert missed == []
     assert stacks >= 2
+
+
+def test_nested_stacks_fanning_out_stop_at_a_bound(cli, tmp_path: Path) -> None:
+    """A template nesting another 20 times, which nests a third 20 times: 420 stacks. Past the
+    bound each is a warning, and the scan ends quickly."""
+    from imds_iac_checks.formats.nested import MAX_STACKS
+
+    def nesting(child: str) -> str:
+        stacks = "".join(
+            f"  S{i}:\n    Type: AWS::CloudFormation::Stack\n"
+            f"    Properties:\n      TemplateURL: {child}\n"
+            for i in range(20)
+        )
+        return 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n' + stacks
+
+    write(tmp_path, "a.yaml", nesting("b.yaml"))
+    write(tmp_path, "b.yaml", nesting("c.yaml"))
+    write(tmp_path, "c.yaml", CHILD)
+    run = cli("check", "--format", "json", "a.yaml", cwd=tmp_path)
+    found = run.json()["findings"]
+    bounded = [f for f in found if "stacks in all" in f["message"]]
+    assert bounded and all(f["rule_id"] == "IMDS004" for f in bounded)
+    # Each nested stack is one target (followed: its template's; not: its warning).
+    assert run.json()["summary"]["targets"] <= MAX_STACKS * 2 + 20 + 400

@@ -45,6 +45,9 @@ NESTING = {
     "AWS::Serverless::Application": "Location",
 }
 MAX_DEPTH = 8
+# Nested stacks followed from one template, at every depth (hostile input: a template nesting
+# another many times, which nests another many times...). Past it each is reported, not followed.
+MAX_STACKS = 256
 
 # A nested stack not followed has no settings of its own: an IMDS004 target of this kind says so.
 STACK = KindSpec(
@@ -62,10 +65,14 @@ def nested_targets(
     origin: str | None,
     files: Files | None,
     chain: tuple[str, ...] = (),
+    budget: list[int] | None = None,
 ) -> tuple[list[Target], list[ScanError]]:
     """The targets of the nested stacks of ``parent`` (read from the file ``origin``: its real
     path, None when it is not on disk) and an IMDS004 target for each nested stack not
-    followed. ``chain``: the real paths of the templates nesting this one."""
+    followed. ``chain``: the real paths of the templates nesting this one; ``budget``: the nested
+    stacks that may still be followed (shared by the whole tree)."""
+    if budget is None:
+        budget = [MAX_STACKS]
     resources = parent.root.get("Resources")
     if resources is None or resources.kind != MAP:
         return [], []
@@ -115,9 +122,12 @@ def nested_targets(
             problem = f"it nests itself or nests more than {MAX_DEPTH} deep"
         elif not os.path.isfile(child_real):
             problem = f"{child_shown} does not exist"
+        elif budget[0] <= 0:
+            problem = f"the template nests more than {MAX_STACKS} stacks in all"
         child = None
         if problem is None:
             assert child_real is not None and files is not None
+            budget[0] -= 1
             child, error = _read(child_real, child_shown, files)
             if error is not None:
                 problem = error
@@ -140,7 +150,7 @@ def nested_targets(
         }
         template = Template(child[0], child[1], passed=passed)
         found, errs = template.targets()
-        deeper, deeper_errs = nested_targets(template, child_real, files, chain)
+        deeper, deeper_errs = nested_targets(template, child_real, files, chain, budget)
         errors += errs + deeper_errs
         out += [_within(logical, t) for t in (*found, *deeper)]
     return out, errors
