@@ -35,7 +35,8 @@ import os
 from typing import Any, NamedTuple
 
 from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, Context, evaluate
-from imds_iac_checks.formats import cloudformation
+from imds_iac_checks import source
+from imds_iac_checks.formats import cloudformation, nested
 from imds_iac_checks.formats.doc import (
     MAP,
     SEQ,
@@ -79,6 +80,7 @@ class _Stack(NamedTuple):
     paths: dict[tuple[int, int], tuple[Path, bool]]
     runs: list[list[Target]]  # linked targets, one list per parameter set
     exact: bool  # read from the linted file: spans are the CLI's
+    path: str = ""  # the path its spans carry (findings elsewhere are in a nested template)
 
 
 _last: tuple[object, _Stack] | None = None
@@ -96,6 +98,8 @@ def hits(cfn: Any, rule_id: str, hop_limit: int = DEFAULT_HOP_LIMIT) -> list[Hit
     seen: set[tuple[Span, str]] = set()
     for targets in stack.runs:
         for finding, target in findings(targets, ctx, rules()[rule_id]):
+            if finding.span.path != stack.path:
+                continue  # in a nested stack's own template: cfn-lint lints that file itself
             if (finding.span, finding.message) in seen:
                 continue
             seen.add((finding.span, finding.message))
@@ -147,9 +151,13 @@ def _read(cfn: Any) -> _Stack | None:
     loc, root = read
     runs = []
     for overrides in _parameter_sets(cfn):
-        targets, _ = cloudformation.interpret(loc, root, overrides)  # cfn-lint reports errors
+        template = cloudformation.Template(loc, root, overrides)
+        targets, _ = template.targets()  # cfn-lint reports errors
+        if exact:  # local nested stacks, as the CLI follows them: what lands in this file
+            more, _ = nested.nested_targets(template, filename, source.Files())
+            targets += more
         runs.append(link(targets))
-    return _Stack(_index(loc, root), runs, exact)
+    return _Stack(_index(loc, root), runs, exact, loc.path)
 
 
 def _from_file(filename: str) -> tuple[Locator, DNode] | None:
@@ -282,7 +290,7 @@ def _resource_path(
     for candidate in candidates:
         if candidate is not None and len(candidate[0]) >= 2 and candidate[0][0] == "Resources":
             return candidate[0]
-    logical = target.address.split(".", 1)[0].split("[", 1)[0]
+    logical = target.address.split(".", 1)[0].split("[", 1)[0].split("/", 1)[0]
     return ["Resources", logical]
 
 
