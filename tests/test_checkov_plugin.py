@@ -685,6 +685,9 @@ ONLY_IMDS_IAC = {
     ("evaluation", "IMDS001", "aws_launch_template.dynamic_over_empty"),
     # checkov mis-evaluates the for expression to the text "[null, null]": unknown here.
     ("evaluation", "IMDS002", "aws_instance.for_expression"),
+    # checkov does not follow a local nested stack: the values the parent passes are imds-iac's.
+    ("cfn-nested", "IMDS002", "Workers/WorkerTemplate"),
+    ("cfn-nested", "IMDS003", "Workers/WorkerTemplate"),
 }
 
 
@@ -715,7 +718,10 @@ def test_bundled_fixtures(tmp_path: Path) -> None:
         mine = {key for key in found if key[0] == project}
         assert mine, project
         assert {key for key in failed(results) if key[0] == project} == mine
-    assert {key[0] for key in results} >= {*projects, *(f"cfn-{t.name}" for t in templates)}
+    # remote-modules has no resource of its own: its instances are in modules not on disk
+    # (imds-iac's IMDS004 warnings, which checkov has no check for).
+    seen = {*projects, *(f"cfn-{t.name}" for t in templates)} - {"remote-modules"}
+    assert {key[0] for key in results} >= seen
 
 
 # --- the plugin's files and conversion (no checkov needed) --------------------------------------
