@@ -1014,15 +1014,21 @@ class Module:
                     _add(row[1], setting, Value(True, raw, raw, show(raw), link, label))
                 continue
             if not creates:  # a launch template made outside the module
-                ref_val, _ = entry(era, "launch_template_id")
+                ref_field = "launch_template_id"
+                ref_val, _ = entry(era, ref_field)
+                if ref_val is None and era.own_template == registry.OWN_18:
+                    ref_field = "launch_template_name"
+                    ref_val, _ = entry(era, ref_field)
                 resource = (
                     "aws_eks_node_group.this" if kind.managed else "aws_autoscaling_group.this"
                 )
                 spec = template._replace(kind=resource.split(".")[0])
                 row = slot(resource, spec)
-                shown = (
-                    ref_val.expr if ref_val is not None and ref_val.expr else "launch_template_id"
-                )
+                shown = ref_field
+                if ref_val is not None and ref_val.expr:
+                    shown += f" = {ref_val.expr}"
+                elif ref_val is not None and ref_val.known and isinstance(ref_val.v, str):
+                    shown += f" = {show(ref_val.v)}"
                 span = create.links[0].span if create is not None and create.links else call_span
                 row[4] = Value(
                     False,
