@@ -153,10 +153,12 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
     path, text = cases
     run = cli("check", "--format", "json", str(path), cwd=path.parent)
     header = lambda name: line_of(text, f'"{name}" {{')  # noqa: E731
+    block = lambda name: line_of(text, "metadata_options", f'"{name}" {{')  # noqa: E731
     expected = [
         ("IMDS001", "aws_instance.no_block", header("no_block")),
-        ("IMDS002", "aws_instance.empty_block", header("empty_block")),
-        ("IMDS002", "aws_instance.without_tokens", header("without_tokens")),
+        # A block that lacks http_tokens: the finding is on the block, not the resource.
+        ("IMDS002", "aws_instance.empty_block", block("empty_block")),
+        ("IMDS002", "aws_instance.without_tokens", block("without_tokens")),
         ("IMDS002", "aws_instance.optional", line_of(text, '"optional" #', '"optional" {')),
         ("IMDS003", "aws_instance.hop_3", line_of(text, "= 3", '"hop_3"')),
         ("IMDS003", "aws_instance.hop_string", line_of(text, '= "2"', '"hop_string"')),

@@ -524,13 +524,18 @@ class Template:
                 target = target._replace(block_span=header)
             return target
         node = props
+        key: DNode | None = None
         for step in kind.path:
             if node is None:
                 break
             if _intrinsic(node) is not None or node.kind != MAP:
                 return self._make(kind.spec, logical, resource, header, node)
+            key = node.key_node(step)
             node = node.get(step)
-        return self._make(kind.spec, logical, resource, header, node)
+        target = self._make(kind.spec, logical, resource, header, node)
+        if node is not None and key is not None:
+            target = target._replace(block_key=self.loc.node_span(key))
+        return target
 
     def _fleet(
         self, logical: str, resource: DNode, header: Span, props: DNode | None
@@ -550,7 +555,11 @@ class Template:
                 if options is None:
                     continue
                 address = f"{logical}.LaunchTemplateConfigs[{i}].Overrides[{j}]"
-                out.append(self._make(FLEET, address, resource, header, options))
+                target = self._make(FLEET, address, resource, header, options)
+                key = override.key_node("MetadataOptions")
+                if key is not None:
+                    target = target._replace(block_key=self.loc.node_span(key))
+                out.append(target)
         return out
 
     def _emr(self, logical: str, resource: DNode, header: Span, props: DNode | None) -> Target:

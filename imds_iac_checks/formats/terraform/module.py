@@ -1005,10 +1005,13 @@ class Module:
         options_body: Node | None
         block_span: Span | None
         iterator: dict[str, Val] = {}
+        block_key: Span | None = None
         if spec.block is None:
             options_body, block_span = body, src.span(block)
         else:
-            options_body, block_span, iterator = self._options(src, body, spec.block, scope)
+            options_body, block_span, iterator, block_key = self._options(
+                src, body, spec.block, scope
+            )
         settings: dict[str, tuple[Value, ...]] = {}
         if block_span is not None:
             attrs = syntax.attributes(options_body)
@@ -1048,18 +1051,23 @@ class Module:
             format=FORMAT,
             template_ref=template,
             template_keys=keys,
+            block_key=block_key,
         )
 
     def _options(
         self, src: Source, body: Node | None, name: str, scope: Scope
-    ) -> tuple[Node | None, Span | None, dict[str, Val]]:
+    ) -> tuple[Node | None, Span | None, dict[str, Val], Span | None]:
+        """The options block's body, span, the names its content sees (a ``dynamic`` block's
+        iterator) and the span of its name as written."""
         if body is None:
-            return None, None, {}
+            return None, None, {}, None
         for block in syntax.children(body, "block"):
             ident = syntax.ident(block)
             if ident == name and not syntax.labels(src, block):
-                return syntax.child(block, "body"), src.span(block), {}
+                named = src.span(block.named_children[0])
+                return syntax.child(block, "body"), src.span(block), {}, named
             if ident == "dynamic" and syntax.labels(src, block) == [name]:
+                named = src.span(block.named_children[0], block.named_children[1])
                 dyn = syntax.child(block, "body")
                 attrs = syntax.attributes(dyn)
                 iterator_expr = attrs.get("iterator")
@@ -1070,7 +1078,7 @@ class Module:
                         content = syntax.child(inner, "body")
                 for_each = attrs.get("for_each")
                 if for_each is None:
-                    return content, src.span(block), {}
+                    return content, src.span(block), {}, named
                 items = self._eval(src, for_each, scope)
                 if items.known and not items.choices and isinstance(items.v, (list, dict)):
                     elements = (
@@ -1082,14 +1090,15 @@ class Module:
                         continue  # for_each over an empty collection: no block
                     key, value = elements[0]
                     bound = Val({"key": Val(key, items.links), "value": value}, items.links)
-                    return content, src.span(block), {iterator: bound}
+                    return content, src.span(block), {iterator: bound}, named
                 placeholder = Val(None, (), False, _compact_text(src, for_each))
                 return (
                     content,
                     src.span(block),
                     {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
+                    named,
                 )
-        return None, None, {}
+        return None, None, {}, None
 
 
 _META_ARGUMENTS = frozenset(

@@ -125,13 +125,16 @@ def _config_target(
     loc: Locator, spec: KindSpec, name_key: DNode, body: DNode, header: Span
 ) -> Target:
     options: DNode | None
+    block_key: DNode | None = None
     if spec.block is None:
         options = body
     else:
         found = _blocks(body.get(spec.block))
         options = found[0] if found else None
+        block_key = body.key_node(spec.block) if found else None
         if options is None:
             for dynamic in _blocks(body.get("dynamic")):
+                block_key = dynamic.key_node(spec.block)
                 for content_holder in _blocks(dynamic.get(spec.block)):
                     for_each = content_holder.get("for_each")
                     if for_each is not None and for_each.kind in (SEQ, MAP) and not for_each.items:
@@ -179,6 +182,7 @@ def _config_target(
         format=FORMAT,
         template_ref=template_ref,
         template_keys=template_keys,
+        block_key=loc.node_span(block_key) if options is not None and block_key else None,
     )
 
 
@@ -258,12 +262,14 @@ def _plan_target(
         header = loc.span(address_key.start, entry.get("address").end)  # type: ignore[union-attr]
     unknown_block = None
     options: DNode | None
+    block_key: DNode | None = None
     unknown_fields: DNode | None = None
     if spec.block is None:
         options, unknown_fields = values, unknown
     else:
         blocks = _seq(values.get(spec.block))
         options = blocks[0] if blocks and blocks[0].kind == MAP else None
+        block_key = values.key_node(spec.block) if options is not None else None
         flag = unknown.get(spec.block) if unknown is not None and unknown.kind == MAP else None
         if flag is not None and flag.kind == SCALAR and flag.value is True:
             unknown_block = Value(
@@ -300,4 +306,5 @@ def _plan_target(
         format="terraform-plan",
         recorded_state=True,
         unknown_block=unknown_block,
+        block_key=loc.node_span(block_key) if block_key is not None else None,
     )
