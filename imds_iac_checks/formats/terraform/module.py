@@ -34,7 +34,9 @@ from imds_iac_checks.formats.terraform.eval import (
 from imds_iac_checks.formats.terraform.kinds import (
     FORMAT,
     KINDS,
+    LAUNCHERS,
     TEMPLATE_USERS,
+    Launcher,
     template_reference,
 )
 from imds_iac_checks.formats.terraform.syntax import Source
@@ -890,6 +892,9 @@ class Module:
             spec = KINDS[labels[0]]
             address = f"{prefix}{labels[0]}.{labels[1]}"
             body = syntax.child(block, "body")
+            launcher = LAUNCHERS.get(labels[0])
+            if launcher is not None and not _launches(src, body, launcher):
+                continue  # no EC2 instances (Fargate, an unmanaged compute environment)
             try:
                 expansion = self._instances(src, body)
                 for suffix, names in expansion.items:
@@ -1030,6 +1035,9 @@ class Module:
         template = (
             _template_ref(src, body) if body is not None and labels[0] in TEMPLATE_USERS else None
         )
+        launcher = LAUNCHERS.get(labels[0])
+        if launcher is not None and body is not None:
+            template = _launcher_ref(src, body, launcher)
         keys: tuple[str, ...] = ()
         if labels[0] == "aws_launch_template":
             base = f"{labels[0]}.{labels[1]}"
@@ -1174,6 +1182,52 @@ def _template_ref(src: Source, body: Node) -> Value | None:
             "name" in attrs,
         )
     return None
+
+
+def _bodies(src: Source, body: Node | None, path: tuple[str, ...]) -> list[Node]:
+    """The bodies of the nested blocks ``path`` names (every match at each step)."""
+    found = [body] if body is not None else []
+    for step in path:
+        found = [
+            inner
+            for outer in found
+            for block in syntax.children(outer, "block")
+            if syntax.ident(block) == step and not syntax.labels(src, block)
+            for inner in [syntax.child(block, "body")]
+            if inner is not None
+        ]
+    return found
+
+
+def _launcher_ref(src: Source, body: Node, launcher: Launcher) -> Value | None:
+    """The launch template a resource that has no metadata options of its own names (the
+    first, when it names several: each template is judged where it is declared)."""
+    for path, id_attr, name_attr in launcher.refs:
+        for inner in _bodies(src, body, path):
+            attrs = syntax.attributes(inner)
+            expr = attrs.get(id_attr) or attrs.get(name_attr)
+            if expr is not None:
+                return template_reference(
+                    src.span(expr),
+                    compact(src.text(expr)),
+                    syntax.literal(src, expr),
+                    id_attr not in attrs,
+                )
+    return None
+
+
+def _launches(src: Source, body: Node | None, launcher: Launcher) -> bool:
+    """Whether a resource of a launcher kind launches EC2 instances (an expression that could
+    decide otherwise counts as launching: never a silent pass)."""
+    if launcher.needs and not _bodies(src, body, launcher.needs):
+        return False
+    if launcher.exempt is not None:
+        path, name, values = launcher.exempt
+        for inner in _bodies(src, body, path):
+            expr = syntax.attributes(inner).get(name)
+            if expr is not None and syntax.literal(src, expr) in values:
+                return False
+    return True
 
 
 def _to_key(value: object) -> str:

@@ -25,7 +25,9 @@ from imds_iac_checks.formats.structured import (
 from imds_iac_checks.formats.terraform.kinds import (
     FORMAT,
     KINDS,
+    LAUNCHERS,
     TEMPLATE_USERS,
+    Launcher,
     template_reference,
 )
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
@@ -56,6 +58,45 @@ def _blocks(node: DNode | None) -> list[DNode]:
     return []
 
 
+def _nested(node: DNode | None, path: tuple[str, ...]) -> list[DNode]:
+    """The nested blocks ``path`` names (every match at each step)."""
+    found = [node] if node is not None else []
+    for step in path:
+        found = [inner for outer in found for inner in _blocks(outer.get(step))]
+    return found
+
+
+def _launches(body: DNode, launcher: Launcher) -> bool:
+    """Whether a resource of a launcher kind launches EC2 instances (see module._launches)."""
+    if launcher.needs and not _nested(body, launcher.needs):
+        return False
+    if launcher.exempt is not None:
+        path, name, values = launcher.exempt
+        for inner in _nested(body, path):
+            node = inner.get(name)
+            if node is not None and node.kind == SCALAR and node.value in values:
+                return False
+    return True
+
+
+def _reference(loc: Locator, block: DNode, id_attr: str, name_attr: str) -> Value | None:
+    """The launch template ``block`` names by ``id_attr`` or ``name_attr`` (a literal, or an
+    interpolation of ``aws_launch_template.X.id``)."""
+    node = block.get(id_attr) or block.get(name_attr)
+    if node is None:
+        return None
+    raw = node.value if node.kind == SCALAR else None
+    text = raw if isinstance(raw, str) else loc.source(node)
+    inner = _INTERPOLATION.fullmatch(text)
+    literal = None if inner or not isinstance(raw, str) else raw
+    return template_reference(
+        loc.node_span(node),
+        inner.group(1).strip() if inner else text,
+        literal,
+        block.get(id_attr) is None,
+    )
+
+
 def _config_value(loc: Locator, spec: KindSpec, node: DNode, key: str) -> list[Value]:
     if node.kind == SCALAR:
         if isinstance(node.value, str) and _TEMPLATE.search(node.value):
@@ -81,8 +122,11 @@ def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[Scan
             spec = KINDS.get(str(type_key.value))
             if spec is None or by_name.kind != MAP:
                 continue
+            launcher = LAUNCHERS.get(spec.kind)
             for name_key, body_value in by_name.pairs():
                 for body in _blocks(body_value)[:1]:
+                    if launcher is not None and not _launches(body, launcher):
+                        continue  # no EC2 instances (Fargate, unmanaged)
                     header = loc.node_span(name_key)
                     target = _config_target(loc, spec, name_key, body, header)
                     twice = _arguments_twice(spec, body)
@@ -152,20 +196,14 @@ def _config_target(
     address = f"{spec.kind}.{name_key.value}"
     template_ref = None
     template_keys: tuple[str, ...] = ()
+    launcher = LAUNCHERS.get(spec.kind)
     if spec.kind in TEMPLATE_USERS:
         for ref_block in _blocks(body.get("launch_template"))[:1]:
-            node = ref_block.get("id") or ref_block.get("name")
-            if node is not None:
-                raw = node.value if node.kind == SCALAR else None
-                text = raw if isinstance(raw, str) else loc.source(node)
-                inner = _INTERPOLATION.fullmatch(text)
-                literal = None if inner or not isinstance(raw, str) else raw
-                template_ref = template_reference(
-                    loc.node_span(node),
-                    inner.group(1).strip() if inner else text,
-                    literal,
-                    ref_block.get("id") is None,
-                )
+            template_ref = _reference(loc, ref_block, "id", "name")
+    elif launcher is not None:
+        for path, id_attr, name_attr in launcher.refs:
+            for ref_block in _nested(body, path):
+                template_ref = template_ref or _reference(loc, ref_block, id_attr, name_attr)
     elif spec.kind == "aws_launch_template":
         name = body.get("name")
         template_keys = (address,)
@@ -214,6 +252,8 @@ def _plan_targets(loc: Locator, root: DNode) -> list[Target]:
             continue
         address = _text(change.get("address")) or spec.kind
         seen.add(address)
+        if not _planned(spec, after, detail.get("after_unknown")):
+            continue
         targets.append(_plan_target(loc, spec, address, change, after, detail.get("after_unknown")))
     planned = root.get("planned_values")
     module = planned.get("root_module") if planned is not None else None
@@ -231,7 +271,8 @@ def _plan_targets(loc: Locator, root: DNode) -> list[Target]:
             if spec is None or values is None or values.kind != MAP or address in seen:
                 continue
             seen.add(address)
-            targets.append(_plan_target(loc, spec, address, resource, values, None))
+            if _planned(spec, values, None):
+                targets.append(_plan_target(loc, spec, address, resource, values, None))
         stack.extend(reversed(_seq(current.get("child_modules"))))
     return targets
 
@@ -246,6 +287,26 @@ def _text(node: DNode | None) -> str | None:
         if node is not None and node.kind == SCALAR and node.value is not None
         else None
     )
+
+
+def _planned(spec: KindSpec, values: DNode, unknown: DNode | None) -> bool:
+    """Whether a planned resource is a target: a launcher kind is not when it launches no EC2
+    instances or names a launch template (a plan records ids, not references: the template,
+    when in the plan, is judged there)."""
+    launcher = LAUNCHERS.get(spec.kind)
+    if launcher is None:
+        return True
+    if not _launches(values, launcher):
+        return False
+    for path, id_attr, name_attr in launcher.refs:
+        for block in _nested(values, path):
+            for attr in (id_attr, name_attr):
+                node = block.get(attr)
+                if node is not None and node.value not in (None, ""):
+                    return False
+        if unknown is not None and _nested(unknown, path[:1]):
+            return False  # the reference is known only after apply
+    return True
 
 
 def _plan_target(
