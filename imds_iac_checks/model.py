@@ -245,6 +245,11 @@ class KindSpec(NamedTuple):
     absent_ok: bool = False
     # How messages name the options block ("metadata_options block", "MetadataOptions").
     block_label: str | None = None
+    # A kind that launches instances but has no metadata options of its own (a spot fleet's
+    # launch specifications, an EKS node group without a launch template): how its instances
+    # can be made to require IMDSv2 (IMDS006 ends its message with this). Such a kind declares
+    # no ``fields`` and no ``block``; naming a launch template makes it inherit from it.
+    remedy: str = ""
 
     @property
     def label(self) -> str:
@@ -292,6 +297,9 @@ class Target(NamedTuple):
     # only when a scan of named files needs to know which files a finding depends on (a
     # changed module call is part of what makes a resource in the module it calls).
     module_calls: tuple[Span, ...] = ()
+    # The options block's name as written (``metadata_options``, ``dynamic "metadata_options"``,
+    # the ``MetadataOptions`` key): where a finding on a setting the block lacks points.
+    block_key: Span | None = None
 
     @property
     def kind(self) -> str:

@@ -34,7 +34,9 @@ from imds_iac_checks.formats.terraform.eval import (
 from imds_iac_checks.formats.terraform.kinds import (
     FORMAT,
     KINDS,
+    LAUNCHERS,
     TEMPLATE_USERS,
+    Launcher,
     template_reference,
 )
 from imds_iac_checks.formats.terraform.syntax import Source
@@ -1142,6 +1144,9 @@ class Module:
             spec = KINDS[labels[0]]
             address = f"{prefix}{labels[0]}.{labels[1]}"
             body = syntax.child(block, "body")
+            launcher = LAUNCHERS.get(labels[0])
+            if launcher is not None and not _launches(src, body, launcher):
+                continue  # no EC2 instances (Fargate, an unmanaged compute environment)
             try:
                 expansion = self._instances(src, body)
                 for suffix, names in expansion.items:
@@ -1257,10 +1262,13 @@ class Module:
         options_body: Node | None
         block_span: Span | None
         iterator: dict[str, Val] = {}
+        block_key: Span | None = None
         if spec.block is None:
             options_body, block_span = body, src.span(block)
         else:
-            options_body, block_span, iterator = self._options(src, body, spec.block, scope)
+            options_body, block_span, iterator, block_key = self._options(
+                src, body, spec.block, scope
+            )
         settings: dict[str, tuple[Value, ...]] = {}
         if block_span is not None:
             attrs = syntax.attributes(options_body)
@@ -1279,6 +1287,9 @@ class Module:
         template = (
             _template_ref(src, body) if body is not None and labels[0] in TEMPLATE_USERS else None
         )
+        launcher = LAUNCHERS.get(labels[0])
+        if launcher is not None and body is not None:
+            template = _launcher_ref(src, body, launcher)
         keys: tuple[str, ...] = ()
         if labels[0] == "aws_launch_template":
             base = f"{labels[0]}.{labels[1]}"
@@ -1300,18 +1311,23 @@ class Module:
             format=FORMAT,
             template_ref=template,
             template_keys=keys,
+            block_key=block_key,
         )
 
     def _options(
         self, src: Source, body: Node | None, name: str, scope: Scope
-    ) -> tuple[Node | None, Span | None, dict[str, Val]]:
+    ) -> tuple[Node | None, Span | None, dict[str, Val], Span | None]:
+        """The options block's body, span, the names its content sees (a ``dynamic`` block's
+        iterator) and the span of its name as written."""
         if body is None:
-            return None, None, {}
+            return None, None, {}, None
         for block in syntax.children(body, "block"):
             ident = syntax.ident(block)
             if ident == name and not syntax.labels(src, block):
-                return syntax.child(block, "body"), src.span(block), {}
+                named = src.span(block.named_children[0])
+                return syntax.child(block, "body"), src.span(block), {}, named
             if ident == "dynamic" and syntax.labels(src, block) == [name]:
+                named = src.span(block.named_children[0], block.named_children[1])
                 dyn = syntax.child(block, "body")
                 attrs = syntax.attributes(dyn)
                 iterator_expr = attrs.get("iterator")
@@ -1322,7 +1338,7 @@ class Module:
                         content = syntax.child(inner, "body")
                 for_each = attrs.get("for_each")
                 if for_each is None:
-                    return content, src.span(block), {}
+                    return content, src.span(block), {}, named
                 items = self._eval(src, for_each, scope)
                 if items.known and not items.choices and isinstance(items.v, (list, dict)):
                     elements = (
@@ -1334,14 +1350,15 @@ class Module:
                         continue  # for_each over an empty collection: no block
                     key, value = elements[0]
                     bound = Val({"key": Val(key, items.links), "value": value}, items.links)
-                    return content, src.span(block), {iterator: bound}
+                    return content, src.span(block), {iterator: bound}, named
                 placeholder = Val(None, (), False, _compact_text(src, for_each))
                 return (
                     content,
                     src.span(block),
                     {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
+                    named,
                 )
-        return None, None, {}
+        return None, None, {}, None
 
 
 _META_ARGUMENTS = frozenset(
@@ -1417,6 +1434,52 @@ def _template_ref(src: Source, body: Node) -> Value | None:
             "name" in attrs,
         )
     return None
+
+
+def _bodies(src: Source, body: Node | None, path: tuple[str, ...]) -> list[Node]:
+    """The bodies of the nested blocks ``path`` names (every match at each step)."""
+    found = [body] if body is not None else []
+    for step in path:
+        found = [
+            inner
+            for outer in found
+            for block in syntax.children(outer, "block")
+            if syntax.ident(block) == step and not syntax.labels(src, block)
+            for inner in [syntax.child(block, "body")]
+            if inner is not None
+        ]
+    return found
+
+
+def _launcher_ref(src: Source, body: Node, launcher: Launcher) -> Value | None:
+    """The launch template a resource that has no metadata options of its own names (the
+    first, when it names several: each template is judged where it is declared)."""
+    for path, id_attr, name_attr in launcher.refs:
+        for inner in _bodies(src, body, path):
+            attrs = syntax.attributes(inner)
+            expr = attrs.get(id_attr) or attrs.get(name_attr)
+            if expr is not None:
+                return template_reference(
+                    src.span(expr),
+                    compact(src.text(expr)),
+                    syntax.literal(src, expr),
+                    id_attr not in attrs,
+                )
+    return None
+
+
+def _launches(src: Source, body: Node | None, launcher: Launcher) -> bool:
+    """Whether a resource of a launcher kind launches EC2 instances (an expression that could
+    decide otherwise counts as launching: never a silent pass)."""
+    if launcher.needs and not _bodies(src, body, launcher.needs):
+        return False
+    if launcher.exempt is not None:
+        path, name, values = launcher.exempt
+        for inner in _bodies(src, body, path):
+            expr = syntax.attributes(inner).get(name)
+            if expr is not None and syntax.literal(src, expr) in values:
+                return False
+    return True
 
 
 def _to_key(value: object) -> str:
