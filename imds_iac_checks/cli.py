@@ -607,9 +607,10 @@ def _scanner(
     if args.stdin_filename is not None:
         given = _read_stdin(resolver.size_limit.value)
         stdin[os.path.abspath(os.path.join(cwd, args.stdin_filename))] = given
-    # Files imds-iac itself reads or writes are not infrastructure: a baseline or report in the
-    # scanned tree is neither scanned nor counted.
+    # Files imds-iac itself reads or writes are not infrastructure: a baseline, report or
+    # CloudFormation parameters file in the scanned tree is neither scanned nor counted.
     own = [getattr(args, name, None) for name in ("baseline", "write_baseline", "output")]
+    own += args.parameter_files
     skip = frozenset(os.path.realpath(os.path.join(cwd, path)) for path in own if path)
 
     def run(files: Files | None = None) -> ScanResult:
@@ -753,7 +754,8 @@ def _check(args: Namespace) -> int:
             return _fail(f"{args.write_baseline}: cannot write: {exc.strerror or exc}")
         from imds_iac_checks.report.escape import escape
 
-        sys.stderr.write(f"Wrote {count} findings to {escape(args.write_baseline)}.\n")
+        noun = "finding" if count == 1 else "findings"
+        sys.stderr.write(f"Wrote {count} {noun} to {escape(args.write_baseline)}.\n")
         return EXIT_ERROR if result.errors else EXIT_OK
     if args.statistics:
         _statistics(args, result.findings)

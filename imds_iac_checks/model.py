@@ -73,6 +73,15 @@ class LinkKind:
     OPTIONAL_ATTRIBUTE = "optional attribute"  # an optional() attribute with no default: null
     KNOWN_MODULE = "known module"  # subject: registry source, place: version constraint
     KNOWN_MODULE_DEFAULT = "known module default"  # the same, a default the module writes
+    # A known module's default for the node groups it makes (registry.NODE_GROUP_MODULES).
+    # subject: "module eks (terraform-aws-modules/eks/aws 19.16.0)", place: where it is written.
+    NODE_GROUP_DEFAULT = "node group default"
+    # A managed node group without a custom launch template: EKS's own template decides (IMDSv1
+    # allowed, hop limit 2). subject: the argument that says so (use_custom_launch_template).
+    EKS_OWN_TEMPLATE = "EKS launch template"
+    # A module input that several of the module's resources share (the EKS module's
+    # *_node_group_defaults): subject, place as for MODULE_INPUT.
+    SHARED_MODULE_INPUT = "shared module input"
     PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
     # subject: the parameter, place: "--parameter Key=Value" or "--parameters FILE". The link is
     # at the ``Ref`` that uses the value (the parameters file is read without positions).
@@ -99,6 +108,8 @@ class LinkKind:
 _WHERE = "where"  # safe inside the resource; elsewhere unsafe: other resources may share it
 _OWN = "own"  # safe wherever it is written: it belongs to one resource (its module-call argument)
 _NEVER = "never"  # not fixable: it is given outside the files scanned (command line, environment)
+_MODULE = "module"  # not fixable there: a registry module's own default (override it in the call)
+_SHARED = "shared"  # unsafe wherever it is written: other resources read it too
 
 # Each kind: how a link of it reads in a message ({subject}, {place}: the link's fields), and
 # how a fix of a value written there is judged (see fix_safety).
@@ -115,7 +126,13 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.OPTIONAL_DEFAULT: ("optional default of {subject}", _WHERE),
     LinkKind.OPTIONAL_ATTRIBUTE: ("optional attribute", _WHERE),
     LinkKind.KNOWN_MODULE: ("{subject} {place}", _WHERE),
-    LinkKind.KNOWN_MODULE_DEFAULT: ("default of {subject} {place}", _WHERE),
+    LinkKind.KNOWN_MODULE_DEFAULT: ("default of {subject} {place}", _MODULE),
+    LinkKind.NODE_GROUP_DEFAULT: ("{subject} default for node groups, {place}", _MODULE),
+    LinkKind.EKS_OWN_TEMPLATE: (
+        "EKS's own launch template ({subject}), which allows IMDSv1 with hop limit 2",
+        _MODULE,
+    ),
+    LinkKind.SHARED_MODULE_INPUT: ("{place} input {subject}", _SHARED),
     LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
     LinkKind.PARAMETER_CLI: ("parameter {subject} from {place}", _NEVER),
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
@@ -157,13 +174,22 @@ def fix_safety(link: Link, inside: bool) -> str | None:
     """Whether editing the value written at ``link`` fixes one resource only, from the link's
     kind: SAFE when it is inside the resource (``inside``) or belongs to it alone (its own
     module-call argument), UNSAFE when other resources may share what is edited (a variable
-    default, a local, a tfvars entry, a parameter default, a mapping), None when no fix can
-    edit it (a value given on the command line or in the environment). A value from one branch
+    default, a local, a tfvars entry, a parameter default, a mapping, a module input several
+    node groups share), None when no fix can edit it (a value given on the command line or in
+    the environment, a registry module's own default). A value from one branch
     of a condition is unsafe in any case (the caller says so)."""
     rule = _LINK_KINDS[link.kind][1]
-    if rule == _NEVER:
+    if rule in (_NEVER, _MODULE):
         return None
-    return SAFE if inside or rule == _OWN else UNSAFE
+    if rule == _SHARED:
+        return UNSAFE
+    return SAFE if (inside or rule == _OWN) else UNSAFE
+
+
+def module_decides(link: Link) -> bool:
+    """Is the value a registry module's own default (no fix edits it: the module call overrides
+    it with an input)?"""
+    return _LINK_KINDS[link.kind][1] == _MODULE
 
 
 class Value(NamedTuple):
@@ -228,6 +254,11 @@ class KindSpec(NamedTuple):
     absent_ok: bool = False
     # How messages name the options block ("metadata_options block", "MetadataOptions").
     block_label: str | None = None
+    # A kind that launches instances but has no metadata options of its own (a spot fleet's
+    # launch specifications, an EKS node group without a launch template): how its instances
+    # can be made to require IMDSv2 (IMDS006 ends its message with this). Such a kind declares
+    # no ``fields`` and no ``block``; naming a launch template makes it inherit from it.
+    remedy: str = ""
 
     @property
     def label(self) -> str:
@@ -275,6 +306,9 @@ class Target(NamedTuple):
     # only when a scan of named files needs to know which files a finding depends on (a
     # changed module call is part of what makes a resource in the module it calls).
     module_calls: tuple[Span, ...] = ()
+    # The options block's name as written (``metadata_options``, ``dynamic "metadata_options"``,
+    # the ``MetadataOptions`` key): where a finding on a setting the block lacks points.
+    block_key: Span | None = None
 
     @property
     def kind(self) -> str:

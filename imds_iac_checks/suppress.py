@@ -57,15 +57,20 @@ class Comment(NamedTuple):
     comment_only: bool  # nothing but blanks before it on its line
 
 
-def comments(data: bytes) -> list[Comment]:
-    """Every ``imds-iac: ignore`` comment of a file (HCL ``#`` and ``//``, YAML ``#``). Lines end
-    at ``\r\n``, ``\n`` or a lone ``\r``, as the readers count them."""
+def comments(data: bytes, path: str) -> list[Comment]:
+    """Every ``imds-iac: ignore`` comment of a file (HCL ``#`` and ``//``, YAML ``#``; JSON has
+    none). Text that only looks like one — in a heredoc, a quoted string, a YAML block scalar
+    such as user data — is not a comment: it suppresses nothing, is not judged and never edited.
+    Lines end at ``\r\n``, ``\n`` or a lone ``\r``, as the readers count them."""
     if b"imds-iac:" not in data:
         return []
+    real = _comment_ranges(data, path)
     out = []
     line, pos = 1, 0  # the line number at byte ``pos``
     for m in _INLINE.finditer(data):
         start = m.start()
+        if real is not None and not any(a <= start < b for a, b in real):
+            continue
         line += _breaks(data, pos, start)
         pos = start
         begin = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
@@ -90,6 +95,59 @@ def comments(data: bytes) -> list[Comment]:
             )
         )
     return out
+
+
+def _comment_ranges(data: bytes, path: str) -> list[tuple[int, int]] | None:
+    """The byte ranges of the comments of ``data``, read as its syntax (by ``path``) reads them;
+    None when the text does not parse (then every match counts, as the scan reported the file)."""
+    from imds_iac_checks.formats import syntax_of
+
+    syntax = syntax_of(path, data)
+    if syntax == "json":
+        return []
+    if syntax == "hcl":
+        from imds_iac_checks.formats.terraform.syntax import parse_tree
+
+        root = parse_tree(data, blank=False).root_node
+        if root.has_error:
+            return None
+        ranges: list[tuple[int, int]] = []
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.type == "comment":
+                ranges.append((node.start_byte, node.end_byte))
+            else:
+                stack.extend(node.children)
+        return ranges
+    return _yaml_comment_ranges(data)
+
+
+def _yaml_comment_ranges(data: bytes) -> list[tuple[int, int]] | None:
+    """The comments ruamel.yaml's scanner finds (it skips block scalars and quoted strings)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import CommentToken
+
+    text = data.decode("utf-8", "replace")
+    found: list[tuple[int, int]] = []
+
+    def collect(held: object) -> None:
+        if isinstance(held, CommentToken):
+            found.append((held.start_mark.index, held.start_mark.index + len(held.value)))
+        elif isinstance(held, (list, tuple)):
+            for item in held:
+                collect(item)
+
+    try:
+        for token in YAML(typ="rt").scan(text):
+            collect(getattr(token, "_comment", None))
+    except (YAMLError, ValueError, RecursionError):
+        return None
+    if text.isascii():
+        return found
+    # Character offsets to byte offsets.
+    return [(len(text[:a].encode()), len(text[:b].encode())) for a, b in found]
 
 
 def _breaks(data: bytes, start: int, end: int) -> int:
@@ -120,7 +178,7 @@ class _FileNotes:
         self.comment_only: set[int] = set()
         if b"imds-iac:" not in data and b"checkov:skip" not in data:
             return
-        for c in comments(data):
+        for c in comments(data, path):
             why = f"imds-iac: ignore: {c.reason or 'no reason given'}"
             entries = self.inline.setdefault(c.line, [])
             if c.codes is None:
@@ -261,7 +319,7 @@ def _suppressions(
 ) -> list[_Found]:
     out: list[_Found] = []
     judged = tuple(r for r in enabled if not _audits(r))
-    for c in comments(data):
+    for c in comments(data, path):
         resource = _around(targets, c.line, c.comment_only)
         why = f"imds-iac: ignore: {c.reason or 'no reason given'}"
         group = ("line", c.line)

@@ -153,10 +153,12 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
     path, text = cases
     run = cli("check", "--format", "json", str(path), cwd=path.parent)
     header = lambda name: line_of(text, f'"{name}" {{')  # noqa: E731
+    block = lambda name: line_of(text, "metadata_options", f'"{name}" {{')  # noqa: E731
     expected = [
         ("IMDS001", "aws_instance.no_block", header("no_block")),
-        ("IMDS002", "aws_instance.empty_block", header("empty_block")),
-        ("IMDS002", "aws_instance.without_tokens", header("without_tokens")),
+        # A block that lacks http_tokens: the finding is on the block, not the resource.
+        ("IMDS002", "aws_instance.empty_block", block("empty_block")),
+        ("IMDS002", "aws_instance.without_tokens", block("without_tokens")),
         ("IMDS002", "aws_instance.optional", line_of(text, '"optional" #', '"optional" {')),
         ("IMDS003", "aws_instance.hop_3", line_of(text, "= 3", '"hop_3"')),
         ("IMDS003", "aws_instance.hop_string", line_of(text, '= "2"', '"hop_string"')),
@@ -173,6 +175,7 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
         "IMDS003": 3,
         "IMDS004": 0,
         "IMDS005": 0,
+        "IMDS006": 0,
     }
     assert doc["errors"] == []
 
@@ -341,8 +344,20 @@ resource "aws_eks_node_group" "nodes" {
   subnet_ids    = ["subnet-1"]
 
   launch_template {
-    name    = "app"
-    version = "1"
+    id      = aws_launch_template.app.id
+    version = aws_launch_template.app.latest_version
+  }
+}
+
+resource "aws_eks_node_group" "default_template" {
+  cluster_name  = "main"
+  node_role_arn = "arn:aws:iam::123456789012:role/nodes"
+  subnet_ids    = ["subnet-1"]
+
+  scaling_config {
+    desired_size = 2
+    max_size     = 3
+    min_size     = 1
   }
 }
 """
@@ -376,6 +391,8 @@ def test_every_resource_kind(cli, tmp_path: Path) -> None:
         ),
         ("IMDS002", "aws_ec2_instance_metadata_defaults.empty", line_of(text, '"empty" {')),
         ("IMDS003", "aws_ec2_instance_metadata_defaults.hop_4", line_of(text, "= 4", '"hop_4"')),
+        # EKS's own launch template: no metadata options anywhere in the code (issue 15).
+        ("IMDS006", "aws_eks_node_group.default_template", line_of(text, '"default_template" {')),
     ]
     assert findings(run) == expected
     messages = {f["resource"]: f["message"] for f in run.json()["findings"]}
@@ -386,7 +403,8 @@ def test_every_resource_kind(cli, tmp_path: Path) -> None:
         "no instance_metadata_options block"
         in messages["aws_imagebuilder_infrastructure_configuration.no_options"]
     )
-    assert run.json()["summary"]["targets"] == 15
+    assert "(launch template of aws_eks_node_group.nodes)" in messages["aws_launch_template.app"]
+    assert run.json()["summary"]["targets"] == 17
 
 
 def test_unrelated_resources_are_silent(cli, tmp_path: Path) -> None:

@@ -13,9 +13,10 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats.cloudformation import TYPES
+from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
+from imds_iac_checks.link import link
 from tests.conftest import ROOT
 
 CATALOG = catalog.load()
@@ -74,12 +75,16 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert cloudformation <= TYPES
+    assert cloudformation <= TYPES | set(LAUNCHERS)
 
 
 def test_every_kind_is_documented() -> None:
-    assert set(KINDS) <= set(CATALOG["IMDS002"]["applies_to"])
+    with_options = {kind for kind, spec in KINDS.items() if not spec.remedy}
+    assert with_options <= set(CATALOG["IMDS002"]["applies_to"])
     assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
+    # Kinds without metadata options of their own: the rule that reports them lists them.
+    launchers = (set(KINDS) - with_options) | set(LAUNCHERS)
+    assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     assert "aws_ec2_instance_metadata_defaults" not in CATALOG["IMDS001"]["applies_to"]
 
 
@@ -128,7 +133,7 @@ def _rules_fired(text: str) -> list[str]:
     targets, errors = hcl.parse("example.tf", text.encode())
     assert errors == [], errors
     assert targets, "the example has no resource imds-iac checks"
-    return [f.rule_id for t in targets for f in evaluate(t, Context())]
+    return [f.rule_id for t in link(targets) for f in evaluate(t, Context())]
 
 
 @pytest.mark.parametrize(

@@ -425,3 +425,39 @@ def test_docs_json_md_describes_the_keys_written(cli, tree: Path) -> None:
     example = _documented("## `--statistics --format json`")
     assert example.keys() == stats.keys()
     assert example["statistics"][0].keys() == stats["statistics"][0].keys()
+
+
+def test_a_parameters_file_in_the_tree_is_not_scanned(cli, tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "Parameters:\n  Tokens:\n    Type: String\n    Default: required\n"
+        "Resources:\n  Web:\n    Type: AWS::EC2::Instance\n    Properties:\n"
+        "      MetadataOptions:\n        HttpTokens: !Ref Tokens\n"
+    )
+    (tmp_path / "params.json").write_text(
+        '[{"ParameterKey": "Tokens", "ParameterValue": "optional"}]\n'
+    )
+    run = cli("check", "--format", "json", "--parameters", "params.json", ".", cwd=tmp_path)
+    doc = run.json()
+    assert doc["summary"]["files_scanned"] == 1
+    assert [f["rule_id"] for f in doc["findings"]] == ["IMDS002"]
+
+
+def test_a_huge_value_does_not_make_a_huge_line(cli, tmp_path: Path) -> None:
+    value = "x" * 50_000
+    (tmp_path / "main.tf").write_text(
+        f'resource "aws_instance" "w" {{\n  metadata_options {{\n    http_tokens = "{value}"\n'
+        "  }\n}\n"
+    )
+    for fmt in ("full", "concise"):
+        out = cli("check", "--format", fmt, ".", cwd=tmp_path).out
+        assert max(len(line) for line in out.splitlines()) < 2_200, fmt
+        assert "more characters)" in out
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert value in doc["findings"][0]["message"]  # machine formats keep it whole
+
+
+def test_fix_never_says_no_findings_left_when_a_file_could_not_be_scanned(cli, tmp_path) -> None:
+    (tmp_path / "bad.tf").write_text('resource "aws_instance" "b" {\n  x = = 1\n}\n')
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 2
+    assert "no findings left in the files scanned.\n1 file could not be scanned." in run.out

@@ -275,7 +275,7 @@ def test_no_value_outside_a_condition_is_not_set() -> None:
               MetadataOptions:
                 HttpTokens: !Ref AWS::NoValue
         """,
-    ) == [("IMDS002", "Web", 3)]
+    ) == [("IMDS002", "Web", 5)]  # the MetadataOptions key
 
 
 def test_find_in_map_with_a_dynamic_key_is_unknown() -> None:

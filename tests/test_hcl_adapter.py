@@ -62,7 +62,7 @@ def test_null_means_absent() -> None:
           }
         }
         """
-    ) == [("IMDS002", 2)]
+    ) == [("IMDS002", 3)]  # the metadata_options block
 
 
 def test_locals_resolve_and_unknowns_are_reported() -> None:

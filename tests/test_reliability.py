@@ -107,7 +107,7 @@ EXPECTED_ERRORS = {
 @pytest.mark.slow
 def test_hostile_inputs(hostile: Path) -> None:
     start = time.perf_counter()
-    run = run_process("check", ".", cwd=hostile)
+    run = run_process("check", "--format", "concise", ".", cwd=hostile)
     elapsed = time.perf_counter() - start
     assert elapsed < 60
     assert run.code == 2
@@ -132,7 +132,7 @@ def test_size_limit_is_configurable(hostile: Path, tmp_path: Path) -> None:
     run = run_process("check", "--max-file-size", "0", ".", cwd=tmp_path)
     assert run.code == 0 and "No findings (1 file, 0 targets scanned)." in run.out
     (tmp_path / ".imds-iac.toml").write_text("max-file-size = 1\n")
-    run = run_process("check", ".", cwd=tmp_path)
+    run = run_process("check", "--format", "concise", ".", cwd=tmp_path)
     assert run.code == 2 and "over the 1 MB limit" in run.err
 
 

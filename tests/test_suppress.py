@@ -249,7 +249,7 @@ def test_fix_leaves_metadata_entries_to_the_user(cli, tmp_path: Path) -> None:
 
 def test_listed_by_the_rules_command_and_in_sarif(cli, tmp_path: Path) -> None:
     listing = cli("rules").out.splitlines()
-    assert listing[-1].split()[:3] == ["IMDS005", "warning", "unused-suppression"]
+    assert ["IMDS005", "warning", "unused-suppression"] in [line.split()[:3] for line in listing]
     one = cli("rules", "unused-suppression")
     assert one.code == 0 and "RUF100" in one.out
     (tmp_path / "main.tf").write_text(TYPO)
@@ -278,11 +278,11 @@ def test_removals_keep_line_ends_and_the_rest_of_the_line() -> None:
 
     def fixed(text: bytes, dead_codes: list[bytes]) -> bytes:
         dead = set()
-        for c in comments(text):
+        for c in comments(text, "main.tf"):
             if c.codes is None:
                 dead.add(c.start)
             dead |= {code.start for code in c.codes or () if code.text.encode() in dead_codes}
-        return apply(text, list({edit for edit, _ in removals(text, dead).values()}))
+        return apply(text, list({edit for edit, _ in removals(text, "main.tf", dead).values()}))
 
     crlf = (
         b"a = 1\r\n  # imds-iac: ignore[IMDS003] gone\r\nb = 2 # imds-iac: ignore[X, IMDS002] y\r\n"
@@ -293,7 +293,7 @@ def test_removals_keep_line_ends_and_the_rest_of_the_line() -> None:
     other = b"x = 1 # a note # imds-iac: ignore[IMDS01]\n"
     assert fixed(other, [b"IMDS01"]) == b"x = 1 # a note\n"
     lone_cr = b"a = 1\r# imds-iac: ignore[IMDS01]\rb = 2 // imds-iac: ignore[IMDS02]\r"
-    assert [c.line for c in comments(lone_cr)] == [2, 3]
+    assert [c.line for c in comments(lone_cr, "main.tf")] == [2, 3]
     assert fixed(lone_cr, [b"IMDS01", b"IMDS02"]) == b"a = 1\rb = 2\r"
 
 
@@ -307,7 +307,50 @@ def test_fix_never_edits_text_that_only_reads_like_a_comment(cli, tmp_path: Path
     )
     (tmp_path / "main.tf").write_text(text)
     run = cli("fix", ".", cwd=tmp_path)
-    assert "not fixed: no automatic fix: the suppression is not in a comment" in run.out
+    assert "inside user data" not in run.out  # not a suppression: nothing to report or fix
     assert (tmp_path / "main.tf").read_text() == text.replace(
         ' # imds-iac: ignore[IMDS003] gone"', '"'
     ).replace(" # imds-iac: ignore[IMDS003] gone\n", "\n")
+
+
+def test_text_that_only_reads_like_a_suppression_is_none(cli, tmp_path: Path) -> None:
+    """A script line in user data (a YAML block scalar, a quoted string, an HCL heredoc) that
+    reads like a suppression comment is script text: it suppresses nothing, is not reported as
+    a dead suppression, and fix never removes it (that would change what instances run)."""
+    stack = (
+        "Resources:\n"
+        "  Web:\n"
+        "    Type: AWS::EC2::Instance\n"
+        "    Properties:\n"
+        "      UserData:\n"
+        "        Fn::Base64: |\n"
+        "          #!/bin/bash\n"
+        "          # imds-iac: ignore[IMDS003]\n"
+        "          yum install -y httpd\n"
+        '      Tags: [{Key: note, Value: "x # imds-iac: ignore[IMDS002]"}]\n'
+        "      MetadataOptions:\n"
+        "        HttpTokens: optional\n"
+    )
+    (tmp_path / "stack.yaml").write_text(stack)
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_instance" "web" {\n'
+        '  ami       = "ami-1"\n'
+        "  user_data = <<-EOT\n"
+        "    #!/bin/bash\n"
+        "    # imds-iac: ignore[IMDS001]\n"
+        "  EOT\n"
+        "  metadata_options {\n"
+        '    http_tokens = "required" # imds-iac: ignore[IMDS003] a real one, unused\n'
+        "  }\n"
+        "}\n"
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    found = sorted((f["path"], f["line"], f["rule_id"], f["suppressed"]) for f in doc["findings"])
+    assert found == [
+        ("main.tf", 8, "IMDS005", None),  # the real comment
+        ("stack.yaml", 12, "IMDS002", None),  # not suppressed by the Tags text
+    ]
+    run = cli("fix", ".", cwd=tmp_path)
+    assert "# imds-iac: ignore[IMDS003]\n          yum" in (tmp_path / "stack.yaml").read_text()
+    assert "    # imds-iac: ignore[IMDS001]\n  EOT" in (tmp_path / "main.tf").read_text()
+    assert "a real one" not in (tmp_path / "main.tf").read_text(), run.out

@@ -34,8 +34,8 @@ import json
 import os
 from typing import Any, NamedTuple
 
-from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, Context, evaluate
 from imds_iac_checks import source
+from imds_iac_checks.engine import DEFAULT_HOP_LIMIT, Context, evaluate
 from imds_iac_checks.formats import cloudformation, nested
 from imds_iac_checks.formats.doc import (
     MAP,

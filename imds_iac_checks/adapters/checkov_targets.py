@@ -102,7 +102,9 @@ def hop_limit() -> int:
     return value
 
 
-TERRAFORM_TYPES = tuple(terraform_kinds.KINDS)
+# Kinds with metadata options of their own (launcher kinds are judged by IMDS006 only, not a
+# rule of the plugins).
+TERRAFORM_TYPES = tuple(kind for kind, spec in terraform_kinds.KINDS.items() if not spec.remedy)
 CLOUDFORMATION_TYPES = tuple(sorted(cloudformation.TYPES))
 
 PASSED, FAILED, UNKNOWN = "PASSED", "FAILED", "UNKNOWN"

@@ -269,7 +269,7 @@ def _dead_suppressions(
             for f in members:
                 not_fixed[f] = "the file was not read by the scan"
             continue
-        edits = suppressions.removals(data, {f.span.start_byte for f in members})
+        edits = suppressions.removals(data, path, {f.span.start_byte for f in members})
         if syntax_of(path, data) == "hcl":
             from imds_iac_checks.fix import hcl
 

@@ -174,8 +174,13 @@ def _inner_lines(
 
 def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: bytes) -> list[Edit]:
     """Add ``name = value`` to the block (or resource) that starts at ``block_start``. For a
-    ``dynamic`` block the argument goes into its ``content`` block."""
-    block = _content(_node_at(root, block_start, "block"))
+    ``dynamic`` block the argument goes into its ``content`` block; an object expression
+    (``metadata_options = { ... }`` in a module call's map) gets the key, one per line."""
+    try:
+        found = _node_at(root, block_start, "block")
+    except NoFix:
+        return _add_object_key(data, _node_at(root, block_start, "object"), name, value)
+    block = _content(found)
     if block is None:
         raise NoFix("the dynamic block has no content block")
     existing = hcl.attributes(_body(block)).get(name)
@@ -184,6 +189,21 @@ def add_attribute(data: bytes, root: Node, block_start: int, name: str, value: b
     indent = indentation(data, block.start_byte)
     unit = _unit(data, block, indent)
     return _inner_lines(data, block, [name.encode() + b" = " + value], indent, unit)
+
+
+def _add_object_key(data: bytes, node: Node, name: str, value: bytes) -> list[Edit]:
+    """Add ``name = value`` to an object expression written one element per line."""
+    elems = [c for c in node.named_children if c.type == "object_elem"]
+    if not elems or not all(starts_line(data, e.start_byte) for e in elems):
+        raise NoFix("the object is not written one element per line: add the key by hand")
+    last = elems[-1]
+    if node.end_byte <= next_line(data, last.end_byte) - 1 or not starts_line(
+        data, node.end_byte - 1
+    ):
+        raise NoFix("the object's closing brace shares a line with its content")
+    at = next_line(data, last.end_byte)
+    line = indentation(data, last.start_byte) + name.encode() + b" = " + value + newline(data)
+    return [Edit(at, at, line)]
 
 
 def add_block(

@@ -10,12 +10,12 @@ from imds_iac_checks.fix.edits import Edit
 from imds_iac_checks.suppress import Comment, comments
 
 
-def removals(data: bytes, dead: set[int]) -> dict[int, tuple[Edit, str]]:
+def removals(data: bytes, path: str, dead: set[int]) -> dict[int, tuple[Edit, str]]:
     """For each dead code of ``data`` (by its first byte; a bare ``ignore`` by its comment's
     first byte): the edit that removes every dead code of its comment, and what it does. The
     codes of one comment share one edit."""
     out: dict[int, tuple[Edit, str]] = {}
-    for c in comments(data):
+    for c in comments(data, path):
         starts = [c.start] if c.codes is None else [code.start for code in c.codes]
         gone = [s for s in starts if s in dead]
         if not gone:

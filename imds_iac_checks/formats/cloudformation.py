@@ -124,6 +124,80 @@ EMR = KindSpec(
 TYPES = frozenset(KINDS) | {FLEET.kind, EMR.kind}
 
 
+class CfnLauncher(NamedTuple):
+    """A resource that launches EC2 instances without metadata options of its own (see
+    ``Launcher`` in :mod:`imds_iac_checks.formats.terraform.kinds`): ``refs`` are the paths
+    from Properties (a list is stepped through item by item) to a launch-template reference,
+    with its id and name fields."""
+
+    spec: KindSpec
+    refs: tuple[tuple[tuple[str, ...], str, str], ...]
+    needs: tuple[str, ...] = ()
+    exempt: tuple[tuple[str, ...], str, frozenset[str]] | None = None
+
+
+_TEMPLATE_REMEDY = "an AWS::EC2::LaunchTemplate whose MetadataOptions set HttpTokens: required"
+
+
+def _launcher(
+    kind: str, remedy: str, *refs: tuple[tuple[str, ...], str, str], **kw: Any
+) -> CfnLauncher:
+    spec = KindSpec(kind, None, {}, {}, needs_block=False, remedy=remedy)
+    return CfnLauncher(spec, refs, **kw)
+
+
+LAUNCHERS: dict[str, CfnLauncher] = {
+    k.spec.kind: k
+    for k in (
+        _launcher(
+            "AWS::EC2::SpotFleet",
+            "replace LaunchSpecifications with LaunchTemplateConfigs naming " + _TEMPLATE_REMEDY,
+            (
+                (
+                    "SpotFleetRequestConfigData",
+                    "LaunchTemplateConfigs",
+                    "LaunchTemplateSpecification",
+                ),
+                "LaunchTemplateId",
+                "LaunchTemplateName",
+            ),
+        ),
+        _launcher(
+            "AWS::EKS::Nodegroup",
+            "EKS's own launch template leaves IMDSv1 allowed: give it a LaunchTemplate naming "
+            + _TEMPLATE_REMEDY,
+            (("LaunchTemplate",), "Id", "Name"),
+        ),
+        _launcher(
+            "AWS::Batch::ComputeEnvironment",
+            "give ComputeResources a LaunchTemplate naming " + _TEMPLATE_REMEDY,
+            (("ComputeResources", "LaunchTemplate"), "LaunchTemplateId", "LaunchTemplateName"),
+            needs=("ComputeResources",),
+            exempt=(("ComputeResources",), "Type", frozenset({"FARGATE", "FARGATE_SPOT"})),
+        ),
+        _launcher(
+            "AWS::Cloud9::EnvironmentEC2",
+            "Cloud9 cannot set metadata options: require IMDSv2 for the account and region "
+            "(EC2 instance metadata defaults, HttpTokens: required)",
+        ),
+    )
+}
+
+
+def _nested(node: DNode | None, path: tuple[str, ...]) -> list[DNode]:
+    """The mappings ``path`` names under ``node`` (lists stepped through item by item)."""
+    found = [node] if node is not None else []
+    for step in path:
+        out: list[DNode] = []
+        for outer in found:
+            inner = outer.get(step) if outer.kind == MAP else None
+            if inner is None:
+                continue
+            out.extend(i for i in (inner.items if inner.kind == SEQ else [inner]) if i.kind == MAP)
+        found = out
+    return found
+
+
 def is_template(root: DNode) -> bool:
     """A CloudFormation template: AWSTemplateFormatVersion, or Resources with AWS:: types."""
     if root.kind != MAP:
@@ -443,7 +517,7 @@ class Template:
             return None
         type_node = resource.get("Type")
         kind = type_node.value if type_node is not None else None
-        if not isinstance(kind, str) or kind not in TYPES:
+        if not isinstance(kind, str) or (kind not in TYPES and kind not in LAUNCHERS):
             return None
         only_if = resource.get("Condition")
         if only_if is not None and self.condition(str(only_if.value)) is False:
@@ -457,7 +531,16 @@ class Template:
         logical = str(key_node.value)
         suppress = _suppressions(self.loc, resource)
         targets: list[Target] = []
-        if kind == FLEET.kind:
+        launcher = LAUNCHERS.get(kind)
+        if launcher is not None:
+            if self._launches(launcher, props):
+                target = self._make(launcher.spec, logical, resource, header, None)
+                ref = None
+                for path, id_field, name_field in launcher.refs:
+                    for block in _nested(props, path):
+                        ref = ref or self._reference(block, id_field, name_field)
+                targets.append(target._replace(template_ref=ref))
+        elif kind == FLEET.kind:
             targets.extend(self._fleet(logical, resource, header, props))
         elif kind == EMR.kind:
             targets.append(self._emr(logical, resource, header, props))
@@ -472,14 +555,32 @@ class Template:
             targets = [t._replace(suppress=suppress) for t in targets]
         return targets
 
+    def _launches(self, launcher: CfnLauncher, props: DNode | None) -> bool:
+        """Whether a resource of a launcher kind launches EC2 instances (a value that is not a
+        literal counts as launching: never a silent pass)."""
+        if launcher.needs and not _nested(props, launcher.needs):
+            return False
+        if launcher.exempt is not None:
+            path, name, values = launcher.exempt
+            for block in _nested(props, path):
+                node = block.get(name)
+                if node is not None and node.kind == SCALAR and node.value in values:
+                    return False
+        return True
+
     def _template_ref(self, props: DNode) -> Value | None:
         """The launch template an instance names: ``LaunchTemplate.LaunchTemplateId`` (``Ref`` or
         ``GetAtt`` to a template of this stack, or a literal id) or ``LaunchTemplateName``."""
-        spec = props.get("LaunchTemplate")
+        return self._reference(
+            props.get("LaunchTemplate"), "LaunchTemplateId", "LaunchTemplateName"
+        )
+
+    def _reference(self, spec: DNode | None, id_field: str, name_field: str) -> Value | None:
+        """The launch template the mapping ``spec`` names by ``id_field`` or ``name_field``."""
         if spec is None or spec.kind != MAP:
             return None
         loc = self.loc
-        for field, prefix in (("LaunchTemplateId", "id"), ("LaunchTemplateName", "name")):
+        for field, prefix in ((id_field, "id"), (name_field, "name")):
             node = spec.get(field)
             if node is None:
                 continue
@@ -558,13 +659,18 @@ class Template:
                 target = target._replace(block_span=header)
             return target
         node = props
+        key: DNode | None = None
         for step in kind.path:
             if node is None:
                 break
             if _intrinsic(node) is not None or node.kind != MAP:
                 return self._make(kind.spec, logical, resource, header, node)
+            key = node.key_node(step)
             node = node.get(step)
-        return self._make(kind.spec, logical, resource, header, node)
+        target = self._make(kind.spec, logical, resource, header, node)
+        if node is not None and key is not None:
+            target = target._replace(block_key=self.loc.node_span(key))
+        return target
 
     def _fleet(
         self, logical: str, resource: DNode, header: Span, props: DNode | None
@@ -584,7 +690,11 @@ class Template:
                 if options is None:
                     continue
                 address = f"{logical}.LaunchTemplateConfigs[{i}].Overrides[{j}]"
-                out.append(self._make(FLEET, address, resource, header, options))
+                target = self._make(FLEET, address, resource, header, options)
+                key = override.key_node("MetadataOptions")
+                if key is not None:
+                    target = target._replace(block_key=self.loc.node_span(key))
+                out.append(target)
         return out
 
     def _emr(self, logical: str, resource: DNode, header: Span, props: DNode | None) -> Target:

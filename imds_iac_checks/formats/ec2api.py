@@ -128,6 +128,7 @@ class _Reader:
         options = container.get(spec.block) if spec.block else container
         settings: dict[str, tuple[Value, ...]] = {}
         block_span = None
+        key = container.key_node(spec.block) if spec.block and options is not None else None
         if options is not None and options.kind == MAP:
             block_span = self.loc.node_span(options)
             settings = read_settings(spec, options, plain_resolver(self.loc, spec))
@@ -143,7 +144,17 @@ class _Reader:
             settings=settings,
             format=FORMAT,
             recorded_state=recorded,
+            block_key=self.loc.node_span(key) if key is not None else None,
         )
+
+    def holder(self, container: DNode) -> Span:
+        """Where a finding on a missing ``MetadataOptions`` points when the document itself is
+        the object that should hold it: its ``MetadataOptions`` key when there is one, else its
+        opening brace (not its first key, which says nothing about what is missing)."""
+        key = container.key_node("MetadataOptions")
+        if key is not None:
+            return self.header(container, "MetadataOptions")
+        return self.loc.span(container.start, container.start + 1)
 
     def header(self, container: DNode, *preferred: str) -> Span:
         for key in preferred:
@@ -174,7 +185,7 @@ def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
     reader = _Reader(loc)
     targets: list[Target] = []
     if shape == "launch-template-data":
-        header = reader.header(root, "MetadataOptions", "ImageId")
+        header = reader.holder(root)
         targets.append(reader.target(LAUNCH_TEMPLATE_DATA, "LaunchTemplateData", root, header))
     elif shape == "create-launch-template":
         data = root.get("LaunchTemplateData")
@@ -184,7 +195,7 @@ def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
         header = reader.header(root, "LaunchTemplateData")
         targets.append(reader.target(LAUNCH_TEMPLATE_DATA, address, data, header))
     elif shape == "run-instances":
-        header = reader.header(root, "MetadataOptions", "ImageId", "MinCount")
+        header = reader.holder(root)
         targets.append(reader.target(RUN_INSTANCES, "RunInstances", root, header))
     elif shape == "modify-instance-metadata-options":
         address = _text(root.get("InstanceId")) or "ModifyInstanceMetadataOptions"

@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from imds_iac_checks.report import DEFAULT, Options
-from imds_iac_checks.report.escape import escape
+from imds_iac_checks.report.escape import escape_message
 from imds_iac_checks.report.text import BOLD, error_line, location, paint, rule_code, summary
 from imds_iac_checks.scan import ScanResult
 
@@ -19,7 +19,7 @@ def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
         if f.suppressed is not None:
             continue
         where = paint(location(f), BOLD, color)
-        out.write(f"{where}: {rule_code(f, color)} {escape(f.message)}\n")
+        out.write(f"{where}: {rule_code(f, color)} {escape_message(f.message)}\n")
     for e in result.errors:
         err.write(error_line(e, color) + "\n")
     if options.quiet:

@@ -68,3 +68,16 @@ def escape_line(line: str, *, tabs: bool = False) -> str:
         cut = len(line) - len(stripped)
         return line[:cut] + "\\x3a" + line[cut + 1 :]
     return line
+
+
+MESSAGE_LIMIT = 2000  # characters of a message in a human-readable report
+
+
+def escape_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A finding's message as a human-readable report prints it: escaped, and cut to ``limit``
+    characters (a value of megabytes would otherwise make one line of megabytes; the JSON and
+    SARIF reports keep it whole)."""
+    shown = escape(text)
+    if len(shown) <= limit:
+        return shown
+    return shown[: limit - 1] + f"… ({len(shown) - limit + 1} more characters)"

@@ -14,7 +14,7 @@ from imds_iac_checks.fix import Outcome, finding_key
 from imds_iac_checks.model import Finding
 from imds_iac_checks.project import rule_url
 from imds_iac_checks.report import DEFAULT, Options
-from imds_iac_checks.report.escape import escape, escape_line, escape_path
+from imds_iac_checks.report.escape import escape, escape_line, escape_message, escape_path
 from imds_iac_checks.report.text import (
     BOLD,
     CYAN,
@@ -45,7 +45,7 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
         where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
         code = rule_code(f, color)
         why = reasons.get(finding_key(f), "no automatic fix")
-        out.write(f"{where}: {code} {escape(f.message)}\n")
+        out.write(f"{where}: {code} {escape_message(f.message)}\n")
         out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")
     for e in [*outcome.after.errors, *outcome.errors]:
         err.write(error_line(e, color) + "\n")
@@ -60,15 +60,21 @@ def summary(outcome: Outcome) -> str:
     head = (
         f"Fixed {plural(fixed, 'finding')} in {plural(files, 'file')}" if fixed else "Nothing fixed"
     )
+    failed = {e.path for e in (*outcome.before.errors, *outcome.after.errors)}
+    unwritten = {e.path for e in outcome.errors} - failed
+    # A file that could not be scanned may hold findings nobody saw: never "no findings left".
+    unscanned = f"\n{plural(len(failed), 'file')} could not be scanned." if failed else ""
+    if unwritten:
+        unscanned += f"\n{plural(len(unwritten), 'file')} could not be written."
     if not left:
-        return f"{head}; no findings left."
+        return f"{head}; no findings left{' in the files scanned' if failed else ''}.{unscanned}"
     reasons = Counter(
         "unsafe" if "--unsafe-fixes" in why else "other" for f, why in outcome.not_fixed.items()
     )
     tail = f"{plural(len(left), 'finding')} left"
     if reasons["unsafe"]:
         tail += f" ({reasons['unsafe']} with an unsafe fix: add --unsafe-fixes)"
-    return f"{head}; {tail}."
+    return f"{head}; {tail}.{unscanned}"
 
 
 def write_diff(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:

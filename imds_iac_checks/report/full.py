@@ -32,7 +32,7 @@ from typing import TextIO
 
 from imds_iac_checks.model import Finding, Span
 from imds_iac_checks.report import DEFAULT, Options
-from imds_iac_checks.report.escape import escape
+from imds_iac_checks.report.escape import escape, escape_message
 from imds_iac_checks.report.text import (
     BLUE,
     BOLD,
@@ -128,7 +128,7 @@ def render(f: Finding, source: _Source, color: bool) -> list[str]:
     """The lines of one finding in the full format (no blank line after)."""
     span = f.span
     mark = f" [{paint('*', CYAN, color)}]" if f.fix == "safe" else ""
-    out = [f"{rule_code(f, color)}{mark} {paint(escape(f.message), BOLD, color)}"]
+    out = [f"{rule_code(f, color)}{mark} {paint(escape_message(f.message), BOLD, color)}"]
     problem = source.check(span)
     if problem or source.lines is None:
         out.append(f"{paint('-->', BLUE, color)} {location(f)}")

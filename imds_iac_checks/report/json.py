@@ -75,14 +75,18 @@ def _findings_text(findings: list[Finding]) -> str:
     if not findings:
         return "[]"
     s = encode_basestring
+    urls: dict[str, str] = {}
     items = []
     for f in findings:
         span = f.span
+        url = urls.get(f.rule_id)
+        if url is None:
+            url = urls[f.rule_id] = s(rule_url(f.rule_id))
         fix, note, suppressed = f.fix, f.fix_note, f.suppressed
         items.append(
             "    {\n"
             f'      "rule_id": {s(f.rule_id)},\n'
-            f'      "url": {s(rule_url(f.rule_id))},\n'
+            f'      "url": {url},\n'
             f'      "severity": {s(f.severity)},\n'
             f'      "message": {s(f.message)},\n'
             f'      "path": {s(f.path)},\n'

@@ -31,6 +31,7 @@ from imds_iac_checks.model import (
     Target,
     Value,
     fix_safety,
+    module_decides,
 )
 from imds_iac_checks.project import rule_url
 
@@ -201,6 +202,20 @@ def suppression_finding(rule: Rule, s: Suppression, message: str) -> Finding:
     )
 
 
+# How to override a registry module's own default (no fix edits the module's code).
+_INPUT = "override it with the module call's metadata_options input"
+_OVERRIDE = {
+    LinkKind.NODE_GROUP_DEFAULT: (
+        "set metadata_options in the node group's entry of the module call (before 21.0 the "
+        "*_node_group_defaults input can set it for every group)"
+    ),
+    LinkKind.EKS_OWN_TEMPLATE: (
+        "let the module make the node group's launch template (remove the argument that turns "
+        "it off) and set its metadata_options"
+    ),
+}
+
+
 def applicability(target: Target, value: Value | None) -> tuple[str | None, str | None]:
     """Whether a fix of ``value`` (None: a setting or block to add to ``target``) would be safe.
 
@@ -223,6 +238,8 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     )
     safety = fix_safety(link, inside)  # from the kind of place the value is written in
     if safety is None:
+        if module_decides(link):
+            return None, f"the value is {link.description}: {_OVERRIDE.get(link.kind, _INPUT)}"
         return None, f"the value is {link.description}: change it where it is given"
     if value.condition:
         return UNSAFE, f"changes the value used when {value.condition}"

@@ -31,7 +31,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         yield finding(
             RULE,
             target,
-            target.header,
+            target.block_key or target.header,  # the block that lacks it
             f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed; "
             f"set {field} to {good}{recorded(target)}",
             fixable=True,

@@ -7,6 +7,7 @@ Shared by every Terraform input: HCL, JSON syntax and plan JSON see the same kin
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, LinkKind, Span, Value
 
@@ -58,6 +59,52 @@ KINDS: dict[str, KindSpec] = {
         ),
     )
 }
+
+
+# --- kinds that launch instances without metadata options of their own -------------------------
+
+
+class Launcher(NamedTuple):
+    """A resource that launches EC2 instances but cannot give them metadata options itself: they
+    come from a launch template it names (``refs``: the nested blocks to the reference and the
+    id and name arguments there), or else from AWS's defaults (IMDSv1 allowed: IMDS006).
+    ``needs``: a block without which it launches no EC2 instance (Batch's compute resources);
+    ``exempt``: an argument of a block (path, name) whose literal values mean no EC2 instance
+    (Fargate)."""
+
+    refs: tuple[tuple[tuple[str, ...], str, str], ...]
+    remedy: str
+    needs: tuple[str, ...] = ()
+    exempt: tuple[tuple[str, ...], str, frozenset[str]] | None = None
+
+
+_TEMPLATE_REMEDY = 'an aws_launch_template whose metadata_options set http_tokens = "required"'
+LAUNCHERS: dict[str, Launcher] = {
+    # docs/instance-sources.md says where each fact was read.
+    "aws_spot_fleet_request": Launcher(
+        ((("launch_template_config", "launch_template_specification"), "id", "name"),),
+        "replace launch_specification with launch_template_config naming " + _TEMPLATE_REMEDY,
+    ),
+    "aws_eks_node_group": Launcher(
+        ((("launch_template",), "id", "name"),),
+        "EKS's own launch template leaves IMDSv1 allowed: give it launch_template naming "
+        + _TEMPLATE_REMEDY,
+    ),
+    "aws_batch_compute_environment": Launcher(
+        ((("compute_resources", "launch_template"), "launch_template_id", "launch_template_name"),),
+        "give compute_resources a launch_template naming " + _TEMPLATE_REMEDY,
+        needs=("compute_resources",),
+        exempt=(("compute_resources",), "type", frozenset({"FARGATE", "FARGATE_SPOT"})),
+    ),
+    "aws_cloud9_environment_ec2": Launcher(
+        (),
+        "Cloud9 cannot set metadata options: require IMDSv2 for the account and region with "
+        'aws_ec2_instance_metadata_defaults (http_tokens = "required")',
+    ),
+}
+for _kind, _launcher in LAUNCHERS.items():
+    KINDS[_kind] = KindSpec(_kind, None, {}, {}, needs_block=False, remedy=_launcher.remedy)
+del _kind, _launcher
 
 
 # --- launch-template references ---------------------------------------------------------------

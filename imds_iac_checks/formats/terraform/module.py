@@ -34,11 +34,14 @@ from imds_iac_checks.formats.terraform.eval import (
 from imds_iac_checks.formats.terraform.kinds import (
     FORMAT,
     KINDS,
+    LAUNCHERS,
     TEMPLATE_USERS,
+    Launcher,
     template_reference,
 )
 from imds_iac_checks.formats.terraform.syntax import Source
 from imds_iac_checks.model import (
+    HOP_LIMIT,
     NO_FILE,
     TOKENS,
     TOO_COMPLEX,
@@ -56,6 +59,8 @@ from imds_iac_checks.model import (
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Tree
+
+    from imds_iac_checks.formats.terraform import registry
 
 
 # Plain classes, not NamedTuples: this module loads on every `check` of a .tf file, and string
@@ -744,14 +749,22 @@ class Module:
         from imds_iac_checks.formats.terraform import registry
 
         source = self.call_source(src, block)
-        known = registry.known_module(source) if isinstance(source, str) else None
-        if known is None:
+        if not isinstance(source, str):
             return []
         body = syntax.child(block, "body")
         attrs = syntax.attributes(body)
         version_expr = attrs.get("version")
         constraint = syntax.literal(src, version_expr) if version_expr is not None else None
         constraint = constraint if isinstance(constraint, str) else None
+        eras = registry.node_group_eras(source, constraint)
+        if eras is not None:
+            where = version_expr if version_expr is not None else attrs.get("source", block)
+            return self.node_group_targets(
+                src, block, name, prefix, outer, eras, source, constraint, src.span(where)
+            )
+        known = registry.known_module(source)
+        if known is None:
+            return []
         before, after = registry.sides(constraint, known.change)
         where = version_expr if version_expr is not None else attrs.get("source", block)
         change = ".".join(str(p) for p in known.change)
@@ -855,6 +868,8 @@ class Module:
         if isinstance(source, str) and missing_directory is None:
             if unevaluated.is_local(source) or registry.known_module(source) is not None:
                 return None
+            if registry.node_group_eras(source, None) is not None:
+                return None  # a modelled top-level module (its node groups, or none)
             if unevaluated.creates_no_instances(source) is not None:
                 return None
         attrs = syntax.attributes(syntax.child(block, "body"))
@@ -873,6 +888,247 @@ class Module:
             MODULE_CALL, f"{prefix}module.{name}", src, block, span, why, LinkKind.NOT_EVALUATED
         )
         return target._replace(instance_names=outer)
+
+    def node_group_targets(
+        self,
+        src: Source,
+        block: Node,
+        name: str,
+        prefix: str,
+        outer: tuple[tuple[str, str], ...],
+        eras: tuple[registry.Era, ...],
+        source: str,
+        constraint: str | None,
+        version_span: Span,
+    ) -> list[Target]:
+        """Targets for a call of the top-level EKS module that is not on disk: one per node group
+        of its ``eks_managed_node_groups`` / ``self_managed_node_groups`` inputs, with the
+        metadata options each gets in the versions ``eras`` cover (labelled when there are
+        several). See :data:`registry.NODE_GROUP_MODULES`."""
+        from imds_iac_checks.formats.terraform import registry
+
+        call = f"{prefix}module.{name}"
+        who = f"module {name} ({source.strip()} {constraint or 'latest'})"
+        out: list[Target] = []
+        for suffix, inputs in self.call_inputs(src, block, call):
+            create = inputs.get("create")
+            if create is not None and _flag(create.value) is False:
+                continue
+            instance = ((call + suffix, call),) if suffix else ()
+            for kind in registry.GROUP_MAPS:
+                given = inputs.get(kind.groups)
+                if given is None or given.value is None:
+                    continue
+                groups = given.value
+                inner = f"{call}{suffix}.module.{kind.module}"
+                if groups.known and groups.v is None:
+                    continue
+                if not groups.known or not isinstance(groups.v, dict):
+                    unknown_groups = to_values(KINDS["aws_launch_template"], TOKENS, groups)
+                    if not unknown_groups or unknown_groups[0].known:
+                        continue  # not a map: Terraform rejects it
+                    out.append(
+                        Target(
+                            spec=KINDS["aws_launch_template"],
+                            address=f"{inner}.aws_launch_template.this",
+                            path=src.path,
+                            span=src.span(block),
+                            header=src.span(block.named_children[0], block.named_children[1]),
+                            block_span=unknown_groups[0].span,
+                            settings={},
+                            format=FORMAT,
+                            unknown_block=unknown_groups[0]._replace(
+                                expression=f"{kind.groups} = {unknown_groups[0].expression}"
+                            ),
+                            instance_names=instance + outer,
+                        )
+                    )
+                    continue
+                defaults = inputs.get(kind.defaults)
+                shared = defaults.value if defaults is not None else None
+                for key, group in groups.v.items():
+                    made = self._node_group(
+                        src, block, kind, key, group, shared, eras, who, version_span
+                    )
+                    group_address = f"{inner}[{show(key)}]"
+                    for resource, (spec, settings, block_span, unknown_block, ref) in made.items():
+                        out.append(
+                            Target(
+                                spec=spec,
+                                address=f"{group_address}.{resource}[0]",
+                                path=src.path,
+                                span=src.span(block),
+                                header=src.span(block.named_children[0], block.named_children[1]),
+                                block_span=block_span,
+                                settings=settings,
+                                format=FORMAT,
+                                unknown_block=unknown_block,
+                                template_ref=ref,
+                                instance_names=(
+                                    (
+                                        f"{group_address}.{resource}[0]",
+                                        f"{group_address}.{resource}",
+                                    ),
+                                    (group_address, inner),
+                                    *instance,
+                                    *outer,
+                                ),
+                            )
+                        )
+        return out
+
+    def _node_group(
+        self,
+        src: Source,
+        block: Node,
+        kind: registry.GroupMap,
+        key: str,
+        group: Val,
+        shared: Val | None,
+        eras: tuple[registry.Era, ...],
+        who: str,
+        version_span: Span,
+    ) -> dict[
+        str, tuple[KindSpec, dict[str, tuple[Value, ...]], Span | None, Value | None, Value | None]
+    ]:
+        """What one node group (``group``: its map entry) launches from, in each era: resource
+        inside the group's module -> (kind, settings, options block, unknown block, template
+        reference)."""
+        from imds_iac_checks.formats.terraform import registry
+
+        template = KINDS["aws_launch_template"]
+        labelled = len(eras) > 1
+        call_span = src.span(block)
+        made: dict[str, list[Any]] = {}
+
+        def entry(era: registry.Era, field: str) -> tuple[Val | None, bool]:
+            """The group's ``field``, or (18.x-20.x) its defaults input's; and whether it came
+            from the defaults (shared by every group that does not set it)."""
+            if group.known and isinstance(group.v, dict) and field in group.v:
+                value = group.v[field]
+                if not (value.known and value.v is None and era.defaults_input):
+                    return value, False
+            if era.defaults_input and shared is not None:
+                if not shared.known:
+                    return shared, True
+                if isinstance(shared.v, dict) and field in shared.v:
+                    return shared.v[field], True
+            return None, False
+
+        def slot(resource: str, spec: KindSpec) -> list[Any]:
+            return made.setdefault(resource, [spec, {}, None, None, None])
+
+        for era in eras:
+            label = f"module version {era.label}" if labelled else None
+            if not group.known:
+                unknown_group = to_values(template, TOKENS, group)
+                row = slot("aws_launch_template.this", template)
+                row[2] = row[2] or unknown_group[0].span
+                row[3] = unknown_group[0]._replace(condition=label)
+                continue
+            create, _ = entry(era, "create_launch_template")
+            custom, _ = entry(era, "use_custom_launch_template")
+            creates = True if create is None else _flag(create)
+            uses = True if custom is None or era.own_template == registry.OWN_18 else _flag(custom)
+            if era.own_template == registry.OWN_18 and creates is False:
+                name_val, _ = entry(era, "launch_template_name")
+                own = name_val is not None and name_val.known and name_val.v == ""
+                uses = not own
+            deciding = [
+                v
+                for v, flag in ((create, creates), (custom, uses))
+                if v is not None and flag is not True
+            ]
+            if creates is None or uses is None:  # a flag that cannot be evaluated
+                culprit = create if creates is None else custom
+                assert culprit is not None
+                row = slot("aws_launch_template.this", template)
+                bad = to_values(template, TOKENS, culprit)
+                value = bad[0] if bad else Value(False, None, None, culprit.expr, culprit.links)
+                row[2] = row[2] or value.span
+                row[3] = value._replace(condition=label)
+                continue
+            if kind.managed and not uses:  # EKS's own launch template
+                flag_val = deciding[-1] if deciding else None
+                span = flag_val.links[0].span if flag_val and flag_val.links else call_span
+                link = (Link(span, LinkKind.EKS_OWN_TEMPLATE, era.own_template, who),)
+                spec = template._replace(kind="aws_eks_node_group")
+                row = slot("aws_eks_node_group.this", spec)
+                row[2] = row[2] or span
+                for setting, raw in ((TOKENS, "optional"), (HOP_LIMIT, 2)):
+                    _add(row[1], setting, Value(True, raw, raw, show(raw), link, label))
+                continue
+            if not creates:  # a launch template made outside the module
+                ref_field = "launch_template_id"
+                ref_val, _ = entry(era, ref_field)
+                if ref_val is None and era.own_template == registry.OWN_18:
+                    ref_field = "launch_template_name"
+                    ref_val, _ = entry(era, ref_field)
+                resource = (
+                    "aws_eks_node_group.this" if kind.managed else "aws_autoscaling_group.this"
+                )
+                spec = template._replace(kind=resource.split(".")[0])
+                row = slot(resource, spec)
+                shown = ref_field
+                if ref_val is not None and ref_val.expr:
+                    shown += f" = {ref_val.expr}"
+                elif ref_val is not None and ref_val.known and isinstance(ref_val.v, str):
+                    shown += f" = {show(ref_val.v)}"
+                span = create.links[0].span if create is not None and create.links else call_span
+                row[4] = Value(
+                    False,
+                    None,
+                    None,
+                    f"{shown} (create_launch_template = false)",
+                    (Link(span, LinkKind.TEMPLATE_REFERENCE),),
+                    label,
+                )
+                continue
+            row = slot("aws_launch_template.this", template)
+            settings: dict[str, tuple[Value, ...]] = row[1]
+            options, from_defaults = entry(era, "metadata_options")
+            module_default = (
+                Link(version_span, LinkKind.NODE_GROUP_DEFAULT, who, era.default_place),
+            )
+            if options is None or (era.merge and options.known and options.v is None):
+                row[2] = row[2] or call_span
+                for setting, raw in era.defaults.items():
+                    _add(settings, setting, Value(True, raw, raw, show(raw), module_default, label))
+                continue
+            if not options.known:
+                bad = to_values(template, TOKENS, options)
+                row[2] = row[2] or bad[0].span
+                row[3] = bad[0]._replace(condition=label)
+                continue
+            if options.v is None or (
+                isinstance(options.v, dict)
+                and not options.v
+                and era.since >= (19, 0)
+                and not era.merge
+            ):
+                continue  # no metadata_options block at all
+            if not isinstance(options.v, dict):
+                continue  # Terraform rejects it
+            block_span = (
+                options.links[0].span
+                if options.links and options.links[0].span.path == src.path
+                else call_span
+            )
+            row[2] = row[2] or block_span
+            for setting, field in template.fields.items():
+                given = options.v.get(field)
+                if given is not None and not (given.known and given.v is None):
+                    values = to_values(
+                        template, setting, given, label, (Link(block_span, LinkKind.EXPRESSION),)
+                    )
+                    if from_defaults:
+                        values = [_shared(v) for v in values]
+                    for one in values:
+                        _add(settings, setting, one)
+                elif era.merge and setting in era.defaults:
+                    raw = era.defaults[setting]
+                    _add(settings, setting, Value(True, raw, raw, show(raw), module_default, label))
+        return {resource: tuple(row) for resource, row in made.items()}
 
     def call_inputs(
         self, src: Source, block: Node, address: str
@@ -931,6 +1187,9 @@ class Module:
             spec = KINDS[labels[0]]
             address = f"{prefix}{labels[0]}.{labels[1]}"
             body = syntax.child(block, "body")
+            launcher = LAUNCHERS.get(labels[0])
+            if launcher is not None and not _launches(src, body, launcher):
+                continue  # no EC2 instances (Fargate, an unmanaged compute environment)
             try:
                 expansion = self._instances(src, body)
                 for suffix, names in expansion.items:
@@ -1046,10 +1305,13 @@ class Module:
         options_body: Node | None
         block_span: Span | None
         iterator: dict[str, Val] = {}
+        block_key: Span | None = None
         if spec.block is None:
             options_body, block_span = body, src.span(block)
         else:
-            options_body, block_span, iterator = self._options(src, body, spec.block, scope)
+            options_body, block_span, iterator, block_key = self._options(
+                src, body, spec.block, scope
+            )
         settings: dict[str, tuple[Value, ...]] = {}
         if block_span is not None:
             attrs = syntax.attributes(options_body)
@@ -1068,6 +1330,9 @@ class Module:
         template = (
             _template_ref(src, body) if body is not None and labels[0] in TEMPLATE_USERS else None
         )
+        launcher = LAUNCHERS.get(labels[0])
+        if launcher is not None and body is not None:
+            template = _launcher_ref(src, body, launcher)
         keys: tuple[str, ...] = ()
         if labels[0] == "aws_launch_template":
             base = f"{labels[0]}.{labels[1]}"
@@ -1089,18 +1354,23 @@ class Module:
             format=FORMAT,
             template_ref=template,
             template_keys=keys,
+            block_key=block_key,
         )
 
     def _options(
         self, src: Source, body: Node | None, name: str, scope: Scope
-    ) -> tuple[Node | None, Span | None, dict[str, Val]]:
+    ) -> tuple[Node | None, Span | None, dict[str, Val], Span | None]:
+        """The options block's body, span, the names its content sees (a ``dynamic`` block's
+        iterator) and the span of its name as written."""
         if body is None:
-            return None, None, {}
+            return None, None, {}, None
         for block in syntax.children(body, "block"):
             ident = syntax.ident(block)
             if ident == name and not syntax.labels(src, block):
-                return syntax.child(block, "body"), src.span(block), {}
+                named = src.span(block.named_children[0])
+                return syntax.child(block, "body"), src.span(block), {}, named
             if ident == "dynamic" and syntax.labels(src, block) == [name]:
+                named = src.span(block.named_children[0], block.named_children[1])
                 dyn = syntax.child(block, "body")
                 attrs = syntax.attributes(dyn)
                 iterator_expr = attrs.get("iterator")
@@ -1111,7 +1381,7 @@ class Module:
                         content = syntax.child(inner, "body")
                 for_each = attrs.get("for_each")
                 if for_each is None:
-                    return content, src.span(block), {}
+                    return content, src.span(block), {}, named
                 items = self._eval(src, for_each, scope)
                 if items.known and not items.choices and isinstance(items.v, (list, dict)):
                     elements = (
@@ -1123,14 +1393,15 @@ class Module:
                         continue  # for_each over an empty collection: no block
                     key, value = elements[0]
                     bound = Val({"key": Val(key, items.links), "value": value}, items.links)
-                    return content, src.span(block), {iterator: bound}
+                    return content, src.span(block), {iterator: bound}, named
                 placeholder = Val(None, (), False, _compact_text(src, for_each))
                 return (
                     content,
                     src.span(block),
                     {iterator: Val({"key": placeholder, "value": placeholder}, items.links)},
+                    named,
                 )
-        return None, None, {}
+        return None, None, {}, None
 
 
 _META_ARGUMENTS = frozenset(
@@ -1208,6 +1479,52 @@ def _template_ref(src: Source, body: Node) -> Value | None:
     return None
 
 
+def _bodies(src: Source, body: Node | None, path: tuple[str, ...]) -> list[Node]:
+    """The bodies of the nested blocks ``path`` names (every match at each step)."""
+    found = [body] if body is not None else []
+    for step in path:
+        found = [
+            inner
+            for outer in found
+            for block in syntax.children(outer, "block")
+            if syntax.ident(block) == step and not syntax.labels(src, block)
+            for inner in [syntax.child(block, "body")]
+            if inner is not None
+        ]
+    return found
+
+
+def _launcher_ref(src: Source, body: Node, launcher: Launcher) -> Value | None:
+    """The launch template a resource that has no metadata options of its own names (the
+    first, when it names several: each template is judged where it is declared)."""
+    for path, id_attr, name_attr in launcher.refs:
+        for inner in _bodies(src, body, path):
+            attrs = syntax.attributes(inner)
+            expr = attrs.get(id_attr) or attrs.get(name_attr)
+            if expr is not None:
+                return template_reference(
+                    src.span(expr),
+                    compact(src.text(expr)),
+                    syntax.literal(src, expr),
+                    id_attr not in attrs,
+                )
+    return None
+
+
+def _launches(src: Source, body: Node | None, launcher: Launcher) -> bool:
+    """Whether a resource of a launcher kind launches EC2 instances (an expression that could
+    decide otherwise counts as launching: never a silent pass)."""
+    if launcher.needs and not _bodies(src, body, launcher.needs):
+        return False
+    if launcher.exempt is not None:
+        path, name, values = launcher.exempt
+        for inner in _bodies(src, body, path):
+            expr = syntax.attributes(inner).get(name)
+            if expr is not None and syntax.literal(src, expr) in values:
+                return False
+    return True
+
+
 def _to_key(value: object) -> str:
     charge()
     return str(value)
@@ -1274,3 +1591,27 @@ def to_values(
     if canonical is None and problem is None:
         return []
     return [Value(True, canonical, raw, value.expr or show(raw), where, condition, problem)]
+
+
+def _flag(value: Val | None) -> bool | None:
+    """A boolean input as Terraform converts it (``"false"`` too); None when unknown."""
+    if value is None or not value.known:
+        return None
+    raw: object = value.v
+    if raw is True or raw == "true":
+        return True
+    if raw is False or raw == "false":
+        return False
+    return None
+
+
+def _add(settings: dict[str, tuple[Value, ...]], key: str, value: Value) -> None:
+    settings[key] = (*settings.get(key, ()), value)
+
+
+def _shared(value: Value) -> Value:
+    """``value`` as written in a module input that several resources share."""
+    if not value.provenance or value.provenance[0].kind != LinkKind.MODULE_INPUT:
+        return value
+    first = value.provenance[0]._replace(kind=LinkKind.SHARED_MODULE_INPUT)
+    return value._replace(provenance=(first, *value.provenance[1:]))

@@ -25,7 +25,9 @@ from imds_iac_checks.formats.structured import (
 from imds_iac_checks.formats.terraform.kinds import (
     FORMAT,
     KINDS,
+    LAUNCHERS,
     TEMPLATE_USERS,
+    Launcher,
     template_reference,
 )
 from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
@@ -56,6 +58,45 @@ def _blocks(node: DNode | None) -> list[DNode]:
     return []
 
 
+def _nested(node: DNode | None, path: tuple[str, ...]) -> list[DNode]:
+    """The nested blocks ``path`` names (every match at each step)."""
+    found = [node] if node is not None else []
+    for step in path:
+        found = [inner for outer in found for inner in _blocks(outer.get(step))]
+    return found
+
+
+def _launches(body: DNode, launcher: Launcher) -> bool:
+    """Whether a resource of a launcher kind launches EC2 instances (see module._launches)."""
+    if launcher.needs and not _nested(body, launcher.needs):
+        return False
+    if launcher.exempt is not None:
+        path, name, values = launcher.exempt
+        for inner in _nested(body, path):
+            node = inner.get(name)
+            if node is not None and node.kind == SCALAR and node.value in values:
+                return False
+    return True
+
+
+def _reference(loc: Locator, block: DNode, id_attr: str, name_attr: str) -> Value | None:
+    """The launch template ``block`` names by ``id_attr`` or ``name_attr`` (a literal, or an
+    interpolation of ``aws_launch_template.X.id``)."""
+    node = block.get(id_attr) or block.get(name_attr)
+    if node is None:
+        return None
+    raw = node.value if node.kind == SCALAR else None
+    text = raw if isinstance(raw, str) else loc.source(node)
+    inner = _INTERPOLATION.fullmatch(text)
+    literal = None if inner or not isinstance(raw, str) else raw
+    return template_reference(
+        loc.node_span(node),
+        inner.group(1).strip() if inner else text,
+        literal,
+        block.get(id_attr) is None,
+    )
+
+
 def _config_value(loc: Locator, spec: KindSpec, node: DNode, key: str) -> list[Value]:
     if node.kind == SCALAR:
         if isinstance(node.value, str) and _TEMPLATE.search(node.value):
@@ -81,8 +122,11 @@ def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[Scan
             spec = KINDS.get(str(type_key.value))
             if spec is None or by_name.kind != MAP:
                 continue
+            launcher = LAUNCHERS.get(spec.kind)
             for name_key, body_value in by_name.pairs():
                 for body in _blocks(body_value)[:1]:
+                    if launcher is not None and not _launches(body, launcher):
+                        continue  # no EC2 instances (Fargate, unmanaged)
                     header = loc.node_span(name_key)
                     target = _config_target(loc, spec, name_key, body, header)
                     twice = _arguments_twice(spec, body)
@@ -125,13 +169,16 @@ def _config_target(
     loc: Locator, spec: KindSpec, name_key: DNode, body: DNode, header: Span
 ) -> Target:
     options: DNode | None
+    block_key: DNode | None = None
     if spec.block is None:
         options = body
     else:
         found = _blocks(body.get(spec.block))
         options = found[0] if found else None
+        block_key = body.key_node(spec.block) if found else None
         if options is None:
             for dynamic in _blocks(body.get("dynamic")):
+                block_key = dynamic.key_node(spec.block)
                 for content_holder in _blocks(dynamic.get(spec.block)):
                     for_each = content_holder.get("for_each")
                     if for_each is not None and for_each.kind in (SEQ, MAP) and not for_each.items:
@@ -149,20 +196,14 @@ def _config_target(
     address = f"{spec.kind}.{name_key.value}"
     template_ref = None
     template_keys: tuple[str, ...] = ()
+    launcher = LAUNCHERS.get(spec.kind)
     if spec.kind in TEMPLATE_USERS:
         for ref_block in _blocks(body.get("launch_template"))[:1]:
-            node = ref_block.get("id") or ref_block.get("name")
-            if node is not None:
-                raw = node.value if node.kind == SCALAR else None
-                text = raw if isinstance(raw, str) else loc.source(node)
-                inner = _INTERPOLATION.fullmatch(text)
-                literal = None if inner or not isinstance(raw, str) else raw
-                template_ref = template_reference(
-                    loc.node_span(node),
-                    inner.group(1).strip() if inner else text,
-                    literal,
-                    ref_block.get("id") is None,
-                )
+            template_ref = _reference(loc, ref_block, "id", "name")
+    elif launcher is not None:
+        for path, id_attr, name_attr in launcher.refs:
+            for ref_block in _nested(body, path):
+                template_ref = template_ref or _reference(loc, ref_block, id_attr, name_attr)
     elif spec.kind == "aws_launch_template":
         name = body.get("name")
         template_keys = (address,)
@@ -179,6 +220,7 @@ def _config_target(
         format=FORMAT,
         template_ref=template_ref,
         template_keys=template_keys,
+        block_key=loc.node_span(block_key) if options is not None and block_key else None,
     )
 
 
@@ -210,6 +252,8 @@ def _plan_targets(loc: Locator, root: DNode) -> list[Target]:
             continue
         address = _text(change.get("address")) or spec.kind
         seen.add(address)
+        if not _planned(spec, after, detail.get("after_unknown")):
+            continue
         targets.append(_plan_target(loc, spec, address, change, after, detail.get("after_unknown")))
     planned = root.get("planned_values")
     module = planned.get("root_module") if planned is not None else None
@@ -227,7 +271,8 @@ def _plan_targets(loc: Locator, root: DNode) -> list[Target]:
             if spec is None or values is None or values.kind != MAP or address in seen:
                 continue
             seen.add(address)
-            targets.append(_plan_target(loc, spec, address, resource, values, None))
+            if _planned(spec, values, None):
+                targets.append(_plan_target(loc, spec, address, resource, values, None))
         stack.extend(reversed(_seq(current.get("child_modules"))))
     return targets
 
@@ -244,6 +289,26 @@ def _text(node: DNode | None) -> str | None:
     )
 
 
+def _planned(spec: KindSpec, values: DNode, unknown: DNode | None) -> bool:
+    """Whether a planned resource is a target: a launcher kind is not when it launches no EC2
+    instances or names a launch template (a plan records ids, not references: the template,
+    when in the plan, is judged there)."""
+    launcher = LAUNCHERS.get(spec.kind)
+    if launcher is None:
+        return True
+    if not _launches(values, launcher):
+        return False
+    for path, id_attr, name_attr in launcher.refs:
+        for block in _nested(values, path):
+            for attr in (id_attr, name_attr):
+                node = block.get(attr)
+                if node is not None and node.value not in (None, ""):
+                    return False
+        if unknown is not None and _nested(unknown, path[:1]):
+            return False  # the reference is known only after apply
+    return True
+
+
 def _plan_target(
     loc: Locator,
     spec: KindSpec,
@@ -258,12 +323,14 @@ def _plan_target(
         header = loc.span(address_key.start, entry.get("address").end)  # type: ignore[union-attr]
     unknown_block = None
     options: DNode | None
+    block_key: DNode | None = None
     unknown_fields: DNode | None = None
     if spec.block is None:
         options, unknown_fields = values, unknown
     else:
         blocks = _seq(values.get(spec.block))
         options = blocks[0] if blocks and blocks[0].kind == MAP else None
+        block_key = values.key_node(spec.block) if options is not None else None
         flag = unknown.get(spec.block) if unknown is not None and unknown.kind == MAP else None
         if flag is not None and flag.kind == SCALAR and flag.value is True:
             unknown_block = Value(
@@ -300,4 +367,5 @@ def _plan_target(
         format="terraform-plan",
         recorded_state=True,
         unknown_block=unknown_block,
+        block_key=loc.node_span(block_key) if block_key is not None else None,
     )

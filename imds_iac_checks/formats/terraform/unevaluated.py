@@ -29,21 +29,26 @@ NO_INSTANCES: dict[str, str] = {
     "terraform-aws-modules/dynamodb-table/aws": "a DynamoDB table",
     "terraform-aws-modules/sns/aws": "an SNS topic and its subscriptions",
     "terraform-aws-modules/sqs/aws": "an SQS queue and its policy",
+    "terraform-aws-modules/eks/aws//modules/karpenter": (
+        "IAM roles, an SQS queue and EventBridge rules (v19-v21); Karpenter nodes take their "
+        "metadata options from the EC2NodeClass manifest, outside Terraform"
+    ),
 }
 
 
 def registry_name(source: str) -> str:
-    """A registry source without its host, submodule and query: ``NAMESPACE/NAME/PROVIDER``."""
+    """A registry source without its host and query: ``NAMESPACE/NAME/PROVIDER[//SUBMODULE]``."""
     text = source.strip()
     for prefix in ("registry.terraform.io/", "app.terraform.io/"):
         text = text.removeprefix(prefix)
-    return text.split("?", 1)[0].split("//", 1)[0]
+    return text.split("?", 1)[0]
 
 
 def creates_no_instances(source: str) -> str | None:
-    """Why a call of ``source`` needs no evaluation (a module known to create no instances), or
-    None."""
-    return NO_INSTANCES.get(registry_name(source))
+    """Why a call of ``source`` needs no evaluation (a module known to create no instances, or a
+    submodule of one), or None."""
+    name = registry_name(source)
+    return NO_INSTANCES.get(name) or NO_INSTANCES.get(name.split("//", 1)[0])
 
 
 def is_local(source: str) -> bool:

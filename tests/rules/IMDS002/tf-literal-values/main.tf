@@ -11,26 +11,26 @@ resource "aws_instance" "vendor_agent" {
   }
 }
 
-resource "aws_launch_template" "half_migrated" { # imds-expect: IMDS002@1
+resource "aws_launch_template" "half_migrated" {
   name_prefix = "half-migrated-"
 
-  metadata_options {
+  metadata_options { # imds-expect: IMDS002@3
     http_endpoint               = "enabled"
     http_put_response_hop_limit = 1
   }
 }
 
-resource "aws_instance" "empty_block" { # imds-expect: IMDS002@1
+resource "aws_instance" "empty_block" {
   ami = "ami-0c55b159cbfafe1f0"
 
-  metadata_options {}
+  metadata_options {} # imds-expect: IMDS002@3
 }
 
 # null is "not set".
-resource "aws_instance" "null_tokens" { # imds-expect: IMDS002@1
+resource "aws_instance" "null_tokens" {
   ami = "ami-0c55b159cbfafe1f0"
 
-  metadata_options {
+  metadata_options { # imds-expect: IMDS002@3
     http_tokens = null
   }
 }
