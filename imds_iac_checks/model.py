@@ -256,9 +256,13 @@ class Value(NamedTuple):
         argument, a parameter default) when a value that takes the other branch is known and
         the input is written in a file (see :attr:`Decision.actionable`)."""
         decision = self.decision
-        if decision is not None and decision.input is not None and decision.actionable:
-            if decision.input[0].path:
-                return decision.input[0]
+        if (
+            decision is not None
+            and decision.input is not None
+            and decision.actionable
+            and decision.input[0].path
+        ):
+            return decision.input[0]
         for link in self.provenance:
             if link.span.path:
                 return link.span

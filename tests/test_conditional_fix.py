@@ -142,3 +142,91 @@ def test_equality_gives_the_value_to_write(cli, tmp_path: Path) -> None:
     run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
     assert run.code == 0, run.out
     assert 'default = "v2"' in (tmp_path / "main.tf").read_text()
+
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Description: PHP web tier with an optional legacy host
+Parameters:
+  PHPVersion:
+    Type: String
+    Default: "8.2"
+    AllowedValues: ["5.5", "7.4", "8.2"]
+  RequireIMDSv2:
+    Type: String
+    Default: "false"
+    AllowedValues: ["true", "false"]
+  Environment:
+    Type: String
+    Default: dev
+Conditions:
+  IsLegacy: !Equals [!Ref PHPVersion, "5.5"]
+  UseV2: !Equals [!Ref RequireIMDSv2, "true"]
+  IsProd: !Equals [!Ref Environment, prod]
+Resources:
+  WebTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions:
+          HttpEndpoint: enabled
+          HttpTokens: !If [UseV2, required, optional]
+  LegacyHost:
+    Type: AWS::EC2::Instance
+    Condition: IsLegacy
+    Properties:
+      ImageId: ami-0c55b159cbfafe1f0
+      InstanceType: t3.micro
+  ProdHost:
+    Type: AWS::EC2::Instance
+    Condition: IsProd
+    Properties:
+      ImageId: ami-0c55b159cbfafe1f0
+      MetadataOptions:
+        HttpTokens: required
+"""
+
+
+def test_cloudformation_resource_under_other_parameter_values(cli, tmp_path: Path) -> None:
+    """Pattern 4: `Condition: IsLegacy` false under the defaults, true for an allowed value."""
+    (tmp_path / "stack.yaml").write_text(TEMPLATE)
+    doc = cli("check", "--format", "json", "stack.yaml", cwd=tmp_path).json()
+    assert doc["summary"]["targets"] == 3  # ProdHost too: Environment is not constrained
+    legacy = [f for f in doc["findings"] if f["resource"] == "LegacyHost"]
+    assert [f["rule_id"] for f in legacy] == ["IMDS001"]
+    assert legacy[0]["message"].endswith(
+        "(the resource exists only when condition IsLegacy is true (PHPVersion is 5.5))"
+    )
+
+
+def test_cloudformation_fn_if_fix_changes_the_parameter_default(cli, tmp_path: Path) -> None:
+    """Pattern 5 in CloudFormation: the finding points at the parameter's Default, the fix
+    (unsafe: parameters are shared) changes it, the Fn::If stays."""
+    (tmp_path / "stack.yaml").write_text(TEMPLATE)
+    doc = cli("check", "--format", "json", "stack.yaml", cwd=tmp_path).json()
+    (web,) = [f for f in doc["findings"] if f["resource"] == "WebTemplate"]
+    assert web["line"] == 10 and web["fix"] == "unsafe"
+    assert (
+        'condition UseV2 is false: RequireIMDSv2 is "false" (default of parameter '
+        "RequireIMDSv2 at stack.yaml:10)" in web["message"]
+    )
+    run = cli("fix", "--unsafe-fixes", "stack.yaml", cwd=tmp_path)
+    assert run.code == 0, run.out
+    fixed = (tmp_path / "stack.yaml").read_text()
+    assert 'Default: "true"' in fixed
+    assert "HttpTokens: !If [UseV2, required, optional]" in fixed
+
+
+def test_cloudformation_too_many_combinations_is_said(cli, tmp_path: Path) -> None:
+    names = [f"P{i}" for i in range(12)]
+    params = "".join(f"  {n}:\n    Type: String\n    Default: a\n" for n in names)
+    cond = "!And [" + ", ".join(f"!Equals [!Ref {n}, b]" for n in names[:10]) + "]"
+    template = (
+        f"Parameters:\n{params}Conditions:\n  Odd: {cond}\nResources:\n"
+        "  Host:\n    Type: AWS::EC2::Instance\n    Condition: Odd\n"
+        "    Properties:\n      ImageId: ami-1\n"
+    )
+    (tmp_path / "stack.yaml").write_text(template)
+    (finding,) = cli("check", "--format", "json", "stack.yaml", cwd=tmp_path).json()["findings"]
+    assert finding["rule_id"] == "IMDS004"
+    assert "more than 1,024 combinations" in finding["message"]

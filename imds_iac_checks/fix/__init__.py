@@ -343,11 +343,14 @@ def _plan(
         # A conditional its condition decided: change what decides it (the variable default, the
         # tfvars entry, the module argument, the parameter default), never the branch.
         flip = decision.flip
-        desired, as_string = flip, isinstance(flip, str)
+        assert flip is not None  # an actionable decision has one
+        as_string = isinstance(flip, str)
         if isinstance(flip, bool) and kind == "hcl":
             desired = "true" if flip else "false"  # HCL's literal, bare
-        elif isinstance(flip, float) and flip.is_integer():
-            desired = int(flip)
+        elif isinstance(flip, float):
+            desired = int(flip) if flip.is_integer() else str(flip)
+        else:
+            desired = flip
         field = decision.subject
     if value is not None:  # replace the literal where the value is written
         old = data[where.start_byte : where.end_byte]
@@ -359,7 +362,8 @@ def _plan(
             doc = _document(data, kind)
             node = doc.node_at(where.start_byte)
             try:
-                _same_value(node, value)
+                if decision is None:
+                    _same_value(node, value)
                 edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
             except NoFix:
                 edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)

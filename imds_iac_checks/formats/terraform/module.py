@@ -951,6 +951,7 @@ class Module:
         say under which input they exist. When no such value can be derived, an IMDS004 target
         says that it was not evaluated. Left out by a value someone gave (a tfvars entry, a
         module argument, the command line) or by the code itself, it does not exist."""
+        assert expansion.off is not None
         off, where = expansion.off
         decision = next((link.decision for link in off.links if link.decision is not None), None)
         decided_by = decision.input_link if decision is not None else None
