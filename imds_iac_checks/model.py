@@ -102,6 +102,9 @@ class LinkKind:
     FIND_IN_MAP = "Fn::FindInMap"
     FUNCTION = "function"  # subject: the function's name
     CONDITIONAL = "conditional"  # an undecided conditional (its branches are the values)
+    # A conditional that its condition decided: the link is at the value that decided it (the
+    # input a person edits to choose the other branch) and carries the :class:`Decision`.
+    DECISION = "decision"
 
 
 # How the fix safety of a value is derived from the kind of place it is written in.
@@ -145,7 +148,63 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.FIND_IN_MAP: ("Fn::FindInMap", _WHERE),
     LinkKind.FUNCTION: ("{subject}()", _WHERE),
     LinkKind.CONDITIONAL: ("conditional", _WHERE),
+    LinkKind.DECISION: ("{subject}", _WHERE),
 }
+
+
+class Decision(NamedTuple):
+    """Why a conditional took the branch it took: ``condition`` (as written) is ``taken``
+    (True: the first branch). ``at`` is the conditional (Terraform ``c ? a : b``, CloudFormation
+    ``Fn::If``). ``subject`` is what the condition reads (``var.use_imds_v2``, a parameter) and
+    ``shown`` its value as a message quotes it; ``input`` is where that value is written — a
+    variable default, a tfvars entry, a module argument, a parameter default — as (span, link
+    kind, subject, place) of a :class:`Link`, None when no single written value decides
+    (``var.a && var.b``, a function of several inputs). ``flip`` is the value to write there to
+    take the other branch, None when none can be derived (``why`` says so)."""
+
+    condition: str
+    taken: bool
+    at: Span
+    subject: str = ""
+    shown: str = ""
+    input: tuple[Span, str, str, str] | None = None
+    flip: Scalar | None = None
+    why: str = ""
+    other: str = ""  # the branch not taken, as written
+    # The condition reads an input of the configuration (a variable, a local, a parameter), not
+    # something of the instance (``count.index``): writing the other branch's value over the
+    # branch taken would make that input a no-op, so a fix never does.
+    reads_input: bool = False
+
+    @property
+    def actionable(self) -> bool:
+        """A value to write where the deciding value is written is known: the fix changes the
+        decision, and a finding points there."""
+        return self.input is not None and self.flip is not None
+
+    @property
+    def input_link(self) -> "Link | None":
+        return Link(*self.input) if self.input is not None else None
+
+    @property
+    def branch(self) -> str:
+        return "true" if self.taken else "false"
+
+    def reason(self) -> str:
+        """``var.x ? ... : ... at main.tf:7 takes its false branch: var.x is false (default of
+        var.x at variables.tf:3)`` (the location of the conditional relative to ``here``)."""
+        text = f"{self.condition} is {self.branch}"
+        link = self.input_link
+        if link is None or not self.subject:
+            return text
+        where = link.description
+        if link.kind == LinkKind.VARIABLE_DEFAULT and link.subject == self.subject:
+            where = "default"
+        if link.span.path:
+            where += f" at {link.span.path}:{link.span.line}"
+        if self.condition == self.subject:
+            return f"{text} ({where})"
+        return f"{text}: {self.subject} is {self.shown} ({where})"
 
 
 class Link(NamedTuple):
@@ -159,6 +218,7 @@ class Link(NamedTuple):
     kind: str
     subject: str = ""
     place: str = ""
+    decision: Decision | None = None  # kind DECISION: why the branch was taken
 
     @property
     def description(self) -> str:
@@ -214,10 +274,30 @@ class Value(NamedTuple):
     problem: str | None = None
 
     @property
+    def decision(self) -> Decision | None:
+        """The innermost conditional that chose this value with its condition decided (see
+        :class:`Decision`), if any."""
+        for link in self.provenance:
+            if link.kind == LinkKind.DECISION and link.decision is not None:
+                return link.decision
+        return None
+
+    @property
     def span(self) -> Span:
         """Where a finding on the value points: where it is written, or, for a value given
         outside the files scanned (``--var``, ``TF_VAR_x``: links with no file), the first place
-        in a file that uses it."""
+        in a file that uses it. A value a decided conditional chose points at the value that
+        decided it (the input a person edits: a variable default, a tfvars entry, a module
+        argument, a parameter default) when a value that takes the other branch is known and
+        the input is written in a file (see :attr:`Decision.actionable`)."""
+        decision = self.decision
+        if (
+            decision is not None
+            and decision.input is not None
+            and decision.actionable
+            and decision.input[0].path
+        ):
+            return decision.input[0]
         for link in self.provenance:
             if link.span.path:
                 return link.span
@@ -309,6 +389,11 @@ class Target(NamedTuple):
     # The options block's name as written (``metadata_options``, ``dynamic "metadata_options"``,
     # the ``MetadataOptions`` key): where a finding on a setting the block lacks points.
     block_key: Span | None = None
+    # The resource exists only under inputs other than the defaults (a CloudFormation
+    # ``Condition`` false under the parameter defaults, a Terraform ``count = var.x ? 1 : 0``
+    # off by default): under which ("PHPVersion is 5.5", "var.create is true"). It was evaluated
+    # under them, and its findings say so.
+    only_when: str | None = None
 
     @property
     def kind(self) -> str:

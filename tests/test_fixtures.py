@@ -88,6 +88,11 @@ def test_recorded_state_is_not_fixable(cli) -> None:
             assert f["fixable"] is False, f
             if f["rule_id"] != "IMDS004":
                 assert "fix the configuration and regenerate" in f["message"]
+        elif f["resource"] == "aws_instance.from_local_conditional":
+            # `local.is_prod ? "required" : "optional"`: writing over the branch would make
+            # the condition a no-op, and no value of local.is_prod (computed) can be written
+            assert f["fixable"] is False, f
+            assert "make local.is_prod true" in f["message"]
         elif f["rule_id"] != "IMDS004":
             assert f["fixable"] is True, f
 

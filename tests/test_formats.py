@@ -218,13 +218,18 @@ Resources:
 def test_conditions_are_evaluated_from_parameter_defaults() -> None:
     found = rules("t.yaml", CONDITIONS)
     assert found == [
-        ("IMDS002", "Web", 14),  # IsProd is false with the default: only "optional" remains
+        # IsProd is false with the default: only "optional" remains, and the finding points
+        # at the default that decides it (Environment's, line 2)
+        ("IMDS002", "Web", 2),
+        # ProdOnly's Condition is false under the defaults, but Environment is unconstrained:
+        # the stack creates it when Environment is prod, so it is evaluated (issue 15)
+        ("IMDS001", "ProdOnly", 16),
         ("IMDS002", "Strict", 23),  # And(false, ...) is false
         ("IMDS002", "Maybe", 28),  # Or(false, unknown) is unknown: both branches, one weak
     ]
-    # ProdOnly has a Condition that is false: the stack does not create it.
     targets, _ = scan("t.yaml", CONDITIONS)
-    assert "ProdOnly" not in {t.address for t in targets}
+    (prod_only,) = [t for t in targets if t.address == "ProdOnly"]
+    assert prod_only.only_when == "condition IsProd is true (Environment is prod)"
     (maybe,) = [
         v
         for t in targets
@@ -233,6 +238,24 @@ def test_conditions_are_evaluated_from_parameter_defaults() -> None:
         if v.value == "optional"
     ]
     assert maybe.condition == "condition AnyLegacy is true"
+
+
+def test_condition_no_allowed_value_makes_true_creates_nothing() -> None:
+    targets, _ = scan(
+        "t.yaml",
+        """
+        Parameters:
+          Tier: {Type: String, Default: web, AllowedValues: [web, worker]}
+        Conditions:
+          IsBatch: !Equals [!Ref Tier, batch]
+        Resources:
+          Batch:
+            Type: AWS::EC2::Instance
+            Condition: IsBatch
+            Properties: {}
+        """,
+    )
+    assert targets == []
 
 
 def test_nested_if_labels_both_conditions() -> None:

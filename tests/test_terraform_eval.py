@@ -223,24 +223,80 @@ def test_unknown_for_each_keeps_one_target(cli, tmp_path: Path) -> None:
     assert run.json()["findings"][0]["message"].endswith(": each.value")
 
 
-def test_count_zero_creates_nothing(cli, tmp_path: Path) -> None:
+def test_count_zero_by_a_given_value_creates_nothing(cli, tmp_path: Path) -> None:
     write(
         tmp_path,
         "main.tf",
         """
         variable "enabled" {
-          default = false
+          default = true
         }
 
         resource "aws_instance" "optional_node" {
           count = var.enabled ? 1 : 0
           ami   = "ami-0c55b159cbfafe1f0"
         }
+
+        resource "aws_instance" "never" {
+          count = 0
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
         """,
     )
+    write(tmp_path, "terraform.tfvars", "enabled = false\n")
     run = cli("check", "--format", "json", ".", cwd=tmp_path)
     assert run.json()["summary"]["targets"] == 0
     assert run.code == 0
+
+
+def test_count_off_by_default_only_is_reported_with_the_input(cli, tmp_path: Path) -> None:
+    """Issue 15, pattern 4: `count = var.x ? 1 : 0` off by the default alone is evaluated as
+    if the input took the other branch, and the finding says under which input."""
+    write(
+        tmp_path,
+        "variables.tf",
+        """
+        variable "create_bastion" {
+          type    = bool
+          default = false
+        }
+
+        variable "enabled_nodes" {
+          type    = bool
+          default = false
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        resource "aws_instance" "bastion" {
+          count         = var.create_bastion ? 1 : 0
+          ami           = "ami-0c55b159cbfafe1f0"
+          instance_type = "t3.micro"
+        }
+
+        resource "aws_instance" "node" {
+          for_each = var.enabled_nodes ? { a = 1 } : {}
+          ami      = "ami-0c55b159cbfafe1f0"
+          metadata_options {
+            http_tokens = "required"
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = run.json()
+    assert doc["summary"]["targets"] == 2
+    (finding,) = doc["findings"]
+    assert finding["rule_id"] == "IMDS001"
+    assert finding["resource"] == "aws_instance.bastion[0]"
+    assert finding["path"] == "main.tf" and finding["line"] == 1
+    assert (
+        "the resource exists only when var.create_bastion is true: its default at "
+        "variables.tf:3 is false" in finding["message"]
+    )
 
 
 def test_each_directory_is_its_own_module(cli, tmp_path: Path) -> None:

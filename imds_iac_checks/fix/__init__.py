@@ -334,6 +334,24 @@ def _plan(
     kind = syntax_of(where.path, data)
     desired, as_string = _desired(target, key, hop_limit)
     field = target.spec.fields.get(key, key)
+    decision = value.decision if value is not None else None
+    if decision is not None and not decision.actionable:
+        if decision.reads_input and decision.other == target.spec.suggest.get(key):
+            raise NoFix(f"no automatic fix: the other branch is already {decision.other}")
+        decision = None  # the branch's own value is fixed, as any value
+    if decision is not None:
+        # A conditional its condition decided: change what decides it (the variable default, the
+        # tfvars entry, the module argument, the parameter default), never the branch.
+        flip = decision.flip
+        assert flip is not None  # an actionable decision has one
+        as_string = isinstance(flip, str)
+        if isinstance(flip, bool) and kind == "hcl":
+            desired = "true" if flip else "false"  # HCL's literal, bare
+        elif isinstance(flip, float):
+            desired = int(flip) if flip.is_integer() else str(flip)
+        else:
+            desired = flip
+        field = decision.subject
     if value is not None:  # replace the literal where the value is written
         old = data[where.start_byte : where.end_byte]
         if kind == "hcl":
@@ -344,7 +362,8 @@ def _plan(
             doc = _document(data, kind)
             node = doc.node_at(where.start_byte)
             try:
-                _same_value(node, value)
+                if decision is None:
+                    _same_value(node, value)
                 edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
             except NoFix:
                 edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
@@ -419,6 +438,13 @@ def _fallback(
         return Planned(finding, target.path, (edit,), note, "unsafe")
     if target.block_span is None or _value_of(finding, target) is None:
         return None
+    decided = _value_of(finding, target)
+    decision = decided.decision if decided is not None else None
+    if decision is not None and (
+        decision.actionable
+        or (decision.reads_input and decision.other == target.spec.suggest.get(key))
+    ):
+        return None  # never flatten a conditional: its fix changes what decides it
     field = target.spec.fields[key]
     expression = hcl.setting_expression(root, target.block_span.start_byte, field)
     value = _value_of(finding, target)

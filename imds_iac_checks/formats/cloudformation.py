@@ -25,6 +25,7 @@ from imds_iac_checks.model import (
     HOP_LIMIT,
     TOKENS,
     TOO_COMPLEX,
+    Decision,
     KindSpec,
     Link,
     LinkKind,
@@ -33,6 +34,7 @@ from imds_iac_checks.model import (
     Target,
     Value,
     compact,
+    show,
 )
 
 FORMAT = "cloudformation"
@@ -41,6 +43,12 @@ FORMAT = "cloudformation"
 # and intrinsic functions nested.
 MAX_ALTERNATIVES = 64
 MAX_NESTING = 64
+# Bound on the parameter values tried to find under which a resource whose Condition is false
+# under the defaults exists (the product of the distinct values of each parameter it reads).
+MAX_ASSIGNMENTS = 1024
+
+# "Some value other than every literal the template compares this parameter with".
+_OTHER = "\x00another value"
 
 # One possible value and the conditions it assumes ((name, value), ...), outermost first.
 Alternative = tuple[tuple[tuple[str, bool], ...], Value]
@@ -241,6 +249,7 @@ class Template:
         loc: Locator,
         root: DNode,
         overrides: dict[str, str] | None = None,
+        assumed: dict[str, str] | None = None,
         passed: dict[str, Passed] | None = None,
     ) -> None:
         self.loc = loc
@@ -252,6 +261,9 @@ class Template:
         # Parameters a parent stack passes (see formats/nested.py): they override the defaults,
         # and a value from one points at the parent's Parameters entry.
         self.passed = passed or {}
+        # Parameter values assumed to evaluate conditions (a resource whose Condition is false
+        # under the defaults, see _exists_when); values resolved through Ref keep the defaults.
+        self.assumed = assumed or {}
         self._decided: dict[str, bool | None] = {}
         self._truths: dict[int, bool | None] = {}
         self._memo: dict[tuple[int, bool, str, str], list[Alternative]] = {}
@@ -314,6 +326,8 @@ class Template:
                 return passed.parent._scalar(passed.node)
             if arg.value in self.overrides:
                 return self.overrides[arg.value]
+            if arg.value in self.assumed:
+                return self.assumed[arg.value]
             param = self.parameters.get(arg.value) if self.parameters is not None else None
             default = param.get("Default") if param is not None else None
             if default is not None and default.kind == SCALAR and default.tag is None:
@@ -371,8 +385,17 @@ class Template:
             cond = arg.items[0].value if arg.items[0].kind == SCALAR else None
             decided = self.condition(cond) if isinstance(cond, str) else None
             if decided is not None:
+                assert isinstance(cond, str)
                 branch = arg.items[1] if decided else arg.items[2]
-                return self._alternatives(spec, key, branch, in_branch, depth + 1)
+                other = arg.items[2] if decided else arg.items[1]
+                why = self._decision(cond, decided, node, other)
+                link = Link(loc.node_span(node), LinkKind.DECISION, "Fn::If", decision=why)
+                return [
+                    (assumed, value._replace(provenance=(*value.provenance, link)))
+                    for assumed, value in self._alternatives(
+                        spec, key, branch, in_branch, depth + 1
+                    )
+                ]
             if isinstance(cond, str):
                 merged: dict[Alternative, None] = {}
                 for branch, truth in ((arg.items[1], True), (arg.items[2], False)):
@@ -401,6 +424,162 @@ class Template:
                     )
                     return [((), value)] if value is not None else []
         return [((), unknown_value(loc, node))]
+
+    # --- decisions ----------------------------------------------------------------------------
+    def _decider(self, node: DNode | None, depth: int = 0) -> tuple[str, str, bool] | None:
+        """``(parameter, literal, negated)`` of a condition that compares one parameter of the
+        template with a literal: it is ``negated`` XOR (the parameter equals ``literal``)."""
+        if node is None or depth > 20:
+            return None
+        func = _intrinsic(node)
+        if func is None:
+            return None
+        name, arg = func
+        if name == "Condition" and arg.kind == SCALAR and self.conditions is not None:
+            return self._decider(self.conditions.get(str(arg.value)), depth + 1)
+        items = arg.items if arg.kind == SEQ else []
+        if name == "Not" and len(items) == 1:
+            inner = self._decider(items[0], depth + 1)
+            return (inner[0], inner[1], not inner[2]) if inner is not None else None
+        if name == "Equals" and len(items) == 2:
+            for ref, literal in (items, items[::-1]):
+                called = _intrinsic(ref)
+                if (
+                    called is not None
+                    and called[0] == "Ref"
+                    and called[1].kind == SCALAR
+                    and isinstance(called[1].value, str)
+                    and self.parameters is not None
+                    and self.parameters.get(called[1].value) is not None
+                    and literal.kind == SCALAR
+                    and literal.tag is None
+                    and _intrinsic(literal) is None
+                ):
+                    return called[1].value, str(literal.value), False
+        return None
+
+    def _decision(self, cond: str, taken: bool, node: DNode, other: DNode) -> Decision:
+        """Why ``Fn::If`` chose its branch: condition ``cond`` is ``taken``; the parameter it
+        compares, its default and the value of the default that takes the other branch."""
+        loc = self.loc
+        at = loc.node_span(node)
+        text = f"condition {cond}"
+        found = self._decider(self.conditions.get(cond) if self.conditions is not None else None)
+        base = Decision(text, taken, at, other=compact(loc.source(other), 60))
+        if found is None:
+            return base._replace(why=f"{text} does not compare one parameter with a value")
+        name, literal, negated = found
+        base = base._replace(subject=name, reads_input=True)
+        if name in self.overrides or name in self.assumed:
+            return base._replace(why=f"parameter {name} is given, not its default")
+        param = self.parameters.get(name) if self.parameters is not None else None
+        default = param.get("Default") if param is not None else None
+        if default is None or default.kind != SCALAR or default.tag is not None:
+            return base._replace(why=f"parameter {name} has no default")
+        where = (loc.node_span(default), LinkKind.PARAMETER_DEFAULT, name, "")
+        base = base._replace(shown=show(str(default.value)), input=where)
+        equal = (not taken) != negated  # what Equals must give for the other branch
+        if equal:
+            return base._replace(flip=literal)
+        allowed = param.get("AllowedValues") if param is not None else None
+        choices = [
+            str(item.value)
+            for item in (allowed.items if allowed is not None and allowed.kind == SEQ else [])
+            if item.kind == SCALAR and str(item.value) != literal
+        ]
+        if choices:
+            return base._replace(flip=choices[0])
+        why = (
+            f"only a value of {name} other than {show(literal)} does, which imds-iac cannot choose"
+        )
+        return base._replace(why=why)
+
+    # --- resources that exist under other parameter values ---------------------------------------
+    def _refs(self, node: DNode | None, out: dict[str, set[str]], depth: int = 0) -> bool:
+        """The parameters a condition reads, each with the literals it is compared with (into
+        ``out``); False when the condition is too deep to read."""
+        if node is None:
+            return True
+        if depth > 40:
+            return False
+        func = _intrinsic(node)
+        if func is None:
+            return True
+        name, arg = func
+        if name == "Condition" and arg.kind == SCALAR and self.conditions is not None:
+            return self._refs(self.conditions.get(str(arg.value)), out, depth + 1)
+        if name == "Ref" and arg.kind == SCALAR and isinstance(arg.value, str):
+            out.setdefault(arg.value, set())
+            return True
+        items = arg.items if arg.kind == SEQ else []
+        if name == "Equals" and len(items) == 2:
+            for ref, literal in (items, items[::-1]):
+                called = _intrinsic(ref)
+                if called is not None and called[0] == "Ref" and called[1].kind == SCALAR:
+                    values = out.setdefault(str(called[1].value), set())
+                    if literal.kind == SCALAR and _intrinsic(literal) is None:
+                        values.add(str(literal.value))
+        return all(self._refs(item, out, depth + 1) for item in items)
+
+    def _exists_when(self, name: str) -> tuple[dict[str, str], str] | str | None:
+        """Parameter values under which condition ``name`` (false under the defaults) is true:
+        ``(assumed values, as a message says them)``; None when none is; a message (str) when
+        the values to try are more than MAX_ASSIGNMENTS. The values tried for each parameter the
+        condition reads: its default, its AllowedValues, the literals it is compared with, and,
+        when AllowedValues do not forbid it, some other value. Given parameters stay as given.
+        Assignments that change fewer parameters come first."""
+        reads: dict[str, set[str]] = {}
+        if not self._refs(self.conditions.get(name) if self.conditions else None, reads):
+            return f"{TOO_COMPLEX}: condition {name} is nested too deeply"
+        candidates: list[tuple[str, list[str]]] = []
+        defaults: dict[str, str] = {}
+        total = 1
+        for param in sorted(reads):
+            if param in self.overrides:
+                continue
+            node = self.parameters.get(param) if self.parameters is not None else None
+            default = node.get("Default") if node is not None else None
+            first = (
+                str(default.value)
+                if default is not None and default.kind == SCALAR and default.tag is None
+                else None
+            )
+            allowed = node.get("AllowedValues") if node is not None else None
+            values = [first] if first is not None else []
+            if first is not None:
+                defaults[param] = first
+            if allowed is not None and allowed.kind == SEQ:
+                values += [str(i.value) for i in allowed.items if i.kind == SCALAR]
+            else:
+                values += [*sorted(reads[param]), _OTHER]
+            values = list(dict.fromkeys(values))
+            candidates.append((param, values))
+            total *= len(values)
+            if total > MAX_ASSIGNMENTS:
+                return (
+                    f"{TOO_COMPLEX}: condition {name} reads parameters with more than "
+                    f"{MAX_ASSIGNMENTS:,} combinations of values"
+                )
+        import itertools
+
+        combos = list(itertools.product(*(range(len(v)) for _, v in candidates)))
+        combos.sort(key=lambda c: sum(1 for i in c if i))
+        for combo in combos:
+            assumed = {p: v[i] for (p, v), i in zip(candidates, combo, strict=True)}
+            if Template(self.loc, self.root, self.overrides, assumed).condition(name) is True:
+                said = []
+                for (param, values), i in zip(candidates, combo, strict=True):
+                    value = values[i]
+                    if value == defaults.get(param):
+                        continue
+                    if value == _OTHER:
+                        others = ", ".join(sorted(reads[param]))
+                        said.append(f"{param} is a value other than {others}")
+                    else:
+                        said.append(f"{param} is {value}")
+                when = f"condition {name} is true"
+                return assumed, when + (f" ({' and '.join(said)})" if said else "")
+        return None
 
     def _ref(
         self, spec: KindSpec, key: str, node: DNode, name: str, in_branch: bool
@@ -521,7 +700,11 @@ class Template:
             return None
         only_if = resource.get("Condition")
         if only_if is not None and self.condition(str(only_if.value)) is False:
-            return None  # the stack does not create this resource
+            # The stack does not create this resource under the defaults (and the parameters
+            # given); it is evaluated under values that create it, when the parameters allow.
+            if self.assumed:
+                return None
+            return self._exists_only_when(key_node, resource, str(only_if.value))
         if resource.dup is not None:
             return []  # reported by the caller
         type_key = resource.key_node("Type")
@@ -567,6 +750,50 @@ class Template:
                 if node is not None and node.kind == SCALAR and node.value in values:
                     return False
         return True
+
+    def _exists_only_when(self, key_node: DNode, resource: DNode, name: str) -> list[Target] | None:
+        found = self._exists_when(name)
+        if found is None:
+            return None  # no allowed parameter values create it
+        if isinstance(found, str):  # too many values to try: say it was not evaluated
+            type_key, type_node = resource.key_node("Type"), resource.get("Type")
+            assert type_key is not None and type_node is not None
+            header = self.loc.span(type_key.start, type_node.end)
+            kind = str(type_node.value)
+            spec = (
+                KINDS[kind].spec
+                if kind in KINDS
+                else LAUNCHERS[kind].spec
+                if kind in LAUNCHERS
+                else (FLEET if kind == FLEET.kind else EMR)
+            )
+            condition = resource.get("Condition")
+            assert condition is not None
+            why = Value(
+                False,
+                None,
+                None,
+                found,
+                (Link(self.loc.node_span(condition), LinkKind.TOO_COMPLEX),),
+            )
+            target = Target(
+                spec=spec,
+                address=str(key_node.value),
+                path=self.loc.path,
+                span=self.loc.node_span(resource),
+                header=header,
+                block_span=header,
+                settings={},
+                format=FORMAT,
+                unknown_block=why,
+            )
+            return [target]
+        assumed, when = found
+        alternative = Template(self.loc, self.root, self.overrides, assumed)
+        made = alternative._resource(key_node, resource)
+        if made is None:
+            return None
+        return [target._replace(only_when=when) for target in made]
 
     def _template_ref(self, props: DNode) -> Value | None:
         """The launch template an instance names: ``LaunchTemplate.LaunchTemplateId`` (``Ref`` or

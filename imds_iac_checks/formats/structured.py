@@ -44,7 +44,8 @@ def literal_value(
     kinds, its place (see model.Link)."""
     raw = node.value
     canonical, problem = normalize(spec, key, raw)
-    links = (Link(loc.node_span(node), *link), *via)
+    kind, subject, place = (*link, "", "")[:3]
+    links = (Link(loc.node_span(node), kind, subject, place), *via)
     if canonical is None and problem is None:
         if not in_branch:
             return None

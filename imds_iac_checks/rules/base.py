@@ -32,6 +32,7 @@ from imds_iac_checks.model import (
     Value,
     fix_safety,
     module_decides,
+    show,
 )
 from imds_iac_checks.project import rule_url
 
@@ -161,6 +162,8 @@ def finding(
     "required"``): the full text report prints it as its ``help:`` line."""
     if target.used_by:
         message += f" (launch template of {', '.join(target.used_by)})"
+    if target.only_when:
+        message += f" (the resource exists only when {target.only_when})"
     fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)
     label = target.address
     if target.instances is not None:
@@ -229,7 +232,21 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
         return None, None
     if value is None:
         return "safe", None
+    decision = value.decision
     link = value.provenance[0]
+    if decision is not None and decision.actionable:
+        # The fix changes the decision, never the branch (that would make the input a no-op).
+        link = decision.input_link or link
+    elif (
+        decision is not None
+        and decision.reads_input
+        and decision.other in target.spec.suggest.values()
+    ):
+        # Writing the secure literal over this branch would make both branches the same.
+        why = decision.why or "no value that decides it is known"
+        return None, f"the other branch is already {decision.other}; {why}"
+    else:
+        decision = None  # the branch's own value is fixed, as any value
     where = link.span
     inside = (
         where.path == target.path
@@ -245,29 +262,63 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
         return UNSAFE, f"changes the value used when {value.condition}"
     if safety == SAFE:
         return SAFE, None
+    if decision is not None:
+        return UNSAFE, (
+            f"edits {link.description} at {where.path}:{where.line}, which decides "
+            f"{decision.condition}; whatever else reads it changes too"
+        )
     return UNSAFE, (
         f"edits {link.description} at {where.path}:{where.line}, which other resources may share"
     )
 
 
+def remedy(value: Value, field: str, good: object) -> str:
+    """What to do about a value: ``set <field> to <good>``, or, for a value a decided
+    conditional chose, change what decides it (``set var.use_imds_v2 to true``): setting the
+    branch itself would make the input a no-op."""
+    decision = value.decision
+    if decision is None or not (
+        decision.actionable or (decision.reads_input and decision.other == str(good))
+    ):
+        return f"set {field} to {good}"
+    other = "false" if decision.taken else "true"
+    if decision.actionable:
+        todo = f"set {decision.subject} to {show(decision.flip)}"
+        if decision.condition != decision.subject:
+            todo += f" so that {decision.condition} is {other}"
+        return todo
+    return f"make {decision.condition} {other}"
+
+
 def where(value: Value) -> str:
     """Where a value comes from, when that is not simply where it stands: the branch of a
-    conditional, and the place that uses it when it is written elsewhere (a parameter default)."""
+    conditional, the place that uses it when it is written elsewhere (a parameter default), and
+    why a conditional whose condition is decided took its branch."""
     notes = []
     if value.condition:
         notes.append(f"when {value.condition}")
-    if value.provenance and not value.provenance[0].span.path:
+    chain = [link for link in value.provenance if link.kind != LinkKind.DECISION]
+    decision = value.decision
+    written_in_branch = (
+        decision is not None
+        and bool(chain)
+        and chain[0].kind in (LinkKind.LITERAL, LinkKind.EXPRESSION)
+        and chain[0].span.path == decision.at.path
+    )
+    if written_in_branch:
+        pass  # the value is written in the conditional itself: the decision says it all
+    elif chain and not chain[0].span.path:
         notes.append(_given(value))
-    elif len(value.provenance) == 1 and value.provenance[0].kind not in (
+    elif len(chain) == 1 and chain[0].kind not in (
         LinkKind.LITERAL,
         LinkKind.EXPRESSION,
         LinkKind.TOO_COMPLEX,
     ):
-        notes.append(value.provenance[0].description)
-    elif len(value.provenance) > 1:
-        first, last = value.provenance[0], value.provenance[-1]
+        notes.append(chain[0].description)
+    elif len(chain) > 1:
+        first, last = chain[0], chain[-1]
         via: list[str] = []
-        for link in value.provenance[1:]:
+        for link in chain[1:]:
             if link.description not in via and link.description != first.description:
                 via.append(link.description)
         at = f"line {last.span.line}"
@@ -277,6 +328,13 @@ def where(value: Value) -> str:
             notes.append(f"{first.description}, via {', '.join(via)} at {at}")
         else:
             notes.append(f"{first.description}, used at {at}")
+    if decision is not None:
+        span, here = decision.at, value.span
+        place = f"line {span.line}" if span.path == here.path else f"{span.path}:{span.line}"
+        notes.append(
+            f"the {decision.branch} branch of the conditional at {place}, "
+            f"taken because {decision.reason()}"
+        )
     return f" ({'; '.join(notes)})" if notes else ""
 
 

@@ -14,6 +14,7 @@ from imds_iac_checks.rules.base import (
     endpoint_may_be_enabled,
     finding,
     recorded,
+    remedy,
     where,
 )
 
@@ -30,16 +31,18 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         if not value.known or value.problem or not isinstance(value.value, (int, float)):
             continue
         if value.value > ctx.hop_limit:
+            todo = remedy(value, field, ctx.hop_limit)
+            said = todo.replace(f"set {field} to", "set it to")
             yield finding(
                 RULE,
                 target,
                 value.span,
                 f"{field} is {show(value.raw)}{where(value)}, above the limit of "
-                f"{ctx.hop_limit}; set it to {ctx.hop_limit}{recorded(target)}",
+                f"{ctx.hop_limit}; {said}{recorded(target)}",
                 fixable=True,
                 setting=HOP_LIMIT,
                 value=value,
-                help=f"set {field} to {ctx.hop_limit}",
+                help=todo,
             )
 
 

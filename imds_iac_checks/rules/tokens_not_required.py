@@ -12,6 +12,7 @@ from imds_iac_checks.rules.base import (
     endpoint_may_be_enabled,
     finding,
     recorded,
+    remedy,
     where,
 )
 
@@ -46,15 +47,16 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             what = f"{field} is not set{where(value)}, so IMDSv1 stays allowed"
         else:
             what = f"{field} is {show(value.raw)}{where(value)}"
+        todo = remedy(value, field, good)
         yield finding(
             RULE,
             target,
             value.span,
-            f"{what}; set it to {good}{recorded(target)}",
+            f"{what}; {todo.replace(f'set {field} to', 'set it to')}{recorded(target)}",
             fixable=True,
             setting=TOKENS,
             value=value,
-            help=f"set {field} to {good}",
+            help=todo,
         )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.terraform import syntax
 from imds_iac_checks.formats.terraform.syntax import Source
-from imds_iac_checks.model import Link, LinkKind, compact
+from imds_iac_checks.model import Decision, Link, LinkKind, Span, compact, show
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -171,6 +171,7 @@ class Scope:
         local: Callable[[str, Source, Node], Val],
         names: dict[str, Val] | None = None,
         literals: dict[int, Val] | None = None,
+        written: Callable[[Span], bool] | None = None,
     ) -> None:
         self.variables = variables
         self.local = local
@@ -178,9 +179,14 @@ class Scope:
         # Literal values by syntax node (``Node.id``, unique while the module's trees live):
         # a literal inside a `for` body is evaluated once, not once per element.
         self.literals: dict[int, Val] = {} if literals is None else literals
+        # Whether the text at a span is a literal (False: an expression computes the value
+        # there, so a fix cannot write another value over it); None: not known.
+        self.written = written
 
     def with_names(self, **names: Val) -> Scope:
-        return Scope(self.variables, self.local, {**self.names, **names}, self.literals)
+        return Scope(
+            self.variables, self.local, {**self.names, **names}, self.literals, self.written
+        )
 
 
 def evaluate(src: Source, node: Node, scope: Scope, depth: int = 0) -> Val:
@@ -394,10 +400,14 @@ def _truth(value: Val) -> bool | None:
 def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     cond, yes, no = [c for c in node.named_children if c.type == "expression"][:3]
     decided = _truth(evaluate(src, cond, scope, depth + 1))
-    if decided is True:
-        return evaluate(src, yes, scope, depth + 1)
-    if decided is False:
-        return evaluate(src, no, scope, depth + 1)
+    if decided is not None:
+        taken = evaluate(src, yes if decided else no, scope, depth + 1)
+        why = decision(src, cond, decided, node, scope, depth)
+        why = why._replace(
+            other=compact(src.text(no if decided else yes), 60),
+            reads_input=why.subject.startswith(("var.", "local.")),
+        )
+        return taken.via(Link(src.span(node), LinkKind.DECISION, "conditional", decision=why))
     text = compact(src.text(cond), 60)
     when_yes = evaluate(src, yes, scope, depth + 1)
     when_no = evaluate(src, no, scope, depth + 1)
@@ -408,6 +418,119 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
         compact(src.text(node)),
         [(f"{text} is true", when_yes), (f"{text} is false", when_no)],
     )
+
+
+# The kinds of place a value that decides a condition can be written in, for a fix to change
+# it: an input, a local, a default (not a value computed by an expression or a function).
+_INPUTS = frozenset(
+    {
+        LinkKind.VARIABLE_DEFAULT,
+        LinkKind.VARIABLE_FILE,
+        LinkKind.VARIABLE_CLI,
+        LinkKind.VARIABLE_ENV,
+        LinkKind.LOCAL,
+        LinkKind.MODULE_INPUT,
+        LinkKind.OPTIONAL_DEFAULT,
+    }
+)
+
+
+def decision(
+    src: Source, cond: Node, taken: bool, node: Node, scope: Scope, depth: int
+) -> Decision:
+    """Why the conditional ``node`` took the branch ``taken``: the value its condition ``cond``
+    reads and where it is written, and the value to write there to take the other branch.
+    Conditions read as one value: ``v``, ``!v``, ``v == literal``, ``v != literal`` (and
+    parentheses), where ``v`` is a variable, a local or an attribute of one; anything else
+    (``var.a && var.b``, a function) is named without an input."""
+    text = compact(src.text(cond), 60)
+    at = src.span(node)
+    found = _decider(src, cond)
+    if found is None:
+        return Decision(text, taken, at, why=f"{text} does not read a single value")
+    parts, relation, literal, negated = found
+    subject = compact(src.text(parts[0]) + "".join(src.text(p) for p in parts[1:]), 60)
+    value = _operand(src, parts, scope, depth + 1)
+    if not value.known or value.choices or isinstance(value.v, (list, dict)) or not value.links:
+        return Decision(text, taken, at, subject, why=f"{subject} is not a single known value")
+    first = value.links[0]
+    shown = show(value.v)
+    computed = scope.written is not None and first.span.path and not scope.written(first.span)
+    if (
+        computed
+        or first.kind not in _INPUTS
+        or (
+            not first.span.path and first.kind not in (LinkKind.VARIABLE_CLI, LinkKind.VARIABLE_ENV)
+        )
+    ):
+        why = f"{subject} is computed, not written as one value"
+        return Decision(text, taken, at, subject, shown, why=why)
+    where = (first.span, first.kind, first.subject, first.place)
+    want = (not taken) != negated  # the value the relation must take for the other branch
+    flip: Any = None
+    why = ""
+    if relation == "is":
+        flip = want if not isinstance(value.v, str) else ("true" if want else "false")
+    elif (relation == "==") == want and literal is not None:
+        flip = literal
+    else:
+        why = (
+            f"{text} is {'false' if taken else 'true'} only for a value of {subject} other than "
+            f"{show(literal)}, which imds-iac cannot choose"
+        )
+    return Decision(text, taken, at, subject, shown, where, flip, why)
+
+
+def _decider(src: Source, cond: Node) -> tuple[list[Node], str, Any, bool] | None:
+    """``(operand, relation, literal, negated)`` of a condition that reads one value: the
+    condition is ``negated`` XOR (``operand`` is true | == ``literal`` | != ``literal``)."""
+    negated = False
+    node = cond
+    for _ in range(MAX_DEPTH):
+        while node.type == "expression" and len(node.named_children) == 1:
+            node = node.named_children[0]
+        if node.type == "variable_expr":
+            return [node], "is", None, negated
+        if node.type == "expression":
+            named = node.named_children
+            if named and named[0].type == "variable_expr":
+                return [node], "is", None, negated
+            return None
+        if node.type != "operation":
+            return None
+        inner = node.named_children[0]
+        operator = ""
+        operands: list[list[Node]] = [[]]
+        for child in inner.children:
+            if child.is_named and child.type != "comment":
+                operands[-1].append(child)
+            elif not child.is_named and not operator:
+                operator = src.text(child)
+                operands.append([])
+        operands = [part for part in operands if part]
+        if inner.type == "unary_operation" and operator == "!" and len(operands) == 1:
+            negated = not negated
+            if len(operands[0]) == 1:
+                node = operands[0][0]
+                continue
+            if operands[0][0].type == "variable_expr":
+                return operands[0], "is", None, negated
+            return None
+        if operator in ("==", "!=") and len(operands) == 2:
+            literals = [
+                syntax.literal(src, p[0]) if len(p) == 1 else syntax.NOT_LITERAL for p in operands
+            ]
+            for i in (0, 1):
+                other = literals[1 - i]
+                if (
+                    literals[i] is syntax.NOT_LITERAL
+                    and other is not syntax.NOT_LITERAL
+                    and not isinstance(other, (list, dict))
+                    and operands[i][0].type in ("variable_expr", "expression")
+                ):
+                    return operands[i], operator, other, negated
+        return None
+    return None
 
 
 def choice(links: tuple[Link, ...], expr: str, alternatives: list[tuple[str, Val]]) -> Val:

@@ -509,7 +509,19 @@ class Module:
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
         self._busy_vars: set[str] = set()
-        self.scope = Scope(self._variable, self._local)
+        self.scope = Scope(self._variable, self._local, written=self._written)
+        # Evaluated with an input set to take a branch its default does not (see
+        # _off_by_default): no further alternatives are tried from here.
+        self.assumed = False
+
+    def _written(self, span: Span) -> bool:
+        """The text at ``span`` is a literal (True when the file is not one of this module's)."""
+        for parsed in self.files:
+            if parsed.src.path == span.path:
+                return (
+                    _LITERAL.fullmatch(parsed.src.data[span.start_byte : span.end_byte]) is not None
+                )
+        return True
 
     # --- names ----------------------------------------------------------------------------------
     def _variable(self, name: str, src: Source, node: Node) -> Val:
@@ -1184,33 +1196,101 @@ class Module:
         instance names (see Target.instance_names)."""
         out: list[Target] = []
         for src, block, labels in self.resources:
-            spec = KINDS[labels[0]]
-            address = f"{prefix}{labels[0]}.{labels[1]}"
-            body = syntax.child(block, "body")
-            launcher = LAUNCHERS.get(labels[0])
-            if launcher is not None and not _launches(src, body, launcher):
-                continue  # no EC2 instances (Fargate, an unmanaged compute environment)
-            try:
-                expansion = self._instances(src, body)
-                for suffix, names in expansion.items:
-                    scope = self.scope.with_names(**names)
-                    target = self._target(spec, address + suffix, src, block, body, labels, scope)
-                    own = ((address + suffix, address),) if suffix else ()
-                    target = target._replace(instance_names=own + outer)
-                    if expansion.every is not None:
-                        target = target._replace(instances=expansion.every)
-                    out.append(target)
-                if expansion.cut is not None:
-                    where, why = expansion.cut
-                    cut = problem_target(
-                        spec, address, src, block, where, why, LinkKind.TOO_COMPLEX
-                    )
-                    out.append(cut._replace(instance_names=outer))
-            except Exception as exc:  # a defect must not cost the other resources their findings
-                why = f"internal error: {type(exc).__name__}: {exc}"
-                failed = problem_target(spec, address, src, block, src.span(block), why)
-                out.append(failed._replace(instance_names=outer))
+            out.extend(self._resource_targets(src, block, labels, prefix, outer))
         return out
+
+    def _resource_targets(
+        self,
+        src: Source,
+        block: Node,
+        labels: list[str],
+        prefix: str,
+        outer: tuple[tuple[str, str], ...],
+    ) -> list[Target]:
+        out: list[Target] = []
+        spec = KINDS[labels[0]]
+        address = f"{prefix}{labels[0]}.{labels[1]}"
+        body = syntax.child(block, "body")
+        launcher = LAUNCHERS.get(labels[0])
+        if launcher is not None and not _launches(src, body, launcher):
+            return out  # no EC2 instances (Fargate, an unmanaged compute environment)
+        try:
+            expansion = self._instances(src, body)
+            if expansion.off is not None and not self.assumed:
+                out.extend(self._off_by_default(src, block, labels, prefix, outer, expansion))
+            for suffix, names in expansion.items:
+                scope = self.scope.with_names(**names)
+                target = self._target(spec, address + suffix, src, block, body, labels, scope)
+                own = ((address + suffix, address),) if suffix else ()
+                target = target._replace(instance_names=own + outer)
+                if expansion.every is not None:
+                    target = target._replace(instances=expansion.every)
+                out.append(target)
+            if expansion.cut is not None:
+                where, why = expansion.cut
+                cut = problem_target(spec, address, src, block, where, why, LinkKind.TOO_COMPLEX)
+                out.append(cut._replace(instance_names=outer))
+        except Exception as exc:  # a defect must not cost the other resources their findings
+            why = f"internal error: {type(exc).__name__}: {exc}"
+            failed = problem_target(spec, address, src, block, src.span(block), why)
+            out.append(failed._replace(instance_names=outer))
+        return out
+
+    def _off_by_default(
+        self,
+        src: Source,
+        block: Node,
+        labels: list[str],
+        prefix: str,
+        outer: tuple[tuple[str, str], ...],
+        expansion: Expansion,
+    ) -> list[Target]:
+        """A resource that ``count``/``for_each`` leaves out under the inputs' defaults only
+        (``count = var.create ? 1 : 0`` with ``default = false`` and no value given): it is
+        evaluated with the input that decides it set to take the other branch, and its targets
+        say under which input they exist. When no such value can be derived, an IMDS004 target
+        says that it was not evaluated. Left out by a value someone gave (a tfvars entry, a
+        module argument, the command line) or by the code itself, it does not exist."""
+        assert expansion.off is not None
+        off, where = expansion.off
+        decision = next((link.decision for link in off.links if link.decision is not None), None)
+        decided_by = decision.input_link if decision is not None else None
+        if decision is None or decided_by is None or decided_by.kind != LinkKind.VARIABLE_DEFAULT:
+            return []
+        spec = KINDS[labels[0]]
+        address = f"{prefix}{labels[0]}.{labels[1]}"
+        other = "false" if decision.taken else "true"
+        at = decided_by.span
+        said = decided_by.description
+        if decided_by.subject == decision.subject:
+            said = "its default"
+        when = f"{decision.condition} is {other}: {said} at {at.path}:{at.line} is {decision.shown}"
+        name = decision.subject.removeprefix("var.")
+        if (
+            decision.flip is None
+            or not decision.subject.startswith("var.")
+            or not name.isidentifier()
+            or name not in self.variables
+        ):
+            why = (
+                f"the resource exists only when {when}, and imds-iac could not derive a value "
+                f"to evaluate it with: {decision.why or decision.subject + ' is computed'}"
+            )
+            cut = problem_target(spec, address, src, block, where, why)
+            return [cut._replace(instance_names=outer, only_when=when)]
+        assumed = Val(decision.flip, (Link(at, LinkKind.VARIABLE_DEFAULT, decided_by.subject),))
+        inputs = dict(self.inputs)
+        inputs[name] = VarInput(None, None, decided_by.subject, assumed, LinkKind.VARIABLE_DEFAULT)
+        alternative = Module(self.files, inputs, self.work)
+        alternative.assumed = True
+        alternative.expanded = self.expanded
+        made = alternative._resource_targets(src, block, labels, prefix, outer)
+        self.expanded = alternative.expanded
+        if not made:
+            why = f"the resource exists only when {when}, and is not created then either"
+            cut = problem_target(spec, address, src, block, where, why)
+            return [cut._replace(instance_names=outer, only_when=when)]
+        return [target._replace(only_when=when) for target in made]
 
     def _instances(self, src: Source, body: Node | None) -> Expansion:
         """The instances ``count``/``for_each`` make: at most MAX_INSTANCES (and MODULE_INSTANCES
@@ -1226,7 +1306,10 @@ class Module:
                 def at(i: int) -> tuple[str, dict[str, Val]]:
                     return f"[{i}]", {"count": Val({"index": Val(i, count.links)}, count.links)}
 
-                return self._bounded(src, body, attrs["count"], "count", total, at)
+                made = self._bounded(src, body, attrs["count"], "count", total, at)
+                if total == 0:
+                    made.off = (count, src.span(attrs["count"]))
+                return made
             index = Val(None, (), False, _compact_text(src, attrs["count"]))
             return Expansion([("", {"count": Val({"index": index}, count.links)})])
         if "for_each" in attrs:
@@ -1239,7 +1322,10 @@ class Module:
                     bound = Val({"key": Val(str(k), each.links), "value": v}, each.links)
                     return f"[{show(str(k))}]", {"each": bound}
 
-                return self._bounded(src, body, attrs["for_each"], "for_each", len(items), item)
+                made = self._bounded(src, body, attrs["for_each"], "for_each", len(items), item)
+                if not items:
+                    made.off = (each, src.span(attrs["for_each"]))
+                return made
             placeholder = Val(None, (), False, _compact_text(src, attrs["for_each"]))
             return Expansion(
                 [("", {"each": Val({"key": placeholder, "value": placeholder}, each.links)})]
@@ -1407,6 +1493,7 @@ class Module:
 _META_ARGUMENTS = frozenset(
     {"source", "version", "count", "for_each", "providers", "depends_on", "lifecycle"}
 )
+_LITERAL = re.compile(rb'"(?:[^"\\$%]|\\.|\$(?!\{)|%(?!\{))*"|-?\d+(?:\.\d+)?|null|true|false')
 _READS_COUNT = re.compile(r"\bcount\s*\.\s*index\b")
 _READS_EACH = re.compile(r"\beach\s*(?:\.|\[)")
 
@@ -1416,7 +1503,7 @@ class Expansion:
     when the one item stands for every one of that many instances; ``cut`` (where, why) when
     only the first instances are listed."""
 
-    __slots__ = ("cut", "every", "items")
+    __slots__ = ("cut", "every", "items", "off")
 
     def __init__(
         self,
@@ -1427,6 +1514,8 @@ class Expansion:
         self.items = items
         self.every = every
         self.cut = cut
+        # No instances: the ``count``/``for_each`` value that says so, and where it is written.
+        self.off: tuple[Val, Span] | None = None
 
 
 # Module calls have no kind of their own: an IMDS004 target for one (a module graph too large to
