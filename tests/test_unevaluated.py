@@ -558,3 +558,45 @@ def test_nested_stacks_fanning_out_stop_at_a_bound(cli, tmp_path: Path) -> None:
     assert bounded and all(f["rule_id"] == "IMDS004" for f in bounded)
     # Each nested stack is one target (followed: its template's; not: its warning).
     assert run.json()["summary"]["targets"] <= MAX_STACKS * 2 + 20 + 400
+
+
+def test_nested_stack_created_only_under_other_parameter_values(cli, tmp_path: Path) -> None:
+    """A nested stack whose Condition is false under the defaults but true for an allowed value
+    is evaluated under that value, and its findings say when it exists (issue 15, pattern 4)."""
+    write(
+        tmp_path,
+        "parent.yaml",
+        """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Parameters:
+          WithWorkers:
+            Type: String
+            Default: "no"
+            AllowedValues: ["yes", "no"]
+          Never:
+            Type: String
+            Default: "a"
+            AllowedValues: ["a"]
+        Conditions:
+          Workers: !Equals [!Ref WithWorkers, "yes"]
+          Impossible: !Equals [!Ref Never, "b"]
+        Resources:
+          Workers:
+            Type: AWS::CloudFormation::Stack
+            Condition: Workers
+            Properties:
+              TemplateURL: stacks/workers.yaml
+              Parameters:
+                HopLimit: "4"
+          Ghost:
+            Type: AWS::CloudFormation::Stack
+            Condition: Impossible
+            Properties:
+              TemplateURL: https://example.com/ghost.yaml
+        """,
+    )
+    write(tmp_path, "stacks/workers.yaml", CHILD)
+    run = cli("check", "--format", "json", "parent.yaml", cwd=tmp_path)
+    got = [(f["rule_id"], f["resource"], f["line"]) for f in run.json()["findings"]]
+    assert got == [("IMDS003", "Workers/WorkerTemplate", 21)]  # the HopLimit passed
+    assert "exists only when condition Workers is true" in run.json()["findings"][0]["message"]

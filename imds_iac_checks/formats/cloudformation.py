@@ -521,6 +521,17 @@ class Template:
                         values.add(str(literal.value))
         return all(self._refs(item, out, depth + 1) for item in items)
 
+    def exists_when(self, name: str) -> tuple[Template, str] | str | None:
+        """For a resource whose condition ``name`` is false under the defaults (a nested stack,
+        see formats/nested.py): this template as evaluated under parameter values that make it
+        true, and those values as a message says them; a message when there are too many values
+        to try; None when no allowed values make it true."""
+        found = self._exists_when(name)
+        if found is None or isinstance(found, str):
+            return found
+        assumed, when = found
+        return Template(self.loc, self.root, self.overrides, assumed, self.passed), when
+
     def _exists_when(self, name: str) -> tuple[dict[str, str], str] | str | None:
         """Parameter values under which condition ``name`` (false under the defaults) is true:
         ``(assumed values, as a message says them)``; None when none is; a message (str) when

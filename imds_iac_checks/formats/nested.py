@@ -87,73 +87,89 @@ def nested_targets(
         field = NESTING.get(str(kind.value)) if kind is not None else None
         if field is None or kind is None:
             continue
-        only_if = resource.get("Condition")
-        if only_if is not None and parent.condition(str(only_if.value)) is False:
-            continue  # the stack does not create it
         logical = str(key_node.value)
-        props = resource.get("Properties")
-        where = props.get(field) if props is not None and props.kind == MAP else None
-        if where is None:
-            continue  # CloudFormation rejects it: nothing would be created
-        local = _local(where)
-        if local is None:
-            shown = compact(parent.loc.source(where), 200)
-            out.append(
-                _warning(
-                    parent,
-                    logical,
-                    resource,
-                    where,
-                    f"nested stack {logical} ({field} {shown}) was not evaluated: its template is "
-                    "not a local file; scan that template (its parameters as this stack passes "
-                    "them), or write the local path that `aws cloudformation package` uploads; "
-                    "if it creates no instances, suppress this warning in the resource's Metadata",
+        only_if = resource.get("Condition")
+        here_parent, when = parent, None
+        if only_if is not None and parent.condition(str(only_if.value)) is False:
+            # Created only under other parameter values (or never): evaluated under them.
+            found = parent.exists_when(str(only_if.value))
+            if found is None:
+                continue  # no allowed values create it
+            if isinstance(found, str):
+                out.append(
+                    _warning(
+                        parent,
+                        logical,
+                        resource,
+                        only_if,
+                        f"nested stack {logical} was not evaluated: {found}",
+                    )
                 )
-            )
-            continue
-        child_shown = os.path.normpath(os.path.join(os.path.dirname(parent.loc.path), local))
-        child_real = (
-            os.path.realpath(os.path.join(os.path.dirname(origin), local)) if origin else None
-        )
-        problem = None
-        if child_real is None or files is None:
-            problem = "the template it names is not read (the parent is not a file)"
-        elif child_real in chain or len(chain) > MAX_DEPTH:
-            problem = f"it nests itself or nests more than {MAX_DEPTH} deep"
-        elif not os.path.isfile(child_real):
-            problem = f"{child_shown} does not exist"
-        elif budget[0] <= 0:
-            problem = f"the template nests more than {MAX_STACKS} stacks in all"
-        child = None
-        if problem is None:
-            assert child_real is not None and files is not None
-            budget[0] -= 1
-            child, error = _read(child_real, child_shown, files)
-            if error is not None:
-                problem = error
-        if problem is not None or child is None:
-            out.append(
-                _warning(
-                    parent,
-                    logical,
-                    resource,
-                    where,
-                    f"nested stack {logical} ({field} {show(local)}) was not evaluated: "
-                    f"{problem or 'its template is not a CloudFormation template'}",
-                )
-            )
-            continue
-        params = props.get("Parameters") if props is not None else None
-        passed = {
-            str(k.value): Passed(parent, v, logical)
-            for k, v in (params.pairs() if params is not None and params.kind == MAP else ())
-        }
-        template = Template(child[0], child[1], passed=passed)
-        found, errs = template.targets()
-        deeper, deeper_errs = nested_targets(template, child_real, files, chain, budget)
-        errors += errs + deeper_errs
-        out += [_within(logical, t) for t in (*found, *deeper)]
+                continue
+            here_parent, when = found
+        made, errs = _stack(here_parent, logical, resource, field, origin, files, chain, budget)
+        errors += errs
+        if when is not None:
+            made = [t._replace(only_when=when) for t in made]
+        out += made
     return out, errors
+
+
+def _stack(
+    parent: Template,
+    logical: str,
+    resource: DNode,
+    field: str,
+    origin: str | None,
+    files: Files | None,
+    chain: tuple[str, ...],
+    budget: list[int],
+) -> tuple[list[Target], list[ScanError]]:
+    """The targets of one nested stack, or the warning that it was not evaluated."""
+    props = resource.get("Properties")
+    where = props.get(field) if props is not None and props.kind == MAP else None
+    if props is None or where is None:
+        return [], []  # CloudFormation rejects it: nothing would be created
+    local = _local(where)
+    if local is None:
+        shown = compact(parent.loc.source(where), 200)
+        why = (
+            f"nested stack {logical} ({field} {shown}) was not evaluated: its template is "
+            "not a local file; scan that template (its parameters as this stack passes "
+            "them), or write the local path that `aws cloudformation package` uploads; "
+            "if it creates no instances, suppress this warning in the resource's Metadata"
+        )
+        return [_warning(parent, logical, resource, where, why)], []
+    child_shown = os.path.normpath(os.path.join(os.path.dirname(parent.loc.path), local))
+    child_real = os.path.realpath(os.path.join(os.path.dirname(origin), local)) if origin else None
+    problem = None
+    child = None
+    if child_real is None or files is None:
+        problem = "the template it names is not read (the parent is not a file)"
+    elif child_real in chain or len(chain) > MAX_DEPTH:
+        problem = f"it nests itself or nests more than {MAX_DEPTH} deep"
+    elif not os.path.isfile(child_real):
+        problem = f"{child_shown} does not exist"
+    elif budget[0] <= 0:
+        problem = f"the template nests more than {MAX_STACKS} stacks in all"
+    else:
+        budget[0] -= 1
+        child, problem = _read(child_real, child_shown, files)
+    if child is None:
+        why = (
+            f"nested stack {logical} ({field} {show(local)}) was not evaluated: "
+            f"{problem or 'its template is not a CloudFormation template'}"
+        )
+        return [_warning(parent, logical, resource, where, why)], []
+    params = props.get("Parameters")
+    passed = {
+        str(k.value): Passed(parent, v, logical)
+        for k, v in (params.pairs() if params is not None and params.kind == MAP else ())
+    }
+    template = Template(child[0], child[1], passed=passed)
+    found, errors = template.targets()
+    deeper, deeper_errors = nested_targets(template, child_real, files, chain, budget)
+    return [_within(logical, t) for t in (*found, *deeper)], errors + deeper_errors
 
 
 def _local(node: DNode) -> str | None:
