@@ -9,36 +9,59 @@ template, which is checked there. When the template cannot be found (a reference
 a data source, or a template outside the scanned module or stack), the instance gets IMDS004
 instead of a guess.
 
-Linking is format-neutral: adapters fill ``Target.template_ref`` and ``Target.template_keys``;
-this module only matches keys within one group (a Terraform module directory, a CloudFormation
-stack).
+The same holds for the other resources that take their settings from another resource: fleets,
+Auto Scaling groups, node groups and compute environments (launch templates, every one they
+name: ``Target.more_refs``), EMR clusters (their security configuration) and Elastic Beanstalk
+environments (their configuration template).
+
+Linking is format-neutral: adapters fill ``Target.template_ref`` (and ``more_refs``) and
+``Target.template_keys``; this module only matches keys within one group (a Terraform module
+directory, a CloudFormation stack).
 """
 
 from __future__ import annotations
 
-from imds_iac_checks.model import Target
+from imds_iac_checks.model import Target, Value
 
 
 def link(targets: list[Target]) -> list[Target]:
     """Targets of one module or stack, with inheritance resolved (same order)."""
-    if not any(t.template_ref is not None for t in targets):
+    if not any(t.template_ref is not None or t.more_refs for t in targets):
         return targets
     templates: dict[str, int] = {}
     for index, target in enumerate(targets):
         for key in target.template_keys:
             templates.setdefault(key, index)
     users: dict[int, list[str]] = {}
+
+    def find(ref: Value, index: int) -> int | None:
+        if not ref.known:
+            return None
+        found = templates.get(str(ref.value))
+        return None if found is None or found == index else found
+
+    def use(found: int, address: str) -> None:
+        names = users.setdefault(found, [])
+        if address not in names:
+            names.append(address)
+
     out = list(targets)
     for index, target in enumerate(targets):
         ref = target.template_ref
-        if ref is None or not ref.known:
-            continue
-        found = templates.get(str(ref.value))
-        if found is None or found == index:
-            continue
-        template = targets[found]
-        users.setdefault(found, []).append(target.address)
-        out[index] = target._replace(inherits_from=template.address)
+        if ref is not None:
+            found = find(ref, index)
+            if found is not None:
+                use(found, target.address)
+                out[index] = out[index]._replace(inherits_from=targets[found].address)
+        unlinked: list[Value] = []
+        for more in target.more_refs:
+            found = find(more, index)
+            if found is None:
+                unlinked.append(more)
+            else:
+                use(found, target.address)
+        if unlinked:
+            out[index] = out[index]._replace(unlinked=tuple(unlinked))
     for found, names in users.items():
         out[found] = out[found]._replace(used_by=tuple(names))
     return out

@@ -339,6 +339,20 @@ class KindSpec(NamedTuple):
     # can be made to require IMDSv2 (IMDS006 ends its message with this). Such a kind declares
     # no ``fields`` and no ``block``; naming a launch template makes it inherit from it.
     remedy: str = ""
+    # The settings are entries of a list of option settings (Elastic Beanstalk's ``setting``
+    # blocks, ``OptionSettings``): the (namespace, option name) of the entry that holds the
+    # tokens setting. A fix of a missing setting adds such an entry.
+    option: tuple[str, str] | None = None
+    # What the resource a target inherits from is called in messages (the target's
+    # ``template_ref``, a user's ``used_by``): an EMR cluster's security configuration, an
+    # Elastic Beanstalk environment's configuration template.
+    template_noun: str = "launch template"
+    # The checkov and cfn-lint plugins judge this kind (False: a kind whose settings sit in a
+    # shape the plugins do not read, or that only links to a template).
+    plugins: bool = True
+    # The options block sits in a JSON document held in a string (EMR's configuration): a fix
+    # edits a value written there, but never adds the block or a key to it.
+    block_in_json: bool = False
 
     @property
     def label(self) -> str:
@@ -369,6 +383,11 @@ class Target(NamedTuple):
     template_keys: tuple[str, ...] = ()
     inherits_from: str | None = None
     used_by: tuple[str, ...] = ()
+    # Further templates the target names besides ``template_ref`` (an Auto Scaling group's
+    # mixed-instances overrides, a fleet's other configurations): linking names the target on
+    # each, and leaves in ``unlinked`` those it could not find (IMDS004).
+    more_refs: tuple[Value, ...] = ()
+    unlinked: tuple[Value, ...] = ()
     # Suppressions the resource declares itself (CloudFormation Metadata): (code, reason, span).
     # The code is a rule id, name or prefix; the span is that of an imds-iac entry as written
     # (None: another tool's entry, mapped to the rule id it covers).

@@ -164,16 +164,19 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
         ("IMDS003", "aws_instance.hop_string", line_of(text, '= "2"', '"hop_string"')),
         ("IMDS002", "aws_instance.optional_hop_5", line_of(text, '"optional"', '"optional_hop_5"')),
         ("IMDS003", "aws_instance.optional_hop_5", line_of(text, "= 5", '"optional_hop_5"')),
+        # A group that names a template outside the scanned code: not a silent pass.
+        ("IMDS004", "aws_autoscaling_group.web", line_of(text, '"lt-0123', '"web" {')),
     ]
     assert findings(run) == expected
     assert run.code == 1
     doc = run.json()
-    assert doc["summary"]["targets"] == 9  # the nine aws_instance resources; the rest is silent
+    # The nine aws_instance resources and the Auto Scaling group; the rest is silent.
+    assert doc["summary"]["targets"] == 10
     assert doc["summary"]["by_rule"] == {
         "IMDS001": 1,
         "IMDS002": 4,
         "IMDS003": 3,
-        "IMDS004": 0,
+        "IMDS004": 1,
         "IMDS005": 0,
         "IMDS006": 0,
     }
@@ -414,14 +417,6 @@ def test_unrelated_resources_are_silent(cli, tmp_path: Path) -> None:
         """
         resource "aws_vpc" "main" {
           cidr_block = "10.0.0.0/16"
-        }
-
-        resource "aws_autoscaling_group" "web" {
-          max_size = 2
-          min_size = 1
-          launch_template {
-            id = aws_launch_template.web.id
-          }
         }
 
         module "ec2" {

@@ -79,12 +79,20 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
 
 
 def test_every_kind_is_documented() -> None:
-    with_options = {kind for kind, spec in KINDS.items() if not spec.remedy}
+    with_options = {kind for kind, spec in KINDS.items() if spec.fields}
     assert with_options <= set(CATALOG["IMDS002"]["applies_to"])
     assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
     # Kinds without metadata options of their own: the rule that reports them lists them.
-    launchers = (set(KINDS) - with_options) | set(LAUNCHERS)
+    launchers = {k for k, s in KINDS.items() if s.remedy} | {
+        k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
+    }
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
+    # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
+    # cannot be found.
+    linkers = {k for k, s in KINDS.items() if not s.fields and not s.remedy and not s.block}
+    linkers -= {"aws_ec2_instance_metadata_defaults"}
+    linkers |= {k for k, launcher in LAUNCHERS.items() if not launcher.spec.remedy}
+    assert linkers and linkers <= set(CATALOG["IMDS004"]["applies_to"])
     assert "aws_ec2_instance_metadata_defaults" not in CATALOG["IMDS001"]["applies_to"]
 
 

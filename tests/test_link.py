@@ -149,3 +149,132 @@ def test_cloudformation_inheritance(cli, tmp_path: Path) -> None:
     ]
     weak = run.json()["findings"][0]["message"]
     assert weak.endswith("(launch template of ByGetAtt)")
+
+
+# Issue 15, pattern 6: groups, fleets, EMR clusters and Beanstalk environments name what they
+# take their settings from; the finding on that resource names them.
+GROUPS = """
+resource "aws_launch_template" "weak" {
+  name_prefix = "weak-"
+}
+
+resource "aws_launch_configuration" "legacy" {
+  name_prefix   = "legacy-"
+  image_id      = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.micro"
+}
+
+resource "aws_autoscaling_group" "mixed" {
+  max_size = 4
+  min_size = 1
+  mixed_instances_policy {
+    launch_template {
+      launch_template_specification {
+        launch_template_id = aws_launch_template.weak.id
+      }
+      override {
+        instance_type = "m5.large"
+      }
+    }
+  }
+}
+
+resource "aws_autoscaling_group" "legacy" {
+  max_size             = 2
+  min_size             = 1
+  launch_configuration = aws_launch_configuration.legacy.name
+}
+
+resource "aws_ec2_fleet" "batch" {
+  launch_template_config {
+    launch_template_specification {
+      launch_template_id = aws_launch_template.weak.id
+      version            = "$Latest"
+    }
+  }
+  target_capacity_specification {
+    default_target_capacity_type = "spot"
+    total_target_capacity        = 5
+  }
+}
+
+resource "aws_emr_security_configuration" "v1" {
+  name          = "v1"
+  configuration = <<-EOT
+    {"InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": 1}}
+  EOT
+}
+
+resource "aws_emr_cluster" "analytics" {
+  name                   = "analytics"
+  release_label          = "emr-7.1.0"
+  service_role           = "EMR_DefaultRole"
+  security_configuration = aws_emr_security_configuration.v1.name
+}
+"""
+
+
+def test_groups_fleets_and_clusters_are_named_on_what_they_use(cli, tmp_path: Path) -> None:
+    write(tmp_path, "app/main.tf", GROUPS)
+    run = cli("check", "--format", "json", "app", cwd=tmp_path)
+    messages = {f["resource"]: f["message"] for f in run.json()["findings"]}
+    assert sorted(messages) == [
+        "aws_emr_security_configuration.v1",
+        "aws_launch_configuration.legacy",
+        "aws_launch_template.weak",
+    ]
+    assert messages["aws_launch_template.weak"].endswith(
+        "(launch template of aws_autoscaling_group.mixed, aws_ec2_fleet.batch)"
+    )
+    assert messages["aws_launch_configuration.legacy"].endswith(
+        "(launch configuration of aws_autoscaling_group.legacy)"
+    )
+    assert messages["aws_emr_security_configuration.v1"].endswith(
+        "MinimumInstanceMetadataServiceVersion is 1; set it to 2 "
+        "(security configuration of aws_emr_cluster.analytics)"
+    )
+    # The heredoc's JSON is edited in place by the fix.
+    fixed = cli("fix", "app", cwd=tmp_path)
+    assert fixed.code == 0, fixed.out
+    text = (tmp_path / "app/main.tf").read_text()
+    assert '"MinimumInstanceMetadataServiceVersion": 2' in text
+
+
+def test_beanstalk_fix_adds_the_option(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "eb/main.tf",
+        """
+        resource "aws_elastic_beanstalk_environment" "web" {
+          name                = "web-prod"
+          application         = "web"
+          solution_stack_name = "64bit Amazon Linux 2023 v6.1.0 running Node.js 20"
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "stack.yaml",
+        """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Resources:
+          Env:
+            Type: AWS::ElasticBeanstalk::Environment
+            Properties:
+              ApplicationName: web
+              OptionSettings:
+                - Namespace: aws:autoscaling:launchconfiguration
+                  OptionName: InstanceType
+                  Value: t3.small
+        """,
+    )
+    before = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert [f["rule_id"] for f in before.json()["findings"]] == ["IMDS002", "IMDS002"]
+    fixed = cli("fix", ".", cwd=tmp_path)
+    assert fixed.code == 0, fixed.out
+    hcl = (tmp_path / "eb/main.tf").read_text()
+    assert 'name      = "DisableIMDSv1"' in hcl and 'value     = "true"' in hcl
+    yaml = (tmp_path / "stack.yaml").read_text()
+    assert "OptionName: DisableIMDSv1" in yaml
+    after = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert after.code == 0 and after.json()["findings"] == []

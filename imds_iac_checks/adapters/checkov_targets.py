@@ -104,8 +104,16 @@ def hop_limit() -> int:
 
 # Kinds with metadata options of their own (launcher kinds are judged by IMDS006 only, not a
 # rule of the plugins).
-TERRAFORM_TYPES = tuple(kind for kind, spec in terraform_kinds.KINDS.items() if not spec.remedy)
-CLOUDFORMATION_TYPES = tuple(sorted(cloudformation.TYPES))
+TERRAFORM_TYPES = tuple(
+    kind for kind, spec in terraform_kinds.KINDS.items() if not spec.remedy and spec.plugins
+)
+CLOUDFORMATION_TYPES = tuple(
+    sorted(
+        kind
+        for kind in cloudformation.TYPES
+        if kind not in cloudformation.KINDS or cloudformation.KINDS[kind].spec.plugins
+    )
+)
 
 PASSED, FAILED, UNKNOWN = "PASSED", "FAILED", "UNKNOWN"
 

@@ -354,7 +354,10 @@ def _plan(
         field = decision.subject
     if value is not None:  # replace the literal where the value is written
         old = data[where.start_byte : where.end_byte]
-        if kind == "hcl":
+        if kind == "hcl" and decision is None and field.encode() in old:
+            # A setting inside a JSON document held in a string (EMR's configuration).
+            edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
+        elif kind == "hcl":
             from imds_iac_checks.fix import hcl
 
             edit = hcl.replace_literal(data, where.start_byte, where.end_byte, desired, as_string)
@@ -370,6 +373,8 @@ def _plan(
         change = f"{field} {compact(old.decode('utf-8', 'replace'), 40)} -> {edit.text.decode()}"
         return Planned(finding, where.path, (edit,), change)
     fix = REGISTRY[finding.rule_id].fix
+    if target.spec.option is not None:  # an option entry to add (Elastic Beanstalk)
+        return _add_option(finding, target, data, kind, (desired, as_string))
     if fix is not None and not fix.adds_block:  # the block exists without the setting
         assert target.block_span is not None
         start = target.block_span.start_byte
@@ -473,6 +478,43 @@ def _aliased(plan: Planned, cwd: str, record: dict[str, bytes]) -> str | None:
             if re.search(rb"\*" + re.escape(name) + rb"(?![^\s,\[\]{}])", data):
                 return name.decode("utf-8", "replace")
     return None
+
+
+def _add_option(
+    finding: Finding, target: Target, data: bytes, kind: str, desired: tuple[object, bool]
+) -> Planned:
+    """Add the option entry that sets the kind's tokens option (``setting { namespace, name,
+    value }`` in HCL, an ``OptionSettings`` item in CloudFormation)."""
+    assert target.spec.option is not None
+    namespace, option = target.spec.option
+    value, as_string = desired
+    change = f"added {namespace} {option} = {show(value)}"  # type: ignore[arg-type]
+    if kind == "hcl":
+        from imds_iac_checks.fix import hcl
+
+        fields = [
+            ("namespace", hcl.render(namespace, True)),
+            ("name", hcl.render(option, True)),
+            ("value", hcl.render(str(value), as_string)),
+        ]
+        edits = hcl.add_block(data, hcl.parse(data), target.span.start_byte, "setting", fields)
+        return Planned(finding, target.path, tuple(edits), change)
+    if target.format != "cloudformation":
+        raise NoFix("add the setting entry by hand")
+    from imds_iac_checks.formats.doc import MAP
+
+    doc = _document(data, kind)
+    resource = doc.node_at(target.span.start_byte, (MAP,))
+    props = resource.get("Properties")
+    entries = props.get("OptionSettings") if props is not None and props.kind == MAP else None
+    if entries is None:
+        raise NoFix("the resource has no OptionSettings list; add the entry by hand")
+    content: list[tuple[str, object]] = [
+        ("Namespace", (namespace, True)),
+        ("OptionName", (option, True)),
+        ("Value", (value, as_string)),
+    ]
+    return Planned(finding, target.path, (doc.append_item(entries, content),), change)
 
 
 def _add_block_structured(

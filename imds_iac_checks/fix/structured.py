@@ -146,6 +146,36 @@ class Document:
             return self._yaml_block(mapping, content, previous)
         return self._flow(mapping, content, previous)
 
+    def append_item(self, sequence: DNode, content: list[tuple[str, object]]) -> Edit:
+        """Add the mapping ``content`` as the last item of ``sequence`` (a YAML block sequence,
+        a flow sequence or a JSON array), written as the items before it are."""
+        if sequence.kind != SEQ or not sequence.items:
+            raise NoFix("the list to add to is empty or not a list; add the entry by hand")
+        data, nl = self.data, newline(self.data)
+        last = sequence.items[-1]
+        if self.yaml and not self.flow(sequence):
+            first = self.byte(sequence.items[0].start)
+            lead = data[line_start(data, first) : first]
+            if not lead.strip().startswith(b"-") or lead.strip(b" -") != b"":
+                raise NoFix("the list is not written one item per line; add the entry by hand")
+            dash = lead.index(b"-")
+            indent = lead[:dash]
+            inner = indent + b" " * (len(lead) - dash)
+            lines = [
+                (indent + b"- " if i == 0 else inner) + key.encode() + b": " + self._value(value)
+                for i, (key, value) in enumerate(content)
+            ]
+            at = next_line(data, self.byte(last.end) - 1)
+            head = nl if at == len(data) and not data.endswith(b"\n") else b""
+            return Edit(at, at, head + b"".join(line + nl for line in lines))
+        after = self.byte(last.end)
+        item = b"{" + self._flow_members(content) + b"}"
+        start = self.byte(sequence.start)
+        if data.count(b"\n", start, self.byte(last.start)) == 0:
+            return Edit(after, after, b", " + item)
+        indent = indentation(data, self.byte(last.start))
+        return Edit(after, after, b"," + nl + indent + item)
+
     def _yaml_block(
         self,
         mapping: DNode,

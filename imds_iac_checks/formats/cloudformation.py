@@ -17,7 +17,9 @@ from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
+    UNKNOWN,
     literal_value,
+    option_settings,
     read_settings,
     unknown_value,
 )
@@ -38,6 +40,9 @@ from imds_iac_checks.model import (
 )
 
 FORMAT = "cloudformation"
+
+# The Elastic Beanstalk option that requires IMDSv2 on an environment's instances.
+BEANSTALK_OPTION = ("aws:autoscaling:launchconfiguration", "DisableIMDSv1")
 
 # Bounds on evaluating one setting: alternatives carried (each with the conditions it assumes)
 # and intrinsic functions nested.
@@ -91,7 +96,11 @@ KINDS: dict[str, CfnKind] = {
     for k in (
         _options("AWS::EC2::Instance", ("MetadataOptions",)),
         _options("AWS::EC2::LaunchTemplate", ("LaunchTemplateData", "MetadataOptions")),
-        _options("AWS::AutoScaling::LaunchConfiguration", ("MetadataOptions",)),
+        _options(
+            "AWS::AutoScaling::LaunchConfiguration",
+            ("MetadataOptions",),
+            template_noun="launch configuration",
+        ),
         _options(
             "AWS::ImageBuilder::InfrastructureConfiguration",
             ("InstanceMetadataOptions",),
@@ -119,8 +128,24 @@ KINDS: dict[str, CfnKind] = {
             )
             for name in ("Fleet", "ImageBuilder", "AppBlockBuilder")
         ),
+        *(
+            _options(
+                f"AWS::ElasticBeanstalk::{name}",
+                (),
+                fields={TOKENS: "DisableIMDSv1"},
+                suggest={TOKENS: '"true"'},
+                token_map={"true": "required", "false": "optional"},
+                needs_block=False,
+                block_label="OptionSettings",
+                option=BEANSTALK_OPTION,
+                template_noun="configuration template",
+                plugins=False,
+            )
+            for name in ("Environment", "ConfigurationTemplate")
+        ),
     )
 }
+BEANSTALK_TEMPLATE = (("TemplateName",), "", "", "eb:")
 FLEET = KindSpec("AWS::EC2::EC2Fleet", "MetadataOptions", _FIELDS, _SUGGEST)
 EMR = KindSpec(
     "AWS::EMR::SecurityConfiguration",
@@ -128,6 +153,7 @@ EMR = KindSpec(
     {TOKENS: "MinimumInstanceMetadataServiceVersion", HOP_LIMIT: "HttpPutResponseHopLimit"},
     {TOKENS: "2", HOP_LIMIT: "{hop_limit}"},  # integers in EMR's JSON configuration
     token_map={"2": "required", "1": "optional"},
+    template_noun="security configuration",
 )
 TYPES = frozenset(KINDS) | {FLEET.kind, EMR.kind}
 
@@ -136,21 +162,27 @@ class CfnLauncher(NamedTuple):
     """A resource that launches EC2 instances without metadata options of its own (see
     ``Launcher`` in :mod:`imds_iac_checks.formats.terraform.kinds`): ``refs`` are the paths
     from Properties (a list is stepped through item by item) to a launch-template reference,
-    with its id and name fields."""
+    with its id and name fields (a path ending in the field itself: ``id`` empty) and the prefix
+    of the keys a literal gives."""
 
     spec: KindSpec
-    refs: tuple[tuple[tuple[str, ...], str, str], ...]
+    refs: tuple[tuple[tuple[str, ...], str, str, str], ...]
     needs: tuple[str, ...] = ()
     exempt: tuple[tuple[str, ...], str, frozenset[str]] | None = None
 
 
 _TEMPLATE_REMEDY = "an AWS::EC2::LaunchTemplate whose MetadataOptions set HttpTokens: required"
+_SPEC = "LaunchTemplateSpecification"
+_IDS = ("LaunchTemplateId", "LaunchTemplateName", "")
 
 
 def _launcher(
-    kind: str, remedy: str, *refs: tuple[tuple[str, ...], str, str], **kw: Any
+    kind: str, remedy: str, *refs: tuple[tuple[str, ...], str, str, str], **kw: Any
 ) -> CfnLauncher:
-    spec = KindSpec(kind, None, {}, {}, needs_block=False, remedy=remedy)
+    noun = kw.pop("noun", "launch template")
+    spec = KindSpec(
+        kind, None, {}, {}, needs_block=False, remedy=remedy, template_noun=noun, plugins=False
+    )
     return CfnLauncher(spec, refs, **kw)
 
 
@@ -160,26 +192,18 @@ LAUNCHERS: dict[str, CfnLauncher] = {
         _launcher(
             "AWS::EC2::SpotFleet",
             "replace LaunchSpecifications with LaunchTemplateConfigs naming " + _TEMPLATE_REMEDY,
-            (
-                (
-                    "SpotFleetRequestConfigData",
-                    "LaunchTemplateConfigs",
-                    "LaunchTemplateSpecification",
-                ),
-                "LaunchTemplateId",
-                "LaunchTemplateName",
-            ),
+            (("SpotFleetRequestConfigData", "LaunchTemplateConfigs", _SPEC), *_IDS),
         ),
         _launcher(
             "AWS::EKS::Nodegroup",
             "EKS's own launch template leaves IMDSv1 allowed: give it a LaunchTemplate naming "
             + _TEMPLATE_REMEDY,
-            (("LaunchTemplate",), "Id", "Name"),
+            (("LaunchTemplate",), "Id", "Name", ""),
         ),
         _launcher(
             "AWS::Batch::ComputeEnvironment",
             "give ComputeResources a LaunchTemplate naming " + _TEMPLATE_REMEDY,
-            (("ComputeResources", "LaunchTemplate"), "LaunchTemplateId", "LaunchTemplateName"),
+            (("ComputeResources", "LaunchTemplate"), *_IDS),
             needs=("ComputeResources",),
             exempt=(("ComputeResources",), "Type", frozenset({"FARGATE", "FARGATE_SPOT"})),
         ),
@@ -188,7 +212,31 @@ LAUNCHERS: dict[str, CfnLauncher] = {
             "Cloud9 cannot set metadata options: require IMDSv2 for the account and region "
             "(EC2 instance metadata defaults, HttpTokens: required)",
         ),
+        _launcher(
+            "AWS::EMR::Cluster",
+            "EMR's default (IMDS version 1) leaves IMDSv1 allowed: give it a "
+            "SecurityConfiguration naming an AWS::EMR::SecurityConfiguration whose "
+            "InstanceMetadataServiceConfiguration sets MinimumInstanceMetadataServiceVersion: 2",
+            (("SecurityConfiguration",), "", "", "emr:"),
+            noun="security configuration",
+        ),
+        _launcher(
+            "AWS::AutoScaling::AutoScalingGroup",
+            "",
+            (("LaunchTemplate",), *_IDS),
+            (("MixedInstancesPolicy", "LaunchTemplate", _SPEC), *_IDS),
+            (("MixedInstancesPolicy", "LaunchTemplate", "Overrides", _SPEC), *_IDS),
+            (("LaunchConfigurationName",), "", "", "lc:"),
+        ),
     )
+}
+# Kinds other resources name (``template_keys``): the property that names them, and the prefix
+# of the keys that name gives.
+NAMED_KINDS = {
+    "AWS::EC2::LaunchTemplate": ("LaunchTemplateName", ""),
+    "AWS::AutoScaling::LaunchConfiguration": ("LaunchConfigurationName", "lc:"),
+    "AWS::EMR::SecurityConfiguration": ("Name", "emr:"),
+    "AWS::ElasticBeanstalk::ConfigurationTemplate": ("", "eb:"),
 }
 
 
@@ -729,20 +777,26 @@ class Template:
         if launcher is not None:
             if self._launches(launcher, props):
                 target = self._make(launcher.spec, logical, resource, header, None)
-                ref = None
-                for path, id_field, name_field in launcher.refs:
-                    for block in _nested(props, path):
-                        ref = ref or self._reference(block, id_field, name_field)
-                targets.append(target._replace(template_ref=ref))
+                refs = self._references(props, launcher.refs)
+                targets.append(
+                    target._replace(
+                        template_ref=refs[0] if refs else None, more_refs=tuple(refs[1:])
+                    )
+                )
         elif kind == FLEET.kind:
             targets.extend(self._fleet(logical, resource, header, props))
         elif kind == EMR.kind:
-            targets.append(self._emr(logical, resource, header, props))
+            target = self._emr(logical, resource, header, props)
+            targets.append(target._replace(template_keys=self._template_keys(logical, props)))
         else:
             target = self._target(KINDS[kind], logical, resource, header, props)
             if kind == "AWS::EC2::Instance" and props is not None:
                 target = target._replace(template_ref=self._template_ref(props))
-            elif kind == "AWS::EC2::LaunchTemplate":
+            elif target.spec.option is not None and TOKENS not in target.settings:
+                # Not set here: the environment's configuration template may set it.
+                refs = self._references(props, (BEANSTALK_TEMPLATE,))
+                target = target._replace(template_ref=refs[0] if refs else None)
+            if kind in NAMED_KINDS:
                 target = target._replace(template_keys=self._template_keys(logical, props))
             targets.append(target)
         if suppress:
@@ -813,8 +867,29 @@ class Template:
             props.get("LaunchTemplate"), "LaunchTemplateId", "LaunchTemplateName"
         )
 
-    def _reference(self, spec: DNode | None, id_field: str, name_field: str) -> Value | None:
-        """The launch template the mapping ``spec`` names by ``id_field`` or ``name_field``."""
+    def _references(
+        self, props: DNode | None, refs: tuple[tuple[tuple[str, ...], str, str, str], ...]
+    ) -> list[Value]:
+        """The resources ``refs`` (see :class:`CfnLauncher`) name, in order."""
+        out: list[Value] = []
+        for path, id_field, name_field, prefix in refs:
+            if not id_field:  # the path ends at the reference itself
+                for block in _nested(props, path[:-1]):
+                    found = self._reference(block, path[-1], path[-1], prefix)
+                    if found is not None:
+                        out.append(found)
+                continue
+            for block in _nested(props, path):
+                found = self._reference(block, id_field, name_field, prefix)
+                if found is not None:
+                    out.append(found)
+        return out
+
+    def _reference(
+        self, spec: DNode | None, id_field: str, name_field: str, kind_prefix: str = ""
+    ) -> Value | None:
+        """The launch template the mapping ``spec`` names by ``id_field`` or ``name_field``
+        (another kind: ``kind_prefix`` begins the keys of a literal, which is its name)."""
         if spec is None or spec.kind != MAP:
             return None
         loc = self.loc
@@ -822,6 +897,8 @@ class Template:
             node = spec.get(field)
             if node is None:
                 continue
+            if kind_prefix:
+                prefix = kind_prefix + "name"
             link = (Link(loc.node_span(node), LinkKind.TEMPLATE_REFERENCE),)
             text = compact(loc.source(node))
             func = _intrinsic(node)
@@ -847,9 +924,13 @@ class Template:
 
     def _template_keys(self, logical: str, props: DNode | None) -> tuple[str, ...]:
         keys = [f"cfn:{logical}"]
-        name = props.get("LaunchTemplateName") if props is not None else None
+        kind = self.root.get("Resources")
+        resource = kind.get(logical) if kind is not None else None
+        type_node = resource.get("Type") if resource is not None else None
+        field, prefix = NAMED_KINDS.get(str(type_node.value) if type_node else "", ("", ""))
+        name = props.get(field) if props is not None and field else None
         if name is not None and name.kind == SCALAR and name.tag is None:
-            keys.append(f"name:{name.value}")
+            keys.append(f"{prefix}name:{name.value}")
         return tuple(keys)
 
     def _error(self, node: DNode, message: str) -> ScanError:
@@ -890,6 +971,33 @@ class Template:
     def _target(
         self, kind: CfnKind, logical: str, resource: DNode, header: Span, props: DNode | None
     ) -> Target:
+        if kind.spec.option is not None:  # option entries (Elastic Beanstalk's OptionSettings)
+            target = self._make(kind.spec, logical, resource, header, None)
+            entries = _nested(props, ("OptionSettings",))
+            spec = kind.spec
+
+            def scalar(node: DNode) -> object:
+                if node.kind == SCALAR and node.tag is None:
+                    return node.value
+                values = self.resolve(spec, "", node)
+                if len(values) == 1 and values[0].known:
+                    return values[0].raw
+                return UNKNOWN
+
+            settings = option_settings(
+                self.loc,
+                spec,
+                entries,
+                ("Namespace", "OptionName", "Value"),
+                lambda node, key: self.resolve(spec, key, node),
+                scalar,
+            )
+            named = props.key_node("OptionSettings") if props is not None else None
+            return target._replace(
+                block_span=self.loc.node_span(props) if props is not None else header,
+                settings=settings,
+                block_key=self.loc.node_span(named) if named is not None else None,
+            )
         if not kind.path:  # settings on Properties itself
             options = props if props is not None else None
             target = self._make(kind.spec, logical, resource, header, options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from imds_iac_checks.formats.doc import SCALAR, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SCALAR, DNode, Locator
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
@@ -116,3 +116,67 @@ def without_duplicates(
         )
     ]
     return kept, errors
+
+
+def option_settings(
+    loc: Locator,
+    spec: KindSpec,
+    entries: list[DNode],
+    keys: tuple[str, str, str],
+    resolve: Resolve,
+    scalar: Callable[[DNode], object] | None = None,
+) -> dict[str, tuple[Value, ...]]:
+    """The tokens setting of a kind whose settings are option entries (Elastic Beanstalk's
+    ``OptionSettings``, Terraform JSON's ``setting``): the values of the entries whose namespace
+    and option name (``keys``: their names, then the value's) are the kind's option. An entry
+    whose namespace or name is not a literal (``scalar`` resolves what it can: a parameter's
+    default) may be it: when no entry is known to be it, the setting is unknown (IMDS004)."""
+    assert spec.option is not None
+    found: list[Value] = []
+    maybe: list[Value] = []
+    for entry in entries:
+        if entry.kind != MAP:
+            continue
+        namespace, name, value = (entry.get(k) for k in keys)
+        if namespace is None or name is None or value is None:
+            continue
+        said = [
+            scalar(n) if scalar is not None else (n.value if n.kind == SCALAR else _UNKNOWN)
+            for n in (namespace, name)
+        ]
+        if _UNKNOWN in said:
+            maybe.append(unknown_value(loc, name))
+        elif tuple(said) == spec.option:
+            found.extend(resolve(value, TOKENS))
+    if found:
+        return {TOKENS: tuple(found)}
+    return {TOKENS: (maybe[0],)} if maybe else {}
+
+
+_UNKNOWN = object()
+UNKNOWN = _UNKNOWN  # what a ``scalar`` resolver of option_settings returns for "not known"
+
+
+def json_string_settings(
+    loc: Locator, spec: KindSpec, node: DNode
+) -> dict[str, tuple[Value, ...]] | None:
+    """The settings of a kind whose options block sits in a JSON document held in the string
+    ``node`` (EMR's security configuration): values point at the string (a fix edits inside
+    it). None when the document has no options block."""
+    import json
+
+    try:
+        data = json.loads(str(node.value))
+    except (ValueError, RecursionError):  # not JSON, or nested past the C decoder's limit
+        return None
+    options = data.get(spec.block) if isinstance(data, dict) else None
+    if not isinstance(options, dict):
+        return None
+    settings: dict[str, tuple[Value, ...]] = {}
+    for key, field in spec.fields.items():
+        if field in options and not isinstance(options[field], (dict, list)):
+            inner = DNode(SCALAR, node.start, node.end, options[field])
+            value = literal_value(loc, spec, key, inner)
+            if value is not None:
+                settings[key] = (value._replace(expression=json.dumps(options[field])),)
+    return settings

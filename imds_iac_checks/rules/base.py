@@ -161,7 +161,7 @@ def finding(
     ``help`` is the instruction the message ends with, said on its own (``set http_tokens to
     "required"``): the full text report prints it as its ``help:`` line."""
     if target.used_by:
-        message += f" (launch template of {', '.join(target.used_by)})"
+        message += f" ({target.spec.template_noun} of {', '.join(target.used_by)})"
     if target.only_when:
         message += f" (the resource exists only when {target.only_when})"
     fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)

@@ -9,7 +9,8 @@ from imds_iac_checks.rules.base import CfnLintRule, Context, Rule, finding, not_
 
 def check(target: Target, ctx: Context) -> Iterator[Finding]:
     ref = target.template_ref
-    if ref is not None and target.inherits_from is None:
+    missing = (ref,) if ref is not None and target.inherits_from is None else ()
+    for ref in (*missing, *target.unlinked):
         shown = ref.expression
         if ref.known:
             shown += " (not in this module or stack)"
@@ -17,7 +18,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             RULE,
             target,
             ref.span,
-            f"takes its metadata options from launch template {shown}, "
+            f"takes its metadata options from {target.spec.template_noun} {shown}, "
             "which could not be resolved statically",
             fixable=False,
         )

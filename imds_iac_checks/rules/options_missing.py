@@ -30,7 +30,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         target.header,
         f"no {target.spec.label}, so IMDSv1 stays allowed; add one with "
         f"{target.field(TOKENS)} set to {tokens}{recorded(target)}",
-        fixable=True,
+        fixable=not target.spec.block_in_json,  # not a key added to a JSON string
         setting=TOKENS,
         help=f"add {target.spec.label} with {target.field(TOKENS)} set to {tokens}",
     )

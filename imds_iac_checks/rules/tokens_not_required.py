@@ -29,15 +29,25 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
     if not values:
         if target.spec.absent_ok or target.template_ref is not None:
             return  # not set here: unchanged, or taken from the launch template
+        if target.spec.option is not None:
+            namespace, option = target.spec.option
+            said = (
+                f"no {namespace} option {option} is set: Elastic Beanstalk's documented default "
+                "(false) keeps IMDSv1 allowed on the environment's instances (the console and "
+                "some platform versions choose their own)"
+            )
+            todo = f"add option {option} = {good} in namespace {namespace}"
+        else:
+            said = f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed"
+            todo = f"set {field} to {good}"
         yield finding(
             RULE,
             target,
             target.block_key or target.header,  # the block that lacks it
-            f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed; "
-            f"set {field} to {good}{recorded(target)}",
-            fixable=True,
+            f"{said}; {todo}{recorded(target)}",
+            fixable=not target.spec.block_in_json,
             setting=TOKENS,
-            help=f"set {field} to {good}",
+            help=todo,
         )
         return
     for value in values:

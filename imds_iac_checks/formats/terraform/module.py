@@ -32,9 +32,11 @@ from imds_iac_checks.formats.terraform.eval import (
     unknown,
 )
 from imds_iac_checks.formats.terraform.kinds import (
+    BEANSTALK_TEMPLATE,
     FORMAT,
     KINDS,
     LAUNCHERS,
+    NAMED_KINDS,
     TEMPLATE_USERS,
     Launcher,
     template_reference,
@@ -1399,7 +1401,11 @@ class Module:
                 src, body, spec.block, scope
             )
         settings: dict[str, tuple[Value, ...]] = {}
-        if block_span is not None:
+        if spec.option is not None:
+            settings = self._option_settings(spec, src, body, scope)
+        elif spec.block_in_json:
+            block_span, settings, block_key = self._json_settings(spec, src, body, scope)
+        elif block_span is not None:
             attrs = syntax.attributes(options_body)
             inner = scope.with_names(**iterator) if iterator else scope
             for key, field in spec.fields.items():
@@ -1416,16 +1422,23 @@ class Module:
         template = (
             _template_ref(src, body) if body is not None and labels[0] in TEMPLATE_USERS else None
         )
+        more: tuple[Value, ...] = ()
         launcher = LAUNCHERS.get(labels[0])
         if launcher is not None and body is not None:
-            template = _launcher_ref(src, body, launcher)
+            found = _launcher_refs(src, body, launcher)
+            template, more = (found[0], tuple(found[1:])) if found else (None, ())
+        elif spec.option is not None and body is not None and not settings:
+            # Not set here: the environment's configuration template may set it.
+            found = _launcher_refs(src, body, Launcher((BEANSTALK_TEMPLATE,), ""))
+            template = found[0] if found else None
         keys: tuple[str, ...] = ()
-        if labels[0] == "aws_launch_template":
+        if labels[0] in NAMED_KINDS:
             base = f"{labels[0]}.{labels[1]}"
             name_expr = syntax.attributes(body).get("name")
             name = self._eval(src, name_expr, scope) if name_expr is not None else None
+            prefix = NAMED_KINDS[labels[0]]
             keys = (base,) + (
-                (f"name:{name.v}",)
+                (f"{prefix}name:{name.v}",)
                 if name is not None and name.known and isinstance(name.v, str)
                 else ()
             )
@@ -1441,7 +1454,156 @@ class Module:
             template_ref=template,
             template_keys=keys,
             block_key=block_key,
+            more_refs=more,
         )
+
+    def _option_settings(
+        self, spec: KindSpec, src: Source, body: Node | None, scope: Scope
+    ) -> dict[str, tuple[Value, ...]]:
+        """The tokens setting of a kind whose settings are option entries (Elastic Beanstalk's
+        ``setting { namespace, name, value }`` blocks, static or ``dynamic``): the values of the
+        entries whose namespace and name are the kind's option. An entry whose namespace or name
+        cannot be evaluated, or a ``dynamic`` block whose ``for_each`` cannot, may be it: when no
+        entry is known to be it, the setting is unknown there (IMDS004), never a silent pass."""
+        assert spec.option is not None
+        namespace, option = spec.option
+        found: list[Value] = []
+        maybe: list[Value] = []
+        for block in syntax.children(body, "block") if body is not None else []:
+            ident, labels = syntax.ident(block), syntax.labels(src, block)
+            entries: list[tuple[Node, Scope]] = []
+            if ident == "setting" and not labels:
+                inner = syntax.child(block, "body")
+                if inner is not None:
+                    entries.append((inner, scope))
+            elif ident == "dynamic" and labels == ["setting"]:
+                dyn = syntax.child(block, "body")
+                attrs = syntax.attributes(dyn)
+                iterator_expr = attrs.get("iterator")
+                name = src.text(iterator_expr).strip() if iterator_expr is not None else "setting"
+                content = None
+                for inner in syntax.children(dyn, "block") if dyn is not None else []:
+                    if syntax.ident(inner) == "content":
+                        content = syntax.child(inner, "body")
+                for_each = attrs.get("for_each")
+                if content is None or for_each is None:
+                    continue
+                items = self._eval(src, for_each, scope)
+                if not (items.known and not items.choices and isinstance(items.v, (list, dict))):
+                    why = f"a dynamic setting block over {_compact_text(src, for_each)}"
+                    maybe.append(
+                        Value(
+                            False, None, None, why, (Link(src.span(for_each), LinkKind.EXPRESSION),)
+                        )
+                    )
+                    continue
+                pairs = (
+                    list(items.v.items()) if isinstance(items.v, dict) else list(enumerate(items.v))
+                )
+                for key, value in pairs:
+                    bound = Val({"key": Val(key, items.links), "value": value}, items.links)
+                    entries.append((content, scope.with_names(**{name: bound})))
+            for inner, where in entries:
+                attrs = syntax.attributes(inner)
+                ns_expr, name_expr = attrs.get("namespace"), attrs.get("name")
+                if ns_expr is None or name_expr is None:
+                    continue
+                said = [self._eval(src, expr, where) for expr in (ns_expr, name_expr)]
+                value_expr = attrs.get("value")
+                if all(v.known and not v.choices for v in said):
+                    if (said[0].v, said[1].v) != (namespace, option) or value_expr is None:
+                        continue
+                    value = self._eval(src, value_expr, where)
+                    if not value.known and not value.choices and not value.links:
+                        value = unknown(src, value_expr)
+                    link = (Link(src.span(value_expr), LinkKind.EXPRESSION),)
+                    found.extend(to_values(spec, TOKENS, value, where=link))
+                elif value_expr is not None:
+                    text = f"a setting whose namespace or name is {_compact_text(src, name_expr)}"
+                    maybe.append(
+                        Value(
+                            False, None, None, text, (Link(src.span(inner), LinkKind.EXPRESSION),)
+                        )
+                    )
+        if found:
+            return {TOKENS: tuple(found)}
+        return {TOKENS: (maybe[0],)} if maybe else {}
+
+    def _json_settings(
+        self, spec: KindSpec, src: Source, body: Node | None, scope: Scope
+    ) -> tuple[Span | None, dict[str, tuple[Value, ...]], Span | None]:
+        """The options block of a kind whose settings sit in a JSON document held in a string
+        (EMR's ``configuration``): its span, settings and the span of its key. ``jsonencode({...})``
+        is evaluated as the object it encodes (values point at what is written); a string or a
+        heredoc is read as JSON (values point at the string: a fix edits inside it)."""
+        attrs = syntax.attributes(body)
+        expr = attrs.get("configuration")
+        block = spec.block or ""
+        if expr is None:
+            return None, {}, None
+        call = expr
+        while call.type in ("expression", "expr_term") and call.named_children:
+            call = call.named_children[0]
+        document: Val | None = None
+        if call.type == "function_call":
+            ident = call.named_children[0] if call.named_children else None
+            args = [c for c in call.named_children[1:] if c.type == "function_arguments"]
+            if ident is not None and src.text(ident) == "jsonencode" and args:
+                inner = [c for c in args[0].named_children if c.type == "expression"]
+                if len(inner) == 1:
+                    document = self._eval(src, inner[0], scope)
+        span = src.span(expr)
+        if document is None:
+            text = self._eval(src, expr, scope)
+            if not text.known or text.choices:
+                why = Value(
+                    False, None, None, _compact_text(src, expr), (Link(span, LinkKind.EXPRESSION),)
+                )
+                return span, {TOKENS: (why,)}, None
+            import json
+
+            try:
+                data = json.loads(text.v) if isinstance(text.v, str) else None
+            except (ValueError, RecursionError):
+                data = None
+            imds = data.get(block) if isinstance(data, dict) else None
+            if not isinstance(imds, dict):
+                return None, {}, None
+            settings: dict[str, tuple[Value, ...]] = {}
+            for key, field in spec.fields.items():
+                raw = imds.get(field)
+                if raw is None or isinstance(raw, (dict, list)):
+                    continue
+                canonical, problem = normalize(spec, key, raw)
+                link = (Link(span, LinkKind.LITERAL),)
+                settings[key] = (Value(True, canonical, raw, json.dumps(raw), link, None, problem),)
+            return span, settings, span
+        if not document.known or document.choices or not isinstance(document.v, dict):
+            if document.known and not document.choices:
+                return None, {}, None
+            why = Value(
+                False, None, None, _compact_text(src, expr), (Link(span, LinkKind.EXPRESSION),)
+            )
+            return span, {TOKENS: (why,)}, None
+        imds_val = document.v.get(block)
+        if imds_val is None:
+            return None, {}, None
+        if not imds_val.known or imds_val.choices or not isinstance(imds_val.v, dict):
+            where = imds_val.links[0].span if imds_val.links else span
+            why = Value(
+                False, None, None, imds_val.expr or block, (Link(where, LinkKind.EXPRESSION),)
+            )
+            return span, {TOKENS: (why,)}, None
+        out: dict[str, tuple[Value, ...]] = {}
+        for key, field in spec.fields.items():
+            val = imds_val.v.get(field)
+            if val is None:
+                continue
+            values = to_values(spec, key, val, where=(Link(span, LinkKind.EXPRESSION),))
+            if values:
+                out[key] = tuple(values)
+        first = imds_val.links[0].span if imds_val.links else span
+        return span, out, first
 
     def _options(
         self, src: Source, body: Node | None, name: str, scope: Scope
@@ -1583,21 +1745,25 @@ def _bodies(src: Source, body: Node | None, path: tuple[str, ...]) -> list[Node]
     return found
 
 
-def _launcher_ref(src: Source, body: Node, launcher: Launcher) -> Value | None:
-    """The launch template a resource that has no metadata options of its own names (the
-    first, when it names several: each template is judged where it is declared)."""
-    for path, id_attr, name_attr in launcher.refs:
-        for inner in _bodies(src, body, path):
+def _launcher_refs(src: Source, body: Node, launcher: Launcher) -> list[Value]:
+    """The launch templates (security configuration, configuration template) a resource that
+    has no metadata options of its own names, in the order of ``launcher.refs``."""
+    out: list[Value] = []
+    for ref in launcher.refs:
+        for inner in _bodies(src, body, ref.path):
             attrs = syntax.attributes(inner)
-            expr = attrs.get(id_attr) or attrs.get(name_attr)
+            expr = attrs.get(ref.id) or attrs.get(ref.name)
             if expr is not None:
-                return template_reference(
-                    src.span(expr),
-                    compact(src.text(expr)),
-                    syntax.literal(src, expr),
-                    id_attr not in attrs,
+                out.append(
+                    template_reference(
+                        src.span(expr),
+                        compact(src.text(expr)),
+                        syntax.literal(src, expr),
+                        ref.id not in attrs,
+                        ref,
+                    )
                 )
-    return None
+    return out
 
 
 def _launches(src: Source, body: Node | None, launcher: Launcher) -> bool:

@@ -17,20 +17,25 @@ import re
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
+    json_string_settings,
     literal_value,
+    option_settings,
     read_settings,
     unknown_value,
     without_duplicates,
 )
 from imds_iac_checks.formats.terraform.kinds import (
+    BEANSTALK_TEMPLATE,
     FORMAT,
     KINDS,
     LAUNCHERS,
+    NAMED_KINDS,
     TEMPLATE_USERS,
     Launcher,
+    Ref,
     template_reference,
 )
-from imds_iac_checks.model import KindSpec, ScanError, Span, Target, Value
+from imds_iac_checks.model import TOKENS, KindSpec, ScanError, Span, Target, Value
 
 _TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
@@ -79,7 +84,9 @@ def _launches(body: DNode, launcher: Launcher) -> bool:
     return True
 
 
-def _reference(loc: Locator, block: DNode, id_attr: str, name_attr: str) -> Value | None:
+def _reference(
+    loc: Locator, block: DNode, id_attr: str, name_attr: str, ref: Ref | None = None
+) -> Value | None:
     """The launch template ``block`` names by ``id_attr`` or ``name_attr`` (a literal, or an
     interpolation of ``aws_launch_template.X.id``)."""
     node = block.get(id_attr) or block.get(name_attr)
@@ -94,6 +101,7 @@ def _reference(loc: Locator, block: DNode, id_attr: str, name_attr: str) -> Valu
         inner.group(1).strip() if inner else text,
         literal,
         block.get(id_attr) is None,
+        ref,
     )
 
 
@@ -191,7 +199,25 @@ def _config_target(
                     )
                     break
     settings: dict[str, tuple[Value, ...]] = {}
-    if options is not None:
+    if spec.option is not None:
+        entries = _blocks(body.get("setting"))
+        resolve = lambda n, k: _config_value(loc, spec, n, k)  # noqa: E731
+        settings = option_settings(loc, spec, entries, ("namespace", "name", "value"), resolve)
+        for dynamic in _blocks(body.get("dynamic")):
+            if dynamic.get("setting") is not None and TOKENS not in settings:
+                settings = {TOKENS: (unknown_value(loc, dynamic.get("setting")),)}  # type: ignore[arg-type]
+    elif spec.block_in_json:
+        options, block_key = None, None
+        config = body.get("configuration")
+        if config is not None and config.kind == SCALAR and isinstance(config.value, str):
+            if _TEMPLATE.search(config.value):
+                settings = {TOKENS: (unknown_value(loc, config),)}
+                options = config
+            else:
+                found_settings = json_string_settings(loc, spec, config)
+                if found_settings is not None:
+                    settings, options, block_key = found_settings, config, config
+    elif options is not None:
         settings = read_settings(spec, options, lambda n, k: _config_value(loc, spec, n, k))
     address = f"{spec.kind}.{name_key.value}"
     template_ref = None
@@ -200,15 +226,22 @@ def _config_target(
     if spec.kind in TEMPLATE_USERS:
         for ref_block in _blocks(body.get("launch_template"))[:1]:
             template_ref = _reference(loc, ref_block, "id", "name")
-    elif launcher is not None:
-        for path, id_attr, name_attr in launcher.refs:
-            for ref_block in _nested(body, path):
-                template_ref = template_ref or _reference(loc, ref_block, id_attr, name_attr)
-    elif spec.kind == "aws_launch_template":
+    more: list[Value] = []
+    refs = launcher.refs if launcher is not None else ()
+    if spec.option is not None and TOKENS not in settings:
+        refs = (BEANSTALK_TEMPLATE,)  # not set here: the configuration template may set it
+    for ref in refs:
+        for ref_block in _nested(body, ref.path):
+            named = _reference(loc, ref_block, ref.id, ref.name, ref)
+            if named is not None:
+                more.append(named)
+    if more:
+        template_ref = more.pop(0)
+    if spec.kind in NAMED_KINDS:
         name = body.get("name")
         template_keys = (address,)
         if name is not None and isinstance(name.value, str) and not _TEMPLATE.search(name.value):
-            template_keys += (f"name:{name.value}",)
+            template_keys += (f"{NAMED_KINDS[spec.kind]}name:{name.value}",)
     return Target(
         spec=spec,
         address=address,
@@ -221,6 +254,7 @@ def _config_target(
         template_ref=template_ref,
         template_keys=template_keys,
         block_key=loc.node_span(block_key) if options is not None and block_key else None,
+        more_refs=tuple(more),
     )
 
 
@@ -298,14 +332,21 @@ def _planned(spec: KindSpec, values: DNode, unknown: DNode | None) -> bool:
         return True
     if not _launches(values, launcher):
         return False
-    for path, id_attr, name_attr in launcher.refs:
-        for block in _nested(values, path):
-            for attr in (id_attr, name_attr):
+    if not launcher.remedy:
+        return False  # always names a template (an Auto Scaling group, an EC2 fleet)
+    for ref in launcher.refs:
+        for block in _nested(values, ref.path):
+            for attr in (ref.id, ref.name):
                 node = block.get(attr)
                 if node is not None and node.value not in (None, ""):
                     return False
-        if unknown is not None and _nested(unknown, path[:1]):
-            return False  # the reference is known only after apply
+        if unknown is not None:
+            if ref.path and _nested(unknown, ref.path[:1]):
+                return False  # the reference is known only after apply
+            if not ref.path and unknown.kind == MAP:
+                flag = unknown.get(ref.id)
+                if flag is not None and flag.value is True:
+                    return False
     return True
 
 
@@ -325,6 +366,8 @@ def _plan_target(
     options: DNode | None
     block_key: DNode | None = None
     unknown_fields: DNode | None = None
+    if spec.option is not None or spec.block_in_json:
+        return _plan_special(loc, spec, address, entry, values, unknown, header)
     if spec.block is None:
         options, unknown_fields = values, unknown
     else:
@@ -368,4 +411,49 @@ def _plan_target(
         recorded_state=True,
         unknown_block=unknown_block,
         block_key=loc.node_span(block_key) if block_key is not None else None,
+    )
+
+
+def _plan_special(
+    loc: Locator,
+    spec: KindSpec,
+    address: str,
+    entry: DNode,
+    values: DNode,
+    unknown: DNode | None,
+    header: Span,
+) -> Target:
+    """A planned resource whose settings are option entries (Elastic Beanstalk's ``setting``)
+    or sit in a JSON string (EMR's ``configuration``)."""
+    settings: dict[str, tuple[Value, ...]] = {}
+    options: DNode | None = values
+    field = "setting" if spec.option is not None else "configuration"
+    flag = unknown.get(field) if unknown is not None and unknown.kind == MAP else None
+    if flag is not None and flag.value is True:
+        settings = {TOKENS: (unknown_value(loc, flag, "(known after apply)"),)}
+    elif spec.option is not None:
+
+        def resolve(node: DNode, key: str) -> list[Value]:
+            value = literal_value(loc, spec, key, node) if node.kind == SCALAR else None
+            return [value] if value is not None else []
+
+        entries = _seq(values.get("setting"))
+        settings = option_settings(loc, spec, entries, ("namespace", "name", "value"), resolve)
+    else:
+        config = values.get("configuration")
+        found = None
+        if config is not None and config.kind == SCALAR and isinstance(config.value, str):
+            found = json_string_settings(loc, spec, config)
+        options = config if found is not None else None
+        settings = found or {}
+    return Target(
+        spec=spec,
+        address=address,
+        path=loc.path,
+        span=loc.node_span(entry),
+        header=header,
+        block_span=loc.node_span(options) if options is not None else None,
+        settings=settings,
+        format="terraform-plan",
+        recorded_state=True,
     )
