@@ -688,6 +688,11 @@ ONLY_IMDS_IAC = {
     # checkov does not follow a local nested stack: the values the parent passes are imds-iac's.
     ("cfn-nested", "IMDS002", "Workers/WorkerTemplate"),
     ("cfn-nested", "IMDS003", "Workers/WorkerTemplate"),
+    # Off under the defaults only (count = var.create_bastion ? 1 : 0, a Condition false for the
+    # default PHPVersion): checkov leaves the resource out; imds-iac evaluates it under the input
+    # that creates it and says so.
+    ("bastion", "IMDS001", "aws_instance.bastion[0]"),
+    ("cfn-php-tier.yaml", "IMDS001", "LegacyHost"),
 }
 
 
