@@ -13,6 +13,7 @@ import json
 from typing import Any, NamedTuple
 
 from imds_iac_checks import rules
+from imds_iac_checks.formats.aws import EKS_AMIS_REQUIRING_TOKENS
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
@@ -196,9 +197,11 @@ LAUNCHERS: dict[str, CfnLauncher] = {
         ),
         _launcher(
             "AWS::EKS::Nodegroup",
-            "EKS's own launch template leaves IMDSv1 allowed: give it a LaunchTemplate naming "
+            "EKS's own launch template leaves IMDSv1 allowed on AL2 and custom AMIs (AL2023 AMIs "
+            "require tokens): set AmiType to an AL2023 type, or give it a LaunchTemplate naming "
             + _TEMPLATE_REMEDY,
             (("LaunchTemplate",), "Id", "Name", ""),
+            exempt=((), "AmiType", EKS_AMIS_REQUIRING_TOKENS),
         ),
         _launcher(
             "AWS::Batch::ComputeEnvironment",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from imds_iac_checks.formats.aws import EKS_AMIS_REQUIRING_TOKENS
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, LinkKind, Span, Value
 
 FORMAT = "terraform"
@@ -139,8 +140,10 @@ LAUNCHERS: dict[str, Launcher] = {
     ),
     "aws_eks_node_group": Launcher(
         (Ref(("launch_template",), "id", "name"),),
-        "EKS's own launch template leaves IMDSv1 allowed: give it launch_template naming "
+        "EKS's own launch template leaves IMDSv1 allowed on AL2 and custom AMIs (AL2023 AMIs "
+        "require tokens): set ami_type to an AL2023 type, or give it launch_template naming "
         + _TEMPLATE_REMEDY,
+        exempt=((), "ami_type", EKS_AMIS_REQUIRING_TOKENS),
     ),
     "aws_batch_compute_environment": Launcher(
         (

@@ -1784,18 +1784,32 @@ def _template_ref(src: Source, body: Node) -> Value | None:
     return None
 
 
-def _bodies(src: Source, body: Node | None, path: tuple[str, ...]) -> list[Node]:
-    """The bodies of the nested blocks ``path`` names (every match at each step)."""
+def _bodies(
+    src: Source, body: Node | None, path: tuple[str, ...], dynamic: bool = False
+) -> list[Node]:
+    """The bodies of the nested blocks ``path`` names (every match at each step); with
+    ``dynamic``, also the ``content`` of a ``dynamic "<step>"`` block (whatever its
+    ``for_each``: what it names is then judged, an unknown name being IMDS004)."""
     found = [body] if body is not None else []
     for step in path:
-        found = [
-            inner
-            for outer in found
-            for block in syntax.children(outer, "block")
-            if syntax.ident(block) == step and not syntax.labels(src, block)
-            for inner in [syntax.child(block, "body")]
-            if inner is not None
-        ]
+        out: list[Node] = []
+        for outer in found:
+            for block in syntax.children(outer, "block"):
+                labels = syntax.labels(src, block)
+                inner = syntax.child(block, "body")
+                if inner is None:
+                    continue
+                if syntax.ident(block) == step and not labels:
+                    out.append(inner)
+                elif dynamic and syntax.ident(block) == "dynamic" and labels == [step]:
+                    out += [
+                        content_body
+                        for content in syntax.children(inner, "block")
+                        if syntax.ident(content) == "content"
+                        for content_body in [syntax.child(content, "body")]
+                        if content_body is not None
+                    ]
+        found = out
     return found
 
 
@@ -1804,7 +1818,7 @@ def _launcher_refs(src: Source, body: Node, launcher: Launcher) -> list[Value]:
     has no metadata options of its own names, in the order of ``launcher.refs``."""
     out: list[Value] = []
     for ref in launcher.refs:
-        for inner in _bodies(src, body, ref.path):
+        for inner in _bodies(src, body, ref.path, dynamic=True):
             attrs = syntax.attributes(inner)
             expr = attrs.get(ref.id) or attrs.get(ref.name)
             if expr is not None:
