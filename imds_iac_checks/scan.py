@@ -196,6 +196,7 @@ def scan(
     modules: dict[str, list[TfFile]] = {}  # directory -> its .tf files to scan
     file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
     data_jobs: list[DataJob] = []  # JSON and YAML files
+    unit_files: list[tuple[str, str]] = []  # Terragrunt units (terragrunt.hcl): path, shown
     from imds_iac_checks.formats.terraform import graph
 
     # Files named one by one (as pre-commit passes them): .tf and variable files are evaluated
@@ -212,6 +213,15 @@ def scan(
         kind = scanned_kind(path)
         assert kind is not None
         shown = display_path(path, cwd)
+        if kind.reads_as == "terragrunt":
+            absolute = os.path.abspath(path)
+            file_count += 1
+            unit_files.append((path, shown))
+            file_settings[shown] = (
+                Context(hop_limit=settings.hop_limit_for(absolute)),
+                settings.rules_for(absolute),
+            )
+            continue
         if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
             file_count += 1
@@ -234,6 +244,14 @@ def scan(
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
     callers = graph.count_callers(modules, files)
+    # Terragrunt units first: the module a unit names is evaluated with the unit's inputs, and
+    # a scanned directory that a unit evaluates is not evaluated again as a root of its own.
+    unit_found: list[Target] = []
+    unit_reached: set[str] = set()
+    if unit_files:
+        unit_found, unit_reached = _terragrunt_units(
+            unit_files, callers, cwd, variables, env_variables, errors, max_size, files
+        )
     # The variable files each root module loads (terraform.tfvars, *.auto.tfvars) and those
     # given with --var-file are read too: they count as scanned (findings may point into them).
     from imds_iac_checks.formats.terraform.module import tfvars_files
@@ -254,6 +272,7 @@ def scan(
                     callers=callers,
                     max_size=max_size,
                     files=files,
+                    reached=set(unit_reached),
                 )
             )
         else:
@@ -269,7 +288,9 @@ def scan(
                 max_size,
                 callers,
                 files,
+                frozenset(unit_reached),
             )
+        found = unit_found + found
     finally:
         files.forget_ahead()
     named_found: list[tuple[int, Target]] = []
@@ -346,6 +367,56 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+
+
+def _terragrunt_units(
+    unit_files: list[tuple[str, str]],
+    callers: dict[str, int],
+    cwd: str,
+    variables: Sequence[tuple[str, str]],
+    env_variables: Mapping[str, str] | None,
+    errors: list[ScanError],
+    max_size: int,
+    files: source.Files,
+) -> tuple[list[Target], set[str]]:
+    """The targets of Terragrunt units (see formats/terraform/terragrunt.py), each unit's module
+    evaluated as a root with the unit's inputs, or an IMDS004 target saying why it was not; and
+    the directories evaluated. Each directory a unit evaluates counts as called (``callers``):
+    it is not a root of its own."""
+    from imds_iac_checks.formats.terraform import graph, terragrunt
+
+    found: list[Target] = []
+    roots: list[tuple[str, dict[str, Any], Any]] = []
+    for path, shown in unit_files:
+        try:
+            unit, errs = terragrunt.read_unit(path, shown, cwd, files, max_size)
+        except Exception as exc:  # a defect costs this unit, not the scan
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
+        errors.extend(errs)
+        if unit is None:
+            continue
+        if unit.problem is not None:
+            found.append(unit.problem)
+        if unit.directory is not None:
+            roots.append((unit.directory, unit.inputs, unit.rest))
+            callers[unit.directory] = callers.get(unit.directory, 0) + 1
+    reached: set[str] = set()
+    if roots:
+        found += graph.targets(
+            {},
+            cwd,
+            variables,
+            errors,
+            environment=env_variables,
+            roots=[],
+            reached=reached,
+            callers={},
+            max_size=max_size,
+            files=files,
+            units=roots,
+        )
+    return found, reached
 
 
 def _evaluate_group(
@@ -856,6 +927,7 @@ def _in_parallel(
     max_size: int,
     callers: dict[str, int],
     files: source.Files,
+    reached_before: frozenset[str] = frozenset(),
 ) -> tuple[list[DataResult], list[Target]]:
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
     produces them. The workers read through ``files``."""
@@ -865,7 +937,7 @@ def _in_parallel(
     )
     _shared = shared  # for items scanned in this process when no worker can start
     try:
-        roots = [d for d in modules if not callers.get(d)]
+        roots = [d for d in modules if not callers.get(d) and d not in reached_before]
         items: list[Item] = [RootItem(d) for d in roots]
         items += [DataItem(job.path, job.shown) for job in data_jobs]
         slots = pool.workers * CHUNKS_PER_WORKER
@@ -874,7 +946,7 @@ def _in_parallel(
         results = _run(pool, shared, items, units, None)
         parsed = cast("list[DataResult]", results[len(roots) :])
         found: list[Target] = []
-        reached: set[str] = set()
+        reached: set[str] = set(reached_before)
         _replay(roots, results[: len(roots)], found, errors, reached)
         # Scanned modules that only modules no root reached call: in sequence, as serially.
         rest = [d for d in modules if callers.get(d) and d not in reached]

@@ -64,6 +64,7 @@ def targets(
     load: Load | None = None,
     files: source.Files,
     wanted: "Callable[[str], int] | None" = None,
+    units: "Sequence[tuple[str, dict[str, tfm.VarInput], Any]]" = (),
 ) -> Iterator[Target]:
     """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
     file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
@@ -78,7 +79,12 @@ def targets(
     see :class:`Reach`) prunes the walk: for a module directory, :data:`SKIP` (its calls are not
     followed), :data:`TOWARD` (only its calls toward a wanted module are) or :data:`ALL`
     (everything below it is); with it, each target records the module calls it was made
-    through (``Target.module_calls``)."""
+    through (``Target.module_calls``).
+
+    ``units`` (Terragrunt, see :mod:`.terragrunt`): ``(directory, inputs, rest)`` evaluated as
+    roots first, each with ``inputs`` under the root's own (``TF_VAR_``, variable files, the
+    command line); ``rest``, when not None, is the value of every variable the unit does not
+    set (an unknown: an included file that was not read may set it)."""
     env_inputs = tfm.env_var_inputs(environment or {})
     cli_inputs: dict[str, tfm.VarInput] = {}
     for flag, given_text in variables:
@@ -269,6 +275,22 @@ def targets(
         # Roots first; then any scanned directory no root reached (modules calling each other).
         roots = [d for d in directories if not callers.get(d)]
         roots += [d for d in directories if callers.get(d)]
+    for directory, unit_inputs, rest in units:
+        reached.add(directory)
+        root = _Root()
+        try:
+            inputs = dict(unit_inputs)
+            if rest is not None:
+                declared = tfm.Module(files_of(directory), {}).variables
+                for name in declared:
+                    inputs.setdefault(name, tfm.VarInput(None, None, "", rest))
+            inputs.update(root_inputs(directory))
+            downloaded = _downloaded(directory, files)
+            yield from walk(directory, inputs, "", (directory,), downloaded, root)
+        except Exception as exc:  # never lose the rest of the tree to one unit
+            shown = display_path(directory, cwd)
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+        yield from _cut_targets(root)
     for directory in roots:
         if directory in reached:
             continue

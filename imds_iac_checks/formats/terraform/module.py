@@ -636,6 +636,11 @@ class Module:
         self._locals[name] = value
         return value
 
+    def evaluate(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
+        """Evaluate an expression of one of this module's files (or of a file read with it,
+        such as a ``terragrunt.hcl``) within this module's bounds; see :meth:`_eval`."""
+        return self._eval(src, node, scope)
+
     def _eval(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
         """Evaluate an expression; whatever cannot be evaluated (an error Terraform would
         report, a bound reached, a defect here) is unknown, with the reason."""
