@@ -138,17 +138,16 @@ _INDEX = re.compile(r"\[[^\]]*\]")
 
 
 def resource_key(address: str) -> str:
-    """An address without module path or indexes.
+    """An address without indexes or an instance count, keeping its module path.
 
-    ``module.a["x"].aws_instance.b[0]`` -> ``aws_instance.b``.
+    ``module.a["x.y"].aws_instance.b[0]`` -> ``module.a.aws_instance.b``;
+    ``module.a.aws_instance.b (2 instances)`` -> ``module.a.aws_instance.b``.
     """
-    bare = _INDEX.sub("", address)
-    parts = bare.split(".")
-    return ".".join(parts[-2:]) if len(parts) >= 2 else bare
+    return _INDEX.sub("", address.split(" (", 1)[0]).strip()
 
 
 def unmatched(checkov_failed: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[str]:
-    """checkov failures whose resource (type.name, any module path) no imds-iac finding names."""
+    """checkov failures whose resource (module path, type and name) no imds-iac finding names."""
     keys = {resource_key(str(f.get("resource") or "")) for f in ours}
     missed = []
     for failure in checkov_failed:
@@ -411,7 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", help="also checkov side by side (path of its executable)")
     parser.add_argument("--imds-iac", help="the command (default: this Python -m imds_iac_checks)")
     parser.add_argument("--no-check", action="store_true", help="skip the check table")
+    parser.add_argument(
+        "--only", action="append", help="only collections whose name contains this (repeatable)"
+    )
     args = parser.parse_args(argv)
+    if args.only:
+        COLLECTIONS[:] = [c for c in COLLECTIONS if any(o in c[0] for o in args.only)]
     imds = args.imds_iac.split() if args.imds_iac else [sys.executable, "-m", "imds_iac_checks"]
     commits: dict[str, str] = {}
     if args.mirrors:

@@ -35,14 +35,13 @@ def test_findings_text() -> None:
     )
 
 
-def test_resource_key_drops_module_path_and_indexes() -> None:
+def test_resource_key_drops_indexes_and_instance_counts() -> None:
     assert rw.resource_key('module.eks.module.g["a.b"].aws_launch_template.this[0]') == (
-        "aws_launch_template.this"
+        "module.eks.module.g.aws_launch_template.this"
     )
     assert rw.resource_key("aws_instance.web") == "aws_instance.web"
     assert (
-        rw.resource_key("module.x.aws_instance.this (2 instances)")
-        == "aws_instance.this (2 instances)"
+        rw.resource_key("module.x.aws_instance.this (2 instances)") == "module.x.aws_instance.this"
     )
 
 
@@ -61,7 +60,7 @@ def test_unmatched_names_only_checkov_failures_on_resources_we_do_not_name() -> 
             "file_line_range": [1, 4],
         },
     ]
-    ours = [{"rule_id": "IMDS001", "resource": 'module.b["k"].aws_instance.this'}]
+    ours = [{"rule_id": "IMDS001", "resource": 'module.a["k"].aws_instance.this'}]
     assert rw.unmatched(checkov, ours) == ["CKV_AWS_341 aws_launch_template.lt at /lt.tf:1"]
 
 
