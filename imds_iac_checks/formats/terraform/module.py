@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from imds_iac_checks import source
@@ -636,6 +636,15 @@ class Module:
         self._locals[name] = value
         return value
 
+    def _known_value(self, src: Source) -> Callable[[Node], object]:
+        """An expression's value when it is known, else None."""
+
+        def value_of(node: Node) -> object:
+            value = self._eval(src, node)
+            return value.v if value.known else None
+
+        return value_of
+
     def evaluate(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
         """Evaluate an expression of one of this module's files (or of a file read with it,
         such as a ``terragrunt.hcl``) within this module's bounds; see :meth:`_eval`."""
@@ -1219,7 +1228,7 @@ class Module:
         address = f"{prefix}{labels[0]}.{labels[1]}"
         body = syntax.child(block, "body")
         launcher = LAUNCHERS.get(labels[0])
-        if launcher is not None and not _launches(src, body, launcher):
+        if launcher is not None and not _launches(src, body, launcher, self._known_value(src)):
             return out  # no EC2 instances (Fargate, an unmanaged compute environment)
         try:
             expansion = self._instances(src, body)
@@ -1834,16 +1843,27 @@ def _launcher_refs(src: Source, body: Node, launcher: Launcher) -> list[Value]:
     return out
 
 
-def _launches(src: Source, body: Node | None, launcher: Launcher) -> bool:
+def _launches(
+    src: Source,
+    body: Node | None,
+    launcher: Launcher,
+    value_of: Callable[[Node], object] | None = None,
+) -> bool:
     """Whether a resource of a launcher kind launches EC2 instances (an expression that could
-    decide otherwise counts as launching: never a silent pass)."""
+    decide otherwise counts as launching: never a silent pass). ``value_of`` evaluates an
+    expression that is not a literal (a variable's default: ``ami_type = var.ami_type``)."""
     if launcher.needs and not _bodies(src, body, launcher.needs):
         return False
     if launcher.exempt is not None:
         path, name, values = launcher.exempt
         for inner in _bodies(src, body, path):
             expr = syntax.attributes(inner).get(name)
-            if expr is not None and syntax.literal(src, expr) in values:
+            if expr is None:
+                continue
+            value = syntax.literal(src, expr)
+            if value not in values and value_of is not None:
+                value = value_of(expr)
+            if isinstance(value, str) and value in values:
                 return False
     return True
 

@@ -46,3 +46,43 @@ resource "aws_eks_node_group" "custom" {
     }
   }
 }
+
+# As terraform-aws-modules/eks (21.x) writes it: the AMI type comes from a variable whose default
+# is an AL2023 type, and the group runs on EKS's own template.
+variable "ami_type" {
+  type    = string
+  default = "AL2023_x86_64_STANDARD"
+}
+
+resource "aws_eks_node_group" "default_template" {
+  cluster_name    = "prod"
+  node_group_name = "default-template"
+  node_role_arn   = "arn:aws:iam::123456789012:role/eks-node"
+  subnet_ids      = ["subnet-0a1b2c3d"]
+  ami_type        = var.ami_type
+
+  scaling_config {
+    desired_size = 1
+    max_size     = 1
+    min_size     = 1
+  }
+}
+
+variable "legacy_ami_type" {
+  type    = string
+  default = "AL2_x86_64"
+}
+
+resource "aws_eks_node_group" "legacy" { # imds-expect: IMDS006@1
+  cluster_name    = "prod"
+  node_group_name = "legacy"
+  node_role_arn   = "arn:aws:iam::123456789012:role/eks-node"
+  subnet_ids      = ["subnet-0a1b2c3d"]
+  ami_type        = var.legacy_ami_type
+
+  scaling_config {
+    desired_size = 1
+    max_size     = 1
+    min_size     = 1
+  }
+}
