@@ -29,6 +29,14 @@ NO_INSTANCES: dict[str, str] = {
     "terraform-aws-modules/dynamodb-table/aws": "a DynamoDB table",
     "terraform-aws-modules/sns/aws": "an SNS topic and its subscriptions",
     "terraform-aws-modules/sqs/aws": "an SQS queue and its policy",
+    "terraform-aws-modules/alb/aws": "a load balancer, its listeners and target groups",
+    "terraform-aws-modules/cloudwatch/aws": "CloudWatch alarms, log groups and metric filters",
+    "terraform-aws-modules/key-pair/aws": "an EC2 key pair",
+    "terraform-aws-modules/eks-pod-identity/aws": "an IAM role and EKS pod identity associations",
+    "cloudposse/label/null": "no resources: names and tags computed from its inputs",
+    "cloudposse/vpc/aws": "networking only (aws_vpc, gateways, default security group)",
+    "cloudposse/security-group/aws": "a security group and its rules",
+    "cloudposse/key-pair/aws": "an EC2 key pair (and optionally its SSM parameters)",
     "terraform-aws-modules/eks/aws//modules/karpenter": (
         "IAM roles, an SQS queue and EventBridge rules (v19-v21); Karpenter nodes take their "
         "metadata options from the EC2NodeClass manifest, outside Terraform"
