@@ -511,7 +511,9 @@ class Module:
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
         self._busy_vars: set[str] = set()
-        self.scope = Scope(self._variable, self._local, written=self._written)
+        self.scope = Scope(
+            self._variable, self._local, written=self._written, declared=self._declared
+        )
         # Evaluated with an input set to take a branch its default does not (see
         # _off_by_default): no further alternatives are tried from here.
         self.assumed = False
@@ -524,6 +526,10 @@ class Module:
                     _LITERAL.fullmatch(parsed.src.data[span.start_byte : span.end_byte]) is not None
                 )
         return True
+
+    def _declared(self, kind: str, name: str) -> tuple[Source, Node] | None:
+        """A local's expression (``kind`` "local") or a variable's block ("var")."""
+        return (self.local_exprs if kind == "local" else self.variables).get(name)
 
     # --- names ----------------------------------------------------------------------------------
     def _variable(self, name: str, src: Source, node: Node) -> Val:
