@@ -626,3 +626,71 @@ def test_cloudformation_and_of_two_deciding_parameters_is_not_guessed(cli, tmp_p
     # Relaxed is true because IsProd is false AND HasLegacyAgent is true: two values decide it
     assert finding["resource"] == "RelaxedHost" and finding["fixable"] is False
     assert finding["message"].endswith("make condition Relaxed false")
+
+
+def test_module_argument_decides_through_a_local(cli, tmp_path: Path) -> None:
+    """The module reads its input through a local: the caller's argument is still the fix
+    (safe: the call's own argument)."""
+    write(tmp_path, "modules/web/variables.tf", MODULE_VARIABLES)
+    write(
+        tmp_path,
+        "modules/web/main.tf",
+        """
+        locals {
+          enforce_v2 = var.use_imds_v2
+          tokens     = local.enforce_v2 ? "required" : "optional"
+        }
+
+        resource "aws_instance" "this" {
+          ami = "ami-0c55b159cbfafe1f0"
+          metadata_options {
+            http_tokens = local.tokens
+          }
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "live/main.tf",
+        """
+        module "web" {
+          source      = "../modules/web"
+          use_imds_v2 = false
+        }
+        """,
+    )
+    (finding,) = cli("check", "--format", "json", "live", cwd=tmp_path).json()["findings"]
+    assert (finding["path"], finding["line"], finding["fix"]) == ("live/main.tf", 3, "safe")
+    assert "local.enforce_v2 is false because var.use_imds_v2 is false" in finding["message"]
+    assert cli("fix", "live", cwd=tmp_path).code == 0
+    assert "use_imds_v2 = true" in (tmp_path / "live/main.tf").read_text()
+
+
+def test_resource_off_by_default_through_a_computed_local(cli, tmp_path: Path) -> None:
+    """Pattern 4 gains from following locals: `count = local.legacy ? 1 : 0` with `legacy =
+    var.php_version == "5.5"` is evaluated with var.php_version set to "5.5"."""
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        variable "php_version" {
+          type    = string
+          default = "8.2"
+        }
+
+        locals {
+          legacy = var.php_version == "5.5"
+        }
+
+        resource "aws_instance" "legacy_php" {
+          count = local.legacy ? 1 : 0
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
+        """,
+    )
+    (finding,) = cli("check", "--format", "json", ".", cwd=tmp_path).json()["findings"]
+    assert finding["rule_id"] == "IMDS001"
+    assert finding["message"].endswith(
+        "(the resource exists only when local.legacy is true: default of var.php_version at "
+        'main.tf:3 is "8.2")'
+    )

@@ -1270,7 +1270,7 @@ class Module:
         other = "false" if decision.taken else "true"
         at = decided_by.span
         said = decided_by.description
-        if decided_by.subject == decision.subject:
+        if decided_by.subject == decision.subject and not decision.through:
             said = "its default"
         when = f"{decision.condition} is {other}: {said} at {at.path}:{at.line} is {decision.shown}"
         name = decision.subject.removeprefix("var.")
