@@ -406,9 +406,10 @@ class Target(NamedTuple):
     # ``("module.web[0]", "module.web")``. Instances of one block have the same :meth:`generic`
     # names, so their findings can be reported once (:func:`imds_iac_checks.scan.merge_instances`).
     instance_names: tuple[tuple[str, str], ...] = ()
-    # The module blocks through which this target was instantiated, outermost first: recorded
-    # only when a scan of named files needs to know which files a finding depends on (a
-    # changed module call is part of what makes a resource in the module it calls).
+    # The module blocks through which this target was instantiated, outermost first (the first
+    # is in the root module): which root a finding comes from, and, in a scan of named files,
+    # which files it depends on (a changed module call is part of what makes a resource in the
+    # module it calls).
     module_calls: tuple[Span, ...] = ()
     # The options block's name as written (``metadata_options``, ``dynamic "metadata_options"``,
     # the ``MetadataOptions`` key): where a finding on a setting the block lacks points.
@@ -461,6 +462,11 @@ class Finding(NamedTuple):
     # What to do about it, on its own (``set http_tokens to "required"``): the ``help:`` line of
     # the full text report. None: the message says all there is.
     help: str | None = None
+    # A finding on a resource made through module calls: each call chain it was made through
+    # (several when the same finding came from several roots and was merged), outermost call
+    # first, each call as (its address, the span of its ``module`` block). See
+    # :func:`imds_iac_checks.scan.merge_instances`.
+    roots: tuple[tuple[tuple[str, Span], ...], ...] = ()
 
 
 class ScanError(NamedTuple):

@@ -6,7 +6,8 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
@@ -191,11 +192,15 @@ def scan(
     fail_on, max_size = first.fail_on, first.max_file_size
     # Targets are linked (launch-template inheritance) within a Terraform module directory or a
     # CloudFormation stack before the rules run, so they are grouped first.
-    # The key: (format, directory or file, Terraform module address or None for a data file).
-    groups: dict[tuple[str, str, str | None], list[tuple[Target, Context, tuple[str, ...]]]] = {}
+    # The key: (format, directory or file, Terraform module address or None for a data file, the
+    # module calls the targets were made through).
+    groups: dict[
+        tuple[str, str, str | None, tuple[Span, ...]], list[tuple[Target, Context, tuple[str, ...]]]
+    ] = {}
     modules: dict[str, list[TfFile]] = {}  # directory -> its .tf files to scan
     file_settings: dict[str, tuple[Context, tuple[str, ...]]] = {}
     data_jobs: list[DataJob] = []  # JSON and YAML files
+    unit_files: list[tuple[str, str]] = []  # Terragrunt units (terragrunt.hcl): path, shown
     from imds_iac_checks.formats.terraform import graph
 
     # Files named one by one (as pre-commit passes them): .tf and variable files are evaluated
@@ -212,6 +217,15 @@ def scan(
         kind = scanned_kind(path)
         assert kind is not None
         shown = display_path(path, cwd)
+        if kind.reads_as == "terragrunt":
+            absolute = os.path.abspath(path)
+            file_count += 1
+            unit_files.append((path, shown))
+            file_settings[shown] = (
+                Context(hop_limit=settings.hop_limit_for(absolute)),
+                settings.rules_for(absolute),
+            )
+            continue
         if kind.reads_as == "terraform":
             absolute = os.path.abspath(path)
             file_count += 1
@@ -234,6 +248,14 @@ def scan(
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
     callers = graph.count_callers(modules, files)
+    # Terragrunt units first: the module a unit names is evaluated with the unit's inputs, and
+    # a scanned directory that a unit evaluates is not evaluated again as a root of its own.
+    unit_found: list[Target] = []
+    unit_reached: set[str] = set()
+    if unit_files:
+        unit_found, unit_reached = _terragrunt_units(
+            unit_files, callers, cwd, variables, env_variables, errors, max_size, files
+        )
     # The variable files each root module loads (terraform.tfvars, *.auto.tfvars) and those
     # given with --var-file are read too: they count as scanned (findings may point into them).
     from imds_iac_checks.formats.terraform.module import tfvars_files
@@ -254,6 +276,7 @@ def scan(
                     callers=callers,
                     max_size=max_size,
                     files=files,
+                    reached=set(unit_reached),
                 )
             )
         else:
@@ -269,7 +292,9 @@ def scan(
                 max_size,
                 callers,
                 files,
+                frozenset(unit_reached),
             )
+        found = unit_found + found
     finally:
         files.forget_ahead()
     named_found: list[tuple[int, Target]] = []
@@ -296,7 +321,7 @@ def scan(
         for target in result.targets:
             targets += 1
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
-            groups.setdefault((target.format, scope, None), []).append((target, ctx, rules))
+            groups.setdefault((target.format, scope, None, ()), []).append((target, ctx, rules))
     for target in found:
         shown = target.path
         known = file_settings.get(shown)
@@ -315,7 +340,10 @@ def scan(
         ctx, rules = known
         directory = os.path.dirname(os.path.abspath(os.path.join(cwd, shown)))
         module_path = target.address[: target.address.rfind(target.kind + ".")]
-        groups.setdefault((target.format, directory, module_path), []).append((target, ctx, rules))
+        # A module reached from several roots (or calls) is linked once per call chain: one
+        # root's launch template is never another root's.
+        key = (target.format, directory, module_path, target.module_calls)
+        groups.setdefault(key, []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
     by_file: dict[str, list[Target]] = {}
     for members in groups.values():
@@ -331,7 +359,10 @@ def scan(
         for tf_files in named.modules.values():
             for tf in tf_files:
                 audited[tf.shown] = file_settings[tf.shown][1]
-    findings = merge_instances(findings, origins)
+    reached = call_chains(
+        [*found, *(target for _, target in named_found)] if named_found else found
+    )
+    findings = merge_instances(findings, origins, reached)
     used: set[tuple[str, int]] = set()
     if findings:
         from imds_iac_checks import suppress
@@ -346,6 +377,56 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+
+
+def _terragrunt_units(
+    unit_files: list[tuple[str, str]],
+    callers: dict[str, int],
+    cwd: str,
+    variables: Sequence[tuple[str, str]],
+    env_variables: Mapping[str, str] | None,
+    errors: list[ScanError],
+    max_size: int,
+    files: source.Files,
+) -> tuple[list[Target], set[str]]:
+    """The targets of Terragrunt units (see formats/terraform/terragrunt.py), each unit's module
+    evaluated as a root with the unit's inputs, or an IMDS004 target saying why it was not; and
+    the directories evaluated. Each directory a unit evaluates counts as called (``callers``):
+    it is not a root of its own."""
+    from imds_iac_checks.formats.terraform import graph, terragrunt
+
+    found: list[Target] = []
+    roots: list[tuple[str, dict[str, Any], Any]] = []
+    for path, shown in unit_files:
+        try:
+            unit, errs = terragrunt.read_unit(path, shown, cwd, files, max_size)
+        except Exception as exc:  # a defect costs this unit, not the scan
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
+        errors.extend(errs)
+        if unit is None:
+            continue
+        if unit.problem is not None:
+            found.append(unit.problem)
+        if unit.directory is not None:
+            roots.append((unit.directory, unit.inputs, unit.rest))
+            callers[unit.directory] = callers.get(unit.directory, 0) + 1
+    reached: set[str] = set()
+    if roots:
+        found += graph.targets(
+            {},
+            cwd,
+            variables,
+            errors,
+            environment=env_variables,
+            roots=[],
+            reached=reached,
+            callers={},
+            max_size=max_size,
+            files=files,
+            units=roots,
+        )
+    return found, reached
 
 
 def _evaluate_group(
@@ -366,8 +447,10 @@ def _evaluate_group(
     for target, (_, ctx, rules) in zip(linked, members, strict=True):
         if by_file is not None:
             by_file.setdefault(target.path, []).append(target)
+        chain = (_chain(target),) if target.module_calls else ()
         for finding in evaluate(target, ctx, rules):
-            yield target, ctx, finding
+            # Its call chain tells apart the same finding from two roots (see merge_instances).
+            yield target, ctx, finding._replace(roots=chain) if chain else finding
 
 
 # --- files named one by one ------------------------------------------------------------------
@@ -560,7 +643,9 @@ def _evaluate_named(
     targets by path."""
     ties = named.ties()
     known: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
-    groups: dict[tuple[int, str, str], list[tuple[Target, Context, tuple[str, ...]]]] = {}
+    groups: dict[
+        tuple[int, str, str, tuple[Span, ...]], list[tuple[Target, Context, tuple[str, ...]]]
+    ] = {}
     for evaluation, target in found:
         where = target.path
         if where not in known:
@@ -579,11 +664,11 @@ def _evaluate_named(
             continue
         directory = os.path.dirname(os.path.abspath(os.path.join(cwd, where)))
         module_path = target.address[: target.address.rfind(target.kind + ".")]
-        key = (evaluation, directory, module_path)
+        key = (evaluation, directory, module_path, target.module_calls)
         groups.setdefault(key, []).append((target, setting[0], setting[1]))
     already = set(findings)
     count = 0
-    for (evaluation, _, _), members in groups.items():
+    for (evaluation, _, _, _), members in groups.items():
         tie = ties[evaluation]
         count += sum(1 for target, _, _ in members if _target_tied(target, tie))
         for target, ctx, finding in _evaluate_group(members, errors, by_file):
@@ -856,6 +941,7 @@ def _in_parallel(
     max_size: int,
     callers: dict[str, int],
     files: source.Files,
+    reached_before: frozenset[str] = frozenset(),
 ) -> tuple[list[DataResult], list[Target]]:
     """Data files and Terraform roots in chunks across the workers; results as a serial scan
     produces them. The workers read through ``files``."""
@@ -865,7 +951,7 @@ def _in_parallel(
     )
     _shared = shared  # for items scanned in this process when no worker can start
     try:
-        roots = [d for d in modules if not callers.get(d)]
+        roots = [d for d in modules if not callers.get(d) and d not in reached_before]
         items: list[Item] = [RootItem(d) for d in roots]
         items += [DataItem(job.path, job.shown) for job in data_jobs]
         slots = pool.workers * CHUNKS_PER_WORKER
@@ -874,7 +960,7 @@ def _in_parallel(
         results = _run(pool, shared, items, units, None)
         parsed = cast("list[DataResult]", results[len(roots) :])
         found: list[Target] = []
-        reached: set[str] = set()
+        reached: set[str] = set(reached_before)
         _replay(roots, results[: len(roots)], found, errors, reached)
         # Scanned modules that only modules no root reached call: in sequence, as serially.
         rest = [d for d in modules if callers.get(d) and d not in reached]
@@ -1098,12 +1184,20 @@ def _how_it_died(processes: list[Any]) -> str:
 
 
 def merge_instances(
-    findings: list[Finding], origins: dict[Finding, tuple[Target, Context]]
+    findings: list[Finding],
+    origins: dict[Finding, tuple[Target, Context]],
+    reached: "Mapping[tuple[str, int], int] | None" = None,
 ) -> list[Finding]:
     """One finding per place: the instances of a resource or module (``count``, ``for_each``)
     that all get the same finding at the same span are reported once, with their number. The
     same finding is the same rule, span and body once each target's instance names are written
-    without their keys (:meth:`Target.generic`)."""
+    without their keys (:meth:`Target.generic`).
+
+    A finding on a resource made through module calls carries its call chain
+    (``Finding.roots``; several when the same finding came from several chains). ``reached``
+    (see :func:`call_chains`) counts the call chains that reach each resource block in the
+    scan: when more than one does (a module called from two roots, or twice), the message names
+    the root call(s) the finding comes from, unless it points into its root's own directory."""
     groups: dict[tuple[str, Span, str, str], list[Finding]] = {}
     for f in findings:
         origin = origins.get(f)
@@ -1116,16 +1210,101 @@ def merge_instances(
         groups.setdefault(key, []).append(f)
     out = []
     for (_, _, base, body), members in groups.items():
-        if len(members) == 1:
+        chains: dict[tuple[tuple[str, Span], ...], None] = {}
+        several = False
+        for f in members:
+            chains.update(dict.fromkeys(f.roots))
+            origin = origins.get(f)
+            if f.roots and origin is not None and reached is not None:
+                where = (origin[0].span.path, origin[0].span.start_byte)
+                several = several or reached.get(where, 0) > 1
+        roots = tuple(chains)
+        if len(members) == 1 and not several:
             out.extend(members)
             continue
-        label = f"{base} ({len(members)} instances)"
-        merged = members[0]._replace(
-            resource=base, message=f"[{label}] {body}", label=label, body=body
+        first = members[0]
+        label = first.label if first.label is not None else base
+        if len(members) > 1:
+            label = base if len(members) <= len(roots) else f"{base} ({len(members)} instances)"
+        if several and (len(roots) > 1 or not _in_root(first.path, roots[0])):
+            body += " " + _naming(roots)
+        merged = first._replace(
+            resource=base if len(members) > 1 else first.resource,
+            message=f"[{label}] {body}",
+            label=label,
+            body=body,
+            roots=roots,
         )
-        origins.setdefault(merged, origins[members[0]])
+        origins.setdefault(merged, origins[first])
         out.append(merged)
     return out
+
+
+# The address of each module call in a target's address: ``module.NAME`` with its instance key.
+_CALL = re.compile(r'module\.[^.\["]+(?:\[(?:"(?:[^"\\]|\\.)*"|[^\]"]*)\])?')
+# A message names at most this many root calls (JSON's ``roots`` has them all).
+_NAMED_ROOTS = 4
+
+
+def _chain(target: Target) -> tuple[tuple[str, Span], ...]:
+    """The module calls a target was made through: (address, span of the ``module`` block),
+    outermost first; addresses without the target's instance keys."""
+    spans = target.module_calls
+    names: list[str] = []
+    at = 0
+    address = target.address
+    while len(names) < len(spans):
+        match = _CALL.match(address, at)
+        if match is None:
+            break
+        names.append(target.generic(address[: match.end()]))
+        at = match.end() + 1
+    names += ["module"] * (len(spans) - len(names))
+    return tuple(zip(names, spans, strict=True))
+
+
+def _in_root(path: str, chain: tuple[tuple[str, Span], ...]) -> bool:
+    """Whether ``path`` is in the directory of the chain's root module (a finding there is
+    plainly that root's)."""
+    root = chain[0][1].path
+    return os.path.dirname(path) == os.path.dirname(root)
+
+
+def _naming(roots: tuple[tuple[tuple[str, Span], ...], ...]) -> str:
+    """``(root call module.app at live/dev/main.tf:1)``, ``(root call module.app at
+    live/dev/main.tf:1, through module.web at modules/app/main.tf:20)``, ``(2 root calls: ...;
+    ...)``."""
+
+    def one(chain: tuple[tuple[str, Span], ...]) -> str:
+        (address, span), rest = chain[0], chain[1:]
+        text = f"{address} at {span.path}:{span.line}"
+        if rest:
+            inner = ", ".join(
+                f"{a[len(b) + 1 :] if a.startswith(b + '.') else a} at {s.path}:{s.line}"
+                for (a, s), (b, _) in zip(rest, chain, strict=False)
+            )
+            text += f", through {inner}"
+        return text
+
+    if len(roots) == 1:
+        return f"(root call {one(roots[0])})"
+    shown = [one(chain) for chain in roots[:_NAMED_ROOTS]]
+    if len(roots) > _NAMED_ROOTS:
+        shown.append(f"and {len(roots) - _NAMED_ROOTS:,} more")
+    return f"({len(roots):,} root calls: {'; '.join(shown)})"
+
+
+def call_chains(targets: Iterable[Target]) -> dict[tuple[str, int], int]:
+    """For each resource block (path, byte offset) of a module, the number of distinct call
+    chains (``Target.module_calls``) that reach it: more than one, and its findings name their
+    root (see :func:`merge_instances`)."""
+    seen: dict[tuple[str, int], set[tuple[Span, ...]]] = {}
+    for target in targets:
+        if target.module_calls:
+            seen.setdefault((target.span.path, target.span.start_byte), set()).add(
+                target.module_calls
+            )
+    return {where: len(chains) for where, chains in seen.items()}
 
 
 def exit_code(result: ScanResult, exit_zero: bool = False) -> int:

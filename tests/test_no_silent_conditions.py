@@ -51,3 +51,27 @@ def test_every_conditional_cloudformation_resource_is_evaluated() -> None:
                 seen += 1
                 assert logical in named, (path, logical)
     assert seen >= 2  # LegacyHost and ProdHost of php-tier.yaml
+
+
+_MODULE = re.compile(r'^module\s+"([\w-]+)"\s*\{(.*?)^\}', re.M | re.S)
+
+
+def test_every_conditional_module_call_is_evaluated_or_named() -> None:
+    """A module call with `count` or `for_each` (`count = var.enable_bastion ? 1 : 0`, off by
+    default only) is evaluated — targets made through it — or named by a target of its own (an
+    IMDS004 warning at the call)."""
+    directories = sorted({p.parent for p in FIXTURES.rglob("*.tf")})
+    conditional: set[str] = set()
+    for directory in directories:
+        for path in directory.glob("*.tf"):
+            for name, body in _MODULE.findall(path.read_text()):
+                if _META.search(body):
+                    conditional.add(f"module.{name}")
+    assert {"module.bastion", "module.jump"} <= conditional  # the cases of issue 15
+    targets, _ = graph.terraform_targets([str(d) for d in directories], cwd=str(ROOT))
+    reached: set[str] = set()
+    for target in targets:
+        parts = _generic(target.address).split(".")
+        reached |= {f"module.{parts[i + 1]}" for i, p in enumerate(parts[:-1]) if p == "module"}
+    missing = sorted(c for c in conditional if c not in reached)
+    assert missing == []

@@ -235,6 +235,8 @@ def _why_not(
         return f"unsafe fix ({_note(finding, shared)}): enable it with --unsafe-fixes"
     if "/.terraform/" in "/" + finding.path.replace(os.sep, "/"):
         return "in a module downloaded by terraform init: fix the module call's inputs"
+    if "/.terragrunt-cache/" in "/" + finding.path.replace(os.sep, "/"):
+        return "in a module downloaded by terragrunt: fix the unit's inputs or the module's source"
     return None
 
 

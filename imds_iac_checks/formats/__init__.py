@@ -15,7 +15,8 @@ class FileKind(NamedTuple):
     syntax: str  # "hcl", "json" or "yaml"; "" = JSON or YAML, whichever the content is
     # What ``check`` reads a file of this name as: "terraform" (a .tf file of a module),
     # "terraform-json" (Terraform JSON syntax), "data" (JSON: a plan, a CloudFormation template
-    # or EC2 API JSON, by content), "cloudformation"; "" = not scanned (variable files).
+    # or EC2 API JSON, by content), "cloudformation", "terragrunt" (a terragrunt.hcl); "" = not
+    # scanned (variable files).
     reads_as: str
     exact: bool = False  # scanned only with the suffix as written (Terraform loads ".tf" only)
 
@@ -25,6 +26,8 @@ FILE_KINDS = (
     FileKind(".tf.json", "json", "terraform-json"),
     FileKind(".tf", "hcl", "terraform", exact=True),
     FileKind(".tfvars", "hcl", ""),
+    # A Terragrunt unit: evaluated with the module it names (formats/terraform/terragrunt.py).
+    FileKind("terragrunt.hcl", "hcl", "terragrunt", exact=True),
     FileKind(".json", "json", "data"),
     FileKind(".yaml", "yaml", "cloudformation"),
     FileKind(".yml", "yaml", "cloudformation"),

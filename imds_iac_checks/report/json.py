@@ -35,7 +35,20 @@ def _finding(f: Finding) -> dict[str, Any]:
         "fix": f.fix,
         "fix_note": f.fix_note,
         "suppressed": f.suppressed,
+        **({"roots": _roots(f)} if f.roots else {}),
     }
+
+
+def _roots(f: Finding) -> list[list[dict[str, Any]]]:
+    """The call chains of a finding made through module calls (``Finding.roots``): each a list
+    of module calls, the root's first, each call its address and where its block is."""
+    return [
+        [
+            {"module": address, "path": span.path, "line": span.line, "column": span.column}
+            for address, span in chain
+        ]
+        for chain in f.roots
+    ]
 
 
 def document(result: ScanResult, *, findings: Any = None) -> dict[str, Any]:
@@ -99,10 +112,17 @@ def _findings_text(findings: list[Finding]) -> str:
             f'      "fixable": {"true" if f.fixable else "false"},\n'
             f'      "fix": {"null" if fix is None else s(fix)},\n'
             f'      "fix_note": {"null" if note is None else s(note)},\n'
-            f'      "suppressed": {"null" if suppressed is None else s(suppressed)}\n'
-            "    }"
+            f'      "suppressed": {"null" if suppressed is None else s(suppressed)}'
+            + (_roots_text(f) if f.roots else "")
+            + "\n    }"
         )
     return "[\n" + ",\n".join(items) + "\n  ]"
+
+
+def _roots_text(f: Finding) -> str:
+    """``,\\n      "roots": [...]`` as ``json.dumps(indent=2)`` writes it in a finding."""
+    text = encode.dumps(_roots(f)).replace("\n", "\n      ")
+    return f',\n      "roots": {text}'
 
 
 def dumps(result: ScanResult) -> str:

@@ -496,7 +496,7 @@ def decision(
         f"{show(literal)}, which imds-iac cannot choose"
     )
     name = _variable_name(tsrc, parts)
-    if name is not None:
+    if name is not None and literal is not None:  # `!= null`: any value would do, none listed
         why += (
             f": a validation block listing the allowed values of var.{name} (contains([...], "
             f"var.{name})) would let imds-iac choose one"

@@ -64,6 +64,7 @@ def targets(
     load: Load | None = None,
     files: source.Files,
     wanted: "Callable[[str], int] | None" = None,
+    units: "Sequence[tuple[str, dict[str, tfm.VarInput], Any]]" = (),
 ) -> Iterator[Target]:
     """Evaluate every directory of ``.tf`` files as a root module: the targets, each with the
     file it is in as its ``path``. ``files`` reads them, the variable files and ``modules.json``.
@@ -77,8 +78,13 @@ def targets(
     ``load`` parses a file (default: ``module.load_file``). ``wanted`` (a scan of named files,
     see :class:`Reach`) prunes the walk: for a module directory, :data:`SKIP` (its calls are not
     followed), :data:`TOWARD` (only its calls toward a wanted module are) or :data:`ALL`
-    (everything below it is); with it, each target records the module calls it was made
-    through (``Target.module_calls``)."""
+    (everything below it is). Each target records the module calls it was made through
+    (``Target.module_calls``): a finding in a module reached from several roots names its root.
+
+    ``units`` (Terragrunt, see :mod:`.terragrunt`): ``(directory, inputs, rest)`` evaluated as
+    roots first, each with ``inputs`` under the root's own (``TF_VAR_``, variable files, the
+    command line); ``rest``, when not None, is the value of every variable the unit does not
+    set (an unknown: an included file that was not read may set it)."""
     env_inputs = tfm.env_var_inputs(environment or {})
     cli_inputs: dict[str, tfm.VarInput] = {}
     for flag, given_text in variables:
@@ -176,7 +182,7 @@ def targets(
         """The targets of ``directory`` called as ``call_path`` (module names from the root),
         then of the modules it calls. ``names``: the instance names of this module instance
         (Target.instance_names); ``mode``: which calls are followed (see ``wanted``);
-        ``calls``: the module blocks this instance was made through (recorded with ``wanted``)."""
+        ``calls``: the module blocks this instance was made through (``Target.module_calls``)."""
         reached.add(directory)
         module = tfm.Module(files_of(directory), inputs, root.work)
         for target in module.targets(prefix, names):
@@ -198,9 +204,8 @@ def targets(
                             src, block, name, prefix, names, initialized=initialized
                         )
                         made = [warning] if warning is not None else []
-                    if wanted is not None:
-                        here = (*calls, src.span(block))
-                        made = [target._replace(module_calls=here) for target in made]
+                    here = (*calls, src.span(block))
+                    made = [target._replace(module_calls=here) for target in made]
                     yield from made
                 except Exception as exc:  # a defect costs this call, not the rest of the module
                     _call_failed(src, block, name, exc, errors)
@@ -228,6 +233,13 @@ def targets(
             address = f"{prefix}module.{name}"
             try:
                 instances = module.call_instances(src, block, address)
+                when = None  # the call exists only under this input (off by default)
+                if not instances:
+                    off = module.call_off_by_default(src, block, address)
+                    if isinstance(off, Target):  # said, never passed silently
+                        yield off._replace(instance_names=names, module_calls=calls)
+                    elif off is not None:
+                        instances, when = off
                 for suffix, child_inputs, expansion in instances:
                     if root.modules >= ROOT_MODULES or root.targets >= ROOT_TARGETS:
                         site = (src.path, block.start_byte)
@@ -238,7 +250,7 @@ def targets(
                         continue
                     root.modules += 1
                     times = expansion.every
-                    yield from walk(
+                    below = walk(
                         child,
                         child_inputs,
                         f"{address}{suffix}.",
@@ -249,8 +261,12 @@ def targets(
                         every if times is None else (every or 1) * times,
                         ((f"{address}{suffix}", address), *names) if suffix else names,
                         child_mode,
-                        (*calls, src.span(block)) if wanted is not None else (),
+                        (*calls, src.span(block)),
                     )
+                    if when is None:
+                        yield from below
+                    else:
+                        yield from (_only_when(target, when) for target in below)
                 if instances and instances[0][2].cut is not None:
                     where, why = instances[0][2].cut
                     cut = tfm.problem_target(
@@ -269,6 +285,22 @@ def targets(
         # Roots first; then any scanned directory no root reached (modules calling each other).
         roots = [d for d in directories if not callers.get(d)]
         roots += [d for d in directories if callers.get(d)]
+    for directory, unit_inputs, rest in units:
+        reached.add(directory)
+        root = _Root()
+        try:
+            inputs = dict(unit_inputs)
+            if rest is not None:
+                declared = tfm.Module(files_of(directory), {}).variables
+                for name in declared:
+                    inputs.setdefault(name, tfm.VarInput(None, None, "", rest))
+            inputs.update(root_inputs(directory))
+            downloaded = _downloaded(directory, files)
+            yield from walk(directory, inputs, "", (directory,), downloaded, root)
+        except Exception as exc:  # never lose the rest of the tree to one unit
+            shown = display_path(directory, cwd)
+            errors.append(ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}"))
+        yield from _cut_targets(root)
     for directory in roots:
         if directory in reached:
             continue
@@ -285,6 +317,13 @@ def targets(
         yield from _cut_targets(root)
         for done in [d for d in loaded if callers.get(d, 0) <= 1]:
             del loaded[done]
+
+
+def _only_when(target: Target, when: str) -> Target:
+    """A target of a module call that exists only under ``when`` (see
+    ``Module.call_off_by_default``): its findings say so."""
+    inner = target.only_when
+    return target._replace(only_when=when if inner is None else f"{when}, and {inner}")
 
 
 class _Cut:

@@ -642,6 +642,11 @@ class Module:
         self._locals[name] = value
         return value
 
+    def evaluate(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
+        """Evaluate an expression of one of this module's files (or of a file read with it,
+        such as a ``terragrunt.hcl``) within this module's bounds; see :meth:`_eval`."""
+        return self._eval(src, node, scope)
+
     def _eval(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
         """Evaluate an expression; whatever cannot be evaluated (an error Terraform would
         report, a bound reached, a defect here) is unknown, with the reason."""
@@ -1259,14 +1264,41 @@ class Module:
         say under which input they exist. When no such value can be derived, an IMDS004 target
         says that it was not evaluated. Left out by a value someone gave (a tfvars entry, a
         module argument, the command line) or by the code itself, it does not exist."""
+        flipped = self._flipped(expansion)
+        if flipped is None:
+            return []
+        when, alternative, why = flipped
         assert expansion.off is not None
-        off, where = expansion.off
+        where = expansion.off[1]
+        spec = KINDS[labels[0]]
+        address = f"{prefix}{labels[0]}.{labels[1]}"
+        if alternative is None:
+            why = (
+                f"the resource exists only when {when}, and imds-iac could not derive a value "
+                f"to evaluate it with: {why}"
+            )
+            cut = problem_target(spec, address, src, block, where, why)
+            return [cut._replace(instance_names=outer, only_when=when)]
+        made = alternative._resource_targets(src, block, labels, prefix, outer)
+        self.expanded = alternative.expanded
+        if not made:
+            why = f"the resource exists only when {when}, and is not created then either"
+            cut = problem_target(spec, address, src, block, where, why)
+            return [cut._replace(instance_names=outer, only_when=when)]
+        return [target._replace(only_when=when) for target in made]
+
+    def _flipped(self, expansion: Expansion) -> tuple[str, Module | None, str] | None:
+        """For a block that ``count``/``for_each`` leaves out (``expansion.off``) under a
+        variable's default only: under which input it exists (``var.create is true: its
+        default at variables.tf:3 is false``), and this module with that variable set to take
+        the other branch (None when no such value can be derived: the third item says why).
+        None when something else leaves it out (a value someone gave, the code itself)."""
+        assert expansion.off is not None
+        off, _ = expansion.off
         decision = next((link.decision for link in off.links if link.decision is not None), None)
         decided_by = decision.input_link if decision is not None else None
         if decision is None or decided_by is None or decided_by.kind != LinkKind.VARIABLE_DEFAULT:
-            return []
-        spec = KINDS[labels[0]]
-        address = f"{prefix}{labels[0]}.{labels[1]}"
+            return None
         other = "false" if decision.taken else "true"
         at = decided_by.span
         said = decided_by.description
@@ -1280,25 +1312,47 @@ class Module:
             or not name.isidentifier()
             or name not in self.variables
         ):
-            why = (
-                f"the resource exists only when {when}, and imds-iac could not derive a value "
-                f"to evaluate it with: {decision.why or decision.subject + ' is computed'}"
-            )
-            cut = problem_target(spec, address, src, block, where, why)
-            return [cut._replace(instance_names=outer, only_when=when)]
+            return when, None, decision.why or decision.subject + " is computed"
         assumed = Val(decision.flip, (Link(at, LinkKind.VARIABLE_DEFAULT, decided_by.subject),))
         inputs = dict(self.inputs)
         inputs[name] = VarInput(None, None, decided_by.subject, assumed, LinkKind.VARIABLE_DEFAULT)
         alternative = Module(self.files, inputs, self.work)
         alternative.assumed = True
         alternative.expanded = self.expanded
-        made = alternative._resource_targets(src, block, labels, prefix, outer)
-        self.expanded = alternative.expanded
-        if not made:
-            why = f"the resource exists only when {when}, and is not created then either"
-            cut = problem_target(spec, address, src, block, where, why)
-            return [cut._replace(instance_names=outer, only_when=when)]
-        return [target._replace(only_when=when) for target in made]
+        return when, alternative, ""
+
+    def call_off_by_default(
+        self, src: Source, block: Node, address: str
+    ) -> tuple[list[tuple[str, dict[str, VarInput], Expansion]], str] | Target | None:
+        """A module call that ``count``/``for_each`` leaves out under the inputs' defaults only
+        (``count = var.enable_bastion ? 1 : 0``, ``default = false``), as
+        :meth:`_off_by_default` does for a resource: its instances under the input that creates
+        it, with under which input that is; or an IMDS004 target at the ``count`` when no value
+        can be derived (or the call is not made then either); None when it does not exist
+        (left out by a value someone gave, by the code itself) or this module is itself
+        evaluated under an assumed input."""
+        if self.assumed:
+            return None
+        expansion = self._instances(src, syntax.child(block, "body"))
+        if expansion.off is None:
+            return None
+        flipped = self._flipped(expansion)
+        if flipped is None:
+            return None
+        when, alternative, why = flipped
+        where = expansion.off[1]
+        if alternative is not None:
+            instances = alternative.call_instances(src, block, address)
+            self.expanded = alternative.expanded
+            if instances:
+                return instances, when
+            why = f"the module call exists only when {when}, and is not made then either"
+        else:
+            why = (
+                f"the module call exists only when {when}, and imds-iac could not derive a "
+                f"value to evaluate it with: {why}"
+            )
+        return problem_target(MODULE_CALL, address, src, block, where, why)  # it says when
 
     def _instances(self, src: Source, body: Node | None) -> Expansion:
         """The instances ``count``/``for_each`` make: at most MAX_INSTANCES (and MODULE_INSTANCES

@@ -83,3 +83,18 @@ def explain(
         "module and call it by a local path; if it creates no instances, suppress this "
         "warning on the module block"
     )
+
+
+def explain_unit(source: object, reason: str | None = None) -> str:
+    """The IMDS004 message on a Terragrunt unit whose module was not evaluated (see
+    :mod:`.terragrunt`): ``reason`` says why, when it is not that nothing was downloaded."""
+    if source is None:
+        shown = "not in this file"
+    else:
+        shown = show(source) if isinstance(source, str) else "not a literal"
+    what = f"terragrunt unit (source {shown}) was not evaluated"
+    if source is not None and not isinstance(source, str):
+        return f"{what}: its source must be a literal string"
+    if reason is not None:
+        return f"{what}: {reason}"
+    return f"{what}: run terragrunt init (or plan) so that .terragrunt-cache holds it"
