@@ -175,6 +175,9 @@ class Decision(NamedTuple):
     # something of the instance (``count.index``): writing the other branch's value over the
     # branch taken would make that input a no-op, so a fix never does.
     reads_input: bool = False
+    # The names followed from the condition to ``subject`` (``local.is_prod``, ``condition
+    # IsProd``), comma-separated; empty when the condition reads ``subject`` itself.
+    through: str = ""
 
     @property
     def actionable(self) -> bool:
@@ -204,6 +207,8 @@ class Decision(NamedTuple):
             where += f" at {link.span.path}:{link.span.line}"
         if self.condition == self.subject:
             return f"{text} ({where})"
+        if self.through:
+            return f"{text} because {self.subject} is {self.shown} ({where})"
         return f"{text}: {self.subject} is {self.shown} ({where})"
 
 

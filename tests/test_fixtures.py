@@ -89,10 +89,17 @@ def test_recorded_state_is_not_fixable(cli) -> None:
             if f["rule_id"] != "IMDS004":
                 assert "fix the configuration and regenerate" in f["message"]
         elif f["resource"] == "aws_instance.from_local_conditional":
-            # `local.is_prod ? "required" : "optional"`: writing over the branch would make
-            # the condition a no-op, and no value of local.is_prod (computed) can be written
-            assert f["fixable"] is False, f
-            assert "make local.is_prod true" in f["message"]
+            # `local.is_prod ? "required" : "optional"` with `is_prod = var.environment ==
+            # "prod"`: the fix changes what decides it, var.environment's default (unsafe),
+            # never the branch (that would make the condition a no-op)
+            assert (f["path"], f["line"], f["fix"]) == (
+                "fixtures/terraform/evaluation/variables.tf",
+                6,
+                "unsafe",
+            ), f
+            assert f["message"].endswith(
+                'set var.environment to "prod" so that local.is_prod is true'
+            )
         elif f["rule_id"] != "IMDS004":
             assert f["fixable"] is True, f
 

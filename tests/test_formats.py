@@ -224,7 +224,9 @@ def test_conditions_are_evaluated_from_parameter_defaults() -> None:
         # ProdOnly's Condition is false under the defaults, but Environment is unconstrained:
         # the stack creates it when Environment is prod, so it is evaluated (issue 15)
         ("IMDS001", "ProdOnly", 16),
-        ("IMDS002", "Strict", 23),  # And(false, ...) is false
+        # And(IsProd, Not IsLegacy) is false only because IsProd is: Environment's default
+        # decides it too (issue 15, pattern 5)
+        ("IMDS002", "Strict", 2),
         ("IMDS002", "Maybe", 28),  # Or(false, unknown) is unknown: both branches, one weak
     ]
     targets, _ = scan("t.yaml", CONDITIONS)

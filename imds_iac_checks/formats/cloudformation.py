@@ -66,6 +66,16 @@ class _TooComplex(Exception):
     pass
 
 
+def _no_single(what: str, flippers: list[DNode], deciding: int) -> str:
+    """Why no one operand of ``Fn::And`` / ``Fn::Or`` decides it: more than one would have to
+    change, or none that can change (literals) would, or several would alone."""
+    if not flippers:
+        return f"more than one operand of its {what} would have to change"
+    if not deciding:
+        return f"no parameter decides its {what}"
+    return f"any of {deciding} operands of its {what} decides it, and imds-iac does not choose"
+
+
 def _label(assumed: tuple[tuple[str, bool], ...]) -> str:
     return " and ".join(
         f"condition {name} is {'true' if truth else 'false'}" for name, truth in assumed
@@ -477,21 +487,45 @@ class Template:
         return [((), unknown_value(loc, node))]
 
     # --- decisions ----------------------------------------------------------------------------
-    def _decider(self, node: DNode | None, depth: int = 0) -> tuple[str, str, bool] | None:
-        """``(parameter, literal, negated)`` of a condition that compares one parameter of the
-        template with a literal: it is ``negated`` XOR (the parameter equals ``literal``)."""
+    def _decider(
+        self, node: DNode | None, depth: int = 0, through: tuple[str, ...] = ()
+    ) -> tuple[str, str, bool, tuple[str, ...]] | str:
+        """``(parameter, literal, negated, conditions followed)`` of a condition that one
+        parameter of the template decides: it is ``negated`` XOR (the parameter equals
+        ``literal``). ``Condition`` and ``Fn::Not`` are followed; ``Fn::And`` / ``Fn::Or`` read
+        as the one operand whose change alone flips them (the others are true for And, false
+        for Or) when exactly one such operand reads a parameter. A str says why there is
+        none."""
         if node is None or depth > 20:
-            return None
+            return "it is nested too deeply"
         func = _intrinsic(node)
         if func is None:
-            return None
+            return "it is a literal"
         name, arg = func
         if name == "Condition" and arg.kind == SCALAR and self.conditions is not None:
-            return self._decider(self.conditions.get(str(arg.value)), depth + 1)
+            label = str(arg.value)
+            inner = self.conditions.get(label)
+            return self._decider(inner, depth + 1, (*through, f"condition {label}"))
         items = arg.items if arg.kind == SEQ else []
         if name == "Not" and len(items) == 1:
-            inner = self._decider(items[0], depth + 1)
-            return (inner[0], inner[1], not inner[2]) if inner is not None else None
+            found = self._decider(items[0], depth + 1, through)
+            if isinstance(found, str):
+                return found
+            return found[0], found[1], not found[2], found[3]
+        if name in ("And", "Or") and len(items) >= 2:
+            truths = [self._truth(item, depth + 1) for item in items]
+            if None in truths:
+                return "not all of its operands are known"
+            neutral = name == "And"  # the value of the others that lets one operand decide
+            flippers = [
+                item
+                for i, item in enumerate(items)
+                if all(t is neutral for j, t in enumerate(truths) if j != i)
+            ]
+            deciding = [item for item in flippers if self._reads_parameter(item)]
+            if len(deciding) == 1:
+                return self._decider(deciding[0], depth + 1, through)
+            return _no_single(f"Fn::{name}", flippers, len(deciding))
         if name == "Equals" and len(items) == 2:
             for ref, literal in (items, items[::-1]):
                 called = _intrinsic(ref)
@@ -506,8 +540,12 @@ class Template:
                     and literal.tag is None
                     and _intrinsic(literal) is None
                 ):
-                    return called[1].value, str(literal.value), False
-        return None
+                    return called[1].value, str(literal.value), False, through
+        return "it does not compare one parameter with a value"
+
+    def _reads_parameter(self, node: DNode) -> bool:
+        reads: dict[str, set[str]] = {}
+        return not self._refs(node, reads) or bool(reads)
 
     def _decision(self, cond: str, taken: bool, node: DNode, other: DNode) -> Decision:
         """Why ``Fn::If`` chose its branch: condition ``cond`` is ``taken``; the parameter it
@@ -516,11 +554,19 @@ class Template:
         at = loc.node_span(node)
         text = f"condition {cond}"
         found = self._decider(self.conditions.get(cond) if self.conditions is not None else None)
-        base = Decision(text, taken, at, other=compact(loc.source(other), 60))
-        if found is None:
-            return base._replace(why=f"{text} does not compare one parameter with a value")
-        name, literal, negated = found
-        base = base._replace(subject=name, reads_input=True)
+        # A condition reads the parameters (or the stack's pseudo parameters): writing the
+        # other branch over the one taken would make it a no-op.
+        plain = other.kind == SCALAR and other.tag is None and _intrinsic(other) is None
+        written = (
+            show(other.value)  # as a fix would write it: "required", quoted as in Terraform
+            if plain and isinstance(other.value, (str, int, float, bool))
+            else compact(loc.source(other), 60)
+        )
+        base = Decision(text, taken, at, other=written, reads_input=True)
+        if isinstance(found, str):
+            return base._replace(why=f"{text} has no single deciding parameter: {found}")
+        name, literal, negated, through = found
+        base = base._replace(subject=name, through=", ".join(through))
         if name in self.overrides or name in self.assumed:
             return base._replace(why=f"parameter {name} is given, not its default")
         param = self.parameters.get(name) if self.parameters is not None else None

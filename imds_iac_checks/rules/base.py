@@ -331,9 +331,10 @@ def where(value: Value) -> str:
     if decision is not None:
         span, here = decision.at, value.span
         place = f"line {span.line}" if span.path == here.path else f"{span.path}:{span.line}"
+        # Through a local or another condition the reason has its own "because".
+        taken = ": " if decision.through and decision.input is not None else ", taken because "
         notes.append(
-            f"the {decision.branch} branch of the conditional at {place}, "
-            f"taken because {decision.reason()}"
+            f"the {decision.branch} branch of the conditional at {place}{taken}{decision.reason()}"
         )
     return f" ({'; '.join(notes)})" if notes else ""
 

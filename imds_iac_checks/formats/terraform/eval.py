@@ -172,6 +172,7 @@ class Scope:
         names: dict[str, Val] | None = None,
         literals: dict[int, Val] | None = None,
         written: Callable[[Span], bool] | None = None,
+        declared: Callable[[str, str], tuple[Source, Node] | None] | None = None,
     ) -> None:
         self.variables = variables
         self.local = local
@@ -182,10 +183,18 @@ class Scope:
         # Whether the text at a span is a literal (False: an expression computes the value
         # there, so a fix cannot write another value over it); None: not known.
         self.written = written
+        # Where a name is declared, for explaining a decision (see decision()): ``("local",
+        # name)`` gives the local's expression, ``("var", name)`` the variable block.
+        self.declared = declared
 
     def with_names(self, **names: Val) -> Scope:
         return Scope(
-            self.variables, self.local, {**self.names, **names}, self.literals, self.written
+            self.variables,
+            self.local,
+            {**self.names, **names},
+            self.literals,
+            self.written,
+            self.declared,
         )
 
 
@@ -403,10 +412,7 @@ def _conditional(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     if decided is not None:
         taken = evaluate(src, yes if decided else no, scope, depth + 1)
         why = decision(src, cond, decided, node, scope, depth)
-        why = why._replace(
-            other=compact(src.text(no if decided else yes), 60),
-            reads_input=why.subject.startswith(("var.", "local.")),
-        )
+        why = why._replace(other=compact(src.text(no if decided else yes), 60))
         return taken.via(Link(src.span(node), LinkKind.DECISION, "conditional", decision=why))
     text = compact(src.text(cond), 60)
     when_yes = evaluate(src, yes, scope, depth + 1)
@@ -441,20 +447,31 @@ def decision(
     """Why the conditional ``node`` took the branch ``taken``: the value its condition ``cond``
     reads and where it is written, and the value to write there to take the other branch.
     Conditions read as one value: ``v``, ``!v``, ``v == literal``, ``v != literal`` (and
-    parentheses), where ``v`` is a variable, a local or an attribute of one; anything else
-    (``var.a && var.b``, a function) is named without an input."""
+    parentheses), where ``v`` is a variable, a local or an attribute of one; a local computed
+    from one value is followed to it (``local.is_prod = var.env == "prod"``, an alias, a
+    negation), through at most MAX_LOCAL_HOPS locals; ``a && b`` / ``a || b`` read as the one
+    operand whose change flips them when exactly one input can (``var.x && true``). A value
+    other than a literal (``var.mode == "legacy"`` to be false) is taken from the variable's
+    ``validation`` blocks. Anything else (``var.a && var.b`` where either decides, a function)
+    is named without an input."""
     text = compact(src.text(cond), 60)
     at = src.span(node)
-    found = _decider(src, cond)
-    if found is None:
-        return Decision(text, taken, at, why=f"{text} does not read a single value")
-    parts, relation, literal, negated = found
-    subject = compact(src.text(parts[0]) + "".join(src.text(p) for p in parts[1:]), 60)
-    value = _operand(src, parts, scope, depth + 1)
+    base = Decision(text, taken, at, reads_input=_reads_input(src, cond))
+    found = _trace(src, cond, scope, False, (), depth)
+    if isinstance(found, str):
+        return base._replace(why=found)
+    tsrc, parts, relation, literal, negated, through = found
+    subject = compact(tsrc.text(parts[0]) + "".join(tsrc.text(p) for p in parts[1:]), 60)
+    base = base._replace(subject=subject, through=", ".join(through))
+    if through:  # a local's expression sees the module's names only
+        scope = Scope(
+            scope.variables, scope.local, None, scope.literals, scope.written, scope.declared
+        )
+    value = _operand(tsrc, parts, scope, depth + 1)
     if not value.known or value.choices or isinstance(value.v, (list, dict)) or not value.links:
-        return Decision(text, taken, at, subject, why=f"{subject} is not a single known value")
+        return base._replace(why=f"{subject} is not a single known value")
     first = value.links[0]
-    shown = show(value.v)
+    base = base._replace(shown=show(value.v))
     computed = scope.written is not None and first.span.path and not scope.written(first.span)
     if (
         computed
@@ -463,59 +480,70 @@ def decision(
             not first.span.path and first.kind not in (LinkKind.VARIABLE_CLI, LinkKind.VARIABLE_ENV)
         )
     ):
-        why = f"{subject} is computed, not written as one value"
-        return Decision(text, taken, at, subject, shown, why=why)
-    where = (first.span, first.kind, first.subject, first.place)
+        return base._replace(why=f"{subject} is computed, not written as one value")
+    base = base._replace(input=(first.span, first.kind, first.subject, first.place))
     want = (not taken) != negated  # the value the relation must take for the other branch
-    flip: Any = None
-    why = ""
     if relation == "is":
         flip = want if not isinstance(value.v, str) else ("true" if want else "false")
-    elif (relation == "==") == want and literal is not None:
-        flip = literal
-    else:
-        why = (
-            f"{text} is {'false' if taken else 'true'} only for a value of {subject} other than "
-            f"{show(literal)}, which imds-iac cannot choose"
+        return base._replace(flip=flip)
+    if (relation == "==") == want and literal is not None:
+        return base._replace(flip=literal)
+    other = _allowed_other(tsrc, parts, scope, value.v, literal)
+    if other is not None:
+        return base._replace(flip=other)
+    why = (
+        f"{text} is {'false' if taken else 'true'} only for a value of {subject} other than "
+        f"{show(literal)}, which imds-iac cannot choose"
+    )
+    name = _variable_name(tsrc, parts)
+    if name is not None and literal is not None:  # `!= null`: any value would do, none listed
+        why += (
+            f": a validation block listing the allowed values of var.{name} (contains([...], "
+            f"var.{name})) would let imds-iac choose one"
         )
-    return Decision(text, taken, at, subject, shown, where, flip, why)
+    return base._replace(why=why)
 
 
-def _decider(src: Source, cond: Node) -> tuple[list[Node], str, Any, bool] | None:
-    """``(operand, relation, literal, negated)`` of a condition that reads one value: the
-    condition is ``negated`` XOR (``operand`` is true | == ``literal`` | != ``literal``)."""
-    negated = False
+# Locals followed to the value that decides a condition (``local.a = !local.b``, ...).
+MAX_LOCAL_HOPS = 16
+# Values of a variable tried against its validation blocks.
+MAX_CANDIDATES = 32
+
+
+# (source, operand, relation, literal, negated, locals followed): the condition is ``negated``
+# XOR (``operand`` is true | == ``literal`` | != ``literal``).
+if TYPE_CHECKING:
+    _Trace = tuple[Source, list[Node], str, Any, bool, tuple[str, ...]]
+
+
+def _trace(
+    src: Source, cond: Node, scope: Scope, negated: bool, through: tuple[str, ...], depth: int
+) -> _Trace | str:
+    """The one value a condition reads (see :func:`decision`), or why there is none."""
+    text = compact(src.text(cond), 60)
     node = cond
     for _ in range(MAX_DEPTH):
         while node.type == "expression" and len(node.named_children) == 1:
             node = node.named_children[0]
         if node.type == "variable_expr":
-            return [node], "is", None, negated
+            return _follow(src, [node], "is", None, negated, through, scope, depth)
         if node.type == "expression":
             named = node.named_children
             if named and named[0].type == "variable_expr":
-                return [node], "is", None, negated
-            return None
+                return _follow(src, [node], "is", None, negated, through, scope, depth)
+            break
         if node.type != "operation":
-            return None
+            break
         inner = node.named_children[0]
-        operator = ""
-        operands: list[list[Node]] = [[]]
-        for child in inner.children:
-            if child.is_named and child.type != "comment":
-                operands[-1].append(child)
-            elif not child.is_named and not operator:
-                operator = src.text(child)
-                operands.append([])
-        operands = [part for part in operands if part]
+        operator, operands = _split(src, inner)
         if inner.type == "unary_operation" and operator == "!" and len(operands) == 1:
             negated = not negated
             if len(operands[0]) == 1:
                 node = operands[0][0]
                 continue
             if operands[0][0].type == "variable_expr":
-                return operands[0], "is", None, negated
-            return None
+                return _follow(src, operands[0], "is", None, negated, through, scope, depth)
+            break
         if operator in ("==", "!=") and len(operands) == 2:
             literals = [
                 syntax.literal(src, p[0]) if len(p) == 1 else syntax.NOT_LITERAL for p in operands
@@ -528,8 +556,186 @@ def _decider(src: Source, cond: Node) -> tuple[list[Node], str, Any, bool] | Non
                     and not isinstance(other, (list, dict))
                     and operands[i][0].type in ("variable_expr", "expression")
                 ):
-                    return operands[i], operator, other, negated
+                    return _follow(
+                        src, operands[i], operator, other, negated, through, scope, depth
+                    )
+            break
+        if operator in ("&&", "||") and len(operands) == 2:
+            return _junction(src, node, operator, operands, scope, negated, through, depth)
+        break
+    return f"{text} does not read a single value"
+
+
+def _split(src: Source, inner: Node) -> tuple[str, list[list[Node]]]:
+    """The operator of a unary or binary operation and its operands (runs of named nodes:
+    ``var.x`` is (variable_expr) (get_attr))."""
+    operator = ""
+    operands: list[list[Node]] = [[]]
+    for child in inner.children:
+        if child.is_named and child.type != "comment":
+            operands[-1].append(child)
+        elif not child.is_named and not operator:
+            operator = src.text(child)
+            operands.append([])
+    return operator, [part for part in operands if part]
+
+
+def _junction(
+    src: Source,
+    node: Node,
+    operator: str,
+    operands: list[list[Node]],
+    scope: Scope,
+    negated: bool,
+    through: tuple[str, ...],
+    depth: int,
+) -> _Trace | str:
+    """``a && b`` / ``a || b``: the operand whose change alone flips the result (the other one
+    is true for ``&&``, false for ``||``) when exactly one such operand reads an input; both
+    operators are monotone, so the negations around it stay as they are."""
+    text = compact(src.text(node), 60)
+    truths: list[bool | None] = []
+    for part in operands:
+        try:
+            truths.append(_truth(_operand(src, part, scope, depth + 1)))
+        except EvalError:
+            truths.append(None)
+    if None in truths:
+        return f"{text} does not read a single value"
+    neutral = operator == "&&"  # the value of the other operand that lets one decide
+    flippers = [part for i, part in enumerate(operands) if truths[1 - i] is neutral]
+    deciding = [part for part in flippers if any(_reads_input(src, n) for n in part)]
+    if not flippers:
+        return f"both operands of {text} would have to change"
+    if not deciding:
+        return f"no input decides {text}"
+    if len(deciding) > 1:
+        shown = " or ".join(compact("".join(src.text(n) for n in p), 40) for p in operands)
+        return f"changing {shown} alone changes {text}, and imds-iac does not choose which"
+    part = deciding[0]
+    if len(part) == 1:
+        return _trace(src, part[0], scope, negated, through, depth + 1)
+    if part[0].type == "variable_expr":
+        return _follow(src, part, "is", None, negated, through, scope, depth + 1)
+    return f"{text} does not read a single value"
+
+
+def _follow(
+    src: Source,
+    parts: list[Node],
+    relation: str,
+    literal: Any,
+    negated: bool,
+    through: tuple[str, ...],
+    scope: Scope,
+    depth: int,
+) -> _Trace | str:
+    """The operand ``parts``, or, when it is a local computed by an expression, the value that
+    expression reads: a reference (an alias) whatever the relation, a condition when the
+    operand is read as true or false."""
+    found: _Trace = (src, parts, relation, literal, negated, through)
+    named = parts[0].named_children if len(parts) == 1 and parts[0].type == "expression" else parts
+    if (
+        scope.declared is None
+        or len(named) != 2
+        or named[0].type != "variable_expr"
+        or src.text(named[0]) != "local"
+        or named[1].type != "get_attr"
+    ):
+        return found
+    name = src.text(named[1].named_children[-1])
+    definition = scope.declared("local", name)
+    if definition is None:
+        return found
+    dsrc, expr = definition
+    if syntax.literal(dsrc, expr) is not syntax.NOT_LITERAL:
+        return found  # the local is the value written
+    if len(through) >= MAX_LOCAL_HOPS:
+        return f"{through[0]} is computed through more than {MAX_LOCAL_HOPS} locals"
+    through = (*through, f"local.{name}")
+    inner = syntax.unwrap(expr)
+    if inner.type == "variable_expr" or (
+        inner.type == "expression" and inner.named_children[0].type == "variable_expr"
+    ):
+        return _follow(dsrc, [inner], relation, literal, negated, through, scope, depth + 1)
+    if relation != "is":
+        return found
+    return _trace(dsrc, expr, scope, negated, through, depth + 1)
+
+
+def _reads_input(src: Source, node: Node) -> bool:
+    """Does the expression read a variable or a local (an input of the configuration)?"""
+    stack = [node]
+    for _ in range(10_000):
+        if not stack:
+            return False
+        current = stack.pop()
+        if current.type == "variable_expr" and src.text(current) in ("var", "local"):
+            return True
+        stack.extend(current.named_children)
+    return True
+
+
+def _variable_name(src: Source, parts: list[Node]) -> str | None:
+    named = parts[0].named_children if len(parts) == 1 and parts[0].type == "expression" else parts
+    if (
+        len(named) == 2
+        and named[0].type == "variable_expr"
+        and src.text(named[0]) == "var"
+        and named[1].type == "get_attr"
+    ):
+        return src.text(named[1].named_children[-1])
+    return None
+
+
+def _allowed_other(src: Source, parts: list[Node], scope: Scope, current: Any, literal: Any) -> Any:
+    """A value of the variable ``parts`` other than ``literal`` (and ``current``) that every
+    ``validation`` block of its declaration accepts: the candidates are the literals of the
+    type of ``current`` written in those blocks' conditions (``contains(["legacy", "modern"],
+    var.x)``, ``var.x == "a" || ...``), each checked by evaluating every condition with it.
+    None when the variable has no validation block or none of them names such a value."""
+    name = _variable_name(src, parts)
+    if name is None or scope.declared is None:
         return None
+    declared = scope.declared("var", name)
+    if declared is None:
+        return None
+    vsrc, block = declared
+    conditions = []
+    for inner in syntax.children(block, "body"):
+        for check in syntax.children(inner, "block"):
+            if syntax.ident(check) == "validation":
+                condition = syntax.attributes(syntax.child(check, "body")).get("condition")
+                if condition is not None:
+                    conditions.append(condition)
+    if not conditions:
+        return None
+    candidates: list[Any] = []
+    stack = list(reversed(conditions))
+    while stack and len(candidates) < MAX_CANDIDATES:
+        node = stack.pop()
+        if node.type in ("literal_value", "template_expr"):
+            found = syntax.literal(vsrc, node)
+            if (
+                type(found) is type(current)
+                and found not in (literal, current)
+                and found not in candidates
+            ):
+                candidates.append(found)
+            continue
+        stack.extend(reversed(node.named_children))
+    for candidate in candidates:
+        given = Val(candidate, (Link(src.span(parts[0]), LinkKind.LITERAL),))
+
+        def variables(n: str, at: Source, node: Node, given: Val = given) -> Val:
+            return given if n == name else unknown(at, node)
+
+        check_scope = Scope(variables, lambda n, at, node: unknown(at, node))
+        try:
+            if all(_truth(evaluate(vsrc, c, check_scope)) is True for c in conditions):
+                return candidate
+        except EvalError:
+            continue
     return None
 
 
@@ -601,15 +807,7 @@ def _operation(src: Source, node: Node, scope: Scope, depth: int) -> Val:
     link = (Link(src.span(node), LinkKind.LITERAL),)
     # Operands are runs of named nodes between operator tokens: `var.x != null` is
     # (variable_expr) (get_attr) "!=" (literal_value).
-    operator = ""
-    operands: list[list[Node]] = [[]]
-    for child in node.children:
-        if child.is_named and child.type != "comment":
-            operands[-1].append(child)
-        elif not child.is_named and not operator:
-            operator = src.text(child)
-            operands.append([])
-    operands = [part for part in operands if part]
+    operator, operands = _split(src, node)
     values = [_operand(src, part, scope, depth) for part in operands]
     if any(not v.known or v.choices for v in values):
         if operator == "&&" and any(v.known and not v.choices and v.v is False for v in values):

@@ -511,7 +511,9 @@ class Module:
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
         self._busy_vars: set[str] = set()
-        self.scope = Scope(self._variable, self._local, written=self._written)
+        self.scope = Scope(
+            self._variable, self._local, written=self._written, declared=self._declared
+        )
         # Evaluated with an input set to take a branch its default does not (see
         # _off_by_default): no further alternatives are tried from here.
         self.assumed = False
@@ -524,6 +526,10 @@ class Module:
                     _LITERAL.fullmatch(parsed.src.data[span.start_byte : span.end_byte]) is not None
                 )
         return True
+
+    def _declared(self, kind: str, name: str) -> tuple[Source, Node] | None:
+        """A local's expression (``kind`` "local") or a variable's block ("var")."""
+        return (self.local_exprs if kind == "local" else self.variables).get(name)
 
     # --- names ----------------------------------------------------------------------------------
     def _variable(self, name: str, src: Source, node: Node) -> Val:
@@ -1305,7 +1311,7 @@ class Module:
         other = "false" if decision.taken else "true"
         at = decided_by.span
         said = decided_by.description
-        if decided_by.subject == decision.subject:
+        if decided_by.subject == decision.subject and not decision.through:
             said = "its default"
         when = f"{decision.condition} is {other}: {said} at {at.path}:{at.line} is {decision.shown}"
         name = decision.subject.removeprefix("var.")
