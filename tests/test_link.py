@@ -278,3 +278,75 @@ def test_beanstalk_fix_adds_the_option(cli, tmp_path: Path) -> None:
     assert "OptionName: DisableIMDSv1" in yaml
     after = cli("check", "--format", "json", ".", cwd=tmp_path)
     assert after.code == 0 and after.json()["findings"] == []
+
+
+MODULE_GROUP = """
+variable "create_launch_template" {
+  type    = bool
+  default = true
+}
+
+variable "launch_template_id" {
+  type    = string
+  default = null
+}
+
+variable "overrides" {
+  type    = any
+  default = []
+}
+
+locals {
+  launch_template_id = var.create_launch_template ? aws_launch_template.this[0].id : var.launch_template_id
+}
+
+resource "aws_launch_template" "this" {
+  count       = var.create_launch_template ? 1 : 0
+  name_prefix = "app-"
+
+  metadata_options {
+    http_tokens = "optional"
+  }
+}
+
+resource "aws_autoscaling_group" "this" {
+  name     = "app"
+  min_size = 1
+  max_size = 2
+
+  mixed_instances_policy {
+    launch_template {
+      launch_template_specification {
+        launch_template_id = local.launch_template_id
+        version            = "$Latest"
+      }
+
+      dynamic "override" {
+        for_each = var.overrides
+        content {
+          instance_type = override.value.instance_type
+          dynamic "launch_template_specification" {
+            for_each = try([override.value.launch_template_specification], [])
+            content {
+              launch_template_id = launch_template_specification.value.launch_template_id
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_group_names_its_template_through_a_local_and_optional_overrides(
+    cli, tmp_path: Path
+) -> None:
+    """As terraform-aws-modules/autoscaling writes it: the template comes through a local that
+    chooses between the module's own template and an input, and overrides may name others in a
+    dynamic block. The group is linked to the module's template, not a warning of its own."""
+    write(tmp_path, "app/main.tf", MODULE_GROUP)
+    doc = cli("check", "--format", "json", "app", cwd=tmp_path).json()
+    found = [(f["rule_id"], f["resource"]) for f in doc["findings"]]
+    assert found == [("IMDS002", "aws_launch_template.this[0]")]
+    assert doc["findings"][0]["message"].endswith("(launch template of aws_autoscaling_group.this)")

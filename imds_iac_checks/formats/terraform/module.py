@@ -1494,7 +1494,7 @@ class Module:
         more: tuple[Value, ...] = ()
         launcher = LAUNCHERS.get(labels[0])
         if launcher is not None and body is not None:
-            found = _launcher_refs(src, body, launcher)
+            found = _launcher_refs(src, body, launcher, lambda e: self._eval(src, e, scope))
             template, more = (found[0], tuple(found[1:])) if found else (None, ())
         elif spec.option is not None and body is not None and not settings:
             # Not set here: the environment's configuration template may set it.
@@ -1828,25 +1828,48 @@ def _bodies(
     return found
 
 
-def _launcher_refs(src: Source, body: Node, launcher: Launcher) -> list[Value]:
+def _launcher_refs(
+    src: Source,
+    body: Node,
+    launcher: Launcher,
+    evaluate: Callable[[Node], Val] | None = None,
+) -> list[Value]:
     """The launch templates (security configuration, configuration template) a resource that
-    has no metadata options of its own names, in the order of ``launcher.refs``."""
+    has no metadata options of its own names, in the order of ``launcher.refs``. ``evaluate``
+    follows a reference that is not written as one (``local.launch_template_id``, a conditional
+    between the module's own template and an input): the value it comes to, or the resource
+    attribute it reads (``aws_launch_template.this[0].id``)."""
     out: list[Value] = []
+    maybe: list[Value] = []  # unresolved, in a dynamic block (an override that may not exist)
+    static = {
+        (inner.start_byte, inner.end_byte)
+        for ref in launcher.refs
+        for inner in _bodies(src, body, ref.path)
+    }
     for ref in launcher.refs:
         for inner in _bodies(src, body, ref.path, dynamic=True):
             attrs = syntax.attributes(inner)
             expr = attrs.get(ref.id) or attrs.get(ref.name)
-            if expr is not None:
-                out.append(
-                    template_reference(
-                        src.span(expr),
-                        compact(src.text(expr)),
-                        syntax.literal(src, expr),
-                        ref.id not in attrs,
-                        ref,
-                    )
-                )
-    return out
+            if expr is None:
+                continue
+            span, by_name = src.span(expr), ref.id not in attrs
+            found = template_reference(
+                span, compact(src.text(expr)), syntax.literal(src, expr), by_name, ref
+            )
+            if not found.known and evaluate is not None:
+                value = evaluate(expr)
+                literal = value.v if value.known and isinstance(value.v, str) else None
+                text = value.expr if not value.known and isinstance(value.expr, str) else ""
+                followed = template_reference(span, text, literal, by_name, ref)
+                if followed.known:
+                    found = followed._replace(provenance=(*followed.provenance, *value.links))
+            if found.known or (inner.start_byte, inner.end_byte) in static:
+                out.append(found)
+            else:
+                maybe.append(found)
+    # A reference in a dynamic block that cannot be resolved counts only when the resource names
+    # no template otherwise (an Auto Scaling group's optional overrides are written that way).
+    return out if any(v.known for v in out) else out + maybe
 
 
 def _launches(
