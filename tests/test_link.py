@@ -297,7 +297,9 @@ variable "overrides" {
 }
 
 locals {
-  launch_template_id = var.create_launch_template ? aws_launch_template.this[0].id : var.launch_template_id
+  launch_template_id = (
+    var.create_launch_template ? aws_launch_template.this[0].id : var.launch_template_id
+  )
 }
 
 resource "aws_launch_template" "this" {
