@@ -352,3 +352,31 @@ def test_a_group_names_its_template_through_a_local_and_optional_overrides(
     found = [(f["rule_id"], f["resource"]) for f in doc["findings"]]
     assert found == [("IMDS002", "aws_launch_template.this[0]")]
     assert doc["findings"][0]["message"].endswith("(launch template of aws_autoscaling_group.this)")
+
+
+def test_a_dynamic_compute_resources_names_its_template_per_environment(
+    cli, tmp_path: Path
+) -> None:
+    """terraform-aws-modules/batch's way: one environment per entry of a map, compute_resources
+    and its launch template in dynamic blocks (``lookup(launch_template.value, "id", null)``
+    beside the name). Each
+    environment is judged with its own entry; a template that allows IMDSv1 is reported as the
+    template of the environments that name it, and an EC2 environment without one by IMDS006."""
+    fixture = Path(__file__).parent / "rules" / "IMDS006" / "tf-batch-dynamic" / "main.tf"
+    text = fixture.read_text().replace('http_tokens                 = "required"', "")
+    text = text.replace(
+        '        type               = "EC2"\n',
+        '        type               = "EC2"\n'
+        '        launch_template    = { name = "batch-imdsv2", version = "$Latest" }\n',
+    )
+    write(tmp_path, "batch/main.tf", text)
+    run = cli("check", "--format", "json", "batch", cwd=tmp_path)
+    found = sorted((f["rule_id"], f["resource"], f["message"]) for f in run.json()["findings"])
+    assert [(rule, resource) for rule, resource, _ in found] == [
+        ("IMDS002", "aws_launch_template.batch"),
+        ("IMDS006", "aws_batch_compute_environment.dynamic"),
+    ]
+    assert found[0][2].endswith(
+        '(launch template of aws_batch_compute_environment.this["ec2"], '
+        'aws_batch_compute_environment.this["spot_templated"])'
+    )

@@ -1242,8 +1242,16 @@ class Module:
                 out.extend(self._off_by_default(src, block, labels, prefix, outer, expansion))
             for suffix, names in expansion.items:
                 scope = self.scope.with_names(**names)
-                target = self._target(spec, address + suffix, src, block, body, labels, scope)
                 own = ((address + suffix, address),) if suffix else ()
+                state = True if launcher is None else self._launch_state(src, body, launcher, scope)
+                if state is False:
+                    continue  # this instance's compute resources launch no EC2 instance
+                if state is not True:
+                    where, why = state
+                    vague = problem_target(spec, address + suffix, src, block, where, why)
+                    out.append(vague._replace(instance_names=own + outer))
+                    continue
+                target = self._target(spec, address + suffix, src, block, body, labels, scope)
                 target = target._replace(instance_names=own + outer)
                 if expansion.every is not None:
                     target = target._replace(instances=expansion.every)
@@ -1494,7 +1502,14 @@ class Module:
         more: tuple[Value, ...] = ()
         launcher = LAUNCHERS.get(labels[0])
         if launcher is not None and body is not None:
-            found = _launcher_refs(src, body, launcher, lambda e: self._eval(src, e, scope))
+
+            def evaluated(expr: Node, where: Scope | None) -> Val:
+                return self._eval(src, expr, where or scope)
+
+            def blocks(path: tuple[str, ...]) -> list[tuple[Node, Scope, Node | None]]:
+                return self._blocks(src, body, path, scope)
+
+            found = _launcher_refs(src, body, launcher, evaluated, blocks)
             template, more = (found[0], tuple(found[1:])) if found else (None, ())
         elif spec.option is not None and body is not None and not settings:
             # Not set here: the environment's configuration template may set it.
@@ -1674,6 +1689,107 @@ class Module:
         first = imds_val.links[0].span if imds_val.links else span
         return span, out, first
 
+    def _blocks(
+        self, src: Source, body: Node | None, path: tuple[str, ...], scope: Scope
+    ) -> list[tuple[Node, Scope, Node | None]]:
+        """The bodies of the nested blocks ``path`` names (every match at each step), each with
+        the scope its content sees. A ``dynamic "<step>"`` block's content comes once per
+        element of its ``for_each`` (the iterator bound to it), not at all when ``for_each`` is
+        known to be empty, and once with an unknown iterator when ``for_each`` cannot be
+        evaluated: the third item is then that ``for_each`` (the dynamic block when it has
+        none), None otherwise."""
+        found: list[tuple[Node, Scope, Node | None]] = (
+            [(body, scope, None)] if body is not None else []
+        )
+        for step in path:
+            out: list[tuple[Node, Scope, Node | None]] = []
+            for outer, where, vague in found:
+                for block in syntax.children(outer, "block"):
+                    labels = syntax.labels(src, block)
+                    inner = syntax.child(block, "body")
+                    if inner is None:
+                        continue
+                    if syntax.ident(block) == step and not labels:
+                        out.append((inner, where, vague))
+                    elif syntax.ident(block) == "dynamic" and labels == [step]:
+                        out += self._dynamic_contents(src, block, inner, step, where, vague)
+            found = out
+        return found
+
+    def _dynamic_contents(
+        self, src: Source, block: Node, dyn: Node, step: str, scope: Scope, vague: Node | None
+    ) -> list[tuple[Node, Scope, Node | None]]:
+        """The contents of one ``dynamic`` block, as :meth:`_blocks` lists them."""
+        attrs = syntax.attributes(dyn)
+        iterator_expr = attrs.get("iterator")
+        name = src.text(iterator_expr).strip() if iterator_expr is not None else step
+        contents = [
+            content_body
+            for content in syntax.children(dyn, "block")
+            if syntax.ident(content) == "content"
+            for content_body in [syntax.child(content, "body")]
+            if content_body is not None
+        ]
+        for_each = attrs.get("for_each")
+        items = self._eval(src, for_each, scope) if for_each is not None else None
+        if items is not None and items.known and not items.choices:
+            raw = items.v
+            if isinstance(raw, (list, dict)):
+                pairs = list(raw.items()) if isinstance(raw, dict) else list(enumerate(raw))
+                out: list[tuple[Node, Scope, Node | None]] = []
+                for key, value in pairs:
+                    bound = Val({"key": Val(key, items.links), "value": value}, items.links)
+                    inner = scope.with_names(**{name: bound})
+                    out += [(content, inner, vague) for content in contents]
+                return out
+        text = _compact_text(src, for_each) if for_each is not None else f"dynamic {step!r}"
+        placeholder = Val(None, (), False, text)
+        links = items.links if items is not None else ()
+        inner = scope.with_names(**{name: Val({"key": placeholder, "value": placeholder}, links)})
+        return [(content, inner, vague or for_each or block) for content in contents]
+
+    def _launch_state(
+        self, src: Source, body: Node | None, launcher: Launcher, scope: Scope
+    ) -> bool | tuple[Span, str]:
+        """Whether one instance of a launcher kind launches EC2 instances, judged with its
+        ``count``/``for_each`` names bound and its ``dynamic`` blocks expanded (see
+        :func:`_launches` for what counts). ``(where, why)`` when a ``dynamic`` block that
+        decides it cannot be evaluated: the resource is then an IMDS004 warning, neither a
+        silent pass nor a guessed IMDS006."""
+        if launcher.needs:
+            needed = self._blocks(src, body, launcher.needs, scope)
+            if not needed:
+                return False
+        if launcher.exempt is None:
+            return True
+        path, name, values = launcher.exempt
+        static = {(inner.start_byte, inner.end_byte) for inner in _bodies(src, body, path)}
+        unjudged: tuple[Span, str] | None = None
+        for inner, where, vague in self._blocks(src, body, path, scope):
+            expr = syntax.attributes(inner).get(name)
+            value: object = None
+            if expr is not None:
+                value = syntax.literal(src, expr)
+                if not (isinstance(value, str) and value in values):
+                    said = self._eval(src, expr, where)
+                    value = said.v if said.known and not said.choices else None
+            if isinstance(value, str) and value in values:
+                continue  # this one launches no EC2 instance
+            dynamic = vague is not None or (inner.start_byte, inner.end_byte) not in static
+            if not dynamic or (vague is None and (expr is None or value is not None)):
+                return True  # launches, or may (a static block's unknown value): judged
+            if unjudged is None:
+                node, said_as = (vague, "for_each") if vague is not None else (expr, name)
+                assert node is not None
+                text = "no for_each" if node.type == "block" else f"{said_as} = "
+                text += "" if node.type == "block" else _compact_text(src, node)
+                unjudged = (
+                    src.span(node),
+                    f"{path[-1] if path else 'the resource'} in a dynamic block could not be "
+                    f"evaluated ({text}): whether it launches EC2 instances is not known",
+                )
+        return unjudged if unjudged is not None else False
+
     def _options(
         self, src: Source, body: Node | None, name: str, scope: Scope
     ) -> tuple[Node | None, Span | None, dict[str, Val], Span | None]:
@@ -1832,13 +1948,17 @@ def _launcher_refs(
     src: Source,
     body: Node,
     launcher: Launcher,
-    evaluate: Callable[[Node], Val] | None = None,
+    evaluate: Callable[[Node, Scope | None], Val] | None = None,
+    blocks: Callable[[tuple[str, ...]], list[tuple[Node, Scope, Node | None]]] | None = None,
 ) -> list[Value]:
     """The launch templates (security configuration, configuration template) a resource that
     has no metadata options of its own names, in the order of ``launcher.refs``. ``evaluate``
     follows a reference that is not written as one (``local.launch_template_id``, a conditional
     between the module's own template and an input): the value it comes to, or the resource
-    attribute it reads (``aws_launch_template.this[0].id``)."""
+    attribute it reads (``aws_launch_template.this[0].id``). ``blocks`` lists the blocks a
+    ref's path names with the scope each content sees (see Module._blocks): a ``dynamic`` block
+    whose ``for_each`` is known to be empty names nothing, one whose ``for_each`` is known is
+    read with its iterator bound; without it, every ``dynamic`` block's content is read once."""
     out: list[Value] = []
     maybe: list[Value] = []  # unresolved, in a dynamic block (an override that may not exist)
     static = {
@@ -1847,22 +1967,37 @@ def _launcher_refs(
         for inner in _bodies(src, body, ref.path)
     }
     for ref in launcher.refs:
-        for inner in _bodies(src, body, ref.path, dynamic=True):
+        entries: list[tuple[Node, Scope | None]] = (
+            [(inner, where) for inner, where, _ in blocks(ref.path)]
+            if blocks is not None
+            else [(inner, None) for inner in _bodies(src, body, ref.path, dynamic=True)]
+        )
+        for inner, where in entries:
             attrs = syntax.attributes(inner)
             expr = attrs.get(ref.id) or attrs.get(ref.name)
             if expr is None:
                 continue
-            span, by_name = src.span(expr), ref.id not in attrs
+            by_name = ref.id not in attrs
+            named = attrs.get(ref.name)
+            if not by_name and named is not None and evaluate is not None and ref.id != ref.name:
+                # ``id = lookup(launch_template.value, "id", null)`` beside a name: the id
+                # known to be null leaves the name to say it
+                said = evaluate(expr, where)
+                if said.known and not said.choices and said.v is None:
+                    expr, by_name = named, True
+            span = src.span(expr)
             found = template_reference(
                 span, compact(src.text(expr)), syntax.literal(src, expr), by_name, ref
             )
             if not found.known and evaluate is not None:
-                value = evaluate(expr)
+                value = evaluate(expr, where)
                 literal = value.v if value.known and isinstance(value.v, str) else None
                 text = value.expr if not value.known and isinstance(value.expr, str) else ""
                 followed = template_reference(span, text, literal, by_name, ref)
                 if followed.known:
                     found = followed._replace(provenance=(*followed.provenance, *value.links))
+            if found in out or found in maybe:
+                continue  # the same template, named by another element of a for_each
             if found.known or (inner.start_byte, inner.end_byte) in static:
                 out.append(found)
             else:
@@ -1881,7 +2016,7 @@ def _launches(
     """Whether a resource of a launcher kind launches EC2 instances (an expression that could
     decide otherwise counts as launching: never a silent pass). ``value_of`` evaluates an
     expression that is not a literal (a variable's default: ``ami_type = var.ami_type``)."""
-    if launcher.needs and not _bodies(src, body, launcher.needs):
+    if launcher.needs and not _bodies(src, body, launcher.needs, dynamic=True):
         return False
     if launcher.exempt is not None:
         path, name, values = launcher.exempt
@@ -1890,7 +2025,7 @@ def _launches(
             if expr is None:
                 continue
             value = syntax.literal(src, expr)
-            if value not in values and value_of is not None:
+            if not (isinstance(value, str) and value in values) and value_of is not None:
                 value = value_of(expr)
             if isinstance(value, str) and value in values:
                 return False
