@@ -641,7 +641,7 @@ def _nothing_found(args: Namespace, result: ScanResult) -> None:
     from imds_iac_checks.report.escape import escape
 
     paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
-    suffixes = [kind.suffix for kind in FILE_KINDS if kind.reads_as]
+    suffixes = [kind.shown for kind in FILE_KINDS if kind.reads_as]
     suffixes.sort(
         key=lambda suffix: (
             not suffix.startswith(".tf"),

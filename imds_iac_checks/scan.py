@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from imds_iac_checks import source
 from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
-from imds_iac_checks.formats import scanned_kind
+from imds_iac_checks.formats import FILE_KINDS, scanned_kind
 from imds_iac_checks.link import link
 from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
 from imds_iac_checks.rules import auditors
@@ -44,8 +44,12 @@ class DataJob(NamedTuple):
     settings: Settings
 
 
+# Hidden directories that hold files imds-iac reads (formats.FILE_KINDS ``directory``): walked.
+_READ_HIDDEN = frozenset(kind.directory for kind in FILE_KINDS if kind.directory)
+
+
 def _hidden(name: str) -> bool:
-    return name.startswith(".") and name not in (".", "..")
+    return name.startswith(".") and name not in (".", "..") and name not in _READ_HIDDEN
 
 
 def discover(
@@ -59,9 +63,10 @@ def discover(
 ) -> Iterator[tuple[str, Settings]]:
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
-    Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories and excluded
-    paths. A file named explicitly is scanned when an adapter supports its name, unless excluded.
-    A path that does not exist is an error, unless ``virtual`` (absolute paths) holds it: a
+    Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories (but
+    ``.ebextensions``, whose ``.config`` files are read) and excluded paths. A file named
+    explicitly is scanned when an adapter supports its name, unless excluded. A path that does
+    not exist is an error, unless ``virtual`` (absolute paths) holds it: a
     file read from standard input. Files whose real path ``skip`` holds (imds-iac's own
     baseline and report) are never scanned. ``budget`` (``[n]``): the walk stops once it has
     listed ``n`` directory entries (``budget[0]`` is then negative).
@@ -110,9 +115,9 @@ def discover(
                 keep.append(d)
             dirs[:] = keep
             for name in sorted(files):
-                if scanned_kind(name) is None:
-                    continue
                 full = os.path.join(root, name)
+                if scanned_kind(full) is None:
+                    continue
                 absolute = os.path.abspath(full)
                 if settings.excluded(absolute):
                     continue

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 EXPECT = re.compile(r"(?:#|//)\s*imds-expect:\s*([A-Z0-9@, ]+)")
 ARGS = re.compile(r"(?:#|//)\s*imds-args:(.*)$")
-INLINE = (".tf", ".tfvars", ".yaml", ".yml", ".template")
+INLINE = (".tf", ".tfvars", ".yaml", ".yml", ".template", ".config")
 SIDECAR = ".expect"
 
 

@@ -204,7 +204,9 @@ def test_check_diff_is_fix_diff(cli, tree: Path) -> None:
 def test_a_scan_of_nothing_warns(cli, tree: Path) -> None:
     write(tree, "a.py", "print('hello')\n")
     (tree / "empty").mkdir()
-    suffixes = ".tf, .tf.json, terragrunt.hcl, .json, .yaml, .yml and .template"
+    suffixes = (
+        ".tf, .tf.json, terragrunt.hcl, .json, .yaml, .yml, .template and .ebextensions/*.config"
+    )
     for argv, shown in (
         (["a.py"], "a.py"),
         (["empty"], "empty"),

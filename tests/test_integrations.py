@@ -379,9 +379,15 @@ def test_pre_commit_hooks_files_pattern() -> None:
     doc = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
     before = re.compile(r"(\.tf|\.tf\.json|\.ya?ml|\.json|\.template)$")
     added = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
-    added += ["ami.pkr.hcl"]
+    added += ["ami.pkr.hcl", ".ebextensions/imds.config", "app/.ebextensions/01-imds.config"]
     names = ["main.tf", "a.tf.json", "s.yaml", "s.yml", "plan.json", "x.template", "deep/b.tf"]
     names += ["README.md", "main.py", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", *added]
+    names += [
+        "web.config",
+        "config/app.config",
+        "x.ebextensions/a.config",
+        ".ebextensions/o/a.config",
+    ]
     for hook in doc:
         files = re.compile(hook["files"])
         for name in names:

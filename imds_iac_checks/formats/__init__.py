@@ -19,6 +19,13 @@ class FileKind(NamedTuple):
     # scanned (variable files).
     reads_as: str
     exact: bool = False  # scanned only with the suffix as written (Terraform loads ".tf" only)
+    # Only a file directly inside a directory of this name (as written) is of this kind.
+    directory: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The names of this kind, as messages show them: ``.tf``, ``.ebextensions/*.config``."""
+        return f"{self.directory}/*{self.suffix}" if self.directory else self.suffix
 
 
 # Longest suffix first: the first that matches decides.
@@ -32,16 +39,35 @@ FILE_KINDS = (
     FileKind(".yaml", "yaml", "cloudformation"),
     FileKind(".yml", "yaml", "cloudformation"),
     FileKind(".template", "", "cloudformation"),
+    # Elastic Beanstalk configuration files (formats/ebextensions.py): ``.config`` is read only
+    # in a source bundle's ``.ebextensions`` directory, where Elastic Beanstalk reads it.
+    FileKind(".config", "", "ebextensions", directory=".ebextensions"),
 )
 _ANY_SUFFIX = tuple(kind.suffix for kind in FILE_KINDS)
 
 
 def kind_of(name: str) -> FileKind | None:
-    """The kind of a file name (ignoring case), or None."""
+    """The kind of a file name (its suffix ignoring case; a kind bound to a ``directory`` needs
+    the path's parent directory), or None."""
     lower = name.lower()
     if not lower.endswith(_ANY_SUFFIX):
         return None
-    return next(kind for kind in FILE_KINDS if lower.endswith(kind.suffix))
+    return next(
+        (
+            kind
+            for kind in FILE_KINDS
+            if lower.endswith(kind.suffix)
+            and (not kind.directory or _parent(name) == kind.directory)
+        ),
+        None,
+    )
+
+
+def _parent(path: str) -> str:
+    """The name of the directory a path names its file in ("" for a bare name), with either
+    separator."""
+    parts = path.replace("\\", "/").split("/")
+    return parts[-2] if len(parts) > 1 else ""
 
 
 def scanned_kind(name: str) -> FileKind | None:

@@ -68,6 +68,8 @@ def parse(
         if b'"resource"' not in data and not _utf16(data):
             return [], []
         return _json(path, data, tf_config=True)
+    if kind is not None and kind.reads_as == "ebextensions":
+        return _ebextensions(path, data) if _has(data, (b"option_settings",)) else ([], [])
     params = cfn_parameters or {}
     if kind is not None and kind.syntax == "yaml":
         return _yaml(path, data, params, where) if _has(data, _CFN_MARKERS) else ([], [])
@@ -209,6 +211,27 @@ def _yaml(
         message = "a CloudFormation template is one YAML document; this file has more"
         return [], [ScanError(path, line, column, message)]
     return _template(loc, templates[0], params, where)
+
+
+def _ebextensions(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    """An Elastic Beanstalk configuration file, in JSON or YAML (one document)."""
+    from imds_iac_checks.formats import ebextensions
+
+    if syntax_of(path, data) == "json":
+        read = _read(path, data, parse_json, "invalid JSON")
+        if isinstance(read, ScanError):
+            return [], [read]
+        loc, root = read
+        return ebextensions.interpret(loc, root)
+    read = _read(path, data, parse_yaml, "invalid YAML")
+    if isinstance(read, ScanError):
+        return [], [read]
+    loc, roots = read
+    if len(roots) > 1:
+        line, column, _ = loc.position(roots[1].start)
+        message = "an Elastic Beanstalk configuration file is one YAML document; this file has more"
+        return [], [ScanError(path, line, column, message)]
+    return ebextensions.interpret(loc, roots[0]) if roots else ([], [])
 
 
 def _template(
