@@ -432,3 +432,49 @@ def test_excluded_module_files_are_not_reported(cli, tmp_path: Path) -> None:
     write(tmp_path, "vendor/x/main.tf", 'resource "aws_instance" "legacy" {\n}\n')
     run = cli("check", "--format", "json", "root", cwd=tmp_path)
     assert run.json()["findings"] == []
+
+
+def test_off_by_defaults_no_single_input_decides_is_named(cli, tmp_path: Path) -> None:
+    """Issue 15, no silent pass: a resource left out by variable defaults through an expression
+    no single input decides (`length(var.hosts) > 0 ? 1 : 0`, `count = var.replicas`) is an
+    IMDS004 warning naming the variables; left out by a value someone gave, or by a literal, it
+    does not exist."""
+    write(
+        tmp_path,
+        "main.tf",
+        """
+        variable "hosts" {
+          type    = list(string)
+          default = []
+        }
+
+        variable "replicas" {
+          type    = number
+          default = 0
+        }
+
+        resource "aws_instance" "jump" {
+          count = length(var.hosts) > 0 ? 1 : 0
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
+
+        resource "aws_instance" "replica" {
+          count = var.replicas
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
+
+        resource "aws_instance" "never" {
+          count = 0
+          ami   = "ami-0c55b159cbfafe1f0"
+        }
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    found = {f["resource"]: (f["rule_id"], f["message"]) for f in doc["findings"]}
+    assert sorted(found) == ["aws_instance.jump", "aws_instance.replica"]
+    assert found["aws_instance.jump"][0] == "IMDS004"
+    assert "exists only when var.hosts is not the default" in found["aws_instance.jump"][1]
+    assert "exists only when var.replicas is not the default" in found["aws_instance.replica"][1]
+    write(tmp_path, "terraform.tfvars", "hosts    = []\nreplicas = 0\n")
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []

@@ -1314,7 +1314,35 @@ class Module:
         off, _ = expansion.off
         decision = next((link.decision for link in off.links if link.decision is not None), None)
         decided_by = decision.input_link if decision is not None else None
-        if decision is None or decided_by is None or decided_by.kind != LinkKind.VARIABLE_DEFAULT:
+        if decision is None or decided_by is None:
+            # No single input decides it (`length(var.hosts) > 0 ? 1 : 0`, `count = var.n`): it
+            # is still off only because of variable defaults when the value came from them and
+            # from nothing anyone gave. Then it is named (IMDS004), never left out in silence.
+            kinds = {link.kind for link in off.links}
+            defaults = {
+                link.subject for link in off.links if link.kind == LinkKind.VARIABLE_DEFAULT
+            }
+            if decision is not None and decision.reads_input:
+                # A condition of several inputs, or a function of one: the variables it names,
+                # when every one of them has its default here.
+                # A condition that also reads locals or anything else is not judged here (a
+                # local may carry a value someone gave: `local.create = var.create && ...`).
+                named = set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", decision.condition))
+                others = re.search(r"\b(?:local|module|data|each|count)\.", decision.condition)
+                if (
+                    not named
+                    or others is not None
+                    or any(n not in self.variables or n in self.inputs for n in named)
+                ):
+                    return None
+                defaults = {f"var.{n}" for n in named}
+            elif LinkKind.VARIABLE_DEFAULT not in kinds or kinds & _GIVEN_KINDS:
+                return None
+            names = sorted(defaults)
+            when = f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} not the default"
+            why = "no single input decides whether it exists"
+            return when, None, why
+        if decided_by.kind != LinkKind.VARIABLE_DEFAULT:
             return None
         other = "false" if decision.taken else "true"
         at = decided_by.span
@@ -2005,6 +2033,18 @@ def _launcher_refs(
     # A reference in a dynamic block that cannot be resolved counts only when the resource names
     # no template otherwise (an Auto Scaling group's optional overrides are written that way).
     return out if any(v.known for v in out) else out + maybe
+
+
+# Where a value someone gave comes from: a block left out by such a value does not exist.
+_GIVEN_KINDS = frozenset(
+    {
+        LinkKind.VARIABLE_FILE,
+        LinkKind.VARIABLE_CLI,
+        LinkKind.VARIABLE_ENV,
+        LinkKind.MODULE_INPUT,
+        LinkKind.SHARED_MODULE_INPUT,
+    }
+)
 
 
 def _launches(
