@@ -678,6 +678,12 @@ ONLY_CHECKOV = {
     ("evaluation", "IMDS002", "aws_instance.can_and_tostring"),
     # Without EVAL_TF_PLAN_AFTER_UNKNOWN, a block known only after apply is absent for checkov.
     ("plan-unknown", "IMDS001", "aws_instance.fresh"),
+    # Module calls off by default (count = var.x ? 1 : 0, count = var.y != null ? 1 : 0): checkov
+    # renders their resources as if created, without the call's index. imds-iac evaluates
+    # module.bastion with var.enable_bastion flipped (its finding is module.bastion[0]...: below)
+    # and names module.jump, whose condition gives no value to flip to, as an IMDS004 warning.
+    ("fleet", "IMDS001", "module.bastion.aws_instance.this"),
+    ("fleet", "IMDS001", "module.jump[0].aws_instance.this"),
 }
 ONLY_IMDS_IAC = {
     # checkov renders the dynamic block although its for_each is [] (the condition on a null
@@ -693,6 +699,7 @@ ONLY_IMDS_IAC = {
     # that creates it and says so.
     ("bastion", "IMDS001", "aws_instance.bastion[0]"),
     ("cfn-php-tier.yaml", "IMDS001", "LegacyHost"),
+    ("fleet", "IMDS001", "module.bastion[0].aws_instance.this"),
 }
 
 
