@@ -19,6 +19,7 @@ from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
     UNKNOWN,
+    launches,
     literal_value,
     option_settings,
     read_settings,
@@ -824,7 +825,7 @@ class Template:
         targets: list[Target] = []
         launcher = LAUNCHERS.get(kind)
         if launcher is not None:
-            if self._launches(launcher, props):
+            if launches(props, launcher.needs, launcher.exempt, _nested):
                 target = self._make(launcher.spec, logical, resource, header, None)
                 refs = self._references(props, launcher.refs)
                 targets.append(
@@ -851,19 +852,6 @@ class Template:
         if suppress:
             targets = [t._replace(suppress=suppress) for t in targets]
         return targets
-
-    def _launches(self, launcher: CfnLauncher, props: DNode | None) -> bool:
-        """Whether a resource of a launcher kind launches EC2 instances (a value that is not a
-        literal counts as launching: never a silent pass)."""
-        if launcher.needs and not _nested(props, launcher.needs):
-            return False
-        if launcher.exempt is not None:
-            path, name, values = launcher.exempt
-            for block in _nested(props, path):
-                node = block.get(name)
-                if node is not None and node.kind == SCALAR and node.value in values:
-                    return False
-        return True
 
     def _exists_only_when(self, key_node: DNode, resource: DNode, name: str) -> list[Target] | None:
         found = self._exists_when(name)

@@ -180,3 +180,27 @@ def json_string_settings(
             if value is not None:
                 settings[key] = (value._replace(expression=json.dumps(options[field])),)
     return settings
+
+
+Blocks = Callable[[DNode | None, tuple[str, ...]], list[DNode]]
+
+
+def launches(
+    body: DNode | None,
+    needs: tuple[str, ...],
+    exempt: tuple[tuple[str, ...], str, frozenset[str]] | None,
+    nested: Blocks,
+) -> bool:
+    """Whether a resource of a launcher kind (``Launcher`` of Terraform JSON, ``CfnLauncher``)
+    launches EC2 instances: it has the blocks it ``needs``, and no literal in them says it does
+    not (Fargate). ``nested`` finds the blocks a path names in the format at hand. A value that
+    is not a literal counts as launching: never a silent pass."""
+    if needs and not nested(body, needs):
+        return False
+    if exempt is not None:
+        path, name, values = exempt
+        for block in nested(body, path):
+            node = block.get(name)
+            if node is not None and node.kind == SCALAR and node.value in values:
+                return False
+    return True

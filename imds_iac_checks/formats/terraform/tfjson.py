@@ -18,6 +18,7 @@ import re
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     json_string_settings,
+    launches,
     literal_value,
     option_settings,
     read_settings,
@@ -73,15 +74,7 @@ def _nested(node: DNode | None, path: tuple[str, ...]) -> list[DNode]:
 
 def _launches(body: DNode, launcher: Launcher) -> bool:
     """Whether a resource of a launcher kind launches EC2 instances (see module._launches)."""
-    if launcher.needs and not _nested(body, launcher.needs):
-        return False
-    if launcher.exempt is not None:
-        path, name, values = launcher.exempt
-        for inner in _nested(body, path):
-            node = inner.get(name)
-            if node is not None and node.kind == SCALAR and node.value in values:
-                return False
-    return True
+    return launches(body, launcher.needs, launcher.exempt, _nested)
 
 
 def _reference(
