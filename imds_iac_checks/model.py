@@ -364,6 +364,151 @@ class KindSpec(NamedTuple):
         return self.block_label or self.block or "the resource"
 
 
+# --- code that runs on instances (migration hazards) --------------------------------------------
+#
+# Requiring tokens breaks whatever on the instance still calls IMDSv1. Adapters hand over the text
+# that runs on instances — a target's user data, a script file, a Dockerfile's RUN lines — as a
+# :class:`Payload`: the text as the instance sees it, and where each run of it is written
+# (:class:`Piece`). Analysers (:mod:`imds_iac_checks.hazards`) find what breaks in that text
+# (:class:`Found`, in the payload's coordinates); the engine maps each to the file a person
+# edits and to the instances it runs on (:class:`Hazard`, :class:`Host`), and rules that judge
+# hazards (``Rule.hazard``) turn them into findings.
+
+
+class Piece(NamedTuple):
+    """A run of a payload's text written literally in a file: ``text[start:end]`` is written at
+    ``span``. When the text's UTF-8 length equals the span's byte length the run is written as
+    is (an offset inside it maps to the same offset in the file); otherwise it is one escape
+    (``\\"`` in a JSON string, ``$${`` in an HCL template) and only its ends map.
+
+    ``escape`` says how text inserted into this run must be written there: layers joined by
+    ``+``, innermost first (``sub+json``: an ``Fn::Sub`` string in a JSON template), each a name
+    of :data:`imds_iac_checks.fix.escape.LAYERS` with an optional ``:argument``
+    (``yaml-block:4``, the block scalar's indentation); "" when nothing can be inserted here (a
+    YAML plain scalar: the fix says why)."""
+
+    start: int
+    end: int
+    span: Span
+    escape: str = "raw"
+
+
+class Payload(NamedTuple):
+    """Text that runs on instances, as they see it, and where it is written.
+
+    ``pieces`` cover the literal runs in order; text outside every piece is a hole: something
+    evaluated at deploy time (``${var.x}``, ``!Ref``), kept as written so that a parser sees a
+    word there, and never edited. ``span`` is the whole expression or file: where a finding
+    points when what it reports is not inside one piece. ``what`` names the payload in messages
+    ("user data", "script", "Dockerfile RUN"), ``language`` how it is read ("" = from its first
+    line: a shebang, ``<powershell>``, ``#cloud-config``; see :mod:`imds_iac_checks.hazards`),
+    and ``no_fix`` why no edit can be made in it ("" = editable where pieces allow: a base64
+    literal is not). ``owner`` is the address of the target whose user data it is ("" for a
+    file on its own)."""
+
+    text: str
+    pieces: tuple[Piece, ...]
+    span: Span
+    what: str
+    language: str = ""
+    no_fix: str = ""
+    owner: str = ""
+
+    def located(self, start: int, end: int) -> Span | None:
+        """The file span of ``text[start:end]`` when it lies in one piece written as is (or
+        covers whole escapes at its ends), else None."""
+        return locate(self, start, end)
+
+
+def locate(payload: Payload, start: int, end: int) -> Span | None:
+    """See :meth:`Payload.located`."""
+    text = payload.text
+    for piece in payload.pieces:
+        if piece.start <= start and end <= piece.end:
+            if not _verbatim(piece, text):
+                if (start, end) == (piece.start, piece.end):
+                    return piece.span
+                return None
+            return _sub_span(piece, text, start, end)
+    return None
+
+
+def _verbatim(piece: Piece, text: str) -> bool:
+    size = piece.span.end_byte - piece.span.start_byte
+    return size == len(text[piece.start : piece.end].encode("utf-8", "surrogatepass"))
+
+
+def _sub_span(piece: Piece, text: str, start: int, end: int) -> Span:
+    """The span of ``text[start:end]`` inside a piece written as is: lines and columns counted
+    from the piece's start over the text between."""
+    span = piece.span
+    before = text[piece.start : start]
+    inner = text[start:end]
+    start_byte = span.start_byte + len(before.encode("utf-8", "surrogatepass"))
+    end_byte = start_byte + len(inner.encode("utf-8", "surrogatepass"))
+    line, column = _advance(span.line, span.column, before)
+    end_line, end_column = _advance(line, column, inner)
+    return Span(span.path, start_byte, end_byte, line, column, end_line, end_column)
+
+
+def _advance(line: int, column: int, text: str) -> tuple[int, int]:
+    newlines = text.count("\n")
+    if not newlines:
+        return line, column + len(text)
+    return line + newlines, len(text) - text.rfind("\n")
+
+
+class Found(NamedTuple):
+    """A hazard an analyser found in a payload, in the payload's coordinates.
+
+    ``kind`` says what it is (a rule judging hazards selects its kind: "imdsv1-call",
+    "old-sdk"); ``text[start:end]`` is the call or pin; ``what`` describes it for messages
+    (``curl GET http://169.254.169.254/latest/meta-data/iam/security-credentials/ without a
+    session token``). ``edits`` fix it, as ``(start, end, new text)`` on the payload's text
+    (none overlapping; an edit shared by several hazards of one payload, such as the one line
+    that fetches the token, is the same tuple in each and applied once); ``change`` says what
+    they do, ``no_fix`` why there are none."""
+
+    kind: str
+    start: int
+    end: int
+    what: str
+    edits: tuple[tuple[int, int, str], ...] = ()
+    change: str = ""
+    no_fix: str = ""
+    # Free details for rules and reports (the tool, the URL, the package and its minimum),
+    # as (key, value) pairs.
+    details: tuple[tuple[str, str], ...] = ()
+
+
+class Host(NamedTuple):
+    """A target a payload runs on (or whose instances it runs on), with whether its instances
+    require tokens: ``state`` is "required", "allowed" (IMDSv1 still answers), "disabled" (the
+    endpoint is off: every call fails) or "unknown"."""
+
+    address: str
+    span: Span
+    state: str
+
+
+class Hazard(NamedTuple):
+    """Something that breaks when IMDSv2 is required, placed where a person edits it and tied
+    to the instances it runs on. ``edits`` are byte-range edits of files, as ``(path, start,
+    end, new bytes)``: the payload's edits mapped through its pieces and escaped for each
+    piece (none when ``no_fix`` says why)."""
+
+    kind: str
+    span: Span
+    what: str
+    payload: str  # Payload.what: "user data", "script", ...
+    owner: str  # the target whose user data it is, or "" (a file on its own)
+    hosts: tuple[Host, ...]
+    edits: tuple[tuple[str, int, int, bytes], ...] = ()
+    change: str = ""
+    no_fix: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+
+
 class Target(NamedTuple):
     """A place that decides the metadata options of instances: one resource.
 
@@ -419,6 +564,12 @@ class Target(NamedTuple):
     # off by default): under which ("PHPVersion is 5.5", "var.create is true"). It was evaluated
     # under them, and its findings say so.
     only_when: str | None = None
+    # What runs on the target's instances, as its adapter read it (user data: see Payload).
+    user_data: tuple[Payload, ...] = ()
+    # Where code that runs on the target's instances still calls IMDSv1 (``user-data.sh:14``):
+    # filled by the scan before the rules run; a fix that requires tokens here is unsafe (it
+    # would break those calls) and says so.
+    blocked_by: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -467,6 +618,9 @@ class Finding(NamedTuple):
     # first, each call as (its address, the span of its ``module`` block). See
     # :func:`imds_iac_checks.scan.merge_instances`.
     roots: tuple[tuple[tuple[str, Span], ...], ...] = ()
+    # A finding on a hazard (Rule.hazard) carries its fix as byte-range edits of files,
+    # ``(path, start, end, new bytes)`` (see Hazard.edits); () for every other finding.
+    edits: tuple[tuple[str, int, int, bytes], ...] = ()
 
 
 class ScanError(NamedTuple):

@@ -25,6 +25,7 @@ from imds_iac_checks.model import (
     SAFE,
     UNSAFE,
     Finding,
+    Hazard,
     LinkKind,
     Scalar,
     Span,
@@ -96,6 +97,7 @@ class Suppression(NamedTuple):
 
 
 Audit = Callable[[Suppression], Iterable[Finding]]
+HazardCheck = Callable[[Hazard, Context], Iterable[Finding]]
 
 
 class Rule(NamedTuple):
@@ -129,6 +131,12 @@ class Rule(NamedTuple):
     # names it exactly (its id or name) on the same line or in the same Metadata — never by a
     # bare ``ignore`` or a prefix, which would hide the dead code the rule reports.
     audit: Audit | None = None
+    # A rule that judges hazards — code that runs on instances and breaks when IMDSv2 is
+    # required (see :class:`~imds_iac_checks.model.Hazard`) — rather than targets: its ``check``
+    # finds nothing on a target, and ``hazard`` is called once per hazard the scan found (each
+    # hazard once, with every instance it runs on). ``kinds``: the Hazard kinds it judges.
+    hazard: HazardCheck | None = None
+    kinds: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -202,6 +210,38 @@ def suppression_finding(rule: Rule, s: Suppression, message: str) -> Finding:
         fix=SAFE if s.fixable else None,
         label=s.resource or None,
         body=message,
+    )
+
+
+def hazard_finding(
+    rule: Rule,
+    hazard: Hazard,
+    message: str,
+    *,
+    severity: str | None = None,
+    help: str | None = None,
+) -> Finding:
+    """A finding of ``rule`` (one with a ``hazard`` check) on ``hazard``: at the hazard's span,
+    labelled with the target whose user data it is (or the file), fixable by the hazard's own
+    edits (always unsafe: they change what the code does). ``severity`` overrides the rule's
+    (an IMDSv1 call on instances that already require tokens fails today: an error)."""
+    label = hazard.owner or None
+    fixable = bool(hazard.edits)
+    return Finding(
+        rule_id=rule.id,
+        severity=severity or rule.severity,
+        message=f"[{label}] {message}" if label else message,
+        path=hazard.span.path,
+        span=hazard.span,
+        resource=hazard.owner or hazard.span.path,
+        kind=hazard.payload,
+        fixable=fixable,
+        fix=UNSAFE if fixable else None,
+        fix_note=(hazard.change or "changes what the code does") if fixable else None,
+        label=label,
+        body=message,
+        help=help,
+        edits=hazard.edits,
     )
 
 
