@@ -51,8 +51,17 @@ _LANGUAGES: dict[str, dict[str, Any]] = {
         "functions": "(function_definition name: (identifier) @name body: (_) @value)",
         "scopes": ("function_definition", "lambda"),
         "tools": {
-            "get", "post", "put", "head", "delete", "patch", "options", "request",
-            "urlopen", "open", "stream",
+            "get",
+            "post",
+            "put",
+            "head",
+            "delete",
+            "patch",
+            "options",
+            "request",
+            "urlopen",
+            "open",
+            "stream",
         },
         "ctors": {"Request", "HTTPConnection", "HTTPSConnection"},
     },
@@ -70,10 +79,24 @@ _LANGUAGES: dict[str, dict[str, Any]] = {
                 value: [(arrow_function) (function_expression)] @value)
         """,
         "scopes": (
-            "function_declaration", "function_expression", "arrow_function",
-            "method_definition", "generator_function_declaration",
+            "function_declaration",
+            "function_expression",
+            "arrow_function",
+            "method_definition",
+            "generator_function_declaration",
         ),
-        "tools": {"get", "post", "put", "head", "delete", "patch", "request", "fetch", "axios", "got"},
+        "tools": {
+            "get",
+            "post",
+            "put",
+            "head",
+            "delete",
+            "patch",
+            "request",
+            "fetch",
+            "axios",
+            "got",
+        },
         "ctors": {"URL", "Request"},
     },
     "go": {
@@ -104,8 +127,15 @@ _LANGUAGES: dict[str, dict[str, Any]] = {
         "functions": "(method_declaration name: (identifier) @name body: (_) @value)",
         "scopes": ("method_declaration", "constructor_declaration", "lambda_expression"),
         "tools": {
-            "openConnection", "openStream", "uri", "newBuilder",
-            "HttpGet", "HttpPost", "HttpPut", "HttpHead", "HttpDelete",
+            "openConnection",
+            "openStream",
+            "uri",
+            "newBuilder",
+            "HttpGet",
+            "HttpPost",
+            "HttpPut",
+            "HttpHead",
+            "HttpDelete",
         },
         "ctors": {"URL", "create", "URI"},
     },
@@ -113,12 +143,25 @@ _LANGUAGES: dict[str, dict[str, Any]] = {
 _LANGUAGES["typescript"] = _LANGUAGES["javascript"]
 
 _BLOCKS = {
-    "block", "module", "statement_block", "program", "statement_list", "source_file",
-    "class_body", "switch_block", "constructor_body",
+    "block",
+    "module",
+    "statement_block",
+    "program",
+    "statement_list",
+    "source_file",
+    "class_body",
+    "switch_block",
+    "constructor_body",
 }
 _WRAPPERS = {
-    "parenthesized_expression", "cast_expression", "await_expression", "expression_list",
-    "as_expression", "non_null_expression", "type_assertion", "satisfies_expression",
+    "parenthesized_expression",
+    "cast_expression",
+    "await_expression",
+    "expression_list",
+    "as_expression",
+    "non_null_expression",
+    "type_assertion",
+    "satisfies_expression",
 }
 _FORMATS = {"format", "Sprintf", "formatted"}
 
@@ -227,7 +270,10 @@ class _File:
         for captures in _matches(self.queries["strings"], self.tree.root_node):
             for node in captures.get("s", ()):
                 parts = self.string_parts(node)
-                if None not in parts and "".join(p for p in parts if p).strip().lower() == TOKEN_HEADER:
+                if (
+                    None not in parts
+                    and "".join(p for p in parts if p).strip().lower() == TOKEN_HEADER
+                ):
                     self.headers.append(node.start_byte)
                     name = self._assigned_name(node)
                     if name:
@@ -277,9 +323,12 @@ class _File:
         assigned = self.assigned_to(chain)
         if assigned:
             subjects.add(assigned)
-        if receiver is not None and receiver.type == "identifier":
-            if self.node_text(receiver) in self.assignments():
-                subjects.add(self.node_text(receiver))
+        if (
+            receiver is not None
+            and receiver.type == "identifier"
+            and self.node_text(receiver) in self.assignments()
+        ):
+            subjects.add(self.node_text(receiver))
         scope = self.scope(call)
         for subject in sorted(subjects):
             if self.subject_has_header(scope, subject, call):
@@ -341,10 +390,17 @@ class _File:
         kind = node.type
         if kind in _WRAPPERS:
             inner = [c for c in node.named_children if c.type not in ("type_identifier", "comment")]
-            if kind == "cast_expression":
-                inner = [node.child_by_field_name("value")] if node.child_by_field_name("value") else inner
+            cast = node.child_by_field_name("value") if kind == "cast_expression" else None
+            if cast is not None:
+                inner = [cast]
             if len(inner) >= 1:
-                return self.resolve(inner[-1] if kind == "cast_expression" else inner[0], depth + 1, trail, subjects, through_calls_only)
+                return self.resolve(
+                    inner[-1] if kind == "cast_expression" else inner[0],
+                    depth + 1,
+                    trail,
+                    subjects,
+                    through_calls_only,
+                )
             return [None]
         if kind == "identifier":
             value = self.value_of(node)
@@ -362,8 +418,14 @@ class _File:
             return self.resolve(arguments[0], depth + 1, trail, subjects)
         if through_calls_only:
             return [None]
-        if kind in ("string", "template_string", "interpreted_string_literal", "raw_string_literal", "string_literal"):
-            return self.string_parts(node)
+        if kind in (
+            "string",
+            "template_string",
+            "interpreted_string_literal",
+            "raw_string_literal",
+            "string_literal",
+        ):
+            return self.string_parts(node, depth, trail, subjects)
         if kind in ("binary_operator", "binary_expression"):
             operator = node.child_by_field_name("operator")
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -371,7 +433,9 @@ class _File:
                 return [None]
             op = self.node_text(operator)
             if op == "+":
-                return self.resolve(left, depth + 1, trail, subjects) + self.resolve(right, depth + 1, trail, subjects)
+                return self.resolve(left, depth + 1, trail, subjects) + self.resolve(
+                    right, depth + 1, trail, subjects
+                )
             if op == "%":
                 return _cut(self.resolve(left, depth + 1, trail, subjects), "%")
             return [None]
@@ -388,19 +452,21 @@ class _File:
             return self.object_url(node, depth, trail, subjects)
         return [None]
 
-    def object_url(self, node: Node, depth: int, trail: list[Node], subjects: set[str]) -> list[str | None]:
+    def object_url(
+        self, node: Node, depth: int, trail: list[Node], subjects: set[str]
+    ) -> list[str | None]:
         """A JavaScript options object: ``{url: ...}`` or ``{host: ..., path: ...}``."""
         fields: dict[str, Node] = {}
         for pair in node.named_children:
             if pair.type != "pair":
                 continue
-            key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-            if key is None or value is None:
+            key_node, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+            if key_node is None or value is None:
                 continue
-            fields[self.node_text(key).strip("'\"")] = value
-        for key in ("url", "uri", "href"):
-            if key in fields:
-                return self.resolve(fields[key], depth + 1, trail, subjects)
+            fields[self.node_text(key_node).strip("'\"")] = value
+        for name in ("url", "uri", "href"):
+            if name in fields:
+                return self.resolve(fields[name], depth + 1, trail, subjects)
         host = fields.get("hostname") or fields.get("host")
         if host is None:
             return [None]
@@ -409,15 +475,31 @@ class _File:
             parts += self.resolve(fields["path"], depth + 1, trail, subjects)
         return parts
 
-    def string_parts(self, node: Node) -> list[str | None]:
-        """A string literal's content, interpolations as holes."""
+    def string_parts(
+        self,
+        node: Node,
+        depth: int = MAX_RESOLVE,
+        trail: list[Node] | None = None,
+        subjects: set[str] | None = None,
+    ) -> list[str | None]:
+        """A string literal's content; an interpolation of a variable the file assigns is
+        followed (``f"{IMDS}meta-data/"``), any other is a hole."""
         parts: list[str | None] = []
         for child in node.named_children:
             kind = child.type
             if kind in ("string_start", "string_end"):
                 continue
             if "interpolation" in kind or "substitution" in kind:
-                parts.append(None)
+                inner = child.named_children
+                if len(inner) == 1 and depth < MAX_RESOLVE:
+                    parts += self.resolve(
+                        inner[0],
+                        depth + 1,
+                        trail if trail is not None else [],
+                        subjects if subjects is not None else set(),
+                    )
+                else:
+                    parts.append(None)
             elif kind == "escape_sequence":
                 parts.append(_unescape(self.node_text(child)))
             else:
@@ -434,9 +516,16 @@ class _File:
         scope = self.scope(identifier)
         best: Node | None = None
         for target, value in candidates:
-            if target.start_byte >= identifier.start_byte and target.start_byte < identifier.end_byte:
+            if (
+                target.start_byte >= identifier.start_byte
+                and target.start_byte < identifier.end_byte
+            ):
                 return None  # the identifier is itself assigned here
-            if scope is not None and self.scope(target) == scope and target.start_byte < identifier.start_byte:
+            if (
+                scope is not None
+                and self.scope(target) == scope
+                and target.start_byte < identifier.start_byte
+            ):
                 best = value
         if best is not None:
             return best
@@ -467,14 +556,24 @@ class _File:
             return "", None
         if function.type == "identifier":
             return self.node_text(function), None
-        for name_field, object_field in (("attribute", "object"), ("property", "object"), ("field", "operand")):
+        for name_field, object_field in (
+            ("attribute", "object"),
+            ("property", "object"),
+            ("field", "operand"),
+        ):
             name = function.child_by_field_name(name_field)
             if name is not None:
                 return self.node_text(name), function.child_by_field_name(object_field)
         return "", None
 
     def is_ctor(self, node: Node) -> bool:
-        if node.type not in ("call", "call_expression", "new_expression", "object_creation_expression", "method_invocation"):
+        if node.type not in (
+            "call",
+            "call_expression",
+            "new_expression",
+            "object_creation_expression",
+            "method_invocation",
+        ):
             return False
         name, _ = self.callee(node)
         return name in self.spec["ctors"]
@@ -509,7 +608,10 @@ class _File:
             parent = node.parent
             if parent is None:
                 break
-            if parent.type in ("method_invocation",) and parent.child_by_field_name("object") == node:
+            if (
+                parent.type in ("method_invocation",)
+                and parent.child_by_field_name("object") == node
+            ):
                 node = parent
                 continue
             if parent.type in ("attribute", "member_expression", "selector_expression"):
