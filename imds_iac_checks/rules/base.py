@@ -237,7 +237,9 @@ def hazard_finding(
         kind=hazard.payload,
         fixable=fixable,
         fix=UNSAFE if fixable else None,
-        fix_note=(hazard.change or "changes what the code does") if fixable else None,
+        fix_note=(hazard.change or "changes what the code does")
+        if fixable
+        else (hazard.no_fix or None),
         label=label,
         body=message,
         help=help,
