@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.hazards import mentions_imds
 from imds_iac_checks.model import Found, Payload
+from imds_iac_checks.rules.imdsv1_call import KIND
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Query
@@ -335,7 +336,7 @@ class _File:
                 return None
         tool = self.label(call, name, receiver)
         return Found(
-            kind="imdsv1-call",
+            kind=KIND,
             start=self.offset(call.start_byte),
             end=self.offset(call.end_byte),
             what=f"{tool} {shown} without a session token",
