@@ -18,7 +18,7 @@ is found (``Rule.hazard``).
 from collections.abc import Iterable, Iterator
 from importlib import import_module
 
-from imds_iac_checks.model import Found, Payload, Piece
+from imds_iac_checks.model import Found, Locator, Payload, Piece
 
 # Language -> the modules that read it (``imds_iac_checks.hazards.<module>``, or a dotted name
 # of a module elsewhere).
@@ -27,6 +27,7 @@ ANALYSERS: dict[str, tuple[str, ...]] = {
     "powershell": ("powershell",),
     "python": ("code",),
     "javascript": ("code",),
+    "typescript": ("code",),
     "go": ("code",),
     "java": ("code",),
     "cloud-config": ("cloudinit",),
@@ -123,6 +124,7 @@ def nest(
     out: list[str] = []
     pieces: list[Piece] = []
     at = 0
+    locator = Locator(parent)
     for text, start, end, layer in runs:
         same = parent.text[start:end] == text
         for piece in parent.pieces:
@@ -131,11 +133,11 @@ def nest(
                 continue
             escape = _compose(layer, piece.escape)
             if same:
-                span = parent.located(lo, hi)
+                span = locator.span(lo, hi)
                 if span is not None:
                     pieces.append(Piece(at + lo - start, at + hi - start, span, escape))
             elif piece.start <= start and end <= piece.end:
-                span = parent.located(start, end)
+                span = locator.span(start, end)
                 if span is not None:
                     pieces.append(Piece(at, at + len(text), span, escape))
         out.append(text)

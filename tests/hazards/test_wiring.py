@@ -133,3 +133,27 @@ def test_an_analyser_that_fails_costs_its_payload_not_the_scan(monkeypatch) -> N
     assert [e.message for e in errors] == [
         "internal error while reading user data: RuntimeError: boom"
     ]
+
+
+def test_a_nested_payload_of_many_lines_is_placed_in_linear_time() -> None:
+    """A 1 MB block scalar of 25,000 lines in a cloud-config document: each line is a run of
+    the nested payload, placed through the parent's one piece (counted from the previous run,
+    not from the piece's start: this took 30 s when it was quadratic)."""
+    import time
+
+    from imds_iac_checks.hazards import cloudinit
+
+    lines = "\n".join(f"      echo line {i}" for i in range(25000))
+    text = "#cloud-config\nruncmd:\n  - |\n" + lines + "\n"
+    span = Span("f", 0, len(text.encode()), 1, 1, 25004, 1)
+    parent = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data", "cloud-config")
+    started = time.perf_counter()
+    (nested,) = cloudinit.find(parent)
+    assert time.perf_counter() - started < 5
+    assert isinstance(nested, Payload)
+    last = nested.pieces[-1]
+    assert (
+        text.encode()[last.span.start_byte : last.span.end_byte].decode()
+        == (nested.text[last.start : last.end])
+    )
+    assert last.span.line == 25003
