@@ -157,3 +157,31 @@ def test_a_nested_payload_of_many_lines_is_placed_in_linear_time() -> None:
         == (nested.text[last.start : last.end])
     )
     assert last.span.line == 25003
+
+
+def test_fixes_that_would_break_the_scripts_syntax_are_withdrawn(monkeypatch) -> None:
+    """Every fix of a payload is applied to its text and the result checked (bash -n for
+    shell): a payload whose fixed text fails keeps its findings, with no fix and the reason."""
+    payload = user_data("aws_launch_template.web")
+    (ok,) = list(hazards.analyse(payload))
+    assert ok[1].edits
+    monkeypatch.setitem(hazards._SYNTAX_CHECKS, "fake", lambda text: "TOKEN CALL" not in text)
+    (withdrawn,) = list(hazards.analyse(payload))
+    assert withdrawn[1].edits == () and "bash -n" in withdrawn[1].no_fix
+
+
+@pytest.mark.parametrize(
+    ("script", "valid"),
+    [
+        ('TOKEN=$(curl -s -X PUT "http://x/" -H "a: 1")\necho "${TOKEN}"\n', True),
+        ('if true; then\n  echo "unterminated\nfi\n', False),
+        ("echo ${var.region} %{ if x }\n", True),  # template holes are words to bash -n
+    ],
+)
+def test_shell_syntax_check(script: str, valid: bool) -> None:
+    import os
+    import shutil
+
+    if os.environ.get("CI"):
+        assert shutil.which("bash"), "bash is needed on CI for the shell syntax check"
+    assert hazards.shell_valid(script.encode()) is valid
