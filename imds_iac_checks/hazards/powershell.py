@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 HEADER = "X-aws-ec2-metadata-token"
 TOKEN_LINE = (
-    "${name} = Invoke-RestMethod -Method PUT -Uri \"http://{host}/latest/api/token\" "
+    '${name} = Invoke-RestMethod -Method PUT -Uri "http://{host}/latest/api/token" '
     '-Headers @{{"X-aws-ec2-metadata-token-ttl-seconds" = "21600"}}'
 )
 CHANGE = "adds the IMDSv2 session token to this call"
@@ -49,10 +49,22 @@ _CMDLETS = {
     "wget": "Invoke-WebRequest",
 }
 _SWITCHES = {
-    "usebasicparsing", "usedefaultcredentials", "disablekeepalive", "passthru",
-    "skipcertificatecheck", "noproxy", "verbose", "debug", "allowunencryptedauthentication",
-    "skipheadervalidation", "skiphttperrorcheck", "resume", "preserveauthorizationonredirect",
-    "allowinsecureredirect", "proxyusedefaultcredentials", "followrellink",
+    "usebasicparsing",
+    "usedefaultcredentials",
+    "disablekeepalive",
+    "passthru",
+    "skipcertificatecheck",
+    "noproxy",
+    "verbose",
+    "debug",
+    "allowunencryptedauthentication",
+    "skipheadervalidation",
+    "skiphttperrorcheck",
+    "resume",
+    "preserveauthorizationonredirect",
+    "allowinsecureredirect",
+    "proxyusedefaultcredentials",
+    "followrellink",
 }
 _DOWNLOADS = {"downloadstring", "downloaddata", "downloadfile", "openread", "downloadstringasync"}
 
@@ -117,10 +129,17 @@ def _variable_name(text: str) -> str:
     return name
 
 
+def _start(node: Node) -> int:
+    return node.start_byte
+
+
 def _descend(node: Node) -> Node:
     """Through the grammar's chains of one-child expressions."""
     while node.named_child_count == 1 and node.type not in (
-        "string_literal", "variable", "hash_literal_expression", "command",
+        "string_literal",
+        "variable",
+        "hash_literal_expression",
+        "command",
     ):
         node = node.named_children[0]
     return node
@@ -158,10 +177,11 @@ class _Script:
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(query).captures(self.tree.root_node)
-        self.commands: list[Node] = captures.get("command", [])
-        self.invokes: list[Node] = captures.get("invoke", [])
+        self.commands: list[Node] = sorted(captures.get("command", []), key=_start)
+        self.invokes: list[Node] = sorted(captures.get("invoke", []), key=_start)
         self.assigns: dict[str, list[Node]] = {}
-        for node in captures.get("assign", []):
+        self.all_assigns: list[Node] = sorted(captures.get("assign", []), key=_start)
+        for node in self.all_assigns:
             left = node.named_children[0] if node.named_children else None
             if left is None:
                 continue
@@ -261,12 +281,10 @@ class _Script:
     def mentions_token_with(self, variable: str) -> bool:
         """Whether a statement adds the token header to ``variable`` (``$h["X-aws-..."] =``,
         ``$wc.Headers.Add("X-aws-...", $token)``)."""
-        for nodes in (self.invokes, [n for v in self.assigns.values() for n in v]):
+        for nodes in (self.invokes, self.all_assigns):
             for node in nodes:
                 text = self.raw(node)
-                if _TOKEN.search(text) and re.search(
-                    rf"(?i)\$\{{?{re.escape(variable)}\b", text
-                ):
+                if _TOKEN.search(text) and re.search(rf"(?i)\$\{{?{re.escape(variable)}\b", text):
                     return True
         return False
 
@@ -285,6 +303,7 @@ def find(payload: Payload) -> Iterator[Found]:
         tool = _CMDLETS.get(script.raw(name).lower()) if name is not None else None
         if tool is None:
             continue
+        assert name is not None
         judged = _cmdlet(script, command, script.raw(name).lower())
         if judged is None:
             continue
@@ -296,9 +315,9 @@ def find(payload: Payload) -> Iterator[Found]:
         elif verdict == "v1":
             calls.append(call)
     for invoke in script.invokes:
-        call = _webclient(script, invoke)
-        if call is not None:
-            calls.append(call)
+        client = _webclient(script, invoke)
+        if client is not None:
+            calls.append(client)
     if calls:
         yield from _fixed(script, calls, tokens)
 
@@ -321,7 +340,7 @@ def _cmdlet(script: _Script, command: Node, alias: str) -> tuple[str, _Call] | N
         i += 1
         if element.type == "command_parameter":
             name = script.raw(element).lstrip("-").rstrip(":").lower()
-            if alias in ("curl", "wget") and len(name) == 1 or name in ("fssl", "qo"):
+            if (alias in ("curl", "wget") and len(name) == 1) or name in ("fssl", "qo"):
                 native = True  # curl.exe / wget.exe options: not the alias
             key = _param(name)
             if key in _SWITCHES or i >= len(elements):
@@ -331,6 +350,10 @@ def _cmdlet(script: _Script, command: Node, alias: str) -> tuple[str, _Call] | N
                 i += 1
         else:
             positional.append(element)
+    if native:
+        # curl.exe / wget.exe: the URL is whichever word is one
+        positional = [e for e in elements if e.type != "command_parameter"]
+        positional = [e for e in positional if imds_url(script.value(e))] or positional
     uri_node = params.get("uri") or (positional[0] if positional else None)
     if uri_node is None:
         return None
@@ -347,7 +370,10 @@ def _cmdlet(script: _Script, command: Node, alias: str) -> tuple[str, _Call] | N
     if native:
         if _TOKEN.search(script.raw(command)):
             return "v2", _Call(command, tool, shown, host[0], method, (), "")
-        why = f"`{alias}` here runs {alias}.exe (its options are not PowerShell's); add the token by hand"
+        why = (
+            f"`{alias}` here runs {alias}.exe (its options are not PowerShell's); "
+            "add the token by hand"
+        )
         return "v1", _Call(command, alias, shown, host[0], method, (), why)
     headers = params.get("headers")
     edits: tuple[tuple[int, int, str], ...] = ()
@@ -370,9 +396,9 @@ def _cmdlet(script: _Script, command: Node, alias: str) -> tuple[str, _Call] | N
         else:
             no_fix = "the call's -Headers is not a hashtable written here; add the token by hand"
     else:
-        name = command.child_by_field_name("command_name")
-        assert name is not None
-        at = script.c(name.end_byte)
+        written = command.child_by_field_name("command_name")
+        assert written is not None
+        at = script.c(written.end_byte)
         edits = ((at, at, ' -Headers @{"X-aws-ec2-metadata-token" = $__TOKEN__}'),)
     return "v1", _Call(command, tool, shown, host[0], method, edits, no_fix)
 
@@ -419,7 +445,7 @@ def _webclient(script: _Script, invoke: Node) -> _Call | None:
         if variable and script.mentions_token_with(variable):
             return None
     why = (
-        "a WebClient call: add the token with $client.Headers.Add(\"X-aws-ec2-metadata-token\", "
+        'a WebClient call: add the token with $client.Headers.Add("X-aws-ec2-metadata-token", '
         "$token) or use Invoke-RestMethod -Headers, by hand"
     )
     return _Call(invoke, "WebClient", shown, host[0], "GET", (), why)

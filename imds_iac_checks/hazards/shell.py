@@ -56,6 +56,7 @@ MAX_BODY_LINES = 20000  # lines of a `<<-` heredoc mapped line by line
 
 _UNKNOWN = "\x00"  # starts a word's part whose value is not known; ends at _END
 _END = "\x01"
+_SPACE = "\x02"  # whitespace inside an unknown part (not a word boundary)
 _TOKEN_HEADER = re.compile(r"(?i)x-aws-ec2-metadata-token\s*:")
 _URL = re.compile(r"(?i)^(?:([a-z][a-z0-9+.-]*)://)?([^/?#]*)(.*)$", re.S)
 _IMDS = {"169.254.169.254", "[fd00:ec2::254]", "instance-data", "instance-data.ec2.internal"}
@@ -67,21 +68,78 @@ _TOOLS = {"curl", "wget", "ec2-metadata", "ec2metadata"}
 _SHORT_VALUE = {"curl": set("XHodwAubcKmeErTFYyCxzQUtDP"), "wget": set("OoaetTwPUQiBlDIXAR")}
 _LONG_VALUE = {
     "curl": {
-        "--request", "--header", "--output", "--data", "--data-raw", "--data-binary",
-        "--data-urlencode", "--data-ascii", "--write-out", "--user-agent", "--user", "--cookie",
-        "--cookie-jar", "--config", "--max-time", "--referer", "--cert", "--key", "--range",
-        "--upload-file", "--form", "--proxy", "--noproxy", "--resolve", "--connect-to",
-        "--interface", "--dns-servers", "--retry", "--retry-delay", "--retry-max-time",
-        "--connect-timeout", "--cacert", "--capath", "--dump-header", "--url", "--limit-rate",
-        "--speed-time", "--speed-limit", "--max-filesize", "--unix-socket", "--proxy-user",
-        "--expect100-timeout", "--keepalive-time", "--retry-all-errors-delay", "--time-cond",
+        "--request",
+        "--header",
+        "--output",
+        "--data",
+        "--data-raw",
+        "--data-binary",
+        "--data-urlencode",
+        "--data-ascii",
+        "--write-out",
+        "--user-agent",
+        "--user",
+        "--cookie",
+        "--cookie-jar",
+        "--config",
+        "--max-time",
+        "--referer",
+        "--cert",
+        "--key",
+        "--range",
+        "--upload-file",
+        "--form",
+        "--proxy",
+        "--noproxy",
+        "--resolve",
+        "--connect-to",
+        "--interface",
+        "--dns-servers",
+        "--retry",
+        "--retry-delay",
+        "--retry-max-time",
+        "--connect-timeout",
+        "--cacert",
+        "--capath",
+        "--dump-header",
+        "--url",
+        "--limit-rate",
+        "--speed-time",
+        "--speed-limit",
+        "--max-filesize",
+        "--unix-socket",
+        "--proxy-user",
+        "--expect100-timeout",
+        "--keepalive-time",
+        "--retry-all-errors-delay",
+        "--time-cond",
     },
     "wget": {
-        "--output-document", "--output-file", "--append-output", "--execute", "--tries",
-        "--timeout", "--wait", "--directory-prefix", "--user-agent", "--quota", "--input-file",
-        "--base", "--level", "--header", "--method", "--body-data", "--post-data",
-        "--read-timeout", "--connect-timeout", "--dns-timeout", "--no-proxy-list",
-        "--http-user", "--http-password", "--user", "--password",
+        "--output-document",
+        "--output-file",
+        "--append-output",
+        "--execute",
+        "--tries",
+        "--timeout",
+        "--wait",
+        "--directory-prefix",
+        "--user-agent",
+        "--quota",
+        "--input-file",
+        "--base",
+        "--level",
+        "--header",
+        "--method",
+        "--body-data",
+        "--post-data",
+        "--read-timeout",
+        "--connect-timeout",
+        "--dns-timeout",
+        "--no-proxy-list",
+        "--http-user",
+        "--http-password",
+        "--user",
+        "--password",
     },
 }
 
@@ -171,9 +229,10 @@ class _Script:
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(query).captures(self.tree.root_node)
-        self.commands: list[Node] = captures.get("command", [])
+        # (captures come grouped by pattern, not in document order)
+        self.commands: list[Node] = sorted(captures.get("command", []), key=_start)
         self.assigns: dict[str, list[Node]] = {}
-        for node in captures.get("assign", []):
+        for node in sorted(captures.get("assign", []), key=_start):
             name = node.child_by_field_name("name")
             if name is not None:
                 self.assigns.setdefault(self.raw(name), []).append(node)
@@ -182,13 +241,13 @@ class _Script:
             name = node.child_by_field_name("name")
             if name is not None:
                 self.functions.setdefault(self.raw(name), node)
-        self.heredocs: list[Node] = captures.get("heredoc", [])
+        self.heredocs: list[Node] = sorted(captures.get("heredoc", []), key=_start)
         self.call_sites: dict[str, list[Node]] = {}
         if self.functions:
             for command in self.commands:
-                name = self.command_word(command)
-                if name in self.functions:
-                    sites = self.call_sites.setdefault(name, [])
+                called = self.command_word(command)
+                if called in self.functions:
+                    sites = self.call_sites.setdefault(called, [])
                     if len(sites) < MAX_CALL_SITES:
                         sites.append(command)
         self._memo: dict[str, list[str]] = {}
@@ -228,7 +287,7 @@ class _Script:
             lo, hi = max(lo, start), min(hi, end)
             if lo < hi:
                 out.append(self.text[at:lo])
-                out.append(_UNKNOWN + self.text[lo:hi] + _END)
+                out.append(_opaque(self.text[lo:hi]))
                 at = hi
             i += 1
         out.append(self.text[at:end])
@@ -271,7 +330,7 @@ class _Script:
             return self.variable(self.raw(name) if name is not None else "", node, depth)
         if kind == "expansion":
             return self.expansion(node, depth)
-        return [_UNKNOWN + self.raw(node) + _END]
+        return [_opaque(self.raw(node))]
 
     def expansion(self, node: Node, depth: int) -> list[str]:
         name = ""
@@ -290,17 +349,17 @@ class _Script:
             elif child.is_named and operator and default is None:
                 default = child
         if not name:
-            return [_UNKNOWN + self.raw(node) + _END]
+            return [_opaque(self.raw(node))]
         if operator in (":-", "-", ":=", "="):
             found = self.variable(name, node, depth, unknown_ok=False)
             extra = self.values(default, depth) if default is not None else [""]
             return _cap(found + extra) if found else extra
         if operator:
-            return [_UNKNOWN + self.raw(node) + _END]
+            return [_opaque(self.raw(node))]
         return self.variable(name, node, depth)
 
     def variable(self, name: str, at: Node, depth: int, unknown_ok: bool = True) -> list[str]:
-        unknown = [_UNKNOWN + self.raw(at) + _END] if unknown_ok else []
+        unknown = [_opaque(self.raw(at))] if unknown_ok else []
         if depth >= MAX_DEPTH or not name:
             return unknown
         if name.isdigit() or name in ("@", "*"):
@@ -318,7 +377,8 @@ class _Script:
                 out.append(" ".join(elements)[:MAX_VALUE])
             else:
                 out.extend(v[:MAX_VALUE] for v in self.values(value, depth + 1))
-        out = _cap(out)
+        # A value not known at all reads better as the variable (`$ROLE`) than as its source.
+        out = _cap([v for v in out if not _opaque_only(v)])
         self._memo[name] = out
         return out or unknown
 
@@ -365,6 +425,10 @@ class _Script:
         return base, name, args
 
 
+def _start(node: Node) -> int:
+    return node.start_byte
+
+
 def _basename(word: str) -> str:
     return word.strip().rsplit("/", 1)[-1]
 
@@ -407,8 +471,17 @@ def _enclosing(node: Node, kind: str) -> Node | None:
     return None
 
 
+def _opaque(text: str) -> str:
+    """An unknown part: kept as written, but one word."""
+    return _UNKNOWN + re.sub(r"\s", _SPACE, text) + _END
+
+
+def _opaque_only(value: str) -> bool:
+    return value.startswith(_UNKNOWN) and value.endswith(_END) and value.count(_UNKNOWN) == 1
+
+
 def _shown(text: str) -> str:
-    return text.replace(_UNKNOWN, "").replace(_END, "")
+    return text.replace(_UNKNOWN, "").replace(_END, "").replace(_SPACE, " ")
 
 
 def imds_url(word: str) -> tuple[str, str] | None:
@@ -450,7 +523,9 @@ def _words(script: _Script, args: list[Node]) -> list[tuple[str, bool]]:
     return out
 
 
-def _read_options(tool: str, words: list[tuple[str, bool]]) -> tuple[list[str], dict[str, list[str]]]:
+def _read_options(
+    tool: str, words: list[tuple[str, bool]]
+) -> tuple[list[str], dict[str, list[str]]]:
     """Operands (URLs) and option values of a curl/wget command line."""
     operands: list[str] = []
     options: dict[str, list[str]] = {}
@@ -512,9 +587,8 @@ def _http_call(script: _Script, tool: str, args: list[Node]) -> tuple[str, str, 
             methods.append("POST")
         headers = options.get("--header", [])
     method = (methods[-1] if methods else "GET").upper()
-    if "api/token" in url:
-        if method == "PUT" or _UNKNOWN in method:
-            return url, host, method, "token"
+    if "api/token" in url and (method == "PUT" or _UNKNOWN in method):
+        return url, host, method, "token"
     if any(_TOKEN_HEADER.search(w) for w, _ in words):
         return url, host, method, "v2"
     # A header whose name is not known may be the token (from the environment, a file).
@@ -535,9 +609,9 @@ def find(payload: Payload) -> Iterator[Found | Payload]:
     for command in script.commands:
         word = script.command_word(command)
         base = _basename(word)
-        if base not in _TOOLS and base not in _WRAPPERS and base not in _SHELLS:
-            if not _interpreter(base):
-                continue
+        known = base in _TOOLS or base in _WRAPPERS or base in _SHELLS
+        if not known and not _interpreter(base):
+            continue
         found = script.tool_of(command)
         if found is None:
             continue
@@ -715,7 +789,9 @@ def _heredocs(script: _Script) -> Iterator[Payload]:
         yield nest(script.payload, runs, language=language, no_fix=no_fix or None)
 
 
-def _lines(text: str, start: int, end: int, dash: bool, layer: str) -> list[tuple[str, int, int, str]]:
+def _lines(
+    text: str, start: int, end: int, dash: bool, layer: str
+) -> list[tuple[str, int, int, str]]:
     """Identity runs of ``text[start:end]``; with `<<-`, each line without its leading tabs."""
     if start >= end:
         return []
@@ -742,13 +818,14 @@ def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) 
     """The Found for each call, with the edits of the one fix of the script."""
     fixable = [call for call in calls if not call.no_fix]
     top = _top_statements(script)
+    starts = [n.start_byte for n in top]
     edits_shared: tuple[tuple[int, int, str], ...] = ()
     variable = ""
     if fixable:
-        anchor = min(_top_index(top, call.node) for call in fixable)
+        anchor = min(_top_index(starts, call.node) for call in fixable)
         for name, command in tokens:
             if _enclosing(command, "function_definition") is None:
-                index = _top_index(top, command)
+                index = _top_index(starts, command)
                 if index < anchor:
                     variable = name
                     break
@@ -780,9 +857,9 @@ def _top_statements(script: _Script) -> list[Node]:
     return list(script.tree.root_node.named_children)
 
 
-def _top_index(top: list[Node], node: Node) -> int:
-    """The index of the top-level statement that contains ``node``."""
-    starts = [n.start_byte for n in top]
+def _top_index(starts: list[int], node: Node) -> int:
+    """The index of the top-level statement that contains ``node`` (``starts``: the start
+    bytes of the top-level statements)."""
     index = bisect_right(starts, node.start_byte) - 1
     return max(index, 0)
 
