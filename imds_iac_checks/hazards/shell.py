@@ -39,7 +39,10 @@ from imds_iac_checks.model import Found, Payload
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Query
 
-KIND = "imdsv1-call"
+# The kind of Found this module yields: the IMDSv1-call rule's own constant (its name must
+# appear only in that rule's module).
+from imds_iac_checks.rules.imdsv1_call import KIND
+
 HEADER = "X-aws-ec2-metadata-token"
 TOKEN_LINE = (
     '{name}=$(curl -s -X PUT "http://{host}/latest/api/token" '
