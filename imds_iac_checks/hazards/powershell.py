@@ -24,8 +24,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from imds_iac_checks.hazards.shell import KIND, MAX_DEPTH, imds_url
+from imds_iac_checks.hazards.shell import MAX_DEPTH, imds_url
 from imds_iac_checks.model import Found, Payload
+from imds_iac_checks.rules.imdsv1_call import KIND
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Query
