@@ -461,8 +461,8 @@ def _advance(line: int, column: int, text: str) -> tuple[int, int]:
 class Found(NamedTuple):
     """A hazard an analyser found in a payload, in the payload's coordinates.
 
-    ``kind`` says what it is (a rule judging hazards selects its kind: "imdsv1-call",
-    "old-sdk"); ``text[start:end]`` is the call or pin; ``what`` describes it for messages
+    ``kind`` says what it is (a rule judging hazards names the kinds it judges:
+    ``Rule.kinds``); ``text[start:end]`` is the call or pin; ``what`` describes it for messages
     (``curl GET http://169.254.169.254/latest/meta-data/iam/security-credentials/ without a
     session token``). ``edits`` fix it, as ``(start, end, new text)`` on the payload's text
     (none overlapping; an edit shared by several hazards of one payload, such as the one line
