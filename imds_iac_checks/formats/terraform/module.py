@@ -1584,7 +1584,7 @@ class Module:
         if src.data.find(b"user_data", block.start_byte, block.end_byte) >= 0:
             from imds_iac_checks.formats.terraform import userdata
 
-            user_data = userdata.read(self, src, body, scope, address)
+            user_data = userdata.read(self, src, body, scope, address, labels[0])
         return Target(
             spec=spec,
             address=address,

@@ -177,19 +177,20 @@ class _Reading:
 
 
 def read(
-    module: Module, src: Source, body: Node | None, scope: Scope, address: str
+    module: Module, src: Source, body: Node | None, scope: Scope, address: str, kind: str
 ) -> tuple[Payload, ...]:
-    """The user data of the resource whose body is ``body`` (an instance of it: ``scope``
-    holds its ``count``/``each``), as payloads owned by ``address``."""
+    """The user data of the resource of type ``kind`` whose body is ``body`` (an instance of
+    it: ``scope`` holds its ``count``/``each``), as payloads owned by ``address``."""
     if body is None:
         return ()
     out: list[Payload] = []
     bodies = [body]
-    for block in syntax.children(body, "block"):
-        if syntax.ident(block) == "launch_specification":  # aws_spot_fleet_request
-            inner = syntax.child(block, "body")
-            if inner is not None:
-                bodies.append(inner)
+    if kind == "aws_spot_fleet_request":
+        for block in syntax.children(body, "block"):
+            if syntax.ident(block) == "launch_specification":
+                inner = syntax.child(block, "body")
+                if inner is not None:
+                    bodies.append(inner)
     for where in bodies:
         attrs = syntax.attributes(where)
         for name in ("user_data", "user_data_base64"):
@@ -483,7 +484,8 @@ def _template_from_file(module: Module, path: str, names: dict[str, Any]) -> _Fr
     if tree.root_node.has_error or template is None:
         code: list[tuple[int, int, Node | None]] = []  # read as text: no holes known
     else:
-        code = [(a - len(head), b - len(head), n) for a, b, n in _code(template)]
+        shift = len(head)
+        code = [(a - shift, b - shift, n) for a, b, n in _code(template.named_children)]
 
     def none(_name: str, at: Source, node: Node) -> Any:
         return unknown(at, node)
@@ -582,10 +584,11 @@ def _template(
 ) -> list[_Frag]:
     inner = node.named_children[0] if node.named_children else node
     data = src.data
-    code = _code(inner)
+    named = inner.named_children
+    code = _code(named)
     if inner.type in ("quoted_template", "string_lit"):
         start = inner.start_byte + 1
-        last = inner.named_children[-1] if inner.named_children else None
+        last = named[-1] if named else None
         end = (
             inner.end_byte - 1
             if last is not None and last.type == "quoted_template_end"
@@ -598,7 +601,7 @@ def _template(
             if expr is not None:
                 return _expr(reading, module, src, expr, scope, hops + 1)
     elif inner.type == "heredoc_template":
-        idents = syntax.children(inner, "heredoc_identifier")
+        idents = [c for c in named if c.type == "heredoc_identifier"]
         if len(idents) < 2:
             return [_evaluated(module, src, node, scope)]
         start = data.find(b"\n", idents[0].end_byte, idents[-1].start_byte) + 1
@@ -606,8 +609,7 @@ def _template(
         if start <= 0 or end < start:
             return [_evaluated(module, src, node, scope)]
         quoted = False
-        heads = syntax.children(inner, "heredoc_start")
-        strip = bool(heads) and src.text(heads[0]).strip() == "<<-"
+        strip = data.startswith(b"<<-", inner.start_byte)
     else:
         return [_evaluated(module, src, node, scope)]
 
@@ -636,11 +638,11 @@ def _template(
     return [join.done()]
 
 
-def _code(template: Node) -> list[tuple[int, int, Node | None]]:
-    """The interpolations (with their node) and directive markers (node None) of a template,
-    in order."""
+def _code(named: list[Node]) -> list[tuple[int, int, Node | None]]:
+    """The interpolations (with their node) and directive markers (node None) of a template
+    (``named``: its named children), in order."""
     out: list[tuple[int, int, Node | None]] = []
-    stack = list(reversed(template.named_children))
+    stack = list(reversed(named))
     while stack:
         node = stack.pop()
         kind = node.type
