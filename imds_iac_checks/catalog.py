@@ -89,7 +89,16 @@ def _undocumented(rule: Any) -> dict[str, Any]:
 
 def render_markdown(rule: dict[str, Any]) -> str:
     """One rule as Markdown, in ruff's fixed sections."""
-    lang = {"terraform": "hcl", "cloudformation": "yaml", "ec2-api-json": "json"}
+    lang = {
+        "terraform": "hcl",
+        "cloudformation": "yaml",
+        "ec2-api-json": "json",
+        "shell": "sh",
+        "powershell": "powershell",
+        "python": "python",
+        "requirements": "text",
+        "package.json": "json",
+    }
     out = [f"# {rule['id']} {rule['name']}", ""]
     out += [f"**{rule['title']}** · severity: `{rule['severity']}`"]
     out += ["", "## What it does", "", rule["summary"].strip()]

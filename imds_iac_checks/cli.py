@@ -641,7 +641,10 @@ def _nothing_found(args: Namespace, result: ScanResult) -> None:
     from imds_iac_checks.report.escape import escape
 
     paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
-    suffixes = [kind.shown for kind in FILE_KINDS if kind.reads_as]
+    # Infrastructure code (scripts and manifests are read for migration hazards only).
+    suffixes = [
+        kind.shown for kind in FILE_KINDS if kind.reads_as not in ("", "script", "manifest")
+    ]
     suffixes.sort(
         key=lambda suffix: (
             not suffix.startswith(".tf"),

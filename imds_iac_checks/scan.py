@@ -8,6 +8,7 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from imds_iac_checks import source
@@ -15,8 +16,21 @@ from imds_iac_checks.config import Resolver, Settings
 from imds_iac_checks.engine import Context, evaluate
 from imds_iac_checks.formats import FILE_KINDS, scanned_kind
 from imds_iac_checks.link import link
-from imds_iac_checks.model import SEVERITY_RANK, Finding, ScanError, Span, Target
-from imds_iac_checks.rules import auditors
+from imds_iac_checks.model import (
+    DISABLED,
+    ENDPOINT,
+    REQUIRED,
+    SEVERITY_RANK,
+    TOKENS,
+    Finding,
+    Hazard,
+    Host,
+    Payload,
+    ScanError,
+    Span,
+    Target,
+)
+from imds_iac_checks.rules import REGISTRY, auditors, unevaluable
 from imds_iac_checks.source import display_path, too_big
 
 if TYPE_CHECKING:
@@ -351,19 +365,22 @@ def scan(
         groups.setdefault(key, []).append((target, ctx, rules))
     origins: dict[Finding, tuple[Target, Context]] = {}
     by_file: dict[str, list[Target]] = {}
+    hazards: list[Hazard] = [h for result in parsed for h in result.hazards]
     for members in groups.values():
-        for target, ctx, finding in _evaluate_group(members, errors, by_file):
+        for target, ctx, finding in _evaluate_group(members, errors, by_file, hazards):
             findings.append(finding)
             origins.setdefault(finding, (target, ctx))
     if named_found:
         targets += _evaluate_named(
-            named, named_found, resolver, cwd, findings, origins, errors, by_file
+            named, named_found, resolver, cwd, findings, origins, errors, by_file, hazards
         )
         # A named .tf file was evaluated with its whole module, through the roots that reach
         # it, and every finding a suppression in it can cover is tied to it: it is judged.
         for tf_files in named.modules.values():
             for tf in tf_files:
                 audited[tf.shown] = file_settings[tf.shown][1]
+    if hazards:
+        findings += _judge_hazards(hazards, resolver, cwd)
     reached = call_chains(
         [*found, *(target for _, target in named_found)] if named_found else found
     )
@@ -438,9 +455,12 @@ def _evaluate_group(
     members: list[tuple[Target, Context, tuple[str, ...]]],
     errors: list[ScanError],
     by_file: dict[str, list[Target]] | None = None,
+    hazards: list[Hazard] | None = None,
 ) -> Iterator[tuple[Target, Context, Finding]]:
     """The findings of a group of targets linked together (launch-template inheritance), each
-    with the linked target and its context; ``by_file`` collects the linked targets by path."""
+    with the linked target and its context; ``by_file`` collects the linked targets by path,
+    ``hazards`` what breaks in their user data when IMDSv2 is required (before the rules run,
+    each target whose instances run such code learns where: ``Target.blocked_by``)."""
     unlinked = [target for target, _, _ in members]
     try:
         linked = link(unlinked)
@@ -449,6 +469,8 @@ def _evaluate_group(
         message = f"internal error while linking launch templates: {type(exc).__name__}: {exc}"
         where = unlinked[0].span
         errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
+    if any(target.user_data for target in linked):
+        linked = _user_data_hazards(linked, errors, hazards)
     for target, (_, ctx, rules) in zip(linked, members, strict=True):
         if by_file is not None:
             by_file.setdefault(target.path, []).append(target)
@@ -456,6 +478,72 @@ def _evaluate_group(
         for finding in evaluate(target, ctx, rules):
             # Its call chain tells apart the same finding from two roots (see merge_instances).
             yield target, ctx, finding._replace(roots=chain) if chain else finding
+
+
+def _user_data_hazards(
+    targets: list[Target], errors: list[ScanError], out: list[Hazard] | None
+) -> list[Target]:
+    """The hazards in the user data of a linked group's targets, each tied to the instances it
+    runs on (the target whose user data it is, and those that launch from it), added to
+    ``out``; the targets, with ``blocked_by`` set on those whose instances would break."""
+    by_address = {target.address: target for target in targets}
+    blocked: dict[str, list[str]] = {}
+    for target in targets:
+        if not target.user_data:
+            continue
+        hosts = [_host(target, by_address)]
+        hosts += [_host(by_address[u], by_address) for u in target.used_by if u in by_address]
+        for payload in target.user_data:
+            try:
+                found = list(hazards_of(payload, hosts))
+            except Exception as exc:  # an analyser bug costs this payload, not the scan
+                where = payload.span
+                message = f"internal error while reading user data: {type(exc).__name__}: {exc}"
+                errors.append(ScanError(where.path, where.line, where.column, message))
+                continue
+            if out is not None:
+                out.extend(found)
+            for hazard in found:
+                at = f"{hazard.span.path}:{hazard.span.line}"
+                for host in hosts:
+                    names = blocked.setdefault(host.address, [])
+                    if at not in names:
+                        names.append(at)
+    if not blocked:
+        return targets
+    return [
+        t._replace(blocked_by=tuple(blocked[t.address])) if t.address in blocked else t
+        for t in targets
+    ]
+
+
+def _host(target: Target, by_address: dict[str, Target]) -> Host:
+    """``target`` as a host of code: whether its instances require tokens — from its own
+    settings, or the launch template's it inherits when it sets none."""
+    settings = target.settings
+    if TOKENS not in settings and ENDPOINT not in settings and target.inherits_from:
+        template = by_address.get(target.inherits_from)
+        if template is not None:
+            settings = template.settings
+    return Host(target.address, target.header, host_state(target, settings))
+
+
+def host_state(target: Target, settings: dict[str, tuple[Any, ...]]) -> str:
+    """ "disabled" when every value of the endpoint is disabled, "required" when every value of
+    tokens is required, "unknown" when one cannot be evaluated, else "allowed" (IMDSv1
+    answers; a kind whose tokens are not written allows it)."""
+    endpoint = settings.get(ENDPOINT, ())
+    if endpoint and all(v.known and v.value == DISABLED for v in endpoint):
+        return "disabled"
+    tokens = settings.get(TOKENS, ())
+    if not tokens:
+        unlinked = target.template_ref is not None and not target.inherits_from
+        return "unknown" if target.unknown_block is not None or unlinked else "allowed"
+    if all(v.known and v.value == REQUIRED for v in tokens):
+        return "required"
+    if any(not v.known for v in tokens):
+        return "unknown"
+    return "allowed"
 
 
 # --- files named one by one ------------------------------------------------------------------
@@ -642,10 +730,12 @@ def _evaluate_named(
     origins: dict[Finding, tuple[Target, Context]],
     errors: list[ScanError],
     by_file: dict[str, list[Target]],
+    hazards: list[Hazard] | None = None,
 ) -> int:
     """Add the findings of ``found`` (see _named_targets) tied to the named files, except those
     a directory scanned already has; the number of targets evaluated. ``by_file`` collects the
-    targets by path."""
+    targets by path; ``hazards`` the hazards in the user data of the targets tied to them (or
+    written in them)."""
     ties = named.ties()
     known: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
     groups: dict[
@@ -676,11 +766,86 @@ def _evaluate_named(
     for (evaluation, _, _, _), members in groups.items():
         tie = ties[evaluation]
         count += sum(1 for target, _, _ in members if _target_tied(target, tie))
-        for target, ctx, finding in _evaluate_group(members, errors, by_file):
+        found_hazards: list[Hazard] = []
+        for target, ctx, finding in _evaluate_group(members, errors, by_file, found_hazards):
             if finding not in already and _tied(finding, target, tie):
                 findings.append(finding)
                 origins.setdefault(finding, (target, ctx))
+        if hazards is not None and found_hazards:
+            tied = {t.address for t, _, _ in members if _target_tied(t, tie)}
+            hazards.extend(h for h in found_hazards if h.owner in tied or h.span.path in tie)
     return count
+
+
+def _judge_hazards(hazards: list[Hazard], resolver: Resolver, cwd: str) -> list[Finding]:
+    """The findings of the rules that judge hazards (``Rule.hazard``). A hazard found more than
+    once (a module instantiated several times, reached from several roots; a script that is a
+    target's user data and a file of the tree) is judged once, with every instance it runs on."""
+    merged: dict[tuple[str, str, int, int, str], Hazard] = {}
+    for hazard in hazards:
+        key = (
+            hazard.kind,
+            hazard.span.path,
+            hazard.span.start_byte,
+            hazard.span.end_byte,
+            hazard.what,
+        )
+        known = merged.get(key)
+        if known is None:
+            merged[key] = hazard
+            continue
+        hosts = list(known.hosts)
+        hosts += [h for h in hazard.hosts if h not in hosts]
+        owner = known.owner or hazard.owner
+        payload = known.payload if known.owner else hazard.payload
+        merged[key] = known._replace(hosts=tuple(hosts), owner=owner, payload=payload)
+    judges = [rule for rule in REGISTRY.values() if rule.hazard is not None]
+    out: list[Finding] = []
+    settings_of: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
+    for hazard in merged.values():
+        path = hazard.span.path
+        if path not in settings_of:
+            absolute = os.path.abspath(os.path.join(cwd, path))
+            settings = resolver.for_path(absolute)
+            settings_of[path] = (
+                None
+                if settings.excluded(absolute)
+                else (
+                    Context(hop_limit=settings.hop_limit_for(absolute)),
+                    settings.rules_for(absolute),
+                )
+            )
+        setting = settings_of[path]
+        if setting is None:
+            continue
+        ctx, enabled = setting
+        for rule in judges:
+            if rule.id not in enabled or hazard.kind not in rule.kinds:
+                continue
+            assert rule.hazard is not None
+            try:
+                out.extend(rule.hazard(hazard, ctx))
+            except Exception as exc:  # a defect costs this hazard, not the scan
+                out.append(_hazard_failed(hazard, rule.id, exc))
+    return out
+
+
+def _hazard_failed(hazard: Hazard, rule_id: str, exc: Exception) -> Finding:
+    rule = unevaluable()
+    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
+    label = hazard.owner or None
+    return Finding(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=f"[{label}] {body}" if label else body,
+        path=hazard.span.path,
+        span=hazard.span,
+        resource=hazard.owner or hazard.span.path,
+        kind=hazard.payload,
+        fixable=False,
+        label=label,
+        body=body,
+    )
 
 
 def _target_tied(target: Target, named: set[str]) -> bool:
@@ -730,14 +895,78 @@ def _parse_data(
         data = files.read(path)
     except OSError as exc:
         return DataResult([], [ScanError(shown, 0, 0, f"cannot read: {exc.strerror or exc}")], 0)
+    payloads: list[Payload] = []
     try:
-        from imds_iac_checks.formats import data as data_files
+        kind = scanned_kind(path)
+        if kind is not None and kind.reads_as in _PAYLOAD_READERS:
+            reader = import_module(_PAYLOAD_READERS[kind.reads_as])
+            found: list[Target] = []
+            payloads, errs = reader.payloads(shown, data, origin=path, files=files)
+        else:
+            from imds_iac_checks.formats import data as data_files
 
-        found, errs = data_files.parse(shown, data, cfn_parameters, origin=path, files=files)
+            found, errs = data_files.parse(
+                shown, data, cfn_parameters, origin=path, files=files, payloads=payloads
+            )
     except Exception as exc:  # an adapter bug must not end the scan of the other files
         error = ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
         return DataResult([], [error], 1)
-    return DataResult(found, errs, 1)
+    hazards: list[Hazard] = []
+    for payload in payloads:
+        try:
+            hazards.extend(hazards_of(payload, ()))
+        except Exception as exc:  # an analyser bug costs this payload, not the scan
+            where = payload.span
+            message = f"internal error while reading {payload.what}: {type(exc).__name__}: {exc}"
+            errs.append(ScanError(shown, where.line, where.column, message))
+    return DataResult(found, errs, 1, tuple(hazards))
+
+
+# What reads each kind of file that holds code run on instances (formats.FILE_KINDS
+# ``reads_as``): a module with ``payloads(shown, data, *, origin, files) -> (payloads, errors)``.
+_PAYLOAD_READERS = {
+    "script": "imds_iac_checks.formats.scripts",
+    "manifest": "imds_iac_checks.formats.manifests",
+}
+
+
+def hazards_of(payload: Payload, hosts: Sequence[Host]) -> Iterator[Hazard]:
+    """What breaks in ``payload`` when IMDSv2 is required, placed in the files that hold it."""
+    if not _worth_reading(payload):
+        return
+    from imds_iac_checks.hazards import analyse
+    from imds_iac_checks.hazards.place import hazard
+
+    for inner, found in analyse(payload):
+        yield hazard(inner, found, hosts)
+
+
+def _worth_reading(payload: Payload) -> bool:
+    """A cheap look before any parser is loaded: IMDS calls name the service, SDK pins name
+    an SDK (manifests are always read: their reader is cheap and already loaded)."""
+    if payload.language.startswith("manifest-"):
+        return True  # a dependency manifest (formats/manifests.py): always read
+    text = payload.text
+    return any(marker in text for marker in _MARKERS)
+
+
+# Text without one of these holds neither an IMDS call nor an SDK install.
+_MARKERS = (
+    "169.254.169.254",
+    "fd00:ec2::254",
+    "instance-data",
+    "ec2-metadata",
+    "ec2metadata",
+    "Content-Type",
+    "cloud-config",
+    "boto",
+    "aws-sdk",
+    "awscli",
+    "AWSSDK",
+    "aws/aws-sdk",
+    "software.amazon.awssdk",
+    "com.amazonaws",
+)
 
 
 # --- parallel scans ---------------------------------------------------------------------------
@@ -815,11 +1044,14 @@ Item = RootItem | DataItem
 
 
 class DataResult(NamedTuple):
-    """What a JSON or YAML file holds: its targets and errors; ``read`` is 1 if it was read."""
+    """What a JSON or YAML file holds: its targets and errors; ``read`` is 1 if it was read.
+    ``hazards``: what breaks when IMDSv2 is required in code the file holds that is no
+    target's user data (a script, a Dockerfile, a dependency manifest, a cloud-init file)."""
 
     targets: list[Target]
     errors: list[ScanError]
     read: int
+    hazards: tuple[Hazard, ...] = ()
 
 
 class RootResult(NamedTuple):

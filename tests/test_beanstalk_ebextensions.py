@@ -69,9 +69,10 @@ def test_a_walk_reads_the_configs_of_ebextensions(cli, tmp_path: Path) -> None:
         "app/.ebextensions/03-json.config:4:15: IMDS002 [option_settings] DisableIMDSv1 "
         'is "false"; set it to true',
     ]
-    # Every config is a file read; the one without the option yields no finding.
+    # Every config is a file read (the one without the option yields no finding), and the
+    # application's source file, read for IMDSv1 calls.
     doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
-    assert doc["summary"]["files_scanned"] == 4
+    assert doc["summary"]["files_scanned"] == 5
 
 
 def test_a_named_config_file_is_read(cli, tmp_path: Path) -> None:

@@ -56,7 +56,12 @@ def test_rule_file_schema(rule_id: str) -> None:
         assert rule["applies_to"] == []
         assert formats == {"terraform", "cloudformation"}
         return
-    assert formats == {"terraform", "cloudformation", "ec2-api-json"}
+    if RULES[rule_id].hazard is not None:
+        # it judges code that runs on instances: no resource kind; fixes in the code's language
+        assert rule["applies_to"] == []
+        assert formats >= {"terraform", "cloudformation"}
+    else:
+        assert formats == {"terraform", "cloudformation", "ec2-api-json"}
     urls = " ".join(ref["url"] for ref in rule["references"])
     assert "docs.aws.amazon.com" in urls
     assert "attack.mitre.org/techniques/T1552/005" in urls
@@ -101,8 +106,53 @@ def _terraform_examples() -> list[tuple[str, int, dict[str, Any]]]:
         (rule_id, i, ex)
         for rule_id in RULE_IDS
         for i, ex in enumerate(CATALOG[rule_id]["examples"])
-        if ex["format"] == "terraform" and RULES[rule_id].audit is None
+        if ex["format"] == "terraform"
+        and RULES[rule_id].audit is None
+        and RULES[rule_id].hazard is None
     ]
+
+
+def _hazard_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (rule_id, i, ex)
+        for rule_id in RULE_IDS
+        for i, ex in enumerate(CATALOG[rule_id]["examples"])
+        if RULES[rule_id].hazard is not None
+    ]
+
+
+# The file an example of each format is scanned as (a CloudFormation example is a resource).
+_EXAMPLE_FILES = {
+    "terraform": ("main.tf", ""),
+    "cloudformation": ("stack.yaml", "Resources:\n"),
+    "shell": ("bootstrap.sh", ""),
+    "powershell": ("bootstrap.ps1", ""),
+    "python": ("app.py", ""),
+    "requirements": ("requirements.txt", ""),
+    "package.json": ("package.json", ""),
+}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "index", "example"),
+    _hazard_examples(),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_hazard_examples_behave_as_documented(
+    cli, tmp_path: Path, rule_id: str, index: int, example
+) -> None:
+    """A rule that judges code run on instances fires on its bad example, scanned as a file of
+    its format, and not on its good one."""
+    name, prefix = _EXAMPLE_FILES[example["format"]]
+    fired = []
+    for text in (example["bad"], example["good"]):
+        body = text if not prefix else "".join("  " + line + "\n" for line in text.splitlines())
+        (tmp_path / name).write_text(prefix + body)
+        doc = cli("check", "--format", "json", name, cwd=tmp_path).json()
+        assert doc["errors"] == []
+        fired.append([f["rule_id"] for f in doc["findings"] if f["rule_id"] == rule_id])
+    assert rule_id in fired[0]
+    assert fired[1] == []
 
 
 def _audit_examples() -> list[tuple[str, int, dict[str, Any]]]:

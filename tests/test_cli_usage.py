@@ -202,15 +202,15 @@ def test_check_diff_is_fix_diff(cli, tree: Path) -> None:
 
 
 def test_a_scan_of_nothing_warns(cli, tree: Path) -> None:
-    write(tree, "a.py", "print('hello')\n")
+    write(tree, "notes.txt", "hello\n")
     (tree / "empty").mkdir()
     suffixes = (
         ".tf, .tf.json, terragrunt.hcl, .json, .yaml, .yml, .template and .ebextensions/*.config"
     )
     for argv, shown in (
-        (["a.py"], "a.py"),
+        (["notes.txt"], "notes.txt"),
         (["empty"], "empty"),
-        (["a.py", "empty"], "a.py, empty"),
+        (["notes.txt", "empty"], "notes.txt, empty"),
     ):
         run = cli("check", *argv, cwd=tree)
         assert run.code == 0
@@ -218,7 +218,7 @@ def test_a_scan_of_nothing_warns(cli, tree: Path) -> None:
             f"imds-iac: warning: no infrastructure file found in {shown} "
             f"(imds-iac reads {suffixes} files)\n"
         )
-    assert cli("check", "-q", "a.py", cwd=tree).err == ""
+    assert cli("check", "-q", "notes.txt", cwd=tree).err == ""
     fixing = cli("fix", "empty", cwd=tree)
     assert fixing.code == 0 and "no infrastructure file found in empty" in fixing.err
     assert cli("check", "app", cwd=tree).err == ""  # something was scanned: no warning
@@ -353,8 +353,8 @@ def test_check_reads_standard_input_as_the_file_named(cli, tree: Path, stdin) ->
     run = cli("check", "--format", "json", "--stdin-filename", "new/main.tf", "-", cwd=tree)
     assert [f["path"] for f in run.json()["findings"]] == ["new/main.tf"]
     stdin("print('hello')\n")
-    other = cli("check", "--stdin-filename", "main.py", "-", cwd=tree)
-    assert other.code == 0 and "no infrastructure file found in main.py" in other.err
+    other = cli("check", "--stdin-filename", "notes.txt", "-", cwd=tree)
+    assert other.code == 0 and "no infrastructure file found in notes.txt" in other.err
 
 
 def test_fix_writes_the_fixed_standard_input_to_standard_output(cli, tree: Path, stdin) -> None:

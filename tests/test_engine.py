@@ -58,7 +58,15 @@ def rules(t: Target, hop_limit: int = 1) -> list[tuple[str, int]]:
 
 
 def test_rule_table_is_complete() -> None:
-    assert list(RULES) == ["IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005", "IMDS006"]
+    assert list(RULES) == [
+        "IMDS001",
+        "IMDS002",
+        "IMDS003",
+        "IMDS004",
+        "IMDS005",
+        "IMDS006",
+        "IMDS007",
+    ]
     assert all(callable(rule.check) and rule.id == rule_id for rule_id, rule in RULES.items())
     assert RULES["IMDS004"].severity == "warning"
 

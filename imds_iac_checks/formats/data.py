@@ -19,7 +19,7 @@ from imds_iac_checks.formats.doc import (
     parse_json,
     parse_yaml,
 )
-from imds_iac_checks.model import ScanError, Target
+from imds_iac_checks.model import Payload, ScanError, Target
 
 if TYPE_CHECKING:
     from imds_iac_checks.source import Files
@@ -56,10 +56,13 @@ def parse(
     *,
     origin: str | None = None,
     files: Files | None = None,
+    payloads: list[Payload] | None = None,
 ) -> tuple[list[Target], list[ScanError]]:
     """Targets of one JSON or YAML file. ``cfn_parameters`` override CloudFormation parameter
     defaults (``--parameter``). ``origin`` (the file's path on disk) and ``files`` (what reads
-    it) let a CloudFormation template's local nested stacks be followed (formats/nested.py)."""
+    it) let a CloudFormation template's local nested stacks be followed (formats/nested.py).
+    ``payloads`` receives the code the file holds that runs on instances and is no target's
+    user data (a cloud-init document, Ansible tasks)."""
     where = (origin, files)
     if b"\x00" in data and not _utf16(data):
         return [], [ScanError(path, 0, 0, "not a text file (it holds NUL bytes): not scanned")]
