@@ -20,7 +20,8 @@ from importlib import import_module
 
 from imds_iac_checks.model import Found, Payload, Piece
 
-# Language -> the module that reads it (``imds_iac_checks.hazards.<module>``).
+# Language -> the modules that read it (``imds_iac_checks.hazards.<module>``, or a dotted name
+# of a module elsewhere).
 ANALYSERS: dict[str, tuple[str, ...]] = {
     "shell": ("shell",),
     "powershell": ("powershell",),
@@ -93,7 +94,7 @@ def analyse(payload: Payload, depth: int = 0) -> Iterator[tuple[Payload, Found]]
     read = payload._replace(language=language)
     nested = 0
     for module in ANALYSERS.get(language, ()):
-        analyser = import_module(f"{__name__}.{module}")
+        analyser = import_module(module if "." in module else f"{__name__}.{module}")
         items: Iterable[Found | Payload] = analyser.find(read)
         for item in items:
             if isinstance(item, Found):
