@@ -280,8 +280,10 @@ FIX_OPTIONS = (
 # ``report``: the migration readiness report, with the scan options of ``check`` that change
 # what is found (not those about findings: baseline, exit code, colour, fixing).
 REPORT_FORMATS = ("markdown", "json", "html")
-_REPORT_SCAN = ("hop_limit", "select", "ignore", "exclude", "variables", "parameters")
-_REPORT_SCAN += ("parameter_files", "max_file_size", "config")
+_REPORT_SCAN = (
+    *("hop_limit", "select", "ignore", "exclude", "variables", "parameters"),
+    *("parameter_files", "max_file_size", "config"),
+)
 REPORT_OPTIONS = (
     Opt(
         ("--format",),

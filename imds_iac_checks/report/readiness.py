@@ -158,7 +158,12 @@ def _counts(targets: Iterable[TargetRow], hazards: Iterable[HazardRow]) -> Count
 def _unit(target: Target) -> tuple[str, int, str, tuple[Any, ...]]:
     """What makes the instances of one block one row: the block, its address without instance
     keys, the module calls it was made through."""
-    return (target.path, target.span.start_byte, target.generic(target.address), target.module_calls)
+    return (
+        target.path,
+        target.span.start_byte,
+        target.generic(target.address),
+        target.module_calls,
+    )
 
 
 def _group_key(target: Target) -> tuple[str, str, str]:
@@ -282,7 +287,7 @@ def build(result: ScanResult) -> Readiness:
             fixes_by_group[group] = fixes_by_group.get(group, Fixes()).plus(_how(f, False))
         if rule is None or rule.hazard is None:
             continue
-        row = HazardRow(
+        hazard = HazardRow(
             rule_id=f.rule_id,
             rule=rule.name,
             severity=f.severity,
@@ -294,12 +299,12 @@ def build(result: ScanResult) -> Readiness:
             fix=_how(f, False),
             suppressed=f.suppressed is not None,
         )
-        hazards_by_group.setdefault(group, []).append(row)
-        all_hazards.append(row)
+        hazards_by_group.setdefault(group, []).append(hazard)
+        all_hazards.append(hazard)
     groups: list[Group] = []
     names = set(fixes_by_group) | set(hazards_by_group)
     for group in sorted(names, key=lambda g: (g[1], g[2], g[0])):
-        members = sorted(
+        listed = sorted(
             (rows[k] for k, g in group_of.items() if g == group),
             key=lambda r: (r.path, r.line, r.column, r.address),
         )
@@ -309,7 +314,7 @@ def build(result: ScanResult) -> Readiness:
                 kind=group[0],
                 path=group[1],
                 module=group[2],
-                targets=tuple(members),
+                targets=tuple(listed),
                 hazards=tuple(_hazard_sorted(hazards_by_group.get(group, []))),
                 fixes=fixes_by_group.get(group, Fixes()),
             )
@@ -321,8 +326,8 @@ def build(result: ScanResult) -> Readiness:
         if rule.hazard is None:
             continue
         mine = [h for h in all_hazards if h.rule_id == rule.id]
-        blocked = {k for h in mine for k in blocking.get(f"{h.path}:{h.line}", ())}
-        kinds.append((rule.id, rule.name, len(mine), len(blocked)))
+        hit = {k for h in mine for k in blocking.get(f"{h.path}:{h.line}", ())}
+        kinds.append((rule.id, rule.name, len(mine), len(hit)))
     errors = tuple((e.path, e.line, e.column, e.message) for e in result.errors)
     verdict = _verdict(counts, fixes, kinds, blocking, all_hazards)
     return Readiness(
@@ -420,7 +425,7 @@ def _verdict(
 #   https://github.com/awslabs/aws-config-resource-schema (config/properties/resource-types)
 
 _DAYS = (
-    '--start-time "$(date -u -d \'14 days ago\' +%Y-%m-%dT%H:%M:%SZ)" '
+    "--start-time \"$(date -u -d '14 days ago' +%Y-%m-%dT%H:%M:%SZ)\" "
     '--end-time "$(date -u +%Y-%m-%dT%H:%M:%SZ)"'
 )
 
@@ -625,7 +630,19 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
     )
     out.write("|" + "---:|" * 9 + "\n")
     out.write(
-        _row((c.targets, c.secure, c.weak, c.unknown, c.hazards, c.blocked, f.safe, f.unsafe, f.manual))
+        _row(
+            (
+                c.targets,
+                c.secure,
+                c.weak,
+                c.unknown,
+                c.hazards,
+                c.blocked,
+                f.safe,
+                f.unsafe,
+                f.manual,
+            )
+        )
     )
     if model.errors:
         out.write(
@@ -726,8 +743,8 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
     for i, check in enumerate(model.checks, 1):
         out.write(f"{i}. **{check.title}.** {check.why} ([AWS docs]({check.source}))\n\n")
         out.write("   ```sh\n")
-        for line in check.command.split("\n"):
-            out.write(f"   {line}\n")
+        for text in check.command.split("\n"):
+            out.write(f"   {text}\n")
         out.write("   ```\n\n")
 
 

@@ -86,9 +86,9 @@ def write(model: Readiness, out: TextIO) -> None:
 
     c, f = model.counts, model.fixes
     w = out.write
-    w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+    w('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n')
     w(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'\">\n"
     )
     w('<meta name="viewport" content="width=device-width, initial-scale=1">\n')
@@ -102,8 +102,8 @@ def write(model: Readiness, out: TextIO) -> None:
         ("secure", c.secure, "secure"),
         ("weak", c.weak, "weak"),
         ("unknown", c.unknown, "unknown"),
-        ("hazard", c.hazards, "hazards"),
-        ("hazard", c.blocked, "blocked targets"),
+        ("hazard" if c.hazards else "", c.hazards, "hazards"),
+        ("hazard" if c.blocked else "", c.blocked, "blocked targets"),
         ("", f.safe, "fixed by imds-iac fix"),
         ("", f.unsafe, "only with --unsafe-fixes"),
         ("", f.manual, "by hand"),
@@ -251,14 +251,10 @@ def _chart(model: Readiness, w: Writer) -> None:
             )
             x += span
         if not n.targets:
-            write(
-                f'<text x="{x + 4:.1f}" y="{y + 15}" class="note">no target</text>\n'
-            )
+            write(f'<text x="{x + 4:.1f}" y="{y + 15}" class="note">no target</text>\n')
             x += 64
         else:
-            write(
-                f'<text x="{x + 4:.1f}" y="{y + 15}">{n.targets:,}</text>\n'
-            )
+            write(f'<text x="{x + 4:.1f}" y="{y + 15}">{n.targets:,}</text>\n')
             x += 8 + 8 * len(f"{n.targets:,}")
         if n.hazards:
             write(
