@@ -693,34 +693,14 @@ def _parses(shown: str, data: bytes) -> bool:
 
         return hcl.valid(data)
     if kind == "shell":
+        from imds_iac_checks.hazards import shell_valid
+
         return shell_valid(data)
     if kind not in ("json", "yaml", ""):
         return True  # other code and manifests: the rescan proves the edit
     from imds_iac_checks.fix.structured import valid
 
     return valid(data, kind == "yaml")
-
-
-def shell_valid(data: bytes) -> bool:
-    """A shell script that ``bash -n`` accepts (where bash is installed; else one that
-    tree-sitter-bash parses without an error)."""
-    import shutil
-    import subprocess
-
-    bash = shutil.which("bash")
-    if bash is not None:
-        try:
-            run = subprocess.run(
-                [bash, "-n"], input=data, capture_output=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            return False
-        return run.returncode == 0
-    import tree_sitter
-    import tree_sitter_bash
-
-    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
-    return not parser.parse(data).root_node.has_error
 
 
 def finding_key(f: Finding) -> tuple[str, str, str | None, str]:

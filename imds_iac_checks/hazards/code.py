@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.hazards import mentions_imds
+from imds_iac_checks.model import METADATA_CALL as KIND
 from imds_iac_checks.model import Found, Payload
-from imds_iac_checks.rules.imdsv1_call import KIND
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Query

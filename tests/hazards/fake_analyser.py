@@ -3,7 +3,7 @@ by inserting ``TOKEN `` before it (the same insertion point for every call of a 
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import Found, Payload
+from imds_iac_checks.model import METADATA_CALL, Found, Payload
 
 
 def find(payload: Payload) -> Iterator[Found]:
@@ -13,7 +13,7 @@ def find(payload: Payload) -> Iterator[Found]:
         end = text.find("\n", at)
         end = len(text) if end < 0 else end
         yield Found(
-            "imdsv1-call",
+            METADATA_CALL,
             at,
             end,
             f"CALL {text[at + 5 : end]} without a session token",

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from imds_iac_checks.hazards import analyse, code
-from imds_iac_checks.model import Found, Payload, Piece, Span
+from imds_iac_checks.model import METADATA_CALL, Found, Payload, Piece, Span
 
 
 def payload(language: str, source: str) -> Payload:
@@ -374,7 +374,7 @@ def test_call_and_its_token_flow(
     hits = found(language, positive)
     assert len(hits) == 1, hits
     hit = hits[0]
-    assert hit.kind == "imdsv1-call"
+    assert hit.kind == METADATA_CALL
     assert text[hit.start : hit.end] == call
     assert hit.what == f"{tool} {url} without a session token"
     assert dict(hit.details) == {"tool": tool, "url": url}
@@ -424,7 +424,7 @@ def test_typescript_reads_as_javascript() -> None:
         "typescript",
         "const r: Response = await fetch('http://169.254.169.254/latest/meta-data/');\n",
     )
-    assert [f.kind for f in code.find(p)] == ["imdsv1-call"]
+    assert [f.kind for f in code.find(p)] == [METADATA_CALL]
 
 
 def test_a_file_that_never_names_imds_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -133,3 +133,55 @@ def test_an_analyser_that_fails_costs_its_payload_not_the_scan(monkeypatch) -> N
     assert [e.message for e in errors] == [
         "internal error while reading user data: RuntimeError: boom"
     ]
+
+
+def test_a_nested_payload_of_many_lines_is_placed_in_linear_time() -> None:
+    """A 1 MB block scalar of 25,000 lines in a cloud-config document: each line is a run of
+    the nested payload, placed through the parent's one piece (counted from the previous run,
+    not from the piece's start: this took 30 s when it was quadratic)."""
+    import time
+
+    from imds_iac_checks.hazards import cloudinit
+
+    lines = "\n".join(f"      echo line {i}" for i in range(25000))
+    text = "#cloud-config\nruncmd:\n  - |\n" + lines + "\n"
+    span = Span("f", 0, len(text.encode()), 1, 1, 25004, 1)
+    parent = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data", "cloud-config")
+    started = time.perf_counter()
+    (nested,) = cloudinit.find(parent)
+    assert time.perf_counter() - started < 5
+    assert isinstance(nested, Payload)
+    last = nested.pieces[-1]
+    assert (
+        text.encode()[last.span.start_byte : last.span.end_byte].decode()
+        == (nested.text[last.start : last.end])
+    )
+    assert last.span.line == 25003
+
+
+def test_fixes_that_would_break_the_scripts_syntax_are_withdrawn(monkeypatch) -> None:
+    """Every fix of a payload is applied to its text and the result checked (bash -n for
+    shell): a payload whose fixed text fails keeps its findings, with no fix and the reason."""
+    payload = user_data("aws_launch_template.web")
+    (ok,) = list(hazards.analyse(payload))
+    assert ok[1].edits
+    monkeypatch.setitem(hazards._SYNTAX_CHECKS, "fake", lambda text: "TOKEN CALL" not in text)
+    (withdrawn,) = list(hazards.analyse(payload))
+    assert withdrawn[1].edits == () and "bash -n" in withdrawn[1].no_fix
+
+
+@pytest.mark.parametrize(
+    ("script", "valid"),
+    [
+        ('TOKEN=$(curl -s -X PUT "http://x/" -H "a: 1")\necho "${TOKEN}"\n', True),
+        ('if true; then\n  echo "unterminated\nfi\n', False),
+        ("echo ${var.region} %{ if x }\n", True),  # template holes are words to bash -n
+    ],
+)
+def test_shell_syntax_check(script: str, valid: bool) -> None:
+    import os
+    import shutil
+
+    if os.environ.get("CI"):
+        assert shutil.which("bash"), "bash is needed on CI for the shell syntax check"
+    assert hazards.shell_valid(script.encode()) is valid
