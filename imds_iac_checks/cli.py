@@ -929,14 +929,21 @@ def _report_command(args: Namespace) -> int:
     _nothing_found(args, result)
     from imds_iac_checks.report import readiness
 
+    model = readiness.build(result)
+    if args.format == "html":
+        from imds_iac_checks.report import readiness_html
+
+        writer = readiness_html.write
+    else:
+        writer = readiness.write_json if args.format == "json" else readiness.write_markdown
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8", newline="\n") as out:
-                readiness.write(result, out, args.format)
+                writer(model, out)
         except OSError as exc:
             return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
     else:
-        readiness.write(result, sys.stdout, args.format)
+        writer(model, sys.stdout)
     _errors_to_stderr(result)
     return EXIT_ERROR if result.errors else EXIT_OK
 

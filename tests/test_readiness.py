@@ -181,16 +181,17 @@ def test_targets_seen_holds_targets_without_findings(tree: Path) -> None:
     assert len(result.targets_seen) == result.targets == 8
 
 
-def _hazard_rule():  # the rule that judges IMDSv1 calls, found by what it judges
-    return next(r for r in REGISTRY.values() if r.hazard is not None and "imdsv1-call" in r.kinds)
+def _hazard_rule():  # the rule that judges IMDSv1 calls (the first hazard rule), as registered
+    return next(r for r in REGISTRY.values() if r.hazard is not None)
 
 
 def with_call(result: ScanResult, owner: str, at: Span) -> ScanResult:
     """``result`` as the scan makes it once an analyser finds an IMDSv1 call at ``at`` in the
     user data of ``owner``: the hazard's finding, and ``blocked_by`` on its host."""
     target = next(t for t in result.targets_seen if t.generic(t.address) == owner)
+    rule = _hazard_rule()
     hazard = Hazard(
-        kind="imdsv1-call",
+        kind=rule.kinds[0],
         span=at,
         what="curl GET http://169.254.169.254/latest/meta-data/placement/region without a "
         "session token",
@@ -198,7 +199,6 @@ def with_call(result: ScanResult, owner: str, at: Span) -> ScanResult:
         owner=owner,
         hosts=(Host(owner, target.header, "allowed"),),
     )
-    rule = _hazard_rule()
     assert rule.hazard is not None
     findings = list(rule.hazard(hazard, Context()))
     where = f"{at.path}:{at.line}"
@@ -230,8 +230,9 @@ def test_a_hazard_blocks_the_targets_it_runs_on_and_makes_their_fix_unsafe(tree:
     assert pool.fix == readiness.FIX_UNSAFE
     assert model.counts.hazards == 1 and model.counts.blocked == 1
     assert model.fixes.safe == 2 and model.fixes.unsafe == 1
-    assert "1 IMDSv1 call blocks 1 target" in model.verdict
-    assert dict((k[1], (k[2], k[3])) for k in model.hazard_kinds)["imdsv1-call"] == (1, 1)
+    one, _ = readiness._nouns(_hazard_rule())
+    assert f"; 1 {one} blocks 1 target;" in model.verdict
+    assert dict((k[0], (k[2], k[3])) for k in model.hazard_kinds)[_hazard_rule().id] == (1, 1)
 
 
 def test_a_hazard_tied_to_no_target_sits_in_its_directory(tree: Path) -> None:
@@ -243,7 +244,26 @@ def test_a_hazard_tied_to_no_target_sits_in_its_directory(tree: Path) -> None:
     assert (hazard.path, hazard.line, hazard.blocks) == ("scripts/agent.py", 3, ())
     assert hazard.fix in (readiness.FIX_UNSAFE, readiness.FIX_MANUAL)
     assert groups["scripts"].targets == ()
-    assert "1 IMDSv1 call (tied to no target scanned)" in model.verdict
+    one, _ = readiness._nouns(_hazard_rule())
+    assert f"; 1 {one} (tied to no target scanned);" in model.verdict
+
+
+def test_a_curl_in_a_shell_script_is_a_hazard_with_an_unsafe_fix(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "boot/run.sh",
+        "#!/bin/bash\ncurl -s http://169.254.169.254/latest/meta-data/instance-id\n",
+    )
+    model = readiness.build(scanned(tmp_path))
+    (group,) = model.groups
+    (hazard,) = group.hazards
+    assert (group.name, hazard.path, hazard.line, hazard.fix) == (
+        "boot",
+        "boot/run.sh",
+        2,
+        "unsafe",
+    )
+    assert model.fixes == readiness.Fixes(unsafe=1)
 
 
 _SHELL_USER_DATA = all(
@@ -269,7 +289,7 @@ def test_end_to_end_a_curl_in_user_data_blocks_its_instance(tmp_path: Path, cli)
     (target,) = group["targets"]
     assert target["blocked_by"] == ["app/main.tf:6"]
     assert target["fix"] == "unsafe"  # requiring tokens would break the curl
-    assert "1 IMDSv1 call blocks 1 target" in doc["verdict"]
+    assert "blocks 1 target" in doc["verdict"]
 
 
 def test_suppressed_findings_still_make_a_target_weak_but_are_not_fixed(tmp_path: Path) -> None:
@@ -451,7 +471,7 @@ def test_json_hazard_keys(tree: Path) -> None:
         "fix",
         "suppressed",
     ]
-    assert hazard["rule"] == "imdsv1-call" and hazard["blocks"] == ["aws_instance.pool"]
+    assert hazard["rule"] == _hazard_rule().name and hazard["blocks"] == ["aws_instance.pool"]
     documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     for key in hazard:
         assert f"`{key}`" in documented, key

@@ -199,12 +199,17 @@ def _how(finding: Finding, blocked: bool) -> str:
 
 _ORDER = {FIX_SAFE: 1, FIX_UNSAFE: 2, FIX_MANUAL: 3}
 
-# How the verdict names the hazards of a kind (Hazard.kind, as rules name them in Rule.kinds);
-# a kind not listed is named by its rule's title.
-_NOUNS = {
-    "imdsv1-call": ("IMDSv1 call", "IMDSv1 calls"),
-    "old-sdk": ("SDK pin too old for IMDSv2", "SDK pins too old for IMDSv2"),
-}
+
+def _nouns(rule: Any) -> tuple[str, str]:
+    """How the verdict names the hazards of a rule: the ``NOUN`` (singular, plural) its module
+    declares (``("IMDSv1 call", "IMDSv1 calls")``), else "<name> hazard(s)"."""
+    import sys
+
+    module = sys.modules.get(getattr(rule.hazard, "__module__", ""))
+    noun = getattr(module, "NOUN", None)
+    if isinstance(noun, tuple) and len(noun) == 2 and all(isinstance(n, str) for n in noun):
+        return noun[0], noun[1]
+    return f"{rule.name} hazard", f"{rule.name} hazards"
 
 
 def build(result: ScanResult) -> Readiness:
@@ -378,9 +383,7 @@ def _verdict(
     for rule_id, _name, number, _blocked in kinds:
         if not number:
             continue
-        rule = REGISTRY[rule_id]
-        kind = rule.kinds[0] if rule.kinds else ""
-        one, many = _NOUNS.get(kind, (rule.title.lower(), rule.title.lower()))
+        one, many = _nouns(REGISTRY[rule_id])
         said.append(_plural(number, one, many))
     if said:
         blocked = {k for h in hazards for k in blocking.get(f"{h.path}:{h.line}", ())}
@@ -767,19 +770,3 @@ def _more(out: TextIO, total: int, what: str) -> None:
             f"\n… and {total - MARKDOWN_ROWS:,} more {what}: see `imds-iac report --format json` "
             "or `--format html`.\n"
         )
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def write(result: ScanResult, out: TextIO, form: str) -> None:
-    """Write the readiness report of ``result`` in ``form`` (markdown, json, html)."""
-    model = build(result)
-    if form == "json":
-        write_json(model, out)
-    elif form == "html":
-        from imds_iac_checks.report import readiness_html
-
-        readiness_html.write(model, out)
-    else:
-        write_markdown(model, out)
