@@ -20,7 +20,14 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
-from imds_iac_checks.formats.pieces import Builder, ByteChars, hcl_literal, json_string
+from imds_iac_checks.formats.pieces import (
+    Builder,
+    ByteChars,
+    file_text,
+    hcl_literal,
+    json_string,
+    whole_file,
+)
 from imds_iac_checks.model import Payload, ScanError
 
 if TYPE_CHECKING:
@@ -166,8 +173,6 @@ class _Reader:
 
     # --- script files ------------------------------------------------------------------------
     def _scripts(self, paths: list[str], language: str, owner: str) -> None:
-        from imds_iac_checks.formats.scripts import _text, whole_file
-
         if self.files is None or self.origin is None:
             return
         for path in paths:
@@ -182,7 +187,7 @@ class _Reader:
                 message = f"cannot read the provisioner script {path}: {exc.strerror or exc}"
                 self.errors.append(ScanError(self.shown, 0, 0, message))
                 continue
-            text = _text(data)
+            text = file_text(data)
             if text is None:
                 continue
             script_language = "" if text.lstrip("\ufeff").startswith("#!") else language

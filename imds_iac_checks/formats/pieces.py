@@ -312,3 +312,25 @@ def _plain(b: Builder, start: int, end: int, value: str) -> None:
         cursor = found + len(line)
     if cursor < len(value):
         b.hole(value[cursor:])
+
+
+def file_text(data: bytes) -> str | None:
+    """The file as text (UTF-8, a BOM kept), or None for a file that is not text."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def whole_file(shown: str, data: bytes, text: str, what: str, language: str = "") -> Payload:
+    """A file whose whole text runs, written as is. A UTF-8 byte order mark is not text."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if start:
+        text = text[1:]
+    lines = text.count("\n")
+    last = text.rfind("\n")
+    end_column = (len(text) - last) if lines else len(text) + 1
+    span = Span(shown, start, len(data), 1, 1, lines + 1, end_column)
+    return Payload(text, (Piece(0, len(text), span, "raw"),), span, what, language)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import shlex
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
-from imds_iac_checks.formats.pieces import Builder, yaml_scalar
-from imds_iac_checks.formats.scripts import MARKERS, whole_file
+from imds_iac_checks.formats.pieces import Builder, whole_file, yaml_scalar
+from imds_iac_checks.formats.scripts import MARKERS
 from imds_iac_checks.model import Payload, ScanError
 
 _SHELL = {"shell": "shell", "command": "shell", "raw": "shell"}

@@ -14,8 +14,8 @@ import shlex
 
 from imds_iac_checks.formats import kind_of
 from imds_iac_checks.formats.doc import Locator
-from imds_iac_checks.formats.pieces import Builder
-from imds_iac_checks.model import Payload, Piece, ScanError, Span
+from imds_iac_checks.formats.pieces import Builder, file_text, whole_file
+from imds_iac_checks.model import Payload, ScanError, Span
 from imds_iac_checks.source import Files
 
 # FileKind.syntax -> the payload language and how messages name such a file.
@@ -62,7 +62,7 @@ def payloads(
         from imds_iac_checks.formats import packer
 
         return packer.payloads(shown, data, origin=origin, files=files)
-    text = _text(data)
+    text = file_text(data)
     if text is None:
         return [], []
     if syntax in _WHOLE_FILE:
@@ -75,28 +75,6 @@ def payloads(
     if syntax == "systemd":
         return (systemd(shown, text), []) if worth_parsing(data) else ([], [])
     return [], []
-
-
-def _text(data: bytes) -> str | None:
-    """The file as text (UTF-8, a BOM kept), or None for a file that is not text."""
-    if b"\x00" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def whole_file(shown: str, data: bytes, text: str, what: str, language: str = "") -> Payload:
-    """A file whose whole text runs, written as is. A UTF-8 byte order mark is not text."""
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if start:
-        text = text[1:]
-    lines = text.count("\n")
-    last = text.rfind("\n")
-    end_column = (len(text) - last) if lines else len(text) + 1
-    span = Span(shown, start, len(data), 1, 1, lines + 1, end_column)
-    return Payload(text, (Piece(0, len(text), span, "raw"),), span, what, language)
 
 
 # --- Dockerfile ------------------------------------------------------------------------------

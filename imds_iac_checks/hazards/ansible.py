@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from imds_iac_checks.hazards import mentions_imds
 from imds_iac_checks.model import Found, Payload
+from imds_iac_checks.rules.imdsv1_call import KIND
 
-KIND = "imdsv1-call"
 NO_FIX = (
     "fetch a token in a uri task before it (method: PUT, url: "
     "http://169.254.169.254/latest/api/token, headers: X-aws-ec2-metadata-token-ttl-seconds: "
