@@ -8,6 +8,7 @@ import time
 import pytest
 
 from imds_iac_checks.hazards import powershell
+from imds_iac_checks.model import METADATA_CALL
 from tests.hazards.shell_helpers import apply, found
 
 TOKEN = (
@@ -77,7 +78,7 @@ def test_positive_and_fix(name: str, text: str) -> None:
         + "</powershell>\n<persist>true</persist>\n"
     )
     (f,) = found(powershell, script, "powershell")
-    assert f.kind == "imdsv1-call" and "169.254.169.254" in dict(f.details)["url"]
+    assert f.kind == METADATA_CALL and "169.254.169.254" in dict(f.details)["url"]
     assert f.what.endswith("without a session token")
     fixed = apply(script, [f])
     assert powershell.check_syntax(fixed) is None, fixed

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imds_iac_checks.hazards import shell
+from imds_iac_checks.model import METADATA_CALL
 from tests.hazards.shell_helpers import apply, found, need_bash, nested, payload
 
 TOKEN = (
@@ -166,7 +167,7 @@ def test_positive(name: str, text: str, urls: list[str]) -> None:
     founds = found(shell, text)
     assert [dict(f.details)["url"] for f in founds] == urls
     for f in founds:
-        assert f.kind == "imdsv1-call"
+        assert f.kind == METADATA_CALL
         assert f.what.endswith("without a session token")
         assert text[f.start : f.end].split()[0] in ("curl", "wget", "sudo")
 
