@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from imds_iac_checks.hazards import mentions_imds
+from imds_iac_checks.model import METADATA_CALL as KIND
 from imds_iac_checks.model import Found, Payload
-from imds_iac_checks.rules.imdsv1_call import KIND
 
 NO_FIX = (
     "fetch a token in a uri task before it (method: PUT, url: "
