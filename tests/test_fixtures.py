@@ -51,7 +51,13 @@ def _compare(cli, folder: str) -> dict:
 def test_terraform_fixtures(cli) -> None:
     doc = _compare(cli, "terraform")
     assert len(doc["findings"]) >= 20
-    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS001", "IMDS002", "IMDS003", "IMDS004"}
+    assert {f["rule_id"] for f in doc["findings"]} == {
+        "IMDS001",
+        "IMDS002",
+        "IMDS003",
+        "IMDS004",
+        "IMDS007",  # the storefront search node's user data reads its region with IMDSv1
+    }
     assert len({f["kind"] for f in doc["findings"]}) == 8  # 7 resource kinds and a module call
 
 
@@ -72,6 +78,14 @@ def test_cloudformation_fixtures(cli) -> None:
         "AWS::EMR::SecurityConfiguration",
     }
     assert all(f["fixable"] for f in doc["findings"] if f["rule_id"] != "IMDS004")
+
+
+def test_script_fixtures(cli) -> None:
+    """A script tied to no instance: its IMDSv1 call is a warning (a migration blocker); the
+    script that already uses the token flow is silent."""
+    doc = _compare(cli, "scripts")
+    assert [(f["rule_id"], f["severity"]) for f in doc["findings"]] == [("IMDS007", "warning")]
+    assert "tied to no instance" in doc["findings"][0]["message"]
 
 
 @pytest.mark.parametrize("folder", ["ec2-api", "terraform-json", "terraform-plan"])
