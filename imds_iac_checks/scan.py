@@ -48,6 +48,9 @@ class ScanResult(NamedTuple):
     fail_on: str
     # The target each finding was found on (what the fixer needs to build an edit).
     origins: dict[Finding, tuple[Target, Context]] | None = None
+    # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
+    # ``imds-iac report`` counts as secure.
+    targets_seen: tuple[Target, ...] = ()
 
 
 class DataJob(NamedTuple):
@@ -398,7 +401,8 @@ def scan(
         findings += suppress.audit(audited, by_file, used, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
-    return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+    seen = tuple(target for listing in by_file.values() for target in listing)
+    return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen)
 
 
 def _terragrunt_units(

@@ -407,15 +407,19 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     (workspace / "main.tf").write_text(BAD_TF)
     output = tmp_path / "github_output"
     output.write_text("")
+    summary = tmp_path / "step_summary"
+    summary.write_text("")
     env = {
         **os.environ,
         "RUNNER_TEMP": str(tmp_path / "runner"),
         "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
     }
     (tmp_path / "runner").mkdir()
     inputs = {"paths": ".", "args": "--hop-limit 2", "sarif-file": "out.sarif"}
-    inputs.update(annotations="true", version="")
+    inputs.update(annotations="true", version="", summary="true")
+    inputs["summary-args"] = "--hop-limit 2"
     codes = []
     for step in action["runs"]["steps"]:
         step_env = {
@@ -438,6 +442,8 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     sarif = json.loads((workspace / "out.sarif").read_text())
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"IMDS001", "IMDS002", "IMDS003"}
     assert "::error file=main.tf,line=4" in last.stdout  # annotations
+    # The readiness report, in the job summary.
+    assert summary.read_text().startswith("## IMDSv2 migration readiness\n\n**0 of ")
 
 
 @pytest.mark.slow

@@ -687,6 +687,12 @@ def _build(
 
 
 def _parses(shown: str, data: bytes) -> bool:
+    from imds_iac_checks.formats import kind_of
+
+    if kind_of(shown) is None:
+        # A file the scan read for a resource (a templatefile() or file() target): its text was
+        # checked as the code it is (see hazards._proven); the rescan proves the rest.
+        return True
     kind = syntax_of(shown, data)
     if kind == "hcl":
         from imds_iac_checks.fix import hcl

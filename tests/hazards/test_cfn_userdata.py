@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from imds_iac_checks import source
 from imds_iac_checks.formats import data
 from imds_iac_checks.hazards.place import hazard
-from imds_iac_checks.model import Found, Payload, Target
+from imds_iac_checks.model import METADATA_CALL, Found, Payload, Target
 from tests.hazards.cfn_helpers import assert_pieces_map, insert, line_starts, verbatim
 
 # The shape of AWS's LAMP_Single_Instance sample: Fn::Base64 over a !Sub literal block, with
@@ -439,7 +439,7 @@ def test_a_found_hazard_edit_is_placed_through_the_pieces(tmp_path: Path) -> Non
         ' -H "X-aws-ec2-metadata-token-ttl-seconds: 21600")\n'
     )
     found = Found(
-        "imdsv1-call", call, call + 10, "curl without a token", edits=((call, call, line),)
+        METADATA_CALL, call, call + 10, "curl without a token", edits=((call, call, line),)
     )
     placed = hazard(payload, found)
     assert placed.no_fix == "" and len(placed.edits) == 1
