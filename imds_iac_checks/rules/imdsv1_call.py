@@ -99,3 +99,6 @@ RULE = Rule(
     hazard=check_hazard,
     kinds=(KIND,),
 )
+
+# How reports count this rule's findings ("2 IMDSv1 calls").
+NOUN = ("IMDSv1 call", "IMDSv1 calls")
