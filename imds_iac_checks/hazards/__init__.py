@@ -32,6 +32,7 @@ ANALYSERS: dict[str, tuple[str, ...]] = {
     "java": ("code",),
     "cloud-config": ("cloudinit",),
     "mime": ("cloudinit",),
+    "ansible-uri": ("ansible",),
 }
 
 # Nested payloads are followed this deep (a heredoc in a runcmd in a MIME part is depth 3).
