@@ -395,3 +395,27 @@ def test_cloudformation_join_glue_is_known_text(cli: Any, tmp_path: Path) -> Non
     )
     (finding,) = check(cli, tmp_path)
     assert finding["line"] == line_of(path, "instance-id")
+
+
+def test_a_call_inside_an_interpolations_value_points_at_the_interpolation(cli, tmp_path) -> None:
+    """The call is the value of ``${local.fetch}``: the finding points at the interpolation as
+    written between the heredoc's literal runs, not at the whole heredoc."""
+    (tmp_path / "main.tf").write_text(
+        "locals {\n"
+        '  fetch = "curl -s http://169.254.169.254/latest/meta-data/instance-id"\n'
+        "}\n\n"
+        'resource "aws_instance" "web" {\n'
+        '  ami = "ami-0c55b159cbfafe1f0"\n'
+        "  metadata_options {\n"
+        '    http_tokens = "required"\n'
+        "  }\n"
+        "  user_data = <<-EOT\n"
+        "    #!/bin/bash\n"
+        "    ID=$(${local.fetch})\n"
+        '    echo "$ID"\n'
+        "  EOT\n"
+        "}\n"
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    (finding,) = [f for f in doc["findings"] if f["rule_id"] == "IMDS007"]
+    assert (finding["line"], finding["column"], finding["end_column"]) == (12, 10, 24)
