@@ -281,7 +281,7 @@ def test_a_call_wholly_in_an_interpolation_value_has_no_fix(cli: Any, tmp_path: 
         """,
     )
     (finding,) = check(cli, tmp_path)
-    assert finding["line"] == line_of(path, "user_data")
+    assert finding["line"] == line_of(path, "${local.fetch}")  # the interpolation as written
     assert not finding["fixable"]
     assert (
         finding["fix_note"] == "the user data is not written literally where the fix must edit it"
