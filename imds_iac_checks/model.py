@@ -383,7 +383,7 @@ class Piece(NamedTuple):
 
     ``escape`` says how text inserted into this run must be written there: layers joined by
     ``+``, innermost first (``sub+json``: an ``Fn::Sub`` string in a JSON template), each a name
-    of :data:`imds_iac_checks.fix.escape.LAYERS` with an optional ``:argument``
+    of :data:`imds_iac_checks.hazards.escape.LAYERS` with an optional ``:argument``
     (``yaml-block:4``, the block scalar's indentation); "" when nothing can be inserted here (a
     YAML plain scalar: the fix says why)."""
 

@@ -87,7 +87,7 @@ def payloads(
 #
 # A RUN in shell form is one shell command: a line break inserted there would end the
 # instruction, so its pieces take the ``dockerfile-run`` escape (a line break written as
-# ``; \`` + line break, see fix/escape.py); a heredoc's body takes text as it is (``raw``).
+# ``; \`` + line break, see hazards/escape.py); a heredoc's body takes text as it is (``raw``).
 
 _WHAT_RUN = "Dockerfile RUN"
 _DIRECTIVE = re.compile(r"#[ \t]*escape[ \t]*=[ \t]*([\\`])[ \t]*\r?$", re.IGNORECASE | re.M)

@@ -247,7 +247,7 @@ _HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
 
 def scalar_runs(source: str, node: DNode, json_file: bool) -> tuple[list[Run], str] | None:
     """The runs of a scalar (see above) and how text inserted into its LIT runs is written
-    (an escape of :mod:`imds_iac_checks.fix.escape`: ``json`` in a JSON file, ``yaml-dq``,
+    (an escape of :mod:`imds_iac_checks.hazards.escape`: ``json`` in a JSON file, ``yaml-dq``,
     ``yaml-sq``, ``indent:<the block's indentation>`` for a literal block scalar, "" for a plain
     or folded scalar, where nothing can be inserted safely). None when the scalar's text cannot
     be followed to its source."""

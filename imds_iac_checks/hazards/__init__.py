@@ -244,7 +244,7 @@ def nest(
     heredoc body): its text is the concatenation of ``runs``, each ``(text, start, end,
     layer)``: ``text`` is what ``parent.text[start:end]`` means once decoded (the same text when
     nothing is decoded), and ``layer`` how text inserted there is escaped for ``parent`` (a
-    name of :data:`imds_iac_checks.fix.escape.LAYERS`, "raw" for none, "" when nothing can be
+    name of :data:`imds_iac_checks.hazards.escape.LAYERS`, "raw" for none, "" when nothing can be
     inserted). A run whose text is the parent's text as is maps through the parent's pieces
     character by character; a decoded run maps only at its ends, and only inside one piece.
     Text the parent does not write literally (a hole) stays a hole."""

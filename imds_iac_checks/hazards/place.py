@@ -72,7 +72,7 @@ def _between(payload: Payload, found: Found) -> Span | None:
 
 def _edit(payload: Payload, start: int, end: int, text: str) -> tuple[str, int, int, bytes] | str:
     """One payload edit as a file edit, or why it cannot be made."""
-    from imds_iac_checks.fix.escape import encode
+    from imds_iac_checks.hazards.escape import encode
 
     piece = _piece(payload.pieces, start, end)
     if piece is None:

@@ -3,7 +3,7 @@ written, and what an insertion through a piece's escape does to the file."""
 
 from collections.abc import Mapping
 
-from imds_iac_checks.fix.escape import encode
+from imds_iac_checks.hazards.escape import encode
 from imds_iac_checks.model import Payload, Piece
 
 

@@ -1,4 +1,4 @@
-"""Each escape layer (imds_iac_checks/fix/escape.py), checked against the real reader of what it
+"""Each escape layer (imds_iac_checks/hazards/escape.py), checked against the real reader of what it
 writes: text encoded by a layer and read back by json.loads, ruamel.yaml, pygohcl (HCL) or
 CloudFormation's Fn::Sub rule gives the text back."""
 
@@ -13,7 +13,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from imds_iac_checks.fix.escape import LAYERS, encode
+from imds_iac_checks.hazards.escape import LAYERS, encode
 
 # Text a script may hold: printable and non-ASCII characters, the characters every layer
 # escapes, and the sequences that mean something to one of the readers.

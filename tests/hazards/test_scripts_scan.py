@@ -6,7 +6,7 @@ Which analysers these need (other helpers' modules, merged by the lead):
 - test_ansible_uri_task_is_reported: hazards/ansible.py (this branch) only;
 - test_findings_in_every_kind_of_file: hazards/shell.py (shell), hazards/powershell.py,
   hazards/cloudinit.py (cloud-config);
-- test_fix_edits_are_escaped_for_each_file: fix/escape.py layers (hcl-string, indent) and,
+- test_fix_edits_are_escaped_for_each_file: hazards/escape.py layers (hcl-string, indent) and,
   for Dockerfile RUN lines, a ``dockerfile-run`` layer (proposed, see formats/scripts.py).
 """
 
