@@ -922,7 +922,7 @@ def _parse_data(
         except Exception as exc:  # an analyser bug costs this payload, not the scan
             where = payload.span
             message = f"internal error while reading {payload.what}: {type(exc).__name__}: {exc}"
-            errs.append(ScanError(shown, where.line, where.column, message))
+            errs.append(ScanError(where.path or shown, where.line, where.column, message))
     return DataResult(found, errs, 1, tuple(hazards))
 
 

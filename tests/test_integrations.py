@@ -377,21 +377,27 @@ def test_pre_commit_hooks_files_pattern() -> None:
     from ruamel.yaml import YAML
 
     doc = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    before = re.compile(r"(\.tf|\.tf\.json|\.ya?ml|\.json|\.template)$")
-    added = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
-    added += ["ami.pkr.hcl", ".ebextensions/imds.config", "app/.ebextensions/01-imds.config"]
+    from imds_iac_checks.formats import scanned_kind
+
+    # Every file check reads, and the variable files it evaluates with their root; nothing else.
+    tfvars = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
     names = ["main.tf", "a.tf.json", "s.yaml", "s.yml", "plan.json", "x.template", "deep/b.tf"]
-    names += ["README.md", "main.py", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", *added]
-    names += [
-        "web.config",
-        "config/app.config",
-        "x.ebextensions/a.config",
-        ".ebextensions/o/a.config",
-    ]
+    names += ["README.md", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", "notes.txt", *tfvars]
+    names += ["ami.pkr.hcl", "ami.pkr.json", ".ebextensions/imds.config"]
+    names += ["app/.ebextensions/01-imds.config", "web.config", "config/app.config"]
+    names += ["x.ebextensions/a.config", ".ebextensions/o/a.config"]
+    # code that runs on instances, and dependency manifests (migration hazards)
+    names += ["bootstrap.sh", "a/b.bash", "init.ps1", "app.service", "main.py", "a.js", "b.mjs"]
+    names += ["c.cjs", "d.ts", "main.go", "App.java", "Dockerfile", "svc/Dockerfile.prod"]
+    names += ["web.dockerfile", "requirements.txt", "requirements-dev.txt", "pyproject.toml"]
+    names += ["poetry.lock", "Pipfile.lock", "uv.lock", "package.json", "package-lock.json"]
+    names += ["yarn.lock", "go.mod", "pom.xml", "build.gradle", "build.gradle.kts"]
+    names += ["Gemfile.lock", "composer.lock", "App.csproj", "packages.lock.json"]
+    names += ["user-data.sh.tpl", "go.sum", "Gemfile", "setup.cfg", "mydockerfile.txt"]
     for hook in doc:
         files = re.compile(hook["files"])
         for name in names:
-            expected = bool(before.search(name)) or name in added
+            expected = scanned_kind(name) is not None or name in tfvars
             assert bool(files.search(name)) == expected, (hook["id"], name)
 
 

@@ -142,7 +142,17 @@ def _yaml_sq(text: str, argument: str) -> str | None:
 
 
 # Layer name -> encoder(text, argument) -> the text as written, or None when it cannot be.
+def _dockerfile_run(text: str, argument: str) -> str | None:
+    """A shell-form ``RUN`` instruction: a line break would end the instruction, so each is
+    written as ``; \\`` and a line continuation, which BuildKit joins into ``;`` for the shell
+    (a command list, as the line break was)."""
+    if "\r" in text:
+        return None
+    return text.replace("\n", "; \\\n")
+
+
 LAYERS: dict[str, Callable[[str, str], str | None]] = {
+    "dockerfile-run": _dockerfile_run,
     "raw": _raw,
     "hcl-template": _hcl_template,
     "hcl-string": _hcl_string,
