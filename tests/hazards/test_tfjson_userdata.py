@@ -8,8 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from imds_iac_checks.formats import data as data_files
 from imds_iac_checks.formats.terraform.tfjson import RECORDED_NO_FIX
 from imds_iac_checks.formats.terraform.userdata import BASE64_NO_FIX
@@ -243,11 +241,6 @@ def test_plan_records_launch_template_user_data_but_only_a_hash_for_instances(
     assert found["aws_instance.web"].user_data == ()  # a SHA-1 hash: nothing to read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shell analyser does not yet judge text outside pieces (decoded base64); "
-    "remove this marker when it does",
-)
 def test_plan_imdsv1_call_is_reported_and_not_fixable(tmp_path: Path, cli: Any) -> None:
     write_json(tmp_path / "plan.json", plan(base64.b64encode(BOOT.encode()).decode()))
     run = cli("check", "--format", "json", ".", cwd=tmp_path)
