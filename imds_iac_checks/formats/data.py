@@ -70,7 +70,7 @@ def parse(
     if kind is not None and kind.reads_as == "terraform-json":
         if b'"resource"' not in data and not _utf16(data):
             return [], []
-        return _json(path, data, tf_config=True)
+        return _json(path, data, tf_config=True, where=where)
     if kind is not None and kind.reads_as == "ebextensions":
         return _ebextensions(path, data) if _has(data, (b"option_settings",)) else ([], [])
     params = cfn_parameters or {}
@@ -183,7 +183,7 @@ def _json(
         return [], [read]
     loc, root = read
     if tf_config:
-        return terraform_json.interpret_config(loc, root)
+        return terraform_json.interpret_config(loc, root, where)
     if terraform_json.is_plan(root):
         return terraform_json.interpret_plan(loc, root)
     if cloudformation.is_template(root):

@@ -9,11 +9,25 @@ A plan records what Terraform will create: values come from ``resource_changes[]
 with ``after_unknown`` marking values known only after apply (IMDS004), or from
 ``planned_values`` (root and child modules) when there are no resource changes. Plan findings are
 not fixable: fix the configuration and plan again.
+
+User data (``Target.user_data``, see :mod:`.userdata` for HCL): in configuration JSON a
+``user_data`` string is a template inside a JSON string: its literal runs are pieces written
+with escape ``hcl-template+json`` (each JSON escape a piece of its own, ``$${`` too),
+interpolations holes (``file()``/``templatefile()`` read the file next to the ``.tf.json``,
+``base64encode()`` of one is its text, as in HCL; variables and locals are not known here), a
+base64 literal is decoded (no pieces). A plan records what the AWS provider stores:
+``aws_launch_template.user_data`` and every ``user_data_base64`` as base64 (decoded: a payload
+without pieces that no fix edits), but ``user_data`` of ``aws_instance``,
+``aws_spot_instance_request``, ``aws_launch_configuration`` and a spot fleet's
+``launch_specification`` only as the SHA-1 hash of the text: a plan cannot show that user data.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from bisect import bisect_right
+from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
@@ -22,6 +36,7 @@ from imds_iac_checks.formats.structured import (
     literal_value,
     option_settings,
     read_settings,
+    scalar_runs,
     unknown_value,
     without_duplicates,
 )
@@ -36,7 +51,17 @@ from imds_iac_checks.formats.terraform.kinds import (
     Ref,
     template_reference,
 )
-from imds_iac_checks.model import TOKENS, KindSpec, ScanError, Span, Target, Value
+from imds_iac_checks.model import TOKENS, KindSpec, Payload, Piece, ScanError, Span, Target, Value
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+    from imds_iac_checks.formats.terraform.eval import Scope, Val
+    from imds_iac_checks.formats.terraform.syntax import Source
+    from imds_iac_checks.source import Files
+
+# Where a file is on disk and what reads it (formats/data.py): None, None for bytes alone.
+Where = tuple["str | None", "Files | None"]
 
 _TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
 _INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
@@ -109,8 +134,11 @@ def _config_value(loc: Locator, spec: KindSpec, node: DNode, key: str) -> list[V
     return [unknown_value(loc, node)]
 
 
-def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[ScanError]]:
-    """Targets of a ``.tf.json`` file. An argument a rule reads written twice in one object
+def interpret_config(
+    loc: Locator, root: DNode, where: Where = (None, None)
+) -> tuple[list[Target], list[ScanError]]:
+    """Targets of a ``.tf.json`` file (``where``: its path on disk and what reads it, for the
+    files its user data reads). An argument a rule reads written twice in one object
     (``"http_tokens"`` twice in ``metadata_options``) is an error at the second one, as
     Terraform's "Duplicate argument", and that resource is not evaluated. (Block types may
     repeat in Terraform JSON: only the arguments are checked.)"""
@@ -129,7 +157,7 @@ def interpret_config(loc: Locator, root: DNode) -> tuple[list[Target], list[Scan
                     if launcher is not None and not _launches(body, launcher):
                         continue  # no EC2 instances (Fargate, unmanaged)
                     header = loc.node_span(name_key)
-                    target = _config_target(loc, spec, name_key, body, header)
+                    target = _config_target(loc, spec, name_key, body, header, where)
                     twice = _arguments_twice(spec, body)
                     for key in twice:
                         line, column, _ = loc.position(key.start)
@@ -167,7 +195,7 @@ def _arguments_twice(spec: KindSpec, body: DNode) -> list[DNode]:
 
 
 def _config_target(
-    loc: Locator, spec: KindSpec, name_key: DNode, body: DNode, header: Span
+    loc: Locator, spec: KindSpec, name_key: DNode, body: DNode, header: Span, where: Where
 ) -> Target:
     options: DNode | None
     block_key: DNode | None = None
@@ -248,6 +276,7 @@ def _config_target(
         template_keys=template_keys,
         block_key=loc.node_span(block_key) if options is not None and block_key else None,
         more_refs=tuple(more),
+        user_data=_config_user_data(loc, spec.kind, body, address, where),
     )
 
 
@@ -404,6 +433,7 @@ def _plan_target(
         recorded_state=True,
         unknown_block=unknown_block,
         block_key=loc.node_span(block_key) if block_key is not None else None,
+        user_data=_plan_user_data(loc, spec.kind, address, values),
     )
 
 
@@ -450,3 +480,240 @@ def _plan_special(
         format="terraform-plan",
         recorded_state=True,
     )
+
+
+# --- user data --------------------------------------------------------------------------------
+
+# Kinds whose user data is read, and the arguments that hold it.
+USER_DATA_KINDS = (
+    "aws_instance",
+    "aws_spot_instance_request",
+    "aws_launch_template",
+    "aws_launch_configuration",
+    "aws_spot_fleet_request",
+)
+_USER_DATA = ("user_data", "user_data_base64")
+# Kinds whose ``user_data`` the AWS provider stores as the SHA-1 hash of the text (its
+# ``StateFunc``), in state and plans alike; ``user_data_base64`` it stores as given.
+_HASHED = frozenset(
+    (
+        "aws_instance",
+        "aws_spot_instance_request",
+        "aws_launch_configuration",
+        "aws_spot_fleet_request",
+    )
+)
+_SHA1 = re.compile(r"[0-9a-f]{40}")
+RECORDED_NO_FIX = "this file records state: fix the configuration and regenerate it"
+# Where the pieces of a JSON string's value are while it is read as a template.
+_VALUE = "\0json-string"
+_ESCAPE = "hcl-template+json"
+
+
+def _holders(kind: str, body: DNode) -> list[DNode]:
+    """The objects of a resource that hold user data: the resource, and a spot fleet's
+    ``launch_specification`` blocks."""
+    if kind not in USER_DATA_KINDS:
+        return []
+    holders = [body]
+    if kind == "aws_spot_fleet_request":
+        holders += _blocks(body.get("launch_specification"))
+    return holders
+
+
+def _strings(holder: DNode) -> list[tuple[str, DNode]]:
+    out = []
+    for name in _USER_DATA:
+        node = holder.get(name)
+        if node is not None and node.kind == SCALAR and isinstance(node.value, str) and node.value:
+            out.append((name, node))
+    return out
+
+
+def _plan_user_data(loc: Locator, kind: str, address: str, values: DNode) -> tuple[Payload, ...]:
+    """The user data a plan records for a resource: base64 text decoded (a payload no fix
+    edits); a hash (``user_data`` of the kinds the provider hashes) gives none."""
+    from imds_iac_checks.formats.terraform.userdata import MAX_PAYLOADS, WHAT, decode_base64
+
+    out: list[Payload] = []
+    for holder in _holders(kind, values):
+        for name, node in _strings(holder):
+            text = str(node.value)
+            if name == "user_data" and kind in _HASHED:
+                continue  # the SHA-1 hash of the text: nothing to read
+            decoded = decode_base64(text)
+            if decoded is None:
+                continue
+            span = loc.node_span(node)
+            out.append(Payload(decoded, (), span, WHAT, no_fix=RECORDED_NO_FIX, owner=address))
+    return tuple(out[:MAX_PAYLOADS])
+
+
+def _config_user_data(
+    loc: Locator, kind: str, body: DNode, address: str, where: Where
+) -> tuple[Payload, ...]:
+    """The user data of a ``.tf.json`` resource, as payloads owned by ``address``."""
+    from imds_iac_checks.formats.terraform.userdata import MAX_PAYLOADS
+
+    out: list[Payload] = []
+    for holder in _holders(kind, body):
+        for _name, node in _strings(holder):
+            try:
+                out.extend(_json_template(loc, node, address, where))
+            except RecursionError:
+                continue
+            except Exception:  # a defect here must not cost the target its settings
+                continue
+    return tuple(out[:MAX_PAYLOADS])
+
+
+class _JsonModule:
+    """What :mod:`.userdata` reads of a module, for a ``.tf.json`` file read on its own: no
+    variables, locals or data sources are known (only resources are parsed); ``path.module``
+    and ``path.root`` are the file's directory."""
+
+    def __init__(self, where: tuple[str, str, str, Files] | None) -> None:
+        from imds_iac_checks.formats.terraform.eval import Scope, unknown
+
+        def none(_name: str, at: Source, node: Node) -> Val:
+            return unknown(at, node)
+
+        self.where = where
+        self.scope = Scope(none, none)
+        self.inputs: dict[str, Any] = {}
+        self.local_exprs: dict[str, tuple[Source, Node]] = {}
+        self.variables: dict[str, tuple[Source, Node]] = {}
+        self.data_blocks: dict[tuple[str, str], tuple[Source, Node]] = {}
+
+    def evaluate(self, src: Source, node: Node, scope: Scope | None = None) -> Val:
+        from imds_iac_checks.formats.terraform import eval as tfeval
+
+        budget = tfeval.Budget
+        outer = budget.active
+        if not outer:
+            budget.limit = budget.left = tfeval.MAX_STEPS
+            budget.active = True
+        try:
+            return tfeval.evaluate(src, node, scope or self.scope)
+        except (tfeval.EvalError, tfeval.TooComplex, RecursionError):
+            return tfeval.unknown(src, node)
+        except Exception:  # a defect here: the value is not known
+            return tfeval.unknown(src, node)
+        finally:
+            if not outer:
+                budget.active = False
+                budget.left = 1 << 62
+
+
+def _module_where(loc: Locator, where: Where) -> tuple[str, str, str, Files] | None:
+    """(module directory, root directory, cwd, files) for ``file()`` in a ``.tf.json``: its
+    directory (Terraform runs there), the directory findings are shown relative to."""
+    origin, files = where
+    if origin is None or files is None:
+        return None
+    absolute = os.path.abspath(origin)
+    directory = os.path.dirname(absolute)
+    shown = loc.path.replace("/", os.sep)
+    cwd = os.getcwd()
+    if not os.path.isabs(shown) and absolute.endswith(os.sep + os.path.normpath(shown)):
+        cwd = absolute[: -len(os.path.normpath(shown)) - 1] or os.sep
+    return directory, directory, cwd, files
+
+
+def _json_template(loc: Locator, node: DNode, address: str, where: Where) -> list[Payload]:
+    """The payloads of one JSON string of user data (several: an undecided conditional)."""
+    from imds_iac_checks.formats.terraform import userdata
+
+    value = str(node.value)
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape: not text an instance runs
+        return []
+    found = scalar_runs(loc.text, node, json_file=True)
+    runs = found[0] if found is not None else []
+    module = _JsonModule(_module_where(loc, where))
+    span = loc.node_span(node)
+    out = []
+    for frag in userdata.template_text(module, _VALUE, data, module.scope):
+        if not frag.known:
+            continue
+        if not frag.decoded and frag.complete:
+            decoded = userdata.decode_base64(frag.text)
+            if decoded is not None:
+                no_fix = userdata.BASE64_NO_FIX
+                out.append(Payload(decoded, (), span, userdata.WHAT, no_fix=no_fix, owner=address))
+                continue
+        pieces = _in_file(loc, frag.text, frag.pieces, value, data, runs)
+        payload = Payload(
+            frag.text, tuple(pieces), span, userdata.WHAT, frag.language, frag.no_fix, address
+        )
+        out.append(payload)
+    return out
+
+
+def _in_file(
+    loc: Locator,
+    text: str,
+    pieces: list[Piece],
+    value: str,
+    data: bytes,
+    runs: list[tuple[str, int, int, str]],
+) -> list[Piece]:
+    """The pieces of a fragment read from a JSON string's ``value`` (spans in :data:`_VALUE`,
+    at byte offsets of ``data``) as pieces of the file: split at the string's JSON escapes (each
+    a piece of its own). Pieces in other files (a ``file()``) are kept; text whose source cannot
+    be followed (``runs`` empty) becomes a hole."""
+    if len(data) == len(value):
+        char_at: Any = None
+    else:
+        char_at = [0] * (len(data) + 1)
+        at = 0
+        for index, char in enumerate(value):
+            size = len(char.encode("utf-8"))
+            for k in range(size):
+                char_at[at + k] = index
+            at += size
+        char_at[at] = len(value)
+    starts = []  # each run's offset in the value
+    at = 0
+    for run in runs:
+        starts.append(at)
+        at += len(run[0])
+    out: list[Piece] = []
+    for piece in pieces:
+        if piece.span.path != _VALUE:
+            out.append(piece)
+            continue
+        first, last = piece.span.start_byte, piece.span.end_byte
+        lo = first if char_at is None else char_at[first]
+        hi = last if char_at is None else char_at[last]
+        part = text[piece.start : piece.end]
+        if not runs:
+            continue
+        index = max(bisect_right(starts, lo) - 1, 0)
+        if len(part.encode("utf-8")) != last - first:
+            # ``$${`` or ``%%{``: one escape, when its characters are written as is in one run
+            run_text, source_start, source_end, kind = runs[index]
+            offset = lo - starts[index]
+            if kind == "lit" and hi - starts[index] <= len(run_text):
+                begin = source_start + offset
+                span = loc.span(begin, begin + hi - lo)
+                out.append(Piece(piece.start, piece.end, span, _ESCAPE))
+            continue
+        while index < len(runs) and starts[index] < hi:
+            run_text, source_start, source_end, kind = runs[index]
+            run_lo, run_hi = max(lo, starts[index]), min(hi, starts[index] + len(run_text))
+            if run_lo < run_hi:
+                begin = piece.start + run_lo - lo
+                if kind == "lit":
+                    offset = source_start - starts[index]
+                    span = loc.span(run_lo + offset, run_hi + offset)
+                    out.append(Piece(begin, begin + run_hi - run_lo, span, _ESCAPE))
+                elif kind == "esc" and (run_lo, run_hi) == (
+                    starts[index],
+                    starts[index] + len(run_text),
+                ):
+                    span = loc.span(source_start, source_end)
+                    out.append(Piece(begin, begin + run_hi - run_lo, span, _ESCAPE))
+            index += 1
+    return out

@@ -393,6 +393,61 @@ def _call(
     return None
 
 
+# --- a template written outside HCL (Terraform JSON) -------------------------------------------
+
+# A fragment of user data read by :func:`template_text`: ``text``, ``pieces`` (offsets in
+# ``text``), ``complete`` (every hole's value known), ``known`` (any of it is), ``decoded``
+# (the text of a value Terraform base64-encodes), ``no_fix``.
+Fragment = _Frag
+
+
+def template_text(module: Module, shown: str, data: bytes, scope: Scope) -> list[Fragment]:
+    """The fragments a template written in no HCL string reads as (a Terraform JSON string's
+    value, its JSON escapes decoded, as UTF-8 ``data``), as :func:`read` reads a heredoc: its
+    literal runs are pieces with spans in ``shown`` at byte offsets of ``data`` (escape
+    ``hcl-template``; ``$${`` and ``%%{`` a piece each), interpolations holes (their value when
+    known; ``file()`` and ``templatefile()`` splice the file read, with its own pieces), a
+    directive an empty hole; a string that is one ``${expr}`` is ``expr`` itself
+    (``base64encode(file(...))``: ``decoded``). Several fragments: an undecided conditional;
+    none: a bound reached."""
+    if not data:
+        return []
+    marker = b"IMDS_IAC_TEMPLATE_END"
+    while marker in data:
+        marker += b"_"
+    head = b"t = <<" + marker + b"\n"
+    wrapped = head + data + (b"" if data.endswith(b"\n") else b"\n") + marker + b"\n"
+    tree = syntax.parse_tree(wrapped, repair=False, blank=False)
+    template = _first_template(tree.root_node)
+    elsewhere = shown + "\0template"  # pieces in the wrapped text: not in any file
+    wsrc = Source(elsewhere, wrapped)
+    code: list[tuple[int, int, Node | None]] = []
+    if not tree.root_node.has_error and template is not None:
+        shift = len(head)
+        code = [(a - shift, b - shift, n) for a, b, n in _code(template.named_children)]
+    reading = _Reading()
+    try:
+        if len(code) == 1 and code[0][:2] == (0, len(data)) and code[0][2] is not None:
+            expr = syntax.child(code[0][2], "expression")
+            if expr is not None:
+                frags = _expr(reading, module, wsrc, expr, scope, 1)
+                for frag in frags:
+                    frag.pieces = [p for p in frag.pieces if p.span.path != elsewhere]
+                return frags
+
+        def hole(node: Node) -> tuple[str, bool] | _Frag:
+            got = _interpolation(reading, module, wsrc, node, scope, 1)
+            if isinstance(got, _Frag):
+                got.pieces = [p for p in got.pieces if p.span.path != elsewhere]
+            return got
+
+        join = _Join()
+        _body(join, shown, data, 0, len(data), code, False, False, hole)
+        return [join.done()]
+    except (_Stop, RecursionError):
+        return []
+
+
 # --- files --------------------------------------------------------------------------------------
 
 
@@ -614,28 +669,36 @@ def _template(
         return [_evaluated(module, src, node, scope)]
 
     def hole(code_node: Node) -> tuple[str, bool] | _Frag:
-        expr = syntax.child(code_node, "expression")
-        text = src.text(code_node)
-        if expr is None:
-            return text, False
-        written = src.text(expr).strip()
-        if written in _PATH_NAMES:
-            value = _path_value(module, written)
-            return (value, True) if value is not None else (text, False)
-        target = syntax.unwrap(expr)
-        if target.type == "function_call" and src.text(target.named_children[0]) in (
-            "file",
-            "templatefile",
-        ):
-            frags = _expr(reading, module, src, expr, scope, hops + 1)
-            if len(frags) == 1 and frags[0].known:
-                return frags[0]
-        found = _scalar(module.evaluate(src, expr, scope))
-        return (found, True) if found is not None else (text, False)
+        return _interpolation(reading, module, src, code_node, scope, hops)
 
     join = _Join()
     _body(join, src.path, data, start, end, code, quoted, strip, hole)
     return [join.done()]
+
+
+def _interpolation(
+    reading: _Reading, module: Module, src: Source, code_node: Node, scope: Scope, hops: int
+) -> tuple[str, bool] | _Frag:
+    """An interpolation of a template: the file ``file()``/``templatefile()`` reads (a fragment
+    to splice), else (its value, True) when known, else (its source text, False)."""
+    expr = syntax.child(code_node, "expression")
+    text = src.text(code_node)
+    if expr is None:
+        return text, False
+    written = src.text(expr).strip()
+    if written in _PATH_NAMES:
+        value = _path_value(module, written)
+        return (value, True) if value is not None else (text, False)
+    target = syntax.unwrap(expr)
+    if target.type == "function_call" and src.text(target.named_children[0]) in (
+        "file",
+        "templatefile",
+    ):
+        frags = _expr(reading, module, src, expr, scope, hops + 1)
+        if len(frags) == 1 and frags[0].known:
+            return frags[0]
+    found = _scalar(module.evaluate(src, expr, scope))
+    return (found, True) if found is not None else (text, False)
 
 
 def _code(named: list[Node]) -> list[tuple[int, int, Node | None]]:
