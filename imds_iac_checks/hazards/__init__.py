@@ -22,7 +22,7 @@ from imds_iac_checks.model import Found, Payload, Piece
 
 # Language -> the module that reads it (``imds_iac_checks.hazards.<module>``).
 ANALYSERS: dict[str, tuple[str, ...]] = {
-    "shell": ("shell",),
+    "shell": ("shell", "sdk"),
     "powershell": ("powershell",),
     "python": ("code",),
     "javascript": ("code",),
@@ -30,6 +30,21 @@ ANALYSERS: dict[str, tuple[str, ...]] = {
     "java": ("code",),
     "cloud-config": ("cloudinit",),
     "mime": ("cloudinit",),
+    "manifest-requirements": ("sdk",),
+    "manifest-pyproject": ("sdk",),
+    "manifest-poetry-lock": ("sdk",),
+    "manifest-pipfile-lock": ("sdk",),
+    "manifest-uv-lock": ("sdk",),
+    "manifest-package-json": ("sdk",),
+    "manifest-package-lock": ("sdk",),
+    "manifest-yarn-lock": ("sdk",),
+    "manifest-go-mod": ("sdk",),
+    "manifest-pom": ("sdk",),
+    "manifest-gradle": ("sdk",),
+    "manifest-gemfile-lock": ("sdk",),
+    "manifest-composer-lock": ("sdk",),
+    "manifest-csproj": ("sdk",),
+    "manifest-packages-lock": ("sdk",),
 }
 
 # Nested payloads are followed this deep (a heredoc in a runcmd in a MIME part is depth 3).
