@@ -277,7 +277,32 @@ FIX_OPTIONS = (
     _STDIN,
     *_SHARED,
 )
-OPTIONS = {"check": CHECK_OPTIONS, "fix": FIX_OPTIONS}
+# ``report``: the migration readiness report, with the scan options of ``check`` that change
+# what is found (not those about findings: baseline, exit code, colour, fixing).
+REPORT_FORMATS = ("markdown", "json", "html")
+_REPORT_SCAN = (
+    *("hop_limit", "select", "ignore", "exclude", "variables", "parameters"),
+    *("parameter_files", "max_file_size", "config"),
+)
+REPORT_OPTIONS = (
+    Opt(
+        ("--format",),
+        "format",
+        "output format: markdown (the default: a pull-request comment, $GITHUB_STEP_SUMMARY), "
+        "json, or html (one self-contained page with a chart)",
+        choices=REPORT_FORMATS,
+        default="markdown",
+        metavar="FORMAT",
+    ),
+    Opt(
+        ("-o", "--output"),
+        "output",
+        "write the report to FILE instead of standard output",
+        metavar="FILE",
+    ),
+    *(opt for opt in _BASE_OPTIONS if opt.dest in _REPORT_SCAN),
+)
+OPTIONS = {"check": CHECK_OPTIONS, "fix": FIX_OPTIONS, "report": REPORT_OPTIONS}
 
 
 def _fast_parse(argv: Sequence[str]) -> Namespace | None:
@@ -387,6 +412,22 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     for opt in FIX_OPTIONS:
         opt.add_to(fix)
 
+    report = sub.add_parser(
+        "report",
+        formatter_class=_Formatter,
+        help="write a migration readiness report",
+        description="Report what requiring IMDSv2 would change and break, per directory, "
+        "Terraform module and CloudFormation stack: targets secure, weak and unknown; code "
+        "that calls IMDSv1 or pins an SDK too old for IMDSv2, and the targets it blocks; what "
+        "`imds-iac fix` would change; and the checks to run against the account. Exit 0 once "
+        "written, 2 when a file could not be scanned (the report says which) or on a usage error.",
+    )
+    report.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories (default: .)"
+    )
+    for opt in REPORT_OPTIONS:
+        opt.add_to(report)
+
     plugin = sub.add_parser(
         "plugin-path",
         formatter_class=_Formatter,
@@ -413,7 +454,8 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         default="text",
         help="output format (default: text)",
     )
-    return parser, {"check": check, "fix": fix, "plugin-path": plugin, "rules": rules}
+    commands = {"check": check, "fix": fix, "report": report}
+    return parser, {**commands, "plugin-path": plugin, "rules": rules}
 
 
 def parse_args(argv: Sequence[str]) -> Namespace:
@@ -858,6 +900,54 @@ def _terraform_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix) and k != prefix}
 
 
+def _report_command(args: Namespace) -> int:
+    """``imds-iac report``: scan, then write the readiness report (report/readiness.py). Exit 0
+    once written; 2 when something could not be scanned (the report is written all the same,
+    and says what) or on a usage error."""
+    from imds_iac_checks.config import ConfigError
+
+    for name, default in (("fail_on", None), ("stdin_filename", None), ("quiet", False)):
+        if not hasattr(args, name):  # options of check that report does not take
+            setattr(args, name, default)
+    for path in args.paths:
+        if path == "-":
+            return _fail("-: report reads files, not standard input")
+        if not os.path.lexists(path):
+            return _fail(f"{path}: no such file or directory")
+    if args.config is not None and not os.path.exists(args.config):
+        return _fail(f"{args.config}: cannot read configuration: no such file or directory")
+    if args.output is not None:
+        problem = _unwritable(args.output)
+        if problem:
+            return _fail(f"{args.output}: cannot write: {problem}")
+    cwd = os.getcwd()
+    try:
+        scanner, _, _ = _scanner(args, cwd)
+        result = scanner(None)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    _nothing_found(args, result)
+    from imds_iac_checks.report import readiness
+
+    model = readiness.build(result)
+    if args.format == "html":
+        from imds_iac_checks.report import readiness_html
+
+        writer = readiness_html.write
+    else:
+        writer = readiness.write_json if args.format == "json" else readiness.write_markdown
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="\n") as out:
+                writer(model, out)
+        except OSError as exc:
+            return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
+    else:
+        writer(model, sys.stdout)
+    _errors_to_stderr(result)
+    return EXIT_ERROR if result.errors else EXIT_OK
+
+
 def _plugin_path(args: Namespace) -> int:
     name = {"checkov": "checkov", "cfn-lint": "cfn_lint"}[args.tool]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -967,6 +1057,8 @@ def _run(argv: Sequence[str] | None) -> int:
         code = _check(args)
     elif args.command in ("check", "fix"):  # ``check --fix`` is ``fix``, as in ruff
         code = _fix(args)
+    elif args.command == "report":
+        code = _report_command(args)
     elif args.command == "plugin-path":
         code = _plugin_path(args)
     else:

@@ -48,6 +48,9 @@ class ScanResult(NamedTuple):
     fail_on: str
     # The target each finding was found on (what the fixer needs to build an edit).
     origins: dict[Finding, tuple[Target, Context]] | None = None
+    # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
+    # ``imds-iac report`` counts as secure.
+    targets_seen: tuple[Target, ...] = ()
 
 
 class DataJob(NamedTuple):
@@ -398,7 +401,8 @@ def scan(
         findings += suppress.audit(audited, by_file, used, cwd, files)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
-    return ScanResult(findings, errors, file_count, targets, fail_on, origins)
+    seen = tuple(target for listing in by_file.values() for target in listing)
+    return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen)
 
 
 def _terragrunt_units(
@@ -918,7 +922,7 @@ def _parse_data(
         except Exception as exc:  # an analyser bug costs this payload, not the scan
             where = payload.span
             message = f"internal error while reading {payload.what}: {type(exc).__name__}: {exc}"
-            errs.append(ScanError(shown, where.line, where.column, message))
+            errs.append(ScanError(where.path or shown, where.line, where.column, message))
     return DataResult(found, errs, 1, tuple(hazards))
 
 

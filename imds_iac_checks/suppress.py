@@ -57,14 +57,16 @@ class Comment(NamedTuple):
     comment_only: bool  # nothing but blanks before it on its line
 
 
-def comments(data: bytes, path: str) -> list[Comment]:
+def comments(data: bytes, path: str, *, embedded: bool = False) -> list[Comment]:
     """Every ``imds-iac: ignore`` comment of a file (HCL ``#`` and ``//``, YAML ``#``; JSON has
     none). Text that only looks like one — in a heredoc, a quoted string, a YAML block scalar
     such as user data — is not a comment: it suppresses nothing, is not judged and never edited.
+    With ``embedded``, it is: the comments of code embedded in the file (a shell comment in a
+    user-data heredoc), which suppress findings on that code (rules with ``Rule.hazard``).
     Lines end at ``\r\n``, ``\n`` or a lone ``\r``, as the readers count them."""
     if b"imds-iac:" not in data:
         return []
-    real = _comment_ranges(data, path)
+    real = None if embedded else _comment_ranges(data, path)
     out = []
     line, pos = 1, 0  # the line number at byte ``pos``
     for m in _INLINE.finditer(data):
@@ -105,6 +107,8 @@ def _comment_ranges(data: bytes, path: str) -> list[tuple[int, int]] | None:
     syntax = syntax_of(path, data)
     if syntax == "json":
         return []
+    if syntax not in ("hcl", "yaml", ""):
+        return None  # a script: its own comments (``#``) are every match
     if syntax == "hcl":
         from imds_iac_checks.formats.terraform.syntax import parse_tree
 
@@ -176,17 +180,11 @@ class _FileNotes:
         self.inline: dict[int, list[_Entry]] = {}
         self.checkov: dict[int, list[tuple[frozenset[str], str]]] = {}
         self.comment_only: set[int] = set()
+        self.path, self.data = path, data
+        self._embedded: tuple[dict[int, list[_Entry]], set[int]] | None = None
         if b"imds-iac:" not in data and b"checkov:skip" not in data:
             return
-        for c in comments(data, path):
-            why = f"imds-iac: ignore: {c.reason or 'no reason given'}"
-            entries = self.inline.setdefault(c.line, [])
-            if c.codes is None:
-                entries.append(_Entry(None, why, (path, c.start)))
-            for code in c.codes or ():
-                entries.append(_Entry(frozenset(matching(code.text)), why, (path, code.start)))
-            if c.comment_only:
-                self.comment_only.add(c.line)
+        self._index(comments(data, path), self.inline, self.comment_only)
         if b"checkov:skip" not in data:
             return
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
@@ -196,6 +194,29 @@ class _FileNotes:
                     reason = (m.group(2) or "").strip() or "no reason given"
                     entry = (frozenset(mapped), f"checkov:skip={m.group(1)}: {reason}")
                     self.checkov.setdefault(number, []).append(entry)
+
+    def _index(self, found: list[Comment], inline: dict[int, list[_Entry]], only: set[int]) -> None:
+        path = self.path
+        for c in found:
+            why = f"imds-iac: ignore: {c.reason or 'no reason given'}"
+            entries = inline.setdefault(c.line, [])
+            if c.codes is None:
+                entries.append(_Entry(None, why, (path, c.start)))
+            for code in c.codes or ():
+                entries.append(_Entry(frozenset(matching(code.text)), why, (path, code.start)))
+            if c.comment_only:
+                only.add(c.line)
+
+    def embedded(self) -> tuple[dict[int, list[_Entry]], set[int]]:
+        """The comments of the code embedded in the file (see :func:`comments`), as ``inline``
+        and ``comment_only``: what suppresses a finding on that code."""
+        if self._embedded is None:
+            inline: dict[int, list[_Entry]] = {}
+            only: set[int] = set()
+            if b"imds-iac:" in self.data:
+                self._index(comments(self.data, self.path, embedded=True), inline, only)
+            self._embedded = (inline, only)
+        return self._embedded
 
     def __bool__(self) -> bool:
         return bool(self.inline or self.checkov)
@@ -237,6 +258,13 @@ def _covers(entry: _Entry, rule_id: str) -> bool:
     return rule_id in entry.rules if entry.rules is not None else not _audits(rule_id)
 
 
+def _judges_code(rule_id: str) -> bool:
+    """A rule whose findings are on code that runs on instances (``Rule.hazard``): the code's
+    own comments suppress them, wherever it is embedded."""
+    rule = REGISTRY.get(rule_id)
+    return rule is not None and rule.hazard is not None
+
+
 def _audits(rule_id: str) -> bool:
     rule = REGISTRY.get(rule_id)
     return rule is not None and rule.audit is not None
@@ -250,12 +278,15 @@ def _reason(
             if f.rule_id in matching(code):
                 return why, (span.path, span.start_byte) if span is not None else None
     here = of(f.path)
-    if here:
+    if here or _judges_code(f.rule_id):
+        inline, comment_only = here.inline, here.comment_only
+        if _judges_code(f.rule_id):
+            inline, comment_only = here.embedded()
         lines = [f.span.line]
-        if f.span.line - 1 in here.comment_only:
+        if f.span.line - 1 in comment_only:
             lines.append(f.span.line - 1)
         for line in lines:
-            for entry in here.inline.get(line, ()):
+            for entry in inline.get(line, ()):
                 if _covers(entry, f.rule_id):
                     return entry.why, entry.key
     if target is None or not target.path.endswith(".tf"):

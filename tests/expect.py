@@ -5,6 +5,10 @@
   finding ends with a comment ``# imds-expect: IMDS002`` (``//`` works in HCL too); several
   findings on one line: ``# imds-expect: IMDS002, IMDS003``. A rule may name the finding's column
   (1-based, in characters, as the text report prints it): ``IMDS002@19``.
+- Code that runs on instances (shell, PowerShell, Python, systemd units, Dockerfiles, Terraform
+  ``.tpl`` templates; JavaScript, Go and Java with ``//``) carries the same comment at the end of
+  the line of the call; the column is where the call's command word (``curl``, ``wget``,
+  ``Invoke-RestMethod``) or call expression starts.
 - JSON has no comments: ``x.json`` (or a JSON ``x.template``) has a sidecar ``x.json.expect``, one
   ``LINE RULE[@COLUMN] RESOURCE`` a line; lines starting with ``#`` are comments. An empty
   sidecar (or none, in ``fixtures/``) means no findings.
@@ -21,7 +25,25 @@ from typing import NamedTuple
 
 EXPECT = re.compile(r"(?:#|//)\s*imds-expect:\s*([A-Z0-9@, ]+)")
 ARGS = re.compile(r"(?:#|//)\s*imds-args:(.*)$")
-INLINE = (".tf", ".tfvars", ".yaml", ".yml", ".template", ".config")
+INLINE = (
+    ".tf",
+    ".tfvars",
+    ".yaml",
+    ".yml",
+    ".template",
+    ".config",
+    # code that runs on instances (IMDS007 cases): `#` comments, `//` in JavaScript, Go, Java
+    ".sh",
+    ".bash",
+    ".ps1",
+    ".py",
+    ".service",
+    ".tpl",
+    ".js",
+    ".go",
+    ".java",
+    "Dockerfile",
+)
 SIDECAR = ".expect"
 
 

@@ -51,8 +51,10 @@ def _compare(cli, folder: str) -> dict:
 def test_terraform_fixtures(cli) -> None:
     doc = _compare(cli, "terraform")
     assert len(doc["findings"]) >= 20
-    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS001", "IMDS002", "IMDS003", "IMDS004"}
-    assert len({f["kind"] for f in doc["findings"]}) == 8  # 7 resource kinds and a module call
+    rules = {f["rule_id"] for f in doc["findings"]}
+    assert rules == {"IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS007"}
+    settings = [f for f in doc["findings"] if f["rule_id"] != "IMDS007"]  # not user data
+    assert len({f["kind"] for f in settings}) == 8  # 7 resource kinds and a module call
 
 
 def test_cloudformation_fixtures(cli) -> None:
@@ -72,6 +74,14 @@ def test_cloudformation_fixtures(cli) -> None:
         "AWS::EMR::SecurityConfiguration",
     }
     assert all(f["fixable"] for f in doc["findings"] if f["rule_id"] != "IMDS004")
+
+
+def test_script_fixtures(cli) -> None:
+    """A script tied to no instance: its IMDSv1 call is a warning (a migration blocker); the
+    script that already uses the token flow is silent."""
+    doc = _compare(cli, "scripts")
+    assert [(f["rule_id"], f["severity"]) for f in doc["findings"]] == [("IMDS007", "warning")]
+    assert "tied to no instance" in doc["findings"][0]["message"]
 
 
 @pytest.mark.parametrize("folder", ["ec2-api", "terraform-json", "terraform-plan"])

@@ -377,21 +377,27 @@ def test_pre_commit_hooks_files_pattern() -> None:
     from ruamel.yaml import YAML
 
     doc = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    before = re.compile(r"(\.tf|\.tf\.json|\.ya?ml|\.json|\.template)$")
-    added = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
-    added += ["ami.pkr.hcl", ".ebextensions/imds.config", "app/.ebextensions/01-imds.config"]
+    from imds_iac_checks.formats import scanned_kind
+
+    # Every file check reads, and the variable files it evaluates with their root; nothing else.
+    tfvars = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
     names = ["main.tf", "a.tf.json", "s.yaml", "s.yml", "plan.json", "x.template", "deep/b.tf"]
-    names += ["README.md", "main.py", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", *added]
-    names += [
-        "web.config",
-        "config/app.config",
-        "x.ebextensions/a.config",
-        ".ebextensions/o/a.config",
-    ]
+    names += ["README.md", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", "notes.txt", *tfvars]
+    names += ["ami.pkr.hcl", "ami.pkr.json", ".ebextensions/imds.config"]
+    names += ["app/.ebextensions/01-imds.config", "web.config", "config/app.config"]
+    names += ["x.ebextensions/a.config", ".ebextensions/o/a.config"]
+    # code that runs on instances, and dependency manifests (migration hazards)
+    names += ["bootstrap.sh", "a/b.bash", "init.ps1", "app.service", "main.py", "a.js", "b.mjs"]
+    names += ["c.cjs", "d.ts", "main.go", "App.java", "Dockerfile", "svc/Dockerfile.prod"]
+    names += ["web.dockerfile", "requirements.txt", "requirements-dev.txt", "pyproject.toml"]
+    names += ["poetry.lock", "Pipfile.lock", "uv.lock", "package.json", "package-lock.json"]
+    names += ["yarn.lock", "go.mod", "pom.xml", "build.gradle", "build.gradle.kts"]
+    names += ["Gemfile.lock", "composer.lock", "App.csproj", "packages.lock.json"]
+    names += ["user-data.sh.tpl", "go.sum", "Gemfile", "setup.cfg", "mydockerfile.txt"]
     for hook in doc:
         files = re.compile(hook["files"])
         for name in names:
-            expected = bool(before.search(name)) or name in added
+            expected = scanned_kind(name) is not None or name in tfvars
             assert bool(files.search(name)) == expected, (hook["id"], name)
 
 
@@ -407,15 +413,19 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     (workspace / "main.tf").write_text(BAD_TF)
     output = tmp_path / "github_output"
     output.write_text("")
+    summary = tmp_path / "step_summary"
+    summary.write_text("")
     env = {
         **os.environ,
         "RUNNER_TEMP": str(tmp_path / "runner"),
         "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
     }
     (tmp_path / "runner").mkdir()
     inputs = {"paths": ".", "args": "--hop-limit 2", "sarif-file": "out.sarif"}
-    inputs.update(annotations="true", version="")
+    inputs.update(annotations="true", version="", summary="true")
+    inputs["summary-args"] = "--hop-limit 2"
     codes = []
     for step in action["runs"]["steps"]:
         step_env = {
@@ -438,6 +448,8 @@ def test_github_action_steps_run(tmp_path: Path) -> None:
     sarif = json.loads((workspace / "out.sarif").read_text())
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"IMDS001", "IMDS002", "IMDS003"}
     assert "::error file=main.tf,line=4" in last.stdout  # annotations
+    # The readiness report, in the job summary.
+    assert summary.read_text().startswith("## IMDSv2 migration readiness\n\n**0 of ")
 
 
 @pytest.mark.slow

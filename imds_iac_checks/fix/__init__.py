@@ -39,6 +39,7 @@ from imds_iac_checks.model import (
     show,
 )
 from imds_iac_checks.rules import REGISTRY, Context
+from imds_iac_checks.rules.base import BREAKS
 from imds_iac_checks.scan import ScanResult
 
 if TYPE_CHECKING:
@@ -96,6 +97,11 @@ def run(
     for finding in before.findings:
         if REGISTRY[finding.rule_id].audit is not None:
             continue  # planned above
+        if finding.edits or REGISTRY[finding.rule_id].hazard is not None:
+            hazard_plan = _hazard_plan(finding, unsafe, shared, scope, not_fixed)
+            if hazard_plan is not None:
+                planned.append(hazard_plan)
+            continue
         origin = origins.get(finding)
         target = origin[0] if origin is not None else None
         why = _why_not(finding, target, unsafe, shared)
@@ -216,6 +222,35 @@ def _hint(fallback: Planned | None) -> str:
     return f" (--unsafe-fixes would write it over the expression instead: {fallback.change})"
 
 
+def _hazard_plan(
+    finding: Finding,
+    unsafe: bool,
+    shared: dict[tuple[str, int, int], list[str]],
+    scope: _Scope,
+    not_fixed: dict[Finding, str],
+) -> Planned | None:
+    """The fix of a finding on code that runs on instances: the byte-range edits its analyser
+    planned (see :class:`~imds_iac_checks.model.Hazard`), always unsafe."""
+    why = _why_not(finding, None, unsafe, shared)
+    if why is None and not finding.edits:
+        why = "no automatic fix"
+    if why is None and len({path for path, _, _, _ in finding.edits}) > 1:
+        why = "no automatic fix: it would edit several files"
+    if why is not None:
+        not_fixed[finding] = why
+        return None
+    path = finding.edits[0][0]
+    edits = tuple(Edit(start, end, text) for _, start, end, text in finding.edits)
+    change = finding.fix_note or "rewrites the call"
+    plan = Planned(finding, path, edits, f"{change} (unsafe: changes what the code does)", "unsafe")
+    try:
+        scope.check(plan)
+    except NoFix as exc:
+        not_fixed[finding] = str(exc)
+        return None
+    return plan
+
+
 def _why_not(
     finding: Finding,
     target: Target | None,
@@ -232,6 +267,8 @@ def _why_not(
     if finding.fix is None:  # the finding's note says why (a value given on the command line)
         return f"no automatic fix: {finding.fix_note or 'none is known for this value'}"
     if finding.fix == "unsafe" and not unsafe:
+        if finding.fix_note and finding.fix_note.startswith(BREAKS):
+            return f"{finding.fix_note} or add --unsafe-fixes"
         return f"unsafe fix ({_note(finding, shared)}): enable it with --unsafe-fixes"
     if "/.terraform/" in "/" + finding.path.replace(os.sep, "/"):
         return "in a module downloaded by terraform init: fix the module call's inputs"
@@ -650,11 +687,23 @@ def _build(
 
 
 def _parses(shown: str, data: bytes) -> bool:
+    from imds_iac_checks.formats import kind_of
+
+    if kind_of(shown) is None:
+        # A file the scan read for a resource (a templatefile() or file() target): its text was
+        # checked as the code it is (see hazards._proven); the rescan proves the rest.
+        return True
     kind = syntax_of(shown, data)
     if kind == "hcl":
         from imds_iac_checks.fix import hcl
 
         return hcl.valid(data)
+    if kind == "shell":
+        from imds_iac_checks.hazards import shell_valid
+
+        return shell_valid(data)
+    if kind not in ("json", "yaml", ""):
+        return True  # other code and manifests: the rescan proves the edit
     from imds_iac_checks.fix.structured import valid
 
     return valid(data, kind == "yaml")

@@ -10,6 +10,7 @@ as such. A finding points at the value, or at the resource's ``Type:`` when a se
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 from imds_iac_checks import rules
@@ -19,10 +20,15 @@ from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
     UNKNOWN,
+    Part,
+    hole,
     launches,
     literal_value,
+    make_payload,
     option_settings,
+    parts_of,
     read_settings,
+    scalar_runs,
     unknown_value,
 )
 from imds_iac_checks.model import (
@@ -33,6 +39,7 @@ from imds_iac_checks.model import (
     KindSpec,
     Link,
     LinkKind,
+    Payload,
     ScanError,
     Span,
     Target,
@@ -851,6 +858,11 @@ class Template:
             targets.append(target)
         if suppress:
             targets = [t._replace(suppress=suppress) for t in targets]
+        if kind in USER_DATA:
+            reader = _UserData(self)
+            targets = [
+                t._replace(user_data=reader.payloads(kind, t.address, props)) for t in targets
+            ]
         return targets
 
     def _exists_only_when(self, key_node: DNode, resource: DNode, name: str) -> list[Target] | None:
@@ -1161,3 +1173,196 @@ def interpret(
     loc: Locator, root: DNode, overrides: dict[str, str] | None = None
 ) -> tuple[list[Target], list[ScanError]]:
     return Template(loc, root, overrides).targets()
+
+
+# --- user data ---------------------------------------------------------------------------------
+#
+# The UserData of each kind that carries it (a path from Properties; lists are stepped through),
+# read as the instance sees it: ``Fn::Base64`` over a literal, ``Fn::Sub`` (``${!Literal}`` is
+# an escape of ``${Literal}``; a variable of its map is its value, any other ``${Name}`` a hole
+# kept as written), ``Fn::Join`` (its literal parts; an intrinsic part is a hole written
+# ``${Name}``, ``${Resource.Attribute}`` or ``${Fn::Function}``: a word to a shell) and
+# ``Fn::If`` (the branch its condition takes under the parameters, else one payload per branch).
+USER_DATA: dict[str, tuple[str, ...]] = {
+    "AWS::EC2::Instance": ("UserData",),
+    "AWS::EC2::LaunchTemplate": ("LaunchTemplateData", "UserData"),
+    "AWS::AutoScaling::LaunchConfiguration": ("UserData",),
+    "AWS::EC2::SpotFleet": ("SpotFleetRequestConfigData", "LaunchSpecifications", "UserData"),
+}
+# Payloads of one UserData at most (the branches of undecided Fn::If), and how deep intrinsic
+# functions are followed in it.
+MAX_USER_DATA = 8
+MAX_USER_DATA_DEPTH = 32
+
+_Parts = list[Part]
+
+
+def _untagged(node: DNode) -> DNode:
+    """A node written ``!Fn arg`` as its argument (the same node, without the tag)."""
+    if not node.tag:
+        return node
+    return DNode(node.kind, node.start, node.end, node.value, node.items, None, node.quoted)
+
+
+def _placeholder(name: str, arg: DNode) -> str:
+    """The word a hole is written as: ``${Param}`` for ``Ref``, ``${Res.Attr}`` for
+    ``Fn::GetAtt``, ``${Fn::Name}`` for any other intrinsic."""
+    if name == "Ref" and arg.kind == SCALAR:
+        return "${" + str(arg.value) + "}"
+    if name == "GetAtt":
+        if arg.kind == SCALAR:
+            return "${" + str(arg.value) + "}"
+        if arg.kind == SEQ and all(item.kind == SCALAR for item in arg.items):
+            return "${" + ".".join(str(item.value) for item in arg.items) + "}"
+    return "${Fn::" + name + "}"
+
+
+def _product(choices: list[list[_Parts]]) -> list[_Parts]:
+    """Every combination of one alternative of each, in order, at most MAX_USER_DATA."""
+    out: list[_Parts] = [[]]
+    for alternatives in choices:
+        out = [done + more for done in out for more in alternatives][:MAX_USER_DATA]
+    return out
+
+
+class _UserData:
+    """Reads the UserData values of one template (see USER_DATA)."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.loc = template.loc
+        self.json = template.loc.text.lstrip("\ufeff \t\r\n").startswith("{")
+
+    def payloads(self, kind: str, address: str, props: DNode | None) -> tuple[Payload, ...]:
+        path = USER_DATA.get(kind)
+        if path is None or props is None:
+            return ()
+        out: list[Payload] = []
+        for holder in _nested(props, path[:-1]):
+            node = holder.get(path[-1])
+            if node is None:
+                continue
+            span = self.loc.node_span(node)
+            for parts in self.read(node, 0)[:MAX_USER_DATA]:
+                if any(text for text, *_ in parts):
+                    out.append(make_payload(self.loc, parts, span, address))
+        return tuple(out)
+
+    def read(self, node: DNode, depth: int) -> list[_Parts]:
+        """The alternatives of a value as text, each a list of parts."""
+        func = _intrinsic(node)
+        if func is None:
+            if node.kind == SCALAR and node.value is not None:
+                return [self.literal(node, "")]
+            return [[hole(compact(self.loc.source(node)))]]
+        name, arg = func
+        if arg is node:  # ``!Fn arg``: the argument is the node itself, without its tag
+            arg = _untagged(arg)
+        if depth > MAX_USER_DATA_DEPTH:
+            return [[hole(_placeholder(name, arg))]]
+        if name == "Base64":
+            return self.read(arg, depth + 1)
+        if name == "Sub":
+            string, variables = arg, None
+            if arg.kind == SEQ and arg.items:
+                string = arg.items[0]
+                variables = arg.items[1] if len(arg.items) > 1 else None
+            if string.kind == SCALAR and isinstance(string.value, str) and not string.tag:
+                return self.sub(string, variables, depth)
+        if name == "Join" and arg.kind == SEQ and len(arg.items) == 2:
+            delimiter, items = arg.items
+            if delimiter.kind == SCALAR and not delimiter.tag and items.kind == SEQ:
+                glue = hole("" if delimiter.value is None else str(delimiter.value))
+                choices: list[list[_Parts]] = []
+                for i, item in enumerate(items.items):
+                    if i and glue[0]:
+                        choices.append([[glue]])
+                    choices.append(self.read(item, depth + 1))
+                return _product(choices)
+        if name == "If" and arg.kind == SEQ and len(arg.items) == 3:
+            condition = arg.items[0]
+            decided = (
+                self.template.condition(str(condition.value)) if condition.kind == SCALAR else None
+            )
+            if decided is not None:
+                return self.read(arg.items[1] if decided else arg.items[2], depth + 1)
+            both = self.read(arg.items[1], depth + 1) + self.read(arg.items[2], depth + 1)
+            return both[:MAX_USER_DATA]
+        if name == "Ref" and arg.kind == SCALAR and arg.value == "AWS::NoValue":
+            return [[]]
+        return [[hole(_placeholder(name, arg))]]
+
+    def literal(self, node: DNode, layer: str) -> _Parts:
+        """A scalar's parts (``layer``: an escape layer inside the scalar's own, "sub")."""
+        found = scalar_runs(self.loc.text, node, self.json)
+        if found is None:
+            return [hole(str(node.value))]
+        runs, escape = found
+        if layer and escape:
+            escape = f"{layer}+{escape}"
+        return parts_of(runs, escape)
+
+    def sub(self, string: DNode, variables: DNode | None, depth: int) -> list[_Parts]:
+        """``Fn::Sub``'s string with ``${!X}`` read as ``${X}`` (one escape part), its map's
+        variables as their values (the first use of each maps to the file; a later one is a
+        hole with the same text) and any other ``${Name}`` a hole written as is."""
+        parts = self.literal(string, "sub")
+        value = "".join(part[0] for part in parts)
+        choices: list[list[_Parts]] = []
+        used: dict[str, list[_Parts]] = {}
+        at = 0
+        for match in re.finditer(r"\$\{([^}]*)\}", value):
+            name = match.group(1)
+            if name.startswith("!"):
+                # ``${!`` is "${"; the rest is literal text
+                choices.append([_cut(parts, at, match.start())])
+                choices.append([_escape_at(parts, match.start())])
+                at = match.start() + 3
+                continue
+            choices.append([_cut(parts, at, match.start())])
+            at = match.end()
+            given = variables.get(name) if variables is not None and variables.kind == MAP else None
+            if given is None:
+                choices.append([[hole(match.group(0))]])
+            elif name in used:
+                choices.append([[hole("".join(p[0] for p in alt))] for alt in used[name]])
+            else:
+                used[name] = self.read(given, depth + 1)
+                choices.append(used[name])
+        choices.append([_cut(parts, at, len(value))])
+        return _product(choices)
+
+
+def _cut(parts: _Parts, start: int, end: int) -> _Parts:
+    """The parts of the text ``[start, end)`` of ``parts`` (a part written as is may be cut;
+    an escape cut in two becomes a hole)."""
+    out: _Parts = []
+    at = 0
+    for text, source_start, source_end, escape in parts:
+        lo, hi = max(start, at), min(end, at + len(text))
+        if lo < hi:
+            piece = text[lo - at : hi - at]
+            if source_start < 0:
+                out.append(hole(piece))
+            elif (lo, hi) == (at, at + len(text)):
+                out.append((text, source_start, source_end, escape))
+            elif source_end - source_start == len(text):  # written as is
+                out.append((piece, source_start + lo - at, source_start + hi - at, escape))
+            else:
+                out.append(hole(piece))
+        at += len(text)
+    return out
+
+
+def _escape_at(parts: _Parts, start: int) -> _Parts:
+    """``${!`` at ``start`` as the text ``${``: one escape part over the three characters when
+    they are written as is in one part, else a hole."""
+    at = 0
+    for text, source_start, source_end, escape in parts:
+        if at <= start and start + 3 <= at + len(text) and source_start >= 0:
+            if source_end - source_start == len(text):
+                begin = source_start + start - at
+                return [("${", begin, begin + 3, escape)]
+            break
+        at += len(text)
+    return [hole("${")]

@@ -75,8 +75,18 @@ def parse(
         return _ebextensions(path, data) if _has(data, (b"option_settings",)) else ([], [])
     params = cfn_parameters or {}
     if kind is not None and kind.syntax == "yaml":
-        return _yaml(path, data, params, where) if _has(data, _CFN_MARKERS) else ([], [])
+        if _has(data, _CFN_MARKERS):
+            found, errors = _yaml(path, data, params, where)
+            if found or errors:
+                return found, errors
+        return _code(path, data, payloads)
     if kind is not None and kind.syntax == "json":
+        if payloads is not None and b'"provisioners"' in data and b'"builders"' in data:
+            from imds_iac_checks.formats import packer
+
+            more, errors = packer.payloads(path, data, origin=origin, files=files)
+            payloads.extend(more)
+            return [], errors
         if not _has(data, _JSON_MARKERS):
             return [], []
         return _json(path, data, params=params, where=where)
@@ -86,6 +96,22 @@ def parse(
     if syntax_of(path, data) == "json":
         return _json(path, data, params=params, where=where)
     return _yaml(path, data, params, where)
+
+
+def _code(
+    path: str, data: bytes, payloads: list[Payload] | None
+) -> tuple[list[Target], list[ScanError]]:
+    """A YAML file that is no CloudFormation template: a cloud-init document or Ansible tasks
+    add their payloads (formats/playbooks.py); parsed only when its bytes may hold one."""
+    if payloads is None:
+        return [], []
+    from imds_iac_checks.formats import playbooks
+
+    if not playbooks.worth(data):
+        return [], []
+    more, errors = playbooks.payloads(path, data)
+    payloads.extend(more)
+    return [], errors
 
 
 def load_parameters(path: str, limit: int) -> dict[str, str]:

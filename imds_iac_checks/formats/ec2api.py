@@ -8,16 +8,20 @@ describe-launch-template-versions, describe-instances, describe-instance-metadat
 
 from __future__ import annotations
 
-from imds_iac_checks.formats.doc import MAP, SEQ, DNode, Locator, watch_duplicates
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator, watch_duplicates
 from imds_iac_checks.formats.structured import (
     API_FIELDS,
     API_SUGGEST,
+    make_payload,
+    parts_of,
     plain_resolver,
     read_settings,
+    scalar_runs,
     without_duplicates,
 )
 from imds_iac_checks.model import (
     KindSpec,
+    Payload,
     ScanError,
     Span,
     Target,
@@ -145,7 +149,40 @@ class _Reader:
             format=FORMAT,
             recorded_state=recorded,
             block_key=self.loc.node_span(key) if key is not None else None,
+            user_data=self.user_data(spec, address, container, recorded),
         )
+
+    def user_data(
+        self, spec: KindSpec, address: str, container: DNode, recorded: bool
+    ) -> tuple[Payload, ...]:
+        """The ``UserData`` of launch data, as the instance sees it. Launch-template data holds
+        it base64-encoded (decoded here, gzip too: it cannot be edited in place); botocore
+        encodes ``run-instances``' own, so the text there is the script itself, and editable."""
+        if spec not in (LAUNCH_TEMPLATE_DATA, RUN_INSTANCES, LAUNCH_TEMPLATE_VERSION):
+            return ()
+        node = container.get("UserData") if container.kind == MAP else None
+        if node is None or node.kind != SCALAR or not isinstance(node.value, str):
+            return ()
+        span = self.loc.node_span(node)
+        if spec is RUN_INSTANCES:
+            # botocore base64-encodes RunInstances' UserData itself (the AWS CLI and the SDKs
+            # alike): the text written is the script.
+            found = scalar_runs(self.loc.text, node, json_file=True)
+            if found is None:
+                return ()
+            return (make_payload(self.loc, parts_of(*found), span, address),)
+        decoded = decode_user_data(node.value)
+        if decoded is None:
+            return ()  # not base64 of text: EC2 refuses it, or it is binary
+        if recorded:
+            why = (
+                "the user data is recorded state (an output of the AWS CLI, base64-encoded); "
+                "edit the script or template it was launched from"
+            )
+        else:
+            why = "the user data is base64-encoded in the file; edit the script it was encoded from"
+        payload = Payload(decoded, (), span, "user data", no_fix=why, owner=address)
+        return (payload,)
 
     def holder(self, container: DNode) -> Span:
         """Where a finding on a missing ``MetadataOptions`` points when the document itself is
@@ -166,6 +203,38 @@ class _Reader:
             first = container.items[0][0] if container.kind == MAP else container.items[0]
             return self.loc.span(first.start, first.end)
         return self.loc.span(container.start, container.start + 1)
+
+
+# Decoded user data larger than this is not read (EC2 takes 16 KB encoded; gzip may hold more).
+MAX_USER_DATA = 1 << 20
+
+
+def decode_user_data(value: str) -> str | None:
+    """Base64 user data as text (gunzipped when it is gzip, as cloud-init reads it), None when
+    it is not base64 of UTF-8 text."""
+    import base64
+    import binascii
+    import zlib
+
+    compact = "".join(value.split())
+    if not compact:
+        return None
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if data[:2] == b"\x1f\x8b":
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data = inflate.decompress(data, MAX_USER_DATA)
+        except zlib.error:
+            return None
+        if inflate.unconsumed_tail:
+            return None  # larger than any user data EC2 takes
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _text(node: DNode | None) -> str | None:

@@ -211,8 +211,10 @@ def _within(stack: str, target: Target) -> Target:
     keys = tuple(
         f"cfn:{stack}/{k[4:]}" if k.startswith("cfn:") else k for k in target.template_keys
     )
+    address = f"{stack}/{target.address}"
+    user_data = tuple(p._replace(owner=address) for p in target.user_data)
     return target._replace(
-        address=f"{stack}/{target.address}", template_ref=ref, template_keys=keys
+        address=address, template_ref=ref, template_keys=keys, user_data=user_data
     )
 
 

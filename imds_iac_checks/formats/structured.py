@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, DNode, Locator
 from imds_iac_checks.model import (
@@ -12,7 +13,9 @@ from imds_iac_checks.model import (
     KindSpec,
     Link,
     LinkKind,
+    Payload,
     ScanError,
+    Span,
     Target,
     Value,
     compact,
@@ -204,3 +207,308 @@ def launches(
             if node is not None and node.kind == SCALAR and node.value in values:
                 return False
     return True
+
+
+# --- where the characters of a string scalar are written (user data) -------------------------
+#
+# A string scalar's value (``DNode.value``) as runs of the source text: ``(text, start, end,
+# kind)``, ``start``/``end`` character offsets of the source. ``LIT``: ``text`` is the source
+# as written; ``ESC``: one escape (``\"``, ``''``, a CRLF line end read as ``\n``) whose text
+# differs from its source; ``GAP``: text the source writes in no one place (a folded line
+# break, the indentation skipped by an escaped line break). The runs' texts joined are the
+# value; :func:`scalar_runs` checks that, and gives up (None) when they are not.
+
+LIT, ESC, GAP = "lit", "esc", "gap"
+Run = tuple[str, int, int, str]
+
+# YAML double-quoted escapes (JSON's are a subset), by the character after the backslash.
+_DQ_ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
+}
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
+
+
+def scalar_runs(source: str, node: DNode, json_file: bool) -> tuple[list[Run], str] | None:
+    """The runs of a scalar (see above) and how text inserted into its LIT runs is written
+    (an escape of :mod:`imds_iac_checks.fix.escape`: ``json`` in a JSON file, ``yaml-dq``,
+    ``yaml-sq``, ``indent:<the block's indentation>`` for a literal block scalar, "" for a plain
+    or folded scalar, where nothing can be inserted safely). None when the scalar's text cannot
+    be followed to its source."""
+    if node.kind != SCALAR or node.end <= node.start:
+        return None
+    pos = _after_properties(source, node.start, node.end)
+    if pos >= node.end:
+        return None
+    first = source[pos]
+    value = node.value if isinstance(node.value, str) else source[pos : node.end]
+    runs: list[Run] | None
+    if first in "\"'":
+        if source[node.end - 1] != first:
+            return None
+        runs = _flow(source, pos + 1, node.end - 1, first)
+        escape = "json" if json_file else ("yaml-dq" if first == '"' else "yaml-sq")
+    elif first in "|>" and not json_file:
+        found = _block(source, pos, node.end, value)
+        if found is None:
+            return None
+        runs, indent = found
+        escape = f"indent:{' ' * indent}" if first == "|" else ""
+    else:
+        runs, escape = _flow(source, pos, node.end, ""), ""
+    if runs is None or "".join(run[0] for run in runs) != value:
+        return None
+    return runs, escape
+
+
+def _after_properties(source: str, pos: int, end: int) -> int:
+    """Past a YAML node's tag (``!Sub``) and anchor (``&name``) to its content."""
+    while pos < end and source[pos] in "!&":
+        while pos < end and source[pos] not in " \t\r\n":
+            pos += 1
+        while pos < end and source[pos] in " \t\r\n":
+            pos += 1
+        if pos < end and source[pos] == "#":  # a comment after the tag
+            while pos < end and source[pos] not in "\r\n":
+                pos += 1
+            while pos < end and source[pos] in " \t\r\n":
+                pos += 1
+    return pos
+
+
+def _flow(source: str, begin: int, stop: int, quote: str) -> list[Run] | None:
+    """Runs of a flow scalar's body (``quote``: ``"``, ``'`` or "" for a plain scalar): line
+    breaks fold (one break is a space, n+1 breaks are n newlines, the blanks around them go),
+    and the quoted styles' escapes are ESC runs."""
+    runs: list[Run] = []
+    at = lit = begin
+
+    def flush(upto: int) -> None:
+        if upto > lit:
+            runs.append((source[lit:upto], lit, upto, LIT))
+
+    while at < stop:
+        char = source[at]
+        if quote == '"' and char == "\\":
+            flush(at)
+            if at + 1 >= stop:
+                return None
+            after = source[at + 1]
+            if after in "\r\n":  # an escaped line break: the lines join, without a space
+                end = at + (3 if source.startswith("\r\n", at + 1) else 2)
+                while end < stop and source[end] in " \t":
+                    end += 1
+                runs.append(("", at, end, GAP))
+                at = lit = end
+                continue
+            if after in _HEX_DIGITS:
+                size = _HEX_DIGITS[after]
+                end = at + 2 + size
+                try:
+                    code = int(source[at + 2 : end], 16)
+                except ValueError:
+                    return None
+                if after == "u" and 0xD800 <= code < 0xDC00 and source.startswith("\\u", end):
+                    try:  # a JSON surrogate pair is one character
+                        low = int(source[end + 2 : end + 6], 16)
+                    except ValueError:
+                        low = 0
+                    if 0xDC00 <= low < 0xE000:
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        end += 6
+                if code > 0x10FFFF:
+                    return None
+                runs.append((chr(code), at, end, ESC))
+                at = lit = end
+                continue
+            decoded = _DQ_ESCAPES.get(after)
+            if decoded is None:
+                return None
+            runs.append((decoded, at, at + 2, ESC))
+            at = lit = at + 2
+            continue
+        if quote == "'" and char == "'":
+            flush(at)
+            runs.append(("'", at, at + 2, ESC))
+            at = lit = at + 2
+            continue
+        if char in " \t\r\n":
+            end = at
+            while end < stop and source[end] in " \t":
+                end += 1
+            if end < stop and source[end] in "\r\n":
+                flush(at)
+                breaks = 0
+                while end < stop and source[end] in " \t\r\n":
+                    if source[end] == "\n" or (
+                        source[end] == "\r" and not source.startswith("\r\n", end)
+                    ):
+                        breaks += 1
+                    end += 1
+                runs.append((" " if breaks == 1 else "\n" * (breaks - 1), at, end, GAP))
+                at = lit = end
+                continue
+            at = end
+            continue
+        at += 1
+    flush(stop)
+    return runs
+
+
+def _block(source: str, pos: int, end: int, value: str) -> tuple[list[Run], int] | None:
+    """Runs of a block scalar (``|`` or ``>`` at ``pos``) and its indentation. Each content
+    line is a LIT run without its indentation; in a literal block its line break is a LIT run
+    too (an ESC run when written CRLF), in a folded one a GAP."""
+    header_end = source.find("\n", pos, end)
+    if header_end < 0:
+        return None
+    header = source[pos + 1 : header_end].split("#", 1)[0].strip()
+    content = header_end + 1
+    # The indentation: that of the first line with text (an explicit indicator is relative to
+    # the parent's, which a node does not know: each width up to the detected one is tried).
+    detected = 0
+    at = content
+    while at < end:
+        line_end = source.find("\n", at, end)
+        line_end = end if line_end < 0 else line_end
+        line = source[at:line_end].rstrip("\r")
+        if line.strip(" "):
+            detected = len(line) - len(line.lstrip(" "))
+            break
+        at = line_end + 1
+    widths = [detected]
+    if any(c.isdigit() for c in header):
+        widths = list(range(detected, 0, -1))
+    folded = source[pos] == ">"
+    for width in widths:
+        runs = _block_lines(source, content, end, width, folded)
+        fitted = _fit(runs, value, folded)
+        if fitted is not None:
+            return fitted, width
+    return None
+
+
+def _block_lines(source: str, at: int, end: int, width: int, folded: bool) -> list[Run]:
+    runs: list[Run] = []
+    while at < end:
+        line_end = source.find("\n", at, end)
+        has_break = line_end >= 0
+        line_end = end if line_end < 0 else line_end
+        text_end = (
+            line_end - 1
+            if has_break and line_end > at and source[line_end - 1] == "\r"
+            else line_end
+        )
+        indent = at
+        while indent < min(at + width, text_end) and source[indent] == " ":
+            indent += 1
+        if indent - at < width and indent < text_end:
+            break  # less indented: the block has ended
+        if indent < text_end:
+            runs.append((source[indent:text_end], indent, text_end, LIT))
+        if has_break:
+            kind = GAP if folded else (LIT if text_end == line_end else ESC)
+            runs.append(("\n", text_end, line_end + 1, kind))
+        at = line_end + 1
+    return runs
+
+
+def _fit(runs: list[Run], value: str, folded: bool) -> list[Run] | None:
+    """The runs cut to the block's value: a literal block's value is a prefix of its lines
+    (chomping drops final line breaks); a folded block's lines are found in its value in
+    order, the line breaks between them being whatever the value has there (GAP runs)."""
+    out: list[Run] = []
+    if not folded:
+        size = 0
+        for text, start, end, kind in runs:
+            if size + len(text) > len(value):
+                rest = len(value) - size
+                if rest and kind == LIT:
+                    out.append((text[:rest], start, start + rest, LIT))
+                    size += rest
+                break
+            out.append((text, start, end, kind))
+            size += len(text)
+        return out if size == len(value) else None
+    at = 0
+    previous = runs[0][1] if runs else 0
+    for text, start, end, kind in runs:
+        if kind != LIT:
+            continue
+        found = value.find(text, at)
+        if found < 0 or value[at:found].strip(" \n"):
+            return None
+        if found > at:
+            out.append((value[at:found], previous, start, GAP))
+        out.append((text, start, end, LIT))
+        at, previous = found + len(text), end
+    if value[at:].strip("\n"):
+        return None
+    if at < len(value):
+        out.append((value[at:], previous, runs[-1][2] if runs else previous, GAP))
+    return out
+
+
+# A run of a payload's text as an adapter builds it: ``(text, start, end, escape)``, ``start``/
+# ``end`` the character offsets of the source it is written at (``start`` < 0: a hole, text the
+# file does not write literally: ``${AWS::Region}``, a folded line break).
+Part = tuple[str, int, int, str]
+
+
+def parts_of(runs: list[Run], escape: str) -> list[Part]:
+    """A scalar's runs (:func:`scalar_runs`) as payload parts: GAP runs are holes."""
+    return [(text, -1 if kind == GAP else start, end, escape) for text, start, end, kind in runs]
+
+
+def hole(text: str) -> Part:
+    return (text, -1, -1, "")
+
+
+def make_payload(
+    loc: Locator, parts: list[Part], span: Span, owner: str, what: str = "user data"
+) -> Payload:
+    """A :class:`~imds_iac_checks.model.Payload` of parts: each part written in the file is a
+    piece (neighbours written as is, next to each other in the text and in the file, with the
+    same escape, are one piece)."""
+    from imds_iac_checks.model import Piece
+
+    text: list[str] = []
+    pieces: list[Piece] = []
+    at = 0
+    merged: list[list[Any]] = []  # [text start, text end, source start, source end, escape, as is]
+    for part_text, start, end, escape in parts:
+        if start >= 0 and part_text:
+            as_is = loc.text[start:end] == part_text
+            last = merged[-1] if merged else None
+            if (
+                as_is
+                and last is not None
+                and last[5]
+                and last[1] == at
+                and last[3] == start
+                and last[4] == escape
+            ):
+                last[1], last[3] = at + len(part_text), end
+            else:
+                merged.append([at, at + len(part_text), start, end, escape, as_is])
+        text.append(part_text)
+        at += len(part_text)
+    for text_start, text_end, start, end, escape, _ in merged:
+        pieces.append(Piece(text_start, text_end, loc.span(start, end), escape))
+    return Payload("".join(text), tuple(pieces), span, what, owner=owner)

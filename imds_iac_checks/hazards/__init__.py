@@ -15,17 +15,19 @@ rule: rules judge the :class:`~imds_iac_checks.model.Hazard` objects the scan bu
 is found (``Rule.hazard``).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import import_module
 
-from imds_iac_checks.model import Found, Payload, Piece
+from imds_iac_checks.model import Found, Locator, Payload, Piece
 
-# Language -> the module that reads it (``imds_iac_checks.hazards.<module>``).
+# Language -> the modules that read it (``imds_iac_checks.hazards.<module>``, or a dotted name
+# of a module elsewhere).
 ANALYSERS: dict[str, tuple[str, ...]] = {
     "shell": ("shell", "sdk"),
     "powershell": ("powershell",),
     "python": ("code",),
     "javascript": ("code",),
+    "typescript": ("code",),
     "go": ("code",),
     "java": ("code",),
     "cloud-config": ("cloudinit",),
@@ -45,6 +47,7 @@ ANALYSERS: dict[str, tuple[str, ...]] = {
     "manifest-composer-lock": ("sdk",),
     "manifest-csproj": ("sdk",),
     "manifest-packages-lock": ("sdk",),
+    "ansible-uri": ("ansible",),
 }
 
 # Nested payloads are followed this deep (a heredoc in a runcmd in a MIME part is depth 3).
@@ -107,15 +110,71 @@ def analyse(payload: Payload, depth: int = 0) -> Iterator[tuple[Payload, Found]]
     language = language_of(payload)
     read = payload._replace(language=language)
     nested = 0
+    found: list[Found] = []
     for module in ANALYSERS.get(language, ()):
-        analyser = import_module(f"{__name__}.{module}")
+        analyser = import_module(module if "." in module else f"{__name__}.{module}")
         items: Iterable[Found | Payload] = analyser.find(read)
         for item in items:
             if isinstance(item, Found):
-                yield read, item
+                found.append(item)
             elif depth < MAX_DEPTH and nested < MAX_NESTED:
                 nested += 1
                 yield from analyse(item, depth + 1)
+    for item in _proven(read, found):
+        yield read, item
+
+
+# How a payload's text, with its fixes applied, is checked (language -> check); a language
+# not listed is proven by the rescan alone.
+def _shell_text_valid(text: str) -> bool:
+    return shell_valid(text.encode("utf-8", "surrogatepass"))
+
+
+_SYNTAX_CHECKS: dict[str, Callable[[str], bool]] = {"shell": _shell_text_valid}
+
+
+def _proven(payload: Payload, found: list[Found]) -> list[Found]:
+    """``found``, with the fixes of a payload whose text would not pass its syntax check once
+    every fix is applied (``bash -n`` for shell) taken away, and the reason given."""
+    check = _SYNTAX_CHECKS.get(payload.language)
+    edits = {edit for item in found for edit in item.edits}
+    if check is None or not edits:
+        return found
+    text = payload.text
+    try:
+        for start, end, new in sorted(edits, reverse=True):
+            text = text[:start] + new + text[end:]
+        valid = check(text)
+    except Exception:  # overlapping edits, a checker that cannot run: not proven
+        valid = False
+    if valid:
+        return found
+    why = "the fixed script would not pass a syntax check (bash -n); fix it by hand"
+    return [
+        item._replace(edits=(), change="", no_fix=why) if item.edits else item for item in found
+    ]
+
+
+def shell_valid(data: bytes) -> bool:
+    """A shell script that ``bash -n`` accepts (where bash is installed; else one that
+    tree-sitter-bash parses without an error)."""
+    import shutil
+    import subprocess
+
+    bash = shutil.which("bash")
+    if bash is not None:
+        try:
+            run = subprocess.run(
+                [bash, "-n"], input=data, capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return run.returncode == 0
+    import tree_sitter
+    import tree_sitter_bash
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    return not parser.parse(data).root_node.has_error
 
 
 def nest(
@@ -137,6 +196,7 @@ def nest(
     out: list[str] = []
     pieces: list[Piece] = []
     at = 0
+    locator = Locator(parent)
     for text, start, end, layer in runs:
         same = parent.text[start:end] == text
         for piece in parent.pieces:
@@ -145,11 +205,11 @@ def nest(
                 continue
             escape = _compose(layer, piece.escape)
             if same:
-                span = parent.located(lo, hi)
+                span = locator.span(lo, hi)
                 if span is not None:
                     pieces.append(Piece(at + lo - start, at + hi - start, span, escape))
             elif piece.start <= start and end <= piece.end:
-                span = parent.located(start, end)
+                span = locator.span(start, end)
                 if span is not None:
                     pieces.append(Piece(at, at + len(text), span, escape))
         out.append(text)

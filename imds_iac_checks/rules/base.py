@@ -23,6 +23,7 @@ from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
     SAFE,
+    TOKENS,
     UNSAFE,
     Finding,
     Hazard,
@@ -173,6 +174,9 @@ def finding(
     if target.only_when:
         message += f" (the resource exists only when {target.only_when})"
     fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)
+    if fix is not None and target.blocked_by and _requires_tokens(rule, setting):
+        # Code on these instances still calls IMDSv1: requiring tokens would break it.
+        fix, note = UNSAFE, f"{BREAKS} {_calls(target.blocked_by)}; fix that first"
     label = target.address
     if target.instances is not None:
         many = f"{target.instances:,}" if target.instances < 10**15 else "more than 10^15"
@@ -193,6 +197,27 @@ def finding(
         body=message,
         help=help,
     )
+
+
+# How a fix note begins when the fix would break code on the instances (``imds-iac fix`` then
+# says to fix that first, or to add --unsafe-fixes).
+BREAKS = "requiring tokens would break the IMDSv1"
+
+
+def _requires_tokens(rule: Rule, setting: str | None) -> bool:
+    """Does the fix of this finding make the target require tokens? A fix of the tokens
+    setting, or one that adds the whole options block (with tokens required)."""
+    return setting == TOKENS or (setting is None and rule.fix is not None and rule.fix.adds_block)
+
+
+def _calls(places: tuple[str, ...]) -> str:
+    """``call at user-data.sh:14`` / ``calls at a.sh:3, b.sh:9 and 2 more``."""
+    if len(places) == 1:
+        return f"call at {places[0]}"
+    shown = ", ".join(places[:3])
+    if len(places) > 3:
+        shown += f" and {len(places) - 3} more"
+    return f"calls at {shown}"
 
 
 def suppression_finding(rule: Rule, s: Suppression, message: str) -> Finding:

@@ -12,10 +12,10 @@ PowerShell call to the token flow; it is unsafe: it changes what the script does
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import Finding, Hazard, Host
+from imds_iac_checks.model import METADATA_CALL, Finding, Hazard, Host
 from imds_iac_checks.rules.base import Context, Fix, Rule, hazard_finding
 
-KIND = "imdsv1-call"
+KIND = METADATA_CALL
 
 _HELP = (
     "fetch a session token first (PUT http://169.254.169.254/latest/api/token with the header "
@@ -99,3 +99,6 @@ RULE = Rule(
     hazard=check_hazard,
     kinds=(KIND,),
 )
+
+# How reports count this rule's findings ("2 IMDSv1 calls").
+NOUN = ("IMDSv1 call", "IMDSv1 calls")

@@ -184,7 +184,9 @@ def targets(
         (Target.instance_names); ``mode``: which calls are followed (see ``wanted``);
         ``calls``: the module blocks this instance was made through (``Target.module_calls``)."""
         reached.add(directory)
-        module = tfm.Module(files_of(directory), inputs, root.work)
+        module = tfm.Module(
+            files_of(directory), inputs, root.work, (directory, stack[0], cwd, files)
+        )
         for target in module.targets(prefix, names):
             root.targets += 1
             if every is not None:

@@ -50,6 +50,7 @@ from imds_iac_checks.model import (
     KindSpec,
     Link,
     LinkKind,
+    Payload,
     ScanError,
     Span,
     Target,
@@ -82,7 +83,7 @@ class VarInput:
     environment (``raw``) is read when the variable's type is known (see
     :func:`text_input_mode`). ``kind`` is the LinkKind of where it is written."""
 
-    __slots__ = ("kind", "node", "origin", "raw", "src", "value")
+    __slots__ = ("caller", "kind", "node", "origin", "raw", "src", "value")
 
     def __init__(
         self,
@@ -100,6 +101,10 @@ class VarInput:
         self.value = value
         self.kind = kind
         self.raw = raw
+        # A module input: the caller's expression, and the module and scope it is evaluated in
+        # (``(src, node, module, scope)``), so that what is read from the text follows it (user
+        # data: see :mod:`.userdata`). None for every other input.
+        self.caller: tuple[Source, Node, Module, Scope] | None = None
 
     def label(self, name: str) -> tuple[str, str, str]:
         """How a literal given for variable ``name`` is labelled (see :meth:`Val.relabelled`)."""
@@ -140,6 +145,9 @@ def load_file(
 
 _relevant: Any = None
 _line_start: Any = None
+# Data sources whose output is user data (read by .userdata): kept when a file is parsed.
+_USER_DATA_SOURCES = frozenset({"cloudinit_config", "template_cloudinit_config", "template_file"})
+_USER_DATA_SOURCE = rb'"?(?:cloudinit_config|template_cloudinit_config|template_file)\b'
 
 
 def relevant(data: bytes) -> bool:
@@ -164,6 +172,9 @@ def relevant(data: bytes) -> bool:
             + rb'"?(?:'
             + kinds.encode()
             + rb")\b|\bresource[^\n]*\\[uU]"  # an escape in a label: let the parser decode it
+            + rb"|\bdata"
+            + gap
+            + _USER_DATA_SOURCE
         )
         # What may stand before a block on its line: blanks, a BOM, the end of a comment.
         _line_start = re.compile(rb"(?:\xef\xbb\xbf)*[ \t]*|.*\*/[ \t]*")
@@ -267,7 +278,9 @@ def _parse_chunks(src: Source) -> tuple[ParsedFile | None, list[ScanError]] | No
             + gap
             + rb'"?(?:'
             + kinds
-            + rb")\b|resource[^\n{]*\\[uU]"
+            + rb")\b|resource[^\n{]*\\[uU]|data"
+            + gap
+            + _USER_DATA_SOURCE
         )
     bounds = [0]
     at = _CHUNK
@@ -482,9 +495,19 @@ _UNBOUNDED = 1 << 62
 
 class Module:
     def __init__(
-        self, files: list[ParsedFile], inputs: dict[str, VarInput], work: list[int] | None = None
+        self,
+        files: list[ParsedFile],
+        inputs: dict[str, VarInput],
+        work: list[int] | None = None,
+        where: tuple[str, str, str, source.Files] | None = None,
     ) -> None:
         self.files = files
+        # (this module's directory, the root module's directory, the scan's working directory,
+        # the Files of the scan): where ``file()`` and ``templatefile()`` read (see .userdata);
+        # None when the module is not read from a directory.
+        self.where = where
+        # Data sources user data is read from (see .userdata.DATA_KINDS), by (type, name).
+        self.data_blocks: dict[tuple[str, str], tuple[Source, Node]] = {}
         self.inputs = inputs
         # Evaluation steps left: per module instance, or shared by every module of a root.
         self.work = work if work is not None else [MODULE_STEPS]
@@ -507,6 +530,8 @@ class Module:
                         self.resources.append((parsed.src, block, labels))
                     elif kind == "module" and len(labels) == 1:
                         self.module_calls.append((parsed.src, block, labels[0]))
+                    elif kind == "data" and len(labels) == 2 and labels[0] in _USER_DATA_SOURCES:
+                        self.data_blocks.setdefault((labels[0], labels[1]), (parsed.src, block))
         self._vars: dict[str, Val] = {}
         self._locals: dict[str, Val] = {}
         self._busy: set[str] = set()
@@ -1192,6 +1217,7 @@ class Module:
                 inputs[name] = VarInput(
                     None, None, f"{address}{suffix}", value, LinkKind.MODULE_INPUT
                 )
+                inputs[name].caller = (src, expr, self, scope)
             # An input written as a block (`metadata_options { ... }`): Terraform rejects it in a
             # module call, some tools accept it; read it as the object it means.
             for inner in syntax.children(body, "block") if body is not None else []:
@@ -1361,7 +1387,7 @@ class Module:
         assumed = Val(decision.flip, (Link(at, LinkKind.VARIABLE_DEFAULT, decided_by.subject),))
         inputs = dict(self.inputs)
         inputs[name] = VarInput(None, None, decided_by.subject, assumed, LinkKind.VARIABLE_DEFAULT)
-        alternative = Module(self.files, inputs, self.work)
+        alternative = Module(self.files, inputs, self.work, self.where)
         alternative.assumed = True
         alternative.expanded = self.expanded
         return when, alternative, ""
@@ -1554,6 +1580,11 @@ class Module:
                 if name is not None and name.known and isinstance(name.v, str)
                 else ()
             )
+        user_data: tuple[Payload, ...] = ()
+        if src.data.find(b"user_data", block.start_byte, block.end_byte) >= 0:
+            from imds_iac_checks.formats.terraform import userdata
+
+            user_data = userdata.read(self, src, body, scope, address, labels[0])
         return Target(
             spec=spec,
             address=address,
@@ -1567,6 +1598,7 @@ class Module:
             template_keys=keys,
             block_key=block_key,
             more_refs=more,
+            user_data=user_data,
         )
 
     def _option_settings(

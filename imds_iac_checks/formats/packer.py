@@ -1,0 +1,273 @@
+"""Packer templates: what their provisioners run on the build instance, as payloads.
+
+Read: ``provisioner "shell"`` (and ``"powershell"``) blocks of ``*.pkr.hcl`` templates
+(HCL2, parsed with tree-sitter-hcl like Terraform), the same in ``*.pkr.json`` (HCL2's JSON
+syntax) and in legacy JSON templates (top-level ``builders`` and ``provisioners``, each
+provisioner an object with a ``type``). A provisioner's ``inline`` list is ONE payload: Packer
+writes its strings to one script file, a line each; ``script``/``scripts`` name script files,
+read (relative to the template's directory) as whole-file payloads. Interpolations
+(``${var.x}``, ``{{user `x`}}``) are holes. ``windows-shell`` (batch) and the other
+provisioners are not read.
+
+An insertion at the start of an inline line goes into that line's string, escaped for it
+(``hcl-string``, ``json``): Packer writes a line break inside a string to the script as a line
+break, so the inserted line becomes a line of the script.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.formats.pieces import (
+    Builder,
+    ByteChars,
+    file_text,
+    hcl_literal,
+    json_string,
+    whole_file,
+)
+from imds_iac_checks.model import Payload, ScanError
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+    from imds_iac_checks.source import Files
+
+_LANGUAGES = {"shell": "shell", "powershell": "powershell"}
+_WHAT = "Packer provisioner"
+_WHAT_SCRIPT = "Packer provisioner script"
+# Packer's template engine ({{user `x`}}, {{ .Vars }}) and HCL's interpolation in JSON syntax.
+_HOLES = r"\{\{.*?\}\}|\$\{[^}]*\}|%\{[^}]*\}"
+# At most this many script files are read from one template.
+MAX_SCRIPTS = 200
+
+
+def payloads(
+    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+) -> tuple[list[Payload], list[ScanError]]:
+    """The payloads of a Packer template (HCL2 by the name ``.pkr.hcl``, else JSON)."""
+    if b"provisioner" not in data:
+        return [], []
+    reader = _Reader(shown, origin, files)
+    if shown.lower().endswith(".pkr.hcl"):
+        reader.hcl(data)
+    else:
+        reader.json(data)
+    return reader.out, reader.errors
+
+
+class _Reader:
+    def __init__(self, shown: str, origin: str | None, files: Files | None) -> None:
+        self.shown = shown
+        self.origin = origin
+        self.files = files
+        self.out: list[Payload] = []
+        self.errors: list[ScanError] = []
+        self.scripts = 0
+
+    # --- HCL2 --------------------------------------------------------------------------------
+    def hcl(self, data: bytes) -> None:
+        from imds_iac_checks.formats.terraform import syntax
+
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.errors.append(ScanError(self.shown, 0, 0, "not valid UTF-8: not read"))
+            return
+        tree = syntax.parse_tree(data)
+        if tree.root_node.has_error:
+            self.errors.append(syntax.syntax_error(syntax.Source(self.shown, data), tree.root_node))
+            return
+        src = syntax.Source(self.shown, data)
+        loc = Locator(self.shown, text)
+        chars = ByteChars(data)
+        body = syntax.child(tree.root_node, "body")
+        for block in syntax.children(body, "block") if body is not None else []:
+            if syntax.ident(block) != "build":
+                continue
+            inner = syntax.child(block, "body")
+            attrs = syntax.attributes(inner)
+            owner = ""
+            sources = attrs.get("sources")
+            if sources is not None:
+                names = _hcl_strings(src, sources)
+                owner = names[0] if len(names) == 1 else ""
+            for item in syntax.children(inner, "block") if inner is not None else []:
+                if syntax.ident(item) != "provisioner":
+                    continue
+                kind = (syntax.labels(src, item) or [""])[0]
+                if kind in _LANGUAGES:
+                    self._hcl_provisioner(src, loc, chars, item, _LANGUAGES[kind], owner)
+
+    def _hcl_provisioner(
+        self, src: Any, loc: Locator, chars: ByteChars, block: Node, language: str, owner: str
+    ) -> None:
+        from imds_iac_checks.formats.terraform import syntax
+
+        attrs = syntax.attributes(syntax.child(block, "body"))
+        inline = attrs.get("inline")
+        if inline is not None:
+            node = _tuple(syntax.unwrap(inline))
+            if node is not None:
+                b = Builder(loc)
+                for index, element in enumerate(
+                    c for c in node.named_children if c.type == "expression"
+                ):
+                    if index:
+                        b.hole("\n")
+                    _hcl_string(b, chars, syntax.unwrap(element))
+                span = loc.span(chars.char(inline.start_byte), chars.char(inline.end_byte))
+                self.out.append(b.payload(span, _WHAT, language, owner=owner))
+        paths: list[str] = []
+        for name in ("script", "scripts"):
+            expr = attrs.get(name)
+            if expr is not None:
+                paths += _hcl_strings(src, expr, path_root=True)
+        self._scripts(paths, language, owner)
+
+    # --- JSON --------------------------------------------------------------------------------
+    def json(self, data: bytes) -> None:
+        from imds_iac_checks.formats.doc import parse_json
+
+        try:
+            text = decode(data)
+            root = parse_json(text)
+        except DocError as exc:
+            self.errors.append(ScanError(self.shown, 0, 0, f"invalid JSON: {exc.message}"))
+            return
+        loc = Locator(self.shown, text)
+        if root.kind != MAP:
+            return
+        legacy = root.get("provisioners")
+        if legacy is not None:
+            for item in _items(legacy):
+                kind = _scalar(item.get("type"))
+                if kind in _LANGUAGES:
+                    self._json_provisioner(loc, item, _LANGUAGES[kind], "")
+        for build in _items(root.get("build")):
+            sources = _strings(build.get("sources"))
+            owner = sources[0] if len(sources) == 1 else ""
+            for entry in _items(build.get("provisioner")):
+                for key, value in entry.pairs():
+                    if key.value in _LANGUAGES:
+                        for body in _items(value):
+                            self._json_provisioner(loc, body, _LANGUAGES[key.value], owner)
+
+    def _json_provisioner(self, loc: Locator, item: DNode, language: str, owner: str) -> None:
+        inline = item.get("inline")
+        if inline is not None and inline.kind == SEQ:
+            b = Builder(loc)
+            for index, element in enumerate(inline.items):
+                if index:
+                    b.hole("\n")
+                if element.kind == SCALAR and isinstance(element.value, str):
+                    json_string(b, element.start + 1, element.end - 1, "json")
+                else:
+                    b.hole(loc.source(element))
+            span = loc.node_span(inline)
+            self.out.append(b.payload(span, _WHAT, language, owner=owner, holes=_HOLES))
+        paths = _strings(item.get("script")) + _strings(item.get("scripts"))
+        self._scripts([p for p in paths if p and "{{" not in p and "${" not in p], language, owner)
+
+    # --- script files ------------------------------------------------------------------------
+    def _scripts(self, paths: list[str], language: str, owner: str) -> None:
+        if self.files is None or self.origin is None:
+            return
+        for path in paths:
+            if self.scripts >= MAX_SCRIPTS:
+                return
+            self.scripts += 1
+            on_disk = os.path.normpath(os.path.join(os.path.dirname(self.origin), path))
+            shown = os.path.normpath(os.path.join(os.path.dirname(self.shown), path))
+            try:
+                data = self.files.read(on_disk)
+            except OSError as exc:
+                message = f"cannot read the provisioner script {path}: {exc.strerror or exc}"
+                self.errors.append(ScanError(self.shown, 0, 0, message))
+                continue
+            text = file_text(data)
+            if text is None:
+                continue
+            script_language = "" if text.lstrip("\ufeff").startswith("#!") else language
+            payload = whole_file(shown, data, text, _WHAT_SCRIPT, script_language)
+            self.out.append(payload._replace(owner=owner))
+
+
+def _tuple(node: Node) -> Node | None:
+    if node.type == "collection_value" and node.named_children:
+        inner = node.named_children[0]
+        return inner if inner.type == "tuple" else None
+    return None
+
+
+def _hcl_string(b: Builder, chars: ByteChars, node: Node) -> None:
+    """One HCL string expression: literal runs as pieces (``hcl-string``), interpolations and
+    anything that is not a string as holes (their text as written)."""
+    text = b.loc.text
+    template = None
+    first = node.named_children[0].type if node.named_children else ""
+    if (node.type, first) in (
+        ("literal_value", "string_lit"),
+        ("template_expr", "quoted_template"),
+    ):
+        template = node.named_children[0]
+    if template is None:
+        b.hole(text[chars.char(node.start_byte) : chars.char(node.end_byte)])
+        return
+    for part in template.named_children:
+        start, end = chars.char(part.start_byte), chars.char(part.end_byte)
+        if part.type == "template_literal":
+            hcl_literal(b, start, end, "hcl-string")
+        elif part.type not in ("quoted_template_start", "quoted_template_end"):
+            b.hole(text[start:end])
+
+
+def _hcl_strings(src: Any, expr: Node, *, path_root: bool = False) -> list[str]:
+    """The strings of a string or a list of strings written as literals (with ``path_root``:
+    ``${path.root}/x`` is ``x``, the template's directory being where paths start)."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    node = syntax.unwrap(expr)
+    elements = _tuple(node)
+    nodes = (
+        [c for c in elements.named_children if c.type == "expression"]
+        if elements is not None
+        else [expr]
+    )
+    out = []
+    for element in nodes:
+        value = syntax.literal(src, element)
+        if isinstance(value, str):
+            out.append(value)
+            continue
+        written = src.text(element).strip()
+        for root in ('"${path.root}/', '"${path.cwd}/'):
+            if path_root and written.startswith(root) and written.endswith('"'):
+                rest = written[len(root) : -1]
+                if "${" not in rest and "\\" not in rest:
+                    out.append(rest)
+    return out
+
+
+def _items(node: DNode | None) -> list[DNode]:
+    if node is None:
+        return []
+    if node.kind == SEQ:
+        return [item for item in node.items if item.kind == MAP]
+    return [node] if node.kind == MAP else []
+
+
+def _scalar(node: DNode | None) -> str:
+    if node is None or node.kind != SCALAR or not isinstance(node.value, str):
+        return ""
+    return node.value
+
+
+def _strings(node: DNode | None) -> list[str]:
+    """A string, or the strings of a list."""
+    if node is None:
+        return []
+    nodes = node.items if node.kind == SEQ else [node]
+    return [value for value in map(_scalar, nodes) if value]

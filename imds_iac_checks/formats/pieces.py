@@ -1,0 +1,336 @@
+"""Building :class:`~imds_iac_checks.model.Payload` objects from text read out of a file:
+literal runs (pieces) and holes, located through a :class:`~imds_iac_checks.formats.doc.Locator`
+(character offsets of the file's decoded text), and the decoding of quoted strings into runs
+(JSON, HCL, YAML double- and single-quoted) so that every piece maps to the bytes that wrote it."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+
+from imds_iac_checks.formats.doc import Locator
+from imds_iac_checks.model import Payload, Piece, Span
+
+
+class Builder:
+    """Accumulates a payload's text: literal runs of the file (pieces) and holes."""
+
+    def __init__(self, loc: Locator) -> None:
+        self.loc = loc
+        self.parts: list[str] = []
+        self.pieces: list[Piece] = []
+        self.at = 0
+
+    def literal(self, start: int, end: int, escape: str) -> None:
+        """The file's text[start:end] as it is (character offsets)."""
+        if start >= end:
+            return
+        text = self.loc.text[start:end]
+        self.pieces.append(Piece(self.at, self.at + len(text), self.loc.span(start, end), escape))
+        self._add(text)
+
+    def escaped(self, value: str, start: int, end: int, escape: str) -> None:
+        """``value`` written as one escape at text[start:end] (``\\"`` for ``"``)."""
+        self.pieces.append(Piece(self.at, self.at + len(value), self.loc.span(start, end), escape))
+        self._add(value)
+
+    def hole(self, text: str) -> None:
+        self._add(text)
+
+    def _add(self, text: str) -> None:
+        self.parts.append(text)
+        self.at += len(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def payload(
+        self,
+        span: Span,
+        what: str,
+        language: str = "",
+        no_fix: str = "",
+        owner: str = "",
+        holes: str | None = None,
+    ) -> Payload:
+        """The payload built; ``holes`` (a regular expression) marks text that is evaluated
+        before the instance sees it (Jinja ``{{ }}``, Packer ``{{user `x`}}``): no piece there."""
+        built = Payload(self.text, tuple(self.pieces), span, what, language, no_fix, owner)
+        if holes:
+            built = cut(built, [m.span() for m in re.finditer(holes, built.text)])
+        return built
+
+
+def cut(payload: Payload, ranges: Iterable[tuple[int, int]]) -> Payload:
+    """``payload`` with no piece over ``ranges`` (text kept: they become holes)."""
+    pieces = list(payload.pieces)
+    for lo, hi in ranges:
+        if lo >= hi:
+            continue
+        out: list[Piece] = []
+        for piece in pieces:
+            if piece.end <= lo or hi <= piece.start:
+                out.append(piece)
+                continue
+            probe = payload._replace(pieces=(piece,))
+            for a, b in ((piece.start, lo), (hi, piece.end)):
+                if a < b:
+                    span = probe.located(a, b)
+                    if span is not None:
+                        out.append(Piece(a, b, span, piece.escape))
+        pieces = out
+    return payload._replace(pieces=tuple(pieces))
+
+
+class ByteChars:
+    """Byte offsets of a UTF-8 text -> character offsets (for parsers that count bytes)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.leads: list[int] = []
+        self.extra: list[int] = []
+        if not data.isascii():
+            total = 0
+            for m in re.finditer(rb"[\xc0-\xff]", data):
+                byte = m.group()[0]
+                total += 3 if byte >= 0xF0 else 2 if byte >= 0xE0 else 1
+                self.leads.append(m.start())
+                self.extra.append(total)
+
+    def char(self, byte: int) -> int:
+        index = bisect_right(self.leads, byte - 1) - 1
+        return byte - (self.extra[index] if index >= 0 else 0)
+
+
+# --- quoted strings --------------------------------------------------------------------------
+
+_JSON_ESCAPE = re.compile(r'\\(?:u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_JSON_SIMPLE = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+
+
+def json_string(b: Builder, start: int, end: int, escape: str) -> None:
+    """The JSON string body text[start:end] (between its quotes): literal runs and one escape
+    piece per escape sequence (a surrogate pair is two pieces, joined by the decoder)."""
+    text = b.loc.text
+    at = start
+    for m in _JSON_ESCAPE.finditer(text, start, end):
+        b.literal(at, m.start(), escape)
+        seq = m.group()
+        value = chr(int(seq[2:], 16)) if seq[1] == "u" else _JSON_SIMPLE[seq[1]]
+        b.escaped(value, m.start(), m.end(), escape)
+        at = m.end()
+    b.literal(at, end, escape)
+
+
+_HCL_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\"\\nrt])|\$\$\{|%%\{")
+_HCL_SIMPLE = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def hcl_literal(b: Builder, start: int, end: int, escape: str) -> None:
+    """An HCL quoted template's literal run text[start:end]: escapes (``\\"``, ``$${``) as
+    escape pieces."""
+    text = b.loc.text
+    at = start
+    for m in _HCL_ESCAPE.finditer(text, start, end):
+        b.literal(at, m.start(), escape)
+        seq = m.group()
+        if seq in ("$${", "%%{"):
+            value = seq[1:]
+        elif seq[1] in "uU":
+            value = chr(int(seq[2:], 16))
+        else:
+            value = _HCL_SIMPLE[seq[1]]
+        b.escaped(value, m.start(), m.end(), escape)
+        at = m.end()
+    b.literal(at, end, escape)
+
+
+# YAML double-quoted escapes (YAML 1.2, 5.7).
+_YAML_DQ_SIMPLE = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
+    "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_YAML_DQ_ESCAPE = re.compile(
+    r'\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0abt\tnvfre "/\\N_LP])'
+)
+
+
+def yaml_scalar(b: Builder, start: int, end: int, value: str) -> bool:
+    """A YAML scalar written at text[start:end] whose value is ``value``: pieces where the
+    source writes the value (a literal block scalar line by line, escape ``indent:<ws>``; a
+    quoted scalar's runs, ``yaml-dq``/``yaml-sq``; a plain scalar's lines, escape "": text
+    inserted there could change how the scalar is read). Returns False (and adds nothing) when
+    the runs do not rebuild ``value``; the caller then adds it as a hole."""
+    text = b.loc.text
+    probe = Builder(b.loc)
+    head = text[start : start + 1]
+    if head == '"':
+        _dq(probe, start + 1, end - 1)
+    elif head == "'":
+        _sq(probe, start + 1, end - 1)
+    elif head in ("|", ">"):
+        _block(probe, start, end, value, head == "|")
+    else:
+        _plain(probe, start, end, value)
+    if probe.text != value:
+        return False
+    b.pieces.extend(p._replace(start=p.start + b.at, end=p.end + b.at) for p in probe.pieces)
+    b.parts.append(probe.text)
+    b.at += len(probe.text)
+    return True
+
+
+def _dq(b: Builder, start: int, end: int) -> None:
+    text = b.loc.text
+    at = start
+    pos = start
+    while pos < end:
+        ch = text[pos]
+        if ch == "\\":
+            m = _YAML_DQ_ESCAPE.match(text, pos, end)
+            b.literal(at, pos, "yaml-dq")
+            if m is None:  # an escaped line break: the break and the next line's indent vanish
+                nl = re.compile(r"\\\r?\n[ \t]*").match(text, pos, end)
+                if nl is None:
+                    return
+                at = pos = nl.end()
+                continue
+            seq = m.group()
+            value = chr(int(seq[2:], 16)) if seq[1] in "xuU" else _YAML_DQ_SIMPLE[seq[1]]
+            b.escaped(value, m.start(), m.end(), "yaml-dq")
+            at = pos = m.end()
+        elif ch in "\r\n":
+            pos = _fold(b, at, pos, end, "yaml-dq")
+            at = pos
+        else:
+            pos += 1
+    b.literal(at, end, "yaml-dq")
+
+
+def _sq(b: Builder, start: int, end: int) -> None:
+    text = b.loc.text
+    at = start
+    pos = start
+    while pos < end:
+        if text.startswith("''", pos):
+            b.literal(at, pos, "yaml-sq")
+            b.escaped("'", pos, pos + 2, "yaml-sq")
+            at = pos = pos + 2
+        elif text[pos] in "\r\n":
+            pos = _fold(b, at, pos, end, "yaml-sq")
+            at = pos
+        else:
+            pos += 1
+    b.literal(at, end, "yaml-sq")
+
+
+_BREAKS = re.compile(r"[ \t]*((?:\r?\n[ \t]*)+)")
+
+
+def _fold(b: Builder, at: int, pos: int, end: int, escape: str) -> int:
+    """A line break in a flow scalar: trailing blanks dropped, one break is a space, n breaks
+    are n-1 newlines (a hole: the source writes them differently)."""
+    text = b.loc.text
+    stop = pos
+    while stop > at and text[stop - 1] in " \t":
+        stop -= 1
+    b.literal(at, stop, escape)
+    m = _BREAKS.match(text, stop, end)
+    assert m is not None
+    breaks = m.group(1).count("\n")
+    b.hole(" " if breaks == 1 else "\n" * (breaks - 1))
+    return m.end()
+
+
+def _block(b: Builder, start: int, end: int, value: str, literal: bool) -> None:
+    """A block scalar: each content line (its indentation cut) is a piece when the value holds
+    it there; a literal block's line (with its line break) takes ``indent:<ws>``."""
+    text = b.loc.text
+    header_end = text.find("\n", start, end)
+    if header_end < 0:
+        return
+    lines = text[header_end + 1 : end].split("\n")
+    pos = header_end + 1
+    indent: str | None = None
+    cursor = 0
+    for number, line in enumerate(lines):
+        line_start = pos
+        pos += len(line) + 1
+        content = line.rstrip("\r")
+        if not content.strip():
+            continue
+        if indent is None:
+            indent = content[: len(content) - len(content.lstrip(" "))]
+        if not content.startswith(indent):
+            break
+        body_start = line_start + len(indent)
+        body = text[body_start : line_start + len(line)]
+        has_break = number < len(lines) - 1 and pos <= end
+        found = value.find(body, cursor)
+        if found < 0:
+            break
+        if found > cursor:
+            b.hole(value[cursor:found])
+        if literal:
+            with_break = body + "\n" if has_break else body
+            if value.startswith(with_break, found):
+                b.literal(body_start, body_start + len(with_break), f"indent:{indent}")
+                cursor = found + len(with_break)
+                continue
+        b.literal(body_start, body_start + len(body), "")
+        cursor = found + len(body)
+    if cursor < len(value):
+        b.hole(value[cursor:])
+
+
+def _plain(b: Builder, start: int, end: int, value: str) -> None:
+    """A plain scalar: its lines (folded by single spaces), no insertion."""
+    text = b.loc.text
+    cursor = 0
+    for m in re.finditer(r"[^\r\n]+", text[start:end]):
+        line = m.group().strip(" \t")
+        if not line:
+            continue
+        lo = start + m.start() + (len(m.group()) - len(m.group().lstrip(" \t")))
+        found = value.find(line, cursor)
+        if found < 0:
+            break
+        if found > cursor:
+            b.hole(value[cursor:found])
+        b.literal(lo, lo + len(line), "")
+        cursor = found + len(line)
+    if cursor < len(value):
+        b.hole(value[cursor:])
+
+
+def file_text(data: bytes) -> str | None:
+    """The file as text (UTF-8, a BOM kept), or None for a file that is not text."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def whole_file(shown: str, data: bytes, text: str, what: str, language: str = "") -> Payload:
+    """A file whose whole text runs, written as is. A UTF-8 byte order mark is not text."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if start:
+        text = text[1:]
+    lines = text.count("\n")
+    last = text.rfind("\n")
+    end_column = (len(text) - last) if lines else len(text) + 1
+    span = Span(shown, start, len(data), 1, 1, lines + 1, end_column)
+    return Payload(text, (Piece(0, len(text), span, "raw"),), span, what, language)
