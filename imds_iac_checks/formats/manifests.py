@@ -20,10 +20,9 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 from xml.parsers.expat import ExpatError
 
-from imds_iac_checks.hazards.sdk import Pin, pep440_parts, sdk_of
 from imds_iac_checks.model import Payload, ScanError
 from imds_iac_checks.source import Files
 
@@ -77,29 +76,53 @@ def payloads(
     shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
 ) -> tuple[list[Payload], list[ScanError]]:
     """The payload of one manifest: the whole file, written as is."""
-    from imds_iac_checks.formats.scripts import _text, whole_file
+    from imds_iac_checks.formats.pieces import file_text, whole_file
 
     language = language_of_file(shown)
     if language is None:
         return [], []
-    text = _text(data)
+    text = file_text(data)
     if text is None:
         return [], []
     return [whole_file(shown, data, text, WHAT, language)], []
 
 
 def pins(language: str, text: str) -> list[Pin]:
-    """The dependency pins of a manifest of ``language`` whose package is an AWS SDK (or may
-    be: the analyser decides)."""
+    """The dependency pins of a manifest of ``language`` (the analyser decides which are
+    SDKs)."""
     if not any(marker in text for marker in _SDK_MARKERS):
         return []
     reader = _READERS.get(language)
     if reader is None:
         return []
     try:
-        return [pin for pin in reader(text) if sdk_of(pin.ecosystem, pin.name) is not None]
+        return list(reader(text))
     except (ValueError, KeyError, TypeError, IndexError, RecursionError, ExpatError):
         return []  # a manifest that does not parse
+
+
+class Pin(NamedTuple):
+    """A dependency on a package, as a manifest writes it: ``constraint`` (its ``syntax`` says
+    how to read it) written at ``text[start:end]`` of the payload. ``bound`` is where the
+    finding points (the version literal of the offending bound) when not the whole constraint;
+    ``exact`` whether the constraint names one version (the fix may replace it)."""
+
+    ecosystem: str
+    name: str
+    syntax: str  # exact | pep440 | poetry | npm | interval | nuget | ruby | prefix
+    constraint: str
+    start: int
+    end: int
+    where: str = ""  # "requirements.txt", "package-lock.json": how messages name the entry
+
+
+_PEP440 = re.compile(r"(===|==|~=|!=|<=|>=|<|>)\s*([^\s,;\]\)]+)")
+
+
+def pep440_parts(text: str) -> list[tuple[str, str, int, int]]:
+    """``(operator, version, start, end)`` of each specifier in ``text`` (offsets of the
+    version in ``text``)."""
+    return [(m.group(1), m.group(2), m.start(2), m.end(2)) for m in _PEP440.finditer(text)]
 
 
 # --- Python ---------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from imds_iac_checks.model import Found, Payload
+from imds_iac_checks.formats.manifests import Pin, pep440_parts, pins
+from imds_iac_checks.model import OLD_SDK, Found, Payload
 
-KIND = "old-sdk"
+KIND = OLD_SDK
 
 
 class Sdk(NamedTuple):
@@ -194,30 +195,6 @@ def admits_safe(sdk: Sdk, allows: Callable[[str], bool], mentioned: Iterable[str
 
 
 # --- constraints per syntax -----------------------------------------------------------------
-
-
-class Pin(NamedTuple):
-    """A dependency on a package, as a manifest writes it: ``constraint`` (its ``syntax`` says
-    how to read it) written at ``text[start:end]`` of the payload. ``bound`` is where the
-    finding points (the version literal of the offending bound) when not the whole constraint;
-    ``exact`` whether the constraint names one version (the fix may replace it)."""
-
-    ecosystem: str
-    name: str
-    syntax: str  # exact | pep440 | poetry | npm | interval | nuget | ruby | prefix
-    constraint: str
-    start: int
-    end: int
-    where: str = ""  # "requirements.txt", "package-lock.json": how messages name the entry
-
-
-_PEP440 = re.compile(r"(===|==|~=|!=|<=|>=|<|>)\s*([^\s,;\]\)]+)")
-
-
-def pep440_parts(text: str) -> list[tuple[str, str, int, int]]:
-    """``(operator, version, start, end)`` of each specifier in ``text`` (offsets of the
-    version in ``text``)."""
-    return [(m.group(1), m.group(2), m.start(2), m.end(2)) for m in _PEP440.finditer(text)]
 
 
 def _pep440_allows(constraint: str) -> Callable[[str], bool]:
@@ -516,8 +493,6 @@ def find(payload: Payload) -> Iterator[Found]:
     """Old SDK pins in a manifest payload (``manifest-*``) or install commands in a shell
     script."""
     if payload.language.startswith("manifest-"):
-        from imds_iac_checks.formats.manifests import pins
-
         found = pins(payload.language, payload.text)
     elif payload.language == "shell":
         if not _INSTALL_MARKER.search(payload.text):
@@ -527,6 +502,8 @@ def find(payload: Payload) -> Iterator[Found]:
         return
     seen: set[tuple[int, int]] = set()
     for pin in found:
+        if sdk_of(pin.ecosystem, pin.name) is None:
+            continue
         result = judge(pin, payload)
         if result is not None and (result.start, result.end) not in seen:
             seen.add((result.start, result.end))

@@ -12,11 +12,11 @@ exact pin to the first version that fetches tokens; it is unsafe: it changes wha
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import Finding, Hazard
+from imds_iac_checks.model import OLD_SDK, Finding, Hazard
 from imds_iac_checks.rules.base import Context, Fix, Rule, hazard_finding
 from imds_iac_checks.rules.imdsv1_call import describe_hosts
 
-KIND = "old-sdk"
+KIND = OLD_SDK
 
 _HELP = (
     "upgrade the SDK to a release that fetches IMDSv2 session tokens (docs/rules/IMDS008.md "

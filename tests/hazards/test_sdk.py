@@ -199,7 +199,7 @@ def test_manifest_pins(name: str, text: str, reported: list[str]) -> None:
     payload = _payload(name, text)
     found = sorted(sdk.find(payload), key=lambda f: f.start)
     assert [payload.text[f.start : f.end] for f in found] == reported
-    assert all(f.kind == "old-sdk" and ("older than" in f.what) for f in found)
+    assert all(f.kind == sdk.KIND and ("older than" in f.what) for f in found)
     # Each edit replaces exactly the reported version; applied, the file reads clean.
     fixable = [f for f in found if f.edits]
     for f in fixable:
