@@ -67,6 +67,76 @@ def mentions_imds(text: str) -> bool:
     return any(host in text for host in IMDS_HOSTS) or "ec2-metadata" in text
 
 
+def unknown_spans(payload: Payload) -> list[tuple[int, int]]:
+    """The runs of ``payload.text`` whose value is not known: the expressions adapters keep as
+    written because they could not evaluate them (``${var.host}``, ``${AWS::Region}``,
+    ``%{ if x }``, ``{{ host }}``), as sorted ``(start, end)`` character ranges.
+
+    Text outside every piece is of two sorts. Known text that is not written literally where a
+    person could edit it in place (a decoded base64 literal: a payload without pieces; the value
+    an adapter gave an interpolation, ``169.254.169.254`` for ``${local.imds}``; a folded line
+    break) is what the instance runs: analysers read it like any text (a fix that would edit it
+    is refused when the hazard is placed). Only a region between pieces that is nothing but such
+    expressions (and whitespace between them) is unknown: each of its expressions is a span."""
+    text = payload.text
+    out: list[tuple[int, int]] = []
+    at = 0
+    for piece in sorted(payload.pieces, key=lambda p: (p.start, p.end)):
+        if piece.start > at:
+            out.extend(_expressions(text, at, piece.start))
+        at = max(at, piece.end)
+    if at < len(text):
+        out.extend(_expressions(text, at, len(text)))
+    return out
+
+
+def _expressions(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The expressions ``text[start:end]`` consists of, when it is nothing else (whitespace
+    between them aside), else none."""
+    out: list[tuple[int, int]] = []
+    at = start
+    while at < end:
+        if text[at].isspace():
+            at += 1
+            continue
+        close = _expression_end(text, at, end)
+        if close is None:
+            return []
+        out.append((at, close))
+        at = close
+    return out
+
+
+def _expression_end(text: str, start: int, end: int) -> int | None:
+    """Where the template expression opening at ``start`` closes (within ``end``), or None:
+    braces are counted outside quoted strings (``"`` in HCL; ``"`` and ``'`` in Jinja)."""
+    if text.startswith(("${", "%{"), start):
+        at, quotes = start + 1, '"'
+    elif text.startswith("{{", start):
+        at, quotes = start, "\"'"
+    else:
+        return None
+    depth = 0
+    quote = ""
+    while at < end:
+        ch = text[at]
+        if quote:
+            if ch == "\\":
+                at += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in quotes:
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        at += 1
+    return None
+
+
 def language_of(payload: Payload) -> str:
     """The payload's language: as its adapter said, else from its first line (a shebang,
     ``<powershell>``/``<script>``, ``#cloud-config``, a MIME header); plain text that is

@@ -45,7 +45,29 @@ def _touching(payload: Payload, found: Found) -> Span | None:
             span = payload.located(lo, hi)
             if span is not None:
                 return span
-    return None
+    return _between(payload, found)
+
+
+def _between(payload: Payload, found: Found) -> Span | None:
+    """A call wholly inside a hole (the value of an interpolation: ``$(${local.fetch})``): the
+    text between the pieces around it, when both are in one file — the interpolation as
+    written."""
+    before = [p for p in payload.pieces if p.end <= found.start]
+    after = [p for p in payload.pieces if p.start >= found.end]
+    if not before or not after:
+        return None
+    left, right = before[-1].span, after[0].span
+    if left.path != right.path or left.end_byte > right.start_byte:
+        return None
+    return Span(
+        left.path,
+        left.end_byte,
+        right.start_byte,
+        left.end_line,
+        left.end_column,
+        right.line,
+        right.column,
+    )
 
 
 def _edit(payload: Payload, start: int, end: int, text: str) -> tuple[str, int, int, bytes] | str:

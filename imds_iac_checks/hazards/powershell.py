@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from imds_iac_checks.hazards import unknown_spans
 from imds_iac_checks.hazards.shell import MAX_DEPTH, imds_url
 from imds_iac_checks.model import METADATA_CALL as KIND
 from imds_iac_checks.model import Found, Payload
@@ -151,7 +152,7 @@ class _Script:
         self.payload = payload
         text = payload.text
         self.text = text
-        # Read only the inside of <powershell> tags when there are any; holes read as `_`.
+        # Read only the inside of <powershell> tags when there are any.
         keep = [(m.start(1), m.end(1)) for m in _TAGS.finditer(text)] or [(0, len(text))]
         chars = list(text)
         at = 0
@@ -160,16 +161,13 @@ class _Script:
                 if chars[i] not in "\r\n":
                     chars[i] = " "
             at = hi
-        covered = sorted((p.start, p.end) for p in payload.pieces)
-        self.holes: list[tuple[int, int]] = []
-        at = 0
-        for lo, hi in [*covered, (len(text), len(text))]:
-            if lo > at:
-                self.holes.append((at, lo))
-                for i in range(at, lo):
-                    if chars[i] not in "\r\n":
-                        chars[i] = "_"
-            at = max(at, hi)
+        # Unknown text (an expression left unevaluated) reads as `_`; known text outside
+        # pieces (a decoded base64 literal, an interpolation's value) as written.
+        self.holes: list[tuple[int, int]] = unknown_spans(payload)
+        for lo, hi in self.holes:
+            for i in range(lo, hi):
+                if chars[i] not in "\r\n":
+                    chars[i] = "_"
         self.source = "".join(chars).encode("utf-8", "surrogatepass")
         self.ascii = len(self.source) == len(text)
         self._b2c: list[int] | None = None

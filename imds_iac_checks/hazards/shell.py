@@ -7,8 +7,10 @@ variables (``IMDS=http://169.254.169.254/latest``, ``curl "$IMDS/meta-data/..."`
 to a bounded depth. A call passes when one of its words carries the
 ``X-aws-ec2-metadata-token:`` header (written out, or from a variable or array holding it),
 or when it is the ``PUT`` to ``/latest/api/token`` itself. Text the payload does not write
-literally (a hole: ``${var.host}`` in a Terraform template) is read as an unknown word: a URL
-whose host is unknown is not judged.
+literally and is not known (an expression kept unevaluated: ``${var.host}`` in a Terraform
+template; see :func:`~imds_iac_checks.hazards.unknown_spans`) is read as an unknown word: a URL
+whose host is unknown is not judged. Known text that is not written literally (a decoded base64
+literal, the value of ``${local.imds}``) is read as what the instance runs.
 
 Heredocs fed to an interpreter (``python3 - <<'EOF'``, ``bash <<'EOF'``, ``cat > x.py <<EOF``)
 and ``bash -c``/``python3 -c`` strings are handed back as nested payloads (analysed by the
@@ -34,6 +36,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from imds_iac_checks.hazards import unknown_spans
 from imds_iac_checks.model import Found, Payload
 
 if TYPE_CHECKING:
@@ -205,15 +208,10 @@ class _Script:
         self.payload = payload
         text = payload.text
         self.text = text
-        # Holes, as sorted (start, end) character ranges; the parser reads them as `_` words.
-        holes: list[tuple[int, int]] = []
-        at = 0
-        for piece in sorted(payload.pieces):
-            if piece.start > at:
-                holes.append((at, piece.start))
-            at = max(at, piece.end)
-        if at < len(text):
-            holes.append((at, len(text)))
+        # Unknown text (an expression left unevaluated: ``${var.host}``), as sorted (start, end)
+        # character ranges; the parser reads them as `_` words. Known text outside pieces (a
+        # decoded base64 literal, an interpolation's value) is read as written.
+        holes = unknown_spans(payload)
         self.holes = holes
         self.hole_starts = [h[0] for h in holes]
         parsed = text
