@@ -23,7 +23,7 @@ from imds_iac_checks.model import Found, Locator, Payload, Piece
 # Language -> the modules that read it (``imds_iac_checks.hazards.<module>``, or a dotted name
 # of a module elsewhere).
 ANALYSERS: dict[str, tuple[str, ...]] = {
-    "shell": ("shell",),
+    "shell": ("shell", "sdk"),
     "powershell": ("powershell",),
     "python": ("code",),
     "javascript": ("code",),
@@ -32,6 +32,21 @@ ANALYSERS: dict[str, tuple[str, ...]] = {
     "java": ("code",),
     "cloud-config": ("cloudinit",),
     "mime": ("cloudinit",),
+    "manifest-requirements": ("sdk",),
+    "manifest-pyproject": ("sdk",),
+    "manifest-poetry-lock": ("sdk",),
+    "manifest-pipfile-lock": ("sdk",),
+    "manifest-uv-lock": ("sdk",),
+    "manifest-package-json": ("sdk",),
+    "manifest-package-lock": ("sdk",),
+    "manifest-yarn-lock": ("sdk",),
+    "manifest-go-mod": ("sdk",),
+    "manifest-pom": ("sdk",),
+    "manifest-gradle": ("sdk",),
+    "manifest-gemfile-lock": ("sdk",),
+    "manifest-composer-lock": ("sdk",),
+    "manifest-csproj": ("sdk",),
+    "manifest-packages-lock": ("sdk",),
     "ansible-uri": ("ansible",),
 }
 

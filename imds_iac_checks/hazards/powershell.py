@@ -8,7 +8,7 @@ script's variables (``$imds = "http://169.254.169.254/latest"``; ``"$imds/meta-d
 A call passes when it sends the ``X-aws-ec2-metadata-token`` header (``-Headers @{...}``, or
 ``-Headers $h`` where ``$h`` holds it), or when it is the ``-Method PUT`` to
 ``/latest/api/token``. ``Get-EC2InstanceMetadata`` (AWS Tools for PowerShell) fetches a token
-itself since 4.0.1.0; it is an SDK version question (old-sdk), not a call hazard here.
+itself since 4.0.1.0; it is an SDK version question, not a call hazard here.
 
 EC2 user data wraps PowerShell in ``<powershell>...</powershell>`` (with ``<persist>`` and
 ``<script>`` siblings): when the tags are present only what is inside them is read.
