@@ -66,3 +66,6 @@ RULE = Rule(
     hazard=check_hazard,
     kinds=(KIND,),
 )
+
+# How reports count this rule's findings ("2 SDK pins too old for IMDSv2").
+NOUN = ("SDK pin too old for IMDSv2", "SDK pins too old for IMDSv2")
