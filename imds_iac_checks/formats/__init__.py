@@ -4,7 +4,8 @@ Adapters are imported lazily by :mod:`imds_iac_checks.scan` so that checking a T
 pays for the YAML machinery, and the reverse.
 """
 
-from fnmatch import fnmatchcase
+import re
+from fnmatch import fnmatchcase, translate
 from typing import NamedTuple
 
 
@@ -93,14 +94,16 @@ FILE_KINDS = (
 )
 _ANY_SUFFIX = tuple(kind.suffix for kind in FILE_KINDS if kind.suffix)
 _GLOBS = tuple(kind for kind in FILE_KINDS if kind.glob)
+# Every glob in one pattern: most names match none, and are ruled out by one search.
+_ANY_GLOB = re.compile("|".join(f"(?:{translate(kind.glob)})" for kind in _GLOBS))
 
 
 def kind_of(name: str) -> FileKind | None:
     """The kind of a file name (its suffix ignoring case; a kind bound to a ``directory`` needs
     the path's parent directory), or None."""
     lower = name.lower()
-    if _GLOBS:
-        base = lower.replace("\\", "/").rsplit("/", 1)[-1]
+    base = lower[max(lower.rfind("/"), lower.rfind("\\")) + 1 :]
+    if _ANY_GLOB.match(base):
         for kind in _GLOBS:
             if fnmatchcase(base, kind.glob):
                 return kind
