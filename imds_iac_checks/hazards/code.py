@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from imds_iac_checks.formats.pieces import ByteChars
 from imds_iac_checks.hazards import mentions_imds
 from imds_iac_checks.model import METADATA_CALL as KIND
 from imds_iac_checks.model import Found, Payload
@@ -36,8 +38,8 @@ HOSTS = ("169.254.169.254", "[fd00:ec2::254]", "instance-data.ec2.internal", "in
 
 # How far a URL is followed through variables, concatenations and constructors.
 MAX_RESOLVE = 12
-# Calls examined per file, and statements examined per request variable (hostile input).
-MAX_CALLS = 20000
+# Statements examined per request variable and call (hostile input). Every call of a file is
+# judged (no cap: the work per call is bounded, the indexes are built once per file).
 MAX_MENTIONS = 200
 
 # Per language: the grammar module, the node types of calls, strings, scopes and statements,
@@ -182,6 +184,7 @@ def _grammar(language: str) -> tuple[Parser, dict[str, Query]]:
             name: tree_sitter.Query(grammar, spec[name])
             for name in ("calls", "strings", "assignments", "functions")
         }
+        queries["identifiers"] = tree_sitter.Query(grammar, "(identifier) @i")
         _cache[language] = (tree_sitter.Parser(grammar), queries)
     return _cache[language]
 
@@ -213,6 +216,14 @@ class _File:
         self.language = language
         self._assignments: dict[str, list[tuple[Node, Node]]] | None = None
         self._functions: dict[str, list[Node]] | None = None
+        # name -> (start bytes, nodes) of every identifier of that name, in file order
+        self._identifiers: dict[str, tuple[list[int], list[Node]]] | None = None
+        # (name, scope) -> (start bytes, values) of its assignments in that scope (the scope's
+        # byte range, (-1, -1) outside functions), in file order
+        self._scoped: dict[tuple[str, tuple[int, int]], tuple[list[int], list[Node]]] | None = None
+        self._handed: dict[str, bool] = {}
+        self._header_mentions: dict[str, tuple[list[int], list[Node]]] = {}
+        self._chars: ByteChars | None = None
         self.headers: list[int] = []
         self.header_names: set[str] = set()
         self.tool_calls: list[tuple[int, int]] = []
@@ -246,7 +257,9 @@ class _File:
         """The payload (character) offset of a byte offset of the parsed text."""
         if len(self.data) == len(self.text):
             return byte
-        return len(self.data[:byte].decode("utf-8", "surrogatepass"))
+        if self._chars is None:
+            self._chars = ByteChars(self.data)
+        return self._chars.char(byte)
 
     # --- the scan ------------------------------------------------------------------------
 
@@ -258,8 +271,6 @@ class _File:
                 name, receiver = self.callee(call)
                 if name in self.spec["tools"]:
                     calls.append((call, name, receiver))
-                    if len(calls) >= MAX_CALLS:
-                        break
         self.tool_calls = sorted((c.start_byte, c.end_byte) for c, _, _ in calls)
         for call, name, receiver in calls:
             found = self.judge(call, name, receiver)
@@ -509,31 +520,44 @@ class _File:
 
     def value_of(self, identifier: Node) -> Node | None:
         """The expression last assigned to a name before its use, in the same function, else
-        in the file outside functions."""
+        in the file outside functions (the last such assignment)."""
         name = self.node_text(identifier)
-        candidates = self.assignments().get(name)
-        if not candidates:
+        if name not in self.assignments():
             return None
+        scoped = self.scoped_assignments()
+        # the identifier is itself the target of an assignment here
+        own = scoped.get((name, self._scope_key(identifier)))
+        if own is not None:
+            i = bisect_left(own[0], identifier.start_byte)
+            if i < len(own[0]) and own[0][i] < identifier.end_byte:
+                return None
         scope = self.scope(identifier)
-        best: Node | None = None
-        for target, value in candidates:
-            if (
-                target.start_byte >= identifier.start_byte
-                and target.start_byte < identifier.end_byte
-            ):
-                return None  # the identifier is itself assigned here
-            if (
-                scope is not None
-                and self.scope(target) == scope
-                and target.start_byte < identifier.start_byte
-            ):
-                best = value
-        if best is not None:
-            return best
-        for target, value in candidates:
-            if self.scope(target) is None:
-                best = value
-        return best
+        if scope is not None:
+            starts, values = scoped.get((name, (scope.start_byte, scope.end_byte)), ([], []))
+            i = bisect_left(starts, identifier.start_byte)
+            if i:
+                return values[i - 1]
+        starts, values = scoped.get((name, (-1, -1)), ([], []))
+        return values[-1] if values else None
+
+    def _scope_key(self, node: Node) -> tuple[int, int]:
+        scope = self.scope(node)
+        return (-1, -1) if scope is None else (scope.start_byte, scope.end_byte)
+
+    def scoped_assignments(self) -> dict[tuple[str, tuple[int, int]], tuple[list[int], list[Node]]]:
+        if self._scoped is None:
+            index: dict[tuple[str, tuple[int, int]], tuple[list[int], list[Node]]] = {}
+            for name, pairs in self.assignments().items():
+                for target, value in pairs:
+                    starts, values = index.setdefault((name, self._scope_key(target)), ([], []))
+                    starts.append(target.start_byte)
+                    values.append(value)
+            for starts, values in index.values():
+                order = sorted(range(len(starts)), key=starts.__getitem__)
+                starts[:] = [starts[i] for i in order]
+                values[:] = [values[i] for i in order]
+            self._scoped = index
+        return self._scoped
 
     def scope(self, node: Node) -> Node | None:
         parent = node.parent
@@ -653,41 +677,76 @@ class _File:
             node = stack.pop()
             seen += 1
             if node.type in ("identifier", "shorthand_property_identifier"):
-                name = self.node_text(node)
-                for target, value in self.assignments().get(name, ()):
-                    if self.has_header(value) or self.has_header(target.parent or target):
-                        return True
-                for body in self.functions().get(name, ()):
-                    if self.has_header(body):
-                        return True
+                if self._name_has_header(self.node_text(node)):
+                    return True
             else:
                 stack.extend(node.named_children)
         return False
 
-    def mentions(self, scope: Node, name: str) -> list[Node]:
-        from tree_sitter import Query
+    def _name_has_header(self, name: str) -> bool:
+        """Does an assignment to ``name``, or a function of that name, hold the header?"""
+        known = self._handed.get(name)
+        if known is None:
+            known = any(
+                self.has_header(value) or self.has_header(target.parent or target)
+                for target, value in self.assignments().get(name, ())
+            ) or any(self.has_header(body) for body in self.functions().get(name, ()))
+            self._handed[name] = known
+        return known
 
-        grammar = self.tree.language
-        query = Query(grammar, f'((identifier) @i (#eq? @i "{_quote(name)}"))')
-        out: list[Node] = []
-        for captures in _matches(query, scope):
-            out.extend(captures.get("i", ()))
-            if len(out) >= MAX_MENTIONS:
-                break
-        return out
+    def identifiers(self) -> dict[str, tuple[list[int], list[Node]]]:
+        """Every identifier of the file by name (one query over the tree, run once)."""
+        if self._identifiers is None:
+            index: dict[str, tuple[list[int], list[Node]]] = {}
+            for captures in _matches(self.queries["identifiers"], self.tree.root_node):
+                for node in captures.get("i", ()):
+                    starts, nodes = index.setdefault(self.node_text(node), ([], []))
+                    starts.append(node.start_byte)
+                    nodes.append(node)
+            for starts, nodes in index.values():
+                if any(a > b for a, b in pairwise(starts)):
+                    order = sorted(range(len(starts)), key=starts.__getitem__)
+                    starts[:] = [starts[i] for i in order]
+                    nodes[:] = [nodes[i] for i in order]
+            self._identifiers = index
+        return self._identifiers
+
+    def mentions(self, scope: Node, name: str) -> list[Node]:
+        """The first :data:`MAX_MENTIONS` identifiers ``name`` inside ``scope``."""
+        starts, nodes = self.identifiers().get(name, ([], []))
+        lo = bisect_left(starts, scope.start_byte)
+        hi = min(bisect_left(starts, scope.end_byte), lo + MAX_MENTIONS)
+        return nodes[lo:hi]
 
     def subject_has_header(self, scope: Node | None, name: str, call: Node) -> bool:
         """Is the token header set on the request variable ``name`` in the call's function, by
         a statement that is not itself another request?"""
-        for mention in self.mentions(scope or self.tree.root_node, name):
-            statement = self.statement(mention)
-            if not self.has_header(statement):
-                continue
+        scope = scope or self.tree.root_node
+        starts, statements = self.header_mentions(name)
+        lo = bisect_left(starts, scope.start_byte)
+        hi = min(bisect_left(starts, scope.end_byte), lo + MAX_MENTIONS)
+        for statement in statements[lo:hi]:
             if statement.start_byte <= call.start_byte < statement.end_byte:
                 return True
-            if not any(statement.start_byte <= s < statement.end_byte for s, _ in self.tool_calls):
+            i = bisect_left(self.tool_calls, (statement.start_byte, -1))
+            if i == len(self.tool_calls) or self.tool_calls[i][0] >= statement.end_byte:
                 return True
         return False
+
+    def header_mentions(self, name: str) -> tuple[list[int], list[Node]]:
+        """The mentions of ``name`` (their start bytes) whose statement holds the token header,
+        and those statements: worked out once per name."""
+        known = self._header_mentions.get(name)
+        if known is None:
+            known = ([], [])
+            starts, nodes = self.identifiers().get(name, ([], []))
+            for start, node in zip(starts, nodes, strict=True):
+                statement = self.statement(node)
+                if self.has_header(statement):
+                    known[0].append(start)
+                    known[1].append(statement)
+            self._header_mentions[name] = known
+        return known
 
     def statement(self, node: Node) -> Node:
         current = node
@@ -756,7 +815,3 @@ def _cut(parts: list[str | None], marks: str) -> list[str | None]:
 def _unescape(text: str) -> str:
     simple = {"\\n": "\n", "\\t": "\t", "\\\\": "\\", '\\"': '"', "\\'": "'", "\\/": "/"}
     return simple.get(text, text)
-
-
-def _quote(name: str) -> str:
-    return name.replace("\\", "\\\\").replace('"', '\\"')
