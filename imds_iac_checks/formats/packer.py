@@ -24,6 +24,7 @@ from imds_iac_checks.formats.pieces import (
     Builder,
     ByteChars,
     file_text,
+    not_text,
     hcl_literal,
     json_string,
     whole_file,
@@ -189,6 +190,7 @@ class _Reader:
                 continue
             text = file_text(data)
             if text is None:
+                self.errors.extend(not_text(shown, data))
                 continue
             script_language = "" if text.lstrip("\ufeff").startswith("#!") else language
             payload = whole_file(shown, data, text, _WHAT_SCRIPT, script_language)

@@ -5,12 +5,13 @@ literal runs (pieces) and holes, located through a :class:`~imds_iac_checks.form
 
 from __future__ import annotations
 
+import codecs
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
 
 from imds_iac_checks.formats.doc import Locator
-from imds_iac_checks.model import Payload, Piece, Span
+from imds_iac_checks.model import Payload, Piece, ScanError, Span
 
 
 class Builder:
@@ -314,23 +315,147 @@ def _plain(b: Builder, start: int, end: int, value: str) -> None:
         b.hole(value[cursor:])
 
 
+# Byte order marks of the encodings other than UTF-8 a script may be saved in (Windows
+# PowerShell 5 writes UTF-16 LE with a BOM); UTF-32 first: its LE mark begins with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+# An undecodable byte of a file that is mostly UTF-8 (``surrogateescape``: U+DC80..U+DCFF).
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+# Holes cut for undecodable bytes in one file; past them, the rest of the file is one hole.
+MAX_UNDECODABLE = 1024
+# A whole file's text is cut, at line ends, into pieces of about this many characters: a
+# finding placed in a piece counts lines and bytes from the piece's start.
+PIECE_SIZE = 1 << 16
+
+
+def wide_encoding(data: bytes) -> tuple[str, str] | None:
+    """(codec, name) of a file that starts with a UTF-16 or UTF-32 byte order mark."""
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            return codec, name
+    return None
+
+
 def file_text(data: bytes) -> str | None:
-    """The file as text (UTF-8, a BOM kept), or None for a file that is not text."""
+    """The file as text, or None for a file that is not text.
+
+    UTF-8 (a BOM kept) as it is; UTF-16/UTF-32 with a byte order mark decoded (the BOM kept,
+    as U+FEFF); UTF-8 with bytes that do not decode (a Latin-1 ``é`` in a comment) with each
+    such byte as a lone surrogate (``surrogateescape``: :func:`whole_file` makes it a hole). A
+    file with a NUL byte that is none of these is binary: None."""
+    wide = wide_encoding(data)
+    if wide is not None:
+        try:
+            return "\ufeff" + data[len(_bom_of(data)) :].decode(wide[0])
+        except UnicodeDecodeError:
+            return None
     if b"\x00" in data:
         return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        return data.decode("utf-8", "surrogateescape")
+
+
+# A binary file (one :func:`file_text` cannot read) is skipped in silence unless its bytes name
+# the metadata service: then it may well be a script in an encoding this tool does not read,
+# and the scan says it was not scanned (a ScanError: exit status 2) rather than pass it.
+_IMDS_BYTES = (b"169.254.169.254", b"fd00:ec2::254", b"instance-data")
+
+
+def not_text(shown: str, data: bytes) -> list[ScanError]:
+    """The error for a file of a script kind that is not text, or none when it cannot hold an
+    IMDS call."""
+    if any(marker in data for marker in _IMDS_BYTES):
+        return [ScanError(shown, 0, 0, "not a text file: not scanned")]
+    return []
+
+
+def undecodable_holes(payloads: list[Payload], text: str) -> list[Payload]:
+    """Payloads read from a locator text in which each byte that did not decode stands as
+    U+001A (:func:`located_text`): no piece over those stand-ins (never edited)."""
+    if "\x1a" not in text:
+        return payloads
+    return [cut(p, [(m.start(), m.end()) for m in re.finditer("\x1a", p.text)]) for p in payloads]
+
+
+def located_text(text: str) -> str:
+    """``text`` for a :class:`Locator`: each undecodable byte (a lone surrogate, three bytes
+    in UTF-8) as one ASCII character, so that byte offsets count the file's bytes."""
+    return _UNDECODABLE.sub("\x1a", text)
+
+
+def _bom_of(data: bytes) -> bytes:
+    for bom, _, _ in _BOMS:
+        if data.startswith(bom):
+            return bom
+    return b""
 
 
 def whole_file(shown: str, data: bytes, text: str, what: str, language: str = "") -> Payload:
-    """A file whose whole text runs, written as is. A UTF-8 byte order mark is not text."""
+    """A file whose whole text runs, written as is (escape ``raw``); ``text`` is what
+    :func:`file_text` made of ``data``. A byte order mark is not text.
+
+    A UTF-16/UTF-32 file is read but cannot be edited byte for byte: a payload without pieces
+    (findings point at its first line; ``no_fix`` says why). A byte that does not decode as
+    UTF-8 is a hole (U+FFFD in the payload: read, never edited); the runs between such bytes
+    are pieces, so findings and fixes elsewhere map exactly."""
+    wide = wide_encoding(data)
+    if wide is not None:
+        body = text[1:] if text.startswith("\ufeff") else text
+        first = body.split("\n", 1)[0].rstrip("\r")
+        bom = len(_bom_of(data))
+        line_bytes = len(first.encode(wide[0]))
+        span = Span(shown, bom, bom + line_bytes, 1, 1, 1, len(first) + 1)
+        no_fix = (
+            f"the file is {wide[1]}: convert it to UTF-8 to have it fixed, or add the token "
+            "request by hand"
+        )
+        return Payload(body, (), span, what, language, no_fix)
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if start:
-        text = text[1:]
-    lines = text.count("\n")
-    last = text.rfind("\n")
-    end_column = (len(text) - last) if lines else len(text) + 1
-    span = Span(shown, start, len(data), 1, 1, lines + 1, end_column)
-    return Payload(text, (Piece(0, len(text), span, "raw"),), span, what, language)
+    body = text[1:] if start else text
+    span = _file_span(shown, data, body, start)
+    bad = [m.start() for m in _UNDECODABLE.finditer(body)] if not data.isascii() else []
+    if not bad and len(body) <= PIECE_SIZE:
+        return Payload(body, (Piece(0, len(body), span, "raw"),), span, what, language)
+    # The locator counts one byte per undecodable byte (its stand-in is ASCII); the pieces
+    # never cover a stand-in.
+    located = located_text(text) if bad else text
+    b = Builder(Locator(shown, located))
+    offset = 1 if start else 0  # the BOM, one character of the located text
+    at = 0
+    for index, position in enumerate(bad):
+        if index == MAX_UNDECODABLE:
+            b.hole(_UNDECODABLE.sub("\ufffd", body[at:]))
+            at = len(body)
+            break
+        _chunks(b, offset, at, position)
+        b.hole("\ufffd")
+        at = position + 1
+    _chunks(b, offset, at, len(body))
+    return b.payload(span, what, language)
+
+
+def _chunks(b: Builder, offset: int, start: int, end: int) -> None:
+    """``body[start:end]`` as pieces of about :data:`PIECE_SIZE` characters cut after line
+    breaks (``offset``: where the body starts in the located text, after a BOM)."""
+    text = b.loc.text
+    at = start
+    while end - at > PIECE_SIZE:
+        cut = text.find("\n", offset + at + PIECE_SIZE, offset + end)
+        if cut < 0:
+            break
+        b.literal(offset + at, offset + cut + 1, "raw")
+        at = cut + 1
+    b.literal(offset + at, offset + end, "raw")
+
+
+def _file_span(shown: str, data: bytes, body: str, start: int) -> Span:
+    lines = body.count("\n")
+    last = body.rfind("\n")
+    end_column = (len(body) - last) if lines else len(body) + 1
+    return Span(shown, start, len(data), 1, 1, lines + 1, end_column)

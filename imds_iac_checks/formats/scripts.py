@@ -14,7 +14,16 @@ import shlex
 
 from imds_iac_checks.formats import kind_of
 from imds_iac_checks.formats.doc import Locator
-from imds_iac_checks.formats.pieces import Builder, file_text, whole_file
+from imds_iac_checks.formats.pieces import (
+    Builder,
+    file_text,
+    json_string,
+    located_text,
+    not_text,
+    undecodable_holes,
+    whole_file,
+    wide_encoding,
+)
 from imds_iac_checks.model import Payload, ScanError, Span
 from imds_iac_checks.source import Files
 
@@ -64,17 +73,28 @@ def payloads(
         return packer.payloads(shown, data, origin=origin, files=files)
     text = file_text(data)
     if text is None:
-        return [], []
+        return [], not_text(shown, data) if kind is not None and kind.reads_as == "script" else []
     if syntax in _WHOLE_FILE:
         language, what = _WHOLE_FILE[syntax]
         if syntax == "shell" and text.lstrip("\ufeff").startswith("#!"):
             language = ""  # from its shebang (a .sh file may run python)
         return [whole_file(shown, data, text, what, language)], []
+    if not worth_parsing(data):
+        return [], []
+    located = located_text(text)
     if syntax == "dockerfile":
-        return dockerfile(shown, text) if worth_parsing(data) else ([], [])
-    if syntax == "systemd":
-        return (systemd(shown, text), []) if worth_parsing(data) else ([], [])
-    return [], []
+        found, errors = dockerfile(shown, located)
+    elif syntax == "systemd":
+        found, errors = systemd(shown, located), []
+    else:
+        return [], []
+    wide = wide_encoding(data)
+    if wide is not None:
+        # Read from the decoded text, whose offsets are not the file's bytes: no piece (never
+        # edited); findings point at the instruction's lines.
+        no_fix = f"the file is {wide[1]}: convert it to UTF-8 to have it fixed"
+        return [p._replace(pieces=(), no_fix=p.no_fix or no_fix) for p in found], errors
+    return undecodable_holes(found, located), errors
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
@@ -209,8 +229,9 @@ def _heredoc_body(b: Builder, start: int, end: int, body: str) -> bool:
 
 
 def _exec_form(loc: Locator, argv: tuple[str, ...], pos: int, end: int, span: Span) -> Payload:
-    """``RUN ["prog", "arg"]``: the argv as shell words; a word is a piece (escape "": JSON
-    form cannot take a token request) where its JSON string writes it as it is."""
+    """``RUN ["prog", "arg"]``: the argv as shell words; a word is written in pieces (escape
+    "": JSON form cannot take a token request) where its JSON string writes it (its escapes,
+    ``\\"`` or ``\\n``, one piece each), so a call in ``["sh", "-c", "..."]`` points at itself."""
     b = Builder(loc)
     strings = list(re.finditer(r'"((?:[^"\\\r\n]|\\.)*)"', loc.text[:end])) if pos >= 0 else []
     strings = [s for s in strings if s.start() >= pos]
@@ -219,18 +240,28 @@ def _exec_form(loc: Locator, argv: tuple[str, ...], pos: int, end: int, span: Sp
             b.hole(" ")
         quoted = shlex.quote(arg)
         match = strings[index] if index < len(strings) and len(strings) == len(argv) else None
-        if match is None or match.group(1) != arg:
+        if match is None or _json_value(match.group()) != arg:
             b.hole(quoted)
         elif quoted == arg:
-            b.literal(match.start(1), match.end(1), "")
+            json_string(b, match.start(1), match.end(1), "")
         elif quoted == f"'{arg}'":
             b.hole("'")
-            b.literal(match.start(1), match.end(1), "")
+            json_string(b, match.start(1), match.end(1), "")
             b.hole("'")
         else:
             b.hole(quoted)
     no_fix = "a RUN in exec (JSON) form runs one program: fetching a token needs the shell form"
     return b.payload(span, _WHAT_RUN, "shell", no_fix)
+
+
+def _json_value(literal: str) -> str | None:
+    import json
+
+    try:
+        value = json.loads(literal)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _value_only(loc: Locator, value: str, span: Span, language: str) -> Payload:
