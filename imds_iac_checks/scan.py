@@ -575,10 +575,11 @@ def _host(target: Target, by_address: dict[str, Target]) -> Host:
     """``target`` as a host of code: whether its instances require tokens — from its own
     settings, or the launch template's it inherits when it sets none."""
     settings = target.settings
-    if TOKENS not in settings and ENDPOINT not in settings and target.inherits_from:
+    if target.inherits_from and (TOKENS not in settings or ENDPOINT not in settings):
+        # What it does not set itself comes from the template it launches from.
         template = by_address.get(target.inherits_from)
         if template is not None:
-            settings = template.settings
+            settings = {**template.settings, **settings}
     state = host_state(target, settings)
     # No tokens setting anywhere it could be written: the account's default decides.
     defaulted = state == "allowed" and TOKENS not in settings and ENDPOINT not in settings
