@@ -359,6 +359,9 @@ class KindSpec(NamedTuple):
     # The options block sits in a JSON document held in a string (EMR's configuration): a fix
     # edits a value written there, but never adds the block or a key to it.
     block_in_json: bool = False
+    # The settings are the account's defaults for the instances launched without settings of
+    # their own (aws_ec2_instance_metadata_defaults, modify-instance-metadata-defaults).
+    account_default: bool = False
 
     @property
     def label(self) -> str:
@@ -545,6 +548,9 @@ class Host(NamedTuple):
     address: str
     span: Span
     state: str
+    # Its instances set no tokens (nor does a template they launch from): the account's
+    # default decides, so requiring tokens there breaks the code too.
+    defaulted: bool = False
 
 
 class Hazard(NamedTuple):

@@ -185,3 +185,49 @@ def test_shell_syntax_check(script: str, valid: bool) -> None:
     if os.environ.get("CI"):
         assert shutil.which("bash"), "bash is needed on CI for the shell syntax check"
     assert hazards.shell_valid(script.encode()) is valid
+
+
+def test_the_account_default_is_not_required_over_code_on_instances_that_take_it(
+    cli, tmp_path
+) -> None:
+    """Instances that set no tokens (nor does their template) take the account's default:
+    requiring tokens there breaks their user data's IMDSv1 call as surely as in the template."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_launch_template" "lt" {\n'
+        '  name_prefix = "lt-"\n'
+        '  user_data   = base64encode(file("user-data.sh"))\n'
+        "}\n\n"
+        'resource "aws_instance" "from_lt" {\n'
+        "  launch_template {\n"
+        "    id = aws_launch_template.lt.id\n"
+        "  }\n"
+        "}\n\n"
+        'resource "aws_ec2_instance_metadata_defaults" "acct" {\n'
+        '  http_tokens = "optional"\n'
+        "}\n"
+    )
+    (tmp_path / "user-data.sh").write_text(
+        "#!/bin/bash\nREGION=$(curl -s http://169.254.169.254/latest/meta-data/placement/region)\n"
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    (defaults,) = [f for f in doc["findings"] if f["resource"].startswith("aws_ec2_instance_meta")]
+    assert defaults["fix"] == "unsafe"
+    run = cli("fix", ".", cwd=tmp_path)
+    assert 'http_tokens = "optional"' in (tmp_path / "main.tf").read_text()
+    assert (
+        "not fixed: requiring tokens would break the IMDSv1 call at user-data.sh:2; fix that first "
+        "or add --unsafe-fixes"
+    ) in run.out
+    # With tokens required in the template, the instances no longer take the default.
+    text = (
+        (tmp_path / "main.tf")
+        .read_text()
+        .replace(
+            '  name_prefix = "lt-"\n',
+            '  name_prefix = "lt-"\n  metadata_options {\n    http_tokens = "required"\n  }\n',
+        )
+    )
+    (tmp_path / "main.tf").write_text(text)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    (defaults,) = [f for f in doc["findings"] if f["resource"].startswith("aws_ec2_instance_meta")]
+    assert defaults["fix"] == "safe"
