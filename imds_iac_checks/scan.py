@@ -1000,19 +1000,37 @@ def hazards_of(payload: Payload, hosts: Sequence[Host]) -> Iterator[Hazard]:
 
 
 def _worth_reading(payload: Payload) -> bool:
-    """A cheap look before any parser is loaded: IMDS calls name the service, SDK pins name
-    an SDK (manifests are always read: their reader is cheap and already loaded)."""
+    """A cheap look before any parser is loaded: IMDS calls name the service (other than to
+    fetch a token), SDK pins name an SDK, nested documents say what they are (manifests are
+    always read: their reader is cheap and already loaded)."""
     if payload.language.startswith("manifest-"):
         return True  # a dependency manifest (formats/manifests.py): always read
     text = payload.text
-    return any(marker in text for marker in _MARKERS)
+    if any(marker in text for marker in _MARKERS):
+        return True
+    return _names_the_service(text)
 
 
-# Text without one of these holds neither an IMDS call nor an SDK install.
+def _names_the_service(text: str) -> bool:
+    """The text names the metadata service other than in the URL that fetches a token (a
+    script that only runs ``curl -X PUT http://169.254.169.254/latest/api/token`` makes no
+    call to judge; a host held in a variable, a request for metadata, a heredoc in another
+    language all name it elsewhere)."""
+    for host in _HOSTS:
+        at = text.find(host)
+        while at >= 0:
+            if not text.startswith(_TOKEN_PATH, at + len(host)):
+                return True
+            at = text.find(host, at + len(host))
+    return False
+
+
+_HOSTS = ("169.254.169.254", "fd00:ec2::254]", "fd00:ec2::254", "instance-data")
+_TOKEN_PATH = "/latest/api/token"
+
+# Text without one of these (or an IMDS host, see _names_the_service) holds neither an IMDS call
+# nor an SDK install.
 _MARKERS = (
-    "169.254.169.254",
-    "fd00:ec2::254",
-    "instance-data",
     "ec2-metadata",
     "ec2metadata",
     "Content-Type",

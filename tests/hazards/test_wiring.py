@@ -231,3 +231,27 @@ def test_the_account_default_is_not_required_over_code_on_instances_that_take_it
     doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
     (defaults,) = [f for f in doc["findings"] if f["resource"].startswith("aws_ec2_instance_meta")]
     assert defaults["fix"] == "safe"
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ('TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H "a: 1")\n', False),
+        ("echo hello\n", False),
+        ("curl -s http://169.254.169.254/latest/meta-data/instance-id\n", True),
+        ("IMDS=169.254.169.254\ncurl -X PUT http://$IMDS/latest/api/token\n", True),
+        ("curl -X PUT 'http://[fd00:ec2::254]/latest/api/token'\n", True),  # bare host too
+        ("python3 - <<EOF\nurlopen('http://instance-data/latest/meta-data/')\nEOF\n", True),
+        ("pip install boto3==1.9.0\n", True),
+        ("ec2-metadata -i\n", True),
+    ],
+)
+def test_only_text_that_names_the_service_beyond_the_token_url_is_parsed(
+    text: str, read: bool
+) -> None:
+    """User data that only fetches a token (the token flow itself) has no call to judge: it is
+    not parsed — a cheap look that keeps the 1,600 token-flow heredocs of the benchmark tree
+    from costing a parse each."""
+    span = Span("f", 0, len(text), 1, 1, 2, 1)
+    payload = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data")
+    assert scan._worth_reading(payload) is read
