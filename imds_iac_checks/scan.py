@@ -1022,6 +1022,13 @@ def _names_the_service(text: str) -> bool:
             if not text.startswith(_TOKEN_PATH, at + len(host)):
                 return True
             at = text.find(host, at + len(host))
+    # The Amazon Linux and Ubuntu tools, not the token headers (X-aws-ec2-metadata-token...).
+    for tool in ("ec2-metadata", "ec2metadata"):
+        at = text.find(tool)
+        while at >= 0:
+            if not text.startswith("-token", at + len(tool)):
+                return True
+            at = text.find(tool, at + len(tool))
     return False
 
 
@@ -1031,8 +1038,6 @@ _TOKEN_PATH = "/latest/api/token"
 # Text without one of these (or an IMDS host, see _names_the_service) holds neither an IMDS call
 # nor an SDK install.
 _MARKERS = (
-    "ec2-metadata",
-    "ec2metadata",
     "Content-Type",
     "cloud-config",
     "boto",

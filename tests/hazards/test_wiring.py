@@ -255,3 +255,15 @@ def test_only_text_that_names_the_service_beyond_the_token_url_is_parsed(
     span = Span("f", 0, len(text), 1, 1, 2, 1)
     payload = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data")
     assert scan._worth_reading(payload) is read
+
+
+def test_the_token_headers_do_not_look_like_the_ec2_metadata_tool() -> None:
+    text = (
+        "TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token \\\n"
+        '  -H "X-aws-ec2-metadata-token-ttl-seconds: 60")\n'
+        'curl -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/api/token\n'
+    )
+    span = Span("f", 0, len(text), 1, 1, 4, 1)
+    payload = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data")
+    assert scan._worth_reading(payload) is False
+    assert scan._worth_reading(payload._replace(text=text + "ec2-metadata -i\n")) is True
