@@ -14,6 +14,7 @@ each field compile a ``ForwardRef`` at import time, which costs milliseconds on 
 pre-commit hook.
 """
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -358,6 +359,9 @@ class KindSpec(NamedTuple):
     # The options block sits in a JSON document held in a string (EMR's configuration): a fix
     # edits a value written there, but never adds the block or a key to it.
     block_in_json: bool = False
+    # The settings are the account's defaults for the instances launched without settings of
+    # their own (aws_ec2_instance_metadata_defaults, modify-instance-metadata-defaults).
+    account_default: bool = False
 
     @property
     def label(self) -> str:
@@ -421,8 +425,23 @@ class Payload(NamedTuple):
 
 
 def locate(payload: Payload, start: int, end: int) -> Span | None:
-    """See :meth:`Payload.located`."""
-    return Locator(payload).span(start, end)
+    """See :meth:`Payload.located`. The locators of the last payloads asked about are kept:
+    the spans of many hazards of one large script cost linear time in all, not one pass over
+    the script each."""
+    for index, (known, locator) in enumerate(_LOCATORS):
+        if known is payload:
+            if index:
+                _LOCATORS.insert(0, _LOCATORS.pop(index))
+            return locator.span(start, end)
+    locator = Locator(payload)
+    _LOCATORS.insert(0, (payload, locator))
+    del _LOCATORS[4:]
+    return locator.span(start, end)
+
+
+# The (payload, its Locator) pairs last used by :func:`locate`, most recent first (compared by
+# identity: a strong reference is held, so an id is never reused while cached).
+_LOCATORS: list[tuple[Payload, "Locator"]] = []
 
 
 class Locator:
@@ -433,8 +452,10 @@ class Locator:
 
     def __init__(self, payload: Payload) -> None:
         self.payload = payload
-        # piece index -> (text offset, byte offset, line, column) of the last position counted
-        self.cursors: dict[int, tuple[int, int, int, int]] = {}
+        # piece index -> the positions counted so far, as sorted (text offset, byte offset,
+        # line, column): a run is counted from the nearest one before it, so runs asked for in
+        # any order cost about the distance to a position already counted.
+        self.cursors: dict[int, list[tuple[int, int, int, int]]] = {}
         self.verbatim: dict[int, bool] = {}
 
     def span(self, start: int, end: int) -> Span | None:
@@ -457,16 +478,24 @@ class Locator:
 
     def _advance(self, index: int, piece: Piece, at: int) -> tuple[int, int, int, int]:
         span = piece.span
-        cursor = self.cursors.get(index)
-        if cursor is None or cursor[0] > at:
-            cursor = (piece.start, span.start_byte, span.line, span.column)
-        offset, byte, line, column = cursor
+        known = self.cursors.get(index)
+        if known is None:
+            known = self.cursors[index] = [(piece.start, span.start_byte, span.line, span.column)]
+        # the last position counted at or before `at` (the first is the piece's start)
+        nearest = bisect_right(known, at, key=_offset) - 1
+        offset, byte, line, column = known[max(nearest, 0)]
+        if offset == at:
+            return known[nearest]
         between = self.payload.text[offset:at]
         byte += len(between.encode("utf-8", "surrogatepass"))
         line, column = _advance(line, column, between)
         moved = (at, byte, line, column)
-        self.cursors[index] = moved
+        known.insert(nearest + 1, moved)
         return moved
+
+
+def _offset(position: tuple[int, int, int, int]) -> int:
+    return position[0]
 
 
 def _verbatim(piece: Piece, text: str) -> bool:
@@ -519,6 +548,9 @@ class Host(NamedTuple):
     address: str
     span: Span
     state: str
+    # Its instances set no tokens (nor does a template they launch from): the account's
+    # default decides, so requiring tokens there breaks the code too.
+    defaulted: bool = False
 
 
 class Hazard(NamedTuple):

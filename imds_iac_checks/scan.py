@@ -369,8 +369,13 @@ def scan(
     origins: dict[Finding, tuple[Target, Context]] = {}
     by_file: dict[str, list[Target]] = {}
     hazards: list[Hazard] = [h for result in parsed for h in result.hazards]
-    for members in groups.values():
-        for target, ctx, finding in _evaluate_group(members, errors, by_file, hazards):
+    # Every group is linked and its user data read before any rule runs: the account's
+    # defaults are judged knowing the code on every instance that takes them.
+    prepared = [(members, _link_group(members, errors, hazards)) for members in groups.values()]
+    blocked = _defaults_blocked(hazards)
+    for members, linked in prepared:
+        linked = _block_defaults(linked, blocked)
+        for target, ctx, finding in _judge_group(members, linked, by_file):
             findings.append(finding)
             origins.setdefault(finding, (target, ctx))
     if named_found:
@@ -465,6 +470,17 @@ def _evaluate_group(
     with the linked target and its context; ``by_file`` collects the linked targets by path,
     ``hazards`` what breaks in their user data when IMDSv2 is required (before the rules run,
     each target whose instances run such code learns where: ``Target.blocked_by``)."""
+    linked = _link_group(members, errors, hazards)
+    yield from _judge_group(members, linked, by_file)
+
+
+def _link_group(
+    members: list[tuple[Target, Context, tuple[str, ...]]],
+    errors: list[ScanError],
+    hazards: list[Hazard] | None = None,
+) -> list[Target]:
+    """The targets of a group, linked (launch-template inheritance), with the hazards in their
+    user data added to ``hazards`` and ``blocked_by`` set where their instances would break."""
     unlinked = [target for target, _, _ in members]
     try:
         linked = link(unlinked)
@@ -475,6 +491,15 @@ def _evaluate_group(
         errors.append(ScanError(unlinked[0].path, where.line, where.column, message))
     if any(target.user_data for target in linked):
         linked = _user_data_hazards(linked, errors, hazards)
+    return linked
+
+
+def _judge_group(
+    members: list[tuple[Target, Context, tuple[str, ...]]],
+    linked: list[Target],
+    by_file: dict[str, list[Target]] | None = None,
+) -> Iterator[tuple[Target, Context, Finding]]:
+    """The findings of the rules on a linked group (see :func:`_evaluate_group`)."""
     for target, (_, ctx, rules) in zip(linked, members, strict=True):
         if by_file is not None:
             by_file.setdefault(target.path, []).append(target)
@@ -482,6 +507,31 @@ def _evaluate_group(
         for finding in evaluate(target, ctx, rules):
             # Its call chain tells apart the same finding from two roots (see merge_instances).
             yield target, ctx, finding._replace(roots=chain) if chain else finding
+
+
+def _defaults_blocked(hazards: Iterable[Hazard]) -> tuple[str, ...]:
+    """Where code runs on instances that take the account's default for tokens (they set none,
+    nor does a template they launch from): requiring tokens in the account's defaults would
+    break it there (``file:line`` of each hazard)."""
+    out: list[str] = []
+    for hazard in hazards:
+        if any(host.defaulted for host in hazard.hosts):
+            at = f"{hazard.span.path}:{hazard.span.line}"
+            if at not in out:
+                out.append(at)
+    return tuple(out)
+
+
+def _block_defaults(linked: list[Target], blocked: tuple[str, ...]) -> list[Target]:
+    """The account-defaults targets of a group learn where requiring tokens would break code."""
+    if not blocked or not any(t.spec.account_default for t in linked):
+        return linked
+    return [
+        t._replace(blocked_by=tuple(dict.fromkeys((*t.blocked_by, *blocked))))
+        if t.spec.account_default
+        else t
+        for t in linked
+    ]
 
 
 def _user_data_hazards(
@@ -525,11 +575,15 @@ def _host(target: Target, by_address: dict[str, Target]) -> Host:
     """``target`` as a host of code: whether its instances require tokens — from its own
     settings, or the launch template's it inherits when it sets none."""
     settings = target.settings
-    if TOKENS not in settings and ENDPOINT not in settings and target.inherits_from:
+    if target.inherits_from and (TOKENS not in settings or ENDPOINT not in settings):
+        # What it does not set itself comes from the template it launches from.
         template = by_address.get(target.inherits_from)
         if template is not None:
-            settings = template.settings
-    return Host(target.address, target.header, host_state(target, settings))
+            settings = {**template.settings, **settings}
+    state = host_state(target, settings)
+    # No tokens setting anywhere it could be written: the account's default decides.
+    defaulted = state == "allowed" and TOKENS not in settings and ENDPOINT not in settings
+    return Host(target.address, target.header, state, defaulted and bool(target.spec.fields))
 
 
 def host_state(target: Target, settings: dict[str, tuple[Any, ...]]) -> str:
@@ -946,21 +1000,44 @@ def hazards_of(payload: Payload, hosts: Sequence[Host]) -> Iterator[Hazard]:
 
 
 def _worth_reading(payload: Payload) -> bool:
-    """A cheap look before any parser is loaded: IMDS calls name the service, SDK pins name
-    an SDK (manifests are always read: their reader is cheap and already loaded)."""
+    """A cheap look before any parser is loaded: IMDS calls name the service (other than to
+    fetch a token), SDK pins name an SDK, nested documents say what they are (manifests are
+    always read: their reader is cheap and already loaded)."""
     if payload.language.startswith("manifest-"):
         return True  # a dependency manifest (formats/manifests.py): always read
     text = payload.text
-    return any(marker in text for marker in _MARKERS)
+    if any(marker in text for marker in _MARKERS):
+        return True
+    return _names_the_service(text)
 
 
-# Text without one of these holds neither an IMDS call nor an SDK install.
+def _names_the_service(text: str) -> bool:
+    """The text names the metadata service other than in the URL that fetches a token (a
+    script that only runs ``curl -X PUT http://169.254.169.254/latest/api/token`` makes no
+    call to judge; a host held in a variable, a request for metadata, a heredoc in another
+    language all name it elsewhere)."""
+    for host in _HOSTS:
+        at = text.find(host)
+        while at >= 0:
+            if not text.startswith(_TOKEN_PATH, at + len(host)):
+                return True
+            at = text.find(host, at + len(host))
+    # The Amazon Linux and Ubuntu tools, not the token headers (X-aws-ec2-metadata-token...).
+    for tool in ("ec2-metadata", "ec2metadata"):
+        at = text.find(tool)
+        while at >= 0:
+            if not text.startswith("-token", at + len(tool)):
+                return True
+            at = text.find(tool, at + len(tool))
+    return False
+
+
+_HOSTS = ("169.254.169.254", "fd00:ec2::254]", "fd00:ec2::254", "instance-data")
+_TOKEN_PATH = "/latest/api/token"
+
+# Text without one of these (or an IMDS host, see _names_the_service) holds neither an IMDS call
+# nor an SDK install.
 _MARKERS = (
-    "169.254.169.254",
-    "fd00:ec2::254",
-    "instance-data",
-    "ec2-metadata",
-    "ec2metadata",
     "Content-Type",
     "cloud-config",
     "boto",

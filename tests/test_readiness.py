@@ -445,6 +445,8 @@ def test_json_keys_are_the_documented_schema(tree: Path) -> None:
         "blocked_by",
         "accepted",
         "fix",
+        "through",
+        "inherited_rules",
     ]
     assert [c["id"] for c in doc["runtime_checks"]] == [c.id for c in readiness.RUNTIME_CHECKS]
     assert list(doc["runtime_checks"][0]) == ["id", "title", "why", "command", "source"]

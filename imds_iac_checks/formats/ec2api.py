@@ -54,6 +54,7 @@ MODIFY_DEFAULTS = _spec(
     absent_ok=True,
     hop_no_preference=(-1, "no-preference"),
     block_label="the request",
+    account_default=True,
 )
 LAUNCH_TEMPLATE_VERSION = _spec("ec2:LaunchTemplateVersion")
 INSTANCE = _spec("ec2:Instance")

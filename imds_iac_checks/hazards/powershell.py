@@ -50,6 +50,8 @@ _CMDLETS = {
     "curl": "Invoke-WebRequest",
     "wget": "Invoke-WebRequest",
 }
+# The real curl and wget (``curl.exe`` ships with Windows since 1803): read like shell's.
+_NATIVE = {"curl.exe": "curl", "wget.exe": "wget"}
 _SWITCHES = {
     "usebasicparsing",
     "usedefaultcredentials",
@@ -297,16 +299,20 @@ def find(payload: Payload) -> Iterator[Found]:
     script = _Script(payload)
     calls: list[_Call] = []
     tokens: list[tuple[str, Node]] = []
+    hosts: set[str] = set()  # the hosts of every metadata request of the script
     for command in script.commands:
         name = command.child_by_field_name("command_name")
-        tool = _CMDLETS.get(script.raw(name).lower()) if name is not None else None
-        if tool is None:
+        written = _basename(script.raw(name).lower()) if name is not None else ""
+        if name is None or (written not in _CMDLETS and written not in _NATIVE):
             continue
-        assert name is not None
-        judged = _cmdlet(script, command, script.raw(name).lower())
+        if written in _NATIVE:
+            judged = _native(script, command, _NATIVE[written])
+        else:
+            judged = _cmdlet(script, command, written)
         if judged is None:
             continue
         verdict, call = judged
+        hosts.add(call.host)
         if verdict == "token":
             variable = _assigned_to(script, command)
             if variable:
@@ -316,9 +322,10 @@ def find(payload: Payload) -> Iterator[Found]:
     for invoke in script.invokes:
         client = _webclient(script, invoke)
         if client is not None:
+            hosts.add(client.host)
             calls.append(client)
     if calls:
-        yield from _fixed(script, calls, tokens)
+        yield from _fixed(script, calls, tokens, hosts)
 
 
 def _elements(script: _Script, command: Node) -> list[Node]:
@@ -402,6 +409,52 @@ def _cmdlet(script: _Script, command: Node, alias: str) -> tuple[str, _Call] | N
     return "v1", _Call(command, tool, shown, host[0], method, edits, no_fix)
 
 
+def _basename(word: str) -> str:
+    return re.split(r"[\\/]", word.strip().strip("'\""))[-1]
+
+
+def _native(script: _Script, command: Node, tool: str) -> tuple[str, _Call] | None:
+    """``curl.exe`` / ``wget.exe``: judged as shell judges curl and wget (their own options);
+    the fix adds the header the way a shell fix does, with the PowerShell token variable."""
+    from imds_iac_checks.hazards.shell import read_options
+
+    words: list[tuple[str, bool]] = []
+    for element in _elements(script, command):
+        word = script.raw(element) if element.type == "command_parameter" else script.value(element)
+        words.append((word, _UNKNOWN not in word))
+    if any(e.type == "ERROR" for e in _elements(script, command)):
+        # what the grammar cannot read (`-O -`): the words as written
+        name = command.child_by_field_name("command_name")
+        assert name is not None
+        rest = script.source[name.end_byte : command.end_byte].decode("utf-8", "replace")
+        words = [(w.strip("'\""), True) for w in rest.split()]
+    operands, options = read_options(tool, words)
+    url = host = ""
+    for word in operands + options.get("--url", []):
+        found = imds_url(word)
+        if found is not None:
+            url, host = word, found[0]
+            break
+    if not url:
+        return None
+    if tool == "curl":
+        methods = options.get("-X", []) + options.get("--request", [])
+    else:
+        methods = options.get("--method", [])
+    method = (methods[-1] if methods else "GET").upper()
+    shown = url.replace(_UNKNOWN, "").replace(_END, "")
+    if "api/token" in url and (method == "PUT" or _UNKNOWN in method):
+        return "token", _Call(command, tool, shown, host, method, (), "")
+    if any(_TOKEN.search(w) for w, _ in words) or _TOKEN.search(script.raw(command)):
+        return "v2", _Call(command, tool, shown, host, method, (), "")
+    name = command.child_by_field_name("command_name")
+    assert name is not None
+    at = script.c(name.end_byte)
+    flag = "-H" if tool == "curl" else "--header"
+    edit = (at, at, f' {flag} "{HEADER}: $__TOKEN__"')
+    return "v1", _Call(command, f"{tool}.exe", shown, host, method, (edit,), "")
+
+
 def _param(name: str) -> str:
     """A parameter as written (maybe abbreviated) -> its full lower-case name."""
     for full in ("uri", "method", "headers"):
@@ -471,7 +524,12 @@ def _top(node: Node) -> Node:
     return node
 
 
-def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) -> Iterator[Found]:
+def _fixed(
+    script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]], hosts: set[str]
+) -> Iterator[Found]:
+    """The Found for each call, with the edits of the one fix of the script. The token comes
+    from the IPv6 endpoint only when every request of the script goes there (it is off by
+    default)."""
     fixable = [c for c in calls if not c.no_fix]
     shared: tuple[tuple[int, int, str], ...] = ()
     variable = ""
@@ -484,7 +542,8 @@ def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) 
                 break
         if not variable:
             variable = "$" + _free_name(script.text)
-            host = next((c.host for c in fixable if c.host.startswith("[")), "169.254.169.254")
+            ipv6 = bool(hosts) and all(h.startswith("[") for h in hosts)
+            host = "[fd00:ec2::254]" if ipv6 else "169.254.169.254"
             at = script.c(first.start_byte)
             line = script.text.rfind("\n", 0, at) + 1
             indent = script.text[line:at]
@@ -500,11 +559,10 @@ def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) 
             yield Found(KIND, start, end, what, no_fix=call.no_fix, details=details)
             continue
         edits = shared + tuple((s, e, t.replace("$__TOKEN__", variable)) for s, e, t in call.edits)
-        change = CHANGE + (
-            f" (fetched once into {variable} before the first call)"
-            if shared
-            else f" (the token the script already fetches into {variable})"
-        )
+        if shared:
+            change = f"{CHANGE}, fetched once into {variable} before the first call"
+        else:
+            change = f"{CHANGE}, the token the script already fetches into {variable}"
         yield Found(KIND, start, end, what, edits, change, details=details)
 
 

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks.hazards import unknown_spans
@@ -51,7 +52,14 @@ TOKEN_LINE = (
     '{name}=$(curl -s -X PUT "http://{host}/latest/api/token" '
     '-H "X-aws-ec2-metadata-token-ttl-seconds: 21600")'
 )
+# With wget and no curl in the script (a busybox image may have no curl): GNU wget's --method.
+WGET_TOKEN_LINE = (
+    "{name}=$(wget -q -O - --method=PUT "
+    '--header="X-aws-ec2-metadata-token-ttl-seconds: 21600" {url})'
+)
 CHANGE = "adds the IMDSv2 session token to this call"
+# Options of ec2-metadata / ec2metadata that print text of the tool's own and query nothing.
+_NO_QUERY = {"-h", "--help", "--version"}
 
 # Bounds on hostile input.
 MAX_DEPTH = 8  # variables / function parameters followed this deep
@@ -524,7 +532,7 @@ def _words(script: _Script, args: list[Node]) -> list[tuple[str, bool]]:
     return out
 
 
-def _read_options(
+def read_options(
     tool: str, words: list[tuple[str, bool]]
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Operands (URLs) and option values of a curl/wget command line."""
@@ -563,7 +571,7 @@ def _http_call(script: _Script, tool: str, args: list[Node]) -> tuple[str, str, 
     """``(url, host, method, verdict)`` for a curl/wget call of the metadata service, verdict
     "v1" (no token), "token" (the PUT that fetches one) or "v2"; None when it is not one."""
     words = _words(script, args)
-    operands, options = _read_options(tool, words)
+    operands, options = read_options(tool, words)
     urls = operands + options.get("--url", [])
     url = host = ""
     for word in urls:
@@ -607,6 +615,8 @@ def find(payload: Payload) -> Iterator[Found | Payload]:
     script = _Script(payload)
     calls: list[_Call] = []
     tokens: list[tuple[str, Node]] = []  # (variable, command) of each token fetch
+    hosts: set[str] = set()  # the hosts of every metadata request of the script
+    tools: set[str] = set()  # the tools the script runs
     for command in script.commands:
         word = script.command_word(command)
         base = _basename(word)
@@ -617,12 +627,14 @@ def find(payload: Payload) -> Iterator[Found | Payload]:
         if found is None:
             continue
         tool, name_node, args = found
+        tools.add(tool)
         after = script.c(name_node.end_byte)
         if tool in ("curl", "wget"):
             judged = _http_call(script, tool, args)
             if judged is None:
                 continue
             url, host, method, verdict = judged
+            hosts.add(host)
             if verdict == "token":
                 variable = _assigned_to(script, command)
                 if variable:
@@ -632,14 +644,17 @@ def find(payload: Payload) -> Iterator[Found | Payload]:
                 continue
             calls.append(_Call(command, tool, after, _shown(url), host, method, _why_not(command)))
         elif tool in ("ec2-metadata", "ec2metadata"):
-            yield _tool_found(script, command, tool)
+            if not any(script.raw(arg).strip("'\"") in _NO_QUERY for arg in args):
+                yield _tool_found(script, command, tool)
         elif tool in _SHELLS or _interpreter(tool):
             nested = _dash_c(script, tool, args)
             if nested is not None:
                 yield nested
     yield from _heredocs(script)
     if calls:
-        yield from _fixed(script, calls, tokens)
+        yield from _fixed(
+            script, calls, tokens, hosts, wget=("wget" in tools and "curl" not in tools)
+        )
 
 
 def _why_not(command: Node) -> str:
@@ -697,7 +712,7 @@ def _tool_found(script: _Script, command: Node, tool: str) -> Found:
         end,
         what,
         no_fix=no_fix,
-        details=(("tool", tool), ("minimum", minimum), ("certain", "no")),
+        details=(("tool", tool), ("minimum", minimum), ("certain", "no"), ("help", no_fix)),
     )
 
 
@@ -815,9 +830,20 @@ def _lines(
     return runs
 
 
-def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) -> Iterator[Found]:
-    """The Found for each call, with the edits of the one fix of the script."""
+def _fixed(
+    script: _Script,
+    calls: list[_Call],
+    tokens: list[tuple[str, Node]],
+    hosts: set[str],
+    *,
+    wget: bool = False,
+) -> Iterator[Found]:
+    """The Found for each call, with the edits of the one fix of the script. The token is
+    fetched from the IPv6 endpoint only when every request of the script goes there (it is off
+    by default: a script that falls back to it must not depend on it), with wget when the
+    script runs wget and no curl."""
     fixable = [call for call in calls if not call.no_fix]
+    no_token = ""
     top = _top_statements(script)
     starts = [n.start_byte for n in top]
     edits_shared: tuple[tuple[int, int, str], ...] = ()
@@ -832,25 +858,35 @@ def _fixed(script: _Script, calls: list[_Call], tokens: list[tuple[str, Node]]) 
                     break
         if not variable:
             variable = _free_name(script.text)
-            host = next((c.host for c in fixable if c.host.startswith("[")), "169.254.169.254")
-            edits_shared = (_token_edit(script, top, anchor, variable, host),)
+            ipv6 = bool(hosts) and all(h.startswith("[") for h in hosts)
+            host = "[fd00:ec2::254]" if ipv6 else "169.254.169.254"
+            placed = _token_edit(script, top, anchor, variable, host, wget)
+            if isinstance(placed, str):
+                no_token = placed
+            else:
+                edits_shared = (placed,)
     for call in calls:
         start, end = script.c(call.node.start_byte), script.c(call.node.end_byte)
         what = f"{call.tool} {call.method} {call.url} without a session token"
         details = (("tool", call.tool), ("url", call.url))
-        if call.no_fix:
-            yield Found(KIND, start, end, what, no_fix=call.no_fix, details=details)
+        if call.no_fix or no_token:
+            why = call.no_fix or no_token
+            yield Found(KIND, start, end, what, no_fix=why, details=details)
             continue
         if call.tool == "wget":
             header = f' --header="{HEADER}: ${{{variable}}}"'
         else:
             header = f' -H "{HEADER}: ${{{variable}}}"'
         edits = (*edits_shared, (call.after_name, call.after_name, header))
-        change = CHANGE + (
-            f" (fetched once into {variable} before the first call)"
-            if edits_shared
-            else f" (the token the script already fetches into {variable})"
-        )
+        if not edits_shared:
+            change = f"{CHANGE}, the token the script already fetches into {variable}"
+        elif wget:
+            change = (
+                f"{CHANGE}, fetched once into {variable} before the first call with "
+                "wget --method=PUT (needs GNU wget: busybox wget has no --method)"
+            )
+        else:
+            change = f"{CHANGE}, fetched once into {variable} before the first call"
         yield Found(KIND, start, end, what, edits, change, details=details)
 
 
@@ -876,24 +912,76 @@ def _free_name(text: str) -> str:
 
 
 def _token_edit(
-    script: _Script, top: list[Node], anchor: int, variable: str, host: str
-) -> tuple[int, int, str]:
+    script: _Script, top: list[Node], anchor: int, variable: str, host: str, wget: bool = False
+) -> tuple[int, int, str] | str:
     """The insertion of the token fetch line before top-level statement ``anchor``: at the
     start of its line (after the indentation), unless another statement ends on that line
-    after the line starts (then right before the statement)."""
-    statement = top[anchor]
+    after the line starts (then right before the statement).
+
+    Never inside a region of a Terraform template bracketed by directives (``%{ for }`` ...
+    ``%{ endfor }``): the line goes before the first directive of the payload (before an
+    earlier statement), or there is no fix (why, a str) when no statement starts before it."""
+    barrier = _first_directive(script.payload, script.holes)
+    for index in range(anchor, -1, -1):
+        position, indent = _line_start(script, top, index)
+        if barrier is not None and position >= barrier:
+            continue
+        if wget:
+            url = f"http://{host}/latest/api/token"
+            line_text = WGET_TOKEN_LINE.format(
+                name=variable, url=f'"{url}"' if host.startswith("[") else url
+            )
+        else:
+            line_text = TOKEN_LINE.format(name=variable, host=host)
+        return (position, position, f"{line_text}\n{indent}")
+    return (
+        "the token line would go inside a template's %{ for } / %{ if } region and no "
+        "statement comes before it; add the token by hand"
+    )
+
+
+def _line_start(script: _Script, top: list[Node], index: int) -> tuple[int, str]:
+    """Where a line inserted before top-level statement ``index`` goes, and its indentation."""
+    statement = top[index]
     text = script.text
     at = script.c(statement.start_byte)
     line = text.rfind("\n", 0, at) + 1
     indent_end = line
     while indent_end < at and text[indent_end] in " \t":
         indent_end += 1
-    previous_end = script.c(top[anchor - 1].end_byte) if anchor > 0 else 0
+    previous_end = script.c(top[index - 1].end_byte) if index > 0 else 0
     at_line_start = previous_end <= line and not text[indent_end:at].strip()
-    position = indent_end if at_line_start else at
-    indent = text[line:indent_end] if at_line_start else ""
-    line_text = TOKEN_LINE.format(name=variable, host=host)
-    return (position, position, f"{line_text}\n{indent}")
+    if at_line_start:
+        return indent_end, text[line:indent_end]
+    return at, ""
+
+
+_DIRECTIVE = re.compile(r"%\{~?\s*(?:for|if|else|endfor|endif)\b")
+
+
+def _first_directive(payload: Payload, holes: list[tuple[int, int]]) -> int | None:
+    """The offset of the first template directive of a payload, or None. A directive kept as
+    written is a hole (``%{ for k in x }``); one the adapter rendered as nothing is a silent
+    gap: two pieces of a Terraform template adjacent in the text with file text between them
+    that is not a ``<<-`` heredoc's indentation."""
+    for lo, hi in holes:
+        if _DIRECTIVE.match(payload.text, lo, hi):
+            return lo
+    pieces = payload.pieces
+    for left, right in pairwise(pieces):
+        if left.end != right.start or "hcl-template" not in right.escape:
+            continue
+        if left.span.path != right.span.path:
+            continue
+        skipped = right.span.start_byte - left.span.end_byte
+        indent = 0
+        if left.end > 0 and payload.text[left.end - 1] == "\n":
+            for layer in right.escape.split("+"):
+                if layer.startswith("indent:"):
+                    indent = len(layer[len("indent:") :])
+        if skipped > indent:
+            return right.start
+    return None
 
 
 def apply(text: str, founds: Iterable[Found]) -> str:

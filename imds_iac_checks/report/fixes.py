@@ -7,6 +7,7 @@ import difflib
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from imds_iac_checks import __version__
@@ -38,19 +39,39 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
         extra = f" ({escape(p.path)})" if p.path != f.path else ""
         change = f"[{escape(f.resource)}] {escape(p.change)}{extra}"
         out.write(f"{where}: {rule_code(f, color)} {label} {change}\n")
-    reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
+    reason = _reasons(outcome)
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
         where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
         code = rule_code(f, color)
-        why = reasons.get(finding_key(f), "no automatic fix")
+        why = reason(f)
         out.write(f"{where}: {code} {escape_message(f.message)}\n")
         out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")
     for e in [*outcome.after.errors, *outcome.errors]:
         err.write(error_line(e, color) + "\n")
     if not options.quiet:
         out.write(summary(outcome) + "\n")
+
+
+def _reasons(outcome: Outcome) -> Callable[[Finding], str]:
+    """Why each finding left after the fix was not fixed. A finding of the rescan is matched
+    with its finding before the fix: the same finding (its file unchanged), else one with its
+    key and message (lines moved), else one with its key. Several findings share a key (the
+    calls of one script: rule, file, no setting): their reasons are kept apart by the first
+    two."""
+    exact = outcome.not_fixed
+    by_message = {(finding_key(f), f.message): why for f, why in exact.items()}
+    by_key = {finding_key(f): why for f, why in exact.items()}
+
+    def reason(f: Finding) -> str:
+        why = exact.get(f)
+        if why is None:
+            key = finding_key(f)
+            why = by_message.get((key, f.message)) or by_key.get(key)
+        return why or "no automatic fix"
+
+    return reason
 
 
 def summary(outcome: Outcome) -> str:
@@ -160,7 +181,7 @@ def document(outcome: Outcome, *, diff: bool = False) -> dict[str, Any]:
         entry = _location(p.finding)
         entry.update(status="fixed", fix=p.safety, change=p.change, edited_path=p.path, reason=None)
         found.append(entry)
-    reasons = {finding_key(f): why for f, why in outcome.not_fixed.items()}
+    reason = _reasons(outcome)
     left = [f for f in outcome.after.findings if f.suppressed is None]
     for f in left:
         entry = _location(f)
@@ -169,7 +190,7 @@ def document(outcome: Outcome, *, diff: bool = False) -> dict[str, Any]:
             fix=f.fix,
             change=None,
             edited_path=None,
-            reason=reasons.get(finding_key(f), "no automatic fix"),
+            reason=reason(f),
         )
         found.append(entry)
     found.sort(key=lambda e: (e["path"], e["line"], e["column"], e["rule_id"], e["status"]))

@@ -10,6 +10,14 @@ targets each blocks (``Target.blocked_by``); and what ``imds-iac fix`` would cha
 with ``--unsafe-fixes``, or not at all. No rule id is named here: rules are told apart by what
 the registry says of them (``hazard``, ``audit``, ``unevaluable``).
 
+A target that launches from a launch template (``Target.inherits_from``, or a template whose
+``used_by`` names it: :mod:`imds_iac_checks.link`) gets no finding of its own for what it takes
+from the template: the template's findings name it. Its state is judged on its own findings and
+on the template's findings about what it does not set itself (:func:`_inherited`): an Auto
+Scaling group of a weak template is weak "through" it, of an unknown template unknown; an
+instance that sets its own tokens over a template whose hop limit is too high is weak through
+the template for the hop limit alone. Those findings stay counted once, on the template.
+
 Nothing in the output depends on the time, the machine or the order work was done in: a serial
 and a parallel scan of the same files write the same bytes.
 """
@@ -20,7 +28,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from imds_iac_checks.model import SAFE, UNSAFE, Finding, Target
+from imds_iac_checks.model import DISABLED, ENDPOINT, SAFE, TOKENS, UNSAFE, Finding, Target
 from imds_iac_checks.report.escape import escape
 
 if TYPE_CHECKING:
@@ -53,8 +61,14 @@ class TargetRow(NamedTuple):
     instances: int  # how many targets (instances) the row stands for
     rules: tuple[str, ...]  # the rule ids of its findings, sorted
     blocked_by: tuple[str, ...]  # "path:line" of the hazards that run on it
-    accepted: bool  # every finding on it is suppressed (inline ignore, baseline)
+    accepted: bool  # every finding on it (and inherited) is suppressed (inline ignore, baseline)
     fix: str  # the least a fix needs: FIX_SAFE, FIX_UNSAFE, FIX_MANUAL; "" when secure
+    # The launch templates whose findings it inherits (addresses without instance keys), and the
+    # rule ids of those findings, sorted: the findings are the template's, counted there.
+    through: tuple[str, ...] = ()
+    inherited: tuple[str, ...] = ()
+    # It sets metadata options of its own; what it inherits is only what it leaves out.
+    own_options: bool = False
 
 
 class HazardRow(NamedTuple):
@@ -231,6 +245,33 @@ def build(result: ScanResult) -> Readiness:
             loose.append(f)
         else:
             on_unit.setdefault(_unit(origin[0]), []).append(f)
+    # Launch-template inheritance: each unit's templates (the units of the targets whose
+    # ``used_by`` name one of its members, within the same module call chain).
+    by_address: dict[tuple[str, tuple[Any, ...]], tuple[str, int, str, tuple[Any, ...]]] = {}
+    for key, members in units.items():
+        for target in members:
+            by_address.setdefault((target.address, target.module_calls), key)
+    templates_of: dict[tuple[str, int, str, tuple[Any, ...]], list[Any]] = {}
+    for key, members in units.items():
+        for target in members:
+            for name in target.used_by:
+                user = by_address.get((name, target.module_calls))
+                if user is not None and user != key:
+                    mine = templates_of.setdefault(user, [])
+                    if key not in mine:
+                        mine.append(key)
+    for key, members in units.items():
+        for target in members:
+            if target.inherits_from:
+                template = by_address.get((target.inherits_from, target.module_calls))
+                if template is not None and template != key:
+                    mine = templates_of.setdefault(key, [])
+                    if template not in mine:
+                        mine.append(template)
+    blocked_of = {
+        key: tuple(dict.fromkeys(b for t in members for b in t.blocked_by))
+        for key, members in units.items()
+    }
     rows: dict[tuple[str, int, str, tuple[Any, ...]], TargetRow] = {}
     group_of: dict[tuple[str, int, str, tuple[Any, ...]], tuple[str, str, str]] = {}
     fixes_by_group: dict[tuple[str, str, str], Fixes] = {}
@@ -239,17 +280,31 @@ def build(result: ScanResult) -> Readiness:
         instances = len({t.address for t in members})
         if first.instances is not None:
             instances = max(instances, first.instances)
-        blocked = tuple(dict.fromkeys(b for t in members for b in t.blocked_by))
+        blocked = blocked_of[key]
         found = on_unit.get(key, [])
         active = [f for f in found if f.suppressed is None]
-        unevaluable = [f for f in found if REGISTRY[f.rule_id].unevaluable]
-        state = SECURE
-        if len(unevaluable) < len(found):
-            state = WEAK
-        elif found:
-            state = UNKNOWN
         hows = [_how(f, bool(blocked)) for f in active]
-        fix = max(hows, key=_ORDER.__getitem__) if hows else ""
+        # What it inherits: the template's findings (counted there), with their own fix.
+        through: list[str] = []
+        inherited: list[Finding] = []
+        inherited_hows: list[str] = []
+        for template in templates_of.get(key, ()):
+            taken = [f for f in on_unit.get(template, ()) if _inherited(f, first)]
+            if taken:
+                through.append(template[2])
+                inherited += taken
+                inherited_hows += [
+                    _how(f, bool(blocked_of[template])) for f in taken if f.suppressed is None
+                ]
+        judged = [*found, *inherited]
+        unevaluable = [f for f in judged if REGISTRY[f.rule_id].unevaluable]
+        state = SECURE
+        if len(unevaluable) < len(judged):
+            state = WEAK
+        elif judged:
+            state = UNKNOWN
+        every = hows + inherited_hows
+        fix = max(every, key=_ORDER.__getitem__) if every else ""
         rows[key] = TargetRow(
             address=key[2],
             path=first.path,
@@ -261,13 +316,16 @@ def build(result: ScanResult) -> Readiness:
             instances=instances,
             rules=tuple(sorted({f.rule_id for f in found})),
             blocked_by=blocked,
-            accepted=bool(found) and not active,
+            accepted=bool(judged) and not hows and not inherited_hows,
             fix=fix,
+            through=tuple(through),
+            inherited=tuple(sorted({f.rule_id for f in inherited})),
+            own_options=bool(through) and _decides(first),
         )
         group = _group_key(first)
         group_of[key] = group
         total = fixes_by_group.get(group, Fixes())
-        for how in hows:
+        for how in hows:  # a finding is counted once: on the target it is on
             total = total.plus(how)
         fixes_by_group[group] = total
     # Hazards: the rows each blocks (their ``blocked_by`` names the hazard's path:line), and the
@@ -346,6 +404,26 @@ def build(result: ScanResult) -> Readiness:
         verdict=verdict,
         checks=RUNTIME_CHECKS,
     )
+
+
+def _decides(target: Target) -> bool:
+    """The target sets whether tokens are required (or the endpoint) itself."""
+    return TOKENS in target.settings or ENDPOINT in target.settings
+
+
+def _inherited(finding: Finding, user: Target) -> bool:
+    """Whether a launch template's ``finding`` holds for ``user``, a target that launches from
+    it: what the user sets itself overrides the template (imds_iac_checks.link). A finding on
+    tokens (or on the whole options: no setting) holds unless the user sets tokens or the
+    endpoint; one on another setting (the hop limit) unless the user sets that one, or disables
+    the endpoint."""
+    own = user.settings
+    endpoint = own.get(ENDPOINT, ())
+    if endpoint and all(v.known and v.value == DISABLED for v in endpoint):
+        return False
+    if finding.setting is None or finding.setting in (TOKENS, ENDPOINT):
+        return not _decides(user)
+    return finding.setting not in own
 
 
 def _row_order(rows: dict[Any, TargetRow]) -> Any:
@@ -564,6 +642,8 @@ def _target(t: TargetRow) -> dict[str, Any]:
         "blocked_by": list(t.blocked_by),
         "accepted": t.accepted,
         "fix": t.fix or None,
+        "through": list(t.through),
+        "inherited_rules": list(t.inherited),
     }
 
 
@@ -725,8 +805,11 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
                     (
                         cell(label),
                         _where(t.path, t.line),
-                        t.state + (" (accepted)" if t.accepted else ""),
-                        ", ".join(f"[{r}]({rule_url(r)})" for r in t.rules),
+                        cell(state_text(t)),
+                        ", ".join(
+                            [f"[{r}]({rule_url(r)})" for r in t.rules]
+                            + [f"[{r}]({rule_url(r)}) (inherited)" for r in t.inherited]
+                        ),
                         _FIX_WORDS.get(t.fix, ""),
                         ", ".join(cell(b) for b in t.blocked_by[:5])
                         + (f" and {len(t.blocked_by) - 5:,} more" if len(t.blocked_by) > 5 else ""),
@@ -749,6 +832,17 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
         for text in check.command.split("\n"):
             out.write(f"   {text}\n")
         out.write("   ```\n\n")
+
+
+def state_text(t: TargetRow) -> str:
+    """``weak``, ``weak through aws_launch_template.lt``, ``weak through aws_launch_template.lt
+    (what it does not set itself)``, ``... (accepted)``: a row's state as the reports print it."""
+    text = t.state
+    if t.through:
+        text += " through " + ", ".join(t.through)
+        if t.own_options:
+            text += " (what it does not set itself)"
+    return text + (" (accepted)" if t.accepted else "")
 
 
 _FIX_WORDS = {

@@ -18,6 +18,7 @@ from imds_iac_checks.report.readiness import (
     FIX_UNSAFE,
     SECURE,
     Readiness,
+    state_text,
 )
 
 # Bars drawn at most (one per group); the table lists every group.
@@ -158,10 +159,11 @@ def write(model: Readiness, out: TextIO) -> None:
         w("<th>Fix</th><th>Blocked by</th></tr></thead>\n<tbody>\n")
         for t in todo[:TABLE_ROWS]:
             label = t.address + (f" ({t.instances:,} instances)" if t.instances > 1 else "")
-            state = t.state + (" (accepted)" if t.accepted else "")
+            state = state_text(t)
+            rules = [*t.rules, *(f"{r} (inherited)" for r in t.inherited)]
             w(
                 f"<tr><td>{_t(label)}</td><td>{_where(t.path, t.line)}</td><td>{_t(state)}</td>"
-                f"<td>{_t(', '.join(t.rules))}</td><td>{_t(_FIX[t.fix])}</td>"
+                f"<td>{_t(', '.join(rules))}</td><td>{_t(_FIX[t.fix])}</td>"
                 f"<td>{_t(', '.join(t.blocked_by))}</td></tr>\n"
             )
         w("</tbody>\n</table>\n")

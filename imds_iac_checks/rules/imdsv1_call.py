@@ -63,7 +63,7 @@ def check_hazard(hazard: Hazard, ctx: Context) -> Iterator[Finding]:
             hazard,
             f"{hazard.what}: it fails on instances that require IMDSv2 (tokens); this "
             f"{hazard.payload} is tied to no instance in the files scanned",
-            help=_HELP,
+            help=dict(hazard.details).get("help", _HELP),
         )
         return
     hosts, fails = describe_hosts(hazard)
@@ -78,7 +78,7 @@ def check_hazard(hazard: Hazard, ctx: Context) -> Iterator[Finding]:
         hazard,
         f"{hazard.what}; this {hazard.payload} runs on {hosts}: {tail}",
         severity=severity,
-        help=_HELP,
+        help=dict(hazard.details).get("help", _HELP),
     )
 
 

@@ -185,3 +185,85 @@ def test_shell_syntax_check(script: str, valid: bool) -> None:
     if os.environ.get("CI"):
         assert shutil.which("bash"), "bash is needed on CI for the shell syntax check"
     assert hazards.shell_valid(script.encode()) is valid
+
+
+def test_the_account_default_is_not_required_over_code_on_instances_that_take_it(
+    cli, tmp_path
+) -> None:
+    """Instances that set no tokens (nor does their template) take the account's default:
+    requiring tokens there breaks their user data's IMDSv1 call as surely as in the template."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_launch_template" "lt" {\n'
+        '  name_prefix = "lt-"\n'
+        '  user_data   = base64encode(file("user-data.sh"))\n'
+        "}\n\n"
+        'resource "aws_instance" "from_lt" {\n'
+        "  launch_template {\n"
+        "    id = aws_launch_template.lt.id\n"
+        "  }\n"
+        "}\n\n"
+        'resource "aws_ec2_instance_metadata_defaults" "acct" {\n'
+        '  http_tokens = "optional"\n'
+        "}\n"
+    )
+    (tmp_path / "user-data.sh").write_text(
+        "#!/bin/bash\nREGION=$(curl -s http://169.254.169.254/latest/meta-data/placement/region)\n"
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    (defaults,) = [f for f in doc["findings"] if f["resource"].startswith("aws_ec2_instance_meta")]
+    assert defaults["fix"] == "unsafe"
+    run = cli("fix", ".", cwd=tmp_path)
+    assert 'http_tokens = "optional"' in (tmp_path / "main.tf").read_text()
+    assert (
+        "not fixed: requiring tokens would break the IMDSv1 call at user-data.sh:2; fix that first "
+        "or add --unsafe-fixes"
+    ) in run.out
+    # With tokens required in the template, the instances no longer take the default.
+    text = (
+        (tmp_path / "main.tf")
+        .read_text()
+        .replace(
+            '  name_prefix = "lt-"\n',
+            '  name_prefix = "lt-"\n  metadata_options {\n    http_tokens = "required"\n  }\n',
+        )
+    )
+    (tmp_path / "main.tf").write_text(text)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    (defaults,) = [f for f in doc["findings"] if f["resource"].startswith("aws_ec2_instance_meta")]
+    assert defaults["fix"] == "safe"
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ('TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H "a: 1")\n', False),
+        ("echo hello\n", False),
+        ("curl -s http://169.254.169.254/latest/meta-data/instance-id\n", True),
+        ("IMDS=169.254.169.254\ncurl -X PUT http://$IMDS/latest/api/token\n", True),
+        ("curl -X PUT 'http://[fd00:ec2::254]/latest/api/token'\n", True),  # bare host too
+        ("python3 - <<EOF\nurlopen('http://instance-data/latest/meta-data/')\nEOF\n", True),
+        ("pip install boto3==1.9.0\n", True),
+        ("ec2-metadata -i\n", True),
+    ],
+)
+def test_only_text_that_names_the_service_beyond_the_token_url_is_parsed(
+    text: str, read: bool
+) -> None:
+    """User data that only fetches a token (the token flow itself) has no call to judge: it is
+    not parsed — a cheap look that keeps the 1,600 token-flow heredocs of the benchmark tree
+    from costing a parse each."""
+    span = Span("f", 0, len(text), 1, 1, 2, 1)
+    payload = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data")
+    assert scan._worth_reading(payload) is read
+
+
+def test_the_token_headers_do_not_look_like_the_ec2_metadata_tool() -> None:
+    text = (
+        "TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token \\\n"
+        '  -H "X-aws-ec2-metadata-token-ttl-seconds: 60")\n'
+        'curl -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/api/token\n'
+    )
+    span = Span("f", 0, len(text), 1, 1, 4, 1)
+    payload = Payload(text, (Piece(0, len(text), span, "raw"),), span, "user data")
+    assert scan._worth_reading(payload) is False
+    assert scan._worth_reading(payload._replace(text=text + "ec2-metadata -i\n")) is True

@@ -60,6 +60,7 @@ KINDS: dict[str, KindSpec] = {
             _SUGGEST,
             needs_block=False,
             hop_no_preference=(-1, "no-preference"),
+            account_default=True,
         ),
         # EMR: the settings sit in the JSON document of ``configuration`` (a string, a heredoc
         # or ``jsonencode({...})``); a cluster names its security configuration.
