@@ -24,9 +24,9 @@ from imds_iac_checks.formats.pieces import (
     Builder,
     ByteChars,
     file_text,
-    not_text,
     hcl_literal,
     json_string,
+    not_text,
     whole_file,
 )
 from imds_iac_checks.model import Payload, ScanError
