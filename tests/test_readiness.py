@@ -4,7 +4,6 @@ browser: tests/test_readiness_browser.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -266,17 +265,6 @@ def test_a_curl_in_a_shell_script_is_a_hazard_with_an_unsafe_fix(tmp_path: Path)
     assert model.fixes == readiness.Fixes(unsafe=1)
 
 
-_SHELL_USER_DATA = all(
-    importlib.util.find_spec(name) is not None
-    for name in ("imds_iac_checks.hazards.shell", "imds_iac_checks.formats.terraform.userdata")
-)
-
-
-@pytest.mark.xfail(
-    not _SHELL_USER_DATA,
-    reason="needs the shell analyser and Terraform user data (other helpers' work)",
-    strict=True,
-)
 def test_end_to_end_a_curl_in_user_data_blocks_its_instance(tmp_path: Path, cli) -> None:
     write(tmp_path, "app/main.tf", USER_DATA)
     run = cli("report", "--format", "json", ".", cwd=tmp_path)
