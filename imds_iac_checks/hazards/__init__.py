@@ -182,6 +182,9 @@ def analyse(payload: Payload, depth: int = 0) -> Iterator[tuple[Payload, Found]]
     nested = 0
     found: list[Found] = []
     for module in ANALYSERS.get(language, ()):
+        cheap = _CHEAP_LOOK.get(module)
+        if cheap is not None and not cheap(read):
+            continue  # nothing for it here: its module (and what it imports) is not loaded
         analyser = import_module(module if "." in module else f"{__name__}.{module}")
         items: Iterable[Found | Payload] = analyser.find(read)
         for item in items:
@@ -252,6 +255,19 @@ def shell_valid(data: bytes) -> bool:
 
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
     return not parser.parse(data).root_node.has_error
+
+
+def _may_install(payload: Payload) -> bool:
+    """A shell payload can pin an SDK only in an install command (``pip install``, ``npm i``,
+    ``gem install``, ``go get``, ``composer require``); a manifest always can."""
+    if payload.language.startswith("manifest-"):
+        return True
+    text = payload.text
+    return any(word in text for word in (" install", " i ", " add ", "go get", " require"))
+
+
+# A look at a payload before an analyser's module is imported: False = nothing for it there.
+_CHEAP_LOOK: dict[str, Callable[[Payload], bool]] = {"sdk": _may_install}
 
 
 def nest(
