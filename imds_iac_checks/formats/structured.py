@@ -222,7 +222,7 @@ LIT, ESC, GAP = "lit", "esc", "gap"
 Run = tuple[str, int, int, str]
 
 # YAML double-quoted escapes (JSON's are a subset), by the character after the backslash.
-_DQ_ESCAPES = {
+DQ_ESCAPES = {
     "0": "\0",
     "a": "\a",
     "b": "\b",
@@ -337,7 +337,7 @@ def _flow(source: str, begin: int, stop: int, quote: str) -> list[Run] | None:
                 runs.append((chr(code), at, end, ESC))
                 at = lit = end
                 continue
-            decoded = _DQ_ESCAPES.get(after)
+            decoded = DQ_ESCAPES.get(after)
             if decoded is None:
                 return None
             runs.append((decoded, at, at + 2, ESC))

@@ -236,25 +236,10 @@ def _proven(payload: Payload, found: list[Found]) -> list[Found]:
 
 
 def shell_valid(data: bytes) -> bool:
-    """A shell script that ``bash -n`` accepts (where bash is installed; else one that
-    tree-sitter-bash parses without an error)."""
-    import shutil
-    import subprocess
+    """A shell script that ``bash -n`` accepts (see :func:`imds_iac_checks.hazards.shell.valid`)."""
+    from imds_iac_checks.hazards import shell
 
-    bash = shutil.which("bash")
-    if bash is not None:
-        try:
-            run = subprocess.run(
-                [bash, "-n"], input=data, capture_output=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            return False
-        return run.returncode == 0
-    import tree_sitter
-    import tree_sitter_bash
-
-    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
-    return not parser.parse(data).root_node.has_error
+    return shell.valid(data)
 
 
 def _may_install(payload: Payload) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from imds_iac_checks.formats.structured import DQ_ESCAPES
 from imds_iac_checks.hazards import nest
 from imds_iac_checks.model import Payload
 
@@ -348,26 +349,8 @@ def _quoted(text: str, start: int, end: int, layer: str) -> list[Run]:
     return runs
 
 
-_DQ_SIMPLE = {
-    "0": "\0",
-    "a": "\a",
-    "b": "\b",
-    "t": "\t",
-    "\t": "\t",
-    "n": "\n",
-    "v": "\v",
-    "f": "\f",
-    "r": "\r",
-    "e": "\x1b",
-    " ": " ",
-    '"': '"',
-    "/": "/",
-    "\\": "\\",
-    "N": "\x85",
-    "_": "\xa0",
-    "L": "\u2028",
-    "P": "\u2029",
-}
+# YAML double-quoted escapes by the character after the backslash (the shared table).
+_DQ_SIMPLE = DQ_ESCAPES
 
 
 def _dq_escape(text: str, i: int, end: int) -> tuple[int, str]:

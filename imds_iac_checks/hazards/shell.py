@@ -182,15 +182,30 @@ def _get() -> tuple[Parser, Query]:
 def check_syntax(text: str) -> str | None:
     """Why ``text`` is not valid shell according to ``bash -n`` (its message), or None when it
     is, or when bash is not installed (the caller decides whether that matters)."""
+    return bash_n(text.encode("utf-8", "surrogatepass"))
+
+
+def bash_n(data: bytes) -> str | None:
+    """``bash -n``'s message on ``data``, or None when it accepts it or bash is not installed."""
     bash = shutil.which("bash")
     if bash is None:
         return None
-    result = subprocess.run(
-        [bash, "-n"], input=text.encode("utf-8", "surrogatepass"), capture_output=True, timeout=60
-    )
+    try:
+        result = subprocess.run([bash, "-n"], input=data, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bash -n could not run: {exc}"
     if result.returncode == 0:
         return None
     return result.stderr.decode("utf-8", "replace").strip() or f"bash -n exited {result.returncode}"
+
+
+def valid(data: bytes) -> bool:
+    """A script ``bash -n`` accepts (where bash is installed; else one tree-sitter-bash parses
+    without an error)."""
+    if shutil.which("bash") is not None:
+        return bash_n(data) is None
+    parser, _ = _get()
+    return not parser.parse(data).root_node.has_error
 
 
 def mentions(text: str) -> bool:
