@@ -215,14 +215,10 @@ _ORDER = {FIX_SAFE: 1, FIX_UNSAFE: 2, FIX_MANUAL: 3}
 
 
 def _nouns(rule: Any) -> tuple[str, str]:
-    """How the verdict names the hazards of a rule: the ``NOUN`` (singular, plural) its module
-    declares (``("IMDSv1 call", "IMDSv1 calls")``), else "<name> hazard(s)"."""
-    import sys
-
-    module = sys.modules.get(getattr(rule.hazard, "__module__", ""))
-    noun = getattr(module, "NOUN", None)
-    if isinstance(noun, tuple) and len(noun) == 2 and all(isinstance(n, str) for n in noun):
-        return noun[0], noun[1]
+    """How the verdict names the hazards of a rule: its ``noun`` (singular, plural), else
+    "<name> hazard(s)"."""
+    if rule.noun is not None:
+        return rule.noun[0], rule.noun[1]
     return f"{rule.name} hazard", f"{rule.name} hazards"
 
 

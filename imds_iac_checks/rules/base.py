@@ -138,6 +138,9 @@ class Rule(NamedTuple):
     # hazard once, with every instance it runs on). ``kinds``: the Hazard kinds it judges.
     hazard: HazardCheck | None = None
     kinds: tuple[str, ...] = ()
+    # How reports count the rule's findings, singular and plural ("IMDSv1 call", "IMDSv1
+    # calls"); None: "<name> finding(s)".
+    noun: tuple[str, str] | None = None
 
     @property
     def url(self) -> str:

@@ -12,7 +12,7 @@ PowerShell call to the token flow; it is unsafe: it changes what the script does
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import METADATA_CALL, Finding, Hazard, Host
+from imds_iac_checks.model import METADATA_CALL, Finding, Hazard, Host, Target
 from imds_iac_checks.rules.base import Context, Fix, Rule, hazard_finding
 
 KIND = METADATA_CALL
@@ -82,7 +82,8 @@ def check_hazard(hazard: Hazard, ctx: Context) -> Iterator[Finding]:
     )
 
 
-def _nothing(target: object, ctx: Context) -> Iterator[Finding]:
+def check(target: Target, ctx: Context) -> Iterator[Finding]:
+    """Nothing on a target: this rule judges hazards (``hazard``)."""
     return iter(())
 
 
@@ -92,13 +93,11 @@ RULE = Rule(
     title="Code that runs on instances calls the metadata service without a session token",
     severity="warning",
     reads=(),
-    check=_nothing,
+    check=check,
     fix=Fix(),
     security_severity="6.5",
     precision="high",
     hazard=check_hazard,
     kinds=(KIND,),
+    noun=("IMDSv1 call", "IMDSv1 calls"),
 )
-
-# How reports count this rule's findings ("2 IMDSv1 calls").
-NOUN = ("IMDSv1 call", "IMDSv1 calls")

@@ -12,7 +12,7 @@ exact pin to the first version that fetches tokens; it is unsafe: it changes wha
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import OLD_SDK, Finding, Hazard
+from imds_iac_checks.model import OLD_SDK, Finding, Hazard, Target
 from imds_iac_checks.rules.base import Context, Fix, Rule, hazard_finding
 from imds_iac_checks.rules.imdsv1_call import describe_hosts
 
@@ -49,7 +49,8 @@ def check_hazard(hazard: Hazard, ctx: Context) -> Iterator[Finding]:
     )
 
 
-def _nothing(target: object, ctx: Context) -> Iterator[Finding]:
+def check(target: Target, ctx: Context) -> Iterator[Finding]:
+    """Nothing on a target: this rule judges hazards (``hazard``)."""
     return iter(())
 
 
@@ -59,13 +60,11 @@ RULE = Rule(
     title="An AWS SDK pinned older than its first release that supports IMDSv2",
     severity="warning",
     reads=(),
-    check=_nothing,
+    check=check,
     fix=Fix(),
     security_severity="5.3",
     precision="high",
     hazard=check_hazard,
     kinds=(KIND,),
+    noun=("SDK pin too old for IMDSv2", "SDK pins too old for IMDSv2"),
 )
-
-# How reports count this rule's findings ("2 SDK pins too old for IMDSv2").
-NOUN = ("SDK pin too old for IMDSv2", "SDK pins too old for IMDSv2")
