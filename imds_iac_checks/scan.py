@@ -802,16 +802,7 @@ def _evaluate_named(
     for evaluation, target in found:
         where = target.path
         if where not in known:
-            absolute = os.path.abspath(os.path.join(cwd, where))
-            settings = resolver.for_path(absolute)
-            known[where] = (
-                None
-                if settings.excluded(absolute)
-                else (
-                    Context(hop_limit=settings.hop_limit_for(absolute)),
-                    settings.rules_for(absolute),
-                )
-            )
+            known[where] = _path_settings(resolver, cwd, where)
         setting = known[where]
         if setting is None:
             continue
@@ -833,6 +824,18 @@ def _evaluate_named(
             tied = {t.address for t, _, _ in members if _target_tied(t, tie)}
             hazards.extend(h for h in found_hazards if h.owner in tied or h.span.path in tie)
     return count
+
+
+def _path_settings(
+    resolver: Resolver, cwd: str, shown: str
+) -> tuple[Context, tuple[str, ...]] | None:
+    """The rule context and enabled rules for a file (shown relative to ``cwd``); None when
+    the configuration excludes it."""
+    absolute = os.path.abspath(os.path.join(cwd, shown))
+    settings = resolver.for_path(absolute)
+    if settings.excluded(absolute):
+        return None
+    return Context(hop_limit=settings.hop_limit_for(absolute)), settings.rules_for(absolute)
 
 
 def _judge_hazards(hazards: list[Hazard], resolver: Resolver, cwd: str) -> list[Finding]:
@@ -863,16 +866,7 @@ def _judge_hazards(hazards: list[Hazard], resolver: Resolver, cwd: str) -> list[
     for hazard in merged.values():
         path = hazard.span.path
         if path not in settings_of:
-            absolute = os.path.abspath(os.path.join(cwd, path))
-            settings = resolver.for_path(absolute)
-            settings_of[path] = (
-                None
-                if settings.excluded(absolute)
-                else (
-                    Context(hop_limit=settings.hop_limit_for(absolute)),
-                    settings.rules_for(absolute),
-                )
-            )
+            settings_of[path] = _path_settings(resolver, cwd, path)
         setting = settings_of[path]
         if setting is None:
             continue
