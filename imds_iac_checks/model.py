@@ -27,10 +27,14 @@ Scalar = str | int | float | bool
 ENDPOINT = "endpoint"
 TOKENS = "tokens"
 HOP_LIMIT = "hop_limit"
+# What an AMI says about the instances launched from it: ``imds_support = "v2.0"`` (RegisterImage
+# ``ImdsSupport``) makes them default to tokens required.
+IMDS_SUPPORT = "imds_support"
 
 # Canonical values.
 REQUIRED = "required"
 DISABLED = "disabled"
+V2_0 = "v2.0"  # the one value of IMDS_SUPPORT that requires tokens
 
 # How an evaluation that stopped at a bound (hostile input) begins its explanation; IMDS004 says
 # "<setting> is too complex to evaluate statically: <why>".
@@ -362,10 +366,33 @@ class KindSpec(NamedTuple):
     # The settings are the account's defaults for the instances launched without settings of
     # their own (aws_ec2_instance_metadata_defaults, modify-instance-metadata-defaults).
     account_default: bool = False
+    # What the tool that deploys this kind does with a setting that is not written, as
+    # canonical values by key: Karpenter requires tokens, eksctl (0.143.0 and later) sets
+    # disableIMDSv1, Packer sends optional tokens. A setting whose default is REQUIRED is no
+    # finding when it is not written; {} = AWS's defaults (IMDSv1 allowed). See
+    # :func:`default_setting`.
+    defaults: Mapping[str, Scalar] = {}
+    # The same when the options block is written without the setting, where that differs
+    # (Karpenter v1alpha1: metadataOptions written without httpTokens leaves them optional, while
+    # no metadataOptions at all gives required); None: as ``defaults``.
+    block_defaults: Mapping[str, Scalar] | None = None
+    # Whose default it is, as messages say it ("Karpenter v1 requires tokens by default",
+    # "Packer sends http_tokens = \"optional\" when metadata_options is not set").
+    default_note: str = ""
 
     @property
     def label(self) -> str:
         return self.block_label or self.block or "the resource"
+
+
+def default_setting(target: "Target", key: str) -> Scalar | None:
+    """The canonical value ``key`` takes on ``target`` where it is not written (its kind's
+    ``defaults``, or ``block_defaults`` when the options block is written), None when the kind
+    declares none (AWS's own default applies: IMDSv1 allowed, hop limit 1, endpoint enabled)."""
+    spec = target.spec
+    if spec.block_defaults is not None and spec.block is not None and target.block_span is not None:
+        return spec.block_defaults.get(key)
+    return spec.defaults.get(key)
 
 
 # --- code that runs on instances (migration hazards) --------------------------------------------

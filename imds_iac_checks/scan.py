@@ -29,6 +29,7 @@ from imds_iac_checks.model import (
     ScanError,
     Span,
     Target,
+    default_setting,
 )
 from imds_iac_checks.rules import REGISTRY, auditors, unevaluable
 from imds_iac_checks.source import display_path, too_big
@@ -595,6 +596,8 @@ def host_state(target: Target, settings: dict[str, tuple[Any, ...]]) -> str:
         return "disabled"
     tokens = settings.get(TOKENS, ())
     if not tokens:
+        if default_setting(target, TOKENS) == REQUIRED:
+            return "required"  # the tool that deploys it requires tokens (Karpenter)
         unlinked = target.template_ref is not None and not target.inherits_from
         return "unknown" if target.unknown_block is not None or unlinked else "allowed"
     if all(v.known and v.value == REQUIRED for v in tokens):
@@ -952,8 +955,11 @@ def _parse_data(
         kind = scanned_kind(path)
         if kind is not None and kind.reads_as in _PAYLOAD_READERS:
             reader = import_module(_PAYLOAD_READERS[kind.reads_as])
-            found: list[Target] = []
             payloads, errs = reader.payloads(shown, data, origin=path, files=files)
+            # Files that run on instances may also launch them (a Packer template's build
+            # instance, a CDK app's constructs).
+            found, more = reader.targets(shown, data, origin=path, files=files)
+            errs = errs + more
         else:
             from imds_iac_checks.formats import data as data_files
 
@@ -975,7 +981,8 @@ def _parse_data(
 
 
 # What reads each kind of file that holds code run on instances (formats.FILE_KINDS
-# ``reads_as``): a module with ``payloads(shown, data, *, origin, files) -> (payloads, errors)``.
+# ``reads_as``): a module with ``payloads(shown, data, *, origin, files) -> (payloads, errors)``
+# and ``targets(shown, data, *, origin, files) -> (targets, errors)``.
 _PAYLOAD_READERS = {
     "script": "imds_iac_checks.formats.scripts",
     "manifest": "imds_iac_checks.formats.manifests",

@@ -8,6 +8,7 @@ yields nothing.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats import kind_of, syntax_of
@@ -101,17 +102,32 @@ def parse(
 def _code(
     path: str, data: bytes, payloads: list[Payload] | None
 ) -> tuple[list[Target], list[ScanError]]:
-    """A YAML file that is no CloudFormation template: a cloud-init document or Ansible tasks
-    add their payloads (formats/playbooks.py); parsed only when its bytes may hold one."""
+    """A YAML file that is no CloudFormation template: the readers of :data:`_YAML_TARGETS`
+    give the instances it declares (Kubernetes manifests, Ansible tasks), each only when its
+    bytes hold the reader's markers (``worth``); a cloud-init document or Ansible tasks add
+    their payloads (formats/playbooks.py), parsed only when its bytes may hold one."""
+    found: list[Target] = []
+    errors: list[ScanError] = []
+    for module in _YAML_TARGETS:
+        reader = import_module(module)
+        if reader.worth(data):
+            more_found, errs = reader.targets(path, data)
+            found += more_found
+            errors += errs
     if payloads is None:
-        return [], []
+        return found, errors
     from imds_iac_checks.formats import playbooks
 
     if not playbooks.worth(data):
-        return [], []
-    more, errors = playbooks.payloads(path, data)
+        return found, errors
+    more, errs = playbooks.payloads(path, data)
     payloads.extend(more)
-    return [], errors
+    return found, errors + errs
+
+
+# Modules that read targets from YAML that is no CloudFormation template, each with
+# ``worth(data) -> bool`` and ``targets(path, data) -> (targets, errors)``.
+_YAML_TARGETS: tuple[str, ...] = ()
 
 
 def load_parameters(path: str, limit: int) -> dict[str, str]:

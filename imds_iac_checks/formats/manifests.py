@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 from xml.parsers.expat import ExpatError
 
-from imds_iac_checks.model import Payload, ScanError
+from imds_iac_checks.model import Payload, ScanError, Target
 from imds_iac_checks.source import Files
 
 # File base name (lower case) -> payload language.
@@ -85,6 +85,13 @@ def payloads(
     if text is None:
         return [], []
     return [whole_file(shown, data, text, WHAT, language)], []
+
+
+def targets(
+    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """None: a manifest pins dependencies, it launches no instance."""
+    return [], []
 
 
 def pins(language: str, text: str) -> list[Pin]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from importlib import import_module
 
 from imds_iac_checks.formats import kind_of
 from imds_iac_checks.formats.doc import Locator
@@ -24,7 +25,7 @@ from imds_iac_checks.formats.pieces import (
     whole_file,
     wide_encoding,
 )
-from imds_iac_checks.model import Payload, ScanError, Span
+from imds_iac_checks.model import Payload, ScanError, Span, Target
 from imds_iac_checks.source import Files
 
 # FileKind.syntax -> the payload language and how messages name such a file.
@@ -95,6 +96,32 @@ def payloads(
         no_fix = f"the file is {wide[1]}: convert it to UTF-8 to have it fixed"
         return [p._replace(pieces=(), no_fix=p.no_fix or no_fix) for p in found], errors
     return undecodable_holes(found, located), errors
+
+
+def targets(
+    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """The targets a file of code declares besides the code it runs (a Packer template's build
+    instance and AMI, a CDK app's instances): each reader of :data:`_TARGET_READERS` whose
+    suffix the name has, or whose syntax the file's kind is, and that finds its markers in the
+    bytes (``worth``), reads the file with ``targets(shown, data, *, origin, files)``."""
+    kind = kind_of(shown)
+    if kind is None:
+        return [], []
+    found: list[Target] = []
+    errors: list[ScanError] = []
+    for matches, module in _TARGET_READERS:
+        if kind.suffix in matches or kind.syntax in matches:
+            reader = import_module(module)
+            if reader.worth(data):
+                more, errs = reader.targets(shown, data, origin=origin, files=files)
+                found += more
+                errors += errs
+    return found, errors
+
+
+# (suffixes or syntaxes of formats.FILE_KINDS, the module that reads targets from such files).
+_TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = ()
 
 
 # --- Dockerfile ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ allowed."""
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import TOKENS, Finding, Target
+from imds_iac_checks.model import REQUIRED, TOKENS, Finding, Target, default_setting
 from imds_iac_checks.rules import tokens_not_required
 from imds_iac_checks.rules.base import (
     OPTIONS_BLOCK,
@@ -23,12 +23,15 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
         return  # a kind without the setting (no metadata options of its own)
     if target.template_ref is not None:
         return  # the options come from a launch template: see there, or IMDS004
+    if default_setting(target, TOKENS) == REQUIRED:
+        return  # the tool that deploys it requires tokens when nothing is written (Karpenter)
     tokens = target.spec.suggest[TOKENS]
+    note = f" ({target.spec.default_note})" if target.spec.default_note else ""
     yield finding(
         RULE,
         target,
         target.header,
-        f"no {target.spec.label}, so IMDSv1 stays allowed; add one with "
+        f"no {target.spec.label}, so IMDSv1 stays allowed{note}; add one with "
         f"{target.field(TOKENS)} set to {tokens}{recorded(target)}",
         fixable=not target.spec.block_in_json,  # not a key added to a JSON string
         setting=TOKENS,

@@ -3,7 +3,15 @@ be enabled."""
 
 from collections.abc import Iterator
 
-from imds_iac_checks.model import ENDPOINT, REQUIRED, TOKENS, Finding, Target, show
+from imds_iac_checks.model import (
+    ENDPOINT,
+    REQUIRED,
+    TOKENS,
+    Finding,
+    Target,
+    default_setting,
+    show,
+)
 from imds_iac_checks.rules.base import (
     CfnLintRule,
     Context,
@@ -29,6 +37,8 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
     if not values:
         if target.spec.absent_ok or target.template_ref is not None:
             return  # not set here: unchanged, or taken from the launch template
+        if default_setting(target, TOKENS) == REQUIRED:
+            return  # the tool that deploys it requires tokens when they are not written
         if target.spec.option is not None:
             namespace, option = target.spec.option
             said = (
@@ -39,6 +49,8 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             todo = f"add option {option} = {good} in namespace {namespace}"
         else:
             said = f"{target.spec.label} does not set {field}, so IMDSv1 stays allowed"
+            if target.spec.default_note:
+                said += f" ({target.spec.default_note})"
             todo = f"set {field} to {good}"
         yield finding(
             RULE,
