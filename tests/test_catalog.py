@@ -48,7 +48,9 @@ def test_rule_file_schema(rule_id: str) -> None:
     assert not rule["title"].endswith(".")
     formats = {fix["format"] for fix in rule["how_to_fix"]}
     assert all(fix["text"].strip() and fix["snippet"].strip() for fix in rule["how_to_fix"])
-    assert {ex["format"] for ex in rule["examples"]} >= {"terraform", "cloudformation"}
+    ami = "imds_support" in RULES[rule_id].reads  # AMIs: CloudFormation makes none
+    examples = {ex["format"] for ex in rule["examples"]}
+    assert examples >= ({"terraform"} if ami else {"terraform", "cloudformation"})
     assert all(ref["url"].startswith("https://") and ref["title"] for ref in rule["references"])
     assert all(isinstance(ids, list) and ids for ids in rule["peers"].values())
     if RULES[rule_id].audit is not None:
@@ -60,6 +62,8 @@ def test_rule_file_schema(rule_id: str) -> None:
         # it judges code that runs on instances: no resource kind; fixes in the code's language
         assert rule["applies_to"] == []
         assert formats >= {"terraform", "cloudformation"}
+    elif ami:
+        assert formats >= {"terraform", "ec2-api-json"}
     else:
         assert formats == {"terraform", "cloudformation", "ec2-api-json"}
     urls = " ".join(ref["url"] for ref in rule["references"])
@@ -84,11 +88,14 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
 
 
 def test_every_kind_is_documented() -> None:
-    with_options = {kind for kind, spec in KINDS.items() if spec.fields}
+    # (an AMI's imds_support is IMDS009's, which lists the kinds that carry it)
+    amis = {kind for kind, spec in KINDS.items() if "imds_support" in spec.fields}
+    assert amis and amis <= set(CATALOG["IMDS009"]["applies_to"])
+    with_options = {kind for kind, spec in KINDS.items() if spec.fields} - amis
     assert with_options <= set(CATALOG["IMDS002"]["applies_to"])
     assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
     # Kinds without metadata options of their own: the rule that reports them lists them.
-    launchers = {k for k, s in KINDS.items() if s.remedy} | {
+    launchers = {k for k, s in KINDS.items() if s.remedy and not s.fields} | {
         k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
     }
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())

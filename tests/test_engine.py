@@ -67,6 +67,7 @@ def test_rule_table_is_complete() -> None:
         "IMDS006",
         "IMDS007",
         "IMDS008",
+        "IMDS009",
     ]
     assert all(callable(rule.check) and rule.id == rule_id for rule_id, rule in RULES.items())
     assert RULES["IMDS004"].severity == "warning"

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
+    IMDS_SUPPORT,
     SAFE,
     TOKENS,
     UNSAFE,
@@ -210,7 +211,9 @@ BREAKS = "requiring tokens would break the IMDSv1"
 def _requires_tokens(rule: Rule, setting: str | None) -> bool:
     """Does the fix of this finding make the target require tokens? A fix of the tokens
     setting, or one that adds the whole options block (with tokens required)."""
-    return setting == TOKENS or (setting is None and rule.fix is not None and rule.fix.adds_block)
+    if setting in (TOKENS, IMDS_SUPPORT):  # an IMDSv2-only AMI's instances require tokens
+        return True
+    return setting is None and rule.fix is not None and rule.fix.adds_block
 
 
 def _calls(places: tuple[str, ...]) -> str:

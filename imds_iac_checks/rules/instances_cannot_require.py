@@ -19,6 +19,8 @@ from imds_iac_checks.rules.base import Context, Rule, finding
 
 def check(target: Target, ctx: Context) -> Iterator[Finding]:
     remedy = target.spec.remedy
+    if target.spec.fields:
+        return  # a kind with settings of its own (an AMI's remedy is IMDS009's)
     if not remedy or target.template_ref is not None or target.unknown_block is not None:
         # options of its own, or a launch template's (judged there, or IMDS004); or the
         # resource could not be judged (IMDS004 says why): no guessed error

@@ -10,7 +10,17 @@ import re
 from typing import NamedTuple
 
 from imds_iac_checks.formats.aws import EKS_AMIS_REQUIRING_TOKENS
-from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, KindSpec, Link, LinkKind, Span, Value
+from imds_iac_checks.model import (
+    ENDPOINT,
+    HOP_LIMIT,
+    IMDS_SUPPORT,
+    TOKENS,
+    KindSpec,
+    Link,
+    LinkKind,
+    Span,
+    Value,
+)
 
 FORMAT = "terraform"
 
@@ -61,6 +71,33 @@ KINDS: dict[str, KindSpec] = {
             needs_block=False,
             hop_no_preference=(-1, "no-preference"),
             account_default=True,
+        ),
+        # AMIs: ``imds_support = "v2.0"`` makes the instances launched from them require tokens
+        # by default (IMDS009). Only aws_ami can set it; a copy or an image made from an
+        # instance is marked after it is made.
+        KindSpec(
+            "aws_ami",
+            None,
+            {IMDS_SUPPORT: "imds_support"},
+            {IMDS_SUPPORT: '"v2.0"'},
+            needs_block=False,
+            block_label="the AMI",
+            plugins=False,
+        ),
+        *(
+            KindSpec(
+                kind,
+                None,
+                {IMDS_SUPPORT: "imds_support"},
+                {IMDS_SUPPORT: '"v2.0"'},
+                needs_block=False,
+                block_label="the AMI",
+                plugins=False,
+                remedy="the provider cannot set imds_support here: mark the AMI after it is made "
+                "(aws ec2 modify-image-attribute --image-id <id> --imds-support v2.0), or "
+                'register it with aws_ami and imds_support = "v2.0"',
+            )
+            for kind in ("aws_ami_copy", "aws_ami_from_instance")
         ),
         # EMR: the settings sit in the JSON document of ``configuration`` (a string, a heredoc
         # or ``jsonencode({...})``); a cluster names its security configuration.
