@@ -211,7 +211,7 @@ def add_block(
 ) -> list[Edit]:
     """Add ``name { field = value ... }`` to the resource that starts at ``resource_start``."""
     resource = _node_at(root, resource_start, "block")
-    if hcl.ident(resource) != "resource":
+    if hcl.ident(resource) not in ("resource", "source"):  # a Packer source: its build instance
         raise NoFix("the settings come from a module call: set its input instead")
     body = _body(resource)
     for block in hcl.children(body, "block") if body is not None else []:

@@ -82,12 +82,10 @@ def parse(
                 return found, errors
         return _code(path, data, payloads)
     if kind is not None and kind.syntax == "json":
-        if payloads is not None and b'"provisioners"' in data and b'"builders"' in data:
-            from imds_iac_checks.formats import packer
-
-            more, errors = packer.payloads(path, data, origin=origin, files=files)
-            payloads.extend(more)
-            return [], errors
+        if b'"builders"' in data and (b'"provisioners"' in data or b"amazon-" in data):
+            found, errors = _packer(path, data, origin, files, payloads)
+            if found or errors or b'"provisioners"' in data:
+                return found, errors
         if not _has(data, _JSON_MARKERS):
             return [], []
         return _json(path, data, params=params, where=where)
@@ -97,6 +95,28 @@ def parse(
     if syntax_of(path, data) == "json":
         return _json(path, data, params=params, where=where)
     return _yaml(path, data, params, where)
+
+
+def _packer(
+    path: str,
+    data: bytes,
+    origin: str | None,
+    files: Files | None,
+    payloads: list[Payload] | None,
+) -> tuple[list[Target], list[ScanError]]:
+    """A legacy Packer JSON template: its provisioners' payloads, and its Amazon builders'
+    build instances and AMIs (formats/packer_targets.py), which run those payloads."""
+    from imds_iac_checks.formats import packer, packer_targets
+
+    more: list[Payload] = []
+    errors: list[ScanError] = []
+    if b'"provisioners"' in data:
+        more, errors = packer.payloads(path, data, origin=origin, files=files)
+        if payloads is not None:
+            payloads.extend(more)
+    if not packer_targets.worth(data) or errors:
+        return [], errors
+    return packer_targets.legacy_targets(path, data, more)
 
 
 def _code(

@@ -67,6 +67,9 @@ class _Reader:
         self.out: list[Payload] = []
         self.errors: list[ScanError] = []
         self.scripts = 0
+        # The payloads of each build block, by where the block starts (a byte offset in HCL, a
+        # character offset in JSON): the build instances of the sources it names run them.
+        self.by_build: dict[int, list[Payload]] = {}
 
     # --- HCL2 --------------------------------------------------------------------------------
     def hcl(self, data: bytes) -> None:
@@ -95,12 +98,14 @@ class _Reader:
             if sources is not None:
                 names = _hcl_strings(src, sources)
                 owner = names[0] if len(names) == 1 else ""
+            first = len(self.out)
             for item in syntax.children(inner, "block") if inner is not None else []:
                 if syntax.ident(item) != "provisioner":
                     continue
                 kind = (syntax.labels(src, item) or [""])[0]
                 if kind in _LANGUAGES:
                     self._hcl_provisioner(src, loc, chars, item, _LANGUAGES[kind], owner)
+            self.by_build[block.start_byte] = self.out[first:]
 
     def _hcl_provisioner(
         self, src: Any, loc: Locator, chars: ByteChars, block: Node, language: str, owner: str
@@ -150,11 +155,13 @@ class _Reader:
         for build in _items(root.get("build")):
             sources = _strings(build.get("sources"))
             owner = sources[0] if len(sources) == 1 else ""
+            first = len(self.out)
             for entry in _items(build.get("provisioner")):
                 for key, value in entry.pairs():
                     if key.value in _LANGUAGES:
                         for body in _items(value):
                             self._json_provisioner(loc, body, _LANGUAGES[key.value], owner)
+            self.by_build[build.start] = self.out[first:]
 
     def _json_provisioner(self, loc: Locator, item: DNode, language: str, owner: str) -> None:
         inline = item.get("inline")

@@ -1,0 +1,709 @@
+"""Packer templates: the build instance each Amazon source launches and the AMI it registers, as
+Targets (the code the build runs on the instance is read by :mod:`.packer`).
+
+Sources read (packer-plugin-amazon): ``amazon-ebs``, ``amazon-ebssurrogate`` and
+``amazon-ebsvolume`` launch a build instance with the source's ``metadata_options``
+(``http_endpoint``, ``http_tokens``, ``http_put_response_hop_limit``). The plugin fills what is
+not written before it calls RunInstances (common/run_config.go ``Prepare``): endpoint
+``enabled``, tokens ``optional``, hop limit 1 — so a build instance without
+``http_tokens = "required"`` allows IMDSv1 (IMDS001/IMDS002, with that default named). With
+``http_endpoint = "disabled"`` the plugin sends no metadata options at all
+(step_run_source_instance.go sends them only when the endpoint is ``enabled``): the instance gets
+AWS's defaults, IMDS on and IMDSv1 allowed unless the account or the source AMI requires tokens;
+the value is reported (IMDS004, with that reason), never taken as "IMDS off".
+``instance_metadata_tags`` is not read: it exposes tags through IMDS and says nothing about
+IMDSv1. ``amazon-instance`` accepts ``metadata_options`` but never sends them (its builder does
+not pass them to the run step): its build instance is a launcher without settings of its own
+(IMDS006). ``amazon-chroot`` launches no instance.
+
+The AMI: ``imds_support = "v2.0"`` (plugin 1.2.2 and later; the only value besides unset) is
+applied with ModifyImageAttribute after the AMI is made, on ``amazon-ebs``,
+``amazon-ebssurrogate``, ``amazon-instance`` and ``amazon-chroot`` (``amazon-ebsvolume`` makes
+volumes, no AMI; ``skip_create_ami = true`` makes none). Judged by IMDS009.
+
+HCL2 (``*.pkr.hcl``): a template is every ``.pkr.hcl`` file of a directory, so the sources of a
+file are evaluated with the ``variable``, ``locals`` and ``local`` blocks and the ``build`` blocks
+of every ``.pkr.hcl`` file beside it, and the variable files Packer loads by itself
+(``*.auto.pkrvars.hcl``, ``*.auto.pkrvars.json``, in lexical order), with Terraform's evaluator
+(:mod:`.terraform.eval`): provenance, unknowns (``env()``, data sources, ``-var``) as IMDS004. A
+build's ``source "source.amazon-ebs.x" { ... }`` block adds arguments to the source for that build
+(Packer merges the bodies; an argument written in both is Packer's error): when a build adds the
+settings read here, each build that uses the source is a target of its own. The provisioners of
+the builds that use a source are its build instance's user data: an IMDSv1 call there (IMDS007)
+makes requiring tokens unsafe, and says so.
+
+HCL2 in JSON syntax (``*.pkr.json``) and legacy JSON templates (``builders``): each file on its
+own. Values are literals; ``"${var.x}"`` (HCL JSON) and ``"{{user `x`}}"`` (legacy) written alone
+are the variable's default in the same file when that is a literal; anything else is unknown
+(IMDS004). A legacy template's provisioners run on every builder (``only``/``except`` are not
+read).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.model import (
+    DISABLED,
+    ENDPOINT,
+    HOP_LIMIT,
+    IMDS_SUPPORT,
+    TOKENS,
+    KindSpec,
+    Link,
+    LinkKind,
+    Payload,
+    ScanError,
+    Span,
+    Target,
+    Value,
+    compact,
+)
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+    from imds_iac_checks.formats.terraform.module import Module, ParsedFile
+    from imds_iac_checks.formats.terraform.syntax import Source
+    from imds_iac_checks.source import Files
+
+FORMAT = "packer"
+BLOCK = "metadata_options"
+_FIELDS = {
+    ENDPOINT: "http_endpoint",
+    TOKENS: "http_tokens",
+    HOP_LIMIT: "http_put_response_hop_limit",
+}
+_SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
+DEFAULT_NOTE = (
+    'packer-plugin-amazon sends http_tokens = "optional" when metadata_options does not set it'
+)
+ENDPOINT_IGNORED = (
+    'packer-plugin-amazon sends no metadata options when http_endpoint is "disabled", so the '
+    "build instance gets AWS's defaults (IMDS on, IMDSv1 allowed unless the account or the "
+    'source AMI requires tokens); write "enabled" with http_tokens = "required"'
+)
+INSTANCE_REMEDY = (
+    "the amazon-instance builder does not send metadata_options when it launches the build "
+    "instance (packer-plugin-amazon passes none to RunInstances): require tokens in the "
+    "account's defaults (aws ec2 modify-instance-metadata-defaults --http-tokens required), "
+    'build from a source AMI registered with imds_support = "v2.0", or build with amazon-ebs'
+)
+
+
+def _builder(kind: str) -> KindSpec:
+    return KindSpec(
+        kind,
+        BLOCK,
+        _FIELDS,
+        _SUGGEST,
+        block_label="metadata_options block",
+        plugins=False,
+        defaults={ENDPOINT: "enabled", TOKENS: "optional", HOP_LIMIT: 1},
+        default_note=DEFAULT_NOTE,
+    )
+
+
+def _ami(kind: str) -> KindSpec:
+    return KindSpec(
+        f"{kind}:ami",
+        None,
+        {IMDS_SUPPORT: "imds_support"},
+        {IMDS_SUPPORT: '"v2.0"'},
+        needs_block=False,
+        block_label="the AMI",
+        plugins=False,
+    )
+
+
+# Source type -> (its build instance's kind, or None: no instance; its AMI's kind, or None).
+SOURCES: dict[str, tuple[KindSpec | None, KindSpec | None]] = {
+    "amazon-ebs": (_builder("amazon-ebs"), _ami("amazon-ebs")),
+    "amazon-ebssurrogate": (_builder("amazon-ebssurrogate"), _ami("amazon-ebssurrogate")),
+    "amazon-ebsvolume": (_builder("amazon-ebsvolume"), None),
+    "amazon-instance": (
+        KindSpec("amazon-instance", None, {}, {}, needs_block=False, remedy=INSTANCE_REMEDY),
+        _ami("amazon-instance"),
+    ),
+    "amazon-chroot": (None, _ami("amazon-chroot")),
+}
+# Every kind this module makes (the rule catalog's applies_to names them).
+KINDS = {spec.kind: spec for pair in SOURCES.values() for spec in pair if spec is not None}
+# At most this many sibling files of a template directory are read.
+MAX_SIBLINGS = 200
+
+
+def worth(data: bytes) -> bool:
+    """Only a file that names an Amazon source type can declare one."""
+    return b"amazon-" in data
+
+
+def targets(
+    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+) -> tuple[list[Target], list[ScanError]]:
+    """The targets of the Amazon sources a ``.pkr.hcl`` or ``.pkr.json`` file declares."""
+    if shown.lower().endswith(".pkr.json"):
+        return _hcl_json(shown, data)
+    return _Template(shown, data, origin, files).targets()
+
+
+# --- HCL2 -------------------------------------------------------------------------------------
+
+
+def _ref(label: str) -> str:
+    """A source reference as Packer reads it (``source.type.name`` or ``type.name``) ->
+    ``type.name`` ("" when it is neither)."""
+    parts = label.split(".")
+    if len(parts) > 2:
+        parts = parts[1:]
+    return ".".join(parts[:2]) if len(parts) >= 2 else ""
+
+
+class _Use:
+    """A build's use of a source: the build block, its file and name, the ``source`` block
+    inside the build that adds arguments (None: named in ``sources``), and its payloads."""
+
+    __slots__ = ("build", "name", "override", "payloads", "src")
+
+    def __init__(
+        self, src: Source, build: Node, name: str, override: Node | None, payloads: list[Payload]
+    ) -> None:
+        self.src = src
+        self.build = build
+        self.name = name
+        self.override = override
+        self.payloads = payloads
+
+
+class _Template:
+    def __init__(self, shown: str, data: bytes, origin: str | None, files: Files | None) -> None:
+        self.shown = shown
+        self.data = data
+        self.origin = origin
+        self.files = files
+        self.errors: list[ScanError] = []
+
+    def targets(self) -> tuple[list[Target], list[ScanError]]:
+        from imds_iac_checks.formats.terraform import module as tf
+        from imds_iac_checks.formats.terraform import syntax
+
+        parsed, errors = tf.parse_bytes(self.shown, self.data)
+        if parsed is None:
+            return [], errors
+        sources = [
+            (block, labels)
+            for block in _top_blocks(parsed)
+            if syntax.ident(block) == "source"
+            and len(labels := syntax.labels(parsed.src, block)) == 2
+            and labels[0] in SOURCES
+        ]
+        if not sources:
+            return [], []
+        files = [parsed, *self._siblings()]
+        inputs = self._auto_variables()
+        module = tf.Module(files, inputs)
+        for sibling in files:
+            for block in _top_blocks(sibling):
+                labels = syntax.labels(sibling.src, block)
+                if syntax.ident(block) == "local" and len(labels) == 1:
+                    expr = syntax.attributes(syntax.child(block, "body")).get("expression")
+                    if expr is not None:
+                        module.local_exprs.setdefault(labels[0], (sibling.src, expr))
+        uses = self._uses(files)
+        out: list[Target] = []
+        for block, (kind, name) in sources:
+            out += self._source(module, parsed.src, block, kind, name, uses.get(f"{kind}.{name}"))
+        return out, self.errors
+
+    # --- the directory ------------------------------------------------------------------------
+    def _siblings(self) -> list[ParsedFile]:
+        """The other ``.pkr.hcl`` files of the template's directory, parsed (one that does not
+        parse is reported when it is scanned itself; its names are then not declared here)."""
+        from imds_iac_checks.formats.terraform import module as tf
+
+        if self.origin is None or self.files is None:
+            return []
+        directory = os.path.dirname(self.origin)
+        here = os.path.basename(self.origin)
+        out = []
+        for name in _listing(directory, (".pkr.hcl",))[:MAX_SIBLINGS]:
+            if name == here:
+                continue
+            try:
+                data = self.files.read(os.path.join(directory, name))
+            except OSError:
+                continue
+            parsed, _errors = tf.parse_bytes(os.path.join(os.path.dirname(self.shown), name), data)
+            if parsed is not None:
+                out.append(parsed)
+        return out
+
+    def _auto_variables(self) -> dict[str, Any]:
+        """Values from the variable files Packer loads by itself, later files winning."""
+        from imds_iac_checks.formats.terraform import module as tf
+
+        if self.origin is None or self.files is None:
+            return {}
+        directory = os.path.dirname(self.origin)
+        inputs: dict[str, Any] = {}
+        for name in _listing(directory, (".auto.pkrvars.hcl", ".auto.pkrvars.json")):
+            shown = os.path.join(os.path.dirname(self.shown), name)
+            found, errors = tf.var_inputs(os.path.join(directory, name), shown, self.files)
+            inputs.update(found)
+            self.errors += errors
+        return inputs
+
+    def _uses(self, files: list[ParsedFile]) -> dict[str, list[_Use]]:
+        """Each source reference -> the builds that use it, in the order of the files."""
+        from imds_iac_checks.formats import packer
+        from imds_iac_checks.formats.terraform import syntax
+
+        out: dict[str, list[_Use]] = {}
+        index = 0
+        for parsed in files:
+            builds = [b for b in _top_blocks(parsed) if syntax.ident(b) == "build"]
+            if not builds:
+                continue
+            reader = packer._Reader(parsed.src.path, self._origin_of(parsed), self.files)
+            if b"provisioner" in parsed.src.data:
+                reader.hcl(parsed.src.data)
+            for build in builds:
+                body = syntax.child(build, "body")
+                attrs = syntax.attributes(body)
+                named = syntax.literal(parsed.src, attrs["name"]) if "name" in attrs else None
+                label = named if isinstance(named, str) and named else str(index)
+                index += 1
+                payloads = reader.by_build.get(build.start_byte, [])
+                refs: list[tuple[str, Node | None]] = []
+                if "sources" in attrs:
+                    refs += [(r, None) for r in packer._hcl_strings(parsed.src, attrs["sources"])]
+                for item in syntax.children(body, "block") if body is not None else []:
+                    labels = syntax.labels(parsed.src, item)
+                    if syntax.ident(item) == "source" and len(labels) == 1:
+                        refs.append((labels[0], item))
+                for ref, override in refs:
+                    key = _ref(ref)
+                    if key:
+                        use = _Use(parsed.src, build, label, override, payloads)
+                        out.setdefault(key, []).append(use)
+        return out
+
+    def _origin_of(self, parsed: ParsedFile) -> str | None:
+        if self.origin is None:
+            return None
+        return os.path.join(os.path.dirname(self.origin), os.path.basename(parsed.src.path))
+
+    # --- one source ---------------------------------------------------------------------------
+    def _source(
+        self,
+        module: Module,
+        src: Source,
+        block: Node,
+        kind: str,
+        name: str,
+        uses: list[_Use] | None,
+    ) -> list[Target]:
+        from imds_iac_checks.formats.terraform import syntax
+
+        uses = uses or []
+        address = f"source.{kind}.{name}"
+        body = syntax.child(block, "body")
+        header = src.span(block.named_children[0], block.named_children[2])
+        adding = [u for u in uses if u.override is not None and _adds(u)]
+        if not adding:
+            payloads = tuple(p for u in _distinct_builds(uses) for p in u.payloads)
+            where = _Where(src, block, header, [(src, body)])
+            return self._pair(module, kind, address, where, payloads)
+        out: list[Target] = []
+        for use in uses:
+            bodies = [(src, body)]
+            where = _Where(src, block, header, bodies)
+            if use.override is not None:
+                bodies.append((use.src, syntax.child(use.override, "body")))
+                if _adds(use):  # the settings this build adds are edited in its block
+                    over = use.override
+                    where = _Where(
+                        use.src,
+                        over,
+                        use.src.span(over.named_children[0], over.named_children[1]),
+                        bodies,
+                    )
+            named = address if len(uses) == 1 else f"build.{use.name}.{kind}.{name}"
+            out += self._pair(module, kind, named, where, tuple(use.payloads))
+        return out
+
+    def _pair(
+        self,
+        module: Module,
+        kind: str,
+        address: str,
+        where: _Where,
+        payloads: tuple[Payload, ...],
+    ) -> list[Target]:
+        from imds_iac_checks.formats.terraform import syntax
+
+        instance, ami = SOURCES[kind]
+        span = where.src.span(where.block)
+        out: list[Target] = []
+        if instance is not None:
+            block_span: Span | None = None
+            block_key: Span | None = None
+            settings: dict[str, tuple[Value, ...]] = {}
+            if instance.block is not None:
+                block_span, block_key, settings = _options(module, where.bodies)
+            out.append(
+                Target(
+                    spec=instance,
+                    address=address,
+                    path=where.src.path,
+                    span=span,
+                    header=where.header,
+                    block_span=block_span,
+                    settings=settings,
+                    format=FORMAT,
+                    block_key=block_key,
+                    user_data=payloads,
+                )
+            )
+        if ami is not None and not _skips_ami(module, where.bodies):
+            settings = {}
+            for src, body in where.bodies:
+                expr = syntax.attributes(body).get("imds_support")
+                if expr is not None:
+                    settings = _values(module, ami, IMDS_SUPPORT, src, expr)
+            out.append(
+                Target(
+                    spec=ami,
+                    address=address,
+                    path=where.src.path,
+                    span=span,
+                    header=where.header,
+                    block_span=span,
+                    settings=settings,
+                    format=FORMAT,
+                )
+            )
+        return out
+
+
+class _Where:
+    """Where a target is written: the block a fix edits (the source, or a build's ``source``
+    block that adds the settings), its header, and the bodies merged into the build's source."""
+
+    __slots__ = ("block", "bodies", "header", "src")
+
+    def __init__(
+        self, src: Source, block: Node, header: Span, bodies: list[tuple[Source, Node | None]]
+    ) -> None:
+        self.src = src
+        self.block = block
+        self.header = header
+        self.bodies = bodies
+
+
+def _top_blocks(parsed: ParsedFile) -> list[Node]:
+    from imds_iac_checks.formats.terraform import syntax
+
+    bodies = syntax.children(parsed.root, "body")
+    return [block for body in bodies for block in syntax.children(body, "block")]
+
+
+def _listing(directory: str, suffixes: tuple[str, ...]) -> list[str]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [n for n in names if n.endswith(suffixes) and os.path.isfile(os.path.join(directory, n))]
+
+
+def _adds(use: _Use) -> bool:
+    """The build's ``source`` block writes a setting read here."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    assert use.override is not None
+    body = syntax.child(use.override, "body")
+    if body is None:
+        return False
+    if "imds_support" in syntax.attributes(body):
+        return True
+    return any(
+        syntax.ident(b) == BLOCK
+        or (syntax.ident(b) == "dynamic" and syntax.labels(use.src, b) == [BLOCK])
+        for b in syntax.children(body, "block")
+    )
+
+
+def _distinct_builds(uses: list[_Use]) -> list[_Use]:
+    """One use per build block (a build may name a source twice)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for use in uses:
+        key = (use.src.path, use.build.start_byte)
+        if key not in seen:
+            seen.add(key)
+            out.append(use)
+    return out
+
+
+def _options(
+    module: Module, bodies: list[tuple[Source, Node | None]]
+) -> tuple[Span | None, Span | None, dict[str, tuple[Value, ...]]]:
+    """The build instance's metadata options: the block (static or ``dynamic``) of the first
+    body that writes one (Packer rejects a second)."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    for src, body in bodies:
+        options_body, block_span, iterator, block_key = module._options(
+            src, body, BLOCK, module.scope
+        )
+        if block_span is None:
+            continue
+        attrs = syntax.attributes(options_body)
+        scope = module.scope.with_names(**iterator) if iterator else module.scope
+        settings: dict[str, tuple[Value, ...]] = {}
+        spec = SOURCES["amazon-ebs"][0]
+        assert spec is not None
+        for key, field in _FIELDS.items():
+            expr = attrs.get(field)
+            if expr is not None:
+                settings.update(_values(module, spec, key, src, expr, scope))
+        if ENDPOINT in settings:
+            settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+        return block_span, block_key, settings
+    return None, None, {}
+
+
+def _endpoint(value: Value) -> Value:
+    if value.known and value.value == DISABLED:
+        return value._replace(value=None, problem=ENDPOINT_IGNORED)
+    return value
+
+
+def _values(
+    module: Module, spec: KindSpec, key: str, src: Source, expr: Node, scope: Any = None
+) -> dict[str, tuple[Value, ...]]:
+    from imds_iac_checks.formats.terraform.eval import unknown
+    from imds_iac_checks.formats.terraform.module import to_values
+
+    value = module.evaluate(src, expr, scope)
+    if not value.known and not value.choices and not value.links:
+        value = unknown(src, expr)  # no origin of its own: report it where it is used
+    where = (Link(src.span(expr), LinkKind.EXPRESSION),)
+    values = to_values(spec, key, value, where=where)
+    return {key: tuple(values)} if values else {}
+
+
+def _skips_ami(module: Module, bodies: list[tuple[Source, Node | None]]) -> bool:
+    """``skip_create_ami`` is known to be true: the build makes no AMI."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    for src, body in bodies:
+        expr = syntax.attributes(body).get("skip_create_ami")
+        if expr is not None:
+            value = module.evaluate(src, expr)
+            return value.known and not value.choices and value.v in (True, "true")
+    return False
+
+
+# --- JSON: HCL2's JSON syntax and legacy templates --------------------------------------------
+
+_HCL_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
+_USER_VAR = re.compile(r"\{\{\s*user\s+`([^`]+)`\s*\}\}")
+_TEMPLATED = ("${", "%{", "{{")
+
+
+class _JsonValues:
+    """Values of a JSON template: literals, and a variable written alone (``"${var.x}"``,
+    ``"{{user `x`}}"``) whose default in the same file is a literal; anything else unknown."""
+
+    def __init__(
+        self, loc: Locator, defaults: dict[str, DNode], pattern: re.Pattern[str], prefix: str
+    ) -> None:
+        self.loc = loc
+        self.defaults = defaults
+        self.pattern = pattern
+        self.prefix = prefix
+
+    def read(self, spec: KindSpec, key: str, node: DNode) -> list[Value]:
+        from imds_iac_checks.formats.structured import literal_value, unknown_value
+
+        if node.kind != SCALAR:
+            return [unknown_value(self.loc, node)]
+        text = node.value
+        if isinstance(text, str) and any(t in text for t in _TEMPLATED):
+            match = self.pattern.fullmatch(text.strip())
+            default = self.defaults.get(match.group(1)) if match is not None else None
+            if match is None or default is None:
+                why = compact(text)
+                if match is not None:
+                    why += f" ({self.prefix}{match.group(1)} has no default in this file)"
+                return [unknown_value(self.loc, node, why)]
+            subject = f"{self.prefix}{match.group(1)}"
+            if default.kind != SCALAR or (
+                isinstance(default.value, str) and any(t in default.value for t in _TEMPLATED)
+            ):
+                why = f"{compact(text)} ({subject} defaults to {compact(self.loc.source(default))})"
+                return [unknown_value(self.loc, node, why)]
+            via = (Link(self.loc.node_span(node), LinkKind.REFERENCE, subject),)
+            found = literal_value(
+                self.loc,
+                spec,
+                key,
+                default,
+                link=(LinkKind.VARIABLE_DEFAULT, subject),
+                via=via,
+            )
+            return [found] if found is not None else []
+        found = literal_value(self.loc, spec, key, node)
+        return [found] if found is not None else []
+
+
+def _json_target(
+    loc: Locator,
+    values: _JsonValues,
+    kind: str,
+    address: str,
+    node: DNode,
+    header: Span,
+    payloads: tuple[Payload, ...],
+) -> list[Target]:
+    from imds_iac_checks.formats.structured import unknown_value
+
+    instance, ami = SOURCES[kind]
+    span = loc.node_span(node)
+    out: list[Target] = []
+    if instance is not None:
+        settings: dict[str, tuple[Value, ...]] = {}
+        block_span = block_key = None
+        unknown_block: Value | None = None
+        options, key_node = node.get(BLOCK), node.key_node(BLOCK)
+        if instance.block is not None and options is not None and key_node is not None:
+            block_span, block_key = loc.node_span(options), loc.node_span(key_node)
+            if options.kind == MAP:
+                for key, field in _FIELDS.items():
+                    written = options.get(field)
+                    if written is not None:
+                        found = values.read(instance, key, written)
+                        if found:
+                            settings[key] = tuple(found)
+                if ENDPOINT in settings:
+                    settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+            else:  # "${var.options}": an object from elsewhere
+                unknown_block = unknown_value(loc, options)
+        out.append(
+            Target(
+                spec=instance,
+                address=address,
+                path=loc.path,
+                span=span,
+                header=header,
+                block_span=block_span,
+                settings=settings,
+                format=FORMAT,
+                block_key=block_key,
+                user_data=payloads,
+                unknown_block=unknown_block,
+            )
+        )
+    skip = node.get("skip_create_ami")
+    skipped = skip is not None and skip.kind == SCALAR and skip.value in (True, "true")
+    if ami is not None and not skipped:
+        written = node.get("imds_support")
+        found = values.read(ami, IMDS_SUPPORT, written) if written is not None else []
+        out.append(
+            Target(
+                spec=ami,
+                address=address,
+                path=loc.path,
+                span=span,
+                header=header,
+                block_span=span,
+                settings={IMDS_SUPPORT: tuple(found)} if found else {},
+                format=FORMAT,
+            )
+        )
+    return out
+
+
+def _read_json(shown: str, data: bytes) -> tuple[Locator, DNode] | ScanError:
+    from imds_iac_checks.formats.doc import parse_json
+
+    try:
+        text = decode(data)
+        return Locator(shown, text), parse_json(text)
+    except DocError as exc:
+        return ScanError(shown, 0, 0, f"invalid JSON: {exc.message}")
+
+
+def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
+    """A ``.pkr.json`` file: ``{"source": {"amazon-ebs": {"name": {...}}}}``."""
+    from imds_iac_checks.formats import packer
+
+    read = _read_json(shown, data)
+    if isinstance(read, ScanError):
+        return [], [read]
+    loc, root = read
+    if root.kind != MAP:
+        return [], []
+    defaults: dict[str, DNode] = {}
+    for block in packer._items(root.get("variable")):
+        for variable, decl in block.pairs():
+            default = decl.get("default") if decl.kind == MAP else None
+            if default is not None:
+                defaults.setdefault(str(variable.value), default)
+    values = _JsonValues(loc, defaults, _HCL_VAR, "var.")
+    reader = packer._Reader(shown, None, None)
+    if b"provisioner" in data:
+        reader.json(data)
+    by_source: dict[str, list[Payload]] = {}
+    for build in packer._items(root.get("build")):
+        for ref in packer._strings(build.get("sources")):
+            by_source.setdefault(_ref(ref), []).extend(reader.by_build.get(build.start, []))
+    out: list[Target] = []
+    for block in packer._items(root.get("source")):
+        for type_key, named in block.pairs():
+            kind = str(type_key.value)
+            if kind not in SOURCES or named.kind != MAP:
+                continue
+            for name_key, body in named.pairs():
+                if body.kind != MAP:
+                    continue
+                name = str(name_key.value)
+                header = loc.node_span(name_key)
+                runs = tuple(by_source.get(f"{kind}.{name}", []))
+                out += _json_target(loc, values, kind, f"source.{kind}.{name}", body, header, runs)
+    return out, []
+
+
+def legacy_targets(
+    shown: str, data: bytes, payloads: list[Payload]
+) -> tuple[list[Target], list[ScanError]]:
+    """A legacy JSON template's Amazon builders; ``payloads`` (its provisioners) run on each."""
+    read = _read_json(shown, data)
+    if isinstance(read, ScanError):
+        return [], [read]
+    loc, root = read
+    builders = root.get("builders") if root.kind == MAP else None
+    if builders is None or builders.kind != SEQ:
+        return [], []
+    defaults: dict[str, DNode] = {}
+    variables = root.get("variables")
+    if variables is not None and variables.kind == MAP:
+        defaults = {str(k.value): v for k, v in variables.pairs()}
+    values = _JsonValues(loc, defaults, _USER_VAR, "variables.")
+    out: list[Target] = []
+    for builder in builders.items:
+        if builder.kind != MAP:
+            continue
+        kind_node, key = builder.get("type"), builder.key_node("type")
+        if kind_node is None or key is None or kind_node.value not in SOURCES:
+            continue
+        kind = str(kind_node.value)
+        name_node = builder.get("name")
+        name = str(name_node.value) if name_node is not None and name_node.kind == SCALAR else kind
+        header = loc.span(key.start, kind_node.end)
+        out += _json_target(loc, values, kind, name, builder, header, tuple(payloads))
+    return out, []
