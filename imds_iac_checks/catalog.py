@@ -93,6 +93,7 @@ def render_markdown(rule: dict[str, Any]) -> str:
         "terraform": "hcl",
         "cloudformation": "yaml",
         "ec2-api-json": "json",
+        "packer": "hcl",
         "shell": "sh",
         "powershell": "powershell",
         "python": "python",

@@ -13,6 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
+from imds_iac_checks.formats import packer_targets
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -84,7 +85,7 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert cloudformation <= TYPES | set(LAUNCHERS)
+    assert cloudformation <= TYPES | set(LAUNCHERS) | set(packer_targets.KINDS)
 
 
 def test_every_kind_is_documented() -> None:
@@ -98,6 +99,7 @@ def test_every_kind_is_documented() -> None:
     launchers = {k for k, s in KINDS.items() if s.remedy and not s.fields} | {
         k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
     }
+    launchers |= {k for k, s in packer_targets.KINDS.items() if s.remedy and not s.fields}
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
     # cannot be found.

@@ -51,7 +51,7 @@ def payloads(
     """The payloads of a Packer template (HCL2 by the name ``.pkr.hcl``, else JSON)."""
     if b"provisioner" not in data:
         return [], []
-    reader = _Reader(shown, origin, files)
+    reader = Reader(shown, origin, files)
     if shown.lower().endswith(".pkr.hcl"):
         reader.hcl(data)
     else:
@@ -59,7 +59,7 @@ def payloads(
     return reader.out, reader.errors
 
 
-class _Reader:
+class Reader:
     def __init__(self, shown: str, origin: str | None, files: Files | None) -> None:
         self.shown = shown
         self.origin = origin
@@ -96,7 +96,7 @@ class _Reader:
             owner = ""
             sources = attrs.get("sources")
             if sources is not None:
-                names = _hcl_strings(src, sources)
+                names = hcl_strings(src, sources)
                 owner = names[0] if len(names) == 1 else ""
             first = len(self.out)
             for item in syntax.children(inner, "block") if inner is not None else []:
@@ -130,7 +130,7 @@ class _Reader:
         for name in ("script", "scripts"):
             expr = attrs.get(name)
             if expr is not None:
-                paths += _hcl_strings(src, expr, path_root=True)
+                paths += hcl_strings(src, expr, path_root=True)
         self._scripts(paths, language, owner)
 
     # --- JSON --------------------------------------------------------------------------------
@@ -148,18 +148,18 @@ class _Reader:
             return
         legacy = root.get("provisioners")
         if legacy is not None:
-            for item in _items(legacy):
+            for item in items(legacy):
                 kind = _scalar(item.get("type"))
                 if kind in _LANGUAGES:
                     self._json_provisioner(loc, item, _LANGUAGES[kind], "")
-        for build in _items(root.get("build")):
-            sources = _strings(build.get("sources"))
+        for build in items(root.get("build")):
+            sources = strings(build.get("sources"))
             owner = sources[0] if len(sources) == 1 else ""
             first = len(self.out)
-            for entry in _items(build.get("provisioner")):
+            for entry in items(build.get("provisioner")):
                 for key, value in entry.pairs():
                     if key.value in _LANGUAGES:
-                        for body in _items(value):
+                        for body in items(value):
                             self._json_provisioner(loc, body, _LANGUAGES[key.value], owner)
             self.by_build[build.start] = self.out[first:]
 
@@ -176,7 +176,7 @@ class _Reader:
                     b.hole(loc.source(element))
             span = loc.node_span(inline)
             self.out.append(b.payload(span, _WHAT, language, owner=owner, holes=_HOLES))
-        paths = _strings(item.get("script")) + _strings(item.get("scripts"))
+        paths = strings(item.get("script")) + strings(item.get("scripts"))
         self._scripts([p for p in paths if p and "{{" not in p and "${" not in p], language, owner)
 
     # --- script files ------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def _hcl_string(b: Builder, chars: ByteChars, node: Node) -> None:
             b.hole(text[start:end])
 
 
-def _hcl_strings(src: Any, expr: Node, *, path_root: bool = False) -> list[str]:
+def hcl_strings(src: Any, expr: Node, *, path_root: bool = False) -> list[str]:
     """The strings of a string or a list of strings written as literals (with ``path_root``:
     ``${path.root}/x`` is ``x``, the template's directory being where paths start)."""
     from imds_iac_checks.formats.terraform import syntax
@@ -260,7 +260,7 @@ def _hcl_strings(src: Any, expr: Node, *, path_root: bool = False) -> list[str]:
     return out
 
 
-def _items(node: DNode | None) -> list[DNode]:
+def items(node: DNode | None) -> list[DNode]:
     if node is None:
         return []
     if node.kind == SEQ:
@@ -274,7 +274,7 @@ def _scalar(node: DNode | None) -> str:
     return node.value
 
 
-def _strings(node: DNode | None) -> list[str]:
+def strings(node: DNode | None) -> list[str]:
     """A string, or the strings of a list."""
     if node is None:
         return []

@@ -267,7 +267,7 @@ class _Template:
             builds = [b for b in _top_blocks(parsed) if syntax.ident(b) == "build"]
             if not builds:
                 continue
-            reader = packer._Reader(parsed.src.path, self._origin_of(parsed), self.files)
+            reader = packer.Reader(parsed.src.path, self._origin_of(parsed), self.files)
             if b"provisioner" in parsed.src.data:
                 reader.hcl(parsed.src.data)
             for build in builds:
@@ -279,7 +279,7 @@ class _Template:
                 payloads = reader.by_build.get(build.start_byte, [])
                 refs: list[tuple[str, Node | None]] = []
                 if "sources" in attrs:
-                    refs += [(r, None) for r in packer._hcl_strings(parsed.src, attrs["sources"])]
+                    refs += [(r, None) for r in packer.hcl_strings(parsed.src, attrs["sources"])]
                 for item in syntax.children(body, "block") if body is not None else []:
                     labels = syntax.labels(parsed.src, item)
                     if syntax.ident(item) == "source" and len(labels) == 1:
@@ -649,21 +649,21 @@ def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     if root.kind != MAP:
         return [], []
     defaults: dict[str, DNode] = {}
-    for block in packer._items(root.get("variable")):
+    for block in packer.items(root.get("variable")):
         for variable, decl in block.pairs():
             default = decl.get("default") if decl.kind == MAP else None
             if default is not None:
                 defaults.setdefault(str(variable.value), default)
     values = _JsonValues(loc, defaults, _HCL_VAR, "var.")
-    reader = packer._Reader(shown, None, None)
+    reader = packer.Reader(shown, None, None)
     if b"provisioner" in data:
         reader.json(data)
     by_source: dict[str, list[Payload]] = {}
-    for build in packer._items(root.get("build")):
-        for ref in packer._strings(build.get("sources")):
+    for build in packer.items(root.get("build")):
+        for ref in packer.strings(build.get("sources")):
             by_source.setdefault(_ref(ref), []).extend(reader.by_build.get(build.start, []))
     out: list[Target] = []
-    for block in packer._items(root.get("source")):
+    for block in packer.items(root.get("source")):
         for type_key, named in block.pairs():
             kind = str(type_key.value)
             if kind not in SOURCES or named.kind != MAP:

@@ -398,7 +398,10 @@ def test_packer_legacy_json_template(tmp_path: Path) -> None:
     targets, errors = data_files.parse(
         "packer.json", raw, origin=str(path), files=Files(None), payloads=out
     )
-    assert targets == [] and errors == []
+    assert errors == []
+    # the builder's build instance and AMI (formats/packer_targets.py) run the provisioners
+    assert [t.kind for t in targets] == ["amazon-ebs", "amazon-ebs:ami"]
+    assert targets[0].user_data == tuple(out)
     assert [p.what for p in out] == ["Packer provisioner", "Packer provisioner script"]
     inline = out[0]
     assert inline.text == f'echo "{{{{user `version`}}}}" > /etc/v\ncurl -s {IMDS}/ami-id'
