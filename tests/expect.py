@@ -28,6 +28,8 @@ ARGS = re.compile(r"(?:#|//)\s*imds-args:(.*)$")
 INLINE = (
     ".tf",
     ".tfvars",
+    ".pkr.hcl",  # Packer HCL2 templates and their variable files
+    ".pkrvars.hcl",
     ".yaml",
     ".yml",
     ".template",

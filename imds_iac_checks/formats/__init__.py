@@ -68,6 +68,8 @@ FILE_KINDS = (
     # Packer templates: their provisioners run on the build instance (formats/scripts.py).
     FileKind(".pkr.json", "json", "script"),
     FileKind(".pkr.hcl", "hcl", "script"),
+    # Packer variable files: read with the templates of their directory, edited by fixes.
+    FileKind(".pkrvars.hcl", "hcl", ""),
     FileKind(".tf.json", "json", "terraform-json"),
     FileKind(".tf", "hcl", "terraform", exact=True),
     FileKind(".tfvars", "hcl", ""),

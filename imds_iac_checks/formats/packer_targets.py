@@ -220,13 +220,13 @@ class _Template:
 
     # --- the directory ------------------------------------------------------------------------
     def _siblings(self) -> list[ParsedFile]:
-        """The other ``.pkr.hcl`` files of the template's directory, parsed (one that does not
-        parse is reported when it is scanned itself; its names are then not declared here)."""
+        """The other ``.pkr.hcl`` files of the template's directory, parsed; one that does not
+        parse is reported (its names are then not declared here)."""
         from imds_iac_checks.formats.terraform import module as tf
 
         if self.origin is None or self.files is None:
             return []
-        directory = os.path.dirname(self.origin)
+        directory = os.path.dirname(os.path.abspath(self.origin))
         here = os.path.basename(self.origin)
         out = []
         for name in _listing(directory, (".pkr.hcl",))[:MAX_SIBLINGS]:
@@ -234,12 +234,19 @@ class _Template:
                 continue
             try:
                 data = self.files.read(os.path.join(directory, name))
-            except OSError:
+            except OSError as exc:
+                message = f"cannot read: {exc.strerror or exc}"
+                self.errors.append(ScanError(self._shown(name), 0, 0, message))
                 continue
-            parsed, _errors = tf.parse_bytes(os.path.join(os.path.dirname(self.shown), name), data)
+            parsed, errors = tf.parse_bytes(self._shown(name), data)
+            self.errors += errors
             if parsed is not None:
                 out.append(parsed)
         return out
+
+    def _shown(self, name: str) -> str:
+        """A file beside the template, as findings show it."""
+        return os.path.join(os.path.dirname(self.shown), name)
 
     def _auto_variables(self) -> dict[str, Any]:
         """Values from the variable files Packer loads by itself, later files winning."""
@@ -247,11 +254,10 @@ class _Template:
 
         if self.origin is None or self.files is None:
             return {}
-        directory = os.path.dirname(self.origin)
+        directory = os.path.dirname(os.path.abspath(self.origin))
         inputs: dict[str, Any] = {}
         for name in _listing(directory, (".auto.pkrvars.hcl", ".auto.pkrvars.json")):
-            shown = os.path.join(os.path.dirname(self.shown), name)
-            found, errors = tf.var_inputs(os.path.join(directory, name), shown, self.files)
+            found, errors = tf.var_inputs(os.path.join(directory, name), self._shown(name), self.files)
             inputs.update(found)
             self.errors += errors
         return inputs
@@ -294,7 +300,9 @@ class _Template:
     def _origin_of(self, parsed: ParsedFile) -> str | None:
         if self.origin is None:
             return None
-        return os.path.join(os.path.dirname(self.origin), os.path.basename(parsed.src.path))
+        return os.path.join(
+            os.path.dirname(os.path.abspath(self.origin)), os.path.basename(parsed.src.path)
+        )
 
     # --- one source ---------------------------------------------------------------------------
     def _source(

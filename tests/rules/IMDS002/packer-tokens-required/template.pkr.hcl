@@ -1,0 +1,21 @@
+variable "tokens" {
+  type    = string
+  default = "required"
+}
+
+source "amazon-ebs" "app" {
+  ami_name      = "app-{{timestamp}}"
+  instance_type = "t3.micro"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ec2-user"
+  imds_support  = "v2.0"
+
+  metadata_options {
+    http_endpoint = "enabled"
+    http_tokens   = var.tokens
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.app"]
+}

