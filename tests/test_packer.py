@@ -82,7 +82,8 @@ def test_a_source_is_evaluated_with_every_file_of_its_directory(cli, tmp_path: P
         tmp_path,
         "web.pkr.hcl",
         SOURCE.replace(
-            "}\n", "  imds_support  = \"v2.0\"\n  metadata_options {\n"
+            "}\n",
+            '  imds_support  = "v2.0"\n  metadata_options {\n'
             "    http_tokens = local.tokens\n  }\n}\n",
         ),
     )
@@ -112,7 +113,8 @@ def test_a_sibling_that_does_not_parse_leaves_its_names_unknown(cli, tmp_path: P
         tmp_path,
         "web.pkr.hcl",
         SOURCE.replace(
-            "}\n", '  imds_support  = "v2.0"\n  metadata_options {\n'
+            "}\n",
+            '  imds_support  = "v2.0"\n  metadata_options {\n'
             "    http_tokens = var.tokens\n  }\n}\n",
         ),
     )
@@ -259,7 +261,8 @@ def test_the_fix_edits_the_source_and_a_second_run_does_nothing(cli, golden: Pat
         '    http_tokens                 = "required"\n'
         "    http_put_response_hop_limit = 1\n  }\n}\n"
     ) in text
-    assert 'http_tokens = "required" # imds-expect' in (golden / "build.auto.pkrvars.hcl").read_text()
+    variables = (golden / "build.auto.pkrvars.hcl").read_text()
+    assert 'http_tokens = "required" # imds-expect' in variables
     assert "X-aws-ec2-metadata-token: $${TOKEN}" in text  # HCL's escape of the shell's ${
     third = cli("fix", "--unsafe-fixes", ".", cwd=golden)
     assert third.out.startswith("Nothing fixed") and third.code == 0
@@ -324,8 +327,10 @@ def test_a_comment_in_a_template_suppresses_its_findings(cli, tmp_path: Path) ->
         "web.pkr.hcl",
         SOURCE.replace(
             '"web" {', '"web" { # imds-iac: ignore[IMDS001] the build VPC has no IMDS route'
-        ).replace('  ssh_username  = "ec2-user"\n', '  ssh_username  = "ec2-user"\n'
-                  "  # imds-iac: ignore[IMDS003] never fires here\n"),
+        ).replace(
+            '  ssh_username  = "ec2-user"\n',
+            '  ssh_username  = "ec2-user"\n  # imds-iac: ignore[IMDS003] never fires here\n',
+        ),
     )
     run = cli("check", "--format", "json", ".", cwd=tmp_path)
     got = {(f["rule_id"], f["suppressed"]) for f in run.json()["findings"]}

@@ -257,7 +257,8 @@ class _Template:
         directory = os.path.dirname(os.path.abspath(self.origin))
         inputs: dict[str, Any] = {}
         for name in _listing(directory, (".auto.pkrvars.hcl", ".auto.pkrvars.json")):
-            found, errors = tf.var_inputs(os.path.join(directory, name), self._shown(name), self.files)
+            on_disk = os.path.join(directory, name)
+            found, errors = tf.var_inputs(on_disk, self._shown(name), self.files)
             inputs.update(found)
             self.errors += errors
         return inputs
