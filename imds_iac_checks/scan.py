@@ -582,8 +582,10 @@ def _host(target: Target, by_address: dict[str, Target]) -> Host:
         if template is not None:
             settings = {**template.settings, **settings}
     state = host_state(target, settings)
-    # No tokens setting anywhere it could be written: the account's default decides.
+    # No tokens setting anywhere it could be written: the account's default decides (unless
+    # the tool that deploys it sends its own: Packer sends optional tokens).
     defaulted = state == "allowed" and TOKENS not in settings and ENDPOINT not in settings
+    defaulted = defaulted and default_setting(target, TOKENS) is None
     return Host(target.address, target.header, state, defaulted and bool(target.spec.fields))
 
 

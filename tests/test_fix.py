@@ -677,7 +677,7 @@ SETTING_WORDS = re.compile(
     r"instance_metadata_options|InstanceMetadataOptions|minimum_instance_metadata_service_version|"
     r"MinimumInstanceMetadataServiceVersion|instance_metadata_service_configuration|"
     r"InstanceMetadataServiceConfiguration|Default|limit|required|\"optional\"|optional|^\s*[}{],?\s*$|"
-    r"AWS::NoValue"
+    r"AWS::NoValue|imds_support|ImdsSupport"
 )
 
 

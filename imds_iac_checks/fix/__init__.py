@@ -655,7 +655,7 @@ def _drop_conflicts(planned: list[Planned], not_fixed: dict[Finding, str]) -> li
                 if e == other:
                     continue
                 if (e.start < other.end and other.start < e.end) or (
-                    e.start == other.start == e.end == other.end
+                    e.start == other.start == e.end == other.end and not _lines(e, other)
                 ):
                     clash = True
         if clash:
@@ -664,6 +664,12 @@ def _drop_conflicts(planned: list[Planned], not_fixed: dict[Finding, str]) -> li
         edits.extend(e for e in p.edits if e not in edits)
         kept.append(p)
     return kept
+
+
+def _lines(a: Edit, b: Edit) -> bool:
+    """Two insertions of whole lines at one place (a Packer source gets a metadata_options
+    block and imds_support): made one after the other, each stays whole lines."""
+    return a.text.endswith(b"\n") and b.text.endswith(b"\n")
 
 
 def _build(

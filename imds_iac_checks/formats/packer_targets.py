@@ -136,6 +136,12 @@ KINDS = {spec.kind: spec for pair in SOURCES.values() for spec in pair if spec i
 MAX_SIBLINGS = 200
 
 
+def ami_address(address: str) -> str:
+    """The address of the AMI a source (or legacy builder) registers: its own, so that reports
+    count it apart from the build instance. Packer names have no dots, so it is unambiguous."""
+    return f"{address}.ami"
+
+
 def worth(data: bytes) -> bool:
     """Only a file that names an Amazon source type can declare one."""
     return b"amazon-" in data
@@ -386,7 +392,7 @@ class _Template:
             out.append(
                 Target(
                     spec=ami,
-                    address=address,
+                    address=ami_address(address),
                     path=where.src.path,
                     span=span,
                     header=where.header,
@@ -625,7 +631,7 @@ def _json_target(
         out.append(
             Target(
                 spec=ami,
-                address=address,
+                address=ami_address(address),
                 path=loc.path,
                 span=span,
                 header=header,
