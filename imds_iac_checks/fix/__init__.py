@@ -655,7 +655,7 @@ def _drop_conflicts(planned: list[Planned], not_fixed: dict[Finding, str]) -> li
                 if e == other:
                     continue
                 if (e.start < other.end and other.start < e.end) or (
-                    e.start == other.start == e.end == other.end and not _lines(e, other)
+                    e.start == other.start == e.end == other.end and not _composable(e, other)
                 ):
                     clash = True
         if clash:
@@ -666,10 +666,12 @@ def _drop_conflicts(planned: list[Planned], not_fixed: dict[Finding, str]) -> li
     return kept
 
 
-def _lines(a: Edit, b: Edit) -> bool:
-    """Two insertions of whole lines at one place (a Packer source gets a metadata_options
-    block and imds_support): made one after the other, each stays whole lines."""
-    return a.text.endswith(b"\n") and b.text.endswith(b"\n")
+def _composable(a: Edit, b: Edit) -> bool:
+    """Two insertions at one place that stay valid one after the other (a Packer source gets
+    a metadata_options block and imds_support): whole lines (HCL, YAML), or members appended
+    after the last member of a JSON object (each begins with its comma)."""
+    lines = a.text.endswith(b"\n") and b.text.endswith(b"\n")
+    return lines or (a.text.startswith(b",") and b.text.startswith(b","))
 
 
 def _build(
