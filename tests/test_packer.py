@@ -340,3 +340,29 @@ def test_a_comment_in_a_template_suppresses_its_findings(cli, tmp_path: Path) ->
         ("IMDS009", None),
         ("IMDS005", None),  # the IMDS003 ignore suppresses nothing
     }
+
+
+def test_a_comment_in_an_auto_variable_file_suppresses_the_finding_there(
+    cli, tmp_path: Path
+) -> None:
+    write(tmp_path, "variables.pkr.hcl", 'variable "tokens" {\n  default = "required"\n}\n')
+    write(
+        tmp_path, "ci.auto.pkrvars.hcl", 'tokens = "optional" # imds-iac: ignore[IMDS002] CI only\n'
+    )
+    write(
+        tmp_path,
+        "web.pkr.hcl",
+        SOURCE.replace(
+            "}\n",
+            '  imds_support  = "v2.0"\n'
+            "  metadata_options {\n    http_tokens = var.tokens\n  }\n}\n",
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    [f] = run.json()["findings"]
+    assert (f["rule_id"], f["path"], f["suppressed"]) == (
+        "IMDS002",
+        "ci.auto.pkrvars.hcl",
+        "imds-iac: ignore: CI only",
+    )
+    assert run.code == 0
