@@ -388,7 +388,14 @@ def warnings(request: Request) -> list[str]:
     """What the person applying these policies must know, for standard error and comments."""
     out = []
     if request.format != "declarative" and "no-modify" in request.statements:
-        out.append(MIGRATION_WARNING)
+        if request.exempt:
+            out.append(
+                MIGRATION_WARNING.replace(
+                    "call, including", "call except the exempt principals', including", 1
+                )
+            )
+        else:
+            out.append(MIGRATION_WARNING)
     if request.format == "declarative":
         out.append(DECLARATIVE_NOTE)
     else:

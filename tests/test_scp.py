@@ -580,3 +580,57 @@ def test_importing_the_cli_does_not_import_the_guardrails() -> None:
     code = "import sys, imds_iac_checks.cli; print('imds_iac_checks.guardrails' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+# --- docs/guardrails.md --------------------------------------------------------------------------
+
+GUIDE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "guardrails.md"
+
+
+def _page_commands() -> list[str]:
+    from tests.test_readme import examples
+
+    return [m.group("command") for m in examples(GUIDE_PAGE.read_text(encoding="utf-8"))]
+
+
+def test_the_page_shows_the_commands() -> None:
+    commands = _page_commands()
+    assert "imds-iac scp" in commands
+    assert any("--format declarative" in c for c in commands)
+    assert any("--format terraform" in c for c in commands)
+    assert any("--exempt-principal" in c for c in commands)
+
+
+@pytest.mark.parametrize("command", _page_commands())
+def test_the_pages_examples_are_what_the_commands_print(command: str) -> None:
+    """docs/guardrails.md is checked as the README is (``python tests/test_scp.py --update``)."""
+    from tests.test_readme import examples, run_example
+
+    (block,) = [
+        m for m in examples(GUIDE_PAGE.read_text(encoding="utf-8")) if m.group("command") == command
+    ]
+    assert block.group("output") == run_example(command), (
+        f"docs/guardrails.md's output of `{command}` is stale: run python tests/test_scp.py --update"
+    )
+
+
+def _update_page() -> None:
+    from tests.test_readme import examples, run_example
+
+    text = GUIDE_PAGE.read_text(encoding="utf-8")
+    out, last = [], 0
+    for m in examples(text):
+        printed = run_example(m.group("command"))
+        if printed and not printed.endswith("\n"):
+            printed += "\n"
+        out += [text[last : m.start("output")], printed]
+        last = m.end("output")
+    out.append(text[last:])
+    GUIDE_PAGE.write_text("".join(out), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--update"]:
+        _update_page()
+    else:
+        sys.exit("usage: python tests/test_scp.py --update")
