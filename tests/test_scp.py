@@ -610,7 +610,8 @@ def test_the_pages_examples_are_what_the_commands_print(command: str) -> None:
         m for m in examples(GUIDE_PAGE.read_text(encoding="utf-8")) if m.group("command") == command
     ]
     assert block.group("output") == run_example(command), (
-        f"docs/guardrails.md's output of `{command}` is stale: run python tests/test_scp.py --update"
+        f"docs/guardrails.md's output of `{command}` is stale: "
+        "run python tests/test_scp.py --update"
     )
 
 
