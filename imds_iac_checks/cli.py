@@ -1083,8 +1083,9 @@ def _scp(args: Namespace) -> int:
             hop_limit=hop,
             split=args.split,
             format=args.format,
-            targets=tuple(guardrails.check_target(t) for t in args.target),
-            exempt=tuple(guardrails.check_principal(p) for p in args.exempt),
+            # each once, in the order given
+            targets=tuple(dict.fromkeys(guardrails.check_target(t) for t in args.target)),
+            exempt=tuple(dict.fromkeys(guardrails.check_principal(p) for p in args.exempt)),
             size_limit=args.size_limit,
             minify=args.minify,
         )

@@ -294,6 +294,28 @@ def test_several_targets_attach_with_for_each(cli: Any, here: Path) -> None:
     assert "  target_id = each.value\n" in run.out
 
 
+def test_a_target_or_principal_given_twice_counts_once(cli: Any, here: Path) -> None:
+    arn = "arn:aws:iam::*:role/break-glass"
+    run = cli("scp", "--exempt-principal", arn, "--exempt-principal", arn)
+    assert run.json()["Statement"][0]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": arn}
+    run = cli("scp", "--format", "cloudformation", "--target", "r-ab12", "--target", "r-ab12")
+    assert '        - "r-ab12"\n' in run.out
+    assert run.out.count('"r-ab12"') == 1
+
+
+def test_names_and_descriptions_fit_what_aws_organizations_accepts(cli: Any, here: Path) -> None:
+    """CreatePolicy: a name of at most 128 characters, a description of at most 512."""
+    from ruamel.yaml import YAML
+
+    for statements in ("role-delivery,require-tokens,no-opt-out,hop-limit", "no-modify"):
+        for split in ([], ["--split"]):
+            options = ["--hop-limit", "64", "--statement", statements, *split]
+            run = cli("scp", "--format", "cloudformation", *options)
+            for resource in YAML(typ="safe").load(run.out)["Resources"].values():
+                assert len(resource["Properties"]["Name"]) <= 128
+                assert 0 < len(resource["Properties"]["Description"]) <= 512
+
+
 # --- the declarative policy -----------------------------------------------------------------------
 
 
