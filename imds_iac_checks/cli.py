@@ -508,8 +508,16 @@ def _add_scp_options(parser: argparse.ArgumentParser) -> None:
         default="json",
         metavar="FORMAT",
         help="json (the policy document; the default), terraform (aws_organizations_policy), "
-        "cloudformation (AWS::Organizations::Policy), or declarative (an EC2 declarative "
-        "policy of instance metadata defaults)",
+        "cloudformation (AWS::Organizations::Policy), or declarative (the EC2 declarative "
+        "policy as JSON: --declarative --format json)",
+    )
+    parser.add_argument(
+        "--declarative",
+        dest="declarative",
+        action="store_true",
+        help="print the EC2 declarative policy of instance metadata defaults instead of the "
+        "SCP (in --format json, terraform or cloudformation; --format declarative is the same "
+        "as JSON)",
     )
     parser.add_argument(
         "--target",
@@ -1088,6 +1096,7 @@ def _scp(args: Namespace) -> int:
             exempt=tuple(dict.fromkeys(guardrails.check_principal(p) for p in args.exempt)),
             size_limit=args.size_limit,
             minify=args.minify,
+            declarative=args.declarative,
         )
         policies = guardrails.build(request)
     except (ConfigError, guardrails.GuardrailError) as exc:

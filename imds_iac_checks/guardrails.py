@@ -95,6 +95,8 @@ SCP_SIZE_LIMIT = 10_240  # characters; 5,120 before 15 May 2026
 DECLARATIVE_SIZE_LIMIT = 10_000
 INSTANCES = "arn:aws:ec2:*:*:instance/*"
 
+# --format: how the policy is written. "declarative" is the declarative policy as JSON (the
+# same as --declarative --format json).
 FORMATS = ("json", "terraform", "cloudformation", "declarative")
 
 # name -> (Sid, what it denies). The order is the merged policy's.
@@ -179,6 +181,7 @@ class Policy:
     description: str
     document: dict[str, Any]
     statements: tuple[str, ...] = ()
+    type: str = "SERVICE_CONTROL_POLICY"  # or DECLARATIVE_POLICY_EC2
 
 
 @dataclass
@@ -193,6 +196,7 @@ class Request:
     exempt: tuple[str, ...] = ()
     size_limit: int = SCP_SIZE_LIMIT
     minify: bool = False
+    declarative: bool = False  # the EC2 declarative policy instead of the SCP
     notes: list[str] = field(default_factory=list)
 
 
@@ -249,18 +253,22 @@ def build(request: Request) -> list[Policy]:
     policy over the size limit."""
     if request.format not in FORMATS:
         raise GuardrailError(f"--format: unknown format {request.format!r}")
-    if request.format in ("json", "declarative") and request.targets:
+    if request.format == "declarative":
+        request.format, request.declarative = "json", True
+        shown = "declarative"
+    else:
+        shown = request.format
+    if request.format == "json" and request.targets:
         raise GuardrailError(
             f"--target attaches the policy in Terraform or CloudFormation output, not in "
-            f"--format {request.format} (attach a JSON policy with aws organizations "
-            "attach-policy)"
+            f"--format {shown} (attach a JSON policy with aws organizations attach-policy)"
         )
-    if request.minify and request.format not in ("json", "declarative"):
+    if request.minify and request.format != "json":
         raise GuardrailError(
-            "--minify applies to --format json and declarative (Terraform's jsonencode and "
-            "CloudFormation send the document minified already)"
+            "--minify applies to JSON output (Terraform's jsonencode and CloudFormation send "
+            "the document minified already)"
         )
-    if request.format == "declarative":
+    if request.declarative:
         return [_declarative(request)]
     groups = [(name,) for name in request.statements] if request.split else [request.statements]
     policies = [_scp(group, request) for group in groups]
@@ -309,7 +317,7 @@ def _declarative(request: Request) -> Policy:
     others = [n for n in request.statements if n not in _DECLARATIVE_FIELDS]
     if not chosen:
         raise GuardrailError(
-            f"--format declarative: {', '.join(others)} has no declarative counterpart "
+            f"declarative policy: {', '.join(others)} has no declarative counterpart "
             "(select require-tokens or hop-limit, or print it as an SCP)"
         )
     if others:
@@ -337,6 +345,7 @@ def _declarative(request: Request) -> Policy:
         "IMDSv2 account defaults (imds-iac scp)",
         document,
         tuple(chosen),
+        "DECLARATIVE_POLICY_EC2",
     )
     _check_size(policy, request)
     return policy
@@ -352,20 +361,20 @@ def document_text(document: dict[str, Any], *, minify: bool = False) -> str:
 def counted_size(policy: Policy, request: Request) -> int:
     """The characters AWS counts against the size limit for this output: JSON as printed
     (the CLI saves it as given), Terraform's jsonencode and CloudFormation minified."""
-    if request.format in ("json", "declarative"):
+    if request.format == "json":
         return len(document_text(policy.document, minify=request.minify))
     return len(document_text(policy.document, minify=True))
 
 
 def _check_size(policy: Policy, request: Request) -> None:
-    declarative = request.format == "declarative"
+    declarative = request.declarative
     limit = DECLARATIVE_SIZE_LIMIT if declarative else request.size_limit
     size = counted_size(policy, request)
     if size <= limit:
         return
     kind = "declarative policy" if declarative else "SCP"
     advice = []
-    if request.format in ("json", "declarative") and not request.minify:
+    if request.format == "json" and not request.minify:
         minified = len(document_text(policy.document, minify=True))
         if minified <= limit:
             advice.append(f"--minify (the same document is {minified:,} characters minified)")
@@ -387,7 +396,7 @@ def _check_size(policy: Policy, request: Request) -> None:
 def warnings(request: Request) -> list[str]:
     """What the person applying these policies must know, for standard error and comments."""
     out = []
-    if request.format != "declarative" and "no-modify" in request.statements:
+    if not request.declarative and "no-modify" in request.statements:
         if request.exempt:
             out.append(
                 MIGRATION_WARNING.replace(
@@ -396,7 +405,7 @@ def warnings(request: Request) -> list[str]:
             )
         else:
             out.append(MIGRATION_WARNING)
-    if request.format == "declarative":
+    if request.declarative:
         out.append(DECLARATIVE_NOTE)
     else:
         out.append(ATTACHMENT_NOTE)
@@ -407,7 +416,7 @@ def warnings(request: Request) -> list[str]:
 
 
 def render(policies: list[Policy], request: Request) -> str:
-    if request.format in ("json", "declarative"):
+    if request.format == "json":
         if len(policies) == 1:
             return document_text(policies[0].document, minify=request.minify) + "\n"
         by_name = {p.name: p.document for p in policies}
@@ -420,7 +429,12 @@ def render(policies: list[Policy], request: Request) -> str:
 
 
 def _comment_lines(request: Request, prefix: str) -> list[str]:
-    lines = [f"{prefix} Generated by imds-iac scp: the IMDSv2 guardrails of {GUIDE_URL}"]
+    if request.declarative:
+        lines = [
+            f"{prefix} Generated by imds-iac scp: an EC2 declarative policy, {DECLARATIVE_URL}"
+        ]
+    else:
+        lines = [f"{prefix} Generated by imds-iac scp: the IMDSv2 guardrails of {GUIDE_URL}"]
     for text in warnings(request):
         lines.extend(_wrap(f"Warning: {text}.", prefix))
     return lines
@@ -518,7 +532,7 @@ def _terraform(policies: list[Policy], request: Request) -> str:
                 [
                     ("name", policy.name),
                     ("description", policy.description),
-                    ("type", "SERVICE_CONTROL_POLICY"),
+                    ("type", policy.type),
                 ],
                 2,
             ),
@@ -546,7 +560,7 @@ def _terraform(policies: list[Policy], request: Request) -> str:
 
 # CloudFormation --------------------------------------------------------------------------------
 
-_PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -589,6 +603,12 @@ def _yaml(value: Any, indent: int) -> list[str]:
     return lines
 
 
+def _template_description(request: Request) -> str:
+    if request.declarative:
+        return "IMDSv2 account defaults: an EC2 declarative policy (imds-iac scp)"
+    return "IMDSv2 guardrails (imds-iac scp)"
+
+
 def _logical_id(label: str) -> str:
     return "".join(part.capitalize() for part in label.split("_")) + "Policy"
 
@@ -597,14 +617,14 @@ def _cloudformation(policies: list[Policy], request: Request) -> str:
     lines = _comment_lines(request, "#")
     lines += [
         'AWSTemplateFormatVersion: "2010-09-09"',
-        'Description: "IMDSv2 guardrails (imds-iac scp)"',
+        f"Description: {json.dumps(_template_description(request))}",
         "Resources:",
     ]
     for policy in policies:
         properties: dict[str, Any] = {
             "Name": policy.name,
             "Description": policy.description,
-            "Type": "SERVICE_CONTROL_POLICY",
+            "Type": policy.type,
             "Content": policy.document,
         }
         if request.targets:

@@ -337,6 +337,18 @@ def test_the_declarative_policy_sets_the_instance_metadata_defaults(cli: Any, he
     assert "--statement role-delivery,no-modify" in run.err
 
 
+def test_declarative_is_a_policy_kind_in_every_format(cli: Any, here: Path) -> None:
+    assert cli("scp", "--declarative").out == cli("scp", "--format", "declarative").out
+    run = cli("scp", "--declarative", "--format", "terraform", "--target", "r-ab12")
+    assert run.code == 0, run.err
+    assert '  type        = "DECLARATIVE_POLICY_EC2"\n' in run.out
+    assert '          "@@assign" = "required"\n' in run.out
+    assert 'resource "aws_organizations_policy_attachment" "imdsv2_defaults"' in run.out
+    run = cli("scp", "--declarative", "--format", "cloudformation")
+    assert '      Type: "DECLARATIVE_POLICY_EC2"\n' in run.out
+    assert "        ec2_attributes:\n" in run.out
+
+
 def test_the_declarative_policy_follows_the_statements(cli: Any, here: Path) -> None:
     defaults = cli("scp", "--format", "declarative", "--statement", "hop-limit").json()
     assert set(defaults["ec2_attributes"]["instance_metadata_defaults"]) == {
@@ -442,12 +454,16 @@ VARIANTS = [
         "--hop-limit",
         "2",
     ],
+    ["--declarative"],
+    ["--declarative", "--statement", "hop-limit", "--hop-limit", "3", "--target", "r-ab12"],
 ]
 
 
 def _expected(cli: Any, options: list[str]) -> dict[str, Any]:
     """The documents by policy name, as --format json prints them."""
     out = cli("scp", "-q", *options).json()
+    if "--declarative" in options:
+        return {"imdsv2-defaults": out}
     return out if "--split" in options else {"imdsv2-guardrails": out}
 
 
@@ -546,9 +562,10 @@ def test_cloudformation_output_passes_cfn_lint_and_holds_the_document(cli: Any, 
         documents = {r["Properties"]["Name"]: r["Properties"]["Content"] for r in resources}
         assert documents == _expected(cli, _without_targets(options))
         targets = [options[j + 1] for j, o in enumerate(options) if o == "--target"]
+        kind = "DECLARATIVE_POLICY_EC2" if "--declarative" in options else "SERVICE_CONTROL_POLICY"
         for resource in resources:
             assert resource["Properties"].get("TargetIds", []) == targets
-            assert resource["Properties"]["Type"] == "SERVICE_CONTROL_POLICY"
+            assert resource["Properties"]["Type"] == kind
     # cfn-lint catches a broken template (the check is not vacuous), and passes ours
     broken = here / "broken.yaml"
     broken.write_text(
