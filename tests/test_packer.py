@@ -366,3 +366,26 @@ def test_a_comment_in_an_auto_variable_file_suppresses_the_finding_there(
         "imds-iac: ignore: CI only",
     )
     assert run.code == 0
+
+
+def test_each_file_of_a_directory_is_parsed_once_per_scan(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory of N templates: each is read with the other N - 1, parsed once (not N
+    times: quadratic work on a large directory)."""
+    from imds_iac_checks.formats.terraform import module as tf
+
+    for i in range(12):
+        write(tmp_path, f"s{i}.pkr.hcl", SOURCE.replace('"web"', f'"web{i}"'))
+    parsed: Counter[str] = Counter()
+    real = tf.parse_bytes
+
+    def counting(shown: str, data: bytes, only_relevant: bool = False):  # type: ignore[no-untyped-def]
+        parsed[shown] += 1
+        return real(shown, data, only_relevant)
+
+    monkeypatch.setattr(tf, "parse_bytes", counting)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.json()["summary"]["targets"] == 24
+    assert set(parsed) == {f"s{i}.pkr.hcl" for i in range(12)}
+    assert max(parsed.values()) == 1

@@ -196,7 +196,7 @@ class _Template:
         from imds_iac_checks.formats.terraform import module as tf
         from imds_iac_checks.formats.terraform import syntax
 
-        parsed, errors = tf.parse_bytes(self.shown, self.data)
+        parsed, errors = self._parse(self.shown, self.data)
         if parsed is None:
             return [], errors
         sources = [
@@ -228,7 +228,6 @@ class _Template:
     def _siblings(self) -> list[ParsedFile]:
         """The other ``.pkr.hcl`` files of the template's directory, parsed; one that does not
         parse is reported (its names are then not declared here)."""
-        from imds_iac_checks.formats.terraform import module as tf
 
         if self.origin is None or self.files is None:
             return []
@@ -244,7 +243,7 @@ class _Template:
                 message = f"cannot read: {exc.strerror or exc}"
                 self.errors.append(ScanError(self._shown(name), 0, 0, message))
                 continue
-            parsed, errors = tf.parse_bytes(self._shown(name), data)
+            parsed, errors = self._parse(self._shown(name), data)
             self.errors += errors
             if parsed is not None:
                 out.append(parsed)
@@ -280,16 +279,14 @@ class _Template:
             builds = [b for b in _top_blocks(parsed) if syntax.ident(b) == "build"]
             if not builds:
                 continue
-            reader = packer.Reader(parsed.src.path, self._origin_of(parsed), self.files)
-            if b"provisioner" in parsed.src.data:
-                reader.hcl(parsed.src.data)
+            by_build = self._builds(parsed)
             for build in builds:
                 body = syntax.child(build, "body")
                 attrs = syntax.attributes(body)
                 named = syntax.literal(parsed.src, attrs["name"]) if "name" in attrs else None
                 label = named if isinstance(named, str) and named else str(index)
                 index += 1
-                payloads = reader.by_build.get(build.start_byte, [])
+                payloads = by_build.get(build.start_byte, [])
                 refs: list[tuple[str, Node | None]] = []
                 if "sources" in attrs:
                     refs += [(r, None) for r in packer.hcl_strings(parsed.src, attrs["sources"])]
@@ -303,6 +300,35 @@ class _Template:
                         use = _Use(parsed.src, build, label, override, payloads)
                         out.setdefault(key, []).append(use)
         return out
+
+    def _parse(self, shown: str, data: bytes) -> tuple[ParsedFile | None, list[ScanError]]:
+        """A file of the directory, parsed once per scan (each file of a directory of N
+        templates is read with the other N - 1)."""
+        from imds_iac_checks.formats.terraform import module as tf
+
+        cache = _cache(self.files)
+        if cache is None:
+            return tf.parse_bytes(shown, data)
+        key = (shown, data)
+        if key not in cache.parsed:
+            cache.parsed[key] = tf.parse_bytes(shown, data)
+        return cache.parsed[key]
+
+    def _builds(self, parsed: ParsedFile) -> dict[int, list[Payload]]:
+        """The payloads of a file's build blocks, by where each starts (read once per scan:
+        the script files they name are read through the scan's Files)."""
+        from imds_iac_checks.formats import packer
+
+        cache = _cache(self.files)
+        key = (parsed.src.path, parsed.src.data)
+        if cache is not None and key in cache.builds:
+            return cache.builds[key]
+        reader = packer.Reader(parsed.src.path, self._origin_of(parsed), self.files)
+        if b"provisioner" in parsed.src.data:
+            reader.hcl(parsed.src.data)
+        if cache is not None:
+            cache.builds[key] = reader.by_build
+        return reader.by_build
 
     def _origin_of(self, parsed: ParsedFile) -> str | None:
         if self.origin is None:
@@ -402,6 +428,32 @@ class _Template:
                 )
             )
         return out
+
+
+class _Cache:
+    """What one scan (one :class:`Files`) has parsed of template files: a directory's files
+    are read with each of its templates."""
+
+    def __init__(self, files: Files) -> None:
+        self.files = files
+        self.parsed: dict[tuple[str, bytes], tuple[ParsedFile | None, list[ScanError]]] = {}
+        self.builds: dict[tuple[str, bytes], dict[int, list[Payload]]] = {}
+
+
+_CACHES: list[_Cache] = []  # the last scan's (a new Files is a new scan)
+MAX_CACHED = 1024  # files per scan; beyond, parsed again
+
+
+def _cache(files: Files | None) -> _Cache | None:
+    if files is None:
+        return None
+    if not _CACHES or _CACHES[0].files is not files:
+        _CACHES[:] = [_Cache(files)]
+    cache = _CACHES[0]
+    if len(cache.parsed) > MAX_CACHED or len(cache.builds) > MAX_CACHED:
+        cache.parsed.clear()
+        cache.builds.clear()
+    return cache
 
 
 class _Where:
