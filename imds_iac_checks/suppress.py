@@ -289,14 +289,17 @@ def _reason(
             for entry in inline.get(line, ()):
                 if _covers(entry, f.rule_id):
                     return entry.why, entry.key
-    if target is None or not target.path.endswith(".tf"):
+    if target is None or not (target.path.endswith(".tf") or target.format == "ansible"):
         return None, None
     where = of(target.path)
     if not where:
         return None, None
+    # The resource's first line (an Ansible task: its lines down to the module's key) or the
+    # comment line above it.
     header = target.header.line
-    for line in (header, header - 1):
-        if line == header - 1 and line not in where.comment_only:
+    first = min(target.span.line, header) if target.format == "ansible" else header
+    for line in (*range(first, header + 1), first - 1):
+        if line == first - 1 and line not in where.comment_only:
             continue
         for entry in where.inline.get(line, ()):
             if _covers(entry, f.rule_id):
