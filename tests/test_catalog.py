@@ -13,6 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
+from imds_iac_checks.formats import ansible
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -83,7 +84,11 @@ def test_peer_ids() -> None:
 def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
-    cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
+    # kinds of other formats' adapters
+    others = {spec.kind for spec in ansible.KINDS}
+    cloudformation = {
+        k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_") and k not in others
+    }
     assert cloudformation <= TYPES | set(LAUNCHERS)
 
 
@@ -98,6 +103,7 @@ def test_every_kind_is_documented() -> None:
     launchers = {k for k, s in KINDS.items() if s.remedy and not s.fields} | {
         k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
     }
+    launchers |= {s.kind for s in ansible.KINDS if s.remedy and not s.fields}
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
     # cannot be found.
