@@ -65,7 +65,7 @@ def test_messages_say_where_a_value_comes_from_and_the_modules_default(cli) -> N
 def test_role_variables_are_followed_to_defaults_and_vars(cli) -> None:
     run = cli("check", "--format", "concise", "fixtures/ansible/roles", cwd=ROOT)
     assert _lines(run.out)[0] == (
-        "fixtures/ansible/roles/web/defaults/main.yml:7:18: IMDS002 [task \"Launch the web "
+        'fixtures/ansible/roles/web/defaults/main.yml:7:18: IMDS002 [task "Launch the web '
         'tier"] http_tokens is "optional" (default of web_http_tokens, via '
         "{{ web_http_tokens }} at fixtures/ansible/roles/web/tasks/main.yml:10); set it to "
         '"required" (the resource exists only when web_launch | bool)'
@@ -99,7 +99,11 @@ def test_fix_edits_the_arguments_and_the_variables_and_a_second_run_is_a_no_op(
         "          http_put_response_hop_limit: 1  # imds-expect: IMDS003\n"
     ) in after
     # Minimal edits: every line of the original is still there but the ones changed.
-    changed = {"    imds_tokens: optional", "          http_tokens: optional", "          http_put_response_hop_limit: 3"}
+    changed = {
+        "    imds_tokens: optional",
+        "          http_tokens: optional",
+        "          http_put_response_hop_limit: 3",
+    }
     kept = [line for line in before.splitlines() if line.split("  #")[0] not in changed]
     assert all(line in after.splitlines() for line in kept)
     assert "web_http_tokens: required" in (root / "roles/web/defaults/main.yml").read_text()
@@ -221,9 +225,7 @@ def test_tasks_that_launch_nothing_are_no_targets(cli, tmp_path: Path) -> None:
     assert doc["findings"] == [] and doc["summary"]["targets"] == 0
 
 
-def test_an_instance_takes_the_options_of_the_launch_template_it_names(
-    cli, tmp_path: Path
-) -> None:
+def test_an_instance_takes_the_options_of_the_launch_template_it_names(cli, tmp_path: Path) -> None:
     write(
         tmp_path,
         "fleet.yml",
@@ -293,9 +295,9 @@ def test_variables_of_the_task_and_its_block_and_undefined_ones(cli, tmp_path: P
     got = [(f["rule_id"], f["line"], f["fix"]) for f in doc["findings"]]
     # task vars: inside the task, a safe fix; the block's hop limit through a second variable
     assert got == [("IMDS002", 13, "safe"), ("IMDS003", 23, "unsafe"), ("IMDS004", 28, None)]
-    assert "not_here is not set in the task's, block's or play's vars" in doc["findings"][2][
-        "message"
-    ]
+    assert (
+        "not_here is not set in the task's, block's or play's vars" in doc["findings"][2]["message"]
+    )
     assert 'more_hops in the vars of block "web"' in doc["findings"][1]["message"]
 
 
@@ -366,7 +368,7 @@ def test_imdsv1_calls_of_the_same_playbook_and_of_user_data(cli, tmp_path: Path)
     run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
     assert "Fixed 2 findings" in run.out
     text = (tmp_path / "site.yml").read_text()
-    assert 'X-aws-ec2-metadata-token: ${TOKEN}' in text and "http_tokens: required" in text
+    assert "X-aws-ec2-metadata-token: ${TOKEN}" in text and "http_tokens: required" in text
 
 
 def test_addresses_are_unique_and_when_is_said(cli, tmp_path: Path) -> None:

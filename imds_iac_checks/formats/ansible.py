@@ -53,6 +53,7 @@ from imds_iac_checks.model import (
     Link,
     LinkKind,
     Payload,
+    Scalar,
     ScanError,
     Target,
     Value,
@@ -74,7 +75,7 @@ _FIELDS = {
 _SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}"}
 # The suboption defaults of both modules' metadata_options (argument_spec since amazon.aws
 # 2.0.0 / community.aws 1.5.0): sent whenever metadata_options is given.
-_BLOCK_DEFAULTS = {TOKENS: "optional", ENDPOINT: "enabled", HOP_LIMIT: 1}
+_BLOCK_DEFAULTS: dict[str, Scalar] = {TOKENS: "optional", ENDPOINT: "enabled", HOP_LIMIT: 1}
 
 
 def _kind(name: str) -> KindSpec:
@@ -210,7 +211,10 @@ def _role(path: str, origin: str | None, files: Files | None) -> _Scope:
         root = os.sep.join(parts[:-up])
         shown_root = "/".join(shown[:-up]) if len(shown) > up else ""
         scope = _Scope()
-        for sub, kind in (("vars", LinkKind.VARIABLE_FILE), ("defaults", LinkKind.VARIABLE_DEFAULT)):
+        for sub, kind in (
+            ("vars", LinkKind.VARIABLE_FILE),
+            ("defaults", LinkKind.VARIABLE_DEFAULT),
+        ):
             for name in ("main.yml", "main.yaml"):
                 where = os.path.join(root, sub, name)
                 if not os.path.isfile(where):
@@ -284,7 +288,9 @@ class _Reader:
         out = []
         for target in self.out:
             count = seen[target.address] = seen.get(target.address, 0) + 1
-            out.append(target if count == 1 else target._replace(address=f"{target.address} #{count}"))
+            out.append(
+                target if count == 1 else target._replace(address=f"{target.address} #{count}")
+            )
         return out
 
     def play(self, play: DNode) -> None:
@@ -294,7 +300,9 @@ class _Reader:
             label = f"play {compact(self.loc.source(hosts), 40)}" if hosts is not None else "play"
         else:
             label = f"play {_quoted(name)}"
-        scope = _Scope().inner(play.get("vars"), self.loc, LinkKind.VARIABLE_FILE, f"the vars of {label}")
+        scope = _Scope().inner(
+            play.get("vars"), self.loc, LinkKind.VARIABLE_FILE, f"the vars of {label}"
+        )
         for key in PLAY_TASKS:
             tasks = play.get(key)
             if tasks is not None and tasks.kind == SEQ:
@@ -319,9 +327,9 @@ class _Reader:
         found = _module(task)
         if found is None:
             return
-        written, spec, key, args = found
+        written, spec, module_key, args = found
         scope = scope.inner(task.get("vars"), self.loc, LinkKind.VARIABLE_FILE, "the task's vars")
-        _Task(self, task, scope, where, written, spec, key, args).read()
+        _Task(self, task, scope, where, written, spec, module_key, args).read()
 
 
 class _Task:
@@ -443,7 +451,10 @@ class _Task:
 
     def template_keys(self) -> tuple[str, ...]:
         keys = []
-        for fields, prefix in ((("template_name", "name"), "name:"), (("template_id", "id"), "id:")):
+        for fields, prefix in (
+            (("template_name", "name"), "name:"),
+            (("template_id", "id"), "id:"),
+        ):
             for field in fields:
                 node = self.option(field)
                 if node is None:
@@ -510,9 +521,11 @@ def _resolve(
     _, value_node, where, kind, place = found
     step = Link(loc.node_span(node), LinkKind.REFERENCE, compact(raw))
     chain = (step, *via)
-    if value_node.kind == SCALAR and isinstance(value_node.value, str):
-        if any(mark in value_node.value for mark in _TEMPLATED):
-            return _resolve(scope, where, spec, setting, value_node, chain, depth + 1)
+    templated = isinstance(value_node.value, str) and any(
+        mark in value_node.value for mark in _TEMPLATED
+    )
+    if value_node.kind == SCALAR and templated:
+        return _resolve(scope, where, spec, setting, value_node, chain, depth + 1)
     if value_node.kind != SCALAR or value_node.tag is not None:
         return _unknown(where, value_node, chain)
     link = (kind, name, place)
