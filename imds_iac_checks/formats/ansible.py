@@ -36,7 +36,16 @@ import os
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.formats.doc import (
+    MAP,
+    SCALAR,
+    SEQ,
+    DNode,
+    DocError,
+    Locator,
+    decode,
+    parse_yaml,
+)
 from imds_iac_checks.formats.playbooks import (
     MAX_DEPTH,
     PLAY_KEYS,
@@ -223,8 +232,6 @@ def _role(path: str, origin: str | None, files: Files | None) -> _Scope:
                 role_name = parts[-up - 1] if len(parts) > up else ""
                 place = f"the {sub} of role {role_name}" if kind == LinkKind.VARIABLE_FILE else ""
                 try:
-                    from imds_iac_checks.formats.doc import parse_yaml
-
                     text = decode(files.read(where))
                     docs = parse_yaml(text)
                 except (OSError, DocError):
@@ -374,7 +381,9 @@ class _Task:
         state = self.literal("state")
         if state in _GONE:
             return
-        if spec is LEGACY_EC2 and (state not in (None, "present") or self.has("instance_ids")):
+        if spec is LEGACY_EC2 and (
+            state not in (None, "present") or self.has("instance_ids") or not self.has("image")
+        ):
             return  # the legacy module starts, stops or terminates the instances it is given
         if spec is INSTANCE and not any(self.has(n) for n in _WHAT[INSTANCE.kind]):
             return  # no image to launch from: it manages instances that exist
