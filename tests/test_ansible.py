@@ -405,3 +405,43 @@ def test_yaml_that_names_no_module_is_not_parsed() -> None:
     first = playbooks.parsed(data)
     assert first is not None and playbooks.parsed(data) is first
     assert playbooks.parsed(b"- [unclosed\n") is None
+
+
+def test_a_variable_cycle_and_a_key_written_twice(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "cycle.yml",
+        """
+        - hosts: localhost
+          vars:
+            a: "{{ b }}"
+            b: "{{ a }}"
+          tasks:
+            - name: cycle
+              amazon.aws.ec2_instance:
+                image_id: ami-123456
+                metadata_options:
+                  http_tokens: "{{ a }}"
+        """,
+    )
+    write(
+        tmp_path,
+        "twice.yml",
+        """
+        - hosts: localhost
+          tasks:
+            - name: twice
+              amazon.aws.ec2_instance:
+                image_id: ami-123456
+                metadata_options:
+                  http_tokens: required
+                  http_tokens: optional
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert [(f["rule_id"], f["path"], f["line"]) for f in doc["findings"]] == [
+        ("IMDS004", "cycle.yml", 4),
+    ]
+    assert "more than 8 variables deep, or a cycle" in doc["findings"][0]["message"]
+    assert [(e["path"], e["line"]) for e in doc["errors"]] == [("twice.yml", 7)]
+    assert "duplicate key 'http_tokens' (Ansible takes the last one" in doc["errors"][0]["message"]

@@ -45,6 +45,7 @@ from imds_iac_checks.formats.doc import (
     Locator,
     decode,
     parse_yaml,
+    watch_duplicates,
 )
 from imds_iac_checks.formats.playbooks import (
     MAX_DEPTH,
@@ -53,7 +54,7 @@ from imds_iac_checks.formats.playbooks import (
     free_form,
     parsed,
 )
-from imds_iac_checks.formats.structured import literal_value, unknown_value
+from imds_iac_checks.formats.structured import literal_value, unknown_value, without_duplicates
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
@@ -175,7 +176,7 @@ class _Scope(NamedTuple):
 
     def find(self, name: str) -> tuple[DNode, DNode, Locator, str, str] | None:
         for mapping, loc, kind, place in self.sources:
-            for key, value in mapping.pairs():
+            for key, value in reversed(mapping.items):  # written twice: Ansible takes the last
                 if key.value == name:
                     return key, value, loc, kind, place
         return None
@@ -193,17 +194,21 @@ def targets(
     loc = Locator(path, text)
     reader = _Reader(loc)
     role = _role(path, origin, files)
-    for root in roots:
-        if root.kind != SEQ:
-            continue
-        for item in root.items:
-            if item.kind != MAP:
+    with watch_duplicates() as read_twice:
+        for root in roots:
+            if root.kind != SEQ:
                 continue
-            if any(k.value in PLAY_KEYS for k, _ in item.pairs()) and _module(item) is None:
-                reader.play(item)
-            else:
-                reader.task(item, role, (), 0)
-    return reader.done(), []
+            for item in root.items:
+                if item.kind != MAP:
+                    continue
+                if any(k.value in PLAY_KEYS for k, _ in item.pairs()) and _module(item) is None:
+                    reader.play(item)
+                else:
+                    reader.task(item, role, (), 0)
+    found = reader.done()
+    if not found:
+        return [], []
+    return without_duplicates(loc, found, read_twice, "Ansible takes the last one, with a warning")
 
 
 def _role(path: str, origin: str | None, files: Files | None) -> _Scope:
@@ -520,7 +525,10 @@ def _resolve(
     if match is None:
         return _unknown(loc, node, via)
     name = match.group(1)
-    found = scope.find(name) if depth < _MAX_INDIRECTION else None
+    if depth >= _MAX_INDIRECTION:
+        expression = f"{compact(raw)} (more than {_MAX_INDIRECTION} variables deep, or a cycle)"
+        return _unknown(loc, node, via, expression)
+    found = scope.find(name)
     if found is None:
         expression = (
             f"{compact(raw)} ({name} is not set in the task's, block's or play's vars nor in the "
