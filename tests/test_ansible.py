@@ -443,5 +443,5 @@ def test_a_variable_cycle_and_a_key_written_twice(cli, tmp_path: Path) -> None:
         ("IMDS004", "cycle.yml", 4),
     ]
     assert "more than 8 variables deep, or a cycle" in doc["findings"][0]["message"]
-    assert [(e["path"], e["line"]) for e in doc["errors"]] == [("twice.yml", 7)]
+    assert [(e["path"], e["line"]) for e in doc["errors"]] == [("twice.yml", 8)]
     assert "duplicate key 'http_tokens' (Ansible takes the last one" in doc["errors"][0]["message"]
