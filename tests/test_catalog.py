@@ -79,12 +79,20 @@ def test_peer_ids() -> None:
     assert CATALOG["IMDS004"]["peers"] == {}
 
 
+# Kinds of the formats that are neither Terraform nor CloudFormation (each module's KINDS).
+_FORMAT_KINDS = {
+    kind
+    for module in ("imds_iac_checks.formats.kubernetes", "imds_iac_checks.formats.eksctl")
+    for kind in __import__(module, fromlist=["KINDS"]).KINDS
+}
+
+
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert cloudformation <= TYPES | set(LAUNCHERS)
+    assert cloudformation <= TYPES | set(LAUNCHERS) | _FORMAT_KINDS
 
 
 def test_every_kind_is_documented() -> None:
