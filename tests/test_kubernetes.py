@@ -338,9 +338,7 @@ def test_blanking_keeps_offsets_and_marks_control_lines() -> None:
     found = gotemplate.actions(HELM)
     blanked = gotemplate.blank(HELM, found)
     assert len(blanked) == len(HELM)
-    assert [len(line) for line in blanked.splitlines()] == [
-        len(line) for line in HELM.splitlines()
-    ]
+    assert [len(line) for line in blanked.splitlines()] == [len(line) for line in HELM.splitlines()]
     assert blanked.splitlines()[0].strip() == ""  # {{- if }} alone: blanks
     assert "name: xxxx" in blanked  # an inline value: a plain word
     words = [a.word for a in found if a.silent]

@@ -12,6 +12,7 @@ parts of the text lie inside a conditional (``{{ if }}``, ``{{ with }}``, ``{{ r
 """
 
 import re
+from bisect import bisect_right
 from typing import NamedTuple
 
 # Words that open, continue or close a control structure, or produce no output.
@@ -37,12 +38,81 @@ class Action(NamedTuple):
     silent: bool
 
 
-class Region(NamedTuple):
-    """Text under a condition: ``[start, end)`` is rendered only when ``when`` holds."""
+class Scope(NamedTuple):
+    """The conditions text is under: the innermost one (``when``: what must hold for the text
+    to be rendered) and the scope it is nested in. One object per branch: text in the same
+    branch has the same scope."""
 
-    start: int
-    end: int
     when: str
+    parent: "Scope | None"
+    depth: int
+
+
+# How many conditions a description names (the innermost ones; deeper nesting is summed up).
+MAX_NAMED = 6
+
+
+class Scopes:
+    """The scope of every part of a text, from its actions: each branch of an ``if``/``else``
+    (and ``else if``), the body of a ``with`` or ``range``, a ``define`` (a named template,
+    rendered only where it is included). Unbalanced actions are ignored. A lookup costs a binary
+    search."""
+
+    def __init__(self, found: list[Action]) -> None:
+        self.ends: list[int] = []
+        self.states: list[Scope | None] = []
+        # open structures: (opening word, first condition, the scope outside it)
+        opened: list[tuple[str, str, Scope | None]] = []
+        state: Scope | None = None
+        for action in found:
+            word = action.word
+            if word in _OPENERS:
+                rest = action.body[len(word) :].strip()
+                opened.append((word, rest, state))
+                state = Scope(_when(word, rest), state, state.depth + 1 if state else 1)
+            elif word == "else" and opened:
+                kind, first, outside = opened[-1]
+                rest = action.body[len("else") :].strip()
+                if rest.startswith("if "):
+                    when = f"{{{{ else {rest} }}}} holds"
+                else:
+                    when = f"{{{{ {kind} {first} }}}} does not hold"
+                    if state is not None and state.when.startswith("{{ else if"):
+                        when = f"no condition of {{{{ {kind} {first} }}}} and its else ifs holds"
+                state = Scope(when, outside, outside.depth + 1 if outside else 1)
+            elif word == "end" and opened:
+                state = opened.pop()[2]
+            else:
+                continue
+            self.ends.append(action.end)
+            self.states.append(state)
+
+    def at(self, offset: int) -> Scope | None:
+        """The scope of the text at ``offset``."""
+        index = bisect_right(self.ends, offset) - 1
+        return self.states[index] if index >= 0 else None
+
+    @staticmethod
+    def describe(scope: Scope | None, outside: Scope | None = None) -> str | None:
+        """The conditions of ``scope`` that ``outside`` (the scope of what holds it) does not
+        have, outermost first, joined with "and"; None when there are none."""
+        names: list[str] = []  # innermost first
+        inner, other = scope, outside
+        while inner is not None and (other is None or inner.depth > other.depth):
+            names.append(inner.when)
+            inner = inner.parent
+        while other is not None and other.depth > (inner.depth if inner is not None else 0):
+            other = other.parent
+        while inner is not None and inner is not other:  # up to the scope they share
+            names.append(inner.when)
+            inner = inner.parent
+            other = other.parent if other is not None else None
+        if not names:
+            return None
+        shown = names[:MAX_NAMED]
+        text = " and ".join(reversed(shown))
+        more = len(names) - len(shown)
+        return f"{text} (and {more} more conditions)" if more else text
 
 
 def actions(text: str) -> list[Action]:
@@ -60,17 +130,25 @@ def actions(text: str) -> list[Action]:
         comment = inner.startswith("/*")
         word = "" if comment else (inner.split(None, 1)[0] if inner else "")
         silent = comment or word in _SILENT or bool(_ASSIGN.match(inner))
-        found.append(Action(at, end, inner, word, _alone(text, at, end), silent))
+        found.append(Action(at, end, inner, word, False, silent))
         at = text.find("{{", end)
-    # "alone" means alone with other actions too: `{{- if .x }}{{ end }}` on one line
-    lines: dict[int, list[int]] = {}
+    # "alone": with nothing but blanks, other actions and a comment on its line(s); each line
+    # is looked at once (one long line of many actions costs its length, not that per action)
+    group: list[int] = []
     for index, action in enumerate(found):
-        lines.setdefault(text.rfind("\n", 0, action.start), []).append(index)
-    for indexes in lines.values():
-        if len(indexes) > 1 and _only_actions(text, [found[i] for i in indexes]):
-            for i in indexes:
-                found[i] = found[i]._replace(alone=True)
+        if group and text.find("\n", found[group[-1]].end, action.start) >= 0:
+            _mark_alone(text, found, group)
+            group = []
+        group.append(index)
+    if group:
+        _mark_alone(text, found, group)
     return found
+
+
+def _mark_alone(text: str, found: list[Action], group: list[int]) -> None:
+    if _only_actions(text, [found[i] for i in group]):
+        for i in group:
+            found[i] = found[i]._replace(alone=True)
 
 
 def _close(text: str, pos: int) -> int:
@@ -85,7 +163,7 @@ def _close(text: str, pos: int) -> int:
                 continue
             if char == quote:
                 quote = ""
-        elif char in "\"`":
+        elif char in '"`':
             quote = char
         elif char == "}" and text.startswith("}}", pos):
             return pos + 2
@@ -93,14 +171,6 @@ def _close(text: str, pos: int) -> int:
             return pos  # an action left open: stop before the next one
         pos += 1
     return size
-
-
-def _alone(text: str, start: int, end: int) -> bool:
-    begin = text.rfind("\n", 0, start) + 1
-    stop = text.find("\n", end)
-    stop = len(text) if stop < 0 else stop
-    after = text[end:stop].strip()
-    return not text[begin:start].strip() and (not after or after.startswith("#"))
 
 
 def _only_actions(text: str, group: list[Action]) -> bool:
@@ -132,39 +202,6 @@ def blank(text: str, found: list[Action]) -> str:
     return "".join(parts)
 
 
-def regions(found: list[Action]) -> list[Region]:
-    """The conditional parts of the text: each branch of an ``if``/``else`` (and ``else if``),
-    the body of a ``with`` or ``range``. A ``define`` (a named template, rendered only where it
-    is included) is a region too. Unbalanced actions are ignored."""
-    out: list[Region] = []
-    # open structures: [word, condition of the current branch, where it started, conditions so far]
-    stack: list[list[str | int | list[str]]] = []
-    for action in found:
-        word = action.word
-        if word in _OPENERS:
-            rest = action.body[len(word) :].strip()
-            stack.append([word, _when(word, rest), action.end, [rest]])
-        elif word == "else" and stack:
-            top = stack[-1]
-            kind, when, start, seen = top
-            assert isinstance(start, int) and isinstance(seen, list) and isinstance(when, str)
-            out.append(Region(start, action.start, when))
-            rest = action.body[len("else") :].strip()
-            if rest.startswith("if "):
-                seen.append(rest[3:].strip())
-                top[1] = f"{{{{ else {rest} }}}} holds"
-            elif len(seen) == 1:
-                top[1] = f"{{{{ {kind} {seen[0]} }}}} does not hold"
-            else:
-                top[1] = f"no condition of {{{{ {kind} {seen[0]} }}}} and its else ifs holds"
-            top[2] = action.end
-        elif word == "end" and stack:
-            _, when, start, _ = stack.pop()
-            assert isinstance(start, int) and isinstance(when, str)
-            out.append(Region(start, action.start, when))
-    return out
-
-
 def _when(word: str, rest: str) -> str:
     if word == "if":
         return f"{{{{ if {rest} }}}} holds"
@@ -175,15 +212,12 @@ def _when(word: str, rest: str) -> str:
     return f"the named template {{{{ {word} {rest} }}}} is included"
 
 
-def conditions(found: list[Region], start: int, end: int) -> list[Region]:
-    """The regions that hold ``[start, end)``, outermost first."""
-    inside = [r for r in found if r.start <= start and end <= r.end]
-    return sorted(inside, key=lambda r: (r.start, -r.end))
-
-
-def overlaps(found: list[Action], start: int, end: int) -> Action | None:
-    """The first action that overlaps ``[start, end)`` (or, for an empty range, holds it)."""
-    for action in found:
-        if action.start < max(end, start + 1) and start < action.end:
-            return action
+def overlapping(found: list[Action], starts: list[int], start: int, end: int) -> Action | None:
+    """The first action that overlaps ``[start, end)`` (or, for an empty range, holds
+    ``start``); ``starts`` are the actions' starts."""
+    index = max(bisect_right(starts, start) - 1, 0)
+    while index < len(found) and found[index].start < max(end, start + 1):
+        if start < found[index].end:
+            return found[index]
+        index += 1
     return None

@@ -25,6 +25,7 @@ with the condition it exists under. :mod:`.eksctl` reads eksctl's ``ClusterConfi
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -150,8 +151,7 @@ def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
     if body is not None and body.kind == MAP:
         blocks = read.all(body, spec.block or "", doc)
         if blocks:
-            key, first = blocks[0]
-            block_key = loc.node_span(key)
+            block_key = loc.node_span(blocks[0][0])
             for key, block in blocks:
                 inserted = read.inserted_after(key.end)
                 if inserted is not None and _null(block):
@@ -227,7 +227,8 @@ class Manifests:
         self.loc = loc
         self.roots = roots
         self.actions = actions
-        self.regions = gotemplate.regions(actions)
+        self.starts = [action.start for action in actions]
+        self.scopes = gotemplate.Scopes(actions)
 
     @classmethod
     def read(cls, path: str, data: bytes) -> Manifests | ScanError:
@@ -266,9 +267,10 @@ class Manifests:
             yield self._document(root, end)
 
     def _document(self, node: DNode, end: int) -> Document:
-        found = gotemplate.conditions(self.regions, node.start, node.start)
-        only_when = " and ".join(r.when for r in found) or None
-        return Document(node, _text(node.get("apiVersion")), _text(node.get("kind")), end, only_when)
+        only_when = self.scopes.describe(self.scopes.at(node.start))
+        return Document(
+            node, _text(node.get("apiVersion")), _text(node.get("kind")), end, only_when
+        )
 
     def name(self, root: DNode) -> str:
         """``metadata.name`` as written (a template action shows as written)."""
@@ -292,9 +294,9 @@ class Manifests:
         :class:`Duplicate` for a key written twice in the same branch."""
         pairs = [(k, v) for k, v in mapping.items if k.kind == SCALAR and k.value == key]
         if len(pairs) > 1:
-            seen: set[tuple[gotemplate.Region, ...]] = set()
+            seen: set[int] = set()
             for k, _ in pairs:
-                where = tuple(gotemplate.conditions(self.regions, k.start, k.end))
+                where = id(self.scopes.at(k.start))  # the branch it is written in
                 if where in seen:
                     line, column, _ = self.loc.position(k.start)
                     message = f"duplicate key {key!r} (which one counts is not clear)"
@@ -352,17 +354,14 @@ class Manifests:
 
     def _condition(self, node: DNode, doc: Document) -> str | None:
         """The template conditions ``node`` is under that its document is not."""
-        found = [
-            r
-            for r in gotemplate.conditions(self.regions, node.start, node.end)
-            if not (r.start <= doc.node.start <= r.end)
-        ]
-        return " and ".join(r.when for r in found) or None
+        if not self.actions:
+            return None
+        return self.scopes.describe(self.scopes.at(node.start), self.scopes.at(doc.node.start))
 
     def overlap(self, node: DNode) -> gotemplate.Action | None:
         if not self.actions:
             return None
-        return gotemplate.overlaps(self.actions, node.start, node.end)
+        return gotemplate.overlapping(self.actions, self.starts, node.start, node.end)
 
     # --- template actions that write YAML -----------------------------------------------------
 
@@ -372,9 +371,8 @@ class Manifests:
         that writes output with nothing but blanks and silent actions before it."""
         text = self.loc.text
         at = offset
-        for action in self.actions:
-            if action.end <= offset:
-                continue
+        for index in range(bisect_left(self.starts, offset), len(self.actions)):
+            action = self.actions[index]
             if text[at : action.start].strip(" \t\r\n:"):
                 return None
             if not action.silent:
@@ -390,17 +388,21 @@ class Manifests:
         if not self.actions:
             return None
         end = self._territory_end(mapping, doc)
-        nested = [(v.start, v.end) for _, v in mapping.items if v.kind in (MAP, SEQ)]
+        # the nested collections, in order (they do not overlap): an action inside one is theirs
+        nested = sorted((v.start, v.end) for _, v in mapping.items if v.kind in (MAP, SEQ))
+        nested_starts = [start for start, _ in nested]
         claimed = set()
         for key, value in mapping.items:
             if _null(value):
                 found = self.inserted_after(key.end)
                 if found is not None:
                     claimed.add(found.start)
-        for action in self.actions:
-            if action.silent or not action.alone or action.start < after or action.start >= end:
+        for index in range(bisect_left(self.starts, after), bisect_left(self.starts, end)):
+            action = self.actions[index]
+            if action.silent or not action.alone:
                 continue
-            if action.start in claimed or any(a <= action.start < b for a, b in nested):
+            inside = bisect_right(nested_starts, action.start) - 1
+            if action.start in claimed or (inside >= 0 and action.start < nested[inside][1]):
                 continue
             return action
         return None
