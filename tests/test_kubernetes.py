@@ -357,3 +357,64 @@ def test_every_kind_is_in_the_rule_catalog() -> None:
             assert kind in rules["IMDS002"]["applies_to"]
     assert "EC2NodeClass" in rules["IMDS003"]["applies_to"]
     assert "ClusterConfig.managedNodeGroups" in rules["IMDS004"]["applies_to"]
+
+
+def test_a_templated_api_version_is_still_a_node_class(cli, tmp_path: Path) -> None:
+    # Charts that let values choose the API version (v1beta1 or v1): the kind decides, and the
+    # block written by values is unknown
+    write(
+        tmp_path,
+        "chart/templates/ec2nodeclass.yaml",
+        """\
+        {{- range $spec := .Values.nodeClasses }}
+        ---
+        apiVersion: {{ $.Values.global.apiVersion.EC2NodeClass }}
+        kind: EC2NodeClass
+        metadata:
+          name: {{ $spec.name }}
+        spec:
+        {{- if $spec.spec.Role }}
+          role: {{ $spec.spec.Role }}
+        {{- end }}
+        {{- if $spec.spec.MetadataOptions }}
+          metadataOptions:
+        {{ toYaml $spec.spec.MetadataOptions | indent 4 }}
+        {{- end }}
+        {{ end }}
+        """,
+    )
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert (finding["rule_id"], finding["line"], finding["resource"]) == (
+        "IMDS004",
+        13,
+        "EC2NodeClass/{{ $spec.name }}",
+    )
+    assert "exists only when {{ range $spec := . }}" not in finding["message"]
+    assert "{{ range $spec := .Values.nodeClasses }} has items" in finding["message"]
+
+
+def test_a_suppression_comment_after_a_helm_action(cli, tmp_path: Path) -> None:
+    text = """\
+    apiVersion: karpenter.k8s.aws/v1
+    kind: EC2NodeClass
+    metadata:
+      name: {{ .Values.name }}
+    spec:
+      {{- with .Values.imds }}
+      metadataOptions:
+        {{- toYaml . | nindent 4 }} # imds-iac: ignore[IMDS004] set per cluster in values-prod.yaml
+      {{- end }}
+    """
+    write(tmp_path, "chart/templates/nodeclass.yaml", text)
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert finding["rule_id"] == "IMDS004" and finding["line"] == 8
+    assert finding["suppressed"] == "imds-iac: ignore: set per cluster in values-prod.yaml"
+    assert run.code == 0
+    # without the comment it is reported
+    write(tmp_path, "chart/templates/nodeclass.yaml", text.split(" # imds-iac")[0] + "\n")
+    assert [
+        f["suppressed"]
+        for f in cli("check", "--format", "json", "chart", cwd=tmp_path).json()["findings"]
+    ] == [None]

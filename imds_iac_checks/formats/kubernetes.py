@@ -105,8 +105,11 @@ KINDS = {spec.kind: spec for spec in (EC2_NODE_CLASS, AWS_NODE_TEMPLATE)}
 
 
 def worth(data: bytes) -> bool:
-    """Only files naming Karpenter's API group and one of its node class kinds are parsed."""
-    return GROUP.encode() in data and (b"EC2NodeClass" in data or b"AWSNodeTemplate" in data)
+    """Only files naming one of Karpenter's node class kinds and its API group (or a Go template
+    action, which may write the group: ``apiVersion: {{ .Values.apiVersion }}``) are parsed."""
+    return (b"EC2NodeClass" in data or b"AWSNodeTemplate" in data) and (
+        GROUP.encode() in data or b"{{" in data
+    )
 
 
 def targets(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
@@ -116,7 +119,7 @@ def targets(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     found: list[Target] = []
     errors: list[ScanError] = []
     for doc in read.documents():
-        spec = _spec(doc.api_version, doc.kind)
+        spec = _spec(doc.api_version, doc.kind, read.templated(doc.node.get("apiVersion")))
         if spec is None:
             continue
         try:
@@ -126,7 +129,11 @@ def targets(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
     return found, errors
 
 
-def _spec(api_version: str | None, kind: str | None) -> KindSpec | None:
+def _spec(api_version: str | None, kind: str | None, templated: bool) -> KindSpec | None:
+    """The kind of a document; an ``apiVersion`` written as a template action is taken as
+    Karpenter's (v1 and v1beta1 default the same tokens: required)."""
+    if templated:
+        api_version = f"{GROUP}/v1"
     if api_version is None or not api_version.startswith(GROUP + "/"):
         return None
     version = api_version[len(GROUP) + 1 :]
@@ -357,6 +364,10 @@ class Manifests:
         if not self.actions:
             return None
         return self.scopes.describe(self.scopes.at(node.start), self.scopes.at(doc.node.start))
+
+    def templated(self, node: DNode | None) -> bool:
+        """Whether ``node`` is written by a template action (``{{ .Values.apiVersion }}``)."""
+        return node is not None and self.overlap(node) is not None
 
     def overlap(self, node: DNode) -> gotemplate.Action | None:
         if not self.actions:
