@@ -418,3 +418,18 @@ def test_a_suppression_comment_after_a_helm_action(cli, tmp_path: Path) -> None:
         f["suppressed"]
         for f in cli("check", "--format", "json", "chart", cwd=tmp_path).json()["findings"]
     ] == [None]
+
+
+def test_an_unreadable_template_that_only_refers_to_a_node_class_is_no_error() -> None:
+    # A NodePool template names EC2NodeClass in its nodeClassRef: whether it parses is not ours
+    pool = (
+        "apiVersion: karpenter.sh/v1\nkind: NodePool\nspec:\n  template:\n    spec:\n"
+        "      nodeClassRef:\n        group: karpenter.k8s.aws\n        kind: EC2NodeClass\n"
+        "        name: {{ .Values.nodeClass }}\n  limits: {{ toYaml .Values.limits }\n"
+        "  disruption: [\n"
+    )
+    assert data.parse("templates/nodepool.yaml", pool.encode()) == ([], [])
+    broken = pool.replace("kind: NodePool", "kind: EC2NodeClass", 1)
+    found, errors = data.parse("templates/nodeclass.yaml", broken.encode())
+    assert found == [] and len(errors) == 1
+    assert errors[0].message.startswith("invalid YAML (Go template actions blanked)")

@@ -68,7 +68,9 @@ def worth(data: bytes) -> bool:
 
 
 def targets(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    read = Manifests.read(path, data)
+    read = Manifests.read(path, data, ("ClusterConfig",))
+    if read is None:
+        return [], []
     if isinstance(read, ScanError):
         return [], [read]
     found: list[Target] = []

@@ -25,6 +25,7 @@ with the condition it exists under. :mod:`.eksctl` reads eksctl's ``ClusterConfi
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -113,7 +114,9 @@ def worth(data: bytes) -> bool:
 
 
 def targets(path: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
-    read = Manifests.read(path, data)
+    read = Manifests.read(path, data, tuple(KINDS))
+    if read is None:
+        return [], []
     if isinstance(read, ScanError):
         return [], [read]
     found: list[Target] = []
@@ -238,7 +241,11 @@ class Manifests:
         self.scopes = gotemplate.Scopes(actions)
 
     @classmethod
-    def read(cls, path: str, data: bytes) -> Manifests | ScanError:
+    def read(cls, path: str, data: bytes, kinds: tuple[str, ...]) -> Manifests | ScanError | None:
+        """The file's manifests, or the error that stops reading it: an error only when a
+        document of the file declares one of ``kinds`` at its top level (``kind: EC2NodeClass``
+        at the start of a line; a NodePool that merely refers to the kind is no concern of
+        ours), else None."""
         try:
             text = decode(data)
         except DocError as exc:
@@ -250,6 +257,9 @@ class Manifests:
         try:
             roots = parse_yaml(gotemplate.blank(text, actions))
         except DocError as exc:
+            names = "|".join(re.escape(kind) for kind in kinds)
+            if not re.search(rf"(?m)^(?:- )?kind:[ \t]*[\"']?(?:{names})\b", text):
+                return None
             line, column, _ = loc.position(min(exc.offset, len(text)))
             what = "invalid YAML (Go template actions blanked)" if actions else "invalid YAML"
             return ScanError(path, line, column, f"{what}: {exc.message}")
