@@ -433,3 +433,17 @@ def test_an_unreadable_template_that_only_refers_to_a_node_class_is_no_error() -
     found, errors = data.parse("templates/nodeclass.yaml", broken.encode())
     assert found == [] and len(errors) == 1
     assert errors[0].message.startswith("invalid YAML (Go template actions blanked)")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["metadataOptions: {{ toYaml .Values.imds }}", "metadataOptions: required"],
+)
+def test_an_options_block_that_is_no_mapping_is_unknown(written: str) -> None:
+    text = (
+        "apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata:\n  name: a\n"
+        f"spec:\n  {written}\n"
+    )
+    (target,) = _targets(text, "templates/nodeclass.yaml").values()
+    assert target.unknown_block is not None and not target.unknown_block.known
+    assert target.unknown_block.expression == written.split(": ", 1)[1]

@@ -171,8 +171,8 @@ def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
                     block_span = block_span or loc.node_span(block)
                     for setting, values in read.settings(spec, block, doc, key.end).items():
                         settings[setting] = settings.get(setting, ()) + values
-                elif not _null(block):
-                    unknown_block = read.value(spec, "", block, doc)
+                elif not _null(block):  # a template action, or not a mapping at all
+                    unknown_block = read.unknown(block, doc)
                     block_span = loc.node_span(block)
         else:
             loose = read.loose(body, body_key.end if body_key is not None else body.start, doc)
@@ -181,7 +181,7 @@ def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
                 block_span = loc.span(loose.start, loose.end)
     elif body is not None and not _null(body):
         # `spec: {{ toYaml .Values.spec }}` or another non-mapping: nothing literal to read
-        unknown_block = read.value(spec, "", body, doc)
+        unknown_block = read.unknown(body, doc)
         block_span = loc.node_span(body)
     elif body_key is not None:
         inserted = read.inserted_after(body_key.end)
@@ -350,6 +350,11 @@ class Manifests:
         if node.value is None and not node.quoted:
             return None
         return literal_value(self.loc, spec, key, node, condition=when)
+
+    def unknown(self, node: DNode, doc: Document) -> Value:
+        """An unknown Value for what ``node`` writes (an options block written as a template
+        action, or as something other than a mapping)."""
+        return unknown_value(self.loc, node, condition=self._condition(node, doc))
 
     def action_value(self, action: gotemplate.Action, what: str, doc: Document) -> Value:
         """An unknown Value for what a template action may write (``what``: the field or block
