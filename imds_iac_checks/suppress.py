@@ -144,8 +144,18 @@ def _yaml_comment_ranges(data: bytes) -> list[tuple[int, int]] | None:
                 collect(item)
 
     try:
-        for token in YAML(typ="rt").scan(text):
-            collect(getattr(token, "_comment", None))
+        try:
+            for token in YAML(typ="rt").scan(text):
+                collect(getattr(token, "_comment", None))
+        except YAMLError:
+            if "{{" not in text:
+                raise
+            # A Helm chart template: its Go template actions blanked (same offsets)
+            from imds_iac_checks.formats import gotemplate
+
+            found.clear()
+            for token in YAML(typ="rt").scan(gotemplate.blank(text, gotemplate.actions(text))):
+                collect(getattr(token, "_comment", None))
     except (YAMLError, ValueError, RecursionError):
         return None
     if text.isascii():

@@ -80,16 +80,25 @@ def test_peer_ids() -> None:
     assert CATALOG["IMDS004"]["peers"] == {}
 
 
+# Kinds of the formats that are neither Terraform nor CloudFormation (each module's KINDS).
+_FORMAT_KINDS = {
+    kind
+    for module in (
+        "imds_iac_checks.formats.ansible",
+        "imds_iac_checks.formats.kubernetes",
+        "imds_iac_checks.formats.eksctl",
+    )
+    for spec in __import__(module, fromlist=["KINDS"]).KINDS
+    for kind in [spec if isinstance(spec, str) else spec.kind]
+}
+
+
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
-    # kinds of other formats' adapters
-    others = {spec.kind for spec in ansible.KINDS}
-    cloudformation = {
-        k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_") and k not in others
-    }
-    assert cloudformation <= TYPES | set(LAUNCHERS)
+    cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
+    assert cloudformation <= TYPES | set(LAUNCHERS) | _FORMAT_KINDS
 
 
 def test_every_kind_is_documented() -> None:

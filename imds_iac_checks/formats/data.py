@@ -130,7 +130,11 @@ def _code(
 
 # Modules that read targets from YAML that is no CloudFormation template, each with
 # ``worth(data) -> bool`` and ``targets(path, data) -> (targets, errors)``.
-_YAML_TARGETS: tuple[str, ...] = ("imds_iac_checks.formats.ansible",)
+_YAML_TARGETS: tuple[str, ...] = (
+    "imds_iac_checks.formats.ansible",
+    "imds_iac_checks.formats.kubernetes",
+    "imds_iac_checks.formats.eksctl",
+)
 
 
 def load_parameters(path: str, limit: int) -> dict[str, str]:
