@@ -7,9 +7,10 @@ Judges every target whose kind carries the AMI setting (``IMDS_SUPPORT`` in its
 an AMI but cannot set it where it is declared (``KindSpec.remedy``: ``aws_ami_copy`` keeps its
 source AMI's setting, ``aws_ami_from_instance`` that of its instance's AMI; ``default_note`` says
 which) is reported without a fix, with the remedy; so is a recorded AMI (``ec2:Image``), which
-``modify-image-attribute`` marks. A warning by default: marking an AMI ``v2.0`` is defence in depth (the launch
-settings are judged by IMDS001-003), and it breaks software on the image that still calls
-IMDSv1 (IMDS007 finds it in the build's provisioners, which then make the fix unsafe).
+``modify-image-attribute`` marks. A warning by default (``severity = { IMDS009 = "error" }`` or
+``--severity IMDS009=error`` makes it an error): marking an AMI ``v2.0`` is defence in depth
+(the launch settings are judged by IMDS001-003), and it breaks software on the image that still
+calls IMDSv1 (IMDS007 finds it in the build's provisioners, which then make the fix unsafe).
 """
 
 from collections.abc import Iterator
