@@ -122,4 +122,5 @@ RULE = Rule(
     fix=Fix(),
     security_severity="5.3",
     precision="high",
+    checkov="CKV_IMDS_9",
 )

@@ -85,7 +85,6 @@ KINDS: dict[str, KindSpec] = {
             {IMDS_SUPPORT: '"v2.0"'},
             needs_block=False,
             block_label="the AMI",
-            plugins=False,
         ),
         KindSpec(
             "aws_ami_copy",
