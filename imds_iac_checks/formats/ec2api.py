@@ -93,6 +93,12 @@ IMAGE = KindSpec(
     remedy="the AMI exists: mark it with aws ec2 modify-image-attribute --image-id <id> "
     "--imds-support v2.0 (it cannot be undone), or register the next one with ImdsSupport v2.0",
 )
+# An AMI another account owns (``ImageOwnerAlias``: "amazon", "aws-marketplace"): only its owner
+# can mark it.
+FOREIGN_IMAGE = IMAGE._replace(
+    remedy="only its owner can mark it: launch from an AMI that is v2.0 (Amazon Linux 2023 AMIs "
+    "are), or require tokens in the launch's own metadata options"
+)
 # Keys of RegisterImage input (botocore's RegisterImageRequest) that launch data never has.
 _REGISTER_KEYS = frozenset({"RootDeviceName", "ImageLocation", "ImdsSupport", "VirtualizationType"})
 
@@ -361,7 +367,9 @@ def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
             if name:
                 address += f" ({name})"
             header = reader.header(image, "ImageId")
-            targets.append(reader.target(IMAGE, address, image, header, recorded=True))
+            alias = _text(image.get("ImageOwnerAlias"))
+            spec = FOREIGN_IMAGE if alias in ("amazon", "aws-marketplace") else IMAGE
+            targets.append(reader.target(spec, address, image, header, recorded=True))
     elif shape == "describe-instance-metadata-defaults":
         account = root.get("AccountLevel")
         assert account is not None
