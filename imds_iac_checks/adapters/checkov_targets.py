@@ -133,7 +133,6 @@ CLOUDFORMATION_TYPES = tuple(
 )
 
 
-
 def terraform_types(rule_id: str) -> tuple[str, ...]:
     """The Terraform resource types a rule's check runs on: AMIs for the AMI rule (IMDS009),
     the kinds with metadata options for the others."""

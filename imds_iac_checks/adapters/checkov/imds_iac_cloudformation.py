@@ -39,4 +39,6 @@ class ImdsCloudFormationCheck(BaseResourceCheck):  # type: ignore[misc, unused-i
         return CheckResult[checkov_targets.verdict(targets, self.rule_id)]
 
 
-checks = [ImdsCloudFormationCheck(rule_id) for rule_id in checkov_targets.rule_ids("cloudformation")]
+checks = [
+    ImdsCloudFormationCheck(rule_id) for rule_id in checkov_targets.rule_ids("cloudformation")
+]
