@@ -158,11 +158,12 @@ def _check_severity(value: object, where: str) -> str:
 
 
 def parse_severity_table(table: object, where: str) -> SeverityMap:
-    """``severity = { IMDS009 = "error", tokens-not-required = "warning" }``: rule ids,
-    prefixes, names or ``ALL``, each to ``error`` or ``warning``."""
+    """``severity = { <rule> = "error", <rule> = "warning" }``: rule ids, prefixes, names or
+    ``ALL``, each to ``error`` or ``warning``."""
     if not isinstance(table, dict):
         raise ConfigError(
-            f'{where} must be a table of rule = severity, such as {{ IMDS009 = "error" }}'
+            f"{where} must be a table of rule = severity, such as "
+            f'{{ {example_id()} = "error" }}'
         )
     out: list[tuple[str, str]] = []
     for rule, level in table.items():
@@ -174,12 +175,14 @@ def parse_severity_table(table: object, where: str) -> SeverityMap:
 
 
 def parse_severity_flags(values: list[str] | tuple[str, ...], where: str) -> SeverityMap:
-    """``--severity IMDS009=error,IMDS004=error``: RULE=LEVEL items."""
+    """``--severity <rule>=error,<rule>=warning``: RULE=LEVEL items."""
     out: list[tuple[str, str]] = []
     for item in values:
         rule, eq, level = item.partition("=")
         if not eq or not rule.strip():
-            raise ConfigError(f"{where}: {_short(item)} is not RULE=LEVEL (such as IMDS009=error)")
+            raise ConfigError(
+                f"{where}: {_short(item)} is not RULE=LEVEL (such as {example_id()}=error)"
+            )
         (selector,) = parse_selectors([rule], where) or ("",)
         out.append((selector, _check_severity(level, f"{where} {rule.strip()}")))
     return tuple(out)
