@@ -162,8 +162,7 @@ def parse_severity_table(table: object, where: str) -> SeverityMap:
     ``ALL``, each to ``error`` or ``warning``."""
     if not isinstance(table, dict):
         raise ConfigError(
-            f"{where} must be a table of rule = severity, such as "
-            f'{{ {example_id()} = "error" }}'
+            f'{where} must be a table of rule = severity, such as {{ {example_id()} = "error" }}'
         )
     out: list[tuple[str, str]] = []
     for rule, level in table.items():
