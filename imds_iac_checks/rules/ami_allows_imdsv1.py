@@ -10,7 +10,8 @@ which) is reported without a fix, with the remedy; so is a recorded AMI (``ec2:I
 ``modify-image-attribute`` marks. A warning by default (``severity = { IMDS009 = "error" }`` or
 ``--severity IMDS009=error`` makes it an error): marking an AMI ``v2.0`` is defence in depth
 (the launch settings are judged by IMDS001-003), and it breaks software on the image that still
-calls IMDSv1 (IMDS007 finds it in the build's provisioners, which then make the fix unsafe).
+calls IMDSv1. A Packer build's provisioners run on the build instance before the mark is
+applied: their IMDSv1 calls make requiring tokens there unsafe, not this fix.
 """
 
 from collections.abc import Iterator
