@@ -40,6 +40,7 @@ INLINE = (
     ".service",
     ".tpl",
     ".js",
+    ".ts",
     ".go",
     ".java",
     "Dockerfile",

@@ -121,7 +121,9 @@ def targets(
 
 
 # (suffixes or syntaxes of formats.FILE_KINDS, the module that reads targets from such files).
-_TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = ()
+_TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("python", "javascript"), "imds_iac_checks.formats.cdk"),
+)
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
