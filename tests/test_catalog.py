@@ -13,6 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
+from imds_iac_checks.formats import cdk
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -84,7 +85,7 @@ def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert cloudformation <= TYPES | set(LAUNCHERS)
+    assert cloudformation <= TYPES | set(LAUNCHERS) | cdk.KINDS
 
 
 def test_every_kind_is_documented() -> None:
