@@ -112,7 +112,10 @@ def _add(data: bytes, container: Node, element: str) -> list[Edit]:
             line_end -= 1
         edits.append(Edit(line_end, line_end, f"{newline}{indent}{element}{tail}".encode()))
     else:  # the closing bracket ends the last element's line: `b=2)`
-        edits.append(Edit(anchor, anchor, f"{newline}{indent}{element}{tail}".encode()))
+        text = f"{newline}{indent}{element}{tail}"
+        if edits:  # one insertion at that point: the comma, then the element
+            edits, text = [], "," + text
+        edits.append(Edit(anchor, anchor, text.encode()))
     return edits
 
 

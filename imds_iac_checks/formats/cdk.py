@@ -148,7 +148,10 @@ def _spec(kind: str, lang: _Lang, by_tokens: bool = False) -> KindSpec:
         fields |= {HOP_LIMIT: lang.hop_limit, ENDPOINT: lang.endpoint}
         suggest |= {HOP_LIMIT: "{hop_limit}", ENDPOINT: lang.true}
     token_map = (
-        {"LaunchTemplateHttpTokens.REQUIRED": "required", "LaunchTemplateHttpTokens.OPTIONAL": "optional"}
+        {
+            "LaunchTemplateHttpTokens.REQUIRED": "required",
+            "LaunchTemplateHttpTokens.OPTIONAL": "optional",
+        }
         if by_tokens
         else {"true": "required", "false": "optional"}
     )
@@ -348,8 +351,9 @@ class _File:
         if node.type == "import_statement" and self.py:
             for child in node.children_by_field_name("name"):
                 if child.type == "aliased_import":
-                    dotted, alias = child.child_by_field_name("name"), child.child_by_field_name(
-                        "alias"
+                    dotted, alias = (
+                        child.child_by_field_name("name"),
+                        child.child_by_field_name("alias"),
                     )
                     if dotted is not None and alias is not None:
                         module = self._module(_text(data, dotted))
@@ -367,9 +371,7 @@ class _File:
                 if child.type == "aliased_import":
                     name = child.child_by_field_name("name") or child
                     alias = child.child_by_field_name("alias") or name
-                self.names[_text(data, alias)] = ".".join(
-                    filter(None, [module, _text(data, name)])
-                )
+                self.names[_text(data, alias)] = ".".join(filter(None, [module, _text(data, name)]))
         elif node.type == "import_statement":  # TypeScript / JavaScript
             source = node.child_by_field_name("source")
             if source is None:
@@ -453,7 +455,12 @@ class _File:
                 self.truncated = True
                 return
             kind = node.type
-            if kind in ("class_declaration", "abstract_class_declaration", "class", "class_definition"):
+            if kind in (
+                "class_declaration",
+                "abstract_class_declaration",
+                "class",
+                "class_definition",
+            ):
                 name = node.child_by_field_name("name")
                 klass = _text(self.data, name) if name is not None else None
             elif kind in ("new_expression", "call_expression", "call"):
@@ -529,9 +536,14 @@ class _File:
             return
         scopes = [c for c in of_args.named_children if c.type != "comment"]
         added = [c for c in args.named_children if c.type != "comment"]
-        if len(scopes) != 1 or len(added) != 1 or added[0].type not in (
-            "new_expression",
-            "call",
+        if (
+            len(scopes) != 1
+            or len(added) != 1
+            or added[0].type
+            not in (
+                "new_expression",
+                "call",
+            )
         ):
             return
         aspect = added[0].child_by_field_name("function" if self.py else "constructor")
@@ -564,9 +576,12 @@ def targets(
     shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
 ) -> tuple[list[Target], list[ScanError]]:
     """The constructs of one CDK source file that decide metadata options, as Targets."""
-    if origin is not None and origin.lower().endswith(".js"):
-        if os.path.isfile(origin[:-3] + ".ts"):
-            return [], []  # tsc's output of the TypeScript file beside it, which is read
+    if (
+        origin is not None
+        and origin.lower().endswith(".js")
+        and os.path.isfile(origin[:-3] + ".ts")
+    ):
+        return [], []  # tsc's output of the TypeScript file beside it, which is read
     parsed = _File(shown, data)
     errors: list[ScanError] = []
     if not parsed.constructs:
@@ -711,9 +726,11 @@ def _props(parsed: _File, construct: _Construct) -> _Props:
             spreads.append(item)
             for later in after.values():
                 later.append(item)
-    trailing = spreads if not values else [s for s in spreads if s.start_byte > max(
-        v.start_byte for v in values.values()
-    )]
+    trailing = (
+        spreads
+        if not values
+        else [s for s in spreads if s.start_byte > max(v.start_byte for v in values.values())]
+    )
     return _Props(values, after, spreads if not values else trailing, container, unknown)
 
 
@@ -735,8 +752,12 @@ def _target(
         """The value of a property, or an unknown value when it is not written but a spread or
         a props expression may set it; None when it is not set."""
         if props.unknown is not None:
-            return _unknown(pos, props.unknown, f"{compact(_text(data, props.unknown))} (the "
-                            f"props are not written in the call: {field} may be set there)")
+            return _unknown(
+                pos,
+                props.unknown,
+                f"{compact(_text(data, props.unknown))} (the "
+                f"props are not written in the call: {field} may be set there)",
+            )
         node = props.values.get(field)
         later = props.spreads.get(field, []) if node is not None else props.trailing
         if later:
@@ -793,11 +814,8 @@ def _target(
             break
     identifier = _construct_id(parsed, construct)
     address = f"{construct.klass}/{identifier}" if construct.klass else identifier
+    # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``)
     keys = (f"var:{construct.variable}",) if construct.variable else ()
-    if construct.kind == LAUNCH_TEMPLATE and construct.variable:
-        # ``this.lt`` and ``lt`` are the same template in other methods of its class
-        bare = construct.variable.removeprefix("this.").removeprefix("self.")
-        keys = (f"var:{construct.variable}", f"var:{bare}")
     return Target(
         spec=spec,
         address=address,
@@ -889,9 +907,9 @@ def _template_ref(parsed: _File, pos: _Positions, props: _Props, lang: _Lang) ->
             return _unknown(pos, mixed, compact(_text(parsed.data, mixed)))
     text = _text(parsed.data, node)
     link = (Link(pos.node(node), LinkKind.TEMPLATE_REFERENCE),)
-    if node.type in ("identifier", "member_expression", "attribute", "shorthand_property_identifier"):
-        if "(" not in text:
-            return Value(True, f"var:{text}", text, text, link)
+    names = ("identifier", "member_expression", "attribute", "shorthand_property_identifier")
+    if node.type in names and "(" not in text:
+        return Value(True, f"var:{text}", text, text, link)
     return Value(False, None, None, compact(text), link)
 
 

@@ -433,6 +433,8 @@ def recorded(target: Target) -> str:
     """The tail of a message on a file that records state (a plan, a describe output)."""
     if not target.recorded_state:
         return ""
+    if "cdk.out" in target.path.replace("\\", "/").split("/")[:-1]:
+        return "; cdk synth wrote this template: fix the CDK app's source and synthesize again"
     return "; this file records state: fix the configuration and regenerate it"
 
 
