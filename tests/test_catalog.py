@@ -96,9 +96,11 @@ def test_every_kind_is_documented() -> None:
     assert with_options <= set(CATALOG["IMDS002"]["applies_to"])
     assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
     # Kinds without metadata options of their own: the rule that reports them lists them.
-    launchers = {k for k, s in KINDS.items() if s.remedy and not s.fields} | {
-        k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
-    }
+    launchers = (
+        {k for k, s in KINDS.items() if s.remedy and not s.fields}
+        | {k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy}
+        | {cdk.CLUSTER_CAPACITY}
+    )
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
     # cannot be found.

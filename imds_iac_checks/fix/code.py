@@ -101,22 +101,19 @@ def _add(data: bytes, container: Node, element: str) -> list[Edit]:
         return [Edit(anchor, anchor, f", {element}".encode())]
     indent = indentation(data, last.start_byte).decode("utf-8", "replace")
     newline = "\r\n" if b"\r\n" in data[opening.start_byte : closing.end_byte] else "\n"
-    edits = [] if comma is not None else [Edit(last.end_byte, last.end_byte, b",")]
     tail = "," if comma is not None else ""
+    at = anchor  # the closing bracket ends the last element's line: `b=2)`
     if closing.start_point[0] > last.end_point[0]:
         # after whatever ends the line (a comment), before its line break
         line_end = data.find(b"\n", anchor)
-        if line_end < 0 or line_end > closing.start_byte:
-            line_end = anchor
-        elif data[line_end - 1 : line_end] == b"\r":
-            line_end -= 1
-        edits.append(Edit(line_end, line_end, f"{newline}{indent}{element}{tail}".encode()))
-    else:  # the closing bracket ends the last element's line: `b=2)`
-        text = f"{newline}{indent}{element}{tail}"
-        if edits:  # one insertion at that point: the comma, then the element
-            edits, text = [], "," + text
-        edits.append(Edit(anchor, anchor, text.encode()))
-    return edits
+        if 0 <= line_end <= closing.start_byte:
+            at = line_end - 1 if data[line_end - 1 : line_end] == b"\r" else line_end
+    text = f"{newline}{indent}{element}{tail}"
+    if comma is not None:
+        return [Edit(at, at, text.encode())]
+    if at == last.end_byte:  # one insertion there: the comma, then the element
+        return [Edit(at, at, ("," + text).encode())]
+    return [Edit(last.end_byte, last.end_byte, b","), Edit(at, at, text.encode())]
 
 
 def _comma_after(node: Node, closing: Node) -> Node | None:

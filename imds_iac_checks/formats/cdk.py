@@ -84,11 +84,14 @@ _CACHE_SIZE = 16
 INSTANCE = "aws-cdk-lib.aws_ec2.Instance"
 LAUNCH_TEMPLATE = "aws-cdk-lib.aws_ec2.LaunchTemplate"
 AUTO_SCALING_GROUP = "aws-cdk-lib.aws_autoscaling.AutoScalingGroup"
-KINDS = frozenset({INSTANCE, LAUNCH_TEMPLATE, AUTO_SCALING_GROUP})
+# ecs.Cluster#addCapacity makes an AutoScalingGroup whose options take no requireImdsv2.
+CLUSTER_CAPACITY = "aws-cdk-lib.aws_ecs.Cluster#addCapacity"
+KINDS = frozenset({INSTANCE, LAUNCH_TEMPLATE, AUTO_SCALING_GROUP, CLUSTER_CAPACITY})
 
 # Resolved names (see _Names) of what is read.
 _CONSTRUCTS = {
     "aws_ec2.Instance": INSTANCE,
+    "aws_ec2.BastionHostLinux": INSTANCE,  # an Instance with requireImdsv2 of its own
     "aws_ec2.LaunchTemplate": LAUNCH_TEMPLATE,
     "aws_autoscaling.AutoScalingGroup": AUTO_SCALING_GROUP,
 }
@@ -178,6 +181,17 @@ PY_INSTANCE = _spec(INSTANCE, _PY)
 PY_LAUNCH_TEMPLATE = _spec(LAUNCH_TEMPLATE, _PY)
 PY_LAUNCH_TEMPLATE_TOKENS = _spec(LAUNCH_TEMPLATE, _PY, by_tokens=True)
 PY_AUTO_SCALING_GROUP = _spec(AUTO_SCALING_GROUP, _PY)
+CAPACITY = KindSpec(
+    CLUSTER_CAPACITY,
+    None,
+    {},
+    {},
+    needs_block=False,
+    plugins=False,
+    remedy="add autoscaling.AutoScalingGroupRequireImdsv2Aspect to the stack or app "
+    "(Aspects.of(this).add(...)), or create the AutoScalingGroup with requireImdsv2 and add it "
+    "with an ecs.AsgCapacityProvider (addCapacity's options take no requireImdsv2)",
+)
 _SPECS = {
     "python": {
         INSTANCE: PY_INSTANCE,
@@ -284,6 +298,7 @@ class _Construct(NamedTuple):
     args: Node  # arguments / argument_list
     klass: str | None  # the class whose body writes it
     variable: str | None  # the name it is assigned to
+    first: int = 1  # the index of the construct id among the arguments (0: addCapacity)
 
 
 class _Aspect(NamedTuple):
@@ -306,6 +321,7 @@ class _File:
         self.aspects: list[_Aspect] = []
         self.apps: set[str] = set()  # variables holding an App
         self.stacks: dict[str, str] = {}  # variable -> the class it is an instance of
+        self.clusters: set[str] = set()  # variables holding an ecs.Cluster
         self.truncated = False
         self._read()
 
@@ -482,6 +498,15 @@ class _File:
             self.constructs.append(
                 _Construct(_CONSTRUCTS[name], node, callee, args, klass, self._assigned(node))
             )
+        elif name == "aws_ecs.Cluster":
+            variable = self._assigned(node)
+            if variable is not None:
+                self.clusters.add(variable)
+        elif name is None and self._capacity(callee):
+            # ecs.Cluster#addCapacity(id, options): an AutoScalingGroup of the cluster's
+            self.constructs.append(
+                _Construct(CLUSTER_CAPACITY, node, callee, args, klass, None, first=0)
+            )
         elif name == "App":
             variable = self._assigned(node)
             if variable is not None:
@@ -493,6 +518,19 @@ class _File:
                 self.stacks[variable] = _text(self.data, callee)
         if callee.type in ("member_expression", "attribute"):
             self._aspect(node, callee, args, klass)
+
+    def _capacity(self, callee: Node) -> bool:
+        """``cluster.addCapacity`` (``add_capacity``) on a variable holding an ecs.Cluster."""
+        if callee.type not in ("member_expression", "attribute"):
+            return False
+        prop = callee.child_by_field_name("attribute" if self.py else "property")
+        holder = callee.child_by_field_name("object")
+        return (
+            prop is not None
+            and holder is not None
+            and _text(self.data, prop) in ("addCapacity", "add_capacity")
+            and _text(self.data, holder) in self.clusters
+        )
 
     def _assigned(self, node: Node) -> str | None:
         """The name a construct is assigned to (``const lt = new ...``, ``self.lt = ...``)."""
@@ -602,7 +640,11 @@ def targets(
     if parsed.truncated:
         errors.append(ScanError(shown, 1, 1, f"too large: only the first {MAX_NODES} nodes read"))
     covers = _own_covers(parsed, pos) + _project_covers(shown, origin, files)
-    out = [_target(parsed, pos, construct, covers, errors) for construct in parsed.constructs]
+    out = [
+        target
+        for construct in parsed.constructs
+        if (target := _target(parsed, pos, construct, covers, errors)) is not None
+    ]
     return out, errors
 
 
@@ -702,9 +744,9 @@ def _props(parsed: _File, construct: _Construct) -> _Props:
         container = construct.args
         unknown = None
     else:
-        if len(args) < 3:
+        if len(args) < construct.first + 2:
             return _Props({}, {}, [], construct.args, None)
-        props = args[2]
+        props = args[construct.first + 1]
         if props.type != "object":
             return _Props({}, {}, [], props, props)
         items = list(props.named_children)
@@ -740,11 +782,17 @@ def _target(
     construct: _Construct,
     covers: list[_Cover],
     errors: list[ScanError],
-) -> Target:
+) -> Target | None:
+    """The target of a construct; None for a cluster's capacity that an aspect covers."""
     data = parsed.data
     lang = _PY if parsed.py else _TS
     language = "python" if parsed.py else "typescript"
-    spec = _SPECS[language][construct.kind]
+    if construct.kind == CLUSTER_CAPACITY:
+        if any(c.kind == AUTO_SCALING_GROUP and c.klass in (None, construct.klass) for c in covers):
+            return None  # the aspect requires tokens on the group addCapacity makes
+        spec = CAPACITY
+    else:
+        spec = _SPECS[language][construct.kind]
     props = _props(parsed, construct)
     settings: dict[str, tuple[Value, ...]] = {}
 
@@ -799,7 +847,7 @@ def _target(
             if value is not None and (value.known or key != ENDPOINT or field in props.values):
                 # (an endpoint a spread may set is not reported: it could only turn IMDS off)
                 settings[key] = (value,)
-    elif ref is None:
+    elif ref is None and construct.kind != CLUSTER_CAPACITY:
         value = read(lang.require, TOKENS, spec)
         if value is not None:
             settings[TOKENS] = (value,)
@@ -814,8 +862,11 @@ def _target(
             break
     identifier = _construct_id(parsed, construct)
     address = f"{construct.klass}/{identifier}" if construct.klass else identifier
-    # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``)
-    keys = (f"var:{construct.variable}",) if construct.variable else ()
+    # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``),
+    # or, made inside an Auto Scaling group's props, by where it is written
+    keys = (f"at:{construct.node.start_byte}",)
+    if construct.variable:
+        keys += (f"var:{construct.variable}",)
     return Target(
         spec=spec,
         address=address,
@@ -832,9 +883,9 @@ def _target(
 
 def _construct_id(parsed: _File, construct: _Construct) -> str:
     args = [c for c in construct.args.named_children if c.type not in ("comment",)]
-    if len(args) < 2:
+    if len(args) <= construct.first:
         return compact(_text(parsed.data, construct.callee))
-    node = args[1]
+    node = args[construct.first]
     text = _text(parsed.data, node)
     if node.type == "string" and not any(
         c.type in ("template_substitution", "interpolation") for c in node.named_children
@@ -910,6 +961,9 @@ def _template_ref(parsed: _File, pos: _Positions, props: _Props, lang: _Lang) ->
     names = ("identifier", "member_expression", "attribute", "shorthand_property_identifier")
     if node.type in names and "(" not in text:
         return Value(True, f"var:{text}", text, text, link)
+    if any(c.node == node and c.kind == LAUNCH_TEMPLATE for c in parsed.constructs):
+        # a LaunchTemplate made in the group's props: found by where it is written
+        return Value(True, f"at:{node.start_byte}", text, compact(text), link)
     return Value(False, None, None, compact(text), link)
 
 
