@@ -864,7 +864,7 @@ def _target(
     address = f"{construct.klass}/{identifier}" if construct.klass else identifier
     # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``),
     # or, made inside an Auto Scaling group's props, by where it is written
-    keys = (f"at:{construct.node.start_byte}",)
+    keys: tuple[str, ...] = (f"at:{construct.node.start_byte}",)
     if construct.variable:
         keys += (f"var:{construct.variable}",)
     return Target(
