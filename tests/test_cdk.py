@@ -651,3 +651,19 @@ def test_importing_the_cli_does_not_load_the_grammars() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_large_app_is_read_in_linear_time() -> None:
+    """Thousands of constructs in one file (generated code): each span is found from a table of
+    line starts, not by counting the file's lines again."""
+    import time
+
+    body = "".join(
+        f"new ec2.Instance(this, 'I{n}', {{ vpc, requireImdsv2: true }});\n" for n in range(4000)
+    )
+    data = ("import * as ec2 from 'aws-cdk-lib/aws-ec2';\n" + body).encode()
+    start = time.perf_counter()
+    found, errors = cdk.targets("big.ts", data)
+    assert (len(found), errors) == (4000, [])
+    assert found[-1].span.line == 4001
+    assert time.perf_counter() - start < 20

@@ -48,6 +48,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from bisect import bisect_right
+from itertools import accumulate
 from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks.model import (
@@ -268,6 +270,7 @@ class _Positions:
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path, self.data = path, data
+        self._starts: list[int] | None = None  # the byte offset of each line
 
     def span(self, start: int, end: int) -> Span:
         line, column = self.point(start)
@@ -278,8 +281,11 @@ class _Positions:
         return self.span(node.start_byte, node.end_byte)
 
     def point(self, byte: int) -> tuple[int, int]:
-        line_start = self.data.rfind(b"\n", 0, byte) + 1
-        line = self.data.count(b"\n", 0, line_start) + 1
+        if self._starts is None:
+            lines = self.data.split(b"\n")[:-1]
+            self._starts = [0, *accumulate(len(line) + 1 for line in lines)]
+        line = bisect_right(self._starts, byte)
+        line_start = self._starts[line - 1]
         column = len(self.data[line_start:byte].decode("utf-8", "replace")) + 1
         return line, column
 
@@ -313,6 +319,7 @@ class _File:
 
     def __init__(self, path: str, data: bytes) -> None:
         self.path, self.data = path, data
+        self._starts: list[int] | None = None  # the byte offset of each line
         self.language = language_of(path)
         self.tree = parser(self.language).parse(data)
         self.py = self.language == "python"
