@@ -11,9 +11,9 @@ class FleetStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         vpc = ec2.Vpc.from_lookup(self, "Vpc", is_default=True)
 
-        ec2.Instance(
+        ec2.Instance(  # imds-expect: IMDS002@9
             self,
-            "Bastion",  # imds-expect: IMDS002@9
+            "Bastion",
             vpc=vpc,
             instance_type=ec2.InstanceType("t3.micro"),
             machine_image=ec2.MachineImage.latest_amazon_linux2023(),
@@ -31,9 +31,9 @@ class FleetStack(Stack):
             http_tokens=ec2.LaunchTemplateHttpTokens.OPTIONAL,  # imds-expect: IMDS002@25
         )
 
-        autoscaling.AutoScalingGroup(
+        autoscaling.AutoScalingGroup(  # imds-expect: IMDS002@9
             self,
-            "Fleet",  # imds-expect: IMDS002@9
+            "Fleet",
             vpc=vpc,
             instance_type=ec2.InstanceType("t3.small"),
             machine_image=ec2.MachineImage.latest_amazon_linux2023(),
