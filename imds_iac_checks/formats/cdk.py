@@ -14,7 +14,11 @@ and ``aws_cdk.*`` modules are read alike):
 - ``autoscaling.AutoScalingGroup(scope, id, props)``: ``requireImdsv2`` (its launch
   configuration, or the launch template CDK makes for it); a group given ``launchTemplate`` (or
   ``mixedInstancesPolicy.launchTemplate``) runs with that template's options: it is linked to
-  a ``LaunchTemplate`` assigned to the same name in the same file, else IMDS004.
+  a ``LaunchTemplate`` assigned to the same name in the same file, or made inline, else IMDS004.
+- ``ec2.BastionHostLinux``: an Instance with ``requireImdsv2`` of its own (read as Instance).
+- ``cluster.addCapacity(id, options)`` on an ``ecs.Cluster``: an AutoScalingGroup whose options
+  take no ``requireImdsv2`` (IMDS006, with the remedy), unless an AutoScalingGroup aspect
+  covers it.
 
 Construct classes are found through the file's imports, under any alias (``import * as ec2
 from 'aws-cdk-lib/aws-ec2'``, ``import { Instance } from ...``, ``from aws_cdk import aws_ec2
