@@ -287,10 +287,6 @@ def _template(
 
     template = cloudformation.Template(loc, root, params)
     found, errors = template.targets()
-    if "cdk.out" in loc.path.replace("\\", "/").split("/")[:-1]:
-        # synthesized by `cdk synth` from a CDK app (formats/cdk.py reads its source): read as
-        # it deploys, never edited (the next synth would overwrite the edit)
-        found = [target._replace(recorded_state=True) for target in found]
     if "AWS::CloudFormation::Stack" in loc.text or "AWS::Serverless::Application" in loc.text:
         more, errs = nested.nested_targets(template, *where)
         found, errors = found + more, errors + errs
