@@ -92,6 +92,7 @@ def render_markdown(rule: dict[str, Any]) -> str:
     lang = {
         "terraform": "hcl",
         "cloudformation": "yaml",
+        "ansible": "yaml",
         "ec2-api-json": "json",
         "shell": "sh",
         "powershell": "powershell",

@@ -1,4 +1,4 @@
-"""Command line: ``imds-iac check``, ``imds-iac fix``, ``imds-iac rules``.
+"""Command line: ``imds-iac check``, ``fix``, ``report``, ``rules``, ``scp``, ``plugin-path``.
 
 Start-up matters (this runs in pre-commit hooks on every commit): only argparse and the modules a
 command needs are imported; adapters load when a file of their kind is scanned.
@@ -454,8 +454,117 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         default="text",
         help="output format (default: text)",
     )
+    scp = sub.add_parser(
+        "scp",
+        formatter_class=_Formatter,
+        help="print the IMDSv2 guardrail policies (SCP, declarative policy)",
+        description="Print the service control policy that keeps IMDSv1 out of an organisation "
+        "once its instances are migrated: the four statements of the AWS guide (deny role "
+        "credentials delivered by IMDSv1, launches that do not require tokens, metadata option "
+        "changes, hop limits above the limit), merged or one policy each, as a policy document, "
+        "Terraform, CloudFormation, or an EC2 declarative policy. Exit 0 once printed, 2 on a "
+        "usage error or a policy over the size limit. See docs/guardrails.md.",
+    )
+    _add_scp_options(scp)
     commands = {"check": check, "fix": fix, "report": report}
-    return parser, {**commands, "plugin-path": plugin, "rules": rules}
+    return parser, {**commands, "plugin-path": plugin, "rules": rules, "scp": scp}
+
+
+def _add_scp_options(parser: argparse.ArgumentParser) -> None:
+    from imds_iac_checks import guardrails
+
+    names = ", ".join(guardrails.STATEMENTS)
+    default = ",".join(guardrails.DEFAULT_STATEMENTS)
+    parser.add_argument(
+        "--statement",
+        dest="statement",
+        action="append",
+        type=_csv,
+        metavar="NAMES",
+        help=f"statements to include, comma-separated, repeatable ({names}; default: {default})",
+    )
+    parser.add_argument(
+        "--hop-limit",
+        dest="hop_limit",
+        type=int,
+        metavar="N",
+        help="highest hop limit a launch may ask for (default: the configuration's hop-limit, 1)",
+    )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--merged",
+        dest="split",
+        action="store_false",
+        help="one policy with every statement (the default)",
+    )
+    shape.add_argument(
+        "--split", dest="split", action="store_true", help="one policy per statement"
+    )
+    parser.set_defaults(split=False)
+    parser.add_argument(
+        "--format",
+        dest="format",
+        choices=guardrails.FORMATS,
+        default="json",
+        metavar="FORMAT",
+        help="json (the policy document; the default), terraform (aws_organizations_policy), "
+        "cloudformation (AWS::Organizations::Policy), or declarative (the EC2 declarative "
+        "policy as JSON: --declarative --format json)",
+    )
+    parser.add_argument(
+        "--declarative",
+        dest="declarative",
+        action="store_true",
+        help="print the EC2 declarative policy of instance metadata defaults instead of the "
+        "SCP (in --format json, terraform or cloudformation; --format declarative is the same "
+        "as JSON)",
+    )
+    parser.add_argument(
+        "--target",
+        dest="target",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="attach the policy to a root, OU or account id (repeatable; Terraform adds "
+        "aws_organizations_policy_attachment, CloudFormation TargetIds)",
+    )
+    parser.add_argument(
+        "--exempt-principal",
+        dest="exempt",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="IAM role or user ARN the statements do not apply to, such as a break-glass role "
+        "(repeatable; wildcards allowed: an ArnNotLike aws:PrincipalArn condition)",
+    )
+    parser.add_argument(
+        "--size-limit",
+        dest="size_limit",
+        type=int,
+        default=guardrails.SCP_SIZE_LIMIT,
+        metavar="CHARS",
+        help=f"the SCP size limit to check against (default {guardrails.SCP_SIZE_LIMIT:,}, "
+        "the AWS Organizations quota; 5,120 until May 2026)",
+    )
+    parser.add_argument(
+        "--minify",
+        dest="minify",
+        action="store_true",
+        help="print JSON without whitespace (the AWS CLI counts it against the size limit)",
+    )
+    parser.add_argument(
+        "--config",
+        dest="config",
+        metavar="FILE",
+        help="use this configuration file instead of discovering one (for hop-limit)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="quiet",
+        action="store_true",
+        help="do not print the warnings on standard error",
+    )
 
 
 def parse_args(argv: Sequence[str]) -> Namespace:
@@ -955,6 +1064,50 @@ def _plugin_path(args: Namespace) -> int:
     return EXIT_OK
 
 
+def _scp(args: Namespace) -> int:
+    """``imds-iac scp``: print the guardrail policies (guardrails.py). Exit 0 once printed, 2 on
+    a usage error or a policy over the size limit (nothing is printed then)."""
+    from imds_iac_checks import guardrails
+    from imds_iac_checks.config import ConfigError, Overrides, Resolver, check_hop_limit
+
+    try:
+        if args.config is not None and not os.path.exists(args.config):
+            raise ConfigError(
+                f"{args.config}: cannot read configuration: no such file or directory"
+            )
+        if args.hop_limit is not None:
+            hop = check_hop_limit(args.hop_limit, "--hop-limit")
+        else:  # as check reads it: the configuration found from the working directory
+            hop = Resolver(Overrides(), args.config).for_dir(os.getcwd()).hop_limit
+        if args.size_limit < 1:
+            raise ConfigError(
+                f"--size-limit: expected a number of characters, not {args.size_limit}"
+            )
+        given = _flatten(args.statement)
+        request = guardrails.Request(
+            statements=guardrails.parse_statements(
+                guardrails.DEFAULT_STATEMENTS if given is None else given
+            ),
+            hop_limit=hop,
+            split=args.split,
+            format=args.format,
+            # each once, in the order given
+            targets=tuple(dict.fromkeys(guardrails.check_target(t) for t in args.target)),
+            exempt=tuple(dict.fromkeys(guardrails.check_principal(p) for p in args.exempt)),
+            size_limit=args.size_limit,
+            minify=args.minify,
+            declarative=args.declarative,
+        )
+        policies = guardrails.build(request)
+    except (ConfigError, guardrails.GuardrailError) as exc:
+        return _fail(str(exc))
+    sys.stdout.write(guardrails.render(policies, request))
+    if not args.quiet:
+        for text in [*request.notes, *guardrails.warnings(request)]:
+            sys.stderr.write(f"imds-iac: warning: {text}\n")
+    return EXIT_OK
+
+
 def _rules(args: Namespace) -> int:
     from imds_iac_checks import catalog
 
@@ -1061,6 +1214,8 @@ def _run(argv: Sequence[str] | None) -> int:
         code = _report_command(args)
     elif args.command == "plugin-path":
         code = _plugin_path(args)
+    elif args.command == "scp":
+        code = _scp(args)
     else:
         code = _rules(args)
     sys.stdout.flush()  # here, not at exit: a write error is reported like any other

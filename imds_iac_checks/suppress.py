@@ -144,8 +144,18 @@ def _yaml_comment_ranges(data: bytes) -> list[tuple[int, int]] | None:
                 collect(item)
 
     try:
-        for token in YAML(typ="rt").scan(text):
-            collect(getattr(token, "_comment", None))
+        try:
+            for token in YAML(typ="rt").scan(text):
+                collect(getattr(token, "_comment", None))
+        except YAMLError:
+            if "{{" not in text:
+                raise
+            # A Helm chart template: its Go template actions blanked (same offsets)
+            from imds_iac_checks.formats import gotemplate
+
+            found.clear()
+            for token in YAML(typ="rt").scan(gotemplate.blank(text, gotemplate.actions(text))):
+                collect(getattr(token, "_comment", None))
     except (YAMLError, ValueError, RecursionError):
         return None
     if text.isascii():
@@ -289,14 +299,17 @@ def _reason(
             for entry in inline.get(line, ()):
                 if _covers(entry, f.rule_id):
                     return entry.why, entry.key
-    if target is None or not target.path.endswith(".tf"):
+    if target is None or not (target.path.endswith(".tf") or target.format == "ansible"):
         return None, None
     where = of(target.path)
     if not where:
         return None, None
+    # The resource's first line (an Ansible task: its lines down to the module's key) or the
+    # comment line above it.
     header = target.header.line
-    for line in (header, header - 1):
-        if line == header - 1 and line not in where.comment_only:
+    first = min(target.span.line, header) if target.format == "ansible" else header
+    for line in (*range(first, header + 1), first - 1):
+        if line == first - 1 and line not in where.comment_only:
             continue
         for entry in where.inline.get(line, ()):
             if _covers(entry, f.rule_id):

@@ -13,7 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats import cdk
+from imds_iac_checks.formats import ansible, cdk
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -65,8 +65,8 @@ def test_rule_file_schema(rule_id: str) -> None:
         assert formats >= {"terraform", "cloudformation"}
     elif ami:
         assert formats >= {"terraform", "ec2-api-json"}
-    else:
-        assert formats == {"terraform", "cloudformation", "ec2-api-json"}
+    else:  # and the formats of other adapters (Ansible) where they apply
+        assert formats >= {"terraform", "cloudformation", "ec2-api-json"}
     urls = " ".join(ref["url"] for ref in rule["references"])
     assert "docs.aws.amazon.com" in urls
     assert "attack.mitre.org/techniques/T1552/005" in urls
@@ -80,12 +80,26 @@ def test_peer_ids() -> None:
     assert CATALOG["IMDS004"]["peers"] == {}
 
 
+# Kinds of the formats that are neither Terraform nor CloudFormation (each module's KINDS).
+_FORMAT_KINDS = {
+    kind
+    for module in (
+        "imds_iac_checks.formats.ansible",
+        "imds_iac_checks.formats.kubernetes",
+        "imds_iac_checks.formats.eksctl",
+        "imds_iac_checks.formats.cdk",
+    )
+    for spec in __import__(module, fromlist=["KINDS"]).KINDS
+    for kind in [spec if isinstance(spec, str) else spec.kind]
+}
+
+
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_applies_to_names_real_kinds(rule_id: str) -> None:
     terraform = {k for k in CATALOG[rule_id]["applies_to"] if k.startswith("aws_")}
     assert terraform <= set(KINDS)
     cloudformation = {k for k in CATALOG[rule_id]["applies_to"] if not k.startswith("aws_")}
-    assert cloudformation <= TYPES | set(LAUNCHERS) | cdk.KINDS
+    assert cloudformation <= TYPES | set(LAUNCHERS) | _FORMAT_KINDS
 
 
 def test_every_kind_is_documented() -> None:
@@ -96,11 +110,11 @@ def test_every_kind_is_documented() -> None:
     assert with_options <= set(CATALOG["IMDS002"]["applies_to"])
     assert set(TYPES) <= set(CATALOG["IMDS002"]["applies_to"])
     # Kinds without metadata options of their own: the rule that reports them lists them.
-    launchers = (
-        {k for k, s in KINDS.items() if s.remedy and not s.fields}
-        | {k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy}
-        | {cdk.CLUSTER_CAPACITY}
-    )
+    launchers = {k for k, s in KINDS.items() if s.remedy and not s.fields} | {
+        k for k, launcher in LAUNCHERS.items() if launcher.spec.remedy
+    }
+    launchers |= {s.kind for s in ansible.KINDS if s.remedy and not s.fields}
+    launchers |= {cdk.CLUSTER_CAPACITY}
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
     # cannot be found.

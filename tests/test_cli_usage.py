@@ -98,7 +98,7 @@ def test_unknown_command_suggests_the_closest(cli, tree: Path) -> None:
     assert run.err == (
         "usage: imds-iac [-h] [-V] COMMAND ...\n"
         "imds-iac: error: argument COMMAND: invalid choice: 'chek', did you mean `check`? "
-        "(choose from check, fix, report, plugin-path, rules)\n"
+        "(choose from check, fix, report, plugin-path, rules, scp)\n"
     )
     far = cli("xyzzy", cwd=tree)
     assert far.code == 2 and "did you mean" not in far.err

@@ -597,6 +597,15 @@ def _add_block_structured(
                 raise NoFix(f"{step} is not a plain mapping; add {block} by hand")
             node = child
         return doc.add_keys(node, [(path[-1], content)])
+    if target.format == "ansible":  # the task: the block goes into the module's arguments
+        from imds_iac_checks.formats import ansible
+
+        arguments = ansible.module_arguments(container)
+        if isinstance(arguments, str):
+            raise NoFix(arguments)
+        if arguments.get(block) is not None:  # written empty (null): never a second key
+            raise NoFix(f"{block} is written empty; write its settings under it by hand")
+        container = arguments
     if target.format == "terraform" and container.get("dynamic") is not None:
         dynamic = container.get("dynamic")
         if dynamic is not None and dynamic.get(block) is not None:

@@ -43,7 +43,9 @@ class Document:
             raise NoFix("the file is UTF-16: convert it to UTF-8 to fix it")
         try:
             self.text = decode(data)
-            self.root = _parse_yaml(self.text)[0] if yaml else _parse_json(self.text)
+            # every document of a YAML stream (Kubernetes manifests hold many)
+            self.roots = _yaml_documents(self.text) if yaml else [_parse_json(self.text)]
+            self.root = self.roots[0]
         except (DocError, IndexError):
             raise NoFix("the file does not parse") from None
         self.data = data
@@ -66,7 +68,7 @@ class Document:
 
     def node_at(self, start_byte: int, kinds: tuple[str, ...] = (MAP, SEQ, SCALAR)) -> DNode:
         """The outermost node of one of ``kinds`` that starts at byte ``start_byte``."""
-        stack = [self.root]
+        stack = list(reversed(self.roots))
         seen: set[int] = set()  # YAML aliases share nodes: each is looked at once
         while stack:
             node = stack.pop()
@@ -320,11 +322,24 @@ def _numeric(text: str) -> bool:
     return bool(re.fullmatch(r"-?\d+(?:\.\d+)?", text.strip()))
 
 
+def _yaml_documents(text: str) -> list[DNode]:
+    """The documents of a YAML stream; a Helm chart template's, with its Go template actions
+    blanked (same offsets: formats/gotemplate.py), when it does not parse as written."""
+    try:
+        return _parse_yaml(text)
+    except DocError:
+        if "{{" not in text:
+            raise
+    from imds_iac_checks.formats import gotemplate
+
+    return _parse_yaml(gotemplate.blank(text, gotemplate.actions(text)))
+
+
 def valid(data: bytes, yaml: bool) -> bool:
     try:
         text = decode(data)
         if yaml:
-            _parse_yaml(text)
+            _yaml_documents(text)
         else:
             _parse_json(text)
     except DocError:

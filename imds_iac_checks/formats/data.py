@@ -80,7 +80,7 @@ def parse(
             found, errors = _yaml(path, data, params, where)
             if found or errors:
                 return found, errors
-        return _code(path, data, payloads)
+        return _code(path, data, payloads, where)
     if kind is not None and kind.syntax == "json":
         if payloads is not None and b'"provisioners"' in data and b'"builders"' in data:
             from imds_iac_checks.formats import packer
@@ -100,7 +100,7 @@ def parse(
 
 
 def _code(
-    path: str, data: bytes, payloads: list[Payload] | None
+    path: str, data: bytes, payloads: list[Payload] | None, where: _Where = (None, None)
 ) -> tuple[list[Target], list[ScanError]]:
     """A YAML file that is no CloudFormation template: the readers of :data:`_YAML_TARGETS`
     give the instances it declares (Kubernetes manifests, Ansible tasks), each only when its
@@ -111,7 +111,10 @@ def _code(
     for module in _YAML_TARGETS:
         reader = import_module(module)
         if reader.worth(data):
-            more_found, errs = reader.targets(path, data)
+            # A reader that reads other files (an Ansible role's variables) gets where this
+            # one is and what reads it.
+            extra = where if getattr(reader, "READS_FILES", False) else ()
+            more_found, errs = reader.targets(path, data, *extra)
             found += more_found
             errors += errs
     if payloads is None:
@@ -127,7 +130,11 @@ def _code(
 
 # Modules that read targets from YAML that is no CloudFormation template, each with
 # ``worth(data) -> bool`` and ``targets(path, data) -> (targets, errors)``.
-_YAML_TARGETS: tuple[str, ...] = ()
+_YAML_TARGETS: tuple[str, ...] = (
+    "imds_iac_checks.formats.ansible",
+    "imds_iac_checks.formats.kubernetes",
+    "imds_iac_checks.formats.eksctl",
+)
 
 
 def load_parameters(path: str, limit: int) -> dict[str, str]:

@@ -29,8 +29,8 @@ _URI = frozenset(("uri", "get_url", "win_uri", "win_get_url"))
 _PREFIXES = ("ansible.builtin.", "ansible.legacy.", "ansible.windows.", "community.windows.")
 _MODULE_MARKERS = (b"shell", b"command", b"raw", b"uri", b"get_url")
 # In the order a play runs them.
-_PLAY_TASKS = ("pre_tasks", "tasks", "post_tasks", "handlers")
-_PLAY_KEYS = frozenset(("hosts", "tasks", "roles", "pre_tasks", "post_tasks", "handlers"))
+PLAY_TASKS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+PLAY_KEYS = frozenset(("hosts", "tasks", "roles", "pre_tasks", "post_tasks", "handlers"))
 _JINJA = r"(?s)\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}"
 TOKEN_HEADER = "x-aws-ec2-metadata-token"
 # Tasks nested in blocks deeper than this are not read (a hostile file's nesting).
@@ -61,13 +61,10 @@ def payloads(shown: str, data: bytes) -> tuple[list[Payload], list[ScanError]]:
         except UnicodeDecodeError:
             return [], []
         return [whole_file(shown, data, text, "cloud-init file", "cloud-config")], []
-    from imds_iac_checks.formats.doc import parse_yaml
-
-    try:
-        text = decode(data)
-        roots = parse_yaml(text)
-    except DocError:
+    read = parsed(data)
+    if read is None:
         return [], []
+    text, roots = read
     reader = _Ansible(Locator(shown, text))
     for root in roots:
         if root.kind != SEQ:
@@ -75,12 +72,33 @@ def payloads(shown: str, data: bytes) -> tuple[list[Payload], list[ScanError]]:
         for item in root.items:
             if item.kind != MAP:
                 continue
-            if any(k.value in _PLAY_KEYS for k, _ in item.pairs()) and not _module(item):
-                for key in _PLAY_TASKS:
+            if any(k.value in PLAY_KEYS for k, _ in item.pairs()) and not _module(item):
+                for key in PLAY_TASKS:
                     reader.tasks(item.get(key), 0)
             else:
                 reader.task(item, 0)
     return reader.out, []
+
+
+# The last file parsed, by the identity of its bytes: formats/ansible.py reads the targets of the
+# file whose payloads are read here (formats/data.py asks both), and it is parsed once.
+_PARSED: list[tuple[bytes, tuple[str, list[DNode]] | None]] = []
+
+
+def parsed(data: bytes) -> tuple[str, list[DNode]] | None:
+    """The text and YAML documents of ``data`` (None: not valid YAML), parsed once for the
+    readers of one file."""
+    if _PARSED and _PARSED[0][0] is data:
+        return _PARSED[0][1]
+    from imds_iac_checks.formats.doc import parse_yaml
+
+    try:
+        text = decode(data)
+        read: tuple[str, list[DNode]] | None = (text, parse_yaml(text))
+    except DocError:
+        read = None
+    _PARSED[:] = [(data, read)]
+    return read
 
 
 def _module(task: DNode) -> tuple[str, DNode] | None:
@@ -178,7 +196,7 @@ class _Ansible:
                 b.hole(url.value)
             span = self.loc.node_span(url)
         elif args.kind == SCALAR and isinstance(args.value, str):  # free form: url=... k=v
-            words = _free_form(args.value)
+            words = free_form(args.value)
             value = words.get("url")
             if value is None or words.get("method", "").upper() == "PUT":
                 return
@@ -190,7 +208,7 @@ class _Ansible:
         self.out.append(b.payload(span, what, "ansible-uri", holes=_JINJA))
 
 
-def _free_form(text: str) -> dict[str, str]:
+def free_form(text: str) -> dict[str, str]:
     """``k=v`` words of a module's free-form arguments."""
     try:
         words = shlex.split(text)
