@@ -197,6 +197,15 @@ _BASE_OPTIONS = (
         "lowest severity that makes the exit code 1 (default: error)",
         choices=("error", "warning"),
     ),
+    Opt(
+        ("--severity",),
+        "severity",
+        "report a rule's findings at this severity: RULE=error or RULE=warning (ids, prefixes or "
+        "names; comma-separated, repeatable)",
+        action="append",
+        type=_csv,
+        metavar="RULE=LEVEL",
+    ),
     Opt(("--exit-zero",), "exit_zero", "exit 0 even when there are findings", action="store_true"),
     Opt(("-q", "--quiet"), "quiet", "print findings only, no summary", action="store_true"),
     Opt(
@@ -282,7 +291,7 @@ FIX_OPTIONS = (
 REPORT_FORMATS = ("markdown", "json", "html")
 _REPORT_SCAN = (
     *("hop_limit", "select", "ignore", "exclude", "variables", "parameters"),
-    *("parameter_files", "max_file_size", "config"),
+    *("parameter_files", "max_file_size", "config", "severity"),
 )
 REPORT_OPTIONS = (
     Opt(
@@ -724,6 +733,7 @@ def _scanner(
         check_max_file_size,
         compile_glob,
         parse_selectors,
+        parse_severity_flags,
     )
     from imds_iac_checks.scan import scan
     from imds_iac_checks.source import Files
@@ -736,6 +746,7 @@ def _scanner(
     )
     select = _flatten(args.select)
     ignore = _flatten(args.ignore)
+    severity = _flatten(getattr(args, "severity", None))
     overrides = Overrides(
         hop_limit=hop,
         select=None if select is None else parse_selectors(select, "--select", allow_empty=False),
@@ -743,6 +754,7 @@ def _scanner(
         exclude=tuple(compile_glob(g, cwd) for g in args.exclude),
         fail_on=args.fail_on,
         max_file_size=max_size,
+        severity=parse_severity_flags(severity, "--severity") if severity else (),
     )
     resolver = Resolver(overrides, args.config)
     paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]

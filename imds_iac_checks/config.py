@@ -4,8 +4,9 @@ Each scanned file uses the nearest configuration file found from its directory u
 directory ``.imds-iac.toml`` wins over ``pyproject.toml``; a ``pyproject.toml`` without a
 ``[tool.imds-iac]`` table does not count). Command-line flags override the file.
 
-The keys (``hop-limit``, ``select``, ``ignore``, ``exclude``, ``fail-on``, ``max-file-size`` and
-a ``per-path`` table of globs) are documented, with an example, in the README's "Configuration".
+The keys (``hop-limit``, ``select``, ``ignore``, ``exclude``, ``fail-on``, ``severity``,
+``max-file-size`` and a ``per-path`` table of globs) are documented, with an example, in the
+README's "Configuration".
 
 Paths and globs in a file are relative to the directory that holds it.
 """
@@ -144,10 +145,65 @@ def _matches(rule_id: str, selectors: tuple[str, ...]) -> bool:
     return any(sel == "ALL" or rule_id.startswith(sel) for sel in selectors)
 
 
+# Severities set for rules: (selector, severity) pairs, selectors as ``select`` takes them.
+SeverityMap = tuple[tuple[str, str], ...]
+
+
+def _check_severity(value: object, where: str) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in SEVERITIES:
+        raise ConfigError(
+            f"{where}: a severity is one of {', '.join(SEVERITIES)}, not {_short(value)}"
+        )
+    return value.strip().lower()
+
+
+def parse_severity_table(table: object, where: str) -> SeverityMap:
+    """``severity = { <rule> = "error", <rule> = "warning" }``: rule ids, prefixes, names or
+    ``ALL``, each to ``error`` or ``warning``."""
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f'{where} must be a table of rule = severity, such as {{ {example_id()} = "error" }}'
+        )
+    out: list[tuple[str, str]] = []
+    for rule, level in table.items():
+        (selector,) = parse_selectors([rule], where) or ("",)
+        if not selector:
+            raise ConfigError(f"{where}: an empty rule selector")
+        out.append((selector, _check_severity(level, f"{where} {_short(rule)}")))
+    return tuple(out)
+
+
+def parse_severity_flags(values: list[str] | tuple[str, ...], where: str) -> SeverityMap:
+    """``--severity <rule>=error,<rule>=warning``: RULE=LEVEL items."""
+    out: list[tuple[str, str]] = []
+    for item in values:
+        rule, eq, level = item.partition("=")
+        if not eq or not rule.strip():
+            raise ConfigError(
+                f"{where}: {_short(item)} is not RULE=LEVEL (such as {example_id()}=error)"
+            )
+        (selector,) = parse_selectors([rule], where) or ("",)
+        out.append((selector, _check_severity(level, f"{where} {rule.strip()}")))
+    return tuple(out)
+
+
+def severity_in(rule_id: str, table: SeverityMap) -> str | None:
+    """The severity ``table`` gives ``rule_id``: its most specific selector that matches (a
+    full id over a prefix over ``ALL``; the last one written among equals), None when none."""
+    best: tuple[int, str] | None = None
+    for selector, level in table:
+        if selector == "ALL" or rule_id.startswith(selector):
+            rank = 0 if selector == "ALL" else len(selector)
+            if best is None or rank >= best[0]:
+                best = (rank, level)
+    return best[1] if best is not None else None
+
+
 class PathOverride(NamedTuple):
     glob: Glob
     hop_limit: int | None
     ignore: tuple[str, ...]
+    severity: SeverityMap = ()
 
 
 class Settings(NamedTuple):
@@ -162,6 +218,8 @@ class Settings(NamedTuple):
     source: str | None = None
     hop_limit_forced: bool = False  # set on the command line: per-path overrides do not apply
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; 0 = no limit
+    severity: SeverityMap = ()  # rule severities the file sets
+    severity_forced: SeverityMap = ()  # ... and the command line (over per-path values)
 
     def rules_for(self, path: str) -> tuple[str, ...]:
         ignore = list(self.ignore)
@@ -181,6 +239,24 @@ class Settings(NamedTuple):
                     return override.hop_limit
         return self.hop_limit
 
+    def severity_for(self, path: str, rule_id: str) -> str | None:
+        """The severity the configuration sets for ``rule_id``'s findings in ``path``, None when
+        it sets none (the rule's own applies): the command line's, else the first per-path glob
+        that matches and names the rule, else the file's top-level ``severity``."""
+        found = severity_in(rule_id, self.severity_forced)
+        if found is not None:
+            return found
+        for override in self.per_path:
+            if override.severity and override.glob.matches(path):
+                found = severity_in(rule_id, override.severity)
+                if found is not None:
+                    return found
+        return severity_in(rule_id, self.severity)
+
+    @property
+    def sets_severity(self) -> bool:
+        return bool(self.severity or self.severity_forced or any(o.severity for o in self.per_path))
+
     def excluded(self, path: str) -> bool:
         return any(g.matches(path) for g in self.exclude)
 
@@ -194,6 +270,7 @@ class Overrides(NamedTuple):
     exclude: tuple[Glob, ...] = ()
     fail_on: str | None = None
     max_file_size: int | None = None
+    severity: SeverityMap = ()
 
 
 def check_max_file_size(value: object, where: str) -> int:
@@ -221,8 +298,11 @@ def check_hop_limit(value: object, where: str) -> int:
     return value
 
 
-_TOP_KEYS = {"hop-limit", "select", "ignore", "exclude", "fail-on", "per-path", "max-file-size"}
-_PER_PATH_KEYS = {"hop-limit", "ignore"}
+_TOP_KEYS = {
+    *("hop-limit", "select", "ignore", "exclude", "fail-on", "per-path", "max-file-size"),
+    "severity",
+}
+_PER_PATH_KEYS = {"hop-limit", "ignore", "severity"}
 
 
 def _string_list(value: object, where: str) -> list[str]:
@@ -273,13 +353,27 @@ def settings_from_table(table: dict[str, Any], base: str, source: str) -> Settin
                 compile_glob(pattern, base),
                 check_hop_limit(opts["hop-limit"], where) if "hop-limit" in opts else None,
                 parse_selectors(_string_list(opts.get("ignore", []), f"{where}: ignore"), where),
+                parse_severity_table(opts["severity"], f"{where}: severity")
+                if "severity" in opts
+                else (),
             )
         )
     max_size = DEFAULT_MAX_FILE_SIZE
     if "max-file-size" in table:
         max_size = check_max_file_size(table["max-file-size"], source)
+    severity: SeverityMap = ()
+    if "severity" in table:
+        severity = parse_severity_table(table["severity"], f"{source}: severity")
     return Settings(
-        hop, select, ignore, exclude, fail_on, tuple(per_path), source, max_file_size=max_size
+        hop,
+        select,
+        ignore,
+        exclude,
+        fail_on,
+        tuple(per_path),
+        source,
+        max_file_size=max_size,
+        severity=severity,
     )
 
 
@@ -426,6 +520,7 @@ class Resolver:
             exclude=s.exclude + o.exclude,
             fail_on=o.fail_on or s.fail_on,
             max_file_size=o.max_file_size if o.max_file_size is not None else s.max_file_size,
+            severity_forced=o.severity,
         )
         if not any(_matches(r, out.select) and not _matches(r, out.ignore) for r in RULES):
             where = [

@@ -405,10 +405,39 @@ def scan(
         from imds_iac_checks import suppress
 
         findings += suppress.audit(audited, by_file, used, cwd, files)
+    findings, origins = _configured_severities(findings, origins, resolver, cwd)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     seen = tuple(target for listing in by_file.values() for target in listing)
     return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen)
+
+
+def _configured_severities(
+    findings: list[Finding],
+    origins: dict[Finding, tuple[Target, Context]],
+    resolver: Resolver,
+    cwd: str,
+) -> tuple[list[Finding], dict[Finding, tuple[Target, Context]]]:
+    """The findings with the severity the configuration that applies to each one's file sets
+    for its rule (``severity``, per-path ``severity``, ``--severity``): before the exit code
+    and every report see them."""
+    changed: dict[Finding, Finding] = {}
+    by_path: dict[str, Settings] = {}
+    for f in findings:
+        settings = by_path.get(f.path)
+        if settings is None:
+            settings = by_path[f.path] = resolver.for_path(os.path.join(cwd, f.path))
+        if not settings.sets_severity:
+            continue
+        level = settings.severity_for(os.path.abspath(os.path.join(cwd, f.path)), f.rule_id)
+        if level is not None and level != f.severity:
+            changed[f] = f._replace(severity=level)
+    if not changed:
+        return findings, origins
+    for old, new in changed.items():
+        if old in origins:
+            origins[new] = origins[old]
+    return [changed.get(f, f) for f in findings], origins
 
 
 def _terragrunt_units(

@@ -762,7 +762,12 @@ def test_check_ids_names_and_guidelines() -> None:
         "CKV_IMDS_1",
         "CKV_IMDS_2",
         "CKV_IMDS_3",
+        "CKV_IMDS_9",
     ]
+    # AMIs: Terraform only (CloudFormation registers none), and only on AMI resource types.
+    assert checkov_targets.rule_ids("cloudformation") == ("IMDS001", "IMDS002", "IMDS003")
+    assert checkov_targets.terraform_types("IMDS009") == ("aws_ami",)
+    assert "aws_ami" not in checkov_targets.terraform_types("IMDS002")
 
 
 def _tf(conf: dict[str, Any], rule: str, kind: str = "aws_instance", hop: int = 1) -> str:

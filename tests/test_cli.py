@@ -352,6 +352,7 @@ ARGV_PIECES = [
     ["--ignore", "IMDS004"],
     ["--exclude", "a/**", "--exclude", "b"],
     ["--fail-on", "warning"],
+    ["--severity", "IMDS009=error,IMDS004=error", "--severity=IMDS002=warning"],
     ["--exit-zero"],
     ["-q"],
     ["--quiet"],

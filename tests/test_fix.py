@@ -560,6 +560,17 @@ JSON_CASES = {
         '{\n  "ImageId": "ami-1",\n  "MinCount": 1,\n  "MaxCount": 1,\n'
         '  "MetadataOptions": {\n    "HttpTokens": "required"\n  }\n}\n',
     ),
+    "register-image input gets ImdsSupport (IMDS009)": (
+        '{\n  "Name": "golden",\n  "RootDeviceName": "/dev/xvda",\n'
+        '  "VirtualizationType": "hvm"\n}\n',
+        '{\n  "Name": "golden",\n  "RootDeviceName": "/dev/xvda",\n'
+        '  "VirtualizationType": "hvm",\n  "ImdsSupport": "v2.0"\n}\n',
+    ),
+    "an empty ImdsSupport of register-image input is replaced": (
+        '{\n    "Name": "golden",\n    "RootDeviceName": "/dev/xvda",\n    "ImdsSupport": ""\n}\n',
+        '{\n    "Name": "golden",\n    "RootDeviceName": "/dev/xvda",\n'
+        '    "ImdsSupport": "v2.0"\n}\n',
+    ),
     "string and number literals keep their type; CRLF kept": (
         '{\r\n\t"LaunchTemplateData": {\r\n\t\t"ImageId": "ami-1",\r\n\t\t"MetadataOptions": '
         '{\r\n\t\t\t"HttpTokens": "optional",\r\n\t\t\t"HttpPutResponseHopLimit": 2\r\n'

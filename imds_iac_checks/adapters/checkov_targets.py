@@ -41,6 +41,7 @@ from imds_iac_checks.formats import cloudformation
 from imds_iac_checks.formats.terraform import kinds as terraform_kinds
 from imds_iac_checks.formats.terraform.kinds import TEMPLATE_USERS
 from imds_iac_checks.model import (
+    IMDS_SUPPORT,
     KindSpec,
     Link,
     LinkKind,
@@ -57,9 +58,18 @@ from imds_iac_checks.rules import OPTIONS_BLOCK, REGISTRY, unevaluable
 HOP_LIMIT_ENV = "IMDS_IAC_HOP_LIMIT"
 
 
-def rule_ids() -> tuple[str, ...]:
-    """The rules that are checkov checks: every registered rule with a checkov id."""
-    return tuple(rule.id for rule in REGISTRY.values() if rule.checkov)
+def rule_ids(framework: str | None = None) -> tuple[str, ...]:
+    """The rules that are checkov checks: every registered rule with a checkov id (that judges
+    some resource type of ``framework``, "terraform" or "cloudformation", when given)."""
+    return tuple(
+        rule.id
+        for rule in REGISTRY.values()
+        if rule.checkov
+        and (
+            framework is None
+            or (terraform_types if framework == "terraform" else cloudformation_types)(rule.id)
+        )
+    )
 
 
 class CheckInfo(NamedTuple):
@@ -103,9 +113,16 @@ def hop_limit() -> int:
 
 
 # Kinds with metadata options of their own (launcher kinds are judged by IMDS006 only, not a
-# rule of the plugins).
+# rule of the plugins); AMIs (imds_support) are IMDS009's alone.
 TERRAFORM_TYPES = tuple(
-    kind for kind, spec in terraform_kinds.KINDS.items() if not spec.remedy and spec.plugins
+    kind
+    for kind, spec in terraform_kinds.KINDS.items()
+    if not spec.remedy and spec.plugins and IMDS_SUPPORT not in spec.fields
+)
+AMI_TYPES = tuple(
+    kind
+    for kind, spec in terraform_kinds.KINDS.items()
+    if not spec.remedy and spec.plugins and IMDS_SUPPORT in spec.fields
 )
 CLOUDFORMATION_TYPES = tuple(
     sorted(
@@ -114,6 +131,18 @@ CLOUDFORMATION_TYPES = tuple(
         if kind not in cloudformation.KINDS or cloudformation.KINDS[kind].spec.plugins
     )
 )
+
+
+def terraform_types(rule_id: str) -> tuple[str, ...]:
+    """The Terraform resource types a rule's check runs on: AMIs for the AMI rule (IMDS009),
+    the kinds with metadata options for the others."""
+    return AMI_TYPES if IMDS_SUPPORT in REGISTRY[rule_id].reads else TERRAFORM_TYPES
+
+
+def cloudformation_types(rule_id: str) -> tuple[str, ...]:
+    """The CloudFormation resource types a rule's check runs on (none registers an AMI)."""
+    return () if IMDS_SUPPORT in REGISTRY[rule_id].reads else CLOUDFORMATION_TYPES
+
 
 PASSED, FAILED, UNKNOWN = "PASSED", "FAILED", "UNKNOWN"
 

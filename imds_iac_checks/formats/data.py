@@ -41,6 +41,10 @@ _JSON_MARKERS = (
     b"Reservations",
     b"AccountLevel",
     b"ImageId",
+    b"ImdsSupport",
+    b"RootDeviceName",
+    b"ImageLocation",
+    b"VirtualizationType",
     b"planned_values",
     b"resource_changes",
 )

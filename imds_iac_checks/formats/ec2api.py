@@ -2,8 +2,9 @@
 
 Inputs (what ``--cli-input-json`` and ``--launch-template-data file://`` take): launch-template
 data, create-launch-template(-version), run-instances, modify-instance-metadata-options,
-modify-instance-metadata-defaults. Outputs, which record state (their findings are not fixable):
-describe-launch-template-versions, describe-instances, describe-instance-metadata-defaults.
+modify-instance-metadata-defaults, register-image (the AMI's ``ImdsSupport``). Outputs, which
+record state (their findings are not fixable): describe-launch-template-versions,
+describe-instances, describe-instance-metadata-defaults, describe-images.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from imds_iac_checks.formats.structured import (
     without_duplicates,
 )
 from imds_iac_checks.model import (
+    IMDS_SUPPORT,
     KindSpec,
     Payload,
     ScanError,
@@ -66,6 +68,40 @@ ACCOUNT_DEFAULTS = _spec(
     block_label="AccountLevel",
 )
 
+# AMIs (IMDS009): ``register-image`` input sets ``ImdsSupport`` (the one value is "v2.0");
+# ``describe-images`` output records it (absent: not IMDSv2-only). An image that exists is marked
+# with ``modify-image-attribute``, never by editing the output.
+_AMI_FIELDS = {IMDS_SUPPORT: "ImdsSupport"}
+_AMI_SUGGEST = {IMDS_SUPPORT: '"v2.0"'}
+REGISTER_IMAGE = KindSpec(
+    "ec2:RegisterImage",
+    None,
+    _AMI_FIELDS,
+    _AMI_SUGGEST,
+    needs_block=False,
+    block_label="the request",
+    plugins=False,
+)
+IMAGE = KindSpec(
+    "ec2:Image",
+    None,
+    _AMI_FIELDS,
+    _AMI_SUGGEST,
+    needs_block=False,
+    block_label="the image",
+    plugins=False,
+    remedy="the AMI exists: mark it with aws ec2 modify-image-attribute --image-id <id> "
+    "--imds-support v2.0 (it cannot be undone), or register the next one with ImdsSupport v2.0",
+)
+# An AMI another account owns (``ImageOwnerAlias``: "amazon", "aws-marketplace"): only its owner
+# can mark it.
+FOREIGN_IMAGE = IMAGE._replace(
+    remedy="only its owner can mark it: launch from an AMI that is v2.0 (Amazon Linux 2023 AMIs "
+    "are), or require tokens in the launch's own metadata options"
+)
+# Keys of RegisterImage input (botocore's RegisterImageRequest) that launch data never has.
+_REGISTER_KEYS = frozenset({"RootDeviceName", "ImageLocation", "ImdsSupport", "VirtualizationType"})
+
 _LAUNCH_DATA_KEYS = frozenset(
     {
         "ImageId",
@@ -94,12 +130,19 @@ def classify(root: DNode) -> str | None:
         return "describe-launch-template-versions"
     if "Reservations" in lists:
         return "describe-instances"
+    if "Images" in lists:
+        images = root.get("Images")
+        assert images is not None
+        if any(i.kind == MAP and i.get("ImageId") is not None for i in images.items):
+            return "describe-images"
     account = root.get("AccountLevel")
     if account is not None and account.kind == MAP:
         return "describe-instance-metadata-defaults"
     data = root.get("LaunchTemplateData")
     if data is not None and data.kind == MAP:
         return "create-launch-template"
+    if "Name" in keys and keys & _REGISTER_KEYS and not keys & {"ImageId", "MinCount"}:
+        return "register-image"
     if "InstanceId" in keys and keys & set(_FIELDS.values()):
         return "modify-instance-metadata-options"
     if keys & set(_FIELDS.values()) and not keys & (_LAUNCH_DATA_KEYS | {"MetadataOptions"}):
@@ -309,6 +352,24 @@ def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
                 address = _text(instance.get("InstanceId")) or f"Reservations[{r}].Instances[{i}]"
                 header = reader.header(instance, "InstanceId")
                 targets.append(reader.target(INSTANCE, address, instance, header, recorded=True))
+    elif shape == "register-image":
+        name = _text(root.get("Name"))
+        header = reader.header(root, "Name")
+        targets.append(reader.target(REGISTER_IMAGE, name or "RegisterImage", root, header))
+    elif shape == "describe-images":
+        images = root.get("Images")
+        assert images is not None
+        for i, image in enumerate(images.items):
+            if image.kind != MAP:
+                continue
+            address = _text(image.get("ImageId")) or f"Images[{i}]"
+            name = _text(image.get("Name"))
+            if name:
+                address += f" ({name})"
+            header = reader.header(image, "ImageId")
+            alias = _text(image.get("ImageOwnerAlias"))
+            spec = FOREIGN_IMAGE if alias in ("amazon", "aws-marketplace") else IMAGE
+            targets.append(reader.target(spec, address, image, header, recorded=True))
     elif shape == "describe-instance-metadata-defaults":
         account = root.get("AccountLevel")
         assert account is not None

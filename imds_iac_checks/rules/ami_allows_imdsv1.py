@@ -3,11 +3,14 @@ so instances launched from it allow IMDSv1 unless their own metadata options req
 
 Judges every target whose kind carries the AMI setting (``IMDS_SUPPORT`` in its
 ``KindSpec.fields``): Packer sources (the AMI a build produces), Terraform ``aws_ami``, EC2 API
-``register-image`` input. A kind that produces an AMI but cannot set it where it is declared
-(``KindSpec.remedy``: ``aws_ami_from_instance``, ``aws_ami_copy``) is reported without a fix,
-with the remedy. A warning by default: marking an AMI ``v2.0`` is defence in depth (the launch
-settings are judged by IMDS001-003), and it breaks software on the image that still calls
-IMDSv1 (IMDS007 finds it in the build's provisioners, which then make the fix unsafe).
+``register-image`` input, and ``describe-images`` output (recorded state). A kind that produces
+an AMI but cannot set it where it is declared (``KindSpec.remedy``: ``aws_ami_copy`` keeps its
+source AMI's setting, ``aws_ami_from_instance`` that of its instance's AMI; ``default_note`` says
+which) is reported without a fix, with the remedy; so is a recorded AMI (``ec2:Image``), which
+``modify-image-attribute`` marks. A warning by default (``severity = { IMDS009 = "error" }`` or
+``--severity IMDS009=error`` makes it an error): marking an AMI ``v2.0`` is defence in depth
+(the launch settings are judged by IMDS001-003), and it breaks software on the image that still
+calls IMDSv1 (IMDS007 finds it in the build's provisioners, which then make the fix unsafe).
 """
 
 from collections.abc import Iterator
@@ -21,22 +24,48 @@ _WHY = (
 )
 
 
+def _remedy(target: Target) -> str:
+    """The kind's remedy, with the AMI's id where the target is an AMI that exists."""
+    image = target.address.split(" ", 1)[0]
+    if image.startswith("ami-"):
+        return target.spec.remedy.replace("<id>", image)
+    return target.spec.remedy
+
+
 def check(target: Target, ctx: Context) -> Iterator[Finding]:
     if IMDS_SUPPORT not in target.spec.fields or target.unknown_block is not None:
         return
     field = target.field(IMDS_SUPPORT)
+    if target.spec.remedy and not target.recorded_state:
+        # An AMI made here without a setting of its own (a copy, an image of an instance): it
+        # keeps its source's, which is not read. What is written for the field is not sent
+        # (the provider only reads it).
+        todo = _remedy(target)
+        yield finding(
+            RULE,
+            target,
+            target.header,
+            f"the AMI it makes is not known to be IMDSv2-only ({target.spec.default_note}); "
+            "if that is not v2.0, instances launched from the AMI allow IMDSv1 unless their own "
+            f"metadata options require tokens; {todo}",
+            fixable=False,
+            setting=IMDS_SUPPORT,
+            help=todo,
+        )
+        return
     good = target.spec.suggest.get(IMDS_SUPPORT, show(V2_0))
     values = target.settings.get(IMDS_SUPPORT, ())
     if not values:
-        if target.spec.remedy:  # the AMI's setting cannot be written here
+        if target.spec.remedy:  # an AMI that exists (recorded state): marked by an API call
+            todo = _remedy(target)
             yield finding(
                 RULE,
                 target,
                 target.header,
-                f"the AMI it makes is not marked IMDSv2-only, {_WHY}; {target.spec.remedy}",
+                f"the AMI is not marked IMDSv2-only ({field} is not recorded), {_WHY}; {todo}",
                 fixable=False,
                 setting=IMDS_SUPPORT,
-                help=target.spec.remedy,
+                help=todo,
             )
             return
         todo = f"set {field} to {good}"
@@ -57,6 +86,19 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
             what = f"{field} is not set{where(value)}"
         else:
             what = f"{field} is {show(value.raw)}{where(value)}"
+        if target.spec.remedy:  # recorded state of an AMI that exists
+            todo = _remedy(target)
+            yield finding(
+                RULE,
+                target,
+                value.span,
+                f"{what}, {_WHY}; {todo}",
+                fixable=False,
+                setting=IMDS_SUPPORT,
+                value=value,
+                help=todo,
+            )
+            continue
         todo = remedy(value, field, good)
         yield finding(
             RULE,
@@ -80,4 +122,5 @@ RULE = Rule(
     fix=Fix(),
     security_severity="5.3",
     precision="high",
+    checkov="CKV_IMDS_9",
 )

@@ -25,7 +25,7 @@ class ImdsCloudFormationCheck(BaseResourceCheck):  # type: ignore[misc, unused-i
             name=info.name,
             id=info.check_id,
             categories=(CheckCategories.GENERAL_SECURITY,),
-            supported_resources=checkov_targets.CLOUDFORMATION_TYPES,
+            supported_resources=checkov_targets.cloudformation_types(rule_id),
             guideline=info.guideline,
         )
 
@@ -39,4 +39,6 @@ class ImdsCloudFormationCheck(BaseResourceCheck):  # type: ignore[misc, unused-i
         return CheckResult[checkov_targets.verdict(targets, self.rule_id)]
 
 
-checks = [ImdsCloudFormationCheck(rule_id) for rule_id in checkov_targets.rule_ids()]
+checks = [
+    ImdsCloudFormationCheck(rule_id) for rule_id in checkov_targets.rule_ids("cloudformation")
+]

@@ -26,7 +26,7 @@ class ImdsTerraformCheck(BaseResourceCheck):  # type: ignore[misc, unused-ignore
             name=info.name,
             id=info.check_id,
             categories=(CheckCategories.GENERAL_SECURITY,),
-            supported_resources=checkov_targets.TERRAFORM_TYPES,
+            supported_resources=checkov_targets.terraform_types(rule_id),
             guideline=info.guideline,
         )
 
@@ -40,4 +40,4 @@ class ImdsTerraformCheck(BaseResourceCheck):  # type: ignore[misc, unused-ignore
         return CheckResult[checkov_targets.verdict([target], self.rule_id)]
 
 
-checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.rule_ids()]
+checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.rule_ids("terraform")]

@@ -73,8 +73,11 @@ KINDS: dict[str, KindSpec] = {
             account_default=True,
         ),
         # AMIs: ``imds_support = "v2.0"`` makes the instances launched from them require tokens
-        # by default (IMDS009). Only aws_ami can set it; a copy or an image made from an
-        # instance is marked after it is made.
+        # by default (IMDS009). Only aws_ami can set it (RegisterImage takes ImdsSupport). The
+        # provider only reads imds_support on a copy (CopyImage takes none: the copy keeps its
+        # source AMI's) and on an image made from an instance (CreateImage takes none: the image
+        # keeps the ImdsSupport of the AMI the instance was launched from); neither source is
+        # followed, so both are reported with what marks them.
         KindSpec(
             "aws_ami",
             None,
@@ -82,22 +85,34 @@ KINDS: dict[str, KindSpec] = {
             {IMDS_SUPPORT: '"v2.0"'},
             needs_block=False,
             block_label="the AMI",
-            plugins=False,
         ),
-        *(
-            KindSpec(
-                kind,
-                None,
-                {IMDS_SUPPORT: "imds_support"},
-                {IMDS_SUPPORT: '"v2.0"'},
-                needs_block=False,
-                block_label="the AMI",
-                plugins=False,
-                remedy="the provider cannot set imds_support here: mark the AMI after it is made "
-                "(aws ec2 modify-image-attribute --image-id <id> --imds-support v2.0), or "
-                'register it with aws_ami and imds_support = "v2.0"',
-            )
-            for kind in ("aws_ami_copy", "aws_ami_from_instance")
+        KindSpec(
+            "aws_ami_copy",
+            None,
+            {IMDS_SUPPORT: "imds_support"},
+            {IMDS_SUPPORT: '"v2.0"'},
+            needs_block=False,
+            block_label="the AMI",
+            plugins=False,
+            default_note="CopyImage takes no ImdsSupport: the copy keeps the source AMI's "
+            "(source_ami_id), which is not read here",
+            remedy='mark the source AMI (imds_support = "v2.0" where it is registered), or the '
+            "copy once it is made (aws ec2 modify-image-attribute --image-id <id> "
+            "--imds-support v2.0; it cannot be undone)",
+        ),
+        KindSpec(
+            "aws_ami_from_instance",
+            None,
+            {IMDS_SUPPORT: "imds_support"},
+            {IMDS_SUPPORT: '"v2.0"'},
+            needs_block=False,
+            block_label="the AMI",
+            plugins=False,
+            default_note="CreateImage takes no ImdsSupport: the image keeps that of the AMI the "
+            "instance (source_instance_id) was launched from, which is not read here",
+            remedy="launch the source instance from an AMI marked v2.0, or mark the image once "
+            "it is made (aws ec2 modify-image-attribute --image-id <id> --imds-support v2.0; "
+            "it cannot be undone)",
         ),
         # EMR: the settings sit in the JSON document of ``configuration`` (a string, a heredoc
         # or ``jsonencode({...})``); a cluster names its security configuration.

@@ -47,3 +47,12 @@ resource "aws_ami_from_instance" "snapshot" { # imds-expect: IMDS009@1
   name               = "builder-snapshot"
   source_instance_id = "i-0a1b2c3d4e5f60718"
 }
+
+# A copy keeps its source AMI's ImdsSupport (CopyImage takes none): the source is not read here.
+resource "aws_ami_copy" "golden_eu" { # imds-expect: IMDS009@1
+  name              = "golden-2026-12-eu"
+  description       = "A copy of the golden image for eu-west-1"
+  source_ami_id     = "ami-0a1b2c3d4e5f60718"
+  source_ami_region = "us-east-1"
+  encrypted         = true
+}
