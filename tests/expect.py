@@ -42,6 +42,7 @@ INLINE = (
     ".service",
     ".tpl",
     ".js",
+    ".ts",
     ".go",
     ".java",
     "Dockerfile",

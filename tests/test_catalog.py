@@ -13,7 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats import ansible, packer_targets
+from imds_iac_checks.formats import ansible, cdk, packer_targets
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -88,6 +88,7 @@ _FORMAT_KINDS = {
         "imds_iac_checks.formats.kubernetes",
         "imds_iac_checks.formats.eksctl",
         "imds_iac_checks.formats.packer_targets",
+        "imds_iac_checks.formats.cdk",
     )
     for spec in __import__(module, fromlist=["KINDS"]).KINDS
     for kind in [spec if isinstance(spec, str) else spec.kind]
@@ -115,6 +116,7 @@ def test_every_kind_is_documented() -> None:
     }
     launchers |= {s.kind for s in ansible.KINDS if s.remedy and not s.fields}
     launchers |= {k for k, s in packer_targets.KINDS.items() if s.remedy and not s.fields}
+    launchers |= {cdk.CLUSTER_CAPACITY}
     assert launchers and any(launchers == set(e["applies_to"]) for e in CATALOG.values())
     # Kinds that only name a template (Auto Scaling groups, EC2 fleets): IMDS004 when it
     # cannot be found.

@@ -688,7 +688,7 @@ SETTING_WORDS = re.compile(
     r"instance_metadata_options|InstanceMetadataOptions|minimum_instance_metadata_service_version|"
     r"MinimumInstanceMetadataServiceVersion|instance_metadata_service_configuration|"
     r"InstanceMetadataServiceConfiguration|Default|limit|required|\"optional\"|optional|^\s*[}{],?\s*$|"
-    r"AWS::NoValue|imds_support|ImdsSupport"
+    r"AWS::NoValue|imds_support|ImdsSupport|requireImdsv2|require_imdsv2|httpTokens|httpPutResponseHopLimit"
 )
 
 
@@ -744,7 +744,7 @@ def test_acceptance_second_run_and_diff_are_no_ops(fixed_tree) -> None:
 
 _VALUE = re.compile(
     r"""!Ref AWS::NoValue|\{"Ref": "AWS::NoValue"\}|\\?"[^"\\]*\\?"|'[^']*'|"""
-    r"""\b(optional|required|true|false|null|\d+)\b"""
+    r"""\b(optional|required|true|false|True|False|OPTIONAL|REQUIRED|null|\d+)\b"""
 )
 
 

@@ -371,6 +371,11 @@ def _plan(
     if data is None:
         raise NoFix("the file was not read by the scan")
     kind = syntax_of(where.path, data)
+    if kind in ("python", "javascript"):  # program source: a CDK app's constructs
+        from imds_iac_checks.fix import code
+
+        edits, change = code.plan(data, target, value, key, hop_limit)
+        return Planned(finding, where.path, tuple(edits), change)
     desired, as_string = _desired(target, key, hop_limit)
     field = target.spec.fields.get(key, key)
     decision = value.decision if value is not None else None
@@ -719,6 +724,10 @@ def _parses(shown: str, data: bytes) -> bool:
         from imds_iac_checks.hazards import shell_valid
 
         return shell_valid(data)
+    if kind in ("python", "javascript"):
+        from imds_iac_checks.fix import code
+
+        return code.valid(shown, data)
     if kind not in ("json", "yaml", ""):
         return True  # other code and manifests: the rescan proves the edit
     from imds_iac_checks.fix.structured import valid

@@ -275,6 +275,11 @@ def _nested(node: DNode | None, path: tuple[str, ...]) -> list[DNode]:
     return found
 
 
+def synthesized(path: str) -> bool:
+    """Whether a template is in a ``cdk.out`` directory, where ``cdk synth`` writes them."""
+    return "cdk.out" in path.replace("\\", "/").split("/")[:-1]
+
+
 def is_template(root: DNode) -> bool:
     """A CloudFormation template: AWSTemplateFormatVersion, or Resources with AWS:: types."""
     if root.kind != MAP:
@@ -804,6 +809,10 @@ class Template:
                 errors.append(self._error(dup, f"duplicate key {dup.value!r} in {key_node.value}"))
             if not ambiguous:
                 targets.extend(built)
+        if synthesized(self.loc.path):
+            # written by `cdk synth` from a CDK app (formats/cdk.py reads its source): read as
+            # it deploys, never edited (the next synth would overwrite the edit)
+            targets = [target._replace(recorded_state=True) for target in targets]
         return targets, errors
 
     def _resource(self, key_node: DNode, resource: DNode) -> list[Target] | None:

@@ -123,6 +123,7 @@ def targets(
 # (suffixes or syntaxes of formats.FILE_KINDS, the module that reads targets from such files).
 _TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".pkr.hcl", ".pkr.json"), "imds_iac_checks.formats.packer_targets"),
+    (("python", "javascript"), "imds_iac_checks.formats.cdk"),
 )
 
 

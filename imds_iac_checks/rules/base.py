@@ -429,10 +429,17 @@ def _given(value: Value) -> str:
     return f"{first.description}, via {', '.join(via)} at {at}"
 
 
+def _synthesized(path: str) -> bool:
+    """A template in a ``cdk.out`` directory (as formats.cloudformation.synthesized says)."""
+    return "cdk.out" in path.replace("\\", "/").split("/")[:-1]
+
+
 def recorded(target: Target) -> str:
     """The tail of a message on a file that records state (a plan, a describe output)."""
     if not target.recorded_state:
         return ""
+    if target.format == "cloudformation" and _synthesized(target.path):
+        return "; cdk synth wrote this template: fix the CDK app's source and synthesize again"
     return "; this file records state: fix the configuration and regenerate it"
 
 

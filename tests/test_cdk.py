@@ -1,0 +1,669 @@
+"""AWS CDK source (issue 17, point 4): ``ec2.Instance``, ``ec2.LaunchTemplate`` and
+``autoscaling.AutoScalingGroup`` constructs in TypeScript, JavaScript and Python apps, under any
+import alias; the RequireImdsv2 aspects and the scopes they cover (a stack class, the app found
+through cdk.json); literal values only (anything computed is IMDS004); fixes that add
+``requireImdsv2: true`` / ``require_imdsv2=True`` like the neighbouring properties; suppression
+comments; and the synthesized ``cdk.out`` template read as CloudFormation. The fixtures
+``fixtures/cdk/`` carry their expected findings (tests/expect.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks.fix import code
+from imds_iac_checks.formats import cdk
+from tests.conftest import FIXTURES, ROOT, findings, write
+from tests.test_fixtures import expected_findings
+
+HEADER = """\
+import * as cdk from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+"""
+
+
+def _stack(body: str, imports: str = HEADER, name: str = "AppStack") -> str:
+    lines = "\n".join("    " + line if line else "" for line in body.strip("\n").splitlines())
+    return (
+        f"{imports}\nexport class {name} extends cdk.Stack {{\n"
+        "  constructor(scope: Construct, id: string, props?: cdk.StackProps) {\n"
+        "    super(scope, id, props);\n\n"
+        f"{lines}\n  }}\n}}\n"
+    )
+
+
+def _check(cli, root: Path, *paths: str) -> list[tuple[str, str, int]]:
+    run = cli("check", "--format", "json", *(paths or (".",)), cwd=root)
+    assert run.json()["errors"] == [], run.out
+    return findings(run)
+
+
+# --- the fixtures ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["typescript", "python"])
+def test_fixture_apps_get_exactly_their_expected_findings(cli, folder: str) -> None:
+    run = cli("check", "--format", "json", f"fixtures/cdk/{folder}", cwd=ROOT)
+    doc = run.json()
+    assert doc["errors"] == []
+    actual = Counter((f["path"], f["line"], f["rule_id"]) for f in doc["findings"])
+    expected, _ = expected_findings(FIXTURES / "cdk" / folder)
+    assert actual == expected
+    source = [f for f in doc["findings"] if "cdk.out" not in f["path"]]
+    assert {f["kind"] for f in source} <= cdk.KINDS
+    assert all(f["path"].endswith((".ts", ".py")) for f in source)
+
+
+def test_the_typescript_fixture_names_constructs_by_stack_and_id(cli) -> None:
+    doc = cli("check", "--format", "json", "fixtures/cdk/typescript/lib", cwd=ROOT).json()
+    by_resource = {(f["rule_id"], f["resource"]) for f in doc["findings"]}
+    assert by_resource == {
+        ("IMDS002", "WebTierStack/Bastion"),
+        ("IMDS002", "WebTierStack/WebTemplate"),
+        ("IMDS003", "WebTierStack/WebTemplate"),
+        ("IMDS004", "WebTierStack/ToolsTemplate"),
+        ("IMDS002", "BatchStack/Workers"),
+    }
+    bastion = next(f for f in doc["findings"] if f["resource"] == "WebTierStack/Bastion")
+    # the finding points at the construct's `new ec2.Instance` (where the props are added)
+    assert (bastion["line"], bastion["column"]) == (24, 5)
+    assert "CDK writes no metadata options for an Instance" in bastion["message"]
+    web = next(f for f in doc["findings"] if f["resource"] == "WebTierStack/WebTemplate")
+    assert "(launch template of WebTierStack/WebFleet)" in web["message"]
+
+
+def test_the_synthesized_template_is_read_as_cloudformation(cli) -> None:
+    """cdk.out/<Stack>.template.json is what deploys: the Instance the source leaves without
+    requireImdsv2 has no MetadataOptions (IMDS001), the one with requireImdsv2 launches from the
+    template the aspect made (linked by LaunchTemplateName: no finding), and the LaunchTemplate
+    whose requireImdsv2 the source could not evaluate turns out to have no options."""
+    doc = cli("check", "--format", "json", "fixtures/cdk/typescript/cdk.out", cwd=ROOT).json()
+    got = {(f["rule_id"], f["resource"], f["kind"]) for f in doc["findings"]}
+    assert got == {
+        ("IMDS001", "Bastion3A2B8C1F", "AWS::EC2::Instance"),
+        ("IMDS002", "WebTemplate3F9D5B2E", "AWS::EC2::LaunchTemplate"),
+        ("IMDS003", "WebTemplate3F9D5B2E", "AWS::EC2::LaunchTemplate"),
+        ("IMDS001", "ToolsTemplate8B4C2D17", "AWS::EC2::LaunchTemplate"),
+    }
+    assert doc["summary"]["targets"] == 6  # 2 instances, 3 templates, the Auto Scaling group
+    # fixed in the source, never in the synthesized template (the next synth overwrites it)
+    assert not any(f["fixable"] for f in doc["findings"])
+    assert all(
+        f["message"].endswith("synthesize again") or "synthesize again (" in f["message"]
+        for f in doc["findings"]
+    )
+
+
+# --- imports and aliases ----------------------------------------------------------------------
+
+ALIASES = {
+    "namespace": (HEADER, "new ec2.Instance"),
+    "named": (
+        "import { Instance as Ec2Instance } from 'aws-cdk-lib/aws-ec2';\n",
+        "new Ec2Instance",
+    ),
+    "root": ("import * as cdk from 'aws-cdk-lib';\n", "new cdk.aws_ec2.Instance"),
+    "submodule": ("import { aws_ec2 as ec2 } from 'aws-cdk-lib';\n", "new ec2.Instance"),
+    "v1": ("import * as ec2 from '@aws-cdk/aws-ec2';\n", "new ec2.Instance"),
+    "commonjs": ("const ec2 = require('aws-cdk-lib/aws-ec2');\n", "new ec2.Instance"),
+    "destructured": ("const { Instance } = require('aws-cdk-lib/aws-ec2');\n", "new Instance"),
+}
+
+
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_typescript_and_javascript_imports_under_any_alias(cli, tmp_path: Path, alias: str) -> None:
+    imports, new = ALIASES[alias]
+    name = "stack.js" if alias in ("commonjs", "destructured") else "stack.ts"
+    write(tmp_path, name, f"{imports}\n{new}(stack, 'Web', {{\n  vpc,\n}});\n")
+    assert _check(cli, tmp_path) == [("IMDS002", "Web", imports.count("\n") + 2)]
+
+
+PY_ALIASES = {
+    "from-import-as": ("from aws_cdk import aws_ec2 as ec2\n", "ec2.Instance"),
+    "import-as": ("import aws_cdk.aws_ec2 as ec2\n", "ec2.Instance"),
+    "dotted": ("import aws_cdk.aws_ec2\n", "aws_cdk.aws_ec2.Instance"),
+    "root": ("import aws_cdk as cdk\n", "cdk.aws_ec2.Instance"),
+    "class": ("from aws_cdk.aws_ec2 import Instance as Ec2Instance\n", "Ec2Instance"),
+}
+
+
+@pytest.mark.parametrize("alias", sorted(PY_ALIASES))
+def test_python_imports_under_any_alias(cli, tmp_path: Path, alias: str) -> None:
+    imports, call = PY_ALIASES[alias]
+    write(tmp_path, "stack.py", f'{imports}\n{call}(stack, "Web", vpc=vpc)\n')
+    assert _check(cli, tmp_path) == [("IMDS002", "Web", 3)]
+
+
+def test_a_class_of_the_same_name_not_from_cdk_is_not_read(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        "import * as cdk from 'aws-cdk-lib';\n"
+        "import { Instance } from './my-constructs';\n\n"
+        "new Instance(stack, 'Web', { vpc });\n",
+    )
+    write(tmp_path, "plain.py", "from mylib import ec2\n\nec2.Instance(stack, 'Web')\n")
+    assert _check(cli, tmp_path) == []
+    assert not cdk.worth(b"import requests\nrequests.get('https://example.com')\n")
+    assert cdk.worth(b"from aws_cdk import aws_ec2 as ec2\n")
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def test_literal_values_pass_and_fail(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "lib/stack.ts",
+        _stack("""
+new ec2.Instance(this, 'Required', { vpc, requireImdsv2: true });
+new ec2.Instance(this, 'Off', { vpc, requireImdsv2: false });
+new ec2.LaunchTemplate(this, 'Tokens', { httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED });
+new ec2.LaunchTemplate(this, 'Both', {
+  requireImdsv2: false,
+  httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
+});
+new ec2.LaunchTemplate(this, 'NoEndpoint', { httpEndpoint: false });
+new ec2.LaunchTemplate(this, 'Bare');
+"""),
+    )
+    assert _check(cli, tmp_path) == [
+        ("IMDS002", "AppStack/Off", 10),
+        ("IMDS002", "AppStack/Bare", 17),
+    ]
+
+
+def test_require_with_optional_tokens_is_a_synthesis_error(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        _stack("""
+new ec2.LaunchTemplate(this, 'Template', {
+  requireImdsv2: true,
+  httpTokens: ec2.LaunchTemplateHttpTokens.OPTIONAL,
+});
+"""),
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    [error] = doc["errors"]
+    assert (error["line"], error["column"]) == (11, 19)
+    assert "cdk synth fails" in error["message"]
+
+
+def test_computed_values_are_not_evaluated(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        _stack("""
+const strict = true;
+new ec2.Instance(this, 'Variable', { vpc, requireImdsv2: strict });
+new ec2.Instance(this, 'Shorthand', { vpc, requireImdsv2 });
+new ec2.Instance(this, 'Props', instanceProps);
+new ec2.Instance(this, 'SpreadAfter', { requireImdsv2: true, ...overrides });
+new ec2.Instance(this, 'SpreadBefore', { ...defaults, requireImdsv2: true });
+new ec2.LaunchTemplate(this, 'Hop', { requireImdsv2: true, httpPutResponseHopLimit: hops });
+"""),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = [
+        (f["rule_id"], f["resource"], f["message"].split("] ", 1)[1])
+        for f in run.json()["findings"]
+    ]
+    assert got == [
+        ("IMDS004", "AppStack/Variable", "requireImdsv2 could not be evaluated statically: strict"),
+        (
+            "IMDS004",
+            "AppStack/Shorthand",
+            "requireImdsv2 could not be evaluated statically: requireImdsv2",
+        ),
+        (
+            "IMDS004",
+            "AppStack/Props",
+            "requireImdsv2 could not be evaluated statically: instanceProps (the props are not "
+            "written in the call: requireImdsv2 may be set there)",
+        ),
+        (
+            "IMDS004",
+            "AppStack/SpreadAfter",
+            "requireImdsv2 could not be evaluated statically: ...overrides (may set requireImdsv2)",
+        ),
+        (
+            "IMDS004",
+            "AppStack/Hop",
+            "httpPutResponseHopLimit could not be evaluated statically: hops",
+        ),
+    ]
+
+
+def test_python_kwargs_may_set_the_property(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.py",
+        """\
+        from aws_cdk import aws_ec2 as ec2
+
+        ec2.Instance(stack, "Splat", vpc=vpc, **extra)
+        ec2.Instance(stack, "Written", **extra, require_imdsv2=True)
+        ec2.Instance(stack, "Computed", vpc=vpc, require_imdsv2=config.strict)
+        """,
+    )
+    assert _check(cli, tmp_path) == [
+        ("IMDS004", "Splat", 3),
+        ("IMDS004", "Computed", 5),
+    ]
+
+
+# --- launch templates given to Auto Scaling groups ----------------------------------------------
+
+
+def test_a_group_given_a_template_is_judged_by_the_template(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        _stack(
+            """
+this.template = new ec2.LaunchTemplate(this, 'Template', { requireImdsv2: true });
+new autoscaling.AutoScalingGroup(this, 'Linked', { vpc, launchTemplate: this.template });
+new autoscaling.AutoScalingGroup(this, 'Mixed', {
+  vpc,
+  mixedInstancesPolicy: { launchTemplate: this.template, instancesDistribution: {} },
+});
+const imported = ec2.LaunchTemplate.fromLaunchTemplateAttributes(this, 'Imported', {
+  launchTemplateId: 'lt-0123456789abcdef0',
+});
+new autoscaling.AutoScalingGroup(this, 'Elsewhere', { vpc, launchTemplate: imported });
+new autoscaling.AutoScalingGroup(this, 'Called', {
+  vpc,
+  launchTemplate: ec2.LaunchTemplate.fromLaunchTemplateAttributes(this, 'I', {}),
+});
+""",
+            HEADER + "import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';\n",
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = [(f["rule_id"], f["resource"], f["line"]) for f in run.json()["findings"]]
+    assert got == [
+        ("IMDS004", "AppStack/Elsewhere", 19),
+        ("IMDS004", "AppStack/Called", 22),  # at the launchTemplate written
+    ]
+    assert "imported (not in this module or stack)" in run.json()["findings"][0]["message"]
+
+
+# --- aspects --------------------------------------------------------------------------------
+
+
+def test_a_stack_aspect_covers_the_constructs_of_its_class_only(cli, tmp_path: Path) -> None:
+    covered = _stack("""
+cdk.Aspects.of(this).add(new ec2.InstanceRequireImdsv2Aspect());
+new ec2.Instance(this, 'Covered', { vpc });
+new ec2.LaunchTemplate(this, 'OtherType');
+""")
+    other = _stack("new ec2.Instance(this, 'NotCovered', { vpc });", imports="", name="OtherStack")
+    write(tmp_path, "stacks.ts", covered + "\n" + other)
+    assert _check(cli, tmp_path) == [
+        ("IMDS002", "AppStack/OtherType", 11),
+        ("IMDS002", "OtherStack/NotCovered", 20),
+    ]
+
+
+def test_an_aspect_on_another_scope_is_not_credited(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        _stack("""
+const vpc = new ec2.Vpc(this, 'Vpc');
+cdk.Aspects.of(vpc).add(new ec2.InstanceRequireImdsv2Aspect());
+new ec2.Instance(this, 'Web', { vpc });
+"""),
+    )
+    assert _check(cli, tmp_path) == [("IMDS002", "AppStack/Web", 11)]
+
+
+def test_an_app_aspect_covers_the_project_found_through_cdk_json(cli, tmp_path: Path) -> None:
+    project = tmp_path / "infra"
+    write(project, "cdk.json", '{"app": "npx ts-node --prefer-ts-exts bin/infra.ts"}\n')
+    write(
+        project,
+        "bin/infra.ts",
+        """\
+        import { App, Aspects } from 'aws-cdk-lib';
+        import { AutoScalingGroupRequireImdsv2Aspect } from 'aws-cdk-lib/aws-autoscaling';
+        import { InstanceRequireImdsv2Aspect } from 'aws-cdk-lib/aws-ec2';
+        import { AppStack } from '../lib/app-stack';
+
+        const app = new App();
+        new AppStack(app, 'AppStack');
+        Aspects.of(app).add(new InstanceRequireImdsv2Aspect());
+        Aspects.of(app).add(new AutoScalingGroupRequireImdsv2Aspect());
+        """,
+    )
+    write(
+        project,
+        "lib/app-stack.ts",
+        _stack(
+            """
+new ec2.Instance(this, 'Web', { vpc, requireImdsv2: false });
+new autoscaling.AutoScalingGroup(this, 'Fleet', { vpc });
+new ec2.LaunchTemplate(this, 'Template');
+""",
+            HEADER + "import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';\n",
+        ),
+    )
+    # the same stack outside the project: not covered
+    write(tmp_path, "elsewhere/app-stack.ts", (project / "lib/app-stack.ts").read_text())
+    assert _check(cli, tmp_path) == [
+        ("IMDS002", "AppStack/Web", 10),
+        ("IMDS002", "AppStack/Fleet", 11),
+        ("IMDS002", "AppStack/Template", 12),
+        ("IMDS002", "AppStack/Template", 12),
+    ]
+    # scanned on its own (pre-commit passes one file): the entry file is still read
+    assert _check(cli, project, "lib/app-stack.ts") == [("IMDS002", "AppStack/Template", 12)]
+
+
+def test_a_python_app_aspect_and_a_single_file_app(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "app.py",
+        """\
+        import aws_cdk as cdk
+        from aws_cdk import Aspects, Stack, aws_ec2 as ec2
+
+        app = cdk.App()
+        stack = Stack(app, "Single")
+        ec2.Instance(stack, "Web", vpc=vpc)
+        ec2.LaunchTemplate(stack, "Template", http_tokens=ec2.LaunchTemplateHttpTokens.OPTIONAL)
+        Aspects.of(app).add(ec2.InstanceRequireImdsv2Aspect())
+        """,
+    )
+    assert _check(cli, tmp_path) == [("IMDS002", "Template", 7)]
+
+
+def test_a_stack_aspect_in_the_entry_file_covers_that_stack_class(cli, tmp_path: Path) -> None:
+    write(tmp_path, "cdk.json", '{"app": "python3 app.py"}\n')
+    write(
+        tmp_path,
+        "app.py",
+        """\
+        from aws_cdk import App, Aspects, aws_ec2 as ec2
+        from stacks.web import WebStack
+        from stacks.db import DbStack
+
+        app = App()
+        web = WebStack(app, "Web")
+        DbStack(app, "Db")
+        Aspects.of(web).add(ec2.InstanceRequireImdsv2Aspect())
+        app.synth()
+        """,
+    )
+    for name in ("web", "db"):
+        write(
+            tmp_path,
+            f"stacks/{name}.py",
+            f"""\
+            from aws_cdk import Stack, aws_ec2 as ec2
+
+
+            class {name.title()}Stack(Stack):
+                def __init__(self, scope, construct_id, **kwargs):
+                    super().__init__(scope, construct_id, **kwargs)
+                    ec2.Instance(self, "Server", vpc=vpc)
+            """,
+        )
+    assert _check(cli, tmp_path) == [("IMDS002", "DbStack/Server", 7)]
+
+
+# --- fixes ------------------------------------------------------------------------------------
+
+
+def _fix(cli, root: Path, name: str, text: str, *, python: bool = False) -> str:
+    write(root, name, text)
+    run = cli("fix", ".", cwd=root)
+    assert run.code == 0, run.out
+    fixed = (root / name).read_text()
+    assert code.valid(name, fixed.encode())
+    again = cli("fix", "--diff", ".", cwd=root)
+    assert "Nothing fixed" in again.out or again.out.startswith("No findings"), again.out
+    assert (root / name).read_text() == fixed
+    return fixed
+
+
+FIXES = {
+    "multi-line, trailing comma": (
+        "new ec2.Instance(this, 'Web', {\n  vpc,\n  instanceType,\n});\n",
+        "new ec2.Instance(this, 'Web', {\n  vpc,\n  instanceType,\n  requireImdsv2: true,\n});\n",
+    ),
+    "multi-line, no trailing comma, comment": (
+        "new ec2.Instance(this, 'Web', {\n    vpc,\n    instanceType // t3\n});\n",
+        "new ec2.Instance(this, 'Web', {\n    vpc,\n    instanceType, // t3\n"
+        "    requireImdsv2: true\n});\n",
+    ),
+    "inline": (
+        "new ec2.Instance(this, 'Web', { vpc, instanceType });\n",
+        "new ec2.Instance(this, 'Web', { vpc, instanceType, requireImdsv2: true });\n",
+    ),
+    "empty props": (
+        "new ec2.LaunchTemplate(this, 'Template', {});\n",
+        "new ec2.LaunchTemplate(this, 'Template', { requireImdsv2: true });\n",
+    ),
+    "no props": (
+        "new ec2.LaunchTemplate(this, 'Template');\n",
+        "new ec2.LaunchTemplate(this, 'Template', { requireImdsv2: true });\n",
+    ),
+    "false": (
+        "new ec2.Instance(this, 'Web', { vpc, requireImdsv2: false });\n",
+        "new ec2.Instance(this, 'Web', { vpc, requireImdsv2: true });\n",
+    ),
+    "enum": (
+        "new ec2.LaunchTemplate(this, 'T', { httpTokens: Tokens.OPTIONAL });\n",
+        "new ec2.LaunchTemplate(this, 'T', { httpTokens: Tokens.REQUIRED });\n",
+    ),
+    "crlf": (
+        "new ec2.Instance(this, 'Web', {\r\n  vpc,\r\n});\r\n",
+        "new ec2.Instance(this, 'Web', {\r\n  vpc,\r\n  requireImdsv2: true,\r\n});\r\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIXES))
+def test_typescript_fixes(cli, tmp_path: Path, case: str) -> None:
+    before, after = FIXES[case]
+    imports = (
+        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
+        "import { LaunchTemplateHttpTokens as Tokens } from 'aws-cdk-lib/aws-ec2';\n\n"
+    )
+    if "\r\n" in before:
+        imports = imports.replace("\n", "\r\n")
+    path = tmp_path / "stack.ts"
+    path.write_bytes((imports + before).encode())
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 0, run.out
+    assert path.read_bytes().decode() == imports + after
+    assert cli("check", ".", cwd=tmp_path).code == 0
+    again = cli("fix", ".", cwd=tmp_path)
+    assert path.read_bytes().decode() == imports + after, again.out
+
+
+PY_FIXES = {
+    "one per line": (
+        'ec2.Instance(self, "Web",\n    vpc=vpc,\n    instance_type=small,\n)\n',
+        'ec2.Instance(self, "Web",\n    vpc=vpc,\n    instance_type=small,\n'
+        "    require_imdsv2=True,\n)\n",
+    ),
+    "closing bracket on the last line": (
+        'ec2.Instance(self, "Web",\n             vpc=vpc,\n             instance_type=small)\n',
+        'ec2.Instance(self, "Web",\n             vpc=vpc,\n             instance_type=small,\n'
+        "             require_imdsv2=True)\n",
+    ),
+    "inline": (
+        'ec2.Instance(self, "Web", vpc=vpc)\n',
+        'ec2.Instance(self, "Web", vpc=vpc, require_imdsv2=True)\n',
+    ),
+    "False": (
+        'ec2.LaunchTemplate(self, "T", require_imdsv2=False)\n',
+        'ec2.LaunchTemplate(self, "T", require_imdsv2=True)\n',
+    ),
+    "endpoint and hop limit are kept, tokens enum": (
+        'ec2.LaunchTemplate(self, "T", http_tokens=ec2.LaunchTemplateHttpTokens.OPTIONAL)\n',
+        'ec2.LaunchTemplate(self, "T", http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED)\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PY_FIXES))
+def test_python_fixes(cli, tmp_path: Path, case: str) -> None:
+    before, after = PY_FIXES[case]
+    imports = "from aws_cdk import aws_ec2 as ec2\n\n"
+    path = tmp_path / "stack.py"
+    path.write_text(imports + before)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 0, run.out
+    assert path.read_text() == imports + after
+    assert code.valid("stack.py", path.read_bytes())
+    assert cli("check", ".", cwd=tmp_path).code == 0
+    cli("fix", ".", cwd=tmp_path)
+    assert path.read_text() == imports + after
+
+
+def test_the_fixture_apps_fix_clean(cli, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(FIXTURES / "cdk", tmp_path / "cdk", ignore=shutil.ignore_patterns("cdk.out"))
+    run = cli("fix", ".", cwd=tmp_path / "cdk")
+    assert "Fixed 6 findings in 3 files; 2 findings left." in run.out, run.out
+    left = cli("check", "--format", "json", ".", cwd=tmp_path / "cdk").json()["findings"]
+    assert sorted(f["rule_id"] for f in left) == ["IMDS004", "IMDS004"]
+    for path in (tmp_path / "cdk").rglob("*"):
+        if path.suffix in (".ts", ".py"):
+            assert code.valid(path.name, path.read_bytes()), path
+    assert "Nothing fixed" in cli("fix", ".", cwd=tmp_path / "cdk").out
+
+
+def test_an_aspect_in_another_file_is_not_edited(cli, tmp_path: Path) -> None:
+    """A value an aspect decides is required: nothing to fix, and the fixer never touches the
+    entry file for a construct of another file."""
+    write(tmp_path, "cdk.json", '{"app": "python3 app.py"}\n')
+    app = "import aws_cdk as cdk\nfrom aws_cdk import aws_ec2 as ec2\n\napp = cdk.App()\n"
+    app += "cdk.Aspects.of(app).add(ec2.InstanceRequireImdsv2Aspect())\n"
+    write(tmp_path, "app.py", app)
+    write(
+        tmp_path, "stack.py", "from aws_cdk import aws_ec2 as ec2\n\nec2.Instance(s, 'W', vpc=v)\n"
+    )
+    assert cli("fix", ".", cwd=tmp_path).out == "Nothing fixed; no findings left.\n"
+    assert (tmp_path / "app.py").read_text() == app
+
+
+# --- suppressions, hazards, start-up --------------------------------------------------------------
+
+
+IGNORE = "imds-iac: ignore: "
+
+
+def test_suppression_comments_on_the_construct_line(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        _stack("""
+// imds-iac: ignore[IMDS002] the bastion's agent still reads IMDSv1; ticket OPS-12
+new ec2.Instance(this, 'Bastion', { vpc });
+new ec2.Instance(this, 'Web', { vpc }); // imds-iac: ignore[IMDS002] replaced next sprint
+new ec2.Instance(this, 'Api', { vpc, requireImdsv2: true }); // imds-iac: ignore[IMDS002] stale
+"""),
+    )
+    write(
+        tmp_path,
+        "stack.py",
+        """\
+        from aws_cdk import aws_ec2 as ec2
+
+        ec2.Instance(stack, "Worker", vpc=vpc)  # imds-iac: ignore[IMDS002] batch AMI, see RUN-7
+        ec2.Instance(stack, "Reporter", vpc=vpc)
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    got = {(f["rule_id"], f["resource"], f["line"], f["suppressed"]) for f in doc["findings"]}
+    assert got == {
+        (
+            "IMDS002",
+            "AppStack/Bastion",
+            10,
+            f"{IGNORE}the bastion's agent still reads IMDSv1; ticket OPS-12",
+        ),
+        ("IMDS002", "AppStack/Web", 11, f"{IGNORE}replaced next sprint"),
+        ("IMDS005", "AppStack/Api", 12, None),  # the ignore suppresses nothing
+        ("IMDS002", "Worker", 3, f"{IGNORE}batch AMI, see RUN-7"),
+        ("IMDS002", "Reporter", 4, None),
+    }
+
+
+def test_imds_calls_in_a_cdk_source_file_are_still_found(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.py",
+        """\
+        import requests
+        from aws_cdk import aws_ec2 as ec2
+
+        URL = "http://169.254.169.254/latest/meta-data/placement/region"
+        region = requests.get(URL).text
+        ec2.Instance(stack, "Web", vpc=vpc, require_imdsv2=True)
+        """,
+    )
+    assert _check(cli, tmp_path) == [("IMDS007", "stack.py", 5)]
+
+
+def test_tsc_output_beside_its_typescript_is_not_read_twice(cli, tmp_path: Path) -> None:
+    source = (
+        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\nnew ec2.Instance(this, 'Web', { vpc });\n"
+    )
+    write(tmp_path, "lib/stack.ts", source)
+    write(
+        tmp_path,
+        "lib/stack.js",
+        "const ec2 = require('aws-cdk-lib/aws-ec2');\nnew ec2.Instance(this, 'Web', { vpc });\n",
+    )
+    assert _check(cli, tmp_path) == [("IMDS002", "Web", 2)]
+
+
+def test_a_file_that_does_not_parse_is_reported(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.ts",
+        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\nnew ec2.Instance(this, 'Web', { vpc, );\n",
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert [e["message"].split(":")[0] for e in doc["errors"]] == ["typescript syntax error"]
+
+
+def test_importing_the_cli_does_not_load_the_grammars() -> None:
+    probe = (
+        "import sys, imds_iac_checks.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('tree_sitter', "
+        "'imds_iac_checks.formats.cdk'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_large_app_is_read_in_linear_time() -> None:
+    """Thousands of constructs in one file (generated code): each span is found from a table of
+    line starts, not by counting the file's lines again."""
+    import time
+
+    body = "".join(
+        f"new ec2.Instance(this, 'I{n}', {{ vpc, requireImdsv2: true }});\n" for n in range(4000)
+    )
+    data = ("import * as ec2 from 'aws-cdk-lib/aws-ec2';\n" + body).encode()
+    start = time.perf_counter()
+    found, errors = cdk.targets("big.ts", data)
+    assert (len(found), errors) == (4000, [])
+    assert found[-1].span.line == 4001
+    assert time.perf_counter() - start < 20
