@@ -112,6 +112,16 @@ ALIASES = {
     "v1": ("import * as ec2 from '@aws-cdk/aws-ec2';\n", "new ec2.Instance"),
     "commonjs": ("const ec2 = require('aws-cdk-lib/aws-ec2');\n", "new ec2.Instance"),
     "destructured": ("const { Instance } = require('aws-cdk-lib/aws-ec2');\n", "new Instance"),
+    # the style of aws-cdk-examples (typescript/classic-load-balancer/index.ts)
+    "import-require": ("import ec2 = require('aws-cdk-lib/aws-ec2');\n", "new ec2.Instance"),
+    "const-alias": (
+        "import * as cdk from 'aws-cdk-lib';\nconst ec2 = cdk.aws_ec2;\n",
+        "new ec2.Instance",
+    ),
+    "destructured-alias": (
+        "import * as cdk from 'aws-cdk-lib';\nconst { aws_ec2: compute } = cdk;\n",
+        "new compute.Instance",
+    ),
 }
 
 
@@ -129,6 +139,7 @@ PY_ALIASES = {
     "dotted": ("import aws_cdk.aws_ec2\n", "aws_cdk.aws_ec2.Instance"),
     "root": ("import aws_cdk as cdk\n", "cdk.aws_ec2.Instance"),
     "class": ("from aws_cdk.aws_ec2 import Instance as Ec2Instance\n", "Ec2Instance"),
+    "star": ("from aws_cdk.aws_ec2 import *\n", "Instance"),
 }
 
 
@@ -137,6 +148,58 @@ def test_python_imports_under_any_alias(cli, tmp_path: Path, alias: str) -> None
     imports, call = PY_ALIASES[alias]
     write(tmp_path, "stack.py", f'{imports}\n{call}(stack, "Web", vpc=vpc)\n')
     assert _check(cli, tmp_path) == [("IMDS002", "Web", 3)]
+
+
+def test_the_import_require_style_of_aws_cdk_examples(cli, tmp_path: Path) -> None:
+    """``import x = require('...')`` (aws-cdk-examples typescript/classic-load-balancer), an
+    alias inside a constructor, and a destructured module of the root."""
+    write(
+        tmp_path,
+        "index.ts",
+        """\
+        import autoscaling = require('aws-cdk-lib/aws-autoscaling');
+        import ec2 = require('aws-cdk-lib/aws-ec2');
+        import cdk = require('aws-cdk-lib');
+
+        class LoadBalancerStack extends cdk.Stack {
+          constructor(app: cdk.App, id: string) {
+            super(app, id);
+            const { aws_autoscaling: asg } = cdk;
+            const compute = cdk.aws_ec2;
+            const vpc = new ec2.Vpc(this, 'VPC');
+            new autoscaling.AutoScalingGroup(this, 'ASG', { vpc,
+              instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MICRO),
+              machineImage: ec2.MachineImage.latestAmazonLinux2023() });
+            new asg.AutoScalingGroup(this, 'Other', { vpc, requireImdsv2: true });
+            new compute.Instance(this, 'Bastion', { vpc });
+          }
+        }
+        """,
+    )
+    assert _check(cli, tmp_path) == [
+        ("IMDS002", "LoadBalancerStack/ASG", 11),
+        ("IMDS002", "LoadBalancerStack/Bastion", 15),
+    ]
+
+
+def test_a_star_import_brings_only_the_classes_read(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.py",
+        """\
+        from aws_cdk import Stack
+        from aws_cdk.aws_ec2 import *
+
+
+        class StarStack(Stack):
+            def __init__(self, scope, construct_id, **kwargs):
+                super().__init__(scope, construct_id, **kwargs)
+                vpc = Vpc(self, "Vpc")
+                Instance(self, "Star", vpc=vpc, instance_type=InstanceType("t3.micro"))
+                LaunchTemplate(self, "T", http_tokens=LaunchTemplateHttpTokens.REQUIRED)
+        """,
+    )
+    assert _check(cli, tmp_path) == [("IMDS002", "StarStack/Star", 9)]
 
 
 def test_a_class_of_the_same_name_not_from_cdk_is_not_read(cli, tmp_path: Path) -> None:
@@ -238,6 +301,44 @@ new ec2.LaunchTemplate(this, 'Hop', { requireImdsv2: true, httpPutResponseHopLim
             "AppStack/Hop",
             "httpPutResponseHopLimit could not be evaluated statically: hops",
         ),
+    ]
+
+
+def test_props_written_with_a_cast_are_read(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "lib/stack.ts",
+        _stack("""
+new ec2.Instance(this, 'As', { vpc, requireImdsv2: true } as ec2.InstanceProps);
+new ec2.Instance(this, 'Satisfies', { vpc, requireImdsv2: true } satisfies ec2.InstanceProps);
+new ec2.Instance(this, 'Assertion', <ec2.InstanceProps>{ vpc, requireImdsv2: true });
+new ec2.Instance(this, 'Parens', ({ vpc, requireImdsv2: true }));
+new ec2.Instance(this, 'Off', ({ vpc }) as ec2.InstanceProps);
+"""),
+    )
+    assert _check(cli, tmp_path) == [("IMDS002", "AppStack/Off", 13)]
+
+
+def test_a_python_construct_id_given_by_keyword(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stack.py",
+        """\
+        from aws_cdk import Stack, aws_ec2 as ec2
+
+
+        class S(Stack):
+            def __init__(self, scope, construct_id, **kwargs):
+                super().__init__(scope, construct_id, **kwargs)
+                ec2.Instance(self, id="J", vpc=vpc)
+                ec2.Instance(scope=self, id="K", vpc=vpc)
+                ec2.Instance(self, "L", vpc=vpc)
+        """,
+    )
+    assert _check(cli, tmp_path) == [
+        ("IMDS002", "S/J", 7),
+        ("IMDS002", "S/K", 8),
+        ("IMDS002", "S/L", 9),
     ]
 
 
@@ -463,6 +564,18 @@ FIXES = {
     "enum": (
         "new ec2.LaunchTemplate(this, 'T', { httpTokens: Tokens.OPTIONAL });\n",
         "new ec2.LaunchTemplate(this, 'T', { httpTokens: Tokens.REQUIRED });\n",
+    ),
+    "cast": (
+        "new ec2.Instance(this, 'Web', { vpc } as ec2.InstanceProps);\n",
+        "new ec2.Instance(this, 'Web', { vpc, requireImdsv2: true } as ec2.InstanceProps);\n",
+    ),
+    "satisfies": (
+        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: false }) satisfies ec2.InstanceProps);\n",
+        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: true }) satisfies ec2.InstanceProps);\n",
+    ),
+    "type assertion": (
+        "new ec2.Instance(this, 'Web', <ec2.InstanceProps>{ vpc });\n",
+        "new ec2.Instance(this, 'Web', <ec2.InstanceProps>{ vpc, requireImdsv2: true });\n",
     ),
     "crlf": (
         "new ec2.Instance(this, 'Web', {\r\n  vpc,\r\n});\r\n",

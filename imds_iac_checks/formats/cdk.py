@@ -107,6 +107,18 @@ _ASPECTS = {
     "aws_autoscaling.AutoScalingGroupRequireImdsv2Aspect": AUTO_SCALING_GROUP,
 }
 _TOKENS_ENUM = "aws_ec2.LaunchTemplateHttpTokens."
+# The names read (their first one or two parts): what a star import may bring.
+_KNOWN = frozenset(
+    {
+        *(n for n in _CONSTRUCTS),
+        *(n for n in _ASPECTS),
+        "aws_ec2.LaunchTemplateHttpTokens",
+        "aws_ec2.UserData",
+        "aws_ecs.Cluster",
+        "App",
+        "Aspects",
+    }
+)
 
 _NO_OPTIONS = {
     INSTANCE: "CDK writes no metadata options for an Instance unless requireImdsv2 is true, "
@@ -328,6 +340,7 @@ class _File:
         self.tree = parser(self.language).parse(data)
         self.py = self.language == "python"
         self.names: dict[str, str] = {}  # local name -> resolved dotted name ("" = CDK root)
+        self.stars: list[str] = []  # modules imported with ``from aws_cdk.aws_ec2 import *``
         self.constructs: list[_Construct] = []
         self.aspects: list[_Aspect] = []
         self.apps: set[str] = set()  # variables holding an App
@@ -349,11 +362,27 @@ class _File:
             node = node.child_by_field_name("object")
         if node is None or node.type != "identifier":
             return None
-        base = self.names.get(_text(self.data, node))
+        ident = _text(self.data, node)
+        base = self.names.get(ident)
         if base is None:
-            return None
+            return self._starred(ident, list(reversed(parts)))
         name = ".".join(filter(None, [base, *reversed(parts)]))
         return name.removeprefix("core.")
+
+    def _starred(self, ident: str, parts: list[str]) -> str | None:
+        """A name a star import brings (``from aws_cdk.aws_ec2 import *``): only the names
+        this reader knows (a name of the file's own is not taken for a CDK class)."""
+        for module in self.stars:
+            if module == "" and ident.startswith("aws_"):
+                name = ".".join([ident, *parts])
+            else:
+                name = ".".join(filter(None, [module, ident, *parts]))
+            if name.split(".")[0] == "core":
+                name = name.removeprefix("core.")
+            head = ".".join(name.split(".")[:2]) if "." in name else name
+            if head in _KNOWN or name.split(".")[0] in _KNOWN:
+                return name
+        return None
 
     def _module(self, source: str) -> str | None:
         """The resolved prefix of a module: "" for the CDK root (``aws-cdk-lib``,
@@ -393,6 +422,8 @@ class _File:
             module = self._module(_text(data, source)) if source is not None else None
             if module is None:
                 return
+            if any(c.type == "wildcard_import" for c in node.children):
+                self.stars.append(module)
             for child in node.children_by_field_name("name"):
                 name, alias = child, child
                 if child.type == "aliased_import":
@@ -401,12 +432,20 @@ class _File:
                 self.names[_text(data, alias)] = ".".join(filter(None, [module, _text(data, name)]))
         elif node.type == "import_statement":  # TypeScript / JavaScript
             source = node.child_by_field_name("source")
+            required = next((c for c in node.children if c.type == "import_require_clause"), None)
+            if source is None and required is not None:
+                source = required.child_by_field_name("source")
             if source is None:
                 return
             module = self._module(_text(data, source).strip("'\"`"))
             if module is None:
                 return
             for clause in node.children:
+                if clause.type == "import_require_clause":  # import ec2 = require('...')
+                    ident = next((c for c in clause.children if c.type == "identifier"), None)
+                    if ident is not None:
+                        self.names[_text(data, ident)] = module
+                    continue
                 if clause.type != "import_clause":
                     continue
                 for part in clause.children:
@@ -438,10 +477,34 @@ class _File:
                 name, alias = _text(self.data, name_node), _text(self.data, alias_node)
             self.names[alias] = ".".join(filter(None, [module, name]))
 
+    def _alias(self, node: Node) -> None:
+        """``const ec2 = cdk.aws_ec2`` and ``const { aws_autoscaling: asg } = cdk``: another
+        name for a CDK module or class (a ``const``: never assigned again)."""
+        declaration = node.parent
+        if declaration is None or declaration.type != "lexical_declaration":
+            return
+        if not any(c.type == "const" for c in declaration.children):
+            return
+        name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if name is None or value is None:
+            return
+        if value.type not in ("identifier", "member_expression"):
+            return
+        module = self.resolve(value)
+        if module is None:
+            return
+        if name.type == "identifier":
+            self.names[_text(self.data, name)] = module
+        elif name.type == "object_pattern":
+            self._specifiers(name, module)
+
     def _require(self, node: Node) -> None:
         """``const ec2 = require('aws-cdk-lib/aws-ec2')`` (CommonJS)."""
         name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
-        if name is None or value is None or value.type != "call_expression":
+        if name is None or value is None:
+            return
+        if value.type != "call_expression":
+            self._alias(node)
             return
         function = value.child_by_field_name("function")
         args = value.child_by_field_name("arguments")
@@ -471,7 +534,7 @@ class _File:
                         self._require(declarator)
                 continue
             self._imports(target)
-        if not self.names:
+        if not self.names and not self.stars:
             return
         stack: list[tuple[Node, str | None]] = [(root, None)]
         visited = 0
@@ -494,6 +557,8 @@ class _File:
                 self._call(node, klass)
             elif kind in ("import_statement", "import_from_statement") and self.py:
                 self._imports(node)  # imports inside functions
+            elif kind == "variable_declarator" and node.parent is not root:
+                self._alias(node)  # const ec2 = cdk.aws_ec2 inside a function
             stack.extend((child, klass) for child in reversed(node.children))
 
     def _call(self, node: Node, klass: str | None) -> None:
@@ -757,7 +822,7 @@ def _props(parsed: _File, construct: _Construct) -> _Props:
     else:
         if len(args) < construct.first + 2:
             return _Props({}, {}, [], construct.args, None)
-        props = args[construct.first + 1]
+        props = _unwrapped(args[construct.first + 1])
         if props.type != "object":
             return _Props({}, {}, [], props, props)
         items = list(props.named_children)
@@ -785,6 +850,28 @@ def _props(parsed: _File, construct: _Construct) -> _Props:
         else [s for s in spreads if s.start_byte > max(v.start_byte for v in values.values())]
     )
     return _Props(values, after, spreads if not values else trailing, container, unknown)
+
+
+# Expressions that only say the type of what they wrap: ``{...} as ec2.InstanceProps``,
+# ``{...} satisfies ...``, ``<ec2.InstanceProps>{...}``, ``({...})``, ``x!``.
+_WRAPPERS = (
+    "as_expression",
+    "satisfies_expression",
+    "type_assertion",
+    "parenthesized_expression",
+    "non_null_expression",
+)
+
+
+def _unwrapped(node: Node) -> Node:
+    """The expression a cast or parentheses wrap (the object literal of ``{...} as T``)."""
+    while node.type in _WRAPPERS:
+        inner = [c for c in node.named_children if c.type not in ("comment", "type_arguments")]
+        if not inner:
+            break
+        # a type assertion writes the type first (<T>expr); the others the expression first
+        node = inner[-1] if node.type == "type_assertion" else inner[0]
+    return node
 
 
 def _target(
@@ -894,9 +981,22 @@ def _target(
 
 def _construct_id(parsed: _File, construct: _Construct) -> str:
     args = [c for c in construct.args.named_children if c.type not in ("comment",)]
-    if len(args) <= construct.first:
-        return compact(_text(parsed.data, construct.callee))
-    node = args[construct.first]
+    index = construct.first
+    node: Node | None = None
+    if parsed.py:  # ec2.Instance(self, id="Web", ...), ec2.Instance(scope=self, id="Web")
+        keywords = {}
+        for arg in args:
+            key = arg.child_by_field_name("name") if arg.type == "keyword_argument" else None
+            if key is not None:
+                keywords[_text(parsed.data, key)] = arg.child_by_field_name("value")
+        node = keywords.get("id")
+        if "scope" in keywords:
+            index -= 1
+        args = [a for a in args if a.type not in ("keyword_argument", "dictionary_splat")]
+    if node is None:
+        if len(args) <= index:
+            return compact(_text(parsed.data, construct.callee))
+        node = args[index]
     text = _text(parsed.data, node)
     if node.type == "string" and not any(
         c.type in ("template_substitution", "interpolation") for c in node.named_children
