@@ -406,6 +406,10 @@ def default_setting(target: "Target", key: str) -> Scalar | None:
 # hazards (``Rule.hazard``) turn them into findings.
 
 
+# How a ``Target.blocked_by`` entry says that user data the target is given could not be read.
+UNREAD_USER_DATA = "user data not read"
+
+
 class Piece(NamedTuple):
     """A run of a payload's text written literally in a file: ``text[start:end]`` is written at
     ``span``. When the text's UTF-8 length equals the span's byte length the run is written as
@@ -658,6 +662,9 @@ class Target(NamedTuple):
     # Where code that runs on the target's instances still calls IMDSv1 (``user-data.sh:14``):
     # filled by the scan before the rules run; a fix that requires tokens here is unsafe (it
     # would break those calls) and says so.
+    # An adapter that cannot read user data a target is given says so here, as
+    # ``path:line (user data not read: <expression>)`` (see UNREAD_USER_DATA): the fix is then
+    # unsafe too.
     blocked_by: tuple[str, ...] = ()
 
     @property

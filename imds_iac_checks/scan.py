@@ -596,7 +596,9 @@ def _user_data_hazards(
     if not blocked:
         return targets
     return [
-        t._replace(blocked_by=tuple(blocked[t.address])) if t.address in blocked else t
+        t._replace(blocked_by=tuple(dict.fromkeys((*t.blocked_by, *blocked[t.address]))))
+        if t.address in blocked
+        else t
         for t in targets
     ]
 

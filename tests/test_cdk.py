@@ -780,3 +780,138 @@ def test_a_large_app_is_read_in_linear_time() -> None:
     assert (len(found), errors) == (4000, [])
     assert found[-1].span.line == 4001
     assert time.perf_counter() - start < 20
+
+
+# --- user data ----------------------------------------------------------------------------------
+
+USER_DATA_TS = """\
+import * as cdk from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+
+export interface WebStackProps extends cdk.StackProps {
+  readonly bootScript: ec2.UserData;
+}
+
+export class WebStack extends cdk.Stack {
+  constructor(scope: Construct, id: string, props: WebStackProps) {
+    super(scope, id, props);
+    const vpc = new ec2.Vpc(this, 'VPC');
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands(
+      'yum install -y httpd',
+      'INSTANCE_ID=$(curl -s http://169.254.169.254/latest/meta-data/instance-id)',
+    );
+    new ec2.Instance(this, 'Web', {
+      vpc,
+      instanceType: new ec2.InstanceType('t3.micro'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      userData,
+    });
+    new ec2.Instance(this, 'Given', {
+      vpc,
+      instanceType: new ec2.InstanceType('t3.micro'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      userData: props.bootScript,
+    });
+    new ec2.LaunchTemplate(this, 'Quiet', {
+      userData: ec2.UserData.custom('#!/bin/bash\\nsystemctl start httpd\\n'),
+    });
+  }
+}
+"""
+
+
+def test_user_data_commands_are_read_and_make_the_tokens_fix_unsafe(
+    cli, tmp_path: Path
+) -> None:
+    """``userData.addCommands(...)`` of the UserData passed as ``userData`` runs on the
+    instance: its IMDSv1 call is IMDS007 at the string, and adding ``requireImdsv2: true``
+    would break it (unsafe, says where); user data that cannot be read makes the fix unsafe
+    too (says what it is); readable user data without a call leaves the fix safe."""
+    write(tmp_path, "lib/web-stack.ts", USER_DATA_TS)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["errors"] == []
+    got = {(f["rule_id"], f["resource"], f["line"], f["column"]): f for f in doc["findings"]}
+    assert set(got) == {
+        ("IMDS007", "WebStack/Web", 16, 22),
+        ("IMDS002", "WebStack/Web", 18, 5),
+        ("IMDS002", "WebStack/Given", 24, 5),
+        ("IMDS002", "WebStack/Quiet", 30, 5),
+    }
+    web = got[("IMDS002", "WebStack/Web", 18, 5)]
+    assert web["fix"] == "unsafe"
+    assert "would break the IMDSv1 call at lib/web-stack.ts:16" in web["fix_note"]
+    given = got[("IMDS002", "WebStack/Given", 24, 5)]
+    assert given["fix"] == "unsafe"
+    assert "(user data not read: props.bootScript)" in given["fix_note"]
+    assert got[("IMDS002", "WebStack/Quiet", 30, 5)]["fix"] == "safe"
+
+    run = cli("fix", ".", cwd=tmp_path)
+    text = (tmp_path / "lib/web-stack.ts").read_text()
+    assert "requireImdsv2: true" in text.split("'Quiet'")[1]
+    assert text.count("requireImdsv2") == 1, run.out
+
+    # --unsafe-fixes: the call gets its token, in the string's own quoting, then the construct
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    text = (tmp_path / "lib/web-stack.ts").read_text()
+    assert code.valid("web-stack.ts", text.encode())
+    assert 'curl -s -X PUT "http://169.254.169.254/latest/api/token"' in text
+    assert '-H "X-aws-ec2-metadata-token: ${TOKEN}"' in text
+    assert _check(cli, tmp_path) == []
+    assert text.count("requireImdsv2: true") == 3
+
+
+def test_python_user_data_add_commands_and_add_user_data(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stacks/worker.py",
+        """\
+        from aws_cdk import Stack, aws_ec2 as ec2
+
+
+        class WorkerStack(Stack):
+            def __init__(self, scope, construct_id, **kwargs):
+                super().__init__(scope, construct_id, **kwargs)
+                user_data = ec2.UserData.for_linux(shebang="#!/bin/bash -xe")
+                user_data.add_commands(
+                    "yum install -y jq",
+                    "REGION=$(curl -s http://169.254.169.254/latest/meta-data/placement/region)",
+                )
+                ec2.Instance(self, "Worker", vpc=vpc, user_data=user_data, require_imdsv2=True)
+                node = ec2.Instance(self, "Agent", vpc=vpc)
+                node.add_user_data("wget -q -O - http://169.254.169.254/latest/meta-data/ami-id")
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    got = [(f["rule_id"], f["resource"], f["line"], f["severity"]) for f in doc["findings"]]
+    assert got == [
+        ("IMDS007", "WorkerStack/Worker", 10, "error"),  # it requires tokens: broken now
+        ("IMDS002", "WorkerStack/Agent", 13, "error"),
+        ("IMDS007", "WorkerStack/Agent", 14, "warning"),
+    ]
+    agent = doc["findings"][1]
+    assert agent["fix"] == "unsafe" and "call at stacks/worker.py:14" in agent["fix_note"]
+
+
+def test_user_data_payload_maps_escapes_and_holes() -> None:
+    """The payload CDK renders (the shebang, commands joined by newlines), each string's
+    runs at their bytes, ``${...}`` substitutions as holes."""
+    data = (
+        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
+        "const ud = ec2.UserData.forLinux({ shebang: '#!/bin/sh' });\n"
+        "ud.addCommands('echo \\'a\\'', `cd ${dir}`, \"x\\ty\");\n"
+        "new ec2.Instance(this, 'W', { vpc, userData: ud });\n"
+    ).encode()
+    [target], errors = cdk.targets("s.ts", data)
+    [payload] = target.user_data
+    assert payload.text == "#!/bin/sh\necho 'a'\ncd ${dir}\nx\ty"
+    assert target.blocked_by == () and errors == []
+    first = payload.pieces[0]
+    assert data[first.span.start_byte : first.span.end_byte] == b"#!/bin/sh"
+    assert first.escape == "code-string:'"
+    escapes = {data[p.span.start_byte : p.span.end_byte]: p.escape for p in payload.pieces}
+    assert escapes[b"\\'"] == "code-string:'"  # an escape: one piece, its ends map
+    assert escapes[b"cd "] == ""  # a template literal: nothing is inserted there
+    assert escapes[b"\\t"] == 'code-string:"'
+    assert "${dir}" not in {payload.text[p.start : p.end] for p in payload.pieces}

@@ -58,11 +58,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks.model import (
     ENDPOINT,
+    UNREAD_USER_DATA,
     HOP_LIMIT,
     TOKENS,
     KindSpec,
     Link,
     LinkKind,
+    Payload,
+    Piece,
     ScanError,
     Span,
     Target,
@@ -346,6 +349,11 @@ class _File:
         self.apps: set[str] = set()  # variables holding an App
         self.stacks: dict[str, str] = {}  # variable -> the class it is an instance of
         self.clusters: set[str] = set()  # variables holding an ecs.Cluster
+        # (class, variable) -> the UserData object assigned to it, and the commands added
+        self.user_data: dict[tuple[str | None, str], _UserData] = {}
+        # (class, construct variable) -> commands added through the construct
+        # (``instance.addUserData(...)``, ``instance.userData.addCommands(...)``)
+        self.added: dict[tuple[str | None, str], _UserData] = {}
         self.truncated = False
         self._read()
 
@@ -570,6 +578,12 @@ class _File:
         if callee is None or args is None:
             return
         name = self.resolve(callee)
+        if name in _USER_DATA_MAKERS:
+            variable = self._assigned(node)
+            if variable is not None:
+                self.user_data[(klass, variable)] = _UserData.made(self, node, name, args)
+        elif name is None and callee.type in ("member_expression", "attribute"):
+            self._commands(callee, args, klass)
         if name in _CONSTRUCTS:
             self.constructs.append(
                 _Construct(_CONSTRUCTS[name], node, callee, args, klass, self._assigned(node))
@@ -594,6 +608,27 @@ class _File:
                 self.stacks[variable] = _text(self.data, callee)
         if callee.type in ("member_expression", "attribute"):
             self._aspect(node, callee, args, klass)
+
+    def _commands(self, callee: Node, args: Node, klass: str | None) -> None:
+        """``userData.addCommands(...)`` on a UserData variable, ``instance.addUserData(...)``
+        and ``instance.userData.addCommands(...)`` on a construct's variable."""
+        prop = callee.child_by_field_name("attribute" if self.py else "property")
+        holder = callee.child_by_field_name("object")
+        if prop is None or holder is None:
+            return
+        method = _text(self.data, prop)
+        if method not in _ADD_COMMANDS and method not in ("addUserData", "add_user_data"):
+            return
+        text = _text(self.data, holder)
+        found = self.user_data.get((klass, text)) if method in _ADD_COMMANDS else None
+        if found is None:
+            if method in _ADD_COMMANDS:
+                text = text.removesuffix(".userData").removesuffix(".user_data")
+            constructs = {c.variable for c in self.constructs if c.klass == klass}
+            if text not in constructs:
+                return
+            found = self.added.setdefault((klass, text), _UserData("linux", None, [], []))
+        found.commands.extend(c for c in args.named_children if c.type != "comment")
 
     def _capacity(self, callee: Node) -> bool:
         """``cluster.addCapacity`` (``add_capacity``) on a variable holding an ecs.Cluster."""
@@ -672,6 +707,227 @@ class _File:
             self.aspects.append(_Aspect(covered, node, "app", None))
         elif scope in self.stacks:
             self.aspects.append(_Aspect(covered, node, "class", self.stacks[scope]))
+
+
+# --- user data ------------------------------------------------------------------------------
+
+# ec2.UserData's factories (resolved names) and the operating system each renders for.
+_USER_DATA_MAKERS = {
+    "aws_ec2.UserData.forLinux": "linux",
+    "aws_ec2.UserData.for_linux": "linux",
+    "aws_ec2.UserData.forWindows": "windows",
+    "aws_ec2.UserData.for_windows": "windows",
+    "aws_ec2.UserData.custom": "custom",
+}
+# Methods whose string arguments are lines of the script (on exit: in the script's EXIT trap).
+_ADD_COMMANDS = ("addCommands", "add_commands", "addOnExitCommands", "add_on_exit_commands")
+
+
+class _UserData(NamedTuple):
+    """A UserData object as written: for which OS, the string it starts from (the ``shebang``
+    of ``forLinux({ shebang })``, the content of ``custom(...)``), the commands added to it
+    (argument nodes, in source order), and what is not read (a props object that is not
+    written, an argument spread)."""
+
+    system: str  # "linux", "windows" or "custom"
+    head: Node | None
+    commands: list[Node]
+    unread: list[Node]
+
+    @staticmethod
+    def made(parsed: _File, call: Node, name: str, args: Node) -> _UserData:
+        system = _USER_DATA_MAKERS[name]
+        given = [c for c in args.named_children if c.type != "comment"]
+        head: Node | None = None
+        unread: list[Node] = []
+        if system == "custom":
+            if given:
+                head = given[0]
+        elif given:
+            options = _unwrapped(given[0])
+            shebang = _inner(parsed, options, "shebang") if options.type in ("object", "call") else None
+            if parsed.py:
+                shebang = next(
+                    (
+                        a.child_by_field_name("value")
+                        for a in given
+                        if a.type == "keyword_argument"
+                        and _text(parsed.data, a.child_by_field_name("name") or a) == "shebang"
+                    ),
+                    shebang,
+                )
+            if shebang is not None:
+                head = shebang
+            elif options.type not in ("object", "call", "keyword_argument"):
+                unread.append(options)
+        return _UserData(system, head, [], unread)
+
+
+_ESCAPES = {
+    "n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"', "`": "`",
+    "$": "$", "b": "\b", "f": "\f", "v": "\v",
+}  # fmt: skip
+
+
+class _Text:
+    """A payload's text built from string literals of the source (pieces) and holes."""
+
+    def __init__(self, parsed: _File, pos: _Positions) -> None:
+        self.parsed, self.pos = parsed, pos
+        self.parts: list[str] = []
+        self.pieces: list[Piece] = []
+        self.at = 0
+        self.unread: list[Node] = []
+
+    def hole(self, text: str) -> None:
+        self.parts.append(text)
+        self.at += len(text)
+
+    def piece(self, text: str, start: int, end: int, escape: str) -> None:
+        if not text:
+            return
+        span = self.pos.span(start, end)
+        self.pieces.append(Piece(self.at, self.at + len(text), span, escape))
+        self.hole(text)
+
+    def string(self, node: Node) -> None:
+        """A string argument: its literal runs as pieces, escapes decoded, what is evaluated
+        (``${x}``, ``{x}``) as holes; anything else is not read (a hole, remembered)."""
+        node = _unwrapped(node)
+        if node.type not in ("string", "template_string"):
+            self.unread.append(node)
+            self.hole(f"${{{compact(_text(self.parsed.data, node), 40)}}}")
+            return
+        data = self.parsed.data
+        prefix = ""
+        if self.parsed.py:
+            start = node.children[0] if node.children else None
+            prefix = _text(data, start).lower() if start is not None else ""
+            body_start = start.end_byte if start is not None else node.start_byte
+            body_end = node.children[-1].start_byte if node.child_count > 1 else node.end_byte
+        else:
+            body_start, body_end = node.start_byte + 1, node.end_byte - 1
+        raw = "r" in prefix
+        formatted = "f" in prefix
+        quote = data[body_start - 1 : body_start]
+        if node.type == "template_string" or raw or formatted or "b" in prefix:
+            escape = ""  # text inserted there would need more than backslash escapes
+        else:
+            escape = f"code-string:{quote.decode()}" if quote in (b"'", b'"') else ""
+        holes: list[Node] = []
+        stack = list(node.children)
+        while stack:
+            child = stack.pop()
+            if child.type in ("template_substitution", "interpolation"):
+                holes.append(child)
+            elif child.type == "escape_sequence" and not raw:
+                holes.append(child)
+            elif child.type == "string_content":
+                stack.extend(child.children)
+        at = body_start
+        for hole in sorted(holes, key=lambda h: h.start_byte):
+            self._run(at, hole.start_byte, escape)
+            text = _text(data, hole)
+            if hole.type == "escape_sequence":
+                value = _decode_escape(text)
+                if value is None:
+                    self.hole(text)
+                else:
+                    self.piece(value, hole.start_byte, hole.end_byte, escape)
+            else:
+                inner = text[2:-1] if text.startswith("${") else text[1:-1]
+                self.hole(f"${{{compact(inner, 40)}}}")
+            at = hole.end_byte
+        self._run(at, body_end, escape)
+
+    def _run(self, start: int, end: int, escape: str) -> None:
+        if start < end:
+            self.piece(self.parsed.data[start:end].decode("utf-8", "replace"), start, end, escape)
+
+
+def _decode_escape(text: str) -> str | None:
+    """The character a backslash escape of a JavaScript or Python string stands for ("" for
+    a line continuation), or None for one not decoded here (``\\u{...}``, ``\\N{...}``)."""
+    body = text[1:]
+    if body in _ESCAPES:
+        return _ESCAPES[body]
+    if body[:1] in ("\n", "\r"):
+        return ""
+    if (body[:1] == "x" and len(body) == 3) or (body[:1] == "u" and len(body) == 5):
+        try:
+            return chr(int(body[1:], 16))
+        except ValueError:
+            return None
+    return None
+
+
+def _user_data(
+    parsed: _File, pos: _Positions, construct: _Construct, props: _Props, address: str
+) -> tuple[tuple[Payload, ...], tuple[str, ...]]:
+    """The user data CDK renders for a construct from its ``userData`` prop (a UserData
+    variable of the same class, or made in the call) and the commands added through the
+    construct; and where user data it is given cannot be read (``Target.blocked_by``)."""
+    lang = "user_data" if parsed.py else "userData"
+    given = props.values.get(lang)
+    unread: list[Node] = []
+    found: _UserData | None = None
+    if props.unknown is not None:
+        unread.append(props.unknown)
+    elif given is None and props.trailing:
+        unread.append(props.trailing[-1])
+    elif given is not None:
+        value = _unwrapped(given)
+        if value.type in ("call_expression", "call"):
+            callee = value.child_by_field_name("function")
+            args = value.child_by_field_name("arguments")
+            name = parsed.resolve(callee)
+            if name in _USER_DATA_MAKERS and args is not None:
+                found = _UserData.made(parsed, value, name, args)
+        else:
+            found = parsed.user_data.get((construct.klass, _text(parsed.data, value)))
+        if found is None:
+            unread.append(given)
+    added = parsed.added.get((construct.klass, construct.variable or ""))
+    if found is None and added is not None and not unread:
+        found = added
+    elif found is not None and added is not None:
+        found = found._replace(commands=[*found.commands, *added.commands])
+    payloads: tuple[Payload, ...] = ()
+    if found is not None:
+        text = _Text(parsed, pos)
+        if found.system == "custom":
+            if found.head is not None:
+                text.string(found.head)
+        else:
+            if found.system == "windows":
+                text.hole("<powershell>")
+            elif found.head is not None:
+                text.string(found.head)
+                text.hole("\n")
+            else:
+                text.hole("#!/bin/bash\n")
+            for index, command in enumerate(found.commands):
+                if command.type in ("spread_element", "list_splat"):
+                    text.unread.append(command)
+                    continue
+                if index:
+                    text.hole("\n")
+                text.string(command)
+            if found.system == "windows":
+                text.hole("</powershell>")
+        unread += found.unread + text.unread
+        span = pos.node(given if given is not None else construct.node)
+        payloads = (
+            Payload(
+                "".join(text.parts), tuple(text.pieces), span, "user data", owner=address
+            ),
+        )
+    blocked = tuple(
+        f"{pos.path}:{pos.point(n.start_byte)[0]} ({UNREAD_USER_DATA}: "
+        f"{compact(_text(parsed.data, n), 40)})"
+        for n in unread
+    )
+    return payloads, blocked
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -960,6 +1216,10 @@ def _target(
             break
     identifier = _construct_id(parsed, construct)
     address = f"{construct.klass}/{identifier}" if construct.klass else identifier
+    user_data: tuple[Payload, ...] = ()
+    blocked: tuple[str, ...] = ()
+    if construct.kind != CLUSTER_CAPACITY:
+        user_data, blocked = _user_data(parsed, pos, construct, props, address)
     # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``),
     # or, made inside an Auto Scaling group's props, by where it is written
     keys: tuple[str, ...] = (f"at:{construct.node.start_byte}",)
@@ -976,6 +1236,8 @@ def _target(
         format=FORMAT,
         template_ref=ref,
         template_keys=keys if construct.kind == LAUNCH_TEMPLATE else (),
+        user_data=user_data,
+        blocked_by=blocked,
     )
 
 

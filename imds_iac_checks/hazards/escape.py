@@ -27,6 +27,9 @@ The layers:
 - ``yaml-dq``: a YAML double-quoted scalar: ``\\`` ``"``, line breaks, tabs and characters
   YAML cannot hold as escapes; spaces at the ends of the text as ``\\x20`` (a space next to
   a line break of a multi-line scalar would be folded away).
+- ``code-string:<quote>``: a quoted string in JavaScript/TypeScript or Python source (not a
+  raw, f- or template string) quoted with ``<quote>``: ``\\``, that quote and control
+  characters as backslash escapes (newline ``\\n``, others ``\\xHH``).
 - ``yaml-sq``: a YAML single-quoted scalar: ``'`` → ``''``; a line break (or a character
   YAML cannot hold) cannot be written there (it would be folded).
 """
@@ -151,7 +154,30 @@ def _dockerfile_run(text: str, argument: str) -> str | None:
     return text.replace("\n", "; \\\n")
 
 
+_CODE_STRING = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _code_string(text: str, argument: str) -> str | None:
+    """A quoted string of program source (JavaScript/TypeScript or Python, not a raw, f- or
+    template string) whose quote is ``argument``: backslash, that quote, and control
+    characters as backslash escapes."""
+    if _has_surrogate(text) or argument not in ("'", '"'):
+        return None
+    out = []
+    for char in text:
+        if char in _CODE_STRING:
+            out.append(_CODE_STRING[char])
+        elif char == argument:
+            out.append("\\" + char)
+        elif char < " " or char == "\x7f":
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 LAYERS: dict[str, Callable[[str, str], str | None]] = {
+    "code-string": _code_string,
     "dockerfile-run": _dockerfile_run,
     "raw": _raw,
     "hcl-template": _hcl_template,
