@@ -241,22 +241,30 @@ new ec2.LaunchTemplate(this, 'Bare');
     ]
 
 
-def test_require_with_optional_tokens_is_a_synthesis_error(cli, tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "stack.ts",
-        _stack("""
+def test_require_with_optional_tokens_is_a_finding_fixed_to_required(
+    cli, tmp_path: Path
+) -> None:
+    """``requireImdsv2: true`` with ``httpTokens: OPTIONAL`` fails ``cdk synth``: IMDS002 at
+    httpTokens saying so (not a scan error of the whole file), fixed to REQUIRED."""
+    text = _stack("""
 new ec2.LaunchTemplate(this, 'Template', {
   requireImdsv2: true,
   httpTokens: ec2.LaunchTemplateHttpTokens.OPTIONAL,
 });
-"""),
-    )
-    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
-    assert doc["findings"] == []
-    [error] = doc["errors"]
-    assert (error["line"], error["column"]) == (11, 19)
-    assert "cdk synth fails" in error["message"]
+new ec2.Instance(this, 'Web', { vpc });
+""")
+    write(tmp_path, "stack.ts", text)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = run.json()
+    assert doc["errors"] == [] and run.code == 1
+    template, web = doc["findings"]
+    assert (template["rule_id"], template["line"], template["column"]) == ("IMDS002", 11, 19)
+    assert "cdk synth fails: requireImdsv2 with OPTIONAL" in template["message"]
+    assert template["fix"] == "safe" and web["resource"] == "AppStack/Web"
+    assert cli("fix", ".", cwd=tmp_path).code == 0
+    fixed = (tmp_path / "stack.ts").read_text()
+    assert "httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED," in fixed
+    assert _check(cli, tmp_path) == []
 
 
 def test_computed_values_are_not_evaluated(cli, tmp_path: Path) -> None:
@@ -915,3 +923,53 @@ def test_user_data_payload_maps_escapes_and_holes() -> None:
     assert escapes[b"cd "] == ""  # a template literal: nothing is inserted there
     assert escapes[b"\\t"] == 'code-string:"'
     assert "${dir}" not in {payload.text[p.start : p.end] for p in payload.pieces}
+
+
+def test_an_aspect_added_under_a_condition_is_not_credited_as_always(cli, tmp_path: Path) -> None:
+    """``if (props.strict) { Aspects.of(this).add(...) }``: tokens are required only when the
+    condition holds (IMDS004 naming it, as ``requireImdsv2: props.strict`` is); a construct
+    that requires tokens itself is not affected."""
+    write(
+        tmp_path,
+        "lib/web-stack.ts",
+        _stack(
+            """
+if (props.strict) {
+  cdk.Aspects.of(this).add(new ec2.InstanceRequireImdsv2Aspect());
+} else {
+  cdk.Aspects.of(this).add(new ec2.LaunchTemplateRequireImdsv2Aspect());
+}
+new ec2.Instance(this, 'Web', { vpc });
+new ec2.Instance(this, 'Pinned', { vpc, requireImdsv2: true });
+new ec2.LaunchTemplate(this, 'Template');
+""",
+            name="WebStack",
+        ).replace("props?: cdk.StackProps", "props: WebStackProps"),
+    )
+    write(
+        tmp_path,
+        "worker.py",
+        """\
+        import aws_cdk
+        from aws_cdk import aws_ec2 as ec2
+
+
+        class WorkerStack(aws_cdk.Stack):
+            def __init__(self, scope, construct_id, *, strict=False, **kwargs):
+                super().__init__(scope, construct_id, **kwargs)
+                if strict:
+                    aws_cdk.Aspects.of(self).add(ec2.InstanceRequireImdsv2Aspect())
+                ec2.Instance(self, "Worker", vpc=vpc)
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    got = [(f["rule_id"], f["resource"], f["path"], f["line"]) for f in doc["findings"]]
+    assert got == [
+        ("IMDS004", "WebStack/Web", "lib/web-stack.ts", 10),
+        ("IMDS004", "WebStack/Template", "lib/web-stack.ts", 12),
+        ("IMDS004", "WorkerStack/Worker", "worker.py", 9),
+    ]
+    messages = [f["message"] for f in doc["findings"]]
+    assert "requireImdsv2 could not be evaluated statically: props.strict (only then" in messages[0]
+    assert "not (props.strict) (only then is" in messages[1]
+    assert "require_imdsv2 could not be evaluated statically: strict (only then" in messages[2]

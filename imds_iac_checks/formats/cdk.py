@@ -331,6 +331,7 @@ class _Aspect(NamedTuple):
     node: Node  # the whole Aspects.of(...).add(...) call
     scope: str  # "app", "this" or "class"
     klass: str | None  # "this": the enclosing class; "class": the stack class instantiated
+    condition: str | None = None  # added only when this holds (an ``if``, a loop, ...)
 
 
 class _File:
@@ -700,14 +701,76 @@ class _File:
         if covered is None:
             return
         scope = _text(self.data, scopes[0])
+        condition = self._condition(node)
         if scope in ("this", "self"):
             if klass is not None:
-                self.aspects.append(_Aspect(covered, node, "this", klass))
+                self.aspects.append(_Aspect(covered, node, "this", klass, condition))
         elif scope in self.apps:
-            self.aspects.append(_Aspect(covered, node, "app", None))
+            self.aspects.append(_Aspect(covered, node, "app", None, condition))
         elif scope in self.stacks:
-            self.aspects.append(_Aspect(covered, node, "class", self.stacks[scope]))
+            self.aspects.append(_Aspect(covered, node, "class", self.stacks[scope], condition))
 
+    def _condition(self, node: Node) -> str | None:
+        """When a statement runs, if not always (within its function): the conditions of the
+        ``if``s, ``&&``/``and``, ternaries, loops, ``case``s and ``catch``es around it."""
+        found: list[str] = []
+        child, parent = node, node.parent
+        while parent is not None and parent.type not in _SCOPES:
+            kind = parent.type
+            if kind in ("if_statement", "elif_clause", "ternary_expression", "conditional_expression"):
+                test = parent.child_by_field_name("condition")
+                if kind == "conditional_expression":  # Python: a if test else b
+                    parts = [c for c in parent.named_children]
+                    test = parts[1] if len(parts) == 3 else None
+                    negate = len(parts) == 3 and child == parts[2]
+                else:
+                    negate = child.type == "else_clause" or (
+                        child == parent.child_by_field_name("alternative")
+                    )
+                if test is not None and child != test:
+                    text = _text(self.data, test)
+                    if test.type == "parenthesized_expression":
+                        text = text[1:-1]
+                    found.append(f"not ({compact(text, 60)})" if negate else compact(text, 60))
+            elif kind in ("binary_expression", "boolean_operator"):
+                left = parent.child_by_field_name("left")
+                operator = parent.child_by_field_name("operator")
+                op = _text(self.data, operator) if operator is not None else ""
+                if left is not None and child != left and op in ("&&", "||", "??", "and", "or"):
+                    text = compact(_text(self.data, left), 60)
+                    found.append(text if op in ("&&", "and") else f"not ({text})")
+            elif kind in _LOOPS:
+                found.append(f"the {_LOOPS[kind]} loop runs")
+            elif kind in ("switch_case", "case_clause"):
+                value = parent.child_by_field_name("value")
+                found.append(f"case {compact(_text(self.data, value), 40)}" if value else "a case")
+            elif kind in ("catch_clause", "except_clause"):
+                found.append("an exception is caught")
+            child, parent = parent, parent.parent
+        return " and ".join(reversed(found)) or None
+
+
+# Where a statement's function ends (the conditions around an aspect are looked for up to it).
+_SCOPES = frozenset(
+    {
+        "program",
+        "module",
+        "class_body",
+        "function_declaration",
+        "function_expression",
+        "arrow_function",
+        "method_definition",
+        "function_definition",
+        "generator_function_declaration",
+        "lambda",
+    }
+)
+_LOOPS = {
+    "for_statement": "for",
+    "for_in_statement": "for",
+    "while_statement": "while",
+    "do_statement": "do",
+}
 
 # --- user data ------------------------------------------------------------------------------
 
@@ -940,6 +1003,7 @@ class _Cover(NamedTuple):
     klass: str | None  # None: every construct
     span: Span
     text: str
+    condition: str | None = None  # added only when this holds
 
 
 def targets(
@@ -987,6 +1051,7 @@ def _own_covers(parsed: _File, pos: _Positions) -> list[_Cover]:
             None if a.scope == "app" else a.klass,
             pos.node(a.node),
             compact(_text(parsed.data, a.node)),
+            a.condition,
         )
         for a in parsed.aspects
     ]
@@ -1142,7 +1207,10 @@ def _target(
     lang = _PY if parsed.py else _TS
     language = "python" if parsed.py else "typescript"
     if construct.kind == CLUSTER_CAPACITY:
-        if any(c.kind == AUTO_SCALING_GROUP and c.klass in (None, construct.klass) for c in covers):
+        if any(
+            c.kind == AUTO_SCALING_GROUP and c.klass in (None, construct.klass) and not c.condition
+            for c in covers
+        ):
             return None  # the aspect requires tokens on the group addCapacity makes
         spec = CAPACITY
     else:
@@ -1179,16 +1247,12 @@ def _target(
         if require is not None and require.known and require.value == "required":
             settings[TOKENS] = (require,)
             if tokens is not None and tokens.known and tokens.value == "optional":
-                line, column = tokens.span.line, tokens.span.column
-                errors.append(
-                    ScanError(
-                        pos.path,
-                        line,
-                        column,
-                        f"{lang.tokens} is OPTIONAL while {lang.require} is {lang.true}: cdk "
-                        "synth fails (httpTokens must be required when requireImdsv2 is true)",
-                    )
-                )
+                # cdk synth fails ("httpTokens must be required when requireImdsv2 is true"):
+                # judged on httpTokens, which the fix makes REQUIRED
+                spec = tokens_spec
+                why = f"with {lang.require} {lang.true}, cdk synth fails: requireImdsv2 with OPTIONAL"
+                link = Link(tokens.span, LinkKind.REFERENCE, why)
+                settings[TOKENS] = (tokens._replace(provenance=(link,)),)
         elif tokens is not None and (
             (tokens.known and tokens.value == "required") or require is None or require.known
         ):
@@ -1209,6 +1273,15 @@ def _target(
         if cover.kind == construct.kind and (cover.klass is None or cover.klass == construct.klass):
             if construct.kind == AUTO_SCALING_GROUP and ref is not None:
                 continue  # the aspect does not reach a template the group is given
+            if cover.condition:
+                # added only when a condition holds: required then, else as written
+                current = settings.get(TOKENS, ())
+                if current and all(v.known and v.value == "required" for v in current):
+                    break
+                link = Link(cover.span, LinkKind.EXPRESSION)
+                text = f"{cover.condition} (only then is {cover.text} added)"
+                settings[TOKENS] = (Value(False, None, None, text, (link,)),)
+                break
             link = Link(cover.span, LinkKind.LITERAL)
             settings[TOKENS] = (Value(True, "required", True, cover.text, (link,)),)
             if construct.kind == LAUNCH_TEMPLATE:
