@@ -70,6 +70,16 @@ def _hidden(name: str) -> bool:
     return name.startswith(".") and name not in (".", "..") and name not in _READ_HIDDEN
 
 
+def _cloud_assembly(directory: str, files: list[str]) -> bool:
+    """Whether a directory is a CDK cloud assembly (``cdk synth``'s output, ``cdk.out`` or the
+    ``--output`` it was given): its templates are read, its ``asset.*`` directories (the
+    bundled Lambda code, Docker contexts and files CDK copies there) are not walked — their
+    sources are scanned where they are written."""
+    return os.path.basename(directory) == "cdk.out" or (
+        "manifest.json" in files and "cdk.out" in files
+    )
+
+
 def discover(
     paths: list[str],
     resolver: Resolver,
@@ -82,7 +92,8 @@ def discover(
     """Yield ``(file, settings)`` for every file to scan, in a deterministic order.
 
     Directories are walked in sorted order, skipping ``SKIP_DIRS``, hidden directories (but
-    ``.ebextensions``, whose ``.config`` files are read) and excluded paths. A file named
+    ``.ebextensions``, whose ``.config`` files are read), the ``asset.*`` directories of a CDK
+    cloud assembly and excluded paths. A file named
     explicitly is scanned when an adapter supports its name, unless excluded. A path that does
     not exist is an error, unless ``virtual`` (absolute paths) holds it: a
     file read from standard input. Files whose real path ``skip`` holds (imds-iac's own
@@ -115,9 +126,12 @@ def discover(
             # path is its path: realpath (an lstat per path component) is for links only.
             real_root = tree + root[len(given) :] if root.startswith(given) else root
             keep = []
+            assembly = _cloud_assembly(root, files)
             for d in sorted(dirs):
                 if d in SKIP_DIRS or _hidden(d):
                     continue
+                if assembly and d.startswith("asset."):
+                    continue  # a CDK asset (a Lambda bundle, a Docker context): generated
                 full = os.path.join(root, d)
                 if settings.excluded(os.path.abspath(full)):
                     continue

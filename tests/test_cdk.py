@@ -973,3 +973,35 @@ new ec2.LaunchTemplate(this, 'Template');
     assert "requireImdsv2 could not be evaluated statically: props.strict (only then" in messages[0]
     assert "not (props.strict) (only then is" in messages[1]
     assert "require_imdsv2 could not be evaluated statically: strict (only then" in messages[2]
+
+
+def test_the_asset_directories_of_cdk_out_are_not_walked(cli, tmp_path: Path) -> None:
+    """``cdk synth`` copies each Lambda's code into ``cdk.out/asset.<hash>/``: the copy is not
+    scanned (the source is, where it is written); the templates are. An assembly written
+    elsewhere (``cdk synth -o dist``) is known by its ``cdk.out`` and ``manifest.json``."""
+    handler = (
+        "import urllib.request\n\n"
+        "def handler(event, context):\n"
+        "    url = 'http://169.254.169.254/latest/meta-data/instance-id'\n"
+        "    return urllib.request.urlopen(url).read()\n"
+    )
+    template = (
+        '{\n  "Resources": {\n    "Web": {\n      "Type": "AWS::EC2::Instance",\n'
+        '      "Properties": {"ImageId": "ami-0abcdef1234567890"}\n    }\n  }\n}\n'
+    )
+    for out in ("cdk.out", "dist"):
+        write(tmp_path, f"{out}/cdk.out", '{"version":"36.0.0"}\n')
+        write(tmp_path, f"{out}/manifest.json", '{"version":"36.0.0","artifacts":{}}\n')
+        write(tmp_path, f"{out}/WebStack.template.json", template)
+        write(tmp_path, f"{out}/asset.3f2a9c1e/index.py", handler)
+    write(tmp_path, "lambda/index.py", handler)
+    got = _check(cli, tmp_path)
+    assert sorted(got) == [
+        ("IMDS001", "Web", 4),
+        ("IMDS001", "Web", 4),
+        ("IMDS007", "lambda/index.py", 5),
+    ]
+    # named on the command line, an asset's file is read
+    assert _check(cli, tmp_path, "cdk.out/asset.3f2a9c1e/index.py") == [
+        ("IMDS007", "cdk.out/asset.3f2a9c1e/index.py", 5)
+    ]
