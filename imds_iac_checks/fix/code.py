@@ -15,7 +15,7 @@ from imds_iac_checks.fix.edits import Edit, NoFix, indentation
 from imds_iac_checks.model import ENDPOINT, HOP_LIMIT, TOKENS, Target, Value, compact
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 
 def valid(path: str, data: bytes) -> bool:
@@ -24,6 +24,21 @@ def valid(path: str, data: bytes) -> bool:
 
     tree = cdk.parser(cdk.language_of(path)).parse(data)
     return cdk.first_error(tree.root_node) is None
+
+
+# The tree of the file last planned in: each of its constructs' fixes is planned on the same
+# bytes, parsed once (a file with n constructs would otherwise cost n parses: quadratic time).
+_last: list[tuple[str, bytes, Tree]] = []
+
+
+def _tree(language: str, data: bytes) -> Tree:
+    from imds_iac_checks.formats import cdk
+
+    if _last and _last[0][0] == language and _last[0][1] == data:
+        return _last[0][2]
+    tree = cdk.parser(language).parse(data)
+    _last[:] = [(language, data, tree)]
+    return tree
 
 
 def plan(
@@ -57,7 +72,7 @@ def plan(
     text = target.spec.suggest[key].format(hop_limit=hop_limit)
     if key == TOKENS and text not in ("true", "True"):
         raise NoFix(f"set {field} by hand")
-    tree = cdk.parser(cdk.language_of(target.path)).parse(data)
+    tree = _tree(cdk.language_of(target.path), data)
     container = tree.root_node.descendant_for_byte_range(
         target.block_span.start_byte, target.block_span.end_byte
     )
