@@ -241,9 +241,7 @@ new ec2.LaunchTemplate(this, 'Bare');
     ]
 
 
-def test_require_with_optional_tokens_is_a_finding_fixed_to_required(
-    cli, tmp_path: Path
-) -> None:
+def test_require_with_optional_tokens_is_a_finding_fixed_to_required(cli, tmp_path: Path) -> None:
     """``requireImdsv2: true`` with ``httpTokens: OPTIONAL`` fails ``cdk synth``: IMDS002 at
     httpTokens saying so (not a scan error of the whole file), fixed to REQUIRED."""
     text = _stack("""
@@ -578,8 +576,8 @@ FIXES = {
         "new ec2.Instance(this, 'Web', { vpc, requireImdsv2: true } as ec2.InstanceProps);\n",
     ),
     "satisfies": (
-        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: false }) satisfies ec2.InstanceProps);\n",
-        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: true }) satisfies ec2.InstanceProps);\n",
+        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: false }) satisfies Props);\n",
+        "new ec2.Instance(this, 'Web', ({ vpc, requireImdsv2: true }) satisfies Props);\n",
     ),
     "type assertion": (
         "new ec2.Instance(this, 'Web', <ec2.InstanceProps>{ vpc });\n",
@@ -830,9 +828,7 @@ export class WebStack extends cdk.Stack {
 """
 
 
-def test_user_data_commands_are_read_and_make_the_tokens_fix_unsafe(
-    cli, tmp_path: Path
-) -> None:
+def test_user_data_commands_are_read_and_make_the_tokens_fix_unsafe(cli, tmp_path: Path) -> None:
     """``userData.addCommands(...)`` of the UserData passed as ``userData`` runs on the
     instance: its IMDSv1 call is IMDS007 at the string, and adding ``requireImdsv2: true``
     would break it (unsafe, says where); user data that cannot be read makes the fix unsafe
@@ -906,11 +902,11 @@ def test_user_data_payload_maps_escapes_and_holes() -> None:
     """The payload CDK renders (the shebang, commands joined by newlines), each string's
     runs at their bytes, ``${...}`` substitutions as holes."""
     data = (
-        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
-        "const ud = ec2.UserData.forLinux({ shebang: '#!/bin/sh' });\n"
-        "ud.addCommands('echo \\'a\\'', `cd ${dir}`, \"x\\ty\");\n"
-        "new ec2.Instance(this, 'W', { vpc, userData: ud });\n"
-    ).encode()
+        b"import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
+        b"const ud = ec2.UserData.forLinux({ shebang: '#!/bin/sh' });\n"
+        b"ud.addCommands('echo \\'a\\'', `cd ${dir}`, \"x\\ty\");\n"
+        b"new ec2.Instance(this, 'W', { vpc, userData: ud });\n"
+    )
     [target], errors = cdk.targets("s.ts", data)
     [payload] = target.user_data
     assert payload.text == "#!/bin/sh\necho 'a'\ncd ${dir}\nx\ty"
@@ -1013,7 +1009,9 @@ def test_fixing_a_large_app_is_near_linear(cli, tmp_path: Path) -> None:
     import time
 
     def app(n: int) -> str:
-        body = "".join(f"new ec2.Instance(this, 'I{i}', {{ vpc, instanceType }});\n" for i in range(n))
+        body = "".join(
+            f"new ec2.Instance(this, 'I{i}', {{ vpc, instanceType }});\n" for i in range(n)
+        )
         return _stack(body, name="FleetStack")
 
     timings = []

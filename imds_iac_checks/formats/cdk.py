@@ -58,9 +58,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from imds_iac_checks.model import (
     ENDPOINT,
-    UNREAD_USER_DATA,
     HOP_LIMIT,
     TOKENS,
+    UNREAD_USER_DATA,
     KindSpec,
     Link,
     LinkKind,
@@ -717,7 +717,12 @@ class _File:
         child, parent = node, node.parent
         while parent is not None and parent.type not in _SCOPES:
             kind = parent.type
-            if kind in ("if_statement", "elif_clause", "ternary_expression", "conditional_expression"):
+            if kind in (
+                "if_statement",
+                "elif_clause",
+                "ternary_expression",
+                "conditional_expression",
+            ):
                 test = parent.child_by_field_name("condition")
                 if kind == "conditional_expression":  # Python: a if test else b
                     parts = [c for c in parent.named_children]
@@ -808,7 +813,9 @@ class _UserData(NamedTuple):
                 head = given[0]
         elif given:
             options = _unwrapped(given[0])
-            shebang = _inner(parsed, options, "shebang") if options.type in ("object", "call") else None
+            shebang = (
+                _inner(parsed, options, "shebang") if options.type in ("object", "call") else None
+            )
             if parsed.py:
                 shebang = next(
                     (
@@ -881,9 +888,8 @@ class _Text:
         stack = list(node.children)
         while stack:
             child = stack.pop()
-            if child.type in ("template_substitution", "interpolation"):
-                holes.append(child)
-            elif child.type == "escape_sequence" and not raw:
+            evaluated = child.type in ("template_substitution", "interpolation")
+            if evaluated or (child.type == "escape_sequence" and not raw):
                 holes.append(child)
             elif child.type == "string_content":
                 stack.extend(child.children)
@@ -981,9 +987,7 @@ def _user_data(
         unread += found.unread + text.unread
         span = pos.node(given if given is not None else construct.node)
         payloads = (
-            Payload(
-                "".join(text.parts), tuple(text.pieces), span, "user data", owner=address
-            ),
+            Payload("".join(text.parts), tuple(text.pieces), span, "user data", owner=address),
         )
     blocked = tuple(
         f"{pos.path}:{pos.point(n.start_byte)[0]} ({UNREAD_USER_DATA}: "
@@ -1250,7 +1254,9 @@ def _target(
                 # cdk synth fails ("httpTokens must be required when requireImdsv2 is true"):
                 # judged on httpTokens, which the fix makes REQUIRED
                 spec = tokens_spec
-                why = f"with {lang.require} {lang.true}, cdk synth fails: requireImdsv2 with OPTIONAL"
+                why = (
+                    f"with {lang.require} {lang.true}, cdk synth fails: requireImdsv2 with OPTIONAL"
+                )
                 link = Link(tokens.span, LinkKind.REFERENCE, why)
                 settings[TOKENS] = (tokens._replace(provenance=(link,)),)
         elif tokens is not None and (
