@@ -885,6 +885,12 @@ def test_python_user_data_add_commands_and_add_user_data(cli, tmp_path: Path) ->
                 ec2.Instance(self, "Worker", vpc=vpc, user_data=user_data, require_imdsv2=True)
                 node = ec2.Instance(self, "Agent", vpc=vpc)
                 node.add_user_data("wget -q -O - http://169.254.169.254/latest/meta-data/ami-id")
+                # the style of aws-cdk-examples python/ec2/instance: a script run from S3
+                runner = ec2.Instance(self, "Runner", vpc=vpc)
+                local_path = runner.user_data.add_s3_download_command(
+                    bucket=asset.bucket, bucket_key=asset.s3_object_key
+                )
+                runner.user_data.add_execute_file_command(file_path=local_path)
         """,
     )
     doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
@@ -893,9 +899,14 @@ def test_python_user_data_add_commands_and_add_user_data(cli, tmp_path: Path) ->
         ("IMDS007", "WorkerStack/Worker", 10, "error"),  # it requires tokens: broken now
         ("IMDS002", "WorkerStack/Agent", 13, "error"),
         ("IMDS007", "WorkerStack/Agent", 14, "warning"),
+        ("IMDS002", "WorkerStack/Runner", 16, "error"),
     ]
-    agent = doc["findings"][1]
+    agent, runner = doc["findings"][1], doc["findings"][3]
     assert agent["fix"] == "unsafe" and "call at stacks/worker.py:14" in agent["fix_note"]
+    assert runner["fix"] == "unsafe"
+    assert "stacks/worker.py:20 (user data not read: runner.user_data.add_execute_file" in (
+        runner["fix_note"]
+    )
 
 
 def test_user_data_payload_maps_escapes_and_holes() -> None:

@@ -584,7 +584,7 @@ class _File:
             if variable is not None:
                 self.user_data[(klass, variable)] = _UserData.made(self, node, name, args)
         elif name is None and callee.type in ("member_expression", "attribute"):
-            self._commands(callee, args, klass)
+            self._commands(node, callee, args, klass)
         if name in _CONSTRUCTS:
             self.constructs.append(
                 _Construct(_CONSTRUCTS[name], node, callee, args, klass, self._assigned(node))
@@ -610,7 +610,7 @@ class _File:
         if callee.type in ("member_expression", "attribute"):
             self._aspect(node, callee, args, klass)
 
-    def _commands(self, callee: Node, args: Node, klass: str | None) -> None:
+    def _commands(self, call: Node, callee: Node, args: Node, klass: str | None) -> None:
         """``userData.addCommands(...)`` on a UserData variable, ``instance.addUserData(...)``
         and ``instance.userData.addCommands(...)`` on a construct's variable."""
         prop = callee.child_by_field_name("attribute" if self.py else "property")
@@ -618,17 +618,21 @@ class _File:
         if prop is None or holder is None:
             return
         method = _text(self.data, prop)
-        if method not in _ADD_COMMANDS and method not in ("addUserData", "add_user_data"):
+        adds = method in _ADD_COMMANDS or method in _EXECUTES
+        if not adds and method not in ("addUserData", "add_user_data"):
             return
         text = _text(self.data, holder)
-        found = self.user_data.get((klass, text)) if method in _ADD_COMMANDS else None
+        found = self.user_data.get((klass, text)) if adds else None
         if found is None:
-            if method in _ADD_COMMANDS:
+            if adds:
                 text = text.removesuffix(".userData").removesuffix(".user_data")
             constructs = {c.variable for c in self.constructs if c.klass == klass}
             if text not in constructs:
                 return
             found = self.added.setdefault((klass, text), _UserData("linux", None, [], []))
+        if method in _EXECUTES:
+            found.unread.append(call)  # runs a file (an asset): what it calls is not read here
+            return
         found.commands.extend(c for c in args.named_children if c.type != "comment")
 
     def _capacity(self, callee: Node) -> bool:
@@ -789,6 +793,9 @@ _USER_DATA_MAKERS = {
 }
 # Methods whose string arguments are lines of the script (on exit: in the script's EXIT trap).
 _ADD_COMMANDS = ("addCommands", "add_commands", "addOnExitCommands", "add_on_exit_commands")
+# Methods that run a file: its content is not read (the fix of the tokens becomes unsafe).
+# (addS3DownloadCommand runs the AWS CLI, addSignalOnExitCommand cfn-signal: both use IMDSv2.)
+_EXECUTES = ("addExecuteFileCommand", "add_execute_file_command")
 
 
 class _UserData(NamedTuple):
