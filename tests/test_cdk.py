@@ -904,8 +904,9 @@ def test_python_user_data_add_commands_and_add_user_data(cli, tmp_path: Path) ->
     agent, runner = doc["findings"][1], doc["findings"][3]
     assert agent["fix"] == "unsafe" and "call at stacks/worker.py:14" in agent["fix_note"]
     assert runner["fix"] == "unsafe"
-    assert "stacks/worker.py:20 (user data not read: runner.user_data.add_execute_file" in (
-        runner["fix_note"]
+    assert (
+        "stacks/worker.py:20 (user data not read: runner.user_data.add_execute_file"
+        in (runner["fix_note"])
     )
 
 
@@ -1036,3 +1037,36 @@ def test_fixing_a_large_app_is_near_linear(cli, tmp_path: Path) -> None:
         assert (root / "lib/fleet.ts").read_text().count("requireImdsv2: true") == n
     # four times the constructs: well under the sixteen times a quadratic plan would take
     assert timings[1] < 30 and timings[1] < 8 * timings[0] + 2, timings
+
+
+def test_user_data_strings_built_by_concatenation_and_format() -> None:
+    """``'aws s3 cp s3://' + bucket.bucketName + '/x.sh'`` (aws-cdk-examples
+    typescript/ec2-instance), Python ``"mv {} x".format(p)`` and ``"a" "b"`` are read: the
+    strings as pieces, the rest holes; a UserData made at module level is found from a class."""
+    data = (
+        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
+        "const boot = ec2.UserData.forLinux();\n"
+        "boot.addCommands('aws s3 cp s3://' + bucket.bucketName + '/x.sh /tmp/x.sh');\n"
+        "export class S extends cdk.Stack {\n"
+        "  constructor() { new ec2.Instance(this, 'W', { vpc, userData: boot }); }\n"
+        "}\n"
+    ).encode()
+    [target], _ = cdk.targets("s.ts", data)
+    assert (
+        target.user_data[0].text
+        == "#!/bin/bash\naws s3 cp s3://${bucket.bucketName}/x.sh /tmp/x.sh"
+    )
+    assert target.blocked_by == ()
+    py = (
+        "from aws_cdk import aws_ec2 as ec2\n"
+        "ud = ec2.UserData.for_linux()\n"
+        'ud.add_commands("mv {} nginx.conf".format(path), "yum install -y "\n'
+        '    "nginx", read_script())\n'
+        'ec2.Instance(self, "W", vpc=vpc, user_data=ud)\n'
+    ).encode()
+    [target], _ = cdk.targets("s.py", py)
+    assert target.user_data[0].text == (
+        "#!/bin/bash\nmv {} nginx.conf\nyum install -y nginx\n${read_script()}"
+    )
+    [blocked] = target.blocked_by
+    assert blocked == "s.py:4 (user data not read: read_script())"

@@ -622,7 +622,11 @@ class _File:
         if not adds and method not in ("addUserData", "add_user_data"):
             return
         text = _text(self.data, holder)
-        found = self.user_data.get((klass, text)) if adds else None
+        found = (
+            (self.user_data.get((klass, text)) or self.user_data.get((None, text)))
+            if adds
+            else None
+        )
         if found is None:
             if adds:
                 text = text.removesuffix(".userData").removesuffix(".user_data")
@@ -846,6 +850,9 @@ _ESCAPES = {
 }  # fmt: skip
 
 
+_STRINGS = ("string", "template_string", "concatenated_string")
+
+
 class _Text:
     """A payload's text built from string literals of the source (pieces) and holes."""
 
@@ -871,7 +878,36 @@ class _Text:
         """A string argument: its literal runs as pieces, escapes decoded, what is evaluated
         (``${x}``, ``{x}``) as holes; anything else is not read (a hole, remembered)."""
         node = _unwrapped(node)
-        if node.type not in ("string", "template_string"):
+        if node.type in ("binary_expression", "binary_operator"):
+            # 'aws s3 cp s3://' + bucket.bucketName + '/x.sh': the strings, the rest holes
+            operator = node.child_by_field_name("operator")
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if operator is not None and _text(self.parsed.data, operator) == "+" and left and right:
+                for side in (left, right):
+                    if _unwrapped(side).type in (*_STRINGS, "binary_expression", "binary_operator"):
+                        self.string(side)
+                    else:
+                        self.hole(f"${{{compact(_text(self.parsed.data, side), 40)}}}")
+                return
+        if node.type == "concatenated_string":  # Python: "a" "b"
+            for part in node.named_children:
+                if part.type == "string":
+                    self.string(part)
+            return
+        if node.type == "call" and self.parsed.py:
+            # "mv {} x.conf".format(path): the string, its placeholders as written
+            function = node.child_by_field_name("function")
+            owner = function.child_by_field_name("object") if function is not None else None
+            method = function.child_by_field_name("attribute") if function is not None else None
+            if (
+                owner is not None
+                and method is not None
+                and owner.type == "string"
+                and _text(self.parsed.data, method) == "format"
+            ):
+                self.string(owner)
+                return
+        if node.type not in _STRINGS:
             self.unread.append(node)
             self.hole(f"${{{compact(_text(self.parsed.data, node), 40)}}}")
             return
@@ -960,7 +996,11 @@ def _user_data(
             if name in _USER_DATA_MAKERS and args is not None:
                 found = _UserData.made(parsed, value, name, args)
         else:
-            found = parsed.user_data.get((construct.klass, _text(parsed.data, value)))
+            name = _text(parsed.data, value)
+            # a variable of the class, or of the module (made outside every class)
+            found = parsed.user_data.get((construct.klass, name)) or parsed.user_data.get(
+                (None, name)
+            )
         if found is None:
             unread.append(given)
     added = parsed.added.get((construct.klass, construct.variable or ""))

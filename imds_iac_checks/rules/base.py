@@ -224,7 +224,8 @@ def _blocked_note(places: tuple[str, ...]) -> str:
     if not unread:
         return f"{BREAKS} {_calls(calls)}; fix that first"
     note = f"{BREAKS} {_calls(calls)}, and " if calls else f"{BREAKS} "
-    return note + f"calls the user data may make ({', '.join(unread)}); check it first"
+    shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+    return note + f"calls the user data may make ({shown}); check it first"
 
 
 def _calls(places: tuple[str, ...]) -> str:
