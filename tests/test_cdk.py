@@ -1044,13 +1044,13 @@ def test_user_data_strings_built_by_concatenation_and_format() -> None:
     typescript/ec2-instance), Python ``"mv {} x".format(p)`` and ``"a" "b"`` are read: the
     strings as pieces, the rest holes; a UserData made at module level is found from a class."""
     data = (
-        "import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
-        "const boot = ec2.UserData.forLinux();\n"
-        "boot.addCommands('aws s3 cp s3://' + bucket.bucketName + '/x.sh /tmp/x.sh');\n"
-        "export class S extends cdk.Stack {\n"
-        "  constructor() { new ec2.Instance(this, 'W', { vpc, userData: boot }); }\n"
-        "}\n"
-    ).encode()
+        b"import * as ec2 from 'aws-cdk-lib/aws-ec2';\n"
+        b"const boot = ec2.UserData.forLinux();\n"
+        b"boot.addCommands('aws s3 cp s3://' + bucket.bucketName + '/x.sh /tmp/x.sh');\n"
+        b"export class S extends cdk.Stack {\n"
+        b"  constructor() { new ec2.Instance(this, 'W', { vpc, userData: boot }); }\n"
+        b"}\n"
+    )
     [target], _ = cdk.targets("s.ts", data)
     assert (
         target.user_data[0].text
@@ -1058,12 +1058,12 @@ def test_user_data_strings_built_by_concatenation_and_format() -> None:
     )
     assert target.blocked_by == ()
     py = (
-        "from aws_cdk import aws_ec2 as ec2\n"
-        "ud = ec2.UserData.for_linux()\n"
-        'ud.add_commands("mv {} nginx.conf".format(path), "yum install -y "\n'
-        '    "nginx", read_script())\n'
-        'ec2.Instance(self, "W", vpc=vpc, user_data=ud)\n'
-    ).encode()
+        b"from aws_cdk import aws_ec2 as ec2\n"
+        b"ud = ec2.UserData.for_linux()\n"
+        b'ud.add_commands("mv {} nginx.conf".format(path), "yum install -y "\n'
+        b'    "nginx", read_script())\n'
+        b'ec2.Instance(self, "W", vpc=vpc, user_data=ud)\n'
+    )
     [target], _ = cdk.targets("s.py", py)
     assert target.user_data[0].text == (
         "#!/bin/bash\nmv {} nginx.conf\nyum install -y nginx\n${read_script()}"
