@@ -22,7 +22,8 @@ too) and Helm chart templates: Go template actions are blanked (:mod:`.gotemplat
 written as an action is unknown (IMDS004), and a document or value under ``{{ if }}`` is judged
 with the condition it exists under (a key written only in some branches is also "not set" under
 the others). ``${...}``/``%{...}`` placeholders (Terraform ``templatefile()``, envsubst) are
-unknown too; YAML merge keys (``<<: *anchor``) are applied as go-yaml applies them. :mod:`.eksctl` reads eksctl's ``ClusterConfig`` the same way.
+unknown too; YAML merge keys (``<<: *anchor``) are applied as go-yaml applies them.
+:mod:`.eksctl` reads eksctl's ``ClusterConfig`` the same way.
 """
 
 from __future__ import annotations
