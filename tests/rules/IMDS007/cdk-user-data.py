@@ -12,7 +12,7 @@ class AgentStack(Stack):
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
             "yum install -y amazon-cloudwatch-agent",
-            "REGION=$(curl -s http://169.254.169.254/latest/meta-data/placement/region)",  # imds-expect: IMDS007@23
+            "curl -s http://169.254.169.254/latest/meta-data/ami-id",  # imds-expect: IMDS007@14
         )
         ec2.Instance(
             self,
