@@ -355,6 +355,7 @@ class _File:
         # (class, construct variable) -> commands added through the construct
         # (``instance.addUserData(...)``, ``instance.userData.addCommands(...)``)
         self.added: dict[tuple[str | None, str], _UserData] = {}
+        self.construct_names: set[tuple[str | None, str]] = set()  # (class, variable)
         self.truncated = False
         self._read()
 
@@ -586,9 +587,12 @@ class _File:
         elif name is None and callee.type in ("member_expression", "attribute"):
             self._commands(node, callee, args, klass)
         if name in _CONSTRUCTS:
+            variable = self._assigned(node)
             self.constructs.append(
-                _Construct(_CONSTRUCTS[name], node, callee, args, klass, self._assigned(node))
+                _Construct(_CONSTRUCTS[name], node, callee, args, klass, variable)
             )
+            if variable is not None:
+                self.construct_names.add((klass, variable))
         elif name == "aws_ecs.Cluster":
             variable = self._assigned(node)
             if variable is not None:
@@ -630,8 +634,7 @@ class _File:
         if found is None:
             if adds:
                 text = text.removesuffix(".userData").removesuffix(".user_data")
-            constructs = {c.variable for c in self.constructs if c.klass == klass}
-            if text not in constructs:
+            if (klass, text) not in self.construct_names:
                 return
             found = self.added.setdefault((klass, text), _UserData("linux", None, [], []))
         if method in _EXECUTES:
