@@ -389,3 +389,63 @@ def test_each_file_of_a_directory_is_parsed_once_per_scan(
     assert run.json()["summary"]["targets"] == 24
     assert set(parsed) == {f"s{i}.pkr.hcl" for i in range(12)}
     assert max(parsed.values()) == 1
+
+
+# --- the reviewer's cases ---------------------------------------------------------------------
+
+
+def test_a_disabled_endpoint_fails_and_is_fixed_with_tokens_in_one_run(cli, tmp_path: Path) -> None:
+    """packer-plugin-amazon sends no metadata options when http_endpoint is "disabled" (the
+    instance gets AWS's defaults, IMDSv1 on): IMDS002 at the endpoint, an error, and the fix
+    writes "enabled" with http_tokens = "required" (HCL and JSON syntax)."""
+    write(
+        tmp_path,
+        "hcl/off.pkr.hcl",
+        SOURCE.replace(
+            '"ec2-user"\n',
+            '"ec2-user"\n  imds_support  = "v2.0"\n\n'
+            '  metadata_options {\n    http_endpoint = "disabled"\n  }\n',
+        ),
+    )
+    write(
+        tmp_path,
+        "json/off.pkr.json",
+        """
+        {
+          "source": {
+            "amazon-ebs": {
+              "off": {
+                "ami_name": "off",
+                "imds_support": "v2.0",
+                "metadata_options": {
+                  "http_endpoint": "disabled",
+                  "http_tokens": "required"
+                }
+              }
+            }
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 1
+    got = sorted(
+        (f["rule_id"], f["path"], f["line"], f["severity"]) for f in run.json()["findings"]
+    )
+    assert got == [
+        ("IMDS002", "hcl/off.pkr.hcl", 9, "error"),
+        ("IMDS002", "json/off.pkr.json", 8, "error"),
+    ]
+    message = run.json()["findings"][0]["message"]
+    assert 'http_endpoint = "disabled" is not supported by packer-plugin-amazon' in message
+    assert "could not be evaluated" not in run.out
+    fixed = cli("fix", ".", cwd=tmp_path)
+    assert fixed.code == 0 and "no findings left" in fixed.out, fixed.out
+    hcl = (tmp_path / "hcl" / "off.pkr.hcl").read_text()
+    assert (
+        '  metadata_options {\n    http_endpoint = "enabled"\n    http_tokens   = "required"\n  }'
+        in hcl
+    )
+    text = (tmp_path / "json" / "off.pkr.json").read_text()
+    assert '"http_endpoint": "enabled",\n          "http_tokens": "required"' in text
+    assert cli("fix", ".", cwd=tmp_path).out.startswith("Nothing fixed")

@@ -61,6 +61,7 @@ from imds_iac_checks.model import (
     Target,
     Value,
     compact,
+    show,
 )
 
 if TYPE_CHECKING:
@@ -81,10 +82,12 @@ _SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}
 DEFAULT_NOTE = (
     'packer-plugin-amazon sends http_tokens = "optional" when metadata_options does not set it'
 )
+# What a literal "disabled" endpoint does (IMDS002 says it at the value; the fix writes
+# http_endpoint = "enabled" with http_tokens = "required": see fix.__init__._enable_endpoint).
 ENDPOINT_IGNORED = (
-    'packer-plugin-amazon sends no metadata options when http_endpoint is "disabled", so the '
-    "build instance gets AWS's defaults (IMDS on, IMDSv1 allowed unless the account or the "
-    'source AMI requires tokens); write "enabled" with http_tokens = "required"'
+    "{raw} is not supported by packer-plugin-amazon: with it the plugin sends no metadata "
+    "options at all, so the build instance gets AWS's defaults and IMDSv1 stays allowed (unless "
+    "the account or the source AMI requires tokens)"
 )
 INSTANCE_REMEDY = (
     "the amazon-instance builder does not send metadata_options when it launches the build "
@@ -537,16 +540,32 @@ def _options(
             expr = attrs.get(field)
             if expr is not None:
                 settings.update(_values(module, spec, key, src, expr, scope))
-        if ENDPOINT in settings:
-            settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+        _ignored_endpoint(settings)
         return block_span, block_key, settings
     return None, None, {}
 
 
-def _endpoint(value: Value) -> Value:
-    if value.known and value.value == DISABLED:
-        return value._replace(value=None, problem=ENDPOINT_IGNORED)
-    return value
+def _ignored_endpoint(settings: dict[str, tuple[Value, ...]]) -> None:
+    """A literal ``http_endpoint = "disabled"``: the plugin then sends no metadata options, so
+    the instance's tokens are AWS's default (optional) whatever ``http_tokens`` says. The value
+    becomes the tokens setting the instance gets (IMDS002 at the endpoint, with the reason)."""
+    values = settings.get(ENDPOINT, ())
+    ignored = [v for v in values if v.known and v.value == DISABLED]
+    if not ignored:
+        return
+    kept = tuple(v for v in values if v not in ignored)
+    if kept:
+        settings[ENDPOINT] = kept
+    else:
+        del settings[ENDPOINT]
+    tokens = tuple(
+        v._replace(
+            value="optional",  # AWS's default when no metadata options are sent
+            problem=ENDPOINT_IGNORED.format(raw=f"{_FIELDS[ENDPOINT]} = {show(v.raw)}"),
+        )
+        for v in ignored
+    )
+    settings[TOKENS] = tokens + (settings.get(TOKENS, ()) if kept else ())
 
 
 def _values(
@@ -656,8 +675,7 @@ def _json_target(
                         found = values.read(instance, key, written)
                         if found:
                             settings[key] = tuple(found)
-                if ENDPOINT in settings:
-                    settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+                _ignored_endpoint(settings)
             else:  # "${var.options}": an object from elsewhere
                 unknown_block = unknown_value(loc, options)
         out.append(
