@@ -659,6 +659,9 @@ class Target(NamedTuple):
     # filled by the scan before the rules run; a fix that requires tokens here is unsafe (it
     # would break those calls) and says so.
     blocked_by: tuple[str, ...] = ()
+    # Why no fix may edit this target at all (a Packer source whose missing field another
+    # build's ``source`` block sets: writing it in the source would make that build fail).
+    no_fix: str | None = None
 
     @property
     def kind(self) -> str:

@@ -449,3 +449,92 @@ def test_a_disabled_endpoint_fails_and_is_fixed_with_tokens_in_one_run(cli, tmp_
     text = (tmp_path / "json" / "off.pkr.json").read_text()
     assert '"http_endpoint": "enabled",\n          "http_tokens": "required"' in text
     assert cli("fix", ".", cwd=tmp_path).out.startswith("Nothing fixed")
+
+
+SHARED = """\
+source "amazon-ebs" "ubuntu" {
+  ami_name      = "ubuntu"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ubuntu"
+}
+
+build {
+  name = "ci"
+  source "source.amazon-ebs.ubuntu" {
+    imds_support = "v2.0"
+    metadata_options {
+      http_tokens = "optional"
+    }
+  }
+}
+
+build {
+  name    = "release"
+  sources = ["source.amazon-ebs.ubuntu"]
+}
+"""
+
+
+def test_a_field_another_build_sets_is_never_written_into_the_shared_source(
+    cli, tmp_path: Path
+) -> None:
+    """Build "ci" sets imds_support and metadata_options in its source block: writing either
+    into the source (for build "release") would make ci fail ("fields cannot be overwritten").
+    The fix of ci's own block is made; release's are refused with the reason."""
+    path = write(tmp_path, "ubuntu.pkr.hcl", SHARED)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 1, run.out
+    text = path.read_text()
+    assert text == SHARED.replace('"optional"', '"required"')
+    for field, line in (("metadata_options", 13), ("imds_support", 12)):
+        assert (
+            f'no automatic fix: {field} is set by build "ci"\'s source block '
+            f"(ubuntu.pkr.hcl:{line}), and Packer fails on a field set both there and in "
+            'source.amazon-ebs.ubuntu: write it in a source block of build "release"'
+        ) in run.out
+    check = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = check.json()
+    assert doc["errors"] == []
+    assert sorted((f["rule_id"], f["resource"], f["fix"]) for f in doc["findings"]) == [
+        ("IMDS001", "build.release.amazon-ebs.ubuntu", None),
+        ("IMDS009", "build.release.amazon-ebs.ubuntu.ami", None),
+    ]
+
+
+def test_only_the_field_another_build_sets_is_refused(cli, tmp_path: Path) -> None:
+    """ci sets only imds_support: the metadata_options block both builds lack goes into the
+    source (one edit for both), imds_support for release is refused."""
+    text = SHARED.replace('    metadata_options {\n      http_tokens = "optional"\n    }\n', "")
+    path = write(tmp_path, "ubuntu.pkr.hcl", text)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert 'no automatic fix: imds_support is set by build "ci"' in run.out
+    fixed = path.read_text()
+    assert fixed.count("imds_support") == 1  # ci's only
+    # the block every build lacks goes once into the source they share
+    assert '  ssh_username  = "ubuntu"\n  metadata_options {\n' in fixed
+    assert fixed.count("metadata_options") == 1
+    assert cli("check", "--format", "json", ".", cwd=tmp_path).json()["errors"] == []
+
+
+def test_a_field_set_in_the_source_and_in_a_builds_source_block_is_packers_error(
+    cli, tmp_path: Path
+) -> None:
+    write(
+        tmp_path,
+        "ubuntu.pkr.hcl",
+        SHARED.replace(
+            '    imds_support = "v2.0"\n',
+            '    imds_support = "v2.0"\n    region       = "us-west-2"\n',
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2
+    [error] = run.json()["errors"]
+    assert (error["path"], error["line"], error["column"]) == ("ubuntu.pkr.hcl", 13, 5)
+    assert error["message"] == (
+        'region is set both in source.amazon-ebs.ubuntu (ubuntu.pkr.hcl:4) and in build "ci"\'s '
+        "source block: packer build fails on it (a build's source block cannot overwrite a field "
+        "of the source)"
+    )

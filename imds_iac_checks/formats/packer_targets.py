@@ -357,37 +357,106 @@ class _Template:
         body = syntax.child(block, "body")
         header = src.span(block.named_children[0], block.named_children[2])
         adding = [u for u in uses if u.override is not None and _adds(u)]
+        written = _fields(src, body)
+        self._duplicates(address, src, written, uses)
         if not adding:
             payloads = tuple(p for u in _distinct_builds(uses) for p in u.payloads)
             where = _Where(src, block, header, [(src, body)])
-            return self._pair(module, kind, address, where, payloads)
+            wheres = {BLOCK: where, IMDS_SUPPORT_FIELD: where}
+            return self._pair(module, kind, address, wheres, payloads)
         out: list[Target] = []
         for use in uses:
             bodies = [(src, body)]
-            where = _Where(src, block, header, bodies)
+            top = _Where(src, block, header, bodies)
             if use.override is not None:
-                bodies.append((use.src, syntax.child(use.override, "body")))
-                if _adds(use):  # the settings this build adds are edited in its block
-                    over = use.override
-                    where = _Where(
-                        use.src,
-                        over,
-                        use.src.span(over.named_children[0], over.named_children[1]),
-                        bodies,
-                    )
+                bodies.append((use.src, _body_of(use.override)))
+            wheres = {
+                field: self._place(field, address, use, top, adding, written)
+                for field in (BLOCK, IMDS_SUPPORT_FIELD)
+            }
             named = address if len(uses) == 1 else f"build.{use.name}.{kind}.{name}"
-            out += self._pair(module, kind, named, where, tuple(use.payloads))
+            out += self._pair(module, kind, named, wheres, tuple(use.payloads))
         return out
+
+    def _place(
+        self,
+        field: str,
+        address: str,
+        use: _Use,
+        top: _Where,
+        adding: list[_Use],
+        written: dict[str, Node],
+    ) -> _Where:
+        """Where ``field`` is written for ``use``'s build (its findings point there, its fix
+        edits there): the build's own ``source`` block when it sets it, else the source when
+        that does; a field set in neither goes into the source every build shares, unless
+        another build's ``source`` block sets it (Packer fails on a field set in both): then
+        into this build's own ``source`` block, or, without one, nowhere (the reason is kept)."""
+        over = use.override
+        mine = over is not None and field in _fields(use.src, _body_of(over))
+        if not mine and field in written:
+            return top
+        taken = "" if mine else self._taken(field, address, use, adding)
+        if not mine and not taken:
+            return top
+        if over is None:
+            where = _Where(top.src, top.block, top.header, top.bodies)
+            where.taken = taken
+            return where
+        header = use.src.span(over.named_children[0], over.named_children[1])
+        return _Where(use.src, over, header, top.bodies)
+
+    def _taken(self, field: str, address: str, use: _Use, adding: list[_Use]) -> str:
+        """Why ``field`` may not be added to the shared source for ``use``'s build: another
+        build's ``source`` block sets it ("" when none does)."""
+        for other in adding:
+            assert other.override is not None
+            if other is use:
+                continue
+            node = _fields(other.src, _body_of(other.override)).get(field)
+            if node is not None:
+                at = other.src.span(node)
+                return (
+                    f'{field} is set by build "{other.name}"\'s source block '
+                    f"({at.path}:{at.line}), and Packer fails on a field set both there "
+                    f'and in {address}: write it in a source block of build "{use.name}" '
+                    f'(source "{address}" {{ ... }}) instead of its sources list'
+                )
+        return ""
+
+    def _duplicates(
+        self, address: str, src: Source, written: dict[str, Node], uses: list[_Use]
+    ) -> None:
+        """A build's ``source`` block that sets a field the source sets: ``packer build``
+        fails on it (fields cannot be overwritten), so the template is reported as broken."""
+        for use in uses:
+            if use.override is None:
+                continue
+            for field, node in _fields(use.src, _body_of(use.override)).items():
+                if field in written:
+                    at, there = use.src.span(node), src.span(written[field])
+                    self.errors.append(
+                        ScanError(
+                            at.path,
+                            at.line,
+                            at.column,
+                            f"{field} is set both in {address} ({there.path}:{there.line}) and "
+                            f'in build "{use.name}"\'s source block: packer build fails on it '
+                            "(a build's source block cannot overwrite a field of the source)",
+                        )
+                    )
 
     def _pair(
         self,
         module: Module,
         kind: str,
         address: str,
-        where: _Where,
+        wheres: dict[str, _Where],
         payloads: tuple[Payload, ...],
     ) -> list[Target]:
         from imds_iac_checks.formats.terraform import syntax
+
+        where = wheres[BLOCK]
 
         instance, ami = SOURCES[kind]
         span = where.src.span(where.block)
@@ -410,8 +479,11 @@ class _Template:
                     format=FORMAT,
                     block_key=block_key,
                     user_data=payloads,
+                    no_fix=where.taken or None if block_span is None else None,
                 )
             )
+        where = wheres[IMDS_SUPPORT_FIELD]
+        span = where.src.span(where.block)
         if ami is not None and not _skips_ami(module, where.bodies):
             settings = {}
             for src, body in where.bodies:
@@ -428,6 +500,7 @@ class _Template:
                     block_span=span,
                     settings=settings,
                     format=FORMAT,
+                    no_fix=None if settings else where.taken or None,
                 )
             )
         return out
@@ -463,7 +536,7 @@ class _Where:
     """Where a target is written: the block a fix edits (the source, or a build's ``source``
     block that adds the settings), its header, and the bodies merged into the build's source."""
 
-    __slots__ = ("block", "bodies", "header", "src")
+    __slots__ = ("block", "bodies", "header", "src", "taken")
 
     def __init__(
         self, src: Source, block: Node, header: Span, bodies: list[tuple[Source, Node | None]]
@@ -472,6 +545,8 @@ class _Where:
         self.block = block
         self.header = header
         self.bodies = bodies
+        # Why a fix may not add the field here ("": it may): another build's block sets it.
+        self.taken = ""
 
 
 def _top_blocks(parsed: ParsedFile) -> list[Node]:
@@ -487,6 +562,35 @@ def _listing(directory: str, suffixes: tuple[str, ...]) -> list[str]:
     except OSError:
         return []
     return [n for n in names if n.endswith(suffixes) and os.path.isfile(os.path.join(directory, n))]
+
+
+IMDS_SUPPORT_FIELD = "imds_support"
+
+
+def _body_of(block: Node) -> Node | None:
+    from imds_iac_checks.formats.terraform import syntax
+
+    return syntax.child(block, "body")
+
+
+def _fields(src: Source, body: Node | None) -> dict[str, Node]:
+    """The fields a block body sets: its arguments and its blocks (``dynamic "x"`` sets x),
+    each with the node that sets it first."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    if body is None:
+        return {}
+    out: dict[str, Node] = {}
+    for item in body.named_children:
+        if item.type == "attribute":
+            out.setdefault(syntax.ident(item), item)
+        elif item.type == "block":
+            ident = syntax.ident(item)
+            labels = syntax.labels(src, item)
+            if ident == "dynamic" and len(labels) == 1:
+                ident = labels[0]
+            out.setdefault(ident, item)
+    return out
 
 
 def _adds(use: _Use) -> bool:

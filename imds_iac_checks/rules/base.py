@@ -303,6 +303,8 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     """
     if target.recorded_state:
         return None, None
+    if target.no_fix:
+        return None, target.no_fix
     if value is None:
         return "safe", None
     decision = value.decision
