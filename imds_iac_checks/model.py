@@ -662,6 +662,9 @@ class Target(NamedTuple):
     # Why no fix may edit this target at all (a Packer source whose missing field another
     # build's ``source`` block sets: writing it in the source would make that build fail).
     no_fix: str | None = None
+    # Why requiring tokens here is not proven safe although no IMDSv1 call was found: code that
+    # runs on the instances could not be read (a Packer ``scripts`` value not evaluated).
+    fix_unsafe: str | None = None
 
     @property
     def kind(self) -> str:

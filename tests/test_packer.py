@@ -538,3 +538,76 @@ def test_a_field_set_in_the_source_and_in_a_builds_source_block_is_packers_error
         "source block: packer build fails on it (a build's source block cannot overwrite a field "
         "of the source)"
     )
+
+
+FILESET = """\
+source "amazon-ebs" "base" {
+  ami_name      = "base-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ubuntu"
+  imds_support  = "v2.0"
+}
+
+build {
+  sources = ["source.amazon-ebs.base"]
+
+  provisioner "shell" {
+    scripts = fileset(".", "scripts/*.sh")
+  }
+}
+"""
+BASE_SH = """\
+#!/bin/bash
+set -euo pipefail
+REGION=$(curl -s http://169.254.169.254/latest/dynamic/instance-identity/document | jq -r .region)
+echo "region: ${REGION}"
+"""
+
+
+def test_provisioner_scripts_from_fileset_run_on_the_build_instance(cli, tmp_path: Path) -> None:
+    """``scripts = fileset(".", "scripts/*.sh")`` (Packer's documented pattern): each matching
+    file is a payload of the build; its IMDSv1 call makes requiring tokens unsafe."""
+    write(tmp_path, "build.pkr.hcl", FILESET)
+    write(tmp_path, "scripts/10-base.sh", BASE_SH)
+    write(tmp_path, "scripts/20-packages.sh", "#!/bin/bash\napt-get update\n")
+    write(tmp_path, "scripts/notes.txt", f"curl {IMDS}/instance-id\n")  # not matched
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = sorted((f["rule_id"], f["path"], f["line"], f["fix"]) for f in run.json()["findings"])
+    assert got == [
+        ("IMDS001", "build.pkr.hcl", 1, "unsafe"),
+        ("IMDS007", "scripts/10-base.sh", 3, "unsafe"),
+    ]
+    [call] = [f for f in run.json()["findings"] if f["rule_id"] == "IMDS007"]
+    assert "runs on source.amazon-ebs.base (build.pkr.hcl:1)" in call["message"]
+    fix = cli("fix", ".", cwd=tmp_path)
+    assert "requiring tokens would break the IMDSv1 call at scripts/10-base.sh:3" in fix.out
+
+
+def test_scripts_that_cannot_be_evaluated_make_the_token_fix_unsafe(cli, tmp_path: Path) -> None:
+    write(tmp_path, "build.pkr.hcl", FILESET.replace('fileset(".",', "fileset(var.dir,"))
+    write(tmp_path, "variables.pkr.hcl", 'variable "dir" {\n  type = string\n}\n')
+    write(tmp_path, "scripts/10-base.sh", BASE_SH)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    [missing] = [f for f in run.json()["findings"] if f["rule_id"] == "IMDS001"]
+    assert missing["fix"] == "unsafe"
+    assert missing["fix_note"] == (
+        'the scripts of the provisioner at build.pkr.hcl:14 (fileset(var.dir, "scripts/*.sh")) '
+        "could not be evaluated: code that runs on the build instance may call IMDSv1"
+    )
+
+
+def test_fileset_follows_packers_globbing() -> None:
+    from imds_iac_checks.formats.packer import fileset
+
+    root = FIXTURES / "packer"
+    found, complete = fileset(str(root), "**/*.pkr.hcl", 200)
+    assert complete and found and all(name.endswith(".pkr.hcl") for name in found)
+    assert found == sorted(found) and "/" in found[0]
+    assert fileset(str(root), "*.pkr.hcl", 200) == (
+        sorted(n for n in found if "/" not in n),
+        True,
+    )
+    limited, complete = fileset(str(root), "**", 1)
+    assert len(limited) == 1 and not complete

@@ -175,7 +175,7 @@ class _Use:
     """A build's use of a source: the build block, its file and name, the ``source`` block
     inside the build that adds arguments (None: named in ``sources``), and its payloads."""
 
-    __slots__ = ("build", "name", "override", "payloads", "src")
+    __slots__ = ("build", "name", "override", "payloads", "src", "unread")
 
     def __init__(
         self, src: Source, build: Node, name: str, override: Node | None, payloads: list[Payload]
@@ -185,6 +185,7 @@ class _Use:
         self.name = name
         self.override = override
         self.payloads = payloads
+        self.unread: list[str] = []  # why scripts of its provisioners were not read
 
 
 class _Template:
@@ -282,7 +283,7 @@ class _Template:
             builds = [b for b in _top_blocks(parsed) if syntax.ident(b) == "build"]
             if not builds:
                 continue
-            by_build = self._builds(parsed)
+            by_build, unread_by_build = self._builds(parsed)
             for build in builds:
                 body = syntax.child(build, "body")
                 attrs = syntax.attributes(body)
@@ -301,6 +302,7 @@ class _Template:
                     key = _ref(ref)
                     if key:
                         use = _Use(parsed.src, build, label, override, payloads)
+                        use.unread = unread_by_build.get(build.start_byte, [])
                         out.setdefault(key, []).append(use)
         return out
 
@@ -317,9 +319,10 @@ class _Template:
             cache.parsed[key] = tf.parse_bytes(shown, data)
         return cache.parsed[key]
 
-    def _builds(self, parsed: ParsedFile) -> dict[int, list[Payload]]:
-        """The payloads of a file's build blocks, by where each starts (read once per scan:
-        the script files they name are read through the scan's Files)."""
+    def _builds(self, parsed: ParsedFile) -> tuple[dict[int, list[Payload]], dict[int, list[str]]]:
+        """The payloads of a file's build blocks, by where each starts, and why scripts of
+        each were not read (read once per scan: the script files they name are read through
+        the scan's Files)."""
         from imds_iac_checks.formats import packer
 
         cache = _cache(self.files)
@@ -329,9 +332,10 @@ class _Template:
         reader = packer.Reader(parsed.src.path, self._origin_of(parsed), self.files)
         if b"provisioner" in parsed.src.data:
             reader.hcl(parsed.src.data)
+        found = (reader.by_build, reader.unread_by_build)
         if cache is not None:
-            cache.builds[key] = reader.by_build
-        return reader.by_build
+            cache.builds[key] = found
+        return found
 
     def _origin_of(self, parsed: ParsedFile) -> str | None:
         if self.origin is None:
@@ -360,10 +364,12 @@ class _Template:
         written = _fields(src, body)
         self._duplicates(address, src, written, uses)
         if not adding:
-            payloads = tuple(p for u in _distinct_builds(uses) for p in u.payloads)
+            builds = _distinct_builds(uses)
+            payloads = tuple(p for u in builds for p in u.payloads)
+            unread = [why for u in builds for why in u.unread]
             where = _Where(src, block, header, [(src, body)])
             wheres = {BLOCK: where, IMDS_SUPPORT_FIELD: where}
-            return self._pair(module, kind, address, wheres, payloads)
+            return self._pair(module, kind, address, wheres, payloads, unread)
         out: list[Target] = []
         for use in uses:
             bodies = [(src, body)]
@@ -375,7 +381,7 @@ class _Template:
                 for field in (BLOCK, IMDS_SUPPORT_FIELD)
             }
             named = address if len(uses) == 1 else f"build.{use.name}.{kind}.{name}"
-            out += self._pair(module, kind, named, wheres, tuple(use.payloads))
+            out += self._pair(module, kind, named, wheres, tuple(use.payloads), use.unread)
         return out
 
     def _place(
@@ -453,6 +459,7 @@ class _Template:
         address: str,
         wheres: dict[str, _Where],
         payloads: tuple[Payload, ...],
+        unread: list[str],
     ) -> list[Target]:
         from imds_iac_checks.formats.terraform import syntax
 
@@ -480,6 +487,7 @@ class _Template:
                     block_key=block_key,
                     user_data=payloads,
                     no_fix=where.taken or None if block_span is None else None,
+                    fix_unsafe=unread[0] if unread else None,
                 )
             )
         where = wheres[IMDS_SUPPORT_FIELD]
@@ -513,7 +521,9 @@ class _Cache:
     def __init__(self, files: Files) -> None:
         self.files = files
         self.parsed: dict[tuple[str, bytes], tuple[ParsedFile | None, list[ScanError]]] = {}
-        self.builds: dict[tuple[str, bytes], dict[int, list[Payload]]] = {}
+        self.builds: dict[
+            tuple[str, bytes], tuple[dict[int, list[Payload]], dict[int, list[str]]]
+        ] = {}
 
 
 _CACHES: list[_Cache] = []  # the last scan's (a new Files is a new scan)

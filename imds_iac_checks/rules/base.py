@@ -181,6 +181,8 @@ def finding(
     if fix is not None and target.blocked_by and _requires_tokens(rule, setting):
         # Code on these instances still calls IMDSv1: requiring tokens would break it.
         fix, note = UNSAFE, f"{BREAKS} {_calls(target.blocked_by)}; fix that first"
+    elif fix == SAFE and target.fix_unsafe and _requires_tokens(rule, setting):
+        fix, note = UNSAFE, target.fix_unsafe
     label = target.address
     if target.instances is not None:
         many = f"{target.instances:,}" if target.instances < 10**15 else "more than 10^15"
