@@ -611,3 +611,82 @@ def test_fileset_follows_packers_globbing() -> None:
     )
     limited, complete = fileset(str(root), "**", 1)
     assert len(limited) == 1 and not complete
+
+
+NAMED_VARIABLES = """\
+variable "region" {
+  type    = string
+  default = "us-east-1"
+}
+
+variable "instance_type" {
+  type    = string
+  default = "t3.micro"
+}
+
+variable "http_tokens" {
+  type    = string
+  default = "optional"
+}
+"""
+NAMED_SOURCE = """\
+source "amazon-ebs" "web" {
+  ami_name      = "web-{{timestamp}}"
+  instance_type = var.instance_type
+  region        = var.region
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ec2-user"
+  imds_support  = "v2.0"
+
+  metadata_options {
+    http_tokens = var.http_tokens
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.web"]
+}
+"""
+
+
+def test_a_named_template_file_is_evaluated_with_its_directory(cli, tmp_path: Path) -> None:
+    """pre-commit names only the changed file: a variables.pkr.hcl (no source of its own) is
+    evaluated with the templates beside it, and the findings tied to it are reported, as a
+    named variables.tf is; a file beside it that is not tied to it is not reported."""
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES)
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(tmp_path, "packer/other.pkr.hcl", SOURCE.replace('"web"', '"other"'))
+    run = cli("check", "--format", "json", "packer/variables.pkr.hcl", cwd=tmp_path)
+    assert run.code == 1, run.out
+    assert _findings(run) == [
+        ("IMDS002", "source.amazon-ebs.web", "packer/variables.pkr.hcl", 13),
+    ]
+    whole = cli("check", "--format", "json", "packer", cwd=tmp_path)
+    assert ("IMDS002", "source.amazon-ebs.web", "packer/variables.pkr.hcl", 13) in _findings(whole)
+
+
+def test_a_named_packer_variable_file_is_evaluated_with_its_templates(cli, tmp_path: Path) -> None:
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES.replace('"optional"', '"required"'))
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(tmp_path, "packer/prod.auto.pkrvars.hcl", 'http_tokens = "optional"\n')
+    run = cli("check", "--format", "json", "packer/prod.auto.pkrvars.hcl", cwd=tmp_path)
+    assert _findings(run) == [
+        ("IMDS002", "source.amazon-ebs.web", "packer/prod.auto.pkrvars.hcl", 1),
+    ]
+    assert run.json()["errors"] == [] and "no infrastructure file" not in run.err
+    write(tmp_path, "packer/prod.auto.pkrvars.hcl", 'http_tokens = "required"\n')
+    clean = cli("check", "packer/prod.auto.pkrvars.hcl", cwd=tmp_path)
+    assert clean.code == 0 and "No findings (1 file" in clean.out, clean.out
+
+
+def test_a_named_var_file_is_read_as_packer_reads_var_file(cli, tmp_path: Path) -> None:
+    """``prod.pkrvars.hcl`` is not loaded by itself (``packer build -var-file=...``): named,
+    it is read after the automatic files, and its value is reported where it is written."""
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES.replace('"optional"', '"required"'))
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(
+        tmp_path, "packer/prod.pkrvars.hcl", 'region      = "eu-west-1"\nhttp_tokens = "optional"\n'
+    )
+    run = cli("check", "--format", "json", "packer/prod.pkrvars.hcl", cwd=tmp_path)
+    assert _findings(run) == [("IMDS002", "source.amazon-ebs.web", "packer/prod.pkrvars.hcl", 2)]
+    assert cli("check", "packer", cwd=tmp_path).code == 0  # the directory alone: not loaded

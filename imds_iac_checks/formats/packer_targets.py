@@ -151,12 +151,20 @@ def worth(data: bytes) -> bool:
 
 
 def targets(
-    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+    shown: str,
+    data: bytes,
+    *,
+    origin: str | None = None,
+    files: Files | None = None,
+    var_files: tuple[tuple[str, str], ...] = (),
 ) -> tuple[list[Target], list[ScanError]]:
-    """The targets of the Amazon sources a ``.pkr.hcl`` or ``.pkr.json`` file declares."""
+    """The targets of the Amazon sources a ``.pkr.hcl`` or ``.pkr.json`` file declares;
+    ``var_files`` (path, shown) are read after the automatic ones, as ``-var-file`` does."""
     if shown.lower().endswith(".pkr.json"):
         return _hcl_json(shown, data)
-    return _Template(shown, data, origin, files).targets()
+    template = _Template(shown, data, origin, files)
+    template.var_files = var_files
+    return template.targets()
 
 
 # --- HCL2 -------------------------------------------------------------------------------------
@@ -195,6 +203,7 @@ class _Template:
         self.origin = origin
         self.files = files
         self.errors: list[ScanError] = []
+        self.var_files: tuple[tuple[str, str], ...] = ()
 
     def targets(self) -> tuple[list[Target], list[ScanError]]:
         from imds_iac_checks.formats.terraform import module as tf
@@ -268,6 +277,10 @@ class _Template:
         for name in _listing(directory, (".auto.pkrvars.hcl", ".auto.pkrvars.json")):
             on_disk = os.path.join(directory, name)
             found, errors = tf.var_inputs(on_disk, self._shown(name), self.files)
+            inputs.update(found)
+            self.errors += errors
+        for on_disk, shown in self.var_files:
+            found, errors = tf.var_inputs(on_disk, shown, self.files)
             inputs.update(found)
             self.errors += errors
         return inputs
