@@ -690,3 +690,41 @@ def test_a_named_var_file_is_read_as_packer_reads_var_file(cli, tmp_path: Path) 
     run = cli("check", "--format", "json", "packer/prod.pkrvars.hcl", cwd=tmp_path)
     assert _findings(run) == [("IMDS002", "source.amazon-ebs.web", "packer/prod.pkrvars.hcl", 2)]
     assert cli("check", "packer", cwd=tmp_path).code == 0  # the directory alone: not loaded
+
+
+def test_an_empty_source_gets_both_settings_in_one_run(cli, tmp_path: Path) -> None:
+    """``source "amazon-ebs" "w" {}``: the metadata_options block and imds_support are both
+    inserted in one run (the edits that open the block are shared)."""
+    path = write(
+        tmp_path,
+        "w.pkr.hcl",
+        'source "amazon-ebs" "w" {}\n\nbuild {\n  sources = ["source.amazon-ebs.w"]\n}\n',
+    )
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 0 and "Fixed 2 findings" in run.out, run.out
+    assert path.read_text() == (
+        'source "amazon-ebs" "w" {\n  imds_support = "v2.0"\n  metadata_options {\n'
+        '    http_endpoint               = "enabled"\n'
+        '    http_tokens                 = "required"\n'
+        "    http_put_response_hop_limit = 1\n  }\n}\n\n"
+        'build {\n  sources = ["source.amazon-ebs.w"]\n}\n'
+    )
+    assert cli("fix", ".", cwd=tmp_path).out.startswith("Nothing fixed")
+
+
+def test_a_key_written_twice_in_a_json_template_is_an_error(cli, tmp_path: Path) -> None:
+    """Go's encoding/json keeps the last of two equal keys, a reader may keep the first: the
+    builder is not evaluated and the second key is reported (as in CloudFormation)."""
+    legacy = (FIXTURES / "packer" / "legacy" / "template.json").read_text()
+    twice = legacy.replace(
+        '"http_tokens": "{{user `http_tokens`}}",',
+        '"http_tokens": "required",\n        "http_tokens": "optional",',
+    )
+    assert twice != legacy
+    write(tmp_path, "template.json", twice)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2
+    [error] = run.json()["errors"]
+    assert (error["path"], error["line"], error["column"]) == ("template.json", 25, 9)
+    assert error["message"].startswith("duplicate key 'http_tokens' in amazon-ebs: packer's")
+    assert [f["rule_id"] for f in run.json()["findings"]] == []

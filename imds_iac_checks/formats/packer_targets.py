@@ -45,7 +45,16 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.formats.doc import (
+    MAP,
+    SCALAR,
+    SEQ,
+    DNode,
+    DocError,
+    Locator,
+    decode,
+    watch_duplicates,
+)
 from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
@@ -875,6 +884,7 @@ def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
         for ref in packer.strings(build.get("sources")):
             by_source.setdefault(_ref(ref), []).extend(reader.by_build.get(build.start, []))
     out: list[Target] = []
+    errors: list[ScanError] = []
     for block in packer.items(root.get("source")):
         for type_key, named in block.pairs():
             kind = str(type_key.value)
@@ -886,8 +896,37 @@ def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
                 name = str(name_key.value)
                 header = loc.node_span(name_key)
                 runs = tuple(by_source.get(f"{kind}.{name}", []))
-                out += _json_target(loc, values, kind, f"source.{kind}.{name}", body, header, runs)
-    return out, []
+                address = f"source.{kind}.{name}"
+                with watch_duplicates() as read_twice:
+                    found = _json_target(loc, values, kind, address, body, header, runs)
+                if _ambiguous(loc, address, read_twice, errors, _HCL_JSON_DUPLICATE):
+                    continue
+                out += found
+    return out, errors
+
+
+_HCL_JSON_DUPLICATE = "packer rejects a property written twice in an HCL JSON object"
+_LEGACY_DUPLICATE = (
+    "packer's JSON reader (Go encoding/json) takes the last value, which is hard to see: keep one"
+)
+
+
+def _ambiguous(
+    loc: Locator, address: str, read_twice: list[DNode], errors: list[ScanError], why: str
+) -> bool:
+    """A key written twice in a mapping read for a target: an error at the second key (one
+    per mapping), and the target is not evaluated, as a CloudFormation template's resource."""
+    for mapping in read_twice:
+        dup = mapping.dup
+        if dup is None:
+            continue
+        at = loc.node_span(dup)
+        error = ScanError(
+            loc.path, at.line, at.column, f"duplicate key {dup.value!r} in {address}: {why}"
+        )
+        if error not in errors:
+            errors.append(error)
+    return bool(read_twice)
 
 
 def legacy_targets(
@@ -907,6 +946,7 @@ def legacy_targets(
         defaults = {str(k.value): v for k, v in variables.pairs()}
     values = _JsonValues(loc, defaults, _USER_VAR, "variables.")
     out: list[Target] = []
+    errors: list[ScanError] = []
     for builder in builders.items:
         if builder.kind != MAP:
             continue
@@ -917,5 +957,9 @@ def legacy_targets(
         name_node = builder.get("name")
         name = str(name_node.value) if name_node is not None and name_node.kind == SCALAR else kind
         header = loc.span(key.start, kind_node.end)
-        out += _json_target(loc, values, kind, name, builder, header, tuple(payloads))
-    return out, []
+        with watch_duplicates() as read_twice:
+            found = _json_target(loc, values, kind, name, builder, header, tuple(payloads))
+        if _ambiguous(loc, name, read_twice, errors, _LEGACY_DUPLICATE):
+            continue
+        out += found
+    return out, errors
