@@ -10,7 +10,8 @@ not written before it calls RunInstances (common/run_config.go ``Prepare``): end
 ``http_endpoint = "disabled"`` the plugin sends no metadata options at all
 (step_run_source_instance.go sends them only when the endpoint is ``enabled``): the instance gets
 AWS's defaults, IMDS on and IMDSv1 allowed unless the account or the source AMI requires tokens;
-the value is reported (IMDS004, with that reason), never taken as "IMDS off".
+the tokens are then AWS's default, optional, whatever ``http_tokens`` says: the endpoint value
+is the tokens setting the instance gets (IMDS002 there, with that reason), never "IMDS off".
 ``instance_metadata_tags`` is not read: it exposes tags through IMDS and says nothing about
 IMDSv1. ``amazon-instance`` accepts ``metadata_options`` but never sends them (its builder does
 not pass them to the run step): its build instance is a launcher without settings of its own
@@ -27,16 +28,19 @@ of every ``.pkr.hcl`` file beside it, and the variable files Packer loads by its
 (``*.auto.pkrvars.hcl``, ``*.auto.pkrvars.json``, in lexical order), with Terraform's evaluator
 (:mod:`.terraform.eval`): provenance, unknowns (``env()``, data sources, ``-var``) as IMDS004. A
 build's ``source "source.amazon-ebs.x" { ... }`` block adds arguments to the source for that build
-(Packer merges the bodies; an argument written in both is Packer's error): when a build adds the
-settings read here, each build that uses the source is a target of its own. The provisioners of
-the builds that use a source are its build instance's user data: an IMDSv1 call there (IMDS007)
-makes requiring tokens unsafe, and says so.
+(Packer merges the bodies; an argument written in both is Packer's error, reported as a scan
+error): when a build adds the settings read here, each build that uses the source is a target of
+its own, and a field another build's block sets is never one a fix adds to the shared source
+(:meth:`_Template._place`). The provisioners of the builds that use a source are its build
+instance's user data: an IMDSv1 call there (IMDS007) makes requiring tokens unsafe, and says so;
+so does a ``scripts`` value that cannot be evaluated (``Target.fix_unsafe``).
 
 HCL2 in JSON syntax (``*.pkr.json``) and legacy JSON templates (``builders``): each file on its
 own. Values are literals; ``"${var.x}"`` (HCL JSON) and ``"{{user `x`}}"`` (legacy) written alone
 are the variable's default in the same file when that is a literal; anything else is unknown
 (IMDS004). A legacy template's provisioners run on every builder (``only``/``except`` are not
-read).
+read). A key written twice in a mapping read for a target is a scan error, and the target is not
+evaluated.
 """
 
 from __future__ import annotations
