@@ -326,8 +326,8 @@ def _reason(
 
 def _uses_in(f: Finding, target: Target) -> tuple[int, ...]:
     """The lines of ``target``'s own file, inside it, through which the value a finding is on
-    flowed (its provenance links there), when the finding points elsewhere."""
-    if f.setting is None or f.path == target.path:
+    flowed (its provenance links there: the value may be written outside the task)."""
+    if f.setting is None:
         return ()
     lines: list[int] = []
     for value in target.settings.get(f.setting, ()):

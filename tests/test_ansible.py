@@ -500,11 +500,12 @@ def test_yaml_merge_keys_are_applied_as_ansible_loads_them(cli, tmp_path: Path) 
     # adding them there would change every user of the anchor, so no fix adds it.
     assert got == [("IMDS002", 8, "unsafe"), ("IMDS002", 8, "unsafe"), ("IMDS002", 38, None)]
     assert doc["findings"][0]["message"].endswith(
-        'http_tokens is "optional" (anchor &legacy); set it to "required"'
+        'http_tokens is "optional" (anchor &legacy, via <<: *legacy at line 22); set it to '
+        '"required"'
     )
     assert "edits anchor &legacy at site.yml:8" in doc["findings"][0]["fix_note"]
-    assert doc["findings"][1]["message"] == doc["findings"][0]["message"].replace(
-        "merged legacy", "the first of a list wins, a key written wins over both"
+    assert doc["findings"][1]["message"].endswith(
+        '(anchor &legacy, via <<: [*legacy, *imds] at line 27); set it to "required"'
     )
     assert "this metadata_options is anchor &imds_endpoint" in doc["findings"][2]["message"]
     assert not doc["findings"][2]["fixable"]
@@ -670,7 +671,7 @@ def test_module_defaults_give_the_arguments_a_task_does_not_write(cli, tmp_path:
     assert got == [("IMDS001", 17, "safe"), ("IMDS002", 22, "safe"), ("IMDS002", 30, "unsafe")]
     assert doc["findings"][2]["message"].endswith(
         'http_tokens is "optional" (metadata_options.http_tokens in the module_defaults of play '
-        '"Group defaults"); set it to "required"'
+        '"Group defaults", via ec2_instance at line 33); set it to "required"'
     )
 
 
@@ -761,6 +762,27 @@ def test_blocks_nested_past_the_bound_are_an_error(cli, tmp_path: Path) -> None:
 
 
 def test_a_suppression_where_the_task_uses_the_variable(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - hosts: localhost
+          vars:
+            imds_legacy: &legacy
+              http_tokens: optional
+          tasks:
+            - name: legacy agent
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy  # imds-iac: ignore[IMDS002] agent v1 until Q3
+            - name: not suppressed
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy
+        """,
+    )
     write(tmp_path, "roles/w/defaults/main.yml", "---\nweb_http_tokens: optional\n")
     write(
         tmp_path,
@@ -775,7 +797,25 @@ def test_a_suppression_where_the_task_uses_the_variable(cli, tmp_path: Path) -> 
         """,
     )
     doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
-    got = [(f["rule_id"], f["path"], f["suppressed"]) for f in doc["findings"]]
+    got = [(f["rule_id"], f["path"], f["resource"], f["suppressed"]) for f in doc["findings"]]
+    why = "imds-iac: ignore: agent v1 until Q3"
     assert got == [
-        ("IMDS002", "roles/w/defaults/main.yml", "imds-iac: ignore: agent v1 until Q3"),
+        ("IMDS002", "roles/w/defaults/main.yml", 'task "Launch the web tier"', why),
+        ("IMDS002", "site.yml", 'play localhost / task "legacy agent"', why),
+        ("IMDS002", "site.yml", 'play localhost / task "not suppressed"', None),
+    ]
+
+
+def test_merge_keys_that_bring_in_too_much_are_an_error(cli, tmp_path: Path) -> None:
+    keys = "\n".join(f"      key_{i}: {i}" for i in range(2_000))
+    tasks = "\n".join(
+        f"    - amazon.aws.ec2_instance:\n        image_id: ami-1\n        tags: {{<<: *big}}"
+        for _ in range(playbooks.MAX_MERGED // 2_000 + 1)
+    )
+    text = f"- hosts: localhost\n  vars:\n    big: &big\n{keys}\n  tasks:\n{tasks}\n"
+    (tmp_path / "big.yml").write_text(text)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    assert [e["message"] for e in doc["errors"]] == [
+        "invalid YAML: merge keys bring in more than 1,000,000 keys: not read"
     ]

@@ -541,7 +541,7 @@ class _Task:
                     for setting, field in spec.fields.items():
                         node = block.get(field)
                         if node is not None:
-                            value = self.value(node, setting, place, block)
+                            value = self.value(node, setting, place, block, written_key)
                             if value is not None:
                                 settings[setting] = (value,)
                 else:
@@ -640,18 +640,38 @@ class _Task:
 
     # --- values ---------------------------------------------------------------------------------
 
-    def value(self, node: DNode, setting: str, place: str, block: DNode) -> Value | None:
+    def value(
+        self, node: DNode, setting: str, place: str, block: DNode, block_key: DNode
+    ) -> Value | None:
         """The Value of a setting written at ``node`` (None: written as null, not sent): in the
         task, in a module_defaults entry (``place``), or under a YAML anchor that other places
-        use (merged with ``<<: *name``, or an alias)."""
+        use (merged with ``<<: *name``, or an alias). A value written outside the task has a
+        link at the line of the task that uses it (the module's key, the merge key, the key of
+        the aliased block), where a suppression comment also applies."""
         field = self.spec.fields[setting]
         link: tuple[str, ...] = (LinkKind.LITERAL, "")
-        anchor = self.reader.read.shared((self.task, self.inline, self.extra, block, node))
+        read = self.reader.read
+        anchor = read.shared((self.task, self.inline, self.extra, block, node))
+        via: tuple[Link, ...] = ()
         if place:
             link = (LinkKind.VARIABLE_FILE, f"metadata_options.{field}", place)
+            via = (Link(self.loc.node_span(self.key), LinkKind.REFERENCE, self.written),)
         elif anchor is not None:
-            link = (LinkKind.YAML_ANCHOR, self.reader.read.anchor(anchor))
-        return _resolve(self.scope, self.loc, self.spec, setting, node, (), 0, link)
+            link = (LinkKind.YAML_ANCHOR, read.anchor(anchor))
+            merge = read.merge_keys.get(id(block))
+            used = merge if merge is not None and id(node) in read.merged_from else block_key
+            via = (Link(self.loc.node_span(used), LinkKind.REFERENCE, self._line(used)),)
+        return _resolve(self.scope, self.loc, self.spec, setting, node, via, 0, link)
+
+    def _line(self, node: DNode) -> str:
+        """The text of ``node``'s line from it on, without a comment (``<<: *imds``)."""
+        text = self.loc.text
+        end = len(text)
+        for stop in ("\n", "\r"):
+            found = text.find(stop, node.start)
+            if found >= 0:
+                end = min(end, found)
+        return compact(text[node.start : end].split(" #")[0].strip(), 40)
 
     def template_ref(self) -> Value | None:
         """The launch template an instance task names (``launch_template: {name|id}``)."""

@@ -98,6 +98,8 @@ class Parsed(NamedTuple):
     roots: list[DNode]
     merged_from: dict[int, list[DNode]]
     aliased: frozenset[int]
+    # The first merge key (``<<``) written in each mapping that had one, by the mapping's id.
+    merge_keys: dict[int, DNode]
 
     def shared(self, nodes: tuple[DNode | None, ...]) -> DNode | None:
         """The anchored node through which the last of ``nodes`` (a path, outermost first) is
@@ -139,9 +141,15 @@ def parse_result(data: bytes) -> Parsed | DocError:
     try:
         text = decode(data)
         roots = parse_yaml(text)
-        aliased = _aliased(roots) if "*" in text else frozenset()
-        merged_from = _merge(roots) if "<<" in text else {}
-        read = Parsed(text, roots, merged_from, aliased)
+        aliased = frozenset()
+        if "*" in text:
+            aliased = _aliased(roots)
+            _repair_ends(roots, text)
+        merged_from: dict[int, list[DNode]] = {}
+        merge_keys: dict[int, DNode] = {}
+        if "<<" in text:
+            _merge(roots, merged_from, merge_keys)
+        read = Parsed(text, roots, merged_from, aliased, merge_keys)
     except DocError as exc:
         read = exc
     _PARSED[:] = [(data, read)]
@@ -171,15 +179,67 @@ def _aliased(roots: list[DNode]) -> frozenset[int]:
     return frozenset(key for key, n in count.items() if n > 1)
 
 
+_ALIAS = re.compile(r"[ \t]*(?::[ \t]*|-[ \t]+)?\*[^\s,\[\]{}]+")
+
+
+def _repair_ends(roots: list[DNode], text: str) -> None:
+    """A block mapping or sequence whose last value is an alias ends, as parsed, where the
+    anchored node ends (elsewhere in the file): end it after the alias (``<<: *imds``), so that
+    a task's span covers its lines. Children first, each node once."""
+    done: set[int] = set()
+    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done or node.kind == SCALAR:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in done)
+            continue
+        done.add(id(node))
+        if not node.items:
+            continue
+        if node.kind == MAP:
+            key, last = node.items[-1]
+            after = key.end
+        else:
+            last = node.items[-1]
+            previous = node.items[-2] if len(node.items) > 1 else None
+            after = (
+                previous.end
+                if previous is not None and previous.start >= node.start
+                else node.start
+            )
+        if last.start >= after:  # written here: the end its own end (repaired) gives
+            node.end = max(node.end, last.end)
+            continue
+        if node.end > after:
+            continue  # a flow collection, ended by its bracket
+        pattern = _ALIAS if node.kind == MAP else _NEXT_ALIAS
+        match = pattern.match(text, after)
+        if match is not None:
+            node.end = max(node.start, match.end())
+
+
+_NEXT_ALIAS = re.compile(r"[^*]*\*[^\s,\[\]{}]+")
+
+
 def _is_merge(key: DNode) -> bool:
     return key.kind == SCALAR and key.value == "<<" and not key.quoted and key.tag is None
 
 
-def _merge(roots: list[DNode]) -> dict[int, list[DNode]]:
+# How many key/value pairs merge keys may bring in, in all, per file (a hostile file that merges
+# a large mapping into many mappings would cost their product).
+MAX_MERGED = 1_000_000
+
+
+def _merge(
+    roots: list[DNode], merged_from: dict[int, list[DNode]], merge_keys: dict[int, DNode]
+) -> None:
     """Apply the merge keys of every mapping, sources before the mappings that merge them (each
     mapping once). Raises DocError for a merge key whose value is no mapping (Ansible cannot
-    load the file)."""
-    merged_from: dict[int, list[DNode]] = {}
+    load the file), or past :data:`MAX_MERGED`."""
+    budget = [MAX_MERGED]
     done: set[int] = set()
     stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
     while stack:
@@ -192,15 +252,15 @@ def _merge(roots: list[DNode]) -> dict[int, list[DNode]]:
             continue
         done.add(id(node))
         if node.kind == MAP and any(_is_merge(k) for k, _ in node.items):
-            _flatten(node, merged_from)
-    return merged_from
+            merge_keys[id(node)] = next(k for k, _ in node.items if _is_merge(k))
+            _flatten(node, merged_from, budget)
 
 
 def _identity(key: DNode) -> object:
     return (type(key.value), key.value) if key.kind == SCALAR else id(key)
 
 
-def _flatten(node: DNode, merged_from: dict[int, list[DNode]]) -> None:
+def _flatten(node: DNode, merged_from: dict[int, list[DNode]], budget: list[int]) -> None:
     """PyYAML's flatten_mapping: the merged mappings' pairs (a list's later mappings first),
     then the pairs written; the last of each key wins. Kept: the pairs written (a key written
     twice stays an error), then each merged key not written, once."""
@@ -217,6 +277,11 @@ def _flatten(node: DNode, merged_from: dict[int, list[DNode]]) -> None:
                 "expected a mapping or a list of mappings for merging (<<)", max(value.start, 0)
             )
         for source in sources:
+            budget[0] -= len(source.items)
+            if budget[0] < 0:
+                raise DocError(
+                    f"merge keys bring in more than {MAX_MERGED:,} keys: not read", key.start
+                )
             merged += [(k, v, source) for k, v in source.items]
     written = [(k, v) for k, v in node.items if not _is_merge(k)]
     taken = {_identity(k) for k, _ in written}
