@@ -1080,17 +1080,32 @@ def _scp(args: Namespace) -> int:
     """``imds-iac scp``: print the guardrail policies (guardrails.py). Exit 0 once printed, 2 on
     a usage error or a policy over the size limit (nothing is printed then)."""
     from imds_iac_checks import guardrails
-    from imds_iac_checks.config import ConfigError, Overrides, Resolver, check_hop_limit
+    from imds_iac_checks.config import ConfigError, Overrides, Resolver, Settings, check_hop_limit
 
     try:
         if args.config is not None and not os.path.exists(args.config):
             raise ConfigError(
                 f"{args.config}: cannot read configuration: no such file or directory"
             )
+        # as check reads it: the configuration found from the working directory
+        settings: Settings | None = None
+        notes: list[str] = []
         if args.hop_limit is not None:
             hop = check_hop_limit(args.hop_limit, "--hop-limit")
-        else:  # as check reads it: the configuration found from the working directory
-            hop = Resolver(Overrides(), args.config).for_dir(os.getcwd()).hop_limit
+            try:  # only to compare its per-path hop limits with --hop-limit
+                settings = Resolver(Overrides(), args.config).for_dir(os.getcwd())
+            except ConfigError as exc:
+                notes.append(f"per-path hop limits not compared with --hop-limit: {exc}")
+        else:
+            settings = Resolver(Overrides(), args.config).for_dir(os.getcwd())
+            hop = settings.hop_limit
+        per_path_hops: tuple[tuple[str, str, int], ...] = ()
+        if settings is not None:
+            per_path_hops = tuple(
+                (_config_shown(settings.source), o.glob.pattern, o.hop_limit)
+                for o in settings.per_path
+                if o.hop_limit is not None
+            )
         if args.size_limit < 1:
             raise ConfigError(
                 f"--size-limit: expected a number of characters, not {args.size_limit}"
@@ -1109,6 +1124,8 @@ def _scp(args: Namespace) -> int:
             size_limit=args.size_limit,
             minify=args.minify,
             declarative=args.declarative,
+            notes=notes,
+            per_path_hops=per_path_hops,
         )
         policies = guardrails.build(request)
     except (ConfigError, guardrails.GuardrailError) as exc:
@@ -1118,6 +1135,22 @@ def _scp(args: Namespace) -> int:
         for text in [*request.notes, *guardrails.warnings(request)]:
             sys.stderr.write(f"imds-iac: warning: {text}\n")
     return EXIT_OK
+
+
+def _config_shown(source: str | None) -> str:
+    """A configuration file as a warning (and a generated file's comment) names it: relative to
+    the working directory."""
+    if source is None:
+        return "the configuration"
+    try:
+        shown = os.path.relpath(source)
+    except ValueError:  # another drive
+        shown = source
+    if shown.isprintable():
+        return shown
+    import json
+
+    return json.dumps(shown)
 
 
 def _rules(args: Namespace) -> int:

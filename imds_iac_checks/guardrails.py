@@ -198,6 +198,8 @@ class Request:
     minify: bool = False
     declarative: bool = False  # the EC2 declarative policy instead of the SCP
     notes: list[str] = field(default_factory=list)
+    # per-path hop limits of the configuration: (configuration file, glob, hop limit)
+    per_path_hops: tuple[tuple[str, str, int], ...] = ()
 
 
 def parse_statements(given: Sequence[str]) -> tuple[str, ...]:
@@ -221,8 +223,21 @@ def parse_statements(given: Sequence[str]) -> tuple[str, ...]:
 
 # AttachPolicy's TargetId: a root, an OU or an account (AWS Organizations API reference).
 _TARGET = re.compile(r"r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12}")
-# aws:PrincipalArn holds the ARN of an IAM role or user (of a role session: the role's ARN).
-_PRINCIPAL = re.compile(r"arn:(aws[a-z-]*|\*):iam::(\d{12}|[\d*?]+):[\x21-\x7e]+")
+# aws:PrincipalArn (IAM User Guide, global condition keys) holds the ARN of an IAM user, of a role
+# (for a role session, including the credentials an instance receives from its instance profile:
+# the role's ARN, arn:aws:iam::ACCOUNT:role/PATH/NAME, not the session's) or, for the root user,
+# arn:aws:iam::ACCOUNT:root. It is never a group's ARN.
+_ARN = re.compile(r"arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)", re.DOTALL)
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*|\*")
+_ACCOUNT = re.compile(r"[0-9*?]+")
+# IAM role and user names: letters, digits and + = , . @ _ - (at most 64); paths are made of
+# the same here. ``*`` and ``?`` are ArnNotLike's wildcards.
+_NAME_PART = re.compile(r"[A-Za-z0-9+=,.@_*?-]+")
+_EXAMPLE = "arn:aws:iam::*:role/break-glass"
+_WILDCARDS = frozenset("*?")
+# An IAM policy variable (${aws:username}, ${aws:PrincipalTag/team}): replaced by its value when
+# the policy is evaluated, so it stands for name characters here.
+_VARIABLE = re.compile(r"\$\{[A-Za-z][A-Za-z0-9:/_.-]*\}")
 
 
 def check_target(value: str) -> str:
@@ -234,18 +249,89 @@ def check_target(value: str) -> str:
 
 
 def check_principal(value: str) -> str:
-    if _PRINCIPAL.fullmatch(value):
-        return value
-    hint = ""
+    """An ``--exempt-principal`` pattern that can match the aws:PrincipalArn of some IAM role,
+    user or root user, and not of every role or user. Raises GuardrailError."""
+    shown = repr(value)
+    match = _ARN.fullmatch(value)
     if value.startswith("arn:") and ":sts::" in value:
-        hint = (
-            ": aws:PrincipalArn holds the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), "
-            "not the session's"
+        raise GuardrailError(
+            f"--exempt-principal: {shown} is not an IAM role or user ARN: aws:PrincipalArn "
+            "holds the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not the session's"
         )
-    raise GuardrailError(
-        f"--exempt-principal: {value!r} is not an IAM role or user ARN such as "
-        f"arn:aws:iam::*:role/break-glass{hint}"
-    )
+    if (
+        match is None
+        or match.group(2) != "iam"
+        or match.group(3) != ""
+        or not _PARTITION.fullmatch(match.group(1))
+    ):
+        raise GuardrailError(
+            f"--exempt-principal: {shown} is not an IAM role or user ARN such as {_EXAMPLE}"
+        )
+    account, resource = match.group(4), match.group(5)
+    literal = len(account) - account.count("*")
+    if (
+        not _ACCOUNT.fullmatch(account)
+        or literal > 12
+        or ("*" not in account and len(account) != 12)
+    ):
+        raise GuardrailError(
+            f"--exempt-principal: {shown}: the account {account!r} is not an account id "
+            "(12 digits) or a pattern that matches one (such as * or 1234567890??)"
+        )
+    if resource == "root":  # the root user of the matching accounts
+        return value
+    kind, slash, rest = resource.partition("/")
+    if kind not in ("role", "user") or not slash:
+        if kind == "group":
+            why = (
+                "aws:PrincipalArn is never a group's ARN (a group's members call as "
+                "themselves): name the users or roles"
+            )
+        elif set(kind) & _WILDCARDS:
+            why = (
+                "a wildcard before role/ or user/ covers every role and user, including the "
+                "instance roles role-delivery checks: name the roles or users"
+            )
+        else:
+            why = f"name an IAM role or user (role/NAME, user/NAME or root), such as {_EXAMPLE}"
+        raise GuardrailError(f"--exempt-principal: {shown}: {why}")
+    parts = _VARIABLE.sub("v", rest).split("/")
+    for part in parts:
+        if not _NAME_PART.fullmatch(part):
+            bad = next((c for c in part if not _NAME_PART.fullmatch(c)), None)
+            what = (
+                f"{bad!r} is not a character IAM allows in a {kind} name or path"
+                if bad is not None
+                else f"the {kind} name or a path segment is empty"
+            )
+            raise GuardrailError(
+                f"--exempt-principal: {shown}: {what} (letters, digits, + = , . @ _ - and "
+                "the wildcards * and ?)"
+            )
+    name = parts[-1]
+    if set(name) <= _WILDCARDS:
+        path = rest[: len(rest) - len(name)]  # the name is literal: only wildcards
+        where = f" under the path /{path}" if path else ""
+        if kind == "role":
+            harm = (
+                f"including {'any instance role there' if where else 'the instance roles'}: "
+                "the aws:PrincipalArn of credentials an "
+                "instance receives is its role's ARN (arn:aws:iam::ACCOUNT:role/NAME), so "
+                "role-delivery would check none of them, and no statement would deny a "
+                "role anything"
+            )
+        else:
+            harm = "no statement would deny a user anything"
+        raise GuardrailError(
+            f"--exempt-principal: {shown} exempts every {kind}{where} (its name is only "
+            f"wildcards), {harm}: name the {kind}s, such as arn:aws:iam::*:{kind}/break-glass "
+            f"or arn:aws:iam::*:{kind}/break-glass-*"
+        )
+    if len(name) - sum(name.count(c) for c in _WILDCARDS) > 64:
+        raise GuardrailError(
+            f"--exempt-principal: {shown}: an IAM {kind} name is at most 64 characters"
+        )
+    return value
 
 
 def build(request: Request) -> list[Policy]:
@@ -405,6 +491,27 @@ def warnings(request: Request) -> list[str]:
             )
         else:
             out.append(MIGRATION_WARNING)
+    above = [item for item in request.per_path_hops if item[2] > request.hop_limit]
+    if not request.declarative and "hop-limit" in request.statements and above:
+        named = "; ".join(
+            f"{json.dumps(glob)} = {{ hop-limit = {hop} }} in {src}" for src, glob, hop in above
+        )
+        highest = max(hop for _, _, hop in above)
+        out.append(
+            f"the hop-limit statement denies launches above {request.hop_limit}, but the "
+            f"configuration's per-path hop limits accept more under some paths ({named}): "
+            "check passes templates there that the policy denies at launch; use "
+            f"--hop-limit {highest} or lower those per-path hop limits"
+        )
+    roles = [arn for arn in request.exempt if ":role/" in arn]
+    if not request.declarative and "role-delivery" in request.statements and roles:
+        out.append(
+            "role-delivery does not check the exempt roles ("
+            + ", ".join(roles)
+            + "): an instance that runs as one of them (the aws:PrincipalArn of the credentials "
+            "an instance receives is its role's ARN) may use credentials IMDSv1 delivered; "
+            "exempt roles people assume, never roles instances run as"
+        )
     if request.declarative:
         out.append(DECLARATIVE_NOTE)
     else:

@@ -13,7 +13,7 @@ import pytest
 
 from imds_iac_checks import catalog
 from imds_iac_checks.engine import RULES, Context, evaluate
-from imds_iac_checks.formats import ansible, cdk, packer_targets
+from imds_iac_checks.formats import ansible, cdk, ec2api, packer_targets
 from imds_iac_checks.formats.cloudformation import LAUNCHERS, TYPES
 from imds_iac_checks.formats.terraform import module as hcl
 from imds_iac_checks.formats.terraform.kinds import KINDS
@@ -92,7 +92,7 @@ _FORMAT_KINDS = {
     )
     for spec in __import__(module, fromlist=["KINDS"]).KINDS
     for kind in [spec if isinstance(spec, str) else spec.kind]
-}
+} | {spec.kind for spec in ec2api.AMI_KINDS}
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)

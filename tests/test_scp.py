@@ -196,6 +196,53 @@ def test_the_hop_limit_comes_from_the_configuration_as_check_reads_it(cli: Any, 
     assert _hop(cli("scp", "--config", str(other)).json()) == "5"
 
 
+PER_PATH = """\
+[tool.imds-iac]
+hop-limit = 1
+
+[tool.imds-iac.per-path]
+"eks/**" = { hop-limit = 3 }
+"ecs/**" = { hop-limit = 2 }
+"legacy/**" = { ignore = ["IMDS002"] }
+"""
+
+
+def test_per_path_hop_limits_above_the_policys_are_named(cli: Any, here: Path) -> None:
+    write(here, "pyproject.toml", PER_PATH)
+    (here / "eks").mkdir()
+    run = cli("scp", "--statement", "hop-limit")
+    assert run.code == 0, run.err
+    assert _hop(run.json()) == "1"
+    assert "the hop-limit statement denies launches above 1" in run.err
+    assert '"eks/**" = { hop-limit = 3 } in pyproject.toml' in run.err
+    assert '"ecs/**" = { hop-limit = 2 } in pyproject.toml' in run.err
+    assert "legacy" not in run.err
+    assert "use --hop-limit 3 or lower those per-path hop limits" in run.err
+    # found upwards as check finds it, and named from where the command runs
+    run = cli("scp", "--statement", "hop-limit", cwd=here / "eks")
+    assert '"eks/**" = { hop-limit = 3 } in ../pyproject.toml' in run.err
+    # in a generated file's comments too
+    run = cli("scp", "--statement", "hop-limit", "--format", "terraform")
+    assert "# Warning: the hop-limit statement denies launches above 1" in run.out
+    # only the ones above the policy's limit
+    run = cli("scp", "--statement", "hop-limit", "--hop-limit", "2")
+    assert '"eks/**"' in run.err and '"ecs/**"' not in run.err
+    assert "hop-limit statement" not in cli("scp", "--hop-limit", "3").err
+    # without the hop-limit statement (or as a declarative default) nothing is denied above it
+    assert "per-path" not in cli("scp", "--statement", "require-tokens").err
+    assert "per-path" not in cli("scp", "--format", "declarative").err
+    assert "per-path" not in cli("scp", "--statement", "hop-limit", "-q").err
+
+
+def test_an_unreadable_configuration_with_hop_limit_given_is_noted(cli: Any, here: Path) -> None:
+    write(here, ".imds-iac.toml", 'hop-limit = "two"\n')
+    run = cli("scp", "--statement", "hop-limit", "--hop-limit", "2")
+    assert run.code == 0, run.err
+    assert _hop(run.json()) == "2"
+    assert "per-path hop limits not compared with --hop-limit" in run.err
+    assert "hop-limit must be a whole number" in run.err
+
+
 def test_a_bad_hop_limit_or_configuration_is_a_usage_error(cli: Any, here: Path) -> None:
     run = cli("scp", "--hop-limit", "0")
     assert (run.code, run.out) == (2, "")
@@ -251,7 +298,8 @@ def test_exempt_principals_are_an_arn_not_like_condition_on_every_statement(
     [
         ("break-glass", "is not an IAM role or user ARN"),
         ("arn:aws:sts::123456789012:assumed-role/admin/alice", "not the session's"),
-        ("arn:aws:iam::*:role/with space", "is not an IAM role or user ARN"),
+        ("arn:aws:iam::*:role/with space", "' ' is not a character IAM allows"),
+        ("arn:aws:iam::*:role/bell\x07", "'\\x07' is not a character IAM allows"),
         ("arn:aws:s3:::bucket", "is not an IAM role or user ARN"),
     ],
 )
@@ -261,6 +309,80 @@ def test_a_principal_that_is_not_an_iam_arn_is_a_usage_error(
     run = cli("scp", "--exempt-principal", arn)
     assert (run.code, run.out) == (2, "")
     assert hint in run.err
+
+
+@pytest.mark.parametrize(
+    ("arn", "reason"),
+    [
+        # every role: instance roles too (their credentials carry the role's ARN)
+        ("arn:aws:iam::*:role/*", "exempts every role (its name is only wildcards)"),
+        ("arn:aws:iam::123456789012:role/*", "role-delivery would check none of them"),
+        ("arn:aws:iam::*:role/ops/*", "every role under the path /ops/"),
+        ("arn:aws:iam::*:role/????????", "exempts every role"),
+        ("arn:aws:iam::*:user/*", "exempts every user"),
+        ("arn:aws:iam::*:*", "a wildcard before role/ or user/ covers every role and user"),
+        ("arn:aws:iam::*:role*", "a wildcard before role/ or user/"),
+        ("arn:aws:iam::*:group/admins", "never a group's ARN"),
+        ("arn:aws:iam::*:instance-profile/web", "name an IAM role or user"),
+        ("arn:aws:iam::*:role", "name an IAM role or user"),
+        ("arn:aws:iam::123:role/x", "the account '123' is not an account id"),
+        ("arn:aws:iam::1234567890123:role/x", "is not an account id"),
+        ("arn:aws:iam::12345678901?1:role/x", "is not an account id"),
+        ("arn:aws:iam::abc:role/x", "is not an account id"),
+        ('arn:aws:iam::*:role/break"glass', "'\"' is not a character IAM allows in a role name"),
+        ("arn:aws:iam::*:role/break#glass", "'#' is not a character IAM allows"),
+        ("arn:aws:iam::*:role//break-glass", "a path segment is empty"),
+        ("arn:aws:iam::*:role/", "the role name or a path segment is empty"),
+        ("arn:aws:iam:us-east-1:*:role/x", "is not an IAM role or user ARN"),
+        ("arn:aws:iam::*:role/" + "a" * 65, "at most 64 characters"),
+        ("arn:aws:iam::*:role/${aws:username", "'$' is not a character IAM allows"),
+        ("arn:aws:iam::*:role/${*}", "'$' is not a character IAM allows"),
+    ],
+)
+def test_a_principal_that_exempts_every_role_or_none_is_a_usage_error(
+    cli: Any, here: Path, arn: str, reason: str
+) -> None:
+    run = cli("scp", "--exempt-principal", arn)
+    assert (run.code, run.out) == (2, "")
+    assert f"--exempt-principal: {arn!r}" in run.err
+    assert reason in run.err
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::*:role/break-glass-*",  # a name with a wildcard
+        "arn:aws:iam::*:role/ops/break-glass",  # a path
+        "arn:aws:iam::*:role/*/break-glass",  # any path
+        "arn:aws:iam::1234567890??:role/imds-admins",  # an account pattern
+        "arn:aws:iam::123456789012:user/alice",
+        "arn:aws-us-gov:iam::123456789012:user/alice+ops@example.com",
+        "arn:*:iam::*:role/break-glass",
+        "arn:aws:iam::123456789012:root",  # the root user's aws:PrincipalArn
+        "arn:aws:iam::*:role/${aws:PrincipalTag/team}-admin",  # an IAM policy variable
+    ],
+)
+def test_principals_that_name_roles_users_or_root_are_accepted(
+    cli: Any, here: Path, arn: str
+) -> None:
+    run = cli("scp", "--statement", "require-tokens", "--exempt-principal", arn)
+    assert run.code == 0, run.err
+    assert run.json()["Statement"][0]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": arn}
+
+
+def test_exempt_roles_are_warned_to_be_unchecked_by_role_delivery(cli: Any, here: Path) -> None:
+    role = "arn:aws:iam::*:role/break-glass"
+    run = cli("scp", "--exempt-principal", role)
+    assert run.code == 0, run.err
+    assert f"role-delivery does not check the exempt roles ({role})" in run.err
+    assert "never roles instances run as" in run.err
+    run = cli("scp", "--format", "terraform", "--exempt-principal", role)
+    assert "# Warning: role-delivery does not check the exempt roles" in run.out
+    # a user or root is never an instance's role; without role-delivery there is nothing to say
+    user = "arn:aws:iam::123456789012:user/alice"
+    assert "role-delivery does not" not in cli("scp", "--exempt-principal", user).err
+    run = cli("scp", "--statement", "require-tokens", "--exempt-principal", role)
+    assert "role-delivery does not" not in run.err
 
 
 @pytest.mark.parametrize(
@@ -448,7 +570,7 @@ VARIANTS = [
         "--exempt-principal",
         "arn:aws:iam::*:role/${aws:PrincipalTag/team}-admin",
         "--exempt-principal",
-        'arn:aws:iam::*:role/odd"quote\\slash%{x}',
+        "arn:aws:iam::*:user/${aws:username}",
         "--statement",
         "role-delivery,require-tokens,no-opt-out,hop-limit",
         "--hop-limit",

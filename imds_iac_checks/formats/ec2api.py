@@ -99,6 +99,8 @@ FOREIGN_IMAGE = IMAGE._replace(
     remedy="only its owner can mark it: launch from an AMI that is v2.0 (Amazon Linux 2023 AMIs "
     "are), or require tokens in the launch's own metadata options"
 )
+# The AMI kinds, as the rule catalog names them (IMDS009's applies_to).
+AMI_KINDS = (REGISTER_IMAGE, IMAGE)
 # Keys of RegisterImage input (botocore's RegisterImageRequest) that launch data never has.
 _REGISTER_KEYS = frozenset({"RootDeviceName", "ImageLocation", "ImdsSupport", "VirtualizationType"})
 
