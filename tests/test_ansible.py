@@ -809,7 +809,7 @@ def test_a_suppression_where_the_task_uses_the_variable(cli, tmp_path: Path) -> 
 def test_merge_keys_that_bring_in_too_much_are_an_error(cli, tmp_path: Path) -> None:
     keys = "\n".join(f"      key_{i}: {i}" for i in range(2_000))
     tasks = "\n".join(
-        f"    - amazon.aws.ec2_instance:\n        image_id: ami-1\n        tags: {{<<: *big}}"
+        "    - amazon.aws.ec2_instance:\n        image_id: ami-1\n        tags: {<<: *big}"
         for _ in range(playbooks.MAX_MERGED // 2_000 + 1)
     )
     text = f"- hosts: localhost\n  vars:\n    big: &big\n{keys}\n  tasks:\n{tasks}\n"

@@ -141,7 +141,7 @@ def parse_result(data: bytes) -> Parsed | DocError:
     try:
         text = decode(data)
         roots = parse_yaml(text)
-        aliased = frozenset()
+        aliased: frozenset[int] = frozenset()
         if "*" in text:
             aliased = _aliased(roots)
             _repair_ends(roots, text)
