@@ -819,3 +819,36 @@ def test_merge_keys_that_bring_in_too_much_are_an_error(cli, tmp_path: Path) -> 
     assert [e["message"] for e in doc["errors"]] == [
         "invalid YAML: merge keys bring in more than 1,000,000 keys: not read"
     ]
+
+
+def test_versions_of_a_template_named_by_jinja_and_a_deleted_template(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "roles/lt/tasks/main.yml",
+        """
+        - name: Create a launch template
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            image_id: "{{ ec2_ami_id }}"
+            metadata_options:
+              http_tokens: required
+        - name: Create a launch template version with another instance type
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            instance_type: t3.micro
+        - name: Delete the launch template
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            state: absent
+        - name: Create the launch template again
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            image_id: "{{ ec2_ami_id }}"
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    assert [(f["rule_id"], f["line"]) for f in doc["findings"]] == [("IMDS001", 16)]
+    assert (
+        "if launch template {{ test_launch_template_name }} already exists"
+        in (doc["findings"][0]["message"])
+    )

@@ -504,6 +504,9 @@ class _Task:
         spec = self.spec
         state = self.literal("state")
         if state in _GONE:
+            if spec is LAUNCH_TEMPLATE and not self.has("versions_to_delete"):
+                for key in self.template_keys(written=True):  # deleted: a later one is new
+                    self.reader.versions.pop(key, None)
             return
         if spec is LEGACY_EC2 and (
             state not in (None, "present") or self.has("instance_ids") or not self.has("image")
@@ -598,11 +601,13 @@ class _Task:
         the file makes: linked to that task's version; one made elsewhere: IMDS001 says it may
         inherit; an explicit source version: IMDS004."""
         keys = self.template_keys()
+        chained = self.template_keys(written=True)  # a Jinja name: the same text, one template
+        names = " / ".join(k.split(":", 1)[1] for k in chained)
         versions = self.reader.versions
-        previous = [(key, versions[key]) for key in keys if key in versions]
-        for key in keys:
+        previous = [(key, versions[key]) for key in chained if key in versions]
+        for key in chained:
             versions[key] = versions.get(key, 0) + 1
-        own = tuple(f"{key}#{versions[key]}" for key in keys)
+        own = tuple(f"{key}#{versions[key]}" for key in chained)
         if has_block or unknown_block is not None:
             return (*keys, *own), None, unknown_block, note
         source = self.entry("source_version")
@@ -613,10 +618,10 @@ class _Task:
             if _null(node) or text == "":
                 inherit = False  # no SourceVersion: only the parameters written
             elif text != "latest":
-                names = " / ".join(k.split(":", 1)[1] for k in keys) or "(its name)"
+                written = compact(self.loc.source(node))
                 expression = (
-                    f"{names} version {compact(self.loc.source(node))} (source_version: the "
-                    "files scanned do not show which version that is)"
+                    f"{names or '(its name)'} version {written} (source_version: the files "
+                    "scanned do not show which version that is)"
                 )
                 ref = unknown_value(self.loc, node, expression, kind=LinkKind.TEMPLATE_REFERENCE)
                 return (*keys, *own), ref, None, note
@@ -631,10 +636,10 @@ class _Task:
             )
             return (*keys, *own), ref, None, note
         if inherit:
-            names = " / ".join(k.split(":", 1)[1] for k in keys) or "the template"
+            which = f"launch template {names}" if names else "the launch template"
             note += (
-                f"; if launch template {names} already exists, this task adds a version that "
-                "inherits the latest version's metadata_options instead"
+                f"; if {which} already exists, this task adds a version that inherits the latest "
+                "version's metadata_options instead"
             )
         return (*keys, *own), None, None, note
 
@@ -690,7 +695,11 @@ class _Task:
             return value._replace(value=f"{key}#{made}" if made else key)
         return None
 
-    def template_keys(self) -> tuple[str, ...]:
+    def template_keys(self, written: bool = False) -> tuple[str, ...]:
+        """The keys of the template a launch template task makes (``name:web``, ``id:lt-...``).
+        With ``written``, a name that is a Jinja expression is a key as written
+        (``name:{{ prefix }}-lt``): the tasks of one file that write the same expression make
+        versions of one template."""
         keys = []
         for fields, prefix in (
             (("template_name", "name"), "name:"),
@@ -703,6 +712,8 @@ class _Task:
                 value = _resolve(self.scope, self.loc, self.spec, field, node, (), 0)
                 if value is not None and value.known and value.value is not None:
                     keys.append(f"{prefix}{value.value}")
+                elif written and node.kind == SCALAR and isinstance(node.value, str):
+                    keys.append(f"{prefix}{node.value}")
                 break
         return tuple(keys)
 
