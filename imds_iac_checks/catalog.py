@@ -93,6 +93,7 @@ def render_markdown(rule: dict[str, Any]) -> str:
         "terraform": "hcl",
         "cloudformation": "yaml",
         "ansible": "yaml",
+        "kubernetes": "yaml",
         "ec2-api-json": "json",
         "packer": "hcl",
         "shell": "sh",

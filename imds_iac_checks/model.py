@@ -99,6 +99,9 @@ class LinkKind:
     # stack's logical id in the parent (the link is at the parent's Parameters entry).
     STACK_PARAMETER = "stack parameter"
     NO_VALUE = "AWS::NoValue"
+    # A setting a template writes only in some branches of its conditionals (a Helm
+    # ``{{ if }}`` without ``{{ else }}``): "not set" in the others. subject: why no fix writes it.
+    NOT_WRITTEN = "not written"
     TEMPLATE_REFERENCE = "launch template reference"
     # A module call or nested stack whose code was not evaluated (remote, not downloaded, not
     # on disk): the value's expression is the whole explanation (what, and how to make it
@@ -150,6 +153,7 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
     LinkKind.STACK_PARAMETER: ("parameter {subject} passed by {place}", _OWN),
     LinkKind.NO_VALUE: ("AWS::NoValue", _WHERE),
+    LinkKind.NOT_WRITTEN: ("not written in that branch", _NEVER),
     LinkKind.TEMPLATE_REFERENCE: ("launch template reference", _WHERE),
     LinkKind.NOT_EVALUATED: ("source", _WHERE),
     LinkKind.REFERENCE: ("{subject}", _WHERE),

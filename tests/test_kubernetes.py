@@ -197,14 +197,18 @@ def test_eksctl_node_groups(cli, tmp_path: Path) -> None:
     run = cli("check", "--format", "json", "cluster.yaml", cwd=tmp_path)
     assert findings(run) == [
         ("IMDS002", "ClusterConfig/dev/nodeGroups/imdsv1", 10),
-        ("IMDS002", "ClusterConfig/dev/managedNodeGroups/managed", 16),
+        ("IMDS004", "ClusterConfig/dev/managedNodeGroups/managed", 16),
         ("IMDS004", "ClusterConfig/dev/managedNodeGroups/from-template", 19),
     ]
+    # eksctl's *bool rejects a string: the file does not load, and no fix writes another string
+    (quoted,) = [f for f in run.json()["findings"] if f["line"] == 16]
+    assert quoted["fixable"] is False
+    assert 'disableIMDSv1 is "false", a string: eksctl reads only a boolean' in quoted["message"]
     fixed = cli("fix", "cluster.yaml", cwd=tmp_path)
     assert fixed.code == 0, fixed.out
     text = (tmp_path / "cluster.yaml").read_text()
     assert "  - name: imdsv1\n    disableIMDSv1: true\n" in text
-    assert '    disableIMDSv1: "true"\n' in text  # written as it was: a string
+    assert '    disableIMDSv1: "false"\n' in text  # left for a person to unquote
     assert "disablePodIMDS: true" in text and text.count("disableIMDSv1: false") == 1
     again = cli("fix", "cluster.yaml", cwd=tmp_path)
     assert "Nothing fixed" in again.out and (tmp_path / "cluster.yaml").read_text() == text
@@ -447,3 +451,258 @@ def test_an_options_block_that_is_no_mapping_is_unknown(written: str) -> None:
     (target,) = _targets(text, "templates/nodeclass.yaml").values()
     assert target.unknown_block is not None and not target.unknown_block.known
     assert target.unknown_block.expression == written.split(": ", 1)[1]
+
+
+# --- regressions from the review of 2026-12-02 --------------------------------------------------
+
+
+def _chart(tmp_path: Path, template: str) -> Path:
+    chart = tmp_path / "chart"
+    write(chart, "Chart.yaml", "apiVersion: v2\nname: karpenter-nodes\nversion: 0.1.0\n")
+    return write(chart / "templates", "nodetemplate.yaml", template)
+
+
+STRICT_ONLY = """\
+apiVersion: karpenter.k8s.aws/v1alpha1
+kind: AWSNodeTemplate
+metadata:
+  name: default
+spec:
+  subnetSelector:
+    karpenter.sh/discovery: {{ .Values.clusterName }}
+  metadataOptions:
+    httpEndpoint: enabled
+    {{- if .Values.strict }}
+    httpTokens: required
+    {{- end }}
+"""
+
+
+def test_a_key_written_only_under_if_is_not_set_otherwise(cli, tmp_path: Path) -> None:
+    # v1alpha1: a metadataOptions block without httpTokens leaves tokens optional, so the
+    # rendering with strict false is a finding, at the {{ if }} that leaves it out
+    path = _chart(tmp_path, STRICT_ONLY)
+    (target,) = _targets(STRICT_ONLY, "chart/templates/nodetemplate.yaml").values()
+    required, missing = target.settings[TOKENS]
+    assert (required.value, required.condition) == (REQUIRED, "{{ if .Values.strict }} holds")
+    assert (missing.value, missing.condition) == (None, "{{ if .Values.strict }} does not hold")
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    (found,) = run.json()["findings"]
+    assert (found["rule_id"], found["line"], found["column"]) == ("IMDS002", 10, 5)
+    assert "httpTokens is not set (when {{ if .Values.strict }} does not hold)" in found["message"]
+    assert found["fixable"] is False
+    before = path.read_text()
+    fixed = cli("fix", "chart", cwd=tmp_path)
+    assert "written only in some branches" in fixed.out
+    assert path.read_text() == before
+
+
+@pytest.mark.parametrize(
+    "branches",
+    [
+        # both branches write it: always rendered
+        "    {{- if .Values.strict }}\n    httpTokens: required\n    {{- else }}\n"
+        "    httpTokens: required\n    {{- end }}\n",
+        "    {{- if .Values.a }}\n    httpTokens: required\n    {{- else if .Values.b }}\n"
+        "    httpTokens: required\n    {{- else }}\n    httpTokens: required\n    {{- end }}\n",
+        # written outside the conditional too (the other one is a duplicate only when rendered)
+        "    httpTokens: required\n    {{- if .Values.ipv6 }}\n    httpProtocolIPv6: enabled\n"
+        "    {{- end }}\n",
+    ],
+)
+def test_a_key_written_in_every_branch_is_always_set(branches: str) -> None:
+    text = STRICT_ONLY.split("    {{- if")[0] + branches
+    (target,) = _targets(text, "chart/templates/nodetemplate.yaml").values()
+    assert all(v.value == REQUIRED for v in target.settings[TOKENS])
+
+
+def test_a_key_under_if_keeps_the_v1_default_otherwise() -> None:
+    # EC2NodeClass v1 defaults httpTokens to required when it is not written: no alternative
+    text = STRICT_ONLY.replace("karpenter.k8s.aws/v1alpha1", "karpenter.k8s.aws/v1").replace(
+        "AWSNodeTemplate", "EC2NodeClass"
+    )
+    (target,) = _targets(text, "chart/templates/nodeclass.yaml").values()
+    (only,) = target.settings[TOKENS]
+    assert only.value == REQUIRED
+
+
+def test_an_endpoint_disabled_only_under_if_may_be_enabled(cli, tmp_path: Path) -> None:
+    text = STRICT_ONLY.replace(
+        "    httpEndpoint: enabled\n    {{- if .Values.strict }}\n    httpTokens: required\n",
+        "    {{- if .Values.offline }}\n    httpEndpoint: disabled\n",
+    )
+    _chart(tmp_path, text)
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    assert [(f["rule_id"], f["line"]) for f in run.json()["findings"]] == [("IMDS002", 8)]
+
+
+IPV6_FIRST = """\
+apiVersion: karpenter.k8s.aws/v1alpha1
+kind: AWSNodeTemplate
+metadata:
+  name: default
+spec:
+  metadataOptions:
+    {{- if .Values.ipv6 }}
+    httpProtocolIPv6: enabled
+    {{- end }}
+    httpEndpoint: enabled
+"""
+
+
+def test_an_added_key_goes_outside_the_conditional_it_would_land_in(cli, tmp_path: Path) -> None:
+    path = _chart(tmp_path, IPV6_FIRST)
+    run = cli("fix", "chart", cwd=tmp_path)
+    assert 'added httpTokens = "required"' in run.out
+    assert path.read_text() == IPV6_FIRST.replace(
+        "  metadataOptions:\n", "  metadataOptions:\n    httpTokens: required\n"
+    )
+    assert findings(cli("check", "--format", "json", "chart", cwd=tmp_path)) == []
+
+
+MERGED = """\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: c, region: eu-west-1}
+nodeGroups:
+  - &ng
+    name: ng-a
+    instanceType: m5.large
+    disableIMDSv1: false
+  - <<: *ng
+    name: ng-b
+  - <<: *ng
+    name: ng-c
+    disableIMDSv1: true
+"""
+
+
+def test_yaml_merge_keys_are_applied(cli, tmp_path: Path) -> None:
+    targets = _targets(MERGED, "cluster.yaml")
+    assert sorted(targets) == [
+        "ClusterConfig/c/nodeGroups/ng-a",
+        "ClusterConfig/c/nodeGroups/ng-b",
+        "ClusterConfig/c/nodeGroups/ng-c",
+    ]
+    (merged,) = targets["ClusterConfig/c/nodeGroups/ng-b"].settings[TOKENS]
+    assert merged.value == "optional" and merged.span.line == 8  # the anchor's definition
+    (own,) = targets["ClusterConfig/c/nodeGroups/ng-c"].settings[TOKENS]
+    assert own.value == REQUIRED  # its own key wins over the merged one
+    write(tmp_path, "cluster.yaml", MERGED)
+    run = cli("check", "--format", "json", "cluster.yaml", cwd=tmp_path)
+    got = {(f["resource"], f["line"], f["fix"]) for f in run.json()["findings"]}
+    assert got == {
+        ("ClusterConfig/c/nodeGroups/ng-a", 8, "safe"),
+        ("ClusterConfig/c/nodeGroups/ng-b", 8, "unsafe"),  # shared with every merge
+    }
+
+
+def test_merge_keys_in_a_node_class(cli, tmp_path: Path) -> None:
+    text = """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: karpenter.k8s.aws/v1
+    kind: EC2NodeClass
+    metadata:
+      name: base
+    spec:
+      role: KarpenterNodeRole
+      metadataOptions: &imds
+        httpEndpoint: enabled
+        httpTokens: optional
+  - apiVersion: karpenter.k8s.aws/v1
+    kind: EC2NodeClass
+    metadata:
+      name: gpu
+    spec:
+      role: KarpenterNodeRole
+      metadataOptions:
+        <<: *imds
+        httpPutResponseHopLimit: 1
+"""
+    targets = _targets(text)
+    (merged,) = targets["EC2NodeClass/gpu"].settings[TOKENS]
+    assert merged.value == "optional" and merged.span.line == 12
+    write(tmp_path, "nodeclasses.yaml", text)
+    run = cli("check", "--format", "json", "nodeclasses.yaml", cwd=tmp_path)
+    got = {(f["resource"], f["line"], f["fix"]) for f in run.json()["findings"]}
+    assert got == {("EC2NodeClass/base", 12, "safe"), ("EC2NodeClass/gpu", 12, "unsafe")}
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # Terraform templatefile() and envsubst fill these in before the file is applied
+        (
+            "httpTokens: ${http_tokens}",
+            "httpTokens could not be evaluated statically: ${http_tokens}",
+        ),
+        (
+            "httpPutResponseHopLimit: ${hop_limit}",
+            "httpPutResponseHopLimit could not be evaluated statically: ${hop_limit}",
+        ),
+        (
+            'httpTokens: "%{ if strict }required%{ else }optional%{ endif }"',
+            "httpTokens could not be evaluated statically",
+        ),
+    ],
+)
+def test_template_placeholders_are_unknown(
+    cli, tmp_path: Path, written: str, expected: str
+) -> None:
+    text = (
+        "apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata:\n"
+        "  name: ${cluster_name}-default\nspec:\n  role: ${node_role}\n  metadataOptions:\n"
+        f"    httpEndpoint: enabled\n    {written}\n"
+    )
+    path = write(tmp_path / "templates", "ec2nodeclass.yaml.tftpl.yaml", text)
+    run = cli("check", "--format", "json", "templates", cwd=tmp_path)
+    (found,) = run.json()["findings"]
+    assert (found["rule_id"], found["line"], found["fixable"]) == ("IMDS004", 9, False)
+    assert expected in found["message"]
+    cli("fix", "templates", cwd=tmp_path)
+    assert path.read_text() == text
+
+
+def test_an_envsubst_placeholder_in_eksctl_is_never_fixed(cli, tmp_path: Path) -> None:
+    text = MERGED.split("  - &ng")[0] + "  - name: ng-a\n    disableIMDSv1: ${DISABLE_IMDSV1}\n"
+    path = write(tmp_path, "cluster.yaml", text)
+    run = cli("check", "--format", "json", "cluster.yaml", cwd=tmp_path)
+    assert findings(run) == [("IMDS004", "ClusterConfig/c/nodeGroups/ng-a", 6)]
+    cli("fix", "cluster.yaml", cwd=tmp_path)
+    assert path.read_text() == text
+
+
+def test_helm_comment_actions_write_nothing(cli, tmp_path: Path) -> None:
+    text = STRICT_ONLY.replace(
+        "    {{- if .Values.strict }}\n    httpTokens: required\n    {{- end }}\n",
+        "    httpTokens: optional{{/* legacy agents */}}\n"
+        "    httpPutResponseHopLimit: 3 {{- /* pods */}}\n",
+    )
+    _chart(tmp_path, text)
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    assert findings(run) == [
+        ("IMDS002", "AWSNodeTemplate/default", 10),
+        ("IMDS003", "AWSNodeTemplate/default", 11),
+    ]
+    fixed = cli("fix", "chart", cwd=tmp_path)
+    assert "Fixed 2 findings" in fixed.out
+    after = (tmp_path / "chart" / "templates" / "nodetemplate.yaml").read_text()
+    assert "httpTokens: required{{/* legacy agents */}}\n" in after
+    assert "httpPutResponseHopLimit: 1 {{- /* pods */}}\n" in after
+
+
+def test_a_multi_line_action_is_one_unknown_value(cli, tmp_path: Path) -> None:
+    text = STRICT_ONLY.replace(
+        "    {{- if .Values.strict }}\n    httpTokens: required\n    {{- end }}\n",
+        '    httpTokens: {{ .Values.tokens\n      | default "required" }}\n'
+        "    httpPutResponseHopLimit: 1\n",
+    )
+    _chart(tmp_path, text)
+    run = cli("check", "--format", "json", "chart", cwd=tmp_path)
+    doc = run.json()
+    assert doc["errors"] == []
+    (found,) = doc["findings"]
+    assert (found["rule_id"], found["line"], found["column"]) == ("IMDS004", 10, 17)
+    assert '{{ .Values.tokens | default "required" }}' in found["message"]

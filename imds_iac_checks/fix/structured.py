@@ -27,6 +27,8 @@ from imds_iac_checks.formats.doc import parse_yaml as _parse_yaml
 
 Content = "list[tuple[str, object]]"  # ordered key -> scalar or nested Content
 
+# A line of nothing but Go template actions that open a branch (Helm chart templates).
+_OPENS_BRANCH = re.compile(rb"(?:\{\{-?\s*(?:if|with|range)\b[^\n]*?-?\}\}\s*)+")
 _PLAIN_YAML = re.compile(r"[A-Za-z0-9_.\-]+")
 # A YAML node's properties before its scalar: an anchor, and the core tags (`!!str`) that can
 # stay on the new value; a local tag (`!Ref`, `!If`) is an expression the fix replaces whole.
@@ -196,12 +198,14 @@ class Document:
             at = next_line(data, self.byte(previous[1].end) - 1)
             lead = nl if at == len(data) and not data.endswith(b"\n") else b""
             return Edit(at, at, lead + b"".join(line + nl for line in lines))
-        # Above the first key and any comment or blank lines that lead into it.
+        # Above the first key and any comment or blank lines that lead into it, and outside
+        # the Go template conditionals that open there (`{{- if .Values.ipv6 }}` in a Helm
+        # chart template: the setting must be rendered whatever they say).
         at = line_start(data, first_key)
         while at > 0:
             above = line_start(data, at - 1)
             line = data[above:at].strip()
-            if line and not line.startswith(b"#"):
+            if line and not line.startswith(b"#") and not _OPENS_BRANCH.fullmatch(line):
                 break
             at = above
         return Edit(at, at, b"".join(line + nl for line in lines))
@@ -324,7 +328,13 @@ def _numeric(text: str) -> bool:
 
 def _yaml_documents(text: str) -> list[DNode]:
     """The documents of a YAML stream; a Helm chart template's, with its Go template actions
-    blanked (same offsets: formats/gotemplate.py), when it does not parse as written."""
+    blanked (same offsets: formats/gotemplate.py), when it does not parse as written (its
+    comment actions, ``{{/* ... */}}``, always: they write nothing)."""
+    if "{{" in text and "/*" in text:  # Go template comments write nothing: blanks
+        from imds_iac_checks.formats import gotemplate
+
+        comments = [a for a in gotemplate.actions(text) if a.body.startswith("/*")]
+        text = gotemplate.blank(text, comments)
     try:
         return _parse_yaml(text)
     except DocError:

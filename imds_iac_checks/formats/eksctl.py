@@ -103,6 +103,8 @@ def _node_group(
     entry: DNode,
 ) -> Target:
     loc = read.loc
+    written = entry  # as written (a template action among its keys is read there)
+    entry = read.merged(entry)  # with its merge keys (`<<: *defaults`) applied
     name_node = entry.get("name")
     if name_node is not None and name_node.kind == SCALAR and name_node.value is not None:
         name = compact(loc.source(name_node), 60) if read.overlap(name_node) else name_node.value
@@ -115,7 +117,7 @@ def _node_group(
     tokens = [
         value
         for _, node in read.all(entry, "disableIMDSv1", doc)
-        if (value := read.value(spec, TOKENS, node, doc)) is not None
+        if (value := _boolean(read, spec, "disableIMDSv1", node, doc)) is not None
     ]
     pods = [
         value
@@ -134,7 +136,7 @@ def _node_group(
         if template is not None:
             template_ref = _template(read, template, doc)
             spec = spec._replace(defaults={}, default_note="")
-    loose = read.loose(entry, entry.start, doc)
+    loose = read.loose(written, written.start, doc)
     if TOKENS not in settings and loose is not None:
         settings[TOKENS] = (read.action_value(loose, "disableIMDSv1", doc),)
     return Target(
@@ -151,10 +153,34 @@ def _node_group(
     )
 
 
+def _boolean(
+    read: Manifests, spec: KindSpec, field: str, node: DNode, doc: Document
+) -> Value | None:
+    """A boolean field as a tokens value. A quoted ``"false"`` or ``"true"`` is a string, which
+    eksctl (a ``*bool`` field) rejects: the file does not load, so the value is reported as not
+    evaluable with that reason (IMDS004), never "fixed" to another string."""
+    value = read.value(spec, TOKENS, node, doc)
+    if value is None or not value.known or not node.quoted or not isinstance(node.value, str):
+        return value
+    written = compact(read.loc.source(node))
+    why = (
+        f"{field} is {written}, a string: eksctl reads only a boolean (true or false, unquoted) "
+        "and rejects the file; write it without quotes"
+    )
+    return Value(
+        False,
+        None,
+        None,
+        why,
+        (Link(read.loc.node_span(node), LinkKind.NOT_EVALUATED),),
+        value.condition,
+    )
+
+
 def _pod_imds(read: Manifests, spec: KindSpec, node: DNode, doc: Document) -> Value | None:
     """``disablePodIMDS`` as a tokens value: true requires tokens (eksctl also sets hop limit
     1); false or null says nothing about them (None)."""
-    value = read.value(spec, TOKENS, node, doc)
+    value = _boolean(read, spec, "disablePodIMDS", node, doc)
     if value is None or not value.known:
         return value
     if value.value == REQUIRED:

@@ -41,11 +41,15 @@ class Action(NamedTuple):
 class Scope(NamedTuple):
     """The conditions text is under: the innermost one (``when``: what must hold for the text
     to be rendered) and the scope it is nested in. One object per branch: text in the same
-    branch has the same scope."""
+    branch has the same scope. ``group`` is the offset of the action that opens the structure
+    the branch belongs to (``{{ if }}``, ``{{ with }}``, ``{{ range }}``), ``final`` whether the
+    branch is its plain ``{{ else }}`` (taken when no other branch is)."""
 
     when: str
     parent: "Scope | None"
     depth: int
+    group: int = -1
+    final: bool = False
 
 
 # How many conditions a description names (the innermost ones; deeper nesting is summed up).
@@ -61,25 +65,32 @@ class Scopes:
     def __init__(self, found: list[Action]) -> None:
         self.ends: list[int] = []
         self.states: list[Scope | None] = []
-        # open structures: (opening word, first condition, the scope outside it)
-        opened: list[tuple[str, str, Scope | None]] = []
+        # How many branches each structure has (by its opening action's offset).
+        self.branches: dict[int, int] = {}
+        # open structures: (opening word, first condition, the scope outside it, its offset)
+        opened: list[tuple[str, str, Scope | None, int]] = []
         state: Scope | None = None
         for action in found:
             word = action.word
             if word in _OPENERS:
                 rest = action.body[len(word) :].strip()
-                opened.append((word, rest, state))
-                state = Scope(_when(word, rest), state, state.depth + 1 if state else 1)
+                opened.append((word, rest, state, action.start))
+                self.branches[action.start] = 1
+                depth = state.depth + 1 if state else 1
+                state = Scope(_when(word, rest), state, depth, action.start)
             elif word == "else" and opened:
-                kind, first, outside = opened[-1]
+                kind, first, outside, group = opened[-1]
                 rest = action.body[len("else") :].strip()
-                if rest.startswith("if "):
+                final = not rest.startswith(("if ", "with "))
+                if not final:
                     when = f"{{{{ else {rest} }}}} holds"
                 else:
-                    when = f"{{{{ {kind} {first} }}}} does not hold"
-                    if state is not None and state.when.startswith("{{ else if"):
+                    when = _negate(_when(kind, first))
+                    if state is not None and state.when.startswith("{{ else "):
                         when = f"no condition of {{{{ {kind} {first} }}}} and its else ifs holds"
-                state = Scope(when, outside, outside.depth + 1 if outside else 1)
+                self.branches[group] += 1
+                depth = outside.depth + 1 if outside else 1
+                state = Scope(when, outside, depth, group, final)
             elif word == "end" and opened:
                 state = opened.pop()[2]
             else:
@@ -113,6 +124,60 @@ class Scopes:
         text = " and ".join(reversed(shown))
         more = len(names) - len(shown)
         return f"{text} (and {more} more conditions)" if more else text
+
+    def always(self, written: list["Scope | None"], outside: "Scope | None") -> bool:
+        """Whether text written in the scopes ``written`` is rendered whenever text in
+        ``outside`` is: one of them is ``outside`` itself, or they hold every branch of a
+        structure directly inside ``outside`` that has a plain ``{{ else }}``. (Deeper nesting
+        is not followed: such text is taken as not always rendered.)"""
+        groups: dict[int, set[int]] = {}
+        finals: set[int] = set()
+        for scope in written:
+            if scope is outside:
+                return True
+            if scope is not None and scope.parent is outside and scope.group >= 0:
+                groups.setdefault(scope.group, set()).add(id(scope))
+                if scope.final:
+                    finals.add(scope.group)
+        return any(
+            group in finals and len(ids) == self.branches.get(group, 0)
+            for group, ids in groups.items()
+        )
+
+    @classmethod
+    def negate(cls, written: list["Scope | None"], outside: "Scope | None") -> str:
+        """When text in ``outside`` is rendered but none in ``written`` is: the negation of each
+        branch's conditions, joined with "and"."""
+        parts: list[str] = []
+        for scope in written:
+            text = cls.describe(scope, outside)
+            if text is None or text in parts:
+                continue
+            if " and " not in text and scope is not None and scope.parent is outside:
+                negated = _negate(text)
+                if negated not in parts:
+                    parts.append(negated)
+            else:
+                parts.append(f"not ({text})")
+            if len(parts) >= MAX_NAMED:
+                parts.append("(and more conditions)")
+                break
+        return " and ".join(parts)
+
+
+def _negate(when: str) -> str:
+    for said, negated in _NEGATIONS:
+        if when.endswith(said):
+            return when[: -len(said)] + negated
+    return f"not ({when})"
+
+
+_NEGATIONS = (
+    (" does not hold", " holds"),
+    (" holds", " does not hold"),
+    (" is not empty", " is empty"),
+    (" has items (once per item)", " has no items"),
+)
 
 
 def actions(text: str) -> list[Action]:
@@ -187,16 +252,25 @@ def _only_actions(text: str, group: list[Action]) -> bool:
 
 def blank(text: str, found: list[Action]) -> str:
     """``text`` with every action replaced by text of the same length: blanks for an action
-    alone on its line, ``x`` characters for one among other text (line breaks kept)."""
+    alone on its line and for a comment (``{{/* ... */}}`` writes nothing), ``x`` characters
+    for one among other text (line breaks kept). An action that runs over several lines is a
+    word on its first line and blanks on the others (a value continued on an indented line
+    stays one value); one left open is ``x`` characters to the end."""
     if not found:
         return text
     parts: list[str] = []
     at = 0
     for action in found:
         parts.append(text[at : action.start])
-        fill = " " if action.alone else "x"
         piece = text[action.start : action.end]
-        parts.append("".join(c if c in "\r\n" else fill for c in piece))
+        if action.alone or action.body.startswith("/*"):
+            fill = " " * len(piece)
+        elif not piece.endswith("}}"):  # left open: Helm rejects it, so must the parser
+            fill = "x" * len(piece)
+        else:
+            first, newline, rest = piece.partition("\n")
+            fill = "x" * len(first) + newline + " " * len(rest)
+        parts.append("".join(c if c in "\r\n" else f for c, f in zip(piece, fill, strict=True)))
         at = action.end
     parts.append(text[at:])
     return "".join(parts)

@@ -20,14 +20,17 @@ threshold, an ``AWSNodeTemplate`` block without ``httpTokens``.
 Files are read as plain manifests, multi-document streams (``---``; a ``kind: List``'s items
 too) and Helm chart templates: Go template actions are blanked (:mod:`.gotemplate`), a value
 written as an action is unknown (IMDS004), and a document or value under ``{{ if }}`` is judged
-with the condition it exists under. :mod:`.eksctl` reads eksctl's ``ClusterConfig`` the same way.
+with the condition it exists under (a key written only in some branches is also "not set" under
+the others). ``${...}``/``%{...}`` placeholders (Terraform ``templatefile()``, envsubst) are
+unknown too; YAML merge keys (``<<: *anchor``) are applied as go-yaml applies them.
+:mod:`.eksctl` reads eksctl's ``ClusterConfig`` the same way.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from imds_iac_checks.formats import gotemplate
@@ -58,6 +61,12 @@ from imds_iac_checks.model import (
 )
 
 FORMAT = "kubernetes"
+
+# A placeholder that a tool fills in before the file is applied: Terraform's templatefile()
+# (``${var}``, ``%{ if }``) and envsubst (``${VAR}``).
+_PLACEHOLDER = re.compile(r"[$%]\{")
+# How deep merge keys are followed (``<<: *a`` where ``a`` merges ``b``...).
+_MAX_MERGE_DEPTH = 16
 GROUP = "karpenter.k8s.aws"
 
 _FIELDS = {ENDPOINT: "httpEndpoint", TOKENS: "httpTokens", HOP_LIMIT: "httpPutResponseHopLimit"}
@@ -148,7 +157,7 @@ def _spec(api_version: str | None, kind: str | None, templated: bool) -> KindSpe
 
 
 def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
-    root = doc.node
+    root = read.merged(doc.node)
     address = f"{spec.kind}/{read.name(root)}"
     loc = read.loc
     body = root.get("spec")
@@ -159,7 +168,7 @@ def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
     block_key: Span | None = None
     unknown_block: Value | None = None
     if body is not None and body.kind == MAP:
-        blocks = read.all(body, spec.block or "", doc)
+        blocks = read.all(read.merged(body), spec.block or "", doc)
         if blocks:
             block_key = loc.node_span(blocks[0][0])
             for key, block in blocks:
@@ -169,13 +178,18 @@ def _node_class(read: Manifests, doc: Document, spec: KindSpec) -> Target:
                     block_span = loc.node_span(key)
                 elif block.kind == MAP:
                     block_span = block_span or loc.node_span(block)
-                    for setting, values in read.settings(spec, block, doc, key.end).items():
+                    block_defaults = (
+                        spec.block_defaults if spec.block_defaults is not None else spec.defaults
+                    )
+                    written = read.settings(spec, block, doc, key.end, block_defaults)
+                    for setting, values in written.items():
                         settings[setting] = settings.get(setting, ()) + values
                 elif not _null(block):  # a template action, or not a mapping at all
                     unknown_block = read.unknown(block, doc)
                     block_span = loc.node_span(block)
         else:
             loose = read.loose(body, body_key.end if body_key is not None else body.start, doc)
+            body = read.merged(body)
             if loose is not None:
                 unknown_block = read.action_value(loose, spec.block or "", doc)
                 block_span = loc.span(loose.start, loose.end)
@@ -233,8 +247,11 @@ class Document(NamedTuple):
 class Manifests:
     """A YAML file read as Kubernetes manifests, Helm's Go template actions blanked."""
 
-    def __init__(self, loc: Locator, roots: list[DNode], actions: list[gotemplate.Action]):
+    def __init__(
+        self, loc: Locator, roots: list[DNode], actions: list[gotemplate.Action], blanked: str
+    ):
         self.loc = loc
+        self.blanked = blanked  # the text as parsed (template actions blanked)
         self.roots = roots
         self.actions = actions
         self.starts = [action.start for action in actions]
@@ -254,8 +271,9 @@ class Manifests:
             return ScanError(path, line, column, f"cannot read: {exc.message}")
         actions = gotemplate.actions(text) if "{{" in text else []
         loc = Locator(path, text)
+        blanked = gotemplate.blank(text, actions)
         try:
-            roots = parse_yaml(gotemplate.blank(text, actions))
+            roots = parse_yaml(blanked)
         except DocError as exc:
             names = "|".join(re.escape(kind) for kind in kinds)
             if not re.search(rf"(?m)^(?:- )?kind:[ \t]*[\"']?(?:{names})\b", text):
@@ -263,7 +281,7 @@ class Manifests:
             line, column, _ = loc.position(min(exc.offset, len(text)))
             what = "invalid YAML (Go template actions blanked)" if actions else "invalid YAML"
             return ScanError(path, line, column, f"{what}: {exc.message}")
-        return cls(loc, roots, actions)
+        return cls(loc, roots, actions, blanked)
 
     # --- documents ----------------------------------------------------------------------------
 
@@ -322,30 +340,126 @@ class Manifests:
         return pairs
 
     def settings(
-        self, spec: KindSpec, block: DNode, doc: Document, after: int
+        self,
+        spec: KindSpec,
+        block: DNode,
+        doc: Document,
+        after: int,
+        defaults: Mapping[str, object],
     ) -> dict[str, tuple[Value, ...]]:
         """The settings written in ``block`` (values of template actions unknown). A template
         action at the block's own level (``{{- toYaml .Values.imds | nindent 4 }}``) may write
-        any field the block does not write literally: those fields are unknown."""
+        any field the block does not write literally: those fields are unknown. A field written
+        only under template conditions that may all fail (``{{ if .Values.strict }}`` without
+        ``{{ else }}``) is also "not set" under the other condition, when ``defaults`` (what the
+        tool does with a field not written) has nothing for it. ``after``: where the block's own
+        text begins (its key's end)."""
         settings: dict[str, tuple[Value, ...]] = {}
         loose = self.loose(block, after, doc)
+        block = self.merged(block)
         for key, field in spec.fields.items():
             values = []
-            for _, node in self.all(block, field, doc):
+            keys = []
+            for name, node in self.all(block, field, doc):
                 value = self.value(spec, key, node, doc)
                 if value is not None:
                     values.append(value)
+                    keys.append(name)
+            if values and defaults.get(key) is None:
+                missing = self.not_written(field, keys, after, doc)
+                if missing is not None:
+                    values.append(missing)
             if not values and loose is not None:
                 values.append(self.action_value(loose, field, doc))
             if values:
                 settings[key] = tuple(values)
         return settings
 
+    def not_written(self, field: str, keys: list[DNode], after: int, doc: Document) -> Value | None:
+        """ "Not set" under the conditions where none of ``keys`` (a field's keys, written in
+        branches of template conditionals) is rendered but the mapping they belong to is (its
+        own text begins at ``after``); None when one of them is always rendered. It points at
+        the action that opens the first branch; no fix writes it (writing the field next to the
+        branch would write it twice when the branch is rendered)."""
+        if not self.actions or not keys:
+            return None
+        outside = self.scopes.at(after)
+        written = [self.scopes.at(key.start) for key in keys]
+        if self.scopes.always(written, outside):
+            return None
+        negated = self.scopes.negate(written, outside)
+        if not negated:
+            return None
+        holds = self.scopes.describe(outside, self.scopes.at(doc.node.start))
+        condition = f"{holds} and {negated}" if holds else negated
+        branch = written[0]
+        while branch is not None and branch.parent is not outside:
+            branch = branch.parent
+        at = branch.group if branch is not None and branch.group >= 0 else keys[0].start
+        index = bisect_left(self.starts, at)
+        opener = self.actions[index] if index < len(self.starts) else None
+        node = (
+            DNode(SCALAR, opener.start, opener.end)
+            if opener is not None and opener.start == at
+            else keys[0]
+        )
+        why = (
+            f"{field} is written only in some branches of the template's conditionals: write it "
+            "where it is always rendered (outside the conditional, or in each branch and an "
+            "{{ else }}) by hand; a fix that added it next to a branch would write the key twice "
+            "when that branch is rendered"
+        )
+        link = Link(self.loc.node_span(node), LinkKind.NOT_WRITTEN, why)
+        return Value(True, None, None, compact(self.loc.source(node)), (link,), condition)
+
+    def merged(self, mapping: DNode) -> DNode:
+        """``mapping`` with its YAML merge keys applied as go-yaml (which kubectl, Helm and
+        eksctl read YAML with) applies them: ``<<: *anchor`` (or ``<<: [*a, *b]``, the first
+        one that has a key winning) adds the anchored mapping's keys that ``mapping`` does not
+        write itself. The merged keys are the anchor's own nodes, so their values point at the
+        anchor's definition (where a person edits; a fix there is unsafe: other mappings merge
+        it too). ``mapping`` itself when it has no merge key."""
+        if mapping.kind != MAP or not any(
+            k.kind == SCALAR and k.value == "<<" and not k.quoted for k, _ in mapping.items
+        ):
+            return mapping
+        items: list[tuple[DNode, DNode]] = []
+        seen: set[object] = set()
+        self._merge_into(mapping, items, seen, 0)
+        merged = DNode(MAP, mapping.start, mapping.end, items=items, tag=mapping.tag)
+        return merged
+
+    def _merge_into(
+        self, mapping: DNode, items: list[tuple[DNode, DNode]], seen: set[object], depth: int
+    ) -> None:
+        if depth > _MAX_MERGE_DEPTH or id(mapping) in seen:
+            return
+        seen.add(id(mapping))
+        sources: list[DNode] = []
+        for key, value in mapping.items:
+            if key.kind == SCALAR and key.value == "<<" and not key.quoted:
+                sources.extend(value.items if value.kind == SEQ else [value])
+                continue
+            if not any(k.value == key.value and k.kind == key.kind for k, _ in items):
+                items.append((key, value))
+        for source in sources:  # after the mapping's own keys: those win
+            if source.kind == MAP:
+                self._merge_into(source, items, seen, depth + 1)
+
     def value(self, spec: KindSpec, key: str, node: DNode, doc: Document) -> Value | None:
         """The Value written at ``node``: a literal, or unknown (a template action, a mapping, a
-        tag, or a null followed by a template action that writes the value)."""
+        tag, a Terraform ``templatefile()`` or envsubst placeholder such as ``${http_tokens}``
+        or ``%{ if ... }``, or a null followed by a template action that writes the value)."""
         when = self._condition(node, doc)
-        if self.overlap(node) is not None or node.kind != SCALAR or node.tag is not None:
+        action = self.overlap(node)
+        if action is not None and action.end > node.end:  # an action that runs on past the value
+            node = DNode(SCALAR, node.start, action.end)
+        if (
+            action is not None
+            or node.kind != SCALAR
+            or node.tag is not None
+            or (isinstance(node.value, str) and _PLACEHOLDER.search(node.value) is not None)
+        ):
             return unknown_value(self.loc, node, condition=when)
         if node.value is None and not node.quoted:
             return None

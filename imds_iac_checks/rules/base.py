@@ -328,6 +328,8 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     )
     safety = fix_safety(link, inside)  # from the kind of place the value is written in
     if safety is None:
+        if link.kind == LinkKind.NOT_WRITTEN:
+            return None, link.subject  # why no fix writes it
         if module_decides(link):
             return None, f"the value is {link.description}: {_OVERRIDE.get(link.kind, _INPUT)}"
         return None, f"the value is {link.description}: change it where it is given"
@@ -386,6 +388,7 @@ def where(value: Value) -> str:
         LinkKind.LITERAL,
         LinkKind.EXPRESSION,
         LinkKind.TOO_COMPLEX,
+        LinkKind.NOT_WRITTEN,  # the condition says it
     ):
         notes.append(chain[0].description)
     elif len(chain) > 1:
