@@ -87,6 +87,9 @@ class LinkKind:
     # A module input that several of the module's resources share (the EKS module's
     # *_node_group_defaults): subject, place as for MODULE_INPUT.
     SHARED_MODULE_INPUT = "shared module input"
+    # A value written under a YAML anchor that an alias or a merge key (``<<: *name``) uses
+    # elsewhere too: subject: the anchor's name.
+    YAML_ANCHOR = "YAML anchor"
     PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
     # subject: the parameter, place: "--parameter Key=Value" or "--parameters FILE". The link is
     # at the ``Ref`` that uses the value (the parameters file is read without positions).
@@ -144,6 +147,7 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
         _MODULE,
     ),
     LinkKind.SHARED_MODULE_INPUT: ("{place} input {subject}", _SHARED),
+    LinkKind.YAML_ANCHOR: ("anchor &{subject}", _SHARED),
     LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
     LinkKind.PARAMETER_CLI: ("parameter {subject} from {place}", _NEVER),
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
