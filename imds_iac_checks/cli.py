@@ -801,16 +801,24 @@ def _nothing_found(args: Namespace, result: ScanResult) -> None:
     if result.files or result.errors or args.quiet:
         return
     from imds_iac_checks.formats import FILE_KINDS
+    from imds_iac_checks.formats.scripts import declares_targets
     from imds_iac_checks.report.escape import escape
 
     paths = [args.stdin_filename] if args.stdin_filename is not None else args.paths or ["."]
-    # Infrastructure code (scripts and manifests are read for migration hazards only).
+    # Infrastructure code: what launches instances (Packer templates and CDK apps among the
+    # code files; other scripts and manifests are read for migration hazards only), and the
+    # variable files read with it.
     suffixes = [
-        kind.shown for kind in FILE_KINDS if kind.reads_as not in ("", "script", "manifest")
+        kind.shown
+        for kind in FILE_KINDS
+        if kind.reads_as not in ("", "script", "manifest")
+        or (kind.reads_as == "script" and declares_targets(kind.suffix, kind.syntax))
+        or kind.suffix in (".tfvars", ".pkrvars.hcl")
     ]
     suffixes.sort(
         key=lambda suffix: (
             not suffix.startswith(".tf"),
+            suffix == ".tfvars",
             len(suffix) if suffix.startswith(".tf") else 0,
         )
     )

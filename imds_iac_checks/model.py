@@ -87,6 +87,9 @@ class LinkKind:
     # A module input that several of the module's resources share (the EKS module's
     # *_node_group_defaults): subject, place as for MODULE_INPUT.
     SHARED_MODULE_INPUT = "shared module input"
+    # A value written under a YAML anchor that an alias or a merge key (``<<: *name``) uses
+    # elsewhere too: subject: the anchor's name.
+    YAML_ANCHOR = "YAML anchor"
     PARAMETER_DEFAULT = "parameter default"  # subject: the CloudFormation parameter
     # subject: the parameter, place: "--parameter Key=Value" or "--parameters FILE". The link is
     # at the ``Ref`` that uses the value (the parameters file is read without positions).
@@ -144,6 +147,7 @@ _LINK_KINDS: dict[str, tuple[str, str]] = {
         _MODULE,
     ),
     LinkKind.SHARED_MODULE_INPUT: ("{place} input {subject}", _SHARED),
+    LinkKind.YAML_ANCHOR: ("anchor &{subject}", _SHARED),
     LinkKind.PARAMETER_DEFAULT: ("default of parameter {subject}", _WHERE),
     LinkKind.PARAMETER_CLI: ("parameter {subject} from {place}", _NEVER),
     LinkKind.MAPPING: ("mapping {subject}", _WHERE),
@@ -410,10 +414,6 @@ def default_setting(target: "Target", key: str) -> Scalar | None:
 # hazards (``Rule.hazard``) turn them into findings.
 
 
-# How a ``Target.blocked_by`` entry says that user data the target is given could not be read.
-UNREAD_USER_DATA = "user data not read"
-
-
 class Piece(NamedTuple):
     """A run of a payload's text written literally in a file: ``text[start:end]`` is written at
     ``span``. When the text's UTF-8 length equals the span's byte length the run is written as
@@ -666,10 +666,14 @@ class Target(NamedTuple):
     # Where code that runs on the target's instances still calls IMDSv1 (``user-data.sh:14``):
     # filled by the scan before the rules run; a fix that requires tokens here is unsafe (it
     # would break those calls) and says so.
-    # An adapter that cannot read user data a target is given says so here, as
-    # ``path:line (user data not read: <expression>)`` (see UNREAD_USER_DATA): the fix is then
-    # unsafe too.
     blocked_by: tuple[str, ...] = ()
+    # Why no fix may edit this target at all (a Packer source whose missing field another
+    # build's ``source`` block sets: writing it in the source would make that build fail).
+    no_fix: str | None = None
+    # Why requiring tokens here is not proven safe although no IMDSv1 call was found: code that
+    # runs on the instances could not be read (a Packer ``scripts`` value not evaluated, CDK
+    # user data given as a variable).
+    fix_unsafe: str | None = None
 
     @property
     def kind(self) -> str:

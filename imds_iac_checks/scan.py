@@ -244,6 +244,8 @@ def scan(
     # in the module graphs that reach them (see _named_targets), the rest as when walked.
     named = Named()
     paths, named.var_files = _variable_files(paths, resolver, cwd, files.overlay)
+    paths, named.packer = _packer_named(paths, resolver, cwd, files.overlay)
+    file_count += sum(1 for shown in named.packer.values() for s in shown if ".pkrvars." in s)
     explicit = {
         p
         for p in paths
@@ -339,6 +341,8 @@ def scan(
         named_found = _named_targets(
             named, resolver, cwd, variables, env_variables, errors, max_size, files
         )
+    if named.packer:
+        named_found += _packer_named_targets(named, cwd, errors, files)
     # The files whose imds-iac suppressions are judged (shown path -> the rules enabled there):
     # those asked for, read whole, that found targets (data files) or whose module is complete
     # (a .tf file named without its siblings was not evaluated with their resources).
@@ -610,9 +614,7 @@ def _user_data_hazards(
     if not blocked:
         return targets
     return [
-        t._replace(blocked_by=tuple(dict.fromkeys((*t.blocked_by, *blocked[t.address]))))
-        if t.address in blocked
-        else t
+        t._replace(blocked_by=tuple(blocked[t.address])) if t.address in blocked else t
         for t in targets
     ]
 
@@ -671,11 +673,14 @@ def host_state(target: Target, settings: dict[str, tuple[Any, ...]]) -> str:
 class Named:
     """The Terraform files named one by one: .tf files by directory, variable files."""
 
-    __slots__ = ("modules", "var_files")
+    __slots__ = ("modules", "packer", "var_files")
 
     def __init__(self) -> None:
         self.modules: dict[str, list[TfFile]] = {}
         self.var_files: list[tuple[str, str]] = []  # (path, shown)
+        # Packer: a template directory (absolute) -> the files named in it (shown paths): a
+        # .pkr.hcl or variable file is evaluated with the templates of its directory.
+        self.packer: dict[str, set[str]] = {}
 
     def ties(self) -> dict[int, set[str]]:
         """For each evaluation (see _named_targets), the named files its findings are
@@ -687,7 +692,13 @@ class Named:
                 shown.add(name)
             else:
                 out[1 + i] = {name}
+        for j, directory in enumerate(sorted(self.packer)):
+            out[self.packer_evaluation(j)] = self.packer[directory]
         return out
+
+    def packer_evaluation(self, index: int) -> int:
+        """The evaluation number of the ``index``-th Packer directory (after Terraform's)."""
+        return 1 + len(self.var_files) + index
 
 
 def _variable_files(
@@ -713,6 +724,75 @@ def _variable_files(
 
 
 _VARIABLE_FILES = (".tfvars", ".tfvars.json")
+_PACKER_VARIABLES = (".pkrvars.hcl", ".pkrvars.json")
+
+
+def _packer_named(
+    paths: list[str], resolver: Resolver, cwd: str, virtual: Collection[str]
+) -> tuple[list[str], dict[str, set[str]]]:
+    """``paths`` without the Packer variable files named (read with their directory's
+    templates), and each directory of a named Packer file (``.pkr.hcl``, variable file) with
+    those files (shown paths): their directory's templates are evaluated for them."""
+    rest: list[str] = []
+    out: dict[str, set[str]] = {}
+    for path in paths:
+        lower = path.lower()
+        exists = os.path.isfile(path) or os.path.abspath(path) in virtual
+        variables = lower.endswith(_PACKER_VARIABLES)
+        if not variables:
+            rest.append(path)
+        if not exists or not (variables or lower.endswith(".pkr.hcl")):
+            continue
+        absolute = os.path.abspath(path)
+        if resolver.for_path(absolute).excluded(absolute):
+            continue
+        out.setdefault(os.path.dirname(absolute), set()).add(display_path(path, cwd))
+    return rest, out
+
+
+def _packer_named_targets(
+    named: Named, cwd: str, errors: list[ScanError], files: source.Files
+) -> list[tuple[int, Target]]:
+    """The targets of the templates beside each named Packer file (see :func:`_packer_named`),
+    each with its evaluation number: findings tied to a named file are reported."""
+    from imds_iac_checks.formats import packer_targets
+
+    out: list[tuple[int, Target]] = []
+    for index, directory in enumerate(sorted(named.packer)):
+        evaluation = named.packer_evaluation(index)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        names = [n for n in names if n.endswith(".pkr.hcl")][: packer_targets.MAX_SIBLINGS]
+        # A named variable file Packer does not load by itself: read as -var-file would.
+        given = tuple(
+            (os.path.join(cwd, shown), shown)
+            for shown in sorted(named.packer[directory])
+            if shown.lower().endswith(_PACKER_VARIABLES) and ".auto." not in shown.lower()
+        )
+        for name in names:
+            path = os.path.join(directory, name)
+            shown = display_path(path, cwd)
+            if shown in named.packer[directory]:
+                continue  # scanned as a file of its own (its findings are reported)
+            try:
+                data = files.read(path)
+            except OSError:
+                continue  # reported by the template that reads it as a sibling
+            if not packer_targets.worth(data):
+                continue
+            try:
+                found, more = packer_targets.targets(
+                    shown, data, origin=path, files=files, var_files=given
+                )
+            except Exception as exc:  # a defect costs this template, not the scan
+                message = f"internal error while reading: {type(exc).__name__}: {exc}"
+                errors.append(ScanError(shown, 0, 0, message))
+                continue
+            errors.extend(more)
+            out += [(evaluation, target) for target in found]
+    return out
 
 
 def _auto_loaded(name: str) -> bool:

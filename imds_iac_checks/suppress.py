@@ -308,7 +308,10 @@ def _reason(
     # comment line above it.
     header = target.header.line
     first = min(target.span.line, header) if target.format == "ansible" else header
-    for line in (*range(first, header + 1), first - 1):
+    # An Ansible task also: the lines inside it where the finding's value is used (``http_tokens:
+    # "{{ web_http_tokens }}"`` for a value written in the role's defaults).
+    used = _uses_in(f, target) if target.format == "ansible" else ()
+    for line in (*range(first, header + 1), first - 1, *used):
         if line == first - 1 and line not in where.comment_only:
             continue
         for entry in where.inline.get(line, ()):
@@ -319,6 +322,26 @@ def _reason(
             if f.rule_id in rules:
                 return why, None
     return None, None
+
+
+def _uses_in(f: Finding, target: Target) -> tuple[int, ...]:
+    """The lines of ``target``'s own file, inside it, through which the value a finding is on
+    flowed (its provenance links there: the value may be written outside the task)."""
+    if f.setting is None:
+        return ()
+    lines: list[int] = []
+    for value in target.settings.get(f.setting, ()):
+        if value.span != f.span:
+            continue
+        for link in value.provenance[1:]:
+            where = link.span
+            if (
+                where.path == target.path
+                and target.span.start_byte <= where.start_byte < target.span.end_byte
+                and where.line not in lines
+            ):
+                lines.append(where.line)
+    return tuple(lines)
 
 
 # --- dead suppressions ------------------------------------------------------------------------

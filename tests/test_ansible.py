@@ -49,10 +49,11 @@ def test_messages_say_where_a_value_comes_from_and_the_modules_default(cli) -> N
         f'from the play\'s vars"] http_tokens is "optional" (imds_tokens in the vars of play '
         '"Launch web servers", via {{ imds_tokens }} at line 49); set it to "required"'
     )
+    # No metadata_options: the module sends none (its suboption defaults are not sent).
     assert lines[1].endswith(
-        "no metadata_options, so IMDSv1 stays allowed (amazon.aws.ec2_instance's "
-        'metadata_options.http_tokens defaults to "optional"); add one with http_tokens set '
-        'to "required"'
+        "no metadata_options, so IMDSv1 stays allowed (amazon.aws.ec2_instance sends no "
+        "MetadataOptions without it: the AMI's or the account's default applies); add one with "
+        'http_tokens set to "required"'
     )
     assert lines[3].startswith(f"fixtures/ansible/launch.yml:39:9: IMDS002 {play}")
     assert "metadata_options does not set http_tokens, so IMDSv1 stays allowed" in lines[3]
@@ -166,8 +167,8 @@ def test_module_names_and_ways_of_writing_arguments(cli, tmp_path: Path) -> None
         ("IMDS002", task + '"short name"', 8, True),
         ("IMDS002", task + '"redirected name"', 12, True),
         ("IMDS001", task + '"local action"', 14, True),
-        # fixable as far as the rule knows; the fix says why it cannot add the block (below)
-        ("IMDS001", task + '"free form"', 24, True),
+        # key=value text: no mapping to add the block to (the message says so)
+        ("IMDS001", task + '"free form"', 24, False),
         ("IMDS004", task + '"free form options"', 26, False),
         ("IMDS004", task + '"templated block"', 30, False),
         ("IMDS001", task + '"empty block"', 32, True),
@@ -177,12 +178,13 @@ def test_module_names_and_ways_of_writing_arguments(cli, tmp_path: Path) -> None
     kinds = {f["resource"]: f["kind"] for f in doc["findings"]}
     assert kinds[task + '"short template"'] == "amazon.aws.ec2_launch_template"
     free = next(f for f in doc["findings"] if f["resource"].endswith('"free form options"]'[:-1]))
+    free_form = next(f for f in doc["findings"] if f["resource"].endswith('"free form"'))
     assert free["message"].endswith(
         "metadata_options in key=value arguments: image_id=ami-1 metadata_options={{ options }}"
     )
     run = cli("fix", ".", cwd=tmp_path)
     assert "Fixed 4 findings in 1 file; 4 findings left." in run.out, run.out
-    assert "the module's arguments are written as key=value text" in run.out
+    assert "write them as a mapping under amazon.aws.ec2_instance" in free_form["message"]
     assert "metadata_options is written empty; write its settings under it by hand" in run.out
     text = (tmp_path / "site.yml").read_text()
     # local_action: the block goes into the action's mapping, beside module
@@ -445,3 +447,408 @@ def test_a_variable_cycle_and_a_key_written_twice(cli, tmp_path: Path) -> None:
     assert "more than 8 variables deep, or a cycle" in doc["findings"][0]["message"]
     assert [(e["path"], e["line"]) for e in doc["errors"]] == [("twice.yml", 8)]
     assert "duplicate key 'http_tokens' (Ansible takes the last one" in doc["errors"][0]["message"]
+
+
+def test_yaml_merge_keys_are_applied_as_ansible_loads_them(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - name: Launch
+          hosts: localhost
+          vars:
+            imds_defaults: &imds
+              http_tokens: required
+            imds_legacy: &legacy
+              http_endpoint: enabled
+              http_tokens: optional
+            imds_endpoint: &imds_endpoint
+              http_endpoint: enabled
+          tasks:
+            - name: merged
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *imds
+                  http_put_response_hop_limit: 1
+            - name: merged legacy
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy
+            - name: the first of a list wins, a key written wins over both
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: [*legacy, *imds]
+                  http_put_response_hop_limit: 1
+            - name: written over the merge
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy
+                  http_tokens: required
+            - name: aliased block
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options: *imds_endpoint
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    got = [(f["rule_id"], f["line"], f["fix"]) for f in doc["findings"]]
+    # The legacy anchor's value is shared: its fix is unsafe. The aliased block lacks tokens:
+    # adding them there would change every user of the anchor, so no fix adds it.
+    assert got == [("IMDS002", 8, "unsafe"), ("IMDS002", 8, "unsafe"), ("IMDS002", 38, None)]
+    assert doc["findings"][0]["message"].endswith(
+        'http_tokens is "optional" (anchor &legacy, via <<: *legacy at line 22); set it to '
+        '"required"'
+    )
+    assert "edits anchor &legacy at site.yml:8" in doc["findings"][0]["fix_note"]
+    assert doc["findings"][1]["message"].endswith(
+        '(anchor &legacy, via <<: [*legacy, *imds] at line 27); set it to "required"'
+    )
+    assert "this metadata_options is anchor &imds_endpoint" in doc["findings"][2]["message"]
+    assert not doc["findings"][2]["fixable"]
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert "Fixed 2 findings in 1 file; 1 finding left." in run.out, run.out
+    text = (tmp_path / "site.yml").read_text()
+    assert (
+        "    imds_legacy: &legacy\n      http_endpoint: enabled\n      http_tokens: required\n"
+        in (text)
+    )
+    assert "          <<: *legacy\n" in text  # the merges are kept
+
+
+def test_a_merge_key_on_no_mapping_is_an_error(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - hosts: localhost
+          vars:
+            tokens: &tokens required
+          tasks:
+            - amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *tokens
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    assert [(e["path"], e["line"], e["column"]) for e in doc["errors"]] == [("site.yml", 3, 13)]
+    assert "expected a mapping or a list of mappings for merging" in doc["errors"][0]["message"]
+
+
+def test_a_second_launch_template_task_makes_a_version_that_inherits(cli, tmp_path: Path) -> None:
+    # The collection's own example: a new version of a template an earlier task makes.
+    write(
+        tmp_path,
+        "templates.yml",
+        """
+        - hosts: localhost
+          tasks:
+            - name: Create an ec2 launch template
+              amazon.aws.ec2_launch_template:
+                name: "my_template"
+                image_id: "ami-04b762b4289fba92b"
+                instance_type: t2.micro
+                metadata_options:
+                  http_tokens: required
+            - name: >
+                Create a new version of an existing ec2 launch template with a different instance
+                type, while leaving an older version as the default version
+              amazon.aws.ec2_launch_template:
+                name: "my_template"
+                default_version: 1
+                instance_type: c5.4xlarge
+        """,
+    )
+    write(
+        tmp_path,
+        "versions.yml",
+        """
+        - hosts: localhost
+          tasks:
+            - name: Create
+              amazon.aws.ec2_launch_template:
+                name: workers
+                image_id: ami-04b762b4289fba92b
+                metadata_options:
+                  http_tokens: optional
+            - name: Larger instances
+              amazon.aws.ec2_launch_template:
+                name: workers
+                instance_type: c5.4xlarge
+            - name: From version 1
+              amazon.aws.ec2_launch_template:
+                name: workers
+                source_version: 1
+                instance_type: c5.large
+            - name: Without a source version
+              amazon.aws.ec2_launch_template:
+                name: workers
+                source_version: ""
+                instance_type: c5.large
+            - name: A template made elsewhere
+              amazon.aws.ec2_launch_template:
+                name: shared
+                instance_type: c5.large
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    got = [(f["rule_id"], f["path"], f["line"]) for f in doc["findings"]]
+    assert got == [
+        ("IMDS002", "versions.yml", 8),
+        ("IMDS004", "versions.yml", 16),
+        ("IMDS001", "versions.yml", 19),
+        ("IMDS001", "versions.yml", 24),
+    ]
+    messages = [f["message"] for f in doc["findings"]]
+    assert messages[0].endswith(
+        '(launch template of task "Larger instances")'.replace("task", "play localhost / task")
+    )
+    assert messages[1].endswith(
+        "takes its metadata options from launch template workers version 1 (source_version: the "
+        "files scanned do not show which version that is), which could not be resolved statically"
+    )
+    # Without metadata_options the module sends none: the suboption default is not the reason.
+    assert 'defaults to "optional"' not in messages[2]
+    assert "already exists" not in messages[2]
+    assert messages[3].endswith(
+        "(amazon.aws.ec2_launch_template sends no MetadataOptions without it: the AMI's or the "
+        "account's default applies; if launch template shared already exists, this task adds a "
+        "version that inherits the latest version's metadata_options instead); add one with "
+        'http_tokens set to "required"'
+    )
+
+
+def test_module_defaults_give_the_arguments_a_task_does_not_write(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - name: Launch with module defaults
+          hosts: localhost
+          module_defaults:
+            amazon.aws.ec2_instance:
+              metadata_options: {http_endpoint: enabled, http_tokens: required}
+            group/aws:
+              region: eu-west-1
+          tasks:
+            - name: Launch
+              amazon.aws.ec2_instance: {image_id: ami-1, instance_type: t3.micro}
+            - name: Legacy
+              module_defaults:
+                ec2_instance:
+                  region: eu-west-1
+              block:
+                - name: Launch legacy
+                  amazon.aws.ec2_instance:
+                    image_id: ami-1
+            - name: Written in the task
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  http_endpoint: enabled
+
+        - name: Group defaults
+          hosts: localhost
+          module_defaults:
+            group/amazon.aws.aws:
+              metadata_options:
+                http_tokens: optional
+          tasks:
+            - name: Launch from the group's defaults
+              ec2_instance:
+                image_id: ami-1
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    got = [(f["rule_id"], f["line"], f["fix"]) for f in doc["findings"]]
+    # The block's entry for the module replaces the play's whole; the task's own
+    # metadata_options replaces the defaults' whole (with the module's suboption defaults).
+    assert got == [("IMDS001", 17, "safe"), ("IMDS002", 22, "safe"), ("IMDS002", 30, "unsafe")]
+    assert doc["findings"][2]["message"].endswith(
+        'http_tokens is "optional" (metadata_options.http_tokens in the module_defaults of play '
+        '"Group defaults", via ec2_instance at line 33); set it to "required"'
+    )
+
+
+def test_args_are_merged_under_the_modules_own_arguments(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - hosts: localhost
+          tasks:
+            - name: image in args
+              amazon.aws.ec2_instance:
+                name: app
+                instance_type: t3.micro
+              args:
+                image_id: ami-1
+            - name: options in args
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+              args:
+                metadata_options:
+                  http_tokens: optional
+            - name: the module's own arguments win
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  http_tokens: required
+              args:
+                metadata_options:
+                  http_tokens: optional
+            - name: free form with args
+              amazon.aws.ec2_instance: image_id=ami-1 instance_type=t3.micro
+              args:
+                metadata_options:
+                  http_tokens: required
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    got = [(f["rule_id"], f["line"], f["fixable"]) for f in doc["findings"]]
+    assert got == [("IMDS001", 4, True), ("IMDS002", 14, True)]
+    assert doc["summary"]["targets"] == 4
+
+
+def test_files_that_cannot_be_read_are_errors_when_they_call_an_ec2_module(
+    cli, tmp_path: Path
+) -> None:
+    write(
+        tmp_path,
+        "broken.yml",
+        """
+        - hosts: localhost
+          tasks:
+            - name: Launch
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                security_group_ids: [sg-0123456789abcdef0
+                instance_type: t3.micro
+        """,
+    )
+    (tmp_path / "latin1.yml").write_bytes(
+        b"- hosts: localhost\n  tasks:\n    - name: Lancer l'instance (caf\xe9)\n"
+        b"      amazon.aws.ec2_instance:\n        image_id: ami-1\n"
+    )
+    # Not Ansible's to load (a role's Jinja templates), or no EC2 module: not ours.
+    write(tmp_path, "roles/app/templates/launch.yml", "- amazon.aws.ec2_instance: {{ x }\n")
+    write(tmp_path, "other.yml", "- hosts: all\n  tasks: [\n")
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    errors = [(e["path"], e["line"], e["column"], e["message"]) for e in doc["errors"]]
+    assert errors[0][:3] == ("broken.yml", 7, 22) and errors[0][3].startswith("invalid YAML: ")
+    assert errors[1] == ("latin1.yml", 3, 35, "cannot read: not valid UTF-8 text (byte 0xe9)")
+    assert len(errors) == 2
+
+
+def test_blocks_nested_past_the_bound_are_an_error(cli, tmp_path: Path) -> None:
+    lines = ["- hosts: localhost", "  tasks:"]
+    indent = "    "
+    for _ in range(playbooks.MAX_DEPTH + 2):
+        lines.append(f"{indent}- block:")
+        indent += "    "
+    lines += [f"{indent}- amazon.aws.ec2_instance:", f"{indent}    image_id: ami-1"]
+    (tmp_path / "deep.yml").write_text("\n".join(lines) + "\n")
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    assert [e["message"] for e in doc["errors"]] == [
+        "blocks nested more than 32 deep: the tasks inside are not read"
+    ]
+
+
+def test_a_suppression_where_the_task_uses_the_variable(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "site.yml",
+        """
+        - hosts: localhost
+          vars:
+            imds_legacy: &legacy
+              http_tokens: optional
+          tasks:
+            - name: legacy agent
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy  # imds-iac: ignore[IMDS002] agent v1 until Q3
+            - name: not suppressed
+              amazon.aws.ec2_instance:
+                image_id: ami-1
+                metadata_options:
+                  <<: *legacy
+        """,
+    )
+    write(tmp_path, "roles/w/defaults/main.yml", "---\nweb_http_tokens: optional\n")
+    write(
+        tmp_path,
+        "roles/w/tasks/main.yml",
+        """
+        ---
+        - name: Launch the web tier
+          amazon.aws.ec2_instance:
+            image_id: ami-1
+            metadata_options:
+              http_tokens: "{{ web_http_tokens }}"  # imds-iac: ignore[IMDS002] agent v1 until Q3
+        """,
+    )
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    got = [(f["rule_id"], f["path"], f["resource"], f["suppressed"]) for f in doc["findings"]]
+    why = "imds-iac: ignore: agent v1 until Q3"
+    assert got == [
+        ("IMDS002", "roles/w/defaults/main.yml", 'task "Launch the web tier"', why),
+        ("IMDS002", "site.yml", 'play localhost / task "legacy agent"', why),
+        ("IMDS002", "site.yml", 'play localhost / task "not suppressed"', None),
+    ]
+
+
+def test_merge_keys_that_bring_in_too_much_are_an_error(cli, tmp_path: Path) -> None:
+    keys = "\n".join(f"      key_{i}: {i}" for i in range(2_000))
+    tasks = "\n".join(
+        "    - amazon.aws.ec2_instance:\n        image_id: ami-1\n        tags: {<<: *big}"
+        for _ in range(playbooks.MAX_MERGED // 2_000 + 1)
+    )
+    text = f"- hosts: localhost\n  vars:\n    big: &big\n{keys}\n  tasks:\n{tasks}\n"
+    (tmp_path / "big.yml").write_text(text)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    assert [e["message"] for e in doc["errors"]] == [
+        "invalid YAML: merge keys bring in more than 1,000,000 keys: not read"
+    ]
+
+
+def test_versions_of_a_template_named_by_jinja_and_a_deleted_template(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "roles/lt/tasks/main.yml",
+        """
+        - name: Create a launch template
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            image_id: "{{ ec2_ami_id }}"
+            metadata_options:
+              http_tokens: required
+        - name: Create a launch template version with another instance type
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            instance_type: t3.micro
+        - name: Delete the launch template
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            state: absent
+        - name: Create the launch template again
+          amazon.aws.ec2_launch_template:
+            name: "{{ test_launch_template_name }}"
+            image_id: "{{ ec2_ami_id }}"
+        """,
+    )
+    doc = _scan(cli, tmp_path)
+    assert [(f["rule_id"], f["line"]) for f in doc["findings"]] == [("IMDS001", 16)]
+    assert (
+        "if launch template {{ test_launch_template_name }} already exists"
+        in (doc["findings"][0]["message"])
+    )

@@ -848,7 +848,10 @@ def test_user_data_commands_are_read_and_make_the_tokens_fix_unsafe(cli, tmp_pat
     assert "would break the IMDSv1 call at lib/web-stack.ts:16" in web["fix_note"]
     given = got[("IMDS002", "WebStack/Given", 24, 5)]
     assert given["fix"] == "unsafe"
-    assert "(user data not read: props.bootScript)" in given["fix_note"]
+    assert given["fix_note"] == (
+        "the user data given at lib/web-stack.ts:28 (props.bootScript) is not read: code that "
+        "runs on the instances may call IMDSv1; check it first"
+    )
     assert got[("IMDS002", "WebStack/Quiet", 30, 5)]["fix"] == "safe"
 
     run = cli("fix", ".", cwd=tmp_path)
@@ -905,7 +908,7 @@ def test_python_user_data_add_commands_and_add_user_data(cli, tmp_path: Path) ->
     assert agent["fix"] == "unsafe" and "call at stacks/worker.py:14" in agent["fix_note"]
     assert runner["fix"] == "unsafe"
     assert (
-        "stacks/worker.py:20 (user data not read: runner.user_data.add_execute_file"
+        "the user data given at stacks/worker.py:20 (runner.user_data.add_execute_file"
         in (runner["fix_note"])
     )
 
@@ -922,7 +925,7 @@ def test_user_data_payload_maps_escapes_and_holes() -> None:
     [target], errors = cdk.targets("s.ts", data)
     [payload] = target.user_data
     assert payload.text == "#!/bin/sh\necho 'a'\ncd ${dir}\nx\ty"
-    assert target.blocked_by == () and errors == []
+    assert target.fix_unsafe is None and errors == []
     first = payload.pieces[0]
     assert data[first.span.start_byte : first.span.end_byte] == b"#!/bin/sh"
     assert first.escape == "code-string:'"
@@ -1056,7 +1059,7 @@ def test_user_data_strings_built_by_concatenation_and_format() -> None:
         target.user_data[0].text
         == "#!/bin/bash\naws s3 cp s3://${bucket.bucketName}/x.sh /tmp/x.sh"
     )
-    assert target.blocked_by == ()
+    assert target.fix_unsafe is None
     py = (
         b"from aws_cdk import aws_ec2 as ec2\n"
         b"ud = ec2.UserData.for_linux()\n"
@@ -1068,5 +1071,5 @@ def test_user_data_strings_built_by_concatenation_and_format() -> None:
     assert target.user_data[0].text == (
         "#!/bin/bash\nmv {} nginx.conf\nyum install -y nginx\n${read_script()}"
     )
-    [blocked] = target.blocked_by
-    assert blocked == "s.py:4 (user data not read: read_script())"
+    assert target.fix_unsafe is not None
+    assert target.fix_unsafe.startswith("the user data given at s.py:4 (read_script()) is not read")

@@ -205,7 +205,8 @@ def test_a_scan_of_nothing_warns(cli, tree: Path) -> None:
     write(tree, "notes.txt", "hello\n")
     (tree / "empty").mkdir()
     suffixes = (
-        ".tf, .tf.json, terragrunt.hcl, .json, .yaml, .yml, .template and .ebextensions/*.config"
+        ".tf, .tf.json, .tfvars, .pkr.json, .pkr.hcl, .pkrvars.hcl, terragrunt.hcl, .json, .yaml, "
+        ".yml, .template, .ebextensions/*.config, .py, .js, .mjs, .cjs and .ts"
     )
     for argv, shown in (
         (["notes.txt"], "notes.txt"),

@@ -382,6 +382,7 @@ def test_pre_commit_hooks_files_pattern() -> None:
 
     # Every file check reads, and the variable files it evaluates with their root; nothing else.
     tfvars = ["terraform.tfvars", "env/prod.tfvars", "a.auto.tfvars.json", "x.tfvars.json"]
+    tfvars += ["packer/build.auto.pkrvars.hcl", "prod.pkrvars.hcl"]  # Packer's, likewise
     names = ["main.tf", "a.tf.json", "s.yaml", "s.yml", "plan.json", "x.template", "deep/b.tf"]
     names += ["README.md", "a.hcl", "main.tf.bak", "tfvars", "x.tfvarsx", "notes.txt", *tfvars]
     names += ["ami.pkr.hcl", "ami.pkr.json", ".ebextensions/imds.config"]

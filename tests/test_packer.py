@@ -389,3 +389,342 @@ def test_each_file_of_a_directory_is_parsed_once_per_scan(
     assert run.json()["summary"]["targets"] == 24
     assert set(parsed) == {f"s{i}.pkr.hcl" for i in range(12)}
     assert max(parsed.values()) == 1
+
+
+# --- the reviewer's cases ---------------------------------------------------------------------
+
+
+def test_a_disabled_endpoint_fails_and_is_fixed_with_tokens_in_one_run(cli, tmp_path: Path) -> None:
+    """packer-plugin-amazon sends no metadata options when http_endpoint is "disabled" (the
+    instance gets AWS's defaults, IMDSv1 on): IMDS002 at the endpoint, an error, and the fix
+    writes "enabled" with http_tokens = "required" (HCL and JSON syntax)."""
+    write(
+        tmp_path,
+        "hcl/off.pkr.hcl",
+        SOURCE.replace(
+            '"ec2-user"\n',
+            '"ec2-user"\n  imds_support  = "v2.0"\n\n'
+            '  metadata_options {\n    http_endpoint = "disabled"\n  }\n',
+        ),
+    )
+    write(
+        tmp_path,
+        "json/off.pkr.json",
+        """
+        {
+          "source": {
+            "amazon-ebs": {
+              "off": {
+                "ami_name": "off",
+                "imds_support": "v2.0",
+                "metadata_options": {
+                  "http_endpoint": "disabled",
+                  "http_tokens": "required"
+                }
+              }
+            }
+          }
+        }
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 1
+    got = sorted(
+        (f["rule_id"], f["path"], f["line"], f["severity"]) for f in run.json()["findings"]
+    )
+    assert got == [
+        ("IMDS002", "hcl/off.pkr.hcl", 9, "error"),
+        ("IMDS002", "json/off.pkr.json", 8, "error"),
+    ]
+    message = run.json()["findings"][0]["message"]
+    assert 'http_endpoint = "disabled" is not supported by packer-plugin-amazon' in message
+    assert "could not be evaluated" not in run.out
+    fixed = cli("fix", ".", cwd=tmp_path)
+    assert fixed.code == 0 and "no findings left" in fixed.out, fixed.out
+    hcl = (tmp_path / "hcl" / "off.pkr.hcl").read_text()
+    assert (
+        '  metadata_options {\n    http_endpoint = "enabled"\n    http_tokens   = "required"\n  }'
+        in hcl
+    )
+    text = (tmp_path / "json" / "off.pkr.json").read_text()
+    assert '"http_endpoint": "enabled",\n          "http_tokens": "required"' in text
+    assert cli("fix", ".", cwd=tmp_path).out.startswith("Nothing fixed")
+
+
+SHARED = """\
+source "amazon-ebs" "ubuntu" {
+  ami_name      = "ubuntu"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ubuntu"
+}
+
+build {
+  name = "ci"
+  source "source.amazon-ebs.ubuntu" {
+    imds_support = "v2.0"
+    metadata_options {
+      http_tokens = "optional"
+    }
+  }
+}
+
+build {
+  name    = "release"
+  sources = ["source.amazon-ebs.ubuntu"]
+}
+"""
+
+
+def test_a_field_another_build_sets_is_never_written_into_the_shared_source(
+    cli, tmp_path: Path
+) -> None:
+    """Build "ci" sets imds_support and metadata_options in its source block: writing either
+    into the source (for build "release") would make ci fail ("fields cannot be overwritten").
+    The fix of ci's own block is made; release's are refused with the reason."""
+    path = write(tmp_path, "ubuntu.pkr.hcl", SHARED)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 1, run.out
+    text = path.read_text()
+    assert text == SHARED.replace('"optional"', '"required"')
+    for field, line in (("metadata_options", 13), ("imds_support", 12)):
+        assert (
+            f'no automatic fix: {field} is set by build "ci"\'s source block '
+            f"(ubuntu.pkr.hcl:{line}), and Packer fails on a field set both there and in "
+            'source.amazon-ebs.ubuntu: write it in a source block of build "release"'
+        ) in run.out
+    check = cli("check", "--format", "json", ".", cwd=tmp_path)
+    doc = check.json()
+    assert doc["errors"] == []
+    assert sorted((f["rule_id"], f["resource"], f["fix"]) for f in doc["findings"]) == [
+        ("IMDS001", "build.release.amazon-ebs.ubuntu", None),
+        ("IMDS009", "build.release.amazon-ebs.ubuntu.ami", None),
+    ]
+
+
+def test_only_the_field_another_build_sets_is_refused(cli, tmp_path: Path) -> None:
+    """ci sets only imds_support: the metadata_options block both builds lack goes into the
+    source (one edit for both), imds_support for release is refused."""
+    text = SHARED.replace('    metadata_options {\n      http_tokens = "optional"\n    }\n', "")
+    path = write(tmp_path, "ubuntu.pkr.hcl", text)
+    run = cli("fix", ".", cwd=tmp_path)
+    assert 'no automatic fix: imds_support is set by build "ci"' in run.out
+    fixed = path.read_text()
+    assert fixed.count("imds_support") == 1  # ci's only
+    # the block every build lacks goes once into the source they share
+    assert '  ssh_username  = "ubuntu"\n  metadata_options {\n' in fixed
+    assert fixed.count("metadata_options") == 1
+    assert cli("check", "--format", "json", ".", cwd=tmp_path).json()["errors"] == []
+
+
+def test_a_field_set_in_the_source_and_in_a_builds_source_block_is_packers_error(
+    cli, tmp_path: Path
+) -> None:
+    write(
+        tmp_path,
+        "ubuntu.pkr.hcl",
+        SHARED.replace(
+            '    imds_support = "v2.0"\n',
+            '    imds_support = "v2.0"\n    region       = "us-west-2"\n',
+        ),
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2
+    [error] = run.json()["errors"]
+    assert (error["path"], error["line"], error["column"]) == ("ubuntu.pkr.hcl", 13, 5)
+    assert error["message"] == (
+        'region is set both in source.amazon-ebs.ubuntu (ubuntu.pkr.hcl:4) and in build "ci"\'s '
+        "source block: packer build fails on it (a build's source block cannot overwrite a field "
+        "of the source)"
+    )
+
+
+FILESET = """\
+source "amazon-ebs" "base" {
+  ami_name      = "base-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ubuntu"
+  imds_support  = "v2.0"
+}
+
+build {
+  sources = ["source.amazon-ebs.base"]
+
+  provisioner "shell" {
+    scripts = fileset(".", "scripts/*.sh")
+  }
+}
+"""
+BASE_SH = """\
+#!/bin/bash
+set -euo pipefail
+REGION=$(curl -s http://169.254.169.254/latest/dynamic/instance-identity/document | jq -r .region)
+echo "region: ${REGION}"
+"""
+
+
+def test_provisioner_scripts_from_fileset_run_on_the_build_instance(cli, tmp_path: Path) -> None:
+    """``scripts = fileset(".", "scripts/*.sh")`` (Packer's documented pattern): each matching
+    file is a payload of the build; its IMDSv1 call makes requiring tokens unsafe."""
+    write(tmp_path, "build.pkr.hcl", FILESET)
+    write(tmp_path, "scripts/10-base.sh", BASE_SH)
+    write(tmp_path, "scripts/20-packages.sh", "#!/bin/bash\napt-get update\n")
+    write(tmp_path, "scripts/notes.txt", f"curl {IMDS}/instance-id\n")  # not matched
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    got = sorted((f["rule_id"], f["path"], f["line"], f["fix"]) for f in run.json()["findings"])
+    assert got == [
+        ("IMDS001", "build.pkr.hcl", 1, "unsafe"),
+        ("IMDS007", "scripts/10-base.sh", 3, "unsafe"),
+    ]
+    [call] = [f for f in run.json()["findings"] if f["rule_id"] == "IMDS007"]
+    assert "runs on source.amazon-ebs.base (build.pkr.hcl:1)" in call["message"]
+    fix = cli("fix", ".", cwd=tmp_path)
+    assert "requiring tokens would break the IMDSv1 call at scripts/10-base.sh:3" in fix.out
+
+
+def test_scripts_that_cannot_be_evaluated_make_the_token_fix_unsafe(cli, tmp_path: Path) -> None:
+    write(tmp_path, "build.pkr.hcl", FILESET.replace('fileset(".",', "fileset(var.dir,"))
+    write(tmp_path, "variables.pkr.hcl", 'variable "dir" {\n  type = string\n}\n')
+    write(tmp_path, "scripts/10-base.sh", BASE_SH)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    [missing] = [f for f in run.json()["findings"] if f["rule_id"] == "IMDS001"]
+    assert missing["fix"] == "unsafe"
+    assert missing["fix_note"] == (
+        'the scripts of the provisioner at build.pkr.hcl:14 (fileset(var.dir, "scripts/*.sh")) '
+        "could not be evaluated: code that runs on the build instance may call IMDSv1"
+    )
+
+
+def test_fileset_follows_packers_globbing() -> None:
+    from imds_iac_checks.formats.packer import fileset
+
+    root = FIXTURES / "packer"
+    found, complete = fileset(str(root), "**/*.pkr.hcl", 200)
+    assert complete and found and all(name.endswith(".pkr.hcl") for name in found)
+    assert found == sorted(found) and "/" in found[0]
+    assert fileset(str(root), "*.pkr.hcl", 200) == (
+        sorted(n for n in found if "/" not in n),
+        True,
+    )
+    limited, complete = fileset(str(root), "**", 1)
+    assert len(limited) == 1 and not complete
+
+
+NAMED_VARIABLES = """\
+variable "region" {
+  type    = string
+  default = "us-east-1"
+}
+
+variable "instance_type" {
+  type    = string
+  default = "t3.micro"
+}
+
+variable "http_tokens" {
+  type    = string
+  default = "optional"
+}
+"""
+NAMED_SOURCE = """\
+source "amazon-ebs" "web" {
+  ami_name      = "web-{{timestamp}}"
+  instance_type = var.instance_type
+  region        = var.region
+  source_ami    = "ami-0123456789abcdef0"
+  ssh_username  = "ec2-user"
+  imds_support  = "v2.0"
+
+  metadata_options {
+    http_tokens = var.http_tokens
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.web"]
+}
+"""
+
+
+def test_a_named_template_file_is_evaluated_with_its_directory(cli, tmp_path: Path) -> None:
+    """pre-commit names only the changed file: a variables.pkr.hcl (no source of its own) is
+    evaluated with the templates beside it, and the findings tied to it are reported, as a
+    named variables.tf is; a file beside it that is not tied to it is not reported."""
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES)
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(tmp_path, "packer/other.pkr.hcl", SOURCE.replace('"web"', '"other"'))
+    run = cli("check", "--format", "json", "packer/variables.pkr.hcl", cwd=tmp_path)
+    assert run.code == 1, run.out
+    assert _findings(run) == [
+        ("IMDS002", "source.amazon-ebs.web", "packer/variables.pkr.hcl", 13),
+    ]
+    whole = cli("check", "--format", "json", "packer", cwd=tmp_path)
+    assert ("IMDS002", "source.amazon-ebs.web", "packer/variables.pkr.hcl", 13) in _findings(whole)
+
+
+def test_a_named_packer_variable_file_is_evaluated_with_its_templates(cli, tmp_path: Path) -> None:
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES.replace('"optional"', '"required"'))
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(tmp_path, "packer/prod.auto.pkrvars.hcl", 'http_tokens = "optional"\n')
+    run = cli("check", "--format", "json", "packer/prod.auto.pkrvars.hcl", cwd=tmp_path)
+    assert _findings(run) == [
+        ("IMDS002", "source.amazon-ebs.web", "packer/prod.auto.pkrvars.hcl", 1),
+    ]
+    assert run.json()["errors"] == [] and "no infrastructure file" not in run.err
+    write(tmp_path, "packer/prod.auto.pkrvars.hcl", 'http_tokens = "required"\n')
+    clean = cli("check", "packer/prod.auto.pkrvars.hcl", cwd=tmp_path)
+    assert clean.code == 0 and "No findings (1 file" in clean.out, clean.out
+
+
+def test_a_named_var_file_is_read_as_packer_reads_var_file(cli, tmp_path: Path) -> None:
+    """``prod.pkrvars.hcl`` is not loaded by itself (``packer build -var-file=...``): named,
+    it is read after the automatic files, and its value is reported where it is written."""
+    write(tmp_path, "packer/variables.pkr.hcl", NAMED_VARIABLES.replace('"optional"', '"required"'))
+    write(tmp_path, "packer/web.pkr.hcl", NAMED_SOURCE)
+    write(
+        tmp_path, "packer/prod.pkrvars.hcl", 'region      = "eu-west-1"\nhttp_tokens = "optional"\n'
+    )
+    run = cli("check", "--format", "json", "packer/prod.pkrvars.hcl", cwd=tmp_path)
+    assert _findings(run) == [("IMDS002", "source.amazon-ebs.web", "packer/prod.pkrvars.hcl", 2)]
+    assert cli("check", "packer", cwd=tmp_path).code == 0  # the directory alone: not loaded
+
+
+def test_an_empty_source_gets_both_settings_in_one_run(cli, tmp_path: Path) -> None:
+    """``source "amazon-ebs" "w" {}``: the metadata_options block and imds_support are both
+    inserted in one run (the edits that open the block are shared)."""
+    path = write(
+        tmp_path,
+        "w.pkr.hcl",
+        'source "amazon-ebs" "w" {}\n\nbuild {\n  sources = ["source.amazon-ebs.w"]\n}\n',
+    )
+    run = cli("fix", ".", cwd=tmp_path)
+    assert run.code == 0 and "Fixed 2 findings" in run.out, run.out
+    assert path.read_text() == (
+        'source "amazon-ebs" "w" {\n  imds_support = "v2.0"\n  metadata_options {\n'
+        '    http_endpoint               = "enabled"\n'
+        '    http_tokens                 = "required"\n'
+        "    http_put_response_hop_limit = 1\n  }\n}\n\n"
+        'build {\n  sources = ["source.amazon-ebs.w"]\n}\n'
+    )
+    assert cli("fix", ".", cwd=tmp_path).out.startswith("Nothing fixed")
+
+
+def test_a_key_written_twice_in_a_json_template_is_an_error(cli, tmp_path: Path) -> None:
+    """Go's encoding/json keeps the last of two equal keys, a reader may keep the first: the
+    builder is not evaluated and the second key is reported (as in CloudFormation)."""
+    legacy = (FIXTURES / "packer" / "legacy" / "template.json").read_text()
+    twice = legacy.replace(
+        '"http_tokens": "{{user `http_tokens`}}",',
+        '"http_tokens": "required",\n        "http_tokens": "optional",',
+    )
+    assert twice != legacy
+    write(tmp_path, "template.json", twice)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2
+    [error] = run.json()["errors"]
+    assert (error["path"], error["line"], error["column"]) == ("template.json", 25, 9)
+    assert error["message"].startswith("duplicate key 'http_tokens' in amazon-ebs: packer's")
+    assert [f["rule_id"] for f in run.json()["findings"]] == []

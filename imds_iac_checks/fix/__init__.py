@@ -22,6 +22,7 @@ before they are written.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -376,6 +377,9 @@ def _plan(
 
         edits, change = code.plan(data, target, value, key, hop_limit)
         return Planned(finding, where.path, tuple(edits), change)
+    if value is not None and value.problem and value.known and value.value is not None:
+        # Tokens another setting decides (Packer's "disabled" endpoint sends no options).
+        return _enable_endpoint(finding, target, value, data, kind)
     desired, as_string = _desired(target, key, hop_limit)
     field = target.spec.fields.get(key, key)
     decision = value.decision if value is not None else None
@@ -454,6 +458,61 @@ def _plan(
     content: list[tuple[str, object]] = [(name, spec) for name, spec in fields]
     edit = _add_block_structured(doc, target, block, content)
     return Planned(finding, where.path, (edit,), change)
+
+
+def _enable_endpoint(
+    finding: Finding, target: Target, value: Value, data: bytes, kind: str
+) -> Planned:
+    """Write the endpoint's secure value over the one that makes the tokens setting moot, and
+    the tokens' secure value in the same block, as one fix (the one without the other leaves
+    IMDSv1 allowed)."""
+    from imds_iac_checks.model import ENDPOINT
+
+    where, block = value.span, target.block_span
+    if (
+        ENDPOINT not in target.spec.fields
+        or block is None
+        or where.path != block.path
+        or not block.start_byte <= where.start_byte < block.end_byte
+    ):
+        raise NoFix("the endpoint value is not written in the options block: change it by hand")
+    endpoint, tokens = target.field(ENDPOINT), target.field(_setting(finding))
+    enabled = str(target.spec.suggest[ENDPOINT]).strip('"')
+    required = str(target.spec.suggest[_setting(finding)]).strip('"')
+    edits: list[Edit]
+    if kind == "hcl":
+        from imds_iac_checks.fix import hcl
+
+        root = hcl.parse(data)
+        edits = [hcl.replace_literal(data, where.start_byte, where.end_byte, enabled, True)]
+        written = hcl.setting_expression(root, block.start_byte, tokens)
+        if written is not None:
+            edits.append(hcl.replace_literal(data, *written, required, True))
+        else:
+            edits += hcl.add_attribute(
+                data, root, block.start_byte, tokens, hcl.render(required, True)
+            )
+    elif kind in ("json", "yaml"):
+        from imds_iac_checks.formats.doc import MAP
+
+        doc = _document(data, kind)
+        edits = [doc.replace_scalar(where.start_byte, where.end_byte, enabled, True)]
+        node = doc.node_at(block.start_byte)
+        if node.kind != MAP:
+            raise NoFix("the options block is not a mapping")
+        pair = node.get(tokens)
+        if pair is not None:
+            start, end = doc.byte(pair.start), doc.byte(pair.end)
+            edits.append(doc.replace_scalar(start, end, required, True))
+        else:
+            edits.append(doc.add_keys(node, [(tokens, (required, True))]))
+    else:
+        raise NoFix(f"set {endpoint} and {tokens} by hand")
+    ordered = sorted(edits, key=lambda e: e.start)
+    if any(a.end > b.start for a, b in itertools.pairwise(ordered)):
+        raise NoFix(f"set {endpoint} and {tokens} by hand")
+    change = f'{endpoint} -> "{enabled}", {tokens} -> "{required}"'
+    return Planned(finding, where.path, tuple(edits), change)
 
 
 def _fallback(

@@ -146,8 +146,21 @@ def _inner_lines(
     closing = hcl.child(block, "block_end")
     if opening is None or closing is None:
         raise NoFix("the block is incomplete")
+    if _single_line(block) and not items:
+        # `name {}`: open it up with edits that compose with another fix's lines (a Packer
+        # source gets a metadata_options block and imds_support in one run): `{` ends its line
+        # and `}` starts one (identical edits, made once), the lines go between.
+        return [
+            Edit(opening.start_byte, closing.start_byte, b"{" + nl),
+            Edit(
+                closing.start_byte,
+                closing.start_byte,
+                b"".join(indent + unit + line + nl for line in lines),
+            ),
+            Edit(closing.start_byte, closing.end_byte, indent + b"}"),
+        ]
     if _single_line(block):
-        # `name {}` or `name { one = 1 }`: open it up.
+        # `name { one = 1 }`: open it up.
         inner = indent + unit
         body = [inner + data[i.start_byte : i.end_byte] for i in items]
         body += [inner + line for line in lines]

@@ -60,7 +60,6 @@ from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
     TOKENS,
-    UNREAD_USER_DATA,
     KindSpec,
     Link,
     LinkKind,
@@ -978,7 +977,7 @@ def _decode_escape(text: str) -> str | None:
 
 def _user_data(
     parsed: _File, pos: _Positions, construct: _Construct, props: _Props, address: str
-) -> tuple[tuple[Payload, ...], tuple[str, ...]]:
+) -> tuple[tuple[Payload, ...], str | None]:
     """The user data CDK renders for a construct from its ``userData`` prop (a UserData
     variable of the same class, or made in the call) and the commands added through the
     construct; and where user data it is given cannot be read (``Target.blocked_by``)."""
@@ -1039,12 +1038,17 @@ def _user_data(
         payloads = (
             Payload("".join(text.parts), tuple(text.pieces), span, "user data", owner=address),
         )
-    blocked = tuple(
-        f"{pos.path}:{pos.point(n.start_byte)[0]} ({UNREAD_USER_DATA}: "
-        f"{compact(_text(parsed.data, n), 40)})"
+    if not unread:
+        return payloads, None
+    places = [
+        f"{pos.path}:{pos.point(n.start_byte)[0]} ({compact(_text(parsed.data, n), 40)})"
         for n in unread
+    ]
+    shown = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+    return payloads, (
+        f"the user data given at {shown} is not read: code that runs on the instances may call "
+        "IMDSv1; check it first"
     )
-    return payloads, blocked
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -1346,9 +1350,9 @@ def _target(
     identifier = _construct_id(parsed, construct)
     address = f"{construct.klass}/{identifier}" if construct.klass else identifier
     user_data: tuple[Payload, ...] = ()
-    blocked: tuple[str, ...] = ()
+    unread: str | None = None
     if construct.kind != CLUSTER_CAPACITY:
-        user_data, blocked = _user_data(parsed, pos, construct, props, address)
+        user_data, unread = _user_data(parsed, pos, construct, props, address)
     # a LaunchTemplate is found by the name it is assigned to, as written (``lt``, ``this.lt``),
     # or, made inside an Auto Scaling group's props, by where it is written
     keys: tuple[str, ...] = (f"at:{construct.node.start_byte}",)
@@ -1366,7 +1370,7 @@ def _target(
         template_ref=ref,
         template_keys=keys if construct.kind == LAUNCH_TEMPLATE else (),
         user_data=user_data,
-        blocked_by=blocked,
+        fix_unsafe=unread,
     )
 
 

@@ -17,6 +17,7 @@ break, so the inserted line becomes a line of the script.
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
@@ -29,7 +30,7 @@ from imds_iac_checks.formats.pieces import (
     not_text,
     whole_file,
 )
-from imds_iac_checks.model import Payload, ScanError
+from imds_iac_checks.model import Payload, ScanError, compact
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -70,6 +71,10 @@ class Reader:
         # The payloads of each build block, by where the block starts (a byte offset in HCL, a
         # character offset in JSON): the build instances of the sources it names run them.
         self.by_build: dict[int, list[Payload]] = {}
+        # Why scripts of a build's provisioners were not read (a ``scripts`` value that could
+        # not be evaluated), by build as ``by_build``: requiring tokens is then not proven safe.
+        self.unread: list[str] = []
+        self.unread_by_build: dict[int, list[str]] = {}
 
     # --- HCL2 --------------------------------------------------------------------------------
     def hcl(self, data: bytes) -> None:
@@ -98,7 +103,7 @@ class Reader:
             if sources is not None:
                 names = hcl_strings(src, sources)
                 owner = names[0] if len(names) == 1 else ""
-            first = len(self.out)
+            first, unread = len(self.out), len(self.unread)
             for item in syntax.children(inner, "block") if inner is not None else []:
                 if syntax.ident(item) != "provisioner":
                     continue
@@ -106,6 +111,7 @@ class Reader:
                 if kind in _LANGUAGES:
                     self._hcl_provisioner(src, loc, chars, item, _LANGUAGES[kind], owner)
             self.by_build[block.start_byte] = self.out[first:]
+            self.unread_by_build[block.start_byte] = self.unread[unread:]
 
     def _hcl_provisioner(
         self, src: Any, loc: Locator, chars: ByteChars, block: Node, language: str, owner: str
@@ -129,9 +135,58 @@ class Reader:
         paths: list[str] = []
         for name in ("script", "scripts"):
             expr = attrs.get(name)
-            if expr is not None:
-                paths += hcl_strings(src, expr, path_root=True)
+            if expr is None:
+                continue
+            found = self._fileset(src, expr)
+            if found is None:
+                found = hcl_strings(src, expr, path_root=True)
+                node = _tuple(syntax.unwrap(expr))
+                count = (
+                    sum(1 for c in node.named_children if c.type == "expression")
+                    if node is not None
+                    else 1
+                )
+                if len(found) < count:  # an element (or the whole value) not evaluated
+                    at = src.span(expr)
+                    self.unread.append(
+                        f"the {name} of the provisioner at {at.path}:{at.line} "
+                        f"({compact(src.text(expr), 60)}) could not be evaluated: code that "
+                        "runs on the build instance may call IMDSv1"
+                    )
+            paths += found
         self._scripts(paths, language, owner)
+
+    def _fileset(self, src: Any, expr: Node) -> list[str] | None:
+        """``fileset(dir, pattern)`` with literal arguments (``dir`` may be ``path.root``):
+        the regular files under the template's directory that match, as Packer returns them
+        (relative to ``dir``, ``/``-separated, sorted). None: not such a call; [] when the
+        directory is not known (nothing read; the reason is kept)."""
+        from imds_iac_checks.formats.terraform import syntax
+
+        node = syntax.unwrap(expr)
+        if node.type != "function_call" or syntax.ident(node) != "fileset":
+            return None
+        args = syntax.child(node, "function_arguments")
+        exprs = [c for c in args.named_children if c.type == "expression"] if args else []
+        values = [_path_literal(src, e) for e in exprs]
+        at = src.span(expr)
+        if self.origin is None or self.files is None:
+            return []
+        if len(values) != 2 or values[0] is None or values[1] is None:
+            self.unread.append(
+                f"the scripts of the provisioner at {at.path}:{at.line} "
+                f"({compact(src.text(expr), 60)}) could not be evaluated: code that runs on "
+                "the build instance may call IMDSv1"
+            )
+            return []
+        base = os.path.normpath(os.path.join(os.path.dirname(self.origin), values[0]))
+        matches, complete = fileset(base, values[1], MAX_SCRIPTS)
+        if not complete:
+            self.unread.append(
+                f"the scripts of the provisioner at {at.path}:{at.line} match more files than "
+                f"are read ({MAX_SCRIPTS}): code that runs on the build instance may call IMDSv1"
+            )
+        return matches
 
     # --- JSON --------------------------------------------------------------------------------
     def json(self, data: bytes) -> None:
@@ -258,6 +313,105 @@ def hcl_strings(src: Any, expr: Node, *, path_root: bool = False) -> list[str]:
                 if "${" not in rest and "\\" not in rest:
                     out.append(rest)
     return out
+
+
+def _path_literal(src: Any, expr: Node) -> str | None:
+    """A literal string argument; ``path.root`` (or ``"${path.root}"``, ``"${path.root}/x"``)
+    is the template's directory."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    value = syntax.literal(src, expr)
+    if isinstance(value, str):
+        return value
+    written = str(src.text(expr)).strip()
+    if written == "path.root":
+        return "."
+    for root in ('"${path.root}', '"${path.cwd}'):
+        if written.startswith(root) and written.endswith('"'):
+            rest = written[len(root) : -1]
+            if "${" not in rest and "\\" not in rest and (not rest or rest.startswith("/")):
+                return "." + rest
+    return None
+
+
+# At most this many directory entries are looked at by one fileset().
+MAX_WALK = 10_000
+
+
+def fileset(base: str, pattern: str, limit: int) -> tuple[list[str], bool]:
+    """Packer's ``fileset(base, pattern)`` (go-cty-funcs, doublestar globbing): the regular
+    files under ``base`` whose path relative to it matches (``*``, ``?``, ``[...]``,
+    ``{a,b}``, ``**`` across directories), relative to ``base``, sorted; at most ``limit``
+    of them and :data:`MAX_WALK` entries looked at (False: the walk stopped early)."""
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    regex = _glob(pattern)
+    out: list[str] = []
+    seen = 0
+    complete = True
+    for directory, dirs, names in os.walk(base):
+        dirs.sort()
+        seen += len(dirs) + len(names)
+        if seen > MAX_WALK:
+            complete = False
+            break
+        rel = os.path.relpath(directory, base).replace(os.sep, "/")
+        for name in sorted(names):
+            path = name if rel == "." else f"{rel}/{name}"
+            if regex.fullmatch(path) and os.path.isfile(os.path.join(directory, name)):
+                out.append(path)
+    out.sort()
+    if len(out) > limit:
+        return out[:limit], False
+    return out, complete
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A doublestar pattern as a regular expression over ``/``-separated relative paths."""
+    out, i, depth = [], 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif c == "{":
+            out.append("(?:")
+            depth += 1
+        elif c == "," and depth:
+            out.append("|")
+        elif c == "}" and depth:
+            out.append(")")
+            depth -= 1
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    out.append(")" * depth)
+    try:
+        return re.compile("".join(out))
+    except re.error:
+        return re.compile(re.escape(pattern))
 
 
 def items(node: DNode | None) -> list[DNode]:

@@ -10,7 +10,8 @@ not written before it calls RunInstances (common/run_config.go ``Prepare``): end
 ``http_endpoint = "disabled"`` the plugin sends no metadata options at all
 (step_run_source_instance.go sends them only when the endpoint is ``enabled``): the instance gets
 AWS's defaults, IMDS on and IMDSv1 allowed unless the account or the source AMI requires tokens;
-the value is reported (IMDS004, with that reason), never taken as "IMDS off".
+the tokens are then AWS's default, optional, whatever ``http_tokens`` says: the endpoint value
+is the tokens setting the instance gets (IMDS002 there, with that reason), never "IMDS off".
 ``instance_metadata_tags`` is not read: it exposes tags through IMDS and says nothing about
 IMDSv1. ``amazon-instance`` accepts ``metadata_options`` but never sends them (its builder does
 not pass them to the run step): its build instance is a launcher without settings of its own
@@ -27,16 +28,19 @@ of every ``.pkr.hcl`` file beside it, and the variable files Packer loads by its
 (``*.auto.pkrvars.hcl``, ``*.auto.pkrvars.json``, in lexical order), with Terraform's evaluator
 (:mod:`.terraform.eval`): provenance, unknowns (``env()``, data sources, ``-var``) as IMDS004. A
 build's ``source "source.amazon-ebs.x" { ... }`` block adds arguments to the source for that build
-(Packer merges the bodies; an argument written in both is Packer's error): when a build adds the
-settings read here, each build that uses the source is a target of its own. The provisioners of
-the builds that use a source are its build instance's user data: an IMDSv1 call there (IMDS007)
-makes requiring tokens unsafe, and says so.
+(Packer merges the bodies; an argument written in both is Packer's error, reported as a scan
+error): when a build adds the settings read here, each build that uses the source is a target of
+its own, and a field another build's block sets is never one a fix adds to the shared source
+(:meth:`_Template._place`). The provisioners of the builds that use a source are its build
+instance's user data: an IMDSv1 call there (IMDS007) makes requiring tokens unsafe, and says so;
+so does a ``scripts`` value that cannot be evaluated (``Target.fix_unsafe``).
 
 HCL2 in JSON syntax (``*.pkr.json``) and legacy JSON templates (``builders``): each file on its
 own. Values are literals; ``"${var.x}"`` (HCL JSON) and ``"{{user `x`}}"`` (legacy) written alone
 are the variable's default in the same file when that is a literal; anything else is unknown
 (IMDS004). A legacy template's provisioners run on every builder (``only``/``except`` are not
-read).
+read). A key written twice in a mapping read for a target is a scan error, and the target is not
+evaluated.
 """
 
 from __future__ import annotations
@@ -45,7 +49,16 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
+from imds_iac_checks.formats.doc import (
+    MAP,
+    SCALAR,
+    SEQ,
+    DNode,
+    DocError,
+    Locator,
+    decode,
+    watch_duplicates,
+)
 from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
@@ -61,6 +74,7 @@ from imds_iac_checks.model import (
     Target,
     Value,
     compact,
+    show,
 )
 
 if TYPE_CHECKING:
@@ -81,10 +95,12 @@ _SUGGEST = {ENDPOINT: '"enabled"', TOKENS: '"required"', HOP_LIMIT: "{hop_limit}
 DEFAULT_NOTE = (
     'packer-plugin-amazon sends http_tokens = "optional" when metadata_options does not set it'
 )
+# What a literal "disabled" endpoint does (IMDS002 says it at the value; the fix writes
+# http_endpoint = "enabled" with http_tokens = "required": see fix.__init__._enable_endpoint).
 ENDPOINT_IGNORED = (
-    'packer-plugin-amazon sends no metadata options when http_endpoint is "disabled", so the '
-    "build instance gets AWS's defaults (IMDS on, IMDSv1 allowed unless the account or the "
-    'source AMI requires tokens); write "enabled" with http_tokens = "required"'
+    "{raw} is not supported by packer-plugin-amazon: with it the plugin sends no metadata "
+    "options at all, so the build instance gets AWS's defaults and IMDSv1 stays allowed (unless "
+    "the account or the source AMI requires tokens)"
 )
 INSTANCE_REMEDY = (
     "the amazon-instance builder does not send metadata_options when it launches the build "
@@ -148,12 +164,20 @@ def worth(data: bytes) -> bool:
 
 
 def targets(
-    shown: str, data: bytes, *, origin: str | None = None, files: Files | None = None
+    shown: str,
+    data: bytes,
+    *,
+    origin: str | None = None,
+    files: Files | None = None,
+    var_files: tuple[tuple[str, str], ...] = (),
 ) -> tuple[list[Target], list[ScanError]]:
-    """The targets of the Amazon sources a ``.pkr.hcl`` or ``.pkr.json`` file declares."""
+    """The targets of the Amazon sources a ``.pkr.hcl`` or ``.pkr.json`` file declares;
+    ``var_files`` (path, shown) are read after the automatic ones, as ``-var-file`` does."""
     if shown.lower().endswith(".pkr.json"):
         return _hcl_json(shown, data)
-    return _Template(shown, data, origin, files).targets()
+    template = _Template(shown, data, origin, files)
+    template.var_files = var_files
+    return template.targets()
 
 
 # --- HCL2 -------------------------------------------------------------------------------------
@@ -172,7 +196,7 @@ class _Use:
     """A build's use of a source: the build block, its file and name, the ``source`` block
     inside the build that adds arguments (None: named in ``sources``), and its payloads."""
 
-    __slots__ = ("build", "name", "override", "payloads", "src")
+    __slots__ = ("build", "name", "override", "payloads", "src", "unread")
 
     def __init__(
         self, src: Source, build: Node, name: str, override: Node | None, payloads: list[Payload]
@@ -182,6 +206,7 @@ class _Use:
         self.name = name
         self.override = override
         self.payloads = payloads
+        self.unread: list[str] = []  # why scripts of its provisioners were not read
 
 
 class _Template:
@@ -191,6 +216,7 @@ class _Template:
         self.origin = origin
         self.files = files
         self.errors: list[ScanError] = []
+        self.var_files: tuple[tuple[str, str], ...] = ()
 
     def targets(self) -> tuple[list[Target], list[ScanError]]:
         from imds_iac_checks.formats.terraform import module as tf
@@ -266,6 +292,10 @@ class _Template:
             found, errors = tf.var_inputs(on_disk, self._shown(name), self.files)
             inputs.update(found)
             self.errors += errors
+        for on_disk, shown in self.var_files:
+            found, errors = tf.var_inputs(on_disk, shown, self.files)
+            inputs.update(found)
+            self.errors += errors
         return inputs
 
     def _uses(self, files: list[ParsedFile]) -> dict[str, list[_Use]]:
@@ -279,7 +309,7 @@ class _Template:
             builds = [b for b in _top_blocks(parsed) if syntax.ident(b) == "build"]
             if not builds:
                 continue
-            by_build = self._builds(parsed)
+            by_build, unread_by_build = self._builds(parsed)
             for build in builds:
                 body = syntax.child(build, "body")
                 attrs = syntax.attributes(body)
@@ -298,6 +328,7 @@ class _Template:
                     key = _ref(ref)
                     if key:
                         use = _Use(parsed.src, build, label, override, payloads)
+                        use.unread = unread_by_build.get(build.start_byte, [])
                         out.setdefault(key, []).append(use)
         return out
 
@@ -314,9 +345,10 @@ class _Template:
             cache.parsed[key] = tf.parse_bytes(shown, data)
         return cache.parsed[key]
 
-    def _builds(self, parsed: ParsedFile) -> dict[int, list[Payload]]:
-        """The payloads of a file's build blocks, by where each starts (read once per scan:
-        the script files they name are read through the scan's Files)."""
+    def _builds(self, parsed: ParsedFile) -> tuple[dict[int, list[Payload]], dict[int, list[str]]]:
+        """The payloads of a file's build blocks, by where each starts, and why scripts of
+        each were not read (read once per scan: the script files they name are read through
+        the scan's Files)."""
         from imds_iac_checks.formats import packer
 
         cache = _cache(self.files)
@@ -326,9 +358,10 @@ class _Template:
         reader = packer.Reader(parsed.src.path, self._origin_of(parsed), self.files)
         if b"provisioner" in parsed.src.data:
             reader.hcl(parsed.src.data)
+        found = (reader.by_build, reader.unread_by_build)
         if cache is not None:
-            cache.builds[key] = reader.by_build
-        return reader.by_build
+            cache.builds[key] = found
+        return found
 
     def _origin_of(self, parsed: ParsedFile) -> str | None:
         if self.origin is None:
@@ -354,37 +387,109 @@ class _Template:
         body = syntax.child(block, "body")
         header = src.span(block.named_children[0], block.named_children[2])
         adding = [u for u in uses if u.override is not None and _adds(u)]
+        written = _fields(src, body)
+        self._duplicates(address, src, written, uses)
         if not adding:
-            payloads = tuple(p for u in _distinct_builds(uses) for p in u.payloads)
+            builds = _distinct_builds(uses)
+            payloads = tuple(p for u in builds for p in u.payloads)
+            unread = [why for u in builds for why in u.unread]
             where = _Where(src, block, header, [(src, body)])
-            return self._pair(module, kind, address, where, payloads)
+            wheres = {BLOCK: where, IMDS_SUPPORT_FIELD: where}
+            return self._pair(module, kind, address, wheres, payloads, unread)
         out: list[Target] = []
         for use in uses:
             bodies = [(src, body)]
-            where = _Where(src, block, header, bodies)
+            top = _Where(src, block, header, bodies)
             if use.override is not None:
-                bodies.append((use.src, syntax.child(use.override, "body")))
-                if _adds(use):  # the settings this build adds are edited in its block
-                    over = use.override
-                    where = _Where(
-                        use.src,
-                        over,
-                        use.src.span(over.named_children[0], over.named_children[1]),
-                        bodies,
-                    )
+                bodies.append((use.src, _body_of(use.override)))
+            wheres = {
+                field: self._place(field, address, use, top, adding, written)
+                for field in (BLOCK, IMDS_SUPPORT_FIELD)
+            }
             named = address if len(uses) == 1 else f"build.{use.name}.{kind}.{name}"
-            out += self._pair(module, kind, named, where, tuple(use.payloads))
+            out += self._pair(module, kind, named, wheres, tuple(use.payloads), use.unread)
         return out
+
+    def _place(
+        self,
+        field: str,
+        address: str,
+        use: _Use,
+        top: _Where,
+        adding: list[_Use],
+        written: dict[str, Node],
+    ) -> _Where:
+        """Where ``field`` is written for ``use``'s build (its findings point there, its fix
+        edits there): the build's own ``source`` block when it sets it, else the source when
+        that does; a field set in neither goes into the source every build shares, unless
+        another build's ``source`` block sets it (Packer fails on a field set in both): then
+        into this build's own ``source`` block, or, without one, nowhere (the reason is kept)."""
+        over = use.override
+        mine = over is not None and field in _fields(use.src, _body_of(over))
+        if not mine and field in written:
+            return top
+        taken = "" if mine else self._taken(field, address, use, adding)
+        if not mine and not taken:
+            return top
+        if over is None:
+            where = _Where(top.src, top.block, top.header, top.bodies)
+            where.taken = taken
+            return where
+        header = use.src.span(over.named_children[0], over.named_children[1])
+        return _Where(use.src, over, header, top.bodies)
+
+    def _taken(self, field: str, address: str, use: _Use, adding: list[_Use]) -> str:
+        """Why ``field`` may not be added to the shared source for ``use``'s build: another
+        build's ``source`` block sets it ("" when none does)."""
+        for other in adding:
+            assert other.override is not None
+            if other is use:
+                continue
+            node = _fields(other.src, _body_of(other.override)).get(field)
+            if node is not None:
+                at = other.src.span(node)
+                return (
+                    f'{field} is set by build "{other.name}"\'s source block '
+                    f"({at.path}:{at.line}), and Packer fails on a field set both there "
+                    f'and in {address}: write it in a source block of build "{use.name}" '
+                    f'(source "{address}" {{ ... }}) instead of its sources list'
+                )
+        return ""
+
+    def _duplicates(
+        self, address: str, src: Source, written: dict[str, Node], uses: list[_Use]
+    ) -> None:
+        """A build's ``source`` block that sets a field the source sets: ``packer build``
+        fails on it (fields cannot be overwritten), so the template is reported as broken."""
+        for use in uses:
+            if use.override is None:
+                continue
+            for field, node in _fields(use.src, _body_of(use.override)).items():
+                if field in written:
+                    at, there = use.src.span(node), src.span(written[field])
+                    self.errors.append(
+                        ScanError(
+                            at.path,
+                            at.line,
+                            at.column,
+                            f"{field} is set both in {address} ({there.path}:{there.line}) and "
+                            f'in build "{use.name}"\'s source block: packer build fails on it '
+                            "(a build's source block cannot overwrite a field of the source)",
+                        )
+                    )
 
     def _pair(
         self,
         module: Module,
         kind: str,
         address: str,
-        where: _Where,
+        wheres: dict[str, _Where],
         payloads: tuple[Payload, ...],
+        unread: list[str],
     ) -> list[Target]:
         from imds_iac_checks.formats.terraform import syntax
+
+        where = wheres[BLOCK]
 
         instance, ami = SOURCES[kind]
         span = where.src.span(where.block)
@@ -407,8 +512,12 @@ class _Template:
                     format=FORMAT,
                     block_key=block_key,
                     user_data=payloads,
+                    no_fix=where.taken or None if block_span is None else None,
+                    fix_unsafe=unread[0] if unread else None,
                 )
             )
+        where = wheres[IMDS_SUPPORT_FIELD]
+        span = where.src.span(where.block)
         if ami is not None and not _skips_ami(module, where.bodies):
             settings = {}
             for src, body in where.bodies:
@@ -425,6 +534,7 @@ class _Template:
                     block_span=span,
                     settings=settings,
                     format=FORMAT,
+                    no_fix=None if settings else where.taken or None,
                 )
             )
         return out
@@ -437,7 +547,9 @@ class _Cache:
     def __init__(self, files: Files) -> None:
         self.files = files
         self.parsed: dict[tuple[str, bytes], tuple[ParsedFile | None, list[ScanError]]] = {}
-        self.builds: dict[tuple[str, bytes], dict[int, list[Payload]]] = {}
+        self.builds: dict[
+            tuple[str, bytes], tuple[dict[int, list[Payload]], dict[int, list[str]]]
+        ] = {}
 
 
 _CACHES: list[_Cache] = []  # the last scan's (a new Files is a new scan)
@@ -460,7 +572,7 @@ class _Where:
     """Where a target is written: the block a fix edits (the source, or a build's ``source``
     block that adds the settings), its header, and the bodies merged into the build's source."""
 
-    __slots__ = ("block", "bodies", "header", "src")
+    __slots__ = ("block", "bodies", "header", "src", "taken")
 
     def __init__(
         self, src: Source, block: Node, header: Span, bodies: list[tuple[Source, Node | None]]
@@ -469,6 +581,8 @@ class _Where:
         self.block = block
         self.header = header
         self.bodies = bodies
+        # Why a fix may not add the field here ("": it may): another build's block sets it.
+        self.taken = ""
 
 
 def _top_blocks(parsed: ParsedFile) -> list[Node]:
@@ -484,6 +598,35 @@ def _listing(directory: str, suffixes: tuple[str, ...]) -> list[str]:
     except OSError:
         return []
     return [n for n in names if n.endswith(suffixes) and os.path.isfile(os.path.join(directory, n))]
+
+
+IMDS_SUPPORT_FIELD = "imds_support"
+
+
+def _body_of(block: Node) -> Node | None:
+    from imds_iac_checks.formats.terraform import syntax
+
+    return syntax.child(block, "body")
+
+
+def _fields(src: Source, body: Node | None) -> dict[str, Node]:
+    """The fields a block body sets: its arguments and its blocks (``dynamic "x"`` sets x),
+    each with the node that sets it first."""
+    from imds_iac_checks.formats.terraform import syntax
+
+    if body is None:
+        return {}
+    out: dict[str, Node] = {}
+    for item in body.named_children:
+        if item.type == "attribute":
+            out.setdefault(syntax.ident(item), item)
+        elif item.type == "block":
+            ident = syntax.ident(item)
+            labels = syntax.labels(src, item)
+            if ident == "dynamic" and len(labels) == 1:
+                ident = labels[0]
+            out.setdefault(ident, item)
+    return out
 
 
 def _adds(use: _Use) -> bool:
@@ -537,16 +680,32 @@ def _options(
             expr = attrs.get(field)
             if expr is not None:
                 settings.update(_values(module, spec, key, src, expr, scope))
-        if ENDPOINT in settings:
-            settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+        _ignored_endpoint(settings)
         return block_span, block_key, settings
     return None, None, {}
 
 
-def _endpoint(value: Value) -> Value:
-    if value.known and value.value == DISABLED:
-        return value._replace(value=None, problem=ENDPOINT_IGNORED)
-    return value
+def _ignored_endpoint(settings: dict[str, tuple[Value, ...]]) -> None:
+    """A literal ``http_endpoint = "disabled"``: the plugin then sends no metadata options, so
+    the instance's tokens are AWS's default (optional) whatever ``http_tokens`` says. The value
+    becomes the tokens setting the instance gets (IMDS002 at the endpoint, with the reason)."""
+    values = settings.get(ENDPOINT, ())
+    ignored = [v for v in values if v.known and v.value == DISABLED]
+    if not ignored:
+        return
+    kept = tuple(v for v in values if v not in ignored)
+    if kept:
+        settings[ENDPOINT] = kept
+    else:
+        del settings[ENDPOINT]
+    tokens = tuple(
+        v._replace(
+            value="optional",  # AWS's default when no metadata options are sent
+            problem=ENDPOINT_IGNORED.format(raw=f"{_FIELDS[ENDPOINT]} = {show(v.raw)}"),
+        )
+        for v in ignored
+    )
+    settings[TOKENS] = tokens + (settings.get(TOKENS, ()) if kept else ())
 
 
 def _values(
@@ -656,8 +815,7 @@ def _json_target(
                         found = values.read(instance, key, written)
                         if found:
                             settings[key] = tuple(found)
-                if ENDPOINT in settings:
-                    settings[ENDPOINT] = tuple(_endpoint(v) for v in settings[ENDPOINT])
+                _ignored_endpoint(settings)
             else:  # "${var.options}": an object from elsewhere
                 unknown_block = unknown_value(loc, options)
         out.append(
@@ -730,6 +888,7 @@ def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
         for ref in packer.strings(build.get("sources")):
             by_source.setdefault(_ref(ref), []).extend(reader.by_build.get(build.start, []))
     out: list[Target] = []
+    errors: list[ScanError] = []
     for block in packer.items(root.get("source")):
         for type_key, named in block.pairs():
             kind = str(type_key.value)
@@ -741,8 +900,37 @@ def _hcl_json(shown: str, data: bytes) -> tuple[list[Target], list[ScanError]]:
                 name = str(name_key.value)
                 header = loc.node_span(name_key)
                 runs = tuple(by_source.get(f"{kind}.{name}", []))
-                out += _json_target(loc, values, kind, f"source.{kind}.{name}", body, header, runs)
-    return out, []
+                address = f"source.{kind}.{name}"
+                with watch_duplicates() as read_twice:
+                    found = _json_target(loc, values, kind, address, body, header, runs)
+                if _ambiguous(loc, address, read_twice, errors, _HCL_JSON_DUPLICATE):
+                    continue
+                out += found
+    return out, errors
+
+
+_HCL_JSON_DUPLICATE = "packer rejects a property written twice in an HCL JSON object"
+_LEGACY_DUPLICATE = (
+    "packer's JSON reader (Go encoding/json) takes the last value, which is hard to see: keep one"
+)
+
+
+def _ambiguous(
+    loc: Locator, address: str, read_twice: list[DNode], errors: list[ScanError], why: str
+) -> bool:
+    """A key written twice in a mapping read for a target: an error at the second key (one
+    per mapping), and the target is not evaluated, as a CloudFormation template's resource."""
+    for mapping in read_twice:
+        dup = mapping.dup
+        if dup is None:
+            continue
+        at = loc.node_span(dup)
+        error = ScanError(
+            loc.path, at.line, at.column, f"duplicate key {dup.value!r} in {address}: {why}"
+        )
+        if error not in errors:
+            errors.append(error)
+    return bool(read_twice)
 
 
 def legacy_targets(
@@ -762,6 +950,7 @@ def legacy_targets(
         defaults = {str(k.value): v for k, v in variables.pairs()}
     values = _JsonValues(loc, defaults, _USER_VAR, "variables.")
     out: list[Target] = []
+    errors: list[ScanError] = []
     for builder in builders.items:
         if builder.kind != MAP:
             continue
@@ -772,5 +961,9 @@ def legacy_targets(
         name_node = builder.get("name")
         name = str(name_node.value) if name_node is not None and name_node.kind == SCALAR else kind
         header = loc.span(key.start, kind_node.end)
-        out += _json_target(loc, values, kind, name, builder, header, tuple(payloads))
-    return out, []
+        with watch_duplicates() as read_twice:
+            found = _json_target(loc, values, kind, name, builder, header, tuple(payloads))
+        if _ambiguous(loc, name, read_twice, errors, _LEGACY_DUPLICATE):
+            continue
+        out += found
+    return out, errors

@@ -16,7 +16,9 @@ SDK (:func:`worth`): a Kubernetes manifest or a CI workflow costs a few byte sea
 
 from __future__ import annotations
 
+import re
 import shlex
+from typing import NamedTuple
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
 from imds_iac_checks.formats.pieces import Builder, whole_file, yaml_scalar
@@ -33,8 +35,9 @@ PLAY_TASKS = ("pre_tasks", "tasks", "post_tasks", "handlers")
 PLAY_KEYS = frozenset(("hosts", "tasks", "roles", "pre_tasks", "post_tasks", "handlers"))
 _JINJA = r"(?s)\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}"
 TOKEN_HEADER = "x-aws-ec2-metadata-token"
-# Tasks nested in blocks deeper than this are not read (a hostile file's nesting).
+# Tasks nested in blocks deeper than this are not read (a hostile file's nesting): a scan error.
 MAX_DEPTH = 32
+TOO_DEEP = f"blocks nested more than {MAX_DEPTH} deep: the tasks inside are not read"
 _WHAT = "Ansible task"
 
 
@@ -64,7 +67,7 @@ def payloads(shown: str, data: bytes) -> tuple[list[Payload], list[ScanError]]:
     read = parsed(data)
     if read is None:
         return [], []
-    text, roots = read
+    text, roots = read.text, read.roots
     reader = _Ansible(Locator(shown, text))
     for root in roots:
         if root.kind != SEQ:
@@ -77,28 +80,220 @@ def payloads(shown: str, data: bytes) -> tuple[list[Payload], list[ScanError]]:
                     reader.tasks(item.get(key), 0)
             else:
                 reader.task(item, 0)
-    return reader.out, []
+    return reader.out, reader.errors
 
 
 # The last file parsed, by the identity of its bytes: formats/ansible.py reads the targets of the
 # file whose payloads are read here (formats/data.py asks both), and it is parsed once.
-_PARSED: list[tuple[bytes, tuple[str, list[DNode]] | None]] = []
+_PARSED: list[tuple[bytes, Parsed | DocError]] = []
 
 
-def parsed(data: bytes) -> tuple[str, list[DNode]] | None:
+class Parsed(NamedTuple):
+    """A YAML file as Ansible loads it: YAML merge keys (``<<: *name``) applied in place, as
+    PyYAML does (keys written in the mapping win, then the merged mappings in their order). For
+    each value a merge brought into a mapping, ``merged_from`` lists the mappings it came from;
+    ``aliased`` holds the nodes an alias uses more than once (an anchor used elsewhere)."""
+
+    text: str
+    roots: list[DNode]
+    merged_from: dict[int, list[DNode]]
+    aliased: frozenset[int]
+    # The first merge key (``<<``) written in each mapping that had one, by the mapping's id.
+    merge_keys: dict[int, DNode]
+
+    def shared(self, nodes: tuple[DNode | None, ...]) -> DNode | None:
+        """The anchored node through which the last of ``nodes`` (a path, outermost first) is
+        written where other places use it too, if any."""
+        for node in nodes:
+            if node is None:
+                continue
+            if id(node) in self.aliased:
+                return node
+            for source in self.merged_from.get(id(node), ()):
+                if id(source) in self.aliased:
+                    return source
+        return None
+
+    def anchor(self, node: DNode) -> str:
+        """The name of the anchor written at ``node`` ("" when none is)."""
+        match = _ANCHOR.match(self.text, node.start)
+        return match.group(1) if match else ""
+
+
+_ANCHOR = re.compile(r"(?:![^\s]*[ \t]+)?&([^\s,\[\]{}]+)")
+
+
+def parsed(data: bytes) -> Parsed | None:
     """The text and YAML documents of ``data`` (None: not valid YAML), parsed once for the
     readers of one file."""
+    read = parse_result(data)
+    return None if isinstance(read, DocError) else read
+
+
+def parse_result(data: bytes) -> Parsed | DocError:
+    """:func:`parsed`, or why ``data`` cannot be read (not text, not YAML, a merge key whose
+    value is no mapping)."""
     if _PARSED and _PARSED[0][0] is data:
         return _PARSED[0][1]
     from imds_iac_checks.formats.doc import parse_yaml
 
+    read: Parsed | DocError
     try:
         text = decode(data)
-        read: tuple[str, list[DNode]] | None = (text, parse_yaml(text))
-    except DocError:
-        read = None
+        roots = parse_yaml(text)
+        aliased: frozenset[int] = frozenset()
+        if "*" in text:
+            aliased = _aliased(roots)
+            _repair_ends(roots, text)
+        merged_from: dict[int, list[DNode]] = {}
+        merge_keys: dict[int, DNode] = {}
+        if "<<" in text:
+            _merge(roots, merged_from, merge_keys)
+        read = Parsed(text, roots, merged_from, aliased, merge_keys)
+    except DocError as exc:
+        read = exc
     _PARSED[:] = [(data, read)]
     return read
+
+
+def _children(node: DNode) -> list[DNode]:
+    if node.kind == SEQ:
+        return list(node.items)
+    if node.kind == MAP:
+        return [v for _, v in node.items]
+    return []
+
+
+def _aliased(roots: list[DNode]) -> frozenset[int]:
+    """The nodes more than one place refers to (an anchor that aliases use), each visited once
+    (an alias bomb costs its size on disk)."""
+    count: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for child in _children(node):
+            seen = count.get(id(child), 0)
+            count[id(child)] = seen + 1
+            if not seen:
+                stack.append(child)
+    return frozenset(key for key, n in count.items() if n > 1)
+
+
+_ALIAS = re.compile(r"[ \t]*(?::[ \t]*|-[ \t]+)?\*[^\s,\[\]{}]+")
+
+
+def _repair_ends(roots: list[DNode], text: str) -> None:
+    """A block mapping or sequence whose last value is an alias ends, as parsed, where the
+    anchored node ends (elsewhere in the file): end it after the alias (``<<: *imds``), so that
+    a task's span covers its lines. Children first, each node once."""
+    done: set[int] = set()
+    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done or node.kind == SCALAR:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in done)
+            continue
+        done.add(id(node))
+        if not node.items:
+            continue
+        if node.kind == MAP:
+            key, last = node.items[-1]
+            after = key.end
+        else:
+            last = node.items[-1]
+            previous = node.items[-2] if len(node.items) > 1 else None
+            after = (
+                previous.end
+                if previous is not None and previous.start >= node.start
+                else node.start
+            )
+        if last.start >= after:  # written here: the end its own end (repaired) gives
+            node.end = max(node.end, last.end)
+            continue
+        if node.end > after:
+            continue  # a flow collection, ended by its bracket
+        pattern = _ALIAS if node.kind == MAP else _NEXT_ALIAS
+        match = pattern.match(text, after)
+        if match is not None:
+            node.end = max(node.start, match.end())
+
+
+_NEXT_ALIAS = re.compile(r"[^*]*\*[^\s,\[\]{}]+")
+
+
+def _is_merge(key: DNode) -> bool:
+    return key.kind == SCALAR and key.value == "<<" and not key.quoted and key.tag is None
+
+
+# How many key/value pairs merge keys may bring in, in all, per file (a hostile file that merges
+# a large mapping into many mappings would cost their product).
+MAX_MERGED = 1_000_000
+
+
+def _merge(
+    roots: list[DNode], merged_from: dict[int, list[DNode]], merge_keys: dict[int, DNode]
+) -> None:
+    """Apply the merge keys of every mapping, sources before the mappings that merge them (each
+    mapping once). Raises DocError for a merge key whose value is no mapping (Ansible cannot
+    load the file), or past :data:`MAX_MERGED`."""
+    budget = [MAX_MERGED]
+    done: set[int] = set()
+    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done or node.kind == SCALAR:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in done)
+            continue
+        done.add(id(node))
+        if node.kind == MAP and any(_is_merge(k) for k, _ in node.items):
+            merge_keys[id(node)] = next(k for k, _ in node.items if _is_merge(k))
+            _flatten(node, merged_from, budget)
+
+
+def _identity(key: DNode) -> object:
+    return (type(key.value), key.value) if key.kind == SCALAR else id(key)
+
+
+def _flatten(node: DNode, merged_from: dict[int, list[DNode]], budget: list[int]) -> None:
+    """PyYAML's flatten_mapping: the merged mappings' pairs (a list's later mappings first),
+    then the pairs written; the last of each key wins. Kept: the pairs written (a key written
+    twice stays an error), then each merged key not written, once."""
+    merged: list[tuple[DNode, DNode, DNode]] = []
+    for key, value in node.items:
+        if not _is_merge(key):
+            continue
+        if value.kind == MAP:
+            sources = [value]
+        elif value.kind == SEQ and all(item.kind == MAP for item in value.items):
+            sources = list(reversed(value.items))
+        else:
+            raise DocError(
+                "expected a mapping or a list of mappings for merging (<<)", max(value.start, 0)
+            )
+        for source in sources:
+            budget[0] -= len(source.items)
+            if budget[0] < 0:
+                raise DocError(
+                    f"merge keys bring in more than {MAX_MERGED:,} keys: not read", key.start
+                )
+            merged += [(k, v, source) for k, v in source.items]
+    written = [(k, v) for k, v in node.items if not _is_merge(k)]
+    taken = {_identity(k) for k, _ in written}
+    extra: list[tuple[DNode, DNode]] = []
+    for key, value, source in reversed(merged):
+        name = _identity(key)
+        if name in taken:
+            continue
+        taken.add(name)
+        extra.append((key, value))
+        merged_from.setdefault(id(value), []).append(source)
+    node.items = written + extra[::-1]
 
 
 def _module(task: DNode) -> tuple[str, DNode] | None:
@@ -116,15 +311,20 @@ class _Ansible:
     def __init__(self, loc: Locator) -> None:
         self.loc = loc
         self.out: list[Payload] = []
+        self.errors: list[ScanError] = []
 
     def tasks(self, node: DNode | None, depth: int) -> None:
-        if node is None or node.kind != SEQ or depth > MAX_DEPTH:
+        if node is None or node.kind != SEQ:
             return
         for item in node.items:
             if item.kind == MAP:
                 self.task(item, depth + 1)
 
     def task(self, task: DNode, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            if not self.errors:  # once per file
+                self.errors.append(too_deep(self.loc, task))
+            return
         if task.get("block") is not None:
             for key in ("block", "rescue", "always"):
                 self.tasks(task.get(key), depth)
@@ -206,6 +406,13 @@ class _Ansible:
             return
         what = f"Ansible {name} task"
         self.out.append(b.payload(span, what, "ansible-uri", holes=_JINJA))
+
+
+def too_deep(loc: Locator, task: DNode) -> ScanError:
+    """The error at a task nested in blocks deeper than :data:`MAX_DEPTH` (formats/ansible.py
+    reports the same one: the scan reports it once)."""
+    line, column, _ = loc.position(task.start)
+    return ScanError(loc.path, line, column, TOO_DEEP)
 
 
 def free_form(text: str) -> dict[str, str]:

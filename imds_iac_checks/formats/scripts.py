@@ -120,6 +120,12 @@ def targets(
     return found, errors
 
 
+def declares_targets(suffix: str, syntax: str) -> bool:
+    """Whether code files of this kind (``formats.FILE_KINDS``) are read for the instances
+    they launch (Packer templates, CDK apps), not only for the code they run."""
+    return any(suffix in matches or syntax in matches for matches, _ in _TARGET_READERS)
+
+
 # (suffixes or syntaxes of formats.FILE_KINDS, the module that reads targets from such files).
 _TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".pkr.hcl", ".pkr.json"), "imds_iac_checks.formats.packer_targets"),

@@ -25,7 +25,6 @@ from imds_iac_checks.model import (
     IMDS_SUPPORT,
     SAFE,
     TOKENS,
-    UNREAD_USER_DATA,
     UNSAFE,
     Finding,
     Hazard,
@@ -181,7 +180,9 @@ def finding(
     fix, note = applicability(target, value) if fixable and rule.fix is not None else (None, None)
     if fix is not None and target.blocked_by and _requires_tokens(rule, setting):
         # Code on these instances still calls IMDSv1: requiring tokens would break it.
-        fix, note = UNSAFE, _blocked_note(target.blocked_by)
+        fix, note = UNSAFE, f"{BREAKS} {_calls(target.blocked_by)}; fix that first"
+    elif fix == SAFE and target.fix_unsafe and _requires_tokens(rule, setting):
+        fix, note = UNSAFE, target.fix_unsafe
     label = target.address
     if target.instances is not None:
         many = f"{target.instances:,}" if target.instances < 10**15 else "more than 10^15"
@@ -215,17 +216,6 @@ def _requires_tokens(rule: Rule, setting: str | None) -> bool:
     if setting in (TOKENS, IMDS_SUPPORT):  # an IMDSv2-only AMI's instances require tokens
         return True
     return setting is None and rule.fix is not None and rule.fix.adds_block
-
-
-def _blocked_note(places: tuple[str, ...]) -> str:
-    """Why requiring tokens is unsafe: the IMDSv1 calls found, or user data not read."""
-    unread = [p for p in places if f"({UNREAD_USER_DATA}: " in p]
-    calls = tuple(p for p in places if p not in unread)
-    if not unread:
-        return f"{BREAKS} {_calls(calls)}; fix that first"
-    note = f"{BREAKS} {_calls(calls)}, and " if calls else f"{BREAKS} "
-    shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
-    return note + f"calls the user data may make ({shown}); check it first"
 
 
 def _calls(places: tuple[str, ...]) -> str:
@@ -315,6 +305,8 @@ def applicability(target: Target, value: Value | None) -> tuple[str | None, str 
     """
     if target.recorded_state:
         return None, None
+    if target.no_fix:
+        return None, target.no_fix
     if value is None:
         return "safe", None
     decision = value.decision

@@ -44,7 +44,7 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
                     fixable=False,
                     setting=key,
                 )
-            elif value.problem:
+            elif value.problem and value.value is None:  # a literal that is no valid value
                 yield finding(
                     RULE,
                     target,

@@ -65,11 +65,16 @@ def check(target: Target, ctx: Context) -> Iterator[Finding]:
     for value in values:
         if not value.known or value.value == REQUIRED:
             continue
-        if value.value is None:
+        todo = remedy(value, field, good)
+        if value.problem and ENDPOINT in target.spec.fields:
+            # Another setting decides the tokens (Packer's "disabled" endpoint sends none).
+            what = f"{value.problem}{where(value)}"
+            endpoint = target.field(ENDPOINT)
+            todo = f"set {endpoint} to {target.spec.suggest[ENDPOINT]} and {field} to {good}"
+        elif value.value is None:
             what = f"{field} is not set{where(value)}, so IMDSv1 stays allowed"
         else:
             what = f"{field} is {show(value.raw)}{where(value)}"
-        todo = remedy(value, field, good)
         yield finding(
             RULE,
             target,

@@ -19,16 +19,3 @@ source "amazon-ebs" "app" {
     http_put_response_hop_limit = var.hop_limit # imds-expect: IMDS004@35
   }
 }
-
-source "amazon-ebs" "off" {
-  ami_name      = "off-{{timestamp}}"
-  instance_type = "t3.micro"
-  source_ami    = "ami-0123456789abcdef0"
-  ssh_username  = "ec2-user"
-  imds_support  = "v2.0"
-
-  metadata_options {
-    http_endpoint = "disabled" # imds-expect: IMDS004@21
-    http_tokens   = "required"
-  }
-}
