@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -480,3 +482,47 @@ def test_yaml_11_booleans_as_cloudformation_reads_them() -> None:
               DisableIMDSV1: Off
         """
     assert rules("t.yaml", template) == [("IMDS002", "Quoted", 10), ("IMDS002", "Off", 14)]
+
+
+def test_target_readers_of_other_tools_are_not_imported_for_files_that_are_not_theirs(
+    tmp_path: Path,
+) -> None:
+    """A GitHub workflow and a plain Python script name no EC2 module, Karpenter, eksctl, CDK
+    or Packer source: their readers' modules are never imported (a byte search decides), so a
+    pre-commit run on such files pays no import. A CDK app imports the CDK reader."""
+    import subprocess
+    import sys
+
+    (tmp_path / "ci.yml").write_text(
+        "name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: make test\n"
+    )
+    (tmp_path / "tool.py").write_text("import json\n\nprint(json.dumps({'ok': True}))\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "stack.py").write_text(
+        "from aws_cdk import Stack\nfrom aws_cdk import aws_ec2 as ec2\n\n\n"
+        "class Web(Stack):\n    pass\n"
+    )
+    probe = (
+        "import sys\nfrom imds_iac_checks.cli import main\n"
+        "try:\n    main(['check', '--exit-zero', '-q', *sys.argv[1:]])\nexcept SystemExit:\n"
+        "    pass\n"
+        "names = ('ansible', 'kubernetes', 'eksctl', 'cdk', 'packer_targets')\n"
+        "print(sorted(n for n in names if 'imds_iac_checks.formats.' + n in sys.modules))\n"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+
+    def loaded(*paths: Path) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", probe, *map(str, paths)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": root, "IMDS_IAC_JOBS": "1"},
+            check=True,
+        )
+        return run.stdout.strip().splitlines()[-1]
+
+    assert loaded(tmp_path / "ci.yml", tmp_path / "tool.py") == "[]"
+    assert loaded(app / "stack.py") == "['cdk']"

@@ -132,7 +132,9 @@ def _code(
     their payloads (formats/playbooks.py), parsed only when its bytes may hold one."""
     found: list[Target] = []
     errors: list[ScanError] = []
-    for module in _YAML_TARGETS:
+    for first, module in _YAML_TARGETS:
+        if not any(marker in data for marker in first):
+            continue  # not the reader's: its module is not even imported
         reader = import_module(module)
         if reader.worth(data):
             # A reader that reads other files (an Ansible role's variables) gets where this
@@ -153,11 +155,13 @@ def _code(
 
 
 # Modules that read targets from YAML that is no CloudFormation template, each with
-# ``worth(data) -> bool`` and ``targets(path, data) -> (targets, errors)``.
-_YAML_TARGETS: tuple[str, ...] = (
-    "imds_iac_checks.formats.ansible",
-    "imds_iac_checks.formats.kubernetes",
-    "imds_iac_checks.formats.eksctl",
+# ``worth(data) -> bool`` and ``targets(path, data) -> (targets, errors)``, and the bytes one of
+# which a file must hold for the module to be imported at all (what its ``worth`` requires: most
+# YAML files of a tree, and a pre-commit run on one, pay a byte search, not an import).
+_YAML_TARGETS: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"ec2",), "imds_iac_checks.formats.ansible"),
+    ((b"EC2NodeClass", b"AWSNodeTemplate"), "imds_iac_checks.formats.kubernetes"),
+    ((b"eksctl.io/",), "imds_iac_checks.formats.eksctl"),
 )
 
 

@@ -110,8 +110,10 @@ def targets(
         return [], []
     found: list[Target] = []
     errors: list[ScanError] = []
-    for matches, module in _TARGET_READERS:
+    for matches, first, module in _TARGET_READERS:
         if kind.suffix in matches or kind.syntax in matches:
+            if not any(marker in data for marker in first):
+                continue  # not the reader's: its module is not even imported
             reader = import_module(module)
             if reader.worth(data):
                 more, errs = reader.targets(shown, data, origin=origin, files=files)
@@ -123,13 +125,19 @@ def targets(
 def declares_targets(suffix: str, syntax: str) -> bool:
     """Whether code files of this kind (``formats.FILE_KINDS``) are read for the instances
     they launch (Packer templates, CDK apps), not only for the code they run."""
-    return any(suffix in matches or syntax in matches for matches, _ in _TARGET_READERS)
+    return any(suffix in matches or syntax in matches for matches, _, _ in _TARGET_READERS)
 
 
-# (suffixes or syntaxes of formats.FILE_KINDS, the module that reads targets from such files).
-_TARGET_READERS: tuple[tuple[tuple[str, ...], str], ...] = (
-    ((".pkr.hcl", ".pkr.json"), "imds_iac_checks.formats.packer_targets"),
-    (("python", "javascript"), "imds_iac_checks.formats.cdk"),
+# (suffixes or syntaxes of formats.FILE_KINDS, the bytes one of which a file must hold for the
+# module to be imported at all (what its ``worth`` requires: most .py and .ts files are no CDK
+# app), the module that reads targets from such files).
+_TARGET_READERS: tuple[tuple[tuple[str, ...], tuple[bytes, ...], str], ...] = (
+    ((".pkr.hcl", ".pkr.json"), (b"amazon-",), "imds_iac_checks.formats.packer_targets"),
+    (
+        ("python", "javascript"),
+        (b"aws-cdk-lib", b"@aws-cdk/", b"aws_cdk"),
+        "imds_iac_checks.formats.cdk",
+    ),
 )
 
 
