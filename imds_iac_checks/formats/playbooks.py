@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, decode
@@ -164,6 +165,23 @@ def _children(node: DNode) -> list[DNode]:
     return []
 
 
+def _post_order(roots: list[DNode]) -> Iterator[DNode]:
+    """Every mapping and sequence under ``roots``, children before their parent, each once
+    (a node that aliases share is visited once: an alias bomb costs its size on disk)."""
+    done: set[int] = set()
+    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in done or node.kind == SCALAR:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in done)
+            continue
+        done.add(id(node))
+        yield node
+
+
 def _aliased(roots: list[DNode]) -> frozenset[int]:
     """The nodes more than one place refers to (an anchor that aliases use), each visited once
     (an alias bomb costs its size on disk)."""
@@ -186,17 +204,7 @@ def _repair_ends(roots: list[DNode], text: str) -> None:
     """A block mapping or sequence whose last value is an alias ends, as parsed, where the
     anchored node ends (elsewhere in the file): end it after the alias (``<<: *imds``), so that
     a task's span covers its lines. Children first, each node once."""
-    done: set[int] = set()
-    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in done or node.kind == SCALAR:
-            continue
-        if not ready:
-            stack.append((node, True))
-            stack.extend((c, False) for c in _children(node) if id(c) not in done)
-            continue
-        done.add(id(node))
+    for node in _post_order(roots):
         if not node.items:
             continue
         if node.kind == MAP:
@@ -240,17 +248,7 @@ def _merge(
     mapping once). Raises DocError for a merge key whose value is no mapping (Ansible cannot
     load the file), or past :data:`MAX_MERGED`."""
     budget = [MAX_MERGED]
-    done: set[int] = set()
-    stack: list[tuple[DNode, bool]] = [(root, False) for root in roots]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in done or node.kind == SCALAR:
-            continue
-        if not ready:
-            stack.append((node, True))
-            stack.extend((c, False) for c in _children(node) if id(c) not in done)
-            continue
-        done.add(id(node))
+    for node in _post_order(roots):
         if node.kind == MAP and any(_is_merge(k) for k, _ in node.items):
             merge_keys[id(node)] = next(k for k, _ in node.items if _is_merge(k))
             _flatten(node, merged_from, budget)
