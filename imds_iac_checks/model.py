@@ -837,3 +837,85 @@ class Parameters(dict[str, str]):
     def give(self, name: str, value: str, origin: str) -> None:
         self[name] = value
         self.origins[name] = origin
+
+
+# --- guardrail policies (service control policies, IAM policy documents) ----------------------
+#
+# An organisation keeps IMDSv1 out for good with policies: a service control policy that denies
+# launches unless tokens are required, credentials delivered by IMDSv1, changes of the options.
+# Those policies are code too. Adapters (formats/policy*.py) read each policy document wherever
+# it is written (a JSON file, a Terraform ``aws_organizations_policy`` or
+# ``data.aws_iam_policy_document``, a CloudFormation ``AWS::Organizations::Policy``) into a
+# :class:`Policy`: its statements, every scalar of them with where it is written. Rules that
+# judge policies (``Rule.policy``) read these, never syntax; their fixes replace written scalars
+# (:attr:`Written.edit`) or apply an edit the adapter prepared (``Statement.add_effect``).
+
+
+class Written(NamedTuple):
+    """One scalar of a policy as written: ``value`` (None when it could not be evaluated:
+    ``expression`` is then the text written), ``span`` where it is written (the whole token,
+    quotes included: where a finding points), and ``edit``, the span whose bytes, replaced with
+    plain text (letters, digits and ``:*/._-``), write that text as the scalar's new value
+    (inside the quotes of a string); None when no edit can be made there (an escape in the
+    text, an expression)."""
+
+    value: str | None
+    span: Span
+    edit: Span | None = None
+    expression: str = ""
+
+
+class Condition(NamedTuple):
+    """One condition of a statement: ``{"<operator>": {"<key>": [<values>]}}`` (in
+    ``aws_iam_policy_document``: ``condition { test, variable, values }``)."""
+
+    operator: Written
+    key: Written
+    values: tuple[Written, ...]
+    # The values could not all be read (a variable list, a ``dynamic`` block): why.
+    unknown: str = ""
+
+
+class Statement(NamedTuple):
+    """One statement of a policy. Lists are as written (a single string is a list of one);
+    ``not_action`` / ``not_resource``: the statement writes ``NotAction`` / ``NotResource``.
+    ``effect`` None: no effect is written, and ``default_effect`` applies ("Allow" in
+    ``aws_iam_policy_document``; "" where a policy without one is invalid). ``add_effect`` is
+    the edit, as ``(path, start, end, new bytes)``, that writes ``Deny`` as the effect where
+    none is written (None: none can be made)."""
+
+    span: Span
+    sid: str
+    effect: Written | None
+    actions: tuple[Written, ...]
+    resources: tuple[Written, ...]
+    conditions: tuple[Condition, ...]
+    not_action: bool = False
+    not_resource: bool = False
+    default_effect: str = ""
+    add_effect: tuple[str, int, int, bytes] | None = None
+    # A part that could not be read (a ``dynamic "statement"``, a statement made by a function):
+    # what it is. A rule says it could not judge it rather than pass it.
+    unknown: str = ""
+    # Where the statement sits in an ``aws_iam_policy_document`` (its ``statement`` block) or a
+    # document: the address a finding names (``data.aws_iam_policy_document.scp statement 2``).
+    label: str = ""
+
+
+class Policy(NamedTuple):
+    """A policy document as written: its statements and where it is.
+
+    ``address`` names it as a person finds it (``aws_organizations_policy.imds``, the logical
+    id ``ImdsGuardrail``, or the file for a document on its own); ``what`` says what it is
+    ("service control policy", "policy document"); ``type`` the policy type declared
+    (``SERVICE_CONTROL_POLICY``, ``RESOURCE_CONTROL_POLICY``, "" when not said). ``no_fix``:
+    why no edit may be made to it (a plan or other recorded state)."""
+
+    address: str
+    path: str
+    span: Span
+    what: str
+    format: str
+    statements: tuple[Statement, ...]
+    type: str = ""
+    no_fix: str = ""

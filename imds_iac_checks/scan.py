@@ -26,6 +26,7 @@ from imds_iac_checks.model import (
     Hazard,
     Host,
     Payload,
+    Policy,
     ScanError,
     Span,
     Target,
@@ -287,6 +288,8 @@ def scan(
     # Module calls are found in the bytes before any parse; the bytes are kept for the parse
     # (and a forked worker inherits them), so each file is read once.
     callers = graph.count_callers(modules, files)
+    # Guardrail policies in the Terraform directories (read while their bytes are at hand).
+    policies, policy_targets = _terraform_policies(modules, named.modules, files, errors)
     # Terragrunt units first: the module a unit names is evaluated with the unit's inputs, and
     # a scanned directory that a unit evaluates is not evaluated again as a root of its own.
     unit_found: list[Target] = []
@@ -363,6 +366,9 @@ def scan(
             targets += 1
             scope = os.path.dirname(absolute) if target.format == "terraform" else absolute
             groups.setdefault((target.format, scope, None, ()), []).append((target, ctx, rules))
+    for result in parsed:
+        policies += result.policies
+    found += policy_targets
     for target in found:
         shown = target.path
         known = file_settings.get(shown)
@@ -408,6 +414,8 @@ def scan(
                 audited[tf.shown] = file_settings[tf.shown][1]
     if hazards:
         findings += _judge_hazards(hazards, resolver, cwd)
+    if policies:
+        findings += _judge_policies(policies, resolver, cwd)
     reached = call_chains(
         [*found, *(target for _, target in named_found)] if named_found else found
     )
@@ -1012,6 +1020,83 @@ def _judge_hazards(hazards: list[Hazard], resolver: Resolver, cwd: str) -> list[
     return out
 
 
+def _terraform_policies(
+    modules: "dict[str, list[TfFile]]",
+    named: "dict[str, list[TfFile]]",
+    files: source.Files,
+    errors: list[ScanError],
+) -> tuple[list[Policy], list[Target]]:
+    """The guardrail policies written in the scanned Terraform directories (and the account
+    defaults their EC2 declarative policies set, as targets): a directory is read when one of
+    its files names what a guardrail reads (a byte search)."""
+    policies: list[Policy] = []
+    targets: list[Target] = []
+    for directory in sorted({*modules, *named}):
+        listing = [*modules.get(directory, ()), *named.get(directory, ())]
+        contents: list[tuple[str, str, bytes]] = []
+        for tf in sorted(listing, key=lambda tf: tf.shown):
+            try:
+                contents.append((tf.path, tf.shown, files.read(tf.path)))
+            except OSError:
+                continue  # the module's evaluation reports it
+        if not any(_policy_worth(data) for _, _, data in contents):
+            continue
+        try:
+            from imds_iac_checks.formats import policy
+
+            found, made, errs = policy.read_terraform(contents)
+        except Exception as exc:  # a defect costs the directory's policies, not the scan
+            message = f"internal error while reading policies: {type(exc).__name__}: {exc}"
+            errors.append(ScanError(contents[0][1], 0, 0, message))
+            continue
+        policies += found
+        targets += made
+        errors.extend(errs)
+    return policies, targets
+
+
+def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> list[Finding]:
+    """The findings of the rules that judge guardrail policies (``Rule.policy``), each policy
+    with the options of its file (the hop limit a guardrail must not exceed)."""
+    judges = [rule for rule in REGISTRY.values() if rule.policy is not None]
+    out: list[Finding] = []
+    settings_of: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
+    for policy in policies:
+        if policy.path not in settings_of:
+            settings_of[policy.path] = _path_settings(resolver, cwd, policy.path)
+        setting = settings_of[policy.path]
+        if setting is None:
+            continue
+        ctx, enabled = setting
+        for rule in judges:
+            if rule.id not in enabled:
+                continue
+            assert rule.policy is not None
+            try:
+                out.extend(rule.policy(policy, ctx))
+            except Exception as exc:  # a defect costs this policy, not the scan
+                rule_failed = unevaluable()
+                body = (
+                    f"could not be evaluated: internal error in {rule.id}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                out.append(
+                    Finding(
+                        rule_id=rule_failed.id,
+                        severity=rule_failed.severity,
+                        message=f"[{policy.address}] {body}",
+                        path=policy.path,
+                        span=policy.span,
+                        resource=policy.address,
+                        kind=policy.what,
+                        fixable=False,
+                        label=policy.address,
+                        body=body,
+                    )
+                )
+    return out
+
+
 def _hazard_failed(hazard: Hazard, rule_id: str, exc: Exception) -> Finding:
     rule = unevaluable()
     body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
@@ -1096,6 +1181,16 @@ def _parse_data(
     except Exception as exc:  # an adapter bug must not end the scan of the other files
         error = ScanError(shown, 0, 0, f"internal error: {type(exc).__name__}: {exc}")
         return DataResult([], [error], 1)
+    policies: tuple[Policy, ...] = ()
+    if _policy_worth(data):
+        try:
+            from imds_iac_checks.formats import policy
+
+            read, more_targets, more_errors = policy.read_data(shown, data, origin=path)
+            policies, found, errs = tuple(read), found + more_targets, errs + more_errors
+        except Exception as exc:  # a defect costs the file's policies, not the scan
+            message = f"internal error while reading policies: {type(exc).__name__}: {exc}"
+            errs = [*errs, ScanError(shown, 0, 0, message)]
     hazards: list[Hazard] = []
     for payload in payloads:
         try:
@@ -1104,7 +1199,23 @@ def _parse_data(
             where = payload.span
             message = f"internal error while reading {payload.what}: {type(exc).__name__}: {exc}"
             errs.append(ScanError(where.path or shown, where.line, where.column, message))
-    return DataResult(found, errs, 1, tuple(hazards))
+    return DataResult(found, errs, 1, tuple(hazards), policies)
+
+
+def _policy_worth(data: bytes) -> bool:
+    """A byte search before the policy reader is imported (see formats.policy.MARKERS)."""
+    lowered = data.lower()
+    return any(marker in lowered for marker in _POLICY_MARKERS)
+
+
+# formats.policy.MARKERS, kept here so that a scan without guardrails never imports it (a test
+# checks that both say the same).
+_POLICY_MARKERS = (
+    b"ec2:metadatahttp",
+    b"ec2:roledelivery",
+    b"modifyinstancemetadataoptions",
+    b"instance_metadata_defaults",
+)
 
 
 # What reads each kind of file that holds code run on instances (formats.FILE_KINDS
@@ -1261,6 +1372,8 @@ class DataResult(NamedTuple):
     errors: list[ScanError]
     read: int
     hazards: tuple[Hazard, ...] = ()
+    # The guardrail policies the file holds (see formats/policy.py).
+    policies: tuple[Policy, ...] = ()
 
 
 class RootResult(NamedTuple):

@@ -98,7 +98,8 @@ def run(
     for finding in before.findings:
         if REGISTRY[finding.rule_id].audit is not None:
             continue  # planned above
-        if finding.edits or REGISTRY[finding.rule_id].hazard is not None:
+        rule = REGISTRY[finding.rule_id]
+        if finding.edits or rule.hazard is not None or rule.policy is not None:
             hazard_plan = _hazard_plan(finding, unsafe, shared, scope, not_fixed)
             if hazard_plan is not None:
                 planned.append(hazard_plan)
@@ -230,8 +231,9 @@ def _hazard_plan(
     scope: _Scope,
     not_fixed: dict[Finding, str],
 ) -> Planned | None:
-    """The fix of a finding on code that runs on instances: the byte-range edits its analyser
-    planned (see :class:`~imds_iac_checks.model.Hazard`), always unsafe."""
+    """The fix of a finding on code that runs on instances (the byte-range edits its analyser
+    planned, see :class:`~imds_iac_checks.model.Hazard`) or on a guardrail policy (the edits
+    its rule planned): always unsafe."""
     why = _why_not(finding, None, unsafe, shared)
     if why is None and not finding.edits:
         why = "no automatic fix"
@@ -242,8 +244,12 @@ def _hazard_plan(
         return None
     path = finding.edits[0][0]
     edits = tuple(Edit(start, end, text) for _, start, end, text in finding.edits)
-    change = finding.fix_note or "rewrites the call"
-    plan = Planned(finding, path, edits, f"{change} (unsafe: changes what the code does)", "unsafe")
+    if REGISTRY[finding.rule_id].policy is not None:
+        change = finding.fix_note or "corrects the statement"
+        why = "the policy then denies requests it lets through today: try it on a test OU first"
+    else:
+        change, why = finding.fix_note or "rewrites the call", "changes what the code does"
+    plan = Planned(finding, path, edits, f"{change} (unsafe: {why})", "unsafe")
     try:
         scope.check(plan)
     except NoFix as exc:

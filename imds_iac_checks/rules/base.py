@@ -29,8 +29,10 @@ from imds_iac_checks.model import (
     Finding,
     Hazard,
     LinkKind,
+    Policy,
     Scalar,
     Span,
+    Statement,
     Target,
     Value,
     fix_safety,
@@ -100,6 +102,7 @@ class Suppression(NamedTuple):
 
 Audit = Callable[[Suppression], Iterable[Finding]]
 HazardCheck = Callable[[Hazard, Context], Iterable[Finding]]
+PolicyCheck = Callable[[Policy, Context], Iterable[Finding]]
 
 
 class Rule(NamedTuple):
@@ -139,6 +142,11 @@ class Rule(NamedTuple):
     # hazard once, with every instance it runs on). ``kinds``: the Hazard kinds it judges.
     hazard: HazardCheck | None = None
     kinds: tuple[str, ...] = ()
+    # A rule that judges guardrail policies (see :class:`~imds_iac_checks.model.Policy`) rather
+    # than targets: its ``check`` finds nothing on a target, and ``policy`` is called once per
+    # policy document the scan read. Its fixes are the edits its findings carry (always unsafe:
+    # they change what the organisation denies).
+    policy: PolicyCheck | None = None
     # How reports count the rule's findings, singular and plural ("IMDSv1 call", "IMDSv1
     # calls"); None: "<name> finding(s)".
     noun: tuple[str, str] | None = None
@@ -277,6 +285,47 @@ def hazard_finding(
         body=message,
         help=help,
         edits=hazard.edits,
+    )
+
+
+def policy_finding(
+    rule: Rule,
+    policy: Policy,
+    statement: Statement | None,
+    span: Span,
+    message: str,
+    *,
+    edits: tuple[tuple[str, int, int, bytes], ...] = (),
+    change: str = "",
+    no_fix: str = "",
+    help: str | None = None,
+    severity: str | None = None,
+) -> Finding:
+    """A finding of ``rule`` (one with a ``policy`` check) on ``policy`` at ``span``, labelled
+    with the policy and the statement (``aws_organizations_policy.imds statement DenyV1``).
+    ``edits`` fix it, as byte-range edits of files (always unsafe: the policy then denies what
+    it let through); ``change`` says what they do, ``no_fix`` why there are none."""
+    label = policy.address
+    if statement is not None and statement.label:
+        label += f" {statement.label}"
+    fixable = bool(edits) and not policy.no_fix
+    return Finding(
+        rule_id=rule.id,
+        severity=severity or rule.severity,
+        message=f"[{label}] {message}",
+        path=span.path,
+        span=span,
+        resource=policy.address,
+        kind=policy.what,
+        fixable=fixable,
+        fix=UNSAFE if fixable else None,
+        fix_note=(change or "corrects the statement")
+        if fixable
+        else (policy.no_fix or no_fix or None),
+        label=label,
+        body=message,
+        help=help,
+        edits=edits if fixable else (),
     )
 
 
