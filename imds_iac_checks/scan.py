@@ -6,6 +6,7 @@ YAML file on its own, formats/data.py) and imports it only when a file needs it.
 """
 
 import os
+import posixpath
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from importlib import import_module
@@ -1033,6 +1034,11 @@ def _terraform_policies(
     targets: list[Target] = []
     for directory in sorted({*modules, *named}):
         listing = [*modules.get(directory, ()), *named.get(directory, ())]
+        # Files named one by one (pre-commit) are read with their siblings: a policy in one
+        # file often takes its document from another. What is reported is tied to a named file.
+        asked = {tf.shown for tf in named.get(directory, ())}
+        if asked and directory not in modules:
+            listing += _siblings(directory, listing)
         contents: list[tuple[str, str, bytes]] = []
         for tf in sorted(listing, key=lambda tf: tf.shown):
             try:
@@ -1049,10 +1055,37 @@ def _terraform_policies(
             message = f"internal error while reading policies: {type(exc).__name__}: {exc}"
             errors.append(ScanError(contents[0][1], 0, 0, message))
             continue
+        if asked and directory not in modules:
+            found = [p for p in found if _policy_tied(p, asked)]
+            made = [t for t in made if t.path in asked]
+            errs = [e for e in errs if e.path in asked]
         policies += found
         targets += made
         errors.extend(errs)
     return policies, targets
+
+
+def _siblings(directory: str, listing: "list[TfFile]") -> "list[TfFile]":
+    """The other ``.tf`` files of a directory whose files were named one by one (shown beside
+    them)."""
+    from imds_iac_checks.formats.terraform import graph
+
+    given = {os.path.basename(tf.path) for tf in listing}
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf") and n not in given)
+    except OSError:
+        return []
+    head = posixpath.dirname(listing[0].shown)
+    return [
+        graph.TfFile(os.path.join(directory, name), posixpath.join(head, name))
+        for name in names
+        if os.path.isfile(os.path.join(directory, name))
+    ]
+
+
+def _policy_tied(policy: Policy, named: set[str]) -> bool:
+    """Whether a policy is written in a named file, or any of its statements is."""
+    return policy.path in named or any(s.span.path in named for s in policy.statements)
 
 
 def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> list[Finding]:

@@ -116,7 +116,7 @@ def read_terraform(
     return module.read(files)  # type: ignore[no-any-return]
 
 
-_TERRAFORM_READER = ""
+_TERRAFORM_READER = "imds_iac_checks.formats.policy_terraform"
 
 
 # --- a positioned document -> statements --------------------------------------------------------
@@ -224,7 +224,15 @@ def written(node: DNode, place: Place, whole: Span) -> Written:
     return Written(text, span, edit)
 
 
+# The tag of a node written as an expression of the format that holds the document (an HCL
+# reference or function call in ``jsonencode({...})``, an interpolation in a heredoc): its
+# value is the expression's source text, which :func:`written` shows.
+EXPRESSION = "expression"
+
+
 def _shown(node: DNode) -> str:
+    if node.tag == EXPRESSION:
+        return str(node.value)
     if node.tag is not None:
         return f"{node.tag} ..."
     return {MAP: "a mapping", SEQ: "a list"}.get(node.kind, "a value")

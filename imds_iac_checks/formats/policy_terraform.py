@@ -1,0 +1,828 @@
+"""Guardrail policies written in Terraform: ``aws_organizations_policy`` and
+``data "aws_iam_policy_document"``, read from one module directory at a time.
+
+An organisation writes its service control policies in Terraform in a few ways, all read here
+into :class:`~imds_iac_checks.model.Policy` objects (through the tree-sitter HCL layer, never a
+pattern over the text):
+
+- ``content`` as a heredoc (``<<EOF``, ``<<-EOF``) or a quoted string holding JSON: the text is
+  read as Terraform sees it (a :class:`~imds_iac_checks.model.Payload` whose pieces map every
+  literal run to the bytes that wrote it; an escape is a piece of its own and an interpolation a
+  hole), then parsed as JSON. A value written through an escape or an interpolation is not
+  editable; an interpolation is an expression (its value is not known here);
+- ``content = jsonencode({...})``: the HCL object literal becomes a positioned document tree
+  (:class:`~imds_iac_checks.formats.doc.DNode`) with the same shape as the JSON it encodes
+  (a key may be a bare name or a quoted string); a value that is not a literal is a scalar
+  tagged :data:`EXPRESSION` whose value is its source text;
+- ``content = data.aws_iam_policy_document.NAME.json`` (or ``.minified_json``): the data
+  source's ``statement`` blocks (``sid``, ``effect``, ``actions``/``not_actions``,
+  ``resources``/``not_resources``, ``condition { test, variable, values }``). A statement without
+  ``effect`` allows (the data source's default): ``Statement.add_effect`` is the edit that
+  writes ``effect = "Deny"`` into it, aligned as ``terraform fmt`` aligns;
+- any of these through ``local.NAME`` or a variable's default (``var.NAME``), within the
+  directory. (A ``.tfvars`` value is not read: the default is what is judged.)
+
+What cannot be read is said, never passed: a ``dynamic "statement"`` block, statements merged
+from ``source_policy_documents``/``override_policy_documents``, content made by a function, a
+statement written as an expression each become a statement whose ``unknown`` says why.
+``content = file(...)`` is not read here: the JSON file is scanned as a policy document of its
+own when it is in the scanned tree.
+
+Only policies that name what a guardrail reads (:func:`~imds_iac_checks.formats.policy.worth`:
+an IMDS condition key, ``ModifyInstanceMetadataOptions``) are kept: an organisation's other
+SCPs are no concern of the rules. A document used by no ``aws_organizations_policy`` that names
+one is an IAM policy guardrail of its own (``what`` "IAM policy document"). Policies of other
+types (tag, backup, AI services opt-out) are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from typing import TYPE_CHECKING, NamedTuple
+
+from imds_iac_checks.formats import policy
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
+from imds_iac_checks.formats.pieces import ByteChars
+from imds_iac_checks.formats.terraform import syntax
+from imds_iac_checks.formats.terraform.syntax import NOT_LITERAL, Source
+from imds_iac_checks.model import (
+    Condition,
+    Payload,
+    Piece,
+    Policy,
+    ScanError,
+    Span,
+    Statement,
+    Target,
+    Written,
+    compact,
+)
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+FORMAT = "terraform"
+# The tag of a document node written as an HCL expression that is not a literal (a reference,
+# a function call, a template with ``${}``): its value is the expression's source text.
+EXPRESSION = policy.EXPRESSION
+
+POLICY_RESOURCE = "aws_organizations_policy"
+DOCUMENT = "aws_iam_policy_document"
+# Policy types whose content is an IAM-style policy document, and what each is called.
+POLICY_TYPES = {
+    "SERVICE_CONTROL_POLICY": "service control policy",
+    "RESOURCE_CONTROL_POLICY": "resource control policy",
+}
+DECLARATIVE_EC2 = "DECLARATIVE_POLICY_EC2"
+DEFAULT_TYPE = "SERVICE_CONTROL_POLICY"
+DOCUMENT_WHAT = "IAM policy document"
+
+MAX_HOPS = 8  # references followed (local.x -> var.y -> ...) from one expression
+
+# A file is parsed only when it may hold what is read here.
+_WANTED = (b"aws_organizations_policy", b"aws_iam_policy_document", b"locals", b"variable")
+
+
+class _File:
+    """One ``.tf`` file of the directory: its bytes, text, tree, and where its characters sit
+    in the directory's one address space (``base``: documents made of expressions from several
+    files, a ``local`` in locals.tf used in main.tf, are one tree with one :data:`Place`)."""
+
+    __slots__ = ("base", "chars", "data", "locator", "path", "root", "shown", "src", "text")
+
+    def __init__(
+        self, path: str, shown: str, data: bytes, text: str, root: Node, base: int
+    ) -> None:
+        self.path = path
+        self.shown = shown
+        self.data = data
+        self.text = text
+        self.root = root
+        self.base = base
+        self.src = Source(shown, data)
+        self.locator = Locator(shown, text)
+        self.chars = ByteChars(data)
+
+    def char(self, byte: int) -> int:
+        """The address of the character at ``byte``."""
+        return self.base + self.chars.char(byte)
+
+    def span(self, node: Node) -> Span:
+        return self.src.span(node)
+
+
+class _Content(NamedTuple):
+    """What a policy's ``content`` is: a document tree (``root`` with its ``place``), the name of
+    an ``aws_iam_policy_document`` (``document``), or nothing readable (``unknown`` says why;
+    "" with no root and no document: read elsewhere, as ``file()``)."""
+
+    root: DNode | None = None
+    place: policy.Place | None = None
+    document: str = ""
+    unknown: str = ""
+    span: Span | None = None
+
+
+def read(
+    files: list[tuple[str, str, bytes]],
+) -> tuple[list[Policy], list[Target], list[ScanError]]:
+    """The guardrail policies of one module directory (``files``: its ``.tf`` files as (path,
+    shown path, bytes)), the account defaults its EC2 declarative policies set (as targets),
+    and the errors of files that name a guardrail and do not parse."""
+    reader = _Directory()
+    errors = reader.load(files)
+    policies, targets = reader.policies()
+    return policies, targets, errors
+
+
+class _Directory:
+    def __init__(self) -> None:
+        self.files: list[_File] = []
+        self.bases: list[int] = []
+        self.size = 0
+        self.locals: dict[str, tuple[_File, Node]] = {}
+        self.variables: dict[str, tuple[_File, Node]] = {}
+        self.documents: dict[str, tuple[_File, Node]] = {}
+        self.org_policies: list[tuple[_File, Node, str]] = []
+        self.aligned: dict[str, bool] = {}
+
+    # --- reading the files -------------------------------------------------------------------
+
+    def load(self, files: list[tuple[str, str, bytes]]) -> list[ScanError]:
+        errors: list[ScanError] = []
+        for path, shown, data in files:
+            if b"\x00" in data or not any(word in data for word in _WANTED):
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # the module's evaluation reports it
+            tree = syntax.parse_tree(data)
+            if tree.root_node.has_error:
+                if policy.worth(data) and not _evaluated(data):
+                    errors.append(syntax.syntax_error(Source(shown, data), tree.root_node))
+                continue
+            f = _File(path, shown, data, text, tree.root_node, self.size)
+            self.files.append(f)
+            self.bases.append(self.size)
+            self.size += len(text) + 1  # one character apart: no range spans two files
+            self._blocks(f)
+        return errors
+
+    def _blocks(self, f: _File) -> None:
+        for body in syntax.children(f.root, "body"):
+            for block in syntax.children(body, "block"):
+                kind = syntax.ident(block)
+                labels = syntax.labels(f.src, block)
+                inner = syntax.child(block, "body")
+                if kind == "resource" and len(labels) == 2 and labels[0] == POLICY_RESOURCE:
+                    self.org_policies.append((f, block, labels[1]))
+                elif kind == "data" and len(labels) == 2 and labels[0] == DOCUMENT:
+                    self.documents.setdefault(labels[1], (f, block))
+                elif kind == "locals":
+                    for name, expr in syntax.attributes(inner).items():
+                        self.locals.setdefault(name, (f, expr))
+                elif kind == "variable" and len(labels) == 1:
+                    default = syntax.attributes(inner).get("default")
+                    if default is not None:
+                        self.variables.setdefault(labels[0], (f, default))
+
+    def place(self, start: int, end: int) -> Span | None:
+        """The span of the characters at addresses ``start:end`` (within one file)."""
+        index = bisect_right(self.bases, start) - 1
+        if index < 0:
+            return None
+        f = self.files[index]
+        if end - f.base > len(f.text):
+            return None
+        return f.locator.span(start - f.base, end - f.base)
+
+    # --- policies ----------------------------------------------------------------------------
+
+    def policies(self) -> tuple[list[Policy], list[Target]]:
+        out: list[Policy] = []
+        targets: list[Target] = []
+        used: set[str] = set()
+        for f, block, name in self.org_policies:
+            address = f"{POLICY_RESOURCE}.{name}"
+            attrs = syntax.attributes(syntax.child(block, "body"))
+            kind = DEFAULT_TYPE
+            if "type" in attrs:
+                written = syntax.literal(f.src, attrs["type"])
+                kind = written if isinstance(written, str) else ""
+            if kind and kind not in POLICY_TYPES and kind != DECLARATIVE_EC2:
+                continue  # a tag, backup or AI services policy: no IAM statements
+            expr = attrs.get("content")
+            if expr is None:
+                continue
+            content = self.content(f, expr, 0)
+            block_span = f.span(block)
+            whole = content.span or f.span(expr)
+            if content.document:
+                used.add(content.document)
+            if kind == DECLARATIVE_EC2:
+                continue  # account defaults: read by formats/declarative.py once it lands
+            what = POLICY_TYPES.get(kind, "organizations policy")
+            if content.document:
+                found = self.document(content.document)
+                if found is None:
+                    why = f"the content is data.{DOCUMENT}.{content.document}: not found here"
+                    statements: tuple[Statement, ...] = (_unknown(whole, why),)
+                else:
+                    doc_address = f"data.{DOCUMENT}.{content.document}"
+                    statements = tuple(
+                        s._replace(label=f"{doc_address} {s.label}".strip()) for s in found
+                    )
+            elif content.root is not None and content.place is not None:
+                statements = _tree_statements(content.root, content.place, whole)
+            elif content.unknown:
+                statements = (_unknown(whole, content.unknown),)
+            else:
+                continue  # read elsewhere (a file() the scan reads as a document of its own)
+            block_text = f.data[block.start_byte : block.end_byte]
+            if not _guards(statements, block_text):
+                continue
+            out.append(Policy(address, f.shown, block_span, what, FORMAT, statements, kind))
+        for name, (f, block) in self.documents.items():
+            if name in used:
+                continue
+            found = self.document(name)
+            if found is None or not _guards(found, f.data[block.start_byte : block.end_byte]):
+                continue
+            address = f"data.{DOCUMENT}.{name}"
+            out.append(Policy(address, f.shown, f.span(block), DOCUMENT_WHAT, FORMAT, found))
+        return out, targets
+
+    # --- content -----------------------------------------------------------------------------
+
+    def content(self, f: _File, expr: Node, hops: int) -> _Content:
+        """What a ``content`` expression (or what it refers to) is."""
+        node = syntax.unwrap(expr)
+        span = f.span(expr)
+        if node.type in ("template_expr", "literal_value"):
+            inner = node.named_children[0] if node.named_children else node
+            if inner.type in ("quoted_template", "heredoc_template", "string_lit"):
+                return self._json(f, inner, span)
+            return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+        if node.type == "function_call":
+            name = f.src.text(node.named_children[0])
+            args = syntax.child(node, "function_arguments")
+            exprs = syntax.children(args, "expression") if args is not None else []
+            if name == "jsonencode" and len(exprs) == 1:
+                root = self.tree(f, exprs[0], hops)
+                if root.kind != MAP:
+                    return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+                return _Content(root=root, place=self.place, span=span)
+            if name in ("file", "templatefile"):
+                return _Content(span=span)
+            return _Content(unknown=f"the content is made by {name}()", span=span)
+        names = _names(f.src, node)
+        if (
+            names
+            and len(names) == 4
+            and names[:2] == ["data", DOCUMENT]
+            and names[3] in ("json", "minified_json")
+        ):
+            return _Content(document=names[2], span=span)
+        if names and len(names) == 2 and hops < MAX_HOPS:
+            found = self._reference(names)
+            if found is not None:
+                return self.content(found[0], found[1], hops + 1)
+        return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+
+    def _reference(self, names: list[str]) -> tuple[_File, Node] | None:
+        if names[0] == "local":
+            return self.locals.get(names[1])
+        if names[0] == "var":
+            return self.variables.get(names[1])
+        return None
+
+    def _json(self, f: _File, node: Node, span: Span) -> _Content:
+        """A heredoc or quoted string that holds a JSON document."""
+        payload, holes = _payload(f, node, span)
+        try:
+            root = parse_json(payload.text)
+        except DocError as exc:
+            where = payload.located(exc.offset, exc.offset) or span
+            reason = f"the content is not a JSON document: {exc.message}"
+            if where is not span:
+                reason += f" (line {where.line}, column {where.column})"
+            return _Content(unknown=reason, span=span)
+        if holes:
+            _tag_holes(root, payload.text, holes)
+        if root.kind != MAP:
+            return _Content(unknown="the content is not a JSON object", span=span)
+        return _Content(root=root, place=_spanning(policy.in_payload(payload)), span=span)
+
+    # --- HCL expressions as a document tree ------------------------------------------------
+
+    def tree(self, f: _File, expr: Node, hops: int) -> DNode:
+        """An HCL expression as a positioned document node (addresses: see :meth:`place`)."""
+        node = syntax.unwrap(expr)
+        kind = node.type
+        if kind == "collection_value" and node.named_children:
+            inner = node.named_children[0]
+            if inner.type == "object":
+                items: list[tuple[DNode, DNode]] = []
+                for elem in syntax.children(inner, "object_elem"):
+                    parts = syntax.children(elem, "expression")
+                    if len(parts) != 2:
+                        continue
+                    items.append((self._key(f, parts[0]), self.tree(f, parts[1], hops)))
+                return DNode(MAP, f.char(inner.start_byte), f.char(inner.end_byte), items=items)
+            if inner.type == "tuple":
+                values = [self.tree(f, e, hops) for e in syntax.children(inner, "expression")]
+                return DNode(SEQ, f.char(inner.start_byte), f.char(inner.end_byte), items=values)
+        start, end = f.char(expr.start_byte), f.char(expr.end_byte)
+        value = syntax.literal(f.src, expr)
+        if value is not NOT_LITERAL:
+            quoted = _quoted(node)
+            if quoted:
+                start, end = f.char(node.start_byte), f.char(node.end_byte)
+            return DNode(SCALAR, start, end, value=value, quoted=quoted)
+        names = _names(f.src, node)
+        if names and len(names) == 2 and hops < MAX_HOPS:
+            found = self._reference(names)
+            if found is not None:
+                return self.tree(found[0], found[1], hops + 1)
+        return DNode(SCALAR, start, end, value=f.src.text(expr).strip(), tag=EXPRESSION)
+
+    def _key(self, f: _File, expr: Node) -> DNode:
+        node = syntax.unwrap(expr)
+        start, end = f.char(expr.start_byte), f.char(expr.end_byte)
+        if node.type == "variable_expr":  # a bare name is the key itself
+            return DNode(SCALAR, start, end, value=f.src.text(node))
+        value = syntax.literal(f.src, expr)
+        if isinstance(value, str) and _quoted(node):
+            return DNode(
+                SCALAR, f.char(node.start_byte), f.char(node.end_byte), value=value, quoted=True
+            )
+        return DNode(SCALAR, start, end, value=f.src.text(expr).strip(), tag=EXPRESSION)
+
+    # --- aws_iam_policy_document --------------------------------------------------------------
+
+    def document(self, name: str) -> tuple[Statement, ...] | None:
+        """The statements of ``data.aws_iam_policy_document.NAME``."""
+        found = self.documents.get(name)
+        if found is None:
+            return None
+        f, block = found
+        body = syntax.child(block, "body")
+        out: list[Statement] = []
+        index = 0
+        for item in body.named_children if body is not None else []:
+            if item.type == "attribute":
+                attr = (item.named_children[0].text or b"").decode("utf-8", "replace")
+                if attr in _MERGED:
+                    what = compact(f.src.text(item), 80)
+                    out.append(
+                        _unknown(
+                            f.span(item),
+                            f"statements merged from {attr} ({what}) cannot be read here",
+                            attr,
+                        )
+                    )
+                continue
+            if item.type != "block":
+                continue
+            kind = syntax.ident(item)
+            if kind == "statement":
+                index += 1
+                out.append(self._statement(f, item, index))
+            elif kind == "dynamic" and syntax.labels(f.src, item)[:1] == ["statement"]:
+                index += 1
+                out.append(
+                    _unknown(
+                        f.span(item),
+                        'a dynamic "statement" block makes its statements from for_each: '
+                        "they cannot be read here",
+                        f"statement {index} (dynamic)",
+                    )
+                )
+        return tuple(out)
+
+    def _statement(self, f: _File, block: Node, index: int) -> Statement:
+        body = syntax.child(block, "body")
+        attrs = syntax.attributes(body)
+        whole = f.span(block)
+        sid = ""
+        if "sid" in attrs:
+            value = syntax.literal(f.src, attrs["sid"])
+            sid = value if isinstance(value, str) else ""
+        effect = self._written(f, attrs["effect"], whole) if "effect" in attrs else None
+        not_action = "actions" not in attrs and "not_actions" in attrs
+        not_resource = "resources" not in attrs and "not_resources" in attrs
+        actions = self._list(f, attrs.get("not_actions" if not_action else "actions"), whole)
+        resources = self._list(
+            f, attrs.get("not_resources" if not_resource else "resources"), whole
+        )
+        conditions: list[Condition] = []
+        unknown = ""
+        for inner in body.named_children if body is not None else []:
+            if inner.type != "block":
+                continue
+            kind = syntax.ident(inner)
+            if kind == "condition":
+                conditions.append(self._condition(f, inner))
+            elif kind == "dynamic" and syntax.labels(f.src, inner)[:1] == ["condition"]:
+                unknown = (
+                    'a dynamic "condition" block makes conditions from for_each: '
+                    "they cannot be read here"
+                )
+        return Statement(
+            span=whole,
+            sid=sid,
+            effect=effect,
+            actions=actions,
+            resources=resources,
+            conditions=tuple(conditions),
+            not_action=not_action,
+            not_resource=not_resource,
+            default_effect="Allow",
+            add_effect=None if effect is not None else self._add_effect(f, block),
+            unknown=unknown,
+            label=f"statement {sid}" if sid else f"statement {index}",
+        )
+
+    def _condition(self, f: _File, block: Node) -> Condition:
+        attrs = syntax.attributes(syntax.child(block, "body"))
+        whole = f.span(block)
+        missing = [name for name in ("test", "variable", "values") if name not in attrs]
+        operator = (
+            self._written(f, attrs["test"], whole) if "test" in attrs else Written(None, whole)
+        )
+        key = (
+            self._written(f, attrs["variable"], whole)
+            if "variable" in attrs
+            else Written(None, whole)
+        )
+        values: tuple[Written, ...] = ()
+        unknown = ""
+        if "values" in attrs:
+            node = self.tree(f, attrs["values"], 0)
+            if node.kind == SEQ:
+                values = tuple(policy.written(item, self.place, whole) for item in node.items)
+            else:
+                unknown = f"the values are {compact(str(node.value), 80)}"
+        if missing:
+            unknown = f"the condition block has no {' or '.join(missing)}"
+        return Condition(operator, key, values, unknown)
+
+    def _written(self, f: _File, expr: Node, whole: Span) -> Written:
+        return policy.written(self.tree(f, expr, 0), self.place, whole)
+
+    def _list(self, f: _File, expr: Node | None, whole: Span) -> tuple[Written, ...]:
+        if expr is None:
+            return ()
+        node = self.tree(f, expr, 0)
+        if node.kind == SEQ:
+            return tuple(policy.written(item, self.place, whole) for item in node.items)
+        return (policy.written(node, self.place, whole),)
+
+    def _add_effect(self, f: _File, block: Node) -> tuple[str, int, int, bytes] | None:
+        """The edit that writes ``effect = "Deny"`` into a statement block that has none: a line
+        of its own, after ``sid`` when that comes first, else first; its ``=`` aligned with
+        its neighbours' (and theirs with it) when the file is aligned as ``terraform fmt``
+        aligns. None for a block written on one line."""
+        from imds_iac_checks.fix import hcl as fix_hcl
+
+        data = f.data
+        body = syntax.child(block, "body")
+        items = [c for c in (body.named_children if body is not None else [])]
+        items = [c for c in items if c.type in ("attribute", "block")]
+        opening = syntax.child(block, "block_start")
+        if not items or opening is None or items[0].start_point[0] == opening.start_point[0]:
+            return None
+        first = items[0]
+        indent = _indentation(data, first.start_byte)
+        if data[_line_start(data, first.start_byte) : first.start_byte] != indent:
+            return None  # something before the first item on its line
+        at = _line_start(data, first.start_byte)
+        if (
+            first.type == "attribute"
+            and f.src.text(first.named_children[0]) == "sid"
+            and first.end_point[0] == first.start_point[0]
+        ):
+            at = _next_line(data, first.end_byte)
+        newline = b"\r\n" if b"\r\n" in data[: data.find(b"\n") + 1] else b"\n"
+        line = indent + b'effect = "Deny"' + newline
+        new = data[:at] + line + data[at:]
+        aligned = self.aligned.get(f.path)
+        if aligned is None:
+            aligned = self.aligned[f.path] = fix_hcl.aligned(data)
+        if aligned:
+            new = fix_hcl.align(new)
+        # the smallest edit that makes `new`, starting at or before the insertion
+        prefix = 0
+        limit = min(at, len(data), len(new))
+        while prefix < limit and data[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        limit = min(len(data) - prefix, len(new) - prefix, len(data) - at)
+        while suffix < limit and data[-1 - suffix] == new[-1 - suffix]:
+            suffix += 1
+        return f.path, prefix, len(data) - suffix, new[prefix : len(new) - suffix]
+
+
+# Attributes of aws_iam_policy_document whose statements are merged in from other documents.
+_MERGED = ("source_policy_documents", "override_policy_documents", "source_json", "override_json")
+
+
+def _evaluated(data: bytes) -> bool:
+    """Whether the module's evaluation parses (and so reports the errors of) this file."""
+    from imds_iac_checks.formats.terraform import module
+
+    return module.relevant(data)
+
+
+def _guards(statements: tuple[Statement, ...], written: bytes) -> bool:
+    """Whether a policy names what a guardrail reads (see :func:`policy.worth`): in the values
+    of its statements (wherever they are written: a local in another file), or, when some
+    statement cannot be read, in the text of the block that writes it."""
+    parts: list[str] = []
+    for statement in statements:
+        scalars = [statement.effect] if statement.effect is not None else []
+        scalars += [*statement.actions, *statement.resources]
+        for condition in statement.conditions:
+            scalars += [condition.operator, condition.key, *condition.values]
+        parts += [w.value if w.value is not None else w.expression for w in scalars]
+        if statement.unknown:
+            parts.append(written.decode("utf-8", "replace"))
+    return policy.worth("\n".join(parts).encode("utf-8", "replace"))
+
+
+def _unknown(span: Span, why: str, label: str = "") -> Statement:
+    return Statement(
+        span=span,
+        sid="",
+        effect=None,
+        actions=(),
+        resources=(),
+        conditions=(),
+        unknown=why,
+        label=label,
+    )
+
+
+def _tree_statements(root: DNode, place: policy.Place, whole: Span) -> tuple[Statement, ...]:
+    """The statements of a document tree: :func:`policy.statements`, and a statement whose
+    ``unknown`` says why for each written as an expression (or a ``Statement`` that is one)."""
+    node = root.get("Statement")
+    if node is None:
+        return (_unknown(whole, "the document has no Statement"),)
+    read = list(policy.statements(node, place, whole))
+    items = node.items if node.kind == SEQ else [node]
+    out: list[Statement] = []
+    for index, item in enumerate(items, 1):
+        if item.kind == MAP:
+            if read:
+                out.append(read.pop(0))
+            continue
+        label = f"statement {index}" if node.kind == SEQ else ""
+        shown = compact(str(item.value), 80) if item.kind == SCALAR else "a list"
+        span = place(item.start, item.end) or whole
+        out.append(_unknown(span, f"the statement is {shown}: it cannot be read here", label))
+    return tuple(out)
+
+
+def _names(src: Source, node: Node) -> list[str] | None:
+    """``a.b.c`` as its names; None for anything else (an index, a splat, a call)."""
+    if node.type == "variable_expr":
+        return [src.text(node)]
+    if node.type != "expression" or not node.named_children:
+        return None
+    head = node.named_children[0]
+    if head.type != "variable_expr":
+        return None
+    names = [src.text(head)]
+    for part in node.named_children[1:]:
+        if part.type != "get_attr":
+            return None
+        ident = syntax.child(part, "identifier")
+        if ident is None:
+            return None
+        names.append(src.text(ident))
+    return names
+
+
+def _quoted(node: Node) -> bool:
+    """A quoted string (its node's first and last characters are its quotes)."""
+    if node.type == "literal_value" and node.named_children:
+        return node.named_children[0].type == "string_lit"
+    if node.type == "template_expr" and node.named_children:
+        return node.named_children[0].type == "quoted_template"
+    return node.type in ("string_lit", "quoted_template")
+
+
+def _shown(f: _File, expr: Node) -> str:
+    return compact(f.src.text(expr), 80)
+
+
+def _line_start(data: bytes, offset: int) -> int:
+    return data.rfind(b"\n", 0, offset) + 1
+
+
+def _next_line(data: bytes, offset: int) -> int:
+    index = data.find(b"\n", offset)
+    return len(data) if index < 0 else index + 1
+
+
+def _indentation(data: bytes, offset: int) -> bytes:
+    start = _line_start(data, offset)
+    end = start
+    while end < len(data) and data[end : end + 1] in (b" ", b"\t"):
+        end += 1
+    return data[start:end]
+
+
+# --- a JSON document in an HCL string or heredoc ---------------------------------------------
+
+_QUOTED_MARKS = re.compile(rb"\$\$\{|%%\{|\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+_HEREDOC_MARKS = re.compile(rb"\$\$\{|%%\{")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _payload(f: _File, node: Node, span: Span) -> tuple[Payload, list[tuple[int, int]]]:
+    """The text of a quoted string or heredoc as Terraform sees it, and the ranges of its
+    holes: literal runs are pieces (an escape a piece of its own), an interpolation or directive
+    a hole holding its source text, written as a JSON string where it stands outside one
+    (``"Resource": ${jsonencode(var.arns)}``: the document still parses, the value is an
+    expression)."""
+    data = f.data
+    named = node.named_children
+    if node.type == "heredoc_template":
+        idents = [c for c in named if c.type == "heredoc_identifier"]
+        if len(idents) < 2:
+            return Payload("", (), span, _WHAT), []
+        start = data.find(b"\n", idents[0].end_byte, idents[-1].start_byte) + 1
+        end = _line_start(data, idents[-1].start_byte)
+        quoted, strip = False, data.startswith(b"<<-", node.start_byte)
+    else:
+        start, end = node.start_byte + 1, node.end_byte - 1
+        quoted, strip = True, False
+    code = [(c.start_byte, c.end_byte) for c in named if c.type not in _NOT_CODE]
+    text = _Text()
+    pieces: list[Piece] = []
+    escape = "hcl-string" if quoted else "hcl-template"
+
+    def add(value: str, a: int, b: int) -> None:
+        if value:
+            loc = f.locator.span(f.chars.char(a), f.chars.char(b))
+            pieces.append(Piece(text.at, text.at + len(value), loc, escape))
+            text.add(value)
+
+    def literal(a: int, b: int) -> None:
+        marks = _QUOTED_MARKS if quoted else _HEREDOC_MARKS
+        pos = a
+        while pos < b:
+            if strip and pos == _line_start(data, pos):  # a <<- heredoc: without the indent
+                width = 0
+                while width < cut and data[pos + width : pos + width + 1] in (b" ", b"\t"):
+                    width += 1
+                pos += width
+                if pos >= b:
+                    break
+            stop = b
+            if strip:
+                newline = data.find(b"\n", pos, b)
+                stop = b if newline < 0 else newline + 1
+            run = pos
+            for match in marks.finditer(data, pos, stop):
+                add(data[run : match.start()].decode("utf-8", "replace"), run, match.start())
+                token = match.group()
+                if token in (b"$${", b"%%{"):
+                    meaning = token[1:].decode()
+                elif token[1:2] in (b"u", b"U") and len(token) > 2:
+                    meaning = chr(int(token[2:], 16))
+                else:
+                    letter = token[1:].decode("utf-8", "replace")
+                    meaning = _ESCAPES.get(letter, letter)
+                add(meaning, match.start(), match.end())
+                run = match.end()
+            add(data[run:stop].decode("utf-8", "replace"), run, stop)
+            pos = stop
+
+    cut = _indent(data, start, end, code) if strip else 0
+    holes: list[tuple[int, int]] = []
+    at = start
+    for a, b in code:
+        if a < at or b > end:
+            continue
+        literal(at, a)
+        source = data[a:b].decode("utf-8", "replace")
+        begin = text.at
+        text.add(source if text.in_string else json.dumps(source), scan=False)
+        holes.append((begin, text.at))
+        at = b
+    literal(at, end)
+    return Payload("".join(text.parts), tuple(pieces), span, _WHAT), holes
+
+
+_WHAT = "policy document"
+# Children of a template that are not code (interpolations and directives are).
+_NOT_CODE = frozenset(
+    {
+        "template_literal",
+        "quoted_template_start",
+        "quoted_template_end",
+        "heredoc_start",
+        "heredoc_identifier",
+    }
+)
+
+
+class _Text:
+    """The text of a payload as it is built, and whether its end is inside a JSON string."""
+
+    __slots__ = ("at", "escaped", "in_string", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.at = 0
+        self.in_string = False
+        self.escaped = False
+
+    def add(self, value: str, scan: bool = True) -> None:
+        """Add ``value``; ``scan``: it is JSON text (a hole's source is not: its quotes are
+        the expression's own)."""
+        self.parts.append(value)
+        self.at += len(value)
+        if not scan:
+            return
+        if '"' not in value and "\\" not in value:
+            if self.escaped and value:
+                self.escaped = False
+            return
+        for char in value:
+            if self.escaped:
+                self.escaped = False
+            elif char == "\\" and self.in_string:
+                self.escaped = True
+            elif char == '"':
+                self.in_string = not self.in_string
+
+
+def _indent(data: bytes, start: int, end: int, code: list[tuple[int, int]]) -> int:
+    """The indentation a ``<<-`` heredoc strips: the least leading whitespace of its lines
+    that hold more than whitespace."""
+    least: int | None = None
+    line = start
+    while line < end:
+        if not any(a < line < b for a, b in code):
+            width = 0
+            while line + width < end and data[line + width] in b" \t":
+                width += 1
+            after = line + width
+            if after < end and data[after : after + 1] not in (b"\n", b"\r"):
+                least = width if least is None else min(least, width)
+        newline = data.find(b"\n", line, end)
+        if newline < 0:
+            break
+        line = newline + 1
+    return least or 0
+
+
+def _spanning(place: policy.Place) -> policy.Place:
+    """``place``, and where it cannot locate a run as one (it spans an interpolation or an
+    escape), the span from the run's first character to its last: where a finding points. (No
+    edit is made there: a value that holds an escape or an interpolation is not editable, see
+    :func:`policy.written`.)"""
+
+    def located(start: int, end: int) -> Span | None:
+        found = place(start, end)
+        if found is not None or end <= start:
+            return found
+        first, last = place(start, start + 1), place(end - 1, end)
+        if first is None or last is None or first.path != last.path:
+            return None
+        return Span(
+            first.path,
+            first.start_byte,
+            last.end_byte,
+            first.line,
+            first.column,
+            last.end_line,
+            last.end_column,
+        )
+
+    return located
+
+
+def _tag_holes(root: DNode, text: str, holes: list[tuple[int, int]]) -> None:
+    """Mark every scalar that holds an interpolation as an expression (its value is not known
+    here: the source text is kept)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.kind == MAP:
+            for key, value in node.items:
+                stack += [key, value]
+        elif node.kind == SEQ:
+            stack += node.items
+        elif any(a < node.end and node.start < b for a, b in holes):
+            raw = text[node.start : node.end]
+            if node.quoted and isinstance(node.value, str):
+                raw = node.value
+            node.value, node.tag = raw, EXPRESSION
