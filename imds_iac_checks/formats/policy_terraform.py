@@ -228,7 +228,7 @@ class _Directory:
             if content.document:
                 found = self.document(content.document)
                 if found is None:
-                    why = f"the content is data.{DOCUMENT}.{content.document}: not found here"
+                    why = f"the content (data.{DOCUMENT}.{content.document}, not found here)"
                     statements: tuple[Statement, ...] = (_unknown(whole, why),)
                 else:
                     doc_address = f"data.{DOCUMENT}.{content.document}"
@@ -265,7 +265,7 @@ class _Directory:
             inner = node.named_children[0] if node.named_children else node
             if inner.type in ("quoted_template", "heredoc_template", "string_lit"):
                 return self._json(f, inner, span)
-            return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+            return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
         if node.type == "function_call":
             name = f.src.text(node.named_children[0])
             args = syntax.child(node, "function_arguments")
@@ -273,11 +273,11 @@ class _Directory:
             if name == "jsonencode" and len(exprs) == 1:
                 root = self.tree(f, exprs[0], hops)
                 if root.kind != MAP:
-                    return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+                    return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
                 return _Content(root=root, place=self.place, span=span)
             if name in ("file", "templatefile"):
                 return _Content(span=span)
-            return _Content(unknown=f"the content is made by {name}()", span=span)
+            return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
         names = _names(f.src, node)
         if (
             names
@@ -290,7 +290,7 @@ class _Directory:
             found = self._reference(names)
             if found is not None:
                 return self.content(found[0], found[1], hops + 1)
-        return _Content(unknown=f"the content is {_shown(f, expr)}", span=span)
+        return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
 
     def _reference(self, names: list[str]) -> tuple[_File, Node] | None:
         if names[0] == "local":
@@ -306,14 +306,13 @@ class _Directory:
             root = parse_json(payload.text)
         except DocError as exc:
             where = payload.located(exc.offset, exc.offset) or span
-            reason = f"the content is not a JSON document: {exc.message}"
-            if where is not span:
-                reason += f" (line {where.line}, column {where.column})"
+            at = f" at line {where.line}, column {where.column}" if where is not span else ""
+            reason = f"the content (not a JSON document: {exc.message}{at})"
             return _Content(unknown=reason, span=span)
         if holes:
             _tag_holes(root, payload.text, holes)
         if root.kind != MAP:
-            return _Content(unknown="the content is not a JSON object", span=span)
+            return _Content(unknown="the content (a JSON value that is not an object)", span=span)
         return _Content(root=root, place=_spanning(policy.in_payload(payload)), span=span)
 
     # --- HCL expressions as a document tree ------------------------------------------------
@@ -380,7 +379,7 @@ class _Directory:
                     out.append(
                         _unknown(
                             f.span(item),
-                            f"statements merged from {attr} ({what}) cannot be read here",
+                            f"the statements merged from {attr} ({what})",
                             attr,
                         )
                     )
@@ -396,8 +395,7 @@ class _Directory:
                 out.append(
                     _unknown(
                         f.span(item),
-                        'a dynamic "statement" block makes its statements from for_each: '
-                        "they cannot be read here",
+                        'a dynamic "statement" block (its statements are made from for_each)',
                         f"statement {index} (dynamic)",
                     )
                 )
@@ -427,10 +425,7 @@ class _Directory:
             if kind == "condition":
                 conditions.append(self._condition(f, inner))
             elif kind == "dynamic" and syntax.labels(f.src, inner)[:1] == ["condition"]:
-                unknown = (
-                    'a dynamic "condition" block makes conditions from for_each: '
-                    "they cannot be read here"
-                )
+                unknown = 'a dynamic "condition" block (its conditions are made from for_each)'
         return Statement(
             span=whole,
             sid=sid,
@@ -465,9 +460,9 @@ class _Directory:
             if node.kind == SEQ:
                 values = tuple(policy.written(item, self.place, whole) for item in node.items)
             else:
-                unknown = f"the values are {compact(str(node.value), 80)}"
+                unknown = compact(str(node.value), 80)
         if missing:
-            unknown = f"the condition block has no {' or '.join(missing)}"
+            unknown = f"a condition block without {' or '.join(missing)}"
         return Condition(operator, key, values, unknown)
 
     def _written(self, f: _File, expr: Node, whole: Span) -> Written:
@@ -523,7 +518,7 @@ class _Directory:
         limit = min(len(data) - prefix, len(new) - prefix, len(data) - at)
         while suffix < limit and data[-1 - suffix] == new[-1 - suffix]:
             suffix += 1
-        return f.path, prefix, len(data) - suffix, new[prefix : len(new) - suffix]
+        return f.shown, prefix, len(data) - suffix, new[prefix : len(new) - suffix]
 
 
 # Attributes of aws_iam_policy_document whose statements are merged in from other documents.
@@ -571,7 +566,7 @@ def _tree_statements(root: DNode, place: policy.Place, whole: Span) -> tuple[Sta
     ``unknown`` says why for each written as an expression (or a ``Statement`` that is one)."""
     node = root.get("Statement")
     if node is None:
-        return (_unknown(whole, "the document has no Statement"),)
+        return (_unknown(whole, "the document (it has no Statement)"),)
     read = list(policy.statements(node, place, whole))
     items = node.items if node.kind == SEQ else [node]
     out: list[Statement] = []
@@ -583,7 +578,7 @@ def _tree_statements(root: DNode, place: policy.Place, whole: Span) -> tuple[Sta
         label = f"statement {index}" if node.kind == SEQ else ""
         shown = compact(str(item.value), 80) if item.kind == SCALAR else "a list"
         span = place(item.start, item.end) or whole
-        out.append(_unknown(span, f"the statement is {shown}: it cannot be read here", label))
+        out.append(_unknown(span, f"the statement {shown}", label))
     return tuple(out)
 
 
@@ -715,6 +710,9 @@ def _payload(f: _File, node: Node, span: Span) -> tuple[Payload, list[tuple[int,
         begin = text.at
         text.add(source if text.in_string else json.dumps(source), scan=False)
         holes.append((begin, text.at))
+        # A piece of its own, never edited (escape ""): where a finding about it points.
+        where = f.locator.span(f.chars.char(a), f.chars.char(b))
+        pieces.append(Piece(begin, text.at, where, ""))
         at = b
     literal(at, end)
     return Payload("".join(text.parts), tuple(pieces), span, _WHAT), holes
