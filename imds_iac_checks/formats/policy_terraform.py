@@ -80,6 +80,7 @@ DEFAULT_TYPE = "SERVICE_CONTROL_POLICY"
 DOCUMENT_WHAT = "IAM policy document"
 
 MAX_HOPS = 8  # references followed (local.x -> var.y -> ...) from one expression
+_MAX_REACH = 64  # blocks and expressions read to learn whether an unreadable policy guards IMDS
 
 # A file is parsed only when it may hold what is read here.
 _WANTED = (b"aws_organizations_policy", b"aws_iam_policy_document", b"locals", b"variable")
@@ -241,19 +242,47 @@ class _Directory:
                 statements = (_unknown(whole, content.unknown),)
             else:
                 continue  # read elsewhere (a file() the scan reads as a document of its own)
-            block_text = f.data[block.start_byte : block.end_byte]
-            if not _guards(statements, block_text):
+            if not _guards(statements, self, f, block):
                 continue
             out.append(Policy(address, f.shown, block_span, what, FORMAT, statements, kind))
         for name, (f, block) in self.documents.items():
             if name in used:
                 continue
             found = self.document(name)
-            if found is None or not _guards(found, f.data[block.start_byte : block.end_byte]):
+            if found is None or not _guards(found, self, f, block):
                 continue
             address = f"data.{DOCUMENT}.{name}"
             out.append(Policy(address, f.shown, f.span(block), DOCUMENT_WHAT, FORMAT, found))
         return out, targets
+
+    def reach(self, f: _File, node: Node) -> bytes:
+        """The text of ``node`` and of everything it refers to within the directory (locals,
+        variable defaults, policy documents, and what they refer to): where a policy that
+        cannot be read may still name an IMDS key."""
+        parts: list[bytes] = []
+        seen: set[tuple[str, int]] = set()
+        todo: list[tuple[_File, Node]] = [(f, node)]
+        while todo and len(seen) < _MAX_REACH:
+            at, top = todo.pop()
+            if (at.path, top.start_byte) in seen:
+                continue
+            seen.add((at.path, top.start_byte))
+            parts.append(at.data[top.start_byte : top.end_byte])
+            stack = [top]
+            while stack:
+                current = stack.pop()
+                names = _names(at.src, current) if current.type == "expression" else None
+                found: tuple[_File, Node] | None = None
+                if names and len(names) >= 2:
+                    if names[0] in ("local", "var"):
+                        found = self._reference(names[:2])
+                    elif names[0] == "data" and len(names) >= 3 and names[1] == DOCUMENT:
+                        found = self.documents.get(names[2])
+                if found is not None:
+                    todo.append(found)
+                else:
+                    stack.extend(current.named_children)
+        return b"\n".join(parts)
 
     # --- content -----------------------------------------------------------------------------
 
@@ -532,10 +561,10 @@ def _evaluated(data: bytes) -> bool:
     return module.relevant(data)
 
 
-def _guards(statements: tuple[Statement, ...], written: bytes) -> bool:
+def _guards(statements: tuple[Statement, ...], where: _Directory, f: _File, block: Node) -> bool:
     """Whether a policy names what a guardrail reads (see :func:`policy.worth`): in the values
     of its statements (wherever they are written: a local in another file), or, when some
-    statement cannot be read, in the text of the block that writes it."""
+    statement cannot be read, in the text of its block and of all it refers to."""
     parts: list[str] = []
     for statement in statements:
         scalars = [statement.effect] if statement.effect is not None else []
@@ -544,7 +573,8 @@ def _guards(statements: tuple[Statement, ...], written: bytes) -> bool:
             scalars += [condition.operator, condition.key, *condition.values]
         parts += [w.value if w.value is not None else w.expression for w in scalars]
         if statement.unknown:
-            parts.append(written.decode("utf-8", "replace"))
+            parts.append(where.reach(f, block).decode("utf-8", "replace"))
+            break
     return policy.worth("\n".join(parts).encode("utf-8", "replace"))
 
 

