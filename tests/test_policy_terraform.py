@@ -228,15 +228,19 @@ def test_interpolations_in_a_heredoc_are_expressions_never_edited(tmp_path: Path
 
 
 def test_a_quoted_json_string_is_editable_between_its_escapes(tmp_path: Path) -> None:
+    document = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:RunInstances",'
+        '"Resource":"arn:aws:ec2:*:*:instance/*","Condition":{"NumericGreaterThan":'
+        '{"ec2:MetadataHttpPutResponseHopLimit":"2"}}}]}'
+    )
+    content = document.replace('"', '\\"')
     write(
         tmp_path,
         "main.tf",
-        r"""
-        resource "aws_organizations_policy" "hop" {
-          name    = "imds-hop-limit"
-          content = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"ec2:RunInstances\",\"Resource\":\"arn:aws:ec2:*:*:instance/*\",\"Condition\":{\"NumericGreaterThan\":{\"ec2:MetadataHttpPutResponseHopLimit\":\"2\"}}}]}"
-        }
-        """,
+        'resource "aws_organizations_policy" "hop" {\n'
+        '  name    = "imds-hop-limit"\n'
+        f'  content = "{content}"\n'
+        "}\n",
     )
     (statement,) = policies(tmp_path)["aws_organizations_policy.hop"].statements
     (condition,) = statement.conditions
@@ -312,9 +316,7 @@ def test_jsonencode_of_an_object_literal_is_a_positioned_document(tmp_path: Path
         "statement MaxImdsHopLimit",
         "statement DenyModifyMetadataOptions",
     ]
-    assert condition_values(tokens) == [
-        ("StringNotEquals", "ec2:MetadataHttpTokens", ["required"])
-    ]
+    assert condition_values(tokens) == [("StringNotEquals", "ec2:MetadataHttpTokens", ["required"])]
     (condition,) = tokens.conditions
     assert at(condition.operator.span) == "main.tf:13:11-13:26"  # a bare key
     assert at(condition.operator.edit) == "main.tf:13:11-13:26"
@@ -596,7 +598,9 @@ def test_policies_that_guard_nothing_about_imds_are_not_read(tmp_path: Path) -> 
         resource "aws_organizations_policy" "tags" {
           name    = "tags"
           type    = "TAG_POLICY"
-          content = jsonencode({ tags = { ec2_MetadataHttpTokens = { tag_key = { "@@assign" = "x" } } } })
+          content = jsonencode({
+            tags = { ec2_MetadataHttpTokens = { tag_key = { "@@assign" = "x" } } }
+          })
         }
 
         resource "aws_organizations_policy" "from_file" {
@@ -738,3 +742,20 @@ def test_a_tree_without_guardrails_never_imports_the_reader(tmp_path: Path) -> N
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout + run.stderr
+
+
+def test_a_document_of_a_counted_data_source_is_its_content(tmp_path: Path) -> None:
+    write(tmp_path, "policies.tf", POLICY_DOCUMENTS.replace("{\n", "{\n  count = 1\n\n", 1))
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "imds" {
+          name    = "imds"
+          content = data.aws_iam_policy_document.imds[0].json
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    assert list(found) == ["aws_organizations_policy.imds"]
+    assert len(found["aws_organizations_policy.imds"].statements) == 3

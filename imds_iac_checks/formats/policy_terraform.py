@@ -80,6 +80,7 @@ DEFAULT_TYPE = "SERVICE_CONTROL_POLICY"
 DOCUMENT_WHAT = "IAM policy document"
 
 MAX_HOPS = 8  # references followed (local.x -> var.y -> ...) from one expression
+MAX_DEPTH = 64  # nested objects and lists read in one jsonencode({...})
 _MAX_REACH = 64  # blocks and expressions read to learn whether an unreadable policy guards IMDS
 
 # A file is parsed only when it may hold what is read here.
@@ -271,7 +272,9 @@ class _Directory:
             stack = [top]
             while stack:
                 current = stack.pop()
-                names = _names(at.src, current) if current.type == "expression" else None
+                names = None
+                if current.type == "expression":
+                    names = _names(at.src, current, indexed=True)
                 found: tuple[_File, Node] | None = None
                 if names and len(names) >= 2:
                     if names[0] in ("local", "var"):
@@ -307,7 +310,7 @@ class _Directory:
             if name in ("file", "templatefile"):
                 return _Content(span=span)
             return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
-        names = _names(f.src, node)
+        names = _names(f.src, node, indexed=True)
         if (
             names
             and len(names) == 4
@@ -315,6 +318,7 @@ class _Directory:
             and names[3] in ("json", "minified_json")
         ):
             return _Content(document=names[2], span=span)
+        names = _names(f.src, node)
         if names and len(names) == 2 and hops < MAX_HOPS:
             found = self._reference(names)
             if found is not None:
@@ -346,11 +350,13 @@ class _Directory:
 
     # --- HCL expressions as a document tree ------------------------------------------------
 
-    def tree(self, f: _File, expr: Node, hops: int) -> DNode:
-        """An HCL expression as a positioned document node (addresses: see :meth:`place`)."""
+    def tree(self, f: _File, expr: Node, hops: int, depth: int = 0) -> DNode:
+        """An HCL expression as a positioned document node (addresses: see :meth:`place`).
+        Nested deeper than :data:`MAX_DEPTH`, it is an expression (no policy nests so)."""
         node = syntax.unwrap(expr)
         kind = node.type
-        if kind == "collection_value" and node.named_children:
+        if kind == "collection_value" and node.named_children and depth < MAX_DEPTH:
+            depth += 1
             inner = node.named_children[0]
             if inner.type == "object":
                 items: list[tuple[DNode, DNode]] = []
@@ -358,10 +364,12 @@ class _Directory:
                     parts = syntax.children(elem, "expression")
                     if len(parts) != 2:
                         continue
-                    items.append((self._key(f, parts[0]), self.tree(f, parts[1], hops)))
+                    items.append((self._key(f, parts[0]), self.tree(f, parts[1], hops, depth)))
                 return DNode(MAP, f.char(inner.start_byte), f.char(inner.end_byte), items=items)
             if inner.type == "tuple":
-                values = [self.tree(f, e, hops) for e in syntax.children(inner, "expression")]
+                values = [
+                    self.tree(f, e, hops, depth) for e in syntax.children(inner, "expression")
+                ]
                 return DNode(SEQ, f.char(inner.start_byte), f.char(inner.end_byte), items=values)
         start, end = f.char(expr.start_byte), f.char(expr.end_byte)
         value = syntax.literal(f.src, expr)
@@ -374,7 +382,7 @@ class _Directory:
         if names and len(names) == 2 and hops < MAX_HOPS:
             found = self._reference(names)
             if found is not None:
-                return self.tree(found[0], found[1], hops + 1)
+                return self.tree(found[0], found[1], hops + 1, depth)
         return DNode(SCALAR, start, end, value=f.src.text(expr).strip(), tag=EXPRESSION)
 
     def _key(self, f: _File, expr: Node) -> DNode:
@@ -612,8 +620,10 @@ def _tree_statements(root: DNode, place: policy.Place, whole: Span) -> tuple[Sta
     return tuple(out)
 
 
-def _names(src: Source, node: Node) -> list[str] | None:
-    """``a.b.c`` as its names; None for anything else (an index, a splat, a call)."""
+def _names(src: Source, node: Node, indexed: bool = False) -> list[str] | None:
+    """``a.b.c`` as its names; None for anything else (a splat, a call, and an index unless
+    ``indexed``: ``data.aws_iam_policy_document.x[0].json`` is the document of every instance
+    of a data source with ``count``)."""
     if node.type == "variable_expr":
         return [src.text(node)]
     if node.type != "expression" or not node.named_children:
@@ -623,6 +633,8 @@ def _names(src: Source, node: Node) -> list[str] | None:
         return None
     names = [src.text(head)]
     for part in node.named_children[1:]:
+        if part.type == "index" and indexed:
+            continue
         if part.type != "get_attr":
             return None
         ident = syntax.child(part, "identifier")
