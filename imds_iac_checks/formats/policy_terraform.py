@@ -140,6 +140,9 @@ def read(
 
 
 class _Directory:
+    """The blocks of one module directory that policies are written with (organizations
+    policies, policy documents, locals, variable defaults), read once for all its policies."""
+
     def __init__(self) -> None:
         self.files: list[_File] = []
         self.bases: list[int] = []
