@@ -151,7 +151,6 @@ class _Directory:
         self.variables: dict[str, tuple[_File, Node]] = {}
         self.documents: dict[str, tuple[_File, Node]] = {}
         self.org_policies: list[tuple[_File, Node, str]] = []
-        self.aligned: dict[str, bool] = {}
 
     # --- reading the files -------------------------------------------------------------------
 
@@ -519,14 +518,14 @@ class _Directory:
     def _add_effect(self, f: _File, block: Node) -> tuple[str, int, int, bytes] | None:
         """The edit that writes ``effect = "Deny"`` into a statement block that has none: a line
         of its own, after ``sid`` when that comes first, else first; its ``=`` aligned with
-        its neighbours' (and theirs with it) when the file is aligned as ``terraform fmt``
+        its neighbours' (and theirs with it) when the block is aligned as ``terraform fmt``
         aligns. None for a block written on one line."""
         from imds_iac_checks.fix import hcl as fix_hcl
 
         data = f.data
         body = syntax.child(block, "body")
-        items = [c for c in (body.named_children if body is not None else [])]
-        items = [c for c in items if c.type in ("attribute", "block")]
+        children = body.named_children if body is not None else []
+        items = [c for c in children if c.type in ("attribute", "block")]
         opening = syntax.child(block, "block_start")
         if not items or opening is None or items[0].start_point[0] == opening.start_point[0]:
             return None
@@ -543,22 +542,25 @@ class _Directory:
             at = _next_line(data, first.end_byte)
         newline = b"\r\n" if b"\r\n" in data[: data.find(b"\n") + 1] else b"\n"
         line = indent + b'effect = "Deny"' + newline
-        new = data[:at] + line + data[at:]
-        aligned = self.aligned.get(f.path)
-        if aligned is None:
-            aligned = self.aligned[f.path] = fix_hcl.aligned(data)
-        if aligned:
+        # Alignment runs end at the block's `{` and `}` lines: the block alone is re-aligned,
+        # when it was aligned (a block `terraform fmt` wrote).
+        low = _line_start(data, block.start_byte)
+        high = _next_line(data, block.end_byte - 1)
+        old = data[low:high]
+        new = old[: at - low] + line + old[at - low :]
+        if fix_hcl.aligned(old):
             new = fix_hcl.align(new)
         # the smallest edit that makes `new`, starting at or before the insertion
         prefix = 0
-        limit = min(at, len(data), len(new))
-        while prefix < limit and data[prefix] == new[prefix]:
+        limit = at - low
+        while prefix < limit and old[prefix] == new[prefix]:
             prefix += 1
         suffix = 0
-        limit = min(len(data) - prefix, len(new) - prefix, len(data) - at)
-        while suffix < limit and data[-1 - suffix] == new[-1 - suffix]:
+        limit = min(len(old) - prefix, len(new) - prefix, high - at)
+        while suffix < limit and old[-1 - suffix] == new[-1 - suffix]:
             suffix += 1
-        return f.shown, prefix, len(data) - suffix, new[prefix : len(new) - suffix]
+        start, end = low + prefix, high - suffix
+        return f.shown, start, end, new[prefix : len(new) - suffix]
 
 
 # Attributes of aws_iam_policy_document whose statements are merged in from other documents.
