@@ -53,6 +53,9 @@ class ScanResult(NamedTuple):
     # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
     # ``imds-iac report`` counts as secure.
     targets_seen: tuple[Target, ...] = ()
+    # Guardrail policy documents read (SCPs, IAM policies that name an IMDS key): what the rules
+    # with a ``policy`` check judged.
+    policies: int = 0
 
 
 class DataJob(NamedTuple):
@@ -435,7 +438,9 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     seen = tuple(target for listing in by_file.values() for target in listing)
-    return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen)
+    return ScanResult(
+        findings, errors, file_count, targets, fail_on, origins, seen, policies=len(policies)
+    )
 
 
 def _configured_severities(
