@@ -680,9 +680,14 @@ def _condition(j: _Judgement, statement: Statement, key: str, intent: Intent, al
             no_fix,
         )
         return
-    if allow:
-        return  # the effect finding says it all: an Allow denies nothing
     instance, others = _resources(statement)
+    if allow:
+        # The effect finding says what the Allow lets through; the corrected statement (a Deny
+        # with the intended operator) must also have a Resource that fits it.
+        if key in (TOKENS, HOP):
+            absent = Operator(intent.operator).holds((intent.value,), None)
+            _launch_resources(j, statement, intent, instance, others, absent)
+        return
 
     def holds(value: str | None) -> bool:
         return all(
