@@ -383,3 +383,9 @@ def test_what_could_not_be_read_is_said_not_passed() -> None:
         Context(),
     )
     assert 'a dynamic "statement" block' in finding.message
+
+
+def test_the_instance_resource_is_the_guardrails() -> None:
+    from imds_iac_checks.rules import weak_guardrail
+
+    assert weak_guardrail.INSTANCES == guardrails.INSTANCES

@@ -32,7 +32,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from imds_iac_checks.guardrails import INSTANCES, STATEMENTS
 from imds_iac_checks.model import Condition, Finding, Policy, Span, Statement, Target, Written
 from imds_iac_checks.rules.base import Context, Fix, Rule, policy_finding
 
@@ -44,6 +43,9 @@ ATTRIBUTE_TOKENS = "ec2:attribute/httptokens"
 # Keys that make a statement a guardrail (IAM condition keys are case-insensitive).
 GUARDRAIL_KEYS = (TOKENS, HOP, ROLE, ENDPOINT)
 RUN = "ec2:RunInstances"
+# The guardrail's instance resource (imds_iac_checks.guardrails.INSTANCES, which a test checks:
+# that module imports json and dataclasses, which a scan without policies never needs).
+INSTANCES = "arn:aws:ec2:*:*:instance/*"
 MODIFY = "ec2:ModifyInstanceMetadataOptions"
 
 # --- IAM condition operators ------------------------------------------------------------------
@@ -243,6 +245,10 @@ _HOPS = tuple(str(n) for n in range(1, 65))  # HttpPutResponseHopLimit: 1 to 64
 
 
 def intents(hop_limit: int) -> dict[str, Intent]:
+    """What each key is meant to deny, with the configured hop limit; the Sids are those of
+    ``imds-iac scp`` (imported here: a scan reaches this only with a policy to judge)."""
+    from imds_iac_checks.guardrails import STATEMENTS
+
     return {
         TOKENS: Intent(
             "ec2:MetadataHttpTokens",
