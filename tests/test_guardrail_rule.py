@@ -389,3 +389,162 @@ def test_the_instance_resource_is_the_guardrails() -> None:
     from imds_iac_checks.rules import weak_guardrail
 
     assert weak_guardrail.INSTANCES == guardrails.INSTANCES
+
+
+# --- the verdict table of rules/IMDS010.toml, row by row -----------------------------------------
+
+
+def _statement(
+    effect: str, action, resource, condition: dict | None, sid: str = "Guardrail"
+) -> str:
+    statement = {"Sid": sid, "Effect": effect, "Action": action, "Resource": resource}
+    if condition is not None:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
+
+
+INSTANCE = guardrails.INSTANCES
+TOKENS = "ec2:MetadataHttpTokens"
+HOP = "ec2:MetadataHttpPutResponseHopLimit"
+ROLE = "ec2:RoleDelivery"
+RUN = "ec2:RunInstances"
+MODIFY = "ec2:ModifyInstanceMetadataOptions"
+
+
+@pytest.mark.parametrize(
+    ("document", "hop_limit", "verdicts"),
+    [
+        # (severity, words) per finding; [] = no finding
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEqualsIfExists": {TOKENS: "required"}}),
+            1,
+            [],
+        ),
+        (_statement("Deny", RUN, INSTANCE, {"StringEqualsIfExists": {TOKENS: "optional"}}), 1, []),
+        (
+            _statement(
+                "Deny", RUN, INSTANCE, {"ForAllValues:StringNotEquals": {TOKENS: "required"}}
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "optional"}}),
+            1,
+            [("error", "lets launches with HttpTokens optional through")],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "Required"}}),
+            1,
+            [("error", "denies launches that require tokens")],
+        ),
+        (
+            _statement(
+                "Deny",
+                ["ec2:Run*", "ec2:CreateFleet"],
+                INSTANCE,
+                {"StringNotEquals": {TOKENS: "required"}},
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny",
+                "ec2:CreateLaunchTemplate",
+                INSTANCE,
+                {"StringNotEquals": {TOKENS: "required"}},
+            ),
+            1,
+            [("error", "does not apply to ec2:RunInstances")],
+        ),
+        (
+            _statement("Deny", RUN, "arn:aws:ec2:*:*:*", {"StringNotEquals": {TOKENS: "required"}}),
+            1,
+            [("error", "denies every launch")],
+        ),
+        (_statement("Deny", RUN, "*", {"NumericGreaterThan": {HOP: "1"}}), 1, []),
+        (
+            _statement("Deny", RUN, "*", {"NumericGreaterThanIfExists": {HOP: "1"}}),
+            1,
+            [("error", "denies every launch"), ("warning", "do not set the hop limit")],
+        ),
+        (_statement("Deny", RUN, INSTANCE, {"NumericGreaterThanEquals": {HOP: "2"}}), 1, []),
+        (
+            _statement("Deny", RUN, INSTANCE, {"NumericGreaterThan": {HOP: "1"}}),
+            2,
+            [("warning", "denies launches with hop limit 2")],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringEquals": {HOP: "2"}}),
+            1,
+            [("error", "with a string operator")],
+        ),
+        (_statement("Deny", "*", "*", {"NumericLessThanEquals": {ROLE: "1.0"}}), 1, []),
+        (
+            _statement("Deny", "*", "*", {"NumericNotEquals": {ROLE: "2.0"}}),
+            1,
+            [("error", "denies every request not signed with instance-role credentials")],
+        ),
+        (
+            _statement("Deny", "*", INSTANCE, {"NumericLessThan": {ROLE: "2.0"}}),
+            1,
+            [("error", "denied only on these resources")],
+        ),
+        (
+            _statement("Allow", "*", "*", {"NumericGreaterThanEquals": {ROLE: "2.0"}}),
+            1,
+            [("error", "an Allow never denies")],
+        ),
+        (_statement("Deny", MODIFY, "*", None), 1, []),
+        (
+            _statement(
+                "Deny",
+                MODIFY,
+                "*",
+                {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/imds-admins"}},
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny", MODIFY, INSTANCE, {"StringEquals": {"ec2:Attribute/HttpTokens": "optional"}}
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny", MODIFY, INSTANCE, {"StringEquals": {"ec2:Attribute/HttpTokens": "required"}}
+            ),
+            1,
+            [("error", "lets changes of HttpTokens to optional (an opt-out of IMDSv2) through")],
+        ),
+        (
+            _statement("Deny", MODIFY, "arn:aws:ec2:*:*:volume/*", None),
+            1,
+            [("error", "denies no change")],
+        ),
+        (_statement("Allow", [MODIFY], "*", None), 1, []),  # a grant, not a guardrail
+        (
+            _statement(
+                "Deny", RUN, INSTANCE, {"StringEquals": {"ec2:MetadataHttpEndpoint": "disabled"}}
+            ),
+            1,
+            [],  # the guardrail has no endpoint statement: not judged
+        ),
+    ],
+)
+def test_verdict_table(document: str, hop_limit: int, verdicts: list) -> None:
+    found = judge(document, hop_limit=hop_limit)
+    got = sorted((f.severity, f.message) for f in found)
+    assert len(got) == len(verdicts), got
+    for (severity, message), (want, words) in zip(got, sorted(verdicts), strict=True):
+        assert severity == want and words in message, message
+    if found and all(f.fixable for f in found):
+        # the corrected statement is what the guardrail means: apply the edits and judge again
+        data = document.encode()
+        for _, start, end, text in sorted({e for f in found for e in f.edits}, reverse=True):
+            data = data[:start] + text + data[end:]
+        assert judge(data.decode(), hop_limit=hop_limit) == []

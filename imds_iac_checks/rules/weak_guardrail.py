@@ -531,12 +531,21 @@ def _effect(j: _Judgement, statement: Statement, intent: Intent) -> None:
             if statement.default_effect
             else "no Effect"
         )
+    lets = intent.say(sorted(intent.denied, key=str))
+    if statement.effect is None and not statement.default_effect:
+        message = (
+            f"{what}: IAM rejects a statement without an Effect, so the policy cannot be saved "
+            f"as written and denies nothing: {lets} go through"
+        )
+    else:
+        message = (
+            f"{what}: an Allow never denies — it restricts only where no other policy allows "
+            "the action (an SCP beside FullAWSAccess, an identity policy beside another grant), "
+            f"so {lets} go through"
+        )
     j.report(
         span,
-        f"{what}: an Allow never denies — it restricts only where no other policy allows the "
-        f"action (an SCP beside FullAWSAccess, an identity policy beside another grant), so "
-        f"{intent.say(sorted(intent.denied, key=str))} go through; the guardrail is a Deny with "
-        f"{intent.operator} {intent.value}",
+        f"{message}; the guardrail is a Deny with {intent.operator} {intent.value}",
         "error",
         ok,
         f"make it a Deny with {intent.operator} {intent.key} {intent.value}",
@@ -604,11 +613,15 @@ def _role_scope(j: _Judgement, statement: Statement) -> None:
         kind = "NotAction" if statement.not_action else "Action"
         single = len(statement.actions) == 1 and not statement.not_action
         ok = single and j.correct(statement.actions[0], "*")
+        scope = (
+            "credentials IMDSv1 delivered still call the actions it lists"
+            if statement.not_action
+            else "credentials IMDSv1 delivered are denied only these actions and still call "
+            "every other one (an SSRF that reads them gets S3, IAM, ...)"
+        )
         j.report(
             statement.actions[0].span if statement.actions else statement.span,
-            f"{kind} {listed}: credentials IMDSv1 delivered are denied only these actions and "
-            "still call every other one (an SSRF that reads them gets S3, IAM, ...); the "
-            "guardrail denies them every action",
+            f"{kind} {listed}: {scope}; the guardrail denies them every action",
             "error",
             ok,
             'make the Action "*"',
@@ -621,8 +634,9 @@ def _role_scope(j: _Judgement, statement: Statement) -> None:
         ok = single and j.correct(statement.resources[0], "*")
         j.report(
             statement.resources[0].span if statement.resources else statement.span,
-            f"{kind} {listed}: credentials IMDSv1 delivered are denied only on these "
-            'resources; the guardrail denies them on every resource ("*")',
+            f"{kind} {listed}: credentials IMDSv1 delivered are denied only on "
+            f"{'the resources it does not list' if statement.not_resource else 'these resources'}"
+            '; the guardrail denies them on every resource ("*")',
             "error",
             ok,
             'make the Resource "*"',
@@ -692,7 +706,7 @@ def _condition(j: _Judgement, statement: Statement, key: str, intent: Intent, al
         # with the intended operator) must also have a Resource that fits it.
         if key in (TOKENS, HOP):
             absent = Operator(intent.operator).holds((intent.value,), None)
-            _launch_resources(j, statement, intent, instance, others, absent)
+            _launch_resources(j, statement, intent, instance, others, absent, corrected=True)
         return
 
     def holds(value: str | None) -> bool:
@@ -762,11 +776,29 @@ def _launch_resources(
     instance: bool,
     others: list[str],
     absent: bool,
+    corrected: bool = False,
 ) -> None:
     """The Resource of a launch statement: it must match the instance, and a condition that is
-    true when the key is absent must not match the launch's other resources."""
+    true when the key is absent must not match the launch's other resources. ``corrected``: the
+    statement is an Allow, judged as the Deny it is corrected into."""
     over = bool(others) and absent
     if instance and not over:
+        return
+    if corrected:
+        listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
+        kind = "NotResource" if statement.not_resource else "Resource"
+        ok = not statement.not_resource and bool(statement.resources)
+        ok = ok and all(j.correct(r, INSTANCES) for r in statement.resources)
+        j.report(
+            statement.resources[0].span if statement.resources else statement.span,
+            f"{kind} {listed} does not fit the Deny this Allow is corrected into: with "
+            f"{intent.operator} it must match the instance alone ({INSTANCES}), the only "
+            f"resource whose request context holds {intent.key}",
+            "error",
+            ok,
+            f"make the Resource {INSTANCES}",
+            "a NotResource cannot be rewritten into a Resource by an edit of its values",
+        )
         return
     listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
     kind = "NotResource" if statement.not_resource else "Resource"
