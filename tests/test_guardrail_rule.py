@@ -548,3 +548,23 @@ def test_verdict_table(document: str, hop_limit: int, verdicts: list) -> None:
         for _, start, end, text in sorted({e for f in found for e in f.edits}, reverse=True):
             data = data[:start] + text + data[end:]
         assert judge(data.decode(), hop_limit=hop_limit) == []
+
+
+def test_the_cases_fix_in_json_and_yaml(cli, tmp_path: Path) -> None:
+    """A YAML policy document and a multi-statement JSON one: every fix is made in one run,
+    both files still parse, and a second scan is clean."""
+    from ruamel.yaml import YAML
+
+    cases = Path(__file__).parent / "rules" / RULE.id
+    for name in ("guardrails.yaml", "landing-zone-imds.json"):
+        shutil.copy(cases / name, tmp_path / name)
+    run = cli("fix", "--unsafe-fixes", "--hop-limit", "2", ".", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    assert "Fixed 4 findings in 2 files; no findings left." in run.out
+    document = YAML(typ="safe").load((tmp_path / "guardrails.yaml").read_text())
+    tokens = document["Statement"][0]["Condition"]
+    assert tokens == {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}
+    policy = json.loads((tmp_path / "landing-zone-imds.json").read_text())
+    assert policy["Statement"][1]["Resource"] == [guardrails.INSTANCES] * 2
+    doc = cli("check", "--format", "json", "--hop-limit", "2", ".", cwd=tmp_path).json()
+    assert doc["findings"] == [] and doc["summary"]["policies"] == 2

@@ -822,8 +822,16 @@ def _launch_resources(
         )
     ok = not statement.not_resource and bool(statement.resources)
     ok = ok and all(j.correct(r, INSTANCES) for r in statement.resources)
+    # Point at the entry that goes wrong: the first that matches another resource of the
+    # launch (where the statement denies every launch), or the first entry.
+    wrong = [
+        r
+        for r in statement.resources
+        if any(_arn_matches(r.value or "", other) for other in _OTHER_RESOURCES)
+    ]
+    at = (wrong if over and wrong and not statement.not_resource else statement.resources)[:1]
     j.report(
-        statement.resources[0].span if statement.resources else statement.span,
+        at[0].span if at else statement.span,
         what,
         "error",
         ok,
