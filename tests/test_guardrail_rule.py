@@ -568,3 +568,24 @@ def test_the_cases_fix_in_json_and_yaml(cli, tmp_path: Path) -> None:
     assert policy["Statement"][1]["Resource"] == [guardrails.INSTANCES] * 2
     doc = cli("check", "--format", "json", "--hop-limit", "2", ".", cwd=tmp_path).json()
     assert doc["findings"] == [] and doc["summary"]["policies"] == 2
+
+
+def test_an_effect_that_is_neither_allow_nor_deny() -> None:
+    document = _statement("Block", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "required"}})
+    (finding,) = judge(document)
+    assert "Effect Block: an Effect is Allow or Deny" in finding.message
+    assert finding.edits == (
+        ("scp.json", document.index("Block"), document.index("Block") + 5, b"Deny"),
+    )
+
+
+def test_an_allow_on_the_current_setting_is_corrected_into_no_opt_out() -> None:
+    document = _statement("Allow", MODIFY, INSTANCE, {"StringEquals": {TOKENS: "required"}})
+    found = judge(document)
+    assert len(found) == 2 and all(f.fixable for f in found)
+    data = document.encode()
+    for _, start, end, text in sorted({e for f in found for e in f.edits}, reverse=True):
+        data = data[:start] + text + data[end:]
+    condition = json.loads(data)["Statement"][0]["Condition"]
+    assert condition == {"StringNotEquals": {"ec2:Attribute/HttpTokens": "required"}}
+    assert judge(data.decode()) == []

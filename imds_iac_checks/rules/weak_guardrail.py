@@ -499,7 +499,7 @@ def _judge(policy: Policy, statement: Statement, table: dict[str, Intent]) -> It
         return
     key = judged[0]
     intent = table[key]
-    if allow or not effect:
+    if allow or not effect or effect.lower() != "deny":
         _effect(j, statement, intent)
     if key == ROLE:
         _role_scope(j, statement)
@@ -532,10 +532,16 @@ def _effect(j: _Judgement, statement: Statement, intent: Intent) -> None:
             else "no Effect"
         )
     lets = intent.say(sorted(intent.denied, key=str))
+    written = statement.effect.value if statement.effect is not None else None
     if statement.effect is None and not statement.default_effect:
         message = (
             f"{what}: IAM rejects a statement without an Effect, so the policy cannot be saved "
             f"as written and denies nothing: {lets} go through"
+        )
+    elif written is not None and written.lower() not in ("allow", "deny"):
+        message = (
+            f"{what}: an Effect is Allow or Deny, so IAM rejects the policy as written and it "
+            f"denies nothing: {lets} go through"
         )
     else:
         message = (
@@ -589,6 +595,12 @@ def _current_setting(j: _Judgement, statement: Statement, key: str, intent: Inte
     attribute = _ATTRIBUTES[key]
     conditions = _conditions_on(statement, key)
     ok = all(j.correct(c.key, attribute) for c in conditions)
+    if key == TOKENS:  # the corrected statement is no-opt-out's condition
+        ok = ok and all(
+            j.correct(c.operator, "StringNotEquals")
+            and all(j.correct(v, "required") for v in c.values)
+            for c in conditions
+        )
     lets = (
         "changes of instances that require tokens to optional (the opt-out) go through, and the "
         "migration of instances that allow IMDSv1 is denied"
@@ -866,9 +878,8 @@ def _judge_modify(
     """A statement on ec2:ModifyInstanceMetadataOptions without a launch key: no-modify (deny
     every change) or no-opt-out (deny changes to optional tokens)."""
     effect = statement.effect.value if statement.effect is not None else statement.default_effect
-    if not effect:
-        intent = table[ATTRIBUTE_TOKENS]
-        _effect(j, statement, intent)
+    if not effect or effect.lower() != "deny":
+        _effect(j, statement, table[ATTRIBUTE_TOKENS])
     instance, _ = _resources(statement)
     if not instance:
         listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
