@@ -362,7 +362,7 @@ def scan(
         file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
-        if result.targets:
+        if result.targets or result.policies:  # a policy document: its comments too
             audited[job.shown] = rules
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
         for target in result.targets:

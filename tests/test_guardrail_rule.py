@@ -589,3 +589,23 @@ def test_an_allow_on_the_current_setting_is_corrected_into_no_opt_out() -> None:
     condition = json.loads(data)["Statement"][0]["Condition"]
     assert condition == {"StringNotEquals": {"ec2:Attribute/HttpTokens": "required"}}
     assert judge(data.decode()) == []
+
+
+def test_a_yaml_policy_takes_an_ignore_comment_and_its_audit(cli, tmp_path: Path) -> None:
+    """YAML has comments: an ``imds-iac: ignore`` on the finding's line suppresses it, and one
+    that suppresses nothing is reported as unused (the policy file's comments are judged)."""
+    case = (Path(__file__).parent / "rules" / RULE.id / "guardrails.yaml").read_text()
+    reviewed = "# imds-iac: ignore[{}] accounts default to required"
+    (tmp_path / "scp.yaml").write_text(
+        case.replace("# imds-expect: IMDS010@7", reviewed.format(RULE.id))
+    )
+    doc = cli("check", "--format", "json", "scp.yaml", cwd=tmp_path).json()
+    assert [(f["rule_id"], f["suppressed"]) for f in doc["findings"]] == [
+        (RULE.id, "imds-iac: ignore: accounts default to required")
+    ]
+    (tmp_path / "scp.yaml").write_text(
+        case.replace("# imds-expect: IMDS010@7", reviewed.format("IMDS003"))
+    )
+    doc = cli("check", "--format", "json", "scp.yaml", cwd=tmp_path).json()
+    unused = [f for f in doc["findings"] if f["rule_id"] != RULE.id]
+    assert [f["message"] for f in unused] == ["unused suppression IMDS003: no IMDS003 finding here"]
