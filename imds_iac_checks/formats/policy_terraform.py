@@ -206,6 +206,8 @@ class _Directory:
     # --- policies ----------------------------------------------------------------------------
 
     def policies(self) -> tuple[list[Policy], list[Target]]:
+        """The guardrail policies of the directory: each organizations policy with its content
+        read, then each policy document that no policy uses and that names an IMDS key."""
         out: list[Policy] = []
         targets: list[Target] = []
         used: set[str] = set()
@@ -227,7 +229,7 @@ class _Directory:
             if content.document:
                 used.add(content.document)
             if kind == DECLARATIVE_EC2:
-                continue  # account defaults: read by formats/declarative.py once it lands
+                continue  # account defaults, not IAM statements: no policy to judge here
             what = POLICY_TYPES.get(kind, "organizations policy")
             if content.document:
                 found = self.document(content.document)
