@@ -11,6 +11,8 @@ Where a template writes a policy document:
   ``ec2_attributes.instance_metadata_defaults`` are account defaults
   (:func:`imds_iac_checks.formats.declarative.targets`). Other types (tag, backup, AI opt-out
   policies) hold no IAM statements and are not read.
+- org-formation's ``organization.yml``: ``OC::ORG::ServiceControlPolicy`` and ``OC::ORG::Policy``
+  (``PolicyType``) ``PolicyDocument``, under ``Organization``.
 - ``AWS::IAM::ManagedPolicy``, ``AWS::IAM::Policy`` and ``AWS::IAM::RolePolicy`` /
   ``UserPolicy`` / ``GroupPolicy`` ``PolicyDocument``; ``AWS::IAM::Role`` / ``User`` / ``Group``
   inline ``Policies[].PolicyDocument`` (a permissions boundary or a role's own deny is a guardrail
@@ -37,6 +39,10 @@ from imds_iac_checks.formats.structured import Part, hole, make_payload, parts_o
 from imds_iac_checks.model import Payload, Policy, ScanError, Span, Target, Value
 
 FORMAT = "cloudformation"
+# org-formation (OrganizationFormation): an organization.yml declares the organization's
+# policies under ``Organization`` as ``OC::ORG::ServiceControlPolicy`` / ``OC::ORG::Policy``
+# with a ``PolicyDocument``.
+ORG_FORMATION = "org-formation"
 
 ORGANIZATIONS_POLICY = "AWS::Organizations::Policy"
 
@@ -76,12 +82,20 @@ def read(
     (a reader of :data:`imds_iac_checks.formats.policy._DATA_READERS`)."""
     from imds_iac_checks.formats import cloudformation
 
-    if not cloudformation.is_template(root):
+    if root.kind != MAP:
         return [], [], []
-    resources = root.get("Resources")
+    resources: DNode | None = None
+    organization = root.get("Organization")
+    if organization is not None and organization.kind == MAP:
+        # org-formation's organization.yml: its resources are under Organization
+        resources, what = organization, ORG_FORMATION
+    elif cloudformation.is_template(root):
+        resources, what = root.get("Resources"), FORMAT
+    else:
+        return [], [], []
     if resources is None or resources.kind != MAP:
         return [], [], []
-    reader = _Reader(shown, root, locator, cloudformation.synthesized(shown))
+    reader = _Reader(shown, root, locator, what, cloudformation.synthesized(shown))
     for key_node, resource in resources.pairs():
         if resource.kind == MAP and worth(locator.source(resource).encode("utf-8", "replace")):
             reader.resource(key_node, resource)
@@ -89,8 +103,9 @@ def read(
 
 
 class _Reader:
-    def __init__(self, shown: str, root: DNode, loc: Locator, recorded: bool) -> None:
+    def __init__(self, shown: str, root: DNode, loc: Locator, format: str, recorded: bool) -> None:
         self.shown = shown
+        self.format = format
         self.root = root
         self.loc = loc
         self.recorded = recorded
@@ -108,7 +123,14 @@ class _Reader:
         logical = str(key_node.value)
         span = self.loc.span(key_node.start, resource.end)
         if kind == ORGANIZATIONS_POLICY:
-            self.organizations(logical, resource, span, props)
+            self.organizations(logical, resource, span, props, "Content", "Type")
+        elif kind == "OC::ORG::Policy":
+            self.organizations(logical, resource, span, props, "PolicyDocument", "PolicyType")
+        elif kind == "OC::ORG::ServiceControlPolicy":
+            document = props.get("PolicyDocument")
+            if document is not None:
+                what = _ORGANIZATIONS_WHAT["SERVICE_CONTROL_POLICY"]
+                self.document(logical, span, document, what, "SERVICE_CONTROL_POLICY")
         elif kind in _IAM_DOCUMENTS:
             document = props.get("PolicyDocument")
             if document is not None:
@@ -124,11 +146,19 @@ class _Reader:
                 address = f"{logical} policy {name.value}" if named and name else logical
                 self.document(address, span, document, _IAM_INLINE[kind], "")
 
-    def organizations(self, logical: str, resource: DNode, span: Span, props: DNode) -> None:
-        content = props.get("Content")
+    def organizations(
+        self,
+        logical: str,
+        resource: DNode,
+        span: Span,
+        props: DNode,
+        content_key: str,
+        type_key: str,
+    ) -> None:
+        content = props.get(content_key)
         if content is None:
             return
-        type_node = props.get("Type")
+        type_node = props.get(type_key)
         policy_type = (
             str(type_node.value)
             if type_node is not None and type_node.kind == SCALAR and type_node.tag is None
@@ -156,7 +186,7 @@ class _Reader:
         found = statements(document.get("Statement"), place, whole)
         no_fix = _NO_FIX if self.recorded else ""
         self.policies.append(
-            Policy(address, self.shown, span, what, FORMAT, found, policy_type, no_fix)
+            Policy(address, self.shown, span, what, self.format, found, policy_type, no_fix)
         )
 
     def declarative(self, logical: str, resource: DNode, content: DNode) -> None:
@@ -182,7 +212,7 @@ class _Reader:
             address=logical,
             path=self.shown,
             whole=self.loc.node_span(resource),
-            format=FORMAT,
+            format=self.format,
             resolve=resolve,
         ):
             self.targets.append(
