@@ -709,12 +709,13 @@ def _written_inside(data: bytes, start: int, end: int, value: Value, desired: ob
     import re
 
     old = data[start:end].decode("utf-8", "replace")
+    quote = ""
     if len(old) > 1 and old[0] == old[-1] == '"':  # written with its quotes, as is
-        start, end, old = start + 1, end - 1, old[1:-1]
+        quote, old = '"', old[1:-1]
     text = str(desired).lower() if isinstance(desired, bool) else str(desired)
     if value.raw is None or old != str(value.raw) or not re.fullmatch(r"[A-Za-z0-9._-]+", text):
         raise NoFix("the value is written inside another value; change it by hand")
-    return Edit(start, end, text.encode())
+    return Edit(start, end, f"{quote}{text}{quote}".encode())
 
 
 def _inside_string(data: bytes, start: int, end: int, field: str, desired: object) -> Edit:

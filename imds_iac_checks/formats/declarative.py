@@ -160,10 +160,11 @@ def _literal(node: DNode, key: str, place: Place, whole: Span) -> Value | None:
     if canonical is None and problem is None:
         return None  # null or no preference (a hop limit of -1): not set
     span = place(node.start, node.end)
-    if span is None and node.quoted:
+    if node.quoted and (span is None or span.end_byte - span.start_byte != node.end - node.start):
         # A document held in a string (a JSON string, a heredoc) writes the quotes as escapes
-        # (\"): the text between them is where the value is written, as is.
-        span = place(node.start + 1, node.end - 1)
+        # (\"): the text between them is where the value is written, as is (a fix writes
+        # over it).
+        span = place(node.start + 1, node.end - 1) or span
     link = Link(span or whole, LinkKind.LITERAL)
     return Value(True, canonical, raw, _shown(node), (link,), None, problem)
 

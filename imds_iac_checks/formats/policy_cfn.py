@@ -31,12 +31,13 @@ around one is an expression (its value unknown). An intrinsic written in a mappi
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from imds_iac_checks.formats import declarative
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
 from imds_iac_checks.formats.policy import Place, in_payload, statements, worth
 from imds_iac_checks.formats.structured import Part, hole, make_payload, parts_of, scalar_runs
-from imds_iac_checks.model import Payload, Policy, ScanError, Span, Target, Value
+from imds_iac_checks.model import Payload, Piece, Policy, ScanError, Span, Target, Value
 
 FORMAT = "cloudformation"
 # org-formation (OrganizationFormation): an organization.yml declares the organization's
@@ -174,7 +175,13 @@ class _Reader:
     # --- documents --------------------------------------------------------------------------
 
     def document(self, address: str, span: Span, node: DNode, what: str, policy_type: str) -> None:
-        """One policy document (``node``: a mapping, or a JSON string) as a Policy."""
+        """One policy document (``node``: a mapping, or a JSON string) as a Policy, when its
+        text names a guardrail's marker (a role's other inline policies are none of ours). A
+        document written with an expression (``!Ref`` to a parameter) cannot be read: the
+        resource names a marker, so it is reported as not judged."""
+        readable = _intrinsic(node) is None or _intrinsic(node)[0] == "Sub"  # type: ignore[index]
+        if readable and not worth(self.loc.source(node).encode("utf-8", "replace")):
+            return
         read = self.positioned(address, node)
         if read is None:
             return
@@ -256,7 +263,7 @@ class _Reader:
             holes = [(m.start(), m.end()) for m in _SUB_VARIABLE.finditer(payload.text)]
             _mark_holes(document, holes)
         _mark_intrinsics(document)
-        return document, in_payload(payload)
+        return document, _place(payload)
 
     def payload(self, node: DNode, sub: bool, address: str) -> Payload | None:
         """A string scalar's text and where each run of it is written; in an ``Fn::Sub``
@@ -276,6 +283,53 @@ class _Reader:
     def error(self, node: DNode, message: str) -> None:
         line, column, _ = self.loc.position(node.start)
         self.errors.append(ScanError(self.shown, line, column, message))
+
+
+def _place(payload: Payload) -> Place:
+    """Where a run of a document held in a string is written. A run inside one piece written as
+    is maps exactly (:func:`policy.in_payload`); a run over several pieces (a statement over the
+    lines of a block scalar, a string whose quotes are the escapes ``\\"``) maps from where its
+    first character is written to where its last ends, when no hole lies between (a
+    ``${...}`` of ``Fn::Sub``, a folded line break): those bytes write exactly that text, so a
+    value they hold is replaced by writing plain text over them."""
+    exact = in_payload(payload)
+
+    def place(start: int, end: int) -> Span | None:
+        span = exact(start, end)
+        if span is not None or end <= start:
+            return span
+        covering = [p for p in payload.pieces if p.start < end and start < p.end]
+        if not covering or covering[0].start > start or covering[-1].end < end:
+            return None
+        if any(a.end != b.start for a, b in pairwise(covering)):
+            return None  # a hole between: not written in one place
+        first = _edge(payload, covering[0], start)
+        last = _edge(payload, covering[-1], end)
+        if first is None or last is None:
+            return None
+        return Span(
+            first.path,
+            first.start_byte,
+            last.end_byte,
+            first.line,
+            first.column,
+            last.end_line,
+            last.end_column,
+        )
+
+    return place
+
+
+def _edge(payload: Payload, piece: Piece, at: int) -> Span | None:
+    """The empty span where offset ``at`` of ``piece`` is written: anywhere in a piece written as
+    is, only at the ends of an escape."""
+    if at == piece.start:
+        span = piece.span
+        return span._replace(end_byte=span.start_byte, end_line=span.line, end_column=span.column)
+    if at == piece.end:
+        span = piece.span
+        return span._replace(start_byte=span.end_byte, line=span.end_line, column=span.end_column)
+    return payload.located(at, at)
 
 
 def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
