@@ -495,3 +495,89 @@ def test_fixture_policies(cli) -> None:
     assert doc["errors"] == []
     # every template's policies and declarative policies are read (the scan's counts)
     assert doc["summary"]["targets"] == 3
+
+
+# --- the AWS CLI's Organizations JSON (formats/policy_cli.py) ------------------------------
+
+DESCRIBED = {
+    "Policy": {
+        "PolicySummary": {
+            "Id": "p-examplepolicyid111",
+            "Arn": "arn:aws:organizations::111111111111:policy/o-exampleorgid/"
+            "service_control_policy/p-examplepolicyid111",
+            "Name": "imdsv2-guardrails",
+            "Description": "IMDSv2 guardrails",
+            "Type": "SERVICE_CONTROL_POLICY",
+            "AwsManaged": False,
+        },
+        "Content": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "RequireImdsV2",
+                        "Effect": "Deny",
+                        "Action": "ec2:RunInstances",
+                        "Resource": "arn:aws:ec2:*:*:instance/*",
+                        "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "required"}},
+                    }
+                ],
+            },
+            separators=(",", ":"),
+        ),
+    }
+}
+
+
+def test_describe_policy_output_is_recorded() -> None:
+    """``aws organizations describe-policy`` output, as an organisation exports its SCPs."""
+    text = json.dumps(DESCRIBED, indent=4)
+    (scp,), targets, errors = read("exports/p-examplepolicyid111.json", text)
+    assert (targets, errors) == ([], [])
+    assert (scp.address, scp.what, scp.type, scp.format) == (
+        "imdsv2-guardrails",
+        "service control policy",
+        "SERVICE_CONTROL_POLICY",
+        "aws-cli-json",
+    )
+    assert scp.no_fix.startswith("describe-policy output records the policy")
+    (statement,) = scp.statements
+    operator = statement.conditions[0].operator
+    assert written_at(text, operator.edit) == "StringEquals"  # type: ignore[arg-type]
+    assert operator.span.line == 11  # the Content line
+
+
+def test_create_policy_input_declarative(cli, tmp_path) -> None:
+    """``aws organizations create-policy --cli-input-json file://imds-defaults.json``."""
+    document = {
+        "ec2_attributes": {
+            "instance_metadata_defaults": {
+                "http_tokens": {"@@assign": "optional"},
+                "http_put_response_hop_limit": {"@@assign": "2"},
+            }
+        }
+    }
+    request = {
+        "Content": json.dumps(document),
+        "Description": "IMDS defaults for the workload OUs",
+        "Name": "imds-defaults",
+        "Type": "DECLARATIVE_POLICY_EC2",
+        "Tags": [{"Key": "owner", "Value": "cloud-platform"}],
+    }
+    path = tmp_path / "imds-defaults.json"
+    path.write_text(json.dumps(request, indent=4), encoding="utf-8")
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert [(f["rule_id"], f["resource"], f["line"]) for f in run.json()["findings"]] == [
+        ("IMDS002", "imds-defaults", 2),
+        ("IMDS003", "imds-defaults", 2),
+    ]
+    cli("fix", ".", cwd=tmp_path)
+    fixed = json.loads(json.loads(path.read_text(encoding="utf-8"))["Content"])
+    assert fixed["ec2_attributes"]["instance_metadata_defaults"] == {
+        "http_tokens": {"@@assign": "required"},
+        "http_put_response_hop_limit": {"@@assign": "1"},
+    }
+    # the same request with another type is none of ours
+    request["Type"] = "TAG_POLICY"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    assert cli("check", "--format", "json", ".", cwd=tmp_path).json()["findings"] == []

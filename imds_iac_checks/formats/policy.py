@@ -105,6 +105,7 @@ def read_data(
 _DATA_READERS: tuple[str, ...] = (
     "imds_iac_checks.formats.policy_cfn",
     "imds_iac_checks.formats.declarative",
+    "imds_iac_checks.formats.policy_cli",
 )
 
 

@@ -96,20 +96,26 @@ def read(
         return [], [], []
     if resources is None or resources.kind != MAP:
         return [], [], []
-    reader = _Reader(shown, root, locator, what, cloudformation.synthesized(shown))
+    no_fix = _NO_FIX if cloudformation.synthesized(shown) else ""
+    reader = Reader(shown, root, locator, what, no_fix)
     for key_node, resource in resources.pairs():
         if resource.kind == MAP and worth(locator.source(resource).encode("utf-8", "replace")):
             reader.resource(key_node, resource)
     return reader.policies, reader.targets, reader.errors
 
 
-class _Reader:
-    def __init__(self, shown: str, root: DNode, loc: Locator, format: str, recorded: bool) -> None:
+class Reader:
+    """Reads the policy documents of one file (a template, an AWS CLI document) into
+    ``policies``, ``targets`` (declarative policies' account defaults) and ``errors``.
+    ``no_fix``: why nothing read may be edited ("" = editable)."""
+
+    def __init__(self, shown: str, root: DNode, loc: Locator, format: str, no_fix: str) -> None:
         self.shown = shown
         self.format = format
+        self.no_fix = no_fix
+        self.recorded = bool(no_fix)
         self.root = root
         self.loc = loc
-        self.recorded = recorded
         self.json = loc.text.lstrip("\ufeff \t\r\n").startswith("{")
         self.policies: list[Policy] = []
         self.targets: list[Target] = []
@@ -165,12 +171,19 @@ class _Reader:
             if type_node is not None and type_node.kind == SCALAR and type_node.tag is None
             else ""
         )
+        self.typed(logical, resource, span, content, policy_type)
+
+    def typed(
+        self, address: str, resource: DNode, span: Span, content: DNode, policy_type: str
+    ) -> None:
+        """An Organizations policy of ``policy_type`` ("" when it is an expression) whose
+        document is ``content``, written in ``resource`` (at ``span``)."""
         if policy_type == declarative.POLICY_TYPE:
-            self.declarative(logical, resource, content)
+            self.declarative(address, resource, content)
         elif policy_type in _ORGANIZATIONS_WHAT:
-            self.document(logical, span, content, _ORGANIZATIONS_WHAT[policy_type], policy_type)
+            self.document(address, span, content, _ORGANIZATIONS_WHAT[policy_type], policy_type)
         elif not policy_type:  # a Type that is an expression: read as the SCP it most likely is
-            self.document(logical, span, content, "Organizations policy", "")
+            self.document(address, span, content, "Organizations policy", "")
 
     # --- documents --------------------------------------------------------------------------
 
@@ -191,9 +204,8 @@ class _Reader:
             self.error(node, f"{address}: the policy document is not a JSON object: not judged")
             return
         found = statements(document.get("Statement"), place, whole)
-        no_fix = _NO_FIX if self.recorded else ""
         self.policies.append(
-            Policy(address, self.shown, span, what, self.format, found, policy_type, no_fix)
+            Policy(address, self.shown, span, what, self.format, found, policy_type, self.no_fix)
         )
 
     def declarative(self, logical: str, resource: DNode, content: DNode) -> None:
