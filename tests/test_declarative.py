@@ -393,3 +393,33 @@ def test_cloudformation_has_no_resource_for_instance_metadata_defaults() -> None
     ec2 = {t for t in types if t.startswith("AWS::EC2::")}
     assert len(ec2) > 100
     assert [t for t in ec2 if "Metadata" in t or "AccountAttribute" in t] == []
+
+
+def test_a_template_resource_suppresses_its_declarative_finding(cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "sandbox.yaml",
+        """
+        Resources:
+          SandboxDefaults:
+            Type: AWS::Organizations::Policy
+            Metadata:
+              imds-iac:
+                ignore:
+                  - id: IMDS002
+                    reason: the sandbox OU keeps IMDSv1 until its migration ends
+            Properties:
+              Name: sandbox-defaults
+              Type: DECLARATIVE_POLICY_EC2
+              Content:
+                ec2_attributes:
+                  instance_metadata_defaults:
+                    http_tokens: {"@@assign": optional}
+                    http_put_response_hop_limit: {"@@assign": 2}
+        """,
+    )
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert [(f["rule_id"], f["line"], bool(f["suppressed"])) for f in run.json()["findings"]] == [
+        ("IMDS002", 15, True),
+        ("IMDS003", 16, False),
+    ]
