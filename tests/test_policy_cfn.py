@@ -581,3 +581,45 @@ def test_create_policy_input_declarative(cli, tmp_path) -> None:
     request["Type"] = "TAG_POLICY"
     path.write_text(json.dumps(request), encoding="utf-8")
     assert cli("check", "--format", "json", ".", cwd=tmp_path).json()["findings"] == []
+
+
+def test_org_formation_policy_types() -> None:
+    text = """\
+    AWSTemplateFormatVersion: '2010-09-09-OC'
+    Organization:
+      ImdsDefaults:
+        Type: OC::ORG::Policy
+        Properties:
+          PolicyName: imds-defaults
+          PolicyType: DECLARATIVE_POLICY_EC2
+          PolicyDocument:
+            ec2_attributes:
+              instance_metadata_defaults:
+                http_tokens: {'@@assign': no_preference}
+      ImdsRcp:
+        Type: OC::ORG::Policy
+        Properties:
+          PolicyName: imds-rcp
+          PolicyType: RESOURCE_CONTROL_POLICY
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Deny
+                Principal: '*'
+                Action: 'ec2:ModifyInstanceMetadataOptions'
+                Resource: '*'
+    """
+    (rcp,), (defaults,), errors = read("organization.yml", text)
+    assert errors == []
+    assert (rcp.address, rcp.what, rcp.format) == (
+        "ImdsRcp",
+        "resource control policy",
+        "org-formation",
+    )
+    assert [a.value for a in rcp.statements[0].actions] == ["ec2:ModifyInstanceMetadataOptions"]
+    assert (defaults.address, defaults.format, defaults.settings["tokens"][0].value) == (
+        "ImdsDefaults",
+        "org-formation",
+        "no_preference",
+    )
+    assert at(defaults.settings["tokens"][0].span) == (11, 39, 11, 52)
