@@ -72,7 +72,8 @@ _NO_FIX = (
     "cdk synth wrote this template: change the policy in the CDK app's source and synthesize again"
 )
 
-# ``${Name}`` of an ``Fn::Sub`` string (``${!Name}`` writes ``${Name}`` itself).
+# ``${Name}`` of an ``Fn::Sub`` string (and ``${!Name}``, which writes ``${Name}``): what is
+# written there is not the text deployed, so it is a hole.
 _SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
