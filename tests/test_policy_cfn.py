@@ -12,6 +12,7 @@ import pytest
 
 from imds_iac_checks.formats import policy
 from imds_iac_checks.model import Policy, ScanError, Span, Target, Written
+from imds_iac_checks.rules import REGISTRY
 from tests.conftest import FIXTURES, require_tool
 
 GUARDRAILS = FIXTURES / "guardrails" / "cloudformation"
@@ -623,3 +624,111 @@ def test_org_formation_policy_types() -> None:
         "no_preference",
     )
     assert at(defaults.settings["tokens"][0].span) == (11, 39, 11, 52)
+
+
+# --- with the rule that judges guardrail policies -------------------------------------------
+
+# The verdicts below are those of the rule that judges guardrail policies (IMDS010), which
+# lands with its own branch: until then these tests have nothing to run against.
+_JUDGED = pytest.mark.skipif(
+    not any(rule.policy is not None for rule in REGISTRY.values()),
+    reason="no rule judges guardrail policies yet",
+)
+
+
+@_JUDGED
+def test_check_and_fix_the_guardrail_templates(cli, tmp_path) -> None:
+    """End to end: the fixture templates are checked, and `fix --unsafe-fixes` corrects the
+    weakened statements in a YAML mapping and the declarative policies in a block scalar and a
+    JSON string."""
+    import shutil
+
+    for name in ("imds-guardrails.yaml", "imds-guardrails.json"):
+        shutil.copy(GUARDRAILS / name, tmp_path / name)
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    found = [
+        (f["rule_id"], f["resource"], f["line"], f["severity"]) for f in run.json()["findings"]
+    ]
+    assert found == [
+        ("IMDS002", "SandboxImdsDefaults", 38, "error"),
+        ("IMDS010", "ImdsV2ServiceControlPolicy", 44, "error"),
+        ("IMDS010", "ImdsV2ServiceControlPolicy", 52, "error"),
+        ("IMDS002", "Ec2InstanceMetadataDefaults", 69, "error"),
+        ("IMDS003", "Ec2InstanceMetadataDefaults", 70, "error"),
+    ]
+    before = (tmp_path / "imds-guardrails.yaml").read_text(encoding="utf-8")
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    after = (tmp_path / "imds-guardrails.yaml").read_text(encoding="utf-8")
+    changed = [
+        (number, old.strip(), new.strip())
+        for number, (old, new) in enumerate(
+            zip(before.splitlines(), after.splitlines(), strict=True), 1
+        )
+        if old != new
+    ]
+    assert changed == [
+        (44, "StringEquals:", "StringNotEquals:"),
+        (
+            52,
+            'ec2:MetadataHttpPutResponseHopLimit: "2"',
+            'ec2:MetadataHttpPutResponseHopLimit: "1"',
+        ),
+        (
+            69,
+            '"http_tokens": {"@@assign": "optional"},',
+            '"http_tokens": {"@@assign": "required"},',
+        ),
+        (
+            70,
+            '"http_put_response_hop_limit": {"@@assign": "2"},',
+            '"http_put_response_hop_limit": {"@@assign": "1"},',
+        ),
+    ]
+    assert cli("check", ".", cwd=tmp_path).code == 0
+
+
+@_JUDGED
+def test_fix_a_weakened_statement_inside_a_json_string(cli, tmp_path) -> None:
+    """An SCP written as a JSON template's escaped string: the corrected operator is written
+    between the escaped quotes, and the template stays valid JSON whose Content parses."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RequireImdsV2",
+                "Effect": "Deny",
+                "Action": "ec2:RunInstances",
+                "Resource": "arn:aws:ec2:*:*:instance/*",
+                "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "required"}},
+            }
+        ],
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Scp": {
+                "Type": "AWS::Organizations::Policy",
+                "Properties": {
+                    "Name": "imdsv2",
+                    "Type": "SERVICE_CONTROL_POLICY",
+                    "Content": json.dumps(document),
+                },
+            }
+        },
+    }
+    path = tmp_path / "scp.json"
+    path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    run = cli("check", "--format", "json", ".", cwd=tmp_path)
+    (finding,) = run.json()["findings"]
+    assert (finding["rule_id"], finding["resource"], finding["line"]) == (
+        "IMDS010",
+        "Scp",
+        9,
+    )
+    cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    fixed = json.loads(path.read_text(encoding="utf-8"))
+    content = json.loads(fixed["Resources"]["Scp"]["Properties"]["Content"])
+    assert content["Statement"][0]["Condition"] == {
+        "StringNotEquals": {"ec2:MetadataHttpTokens": "required"}
+    }
+    assert cli("check", ".", cwd=tmp_path).code == 0
