@@ -732,3 +732,33 @@ def test_fix_a_weakened_statement_inside_a_json_string(cli, tmp_path) -> None:
         "StringNotEquals": {"ec2:MetadataHttpTokens": "required"}
     }
     assert cli("check", ".", cwd=tmp_path).code == 0
+
+
+def test_a_large_policy_in_one_string_is_placed_statement_by_statement() -> None:
+    """400 statements in one escaped string (the schema allows a Content of 1,000,000
+    characters): each is placed where it is written, the last as exactly as the first."""
+    statements = [
+        {
+            "Sid": f"Deny{i}",
+            "Effect": "Deny",
+            "Action": "ec2:RunInstances",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}},
+        }
+        for i in range(400)
+    ]
+    content = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    template = {
+        "Resources": {
+            "Scp": {
+                "Type": "AWS::Organizations::Policy",
+                "Properties": {"Name": "big", "Type": "SERVICE_CONTROL_POLICY", "Content": content},
+            }
+        }
+    }
+    text = json.dumps(template)
+    (scp,), _, errors = read("big.json", text)
+    assert errors == [] and len(scp.statements) == 400
+    last = scp.statements[-1]
+    assert written_at(text, last.span).startswith('{\\"Sid\\": \\"Deny399\\"')
+    assert written_at(text, last.effect.edit) == "Deny"  # type: ignore[union-attr, arg-type]

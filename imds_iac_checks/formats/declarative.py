@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, Locator
+from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator
 from imds_iac_checks.model import (
     ENDPOINT,
     HOP_LIMIT,
@@ -190,7 +190,7 @@ def _shown(node: DNode) -> str:
         return f"{node.tag} {text}" if node.tag else text
     try:
         text = json.dumps(node.plain(), separators=(", ", ": "))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, DocError):  # DocError: nested past what plain() reads
         text = "a mapping" if node.kind == MAP else "a list" if node.kind == SEQ else "a value"
     return compact(f"{node.tag} {text}" if node.tag else text)
 

@@ -31,13 +31,14 @@ around one is an expression (its value unknown). An intrinsic written in a mappi
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from itertools import pairwise
 
 from imds_iac_checks.formats import declarative
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
-from imds_iac_checks.formats.policy import Place, in_payload, statements, worth
+from imds_iac_checks.formats.policy import Place, statements, worth
 from imds_iac_checks.formats.structured import Part, hole, make_payload, parts_of, scalar_runs
-from imds_iac_checks.model import Payload, Piece, Policy, ScanError, Span, Target, Value
+from imds_iac_checks.model import Payload, Policy, ScanError, Span, Target, Value
 
 FORMAT = "cloudformation"
 # org-formation (OrganizationFormation): an organization.yml declares the organization's
@@ -299,50 +300,61 @@ class Reader:
 
 
 def _place(payload: Payload) -> Place:
-    """Where a run of a document held in a string is written. A run inside one piece written as
-    is maps exactly (:func:`policy.in_payload`); a run over several pieces (a statement over the
-    lines of a block scalar, a string whose quotes are the escapes ``\\"``) maps from where its
-    first character is written to where its last ends, when no hole lies between (a
-    ``${...}`` of ``Fn::Sub``, a folded line break): those bytes write exactly that text, so a
-    value they hold is replaced by writing plain text over them."""
-    exact = in_payload(payload)
+    """Where a run of a document held in a string is written: from where its first character
+    is written to where its last ends, when the pieces it covers follow each other with no hole
+    between (a ``${...}`` of ``Fn::Sub``, a folded line break) and its ends fall on characters
+    written as is or on the ends of an escape. A run inside one piece written as is maps
+    exactly; a run over several (a statement over the lines of a block scalar, a string whose
+    quotes are the escapes ``\\"``) maps to the bytes that write exactly that text, so a value
+    they hold is replaced by writing plain text over them. A run costs a binary search and the
+    length of the piece it ends in: the statements of a large policy held in one string are
+    placed in linear time."""
+    pieces = payload.pieces
+    starts = [piece.start for piece in pieces]
+    # holes[k]: how many holes lie between pieces[0] and pieces[k]
+    holes = [0]
+    for before, after in pairwise(pieces):
+        holes.append(holes[-1] + (before.end != after.start))
+    verbatim: dict[int, bool] = {}
+
+    def edge(index: int, at: int) -> tuple[int, int, int] | None:
+        """(byte, line, column) where offset ``at`` of piece ``index`` is written."""
+        piece = pieces[index]
+        span = piece.span
+        if at == piece.start:
+            return span.start_byte, span.line, span.column
+        if at == piece.end:
+            return span.end_byte, span.end_line, span.end_column
+        as_is = verbatim.get(index)
+        if as_is is None:
+            text = payload.text[piece.start : piece.end]
+            size = len(text.encode("utf-8", "surrogatepass"))
+            as_is = verbatim[index] = span.end_byte - span.start_byte == size
+        if not as_is:
+            return None  # inside an escape
+        between = payload.text[piece.start : at]
+        byte = span.start_byte + len(between.encode("utf-8", "surrogatepass"))
+        newlines = between.count("\n")
+        if not newlines:
+            return byte, span.line, span.column + len(between)
+        return byte, span.line + newlines, len(between) - between.rfind("\n")
 
     def place(start: int, end: int) -> Span | None:
-        span = exact(start, end)
-        if span is not None or end <= start:
-            return span
-        covering = [p for p in payload.pieces if p.start < end and start < p.end]
-        if not covering or covering[0].start > start or covering[-1].end < end:
+        if end < start or not pieces:
             return None
-        if any(a.end != b.start for a, b in pairwise(covering)):
-            return None  # a hole between: not written in one place
-        first = _edge(payload, covering[0], start)
-        last = _edge(payload, covering[-1], end)
-        if first is None or last is None:
+        first = bisect_right(starts, start) - 1  # the piece the run starts in
+        if first < 0 or start > pieces[first].end or (start == pieces[first].end and end > start):
             return None
-        return Span(
-            first.path,
-            first.start_byte,
-            last.end_byte,
-            first.line,
-            first.column,
-            last.end_line,
-            last.end_column,
-        )
+        last = bisect_left(starts, end) - 1 if end > start else first  # the piece it ends in
+        if last < first or end > pieces[last].end or holes[last] != holes[first]:
+            return None  # past the pieces, or a hole between: not written in one place
+        begin, finish = edge(first, start), edge(last, end)
+        if begin is None or finish is None:
+            return None
+        path = pieces[first].span.path
+        return Span(path, begin[0], finish[0], begin[1], begin[2], finish[1], finish[2])
 
     return place
-
-
-def _edge(payload: Payload, piece: Piece, at: int) -> Span | None:
-    """The empty span where offset ``at`` of ``piece`` is written: anywhere in a piece written as
-    is, only at the ends of an escape."""
-    if at == piece.start:
-        span = piece.span
-        return span._replace(end_byte=span.start_byte, end_line=span.line, end_column=span.column)
-    if at == piece.end:
-        span = piece.span
-        return span._replace(start_byte=span.end_byte, line=span.end_line, column=span.end_column)
-    return payload.located(at, at)
 
 
 def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
