@@ -53,6 +53,9 @@ class ScanResult(NamedTuple):
     # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
     # ``imds-iac report`` counts as secure.
     targets_seen: tuple[Target, ...] = ()
+    # Guardrail policy documents read (SCPs, IAM policies that name an IMDS key): what the rules
+    # with a ``policy`` check judged.
+    policies: int = 0
 
 
 class DataJob(NamedTuple):
@@ -359,7 +362,7 @@ def scan(
         file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
-        if result.targets:
+        if result.targets or result.policies:  # a policy document: its comments too
             audited[job.shown] = rules
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
         for target in result.targets:
@@ -435,7 +438,9 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     seen = tuple(target for listing in by_file.values() for target in listing)
-    return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen)
+    return ScanResult(
+        findings, errors, file_count, targets, fail_on, origins, seen, policies=len(policies)
+    )
 
 
 def _configured_severities(
