@@ -12,7 +12,6 @@ import pytest
 
 from imds_iac_checks.formats import policy
 from imds_iac_checks.model import Policy, ScanError, Span, Target, Written
-from imds_iac_checks.rules import REGISTRY
 from tests.conftest import FIXTURES, require_tool
 
 GUARDRAILS = FIXTURES / "guardrails" / "cloudformation"
@@ -628,15 +627,7 @@ def test_org_formation_policy_types() -> None:
 
 # --- with the rule that judges guardrail policies -------------------------------------------
 
-# The verdicts below are those of the rule that judges guardrail policies (IMDS010), which
-# lands with its own branch: until then these tests have nothing to run against.
-_JUDGED = pytest.mark.skipif(
-    not any(rule.policy is not None for rule in REGISTRY.values()),
-    reason="no rule judges guardrail policies yet",
-)
 
-
-@_JUDGED
 def test_check_and_fix_the_guardrail_templates(cli, tmp_path) -> None:
     """End to end: the fixture templates are checked, and `fix --unsafe-fixes` corrects the
     weakened statements in a YAML mapping and the declarative policies in a block scalar and a
@@ -687,7 +678,6 @@ def test_check_and_fix_the_guardrail_templates(cli, tmp_path) -> None:
     assert cli("check", ".", cwd=tmp_path).code == 0
 
 
-@_JUDGED
 def test_fix_a_weakened_statement_inside_a_json_string(cli, tmp_path) -> None:
     """An SCP written as a JSON template's escaped string: the corrected operator is written
     between the escaped quotes, and the template stays valid JSON whose Content parses."""
