@@ -414,7 +414,16 @@ def _plan(
         elif kind == "hcl":
             from imds_iac_checks.fix import hcl
 
-            edit = hcl.replace_literal(data, where.start_byte, where.end_byte, desired, as_string)
+            try:
+                edit = hcl.replace_literal(
+                    data, where.start_byte, where.end_byte, desired, as_string
+                )
+            except NoFix:
+                if not hcl.in_template(data, where.start_byte, where.end_byte):
+                    raise
+                # A document held in a quoted string (an EC2 declarative policy's content as
+                # `"{\"http_tokens\": ...}"`): its quotes are escapes, its bytes the literal.
+                edit = _written_inside(data, where.start_byte, where.end_byte, value, desired)
         else:
             doc = _document(data, kind)
             try:

@@ -100,6 +100,17 @@ def replace_literal(data: bytes, start: int, end: int, value: str | int, as_stri
     return Edit(start, end, str(value).encode())
 
 
+def in_template(data: bytes, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` lies in the literal text of one quoted string or heredoc
+    (not across an interpolation)."""
+    try:
+        root = parse(data)
+    except NoFix:
+        return False
+    node = root.descendant_for_byte_range(start, end)
+    return node is not None and node.type == "template_literal"
+
+
 def _node_at(root: Node, start: int, kind: str) -> Node:
     """The ``kind`` node starting at byte ``start`` (the outermost one)."""
     stack = [root]

@@ -28,6 +28,11 @@ statement written as an expression each become a statement whose ``unknown`` say
 ``content = file(...)`` is not read here: the JSON file is scanned as a policy document of its
 own when it is in the scanned tree.
 
+An EC2 declarative policy (``type = "DECLARATIVE_POLICY_EC2"``) sets account defaults rather
+than denying: its ``content`` (a heredoc, a string, ``jsonencode``) is read the same way and
+becomes an account-defaults target (:func:`imds_iac_checks.formats.declarative.targets`) that the
+rules on tokens and hop limits judge.
+
 Only policies that name what a guardrail reads (:func:`~imds_iac_checks.formats.policy.worth`:
 an IMDS condition key, ``ModifyInstanceMetadataOptions``) are kept: an organisation's other
 SCPs are no concern of the rules. A document used by no ``aws_organizations_policy`` that names
@@ -229,7 +234,19 @@ class _Directory:
             if content.document:
                 used.add(content.document)
             if kind == DECLARATIVE_EC2:
-                continue  # account defaults, not IAM statements: no policy to judge here
+                # account defaults, not IAM statements: a target (when the content is read)
+                if content.root is not None and content.place is not None:
+                    from imds_iac_checks.formats import declarative
+
+                    targets += declarative.targets(
+                        content.root,
+                        content.place,
+                        address=address,
+                        path=f.shown,
+                        whole=block_span,
+                        format=FORMAT,
+                    )
+                continue
             what = POLICY_TYPES.get(kind, "organizations policy")
             if content.document:
                 found = self.document(content.document)
