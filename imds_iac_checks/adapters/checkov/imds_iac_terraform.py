@@ -34,6 +34,9 @@ class ImdsTerraformCheck(BaseResourceCheck):  # type: ignore[misc, unused-ignore
         self.evaluated_keys = checkov_targets.evaluated_keys(
             "terraform", self.entity_type, self.rule_id
         )
+        if self.entity_type == checkov_targets.TERRAFORM_POLICY:  # an SCP, or a declarative policy
+            verdict = checkov_targets.organizations_verdict(conf, "terraform", self.rule_id)
+            return CheckResult[verdict]
         target = checkov_targets.terraform_target(conf, self.entity_type)
         if target is None:
             return CheckResult.UNKNOWN
