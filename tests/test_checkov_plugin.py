@@ -1047,6 +1047,9 @@ def test_guardrail_and_declarative_policies(cli: Any, tmp_path: Path) -> None:
         (POLICY_RULE, "aws_organizations_policy.heredoc_interpolated"): "PASSED",
         (tokens, "aws_organizations_policy.ec2_defaults"): "FAILED",
         (hop, "aws_organizations_policy.ec2_defaults"): "FAILED",
+        # content = data.aws_iam_policy_document.imds.json is text to checkov: the data check
+        # judges the document itself (StringEquals optional)
+        (POLICY_RULE, "aws_iam_policy_document.imds"): "FAILED",
     }  # unresolved, document, from_file, tags: UNKNOWN, not in checkov's report
     # imds-iac scp's output passes every check that runs on it.
     for project in ("tf-scp", "tf-split", "tf-defaults", "cfn-scp", "cfn-defaults"):
@@ -1116,7 +1119,8 @@ def test_organizations_policy_conversion() -> None:
     assert tf('${file("${path.module}/scp.json")}') == "UNKNOWN"
     # a JSON string (the rendered document)
     assert tf(json.dumps(weak)) == "FAILED"
-    # an SCP that guards nothing of IMDS passes; a tag policy is not this check's
+    # an SCP that names nothing a guardrail reads is not a guardrail (as imds-iac check keeps
+    # only those that do); a tag policy is not this check's either
     assert (
         tf(
             {
@@ -1127,7 +1131,7 @@ def test_organizations_policy_conversion() -> None:
                 }
             }
         )
-        == "PASSED"
+        == "UNKNOWN"
     )
     assert tf({"tags": {}}, type_="TAG_POLICY") == "UNKNOWN"
 
@@ -1165,3 +1169,43 @@ def test_organizations_policy_conversion() -> None:
     assert checkov_targets.evaluated_keys("terraform", "aws_organizations_policy", POLICY_RULE) == [
         "content"
     ]
+
+
+def test_policy_document_data_source_conversion() -> None:
+    """``data "aws_iam_policy_document"`` as checkov 3.3 hands it to a data check."""
+
+    def document(*statements: dict[str, Any], **more: Any) -> str:
+        conf = {"statement": list(statements), "__address__": "aws_iam_policy_document.imds"}
+        return checkov_targets.document_verdict({**conf, **more}, POLICY_RULE, 1)
+
+    def launch(test: str, variable: str, values: list[Any], **more: Any) -> dict[str, Any]:
+        condition = {"test": [test], "variable": [variable], "values": [values]}
+        return {
+            "sid": ["RequireImdsV2"],
+            "effect": ["Deny"],
+            "actions": [["ec2:RunInstances"]],
+            "resources": [["arn:aws:ec2:*:*:instance/*"]],
+            "condition": [condition],
+            **more,
+        }
+
+    tokens = "ec2:MetadataHttpTokens"
+    assert document(launch("StringNotEquals", tokens, ["required"])) == "PASSED"
+    assert document(launch("StringEquals", tokens, ["optional"])) == "FAILED"
+    # effect left out: the data source's default, Allow, never denies
+    no_effect = launch("StringNotEquals", tokens, ["required"])
+    del no_effect["effect"]
+    assert document(no_effect) == "FAILED"
+    # a resolved variable (checkov substitutes defaults), an unresolved one
+    hop = "ec2:MetadataHttpPutResponseHopLimit"
+    assert document(launch("NumericGreaterThan", hop, [2])) == "FAILED"
+    assert document(launch("NumericGreaterThan", hop, [1])) == "PASSED"
+    assert document(launch("NumericGreaterThan", hop, ["var.hop"])) == "UNKNOWN"
+    # statements from other documents are not at hand: passing is not known
+    merged = {"source_policy_documents": [["data.aws_iam_policy_document.base.json"]]}
+    assert document(launch("StringNotEquals", tokens, ["required"]), **merged) == "UNKNOWN"
+    assert document(launch("StringEquals", tokens, ["optional"]), **merged) == "FAILED"
+    # an IAM policy that guards nothing of IMDS (an assume-role policy) is not a guardrail
+    assume = {"actions": [["sts:AssumeRole"]], "principals": [{"type": ["Service"]}]}
+    assert document(assume) == "UNKNOWN"
+    assert checkov_targets.document_rule_ids() == (POLICY_RULE,)

@@ -661,7 +661,6 @@ def organizations_verdict(
     apply to the policy's type (a declarative policy for a statement rule, a tag policy) gives
     UNKNOWN: checkov leaves it out of its report."""
     from imds_iac_checks.formats import declarative
-    from imds_iac_checks.formats import policy as policies
 
     if framework == "cloudformation":
         props = conf.get("Properties")
@@ -692,15 +691,112 @@ def organizations_verdict(
         return verdict(targets, rule_id, ctx.hop_limit) if targets else UNKNOWN
     if rule.policy is None or policy_type not in ("", *_STATEMENT_TYPES):
         return UNKNOWN
-    if document is None or document.kind != MAP:
-        return UNKNOWN
-    found = policies.statements(document.get("Statement"), nowhere, SPAN)
     what = _STATEMENT_TYPES.get(policy_type, "Organizations policy")
-    policy = Policy(address, "", SPAN, what, fmt, found, policy_type)
-    findings = list(rule.policy(policy, ctx))
+    return _statements_verdict(
+        document, Policy(address, "", SPAN, what, fmt, (), policy_type), ctx, rule_id
+    )
+
+
+def _statements_verdict(
+    document: DNode | None, policy: Policy, ctx: engine.Context, rule_id: str, partial: bool = False
+) -> str:
+    """The verdict of a rule with a ``policy`` check on a policy document: UNKNOWN when there
+    is none to read or it names nothing a guardrail reads (as ``imds-iac check`` keeps only
+    policies that name an IMDS key or the options-changing action: an organisation's other
+    policies are not guardrails, and checkov need not list them as passed); FAILED when the
+    rule reports a statement; UNKNOWN when it only says a statement could not be judged, or
+    (``partial``) the document takes statements from elsewhere; else PASSED."""
+    from imds_iac_checks.formats import policy as policies
+    from imds_iac_checks.formats.doc import DocError
+
+    check = REGISTRY[rule_id].policy
+    if check is None or document is None or document.kind != MAP:
+        return UNKNOWN
+    try:
+        text = json.dumps(document.plain(), default=str)
+    except (DocError, ValueError):
+        return UNKNOWN
+    if not policies.worth(text.encode("utf-8", "replace")):
+        return UNKNOWN
+
+    def nowhere(start: int, end: int) -> Span | None:
+        return None  # checkov reports the resource's own lines
+
+    found = policies.statements(document.get("Statement"), nowhere, SPAN)
+    findings = list(check(policy._replace(statements=found), ctx))
     if any(not (f.body or "").startswith(NOT_JUDGED) for f in findings):
         return FAILED
-    return UNKNOWN if findings else PASSED
+    return UNKNOWN if findings or partial else PASSED
+
+
+# checkov's data check type for IAM policy documents written in Terraform.
+TERRAFORM_DOCUMENT = "aws_iam_policy_document"
+# The data source's statement arguments -> the policy document's keys.
+_DOCUMENT_KEYS = {
+    "sid": "Sid",
+    "effect": "Effect",
+    "actions": "Action",
+    "not_actions": "NotAction",
+    "resources": "Resource",
+    "not_resources": "NotResource",
+}
+
+
+def document_rule_ids() -> tuple[str, ...]:
+    """The checkov checks that also run on ``data "aws_iam_policy_document"``: the rules that
+    judge policies."""
+    return tuple(rule.id for rule in REGISTRY.values() if rule.checkov and rule.policy)
+
+
+def document_verdict(conf: Mapping[str, Any], rule_id: str, hop: int | None = None) -> str:
+    """The verdict of ``rule_id`` (a rule with a ``policy`` check) on a Terraform
+    ``data "aws_iam_policy_document"`` as checkov parsed it: its ``statement`` blocks (``sid``,
+    ``effect`` — ``Allow`` when absent, the data source's default —, ``actions``, ``resources``
+    and their ``not_`` forms, ``condition { test, variable, values }``) read as the document
+    they render. This is how the Terraform SCPs ``content = data.aws_iam_policy_document.x.json``
+    get a verdict: checkov leaves that ``content`` as text. Statements merged from
+    ``source_policy_documents`` / ``override_policy_documents`` are not at hand: without a
+    failure of its own the document is UNKNOWN."""
+    from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ
+
+    def scalar(value: Any) -> DNode:
+        return _tree(value, "terraform")
+
+    def key(name: str) -> DNode:
+        return DNode(SCALAR, 0, 0, name, quoted=True)
+
+    statements: list[DNode] = []
+    blocks = conf.get("statement")
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, Mapping):
+            statements.append(DNode(SCALAR, 0, 0, None, tag="expression"))
+            continue
+        items: list[tuple[DNode, DNode]] = []
+        if "effect" not in block:
+            items.append((key("Effect"), scalar("Allow")))
+        for name, field in _DOCUMENT_KEYS.items():
+            if name in block:
+                value = block[name]
+                value = value[0] if isinstance(value, list) and len(value) == 1 else value
+                items.append((key(field), scalar(value)))
+        conditions: list[tuple[DNode, DNode]] = []
+        for condition in block.get("condition") or []:
+            if not isinstance(condition, Mapping):
+                continue
+            test, variable = _unwrap(condition.get("test")), _unwrap(condition.get("variable"))
+            values = condition.get("values")
+            values = values[0] if isinstance(values, list) and len(values) == 1 else values
+            by_key = DNode(MAP, 0, 0, items=[(scalar(variable), scalar(values))])
+            conditions.append((scalar(test), by_key))  # one per block: blocks are ANDed
+        if conditions:
+            items.append((key("Condition"), DNode(MAP, 0, 0, items=conditions)))
+        statements.append(DNode(MAP, 0, 0, items=items))
+    document = DNode(MAP, 0, 0, items=[(key("Statement"), DNode(SEQ, 0, 0, items=statements))])
+    partial = bool(conf.get("source_policy_documents") or conf.get("override_policy_documents"))
+    address = str(conf.get("__address__") or TERRAFORM_DOCUMENT)
+    policy = Policy(f"data.{address}", "", SPAN, "IAM policy document", "terraform", ())
+    ctx = engine.Context(hop_limit=hop if hop is not None else hop_limit())
+    return _statements_verdict(document, policy, ctx, rule_id, partial)
 
 
 # The Organizations policy types whose documents hold IAM statements.
