@@ -95,6 +95,7 @@ def render_markdown(rule: dict[str, Any]) -> str:
         "ansible": "yaml",
         "kubernetes": "yaml",
         "ec2-api-json": "json",
+        "policy-json": "json",
         "packer": "hcl",
         "shell": "sh",
         "powershell": "powershell",

@@ -53,9 +53,11 @@ class ScanResult(NamedTuple):
     # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
     # ``imds-iac report`` counts as secure.
     targets_seen: tuple[Target, ...] = ()
-    # The guardrail policies read (those of files the configuration does not exclude), by path
-    # and place: what ``imds-iac report`` lists as the repository's guardrails; and the paths
-    # of those no rule that judges policies is enabled for (their findings say nothing).
+    # The guardrail policy documents read (SCPs, IAM policies that name an IMDS key; those of
+    # files the configuration does not exclude), by path and place: what the rules with a
+    # ``policy`` check judged, what the summaries count, what ``imds-iac report`` lists as the
+    # repository's guardrails; and the paths of those no rule that judges policies is enabled
+    # for (their findings say nothing).
     policies: tuple[Policy, ...] = ()
     unjudged: frozenset[str] = frozenset()
 
@@ -364,7 +366,7 @@ def scan(
         file_count += result.read
         absolute = os.path.abspath(job.path)
         rules = job.settings.rules_for(absolute)
-        if result.targets:
+        if result.targets or result.policies:  # a policy document: its comments too
             audited[job.shown] = rules
         ctx = Context(hop_limit=job.settings.hop_limit_for(absolute))
         for target in result.targets:

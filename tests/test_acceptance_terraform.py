@@ -182,6 +182,7 @@ def test_each_case_gives_exactly_the_expected_findings(cli, cases) -> None:
         "IMDS007": 0,
         "IMDS008": 0,
         "IMDS009": 0,
+        "IMDS010": 0,
     }
     assert doc["errors"] == []
 

@@ -51,6 +51,14 @@ def test_rule_file_schema(rule_id: str) -> None:
     assert all(fix["text"].strip() and fix["snippet"].strip() for fix in rule["how_to_fix"])
     ami = "imds_support" in RULES[rule_id].reads  # AMIs: CloudFormation makes none
     examples = {ex["format"] for ex in rule["examples"]}
+    if RULES[rule_id].policy is not None:
+        # it judges guardrail policies: no resource kind; policy documents as examples
+        assert rule["applies_to"] == []
+        assert examples >= {"policy-json"}
+        assert formats >= {"policy-json", "terraform", "cloudformation"}
+        urls = " ".join(ref["url"] for ref in rule["references"])
+        assert "docs.aws.amazon.com/IAM/latest/UserGuide" in urls
+        return
     assert examples >= ({"terraform"} if ami else {"terraform", "cloudformation"})
     assert all(ref["url"].startswith("https://") and ref["title"] for ref in rule["references"])
     assert all(isinstance(ids, list) and ids for ids in rule["peers"].values())
@@ -135,7 +143,39 @@ def _terraform_examples() -> list[tuple[str, int, dict[str, Any]]]:
         if ex["format"] == "terraform"
         and RULES[rule_id].audit is None
         and RULES[rule_id].hazard is None
+        and RULES[rule_id].policy is None
     ]
+
+
+def _policy_examples() -> list[tuple[str, int, dict[str, Any]]]:
+    return [
+        (rule_id, i, ex)
+        for rule_id in RULE_IDS
+        for i, ex in enumerate(CATALOG[rule_id]["examples"])
+        if RULES[rule_id].policy is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "index", "example"),
+    _policy_examples(),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_policy_examples_behave_as_documented(
+    cli, tmp_path: Path, rule_id: str, index: int, example
+) -> None:
+    """A rule that judges guardrail policies fires on its bad example, scanned as a policy
+    document, and not on its good one."""
+    assert example["format"] == "policy-json"
+    fired = []
+    for text in (example["bad"], example["good"]):
+        (tmp_path / "scp.json").write_text(text)
+        doc = cli("check", "--format", "json", "scp.json", cwd=tmp_path).json()
+        assert doc["errors"] == []
+        assert doc["summary"]["policies"] == 1
+        fired.append([f["rule_id"] for f in doc["findings"]])
+    assert rule_id in fired[0]
+    assert fired[1] == []
 
 
 def _hazard_examples() -> list[tuple[str, int, dict[str, Any]]]:

@@ -218,6 +218,7 @@ def test_json_is_pure_and_stable(cli, tree: Path) -> None:
     assert list(doc["summary"]) == [
         "files_scanned",
         "targets",
+        "policies",
         "findings",
         "errors",
         "fail_on",

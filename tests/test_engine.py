@@ -68,6 +68,7 @@ def test_rule_table_is_complete() -> None:
         "IMDS007",
         "IMDS008",
         "IMDS009",
+        "IMDS010",
     ]
     assert all(callable(rule.check) and rule.id == rule_id for rule_id, rule in RULES.items())
     assert RULES["IMDS004"].severity == "warning"

@@ -95,6 +95,14 @@ def test_json_fixtures(cli, folder: str) -> None:
     assert doc["findings"]
 
 
+def test_guardrail_fixtures(cli) -> None:
+    """The imds-iac scp policy and one policy per weakening (tests/test_guardrail_rule.py
+    checks each verdict and fix)."""
+    doc = _compare(cli, "guardrails")
+    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS010"}
+    assert doc["summary"]["policies"] == len(list((FIXTURES / "guardrails").glob("*.json")))
+
+
 def test_recorded_state_is_not_fixable(cli) -> None:
     doc = cli("check", "--format", "json", "fixtures", cwd=ROOT).json()
     recorded = ("describe-", "terraform-plan/", "cdk.out/")
@@ -118,7 +126,8 @@ def test_recorded_state_is_not_fixable(cli) -> None:
             assert f["message"].endswith(
                 'set var.environment to "prod" so that local.is_prod is true'
             )
-        elif f["rule_id"] != "IMDS004":
+        elif f["rule_id"] != "IMDS004" and not f["path"].startswith("fixtures/guardrails/"):
+            # (guardrail statements that only a person can correct: tests/test_guardrail_rule.py)
             assert f["fixable"] is True, f
 
 

@@ -76,7 +76,7 @@ def test_sarif_content(cli, tmp_path: Path) -> None:
     driver = run["tool"]["driver"]
     assert driver["name"] == "imds-iac" and driver["version"] and driver["informationUri"]
     ids = ["IMDS001", "IMDS002", "IMDS003", "IMDS004", "IMDS005", "IMDS006", "IMDS007", "IMDS008"]
-    ids.append("IMDS009")
+    ids += ["IMDS009", "IMDS010"]
     assert [r["id"] for r in driver["rules"]] == ids
     assert all(r["help"]["markdown"] and r["fullDescription"]["text"] for r in driver["rules"])
     by_rule = {r["ruleId"]: r for r in run["results"]}

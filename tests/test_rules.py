@@ -47,6 +47,13 @@ def reads_code(rule: str) -> bool:
     return REGISTRY[rule].hazard is not None
 
 
+def reads_policies(rule: str) -> bool:
+    """Whether ``rule`` judges guardrail policies (a ``policy`` rule) rather than targets."""
+    from imds_iac_checks.rules import REGISTRY
+
+    return REGISTRY[rule].policy is not None
+
+
 class Case(NamedTuple):
     rule: str
     path: Path  # a file or a directory in tests/rules/<rule>/
@@ -83,6 +90,8 @@ def test_case(cli, case: Case) -> None:
     if reads_code(case.rule):
         # A rule on code that runs on instances (IMDS007) reads scripts tied to no target.
         assert doc["summary"]["files_scanned"] > 0, "the case holds nothing imds-iac reads"
+    elif reads_policies(case.rule):
+        assert doc["summary"]["policies"] > 0, "the case holds no policy imds-iac reads"
     else:
         assert doc["summary"]["targets"] > 0, "the case holds nothing imds-iac reads"
     found = [f for f in doc["findings"] if f["rule_id"] == case.rule]

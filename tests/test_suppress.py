@@ -18,7 +18,7 @@ resource "aws_instance" "web" {
 
   metadata_options {
     http_tokens                 = "required"
-    http_put_response_hop_limit = 2 # imds-iac: ignore[IMDS01] container host
+    http_put_response_hop_limit = 2 # imds-iac: ignore[IMDS0003] container host
   }
 }
 """
@@ -59,9 +59,9 @@ def test_a_typo_is_an_unknown_code_at_its_span(cli, tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(TYPO)
     run = cli("check", "--format", "json", ".", cwd=tmp_path)
     (f,) = mine(run.json())
-    assert f["message"] == "[aws_instance.web] unknown rule code IMDS01 in suppression"
-    column = TYPO.splitlines()[5].index("IMDS01") + 1
-    assert (f["line"], f["column"], f["end_line"], f["end_column"]) == (6, column, 6, column + 6)
+    assert f["message"] == "[aws_instance.web] unknown rule code IMDS0003 in suppression"
+    column = TYPO.splitlines()[5].index("IMDS0003") + 1
+    assert (f["line"], f["column"], f["end_line"], f["end_column"]) == (6, column, 6, column + 8)
     assert f["severity"] == "warning" and f["fixable"] and f["fix"] == "safe"
     # the finding it meant to suppress is reported: the typo suppressed nothing
     assert [g["rule_id"] for g in run.json()["findings"] if g["suppressed"] is None] == [
@@ -69,7 +69,7 @@ def test_a_typo_is_an_unknown_code_at_its_span(cli, tmp_path: Path) -> None:
         "IMDS005",
     ]
     text = cli("check", "--format", "concise", ".", cwd=tmp_path).out
-    assert f"main.tf:6:{column}: IMDS005 [aws_instance.web] unknown rule code IMDS01" in text
+    assert f"main.tf:6:{column}: IMDS005 [aws_instance.web] unknown rule code IMDS0003" in text
 
 
 def test_an_unused_code_on_a_line_without_its_finding(cli, tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_a_tf_file_named_without_its_module_is_not_judged(cli, tmp_path: Path) -
 
 FIX_TF = """\
 # imds-iac: ignore[IMDS001] the bastion was retired
-resource "aws_instance" "web" { # imds-iac: ignore[IMDS01] typo
+resource "aws_instance" "web" { # imds-iac: ignore[IMDS0003] typo
   ami = "ami-0c55b159cbfafe1f0"
 
   metadata_options {

@@ -61,7 +61,10 @@ def summary(result: ScanResult, color: bool = False) -> str:
     ``--fail-on``: "errors" alone would read like files that could not be scanned); what
     ``imds-iac fix`` can do about it; and, on a line of its own, the files that could not be
     scanned (exit code 2)."""
-    scanned = f"{plural(result.files, 'file')}, {plural(result.targets, 'target')} scanned"
+    scanned = f"{plural(result.files, 'file')}, {plural(result.targets, 'target')}"
+    if result.policies:
+        scanned += f", {plural(len(result.policies), 'policy').replace('policys', 'policies')}"
+    scanned += " scanned"
     quiet_part = ""
     active = [f for f in result.findings if f.suppressed is None]
     quiet = len(result.findings) - len(active)

@@ -150,7 +150,7 @@ def empty_selection(rng: random.Random, directory: Path) -> None:
     if choice == 0:
         body = "select = [" + ", ".join(f'"{b}"' for b in blanks) + "]\n"
     elif choice == 1:
-        body = 'ignore = ["' + rng.choice(("ALL", "all", "IMDS", "imds00")) + '"]\n'
+        body = 'ignore = ["' + rng.choice(("ALL", "all", "IMDS", "imds0")) + '"]\n'
     else:
         rule = rng.choice(("IMDS001", "IMDS002", "IMDS003", "IMDS004"))
         body = f'select = ["{rule}"]\nignore = ["{rule[: rng.randint(4, 7)]}"]\n'

@@ -1,0 +1,920 @@
+"""IMDS010 weak-guardrail: a guardrail policy (an SCP, an IAM policy) that names an IMDS condition
+key or ``ec2:ModifyInstanceMetadataOptions`` but denies less than the guardrail it is meant to be
+(the statements ``imds-iac scp`` prints, :mod:`imds_iac_checks.guardrails`), or denies requests
+the guardrail lets through.
+
+Each statement is judged by evaluating its conditions as IAM does (rules/IMDS010.toml holds the
+verdict table and the IAM pages it rests on) over every value the key can hold in a request —
+absent included — and comparing what it denies with what the guardrail means to deny:
+
+- ``ec2:MetadataHttpTokens`` on ``ec2:RunInstances``: deny launches whose tokens are not
+  ``required``, and launches that omit them (the key is then absent);
+- ``ec2:MetadataHttpPutResponseHopLimit`` on ``ec2:RunInstances``: deny hop limits above the
+  configured limit (``Context.hop_limit``); launches that omit it get the default and pass;
+- ``ec2:RoleDelivery`` on every action: deny calls signed with credentials IMDSv1 delivered
+  (``1.0``); requests without the key (not signed with instance-role credentials) pass;
+- ``ec2:ModifyInstanceMetadataOptions``: deny the action, or at least changes to ``optional``
+  tokens (``ec2:Attribute/HttpTokens``).
+
+The instance keys are in the request context of the instance resource only (``arn:aws:ec2:*:*:
+instance/*``): for the launch's other resources (volume, network interface, image, ...) they are
+absent, which makes a negated operator true there — a ``Resource`` that matches them turns a
+statement such as ``StringNotEquals`` into a deny of every launch.
+
+A finding's fix writes the corrected statement over what is written (operator, values, effect,
+action, resource): always unsafe (the policy then denies what it let through). What the rule
+cannot edit (a ``NotResource``, a second condition to remove) is said in the finding. Parts that
+could not be read are reported as not judged (a warning without a fix), never passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from imds_iac_checks.model import Condition, Finding, Policy, Span, Statement, Target, Written
+from imds_iac_checks.rules.base import Context, Fix, Rule, policy_finding
+
+TOKENS = "ec2:metadatahttptokens"
+HOP = "ec2:metadatahttpputresponsehoplimit"
+ROLE = "ec2:roledelivery"
+ENDPOINT = "ec2:metadatahttpendpoint"
+ATTRIBUTE_TOKENS = "ec2:attribute/httptokens"
+# Keys that make a statement a guardrail (IAM condition keys are case-insensitive).
+GUARDRAIL_KEYS = (TOKENS, HOP, ROLE, ENDPOINT)
+RUN = "ec2:RunInstances"
+# The guardrail's instance resource (imds_iac_checks.guardrails.INSTANCES, which a test checks:
+# that module imports json and dataclasses, which a scan without policies never needs).
+INSTANCES = "arn:aws:ec2:*:*:instance/*"
+MODIFY = "ec2:ModifyInstanceMetadataOptions"
+
+# --- IAM condition operators ------------------------------------------------------------------
+
+_STRING = {
+    "stringequals",
+    "stringnotequals",
+    "stringequalsignorecase",
+    "stringnotequalsignorecase",
+    "stringlike",
+    "stringnotlike",
+}
+_NUMERIC = {
+    "numericequals",
+    "numericnotequals",
+    "numericlessthan",
+    "numericlessthanequals",
+    "numericgreaterthan",
+    "numericgreaterthanequals",
+}
+_OTHER = {
+    "dateequals",
+    "datenotequals",
+    "datelessthan",
+    "datelessthanequals",
+    "dategreaterthan",
+    "dategreaterthanequals",
+    "bool",
+    "binaryequals",
+    "ipaddress",
+    "notipaddress",
+    "arnequals",
+    "arnlike",
+    "arnnotequals",
+    "arnnotlike",
+}
+# Negated matching operators: true when the key is absent (IAM, condition operators).
+_NEGATED = {
+    "stringnotequals",
+    "stringnotequalsignorecase",
+    "stringnotlike",
+    "numericnotequals",
+    "datenotequals",
+    "arnnotequals",
+    "arnnotlike",
+    "notipaddress",
+}
+
+
+class Operator:
+    """A condition operator as IAM reads it: ``ForAnyValue:``/``ForAllValues:``, the base
+    operator, ``IfExists``. Operator names are matched without regard to case."""
+
+    def __init__(self, written: str) -> None:
+        text = written.strip()
+        qualifier, _, rest = text.rpartition(":")
+        self.qualifier = qualifier.lower()
+        base = rest.lower()
+        self.if_exists = base.endswith("ifexists") and base != "null"
+        if self.if_exists:
+            base = base[: -len("ifexists")]
+        self.base = base
+        known = base in _STRING | _NUMERIC | _OTHER or (base == "null" and not self.if_exists)
+        self.known = known and self.qualifier in ("", "foranyvalue", "forallvalues")
+
+    @property
+    def negated(self) -> bool:
+        return self.base in _NEGATED
+
+    def holds(self, values: tuple[str, ...], request: str | None) -> bool:
+        """Is the condition true for a request whose key is ``request`` (None: absent)?
+        Several values: OR for a matching operator, NOR for a negated one (IAM, "Conditions
+        with multiple context keys or values")."""
+        if self.base == "null":
+            present = request is not None
+            return any(v.lower() == ("false" if present else "true") for v in values)
+        if request is None:
+            if self.if_exists or self.qualifier == "forallvalues":
+                return True
+            if self.qualifier == "foranyvalue":
+                return False
+            return self.negated
+        hit = any(_match(self.base, v, request) for v in values)
+        return not hit if self.negated else hit
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _match(base: str, value: str, request: str) -> bool:
+    """Does ``request`` match the policy's ``value`` (the positive form of ``base``)?"""
+    if base in ("stringequals", "stringnotequals"):
+        return request == value
+    if base in ("stringequalsignorecase", "stringnotequalsignorecase"):
+        return request.lower() == value.lower()
+    if base in ("stringlike", "stringnotlike"):
+        return _glob(value).fullmatch(request) is not None
+    if base in _NUMERIC:
+        a, b = _number(request), _number(value)
+        if a is None or b is None:
+            return False
+        return {
+            "numericequals": a == b,
+            "numericnotequals": a == b,
+            "numericlessthan": a < b,
+            "numericlessthanequals": a <= b,
+            "numericgreaterthan": a > b,
+            "numericgreaterthanequals": a >= b,
+        }[base]
+    return False  # dates, ARNs, addresses, Bool, binary: never equal to these keys' values
+
+
+def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    """An IAM wildcard pattern (``*`` any run, ``?`` one character)."""
+    parts = ("." if c == "?" else ".*" if c == "*" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.IGNORECASE if ignore_case else 0)
+
+
+def _wild(pattern: str, text: str) -> bool:
+    """Action names and ARNs as IAM matches them in Action and Resource."""
+    return _glob(pattern, ignore_case=True).fullmatch(text) is not None
+
+
+# --- what each key is meant to deny ------------------------------------------------------------
+
+
+class Intent:
+    """What the guardrail means to deny for one key: the values a request can hold (None:
+    absent), those denied, the corrected condition, and how each value reads in a message."""
+
+    def __init__(
+        self,
+        key: str,
+        domain: tuple[str | None, ...],
+        denied: frozenset[str | None],
+        operator: str,
+        value: str,
+        say: Callable[[list[str | None]], str],
+        secure: frozenset[str | None],
+        numeric: bool,
+        statement: str,
+    ) -> None:
+        self.key, self.domain, self.denied = key, domain, denied
+        self.operator, self.value, self.say = operator, value, say
+        self.secure, self.numeric, self.statement = secure, numeric, statement
+
+
+def _say_tokens(values: list[str | None]) -> str:
+    said = {
+        None: "launches that omit HttpTokens",
+        "optional": "launches with HttpTokens optional",
+        "required": "launches that require tokens",
+    }
+    return " and ".join(said[v] for v in values)
+
+
+def _say_attribute(values: list[str | None]) -> str:
+    said = {
+        None: "changes that leave HttpTokens as it is",
+        "optional": "changes of HttpTokens to optional (an opt-out of IMDSv2)",
+        "required": "changes of HttpTokens to required (the migration itself)",
+    }
+    return " and ".join(said[v] for v in values)
+
+
+def _say_role(values: list[str | None]) -> str:
+    said = {
+        None: (
+            "every request not signed with instance-role credentials (the whole "
+            "organisation's people and services)"
+        ),
+        "1.0": "calls signed with role credentials IMDSv1 delivered (ec2:RoleDelivery 1.0)",
+        "2.0": "calls signed with role credentials IMDSv2 delivered (ec2:RoleDelivery 2.0)",
+    }
+    return " and ".join(said[v] for v in values)
+
+
+def _say_hops(values: list[str | None]) -> str:
+    parts = []
+    if None in values:
+        parts.append("launches that do not set the hop limit")
+    numbers = sorted(int(v) for v in values if v is not None)
+    if numbers:
+        low, high = numbers[0], numbers[-1]
+        if low == high:
+            parts.append(f"launches with hop limit {low}")
+        else:
+            parts.append(f"launches with hop limits {low} to {high}")
+    return " and ".join(parts)
+
+
+_HOPS = tuple(str(n) for n in range(1, 65))  # HttpPutResponseHopLimit: 1 to 64
+
+
+def intents(hop_limit: int) -> dict[str, Intent]:
+    """What each key is meant to deny, with the configured hop limit; the Sids are those of
+    ``imds-iac scp`` (imported here: a scan reaches this only with a policy to judge)."""
+    from imds_iac_checks.guardrails import STATEMENTS
+
+    return {
+        TOKENS: Intent(
+            "ec2:MetadataHttpTokens",
+            (None, "required", "optional"),
+            frozenset({None, "optional"}),
+            "StringNotEquals",
+            "required",
+            _say_tokens,
+            frozenset({"required"}),
+            False,
+            STATEMENTS["require-tokens"][0],
+        ),
+        HOP: Intent(
+            "ec2:MetadataHttpPutResponseHopLimit",
+            (None, *_HOPS),
+            frozenset(v for v in _HOPS if int(v) > hop_limit),
+            "NumericGreaterThan",
+            str(hop_limit),
+            _say_hops,
+            frozenset(v for v in _HOPS if int(v) <= hop_limit),
+            True,
+            STATEMENTS["hop-limit"][0],
+        ),
+        ROLE: Intent(
+            "ec2:RoleDelivery",
+            (None, "1.0", "2.0"),
+            frozenset({"1.0"}),
+            "NumericLessThan",
+            "2.0",
+            _say_role,
+            frozenset({None, "2.0"}),
+            True,
+            STATEMENTS["role-delivery"][0],
+        ),
+        ATTRIBUTE_TOKENS: Intent(
+            "ec2:Attribute/HttpTokens",
+            (None, "required", "optional"),
+            frozenset({"optional"}),
+            "StringNotEquals",
+            "required",
+            _say_attribute,
+            frozenset(),
+            False,
+            STATEMENTS["no-opt-out"][0],
+        ),
+    }
+
+
+# Resources RunInstances authorizes besides the instance (Service Authorization Reference,
+# Amazon EC2, RunInstances): the instance keys are absent from their request context.
+_OTHER_RESOURCES = (
+    "image/ami-0123456789abcdef0",
+    "volume/vol-0123456789abcdef0",
+    "network-interface/eni-0123456789abcdef0",
+    "subnet/subnet-0123456789abcdef0",
+    "security-group/sg-0123456789abcdef0",
+    "key-pair/deploy",
+    "launch-template/lt-0123456789abcdef0",
+)
+_INSTANCE = "instance/i-0123456789abcdef0"
+
+
+def _arn_matches(pattern: str, resource: str) -> bool:
+    """Does a Resource pattern match an EC2 resource (any partition, region, account)? The
+    region and account parts of a pattern scope the statement and are not judged."""
+    if pattern.strip() == "*":
+        return True
+    parts = pattern.split(":", 5)
+    if len(parts) < 6:
+        return False
+    service, rest = parts[2], parts[5]
+    return _wild(parts[0], "arn") and _wild(service, "ec2") and _wild(rest, resource)
+
+
+# --- judging ------------------------------------------------------------------------------------
+
+Edit = tuple[str, int, int, bytes]
+
+
+def _edit(written: Written, text: str) -> Edit | None:
+    span = written.edit
+    if span is None:
+        return None
+    return (span.path, span.start_byte, span.end_byte, text.encode())
+
+
+class _Judgement:
+    """The findings of one statement: each problem with the part of the statement it is about
+    and whether that part can be corrected; every finding carries the whole correction."""
+
+    def __init__(self, policy: Policy, statement: Statement) -> None:
+        self.policy, self.statement = policy, statement
+        self.problems: list[tuple[Span, str, str, bool, str, str]] = []
+        self.edits: list[Edit] = []
+
+    def correct(self, written: Written, text: str) -> bool:
+        """Plan writing ``text`` over ``written``; False when it cannot be edited there."""
+        if written.value == text:
+            return True
+        edit = _edit(written, text)
+        if edit is None:
+            return False
+        if edit not in self.edits:
+            self.edits.append(edit)
+        return True
+
+    def report(
+        self, span: Span, message: str, severity: str, fixable: bool, help: str, no_fix: str
+    ) -> None:
+        self.problems.append((span, message, severity, fixable, help, no_fix))
+
+    def findings(self) -> Iterator[Finding]:
+        """All or nothing: a part that cannot be corrected leaves every finding of the
+        statement without a fix (half a correction can deny the secure requests: a Deny
+        written over an Allow that keeps its StringEquals "required")."""
+        blocked = next((p[5] for p in self.problems if not p[3]), "")
+        edits = () if blocked else tuple(sorted(self.edits, key=lambda e: e[1]))
+        for span, message, severity, fixable, help, no_fix in self.problems:
+            if fixable and blocked:
+                no_fix = f"the rest of the statement cannot be corrected by an edit: {blocked}"
+            yield policy_finding(
+                RULE,
+                self.policy,
+                self.statement,
+                span,
+                message,
+                edits=edits,
+                change="writes the corrected statement",
+                no_fix=no_fix,
+                help=help,
+                severity=severity,
+            )
+
+
+def _shown(written: Written) -> str:
+    return written.value if written.value is not None else written.expression or "?"
+
+
+def _conditions_on(statement: Statement, key: str) -> list[Condition]:
+    return [c for c in statement.conditions if (c.key.value or "").lower() == key]
+
+
+def _unreadable(statement: Statement, keys: set[str]) -> str:
+    """What of a guardrail statement could not be read (empty: all of it)."""
+    if statement.unknown:
+        return statement.unknown
+    if statement.effect is not None and statement.effect.value is None:
+        return f"its Effect ({_shown(statement.effect)})"
+    for part, name in ((statement.actions, "Action"), (statement.resources, "Resource")):
+        for w in part:
+            if w.value is None:
+                return f"its {name} {_shown(w)}"
+    for c in statement.conditions:
+        if c.key.value is None:
+            return f"the condition key {_shown(c.key)}"
+        if c.key.value.lower() not in keys:
+            continue
+        if c.unknown:
+            return f"the values of {c.key.value}: {c.unknown}"
+        if c.operator.value is None:
+            return f"the operator of {c.key.value} ({_shown(c.operator)})"
+        for v in c.values:
+            if v.value is None:
+                return f"a value of {c.key.value} ({_shown(v)})"
+    return ""
+
+
+def _covers(statement: Statement, action: str) -> bool:
+    hit = any(_wild(a.value or "", action) for a in statement.actions)
+    return not hit if statement.not_action else hit
+
+
+def _mentions_modify(statement: Statement) -> bool:
+    return not statement.not_action and any(
+        _wild(a.value or "", MODIFY) and "*" not in (a.value or "") for a in statement.actions
+    )
+
+
+def check_policy(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    table = intents(ctx.hop_limit)
+    guardrail = [s for s in policy.statements if _is_guardrail(s)]
+    for statement in policy.statements:
+        if statement in guardrail:
+            yield from _judge(policy, statement, table)
+        elif guardrail and (
+            statement.unknown or any(c.key.value is None for c in statement.conditions)
+        ):
+            # In a guardrail policy, a statement that could not be read may be one of its own.
+            what = statement.unknown or "a condition key"
+            yield policy_finding(
+                RULE,
+                policy,
+                statement,
+                statement.span,
+                f"could not be judged: {what} could not be read, so whether it weakens the "
+                "IMDSv2 guardrail is not known",
+                severity="warning",
+                no_fix="the statement could not be read",
+                help="write the statement out, or review it by hand",
+            )
+
+
+def _is_guardrail(statement: Statement) -> bool:
+    keys = {(c.key.value or "").lower() for c in statement.conditions}
+    return bool(keys & set(GUARDRAIL_KEYS)) or _mentions_modify(statement)
+
+
+def _judge(policy: Policy, statement: Statement, table: dict[str, Intent]) -> Iterator[Finding]:
+    keys = {(c.key.value or "").lower() for c in statement.conditions}
+    judged = [k for k in (TOKENS, HOP, ROLE) if k in keys]
+    effect = statement.effect.value if statement.effect is not None else statement.default_effect
+    allow = (effect or "").lower() == "allow"
+    if allow and not (keys & set(GUARDRAIL_KEYS)):
+        return  # a grant of ModifyInstanceMetadataOptions (an IAM policy), not a guardrail
+    unreadable = _unreadable(statement, {*GUARDRAIL_KEYS, ATTRIBUTE_TOKENS})
+    if unreadable:
+        yield policy_finding(
+            RULE,
+            policy,
+            statement,
+            statement.span,
+            f"could not be judged: {unreadable} could not be read, so whether it denies what "
+            "the IMDSv2 guardrail denies is not known",
+            severity="warning",
+            no_fix="part of the statement could not be read",
+            help="write the value out as a literal, or review the statement by hand",
+        )
+        return
+    j = _Judgement(policy, statement)
+    if len(judged) > 1:
+        names = " and ".join(table[k].key for k in judged)
+        j.report(
+            statement.span,
+            f"conditions on {names} in one statement: the statement denies only requests that "
+            "match all of them (conditions are ANDed), so a launch that fails one check and "
+            "passes the other goes through",
+            "error",
+            False,
+            "write one statement per key, as imds-iac scp prints them",
+            "splitting a statement is not an edit of its values",
+        )
+        yield from j.findings()
+        return
+    if not judged:
+        if keys & {ENDPOINT} and not _mentions_modify(statement):
+            return  # the guardrail has no endpoint statement: a condition on it is not judged
+        yield from _judge_modify(j, statement, table)
+        return
+    key = judged[0]
+    intent = table[key]
+    if allow or not effect or effect.lower() != "deny":
+        _effect(j, statement, intent)
+    if key == ROLE:
+        _role_scope(j, statement)
+    elif not _covers(statement, RUN) and _mentions_modify(statement):
+        _current_setting(j, statement, key, intent)
+        yield from j.findings()
+        return
+    elif not _covers(statement, RUN):
+        _launch_action(j, statement, intent)
+    _condition(j, statement, key, intent, allow)
+    _endpoint(j, statement, key)
+    yield from j.findings()
+
+
+def _effect(j: _Judgement, statement: Statement, intent: Intent) -> None:
+    if statement.effect is not None:
+        ok = j.correct(statement.effect, "Deny")
+        span = statement.effect.span
+        what = f"Effect {statement.effect.value}"
+    else:
+        ok = statement.add_effect is not None
+        if ok:
+            assert statement.add_effect is not None
+            if statement.add_effect not in j.edits:
+                j.edits.append(statement.add_effect)
+        span = statement.span
+        what = (
+            f"no Effect (the default is {statement.default_effect})"
+            if statement.default_effect
+            else "no Effect"
+        )
+    lets = intent.say(sorted(intent.denied, key=str))
+    written = statement.effect.value if statement.effect is not None else None
+    if statement.effect is None and not statement.default_effect:
+        message = (
+            f"{what}: IAM rejects a statement without an Effect, so the policy cannot be saved "
+            f"as written and denies nothing: {lets} go through"
+        )
+    elif written is not None and written.lower() not in ("allow", "deny"):
+        message = (
+            f"{what}: an Effect is Allow or Deny, so IAM rejects the policy as written and it "
+            f"denies nothing: {lets} go through"
+        )
+    else:
+        message = (
+            f"{what}: an Allow never denies — it restricts only where no other policy allows "
+            "the action (an SCP beside FullAWSAccess, an identity policy beside another grant), "
+            f"so {lets} go through"
+        )
+    j.report(
+        span,
+        f"{message}; the guardrail is a Deny with {intent.operator} {intent.value}",
+        "error",
+        ok,
+        f"make it a Deny with {intent.operator} {intent.key} {intent.value}",
+        "no effect can be written here",
+    )
+
+
+def _launch_action(j: _Judgement, statement: Statement, intent: Intent) -> None:
+    listed = ", ".join(_shown(a) for a in statement.actions) or "nothing"
+    kind = "NotAction" if statement.not_action else "Action"
+    modify = _covers(statement, MODIFY)
+    why = (
+        f"{intent.key} is the launch's setting, in the request context of ec2:RunInstances, and "
+        "the statement does not apply to ec2:RunInstances"
+    )
+    if modify:
+        why += (
+            f" (on {MODIFY} the key is the instance's current setting, not the one asked for: "
+            "ec2:Attribute/HttpTokens is)"
+        )
+    single = len(statement.actions) == 1 and not statement.not_action
+    ok = single and j.correct(statement.actions[0], RUN)
+    span = statement.actions[0].span if statement.actions else statement.span
+    j.report(
+        span,
+        f"{kind} {listed}: {why}, so it denies no launch",
+        "error",
+        ok,
+        f"make the Action {RUN}",
+        "only a single Action can be rewritten: add ec2:RunInstances to the list",
+    )
+
+
+# On ModifyInstanceMetadataOptions the value asked for is ec2:Attribute/<parameter>.
+_ATTRIBUTES = {TOKENS: "ec2:Attribute/HttpTokens", HOP: "ec2:Attribute/HttpPutResponseHopLimit"}
+
+
+def _current_setting(j: _Judgement, statement: Statement, key: str, intent: Intent) -> None:
+    """A launch key on a statement about ModifyInstanceMetadataOptions: there it holds the
+    instance's current setting, not the one the change asks for."""
+    attribute = _ATTRIBUTES[key]
+    conditions = _conditions_on(statement, key)
+    ok = all(j.correct(c.key, attribute) for c in conditions)
+    if key == TOKENS:  # the corrected statement is no-opt-out's condition
+        ok = ok and all(
+            j.correct(c.operator, "StringNotEquals")
+            and all(j.correct(v, "required") for v in c.values)
+            for c in conditions
+        )
+    lets = (
+        "changes of instances that require tokens to optional (the opt-out) go through, and the "
+        "migration of instances that allow IMDSv1 is denied"
+        if key == TOKENS
+        else "the hop limit a change asks for is not what it compares"
+    )
+    j.report(
+        conditions[0].key.span,
+        f"{intent.key} on {MODIFY} is the instance's current setting, not the one the change "
+        f"asks for ({attribute} is): {lets}",
+        "error",
+        ok,
+        f"compare {attribute}",
+        "the condition key cannot be edited where it is written",
+    )
+
+
+def _role_scope(j: _Judgement, statement: Statement) -> None:
+    everything = not statement.not_action and any(a.value == "*" for a in statement.actions)
+    if not everything:
+        listed = ", ".join(_shown(a) for a in statement.actions) or "nothing"
+        kind = "NotAction" if statement.not_action else "Action"
+        single = len(statement.actions) == 1 and not statement.not_action
+        ok = single and j.correct(statement.actions[0], "*")
+        scope = (
+            "credentials IMDSv1 delivered still call the actions it lists"
+            if statement.not_action
+            else "credentials IMDSv1 delivered are denied only these actions and still call "
+            "every other one (an SSRF that reads them gets S3, IAM, ...)"
+        )
+        j.report(
+            statement.actions[0].span if statement.actions else statement.span,
+            f"{kind} {listed}: {scope}; the guardrail denies them every action",
+            "error",
+            ok,
+            'make the Action "*"',
+            "only a single Action can be rewritten",
+        )
+    if statement.not_resource or not any(r.value == "*" for r in statement.resources):
+        listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
+        kind = "NotResource" if statement.not_resource else "Resource"
+        single = len(statement.resources) == 1 and not statement.not_resource
+        ok = single and j.correct(statement.resources[0], "*")
+        j.report(
+            statement.resources[0].span if statement.resources else statement.span,
+            f"{kind} {listed}: credentials IMDSv1 delivered are denied only on "
+            f"{'the resources it does not list' if statement.not_resource else 'these resources'}"
+            '; the guardrail denies them on every resource ("*")',
+            "error",
+            ok,
+            'make the Resource "*"',
+            "only a single Resource can be rewritten",
+        )
+
+
+def _resources(statement: Statement) -> tuple[bool, list[str]]:
+    """Does the statement apply to the instance, and to which of the launch's other resources?"""
+
+    def applies(resource: str) -> bool:
+        hit = any(_arn_matches(r.value or "", resource) for r in statement.resources)
+        return not hit if statement.not_resource else hit
+
+    others = [r.split("/", 1)[0] for r in _OTHER_RESOURCES if applies(r)]
+    return applies(_INSTANCE), others
+
+
+def _condition(j: _Judgement, statement: Statement, key: str, intent: Intent, allow: bool) -> None:
+    conditions = _conditions_on(statement, key)
+    operators = [Operator(c.operator.value or "") for c in conditions]
+    shown = " and ".join(
+        f"{c.operator.value} {', '.join(_shown(v) for v in c.values)}" for c in conditions
+    )
+    # The corrected condition: one operator, the intended value (duplicates are harmless).
+    if len(conditions) == 1:
+        fix_ok = j.correct(conditions[0].operator, intent.operator) and all(
+            j.correct(v, intent.value) for v in conditions[0].values
+        )
+        no_fix = "the operator or a value cannot be edited where it is written"
+    else:
+        fix_ok = False
+        no_fix = f"remove all but one condition on {intent.key} (an edit of values cannot)"
+    help = f"use {intent.operator} {intent.key} {intent.value}"
+    unknown = [c for c, op in zip(conditions, operators, strict=True) if not op.known]
+    if unknown:
+        j.report(
+            unknown[0].operator.span,
+            f"{unknown[0].operator.value} is not an IAM condition operator: IAM rejects the "
+            "policy, or the statement never applies",
+            "error",
+            fix_ok,
+            help,
+            no_fix,
+        )
+        return
+    family_ok = all(
+        (op.base in _NUMERIC if intent.numeric else op.base in _STRING) or op.base == "null"
+        for op in operators
+    )
+    if not family_ok:
+        kind = "a number" if intent.numeric else "a string"
+        j.report(
+            conditions[0].operator.span,
+            f"{shown} compares {intent.key}, which is {kind} (Service Authorization Reference), "
+            f"with a {'string' if intent.numeric else 'numeric'} operator: the comparison does "
+            "not mean what the guardrail needs, and requests it should deny go through",
+            "error",
+            fix_ok,
+            help,
+            no_fix,
+        )
+        return
+    instance, others = _resources(statement)
+    if allow:
+        # The effect finding says what the Allow lets through; the corrected statement (a Deny
+        # with the intended operator) must also have a Resource that fits it.
+        if key in (TOKENS, HOP):
+            absent = Operator(intent.operator).holds((intent.value,), None)
+            _launch_resources(j, statement, intent, instance, others, absent, corrected=True)
+        return
+
+    def holds(value: str | None) -> bool:
+        return all(
+            op.holds(tuple(v.value or "" for v in c.values), value)
+            for c, op in zip(conditions, operators, strict=True)
+        )
+
+    on_instance = {v for v in intent.domain if holds(v)}
+    absent = holds(None)
+    if key in (TOKENS, HOP):
+        _launch_resources(j, statement, intent, instance, others, absent)
+    weaker = [v for v in intent.domain if v in intent.denied and v not in on_instance]
+    over = [v for v in intent.domain if v in on_instance and v not in intent.denied]
+    if key == ATTRIBUTE_TOKENS:
+        over = []  # denying more changes than opt-outs is what no-modify does
+    if not weaker and not over:
+        return
+    parts = []
+    if weaker:
+        note = ""
+        if None in weaker:
+            note = (
+                f" ({intent.key} is absent from {intent.say([None])}, and a condition on an "
+                "absent key is false unless its operator is negated or ...IfExists)"
+            )
+        parts.append(f"lets {intent.say(weaker)} through{note}")
+    if over:
+        note = ""
+        if None in over:
+            if any(op.if_exists for op in operators):
+                note = f" ({intent.key} is absent from them, and ...IfExists is true then)"
+            elif any(op.negated for op in operators):
+                note = f" ({intent.key} is absent from them, and a negated operator is true then)"
+        parts.append(f"denies {intent.say(over)}{note}")
+    severe = bool(weaker) or any(
+        v in intent.secure and (v is not None or key == ROLE) for v in over
+    )
+    if key == HOP and over and not weaker:
+        severe = False  # launches break visibly; nothing is let through
+    value_only = (
+        len(conditions) == 1
+        and operators[0].base == intent.operator.lower()
+        and not operators[0].if_exists
+        and not operators[0].qualifier
+    )
+    span = (
+        conditions[0].values[0].span
+        if value_only and conditions[0].values
+        else conditions[0].operator.span
+    )
+    j.report(
+        span,
+        f"{shown} on {intent.key} " + "; it ".join(parts) + f"; the guardrail "
+        f"({intent.statement}) is {intent.operator} {intent.value}",
+        "error" if severe else "warning",
+        fix_ok,
+        help,
+        no_fix,
+    )
+
+
+def _launch_resources(
+    j: _Judgement,
+    statement: Statement,
+    intent: Intent,
+    instance: bool,
+    others: list[str],
+    absent: bool,
+    corrected: bool = False,
+) -> None:
+    """The Resource of a launch statement: it must match the instance, and a condition that is
+    true when the key is absent must not match the launch's other resources. ``corrected``: the
+    statement is an Allow, judged as the Deny it is corrected into."""
+    over = bool(others) and absent
+    if instance and not over:
+        return
+    if corrected:
+        listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
+        kind = "NotResource" if statement.not_resource else "Resource"
+        ok = not statement.not_resource and bool(statement.resources)
+        ok = ok and all(j.correct(r, INSTANCES) for r in statement.resources)
+        j.report(
+            statement.resources[0].span if statement.resources else statement.span,
+            f"{kind} {listed} does not fit the Deny this Allow is corrected into: with "
+            f"{intent.operator} it must match the instance alone ({INSTANCES}), the only "
+            f"resource whose request context holds {intent.key}",
+            "error",
+            ok,
+            f"make the Resource {INSTANCES}",
+            "a NotResource cannot be rewritten into a Resource by an edit of its values",
+        )
+        return
+    listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
+    kind = "NotResource" if statement.not_resource else "Resource"
+    if not instance:
+        what = (
+            f"{kind} {listed} does not match the instance (arn:aws:ec2:*:*:instance/*), the only "
+            f"resource whose request context holds {intent.key}"
+        )
+        if over:
+            what += (
+                f", and matches the launch's {', '.join(others)}, where the key is absent and "
+                "the condition is true: the statement denies every launch"
+            )
+        else:
+            what += ": the statement denies no launch"
+    else:
+        what = (
+            f"{kind} {listed} also matches the launch's {', '.join(others)}: {intent.key} is "
+            "absent from their request context, where the condition is true, so the statement "
+            "denies every launch, IMDSv2 or not"
+        )
+    ok = not statement.not_resource and bool(statement.resources)
+    ok = ok and all(j.correct(r, INSTANCES) for r in statement.resources)
+    # Point at the entry that goes wrong: the first that matches another resource of the
+    # launch (where the statement denies every launch), or the first entry.
+    wrong = [
+        r
+        for r in statement.resources
+        if any(_arn_matches(r.value or "", other) for other in _OTHER_RESOURCES)
+    ]
+    at = (wrong if over and wrong and not statement.not_resource else statement.resources)[:1]
+    j.report(
+        at[0].span if at else statement.span,
+        what,
+        "error",
+        ok,
+        f"make the Resource {INSTANCES}",
+        "a NotResource cannot be rewritten into a Resource by an edit of its values",
+    )
+
+
+def _endpoint(j: _Judgement, statement: Statement, key: str) -> None:
+    """A condition on ec2:MetadataHttpEndpoint beside a launch key: it must hold for launches
+    that omit the endpoint (most do), or the statement denies none of them."""
+    if key not in (TOKENS, HOP):
+        return
+    for c in _conditions_on(statement, ENDPOINT):
+        op = Operator(c.operator.value or "")
+        if op.known and not op.holds(tuple(v.value or "" for v in c.values), None):
+            j.report(
+                c.operator.span,
+                f"{c.operator.value} on ec2:MetadataHttpEndpoint is false for launches that do "
+                "not set the endpoint (the key is then absent), and conditions are ANDed: the "
+                "statement denies none of those launches",
+                "error",
+                False,
+                "remove the condition on ec2:MetadataHttpEndpoint, or make it ...IfExists",
+                "removing a condition is not an edit of its values",
+            )
+
+
+def _judge_modify(
+    j: _Judgement, statement: Statement, table: dict[str, Intent]
+) -> Iterator[Finding]:
+    """A statement on ec2:ModifyInstanceMetadataOptions without a launch key: no-modify (deny
+    every change) or no-opt-out (deny changes to optional tokens)."""
+    effect = statement.effect.value if statement.effect is not None else statement.default_effect
+    if not effect or effect.lower() != "deny":
+        _effect(j, statement, table[ATTRIBUTE_TOKENS])
+    instance, _ = _resources(statement)
+    if not instance:
+        listed = ", ".join(_shown(r) for r in statement.resources) or "nothing"
+        kind = "NotResource" if statement.not_resource else "Resource"
+        single = len(statement.resources) == 1 and not statement.not_resource
+        ok = single and j.correct(statement.resources[0], INSTANCES)
+        j.report(
+            statement.resources[0].span if statement.resources else statement.span,
+            f"{kind} {listed} does not match the instance (arn:aws:ec2:*:*:instance/*) that "
+            f"{MODIFY} changes: the statement denies no change",
+            "error",
+            ok,
+            f"make the Resource {INSTANCES}",
+            "only a single Resource can be rewritten",
+        )
+    if _conditions_on(statement, ATTRIBUTE_TOKENS):
+        _condition(j, statement, ATTRIBUTE_TOKENS, table[ATTRIBUTE_TOKENS], False)
+    yield from j.findings()
+
+
+def check(target: Target, ctx: Context) -> Iterator[Finding]:
+    """Targets are not this rule's: it judges policies."""
+    return iter(())
+
+
+RULE = Rule(
+    id="IMDS010",
+    name="weak-guardrail",
+    title="A guardrail policy denies less than the IMDSv2 guardrail it is meant to be",
+    severity="error",
+    reads=(),
+    check=check,
+    fix=Fix(),
+    security_severity="7.5",
+    precision="high",
+    policy=check_policy,
+    noun=("weak guardrail statement", "weak guardrail statements"),
+)

@@ -1,0 +1,611 @@
+"""IMDS010 weak-guardrail on real policy documents: the policies ``imds-iac scp`` prints pass,
+each weakening of fixtures/guardrails gets its verdict, message, span and fix, the fixed file is
+still JSON and scans clean, and a baseline accepts the findings (JSON has no comments to carry
+an ``imds-iac: ignore``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks import guardrails
+from imds_iac_checks.formats.policy import read_data
+from imds_iac_checks.model import Condition, Policy, Span, Statement, Written
+from imds_iac_checks.rules import REGISTRY, Context
+from imds_iac_checks.rules.weak_guardrail import Operator
+from tests.conftest import FIXTURES
+
+GUARDRAILS = FIXTURES / "guardrails"
+RULE = next(rule for rule in REGISTRY.values() if rule.policy is not None)
+
+
+def judge(text: str, hop_limit: int = 1, name: str = "scp.json") -> list:
+    policies, _, errors = read_data(name, text.encode())
+    assert errors == [] and len(policies) == 1
+    assert RULE.policy is not None
+    return list(RULE.policy(policies[0], Context(hop_limit=hop_limit)))
+
+
+def _requests(names: tuple[str, ...], **options) -> list[guardrails.Request]:
+    return [guardrails.Request(statements=names, **options)]
+
+
+# Every subset of the statements (no-modify and no-opt-out do not go together), merged and
+# split, with and without an exempt principal.
+_NAMES = tuple(guardrails.STATEMENTS)
+_SUBSETS = [
+    combo
+    for n in range(1, len(_NAMES) + 1)
+    for combo in combinations(_NAMES, n)
+    if not {"no-modify", "no-opt-out"} <= set(combo)
+]
+
+
+@pytest.mark.parametrize("names", _SUBSETS, ids=lambda names: "+".join(names))
+def test_every_scp_output_passes(names: tuple[str, ...]) -> None:
+    for options in (
+        {},
+        {"split": True},
+        {"exempt": ("arn:aws:iam::*:role/break-glass",)},
+        {"hop_limit": 2},
+    ):
+        request = guardrails.Request(statements=names, **options)  # type: ignore[arg-type]
+        for policy in guardrails.build(request):
+            text = guardrails.document_text(policy.document)
+            assert judge(text, hop_limit=request.hop_limit) == [], (names, options)
+
+
+def test_scp_command_output_scans_clean(cli, tmp_path: Path) -> None:
+    run = cli("scp")
+    assert run.code == 0
+    (tmp_path / "imdsv2-guardrails.json").write_text(run.out)
+    doc = cli("check", "--format", "json", ".", cwd=tmp_path).json()
+    assert doc["findings"] == []
+    assert doc["summary"]["policies"] == 1
+    text = cli("check", ".", cwd=tmp_path).out
+    assert "(1 file, 0 targets, 1 policy scanned)" in text
+
+
+def test_the_fixture_copies_imds_iac_scp() -> None:
+    printed = guardrails.build(guardrails.Request())[0].document
+    assert json.loads((GUARDRAILS / "imdsv2-guardrails.json").read_text()) == printed
+
+
+# fixture -> (severity, words of the message, line:column, text the fix writes or None)
+VERDICTS = {
+    "require-imdsv2-string-equals.json": (
+        "error",
+        [
+            "StringEquals required",
+            "lets launches that omit HttpTokens and launches with HttpTokens optional through",
+            "denies launches that require tokens",
+        ],
+        (10, 9),
+        '"StringNotEquals": {',
+    ),
+    "deny-optional-tokens.json": (
+        "error",
+        [
+            "StringEquals optional",
+            "lets launches that omit HttpTokens through",
+            "a condition on an absent key is false",
+        ],
+        (10, 9),
+        '"ec2:MetadataHttpTokens": "required"',
+    ),
+    "allow-imdsv2-launches.json": (
+        "error",
+        ["Effect Allow: an Allow never denies", "FullAWSAccess"],
+        (6, 17),
+        '"Effect": "Deny"',
+    ),
+    "require-imdsv2-any-resource.json": (
+        "error",
+        ["Resource * also matches the launch's image, volume", "denies every launch"],
+        (8, 19),
+        '"Resource": "arn:aws:ec2:*:*:instance/*"',
+    ),
+    "max-hop-limit-volume.json": (
+        "error",
+        ["does not match the instance", "denies no launch"],
+        (8, 19),
+        '"Resource": "arn:aws:ec2:*:*:instance/*"',
+    ),
+    "max-hop-limit-3.json": (
+        "error",
+        ["NumericGreaterThan 3", "lets launches with hop limits 2 to 3 through"],
+        (11, 50),
+        '"ec2:MetadataHttpPutResponseHopLimit": "1"',
+    ),
+    "max-hop-limit-if-exists.json": (
+        "warning",
+        ["denies launches that do not set the hop limit", "...IfExists is true then"],
+        (10, 9),
+        '"NumericGreaterThan": {',
+    ),
+    "role-delivery-string.json": (
+        "error",
+        ["compares ec2:RoleDelivery, which is a number", "with a string operator"],
+        (10, 9),
+        '"NumericLessThan": {\n          "ec2:RoleDelivery": "2.0"',
+    ),
+    "role-delivery-threshold.json": (
+        "error",
+        ["NumericLessThan 1.0", "lets calls signed with role credentials IMDSv1 delivered"],
+        (11, 31),
+        '"ec2:RoleDelivery": "2.0"',
+    ),
+    "role-delivery-if-exists.json": (
+        "error",
+        ["denies every request not signed with instance-role credentials"],
+        (10, 9),
+        '"NumericLessThan": {',
+    ),
+    "role-delivery-ec2-only.json": (
+        "error",
+        ["Action ec2:*", "still call every other one"],
+        (7, 17),
+        '"Action": "*"',
+    ),
+    "deny-opt-out-current-setting.json": (
+        "error",
+        ["is the instance's current setting", "ec2:Attribute/HttpTokens"],
+        (11, 11),
+        '"ec2:Attribute/HttpTokens": "required"',
+    ),
+    "imdsv2-launch-combined.json": (
+        "error",
+        ["conditions are ANDed"],
+        (4, 5),
+        None,
+    ),
+    "require-imdsv2-when-set.json": (
+        "error",
+        ["StringNotEquals required and Null false", "lets launches that omit HttpTokens"],
+        (10, 9),
+        None,
+    ),
+}
+
+
+def test_every_weakening_fixture_has_a_verdict() -> None:
+    silent = {
+        "imdsv2-guardrails.json",
+        "deny-imdsv1-opt-out.json",
+        "require-imdsv2-if-exists.json",
+        "deny-optional-tokens-if-exists.json",
+    }
+    names = {p.name for p in GUARDRAILS.glob("*.json")}
+    assert names == set(VERDICTS) | silent
+    for name in silent:
+        assert judge((GUARDRAILS / name).read_text(), name=name) == [], name
+
+
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_weakening_verdict_and_fix(cli, tmp_path: Path, name: str) -> None:
+    severity, words, (line, column), written = VERDICTS[name]
+    shutil.copy(GUARDRAILS / name, tmp_path / name)
+    doc = cli("check", "--format", "json", name, cwd=tmp_path).json()
+    (finding,) = doc["findings"]
+    assert (finding["rule_id"], finding["severity"]) == (RULE.id, severity)
+    assert (finding["line"], finding["column"]) == (line, column)
+    assert finding["message"].startswith(f"[{name} statement ")
+    for word in words:
+        assert word in finding["message"]
+    assert finding["fixable"] is (written is not None)
+    before = (tmp_path / name).read_bytes()
+    run = cli("fix", "--unsafe-fixes", name, cwd=tmp_path)
+    after = (tmp_path / name).read_text()
+    if written is None:
+        assert (tmp_path / name).read_bytes() == before
+        assert finding["fix_note"]  # says why there is no fix
+        return
+    assert run.code == 0, run.out + run.err
+    json.loads(after)  # still a policy document
+    assert written in after
+    again = cli("check", "--format", "json", name, cwd=tmp_path).json()
+    assert again["findings"] == [] and again["summary"]["policies"] == 1
+
+
+def test_a_plain_fix_refuses_without_unsafe_fixes(cli, tmp_path: Path) -> None:
+    name = "deny-optional-tokens.json"
+    shutil.copy(GUARDRAILS / name, tmp_path / name)
+    cli("fix", name, cwd=tmp_path)
+    assert (tmp_path / name).read_bytes() == (GUARDRAILS / name).read_bytes()
+
+
+def test_a_baseline_accepts_the_findings(cli, tmp_path: Path) -> None:
+    for name in ("deny-optional-tokens.json", "role-delivery-if-exists.json"):
+        shutil.copy(GUARDRAILS / name, tmp_path / name)
+    assert cli("check", ".", cwd=tmp_path).code == 1
+    assert cli("check", "--write-baseline", "baseline.json", ".", cwd=tmp_path).code == 0
+    run = cli("check", "--format", "json", "--baseline", "baseline.json", ".", cwd=tmp_path)
+    assert run.code == 0
+    doc = run.json()
+    assert {f["suppressed"] for f in doc["findings"]} == {"baseline"}
+    # a new weakening is not in the baseline
+    shutil.copy(GUARDRAILS / "max-hop-limit-3.json", tmp_path / "max-hop-limit-3.json")
+    assert cli("check", "--baseline", "baseline.json", ".", cwd=tmp_path).code == 1
+
+
+def test_ignore_turns_the_rule_off(cli, tmp_path: Path) -> None:
+    shutil.copy(GUARDRAILS / "deny-optional-tokens.json", tmp_path / "scp.json")
+    doc = cli("check", "--format", "json", "--ignore", RULE.id, "scp.json", cwd=tmp_path).json()
+    assert doc["findings"] == []
+
+
+def test_hop_limit_comes_from_the_configuration(cli, tmp_path: Path) -> None:
+    shutil.copy(GUARDRAILS / "max-hop-limit-3.json", tmp_path / "scp.json")
+    assert cli("check", "--hop-limit", "3", "scp.json", cwd=tmp_path).code == 0
+    (tmp_path / ".imds-iac.toml").write_text("hop-limit = 2\n")
+    doc = cli("check", "--format", "json", "scp.json", cwd=tmp_path).json()
+    (finding,) = doc["findings"]
+    assert "lets launches with hop limit 3 through" in finding["message"]
+    assert "NumericGreaterThan 2" in finding["message"]
+
+
+# --- IAM semantics -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operator", "values", "request_value", "holds"),
+    [
+        ("StringNotEquals", ("required",), None, True),  # negated: true when absent
+        ("StringEquals", ("optional",), None, False),  # false when absent
+        ("StringEqualsIfExists", ("optional",), None, True),  # IfExists: true when absent
+        ("StringNotEqualsIfExists", ("required",), "required", False),
+        ("stringnotequals", ("required",), "optional", True),  # operator names in any case
+        ("StringNotEquals", ("required", "optional"), "optional", False),  # NOR
+        ("StringEquals", ("required", "optional"), "optional", True),  # OR
+        ("StringLike", ("opt*",), "optional", True),
+        ("StringNotEqualsIgnoreCase", ("REQUIRED",), "required", False),
+        ("NumericGreaterThan", ("1",), None, False),
+        ("NumericGreaterThanIfExists", ("1",), None, True),
+        ("NumericLessThan", ("2.0",), "1.0", True),
+        ("NumericLessThan", ("1.0",), "1.0", False),
+        ("NumericNotEquals", ("1",), None, True),
+        ("Null", ("true",), None, True),
+        ("Null", ("false",), None, False),
+        ("ForAllValues:StringEquals", ("required",), None, True),
+        ("ForAnyValue:StringNotEquals", ("required",), None, False),
+    ],
+)
+def test_operator_semantics(operator, values, request_value, holds) -> None:
+    op = Operator(operator)
+    assert op.known
+    assert op.holds(values, request_value) is holds
+
+
+def test_a_made_up_operator_is_reported() -> None:
+    text = (GUARDRAILS / "require-imdsv2-string-equals.json").read_text()
+    (finding,) = judge(text.replace('"StringEquals"', '"StringEqualz"'))
+    assert "StringEqualz is not an IAM condition operator" in finding.message
+
+
+def test_keys_are_case_insensitive() -> None:
+    text = (GUARDRAILS / "deny-optional-tokens.json").read_text()
+    (finding,) = judge(text.replace("ec2:MetadataHttpTokens", "EC2:metadatahttptokens"))
+    assert "lets launches that omit HttpTokens through" in finding.message
+
+
+def test_endpoint_condition_false_when_absent() -> None:
+    document = json.loads((GUARDRAILS / "imdsv2-guardrails.json").read_text())
+    document["Statement"][1]["Condition"]["StringEquals"] = {"ec2:MetadataHttpEndpoint": "enabled"}
+    (finding,) = judge(json.dumps(document, indent=2))
+    assert "denies none of those launches" in finding.message and not finding.fixable
+    document["Statement"][1]["Condition"]["StringEquals"] = {}
+    document["Statement"][1]["Condition"]["StringNotEquals"]["ec2:MetadataHttpEndpoint"] = (
+        "disabled"
+    )
+    assert judge(json.dumps(document, indent=2)) == []
+
+
+def test_a_grant_of_modify_is_not_a_guardrail() -> None:
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ImdsAdmins",
+                "Effect": "Allow",
+                "Action": ["ec2:ModifyInstanceMetadataOptions", "ec2:DescribeInstances"],
+                "Resource": "*",
+            }
+        ],
+    }
+    assert judge(json.dumps(grant)) == []
+
+
+def test_half_a_correction_is_never_offered() -> None:
+    # An Allow whose NotResource cannot be rewritten: writing Deny over it while keeping
+    # StringEquals "required" would deny the secure launches, so no finding has a fix.
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowImdsV2",
+                "Effect": "Allow",
+                "Action": "ec2:RunInstances",
+                "NotResource": "arn:aws:ec2:*:*:instance/*",
+                "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "required"}},
+            }
+        ],
+    }
+    found = judge(json.dumps(document, indent=2))
+    assert len(found) == 2
+    assert not any(f.fixable or f.edits for f in found)
+    assert all(f.fix_note for f in found)
+
+
+def _w(value: str | None, expression: str = "") -> Written:
+    return Written(value, Span("main.tf", 0, 1, 1, 1, 1, 2), None, expression)
+
+
+def test_what_could_not_be_read_is_said_not_passed() -> None:
+    span = Span("main.tf", 0, 1, 1, 1, 1, 2)
+    condition = Condition(
+        _w("StringNotEquals"), _w("ec2:MetadataHttpTokens"), (_w(None, "var.tokens"),)
+    )
+    statement = Statement(
+        span,
+        "RequireImdsV2",
+        _w("Deny"),
+        (_w("ec2:RunInstances"),),
+        (_w(guardrails.INSTANCES),),
+        (condition,),
+        label="statement RequireImdsV2",
+    )
+    policy = Policy(
+        "aws_organizations_policy.imds",
+        "main.tf",
+        span,
+        "service control policy",
+        "terraform",
+        (statement,),
+    )
+    assert RULE.policy is not None
+    (finding,) = RULE.policy(policy, Context())
+    assert finding.severity == "warning" and not finding.fixable
+    assert "could not be judged" in finding.message and "var.tokens" in finding.message
+    unknown = statement._replace(conditions=(), unknown='a dynamic "statement" block')
+    other = Statement(span, "", _w("Deny"), (_w("ec2:RunInstances"),), (_w("*"),), ())
+    (finding,) = RULE.policy(
+        policy._replace(
+            statements=(
+                statement._replace(conditions=(condition._replace(values=(_w("required"),)),)),
+                unknown,
+                other,
+            )
+        ),
+        Context(),
+    )
+    assert 'a dynamic "statement" block' in finding.message
+
+
+def test_the_instance_resource_is_the_guardrails() -> None:
+    from imds_iac_checks.rules import weak_guardrail
+
+    assert weak_guardrail.INSTANCES == guardrails.INSTANCES
+
+
+# --- the verdict table of rules/IMDS010.toml, row by row -----------------------------------------
+
+
+def _statement(
+    effect: str, action, resource, condition: dict | None, sid: str = "Guardrail"
+) -> str:
+    statement = {"Sid": sid, "Effect": effect, "Action": action, "Resource": resource}
+    if condition is not None:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
+
+
+INSTANCE = guardrails.INSTANCES
+TOKENS = "ec2:MetadataHttpTokens"
+HOP = "ec2:MetadataHttpPutResponseHopLimit"
+ROLE = "ec2:RoleDelivery"
+RUN = "ec2:RunInstances"
+MODIFY = "ec2:ModifyInstanceMetadataOptions"
+
+
+@pytest.mark.parametrize(
+    ("document", "hop_limit", "verdicts"),
+    [
+        # (severity, words) per finding; [] = no finding
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEqualsIfExists": {TOKENS: "required"}}),
+            1,
+            [],
+        ),
+        (_statement("Deny", RUN, INSTANCE, {"StringEqualsIfExists": {TOKENS: "optional"}}), 1, []),
+        (
+            _statement(
+                "Deny", RUN, INSTANCE, {"ForAllValues:StringNotEquals": {TOKENS: "required"}}
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "optional"}}),
+            1,
+            [("error", "lets launches with HttpTokens optional through")],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "Required"}}),
+            1,
+            [("error", "denies launches that require tokens")],
+        ),
+        (
+            _statement(
+                "Deny",
+                ["ec2:Run*", "ec2:CreateFleet"],
+                INSTANCE,
+                {"StringNotEquals": {TOKENS: "required"}},
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny",
+                "ec2:CreateLaunchTemplate",
+                INSTANCE,
+                {"StringNotEquals": {TOKENS: "required"}},
+            ),
+            1,
+            [("error", "does not apply to ec2:RunInstances")],
+        ),
+        (
+            _statement("Deny", RUN, "arn:aws:ec2:*:*:*", {"StringNotEquals": {TOKENS: "required"}}),
+            1,
+            [("error", "denies every launch")],
+        ),
+        (_statement("Deny", RUN, "*", {"NumericGreaterThan": {HOP: "1"}}), 1, []),
+        (
+            _statement("Deny", RUN, "*", {"NumericGreaterThanIfExists": {HOP: "1"}}),
+            1,
+            [("error", "denies every launch"), ("warning", "do not set the hop limit")],
+        ),
+        (_statement("Deny", RUN, INSTANCE, {"NumericGreaterThanEquals": {HOP: "2"}}), 1, []),
+        (
+            _statement("Deny", RUN, INSTANCE, {"NumericGreaterThan": {HOP: "1"}}),
+            2,
+            [("warning", "denies launches with hop limit 2")],
+        ),
+        (
+            _statement("Deny", RUN, INSTANCE, {"StringEquals": {HOP: "2"}}),
+            1,
+            [("error", "with a string operator")],
+        ),
+        (_statement("Deny", "*", "*", {"NumericLessThanEquals": {ROLE: "1.0"}}), 1, []),
+        (
+            _statement("Deny", "*", "*", {"NumericNotEquals": {ROLE: "2.0"}}),
+            1,
+            [("error", "denies every request not signed with instance-role credentials")],
+        ),
+        (
+            _statement("Deny", "*", INSTANCE, {"NumericLessThan": {ROLE: "2.0"}}),
+            1,
+            [("error", "denied only on these resources")],
+        ),
+        (
+            _statement("Allow", "*", "*", {"NumericGreaterThanEquals": {ROLE: "2.0"}}),
+            1,
+            [("error", "an Allow never denies")],
+        ),
+        (_statement("Deny", MODIFY, "*", None), 1, []),
+        (
+            _statement(
+                "Deny",
+                MODIFY,
+                "*",
+                {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/imds-admins"}},
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny", MODIFY, INSTANCE, {"StringEquals": {"ec2:Attribute/HttpTokens": "optional"}}
+            ),
+            1,
+            [],
+        ),
+        (
+            _statement(
+                "Deny", MODIFY, INSTANCE, {"StringEquals": {"ec2:Attribute/HttpTokens": "required"}}
+            ),
+            1,
+            [("error", "lets changes of HttpTokens to optional (an opt-out of IMDSv2) through")],
+        ),
+        (
+            _statement("Deny", MODIFY, "arn:aws:ec2:*:*:volume/*", None),
+            1,
+            [("error", "denies no change")],
+        ),
+        (_statement("Allow", [MODIFY], "*", None), 1, []),  # a grant, not a guardrail
+        (
+            _statement(
+                "Deny", RUN, INSTANCE, {"StringEquals": {"ec2:MetadataHttpEndpoint": "disabled"}}
+            ),
+            1,
+            [],  # the guardrail has no endpoint statement: not judged
+        ),
+    ],
+)
+def test_verdict_table(document: str, hop_limit: int, verdicts: list) -> None:
+    found = judge(document, hop_limit=hop_limit)
+    got = sorted((f.severity, f.message) for f in found)
+    assert len(got) == len(verdicts), got
+    for (severity, message), (want, words) in zip(got, sorted(verdicts), strict=True):
+        assert severity == want and words in message, message
+    if found and all(f.fixable for f in found):
+        # the corrected statement is what the guardrail means: apply the edits and judge again
+        data = document.encode()
+        for _, start, end, text in sorted({e for f in found for e in f.edits}, reverse=True):
+            data = data[:start] + text + data[end:]
+        assert judge(data.decode(), hop_limit=hop_limit) == []
+
+
+def test_the_cases_fix_in_json_and_yaml(cli, tmp_path: Path) -> None:
+    """A YAML policy document and a multi-statement JSON one: every fix is made in one run,
+    both files still parse, and a second scan is clean."""
+    from ruamel.yaml import YAML
+
+    cases = Path(__file__).parent / "rules" / RULE.id
+    for name in ("guardrails.yaml", "landing-zone-imds.json"):
+        shutil.copy(cases / name, tmp_path / name)
+    run = cli("fix", "--unsafe-fixes", "--hop-limit", "2", ".", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    assert "Fixed 4 findings in 2 files; no findings left." in run.out
+    document = YAML(typ="safe").load((tmp_path / "guardrails.yaml").read_text())
+    tokens = document["Statement"][0]["Condition"]
+    assert tokens == {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}
+    policy = json.loads((tmp_path / "landing-zone-imds.json").read_text())
+    assert policy["Statement"][1]["Resource"] == [guardrails.INSTANCES] * 2
+    doc = cli("check", "--format", "json", "--hop-limit", "2", ".", cwd=tmp_path).json()
+    assert doc["findings"] == [] and doc["summary"]["policies"] == 2
+
+
+def test_an_effect_that_is_neither_allow_nor_deny() -> None:
+    document = _statement("Block", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "required"}})
+    (finding,) = judge(document)
+    assert "Effect Block: an Effect is Allow or Deny" in finding.message
+    assert finding.edits == (
+        ("scp.json", document.index("Block"), document.index("Block") + 5, b"Deny"),
+    )
+
+
+def test_an_allow_on_the_current_setting_is_corrected_into_no_opt_out() -> None:
+    document = _statement("Allow", MODIFY, INSTANCE, {"StringEquals": {TOKENS: "required"}})
+    found = judge(document)
+    assert len(found) == 2 and all(f.fixable for f in found)
+    data = document.encode()
+    for _, start, end, text in sorted({e for f in found for e in f.edits}, reverse=True):
+        data = data[:start] + text + data[end:]
+    condition = json.loads(data)["Statement"][0]["Condition"]
+    assert condition == {"StringNotEquals": {"ec2:Attribute/HttpTokens": "required"}}
+    assert judge(data.decode()) == []
+
+
+def test_a_yaml_policy_takes_an_ignore_comment_and_its_audit(cli, tmp_path: Path) -> None:
+    """YAML has comments: an ``imds-iac: ignore`` on the finding's line suppresses it, and one
+    that suppresses nothing is reported as unused (the policy file's comments are judged)."""
+    case = (Path(__file__).parent / "rules" / RULE.id / "guardrails.yaml").read_text()
+    reviewed = "# imds-iac: ignore[{}] accounts default to required"
+    (tmp_path / "scp.yaml").write_text(
+        case.replace("# imds-expect: IMDS010@7", reviewed.format(RULE.id))
+    )
+    doc = cli("check", "--format", "json", "scp.yaml", cwd=tmp_path).json()
+    assert [(f["rule_id"], f["suppressed"]) for f in doc["findings"]] == [
+        (RULE.id, "imds-iac: ignore: accounts default to required")
+    ]
+    (tmp_path / "scp.yaml").write_text(
+        case.replace("# imds-expect: IMDS010@7", reviewed.format("IMDS003"))
+    )
+    doc = cli("check", "--format", "json", "scp.yaml", cwd=tmp_path).json()
+    unused = [f for f in doc["findings"] if f["rule_id"] != RULE.id]
+    assert [f["message"] for f in unused] == ["unused suppression IMDS003: no IMDS003 finding here"]
