@@ -502,3 +502,30 @@ def test_every_json_key_of_the_section_is_documented(tmp_path: Path, policy_rule
         assert f"`{key}`" in documented, key
     for state in (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING):
         assert f"**{state}**" in documented, state
+
+
+# --- with the rule that judges policies: the bundled guardrail fixtures ---------------------------
+
+
+def test_the_report_follows_the_guardrail_rule_on_the_bundled_fixtures(cli) -> None:
+    """fixtures/guardrails holds the `imds-iac scp` policy and one file per weakening, each with
+    the findings it must get (``.expect``): a policy the rule finds weak is never "covered", one
+    it passes is, and the totals never call a weakened statement covered through it."""
+    run = cli("report", "--format", "json", "fixtures/guardrails", cwd=ROOT)
+    assert run.code == 0, run.err
+    policies = {p["path"]: p for p in json.loads(run.out)["guardrails"]["policies"]}
+    documents = sorted((ROOT / "fixtures" / "guardrails").glob("*.json"))
+    assert sorted(policies) == [f"fixtures/guardrails/{d.name}" for d in documents]
+    for document in documents:
+        policy = policies[f"fixtures/guardrails/{document.name}"]
+        expect = document.with_name(document.name + ".expect")
+        weak = expect.exists() and " IMDS0" in expect.read_text(encoding="utf-8")
+        states = {c["state"] for c in policy["covers"]}
+        assert policy["covers"], document.name  # every one is written as a guardrail statement
+        if weak:
+            assert COVERED not in states and policy["findings"], document.name
+        else:
+            assert states == {COVERED} and policy["findings"] == [], document.name
+    # The tokens key on ModifyInstanceMetadataOptions is an attempt at no-opt-out (a weak one).
+    current = policies["fixtures/guardrails/deny-opt-out-current-setting.json"]["covers"]
+    assert [(c["name"], c["state"]) for c in current] == [("no-opt-out", WEAK)]

@@ -73,6 +73,7 @@ _KEYS = (
     ("ec2:attribute/httptokens", "no-opt-out"),
 )
 _MODIFY = "ec2:modifyinstancemetadataoptions"
+_RUN = "ec2:runinstances"
 # The guardrail that another one stands in for in the overall table: no-opt-out is the
 # no-modify statement that still lets the migration run (docs/guardrails.md).
 _STANDS_FOR = {"no-opt-out": "no-modify"}
@@ -227,19 +228,26 @@ def _mine(finding: Finding, policy: Policy) -> bool:
 
 def guardrails_of(statement: Statement) -> tuple[str, ...]:
     """The guardrail statements (guardrails.STATEMENTS names) ``statement`` is written as, told
-    by the condition keys it names, or by the action ec2:ModifyInstanceMetadataOptions (named,
-    or matched by a pattern narrower than ``*``/``ec2:*``) without any of those keys."""
+    by the condition keys it names — ``ec2:MetadataHttpTokens`` on ModifyInstanceMetadataOptions
+    alone is an attempt at no-opt-out (a weak one: the key holds the current setting there) —
+    or by the action ec2:ModifyInstanceMetadataOptions (named, or matched by a pattern narrower
+    than ``*``/``ec2:*``) without any of those keys."""
     keys = {(c.key.value or "").lower() for c in statement.conditions}
-    found = tuple(name for key, name in _KEYS if key in keys)
-    if found or statement.not_action:
-        return found
-    for action in statement.actions:
-        pattern = (action.value or "").lower()
-        if pattern in ("*", "ec2:*") or not pattern.startswith("ec2:"):
-            continue
-        if fnmatch.fnmatchcase(_MODIFY, pattern):
-            return ("no-modify",)
-    return ()
+    found = [name for key, name in _KEYS if key in keys]
+    if statement.not_action:
+        return tuple(found)
+    patterns = [(a.value or "").lower() for a in statement.actions]
+    if "require-tokens" in found and _names(patterns, _MODIFY) and not _names(patterns, _RUN):
+        found = [("no-opt-out" if n == "require-tokens" else n) for n in found]
+    if found:
+        return tuple(dict.fromkeys(found))
+    narrow = [p for p in patterns if p not in ("*", "ec2:*") and p.startswith("ec2:")]
+    return ("no-modify",) if _names(narrow, _MODIFY) else ()
+
+
+def _names(patterns: list[str], action: str) -> bool:
+    """Does one of the action patterns (lower case, IAM wildcards) match ``action``?"""
+    return any(fnmatch.fnmatchcase(action, p) for p in patterns if p)
 
 
 def _statement_state(statement: Statement, findings: list[Finding]) -> str:
