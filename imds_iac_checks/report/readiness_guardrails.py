@@ -109,7 +109,7 @@ class Coverage(NamedTuple):
     state of the policy's statements for it, and their labels (``statement RequireImdsV2``)."""
 
     name: str
-    state: str  # COVERED | WEAK | NOT_READ
+    state: str  # COVERED | UNCHECKED | NOT_READ | WEAK
     statements: tuple[str, ...]
 
 
