@@ -97,10 +97,16 @@ def test_json_fixtures(cli, folder: str) -> None:
 
 def test_guardrail_fixtures(cli) -> None:
     """The imds-iac scp policy and one policy per weakening (tests/test_guardrail_rule.py
-    checks each verdict and fix)."""
+    checks each verdict and fix); in cloudformation/, policies and declarative policies
+    (account defaults) written in templates (tests/test_policy_cfn.py)."""
     doc = _compare(cli, "guardrails")
-    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS010"}
-    assert doc["summary"]["policies"] == len(list((FIXTURES / "guardrails").glob("*.json")))
+    documents = [f for f in doc["findings"] if "/cloudformation/" not in f["path"]]
+    assert {f["rule_id"] for f in documents} == {"IMDS010"}
+    assert {f["rule_id"] for f in doc["findings"]} == {"IMDS010", "IMDS002", "IMDS003"}
+    # one policy per JSON document; six in the templates (three SCPs, a permissions boundary,
+    # the CDK app's SCP, org-formation's guardrail), and three declarative policies
+    assert doc["summary"]["policies"] == len(list((FIXTURES / "guardrails").glob("*.json"))) + 6
+    assert doc["summary"]["targets"] == 3
 
 
 def test_recorded_state_is_not_fixable(cli) -> None:

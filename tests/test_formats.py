@@ -373,10 +373,11 @@ def test_other_documents_are_skipped_silently(name: str, text: str) -> None:
     [
         ({"LaunchTemplateVersions": []}, "describe-launch-template-versions"),
         ({"Reservations": []}, "describe-instances"),
-        ({"AccountLevel": {}}, "describe-instance-metadata-defaults"),
+        ({"AccountLevel": {}}, "get-instance-metadata-defaults"),
         ({"LaunchTemplateName": "x", "LaunchTemplateData": {}}, "create-launch-template"),
         ({"InstanceId": "i-1", "HttpTokens": "required"}, "modify-instance-metadata-options"),
         ({"HttpTokens": "required"}, "modify-instance-metadata-defaults"),
+        ({"HttpTokensEnforced": "enabled"}, "modify-instance-metadata-defaults"),
         ({"ImageId": "a", "MinCount": 1, "MaxCount": 1}, "run-instances"),
         ({"ImageId": "a", "MetadataOptions": {}}, "launch-template-data"),
         ({"ImageId": "a", "InstanceType": "t3.micro", "KeyName": "k"}, "launch-template-data"),

@@ -417,13 +417,19 @@ def _plan(
             edit = hcl.replace_literal(data, where.start_byte, where.end_byte, desired, as_string)
         else:
             doc = _document(data, kind)
-            node = doc.node_at(where.start_byte)
             try:
-                if decision is None:
-                    _same_value(node, value)
-                edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
+                node = doc.node_at(where.start_byte)
             except NoFix:
-                edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
+                # No node starts there: the value is written inside a string (a policy document
+                # held in a JSON string or a YAML block scalar), where its bytes are the literal.
+                edit = _written_inside(data, where.start_byte, where.end_byte, value, desired)
+            else:
+                try:
+                    if decision is None:
+                        _same_value(node, value)
+                    edit = doc.replace_scalar(where.start_byte, where.end_byte, desired, as_string)
+                except NoFix:
+                    edit = _inside_string(data, where.start_byte, where.end_byte, field, desired)
         change = f"{field} {compact(old.decode('utf-8', 'replace'), 40)} -> {edit.text.decode()}"
         return Planned(finding, where.path, (edit,), change)
     fix = REGISTRY[finding.rule_id].fix
@@ -693,6 +699,23 @@ def _same_value(node: DNode, value: Value) -> None:
         return
     if node.kind != SCALAR or str(node.value) != str(value.raw):
         raise NoFix("the value is written inside another value; change it by hand")
+
+
+def _written_inside(data: bytes, start: int, end: int, value: Value, desired: object) -> Edit:
+    """A value whose span lies inside a string (a document held in a string: an EC2 declarative
+    policy as a JSON string or a YAML block scalar in a template): its bytes are the literal as
+    written (in its own quotes, or without them where they are escapes), and are replaced by the
+    new literal when that is plain text (nothing to escape in any layer of quoting around it)."""
+    import re
+
+    old = data[start:end].decode("utf-8", "replace")
+    quote = ""
+    if len(old) > 1 and old[0] == old[-1] == '"':  # written with its quotes, as is
+        quote, old = '"', old[1:-1]
+    text = str(desired).lower() if isinstance(desired, bool) else str(desired)
+    if value.raw is None or old != str(value.raw) or not re.fullmatch(r"[A-Za-z0-9._-]+", text):
+        raise NoFix("the value is written inside another value; change it by hand")
+    return Edit(start, end, f"{quote}{text}{quote}".encode())
 
 
 def _inside_string(data: bytes, start: int, end: int, field: str, desired: object) -> Edit:

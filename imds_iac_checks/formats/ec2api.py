@@ -2,9 +2,10 @@
 
 Inputs (what ``--cli-input-json`` and ``--launch-template-data file://`` take): launch-template
 data, create-launch-template(-version), run-instances, modify-instance-metadata-options,
-modify-instance-metadata-defaults, register-image (the AMI's ``ImdsSupport``). Outputs, which
-record state (their findings are not fixable): describe-launch-template-versions,
-describe-instances, describe-instance-metadata-defaults, describe-images.
+modify-instance-metadata-defaults (``HttpTokensEnforced`` too), register-image (the AMI's
+``ImdsSupport``). Outputs, which record state (their findings are not fixable):
+describe-launch-template-versions, describe-instances, get-instance-metadata-defaults (its
+``AccountLevel``), describe-images.
 """
 
 from __future__ import annotations
@@ -122,6 +123,12 @@ _LAUNCH_DATA_KEYS = frozenset(
 )
 
 
+# Keys of a modify-instance-metadata-defaults request that say it is one: the settings, and
+# ``HttpTokensEnforced`` (EC2 API, February 2026: ``enabled`` refuses launches that do not
+# require tokens), which a request may send alone.
+_DEFAULTS_KEYS = frozenset({*_FIELDS.values(), "HttpTokensEnforced"})
+
+
 def classify(root: DNode) -> str | None:
     """Which EC2 API shape a JSON document has, or None."""
     if root.kind != MAP:
@@ -139,7 +146,7 @@ def classify(root: DNode) -> str | None:
             return "describe-images"
     account = root.get("AccountLevel")
     if account is not None and account.kind == MAP:
-        return "describe-instance-metadata-defaults"
+        return "get-instance-metadata-defaults"
     data = root.get("LaunchTemplateData")
     if data is not None and data.kind == MAP:
         return "create-launch-template"
@@ -147,7 +154,7 @@ def classify(root: DNode) -> str | None:
         return "register-image"
     if "InstanceId" in keys and keys & set(_FIELDS.values()):
         return "modify-instance-metadata-options"
-    if keys & set(_FIELDS.values()) and not keys & (_LAUNCH_DATA_KEYS | {"MetadataOptions"}):
+    if keys & _DEFAULTS_KEYS and not keys & (_LAUNCH_DATA_KEYS | {"MetadataOptions"}):
         return "modify-instance-metadata-defaults"
     if {"MinCount", "MaxCount"} <= keys and "ImageId" in keys | {"LaunchTemplate"}:
         return "run-instances"
@@ -372,7 +379,7 @@ def _interpret(loc: Locator, root: DNode, shape: str) -> list[Target]:
             alias = _text(image.get("ImageOwnerAlias"))
             spec = FOREIGN_IMAGE if alias in ("amazon", "aws-marketplace") else IMAGE
             targets.append(reader.target(spec, address, image, header, recorded=True))
-    elif shape == "describe-instance-metadata-defaults":
+    elif shape == "get-instance-metadata-defaults":
         account = root.get("AccountLevel")
         assert account is not None
         header = reader.header(root, "AccountLevel")

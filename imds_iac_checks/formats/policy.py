@@ -102,7 +102,11 @@ def read_data(
 
 # Readers of other documents that may hold policies: modules with ``read(shown, root, locator)
 # -> (policies, targets, errors)`` (a CloudFormation template, an EC2 declarative policy).
-_DATA_READERS: tuple[str, ...] = ()
+_DATA_READERS: tuple[str, ...] = (
+    "imds_iac_checks.formats.policy_cfn",
+    "imds_iac_checks.formats.declarative",
+    "imds_iac_checks.formats.policy_cli",
+)
 
 
 def read_terraform(
