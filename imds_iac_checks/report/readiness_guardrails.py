@@ -328,8 +328,8 @@ def _summary(
             f"{requiring:,} {'requires' if requiring == 1 else 'require'} tokens"
         )
         others = [
-            f"{n:,} {state}"
-            for state in (ALLOWS, UNKNOWN)
+            f"{n:,} {state if n == 1 else many}"
+            for state, many in ((ALLOWS, "allow IMDSv1"), (UNKNOWN, UNKNOWN))
             if (n := sum(1 for d in defaults if d.state == state))
         ]
         if others:
