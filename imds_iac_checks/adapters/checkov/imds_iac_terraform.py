@@ -69,6 +69,4 @@ class ImdsPolicyDocumentCheck(BaseDataCheck):  # type: ignore[misc, unused-ignor
 
 
 checks = [ImdsTerraformCheck(rule_id) for rule_id in checkov_targets.rule_ids("terraform")]
-data_checks = [
-    ImdsPolicyDocumentCheck(rule_id) for rule_id in checkov_targets.document_rule_ids()
-]
+data_checks = [ImdsPolicyDocumentCheck(rule_id) for rule_id in checkov_targets.document_rule_ids()]
