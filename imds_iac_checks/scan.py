@@ -54,9 +54,13 @@ class ScanResult(NamedTuple):
     # Every target evaluated (linked, with ``blocked_by`` set), those without findings too: what
     # ``imds-iac report`` counts as secure.
     targets_seen: tuple[Target, ...] = ()
-    # Guardrail policy documents read (SCPs, IAM policies that name an IMDS key): what the rules
-    # with a ``policy`` check judged.
-    policies: int = 0
+    # The guardrail policy documents read (SCPs, IAM policies that name an IMDS key; those of
+    # files the configuration does not exclude), by path and place: what the rules with a
+    # ``policy`` check judged, what the summaries count, what ``imds-iac report`` lists as the
+    # repository's guardrails; and the paths of those no rule that judges policies is enabled
+    # for (their findings say nothing).
+    policies: tuple[Policy, ...] = ()
+    unjudged: frozenset[str] = frozenset()
 
 
 class DataJob(NamedTuple):
@@ -439,9 +443,27 @@ def scan(
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule_id))
     errors = sorted(set(errors), key=lambda e: (e.path, e.line, e.column, e.message))
     seen = tuple(target for listing in by_file.values() for target in listing)
-    return ScanResult(
-        findings, errors, file_count, targets, fail_on, origins, seen, policies=len(policies)
-    )
+    read, unjudged = _policies_read(policies, resolver, cwd)
+    return ScanResult(findings, errors, file_count, targets, fail_on, origins, seen, read, unjudged)
+
+
+def _policies_read(
+    policies: list[Policy], resolver: Resolver, cwd: str
+) -> tuple[tuple[Policy, ...], frozenset[str]]:
+    """The policies of files the configuration does not exclude, in order, and the paths of
+    those that no rule judging policies is enabled for (``--ignore``, a per-path ``ignore``)."""
+    read: list[Policy] = []
+    unjudged: set[str] = set()
+    for policy in policies:
+        setting = _path_settings(resolver, cwd, policy.path)
+        if setting is None:
+            continue
+        read.append(policy)
+        enabled = (REGISTRY.get(rule_id) for rule_id in setting[1])
+        if not any(rule is not None and rule.policy is not None for rule in enabled):
+            unjudged.add(policy.path)
+    read.sort(key=lambda p: (p.path, p.span.start_byte, p.address))
+    return tuple(read), frozenset(unjudged)
 
 
 def _configured_severities(

@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 
 from imds_iac_checks import catalog
+from imds_iac_checks.adapters import cfn_lint_engine
+from imds_iac_checks.rules import REGISTRY
 from tests.conftest import FIXTURES, require_tool
 
 SELECT = "IMDS001,IMDS002,IMDS003,IMDS004"
@@ -421,3 +423,302 @@ def test_cfn_lint_reports_what_the_cli_reports(cli: Any, tmp_path: Path, plugin_
     lines = {(rule, line) for rule, line, _, _ in configured_expected[WEB_YAML.resolve()]}
     assert ("IMDS003", 107) in lines  # NodeHopLimit=3 > 2
     assert ("IMDS003", 29) not in lines and ("IMDS002", 13) not in lines
+
+
+# --- guardrail policies: E9010, and the account defaults of EC2 declarative policies -----------
+
+GUARDRAILS = FIXTURES / "guardrails" / "cloudformation"
+GUARDRAIL_TEMPLATES = [
+    GUARDRAILS / "imds-guardrails.yaml",
+    GUARDRAILS / "imds-guardrails.json",
+    GUARDRAILS / "cdk.out" / "GuardrailsStack.template.json",
+]
+# The cfn-lint ids of the rules that judge guardrails and account defaults, from the registry.
+POLICY_RULES = {
+    rule.cfn_lint.id: rule.id
+    for rule in REGISTRY.values()
+    if rule.cfn_lint is not None and (rule.policy is not None or rule.id in ("IMDS002", "IMDS003"))
+}
+POLICY_RULE = next(cfn for cfn, imds in POLICY_RULES.items() if REGISTRY[imds].policy is not None)
+
+# An SCP written as a JSON string in a JSON template (what CDK and hand-written JSON templates
+# do): its weakened statement is reported inside the string, with the Content's path.
+STRING_SCP = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "WeakScp": {
+            "Type": "AWS::Organizations::Policy",
+            "Properties": {
+                "Name": "imdsv2-launches",
+                "Type": "SERVICE_CONTROL_POLICY",
+                "TargetIds": ["ou-ab12-sandbox1"],
+                "Content": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "RequireImdsV2",
+                                "Effect": "Deny",
+                                "Action": "ec2:RunInstances",
+                                "Resource": "*",
+                                "Condition": {
+                                    "StringNotEquals": {"ec2:MetadataHttpTokens": "required"}
+                                },
+                            }
+                        ],
+                    },
+                    separators=(",", ":"),
+                ),
+            },
+        },
+        "IgnoredScp": {
+            "Type": "AWS::Organizations::Policy",
+            "Metadata": {"cfn-lint": {"config": {"ignore_checks": [POLICY_RULE]}}},
+            "Properties": {
+                "Name": "imdsv2-legacy",
+                "Type": "SERVICE_CONTROL_POLICY",
+                "Content": {
+                    "Version": "2012-10-17",
+                    "Statement": {
+                        "Effect": "Deny",
+                        "Action": "ec2:RunInstances",
+                        "Resource": "arn:aws:ec2:*:*:instance/*",
+                        "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "optional"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _policy_matches(matches: list[dict[str, Any]]) -> dict[Path | None, set[Key]]:
+    out: dict[Path | None, set[Key]] = {}
+    for m in matches:
+        rule = POLICY_RULES.get(m["Rule"]["Id"])
+        if rule is None:
+            continue
+        start = m["Location"]["Start"]
+        where = Path(m["Filename"]).resolve() if m["Filename"] else None
+        out.setdefault(where, set()).add(
+            (rule, start["LineNumber"], start["ColumnNumber"], m["Message"])
+        )
+    return out
+
+
+@pytest.mark.slow
+def test_guardrail_policies_and_declarative_defaults(
+    cli: Any, tmp_path: Path, plugin_dir: str
+) -> None:
+    """E9010 reports the weakened statements ``imds-iac check`` reports (IMDS010), and E9002 /
+    E9003 the account defaults of EC2 declarative policies, at the CLI's line and column with its
+    message; ``imds-iac scp`` output is clean."""
+    string_scp = tmp_path / "string-scp.json"
+    string_scp.write_text(json.dumps(STRING_SCP, indent=2), encoding="utf-8")
+    generated = []
+    for name, args in (
+        ("scp.yaml", ["--format", "cloudformation"]),
+        ("scp-split.yaml", ["--format", "cloudformation", "--split"]),
+        ("defaults.yaml", ["--declarative", "--format", "cloudformation"]),
+    ):
+        run = cli("scp", "-q", *args)
+        assert run.code == 0, run.err
+        (tmp_path / name).write_text(run.out, encoding="utf-8")
+        generated.append(tmp_path / name)
+    files = [*GUARDRAIL_TEMPLATES, string_scp, *generated]
+    web = GUARDRAIL_TEMPLATES[0].read_text(encoding="utf-8")
+
+    main = _start("--append-rules", plugin_dir, "--", *map(str, files))
+    piped = _start("--append-rules", plugin_dir, stdin=web)
+    configured = _start(
+        "--append-rules",
+        plugin_dir,
+        "--configure-rule",
+        f"{POLICY_RULE}:hop_limit=2",
+        "--",
+        str(GUARDRAIL_TEMPLATES[0]),
+    )
+    main_matches = _finish(main)
+    got = _policy_matches(main_matches)
+    got_piped = _policy_matches(_finish(piped, web))
+    got_configured = _policy_matches(_finish(configured))
+
+    select = ",".join(sorted(POLICY_RULES.values()))
+    run = cli("check", "--format", "json", "--select", select, "--exit-zero", *map(str, files))
+    assert run.code == 0, run.err
+    expected: dict[Path, set[Key]] = {}
+    for f in run.json()["findings"]:
+        if f["suppressed"] is None:
+            key = (f["rule_id"], f["line"], f["column"], f["message"])
+            expected.setdefault(Path(f["path"]).resolve(), set()).add(key)
+    # IgnoredScp: cfn-lint's resource-level ignore_checks (the CLI does not read cfn-lint's
+    # Metadata; it reads imds-iac's and checkov's) leaves its finding out.
+    ignored = {key for key in expected[string_scp.resolve()] if key[3].startswith("[IgnoredScp")}
+    assert len(ignored) == 1
+    expected[string_scp.resolve()] -= ignored
+    for path in files:
+        assert got.get(path.resolve(), set()) == expected.get(path.resolve(), set()), path.name
+    policy_rule = POLICY_RULES[POLICY_RULE]
+    lines = {
+        path.name: sorted(((rule, line) for rule, line, _, _ in keys), key=lambda k: k[::-1])
+        for path, keys in got.items()
+        if path is not None
+    }
+    assert lines["imds-guardrails.yaml"] == [
+        (policy_rule, 44),  # StringEquals required
+        (policy_rule, 52),  # hop limit 2
+        ("IMDS002", 69),  # the declarative policy's http_tokens, in a block scalar
+        ("IMDS003", 70),
+    ]
+    assert lines["imds-guardrails.json"] == [("IMDS002", 38)]  # inside a JSON string
+    assert lines["GuardrailsStack.template.json"] == [("IMDS002", 10)]
+    # Resource "*" with a negated operator: inside the string; IgnoredScp's ignore_checks apply.
+    text = string_scp.read_text(encoding="utf-8").splitlines()
+    string_line = next(n for n, line in enumerate(text, 1) if '"Content": "{' in line)
+    assert [(r, ln) for r, ln, _, _ in got[string_scp.resolve()]] == [(policy_rule, string_line)]
+    # imds-iac scp's output: no match of any rule (cfn-lint's own included).
+    for path in generated:
+        assert [m for m in main_matches if Path(m["Filename"]).resolve() == path.resolve()] == []
+
+    # Paths inside the resource: the statement's node, or the string that holds the document.
+    paths = {
+        (Path(m["Filename"]).name, m["Location"]["Start"]["LineNumber"]): m["Location"]["Path"]
+        for m in main_matches
+        if m["Rule"]["Id"] in POLICY_RULES
+    }
+    content = ["Properties", "Content"]
+    assert paths[("imds-guardrails.yaml", 44)] == [
+        "Resources",
+        "ImdsV2ServiceControlPolicy",
+        *content,
+        "Statement",
+        1,
+        "Condition",
+        "StringEquals",
+    ]
+    assert paths[("imds-guardrails.yaml", 69)] == [
+        "Resources",
+        "Ec2InstanceMetadataDefaults",
+        *content,
+    ]
+    assert paths[("string-scp.json", string_line)] == ["Resources", "WeakScp", *content]
+
+    # Standard input: the same findings and messages; those inside the declarative policy's
+    # block scalar (lines 66-78) at its Content key (line 65), as cfn-lint's decoded string has
+    # no positions inside.
+    content_key = 65
+    assert {(r, ln, msg) for r, ln, _, msg in got_piped[None]} == {
+        (r, content_key if ln > content_key else ln, msg)
+        for r, ln, _, msg in expected[GUARDRAIL_TEMPLATES[0].resolve()]
+    }
+
+    # hop_limit=2 for the guardrail rule only: NumericGreaterThan 2 is the guardrail now; the
+    # declarative policy's hop limit of 2 is still judged with the other rule's option (1).
+    assert {(r, ln) for r, ln, _, _ in got_configured[GUARDRAIL_TEMPLATES[0].resolve()]} == {
+        (policy_rule, 44),
+        ("IMDS002", 69),
+        ("IMDS003", 70),
+    }
+
+
+class _Linted:
+    """What the engine reads of cfn-lint's ``Template``: the file it linted."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.template: dict[str, Any] = {}
+
+
+def test_policy_hits_are_placed_inside_the_resource(tmp_path: Path) -> None:
+    """Without cfn-lint: the engine's matches for the guardrail rule carry the CLI's span and a
+    path inside the resource (cfn-lint applies a resource's ignore_checks by that path)."""
+    path = tmp_path / "scp.json"
+    path.write_text(json.dumps(STRING_SCP, indent=2), encoding="utf-8")
+    hits = cfn_lint_engine.hits(_Linted(str(path)), POLICY_RULE)
+    content = ["Properties", "Content"]
+    assert [hit.path for hit in hits] == [
+        ["Resources", "WeakScp", *content],  # inside the JSON string: the string
+        ["Resources", "IgnoredScp", *content, "Statement", "Condition", "StringEquals"],
+    ]
+    line = hits[0].finding.span.line
+    assert hits[0].location is not None and hits[0].location[0] == line - 1
+    assert "Resource" in hits[0].message and hits[0].message.startswith("[WeakScp")
+    # The hop limit option is the rule's: a statement with NumericGreaterThan 2 is weak at 1.
+    hop = tmp_path / "hop.yaml"
+    hop.write_text(
+        textwrap.dedent(
+            """\
+            Resources:
+              HopLimit:
+                Type: AWS::Organizations::Policy
+                Properties:
+                  Name: imdsv2-hop-limit
+                  Type: SERVICE_CONTROL_POLICY
+                  Content:
+                    Version: "2012-10-17"
+                    Statement:
+                      - Effect: Deny
+                        Action: ec2:RunInstances
+                        Resource: arn:aws:ec2:*:*:instance/*
+                        Condition:
+                          NumericGreaterThan:
+                            ec2:MetadataHttpPutResponseHopLimit: 2
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert [h.location for h in cfn_lint_engine.hits(_Linted(str(hop)), POLICY_RULE)] == [
+        (14, 53, 14, 54)
+    ]
+    assert cfn_lint_engine.hits(_Linted(str(hop)), POLICY_RULE, hop_limit=2) == []
+
+
+def test_policy_hits_honour_imds_iac_comments_as_the_cli_does(tmp_path: Path) -> None:
+    """A ``# imds-iac: ignore`` comment on the statement suppresses it (the CLI reports it as
+    suppressed; cfn-lint has no such state): left out. A resource's ``imds-iac`` Metadata does
+    not cover policy statements in the CLI, so neither here."""
+    path = tmp_path / "scps.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            Resources:
+              Scp:
+                Type: AWS::Organizations::Policy
+                Metadata:
+                  imds-iac:
+                    ignore: [IMDS010]
+                Properties:
+                  Name: x
+                  Type: SERVICE_CONTROL_POLICY
+                  Content:
+                    Version: "2012-10-17"
+                    Statement:
+                      - Effect: Deny
+                        Action: ec2:RunInstances
+                        Resource: arn:aws:ec2:*:*:instance/*
+                        Condition:
+                          StringEquals: # imds-iac: ignore[IMDS010] legacy
+                            ec2:MetadataHttpTokens: optional
+              Scp2:
+                Type: AWS::Organizations::Policy
+                Metadata:
+                  imds-iac:
+                    ignore: [IMDS010]
+                Properties:
+                  Name: y
+                  Type: SERVICE_CONTROL_POLICY
+                  Content:
+                    Version: "2012-10-17"
+                    Statement:
+                      - Effect: Deny
+                        Action: ec2:RunInstances
+                        Resource: arn:aws:ec2:*:*:instance/*
+                        Condition:
+                          StringEquals:
+                            ec2:MetadataHttpTokens: optional
+            """
+        ),
+        encoding="utf-8",
+    )
+    hits = cfn_lint_engine.hits(_Linted(str(path)), POLICY_RULE)
+    assert [(h.path[1], h.finding.span.line) for h in hits] == [("Scp2", 34)]

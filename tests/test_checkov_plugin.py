@@ -35,7 +35,13 @@ def _checkov_available() -> bool:
     return importlib.util.find_spec("checkov") is not None
 
 
-def run_checkov(root: Path, env: dict[str, str] | None = None) -> dict[Key, str]:
+# checkov check id -> imds-iac rule id
+CHECK_RULES = {rule.checkov: rule.id for rule in REGISTRY.values() if rule.checkov}
+
+
+def run_checkov(
+    root: Path, env: dict[str, str] | None = None, checks: str = CHECKS
+) -> dict[Key, str]:
     """checkov over ``root`` with only the plugin's checks: (project, rule, resource) -> result.
 
     checkov runs in this interpreter (``python -m checkov.main``), so it imports the same
@@ -54,7 +60,7 @@ def run_checkov(root: Path, env: dict[str, str] | None = None) -> dict[Key, str]
         "--external-checks-dir",
         str(PLUGIN),
         "--check",
-        CHECKS,
+        checks,
         "-o",
         "json",
     ]
@@ -77,7 +83,7 @@ def run_checkov(root: Path, env: dict[str, str] | None = None) -> dict[Key, str]
                 if kind == "cloudformation":
                     resource = resource.split(".", 1)[1]  # AWS::EC2::Instance.Web -> Web
                 project = result["file_path"].lstrip("/").split("/")[0]
-                rule = "IMDS00" + result["check_id"].removeprefix("CKV_IMDS_")
+                rule = CHECK_RULES[result["check_id"]]
                 _merge(out, (project, rule, resource), result["check_result"]["result"])
     return out
 
@@ -763,9 +769,20 @@ def test_check_ids_names_and_guidelines() -> None:
         "CKV_IMDS_2",
         "CKV_IMDS_3",
         "CKV_IMDS_9",
+        "CKV_IMDS_10",
     ]
     # AMIs: Terraform only (CloudFormation registers none), and only on AMI resource types.
-    assert checkov_targets.rule_ids("cloudformation") == ("IMDS001", "IMDS002", "IMDS003")
+    assert checkov_targets.rule_ids("cloudformation") == (
+        "IMDS001",
+        "IMDS002",
+        "IMDS003",
+        "IMDS010",
+    )
+    # Organizations policies: the guardrail rule's statements, declarative policies' defaults.
+    assert checkov_targets.terraform_types("IMDS010") == ("aws_organizations_policy",)
+    assert "aws_organizations_policy" in checkov_targets.terraform_types("IMDS002")
+    assert "AWS::Organizations::Policy" in checkov_targets.cloudformation_types("IMDS003")
+    assert "AWS::Organizations::Policy" not in checkov_targets.cloudformation_types("IMDS001")
     assert checkov_targets.terraform_types("IMDS009") == ("aws_ami",)
     assert "aws_ami" not in checkov_targets.terraform_types("IMDS002")
 
@@ -824,3 +841,371 @@ def test_hop_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         checkov_targets.hop_limit()
     monkeypatch.delenv(checkov_targets.HOP_LIMIT_ENV)
     assert checkov_targets.hop_limit() == 1
+
+
+# --- Organizations policies: guardrails (SCPs) and EC2 declarative policies ----------------------
+
+# The checks on Organizations policies: the rule that judges statements, and the rules on the
+# account defaults an EC2 declarative policy sets (those whose check runs on the policy type).
+POLICY_CHECK = next(rule.checkov for rule in REGISTRY.values() if rule.policy and rule.checkov)
+POLICY_RULE = CHECK_RULES[POLICY_CHECK]
+DEFAULTS_CHECKS = [
+    rule.checkov
+    for rule in REGISTRY.values()
+    if rule.checkov
+    and rule.policy is None
+    and checkov_targets.TERRAFORM_POLICY in checkov_targets.terraform_types(rule.id)
+]
+
+# How org repositories write SCPs and declarative policies in Terraform.
+TERRAFORM_POLICIES = """
+variable "max_hop_limit" {
+  description = "The highest hop limit launches may ask for"
+  type        = number
+  default     = 2
+}
+
+variable "container_hop_limit" {
+  description = "Set per environment in the pipeline"
+  type        = number
+}
+
+locals {
+  tokens = "required"
+}
+
+# jsonencode: checkov evaluates it (and var.max_hop_limit) into a mapping
+resource "aws_organizations_policy" "jsonencode" {
+  name = "imdsv2-guardrails"
+  type = "SERVICE_CONTROL_POLICY"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "RequireImdsV2"
+        Effect   = "Deny"
+        Action   = "ec2:RunInstances"
+        Resource = "arn:aws:ec2:*:*:instance/*"
+        Condition = {
+          StringNotEquals = {
+            "ec2:MetadataHttpTokens" = local.tokens
+          }
+        }
+      },
+      {
+        Sid      = "MaxImdsHopLimit"
+        Effect   = "Deny"
+        Action   = "ec2:RunInstances"
+        Resource = "arn:aws:ec2:*:*:instance/*"
+        Condition = {
+          NumericGreaterThan = {
+            "ec2:MetadataHttpPutResponseHopLimit" = var.max_hop_limit
+          }
+        }
+      },
+    ]
+  })
+}
+
+# a heredoc: checkov parses the JSON into a mapping
+resource "aws_organizations_policy" "heredoc" {
+  name    = "imdsv2-launches"
+  content = <<EOT
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "RequireImdsV2",
+      "Effect": "Deny",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "required"}}
+    }
+  ]
+}
+EOT
+}
+
+resource "aws_organizations_policy" "heredoc_interpolated" {
+  name    = "imdsv2-launches-interpolated"
+  content = <<-EOT
+    {
+      "Version": "2012-10-17",
+      "Statement": {
+        "Effect": "Deny",
+        "Action": "ec2:RunInstances",
+        "Resource": "arn:aws:ec2:*:*:instance/*",
+        "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "${local.tokens}"}}
+      }
+    }
+  EOT
+}
+
+# a variable checkov cannot resolve: not judged
+resource "aws_organizations_policy" "unresolved" {
+  name = "imdsv2-hop-limit"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = {
+        NumericGreaterThan = { "ec2:MetadataHttpPutResponseHopLimit" = var.container_hop_limit }
+      }
+    }]
+  })
+}
+
+# checkov does not evaluate data.aws_iam_policy_document nor file(): not judged
+data "aws_iam_policy_document" "imds" {
+  statement {
+    sid       = "RequireImdsV2"
+    effect    = "Deny"
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:*:*:instance/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["optional"]
+    }
+  }
+}
+
+resource "aws_organizations_policy" "document" {
+  name    = "imdsv2-document"
+  content = data.aws_iam_policy_document.imds.json
+}
+
+resource "aws_organizations_policy" "from_file" {
+  name    = "imdsv2-file"
+  content = file("${path.module}/policies/imdsv2.json")
+}
+
+resource "aws_organizations_policy" "ec2_defaults" {
+  name = "ec2-imds-defaults"
+  type = "DECLARATIVE_POLICY_EC2"
+  content = jsonencode({
+    ec2_attributes = {
+      instance_metadata_defaults = {
+        http_tokens                 = { "@@assign" = "optional" }
+        http_put_response_hop_limit = { "@@assign" = "2" }
+      }
+    }
+  })
+}
+
+resource "aws_organizations_policy" "tags" {
+  name    = "tag-policy"
+  type    = "TAG_POLICY"
+  content = jsonencode({ tags = { team = { tag_key = { "@@assign" = "Team" } } } })
+}
+"""
+
+
+@pytest.mark.slow
+def test_guardrail_and_declarative_policies(cli: Any, tmp_path: Path) -> None:
+    """The policy check fails weakened SCPs, the account-defaults checks fail weak declarative
+    policies, ``imds-iac scp`` output passes, and what checkov could not evaluate gets no
+    result. On CloudFormation, checkov's failures are ``imds-iac check``'s findings."""
+    require_tool(_checkov_available(), "checkov")
+    write(tmp_path, "tf-policies/main.tf", TERRAFORM_POLICIES)
+    write(
+        tmp_path,
+        "tf-policies/policies/imdsv2.json",
+        (FIXTURES / "guardrails" / "deny-optional-tokens.json").read_text(),
+    )
+    guardrails = FIXTURES / "guardrails" / "cloudformation"
+    (tmp_path / "cfn-guardrails").mkdir()
+    for name in ("imds-guardrails.yaml", "imds-guardrails.json"):
+        shutil.copy(guardrails / name, tmp_path / "cfn-guardrails" / name)
+    generated = {
+        "tf-scp/main.tf": ["--format", "terraform"],
+        "tf-split/main.tf": ["--format", "terraform", "--split", "--target", "ou-ab12-test0001"],
+        "tf-defaults/main.tf": ["--declarative", "--format", "terraform"],
+        "cfn-scp/scp.yaml": [
+            "--format",
+            "cloudformation",
+            "--exempt-principal",
+            "arn:aws:iam::*:role/BreakGlass",
+        ],
+        "cfn-defaults/defaults.yaml": ["--declarative", "--format", "cloudformation"],
+    }
+    for name, args in generated.items():
+        run = cli("scp", "-q", *args)
+        assert run.code == 0, run.err
+        write(tmp_path, name, run.out)
+    checks = ",".join([POLICY_CHECK, *DEFAULTS_CHECKS])
+    results = run_checkov(tmp_path, checks=checks)
+
+    defaults = [CHECK_RULES[c] for c in DEFAULTS_CHECKS]
+    tokens, hop = sorted(defaults)  # the rules on tokens and on the hop limit
+    tf = {(rule, res): v for (project, rule, res), v in results.items() if project == "tf-policies"}
+    assert tf == {
+        (POLICY_RULE, "aws_organizations_policy.jsonencode"): "FAILED",  # hop limit 2
+        (POLICY_RULE, "aws_organizations_policy.heredoc"): "FAILED",  # StringEquals required
+        (POLICY_RULE, "aws_organizations_policy.heredoc_interpolated"): "PASSED",
+        (tokens, "aws_organizations_policy.ec2_defaults"): "FAILED",
+        (hop, "aws_organizations_policy.ec2_defaults"): "FAILED",
+        # content = data.aws_iam_policy_document.imds.json is text to checkov: the data check
+        # judges the document itself (StringEquals optional)
+        (POLICY_RULE, "aws_iam_policy_document.imds"): "FAILED",
+    }  # unresolved, document, from_file, tags: UNKNOWN, not in checkov's report
+    # imds-iac scp's output passes every check that runs on it.
+    for project in ("tf-scp", "tf-split", "tf-defaults", "cfn-scp", "cfn-defaults"):
+        mine = {key: v for key, v in results.items() if key[0] == project}
+        assert mine and set(mine.values()) == {"PASSED"}, (project, mine)
+    assert len([k for k in results if k[0] == "tf-split"]) == 4  # one policy per statement
+    assert {k[1] for k in results if k[0] == "tf-defaults"} == set(defaults)
+
+    # CloudFormation: the same verdicts as imds-iac check (Content as a mapping, a JSON string,
+    # Fn::Sub of a JSON string, a declarative policy in a block scalar and in a JSON string).
+    found, _, _ = run_imds_iac(tmp_path / "cfn-guardrails")
+    found = {
+        ("cfn-guardrails", rule, res) for _, rule, res in found if rule in CHECK_RULES.values()
+    }
+    cfn = {key: v for key, v in results.items() if key[0] == "cfn-guardrails"}
+    assert (
+        failed(cfn)
+        == found
+        == {
+            ("cfn-guardrails", POLICY_RULE, "ImdsV2ServiceControlPolicy"),
+            ("cfn-guardrails", tokens, "Ec2InstanceMetadataDefaults"),
+            ("cfn-guardrails", hop, "Ec2InstanceMetadataDefaults"),
+            ("cfn-guardrails", tokens, "SandboxImdsDefaults"),
+        }
+    )
+    assert cfn[("cfn-guardrails", POLICY_RULE, "SandboxRoleCredentialsScp")] == "PASSED"  # Fn::Sub
+    assert cfn[("cfn-guardrails", POLICY_RULE, "SandboxImdsScp")] == "PASSED"  # a JSON string
+    assert cfn[("cfn-guardrails", hop, "SandboxImdsDefaults")] == "PASSED"  # -1: no preference
+
+
+def test_organizations_policy_conversion() -> None:
+    """Organizations policies as checkov 3.3 hands them over (recorded from real runs)."""
+
+    def tf(content: Any, rule: str = POLICY_RULE, type_: str | None = None, hop: int = 1) -> str:
+        conf: dict[str, Any] = {"content": [content], "__address__": "aws_organizations_policy.x"}
+        if type_ is not None:
+            conf["type"] = [type_]
+        return checkov_targets.organizations_verdict(conf, "terraform", rule, hop)
+
+    def cfn(content: Any, rule: str = POLICY_RULE, type_: str = "SERVICE_CONTROL_POLICY") -> str:
+        props = {"Type": type_, "Content": content, "__startline__": 3, "__endline__": 9}
+        conf = {"Type": "AWS::Organizations::Policy", "Properties": props}
+        return checkov_targets.organizations_verdict(conf, "cloudformation", rule, 1)
+
+    def statement(operator: str, key: str, value: Any) -> dict[str, Any]:
+        return {
+            "Effect": "Deny",
+            "Action": "ec2:RunInstances",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {operator: {key: value}},
+        }
+
+    tokens, hop = "ec2:MetadataHttpTokens", "ec2:MetadataHttpPutResponseHopLimit"
+    # jsonencode({...}): checkov evaluates "2012-10-17" as arithmetic (1985); it is not read
+    good = {"Version": 1985, "Statement": [statement("StringNotEquals", tokens, "required")]}
+    weak = {"Version": 1985, "Statement": [statement("StringEquals", tokens, "optional")]}
+    assert tf(good) == "PASSED"
+    assert tf(weak) == "FAILED"
+    assert tf(weak, type_="SERVICE_CONTROL_POLICY") == "FAILED"  # the type's default
+    assert tf({"Statement": statement("NumericGreaterThan", hop, 2)}) == "FAILED"
+    assert tf({"Statement": statement("NumericGreaterThan", hop, 2)}, hop=2) == "PASSED"
+    # a variable checkov could not resolve stays as its text: not judged
+    assert tf({"Statement": statement("NumericGreaterThan", hop, "var.hop")}) == "UNKNOWN"
+    assert tf({"Statement": statement("StringNotEquals", tokens, "${var.t}")}) == "UNKNOWN"
+    # the document as an expression checkov did not evaluate
+    assert tf("data.aws_iam_policy_document.imds.json") == "UNKNOWN"
+    assert tf('${file("${path.module}/scp.json")}') == "UNKNOWN"
+    # a JSON string (the rendered document)
+    assert tf(json.dumps(weak)) == "FAILED"
+    # an SCP that names nothing a guardrail reads is not a guardrail (as imds-iac check keeps
+    # only those that do); a tag policy is not this check's either
+    assert (
+        tf(
+            {
+                "Statement": {
+                    "Effect": "Deny",
+                    "Action": "organizations:LeaveOrganization",
+                    "Resource": "*",
+                }
+            }
+        )
+        == "UNKNOWN"
+    )
+    assert tf({"tags": {}}, type_="TAG_POLICY") == "UNKNOWN"
+
+    # CloudFormation: a mapping with checkov's line keys, a JSON string, Fn::Sub, a Ref
+    lines = {"__file__": "stack.yaml", "__startline__": 10, "__endline__": 12}
+    weak_map = {"Statement": [{**statement("StringEquals", tokens, "optional"), **lines}], **lines}
+    assert cfn(weak_map) == "FAILED"
+    assert cfn(json.dumps(good)) == "PASSED"
+    sub = json.dumps({"Statement": statement("StringNotEquals", tokens, "${Tokens}")})
+    assert cfn({"Fn::Sub": sub, **lines}) == "UNKNOWN"  # ${Tokens}: known at deploy time
+    assert cfn({"Fn::Sub": json.dumps(good)}) == "PASSED"
+    assert cfn({"Ref": "PolicyDocument"}) == "UNKNOWN"
+    assert cfn({"Statement": statement("StringNotEquals", tokens, {"Ref": "Tokens"})}) == "UNKNOWN"
+
+    # EC2 declarative policies: their account defaults, judged by the rules on the settings
+    defaults_rules = sorted(CHECK_RULES[c] for c in DEFAULTS_CHECKS)
+    declarative = {
+        "ec2_attributes": {
+            "instance_metadata_defaults": {
+                "http_tokens": {"@@assign": "optional"},
+                "http_put_response_hop_limit": {"@@assign": "-1"},
+            }
+        }
+    }
+    assert [tf(declarative, r, "DECLARATIVE_POLICY_EC2") for r in defaults_rules] == [
+        "FAILED",
+        "PASSED",  # -1: no preference
+    ]
+    assert tf(declarative, POLICY_RULE, "DECLARATIVE_POLICY_EC2") == "UNKNOWN"
+    as_string = json.dumps(declarative)
+    assert cfn(as_string, defaults_rules[0], "DECLARATIVE_POLICY_EC2") == "FAILED"
+    assert cfn({"ec2_attributes": {}}, defaults_rules[0], "DECLARATIVE_POLICY_EC2") == "UNKNOWN"
+    # an SCP is not the account-defaults checks'
+    assert tf(good, defaults_rules[0]) == "UNKNOWN"
+    assert checkov_targets.evaluated_keys("terraform", "aws_organizations_policy", POLICY_RULE) == [
+        "content"
+    ]
+
+
+def test_policy_document_data_source_conversion() -> None:
+    """``data "aws_iam_policy_document"`` as checkov 3.3 hands it to a data check."""
+
+    def document(*statements: dict[str, Any], **more: Any) -> str:
+        conf = {"statement": list(statements), "__address__": "aws_iam_policy_document.imds"}
+        return checkov_targets.document_verdict({**conf, **more}, POLICY_RULE, 1)
+
+    def launch(test: str, variable: str, values: list[Any], **more: Any) -> dict[str, Any]:
+        condition = {"test": [test], "variable": [variable], "values": [values]}
+        return {
+            "sid": ["RequireImdsV2"],
+            "effect": ["Deny"],
+            "actions": [["ec2:RunInstances"]],
+            "resources": [["arn:aws:ec2:*:*:instance/*"]],
+            "condition": [condition],
+            **more,
+        }
+
+    tokens = "ec2:MetadataHttpTokens"
+    assert document(launch("StringNotEquals", tokens, ["required"])) == "PASSED"
+    assert document(launch("StringEquals", tokens, ["optional"])) == "FAILED"
+    # effect left out: the data source's default, Allow, never denies
+    no_effect = launch("StringNotEquals", tokens, ["required"])
+    del no_effect["effect"]
+    assert document(no_effect) == "FAILED"
+    # a resolved variable (checkov substitutes defaults), an unresolved one
+    hop = "ec2:MetadataHttpPutResponseHopLimit"
+    assert document(launch("NumericGreaterThan", hop, [2])) == "FAILED"
+    assert document(launch("NumericGreaterThan", hop, [1])) == "PASSED"
+    assert document(launch("NumericGreaterThan", hop, ["var.hop"])) == "UNKNOWN"
+    # statements from other documents are not at hand: passing is not known
+    merged = {"source_policy_documents": [["data.aws_iam_policy_document.base.json"]]}
+    assert document(launch("StringNotEquals", tokens, ["required"]), **merged) == "UNKNOWN"
+    assert document(launch("StringEquals", tokens, ["optional"]), **merged) == "FAILED"
+    # an IAM policy that guards nothing of IMDS (an assume-role policy) is not a guardrail
+    assume = {"actions": [["sts:AssumeRole"]], "principals": [{"type": ["Service"]}]}
+    assert document(assume) == "UNKNOWN"
+    assert checkov_targets.document_rule_ids() == (POLICY_RULE,)

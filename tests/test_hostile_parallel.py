@@ -76,11 +76,30 @@ def test_module_trees_scan_to_the_same_bytes_serial_and_parallel(
 
 @pytest.mark.parametrize("seed", range(10, 22))
 def test_module_trees_every_format_and_size(cli, tmp_path: Path, monkeypatch, pools, seed) -> None:
+    """Each format, serial and parallel, through the command. The tree is scanned once in each
+    mode and every format written from that scan: the pool changes the scan, never the writers,
+    and a scan of these trees costs about twenty times the writing of a report."""
     rng = random.Random(seed)
     module_tree(rng, tmp_path, directories=rng.randint(200, 700), share=rng.random())
-    for fmt in ("text", "json", "sarif"):
-        serial, parallel = _serial_and_parallel(cli, tmp_path, monkeypatch, pools, "--format", fmt)
+    real_scan = scan_module.scan
+    scanned: dict[str, scan_module.ScanResult] = {}
+
+    def scan_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        mode = os.environ.get("IMDS_IAC_JOBS", "")
+        if mode not in scanned:
+            scanned[mode] = real_scan(*args, **kwargs)
+        return scanned[mode]
+
+    monkeypatch.setattr(scan_module, "scan", scan_once)
+    serial, parallel = _serial_and_parallel(cli, tmp_path, monkeypatch, pools, "--format", "text")
+    assert (parallel.code, parallel.out, parallel.err) == (serial.code, serial.out, serial.err)
+    for fmt in ("json", "sarif"):
+        monkeypatch.setenv("IMDS_IAC_JOBS", "1")
+        serial = cli("check", "--format", fmt, ".", cwd=tmp_path)
+        monkeypatch.delenv("IMDS_IAC_JOBS")
+        parallel = cli("check", "--format", fmt, ".", cwd=tmp_path)
         assert (parallel.code, parallel.out, parallel.err) == (serial.code, serial.out, serial.err)
+    assert set(scanned) == {"1", ""}
 
 
 def test_a_root_reached_through_an_unscanned_module_is_kept_as_serially(

@@ -333,6 +333,7 @@ def test_markdown_has_the_verdict_tables_and_checklist(tree: Path) -> None:
         "## IMDSv2 migration readiness",
         "### By directory, module and stack",
         "### Targets to change",
+        "### Account defaults and guardrails",
         "### Before requiring tokens: check the running instances",
     ]
     tables = re.findall(r"(?:^\|.*\|\n)+", out, re.M)
@@ -395,9 +396,11 @@ def test_json_keys_are_the_documented_schema(tree: Path) -> None:
         "summary",
         "groups",
         "errors",
+        "guardrails",
         "runtime_checks",
     ]
     assert doc["version"] == 1 and doc["kind"] == "readiness"
+    assert list(doc["guardrails"]) == ["summary", "account_defaults", "statements", "policies"]
     assert list(doc["summary"]) == [
         "targets",
         "instances",
@@ -440,7 +443,7 @@ def test_json_keys_are_the_documented_schema(tree: Path) -> None:
     assert list(doc["runtime_checks"][0]) == ["id", "title", "why", "command", "source"]
     # Every key named in docs/report.md.
     documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
-    for key in [*doc, *doc["summary"], *group, *group["targets"][0]]:
+    for key in [*doc, *doc["summary"], *group, *group["targets"][0], *doc["guardrails"]]:
         assert f"`{key}`" in documented, key
 
 

@@ -48,7 +48,7 @@ from imds_iac_checks.formats.doc import (
     parse_yaml,
 )
 from imds_iac_checks.link import link
-from imds_iac_checks.model import Finding, Span, Target, Value
+from imds_iac_checks.model import Finding, Policy, Span, Target, Value
 from imds_iac_checks.rules import REGISTRY
 
 
@@ -81,6 +81,18 @@ class _Stack(NamedTuple):
     runs: list[list[Target]]  # linked targets, one list per parameter set
     exact: bool  # read from the linted file: spans are the CLI's
     path: str = ""  # the path its spans carry (findings elsewhere are in a nested template)
+    # The guardrail policies the template writes (AWS::Organizations::Policy, IAM policies)
+    policies: tuple[Policy, ...] = ()
+    # Where each node of the template is: (start, end) as (line, column), its path, its
+    # children: what places a finding inside a document held in a string (see _enclosing).
+    tree: _Node | None = None
+
+
+class _Node(NamedTuple):
+    start: tuple[int, int]
+    end: tuple[int, int]
+    path: Path
+    children: list[_Node]
 
 
 _last: tuple[object, _Stack] | None = None
@@ -96,8 +108,13 @@ def hits(cfn: Any, rule_id: str, hop_limit: int = DEFAULT_HOP_LIMIT) -> list[Hit
     ctx = Context(hop_limit=hop_limit)
     out: list[Hit] = []
     seen: set[tuple[Span, str]] = set()
+    rule = REGISTRY[rules()[rule_id]]
+    if rule.policy is not None:
+        for finding in policy_findings(stack.policies, ctx, rule.id):
+            if finding.span.path == stack.path:
+                out.append(_policy_hit(cfn, stack, finding))
     for targets in stack.runs:
-        for finding, target in findings(targets, ctx, rules()[rule_id]):
+        for finding, target in findings(targets, ctx, rule.id):
             if finding.span.path != stack.path:
                 continue  # in a nested stack's own template: cfn-lint lints that file itself
             if (finding.span, finding.message) in seen:
@@ -126,6 +143,20 @@ def findings(targets: list[Target], ctx: Context, rule: str) -> list[tuple[Findi
     return [(f, origins[f][0]) for f in merged if f.suppressed is None]
 
 
+def policy_findings(policies: tuple[Policy, ...], ctx: Context, rule: str) -> list[Finding]:
+    """The findings of one imds-iac rule that judges policies (``Rule.policy``) on a template's
+    guardrail policies, as ``imds-iac check`` reports them: those a ``# imds-iac: ignore``
+    comment suppresses left out."""
+    from imds_iac_checks import suppress
+
+    check = REGISTRY[rule].policy
+    if check is None or not policies:
+        return []
+    found = [finding for policy in policies for finding in check(policy, ctx)]
+    kept = suppress.apply(found, {}, os.getcwd(), source.Files())
+    return [finding for finding in kept if finding.suppressed is None]
+
+
 # --- reading the template ---------------------------------------------------------------------
 
 
@@ -149,15 +180,36 @@ def _read(cfn: Any) -> _Stack | None:
     if read is None:
         return None
     loc, root = read
-    runs = []
+    found = []
     for overrides in _parameter_sets(cfn):
         template = cloudformation.Template(loc, root, overrides)
         targets, _ = template.targets()  # cfn-lint reports errors
         if exact:  # local nested stacks, as the CLI follows them: what lands in this file
             more, _ = nested.nested_targets(template, filename, source.Files())
             targets += more
-        runs.append(link(targets))
-    return _Stack(_index(loc, root), runs, exact, loc.path)
+        found.append(targets)
+    paths = _index(loc, root)
+    # Last: the policy reader marks intrinsics inside policy documents in the tree it reads.
+    policies, defaults = _guardrails(loc, root)
+    tree = _tree(loc, root) if policies or defaults else None
+    runs = [link(targets + defaults) for targets in found]
+    return _Stack(paths, runs, exact, loc.path, policies, tree)
+
+
+def _guardrails(loc: Locator, root: DNode) -> tuple[tuple[Policy, ...], list[Target]]:
+    """The guardrail policies the template writes, and the account defaults its EC2 declarative
+    policies set (targets), read as ``imds-iac check`` reads them (imds-iac's policy reader;
+    parameter values given to cfn-lint do not change them, as ``--parameter`` does not for the
+    CLI). A document the reader cannot read is the CLI's read error, which cfn-lint has no place
+    for: it gets no match."""
+    from imds_iac_checks.formats import policy
+
+    if not policy.worth(loc.text.encode("utf-8", "replace")):
+        return (), []
+    from imds_iac_checks.formats import policy_cfn
+
+    policies, targets, _ = policy_cfn.read(loc.path, root, loc)
+    return tuple(policies), targets
 
 
 def _from_file(filename: str) -> tuple[Locator, DNode] | None:
@@ -248,6 +300,43 @@ def _index(loc: Locator, root: DNode) -> dict[tuple[int, int], tuple[Path, bool]
     return out
 
 
+def _tree(loc: Locator, root: DNode) -> _Node:
+    """Every node's extent and path (paths as :func:`_index` writes them), built without
+    recursion (a template may nest deeper than Python's stack)."""
+    top: list[_Node] = []
+    work: list[tuple[DNode, Path, list[_Node]]] = [(root, [], top)]
+    while work:
+        node, path, siblings = work.pop()
+        start, end = loc.position(node.start)[:2], loc.position(node.end)[:2]
+        here = _Node(start, end, path, [])
+        siblings.append(here)
+        inner = [*path, _function_key(node.tag)] if node.tag and node.kind != "scalar" else path
+        if node.kind == MAP:
+            for key, value in reversed(node.items):
+                step = key.value if isinstance(key.value, (str, int)) else str(key.value)
+                work.append((value, [*inner, step], here.children))
+        elif node.kind == SEQ:
+            for i in range(len(node.items) - 1, -1, -1):
+                work.append((node.items[i], [*inner, i], here.children))
+    return top[0]
+
+
+def _enclosing(stack: _Stack, span: Span) -> Path | None:
+    """The path of the innermost node of the template that holds ``span`` (a statement or
+    value of a document held in a JSON string is inside that string: its path)."""
+    node = stack.tree
+    if node is None:
+        return None
+    at, until = (span.line, span.column), (span.end_line, span.end_column)
+    if not (node.start <= at and until <= node.end):
+        return None
+    while True:
+        inner = next((c for c in node.children if c.start <= at and until <= c.end), None)
+        if inner is None:
+            return node.path
+        node = inner
+
+
 # --- findings -> matches ----------------------------------------------------------------------
 
 
@@ -265,6 +354,22 @@ def _hit(cfn: Any, stack: _Stack, finding: Finding, target: Target) -> Hit:
         if value is not None and len(value.provenance) > 1:
             message = _original_line(cfn, stack, message, value.provenance[-1].span)
     return Hit(path, message, location, finding)
+
+
+def _policy_hit(cfn: Any, stack: _Stack, finding: Finding) -> Hit:
+    """A match for a finding on a policy statement: at the CLI's span, with the path of the
+    node the finding points at (or, inside a document held in a string, of that string)."""
+    at = stack.paths.get((finding.span.line, finding.span.column))
+    path = at[0] if at is not None else _enclosing(stack, finding.span)
+    if path is None or len(path) < 2 or path[0] != "Resources":
+        path = ["Resources", finding.resource.split(" ", 1)[0]]
+    location: Location | None
+    if stack.exact:
+        s = finding.span
+        location = (s.line - 1, s.column - 1, s.end_line - 1, s.end_column - 1)
+    else:
+        location = _cfn_location(cfn, path, bool(at and at[1]))
+    return Hit(path, finding.message, location, finding)
 
 
 def _value(finding: Finding, target: Target) -> Value | None:
@@ -290,6 +395,9 @@ def _resource_path(
     for candidate in candidates:
         if candidate is not None and len(candidate[0]) >= 2 and candidate[0][0] == "Resources":
             return candidate[0]
+    inside = _enclosing(stack, finding.span)  # a declarative policy's value in a JSON string
+    if inside is not None and len(inside) >= 2 and inside[0] == "Resources":
+        return inside
     logical = target.address.split(".", 1)[0].split("[", 1)[0].split("/", 1)[0]
     return ["Resources", logical]
 

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from imds_iac_checks import engine
 from imds_iac_checks.formats import cloudformation
+from imds_iac_checks.formats.doc import MAP, DNode
 from imds_iac_checks.formats.terraform import kinds as terraform_kinds
 from imds_iac_checks.formats.terraform.kinds import TEMPLATE_USERS
 from imds_iac_checks.model import (
@@ -45,6 +46,7 @@ from imds_iac_checks.model import (
     KindSpec,
     Link,
     LinkKind,
+    Policy,
     Scalar,
     Span,
     Target,
@@ -52,6 +54,7 @@ from imds_iac_checks.model import (
     normalize,
 )
 from imds_iac_checks.rules import OPTIONS_BLOCK, REGISTRY, unevaluable
+from imds_iac_checks.rules.base import NOT_JUDGED
 
 # --- the checks ---------------------------------------------------------------------------------
 
@@ -133,15 +136,49 @@ CLOUDFORMATION_TYPES = tuple(
 )
 
 
+# AWS Organizations policies: a service control policy's statements are judged by the rules
+# with a ``policy`` check, an EC2 declarative policy's account defaults by the rules on the
+# settings it can set (see :func:`organizations_verdict`).
+TERRAFORM_POLICY = "aws_organizations_policy"
+CLOUDFORMATION_POLICY = "AWS::Organizations::Policy"
+
+
+def _judges_policies(rule_id: str) -> bool:
+    return REGISTRY[rule_id].policy is not None
+
+
+def _judges_defaults(rule_id: str) -> bool:
+    """Does the rule judge settings an EC2 declarative policy sets (its account defaults)?"""
+    from imds_iac_checks.formats import declarative
+
+    rule = REGISTRY[rule_id]
+    judged = _judged(rule_id)
+    return (
+        rule.policy is None
+        and OPTIONS_BLOCK not in rule.reads
+        and bool(judged)
+        and all(key in declarative.SPEC.fields for key in judged)
+    )
+
+
 def terraform_types(rule_id: str) -> tuple[str, ...]:
-    """The Terraform resource types a rule's check runs on: AMIs for the AMI rule (IMDS009),
-    the kinds with metadata options for the others."""
-    return AMI_TYPES if IMDS_SUPPORT in REGISTRY[rule_id].reads else TERRAFORM_TYPES
+    """The Terraform resource types a rule's check runs on: ``aws_organizations_policy`` for a
+    rule that judges policies (and for the rules on the account defaults a declarative policy
+    sets), AMIs for the AMI rule (IMDS009), the kinds with metadata options for the others."""
+    if _judges_policies(rule_id):
+        return (TERRAFORM_POLICY,)
+    if IMDS_SUPPORT in REGISTRY[rule_id].reads:
+        return AMI_TYPES
+    return TERRAFORM_TYPES + ((TERRAFORM_POLICY,) if _judges_defaults(rule_id) else ())
 
 
 def cloudformation_types(rule_id: str) -> tuple[str, ...]:
     """The CloudFormation resource types a rule's check runs on (none registers an AMI)."""
-    return () if IMDS_SUPPORT in REGISTRY[rule_id].reads else CLOUDFORMATION_TYPES
+    if _judges_policies(rule_id):
+        return (CLOUDFORMATION_POLICY,)
+    if IMDS_SUPPORT in REGISTRY[rule_id].reads:
+        return ()
+    return CLOUDFORMATION_TYPES + ((CLOUDFORMATION_POLICY,) if _judges_defaults(rule_id) else ())
 
 
 PASSED, FAILED, UNKNOWN = "PASSED", "FAILED", "UNKNOWN"
@@ -168,6 +205,8 @@ def evaluated_keys(framework: str, entity_type: str, rule_id: str) -> list[str]:
     """The attributes a check reads, as checkov reports them (``metadata_options/[0]/http_tokens``,
     ``Properties/MetadataOptions/HttpTokens``)."""
     spec: KindSpec | None
+    if entity_type in (TERRAFORM_POLICY, CLOUDFORMATION_POLICY):
+        return ["Properties/Content" if framework == "cloudformation" else "content"]
     if framework == "cloudformation":
         kind = cloudformation.KINDS.get(entity_type)
         spec, block = (kind.spec, "/".join(("Properties", *kind.path))) if kind else (None, "")
@@ -591,3 +630,255 @@ def _emr(props: Any) -> Target:
     if config is None or not isinstance(config, Mapping) or _intrinsic(config) is not None:
         return _cfn_target(spec, spec.kind, config)
     return _cfn_target(spec, spec.kind, config.get(block))
+
+
+# --- AWS Organizations policies -----------------------------------------------------------------
+
+# A Terraform value checkov could not resolve: a reference, an interpolation, a function call.
+_TF_REFERENCE = re.compile(
+    r"\$\{|%\{|^\s*(?:var|local|module|data|each|count|path|terraform|self)\s*\.|^\s*[a-z_]\w*\("
+)
+# ``${...}`` of an ``Fn::Sub`` string: what is written there is substituted at deploy time.
+_SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+def organizations_verdict(
+    conf: Mapping[str, Any],
+    framework: str,
+    rule_id: str,
+    hop: int | None = None,
+) -> str:
+    """The verdict of ``rule_id`` on an AWS Organizations policy as checkov parsed it (Terraform
+    ``aws_organizations_policy``, CloudFormation ``AWS::Organizations::Policy``).
+
+    The document (``content`` / ``Properties.Content``) is what checkov hands over: a mapping
+    (CloudFormation YAML, or Terraform ``jsonencode({...})`` and heredocs, which checkov
+    evaluates and parses), a JSON string, or the text of an expression checkov could not
+    evaluate (``data.aws_iam_policy_document.x.json``, ``file(...)``): that is UNKNOWN. A service
+    or resource control policy is judged by the rules with a ``policy`` check (FAILED when one
+    reports a statement, UNKNOWN when a statement could only be reported as not judged); an EC2
+    declarative policy's account defaults by the rules on their settings. A check that does not
+    apply to the policy's type (a declarative policy for a statement rule, a tag policy) gives
+    UNKNOWN: checkov leaves it out of its report."""
+    from imds_iac_checks.formats import declarative
+
+    if framework == "cloudformation":
+        props = conf.get("Properties")
+        props = props if isinstance(props, Mapping) else {}
+        content, policy_type = props.get("Content"), props.get("Type")
+        address, fmt = CLOUDFORMATION_POLICY, cloudformation.FORMAT
+    else:
+        content, policy_type = _unwrap(conf.get("content")), _unwrap(conf.get("type"))
+        policy_type = "SERVICE_CONTROL_POLICY" if policy_type is None else policy_type
+        address, fmt = str(conf.get("__address__") or TERRAFORM_POLICY), "terraform"
+    if not isinstance(policy_type, str) or (
+        framework != "cloudformation" and _TF_REFERENCE.search(policy_type)
+    ):
+        policy_type = ""  # an expression: read as the SCP it most likely is, as imds-iac does
+    document = policy_document(content, framework)
+    rule = REGISTRY[rule_id]
+    ctx = engine.Context(hop_limit=hop if hop is not None else hop_limit())
+
+    def nowhere(start: int, end: int) -> Span | None:
+        return None  # checkov reports the resource's own lines
+
+    if policy_type == declarative.POLICY_TYPE:
+        if rule.policy is not None or document is None:
+            return UNKNOWN
+        targets = declarative.targets(
+            document, nowhere, address=address, path="", whole=SPAN, format=fmt
+        )
+        return verdict(targets, rule_id, ctx.hop_limit) if targets else UNKNOWN
+    if rule.policy is None or policy_type not in ("", *_STATEMENT_TYPES):
+        return UNKNOWN
+    what = _STATEMENT_TYPES.get(policy_type, "Organizations policy")
+    return _statements_verdict(
+        document, Policy(address, "", SPAN, what, fmt, (), policy_type), ctx, rule_id
+    )
+
+
+def _statements_verdict(
+    document: DNode | None, policy: Policy, ctx: engine.Context, rule_id: str, partial: bool = False
+) -> str:
+    """The verdict of a rule with a ``policy`` check on a policy document: UNKNOWN when there
+    is none to read or it names nothing a guardrail reads (as ``imds-iac check`` keeps only
+    policies that name an IMDS key or the options-changing action: an organisation's other
+    policies are not guardrails, and checkov need not list them as passed); FAILED when the
+    rule reports a statement; UNKNOWN when it only says a statement could not be judged, or
+    (``partial``) the document takes statements from elsewhere; else PASSED."""
+    from imds_iac_checks.formats import policy as policies
+    from imds_iac_checks.formats.doc import DocError
+
+    check = REGISTRY[rule_id].policy
+    if check is None or document is None or document.kind != MAP:
+        return UNKNOWN
+    try:
+        text = json.dumps(document.plain(), default=str)
+    except (DocError, ValueError):
+        return UNKNOWN
+    if not policies.worth(text.encode("utf-8", "replace")):
+        return UNKNOWN
+
+    def nowhere(start: int, end: int) -> Span | None:
+        return None  # checkov reports the resource's own lines
+
+    found = policies.statements(document.get("Statement"), nowhere, SPAN)
+    findings = list(check(policy._replace(statements=found), ctx))
+    if any(not (f.body or "").startswith(NOT_JUDGED) for f in findings):
+        return FAILED
+    return UNKNOWN if findings or partial else PASSED
+
+
+# checkov's data check type for IAM policy documents written in Terraform.
+TERRAFORM_DOCUMENT = "aws_iam_policy_document"
+# The data source's statement arguments -> the policy document's keys.
+_DOCUMENT_KEYS = {
+    "sid": "Sid",
+    "effect": "Effect",
+    "actions": "Action",
+    "not_actions": "NotAction",
+    "resources": "Resource",
+    "not_resources": "NotResource",
+}
+
+
+def document_rule_ids() -> tuple[str, ...]:
+    """The checkov checks that also run on ``data "aws_iam_policy_document"``: the rules that
+    judge policies."""
+    return tuple(rule.id for rule in REGISTRY.values() if rule.checkov and rule.policy)
+
+
+def document_verdict(conf: Mapping[str, Any], rule_id: str, hop: int | None = None) -> str:
+    """The verdict of ``rule_id`` (a rule with a ``policy`` check) on a Terraform
+    ``data "aws_iam_policy_document"`` as checkov parsed it: its ``statement`` blocks (``sid``,
+    ``effect`` — ``Allow`` when absent, the data source's default —, ``actions``, ``resources``
+    and their ``not_`` forms, ``condition { test, variable, values }``) read as the document
+    they render. This is how the Terraform SCPs ``content = data.aws_iam_policy_document.x.json``
+    get a verdict: checkov leaves that ``content`` as text. Statements merged from
+    ``source_policy_documents`` / ``override_policy_documents`` are not at hand: without a
+    failure of its own the document is UNKNOWN."""
+    from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ
+
+    def scalar(value: Any) -> DNode:
+        return _tree(value, "terraform")
+
+    def key(name: str) -> DNode:
+        return DNode(SCALAR, 0, 0, name, quoted=True)
+
+    statements: list[DNode] = []
+    blocks = conf.get("statement")
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, Mapping):
+            statements.append(DNode(SCALAR, 0, 0, None, tag="expression"))
+            continue
+        items: list[tuple[DNode, DNode]] = []
+        if "effect" not in block:
+            items.append((key("Effect"), scalar("Allow")))
+        for name, field in _DOCUMENT_KEYS.items():
+            if name in block:
+                value = block[name]
+                value = value[0] if isinstance(value, list) and len(value) == 1 else value
+                items.append((key(field), scalar(value)))
+        conditions: list[tuple[DNode, DNode]] = []
+        for condition in block.get("condition") or []:
+            if not isinstance(condition, Mapping):
+                continue
+            test, variable = _unwrap(condition.get("test")), _unwrap(condition.get("variable"))
+            values = condition.get("values")
+            values = values[0] if isinstance(values, list) and len(values) == 1 else values
+            by_key = DNode(MAP, 0, 0, items=[(scalar(variable), scalar(values))])
+            conditions.append((scalar(test), by_key))  # one per block: blocks are ANDed
+        if conditions:
+            items.append((key("Condition"), DNode(MAP, 0, 0, items=conditions)))
+        statements.append(DNode(MAP, 0, 0, items=items))
+    document = DNode(MAP, 0, 0, items=[(key("Statement"), DNode(SEQ, 0, 0, items=statements))])
+    partial = bool(conf.get("source_policy_documents") or conf.get("override_policy_documents"))
+    address = str(conf.get("__address__") or TERRAFORM_DOCUMENT)
+    policy = Policy(f"data.{address}", "", SPAN, "IAM policy document", "terraform", ())
+    ctx = engine.Context(hop_limit=hop if hop is not None else hop_limit())
+    return _statements_verdict(document, policy, ctx, rule_id, partial)
+
+
+# The Organizations policy types whose documents hold IAM statements.
+_STATEMENT_TYPES = {
+    "SERVICE_CONTROL_POLICY": "service control policy",
+    "RESOURCE_CONTROL_POLICY": "resource control policy",
+}
+
+
+def policy_document(content: Any, framework: str) -> DNode | None:
+    """A policy document as checkov hands it over, as a tree :mod:`imds_iac_checks.formats.policy`
+    reads: a JSON string parsed (its offsets are the string's), a mapping built with placeholder
+    offsets (nothing of it is located: checkov reports the resource's lines). A value checkov
+    could not evaluate is an expression node (its value unknown): Terraform references and
+    interpolations, CloudFormation intrinsics (an ``Fn::Sub`` of a JSON string is read with
+    each ``${...}`` unknown). None when there is no document to read."""
+    from imds_iac_checks.formats.doc import DocError, parse_json
+
+    sub = False
+    if framework == "cloudformation" and isinstance(content, Mapping):
+        func = _intrinsic(content)
+        if func is not None:
+            name, arg = func
+            if name != "Sub":
+                return None
+            content = arg[0] if isinstance(arg, list) and arg else arg
+            sub = True
+            if not isinstance(content, str):
+                return None
+    if isinstance(content, str):
+        if framework != "cloudformation" and _TF_REFERENCE.match(content.strip()):
+            return None  # data.aws_iam_policy_document.x.json, ${file(...)}: not evaluated
+        try:
+            root = parse_json(content)
+        except DocError:
+            return None
+        if sub:
+            _unknown_strings(root, _SUB_VARIABLE)
+        elif framework != "cloudformation":
+            _unknown_strings(root, _TF_REFERENCE)
+        return root
+    if isinstance(content, (Mapping, list)):
+        return _tree(content, framework)
+    return None
+
+
+def _tree(value: Any, framework: str, depth: int = 0) -> DNode:
+    """Plain data as a positioned tree (every offset 0)."""
+    from imds_iac_checks.formats.doc import SCALAR, SEQ, DocError
+
+    if depth > 200:
+        raise DocError("nesting too deep", 0)
+    if isinstance(value, Mapping):
+        func = _intrinsic(value) if framework == "cloudformation" else None
+        if func is not None:
+            name = "Ref" if func[0] == "Ref" else f"Fn::{func[0]}"
+            return DNode(SCALAR, 0, 0, None, tag=name)
+        items = [
+            (DNode(SCALAR, 0, 0, str(k), quoted=True), _tree(v, framework, depth + 1))
+            for k, v in value.items()
+            if not _bookkeeping(k)
+        ]
+        return DNode(MAP, 0, 0, items=items)
+    if isinstance(value, list):
+        return DNode(SEQ, 0, 0, items=[_tree(v, framework, depth + 1) for v in value])
+    if isinstance(value, str) and framework != "cloudformation" and _TF_REFERENCE.search(value):
+        return DNode(SCALAR, 0, 0, None, tag="expression")
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return DNode(SCALAR, 0, 0, value, quoted=isinstance(value, str))
+    return DNode(SCALAR, 0, 0, None, tag="expression")
+
+
+def _unknown_strings(root: DNode, pattern: re.Pattern[str]) -> None:
+    """Strings of a parsed document that hold an expression become expression nodes."""
+    from imds_iac_checks.formats.doc import SCALAR, SEQ
+
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.kind == MAP:
+            stack.extend(value for _, value in node.items)
+        elif node.kind == SEQ:
+            stack.extend(node.items)
+        elif node.kind == SCALAR and isinstance(node.value, str) and pattern.search(node.value):
+            node.tag, node.value = "expression", None

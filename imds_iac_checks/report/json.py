@@ -72,7 +72,7 @@ def document(result: ScanResult, *, findings: Any = None) -> dict[str, Any]:
         "summary": {
             "files_scanned": result.files,
             "targets": result.targets,
-            "policies": result.policies,
+            "policies": len(result.policies),
             "findings": len(active),
             "errors": len(result.errors),
             "fail_on": result.fail_on,

@@ -29,7 +29,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from imds_iac_checks.model import DISABLED, ENDPOINT, SAFE, TOKENS, UNSAFE, Finding, Target
+from imds_iac_checks.report import readiness_guardrails
 from imds_iac_checks.report.escape import escape
+from imds_iac_checks.report.readiness_guardrails import Guardrails
 
 if TYPE_CHECKING:
     from imds_iac_checks.scan import ScanResult
@@ -151,6 +153,9 @@ class Readiness(NamedTuple):
     hazard_kinds: tuple[tuple[str, str, int, int], ...]  # rule id, name, hazards, blocked rows
     verdict: str
     checks: tuple[RuntimeCheck, ...]
+    # The account defaults and guardrail policies the repository writes (report/
+    # readiness_guardrails.py).
+    guardrails: Guardrails
 
 
 def _counts(targets: Iterable[TargetRow], hazards: Iterable[HazardRow]) -> Counts:
@@ -399,6 +404,7 @@ def build(result: ScanResult) -> Readiness:
         hazard_kinds=tuple(kinds),
         verdict=verdict,
         checks=RUNTIME_CHECKS,
+        guardrails=readiness_guardrails.build(result),
     )
 
 
@@ -607,6 +613,7 @@ def document(model: Readiness) -> dict[str, Any]:
             }
             for path, line, column, message in model.errors
         ],
+        "guardrails": readiness_guardrails.document(model.guardrails),
         "runtime_checks": [c._asdict() for c in model.checks],
     }
 
@@ -821,6 +828,7 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
             where = f"{path}:{line}:{column}" if line > 0 else path
             out.write(_row((cell(where), cell(_short(message)))))
         _more(out, len(model.errors), "errors")
+    _markdown_guardrails(model.guardrails, out)
     out.write("\n### Before requiring tokens: check the running instances\n\n")
     for i, check in enumerate(model.checks, 1):
         out.write(f"{i}. **{check.title}.** {check.why} ([AWS docs]({check.source}))\n\n")
@@ -828,6 +836,60 @@ def write_markdown(model: Readiness, out: TextIO) -> None:
         for text in check.command.split("\n"):
             out.write(f"   {text}\n")
         out.write("   ```\n\n")
+
+
+def _markdown_guardrails(model: Guardrails, out: TextIO) -> None:
+    """The section "Account defaults and guardrails": what the repository sets for the
+    accounts as a whole (readiness_guardrails.py), or that it sets nothing."""
+    g = readiness_guardrails
+    out.write("\n### Account defaults and guardrails\n\n")
+    for text in model.summary:  # made from counts and fixed words: no file text
+        out.write(text.replace(g.GUARDRAILS_DOC, f"[{g.GUARDRAILS_DOC}]({g.GUARDRAILS_URL})"))
+        out.write("\n\n")
+    if model.defaults:
+        out.write(_row(("Account default", "Where", "Kind", "Tokens", "Why")))
+        out.write("|---|---|---|---|---|\n")
+        for d in model.defaults[:MARKDOWN_ROWS]:
+            row = (d.address, _where(d.path, d.line), d.kind, d.state, d.detail)
+            out.write(_row((cell(row[0]), row[1], cell(row[2]), row[3], cell(row[4]))))
+        _more(out, len(model.defaults), "account defaults")
+        out.write("\n")
+    if model.policies:
+        out.write(_row(("Guardrail statement", "State")))
+        out.write("|---|---|\n")
+        for name, state, stands in model.statements:
+            out.write(_row((f"`{name}`", state + (f" (as `{stands}`)" if stands else ""))))
+        out.write("\n")
+        out.write(_row(("Policy", "Where", "What", "Covers", "Weaker than intended")))
+        out.write("|---|---|---|---|---|\n")
+        for p in model.policies[:MARKDOWN_ROWS]:
+            what = p.what + (f" ({p.type})" if p.type else "")
+            covers = ", ".join(f"`{c.name}` ({c.state})" for c in p.covers)
+            said = "; ".join(
+                f"[{f.rule_id}]({_rule_url(f.rule_id)}) {cell(_short(f.message, 200))}"
+                + (" (suppressed)" if f.suppressed else "")
+                for f in p.findings[:5]
+            )
+            if len(p.findings) > 5:
+                said += f"; and {len(p.findings) - 5:,} more"
+            out.write(
+                _row(
+                    (
+                        cell(p.address),
+                        _where(p.path, p.line),
+                        cell(what),
+                        covers or "none of the guardrail statements",
+                        said or "no finding",
+                    )
+                )
+            )
+        _more(out, len(model.policies), "policies")
+
+
+def _rule_url(rule_id: str) -> str:
+    from imds_iac_checks.project import rule_url
+
+    return rule_url(rule_id)
 
 
 def state_text(t: TargetRow) -> str:

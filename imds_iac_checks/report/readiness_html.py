@@ -178,6 +178,7 @@ def write(model: Readiness, out: TextIO) -> None:
         w("</tbody>\n</table>\n")
         _more(w, len(model.errors), TABLE_ROWS, "errors")
         w("</section>\n")
+    _guardrails(model, w)
     w('<section id="runtime">\n<h2>Before requiring tokens: check the running instances</h2>\n')
     w("<ol>\n")
     for check in model.checks:
@@ -192,6 +193,51 @@ def write(model: Readiness, out: TextIO) -> None:
         f"({model.files:,}); the page loads nothing.</p></footer>\n"
     )
     w("</main>\n</body>\n</html>\n")
+
+
+def _guardrails(model: Readiness, w: Writer) -> None:
+    """The section "Account defaults and guardrails" (readiness_guardrails.py)."""
+    g = model.guardrails
+    w('<section id="guardrails">\n<h2>Account defaults and guardrails</h2>\n')
+    for text in g.summary:
+        w(f"<p>{_t(text)}</p>\n")
+    if g.defaults:
+        w('<table id="account-defaults">\n<thead><tr><th>Account default</th><th>Where</th>')
+        w("<th>Kind</th><th>Tokens</th><th>Why</th></tr></thead>\n<tbody>\n")
+        for d in g.defaults[:TABLE_ROWS]:
+            w(
+                f"<tr><td>{_t(d.address)}</td><td>{_where(d.path, d.line)}</td>"
+                f"<td>{_t(d.kind)}</td><td>{_t(d.state)}</td>"
+                f'<td class="msg">{_t(d.detail)}</td></tr>\n'
+            )
+        w("</tbody>\n</table>\n")
+        _more(w, len(g.defaults), TABLE_ROWS, "account defaults")
+    if g.policies:
+        w('<table id="guardrail-statements">\n<thead><tr><th>Guardrail statement</th>')
+        w("<th>State</th></tr></thead>\n<tbody>\n")
+        for name, state, stands in g.statements:
+            shown = state + (f" (as {stands})" if stands else "")
+            w(f"<tr><td><code>{_t(name)}</code></td><td>{_t(shown)}</td></tr>\n")
+        w("</tbody>\n</table>\n")
+        w('<table id="guardrail-policies">\n<thead><tr><th>Policy</th><th>Where</th>')
+        w("<th>What</th><th>Covers</th><th>Weaker than intended</th></tr></thead>\n<tbody>\n")
+        for p in g.policies[:TABLE_ROWS]:
+            what = p.what + (f" ({p.type})" if p.type else "")
+            covers = ", ".join(f"{c.name} ({c.state})" for c in p.covers)
+            said = "".join(
+                f"<li>{_t(f.rule_id)} {_t(f.message)}"
+                + (" (suppressed)" if f.suppressed else "")
+                + "</li>"
+                for f in p.findings
+            )
+            w(
+                f"<tr><td>{_t(p.address)}</td><td>{_where(p.path, p.line)}</td>"
+                f"<td>{_t(what)}</td><td>{_t(covers or 'none of the guardrail statements')}</td>"
+                f'<td class="msg">{f"<ul>{said}</ul>" if said else "no finding"}</td></tr>\n'
+            )
+        w("</tbody>\n</table>\n")
+        _more(w, len(g.policies), TABLE_ROWS, "policies")
+    w("</section>\n")
 
 
 def _t_block(text: str) -> str:

@@ -63,7 +63,7 @@ def summary(result: ScanResult, color: bool = False) -> str:
     scanned (exit code 2)."""
     scanned = f"{plural(result.files, 'file')}, {plural(result.targets, 'target')}"
     if result.policies:
-        scanned += f", {plural(result.policies, 'policy').replace('policys', 'policies')}"
+        scanned += f", {plural(len(result.policies), 'policy').replace('policys', 'policies')}"
     scanned += " scanned"
     quiet_part = ""
     active = [f for f in result.findings if f.suppressed is None]

@@ -43,6 +43,11 @@ from imds_iac_checks.project import rule_url
 
 DEFAULT_HOP_LIMIT = 1
 
+# How the message of a policy rule's finding begins when part of a policy could not be read: the
+# statement is reported, not judged (the plugins give such a policy no verdict, as for a value
+# that could not be evaluated).
+NOT_JUDGED = "could not be judged"
+
 # A rule that judges the options block itself (its presence) rather than one setting in it lists
 # this pseudo-setting in ``Rule.reads``.
 OPTIONS_BLOCK = "options_block"

@@ -33,7 +33,16 @@ import re
 from collections.abc import Callable, Iterator
 
 from imds_iac_checks.model import Condition, Finding, Policy, Span, Statement, Target, Written
-from imds_iac_checks.rules.base import Context, Fix, Rule, policy_finding
+from imds_iac_checks.rules.base import (
+    DEFAULT_HOP_LIMIT,
+    NOT_JUDGED,
+    CfnLintRule,
+    Context,
+    Fix,
+    Option,
+    Rule,
+    policy_finding,
+)
 
 TOKENS = "ec2:metadatahttptokens"
 HOP = "ec2:metadatahttpputresponsehoplimit"
@@ -443,7 +452,7 @@ def check_policy(policy: Policy, ctx: Context) -> Iterator[Finding]:
                 policy,
                 statement,
                 statement.span,
-                f"could not be judged: {what} could not be read, so whether it weakens the "
+                f"{NOT_JUDGED}: {what} could not be read, so whether it weakens the "
                 "IMDSv2 guardrail is not known",
                 severity="warning",
                 no_fix="the statement could not be read",
@@ -470,7 +479,7 @@ def _judge(policy: Policy, statement: Statement, table: dict[str, Intent]) -> It
             policy,
             statement,
             statement.span,
-            f"could not be judged: {unreadable} could not be read, so whether it denies what "
+            f"{NOT_JUDGED}: {unreadable} could not be read, so whether it denies what "
             "the IMDSv2 guardrail denies is not known",
             severity="warning",
             no_fix="part of the statement could not be read",
@@ -915,6 +924,15 @@ RULE = Rule(
     fix=Fix(),
     security_severity="7.5",
     precision="high",
+    checkov="CKV_IMDS_10",
+    cfn_lint=CfnLintRule(
+        "E9010",
+        "imds-iac IMDS010 (weak-guardrail): a statement of an AWS::Organizations::Policy or IAM "
+        "policy that names an IMDS condition key or ec2:ModifyInstanceMetadataOptions lets "
+        "through requests the IMDSv2 guardrail denies (option hop_limit, default 1: the highest "
+        "hop limit a launch may ask for).",
+    ),
+    options=(Option("hop_limit", DEFAULT_HOP_LIMIT),),
     policy=check_policy,
     noun=("weak guardrail statement", "weak guardrail statements"),
 )

@@ -33,6 +33,11 @@ class ImdsCloudFormationCheck(BaseResourceCheck):  # type: ignore[misc, unused-i
         self.evaluated_keys = checkov_targets.evaluated_keys(
             "cloudformation", self.entity_type, self.rule_id
         )
+        if (
+            self.entity_type == checkov_targets.CLOUDFORMATION_POLICY
+        ):  # an SCP, or a declarative policy
+            verdict = checkov_targets.organizations_verdict(conf, "cloudformation", self.rule_id)
+            return CheckResult[verdict]
         targets = checkov_targets.cloudformation_targets(conf, self.entity_type)
         if not targets:
             return CheckResult.PASSED

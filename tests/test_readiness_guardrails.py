@@ -1,0 +1,547 @@
+"""``imds-iac report``: the section "Account defaults and guardrails" — whether the repository
+sets the accounts' instance metadata defaults or writes guardrail policies at all, on trees laid
+out as organisation repositories lay them out: a Terraform org repository with
+``aws_ec2_instance_metadata_defaults`` per Region, SCPs kept as JSON files beside other SCPs,
+and an application repository with neither."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from imds_iac_checks import guardrails
+from imds_iac_checks.config import Overrides, Resolver, compile_glob
+from imds_iac_checks.report import readiness, readiness_guardrails, readiness_html
+from imds_iac_checks.report.readiness_guardrails import (
+    ALLOWS,
+    COVERED,
+    MISSING,
+    NOTHING,
+    REQUIRES,
+    UNCHECKED,
+    UNKNOWN,
+    WEAK,
+)
+from imds_iac_checks.rules import REGISTRY
+from imds_iac_checks.scan import ScanResult, scan
+from tests import policy_test_rule
+from tests.conftest import ROOT, write
+
+# An organisation's account baseline: the defaults set per Region through provider aliases;
+# one Region still on optional tokens, one whose value comes from a variable without a default.
+ORG_DEFAULTS = """
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.38"
+    }
+  }
+}
+
+provider "aws" {
+  region = "eu-west-1"
+}
+
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+}
+
+provider "aws" {
+  alias  = "ap_southeast_2"
+  region = "ap-southeast-2"
+}
+
+variable "ap_tokens" {
+  description = "http_tokens of the ap-southeast-2 defaults"
+  type        = string
+}
+
+resource "aws_ec2_instance_metadata_defaults" "eu_west_1" {
+  http_tokens                 = "required"
+  http_put_response_hop_limit = 2
+  http_endpoint               = "enabled"
+  instance_metadata_tags      = "disabled"
+}
+
+resource "aws_ec2_instance_metadata_defaults" "us_east_1" {
+  provider                    = aws.us_east_1
+  http_tokens                 = "optional"
+  http_put_response_hop_limit = 2
+}
+
+resource "aws_ec2_instance_metadata_defaults" "ap_southeast_2" {
+  provider    = aws.ap_southeast_2
+  http_tokens = var.ap_tokens
+}
+"""
+
+# An application module beside it: no settings of its own, so the defaults decide.
+APP = """
+resource "aws_instance" "worker" {
+  ami           = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.small"
+}
+"""
+
+# Another SCP of the same repository, with nothing about IMDS: it must not count as a guardrail
+# (its Action "*" statement denies everything outside two Regions, not the metadata options).
+REGION_SCP = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyAllOutsideEU",
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "organizations:*", "support:*"],
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}
+            },
+        }
+    ],
+}
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+# The guide's merged policy, as `imds-iac scp` prints it, plus a statement of the landing zone
+# that has nothing to do with IMDS but denies every action under a condition.
+def _guide_policy() -> dict[str, object]:
+    document = guardrails.build(guardrails.Request())[0].document
+    statements = list(document["Statement"])
+    statements.append(
+        {
+            "Sid": "DenyLeaveOrganization",
+            "Effect": "Deny",
+            "Action": "organizations:LeaveOrganization",
+            "Resource": "*",
+        }
+    )
+    return {"Version": document["Version"], "Statement": statements}
+
+
+# A hand-written SCP that gets the tokens statement wrong (StringEquals) and allows instead of
+# denying the hop limit: weaker than intended on both counts.
+WEAK_SCP = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "RequireImdsV2",
+      "Effect": "Deny",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": {
+        "StringEquals": {
+          "ec2:MetadataHttpTokens": "required"
+        }
+      }
+    },
+    {
+      "Sid": "MaxImdsHopLimit",
+      "Effect": "Allow",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": {
+        "NumericLessThanEquals": {
+          "ec2:MetadataHttpPutResponseHopLimit": "1"
+        }
+      }
+    }
+  ]
+}
+"""
+
+
+@pytest.fixture
+def policy_rule() -> Iterator[None]:
+    """A rule that judges policies, registered for the test (the real one is judged by its own
+    tests; the report must list whatever such a rule says)."""
+    policy_test_rule.register()
+    try:
+        yield
+    finally:
+        policy_test_rule.unregister()
+
+
+def line_of(text: str, needle: str) -> int:
+    """The line of ``needle`` in ``text`` as ``write`` writes it (the first newline dropped)."""
+    return text.lstrip("\n")[: text.lstrip("\n").index(needle)].count("\n") + 1
+
+
+EU = line_of(ORG_DEFAULTS, '"aws_ec2_instance_metadata_defaults" "eu_west_1"')
+US = line_of(ORG_DEFAULTS, '"aws_ec2_instance_metadata_defaults" "us_east_1"')
+
+
+def scanned(path: Path, overrides: Overrides | None = None) -> ScanResult:
+    here = os.getcwd()
+    os.chdir(path)
+    try:
+        return scan(["."], Resolver(overrides or Overrides()), str(path))
+    finally:
+        os.chdir(here)
+
+
+def markdown(model: readiness.Readiness) -> str:
+    out = StringIO()
+    readiness.write_markdown(model, out)
+    return out.getvalue()
+
+
+def section(text: str) -> str:
+    """The Markdown section, up to the next heading of its level."""
+    start = text.index("### Account defaults and guardrails")
+    end = text.index("\n### ", start + 1)
+    return text[start:end]
+
+
+class _Sections(HTMLParser):
+    """The text of the HTML section ``#guardrails`` and the ids of its tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.text: list[str] = []
+        self.tables: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        ids = dict(attrs).get("id")
+        if tag == "section" and ids == "guardrails":
+            self.depth = 1
+        elif self.depth and tag == "section":
+            self.depth += 1
+        if self.depth and tag == "table" and ids:
+            self.tables.append(ids)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag == "section":
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.text.append(data)
+
+
+def html_section(model: readiness.Readiness) -> _Sections:
+    out = StringIO()
+    readiness_html.write(model, out)
+    parser = _Sections()
+    parser.feed(out.getvalue())
+    return parser
+
+
+# --- a repository with neither -------------------------------------------------------------------
+
+
+def test_an_application_repository_is_told_it_sets_no_defaults_and_no_guardrails(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "app/main.tf", APP)
+    write(tmp_path, "policies/region.json", _json(REGION_SCP))  # no IMDS key: not a guardrail
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    assert g.defaults == () and g.policies == ()
+    assert g.summary == (NOTHING,)
+    assert NOTHING.startswith("No account defaults or guardrail policies found: instances ")
+    text = section(markdown(model))
+    assert "instances launched without settings of their own allow IMDSv1" in text
+    assert "[docs/guardrails.md](https://github.com/imds-iac/imds-iac/blob/main/docs/" in text
+    assert "| Account default |" not in text and "| Policy |" not in text
+    page = html_section(model)
+    assert "".join(page.text).count("No account defaults or guardrail policies found") == 1
+    assert page.tables == []
+    data = readiness.document(model)["guardrails"]
+    assert data == {
+        "summary": [NOTHING],
+        "account_defaults": [],
+        "statements": [{"name": n, "state": MISSING, "as": None} for n in DEFAULTS],
+        "policies": [],
+    }
+
+
+DEFAULTS = guardrails.DEFAULT_STATEMENTS
+
+
+# --- a Terraform organisation repository ----------------------------------------------------------
+
+
+def test_account_defaults_per_region_with_what_each_does_to_tokens(tmp_path: Path) -> None:
+    write(tmp_path, "org/baseline/main.tf", ORG_DEFAULTS)
+    write(tmp_path, "app/main.tf", APP)
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    assert [(d.address, d.state) for d in g.defaults] == [
+        ("aws_ec2_instance_metadata_defaults.eu_west_1", REQUIRES),
+        ("aws_ec2_instance_metadata_defaults.us_east_1", ALLOWS),
+        ("aws_ec2_instance_metadata_defaults.ap_southeast_2", UNKNOWN),
+    ]
+    eu, us, ap = g.defaults
+    assert (eu.path, eu.line, eu.kind) == (
+        "org/baseline/main.tf",
+        EU,
+        "aws_ec2_instance_metadata_defaults",
+    )
+    assert us.detail == 'http_tokens is "optional"'
+    assert ap.detail == (
+        "http_tokens could not be evaluated: var.ap_tokens (no default and no value given)"
+    )
+    assert g.policies == ()
+    assert g.summary[0] == (
+        "3 account-default settings found: 1 requires tokens, 1 allows IMDSv1, 1 unknown."
+    )
+    # Defaults without guardrails: said, and never "protected".
+    assert g.summary[1] == readiness_guardrails.NO_POLICIES
+    assert "is not something a scan of code can see" in g.summary[2]
+    text = section(markdown(model))
+    assert (
+        f"| aws\\_ec2\\_instance\\_metadata\\_defaults.us\\_east\\_1 | org/baseline/main.tf:{US} | "
+        'aws\\_ec2\\_instance\\_metadata\\_defaults | allows IMDSv1 | http\\_tokens is "optional" |'
+    ) in text
+    assert "| Policy |" not in text  # no policy table without policies
+    page = html_section(model)
+    assert page.tables == ["account-defaults"]
+    assert "allows IMDSv1" in "".join(page.text)
+    data = readiness.document(model)["guardrails"]
+    assert [d["state"] for d in data["account_defaults"]] == [REQUIRES, ALLOWS, UNKNOWN]
+    assert data["account_defaults"][0] == {
+        "address": "aws_ec2_instance_metadata_defaults.eu_west_1",
+        "path": "org/baseline/main.tf",
+        "line": EU,
+        "column": 1,
+        "kind": "aws_ec2_instance_metadata_defaults",
+        "format": "terraform",
+        "state": REQUIRES,
+        "detail": 'http_tokens is "required"',
+    }
+    # The rest of the report is unchanged: the defaults are targets like any other.
+    groups = {grp.name: grp for grp in model.groups}
+    assert {t.address for t in groups["org/baseline"].targets} == {d.address for d in g.defaults}
+
+
+def test_defaults_that_do_not_set_tokens_leave_imdsv1_allowed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "baseline.tf",
+        'resource "aws_ec2_instance_metadata_defaults" "hops" {\n'
+        "  http_put_response_hop_limit = 2\n}\n",
+    )
+    (row,) = readiness.build(scanned(tmp_path)).guardrails.defaults
+    assert row.state == ALLOWS
+    assert row.detail.startswith("http_tokens is not set: the account keeps the default it had")
+
+
+def test_the_modify_instance_metadata_defaults_request_is_an_account_default(
+    tmp_path: Path,
+) -> None:
+    # `aws ec2 modify-instance-metadata-defaults --cli-input-json file://imds-defaults.json`
+    write(
+        tmp_path,
+        "accounts/imds-defaults.json",
+        _json({"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "DryRun": False}),
+    )
+    (row,) = readiness.build(scanned(tmp_path)).guardrails.defaults
+    assert (row.state, row.format, row.kind) == (
+        REQUIRES,
+        "ec2-api-json",
+        "ec2:ModifyInstanceMetadataDefaults",
+    )
+
+
+# --- SCPs as JSON files --------------------------------------------------------------------------
+
+
+def test_the_guides_merged_scp_covers_the_four_statements(tmp_path: Path, policy_rule) -> None:
+    write(tmp_path, "scps/imdsv2-guardrails.json", _json(_guide_policy()))
+    write(tmp_path, "scps/region.json", _json(REGION_SCP))
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    (policy,) = g.policies  # the region SCP names no IMDS key: not read as a guardrail
+    assert (policy.address, policy.what, policy.findings) == (
+        "scps/imdsv2-guardrails.json",
+        "policy document",
+        (),
+    )
+    assert [(c.name, c.state, c.statements) for c in policy.covers] == [
+        ("role-delivery", COVERED, ("statement RequireAllEc2RolesToUseV2",)),
+        ("require-tokens", COVERED, ("statement RequireImdsV2",)),
+        ("no-modify", COVERED, ("statement DenyModifyInstanceMetadataOptions",)),
+        ("hop-limit", COVERED, ("statement MaxImdsHopLimit",)),
+    ]
+    assert g.statements == tuple((name, COVERED, "") for name in DEFAULTS)
+    assert g.summary[0] == readiness_guardrails.NO_DEFAULTS
+    assert g.summary[1] == (
+        "1 guardrail policy found; covered: role-delivery, require-tokens, no-modify, hop-limit."
+    )
+    text = section(markdown(model))
+    assert "| `no-modify` | covered |" in text
+    assert (
+        "| scps/imdsv2-guardrails.json | scps/imdsv2-guardrails.json:1 | policy document | "
+        "`role-delivery` (covered), `require-tokens` (covered), `no-modify` (covered), "
+        "`hop-limit` (covered) | no finding |"
+    ) in text
+
+
+def test_no_opt_out_stands_for_no_modify(tmp_path: Path, policy_rule) -> None:
+    request = guardrails.Request(statements=("require-tokens", "no-opt-out"))
+    write(tmp_path, "scp.json", _json(guardrails.build(request)[0].document))
+    g = readiness.build(scanned(tmp_path)).guardrails
+    assert [c.name for c in g.policies[0].covers] == ["require-tokens", "no-opt-out"]
+    assert dict((n, (s, a)) for n, s, a in g.statements) == {
+        "role-delivery": (MISSING, ""),
+        "require-tokens": (COVERED, ""),
+        "no-modify": (COVERED, "no-opt-out"),
+        "hop-limit": (MISSING, ""),
+    }
+
+
+def test_a_weak_scp_is_weaker_than_intended_with_what_the_rule_says(
+    tmp_path: Path, policy_rule
+) -> None:
+    write(tmp_path, "scps/imdsv2.json", WEAK_SCP)
+    model = readiness.build(scanned(tmp_path))
+    (policy,) = model.guardrails.policies
+    # StringEquals: the policy rule's finding points into the statement. Allow: no statement
+    # that allows is a guardrail, whatever any rule says.
+    assert [(c.name, c.state) for c in policy.covers] == [
+        ("require-tokens", WEAK),
+        ("hop-limit", WEAK),
+    ]
+    ours = [f for f in policy.findings if f.rule_id == policy_test_rule.RULE.id]
+    assert [(f.line, f.column, f.suppressed) for f in ours] == [(10, 9, False)]
+    assert ours[0].message.startswith("[scps/imdsv2.json statement RequireImdsV2] StringEquals")
+    summary = model.guardrails.summary[1]
+    assert summary == (
+        "1 guardrail policy found; weaker than intended or not read: require-tokens, hop-limit; "
+        "no policy found for: role-delivery, no-modify."
+    )
+    assert "covered" not in summary
+    text = section(markdown(model))
+    assert "| `require-tokens` | weaker than intended |" in text
+    assert "[IMDS910](https://github.com/imds-iac/imds-iac/blob/main/docs/rules/IMDS910.md)" in text
+    page = html_section(model)
+    assert page.tables == ["guardrail-statements", "guardrail-policies"]
+    assert "StringEquals denies the launches that require tokens" in "".join(page.text)
+    data = readiness.document(model)["guardrails"]
+    assert data["policies"][0]["covers"][0] == {
+        "name": "require-tokens",
+        "state": WEAK,
+        "statements": ["statement RequireImdsV2"],
+    }
+    assert any(f["rule_id"] == "IMDS910" for f in data["policies"][0]["findings"])
+
+
+def test_a_suppressed_finding_still_leaves_the_statement_weak(tmp_path: Path, policy_rule) -> None:
+    write(tmp_path, "scps/imdsv2.json", WEAK_SCP)
+    result = scanned(tmp_path)
+    accepted = [f._replace(suppressed="baseline") for f in result.findings]
+    g = readiness_guardrails.build(result._replace(findings=accepted))
+    assert g.policies[0].covers[0].state == WEAK
+    assert all(f.suppressed for f in g.policies[0].findings)
+
+
+def test_without_a_rule_that_judges_policies_nothing_is_called_covered(
+    tmp_path: Path, policy_rule
+) -> None:
+    write(tmp_path, "scps/imdsv2-guardrails.json", _json(_guide_policy()))
+    ignored = tuple(rule.id for rule in REGISTRY.values() if rule.policy is not None)
+    result = scanned(tmp_path, Overrides(ignore=ignored))
+    assert result.unjudged == frozenset({"scps/imdsv2-guardrails.json"})
+    g = readiness.build(result).guardrails
+    assert {c.state for c in g.policies[0].covers} == {UNCHECKED}
+    assert COVERED not in {state for _, state, _ in g.statements}
+    assert "not checked (no rule that judges policies is enabled)" in g.summary[1]
+
+
+def test_policies_of_excluded_files_are_not_listed(tmp_path: Path, policy_rule) -> None:
+    write(tmp_path, "scps/imdsv2-guardrails.json", _json(_guide_policy()))
+    write(tmp_path, "vendor/scp.json", WEAK_SCP)
+    result = scanned(tmp_path, Overrides(exclude=(compile_glob("vendor", str(tmp_path)),)))
+    assert [p.path for p in result.policies] == ["scps/imdsv2-guardrails.json"]
+
+
+def test_the_cli_writes_the_section_in_every_format(tmp_path: Path, cli, policy_rule) -> None:
+    write(tmp_path, "org/baseline/main.tf", ORG_DEFAULTS)
+    write(tmp_path, "scps/imdsv2.json", WEAK_SCP)
+    run = cli("report", ".", cwd=tmp_path)
+    assert run.code == 0, run.err
+    text = section(run.out)
+    assert text.index("| Account default |") < text.index("| Guardrail statement |")
+    assert "1 guardrail policy found; weaker than intended" in text
+    run = cli("report", "--format", "json", ".", cwd=tmp_path)
+    data = json.loads(run.out)
+    assert list(data)[-2:] == ["guardrails", "runtime_checks"]
+    assert len(data["guardrails"]["account_defaults"]) == 3
+    run = cli("report", "--format", "html", ".", cwd=tmp_path)
+    assert '<section id="guardrails">' in run.out
+    assert run.out.index('id="guardrails"') < run.out.index('id="runtime"')
+
+
+def test_every_json_key_of_the_section_is_documented(tmp_path: Path, policy_rule) -> None:
+    write(tmp_path, "org/baseline/main.tf", ORG_DEFAULTS)
+    write(tmp_path, "scps/imdsv2.json", WEAK_SCP)
+    data = readiness.document(readiness.build(scanned(tmp_path)))["guardrails"]
+    policy = data["policies"][0]
+    keys = [
+        *data,
+        *data["account_defaults"][0],
+        *data["statements"][0],
+        *policy,
+        *policy["covers"][0],
+        *policy["findings"][0],
+    ]
+    documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    for key in keys:
+        assert f"`{key}`" in documented, key
+    for state in (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING):
+        assert f"**{state}**" in documented, state
+
+
+# --- with the rule that judges policies: the bundled guardrail fixtures ---------------------------
+
+
+def test_the_report_follows_the_guardrail_rule_on_the_bundled_fixtures(cli) -> None:
+    """fixtures/guardrails holds the `imds-iac scp` policy and one file per weakening, each with
+    the findings it must get (``.expect``): a policy the rule finds weak is never "covered", one
+    it passes is, and the totals never call a weakened statement covered through it."""
+    run = cli("report", "--format", "json", "fixtures/guardrails", cwd=ROOT)
+    assert run.code == 0, run.err
+    policies = {
+        p["path"]: p
+        for p in json.loads(run.out)["guardrails"]["policies"]
+        if p["path"].count("/") == 2  # the documents on their own (templates below hold several)
+    }
+    documents = sorted((ROOT / "fixtures" / "guardrails").glob("*.json"))
+    assert sorted(policies) == [f"fixtures/guardrails/{d.name}" for d in documents]
+    for document in documents:
+        policy = policies[f"fixtures/guardrails/{document.name}"]
+        expect = document.with_name(document.name + ".expect")
+        weak = expect.exists() and " IMDS0" in expect.read_text(encoding="utf-8")
+        states = {c["state"] for c in policy["covers"]}
+        assert policy["covers"], document.name  # every one is written as a guardrail statement
+        if weak:
+            assert COVERED not in states and policy["findings"], document.name
+        else:
+            assert states == {COVERED} and policy["findings"] == [], document.name
+    # The tokens key on ModifyInstanceMetadataOptions is an attempt at no-opt-out (a weak one).
+    current = policies["fixtures/guardrails/deny-opt-out-current-setting.json"]["covers"]
+    assert [(c["name"], c["state"]) for c in current] == [("no-opt-out", WEAK)]
+
+
+def test_declarative_policies_in_templates_are_account_defaults(cli) -> None:
+    """EC2 declarative policies written in CloudFormation (formats/declarative.py) are account
+    defaults like aws_ec2_instance_metadata_defaults; the bundled ones do not require tokens."""
+    run = cli("report", "--format", "json", "fixtures/guardrails/cloudformation", cwd=ROOT)
+    data = json.loads(run.out)["guardrails"]
+    rows = {(d["address"], d["state"]) for d in data["account_defaults"]}
+    assert ("SandboxImdsDefaults", ALLOWS) in rows
+    assert ("Ec2InstanceMetadataDefaults", ALLOWS) in rows
+    assert data["summary"][0].startswith(f"{len(rows)} account-default settings found: 0 require")
+    assert data["summary"][0].endswith(f", {len(rows)} allow IMDSv1.")
