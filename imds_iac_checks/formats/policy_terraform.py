@@ -539,7 +539,7 @@ class _Directory:
         of its own, after ``sid`` when that comes first, else first; its ``=`` aligned with
         its neighbours' (and theirs with it) when the block is aligned as ``terraform fmt``
         aligns. None for a block written on one line."""
-        from imds_iac_checks.fix import hcl as fix_hcl
+        from imds_iac_checks.formats.terraform import layout
 
         data = f.data
         body = syntax.child(block, "body")
@@ -567,8 +567,8 @@ class _Directory:
         high = _next_line(data, block.end_byte - 1)
         old = data[low:high]
         new = old[: at - low] + line + old[at - low :]
-        if fix_hcl.aligned(old):
-            new = fix_hcl.align(new)
+        if layout.aligned(old):
+            new = layout.align(new)
         # the smallest edit that makes `new`, starting at or before the insertion
         prefix = 0
         limit = at - low
