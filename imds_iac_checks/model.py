@@ -909,7 +909,8 @@ class Policy(NamedTuple):
     id ``ImdsGuardrail``, or the file for a document on its own); ``what`` says what it is
     ("service control policy", "policy document"); ``type`` the policy type declared
     (``SERVICE_CONTROL_POLICY``, ``RESOURCE_CONTROL_POLICY``, "" when not said). ``no_fix``:
-    why no edit may be made to it (a plan or other recorded state)."""
+    why no edit may be made to it (a plan or other recorded state). Its findings are suppressed
+    as a target's are (see :mod:`imds_iac_checks.suppress`)."""
 
     address: str
     path: str
@@ -919,3 +920,8 @@ class Policy(NamedTuple):
     statements: tuple[Statement, ...]
     type: str = ""
     no_fix: str = ""
+    # Where the resource that writes it begins (a Terraform block's first line: an
+    # ``# imds-iac: ignore`` there or on the comment line above covers the whole policy), and the
+    # suppressions the resource declares itself (CloudFormation ``Metadata``), as Target's.
+    header: Span | None = None
+    suppress: tuple[tuple[str, str, Span | None], ...] = ()

@@ -422,8 +422,10 @@ def scan(
                 audited[tf.shown] = file_settings[tf.shown][1]
     if hazards:
         findings += _judge_hazards(hazards, resolver, cwd)
+    judged: dict[Finding, Policy] = {}
     if policies:
-        findings += _judge_policies(policies, resolver, cwd)
+        judged = _judge_policies(policies, resolver, cwd)
+        findings += judged
     reached = call_chains(
         [*found, *(target for _, target in named_found)] if named_found else found
     )
@@ -432,7 +434,7 @@ def scan(
     if findings:
         from imds_iac_checks import suppress
 
-        findings = suppress.apply(findings, origins, cwd, files, used)
+        findings = suppress.apply(findings, origins, cwd, files, used, judged)
     failed = {e.path for e in errors}
     audited = {path: rules for path, rules in audited.items() if path not in failed}
     if audited and auditors():
@@ -1115,11 +1117,12 @@ def _policy_tied(policy: Policy, named: set[str]) -> bool:
     return policy.path in named or any(s.span.path in named for s in policy.statements)
 
 
-def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> list[Finding]:
+def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> dict[Finding, Policy]:
     """The findings of the rules that judge guardrail policies (``Rule.policy``), each policy
-    with the options of its file (the hop limit a guardrail must not exceed)."""
+    with the options of its file (the hop limit a guardrail must not exceed); each finding with
+    the policy it is on (suppressions read the policy's resource), in the order found."""
     judges = [rule for rule in REGISTRY.values() if rule.policy is not None]
-    out: list[Finding] = []
+    out: dict[Finding, Policy] = {}
     settings_of: dict[str, tuple[Context, tuple[str, ...]] | None] = {}
     for policy in policies:
         if policy.path not in settings_of:
@@ -1133,27 +1136,27 @@ def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> lis
                 continue
             assert rule.policy is not None
             try:
-                out.extend(rule.policy(policy, ctx))
+                for finding in rule.policy(policy, ctx):
+                    out.setdefault(finding, policy)
             except Exception as exc:  # a defect costs this policy, not the scan
                 rule_failed = unevaluable()
                 body = (
                     f"could not be evaluated: internal error in {rule.id}: "
                     f"{type(exc).__name__}: {exc}"
                 )
-                out.append(
-                    Finding(
-                        rule_id=rule_failed.id,
-                        severity=rule_failed.severity,
-                        message=f"[{policy.address}] {body}",
-                        path=policy.path,
-                        span=policy.span,
-                        resource=policy.address,
-                        kind=policy.what,
-                        fixable=False,
-                        label=policy.address,
-                        body=body,
-                    )
+                failed = Finding(
+                    rule_id=rule_failed.id,
+                    severity=rule_failed.severity,
+                    message=f"[{policy.address}] {body}",
+                    path=policy.path,
+                    span=policy.span,
+                    resource=policy.address,
+                    kind=policy.what,
+                    fixable=False,
+                    label=policy.address,
+                    body=body,
                 )
+                out.setdefault(failed, policy)
     return out
 
 

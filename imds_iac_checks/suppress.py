@@ -23,11 +23,11 @@ same Metadata), so that a bare ``ignore`` or a prefix never hides the dead code 
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from imds_iac_checks import source
-from imds_iac_checks.model import Finding, Span, Target
+from imds_iac_checks.model import Finding, Policy, Span, Target
 from imds_iac_checks.rules import REGISTRY, Rule, Suppression, auditors, matching
 from imds_iac_checks.rules import peers as rule_peers
 
@@ -238,9 +238,12 @@ def apply(
     cwd: str,
     files: source.Files,
     used: set[Key] | None = None,
+    policies: Mapping[Finding, Policy] | None = None,
 ) -> list[Finding]:
     """The findings, with ``suppressed`` set on those a suppression covers (the comments are
-    read through ``files``); the imds-iac codes that suppressed one are added to ``used``."""
+    read through ``files``); the imds-iac codes that suppressed one are added to ``used``.
+    ``policies``: the guardrail policy each finding of a rule that judges policies is on (its
+    resource's comments and Metadata suppress it as a target's do)."""
     notes: dict[str, _FileNotes] = {}
 
     def of(path: str) -> _FileNotes:
@@ -254,7 +257,9 @@ def apply(
     out = []
     for f in findings:
         origin = origins.get(f)
-        target = origin[0] if origin is not None else None
+        target: Target | Policy | None = origin[0] if origin is not None else None
+        if target is None and policies:
+            target = policies.get(f)
         reason, key = _reason(f, target, of)
         out.append(f._replace(suppressed=reason) if reason else f)
         if reason and origin is not None:
@@ -281,7 +286,7 @@ def _audits(rule_id: str) -> bool:
 
 
 def _reason(
-    f: Finding, target: Target | None, of: Callable[[str], _FileNotes]
+    f: Finding, target: Target | Policy | None, of: Callable[[str], _FileNotes]
 ) -> tuple[str | None, Key | None]:
     if target is not None:
         for code, why, span in target.suppress:
@@ -301,6 +306,8 @@ def _reason(
                     return entry.why, entry.key
     if target is None or not (target.path.endswith(".tf") or target.format == "ansible"):
         return None, None
+    if isinstance(target, Policy):
+        return _policy_reason(f, target, of(target.path))
     where = of(target.path)
     if not where:
         return None, None
@@ -318,6 +325,27 @@ def _reason(
             if _covers(entry, f.rule_id):
                 return entry.why, entry.key
     for line in range(target.span.line, target.span.end_line + 1):
+        for rules, why in where.checkov.get(line, ()):
+            if f.rule_id in rules:
+                return why, None
+    return None, None
+
+
+def _policy_reason(
+    f: Finding, policy: Policy, where: "_FileNotes"
+) -> tuple[str | None, Key | None]:
+    """A finding on a policy written in a Terraform resource or data block: an ignore on the
+    block's first line or the comment line above it, or a checkov skip inside the block."""
+    if not where or policy.header is None:
+        return None, None
+    first = policy.header.line
+    for line in (first, first - 1):
+        if line == first - 1 and line not in where.comment_only:
+            continue
+        for entry in where.inline.get(line, ()):
+            if _covers(entry, f.rule_id):
+                return entry.why, entry.key
+    for line in range(policy.span.line, policy.span.end_line + 1):
         for rules, why in where.checkov.get(line, ()):
             if f.rule_id in rules:
                 return why, None

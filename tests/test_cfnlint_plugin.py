@@ -12,6 +12,7 @@ that holds the value (same line, another column).
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
@@ -551,11 +552,9 @@ def test_guardrail_policies_and_declarative_defaults(
         if f["suppressed"] is None:
             key = (f["rule_id"], f["line"], f["column"], f["message"])
             expected.setdefault(Path(f["path"]).resolve(), set()).add(key)
-    # IgnoredScp: cfn-lint's resource-level ignore_checks (the CLI does not read cfn-lint's
-    # Metadata; it reads imds-iac's and checkov's) leaves its finding out.
-    ignored = {key for key in expected[string_scp.resolve()] if key[3].startswith("[IgnoredScp")}
-    assert len(ignored) == 1
-    expected[string_scp.resolve()] -= ignored
+    # IgnoredScp: its resource's cfn-lint ignore_checks suppress its finding in the CLI (which
+    # reads cfn-lint's, imds-iac's and checkov's Metadata entries) and in cfn-lint alike.
+    assert not any(key[3].startswith("[IgnoredScp") for key in expected[string_scp.resolve()])
     for path in files:
         assert got.get(path.resolve(), set()) == expected.get(path.resolve(), set()), path.name
     policy_rule = POLICY_RULES[POLICY_RULE]
@@ -631,13 +630,21 @@ class _Linted:
 
 def test_policy_hits_are_placed_inside_the_resource(tmp_path: Path) -> None:
     """Without cfn-lint: the engine's matches for the guardrail rule carry the CLI's span and a
-    path inside the resource (cfn-lint applies a resource's ignore_checks by that path)."""
+    path inside the resource (cfn-lint applies a resource's ignore_checks by that path); a
+    resource whose Metadata ignores the rule has none, as in the CLI."""
     path = tmp_path / "scp.json"
     path.write_text(json.dumps(STRING_SCP, indent=2), encoding="utf-8")
     hits = cfn_lint_engine.hits(_Linted(str(path)), POLICY_RULE)
     content = ["Properties", "Content"]
     assert [hit.path for hit in hits] == [
         ["Resources", "WeakScp", *content],  # inside the JSON string: the string
+    ]
+    unignored = copy.deepcopy(STRING_SCP)
+    del unignored["Resources"]["IgnoredScp"]["Metadata"]
+    path.write_text(json.dumps(unignored, indent=2), encoding="utf-8")
+    hits = cfn_lint_engine.hits(_Linted(str(path)), POLICY_RULE)
+    assert [hit.path for hit in hits] == [
+        ["Resources", "WeakScp", *content],
         ["Resources", "IgnoredScp", *content, "Statement", "Condition", "StringEquals"],
     ]
     line = hits[0].finding.span.line
@@ -674,9 +681,9 @@ def test_policy_hits_are_placed_inside_the_resource(tmp_path: Path) -> None:
 
 
 def test_policy_hits_honour_imds_iac_comments_as_the_cli_does(tmp_path: Path) -> None:
-    """A ``# imds-iac: ignore`` comment on the statement suppresses it (the CLI reports it as
-    suppressed; cfn-lint has no such state): left out. A resource's ``imds-iac`` Metadata does
-    not cover policy statements in the CLI, so neither here."""
+    """A ``# imds-iac: ignore`` comment on the statement, or the resource's ``imds-iac``
+    Metadata, suppresses it (the CLI reports it as suppressed; cfn-lint has no such state):
+    left out. Scp3, without either, is reported."""
     path = tmp_path / "scps.yaml"
     path.write_text(
         textwrap.dedent(
@@ -716,9 +723,23 @@ def test_policy_hits_honour_imds_iac_comments_as_the_cli_does(tmp_path: Path) ->
                         Condition:
                           StringEquals:
                             ec2:MetadataHttpTokens: optional
+              Scp3:
+                Type: AWS::Organizations::Policy
+                Properties:
+                  Name: z
+                  Type: SERVICE_CONTROL_POLICY
+                  Content:
+                    Version: "2012-10-17"
+                    Statement:
+                      - Effect: Deny
+                        Action: ec2:RunInstances
+                        Resource: arn:aws:ec2:*:*:instance/*
+                        Condition:
+                          StringEquals:
+                            ec2:MetadataHttpTokens: optional
             """
         ),
         encoding="utf-8",
     )
     hits = cfn_lint_engine.hits(_Linted(str(path)), POLICY_RULE)
-    assert [(h.path[1], h.finding.span.line) for h in hits] == [("Scp2", 34)]
+    assert [(h.path[1], h.finding.span.line) for h in hits] == [("Scp3", 48)]

@@ -146,14 +146,17 @@ def findings(targets: list[Target], ctx: Context, rule: str) -> list[tuple[Findi
 def policy_findings(policies: tuple[Policy, ...], ctx: Context, rule: str) -> list[Finding]:
     """The findings of one imds-iac rule that judges policies (``Rule.policy``) on a template's
     guardrail policies, as ``imds-iac check`` reports them: those a ``# imds-iac: ignore``
-    comment suppresses left out."""
+    comment or the resource's ``Metadata`` suppresses left out."""
     from imds_iac_checks import suppress
 
     check = REGISTRY[rule].policy
     if check is None or not policies:
         return []
-    found = [finding for policy in policies for finding in check(policy, ctx)]
-    kept = suppress.apply(found, {}, os.getcwd(), source.Files())
+    on: dict[Finding, Policy] = {}
+    for policy in policies:
+        for finding in check(policy, ctx):
+            on.setdefault(finding, policy)
+    kept = suppress.apply(list(on), {}, os.getcwd(), source.Files(), policies=on)
     return [finding for finding in kept if finding.suppressed is None]
 
 

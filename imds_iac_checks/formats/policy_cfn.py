@@ -122,6 +122,7 @@ class Reader:
         self.policies: list[Policy] = []
         self.targets: list[Target] = []
         self.errors: list[ScanError] = []
+        self.resource_node: DNode | None = None
 
     def resource(self, key_node: DNode, resource: DNode) -> None:
         type_node = resource.get("Type")
@@ -131,6 +132,7 @@ class Reader:
             return
         logical = str(key_node.value)
         span = self.loc.span(key_node.start, resource.end)
+        self.resource_node = resource  # its Metadata suppresses the findings of its policies
         if kind == ORGANIZATIONS_POLICY:
             self.organizations(logical, resource, span, props, "Content", "Type")
         elif kind == "OC::ORG::Policy":
@@ -206,8 +208,23 @@ class Reader:
             self.error(node, f"{address}: the policy document is not a JSON object: not judged")
             return
         found = statements(document.get("Statement"), place, whole)
+        suppress: tuple[tuple[str, str, Span | None], ...] = ()
+        if self.resource_node is not None:
+            from imds_iac_checks.formats.cloudformation import resource_suppressions
+
+            suppress = resource_suppressions(self.loc, self.resource_node)
         self.policies.append(
-            Policy(address, self.shown, span, what, self.format, found, policy_type, self.no_fix)
+            Policy(
+                address,
+                self.shown,
+                span,
+                what,
+                self.format,
+                found,
+                policy_type,
+                self.no_fix,
+                suppress=suppress,
+            )
         )
 
     def declarative(self, logical: str, resource: DNode, content: DNode) -> None:

@@ -266,7 +266,18 @@ class _Directory:
                 continue  # read elsewhere (a file() the scan reads as a document of its own)
             if not _guards(statements, self, f, block):
                 continue
-            out.append(Policy(address, f.shown, block_span, what, FORMAT, statements, kind))
+            out.append(
+                Policy(
+                    address,
+                    f.shown,
+                    block_span,
+                    what,
+                    FORMAT,
+                    statements,
+                    kind,
+                    header=block_span,
+                )
+            )
         for name, (f, block) in self.documents.items():
             if name in used:
                 continue
@@ -274,7 +285,8 @@ class _Directory:
             if found is None or not _guards(found, self, f, block):
                 continue
             address = f"data.{DOCUMENT}.{name}"
-            out.append(Policy(address, f.shown, f.span(block), DOCUMENT_WHAT, FORMAT, found))
+            span = f.span(block)
+            out.append(Policy(address, f.shown, span, DOCUMENT_WHAT, FORMAT, found, header=span))
         return out, targets
 
     def reach(self, f: _File, node: Node) -> bytes:
