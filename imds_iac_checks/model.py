@@ -863,6 +863,10 @@ class Written(NamedTuple):
     span: Span
     edit: Span | None = None
     expression: str = ""
+    # The value is written in a place other code also reads (a Terraform local or variable
+    # default used elsewhere): who else reads it ("local.imdsv2_only, also used by
+    # aws_iam_policy.ci_launch"). A rule then makes no fix that edits it, and says why.
+    shared: str = ""
 
 
 class Condition(NamedTuple):
