@@ -155,8 +155,12 @@ def test_json_mapping_content_and_a_long_form_intrinsic() -> None:
     (statement,) = rcp.statements
     assert statement.label == ""  # one statement, not a list
     (resource,) = statement.resources
-    # {"Fn::Sub": ...} is an expression as !Sub is
-    assert (resource.value, resource.expression, resource.edit) == (None, "Fn::Sub ...", None)
+    # {"Fn::Sub": ...} is an expression as !Sub is; its partition is judged as a wildcard
+    assert (resource.value, resource.expression, resource.edit) == (
+        "arn:*:ec2:*:*:instance/*",
+        "arn:${AWS::Partition}:ec2:*:*:instance/*",
+        None,
+    )
     assert written_at(text, resource.span).startswith('{\n              "Fn::Sub"')
     (hops,) = statement.conditions[0].values
     assert (hops.value, written_at(text, hops.span), written_at(text, hops.edit)) == ("2", "2", "2")  # type: ignore[arg-type]

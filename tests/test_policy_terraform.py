@@ -213,7 +213,8 @@ def test_interpolations_in_a_heredoc_are_expressions_never_edited(tmp_path: Path
     )
     first, second = policies(tmp_path)["aws_organizations_policy.imds"].statements
     (resource,) = first.resources
-    assert resource.value is None and resource.edit is None
+    # the account interpolated is judged as a wildcard there (a superset), never edited
+    assert resource.value == "arn:aws:ec2:*:*:instance/*" and resource.edit is None
     assert resource.expression == "arn:aws:ec2:*:${var.account_id}:instance/*"
     assert at(resource.span) == "main.tf:10:23-10:67"
     (condition,) = first.conditions
@@ -328,10 +329,11 @@ def test_jsonencode_of_an_object_literal_is_a_positioned_document(tmp_path: Path
     assert [v.value for v in hop_condition.values] == ["2"]
     assert at(hop_condition.values[0].edit) == "main.tf:24:74-24:75"
     assert hop.effect is not None and at(hop.effect.edit) == "main.tf:20:21-20:25"
-    # a template is an expression: not known, not editable
+    # a template is an expression, not editable; what fills an ARN's account field is judged
+    # as a wildcard there
     (resource,) = hop.resources
-    assert (resource.value, resource.edit) == (None, None)
-    assert resource.expression == '"arn:aws:ec2:*:${var.partition}:instance/*"'
+    assert (resource.value, resource.edit) == ("arn:aws:ec2:*:*:instance/*", None)
+    assert resource.expression == "arn:aws:ec2:*:${var.partition}:instance/*"
     # a local is followed to where it is written, in its own file
     assert modify.effect is not None and modify.effect.value == "Allow"
     assert at(modify.span) == "locals.tf:2:17-7:4"
@@ -535,7 +537,10 @@ def test_what_a_policy_document_does_not_say_is_said(tmp_path: Path) -> None:
     found = policies(tmp_path)
     assert list(found) == ["aws_organizations_policy.combined", "data.aws_iam_policy_document.base"]
     (base,) = found["data.aws_iam_policy_document.base"].statements
-    assert found["data.aws_iam_policy_document.base"].what == "IAM policy document"
+    # judged on its own, and said to be an input: what is applied is the other document
+    assert found["data.aws_iam_policy_document.base"].what == (
+        "IAM policy document (input of data.aws_iam_policy_document.combined)"
+    )
     assert base.unknown == 'a dynamic "condition" block (its conditions are made from for_each)'
     assert base.conditions[0].unknown == "var.allowed_tokens"
     merged, dynamic = found["aws_organizations_policy.combined"].statements

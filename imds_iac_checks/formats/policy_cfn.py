@@ -34,7 +34,7 @@ import re
 from bisect import bisect_left, bisect_right
 from itertools import pairwise
 
-from imds_iac_checks.formats import declarative
+from imds_iac_checks.formats import declarative, policy
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
 from imds_iac_checks.formats.policy import Place, statements, worth
 from imds_iac_checks.formats.structured import Part, hole, make_payload, parts_of, scalar_runs
@@ -418,7 +418,14 @@ def _as_expression(node: DNode) -> DNode | None:
     found = _intrinsic(node)
     if found is None:
         return None
-    name = found[0]
+    name, argument = found
+    if name == "Sub" and argument.kind == SCALAR and isinstance(argument.value, str):
+        # the template is kept: an ARN with ${AWS::Partition} is judged (policy.wildcard_arn)
+        return DNode(SCALAR, node.start, node.end, argument.value, tag="Fn::Sub")
+    if name == "Join":
+        template = policy.join_template(argument)
+        if template is not None:  # strings and Refs joined: what an Fn::Sub of them writes
+            return DNode(SCALAR, node.start, node.end, template, tag="Fn::Sub")
     tag = "Ref" if name == "Ref" else f"Fn::{name}"
     return DNode(SCALAR, node.start, node.end, None, tag=tag)
 
@@ -465,4 +472,5 @@ def _mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
             stack.extend(node.items)
         elif any(a < node.end and node.start < b for a, b in holes):
             node.tag = "Fn::Sub"
-            node.value = None
+            if not isinstance(node.value, str):  # the text (with its ${...}) is kept
+                node.value = None
