@@ -266,7 +266,7 @@ class Reader:
         None (and an error, when the text names a guardrail's marker) when it cannot be read."""
         intrinsic = _intrinsic(node)
         if node.kind == MAP and intrinsic is None:
-            _mark_intrinsics(node)
+            mark_intrinsics(node)
             return node, self.loc.span
         if node.kind == SCALAR and node.tag is None and isinstance(node.value, str):
             payload = self.payload(node, False, address)
@@ -292,9 +292,9 @@ class Reader:
             return None
         if intrinsic is not None:  # Fn::Sub: what ${...} substitutes is known at deploy time
             holes = [(m.start(), m.end()) for m in _SUB_VARIABLE.finditer(payload.text)]
-            _mark_holes(document, holes)
-        _mark_intrinsics(document)
-        return document, _place(payload)
+            mark_holes(document, holes)
+        mark_intrinsics(document)
+        return document, payload_place(payload)
 
     def payload(self, node: DNode, sub: bool, address: str) -> Payload | None:
         """A string scalar's text and where each run of it is written; in an ``Fn::Sub``
@@ -316,7 +316,7 @@ class Reader:
         self.errors.append(ScanError(self.shown, line, column, message))
 
 
-def _place(payload: Payload) -> Place:
+def payload_place(payload: Payload) -> Place:
     """Where a run of a document held in a string is written: from where its first character
     is written to where its last ends, when the pieces it covers follow each other with no hole
     between (a ``${...}`` of ``Fn::Sub``, a folded line break) and its ends fall on characters
@@ -385,7 +385,7 @@ def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
     return None
 
 
-def _mark_intrinsics(node: DNode) -> None:
+def mark_intrinsics(node: DNode) -> None:
     """Inside a document written as a mapping, an intrinsic written as a mapping
     (``{"Fn::Sub": "arn:${AWS::Partition}:..."}``) becomes a tagged node (``Fn::Sub``): an
     expression whose value is unknown, as a YAML ``!Sub`` is."""
@@ -459,7 +459,7 @@ def _sub_holes(parts: list[Part]) -> list[Part]:
     return out
 
 
-def _mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
+def mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
     """A scalar written around a hole is an expression (``Fn::Sub``): its value is known only
     at deploy time."""
     stack = [document]

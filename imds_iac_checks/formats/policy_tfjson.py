@@ -18,7 +18,7 @@ import re
 from imds_iac_checks.formats import declarative
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
 from imds_iac_checks.formats.policy import Place, statements, worth
-from imds_iac_checks.formats.policy_cfn import Reader, _mark_holes, _mark_intrinsics, _place
+from imds_iac_checks.formats.policy_cfn import Reader, mark_holes, mark_intrinsics, payload_place
 from imds_iac_checks.model import Policy, ScanError, Statement, Target
 
 FORMAT = "terraform"
@@ -99,6 +99,6 @@ def _document(reader: Reader, address: str, content: DNode) -> tuple[DNode, Plac
     if document.kind != MAP:
         return "the content (a JSON value that is not an object)"
     holes = [(m.start(), m.end()) for m in _INTERPOLATION.finditer(payload.text)]
-    _mark_holes(document, holes)
-    _mark_intrinsics(document)
-    return document, _place(payload)
+    mark_holes(document, holes)
+    mark_intrinsics(document)
+    return document, payload_place(payload)
