@@ -20,11 +20,20 @@ pattern over the text):
   ``effect`` allows (the data source's default): ``Statement.add_effect`` is the edit that
   writes ``effect = "Deny"`` into it, aligned as ``terraform fmt`` aligns;
 - any of these through ``local.NAME`` or a variable's default (``var.NAME``), within the
-  directory. (A ``.tfvars`` value is not read: the default is what is judged.)
+  directory. (A ``.tfvars`` value is not read: the default is what is judged.) A value written
+  in a local or default that something else reads too is :attr:`Written.shared` (who else);
+- ``content = var.NAME`` in a local module (``source = "./modules/scp"``) that this directory
+  calls: read from the call's argument, where it is written (the module's directory alone has
+  nothing to judge).
 
 What cannot be read is said, never passed: a ``dynamic "statement"`` block, statements merged
-from ``source_policy_documents``/``override_policy_documents``, content made by a function, a
-statement written as an expression each become a statement whose ``unknown`` says why.
+from ``source_policy_documents``, a document with ``override_policy_documents`` (the override
+replaces statements: the whole document), content made by a function or taken from
+``each.value``, a ``templatefile()`` whose template names a marker, a heredoc with ``%{ }``
+directives or that is not JSON, a statement written as an expression each become a statement
+whose ``unknown`` says why; such a policy is kept when what it reaches names a marker. An ARN
+written with placeholders in its partition, region or account fields has the value with ``*``
+there (:func:`imds_iac_checks.formats.policy.wildcard_arn`).
 ``content = file(...)`` is not read here: the JSON file is scanned as a policy document of its
 own when it is in the scanned tree.
 
@@ -478,6 +487,8 @@ class _Directory:
                     kind = syntax.ident(block)
                     labels = syntax.labels(f.src, block)
                     inner = syntax.child(block, "body")
+                    if kind == "variable":
+                        continue  # its validation reads the variable itself
                     if kind == "locals":
                         parts = [(f"local.{n}", e) for n, e in syntax.attributes(inner).items()]
                     elif kind == "resource" and len(labels) == 2:
