@@ -179,6 +179,7 @@ class _Directory:
         # source)
         self.calls: list[tuple[_File, Node, str, str]] = []
         self._readers: dict[str, list[tuple[str, str, int]]] | None = None
+        self._owner_index: dict[str, tuple[list[int], list[tuple[int, int, str]]]] | None = None
 
     # --- reading the files -------------------------------------------------------------------
 
@@ -424,25 +425,33 @@ class _Directory:
         if not owners:
             return statements
         own: list[tuple[str, int, int]] = []
-        for at, node in regions:
-            for reached_file, reached in self._reached(at, node):
-                own.append((reached_file.shown, reached.start_byte, reached.end_byte))
         readers = self._reader_index()
 
+        def mine() -> list[tuple[str, int, int]]:
+            if not own:
+                for at, node in regions:
+                    for reached_file, reached in self._reached(at, node):
+                        own.append((reached_file.shown, reached.start_byte, reached.end_byte))
+            return own
+
         def mark(w: Written) -> Written:
-            for shown, start, end, owner in owners:
-                if w.span.path != shown or not start <= w.span.start_byte < end:
+            found = owners.get(w.span.path)
+            if not found:
+                return w
+            starts, spans = found
+            index = bisect_right(starts, w.span.start_byte) - 1
+            if index < 0 or w.span.start_byte >= spans[index][1]:
+                return w
+            owner = spans[index][2]
+            others: list[str] = []
+            for reader, path, at_byte in readers.get(owner, []):
+                if any(p == path and a <= at_byte < b for p, a, b in mine()):
                     continue
-                others: list[str] = []
-                for reader, path, at_byte in readers.get(owner, []):
-                    if any(p == path and a <= at_byte < b for p, a, b in own):
-                        continue
-                    if reader not in others:
-                        others.append(reader)
-                if not others:
-                    return w
-                return w._replace(shared=f"{owner}, also used by {', '.join(others)}")
-            return w
+                if reader not in others:
+                    others.append(reader)
+            if not others:
+                return w
+            return w._replace(shared=f"{owner}, also used by {', '.join(others)}")
 
         out: list[Statement] = []
         for statement in statements:
@@ -464,15 +473,22 @@ class _Directory:
             )
         return tuple(out)
 
-    def _owners(self) -> list[tuple[str, int, int, str]]:
-        """Where each local and variable default is written: (file, start, end, its name)."""
-        out = [
-            (f.shown, e.start_byte, e.end_byte, f"local.{n}") for n, (f, e) in self.locals.items()
-        ]
-        out += [
-            (f.shown, e.start_byte, e.end_byte, f"var.{n}") for n, (f, e) in self.variables.items()
-        ]
-        return out
+    def _owners(self) -> dict[str, tuple[list[int], list[tuple[int, int, str]]]]:
+        """Where each local and variable default is written, by file: the starts in order, and
+        (start, end, its name) for each (they do not overlap)."""
+        if self._owner_index is not None:
+            return self._owner_index
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        for prefix, table in (("local", self.locals), ("var", self.variables)):
+            for name, (f, expr) in table.items():
+                spans.setdefault(f.shown, []).append(
+                    (expr.start_byte, expr.end_byte, f"{prefix}.{name}")
+                )
+        self._owner_index = {}
+        for shown, found in spans.items():
+            found.sort()
+            self._owner_index[shown] = ([start for start, _, _ in found], found)
+        return self._owner_index
 
     def _reader_index(self) -> dict[str, list[tuple[str, str, int]]]:
         """Every reference to a local or a variable in the directory: ``local.NAME`` ->
