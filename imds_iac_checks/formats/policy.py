@@ -10,7 +10,8 @@ without guardrails pays a byte search per file. Where documents are written:
   JSON string): :mod:`imds_iac_checks.formats.policy_cfn`;
 - Terraform ``aws_organizations_policy`` (``content`` as a heredoc, ``jsonencode({...})`` or a
   ``data.aws_iam_policy_document``): :mod:`imds_iac_checks.formats.policy_terraform`, which reads
-  a module directory at a time (the document and the policy are often in different files).
+  a module directory at a time (the document and the policy are often in different files); in
+  Terraform's JSON syntax (``*.tf.json``): :mod:`imds_iac_checks.formats.policy_tfjson`.
 
 :func:`statements` turns a positioned document tree (:class:`~imds_iac_checks.formats.doc.DNode`)
 into statements; ``place`` maps the tree's character offsets to file spans, which lets a
