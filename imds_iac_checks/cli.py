@@ -554,7 +554,7 @@ def _add_scp_options(parser: argparse.ArgumentParser) -> None:
         default=guardrails.SCP_SIZE_LIMIT,
         metavar="CHARS",
         help=f"the SCP size limit to check against (default {guardrails.SCP_SIZE_LIMIT:,}, "
-        "the AWS Organizations quota; 5,120 until May 2026)",
+        "the AWS Organizations quota since 15 May 2026; 5120 for the old one)",
     )
     parser.add_argument(
         "--minify",

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from imds_iac_checks.fix import _policy_hazard
 from imds_iac_checks.model import Finding, Span
-
 from tests.conftest import write
 
 # The guardrail's launch statement written with the wrong operator, in a shared local: the
@@ -107,7 +106,9 @@ def test_diff_reports_what_verification_leaves_as_fix_does(cli, tmp_path: Path) 
 
 def _finding(kind: str, note: str) -> Finding:
     span = Span("p.json", 0, 1, 1, 1, 1, 2)
-    return Finding("IMDS010", "error", "[p] x", "p.json", span, "p", kind, True, None, "unsafe", note)
+    return Finding(
+        "IMDS010", "error", "[p] x", "p.json", span, "p", kind, True, fix="unsafe", fix_note=note
+    )
 
 
 def test_a_policy_fix_is_tried_where_that_kind_of_policy_is_attached() -> None:
