@@ -132,6 +132,9 @@ def test_a_policy_fix_is_tried_where_that_kind_of_policy_is_attached() -> None:
     # a rule that knows better says why itself
     own = _finding("IAM policy", f"{change} (unsafe: the role can then launch only with tokens)")
     assert _policy_hazard(own) == (change, "the role can then launch only with tokens")
+    # ... or where to try it: that is not said twice
+    tried = f"{change} (an identity policy: try it on a test role first)"
+    assert _policy_hazard(_finding("IAM policy", tried)) == (tried, denies)
 
 
 def test_fix_prints_the_reason_for_each_kind_of_policy(cli, tmp_path: Path) -> None:
