@@ -27,6 +27,15 @@ from imds_iac_checks.report.readiness_guardrails import (
     UNCHECKED,
     UNKNOWN,
     WEAK,
+    StatementRow,
+)
+from imds_iac_checks.report.readiness_guardrails import (
+    DENIES_NOTHING,
+    IAM_DENIES,
+    IAM_GRANTS,
+    MISSING_UNREAD,
+    NARROWED,
+    NOT_READ,
 )
 from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult, scan
@@ -262,8 +271,11 @@ def test_an_application_repository_is_told_it_sets_no_defaults_and_no_guardrails
     assert data == {
         "summary": [NOTHING],
         "account_defaults": [],
-        "statements": [{"name": n, "state": MISSING, "as": None} for n in DEFAULTS],
+        "statements": [
+            {"name": n, "state": MISSING, "narrowed_by": [], "as": None} for n in DEFAULTS
+        ],
         "policies": [],
+        "iam_policies": [],
     }
 
 
@@ -375,7 +387,7 @@ def test_the_guides_merged_scp_covers_the_four_statements(tmp_path: Path, policy
         ("no-modify", COVERED, ("statement DenyModifyInstanceMetadataOptions",)),
         ("hop-limit", COVERED, ("statement MaxImdsHopLimit",)),
     ]
-    assert g.statements == tuple((name, COVERED, "") for name in DEFAULTS)
+    assert g.statements == tuple(StatementRow(name, COVERED) for name in DEFAULTS)
     assert g.summary[0] == readiness_guardrails.NO_DEFAULTS
     assert g.summary[1] == (
         "1 guardrail policy found; covered: role-delivery, require-tokens, no-modify, hop-limit."
@@ -383,7 +395,8 @@ def test_the_guides_merged_scp_covers_the_four_statements(tmp_path: Path, policy
     text = section(markdown(model))
     assert "| `no-modify` | covered |" in text
     assert (
-        "| scps/imdsv2-guardrails.json | scps/imdsv2-guardrails.json:1 | policy document | "
+        "| scps/imdsv2-guardrails.json | scps/imdsv2-guardrails.json:1 | policy document, taken as "
+        "an SCP | "
         "`role-delivery` (covered), `require-tokens` (covered), `no-modify` (covered), "
         "`hop-limit` (covered) | no finding |"
     ) in text
@@ -394,7 +407,7 @@ def test_no_opt_out_stands_for_no_modify(tmp_path: Path, policy_rule) -> None:
     write(tmp_path, "scp.json", _json(guardrails.build(request)[0].document))
     g = readiness.build(scanned(tmp_path)).guardrails
     assert [c.name for c in g.policies[0].covers] == ["require-tokens", "no-opt-out"]
-    assert dict((n, (s, a)) for n, s, a in g.statements) == {
+    assert {s.name: (s.state, s.stands) for s in g.statements} == {
         "role-delivery": (MISSING, ""),
         "require-tokens": (COVERED, ""),
         "no-modify": (COVERED, "no-opt-out"),
@@ -433,6 +446,7 @@ def test_a_weak_scp_is_weaker_than_intended_with_what_the_rule_says(
     assert data["policies"][0]["covers"][0] == {
         "name": "require-tokens",
         "state": WEAK,
+        "narrowed_by": [],
         "statements": ["statement RequireImdsV2"],
     }
     assert any(f["rule_id"] == "IMDS910" for f in data["policies"][0]["findings"])
@@ -456,7 +470,7 @@ def test_without_a_rule_that_judges_policies_nothing_is_called_covered(
     assert result.unjudged == frozenset({"scps/imdsv2-guardrails.json"})
     g = readiness.build(result).guardrails
     assert {c.state for c in g.policies[0].covers} == {UNCHECKED}
-    assert COVERED not in {state for _, state, _ in g.statements}
+    assert COVERED not in {s.state for s in g.statements}
     assert "not checked (no rule that judges policies is enabled)" in g.summary[1]
 
 
@@ -500,8 +514,11 @@ def test_every_json_key_of_the_section_is_documented(tmp_path: Path, policy_rule
     documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     for key in keys:
         assert f"`{key}`" in documented, key
-    for state in (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING):
-        assert f"**{state}**" in documented, state
+    states = (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING, NOT_READ)
+    for state in (*states, NARROWED, DENIES_NOTHING, MISSING_UNREAD, IAM_DENIES, IAM_GRANTS):
+        assert f"`{state}`" in documented or f"**{state}**" in documented, state
+    for scope in (readiness_guardrails.ORGANIZATION, readiness_guardrails.IAM):
+        assert f"`{scope}`" in documented, scope
 
 
 # --- with the rule that judges policies: the bundled guardrail fixtures ---------------------------
@@ -543,5 +560,7 @@ def test_declarative_policies_in_templates_are_account_defaults(cli) -> None:
     rows = {(d["address"], d["state"]) for d in data["account_defaults"]}
     assert ("SandboxImdsDefaults", ALLOWS) in rows
     assert ("Ec2InstanceMetadataDefaults", ALLOWS) in rows
-    assert data["summary"][0].startswith(f"{len(rows)} account-default settings found: 0 require")
-    assert data["summary"][0].endswith(f", {len(rows)} allow IMDSv1.")
+    assert data["summary"][0] == (
+        f"{len(rows)} account-default settings found: {len(rows)} allow IMDSv1; none is known to "
+        "require tokens."
+    )
