@@ -468,7 +468,12 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
         else:
             loose.append(f)
     unread = [s.unknown for s in policy.statements if s.unknown]
-    unread += [_why(f) for f in findings if _is_not_judged(f)]
+    # a rule's "could not be judged" that repeats a statement's own reason adds nothing
+    unread += [
+        why
+        for f in findings
+        if _is_not_judged(f) and not any(u in (why := _why(f)) for u in unread)
+    ]
     unread_parts = tuple(dict.fromkeys(unread))
     rcp = policy.type == RCP_TYPE
     found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
