@@ -1382,7 +1382,12 @@ def test_a_document_with_overrides_is_not_judged_and_its_inputs_say_so(tmp_path:
     )
     found = policies(tmp_path)
     assert list(found) == ["aws_organizations_policy.imds", "data.aws_iam_policy_document.base"]
-    (final,) = found["aws_organizations_policy.imds"].statements
+    # nothing of it is judged: each reason is said
+    merged, final = found["aws_organizations_policy.imds"].statements
+    assert merged.unknown == (
+        "the statements merged from source_policy_documents (source_policy_documents = "
+        "[data.aws_iam_policy_document.base.json])"
+    )
     assert final.unknown == (
         "the document (its statements are overridden by override_policy_documents = "
         "[data.aws_iam_policy_document.override.json])"

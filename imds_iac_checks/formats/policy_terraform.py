@@ -712,16 +712,17 @@ class _Directory:
         body = syntax.child(block, "body")
         out: list[Statement] = []
         index = 0
+        overridden: Statement | None = None
         for item in body.named_children if body is not None else []:
             if item.type == "attribute":
                 attr = (item.named_children[0].text or b"").decode("utf-8", "replace")
                 if attr in _OVERRIDE:
                     # a statement with the sid of one here is replaced by the override's: the
-                    # document applied is not the one written here
+                    # document applied is not the one written here (none of it is judged)
                     what = compact(f.src.text(item), 80)
                     why = f"the document (its statements are overridden by {what})"
-                    return (_unknown(f.span(block), why),)
-                if attr in _MERGED:
+                    overridden = _unknown(f.span(block), why)
+                elif attr in _MERGED:
                     what = compact(f.src.text(item), 80)
                     out.append(
                         _unknown(
@@ -746,6 +747,8 @@ class _Directory:
                         f"statement {index} (dynamic)",
                     )
                 )
+        if overridden is not None:  # what else it says is not judged: why, each
+            return (*[s for s in out if s.label in _MERGED], overridden)
         each = syntax.attributes(body).get("for_each")
         if each is not None:  # one document per element: statements that take each.value
             why = f"the statement (it takes each.value of for_each = {_shown(f, each)})"
