@@ -1074,7 +1074,7 @@ def _terraform_policies(
                 contents.append((tf.path, tf.shown, files.read(tf.path)))
             except OSError:
                 continue  # the module's evaluation reports it
-        if not any(_policy_worth(data) for _, _, data in contents):
+        if not any(_policy_worth(data) or _policy_from_file(data) for _, _, data in contents):
             continue
         try:
             from imds_iac_checks.formats import policy
@@ -1263,6 +1263,14 @@ def _parse_data(
             message = f"internal error while reading {payload.what}: {type(exc).__name__}: {exc}"
             errs.append(ScanError(where.path or shown, where.line, where.column, message))
     return DataResult(found, errs, 1, tuple(hazards), policies)
+
+
+def _policy_from_file(data: bytes) -> bool:
+    """A Terraform file that may write a policy whose text is in another file (``content =
+    templatefile("scp.json.tpl", ...)``, ``file(...)``): the reader looks at that file."""
+    return b"file(" in data and (
+        b"aws_organizations_policy" in data or b"aws_iam_policy_document" in data
+    )
 
 
 def _policy_worth(data: bytes) -> bool:
