@@ -172,6 +172,24 @@ VERDICTS = {
         (4, 5),
         None,
     ),
+    "deny-any-resource-optional-tokens.json": (
+        "error",
+        ["StringEquals optional", "lets launches that omit HttpTokens through"],
+        (10, 9),
+        '"Resource": "arn:aws:ec2:*:*:instance/*"',
+    ),
+    "require-imdsv2-launch-and-modify.json": (
+        "error",
+        ["also covers actions on existing instances", "the migration itself"],
+        (8, 9),
+        None,
+    ),
+    "max-hop-limit-exempt-everyone.json": (
+        "error",
+        ["ArnNotLike aws:PrincipalArn arn:aws:iam::*:*", "the statement denies nothing"],
+        (13, 9),
+        None,
+    ),
     "require-imdsv2-when-set.json": (
         "error",
         ["StringNotEquals required and Null false", "lets launches that omit HttpTokens"],

@@ -22,9 +22,18 @@ absent, which makes a negated operator true there — a ``Resource`` that matche
 statement such as ``StringNotEquals`` into a deny of every launch.
 
 A finding's fix writes the corrected statement over what is written (operator, values, effect,
-action, resource): always unsafe (the policy then denies what it let through). What the rule
-cannot edit (a ``NotResource``, a second condition to remove) is said in the finding. Parts that
-could not be read are reported as not judged (a warning without a fix), never passed.
+action, resource): always unsafe (the policy then denies what it let through). The corrections
+are applied to a copy of the statement and it is judged again; a fix is claimed only when that
+copy judges clean (:func:`_converge`), so one ``fix`` run is enough. What the rule cannot edit (a
+``NotResource``, a second condition to remove, a value other code reads too) is said in the
+finding. Parts that could not be read are reported as not judged (a warning without a fix), never
+passed; a part the rest of the verdict does not need (an Action, a Resource) leaves the rest
+judged, with the fix withheld when the corrected statement would depend on it.
+
+The kind of policy (:func:`policy_kind`) decides what an ``Allow`` is: nothing in an SCP or RCP
+(corrected into the Deny), a grant in an identity policy (judged only for granting what the
+guardrail denies explicitly, never turned into a Deny). :func:`narrowed_by` names the condition
+keys that narrow a statement on purpose (for the readiness report).
 """
 
 from __future__ import annotations
