@@ -470,7 +470,7 @@ class _Judgement:
         said = ", ".join(notes[:6]) + (f" and {len(notes) - 6} more" if len(notes) > 6 else "")
         change = _CHANGE[policy_kind(self.policy)] + (f": {said}" if said else "")
         for span, message, severity, fixable, help, no_fix in self.problems:
-            if blocked and (fixable or no_fix != blocked):
+            if blocked and fixable:
                 no_fix = f"the statement cannot be corrected by an edit: {blocked}"
             if unread:
                 message += f" (not judged: {unread} could not be read)"
@@ -648,8 +648,8 @@ def check_policy(policy: Policy, ctx: Context) -> Iterator[Finding]:
                 policy,
                 statement,
                 statement.span,
-                f"{NOT_JUDGED}: {what} could not be read, so whether it is (or weakens) the "
-                "IMDSv2 guardrail is not known",
+                f"{NOT_JUDGED} (not read: {what}): whether it is (or weakens) the IMDSv2 "
+                "guardrail is not known",
                 severity="warning",
                 no_fix="the statement could not be read",
                 help="write the statement out, or review it by hand",
@@ -676,8 +676,8 @@ def _judge(
             policy,
             statement,
             statement.span,
-            f"{NOT_JUDGED}: {blocking} could not be read, so whether it denies what "
-            "the IMDSv2 guardrail denies is not known",
+            f"{NOT_JUDGED} (not read: {blocking}): whether it denies what the IMDSv2 "
+            "guardrail denies is not known",
             severity="warning",
             no_fix="part of the statement could not be read",
             help="write the value out as a literal, or review the statement by hand",
