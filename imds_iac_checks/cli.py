@@ -235,8 +235,9 @@ _CHECK_ONLY_FORMATS = ("sarif", "junit", "github", "gitlab")
 _DIFF = Opt(
     ("--diff",),
     "diff",
-    "print the changes as a unified diff and write nothing (exit 1 if there are any; 2 if "
-    "a file could not be scanned)",
+    "print the changes as a unified diff and write nothing; the findings left, and why, go "
+    "to standard error (exit 1 if there are changes, else 0 as with ruff, even with findings "
+    "left; 2 if a file could not be scanned)",
     action="store_true",
 )
 _UNSAFE = Opt(
@@ -553,7 +554,7 @@ def _add_scp_options(parser: argparse.ArgumentParser) -> None:
         default=guardrails.SCP_SIZE_LIMIT,
         metavar="CHARS",
         help=f"the SCP size limit to check against (default {guardrails.SCP_SIZE_LIMIT:,}, "
-        "the AWS Organizations quota; 5,120 until May 2026)",
+        "the AWS Organizations quota since 15 May 2026; 5120 for the old one)",
     )
     parser.add_argument(
         "--minify",
@@ -852,7 +853,8 @@ def _fix(args: Namespace) -> int:
     options = Options(cwd, sys.stderr, color=_use_color(args.color, sys.stdout), quiet=args.quiet)
     if args.format == "json":
         fixes.write_json(outcome, sys.stdout, diff=args.diff)
-    elif args.diff:
+    elif args.diff:  # the diff alone on standard output; what it leaves, and why, on standard error
+        options = options._replace(color=_use_color(args.color, sys.stderr))
         fixes.write_diff(outcome, sys.stdout, options)
     elif stdin:
         shown = display_path(os.path.join(cwd, args.stdin_filename), cwd)
@@ -870,6 +872,8 @@ def _fix(args: Namespace) -> int:
     if args.diff:
         if outcome.before.errors or outcome.errors:
             return EXIT_ERROR  # 2 wins, as for check and fix: something could not be scanned
+        # As ruff's --diff: 1 when there is something to change, else 0, even with findings
+        # left that no fix changes (they are listed on standard error; `check` fails on them).
         return EXIT_FINDINGS if outcome.changes else EXIT_OK
     return fixes.exit_code(outcome, args.exit_zero)
 

@@ -65,11 +65,14 @@ declarative policies to prevent IMDSv1-enabled instance launch and block attempt
 on existing IMDSv2-only instances"); the EC2 User Guide's troubleshooting page names the
 declarative-policy case (``httpTokensEnforced = enabled``).
 
-Size: AWS Organizations quotas (https://docs.aws.amazon.com/organizations/latest/userguide/
-orgs_reference_limits.html): "Maximum size of a policy document: Service control policies: 10,240
-characters [...] Declarative policies: 10,000 characters" (the SCP limit was 5,120 until
-15 May 2026), and "If you save the policy using an SDK operation or the AWS CLI, then the policy
-is saved exactly as you provided": whitespace counts except in the console. Terraform's
+Size: an SCP may hold 10,240 characters since 15 May 2026, when AWS doubled the limit from 5,120
+(What's New, "AWS Organizations increased SCP quotas"; LocalStack's docs,
+localstack/localstack-docs#758, document 10,240; the sources are listed in docs/guardrails.md).
+The AWS Organizations quotas page (https://docs.aws.amazon.com/organizations/latest/userguide/
+orgs_reference_limits.html) still said "Service control policies: 5120 characters" when this was
+written: ``--size-limit 5120`` checks that limit. A declarative policy may hold 10,000
+characters. "If you save the policy using an SDK operation or the AWS CLI, then the policy is
+saved exactly as you provided": whitespace counts except in the console. Terraform's
 ``jsonencode`` sends the document minified; the JSON this module prints is counted as printed.
 """
 
@@ -91,7 +94,11 @@ DECLARATIVE_URL = (
 )
 QUOTAS_URL = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html"
 
-SCP_SIZE_LIMIT = 10_240  # characters; 5,120 before 15 May 2026
+# Characters. AWS doubled it from 5,120 on 15 May 2026 (What's New, "AWS Organizations increased
+# SCP quotas"; LocalStack's docs, localstack/localstack-docs#758, document 10,240 too), while the
+# quotas page (QUOTAS_URL) still said 5,120 when this was written: --size-limit 5120 checks the old
+# limit. Sources: docs/guardrails.md#size.
+SCP_SIZE_LIMIT = 10_240
 DECLARATIVE_SIZE_LIMIT = 10_000
 INSTANCES = "arn:aws:ec2:*:*:instance/*"
 

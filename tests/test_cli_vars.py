@@ -105,14 +105,16 @@ def test_fix_does_not_claim_or_rewrite_a_command_line_value(cli, tokens) -> None
     for extra in ((), ("--unsafe-fixes",)):
         run = cli("fix", "--diff", *extra, "--var", "tokens=optional", cwd=tokens)
         assert run.code == 0 and run.out == ""
-        assert "No fixes to make." in run.err
+        assert "No fixes to make; 1 finding left." in run.err
+        diff = run.err
         run = cli("fix", *extra, "--var", "tokens=optional", cwd=tokens)
         assert run.code == 1
         assert (tokens / "main.tf").read_text() == before
-        assert (
+        why = (
             "not fixed: no automatic fix: the value is var.tokens from --var tokens=optional: "
             "change it where it is given"
-        ) in run.out
+        )
+        assert why in run.out and why in diff  # --diff says why too (on standard error)
         assert "edits" not in run.out
     run = cli("fix", "--format", "json", "--var", "tokens=optional", cwd=tokens)
     (left,) = run.json()["findings"]

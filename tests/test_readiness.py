@@ -400,7 +400,13 @@ def test_json_keys_are_the_documented_schema(tree: Path) -> None:
         "runtime_checks",
     ]
     assert doc["version"] == 1 and doc["kind"] == "readiness"
-    assert list(doc["guardrails"]) == ["summary", "account_defaults", "statements", "policies"]
+    assert list(doc["guardrails"]) == [
+        "summary",
+        "account_defaults",
+        "statements",
+        "policies",
+        "iam_policies",
+    ]
     assert list(doc["summary"]) == [
         "targets",
         "instances",

@@ -21,12 +21,19 @@ from imds_iac_checks.report import readiness, readiness_guardrails, readiness_ht
 from imds_iac_checks.report.readiness_guardrails import (
     ALLOWS,
     COVERED,
+    DENIES_NOTHING,
+    IAM_DENIES,
+    IAM_GRANTS,
     MISSING,
+    MISSING_UNREAD,
+    NARROWED,
+    NOT_READ,
     NOTHING,
     REQUIRES,
     UNCHECKED,
     UNKNOWN,
     WEAK,
+    StatementRow,
 )
 from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult, scan
@@ -262,8 +269,11 @@ def test_an_application_repository_is_told_it_sets_no_defaults_and_no_guardrails
     assert data == {
         "summary": [NOTHING],
         "account_defaults": [],
-        "statements": [{"name": n, "state": MISSING, "as": None} for n in DEFAULTS],
+        "statements": [
+            {"name": n, "state": MISSING, "narrowed_by": [], "as": None} for n in DEFAULTS
+        ],
         "policies": [],
+        "iam_policies": [],
     }
 
 
@@ -375,7 +385,7 @@ def test_the_guides_merged_scp_covers_the_four_statements(tmp_path: Path, policy
         ("no-modify", COVERED, ("statement DenyModifyInstanceMetadataOptions",)),
         ("hop-limit", COVERED, ("statement MaxImdsHopLimit",)),
     ]
-    assert g.statements == tuple((name, COVERED, "") for name in DEFAULTS)
+    assert g.statements == tuple(StatementRow(name, COVERED) for name in DEFAULTS)
     assert g.summary[0] == readiness_guardrails.NO_DEFAULTS
     assert g.summary[1] == (
         "1 guardrail policy found; covered: role-delivery, require-tokens, no-modify, hop-limit."
@@ -383,7 +393,8 @@ def test_the_guides_merged_scp_covers_the_four_statements(tmp_path: Path, policy
     text = section(markdown(model))
     assert "| `no-modify` | covered |" in text
     assert (
-        "| scps/imdsv2-guardrails.json | scps/imdsv2-guardrails.json:1 | policy document | "
+        "| scps/imdsv2-guardrails.json | scps/imdsv2-guardrails.json:1 | policy document, taken as "
+        "an SCP | "
         "`role-delivery` (covered), `require-tokens` (covered), `no-modify` (covered), "
         "`hop-limit` (covered) | no finding |"
     ) in text
@@ -394,7 +405,7 @@ def test_no_opt_out_stands_for_no_modify(tmp_path: Path, policy_rule) -> None:
     write(tmp_path, "scp.json", _json(guardrails.build(request)[0].document))
     g = readiness.build(scanned(tmp_path)).guardrails
     assert [c.name for c in g.policies[0].covers] == ["require-tokens", "no-opt-out"]
-    assert dict((n, (s, a)) for n, s, a in g.statements) == {
+    assert {s.name: (s.state, s.stands) for s in g.statements} == {
         "role-delivery": (MISSING, ""),
         "require-tokens": (COVERED, ""),
         "no-modify": (COVERED, "no-opt-out"),
@@ -433,6 +444,7 @@ def test_a_weak_scp_is_weaker_than_intended_with_what_the_rule_says(
     assert data["policies"][0]["covers"][0] == {
         "name": "require-tokens",
         "state": WEAK,
+        "narrowed_by": [],
         "statements": ["statement RequireImdsV2"],
     }
     assert any(f["rule_id"] == "IMDS910" for f in data["policies"][0]["findings"])
@@ -456,7 +468,7 @@ def test_without_a_rule_that_judges_policies_nothing_is_called_covered(
     assert result.unjudged == frozenset({"scps/imdsv2-guardrails.json"})
     g = readiness.build(result).guardrails
     assert {c.state for c in g.policies[0].covers} == {UNCHECKED}
-    assert COVERED not in {state for _, state, _ in g.statements}
+    assert COVERED not in {s.state for s in g.statements}
     assert "not checked (no rule that judges policies is enabled)" in g.summary[1]
 
 
@@ -500,8 +512,11 @@ def test_every_json_key_of_the_section_is_documented(tmp_path: Path, policy_rule
     documented = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
     for key in keys:
         assert f"`{key}`" in documented, key
-    for state in (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING):
-        assert f"**{state}**" in documented, state
+    states = (REQUIRES, ALLOWS, UNKNOWN, COVERED, WEAK, UNCHECKED, MISSING, NOT_READ)
+    for state in (*states, NARROWED, DENIES_NOTHING, MISSING_UNREAD, IAM_DENIES, IAM_GRANTS):
+        assert f"`{state}`" in documented or f"**{state}**" in documented, state
+    for scope in (readiness_guardrails.ORGANIZATION, readiness_guardrails.IAM):
+        assert f"`{scope}`" in documented, scope
 
 
 # --- with the rule that judges policies: the bundled guardrail fixtures ---------------------------
@@ -543,5 +558,483 @@ def test_declarative_policies_in_templates_are_account_defaults(cli) -> None:
     rows = {(d["address"], d["state"]) for d in data["account_defaults"]}
     assert ("SandboxImdsDefaults", ALLOWS) in rows
     assert ("Ec2InstanceMetadataDefaults", ALLOWS) in rows
-    assert data["summary"][0].startswith(f"{len(rows)} account-default settings found: 0 require")
-    assert data["summary"][0].endswith(f", {len(rows)} allow IMDSv1.")
+    assert data["summary"][0] == (
+        f"{len(rows)} account-default settings found: {len(rows)} allow IMDSv1; none is known to "
+        "require tokens."
+    )
+
+
+# --- what the reviews found: the section never claims protection that is not there ---------------
+
+# An org repository's SCPs in Terraform, the tokens condition shared through a local written in
+# locals.tf (review 2, f1o): the wrong operator sits outside both statements, in another file.
+SHARED_LOCALS = """
+locals {
+  tokens_condition = {
+    StringEquals = { "ec2:MetadataHttpTokens" = "required" }
+  }
+}
+"""
+SHARED_SCPS = """
+resource "aws_organizations_policy" "workloads" {
+  name = "imdsv2-workloads"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "RequireImdsV2"
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.tokens_condition
+    }]
+  })
+}
+
+resource "aws_organizations_policy" "sandbox" {
+  name = "imdsv2-sandbox"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "*"
+      Condition = local.tokens_condition
+    }]
+  })
+}
+"""
+
+
+def test_a_wrong_value_in_a_shared_local_weakens_every_policy_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "org/scps/locals.tf", SHARED_LOCALS)
+    write(tmp_path, "org/scps/main.tf", SHARED_SCPS)
+    result = scanned(tmp_path)
+    judged = [f for f in result.findings if f.resource.startswith("aws_organizations_policy.")]
+    # the rule's findings point into locals.tf, outside either policy's statements
+    assert judged and {f.path for f in judged} == {"org/scps/locals.tf"}
+    model = readiness.build(result)
+    g = model.guardrails
+    assert [(p.address, [(c.name, c.state) for c in p.covers]) for p in g.policies] == [
+        ("aws_organizations_policy.workloads", [("require-tokens", WEAK)]),
+        ("aws_organizations_policy.sandbox", [("require-tokens", WEAK)]),
+    ]
+    assert all(p.findings for p in g.policies)
+    assert g.statements[1] == StatementRow("require-tokens", WEAK)
+    assert "covered" not in g.summary[1]
+    text = section(markdown(model))
+    assert "(covered" not in text and "no finding" not in text
+    data = readiness.document(model)["guardrails"]
+    assert [c["state"] for p in data["policies"] for c in p["covers"]] == [WEAK, WEAK]
+
+
+# review 2, m1: the organisation policy's document merges a base that denies with an override
+# that replaces the statement by an Allow (same sid).
+OVERRIDDEN = """
+data "aws_iam_policy_document" "base" {
+  statement {
+    sid       = "RequireImdsV2"
+    effect    = "Deny"
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:aws:ec2:*:*:instance/*"]
+    condition {
+      test     = "StringNotEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "override" {
+  statement {
+    sid       = "RequireImdsV2"
+    effect    = "Allow"
+    actions   = ["ec2:RunInstances"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "final" {
+  source_policy_documents   = [data.aws_iam_policy_document.base.json]
+  override_policy_documents = [data.aws_iam_policy_document.override.json]
+}
+
+resource "aws_organizations_policy" "imds" {
+  name    = "imds"
+  content = data.aws_iam_policy_document.final.json
+}
+"""
+
+
+def test_an_iam_document_never_covers_an_organisation_statement(tmp_path: Path) -> None:
+    write(tmp_path, "org/scps/main.tf", OVERRIDDEN)
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    (scp,) = g.policies
+    assert (scp.address, scp.scope, scp.covers) == (
+        "aws_organizations_policy.imds",
+        readiness_guardrails.ORGANIZATION,
+        (),
+    )
+    assert scp.unread and "override_policy_documents" in " ".join(scp.unread)
+    # the base document denies on its own, but no organisation policy uses it as written
+    assert [(p.address, p.scope) for p in g.iam_policies] == [
+        ("data.aws_iam_policy_document.base", readiness_guardrails.IAM)
+    ]
+    assert [(c.name, c.state) for c in g.iam_policies[0].covers] == [("require-tokens", IAM_DENIES)]
+    assert {s.state for s in g.statements} == {MISSING_UNREAD}
+    assert g.summary[1] == (
+        "1 guardrail policy found; not found in the policies that could be read: role-delivery, "
+        "require-tokens, no-modify, hop-limit; 1 could not be read."
+    )
+    assert g.summary[2].startswith("1 IAM policy names IMDS keys: each binds only the principals")
+    text = section(markdown(model))
+    assert "| IAM policy that names IMDS keys | Where |" in text
+    assert "| `require-tokens` | not found in what could be read |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| aws\\_organizations"))
+    assert "could not be read: the statements merged from source\\_policy\\_documents" in row
+    assert row.endswith("| not judged: it could not be read |")
+    page = html_section(model)
+    assert page.tables == ["guardrail-statements", "guardrail-policies", "iam-policies"]
+    data = readiness.document(model)["guardrails"]
+    assert [p["address"] for p in data["iam_policies"]] == ["data.aws_iam_policy_document.base"]
+    assert data["policies"][0]["unread"] == list(scp.unread)
+
+
+# review 2, t4 and hc: statements made by a dynamic block, a Condition interpolated into a heredoc.
+DYNAMIC = """
+variable "statements" {
+  default = [{
+    sid     = "RequireImdsV2"
+    effect  = "Allow"
+    actions = ["ec2:RunInstances"]
+    test    = "StringEquals"
+    key     = "ec2:MetadataHttpTokens"
+    values  = ["required"]
+  }]
+}
+
+data "aws_iam_policy_document" "imds" {
+  dynamic "statement" {
+    for_each = var.statements
+    content {
+      sid       = statement.value.sid
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = ["arn:aws:ec2:*:*:instance/*"]
+      condition {
+        test     = statement.value.test
+        variable = statement.value.key
+        values   = statement.value.values
+      }
+    }
+  }
+}
+
+resource "aws_organizations_policy" "imds" {
+  name    = "imds"
+  content = data.aws_iam_policy_document.imds.json
+}
+"""
+HEREDOC = """
+locals {
+  tokens_condition = {
+    StringEquals = { "ec2:MetadataHttpTokens" = "optional" }
+  }
+}
+
+resource "aws_organizations_policy" "imds" {
+  name    = "imds"
+  content = <<EOT
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Deny",
+      "Action": "ec2:RunInstances",
+      "Resource": "arn:aws:ec2:*:*:instance/*",
+      "Condition": ${jsonencode(local.tokens_condition)}
+    }
+  ]
+}
+EOT
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [(DYNAMIC, "dynamic"), (HEREDOC, "Condition")],
+    ids=["dynamic-statement", "interpolated-condition"],
+)
+def test_a_policy_that_could_not_be_read_is_listed_so(
+    tmp_path: Path, source: str, why: str
+) -> None:
+    write(tmp_path, "org/scps/main.tf", source)
+    model = readiness.build(scanned(tmp_path))
+    (scp,) = model.guardrails.policies
+    assert scp.unread and why in scp.unread[0]
+    text = section(markdown(model))
+    row = next(line for line in text.splitlines() if line.startswith("| aws\\_organizations"))
+    assert "could not be read: " in row
+    assert "none of the guardrail statements" not in row and "no finding" not in row
+    assert "(covered" not in text
+    page = "".join(html_section(model).text)
+    assert "could not be read: " in page and "none of the guardrail statements" not in page
+    assert readiness.document(model)["guardrails"]["policies"][0]["unread"] == list(scp.unread)
+
+
+def test_a_condition_written_as_a_list_could_not_be_read(tmp_path: Path) -> None:
+    # review 1, R1-10: IAM rejects it; nothing may call it covered, nor "no finding"
+    write(
+        tmp_path,
+        "scps/imdsv2.json",
+        _json(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "RequireImdsV2",
+                        "Effect": "Deny",
+                        "Action": "ec2:RunInstances",
+                        "Resource": "arn:aws:ec2:*:*:instance/*",
+                        "Condition": [{"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}],
+                    }
+                ],
+            }
+        ),
+    )
+    g = readiness.build(scanned(tmp_path)).guardrails
+    assert g.policies[0].unread == ("the Condition is not a mapping",)
+    assert COVERED not in {s.state for s in g.statements}
+
+
+# review 1, rep4: each statement names the right key and operator, and narrows it to almost nothing.
+def _deny(sid: str, action: str, resource: str, condition: dict[str, object]) -> str:
+    statement = {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Action": action,
+        "Resource": resource,
+        "Condition": condition,
+    }
+    return _json({"Version": "2012-10-17", "Statement": [statement]})
+
+
+NARROW = {
+    "region.json": _deny(
+        "RequireImdsV2",
+        "ec2:RunInstances",
+        guardrails.INSTANCES,
+        {
+            "StringNotEquals": {"ec2:MetadataHttpTokens": "required"},
+            "StringEquals": {"aws:RequestedRegion": "eu-west-1"},
+        },
+    ),
+    "exempt_all.json": _deny(
+        "Hop",
+        "ec2:RunInstances",
+        guardrails.INSTANCES,
+        {
+            "NumericGreaterThan": {"ec2:MetadataHttpPutResponseHopLimit": "1"},
+            "ArnNotLike": {"aws:PrincipalArn": "*"},
+        },
+    ),
+    "exempt_role.json": _deny(
+        "Role",
+        "*",
+        "*",
+        {
+            "NumericLessThan": {"ec2:RoleDelivery": "2.0"},
+            "StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/legacy-*"},
+        },
+    ),
+    "modify_tagged.json": _deny(
+        "M",
+        "ec2:ModifyInstanceMetadataOptions",
+        "*",
+        {"StringEquals": {"aws:ResourceTag/Env": "prod"}},
+    ),
+}
+
+
+def test_narrowed_statements_are_never_plainly_covered(tmp_path: Path) -> None:
+    for name, text in NARROW.items():
+        write(tmp_path, f"scps/{name}", text)
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    covers = {p.address: [(c.name, c.state, c.narrowed_by) for c in p.covers] for p in g.policies}
+    assert covers == {
+        "scps/exempt_all.json": [("hop-limit", DENIES_NOTHING, ())],
+        "scps/exempt_role.json": [("role-delivery", NARROWED, ("aws:PrincipalArn",))],
+        "scps/modify_tagged.json": [("no-modify", NARROWED, ("aws:ResourceTag/Env",))],
+        "scps/region.json": [("require-tokens", NARROWED, ("aws:RequestedRegion",))],
+    }
+    assert g.statements == (
+        StatementRow("role-delivery", NARROWED, "", ("aws:PrincipalArn",)),
+        StatementRow("require-tokens", NARROWED, "", ("aws:RequestedRegion",)),
+        StatementRow("no-modify", NARROWED, "", ("aws:ResourceTag/Env",)),
+        StatementRow("hop-limit", DENIES_NOTHING),
+    )
+    assert "covered:" not in g.summary[1]
+    text = section(markdown(model))
+    assert "| `require-tokens` | covered, narrowed by aws:RequestedRegion |" in text
+    assert "| `hop-limit` | denies nothing |" in text
+    assert "(covered)" not in text
+    page = "".join(html_section(model).text)
+    assert "covered, narrowed by aws:ResourceTag/Env" in page
+    data = readiness.document(model)["guardrails"]
+    assert data["statements"][1] == {
+        "name": "require-tokens",
+        "state": NARROWED,
+        "narrowed_by": ["aws:RequestedRegion"],
+        "as": None,
+    }
+
+
+@pytest.mark.parametrize("everyone", ["*", "arn:aws:iam::*:*", "arn:aws:iam::*:*/*"])
+def test_an_exemption_of_every_principal_denies_nothing(everyone: str) -> None:
+    # "arn:aws:iam::*:*/*" leaves out the root user: it exempts almost everyone, not everyone
+    text = _deny(
+        "RequireImdsV2",
+        "ec2:RunInstances",
+        guardrails.INSTANCES,
+        {
+            "StringNotEquals": {"ec2:MetadataHttpTokens": "required"},
+            "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/BreakGlass", everyone]},
+        },
+    )
+    from imds_iac_checks.formats import policy
+
+    (read,), _, _ = policy.read_data("scp.json", text.encode())
+    (statement,) = read.statements
+    nothing = readiness_guardrails.denies_nothing(statement)
+    if everyone.endswith("/*"):
+        assert nothing == ""
+        assert readiness_guardrails.narrowed_by(statement) == ("aws:PrincipalArn",)
+    else:
+        assert nothing == f'aws:PrincipalArn "{everyone}"'
+
+
+def test_an_iam_grant_restricted_to_imdsv2_is_listed_apart(tmp_path: Path) -> None:
+    # review 1, R1-6: the least-privilege grant of an IAM managed policy is no organisation
+    # guardrail, whatever a rule says of it
+    write(
+        tmp_path,
+        "ci/template.yaml",
+        """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  CiLaunchPolicy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: LaunchOnlyWithImdsV2
+            Effect: Allow
+            Action: ec2:RunInstances
+            Resource: "*"
+            Condition:
+              StringEquals:
+                ec2:MetadataHttpTokens: required
+""",
+    )
+    model = readiness.build(scanned(tmp_path))
+    g = model.guardrails
+    assert g.policies == ()
+    (grant,) = g.iam_policies
+    assert (grant.address, grant.what, grant.scope) == (
+        "CiLaunchPolicy",
+        "IAM managed policy",
+        readiness_guardrails.IAM,
+    )
+    assert {s.state for s in g.statements} == {MISSING}
+    assert g.summary[1] == readiness_guardrails.NO_POLICIES
+    assert "1 IAM policy names IMDS keys" in g.summary[2]
+    assert "| IAM policy that names IMDS keys |" in section(markdown(model))
+
+
+def test_a_resource_control_policy_does_not_reach_ec2(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "org/rcps/main.tf",
+        """
+resource "aws_organizations_policy" "imds" {
+  name = "imds-rcp"
+  type = "RESOURCE_CONTROL_POLICY"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "RequireAllEc2RolesToUseV2"
+        Effect   = "Deny"
+        Action   = "*"
+        Resource = "*"
+        Condition = {
+          NumericLessThan = { "ec2:RoleDelivery" = "2.0" }
+        }
+      },
+      {
+        Sid      = "RequireImdsV2"
+        Effect   = "Deny"
+        Action   = "ec2:RunInstances"
+        Resource = "arn:aws:ec2:*:*:instance/*"
+        Condition = {
+          StringNotEquals = { "ec2:MetadataHttpTokens" = "required" }
+        }
+      }
+    ]
+  })
+}
+""",
+    )
+    (rcp,) = readiness.build(scanned(tmp_path)).guardrails.policies
+    assert [(c.name, c.state, c.narrowed_by) for c in rcp.covers] == [
+        ("role-delivery", NARROWED, (readiness_guardrails.RCP_SERVICES,)),
+        ("require-tokens", DENIES_NOTHING, ()),
+    ]
+
+
+def test_defaults_that_could_not_be_read_are_unknown_and_never_require_tokens(
+    tmp_path: Path,
+) -> None:
+    # an EC2 declarative policy whose defaults are chosen by a condition (a parameter)
+    write(
+        tmp_path,
+        "org/declarative.yaml",
+        """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Enforce:
+    Type: String
+    AllowedValues: ["true", "false"]
+Conditions:
+  EnforceTokens: !Equals [!Ref Enforce, "true"]
+Resources:
+  ImdsDefaults:
+    Type: AWS::Organizations::Policy
+    Properties:
+      Name: imds-defaults
+      Type: DECLARATIVE_POLICY_EC2
+      TargetIds: ["ou-abcd-12345678"]
+      Content:
+        ec2_attributes:
+          instance_metadata_defaults: !If
+            - EnforceTokens
+            - http_tokens:
+                "@@assign": required
+            - http_tokens:
+                "@@assign": optional
+""",
+    )
+    model = readiness.build(scanned(tmp_path))
+    (row,) = model.guardrails.defaults
+    assert (row.address, row.state) == ("ImdsDefaults", UNKNOWN)
+    assert row.detail.startswith("the defaults could not be read: !If")
+    summary = model.guardrails.summary[0]
+    assert summary == (
+        "1 account-default setting found: 1 unknown; none is known to require tokens."
+    )
+    assert "requires tokens" not in summary

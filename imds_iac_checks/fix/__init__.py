@@ -245,8 +245,7 @@ def _hazard_plan(
     path = finding.edits[0][0]
     edits = tuple(Edit(start, end, text) for _, start, end, text in finding.edits)
     if REGISTRY[finding.rule_id].policy is not None:
-        change = finding.fix_note or "corrects the statement"
-        why = "the policy then denies requests it lets through today: try it on a test OU first"
+        change, why = _policy_hazard(finding)
     else:
         change, why = finding.fix_note or "rewrites the call", "changes what the code does"
     plan = Planned(finding, path, edits, f"{change} (unsafe: {why})", "unsafe")
@@ -256,6 +255,37 @@ def _hazard_plan(
         not_fixed[finding] = str(exc)
         return None
     return plan
+
+
+# Why a policy fix is unsafe, by what the policy is (Policy.what, the finding's ``kind``): it
+# then denies what it lets through today, and where to try it first.
+_DENIES = "the policy then denies requests it lets through today"
+_ORGANIZATIONS = ("service control policy", "resource control policy")
+# A rule's fix note may say why itself: ``"<change> (unsafe: <why>)"``, or say where to try the
+# fix first (IMDS010 does, per kind of policy): then that is not said twice.
+_UNSAFE_BECAUSE = " (unsafe: "
+_TRIED_ON = ("test OU", "test role")
+
+
+def _policy_hazard(finding: Finding) -> tuple[str, str]:
+    """What a policy finding's fix changes, and why it is unsafe. The reason is the finding's
+    own when its fix note ends with one (``... (unsafe: the role then ...)``), only that it then
+    denies more when the note already says where to try it; else it follows from the kind of
+    policy: an SCP or RCP is tried on a test OU, an IAM policy on a test role
+    or user, and a document that could be either (a plain JSON file, a Terraform
+    ``aws_iam_policy_document``) says both."""
+    note = finding.fix_note or "corrects the statement"
+    change, said, why = note.partition(_UNSAFE_BECAUSE)
+    if said and why.endswith(")") and why[:-1].strip():
+        return change, why[:-1]
+    if any(where in note for where in _TRIED_ON):  # the rule said where to try it: not again
+        return note, _DENIES
+    kind = finding.kind
+    if kind in _ORGANIZATIONS:
+        return note, f"{_DENIES}: attach it to a test OU first"
+    if kind.startswith(("IAM ", "inline policy")) and kind != "IAM policy document":
+        return note, f"{_DENIES}: attach it to a test role or user first"
+    return note, f"{_DENIES}; an SCP: attach it to a test OU first"
 
 
 def _why_not(

@@ -39,19 +39,23 @@ def write(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
         extra = f" ({escape(p.path)})" if p.path != f.path else ""
         change = f"[{escape(f.resource)}] {escape(p.change)}{extra}"
         out.write(f"{where}: {rule_code(f, color)} {label} {change}\n")
+    _write_left(outcome, out, color)
+    for e in [*outcome.after.errors, *outcome.errors]:
+        err.write(error_line(e, color) + "\n")
+    if not options.quiet:
+        out.write(summary(outcome) + "\n")
+
+
+def _write_left(outcome: Outcome, out: TextIO, color: bool) -> None:
+    """Each finding left after the fix (with ``--diff``: that the diff leaves), and why it was
+    not fixed: the same lines with and without ``--diff``."""
     reason = _reasons(outcome)
     for f in outcome.after.findings:
         if f.suppressed is not None:
             continue
         where = paint(f"{escape_path(f.path)}:{f.span.line}:{f.span.column}", BOLD, color)
-        code = rule_code(f, color)
-        why = reason(f)
-        out.write(f"{where}: {code} {escape_message(f.message)}\n")
-        out.write(f"  {paint('not fixed', CYAN, color)}: {escape(why)}\n")
-    for e in [*outcome.after.errors, *outcome.errors]:
-        err.write(error_line(e, color) + "\n")
-    if not options.quiet:
-        out.write(summary(outcome) + "\n")
+        out.write(f"{where}: {rule_code(f, color)} {escape_message(f.message)}\n")
+        out.write(f"  {paint('not fixed', CYAN, color)}: {escape(reason(f))}\n")
 
 
 def _reasons(outcome: Outcome) -> Callable[[Finding], str]:
@@ -77,7 +81,6 @@ def _reasons(outcome: Outcome) -> Callable[[Finding], str]:
 def summary(outcome: Outcome) -> str:
     fixed = len(outcome.fixed)
     files = len(outcome.changes)
-    left = [f for f in outcome.after.findings if f.suppressed is None]
     head = (
         f"Fixed {plural(fixed, 'finding')} in {plural(files, 'file')}" if fixed else "Nothing fixed"
     )
@@ -87,30 +90,45 @@ def summary(outcome: Outcome) -> str:
     unscanned = f"\n{plural(len(failed), 'file')} could not be scanned." if failed else ""
     if unwritten:
         unscanned += f"\n{plural(len(unwritten), 'file')} could not be written."
+    left, unsafe = _left(outcome)
     if not left:
         return f"{head}; no findings left{' in the files scanned' if failed else ''}.{unscanned}"
-    reasons = Counter(
-        "unsafe" if "--unsafe-fixes" in why else "other" for f, why in outcome.not_fixed.items()
+    return f"{head}; {plural(left, 'finding')} left{unsafe}.{unscanned}"
+
+
+def _left(outcome: Outcome) -> tuple[int, str]:
+    """How many findings are left after the fix, and `` (1 with an unsafe fix: add
+    --unsafe-fixes)`` when ``--unsafe-fixes`` would fix some of them ("" when not)."""
+    left = sum(f.suppressed is None for f in outcome.after.findings)
+    unsafe = sum(
+        "--unsafe-fixes" in why for f, why in outcome.not_fixed.items() if f.suppressed is None
     )
-    tail = f"{plural(len(left), 'finding')} left"
-    if reasons["unsafe"]:
-        tail += f" ({reasons['unsafe']} with an unsafe fix: add --unsafe-fixes)"
-    return f"{head}; {tail}.{unscanned}"
+    return left, f" ({unsafe} with an unsafe fix: add --unsafe-fixes)" if unsafe else ""
 
 
 def write_diff(outcome: Outcome, out: TextIO, options: Options = DEFAULT) -> None:
+    """The diff on ``out`` (standard output: nothing else, so that it can be piped to
+    ``patch``/``git apply``); on standard error each finding the diff leaves and why — what
+    ``fix`` without ``--diff`` prints: a fix outside the paths given, one verification
+    rejected, an unsafe fix not enabled — then the errors and, unless ``-q``, the summary
+    (ruff's "Would fix ..." / "No errors would be fixed ...")."""
     color, err = options.color, sys.stderr if options.err is None else options.err
     for shown, (old, new) in sorted(outcome.changes.items()):
         out.write(unified_diff(shown, old, new))
+    _write_left(outcome, err, color)
     for e in outcome.before.errors:
         err.write(error_line(e, color) + "\n")
-    n = len(outcome.fixed)
+    if options.quiet:
+        return
+    n, (left, unsafe) = len(outcome.fixed), _left(outcome)
     if n:
+        files = plural(len(outcome.changes), "file")
         err.write(
-            f"Would fix {plural(n, 'finding')} in {plural(len(outcome.changes), 'file')}; "
-            f"{plural(sum(f.suppressed is None for f in outcome.after.findings), 'finding')} "
-            "would be left.\n"
+            f"Would fix {plural(n, 'finding')} in {files}; "
+            f"{plural(left, 'finding')} would be left{unsafe}.\n"
         )
+    elif left:
+        err.write(f"No fixes to make; {plural(left, 'finding')} left{unsafe}.\n")
     else:
         err.write("No fixes to make.\n")
 

@@ -854,17 +854,23 @@ def _markdown_guardrails(model: Guardrails, out: TextIO) -> None:
             out.write(_row((cell(row[0]), row[1], cell(row[2]), row[3], cell(row[4]))))
         _more(out, len(model.defaults), "account defaults")
         out.write("\n")
-    if model.policies:
+    if model.policies or model.iam_policies:
         out.write(_row(("Guardrail statement", "State")))
         out.write("|---|---|\n")
-        for name, state, stands in model.statements:
-            out.write(_row((f"`{name}`", state + (f" (as `{stands}`)" if stands else ""))))
+        for s in model.statements:
+            state = g.shown(s.state, s.narrowed_by)
+            stands = f" (as `{s.stands}`)" if s.stands else ""
+            out.write(_row((f"`{s.name}`", cell(state) + stands)))
         out.write("\n")
-        out.write(_row(("Policy", "Where", "What", "Covers", "Weaker than intended")))
+    for rows, title, plural in (
+        (model.policies, "Policy", "policies"),
+        (model.iam_policies, "IAM policy that names IMDS keys", "IAM policies"),
+    ):
+        if not rows:
+            continue
+        out.write(_row((title, "Where", "What", "Covers", "Weaker than intended")))
         out.write("|---|---|---|---|---|\n")
-        for p in model.policies[:MARKDOWN_ROWS]:
-            what = p.what + (f" ({p.type})" if p.type else "")
-            covers = ", ".join(f"`{c.name}` ({c.state})" for c in p.covers)
+        for p in rows[:MARKDOWN_ROWS]:
             said = "; ".join(
                 f"[{f.rule_id}]({_rule_url(f.rule_id)}) {cell(_short(f.message, 200))}"
                 + (" (suppressed)" if f.suppressed else "")
@@ -877,13 +883,14 @@ def _markdown_guardrails(model: Guardrails, out: TextIO) -> None:
                     (
                         cell(p.address),
                         _where(p.path, p.line),
-                        cell(what),
-                        covers or "none of the guardrail statements",
-                        said or "no finding",
+                        cell(g.what_text(p)),
+                        g.covers_text(p, lambda n: f"`{n}`", cell),
+                        said or cell(g.no_finding_text(p)),
                     )
                 )
             )
-        _more(out, len(model.policies), "policies")
+        _more(out, len(rows), plural)
+        out.write("\n")
 
 
 def _rule_url(rule_id: str) -> str:

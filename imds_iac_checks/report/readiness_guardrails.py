@@ -9,13 +9,24 @@ declares ``account_default``), and what nobody may do is denied by service contr
 
 - each account-default target with what it does to tokens: **requires tokens**, **allows
   IMDSv1** (tokens optional, or not set: then the account keeps whatever default it had, and
-  AWS's own allows IMDSv1), or **unknown** (a value that could not be evaluated);
-- each policy with the guardrail statements it covers (:data:`imds_iac_checks.guardrails.
-  STATEMENTS`), told by the condition keys and actions its statements name, and what the rules
-  that judge policies (``Rule.policy``, from the registry: no rule id is named here) say makes
-  it weaker than intended. A statement is **covered** only by a ``Deny`` statement that no such
-  finding points into; one they point into (or that allows, or whose effect could not be read)
-  is **weak**; one that could not be read at all, **unknown**.
+  AWS's own allows IMDSv1), or **unknown** (a value, or the whole defaults, that could not be
+  read);
+- each organisation policy (a service or resource control policy, or a policy document kept in
+  a file of its own: taken as an SCP) with the guardrail statements it covers
+  (:data:`imds_iac_checks.guardrails.STATEMENTS`), told by the condition keys and actions its
+  statements name, and what the rules that judge policies (``Rule.policy``, from the registry:
+  no rule id is named here) say makes it weaker than intended. A rule's finding belongs to the
+  policy its ``resource`` names and to the statement its label names (``<address> <statement
+  label>``): where it points may be a local or a variable default in another file. A statement
+  is **covered** only by a ``Deny`` that no such finding names and that no other condition
+  narrows; one narrowed by other condition keys (``aws:RequestedRegion``, a principal's ARN or
+  tag, a resource tag) is **covered, narrowed by** them; one whose exemption matches every
+  principal **denies nothing**; a policy with a part that could not be read (a statement, or a
+  rule's "could not be judged") is listed as **could not be read**, with why, and covers nothing
+  for sure;
+- IAM policies (and ``aws_iam_policy_document`` data sources used by no organisation policy)
+  that name an IMDS key, apart: they bind only the principals they are attached to, so they
+  never make an organisation statement covered.
 
 The section never calls a repository protected: it says what the code writes. Whether a policy
 is attached to the accounts it should govern, or the defaults applied in every account and
@@ -26,9 +37,21 @@ plainly when it found nothing.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
+import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from imds_iac_checks.model import REQUIRED, TOKENS, Finding, Policy, Statement, Target, show
+from imds_iac_checks.model import (
+    REQUIRED,
+    TOKENS,
+    Finding,
+    Policy,
+    Statement,
+    Target,
+    compact,
+    show,
+)
+from imds_iac_checks.rules.base import NOT_JUDGED
 
 if TYPE_CHECKING:
     from imds_iac_checks.scan import ScanResult
@@ -36,10 +59,25 @@ if TYPE_CHECKING:
 # What an account-default target does to tokens.
 REQUIRES, ALLOWS, UNKNOWN = "requires tokens", "allows IMDSv1", "unknown"
 # What a policy does for one guardrail statement.
-COVERED, WEAK, NOT_READ, MISSING = "covered", "weaker than intended", "unknown", "not found"
+COVERED, WEAK, NOT_READ = "covered", "weaker than intended", "could not be read"
+MISSING = "not found"
+# No policy that could be read covers it, and one could not be read: it may be there.
+MISSING_UNREAD = "not found in what could be read"
+# A Deny that other condition keys narrow (``narrowed_by`` says which): it denies only the
+# requests that also match them (conditions are ANDed).
+NARROWED = "covered, narrowed"
+# A Deny whose exemption matches every principal (``ArnNotLike aws:PrincipalArn "*"``): its
+# condition is false for every request.
+DENIES_NOTHING = "denies nothing"
 # No rule that judges policies is enabled for the policy's file (or none is registered): a
 # statement that names the right key may still compare it the wrong way; nothing checked it.
 UNCHECKED = "not checked"
+# What an IAM policy's statement does: it binds only the principals it is attached to.
+IAM_DENIES, IAM_GRANTS = "denies its principals", "grants"
+
+# Where a policy applies: the organisation's accounts, or the principals an IAM policy is
+# attached to.
+ORGANIZATION, IAM = "organization", "iam"
 
 GUARDRAILS_DOC = "docs/guardrails.md"
 GUARDRAILS_URL = "https://github.com/imds-iac/imds-iac/blob/main/docs/guardrails.md"
@@ -57,6 +95,10 @@ NO_POLICIES = (
     "No guardrail policy found: nothing written here denies launches that allow IMDSv1, or "
     "role credentials delivered by IMDSv1, in the accounts these files deploy to."
 )
+IAM_NOTE = (
+    "{count} {name} IMDS keys: each binds only the principals it is attached to, so none "
+    "counts as an organisation guardrail."
+)
 CAVEAT = (
     "This lists what the code writes: whether each policy is attached to the accounts and OUs it "
     "should govern, and whether the defaults are applied in every account and Region, is not "
@@ -72,12 +114,47 @@ _KEYS = (
     ("ec2:metadatahttpputresponsehoplimit", "hop-limit"),
     ("ec2:attribute/httptokens", "no-opt-out"),
 )
+# The keys a guardrail compares; any other condition key of a statement narrows it.
+_IMDS_KEYS = frozenset({*(key for key, _ in _KEYS), "ec2:metadatahttpendpoint"})
 _MODIFY = "ec2:modifyinstancemetadataoptions"
 _RUN = "ec2:runinstances"
 # The guardrail that another one stands in for in the overall table: no-opt-out is the
 # no-modify statement that still lets the migration run (docs/guardrails.md).
 _STANDS_FOR = {"no-opt-out": "no-modify"}
-_RANK = {COVERED: 0, UNCHECKED: 1, NOT_READ: 2, WEAK: 3}
+_RANK = {
+    COVERED: 0,
+    IAM_DENIES: 0,
+    NARROWED: 1,
+    IAM_GRANTS: 1,
+    UNCHECKED: 2,
+    NOT_READ: 3,
+    WEAK: 4,
+    DENIES_NOTHING: 5,
+}
+# Organisation policies, by what the readers call them (formats/policy*.py) or the type they
+# declare. A document in a file of its own ("policy document") is taken as an SCP: org
+# repositories keep their SCPs so, and nothing in the file says where it is attached.
+_ORG_WHAT = frozenset(
+    {"service control policy", "resource control policy", "organizations policy", "policy document"}
+)
+_ORG_TYPES = frozenset({"SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"})
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
+# RCPs apply to a list of services that EC2 is not on (AWS Organizations User Guide, "Resource
+# control policies"): a statement on an EC2 action in one denies nothing, and the role-delivery
+# statement reaches only calls to the services RCPs apply to.
+RCP_SERVICES = "the services RCPs apply to (not EC2)"
+# The exemptions (a negated match on who calls) that are false for every principal when one of
+# their values matches every principal: the statement then denies nothing.
+_NEGATED = frozenset({"arnnotlike", "arnnotequals", "stringnotlike"})
+_PRINCIPALS = {
+    "aws:principalarn": (
+        "arn:aws:iam::123456789012:role/team/app",
+        "arn:aws:iam::123456789012:user/alice",
+        "arn:aws:iam::123456789012:root",
+    ),
+    "aws:principalaccount": ("123456789012",),
+    "aws:userid": ("AROAEXAMPLEID:session", "AIDAEXAMPLEID"),
+}
 
 
 class DefaultRow(NamedTuple):
@@ -106,11 +183,13 @@ class PolicyFinding(NamedTuple):
 
 class Coverage(NamedTuple):
     """One guardrail statement a policy covers: its name (guardrails.STATEMENTS), the best
-    state of the policy's statements for it, and their labels (``statement RequireImdsV2``)."""
+    state of the policy's statements for it, their labels (``statement RequireImdsV2``), and
+    the condition keys that narrow it (NARROWED, IAM_DENIES)."""
 
     name: str
-    state: str  # COVERED | UNCHECKED | NOT_READ | WEAK
+    state: str
     statements: tuple[str, ...]
+    narrowed_by: tuple[str, ...] = ()
 
 
 class PolicyRow(NamedTuple):
@@ -123,15 +202,38 @@ class PolicyRow(NamedTuple):
     format: str
     covers: tuple[Coverage, ...]
     findings: tuple[PolicyFinding, ...]
+    scope: str = ORGANIZATION  # ORGANIZATION | IAM
+    # What of it could not be read (a statement's ``unknown``, a rule's "could not be judged"):
+    # non-empty, the policy covers nothing for sure.
+    unread: tuple[str, ...] = ()
+
+
+class StatementRow(NamedTuple):
+    """One default guardrail statement: its best state over the organisation policies
+    (MISSING when none covers it), the guardrail that stands for it ("" itself), and the keys
+    that narrow it when the best is NARROWED."""
+
+    name: str
+    state: str
+    stands: str = ""
+    narrowed_by: tuple[str, ...] = ()
 
 
 class Guardrails(NamedTuple):
     defaults: tuple[DefaultRow, ...]
-    policies: tuple[PolicyRow, ...]
-    # For each guardrail statement of the default set: its best state over every policy
-    # (MISSING when none covers it), and the guardrail that stands for it ("" itself).
-    statements: tuple[tuple[str, str, str], ...]
+    policies: tuple[PolicyRow, ...]  # organisation policies
+    statements: tuple[StatementRow, ...]
     summary: tuple[str, ...]  # the paragraphs the reports print above the tables
+    iam_policies: tuple[PolicyRow, ...] = ()
+
+
+def shown(state: str, narrowed_by: tuple[str, ...]) -> str:
+    """A state as the reports print it: ``covered, narrowed by aws:RequestedRegion``."""
+    if narrowed_by and state == NARROWED:
+        return f"{state} by " + ", ".join(narrowed_by)
+    if narrowed_by and state == IAM_DENIES:
+        return f"{state}, narrowed by " + ", ".join(narrowed_by)
+    return state
 
 
 def build(result: ScanResult) -> Guardrails:
@@ -152,19 +254,25 @@ def build(result: ScanResult) -> Guardrails:
     # The findings of the rules that judge policies, and of the rule that reports what could
     # not be evaluated (a rule that failed on a policy).
     judges = {rule.id for rule in REGISTRY.values() if rule.policy is not None or rule.unevaluable}
-    policy_findings = [f for f in result.findings if f.rule_id in judges]
-    policies = tuple(
-        _policy_row(p, policy_findings, p.path not in result.unjudged) for p in result.policies
-    )
-    best: dict[str, tuple[str, str]] = {}
+    owned = _attribute(result.policies, [f for f in result.findings if f.rule_id in judges])
+    rows_all = [
+        _policy_row(p, owned.get(i, []), p.path not in result.unjudged)
+        for i, p in enumerate(result.policies)
+    ]
+    policies = tuple(r for r in rows_all if r.scope == ORGANIZATION)
+    iam = tuple(r for r in rows_all if r.scope == IAM)
+    best: dict[str, StatementRow] = {}
     for policy in policies:
         for cover in policy.covers:
             name = _STANDS_FOR.get(cover.name, cover.name)
             had = best.get(name)
-            if had is None or _RANK[cover.state] < _RANK[had[0]]:
-                best[name] = (cover.state, "" if name == cover.name else cover.name)
-    statements = tuple((name, *best.get(name, (MISSING, ""))) for name in DEFAULT_STATEMENTS)
-    return Guardrails(defaults, policies, statements, _summary(defaults, policies, statements))
+            if had is None or _RANK[cover.state] < _RANK[had.state]:
+                stands = "" if name == cover.name else cover.name
+                best[name] = StatementRow(name, cover.state, stands, cover.narrowed_by)
+    missing = MISSING_UNREAD if any(p.unread for p in policies) else MISSING
+    statements = tuple(best.get(name, StatementRow(name, missing)) for name in DEFAULT_STATEMENTS)
+    summary = _summary(defaults, policies, iam, statements)
+    return Guardrails(defaults, policies, statements, summary, iam)
 
 
 _STATE_RANK = {REQUIRES: 0, UNKNOWN: 1, ALLOWS: 2}
@@ -174,7 +282,13 @@ def _default_row(target: Target) -> DefaultRow:
     field = target.spec.fields.get(TOKENS, TOKENS)
     values = target.settings.get(TOKENS, ())
     state, detail = REQUIRES, f'{field} is "required"'
-    if not values:
+    if target.unknown_block is not None and not values:
+        # the defaults as a whole are an expression (a declarative policy's content made by a
+        # function, a CloudFormation !If): what they set is not known
+        state = UNKNOWN
+        what = compact(target.unknown_block.expression or "an expression", 80)
+        detail = f"the defaults could not be read: {what}"
+    elif not values:
         state = ALLOWS
         detail = f"{field} is not set: the account keeps the default it had (AWS's allows IMDSv1)"
     else:
@@ -202,28 +316,33 @@ def _default_row(target: Target) -> DefaultRow:
     )
 
 
-def _inside(finding: Finding, statement: Statement) -> bool:
-    span = statement.span
-    return (
-        finding.path == span.path
-        and span.start_byte <= finding.span.start_byte
-        and finding.span.end_byte <= span.end_byte
-    )
+def _attribute(policies: tuple[Policy, ...], findings: list[Finding]) -> dict[int, list[Finding]]:
+    """The findings of each policy (by index), told by what ``policy_finding`` writes: the
+    policy's address (``resource``) and what it is (``kind``) — not by where a finding points,
+    which may be a local or a variable default in another file. Policies of one address in
+    several places (``aws_organizations_policy.this`` of two modules) are told apart by the
+    finding's file, then its directory; a finding none of them holds goes to all of them (it
+    may weaken each: nothing is called covered through a guess)."""
+    named: dict[tuple[str, str], list[int]] = {}
+    for index, policy in enumerate(policies):
+        named.setdefault((policy.address, policy.what), []).append(index)
+    out: dict[int, list[Finding]] = {}
+    for finding in findings:
+        candidates = named.get((finding.resource, finding.kind), [])
+        if len(candidates) > 1:
+            directory = posixpath.dirname(finding.path)
+            chosen = [i for i in candidates if policies[i].path == finding.path] or [
+                i for i in candidates if posixpath.dirname(policies[i].path) == directory
+            ]
+            candidates = chosen or candidates
+        for index in candidates:
+            out.setdefault(index, []).append(finding)
+    return out
 
 
-def _mine(finding: Finding, policy: Policy) -> bool:
-    """A finding on ``policy``: one naming it (``resource``, ``kind``: what policy_finding
-    writes) that points into one of its statements (which may be written in another file: a
-    ``data.aws_iam_policy_document``) or into the policy itself."""
-    if finding.resource != policy.address or finding.kind != policy.what:
-        return False
-    if any(_inside(finding, s) for s in policy.statements):
-        return True
-    span = policy.span
-    return finding.path == span.path and (
-        span.start_byte <= finding.span.start_byte < span.end_byte
-        or finding.span.start_byte == span.start_byte
-    )
+def _label(policy: Policy, statement: Statement) -> str:
+    """The label a finding on ``statement`` carries (``policy_finding``)."""
+    return f"{policy.address} {statement.label}" if statement.label else policy.address
 
 
 def guardrails_of(statement: Statement) -> tuple[str, ...]:
@@ -250,46 +369,147 @@ def _names(patterns: list[str], action: str) -> bool:
     return any(fnmatch.fnmatchcase(action, p) for p in patterns if p)
 
 
-def _statement_state(statement: Statement, findings: list[Finding]) -> str:
-    if statement.unknown:
-        return NOT_READ
-    if any(_inside(f, statement) for f in findings):
-        return WEAK
+def narrowed_by(statement: Statement) -> tuple[str, ...]:
+    """The condition keys of ``statement`` other than those a guardrail compares: each narrows
+    what the statement denies to the requests that also match it (conditions are ANDed), as
+    ``aws:RequestedRegion`` does to one Region or an ``aws:PrincipalArn`` exemption to everyone
+    but the exempt. (A key that could not be read is named by its expression.)"""
+    out: dict[str, str] = {}
+    for c in statement.conditions:
+        key = c.key.value
+        if key is None:
+            name = c.key.expression or "a condition key"
+            out.setdefault(name.lower(), name)
+        elif key.lower() not in _IMDS_KEYS:
+            out.setdefault(key.lower(), key)
+    return tuple(out.values())
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """An IAM ``*``/``?`` pattern as a regular expression (no other character is special)."""
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def denies_nothing(statement: Statement) -> str:
+    """The exemption of ``statement`` that matches every principal (``ArnNotLike
+    aws:PrincipalArn "*"``, ``"arn:aws:iam::*:*"``), as ``aws:PrincipalArn "*"``; "" when
+    there is none. Such a negated condition is false for every request, so the statement
+    denies nothing."""
+    for c in statement.conditions:
+        operator = (c.operator.value or "").lower().removesuffix("ifexists")
+        samples = _PRINCIPALS.get((c.key.value or "").lower())
+        if operator not in _NEGATED or samples is None:
+            continue
+        for value in c.values:
+            if value.value is not None and all(
+                _glob(value.value).fullmatch(sample) for sample in samples
+            ):
+                return f'{c.key.value} "{value.value}"'
+    return ""
+
+
+def _is_not_judged(finding: Finding) -> bool:
+    body = finding.body if finding.body is not None else finding.message
+    return body.startswith(NOT_JUDGED) or body.startswith("could not be evaluated")
+
+
+def _why(finding: Finding) -> str:
+    return " ".join((finding.body if finding.body is not None else finding.message).split())
+
+
+def _statement_state(
+    statement: Statement, findings: list[Finding], iam: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The state of one statement and the keys that narrow it, from what it writes and the
+    findings its label names."""
+    if statement.unknown or any(_is_not_judged(f) for f in findings):
+        return NOT_READ, ()
+    if findings:
+        return WEAK, ()
     if statement.effect is None:
         effect: str | None = statement.default_effect
     else:
         effect = statement.effect.value
-    if effect is None:
-        return NOT_READ
-    return COVERED if effect == "Deny" else WEAK
+    if effect is None or effect == "":
+        return NOT_READ, ()
+    if effect != "Deny":
+        return (IAM_GRANTS if iam else WEAK), ()
+    if denies_nothing(statement):
+        return DENIES_NOTHING, ()
+    narrowing = narrowed_by(statement)
+    if iam:
+        return IAM_DENIES, narrowing
+    return (NARROWED if narrowing else COVERED), narrowing
 
 
-def _policy_row(policy: Policy, every: list[Finding], judged: bool) -> PolicyRow:
-    findings = [f for f in every if _mine(f, policy)]
-    # A finding on the policy that points into none of its statements (the policy's type, a
-    # document that could not be read) weakens every statement of it.
-    loose = [f for f in findings if not any(_inside(f, s) for s in policy.statements)]
-    found: dict[str, list[tuple[str, str]]] = {}
+def scope_of(policy: Policy) -> str:
+    """ORGANIZATION for a service or resource control policy (and a policy document kept in a
+    file of its own, taken as an SCP); IAM for the rest (an IAM policy, an
+    ``aws_iam_policy_document`` no organisation policy uses)."""
+    if policy.type in _ORG_TYPES or policy.what.lower() in _ORG_WHAT:
+        return ORGANIZATION
+    return IAM
+
+
+def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> PolicyRow:
+    scope = scope_of(policy)
+    iam = scope == IAM
+    labels: dict[str, list[Statement]] = {}
     for statement in policy.statements:
-        state = _statement_state(statement, findings)
-        if loose and state == COVERED:
-            state = WEAK
-        if not judged and state == COVERED:
+        labels.setdefault(_label(policy, statement), []).append(statement)
+    mine: dict[int, list[Finding]] = {}
+    loose: list[Finding] = []
+    for f in findings:
+        named = labels.get(f.label or "")
+        if named:
+            for statement in named:
+                mine.setdefault(id(statement), []).append(f)
+        else:
+            loose.append(f)
+    unread = [s.unknown for s in policy.statements if s.unknown]
+    # a rule's "could not be judged" that repeats a statement's own reason adds nothing
+    unread += [
+        why
+        for f in findings
+        if _is_not_judged(f) and not any(u in (why := _why(f)) for u in unread)
+    ]
+    unread_parts = tuple(dict.fromkeys(unread))
+    rcp = policy.type == RCP_TYPE
+    found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+    for statement in policy.statements:
+        state, narrowing = _statement_state(statement, mine.get(id(statement), []), iam)
+        good = (COVERED, NARROWED, IAM_DENIES)
+        if loose and state in good:
+            # a finding on the policy that names none of its statements (its type, a document
+            # that could not be read) weakens every statement of it
+            state = NOT_READ if any(_is_not_judged(f) for f in loose) else WEAK
+        if unread_parts and state in good:
+            state = NOT_READ  # part of it could not be read: it may undo this one
+        if not judged and state in (COVERED, NARROWED):
             state = UNCHECKED
         label = statement.label or (f"statement {statement.sid}" if statement.sid else "statement")
         for name in guardrails_of(statement):
-            found.setdefault(name, []).append((state, label))
+            at, keys = state, narrowing
+            if rcp and at in (COVERED, NARROWED):
+                # RCPs do not apply to EC2: a statement on an EC2 action denies nothing there
+                if name == "role-delivery":
+                    at, keys = NARROWED, (*keys, RCP_SERVICES)
+                else:
+                    at, keys = DENIES_NOTHING, ()
+            found.setdefault(name, []).append((at, label, keys if at in good else ()))
     from imds_iac_checks.guardrails import STATEMENTS
 
-    covers = tuple(
-        Coverage(
-            name,
-            min((s for s, _ in found[name]), key=_RANK.__getitem__),
-            tuple(dict.fromkeys(label for _, label in found[name])),
+    covers = []
+    for name in STATEMENTS:
+        if name not in found:
+            continue
+        state = min((s for s, _, _ in found[name]), key=_RANK.__getitem__)
+        narrowing = tuple(
+            dict.fromkeys(k for s, _, keys in found[name] if s == state for k in keys)
         )
-        for name in STATEMENTS
-        if name in found
-    )
+        labels_of = tuple(dict.fromkeys(label for _, label, _ in found[name]))
+        covers.append(Coverage(name, state, labels_of, narrowing))
     return PolicyRow(
         address=policy.address,
         path=policy.path,
@@ -298,7 +518,7 @@ def _policy_row(policy: Policy, every: list[Finding], judged: bool) -> PolicyRow
         what=policy.what,
         type=policy.type,
         format=policy.format,
-        covers=covers,
+        covers=tuple(covers),
         findings=tuple(
             PolicyFinding(
                 f.rule_id,
@@ -310,53 +530,64 @@ def _policy_row(policy: Policy, every: list[Finding], judged: bool) -> PolicyRow
             )
             for f in findings
         ),
+        scope=scope,
+        unread=unread_parts,
     )
 
 
 def _summary(
     defaults: tuple[DefaultRow, ...],
     policies: tuple[PolicyRow, ...],
-    statements: tuple[tuple[str, str, str], ...],
+    iam: tuple[PolicyRow, ...],
+    statements: tuple[StatementRow, ...],
 ) -> tuple[str, ...]:
-    if not defaults and not policies:
+    if not defaults and not policies and not iam:
         return (NOTHING,)
     out: list[str] = []
     if defaults:
-        requiring = sum(1 for d in defaults if d.state == REQUIRES)
-        text = (
-            f"{_plural(len(defaults), 'account-default setting')} found: "
-            f"{requiring:,} {'requires' if requiring == 1 else 'require'} tokens"
-        )
-        others = [
-            f"{n:,} {state if n == 1 else many}"
-            for state, many in ((ALLOWS, "allow IMDSv1"), (UNKNOWN, UNKNOWN))
-            if (n := sum(1 for d in defaults if d.state == state))
+        counts = [
+            f"{n:,} {one if n == 1 else many}"
+            for one, many in (
+                (REQUIRES, "require tokens"),
+                (ALLOWS, "allow IMDSv1"),
+                (UNKNOWN, UNKNOWN),
+            )
+            if (n := sum(1 for d in defaults if d.state == one))
         ]
-        if others:
-            text += ", " + ", ".join(others)
+        text = f"{_plural(len(defaults), 'account-default setting')} found: " + ", ".join(counts)
+        if not any(d.state == REQUIRES for d in defaults):
+            text += "; none is known to require tokens"
         out.append(text + ".")
     else:
         out.append(NO_DEFAULTS)
     if policies:
-        covered = [name for name, state, _ in statements if state == COVERED]
-        weak = [name for name, state, _ in statements if state in (WEAK, NOT_READ)]
-        unchecked = [name for name, state, _ in statements if state == UNCHECKED]
-        missing = [name for name, state, _ in statements if state == MISSING]
+        by_state: dict[str, list[str]] = {}
+        for row in statements:
+            group = {NARROWED: NARROWED, DENIES_NOTHING: WEAK, NOT_READ: WEAK}.get(
+                row.state, row.state
+            )
+            by_state.setdefault(group, []).append(row.name)
         text = f"{_plural(len(policies), 'guardrail policy', 'guardrail policies')} found"
         parts = []
-        if covered:
-            parts.append("covered: " + ", ".join(covered))
-        if weak:
-            parts.append("weaker than intended or not read: " + ", ".join(weak))
-        if unchecked:
-            parts.append(
-                "not checked (no rule that judges policies is enabled): " + ", ".join(unchecked)
-            )
-        if missing:
-            parts.append("no policy found for: " + ", ".join(missing))
+        for state, words in (
+            (COVERED, "covered"),
+            (NARROWED, "covered only where other conditions hold (narrowed)"),
+            (WEAK, "weaker than intended or not read"),
+            (UNCHECKED, "not checked (no rule that judges policies is enabled)"),
+            (MISSING, "no policy found for"),
+            (MISSING_UNREAD, "not found in the policies that could be read"),
+        ):
+            if by_state.get(state):
+                parts.append(f"{words}: " + ", ".join(by_state[state]))
+        unread = sum(1 for p in policies if p.unread)
+        if unread:
+            parts.append(f"{unread:,} could not be read")
         out.append(text + ("; " + "; ".join(parts) if parts else "") + ".")
     else:
         out.append(NO_POLICIES)
+    if iam:
+        name = "IAM policy names" if len(iam) == 1 else "IAM policies name"
+        out.append(IAM_NOTE.format(count=f"{len(iam):,}", name=name))
     out.append(CAVEAT)
     return tuple(out)
 
@@ -366,6 +597,40 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 # --- JSON ---------------------------------------------------------------------------------------
+
+
+def _policy_document(p: PolicyRow) -> dict[str, Any]:
+    return {
+        "address": p.address,
+        "path": p.path,
+        "line": p.line,
+        "column": p.column,
+        "what": p.what,
+        "type": p.type or None,
+        "format": p.format,
+        "scope": p.scope,
+        "unread": list(p.unread),
+        "covers": [
+            {
+                "name": c.name,
+                "state": c.state,
+                "narrowed_by": list(c.narrowed_by),
+                "statements": list(c.statements),
+            }
+            for c in p.covers
+        ],
+        "findings": [
+            {
+                "rule_id": f.rule_id,
+                "message": f.message,
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "suppressed": f.suppressed,
+            }
+            for f in p.findings
+        ],
+    }
 
 
 def document(model: Guardrails) -> dict[str, Any]:
@@ -386,34 +651,53 @@ def document(model: Guardrails) -> dict[str, Any]:
             for d in model.defaults
         ],
         "statements": [
-            {"name": name, "state": state, "as": stands or None}
-            for name, state, stands in model.statements
-        ],
-        "policies": [
             {
-                "address": p.address,
-                "path": p.path,
-                "line": p.line,
-                "column": p.column,
-                "what": p.what,
-                "type": p.type or None,
-                "format": p.format,
-                "covers": [
-                    {"name": c.name, "state": c.state, "statements": list(c.statements)}
-                    for c in p.covers
-                ],
-                "findings": [
-                    {
-                        "rule_id": f.rule_id,
-                        "message": f.message,
-                        "path": f.path,
-                        "line": f.line,
-                        "column": f.column,
-                        "suppressed": f.suppressed,
-                    }
-                    for f in p.findings
-                ],
+                "name": s.name,
+                "state": s.state,
+                "narrowed_by": list(s.narrowed_by),
+                "as": s.stands or None,
             }
-            for p in model.policies
+            for s in model.statements
         ],
+        "policies": [_policy_document(p) for p in model.policies],
+        "iam_policies": [_policy_document(p) for p in model.iam_policies],
     }
+
+
+# --- words the Markdown and HTML reports share ---------------------------------------------------
+
+
+def what_text(p: PolicyRow) -> str:
+    """What a policy is, as the tables print it; a document on its own says it is taken as an
+    SCP (nothing in the file says where it is attached)."""
+    text = p.what + (f" ({p.type})" if p.type else "")
+    if p.scope == ORGANIZATION and not p.type and p.what == "policy document":
+        text += ", taken as an SCP"
+    return text
+
+
+def covers_text(p: PolicyRow, code: Any = None, escape: Any = None) -> str:
+    """The statements a policy covers with their states, then what of it could not be read:
+    ``require-tokens (covered, narrowed by aws:RequestedRegion); could not be read: ...``.
+    ``code`` writes a statement's name (Markdown: in backticks), ``escape`` the other text."""
+
+    def name(text: str) -> str:
+        return code(text) if code is not None else text
+
+    def plain(text: str) -> str:
+        return escape(text) if escape is not None else text
+
+    parts = [f"{name(c.name)} ({plain(shown(c.state, c.narrowed_by))})" for c in p.covers]
+    text = ", ".join(parts)
+    if p.unread:
+        why = plain("could not be read: " + "; ".join(p.unread[:3]))
+        if len(p.unread) > 3:
+            why += plain(f"; and {len(p.unread) - 3:,} more")
+        text = f"{text}; {why}" if text else why
+    return text or plain("none of the guardrail statements")
+
+
+def no_finding_text(p: PolicyRow) -> str:
+    """The findings cell of a policy no rule reported on: never "no finding" for a policy that
+    could not be read (nothing judged it)."""
+    return "not judged: it could not be read" if p.unread else "no finding"

@@ -11,6 +11,7 @@ import html
 from collections.abc import Callable
 from typing import TextIO
 
+from imds_iac_checks.report import readiness_guardrails
 from imds_iac_checks.report.escape import escape
 from imds_iac_checks.report.readiness import (
     FIX_MANUAL,
@@ -212,31 +213,38 @@ def _guardrails(model: Readiness, w: Writer) -> None:
             )
         w("</tbody>\n</table>\n")
         _more(w, len(g.defaults), TABLE_ROWS, "account defaults")
-    if g.policies:
+    if g.policies or g.iam_policies:
         w('<table id="guardrail-statements">\n<thead><tr><th>Guardrail statement</th>')
         w("<th>State</th></tr></thead>\n<tbody>\n")
-        for name, state, stands in g.statements:
-            shown = state + (f" (as {stands})" if stands else "")
-            w(f"<tr><td><code>{_t(name)}</code></td><td>{_t(shown)}</td></tr>\n")
+        for s in g.statements:
+            state = readiness_guardrails.shown(s.state, s.narrowed_by)
+            text = state + (f" (as {s.stands})" if s.stands else "")
+            w(f"<tr><td><code>{_t(s.name)}</code></td><td>{_t(text)}</td></tr>\n")
         w("</tbody>\n</table>\n")
-        w('<table id="guardrail-policies">\n<thead><tr><th>Policy</th><th>Where</th>')
+    for rows, ident, title, plural in (
+        (g.policies, "guardrail-policies", "Policy", "policies"),
+        (g.iam_policies, "iam-policies", "IAM policy that names IMDS keys", "IAM policies"),
+    ):
+        if not rows:
+            continue
+        w(f'<table id="{ident}">\n<thead><tr><th>{title}</th><th>Where</th>')
         w("<th>What</th><th>Covers</th><th>Weaker than intended</th></tr></thead>\n<tbody>\n")
-        for p in g.policies[:TABLE_ROWS]:
-            what = p.what + (f" ({p.type})" if p.type else "")
-            covers = ", ".join(f"{c.name} ({c.state})" for c in p.covers)
+        for p in rows[:TABLE_ROWS]:
             said = "".join(
                 f"<li>{_t(f.rule_id)} {_t(f.message)}"
                 + (" (suppressed)" if f.suppressed else "")
                 + "</li>"
                 for f in p.findings
             )
+            none = _t(readiness_guardrails.no_finding_text(p))
             w(
                 f"<tr><td>{_t(p.address)}</td><td>{_where(p.path, p.line)}</td>"
-                f"<td>{_t(what)}</td><td>{_t(covers or 'none of the guardrail statements')}</td>"
-                f'<td class="msg">{f"<ul>{said}</ul>" if said else "no finding"}</td></tr>\n'
+                f"<td>{_t(readiness_guardrails.what_text(p))}</td>"
+                f"<td>{_t(readiness_guardrails.covers_text(p))}</td>"
+                f'<td class="msg">{f"<ul>{said}</ul>" if said else none}</td></tr>\n'
             )
         w("</tbody>\n</table>\n")
-        _more(w, len(g.policies), TABLE_ROWS, "policies")
+        _more(w, len(rows), TABLE_ROWS, plural)
     w("</section>\n")
 
 
