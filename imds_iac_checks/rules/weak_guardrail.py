@@ -379,15 +379,9 @@ def policy_kind(policy: Policy) -> str:
     return UNKNOWN_KIND
 
 
-# What a fix says it does, by policy kind (the fixer adds why it is unsafe).
-_CHANGE = {
-    ORG: "writes the corrected statement",
-    IDENTITY: (
-        "writes the corrected statement (an identity policy: the Deny then applies to the "
-        "principals the policy is attached to; try it on a test role first)"
-    ),
-    UNKNOWN_KIND: "writes the corrected statement",
-}
+# What a fix says it does (the fixer adds why it is unsafe and where to try it first, by the
+# finding's kind of policy: a test OU for an SCP, a test role for an identity policy).
+_CHANGE = "writes the corrected statement"
 
 
 def _edit(written: Written, text: str) -> Edit | None:
@@ -468,7 +462,7 @@ class _Judgement:
         unread = "; ".join(f"its {part} {text}" for part, text in self.unread.items())
         notes = list(self.notes)
         said = ", ".join(notes[:6]) + (f" and {len(notes) - 6} more" if len(notes) > 6 else "")
-        change = _CHANGE[policy_kind(self.policy)] + (f": {said}" if said else "")
+        change = _CHANGE + (f": {said}" if said else "")
         for span, message, severity, fixable, help, no_fix in self.problems:
             if blocked and fixable:
                 no_fix = f"the statement cannot be corrected by an edit: {blocked}"
@@ -543,13 +537,14 @@ def narrowed_by(statement: Statement) -> tuple[str, ...]:
     order; one that could not be read is named by its expression. Empty: nothing narrows it.
     (A pure helper for the readiness report: the rule itself judges only the exemptions that
     match every principal.)"""
-    keys: dict[str, None] = {}
+    keys: dict[str, str] = {}  # condition key names are not case-sensitive: one per name
     for c in statement.conditions:
         if c.key.value is None:
-            keys[f"a condition key that could not be read ({_shown(c.key)})"] = None
+            name = f"a condition key that could not be read ({_shown(c.key)})"
+            keys.setdefault(name, name)
         elif c.key.value.lower() not in _JUDGED_KEYS:
-            keys[c.key.value] = None
-    return tuple(keys)
+            keys.setdefault(c.key.value.lower(), c.key.value)
+    return tuple(keys.values())
 
 
 def _arn_pattern(written: Written) -> str | None:
