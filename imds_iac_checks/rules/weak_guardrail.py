@@ -165,6 +165,8 @@ def _match(base: str, value: str, request: str) -> bool:
     if base in ("stringequalsignorecase", "stringnotequalsignorecase"):
         return request.lower() == value.lower()
     if base in ("stringlike", "stringnotlike"):
+        if "*" not in value and "?" not in value:
+            return request == value
         return _glob(value).fullmatch(request) is not None
     if base in _NUMERIC:
         a, b = _number(request), _number(value)
@@ -198,7 +200,10 @@ def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
 
 
 def _wild(pattern: str, text: str) -> bool:
-    """Action names and ARNs as IAM matches them in Action and Resource."""
+    """Action names and ARNs as IAM matches them in Action and Resource. A pattern without a
+    wildcard is compared as text (a policy may list thousands of actions: no regex each)."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == text.lower()
     return _glob(pattern, ignore_case=True).fullmatch(text) is not None
 
 
