@@ -155,8 +155,12 @@ def test_json_mapping_content_and_a_long_form_intrinsic() -> None:
     (statement,) = rcp.statements
     assert statement.label == ""  # one statement, not a list
     (resource,) = statement.resources
-    # {"Fn::Sub": ...} is an expression as !Sub is
-    assert (resource.value, resource.expression, resource.edit) == (None, "Fn::Sub ...", None)
+    # {"Fn::Sub": ...} is an expression as !Sub is; its partition is judged as a wildcard
+    assert (resource.value, resource.expression, resource.edit) == (
+        "arn:*:ec2:*:*:instance/*",
+        "arn:${AWS::Partition}:ec2:*:*:instance/*",
+        None,
+    )
     assert written_at(text, resource.span).startswith('{\n              "Fn::Sub"')
     (hops,) = statement.conditions[0].values
     assert (hops.value, written_at(text, hops.span), written_at(text, hops.edit)) == ("2", "2", "2")  # type: ignore[arg-type]
@@ -752,3 +756,133 @@ def test_a_large_policy_in_one_string_is_placed_statement_by_statement() -> None
     last = scp.statements[-1]
     assert written_at(text, last.span).startswith('{\\"Sid\\": \\"Deny399\\"')
     assert written_at(text, last.effect.edit) == "Deny"  # type: ignore[union-attr, arg-type]
+
+
+def test_partition_account_and_region_placeholders_are_wildcards() -> None:
+    """R1-3: what CDK and landing-zone templates write for the instance ARN — ``!Sub`` with
+    ``${AWS::Partition}``, ``Fn::Join`` of ``Ref``s of pseudo parameters — is judged with ``*``
+    in those fields (a superset), never edited; a placeholder in the resource part stays
+    unknown."""
+    text = """\
+        AWSTemplateFormatVersion: "2010-09-09"
+        Parameters:
+          OrganizationRoot:
+            Type: String
+          ResourceKind:
+            Type: String
+        Resources:
+          ImdsGuardrail:
+            Type: AWS::Organizations::Policy
+            Properties:
+              Name: require-imdsv2
+              Type: SERVICE_CONTROL_POLICY
+              TargetIds:
+                - !Ref OrganizationRoot
+              Content:
+                Version: "2012-10-17"
+                Statement:
+                  - Sid: RequireImdsV2
+                    Effect: Deny
+                    Action: ec2:RunInstances
+                    Resource: !Sub "arn:${AWS::Partition}:ec2:*:*:instance/*"
+                    Condition:
+                      StringEquals:
+                        ec2:MetadataHttpTokens: optional
+                  - Sid: MaxImdsHopLimit
+                    Effect: Deny
+                    Action: ec2:RunInstances
+                    Resource: !Join
+                      - ""
+                      - - "arn:"
+                        - !Ref AWS::Partition
+                        - ":ec2:"
+                        - !Ref AWS::Region
+                        - ":"
+                        - !Ref AWS::AccountId
+                        - ":instance/*"
+                    Condition:
+                      NumericGreaterThan:
+                        ec2:MetadataHttpPutResponseHopLimit: "1"
+                  - Sid: Other
+                    Effect: Deny
+                    Action: ec2:RunInstances
+                    Resource: !Sub "arn:${AWS::Partition}:ec2:*:*:${ResourceKind}/*"
+                    Condition:
+                      NumericGreaterThan:
+                        ec2:MetadataHttpPutResponseHopLimit: "1"
+        """
+    (scp,), _, errors = read("guardrails.yaml", text)
+    assert errors == []
+    sub, join, other = scp.statements
+    assert [(w.value, w.expression, w.edit) for w in sub.resources] == [
+        ("arn:*:ec2:*:*:instance/*", "arn:${AWS::Partition}:ec2:*:*:instance/*", None)
+    ]
+    assert [(w.value, w.expression) for w in join.resources] == [
+        (
+            "arn:*:ec2:*:*:instance/*",
+            "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*",
+        )
+    ]
+    assert written_at(textwrap.dedent(text), join.resources[0].span).startswith("!Join")
+    assert [(w.value, w.expression) for w in other.resources] == [(None, "!Sub ...")]
+
+
+def test_a_long_form_join_in_a_json_template() -> None:
+    template = {
+        "Resources": {
+            "ImdsGuardrail": {
+                "Type": "AWS::Organizations::Policy",
+                "Properties": {
+                    "Name": "require-imdsv2",
+                    "Content": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Deny",
+                                "Action": "ec2:RunInstances",
+                                "Resource": {
+                                    "Fn::Join": [
+                                        "",
+                                        ["arn:", {"Ref": "AWS::Partition"}, ":ec2:*:*:instance/*"],
+                                    ]
+                                },
+                                "Condition": {
+                                    "StringEquals": {"ec2:MetadataHttpTokens": "optional"}
+                                },
+                            }
+                        ],
+                    },
+                },
+            }
+        }
+    }
+    (scp,), _, errors = read("guardrails.json", json.dumps(template, indent=2))
+    assert errors == []
+    (statement,) = scp.statements
+    assert [(w.value, w.edit) for w in statement.resources] == [("arn:*:ec2:*:*:instance/*", None)]
+
+
+def test_a_condition_written_as_a_list_is_not_read() -> None:
+    """R1-10: ``"Condition": [{...}]`` is not a policy AWS accepts as written: the statement
+    says it could not be read rather than pass as one without conditions."""
+    (document,), _, errors = read(
+        "scp.json",
+        """\
+        {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Effect": "Deny",
+              "Action": "ec2:RunInstances",
+              "Resource": "arn:aws:ec2:*:*:instance/*",
+              "Condition": [
+                {"StringNotEquals": {"ec2:MetadataHttpTokens": "optional"}}
+              ]
+            }
+          ]
+        }
+        """,
+    )
+    assert errors == []
+    (statement,) = document.statements
+    assert (statement.unknown, statement.conditions) == ("the Condition is not a mapping", ())

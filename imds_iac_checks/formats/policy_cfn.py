@@ -34,7 +34,7 @@ import re
 from bisect import bisect_left, bisect_right
 from itertools import pairwise
 
-from imds_iac_checks.formats import declarative
+from imds_iac_checks.formats import declarative, policy
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator, parse_json
 from imds_iac_checks.formats.policy import Place, statements, worth
 from imds_iac_checks.formats.structured import Part, hole, make_payload, parts_of, scalar_runs
@@ -266,7 +266,7 @@ class Reader:
         None (and an error, when the text names a guardrail's marker) when it cannot be read."""
         intrinsic = _intrinsic(node)
         if node.kind == MAP and intrinsic is None:
-            _mark_intrinsics(node)
+            mark_intrinsics(node)
             return node, self.loc.span
         if node.kind == SCALAR and node.tag is None and isinstance(node.value, str):
             payload = self.payload(node, False, address)
@@ -292,9 +292,9 @@ class Reader:
             return None
         if intrinsic is not None:  # Fn::Sub: what ${...} substitutes is known at deploy time
             holes = [(m.start(), m.end()) for m in _SUB_VARIABLE.finditer(payload.text)]
-            _mark_holes(document, holes)
-        _mark_intrinsics(document)
-        return document, _place(payload)
+            mark_holes(document, holes)
+        mark_intrinsics(document)
+        return document, payload_place(payload)
 
     def payload(self, node: DNode, sub: bool, address: str) -> Payload | None:
         """A string scalar's text and where each run of it is written; in an ``Fn::Sub``
@@ -316,7 +316,7 @@ class Reader:
         self.errors.append(ScanError(self.shown, line, column, message))
 
 
-def _place(payload: Payload) -> Place:
+def payload_place(payload: Payload) -> Place:
     """Where a run of a document held in a string is written: from where its first character
     is written to where its last ends, when the pieces it covers follow each other with no hole
     between (a ``${...}`` of ``Fn::Sub``, a folded line break) and its ends fall on characters
@@ -385,7 +385,7 @@ def _intrinsic(node: DNode) -> tuple[str, DNode] | None:
     return None
 
 
-def _mark_intrinsics(node: DNode) -> None:
+def mark_intrinsics(node: DNode) -> None:
     """Inside a document written as a mapping, an intrinsic written as a mapping
     (``{"Fn::Sub": "arn:${AWS::Partition}:..."}``) becomes a tagged node (``Fn::Sub``): an
     expression whose value is unknown, as a YAML ``!Sub`` is."""
@@ -418,7 +418,14 @@ def _as_expression(node: DNode) -> DNode | None:
     found = _intrinsic(node)
     if found is None:
         return None
-    name = found[0]
+    name, argument = found
+    if name == "Sub" and argument.kind == SCALAR and isinstance(argument.value, str):
+        # the template is kept: an ARN with ${AWS::Partition} is judged (policy.wildcard_arn)
+        return DNode(SCALAR, node.start, node.end, argument.value, tag="Fn::Sub")
+    if name == "Join":
+        template = policy.join_template(argument)
+        if template is not None:  # strings and Refs joined: what an Fn::Sub of them writes
+            return DNode(SCALAR, node.start, node.end, template, tag="Fn::Sub")
     tag = "Ref" if name == "Ref" else f"Fn::{name}"
     return DNode(SCALAR, node.start, node.end, None, tag=tag)
 
@@ -452,7 +459,7 @@ def _sub_holes(parts: list[Part]) -> list[Part]:
     return out
 
 
-def _mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
+def mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
     """A scalar written around a hole is an expression (``Fn::Sub``): its value is known only
     at deploy time."""
     stack = [document]
@@ -465,4 +472,5 @@ def _mark_holes(document: DNode, holes: list[tuple[int, int]]) -> None:
             stack.extend(node.items)
         elif any(a < node.end and node.start < b for a, b in holes):
             node.tag = "Fn::Sub"
-            node.value = None
+            if not isinstance(node.value, str):  # the text (with its ${...}) is kept
+                node.value = None

@@ -20,11 +20,20 @@ pattern over the text):
   ``effect`` allows (the data source's default): ``Statement.add_effect`` is the edit that
   writes ``effect = "Deny"`` into it, aligned as ``terraform fmt`` aligns;
 - any of these through ``local.NAME`` or a variable's default (``var.NAME``), within the
-  directory. (A ``.tfvars`` value is not read: the default is what is judged.)
+  directory. (A ``.tfvars`` value is not read: the default is what is judged.) A value written
+  in a local or default that something else reads too is :attr:`Written.shared` (who else);
+- ``content = var.NAME`` in a local module (``source = "./modules/scp"``) that this directory
+  calls: read from the call's argument, where it is written (the module's directory alone has
+  nothing to judge).
 
 What cannot be read is said, never passed: a ``dynamic "statement"`` block, statements merged
-from ``source_policy_documents``/``override_policy_documents``, content made by a function, a
-statement written as an expression each become a statement whose ``unknown`` says why.
+from ``source_policy_documents``, a document with ``override_policy_documents`` (the override
+replaces statements: the whole document), content made by a function or taken from
+``each.value``, a ``templatefile()`` whose template names a marker, a heredoc with ``%{ }``
+directives or that is not JSON, a statement written as an expression each become a statement
+whose ``unknown`` says why; such a policy is kept when what it reaches names a marker. An ARN
+written with placeholders in its partition, region or account fields has the value with ``*``
+there (:func:`imds_iac_checks.formats.policy.wildcard_arn`).
 ``content = file(...)`` is not read here: the JSON file is scanned as a policy document of its
 own when it is in the scanned tree.
 
@@ -43,6 +52,8 @@ types (tag, backup, AI services opt-out) are skipped.
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING, NamedTuple
@@ -89,7 +100,13 @@ MAX_DEPTH = 64  # nested objects and lists read in one jsonencode({...})
 _MAX_REACH = 64  # blocks and expressions read to learn whether an unreadable policy guards IMDS
 
 # A file is parsed only when it may hold what is read here.
-_WANTED = (b"aws_organizations_policy", b"aws_iam_policy_document", b"locals", b"variable")
+_WANTED = (
+    b"aws_organizations_policy",
+    b"aws_iam_policy_document",
+    b"locals",
+    b"variable",
+    b"module",
+)
 
 
 class _File:
@@ -130,6 +147,8 @@ class _Content(NamedTuple):
     document: str = ""
     unknown: str = ""
     span: Span | None = None
+    # what could not be read names a guardrail's marker (a template file's text)
+    marked: bool = False
 
 
 def read(
@@ -156,6 +175,11 @@ class _Directory:
         self.variables: dict[str, tuple[_File, Node]] = {}
         self.documents: dict[str, tuple[_File, Node]] = {}
         self.org_policies: list[tuple[_File, Node, str]] = []
+        # module calls of a local module (``source = "./modules/scp"``): (file, block, name,
+        # source)
+        self.calls: list[tuple[_File, Node, str, str]] = []
+        self._readers: dict[str, list[tuple[str, str, int]]] | None = None
+        self._owner_index: dict[str, tuple[list[int], list[tuple[int, int, str]]]] | None = None
 
     # --- reading the files -------------------------------------------------------------------
 
@@ -193,6 +217,11 @@ class _Directory:
                 elif kind == "locals":
                     for name, expr in syntax.attributes(inner).items():
                         self.locals.setdefault(name, (f, expr))
+                elif kind == "module" and len(labels) == 1:
+                    source = syntax.attributes(inner).get("source")
+                    where = syntax.literal(f.src, source) if source is not None else None
+                    if isinstance(where, str) and where.startswith(("./", "../")):
+                        self.calls.append((f, block, labels[0], where))
                 elif kind == "variable" and len(labels) == 1:
                     default = syntax.attributes(inner).get("default")
                     if default is not None:
@@ -212,88 +241,297 @@ class _Directory:
 
     def policies(self) -> tuple[list[Policy], list[Target]]:
         """The guardrail policies of the directory: each organizations policy with its content
-        read, then each policy document that no policy uses and that names an IMDS key."""
+        read (those of the local modules it calls too, with the content the call gives them),
+        then each policy document that no policy uses and that names an IMDS key."""
         out: list[Policy] = []
         targets: list[Target] = []
         used: set[str] = set()
         for f, block, name in self.org_policies:
-            address = f"{POLICY_RESOURCE}.{name}"
             attrs = syntax.attributes(syntax.child(block, "body"))
-            kind = DEFAULT_TYPE
-            if "type" in attrs:
-                written = syntax.literal(f.src, attrs["type"])
-                kind = written if isinstance(written, str) else ""
-            if kind and kind not in POLICY_TYPES and kind != DECLARATIVE_EC2:
-                continue  # a tag, backup or AI services policy: no IAM statements
             expr = attrs.get("content")
             if expr is None:
                 continue
             content = self.content(f, expr, 0)
-            block_span = f.span(block)
-            whole = content.span or f.span(expr)
             if content.document:
                 used.add(content.document)
-            if kind == DECLARATIVE_EC2:
-                # account defaults, not IAM statements: a target (when the content is read)
-                if content.root is not None and content.place is not None:
-                    from imds_iac_checks.formats import declarative
-
-                    targets += declarative.targets(
-                        content.root,
-                        content.place,
-                        address=address,
-                        path=f.shown,
-                        whole=block_span,
-                        format=FORMAT,
-                    )
-                continue
-            what = POLICY_TYPES.get(kind, "organizations policy")
-            if content.document:
-                found = self.document(content.document)
-                if found is None:
-                    why = f"the content (data.{DOCUMENT}.{content.document}, not found here)"
-                    statements: tuple[Statement, ...] = (_unknown(whole, why),)
-                else:
-                    doc_address = f"data.{DOCUMENT}.{content.document}"
-                    statements = tuple(
-                        s._replace(label=f"{doc_address} {s.label}".strip()) for s in found
-                    )
-            elif content.root is not None and content.place is not None:
-                statements = _tree_statements(content.root, content.place, whole)
-            elif content.unknown:
-                statements = (_unknown(whole, content.unknown),)
-            else:
-                continue  # read elsewhere (a file() the scan reads as a document of its own)
-            if not _guards(statements, self, f, block):
-                continue
-            out.append(
-                Policy(
-                    address,
-                    f.shown,
-                    block_span,
-                    what,
-                    FORMAT,
-                    statements,
-                    kind,
-                    header=block_span,
-                )
+            kind = self._kind(f, attrs.get("type"))
+            made = self.organizations(
+                f"{POLICY_RESOURCE}.{name}", f.span(block), kind, content, f, block
             )
+            if isinstance(made, Policy):
+                out.append(made)
+            elif made:
+                targets += made
+        for call in self.calls:
+            found, made_targets = self.module_policies(*call)
+            out += found
+            targets += made_targets
+        inputs = self._inputs()
         for name, (f, block) in self.documents.items():
             if name in used:
                 continue
-            found = self.document(name)
-            if found is None or not _guards(found, self, f, block):
+            read_ = self.document(name)
+            if read_ is None or not _guards(read_, self, f, block):
                 continue
             address = f"data.{DOCUMENT}.{name}"
             span = f.span(block)
-            out.append(Policy(address, f.shown, span, DOCUMENT_WHAT, FORMAT, found, header=span))
+            what = DOCUMENT_WHAT
+            if name in inputs:  # judged on its own, but what is applied is the other document
+                what = f"{DOCUMENT_WHAT} (input of {', '.join(inputs[name])})"
+            read_ = self.share(read_, [(f, block)])
+            out.append(Policy(address, f.shown, span, what, FORMAT, read_, header=span))
         return out, targets
+
+    def _kind(self, f: _File, expr: Node | None) -> str:
+        """The policy type ``type`` writes (the default when it is absent, "" when it is an
+        expression)."""
+        if expr is None:
+            return DEFAULT_TYPE
+        written = syntax.literal(f.src, expr)
+        return written if isinstance(written, str) else ""
+
+    def organizations(
+        self,
+        address: str,
+        span: Span,
+        kind: str,
+        content: _Content,
+        at: _File,
+        near: Node,
+    ) -> Policy | list[Target] | None:
+        """One organizations policy (its block, or the module call that makes it, at ``span``)
+        whose content is ``content`` (written in ``at``, in ``near``): a Policy, the
+        account defaults of a declarative policy, or None (another policy type, read elsewhere,
+        or one that names nothing a guardrail reads)."""
+        if kind and kind not in POLICY_TYPES and kind != DECLARATIVE_EC2:
+            return None  # a tag, backup or AI services policy: no IAM statements
+        whole = content.span or span
+        if kind == DECLARATIVE_EC2:
+            # account defaults, not IAM statements: a target, with unknown settings when the
+            # content cannot be read (the rule on unknown values says so)
+            from imds_iac_checks.formats import declarative
+
+            if content.root is not None and content.place is not None:
+                return declarative.targets(
+                    content.root,
+                    content.place,
+                    address=address,
+                    path=span.path,
+                    whole=span,
+                    format=FORMAT,
+                )
+            if content.unknown and b"instance_metadata_defaults" in self.reach(at, near).lower():
+                return [declarative.unread(address, span, whole, content.unknown, FORMAT)]
+            return []
+        what = POLICY_TYPES.get(kind, "organizations policy")
+        if content.document:
+            found = self.document(content.document)
+            if found is None:
+                why = f"the content (data.{DOCUMENT}.{content.document}, not found here)"
+                statements: tuple[Statement, ...] = (_unknown(whole, why),)
+            else:
+                doc_address = f"data.{DOCUMENT}.{content.document}"
+                statements = tuple(
+                    s._replace(label=f"{doc_address} {s.label}".strip()) for s in found
+                )
+        elif content.root is not None and content.place is not None:
+            statements = _tree_statements(content.root, content.place, whole)
+        elif content.unknown:
+            statements = (_unknown(whole, content.unknown),)
+        else:
+            return None  # read elsewhere (a file() the scan reads as a document of its own)
+        if not content.marked and not _guards(statements, self, at, near):
+            return None
+        statements = self.share(statements, [(at, near)])
+        return Policy(address, span.path, span, what, FORMAT, statements, kind, header=span)
+
+    def module_policies(
+        self, f: _File, block: Node, name: str, source: str
+    ) -> tuple[list[Policy], list[Target]]:
+        """The organizations policies of the local module ``module.NAME`` calls whose
+        ``content`` is one of its inputs (``content = var.content``): read from the argument
+        this call gives, where it is written (the module's own directory, read alone, has no
+        content to judge)."""
+        directory = os.path.normpath(os.path.join(os.path.dirname(f.path), source))
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        except OSError:
+            return [], []
+        head = posixpath.normpath(posixpath.join(posixpath.dirname(f.shown), source))
+        files: list[tuple[str, str, bytes]] = []
+        for file_name in names:
+            try:
+                with open(os.path.join(directory, file_name), "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            files.append(
+                (os.path.join(directory, file_name), posixpath.join(head, file_name), data)
+            )
+        child = _Directory()
+        child.load(files)
+        args = syntax.attributes(syntax.child(block, "body"))
+        span = f.span(block)
+        out: list[Policy] = []
+        targets: list[Target] = []
+        for cf, child_block, policy_name in child.org_policies:
+            attrs = syntax.attributes(syntax.child(child_block, "body"))
+            expr = attrs.get("content")
+            names_ = _names(cf.src, syntax.unwrap(expr)) if expr is not None else None
+            if not names_ or len(names_) != 2 or names_[0] != "var" or names_[1] not in args:
+                continue  # content written in the module: read with the module's directory
+            argument = args[names_[1]]
+            content = self.content(f, argument, 0)
+            kind = child._kind(cf, attrs.get("type"))
+            type_expr = attrs.get("type")
+            type_names = _names(cf.src, syntax.unwrap(type_expr)) if type_expr else None
+            if type_names and len(type_names) == 2 and type_names[0] == "var":
+                given = args.get(type_names[1])
+                kind = self._kind(f, given) if given is not None else DEFAULT_TYPE
+            address = f"module.{name}.{POLICY_RESOURCE}.{policy_name}"
+            made = self.organizations(address, span, kind, content, f, argument)
+            if isinstance(made, Policy):
+                what = f"{made.what} (made by module.{name}, {source})"
+                out.append(made._replace(what=what))
+            elif made:
+                targets += made
+        return out, targets
+
+    def _inputs(self) -> dict[str, list[str]]:
+        """The policy documents used as another document's ``source_policy_documents`` or
+        ``override_policy_documents``: name -> the documents that take them in."""
+        out: dict[str, list[str]] = {}
+        for name, (f, block) in self.documents.items():
+            attrs = syntax.attributes(syntax.child(block, "body"))
+            for attr in _MERGED:
+                if attr not in attrs:
+                    continue
+                for node in _walk(attrs[attr]):
+                    names = _names(f.src, node, indexed=True) if node.type == "expression" else None
+                    if names and len(names) >= 3 and names[:2] == ["data", DOCUMENT]:
+                        taker = f"data.{DOCUMENT}.{name}"
+                        if taker not in out.setdefault(names[2], []):
+                            out[names[2]].append(taker)
+        return out
+
+    def share(
+        self, statements: tuple[Statement, ...], regions: list[tuple[_File, Node]]
+    ) -> tuple[Statement, ...]:
+        """``statements`` with :attr:`Written.shared` set on each value written in a local or a
+        variable default that something else reads too (another policy, an IAM policy, any
+        other reference in the directory): a fix there would change them as well. ``regions``:
+        where the policy itself is written (what it reaches is its own)."""
+        owners = self._owners()
+        if not owners:
+            return statements
+        own: list[tuple[str, int, int]] = []
+        readers = self._reader_index()
+
+        def mine() -> list[tuple[str, int, int]]:
+            if not own:
+                for at, node in regions:
+                    for reached_file, reached in self._reached(at, node):
+                        own.append((reached_file.shown, reached.start_byte, reached.end_byte))
+            return own
+
+        def mark(w: Written) -> Written:
+            found = owners.get(w.span.path)
+            if not found:
+                return w
+            starts, spans = found
+            index = bisect_right(starts, w.span.start_byte) - 1
+            if index < 0 or w.span.start_byte >= spans[index][1]:
+                return w
+            owner = spans[index][2]
+            others: list[str] = []
+            for reader, path, at_byte in readers.get(owner, []):
+                if any(p == path and a <= at_byte < b for p, a, b in mine()):
+                    continue
+                if reader not in others:
+                    others.append(reader)
+            if not others:
+                return w
+            return w._replace(shared=f"{owner}, also used by {', '.join(others)}")
+
+        out: list[Statement] = []
+        for statement in statements:
+            conditions = tuple(
+                c._replace(
+                    operator=mark(c.operator),
+                    key=mark(c.key),
+                    values=tuple(mark(v) for v in c.values),
+                )
+                for c in statement.conditions
+            )
+            out.append(
+                statement._replace(
+                    effect=mark(statement.effect) if statement.effect is not None else None,
+                    actions=tuple(mark(w) for w in statement.actions),
+                    resources=tuple(mark(w) for w in statement.resources),
+                    conditions=conditions,
+                )
+            )
+        return tuple(out)
+
+    def _owners(self) -> dict[str, tuple[list[int], list[tuple[int, int, str]]]]:
+        """Where each local and variable default is written, by file: the starts in order, and
+        (start, end, its name) for each (they do not overlap)."""
+        if self._owner_index is not None:
+            return self._owner_index
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        for prefix, table in (("local", self.locals), ("var", self.variables)):
+            for name, (f, expr) in table.items():
+                spans.setdefault(f.shown, []).append(
+                    (expr.start_byte, expr.end_byte, f"{prefix}.{name}")
+                )
+        self._owner_index = {}
+        for shown, found in spans.items():
+            found.sort()
+            self._owner_index[shown] = ([start for start, _, _ in found], found)
+        return self._owner_index
+
+    def _reader_index(self) -> dict[str, list[tuple[str, str, int]]]:
+        """Every reference to a local or a variable in the directory: ``local.NAME`` ->
+        [(the block that reads it, file, byte)], the block named as an address
+        (``aws_iam_policy.ci_launch``, ``local.other``, ``module.scp``)."""
+        if self._readers is not None:
+            return self._readers
+        found: dict[str, list[tuple[str, str, int]]] = {}
+        for f in self.files:
+            for body in syntax.children(f.root, "body"):
+                for block in syntax.children(body, "block"):
+                    kind = syntax.ident(block)
+                    labels = syntax.labels(f.src, block)
+                    inner = syntax.child(block, "body")
+                    if kind == "variable":
+                        continue  # its validation reads the variable itself
+                    if kind == "locals":
+                        parts = [(f"local.{n}", e) for n, e in syntax.attributes(inner).items()]
+                    elif kind == "resource" and len(labels) == 2:
+                        parts = [(".".join(labels), block)]
+                    else:
+                        parts = [(".".join([kind, *labels]), block)]
+                    for reader, top in parts:
+                        for node in _walk(top):
+                            if node.type != "expression":
+                                continue
+                            names = _names(f.src, node, indexed=True)
+                            if names and len(names) >= 2 and names[0] in ("local", "var"):
+                                key = f"{names[0]}.{names[1]}"
+                                found.setdefault(key, []).append((reader, f.shown, node.start_byte))
+        self._readers = found
+        return found
 
     def reach(self, f: _File, node: Node) -> bytes:
         """The text of ``node`` and of everything it refers to within the directory (locals,
         variable defaults, policy documents, and what they refer to): where a policy that
         cannot be read may still name an IMDS key."""
-        parts: list[bytes] = []
+        return b"\n".join(at.data[n.start_byte : n.end_byte] for at, n in self._reached(f, node))
+
+    def _reached(self, f: _File, node: Node) -> list[tuple[_File, Node]]:
+        """``node`` and every local, variable default and policy document it refers to, and
+        what they refer to (at most :data:`_MAX_REACH`)."""
+        out: list[tuple[_File, Node]] = []
         seen: set[tuple[str, int]] = set()
         todo: list[tuple[_File, Node]] = [(f, node)]
         while todo and len(seen) < _MAX_REACH:
@@ -301,7 +539,7 @@ class _Directory:
             if (at.path, top.start_byte) in seen:
                 continue
             seen.add((at.path, top.start_byte))
-            parts.append(at.data[top.start_byte : top.end_byte])
+            out.append((at, top))
             stack = [top]
             while stack:
                 current = stack.pop()
@@ -318,7 +556,7 @@ class _Directory:
                     todo.append(found)
                 else:
                     stack.extend(current.named_children)
-        return b"\n".join(parts)
+        return out
 
     # --- content -----------------------------------------------------------------------------
 
@@ -340,8 +578,8 @@ class _Directory:
                 if root.kind != MAP:
                     return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
                 return _Content(root=root, place=self.place, span=span)
-            if name in ("file", "templatefile"):
-                return _Content(span=span)
+            if name in ("file", "templatefile") and exprs:
+                return self._file(f, name, exprs[0], expr, span)
             return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
         names = _names(f.src, node, indexed=True)
         if (
@@ -358,6 +596,32 @@ class _Directory:
                 return self.content(found[0], found[1], hops + 1)
         return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
 
+    def _file(self, f: _File, name: str, path_expr: Node, expr: Node, span: Span) -> _Content:
+        """``file(PATH)`` or ``templatefile(PATH, vars)``: a JSON or YAML file is scanned as a
+        document of its own (nothing here); any other file (``scp.json.tpl``) whose text names a
+        guardrail's marker is a policy that cannot be read here (a template is filled in at
+        plan time), never passed over."""
+        written = f.src.text(path_expr).strip()
+        if len(written) < 2 or written[0] != '"' or written[-1] != '"':
+            return _Content(span=span)
+        relative = written[1:-1]
+        for placeholder in ("${path.module}", "${path.root}", "${path.cwd}"):
+            relative = relative.replace(placeholder, ".")
+        if "${" in relative or "\\" in relative:
+            return _Content(span=span)
+        if name == "file" and relative.lower().endswith((".json", ".yaml", ".yml")):
+            return _Content(span=span)  # scanned as a document of its own
+        try:
+            with open(os.path.join(os.path.dirname(f.path), relative), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return _Content(span=span)
+        if not policy.worth(data):
+            return _Content(span=span)
+        kind = "a template filled in at plan time" if name == "templatefile" else "a file"
+        why = f"the content {_shown(f, expr)} ({kind}: not read)"
+        return _Content(unknown=why, span=span, marked=True)
+
     def _reference(self, names: list[str]) -> tuple[_File, Node] | None:
         if names[0] == "local":
             return self.locals.get(names[1])
@@ -368,6 +632,13 @@ class _Directory:
     def _json(self, f: _File, node: Node, span: Span) -> _Content:
         """A heredoc or quoted string that holds a JSON document."""
         payload, holes = _payload(f, node, span)
+        directives = [c for c in node.named_children if c.type == "template_directive"]
+        if directives:  # %{ if }/%{ for }: the document is made at plan time
+            first = directives[0].start_byte
+            intro = f.data[first : f.data.find(b"}", first) + 1 or directives[0].end_byte]
+            shown = compact(intro.decode("utf-8", "replace"), 40)
+            reason = f"the content (a template with directives, {shown}: not read)"
+            return _Content(unknown=reason, span=span)
         try:
             root = parse_json(payload.text)
         except DocError as exc:
@@ -441,10 +712,17 @@ class _Directory:
         body = syntax.child(block, "body")
         out: list[Statement] = []
         index = 0
+        overridden: Statement | None = None
         for item in body.named_children if body is not None else []:
             if item.type == "attribute":
                 attr = (item.named_children[0].text or b"").decode("utf-8", "replace")
-                if attr in _MERGED:
+                if attr in _OVERRIDE:
+                    # a statement with the sid of one here is replaced by the override's: the
+                    # document applied is not the one written here (none of it is judged)
+                    what = compact(f.src.text(item), 80)
+                    why = f"the document (its statements are overridden by {what})"
+                    overridden = _unknown(f.span(block), why)
+                elif attr in _MERGED:
                     what = compact(f.src.text(item), 80)
                     out.append(
                         _unknown(
@@ -469,6 +747,12 @@ class _Directory:
                         f"statement {index} (dynamic)",
                     )
                 )
+        if overridden is not None:  # what else it says is not judged: why, each
+            return (*[s for s in out if s.label in _MERGED], overridden)
+        each = syntax.attributes(body).get("for_each")
+        if each is not None:  # one document per element: statements that take each.value
+            why = f"the statement (it takes each.value of for_each = {_shown(f, each)})"
+            out = [s._replace(unknown=s.unknown or why) if _takes_each(s) else s for s in out]
         return tuple(out)
 
     def _statement(self, f: _File, block: Node, index: int) -> Statement:
@@ -484,7 +768,7 @@ class _Directory:
         not_resource = "resources" not in attrs and "not_resources" in attrs
         actions = self._list(f, attrs.get("not_actions" if not_action else "actions"), whole)
         resources = self._list(
-            f, attrs.get("not_resources" if not_resource else "resources"), whole
+            f, attrs.get("not_resources" if not_resource else "resources"), whole, arn=True
         )
         conditions: list[Condition] = []
         unknown = ""
@@ -538,13 +822,15 @@ class _Directory:
     def _written(self, f: _File, expr: Node, whole: Span) -> Written:
         return policy.written(self.tree(f, expr, 0), self.place, whole)
 
-    def _list(self, f: _File, expr: Node | None, whole: Span) -> tuple[Written, ...]:
+    def _list(
+        self, f: _File, expr: Node | None, whole: Span, arn: bool = False
+    ) -> tuple[Written, ...]:
         if expr is None:
             return ()
         node = self.tree(f, expr, 0)
         if node.kind == SEQ:
-            return tuple(policy.written(item, self.place, whole) for item in node.items)
-        return (policy.written(node, self.place, whole),)
+            return tuple(policy.written(item, self.place, whole, arn) for item in node.items)
+        return (policy.written(node, self.place, whole, arn),)
 
     def _add_effect(self, f: _File, block: Node) -> tuple[str, int, int, bytes] | None:
         """The edit that writes ``effect = "Deny"`` into a statement block that has none: a line
@@ -596,6 +882,30 @@ class _Directory:
 
 # Attributes of aws_iam_policy_document whose statements are merged in from other documents.
 _MERGED = ("source_policy_documents", "override_policy_documents", "source_json", "override_json")
+# Those whose statements replace the document's own of the same sid.
+_OVERRIDE = ("override_policy_documents", "override_json")
+
+
+def _takes_each(statement: Statement) -> bool:
+    """Whether a statement has a value written with ``each.`` (a ``for_each`` element)."""
+    scalars = [statement.effect] if statement.effect is not None else []
+    scalars += [*statement.actions, *statement.resources]
+    for condition in statement.conditions:
+        scalars += [condition.operator, condition.key, *condition.values]
+        if "each." in condition.unknown:
+            return True
+    return any(w.value is None and "each." in w.expression for w in scalars)
+
+
+def _walk(node: Node) -> list[Node]:
+    """``node`` and every node under it."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(current.named_children)
+    return out
 
 
 def _evaluated(data: bytes) -> bool:
@@ -608,7 +918,9 @@ def _evaluated(data: bytes) -> bool:
 def _guards(statements: tuple[Statement, ...], where: _Directory, f: _File, block: Node) -> bool:
     """Whether a policy names what a guardrail reads (see :func:`policy.worth`): in the values
     of its statements (wherever they are written: a local in another file), or, when some
-    statement cannot be read, in the text of its block and of all it refers to."""
+    statement or value cannot be read (an expression, ``each.value.key``), in the text of its
+    block and of all it refers to (a variable default that ``for_each`` walks, a module
+    call's argument): a policy is never dropped because part of it could not be read."""
     parts: list[str] = []
     for statement in statements:
         scalars = [statement.effect] if statement.effect is not None else []
@@ -616,7 +928,10 @@ def _guards(statements: tuple[Statement, ...], where: _Directory, f: _File, bloc
         for condition in statement.conditions:
             scalars += [condition.operator, condition.key, *condition.values]
         parts += [w.value if w.value is not None else w.expression for w in scalars]
-        if statement.unknown:
+        unread = any(w.value is None for w in scalars) or any(
+            c.unknown for c in statement.conditions
+        )
+        if statement.unknown or unread:
             parts.append(where.reach(f, block).decode("utf-8", "replace"))
             break
     return policy.worth("\n".join(parts).encode("utf-8", "replace"))
