@@ -1032,3 +1032,48 @@ def test_messages_say_what_the_statement_does(action, condition, words: str, abs
     found = judge(_statement("Deny", action, "*" if "Launch" in action else INSTANCE, condition))
     assert found and any(words in f.message for f in found), [f.message for f in found]
     assert not any(absent in f.message for f in found)
+
+
+_SHARED_LOCAL = """locals {
+  imdsv2_only = {
+    StringEquals = { "ec2:MetadataHttpTokens" = "required" }
+  }
+}
+
+# Identity policy: the CI role may launch only instances that require IMDSv2.
+resource "aws_iam_policy" "ci_launch" {
+  name = "ci-launch"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.imdsv2_only
+    }]
+  })
+}
+
+resource "aws_organizations_policy" "imds" {
+  name = "imds"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.imdsv2_only
+    }]
+  })
+}
+"""
+
+
+def test_a_local_the_identity_policy_reads_too_is_not_rewritten(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_SHARED_LOCAL)
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "error" and not found["fixable"]
+    assert "aws_iam_policy.ci_launch" in found["fix_note"]
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert (tmp_path / "main.tf").read_text() == _SHARED_LOCAL
+    assert "aws_iam_policy.ci_launch" in run.out + run.err
