@@ -23,11 +23,15 @@ GUARDRAILS = FIXTURES / "guardrails"
 RULE = next(rule for rule in REGISTRY.values() if rule.policy is not None)
 
 
-def judge(text: str, hop_limit: int = 1, name: str = "scp.json") -> list:
+def judge(
+    text: str, hop_limit: int = 1, name: str = "scp.json", type: str = "SERVICE_CONTROL_POLICY"
+) -> list:
+    """The findings on a document read as a policy of ``type`` (a plain JSON document does not
+    say whether it is an SCP: "" judges it as the rule does a plain file)."""
     policies, _, errors = read_data(name, text.encode())
     assert errors == [] and len(policies) == 1
     assert RULE.policy is not None
-    return list(RULE.policy(policies[0], Context(hop_limit=hop_limit)))
+    return list(RULE.policy(policies[0]._replace(type=type), Context(hop_limit=hop_limit)))
 
 
 def _requests(names: tuple[str, ...], **options) -> list[guardrails.Request]:
@@ -97,11 +101,16 @@ VERDICTS = {
         (10, 9),
         '"ec2:MetadataHttpTokens": "required"',
     ),
+    # A plain document may be an SCP or an identity policy: the Allow is reported, never
+    # turned into a Deny (in an identity policy it is the least-privilege grant).
     "allow-imdsv2-launches.json": (
-        "error",
-        ["Effect Allow: an Allow never denies", "FullAWSAccess"],
+        "warning",
+        [
+            "Effect Allow: in an SCP or RCP an Allow never denies",
+            "in an identity policy it is a grant",
+        ],
         (6, 17),
-        '"Effect": "Deny"',
+        None,
     ),
     "require-imdsv2-any-resource.json": (
         "error",
@@ -161,6 +170,24 @@ VERDICTS = {
         "error",
         ["conditions are ANDed"],
         (4, 5),
+        None,
+    ),
+    "deny-any-resource-optional-tokens.json": (
+        "error",
+        ["StringEquals optional", "lets launches that omit HttpTokens through"],
+        (10, 9),
+        '"Resource": "arn:aws:ec2:*:*:instance/*"',
+    ),
+    "require-imdsv2-launch-and-modify.json": (
+        "error",
+        ["also covers actions on existing instances", "the migration itself"],
+        (8, 9),
+        None,
+    ),
+    "max-hop-limit-exempt-everyone.json": (
+        "error",
+        ["ArnNotLike aws:PrincipalArn arn:aws:iam::*:*", "the statement denies nothing"],
+        (13, 9),
         None,
     ),
     "require-imdsv2-when-set.json": (
@@ -609,3 +636,444 @@ def test_a_yaml_policy_takes_an_ignore_comment_and_its_audit(cli, tmp_path: Path
     doc = cli("check", "--format", "json", "scp.yaml", cwd=tmp_path).json()
     unused = [f for f in doc["findings"] if f["rule_id"] != RULE.id]
     assert [f["message"] for f in unused] == ["unused suppression IMDS003: no IMDS003 finding here"]
+
+
+# --- review 18: statements not read, parts not read, time, corrected statements, kinds ---------
+
+
+def _check(cli, directory: Path) -> list[dict]:
+    return cli("check", "--format", "json", ".", cwd=directory).json()["findings"]
+
+
+def test_a_policy_whose_statements_could_not_be_read_is_not_passed(cli, tmp_path: Path) -> None:
+    # One policy per OU from a map: the content is only known at plan time.
+    (tmp_path / "scps.tf").write_text(
+        """variable "policies" {
+  type = map(object({ content = string, target = string }))
+}
+
+resource "aws_organizations_policy" "this" {
+  for_each = var.policies
+
+  name    = each.key
+  type    = "SERVICE_CONTROL_POLICY"
+  content = each.value.content # require ec2:MetadataHttpTokens per OU
+}
+"""
+    )
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "warning" and "could not be judged" in found["message"]
+    assert "each.value.content" in found["message"] and not found["fixable"]
+
+
+def test_a_condition_that_is_not_a_mapping_is_not_judged_but_reported(cli, tmp_path: Path) -> None:
+    (tmp_path / "scp.json").write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Action": RUN,
+                        "Resource": INSTANCE,
+                        "Condition": [{"StringNotEquals": {TOKENS: "required"}}],
+                    }
+                ],
+            },
+            indent=2,
+        )
+    )
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "warning" and "could not be judged" in found["message"]
+    assert "not a mapping" in found["message"]
+
+
+_CFN_SCP = """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  AuditAccount:
+    Type: String
+Resources:
+  ImdsScp:
+    Type: AWS::Organizations::Policy
+    Properties:
+      Name: imds-v2-only
+      Type: SERVICE_CONTROL_POLICY
+      TargetIds: [ou-abcd-11111111]
+      Content:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: RequireImdsV2
+            Effect: Deny
+            Action: ec2:RunInstances
+            Resource: RESOURCE
+            Condition:
+              StringEquals:
+                ec2:MetadataHttpTokens: optional
+"""
+
+
+def test_an_operator_problem_is_an_error_whatever_the_resource(cli, tmp_path: Path) -> None:
+    # The account is a parameter: the Resource cannot be read, the operator is wrong anyway.
+    (tmp_path / "scp.yaml").write_text(
+        _CFN_SCP.replace("RESOURCE", '!Sub "arn:aws:ec2:*:${AuditAccount}:instance/*"').replace(
+            "${AuditAccount}", "${AuditAccount}"
+        )
+    )
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "error"
+    assert "lets launches that omit HttpTokens through" in found["message"]
+    assert cli("check", ".", cwd=tmp_path).code == 1
+
+
+def test_a_resource_that_cannot_be_read_withholds_the_fix_and_says_why() -> None:
+    base = Span("scp.json", 0, 10, 1, 1, 1, 10)
+    statement = Statement(
+        base,
+        "RequireImdsV2",
+        Written("Deny", base, base),
+        (Written(RUN, base, base),),
+        (Written(None, base, None, "var.launch_resource"),),
+        (
+            Condition(
+                Written("StringEquals", base, base),
+                Written(TOKENS, base),
+                (Written("optional", base, base),),
+            ),
+        ),
+    )
+    policy = Policy(
+        "aws_organizations_policy.imds",
+        "main.tf",
+        base,
+        "service control policy",
+        "terraform",
+        (statement,),
+        "SERVICE_CONTROL_POLICY",
+    )
+    assert RULE.policy is not None
+    (found,) = RULE.policy(policy, Context())
+    assert found.severity == "error" and "var.launch_resource could not be read" in found.message
+    assert not found.fixable and "depends on its Resource" in (found.fix_note or "")
+
+
+@pytest.mark.parametrize("resource", ["arn:*:ec2:*:*:instance/*", "arn:aws*:ec2:*:*:instance/*"])
+def test_a_wildcard_partition_matches_the_instance(resource: str) -> None:
+    good = _statement("Deny", RUN, resource, {"StringNotEquals": {TOKENS: "required"}})
+    assert judge(good) == []
+    (found,) = judge(_statement("Deny", RUN, resource, {"StringEquals": {TOKENS: "optional"}}))
+    assert found.fixable
+
+
+@pytest.mark.slow
+def test_time_is_linear_in_values_and_statements() -> None:
+    """4,000 statements, a condition of 4,000 values and a list of 20,000 actions (a 1.5 MB
+    policy) are judged in time linear in all three: eight times the size takes well under
+    eight times three the time."""
+    import time
+
+    def timed(n: int) -> float:
+        statements = [
+            {
+                "Sid": f"Hop{i}",
+                "Effect": "Deny",
+                "Action": RUN,
+                "Resource": INSTANCE,
+                "Condition": {"NumericGreaterThan": {HOP: "3"}},
+            }
+            for i in range(n)
+        ]
+        statements.append(
+            {
+                "Effect": "Deny",
+                "Action": RUN,
+                "Resource": INSTANCE,
+                "Condition": {"StringEquals": {TOKENS: [f"optional{i}" for i in range(n)]}},
+            }
+        )
+        statements.append(  # a long action list, right as it is: no finding
+            {
+                "Effect": "Deny",
+                "Action": [RUN, *(f"ec2:DescribeThing{i}" for i in range(n * 5))],
+                "Resource": INSTANCE,
+                "Condition": {"StringNotEquals": {TOKENS: "required"}},
+            }
+        )
+        text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        start = time.perf_counter()
+        found = judge(text)
+        assert len(found) == n + 1 and all(f.fixable for f in found)
+        return time.perf_counter() - start
+
+    small, large = timed(500), timed(4000)
+    assert large < 10.0 and large < small * 8 * 3, (small, large)
+
+
+def _fix_once(cli, directory: Path) -> None:
+    run = cli("fix", "--unsafe-fixes", ".", cwd=directory)
+    assert run.code == 0, run.out + run.err
+    assert _check(cli, directory) == []
+
+
+def test_a_corrected_operator_takes_the_resource_with_it(cli, tmp_path: Path) -> None:
+    (tmp_path / "scp.json").write_text(
+        _statement("Deny", RUN, "*", {"StringEquals": {TOKENS: "optional"}})
+    )
+    (found,) = _check(cli, tmp_path)
+    assert found["fixable"] and "-> arn:aws:ec2:*:*:instance/*" in found["fix_note"]
+    _fix_once(cli, tmp_path)
+    fixed = json.loads((tmp_path / "scp.json").read_text())["Statement"][0]
+    assert fixed["Resource"] == INSTANCE
+    assert fixed["Condition"] == {"StringNotEquals": {TOKENS: "required"}}
+
+
+_TERRAFORM_RUN_AND_MODIFY = """data "aws_iam_policy_document" "imdsv2" {
+  statement {
+    sid    = "RequireImdsV2"
+    effect = "Deny"
+    actions = [
+      "ec2:RunInstances",
+      "ec2:ModifyInstanceMetadataOptions",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["optional"]
+    }
+  }
+}
+
+resource "aws_organizations_policy" "imdsv2" {
+  name    = "imdsv2"
+  type    = "SERVICE_CONTROL_POLICY"
+  content = data.aws_iam_policy_document.imdsv2.json
+}
+"""
+
+
+def test_a_statement_that_must_be_split_claims_no_fix(cli, tmp_path: Path) -> None:
+    (tmp_path / "scp.tf").write_text(_TERRAFORM_RUN_AND_MODIFY)
+    found = _check(cli, tmp_path)
+    assert found and not any(f["fixable"] for f in found)
+    messages = " ".join(f["message"] for f in found)
+    assert "the migration itself" in messages
+    assert all("the statement must be split" in f["fix_note"] for f in found)
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert (tmp_path / "scp.tf").read_text() == _TERRAFORM_RUN_AND_MODIFY
+    assert "still there after the edit" not in run.out + run.err
+
+
+@pytest.mark.parametrize(
+    ("action", "fixable"),
+    [
+        ([RUN, MODIFY], False),
+        ("ec2:*", True),
+        ("*", True),
+    ],
+)
+def test_launch_keys_on_actions_on_existing_instances(
+    cli, tmp_path: Path, action, fixable: bool
+) -> None:
+    (tmp_path / "scp.json").write_text(
+        _statement("Deny", action, INSTANCE, {"StringNotEquals": {TOKENS: "required"}})
+    )
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "error" and found["fixable"] is fixable
+    assert "modify-instance-metadata-options --http-tokens required" in found["message"]
+    if action != [RUN, MODIFY]:
+        assert "ec2:StopInstances" in found["message"]
+        _fix_once(cli, tmp_path)
+        assert json.loads((tmp_path / "scp.json").read_text())["Statement"][0]["Action"] == RUN
+
+
+def test_not_action_that_leaves_modify_in_is_reported() -> None:
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "NotAction": "ec2:ModifyInstanceMetadataOptions",
+                    "Resource": INSTANCE,
+                    "Condition": {"StringNotEquals": {TOKENS: "required"}},
+                }
+            ],
+        }
+    )
+    (found,) = judge(document)
+    assert "ec2:TerminateInstances" in found.message and not found.fixable
+
+
+_IAM_MANAGED = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  CiLaunchPolicy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Description: CI may launch instances that require IMDSv2
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: LaunchImdsV2Only
+            Effect: Allow
+            Action: ec2:RunInstances
+            Resource: "*"
+            Condition:
+              StringEquals:
+                ec2:MetadataHttpTokens: TOKENS
+          - Sid: MigrateInstances
+            Effect: Allow
+            Action: ec2:ModifyInstanceMetadataOptions
+            Resource: "*"
+"""
+
+
+def test_a_grant_of_imdsv2_launches_in_an_identity_policy_is_right(cli, tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text(_IAM_MANAGED.replace("TOKENS", "required"))
+    assert _check(cli, tmp_path) == []
+
+
+def test_an_identity_grant_of_imdsv1_launches_is_a_warning_never_a_deny(
+    cli, tmp_path: Path
+) -> None:
+    (tmp_path / "ci.yaml").write_text(_IAM_MANAGED.replace("TOKENS", "optional"))
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "warning" and not found["fixable"]
+    assert "grants launches with HttpTokens optional explicitly" in found["message"]
+    assert "no fix turns it into a Deny" in found["fix_note"]
+
+
+def test_an_allow_in_an_scp_is_corrected_into_the_guardrail(cli, tmp_path: Path) -> None:
+    (tmp_path / "scp.yaml").write_text(
+        _CFN_SCP.replace("Effect: Deny", "Effect: Allow")
+        .replace("RESOURCE", "arn:aws:ec2:*:*:instance/*")
+        .replace("optional", "required")
+    )
+    (found, *_) = _check(cli, tmp_path)
+    assert found["fixable"] and "an Allow never denies" in found["message"]
+    _fix_once(cli, tmp_path)
+    assert "Effect: Deny" in (tmp_path / "scp.yaml").read_text()
+
+
+@pytest.mark.parametrize("exempt", ["*", "arn:aws:iam::*:*", "arn:*:iam::*:*"])
+def test_an_exemption_of_every_principal_denies_nothing(exempt: str) -> None:
+    condition = {"NumericGreaterThan": {HOP: "1"}, "ArnNotLike": {"aws:PrincipalArn": exempt}}
+    (found,) = judge(_statement("Deny", RUN, INSTANCE, condition))
+    assert found.severity == "error" and "denies nothing" in found.message
+    assert not found.fixable
+
+
+def test_narrowing_conditions_are_named_not_judged() -> None:
+    from imds_iac_checks.rules.weak_guardrail import narrowed_by
+
+    condition = {
+        "StringNotEquals": {TOKENS: "required", "aws:RequestedRegion": "eu-west-1"},
+        "StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/legacy-*"},
+    }
+    text = _statement("Deny", RUN, INSTANCE, condition)
+    assert judge(text) == []
+    policies, _, _ = read_data("scp.json", text.encode())
+    assert narrowed_by(policies[0].statements[0]) == ("aws:RequestedRegion", "aws:PrincipalArn")
+    plain = _statement("Deny", RUN, INSTANCE, {"StringNotEquals": {TOKENS: "required"}})
+    assert narrowed_by(read_data("scp.json", plain.encode())[0][0].statements[0]) == ()
+
+
+def test_a_shared_value_is_not_edited_and_its_readers_are_named() -> None:
+    base = Span("locals.tf", 0, 10, 1, 1, 1, 10)
+    shared = "local.imdsv2_only, also used by aws_iam_policy.ci_launch"
+    statement = Statement(
+        base,
+        "RequireImdsV2",
+        Written("Deny", base, base),
+        (Written(RUN, base, base),),
+        (Written(INSTANCE, base, base),),
+        (
+            Condition(
+                Written("StringEquals", base, base, shared=shared),
+                Written(TOKENS, base),
+                (Written("required", base, base, shared=shared),),
+            ),
+        ),
+    )
+    policy = Policy(
+        "aws_organizations_policy.imds",
+        "main.tf",
+        base,
+        "service control policy",
+        "terraform",
+        (statement,),
+        "SERVICE_CONTROL_POLICY",
+    )
+    assert RULE.policy is not None
+    (found,) = RULE.policy(policy, Context())
+    assert found.severity == "error" and not found.fixable
+    assert "aws_iam_policy.ci_launch" in (found.fix_note or "")
+
+
+@pytest.mark.parametrize(
+    ("action", "condition", "words", "absent"),
+    [
+        (
+            RUN,
+            {"StringNotEquals": {HOP: "1"}},
+            "it is over-broad: it denies launches that do not set the hop limit",
+            "go through",
+        ),
+        (
+            "ec2:CreateLaunchTemplate",
+            {"StringNotEquals": {TOKENS: "required"}},
+            "it denies every ec2:CreateLaunchTemplate request",
+            "denies every launch",
+        ),
+        (RUN, {"StringNotEquals": {TOKENS: []}}, "empty list of values", "  on"),
+    ],
+)
+def test_messages_say_what_the_statement_does(action, condition, words: str, absent: str) -> None:
+    found = judge(_statement("Deny", action, "*" if "Launch" in action else INSTANCE, condition))
+    assert found and any(words in f.message for f in found), [f.message for f in found]
+    assert not any(absent in f.message for f in found)
+
+
+_SHARED_LOCAL = """locals {
+  imdsv2_only = {
+    StringEquals = { "ec2:MetadataHttpTokens" = "required" }
+  }
+}
+
+# Identity policy: the CI role may launch only instances that require IMDSv2.
+resource "aws_iam_policy" "ci_launch" {
+  name = "ci-launch"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.imdsv2_only
+    }]
+  })
+}
+
+resource "aws_organizations_policy" "imds" {
+  name = "imds"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.imdsv2_only
+    }]
+  })
+}
+"""
+
+
+def test_a_local_the_identity_policy_reads_too_is_not_rewritten(cli, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_SHARED_LOCAL)
+    (found,) = _check(cli, tmp_path)
+    assert found["severity"] == "error" and not found["fixable"]
+    assert "aws_iam_policy.ci_launch" in found["fix_note"]
+    run = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert (tmp_path / "main.tf").read_text() == _SHARED_LOCAL
+    assert "aws_iam_policy.ci_launch" in run.out + run.err
