@@ -35,8 +35,14 @@ resource "aws_organizations_policy" "imds" {
 
 
 def _not_fixed(text: str) -> list[str]:
-    """The finding and ``not fixed:`` lines of a fix report (its summary left out)."""
-    return [line for line in text.splitlines() if ":" in line and not line[:1].isupper()]
+    """The ``not fixed:`` lines of a fix report, with the finding line each follows (fixed
+    findings and the summary left out)."""
+    lines = text.splitlines()
+    return [
+        line
+        for i, line in enumerate(lines)
+        if "not fixed: " in line or (i + 1 < len(lines) and "not fixed: " in lines[i + 1])
+    ]
 
 
 def _org(tmp_path: Path) -> Path:

@@ -425,6 +425,8 @@ def _statement_state(
     findings its label names."""
     if statement.unknown or any(_is_not_judged(f) for f in findings):
         return NOT_READ, ()
+    if denies_nothing(statement):  # the rule's finding says so too: this says it plainly
+        return DENIES_NOTHING, ()
     if findings:
         return WEAK, ()
     if statement.effect is None:
@@ -435,8 +437,6 @@ def _statement_state(
         return NOT_READ, ()
     if effect != "Deny":
         return (IAM_GRANTS if iam else WEAK), ()
-    if denies_nothing(statement):
-        return DENIES_NOTHING, ()
     narrowing = narrowed_by(statement)
     if iam:
         return IAM_DENIES, narrowing
