@@ -1061,6 +1061,7 @@ def _terraform_policies(
     its files names what a guardrail reads (a byte search)."""
     policies: list[Policy] = []
     targets: list[Target] = []
+    read: dict[str, tuple[list[tuple[str, str, bytes]], set[str]]] = {}
     for directory in sorted({*modules, *named}):
         listing = [*modules.get(directory, ()), *named.get(directory, ())]
         # Files named one by one (pre-commit) are read with their siblings: a policy in one
@@ -1074,7 +1075,28 @@ def _terraform_policies(
                 contents.append((tf.path, tf.shown, files.read(tf.path)))
             except OSError:
                 continue  # the module's evaluation reports it
-        if not any(_policy_worth(data) or _policy_from_file(data) for _, _, data in contents):
+        read[directory] = (contents, asked)
+    worth = {
+        d
+        for d, (contents, _) in read.items()
+        if any(_policy_worth(data) or _policy_from_file(data) for _, _, data in contents)
+    }
+    # A directory that calls a local module whose policy it may give values to (``hop_limit =
+    # 5``, ``content = local.scp``) is read too: the module's policy is judged with them.
+    calls = {d: _local_calls(d, contents) for d, (contents, _) in read.items()}
+    on_disk: dict[str, bool] = {}
+    changed = True
+    while changed:
+        changed = False
+        for d, called in calls.items():
+            if d in worth:
+                continue
+            if any(c in worth or (c not in read and _worth_on_disk(c, on_disk)) for c in called):
+                worth.add(d)
+                changed = True
+    for directory in sorted(read):
+        contents, asked = read[directory]
+        if directory not in worth:
             continue
         try:
             from imds_iac_checks.formats import policy
@@ -1092,6 +1114,43 @@ def _terraform_policies(
         targets += made
         errors.extend(errs)
     return policies, targets
+
+
+def _local_calls(directory: str, contents: list[tuple[str, str, bytes]]) -> set[str]:
+    """The directories of the local modules (``source = "./modules/scp"``) a directory calls."""
+    out: set[str] = set()
+    for path, _, data in contents:
+        if b"module" not in data:
+            continue
+        for match in _LOCAL_SOURCE.finditer(data):
+            relative = match.group(1).decode("utf-8", "replace")
+            out.add(os.path.normpath(os.path.join(os.path.dirname(path), relative)))
+    return out
+
+
+def _worth_on_disk(directory: str, cache: dict[str, bool]) -> bool:
+    """Whether a called module that is not scanned (outside the paths given) writes a
+    guardrail: the caller's policies made by it are read."""
+    if directory not in cache:
+        found = False
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+        except OSError:
+            names = []
+        for name in names[:64]:
+            try:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    data = handle.read(1 << 20)
+            except OSError:
+                continue
+            if _policy_worth(data) or _policy_from_file(data):
+                found = True
+                break
+        cache[directory] = found
+    return cache[directory]
+
+
+_LOCAL_SOURCE = re.compile(rb'\bsource\s*=\s*"(\.\.?/[^"$]*)"')
 
 
 def _siblings(directory: str, listing: "list[TfFile]") -> "list[TfFile]":

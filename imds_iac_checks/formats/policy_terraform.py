@@ -114,7 +114,18 @@ class _File:
     in the directory's one address space (``base``: documents made of expressions from several
     files, a ``local`` in locals.tf used in main.tf, are one tree with one :data:`Place`)."""
 
-    __slots__ = ("base", "chars", "data", "locator", "path", "root", "shown", "src", "text")
+    __slots__ = (
+        "base",
+        "chars",
+        "data",
+        "locator",
+        "path",
+        "root",
+        "shown",
+        "src",
+        "tables",
+        "text",
+    )
 
     def __init__(
         self, path: str, shown: str, data: bytes, text: str, root: Node, base: int
@@ -128,6 +139,9 @@ class _File:
         self.src = Source(shown, data)
         self.locator = Locator(shown, text)
         self.chars = ByteChars(data)
+        # the names its references resolve in (a module's files, read for a call, have the
+        # call's arguments as their variables)
+        self.tables: _Tables | None = None
 
     def char(self, byte: int) -> int:
         """The address of the character at ``byte``."""
@@ -135,6 +149,29 @@ class _File:
 
     def span(self, node: Node) -> Span:
         return self.src.span(node)
+
+
+class _Tables:
+    """The blocks of one module (the directory read, or a local module read for a call):
+    what ``local.x``, ``var.x`` and ``data.aws_iam_policy_document.x`` written in its files
+    mean. A module read for a call has the call's arguments as its variables (their
+    expressions are written in the caller, and resolve there)."""
+
+    def __init__(self, prefix: str = "", depth: int = 0) -> None:
+        self.prefix = prefix  # "module.outer.module.inner." for a module read for calls
+        self.depth = depth
+        self.locals: dict[str, tuple[_File, Node]] = {}
+        self.variables: dict[str, tuple[_File, Node]] = {}
+        self.documents: dict[str, tuple[_File, Node]] = {}
+        self.org_policies: list[tuple[_File, Node, str]] = []
+        # module calls of a local module (``source = "./modules/scp"``): (file, block, name,
+        # source)
+        self.calls: list[tuple[_File, Node, str, str]] = []
+
+
+# Arguments of a module call that are not its inputs.
+_META = ("source", "version", "providers", "depends_on", "count", "for_each")
+MAX_NESTING = 4  # module calls followed from a directory (module -> module -> ...)
 
 
 class _Content(NamedTuple):
@@ -149,6 +186,8 @@ class _Content(NamedTuple):
     span: Span | None = None
     # what could not be read names a guardrail's marker (a template file's text)
     marked: bool = False
+    # the file whose module the document named is in
+    home: _File | None = None
 
 
 def read(
@@ -171,19 +210,22 @@ class _Directory:
         self.files: list[_File] = []
         self.bases: list[int] = []
         self.size = 0
-        self.locals: dict[str, tuple[_File, Node]] = {}
-        self.variables: dict[str, tuple[_File, Node]] = {}
-        self.documents: dict[str, tuple[_File, Node]] = {}
-        self.org_policies: list[tuple[_File, Node, str]] = []
-        # module calls of a local module (``source = "./modules/scp"``): (file, block, name,
-        # source)
-        self.calls: list[tuple[_File, Node, str, str]] = []
+        self.tables = _Tables()
+        self.locals = self.tables.locals
+        self.variables = self.tables.variables
+        self.documents = self.tables.documents
+        self.org_policies = self.tables.org_policies
+        self.calls = self.tables.calls
+        # local modules read for calls, by (directory, call file, call start)
+        self._adopted: dict[tuple[str, str, int], _Tables | None] = {}
         self._readers: dict[str, list[tuple[str, str, int]]] | None = None
         self._owner_index: dict[str, tuple[list[int], list[tuple[int, int, str]]]] | None = None
 
     # --- reading the files -------------------------------------------------------------------
 
-    def load(self, files: list[tuple[str, str, bytes]]) -> list[ScanError]:
+    def load(
+        self, files: list[tuple[str, str, bytes]], tables: _Tables | None = None
+    ) -> list[ScanError]:
         errors: list[ScanError] = []
         for path, shown, data in files:
             if b"\x00" in data or not any(word in data for word in _WANTED):
@@ -198,6 +240,7 @@ class _Directory:
                     errors.append(syntax.syntax_error(Source(shown, data), tree.root_node))
                 continue
             f = _File(path, shown, data, text, tree.root_node, self.size)
+            f.tables = tables or self.tables
             self.files.append(f)
             self.bases.append(self.size)
             self.size += len(text) + 1  # one character apart: no range spans two files
@@ -205,27 +248,28 @@ class _Directory:
         return errors
 
     def _blocks(self, f: _File) -> None:
+        t = f.tables or self.tables
         for body in syntax.children(f.root, "body"):
             for block in syntax.children(body, "block"):
                 kind = syntax.ident(block)
                 labels = syntax.labels(f.src, block)
                 inner = syntax.child(block, "body")
                 if kind == "resource" and len(labels) == 2 and labels[0] == POLICY_RESOURCE:
-                    self.org_policies.append((f, block, labels[1]))
+                    t.org_policies.append((f, block, labels[1]))
                 elif kind == "data" and len(labels) == 2 and labels[0] == DOCUMENT:
-                    self.documents.setdefault(labels[1], (f, block))
+                    t.documents.setdefault(labels[1], (f, block))
                 elif kind == "locals":
                     for name, expr in syntax.attributes(inner).items():
-                        self.locals.setdefault(name, (f, expr))
+                        t.locals.setdefault(name, (f, expr))
                 elif kind == "module" and len(labels) == 1:
                     source = syntax.attributes(inner).get("source")
                     where = syntax.literal(f.src, source) if source is not None else None
                     if isinstance(where, str) and where.startswith(("./", "../")):
-                        self.calls.append((f, block, labels[0], where))
+                        t.calls.append((f, block, labels[0], where))
                 elif kind == "variable" and len(labels) == 1:
                     default = syntax.attributes(inner).get("default")
                     if default is not None:
-                        self.variables.setdefault(labels[0], (f, default))
+                        t.variables.setdefault(labels[0], (f, default))
 
     def place(self, start: int, end: int) -> Span | None:
         """The span of the characters at addresses ``start:end`` (within one file)."""
@@ -325,7 +369,8 @@ class _Directory:
             return []
         what = POLICY_TYPES.get(kind, "organizations policy")
         if content.document:
-            found = self.document(content.document)
+            home = content.home.tables if content.home is not None else None
+            found = self.document(content.document, home)
             if found is None:
                 why = f"the content (data.{DOCUMENT}.{content.document}, not found here)"
                 statements: tuple[Statement, ...] = (_unknown(whole, why),)
@@ -346,17 +391,95 @@ class _Directory:
         return Policy(address, span.path, span, what, FORMAT, statements, kind, header=span)
 
     def module_policies(
-        self, f: _File, block: Node, name: str, source: str
+        self,
+        f: _File,
+        block: Node,
+        name: str,
+        source: str,
+        prefix: str = "",
+        outer: tuple[_File, Node] | None = None,
     ) -> tuple[list[Policy], list[Target]]:
-        """The organizations policies of the local module ``module.NAME`` calls whose
-        ``content`` is one of its inputs (``content = var.content``): read from the argument
-        this call gives, where it is written (the module's own directory, read alone, has no
-        content to judge)."""
+        """The organizations policies of the local module ``module.NAME`` calls that read
+        something this directory writes (``content = var.content``, ``values =
+        [var.hop_limit]``: the call's argument): judged with what the call gives, the fix
+        landing in the argument (the module's own directory, read alone, judges it with its
+        defaults). Modules it calls in turn are followed too (at most :data:`MAX_NESTING`
+        deep). ``outer``: the call written in this directory (the policy's place)."""
+        tables = self._adopt(f, block, source)
+        if tables is None:
+            return [], []
+        at, call = outer or (f, block)
+        span = at.span(call)
+        prefix = f"{prefix}module.{name}."
+        made_by = prefix.rstrip(".")
+        args = syntax.attributes(syntax.child(block, "body"))
+        each = next((args[k] for k in ("for_each", "count") if k in args), None)
+        out: list[Policy] = []
+        targets: list[Target] = []
+        for cf, child_block, policy_name in tables.org_policies:
+            attrs = syntax.attributes(syntax.child(child_block, "body"))
+            expr = attrs.get("content")
+            if expr is None:
+                continue
+            reached = self._reached(cf, child_block)
+            if not any(r.tables is self.tables for r, _ in reached):
+                continue  # nothing this directory writes: judged with the module's directory
+            address = f"{prefix}{POLICY_RESOURCE}.{policy_name}"
+            kind = self._kind_of(cf, attrs.get("type"))
+            text = b"\n".join(r.data[n.start_byte : n.end_byte] for r, n in reached)
+            if each is not None and (b"each." in text or b"count." in text):
+                # one policy per element, each with its own value: not judged one by one
+                reach = text + b"\n" + self.reach(f, each)
+                if kind == DECLARATIVE_EC2 or not policy.worth(reach):
+                    continue
+                what = "for_each" if "for_each" in args else "count"
+                why = (
+                    f"the content (module {made_by} is called with {what} = "
+                    f"{compact(_shown(f, each), 60)}: one policy per element, not followed)"
+                )
+                statements = (_unknown(span, why),)
+                kind_what = POLICY_TYPES.get(kind, "organizations policy")
+                out.append(
+                    Policy(
+                        address,
+                        span.path,
+                        span,
+                        f"{kind_what} (made by {made_by}, {source})",
+                        FORMAT,
+                        statements,
+                        kind,
+                        header=span,
+                    )
+                )
+                continue
+            content = self.content(cf, expr, 0)
+            made = self.organizations(address, span, kind, content, cf, child_block)
+            if isinstance(made, Policy):
+                what = f"{made.what} (made by {made_by}, {source})"
+                out.append(made._replace(what=what))
+            elif made:
+                targets += made
+        if tables.depth < MAX_NESTING:
+            for cf, inner, inner_name, inner_source in tables.calls:
+                found, made_targets = self.module_policies(
+                    cf, inner, inner_name, inner_source, prefix, (at, call)
+                )
+                out += found
+                targets += made_targets
+        return out, targets
+
+    def _adopt(self, f: _File, block: Node, source: str) -> _Tables | None:
+        """The local module ``block`` (in ``f``) calls, read into this directory's address
+        space with the call's arguments as its variables (once per call)."""
         directory = os.path.normpath(os.path.join(os.path.dirname(f.path), source))
+        key = (directory, f.path, block.start_byte)
+        if key in self._adopted:
+            return self._adopted[key]
+        self._adopted[key] = None  # a module that calls itself is read once
         try:
             names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
         except OSError:
-            return [], []
+            return None
         head = posixpath.normpath(posixpath.join(posixpath.dirname(f.shown), source))
         files: list[tuple[str, str, bytes]] = []
         for file_name in names:
@@ -368,34 +491,29 @@ class _Directory:
             files.append(
                 (os.path.join(directory, file_name), posixpath.join(head, file_name), data)
             )
-        child = _Directory()
-        child.load(files)
-        args = syntax.attributes(syntax.child(block, "body"))
-        span = f.span(block)
-        out: list[Policy] = []
-        targets: list[Target] = []
-        for cf, child_block, policy_name in child.org_policies:
-            attrs = syntax.attributes(syntax.child(child_block, "body"))
-            expr = attrs.get("content")
-            names_ = _names(cf.src, syntax.unwrap(expr)) if expr is not None else None
-            if not names_ or len(names_) != 2 or names_[0] != "var" or names_[1] not in args:
-                continue  # content written in the module: read with the module's directory
-            argument = args[names_[1]]
-            content = self.content(f, argument, 0)
-            kind = child._kind(cf, attrs.get("type"))
-            type_expr = attrs.get("type")
-            type_names = _names(cf.src, syntax.unwrap(type_expr)) if type_expr else None
-            if type_names and len(type_names) == 2 and type_names[0] == "var":
-                given = args.get(type_names[1])
-                kind = self._kind(f, given) if given is not None else DEFAULT_TYPE
-            address = f"module.{name}.{POLICY_RESOURCE}.{policy_name}"
-            made = self.organizations(address, span, kind, content, f, argument)
-            if isinstance(made, Policy):
-                what = f"{made.what} (made by module.{name}, {source})"
-                out.append(made._replace(what=what))
-            elif made:
-                targets += made
-        return out, targets
+        depth = (f.tables.depth if f.tables is not None else 0) + 1
+        tables = _Tables(depth=depth)
+        for arg, expr in syntax.attributes(syntax.child(block, "body")).items():
+            if arg not in _META:
+                tables.variables[arg] = (f, expr)  # the call's argument wins over the default
+        self.load(files, tables)  # errors: reported when the module's directory is read
+        self._adopted[key] = tables
+        return tables
+
+    def _kind_of(self, f: _File, expr: Node | None) -> str:
+        """The policy type ``type`` writes, following ``var.x``/``local.x`` (a module's
+        ``type = var.type`` takes the call's argument)."""
+        if expr is None:
+            return DEFAULT_TYPE
+        for _ in range(MAX_HOPS):
+            names = _names(f.src, syntax.unwrap(expr))
+            if not names or len(names) != 2:
+                break
+            found = self._reference(f, names)
+            if found is None:
+                break
+            f, expr = found
+        return self._kind(f, expr)
 
     def _inputs(self) -> dict[str, list[str]]:
         """The policy documents used as another document's ``source_policy_documents`` or
@@ -498,6 +616,8 @@ class _Directory:
             return self._readers
         found: dict[str, list[tuple[str, str, int]]] = {}
         for f in self.files:
+            if f.tables is not self.tables:
+                continue  # a module read for a call: its references are its own
             for body in syntax.children(f.root, "body"):
                 for block in syntax.children(body, "block"):
                     kind = syntax.ident(block)
@@ -549,9 +669,9 @@ class _Directory:
                 found: tuple[_File, Node] | None = None
                 if names and len(names) >= 2:
                     if names[0] in ("local", "var"):
-                        found = self._reference(names[:2])
+                        found = self._reference(at, names[:2])
                     elif names[0] == "data" and len(names) >= 3 and names[1] == DOCUMENT:
-                        found = self.documents.get(names[2])
+                        found = (at.tables or self.tables).documents.get(names[2])
                 if found is not None:
                     todo.append(found)
                 else:
@@ -588,10 +708,10 @@ class _Directory:
             and names[:2] == ["data", DOCUMENT]
             and names[3] in ("json", "minified_json")
         ):
-            return _Content(document=names[2], span=span)
+            return _Content(document=names[2], span=span, home=f)
         names = _names(f.src, node)
         if names and len(names) == 2 and hops < MAX_HOPS:
-            found = self._reference(names)
+            found = self._reference(f, names)
             if found is not None:
                 return self.content(found[0], found[1], hops + 1)
         return _Content(unknown=f"the content {_shown(f, expr)}", span=span)
@@ -622,11 +742,13 @@ class _Directory:
         why = f"the content {_shown(f, expr)} ({kind}: not read)"
         return _Content(unknown=why, span=span, marked=True)
 
-    def _reference(self, names: list[str]) -> tuple[_File, Node] | None:
+    def _reference(self, f: _File, names: list[str]) -> tuple[_File, Node] | None:
+        """What ``local.NAME`` or ``var.NAME`` written in ``f`` is (in ``f``'s module)."""
+        tables = f.tables or self.tables
         if names[0] == "local":
-            return self.locals.get(names[1])
+            return tables.locals.get(names[1])
         if names[0] == "var":
-            return self.variables.get(names[1])
+            return tables.variables.get(names[1])
         return None
 
     def _json(self, f: _File, node: Node, span: Span) -> _Content:
@@ -684,7 +806,7 @@ class _Directory:
             return DNode(SCALAR, start, end, value=value, quoted=quoted)
         names = _names(f.src, node)
         if names and len(names) == 2 and hops < MAX_HOPS:
-            found = self._reference(names)
+            found = self._reference(f, names)
             if found is not None:
                 return self.tree(found[0], found[1], hops + 1, depth)
         return DNode(SCALAR, start, end, value=f.src.text(expr).strip(), tag=EXPRESSION)
@@ -703,9 +825,10 @@ class _Directory:
 
     # --- aws_iam_policy_document --------------------------------------------------------------
 
-    def document(self, name: str) -> tuple[Statement, ...] | None:
-        """The statements of ``data.aws_iam_policy_document.NAME``."""
-        found = self.documents.get(name)
+    def document(self, name: str, tables: _Tables | None = None) -> tuple[Statement, ...] | None:
+        """The statements of ``data.aws_iam_policy_document.NAME`` (of the module ``tables``
+        holds, the directory's by default)."""
+        found = (tables or self.tables).documents.get(name)
         if found is None:
             return None
         f, block = found
