@@ -1094,14 +1094,21 @@ def _terraform_policies(
             if any(c in worth or (c not in read and _worth_on_disk(c, on_disk)) for c in called):
                 worth.add(d)
                 changed = True
+    called_by: dict[str, list[str]] = {}
+    for d, called in calls.items():
+        for c in called:
+            called_by.setdefault(c, []).append(d)
     for directory in sorted(read):
         contents, asked = read[directory]
         if directory not in worth:
             continue
+        # the files of the scanned directories that call this one: a variable default they
+        # override is not what those calls apply (a fix there would not change them)
+        caller_files = [x for d in called_by.get(directory, ()) for x in read[d][0]]
         try:
             from imds_iac_checks.formats import policy
 
-            found, made, errs = policy.read_terraform(contents)
+            found, made, errs = policy.read_terraform(contents, caller_files)
         except Exception as exc:  # a defect costs the directory's policies, not the scan
             message = f"internal error while reading policies: {type(exc).__name__}: {exc}"
             errors.append(ScanError(contents[0][1], 0, 0, message))

@@ -192,12 +192,16 @@ class _Content(NamedTuple):
 
 def read(
     files: list[tuple[str, str, bytes]],
+    callers: list[tuple[str, str, bytes]] | None = None,
 ) -> tuple[list[Policy], list[Target], list[ScanError]]:
     """The guardrail policies of one module directory (``files``: its ``.tf`` files as (path,
     shown path, bytes)), the account defaults its EC2 declarative policies set (as targets),
-    and the errors of files that name a guardrail and do not parse."""
+    and the errors of files that name a guardrail and do not parse. ``callers``: the files
+    of scanned directories that call this one (a default they override is shared)."""
     reader = _Directory()
     errors = reader.load(files)
+    if files and callers:
+        reader.overridden = _overrides(os.path.dirname(files[0][0]), callers)
     policies, targets = reader.policies()
     return policies, targets, errors
 
@@ -216,6 +220,8 @@ class _Directory:
         self.documents = self.tables.documents
         self.org_policies = self.tables.org_policies
         self.calls = self.tables.calls
+        # variable -> the calls (in scanned callers) that set it: its default is not theirs
+        self.overridden: dict[str, list[str]] = {}
         # local modules read for calls, by (directory, call file, call start)
         self._adopted: dict[tuple[str, str, int], _Tables | None] = {}
         self._readers: dict[str, list[tuple[str, str, int]]] | None = None
@@ -561,6 +567,10 @@ class _Directory:
             if index < 0 or w.span.start_byte >= spans[index][1]:
                 return w
             owner = spans[index][2]
+            if owner.startswith("var.") and owner[4:] in self.overridden:
+                who = self.overridden[owner[4:]]
+                verb = "overrides" if len(who) == 1 else "override"
+                return w._replace(shared=f"default of {owner}, which {', '.join(who)} {verb}")
             others: list[str] = []
             for reader, path, at_byte in readers.get(owner, []):
                 if any(p == path and a <= at_byte < b for p, a, b in mine()):
@@ -1018,6 +1028,34 @@ def _takes_each(statement: Statement) -> bool:
         if "each." in condition.unknown:
             return True
     return any(w.value is None and "each." in w.expression for w in scalars)
+
+
+def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[str, list[str]]:
+    """The variables of the module in ``directory`` that calls in ``callers`` set: name ->
+    ["module.scp in ../root/main.tf", ...]."""
+    out: dict[str, list[str]] = {}
+    here = os.path.normpath(directory)
+    for path, shown, data in callers:
+        if b"module" not in data or b"\x00" in data:
+            continue
+        tree = syntax.parse_tree(data)
+        src = Source(shown, data)
+        for body in syntax.children(tree.root_node, "body"):
+            for block in syntax.children(body, "block"):
+                labels = syntax.labels(src, block)
+                if syntax.ident(block) != "module" or len(labels) != 1:
+                    continue
+                args = syntax.attributes(syntax.child(block, "body"))
+                source = syntax.literal(src, args["source"]) if "source" in args else None
+                if not isinstance(source, str) or not source.startswith(("./", "../")):
+                    continue
+                if os.path.normpath(os.path.join(os.path.dirname(path), source)) != here:
+                    continue
+                who = f"module.{labels[0]} in {shown}"
+                for arg in args:
+                    if arg not in _META and who not in out.setdefault(arg, []):
+                        out[arg].append(who)
+    return out
 
 
 def _walk(node: Node) -> list[Node]:
