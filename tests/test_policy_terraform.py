@@ -1554,3 +1554,91 @@ def test_an_unreadable_declarative_policy_is_an_unknown_target(tmp_path: Path) -
     assert target.unknown_block is not None and not target.unknown_block.known
     assert target.unknown_block.expression.startswith("the content jsonencode(merge(")
     assert at(target.unknown_block.provenance[0].span) == "main.tf:8:13-14:6"
+
+
+def test_terraform_json_list_form_documents_and_declarative_policies(tmp_path: Path) -> None:
+    """Review 2, point 9: ``"resource"`` written as a list of objects; a policy whose content
+    is ``${data.aws_iam_policy_document.NAME.json}`` of a document in the file (read, each value
+    editable); ``${jsonencode({...})}`` kept as not read, said briefly; a declarative policy
+    whose content is a local is an account-defaults target with an unknown value."""
+    from imds_iac_checks.formats import policy
+
+    long_content = (
+        '${jsonencode({Version = \\"2012-10-17\\", Statement = [{Effect = \\"Deny\\", '
+        'Action = \\"ec2:RunInstances\\", Resource = \\"arn:aws:ec2:*:*:instance/*\\", '
+        'Condition = {StringEquals = {\\"ec2:MetadataHttpTokens\\" = \\"optional\\"}}}]})}'
+    )
+    path = write(
+        tmp_path,
+        "org.tf.json",
+        f"""\
+        {{
+          "locals": {{
+            "decl": {{
+              "ec2_attributes": {{
+                "instance_metadata_defaults": {{"http_tokens": {{"@@assign": "required"}}}}
+              }}
+            }}
+          }},
+          "data": {{
+            "aws_iam_policy_document": {{
+              "imds": {{
+                "statement": [
+                  {{
+                    "sid": "RequireImdsV2",
+                    "effect": "Deny",
+                    "actions": ["ec2:RunInstances"],
+                    "resources": ["arn:aws:ec2:*:*:instance/*"],
+                    "condition": [
+                      {{
+                        "test": "StringEquals",
+                        "variable": "ec2:MetadataHttpTokens",
+                        "values": ["optional"]
+                      }}
+                    ]
+                  }}
+                ]
+              }}
+            }}
+          }},
+          "resource": [
+            {{"aws_organizations_policy": {{"from_doc": {{
+              "name": "imds",
+              "content": "${{data.aws_iam_policy_document.imds.json}}"
+            }}}}}},
+            {{"aws_organizations_policy": {{"encoded": {{
+              "name": "encoded",
+              "content": "{long_content}"
+            }}}}}},
+            {{"aws_organizations_policy": {{"defaults": {{
+              "name": "defaults",
+              "type": "DECLARATIVE_POLICY_EC2",
+              "content": "${{jsonencode(local.decl)}}"
+            }}}}}}
+          ]
+        }}
+        """,
+    )
+    data = path.read_bytes()
+    found, targets, errors = policy.read_data("org.tf.json", data)
+    assert errors == []
+    by_address = {p.address: p for p in found}
+    assert sorted(by_address) == [
+        "aws_organizations_policy.encoded",
+        "aws_organizations_policy.from_doc",
+    ]
+    (statement,) = by_address["aws_organizations_policy.from_doc"].statements
+    assert statement.label == "data.aws_iam_policy_document.imds statement RequireImdsV2"
+    assert condition_values(statement) == [("StringEquals", "ec2:MetadataHttpTokens", ["optional"])]
+    operator = statement.conditions[0].operator
+    assert operator.edit is not None
+    assert data[operator.edit.start_byte : operator.edit.end_byte] == b"StringEquals"
+    (unread,) = by_address["aws_organizations_policy.encoded"].statements
+    assert unread.unknown.startswith("the content ${jsonencode({Version")
+    assert unread.unknown.endswith("(an interpolation)") and len(unread.unknown) < 100
+    (target,) = targets
+    assert target.address == "aws_organizations_policy.defaults"
+    assert target.unknown_block is not None and not target.unknown_block.known
+    assert target.unknown_block.expression == (
+        "the content ${jsonencode(local.decl)} (an interpolation)"
+    )
