@@ -233,3 +233,78 @@ def test_a_for_each_call_is_a_policy_not_followed(tmp_path: Path) -> None:
         "the content (module module.scp is called with for_each = local.policies: one "
         "policy per element, not followed)"
     )
+
+
+def test_a_local_two_calls_pass_as_their_content_is_one_fix(tmp_path: Path, cli) -> None:
+    """local.scp is the whole content of module.prod and module.dev: the same document, so the
+    same finding; each policy says so, and the one fix in the local converges."""
+    write(
+        tmp_path,
+        "modules/scp/main.tf",
+        """\
+        variable "name" {
+          type = string
+        }
+
+        variable "content" {
+          type = string
+        }
+
+        resource "aws_organizations_policy" "this" {
+          name    = var.name
+          content = var.content
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "live/main.tf",
+        """\
+        locals {
+          scp = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Deny"
+              Action    = "ec2:RunInstances"
+              Resource  = "arn:aws:ec2:*:*:instance/*"
+              Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+            }]
+          })
+        }
+
+        module "prod" {
+          source  = "../modules/scp"
+          name    = "prod"
+          content = local.scp
+        }
+
+        module "dev" {
+          source  = "../modules/scp"
+          name    = "dev"
+          content = local.scp
+        }
+        """,
+    )
+    found = read(tmp_path / "live")
+    for name in ("prod", "dev"):
+        statement = found[f"module.{name}.aws_organizations_policy.this"].statements[0]
+        assert statement.conditions[0].operator.shared == ""
+    run = cli("check", "--format", "json", str(tmp_path), cwd=tmp_path)
+    got = [(r, line, m.split("]")[0]) for r, _, line, m in issues(run)]
+    assert got == [
+        (
+            "module.prod.aws_organizations_policy.this",
+            8,
+            "[module.prod.aws_organizations_policy.this statement 1",
+        ),
+        (
+            "module.dev.aws_organizations_policy.this",
+            8,
+            "[module.dev.aws_organizations_policy.this statement 1",
+        ),
+    ]
+    fixed = cli("fix", "--unsafe-fixes", str(tmp_path), cwd=tmp_path)
+    assert fixed.code == 0, fixed.out
+    text = (tmp_path / "live" / "main.tf").read_text()
+    assert '{ StringNotEquals = { "ec2:MetadataHttpTokens" = "required" } }' in text
+    assert cli("check", "--format", "json", str(tmp_path), cwd=tmp_path).json()["findings"] == []

@@ -222,6 +222,7 @@ class _Directory:
         self.calls = self.tables.calls
         # variable -> the calls (in scanned callers) that set it: its default is not theirs
         self.overridden: dict[str, list[str]] = {}
+        self._content_index: dict[str, tuple[str, int, int] | None] | None = None
         # local modules read for calls, by (directory, call file, call start)
         self._adopted: dict[tuple[str, str, int], _Tables | None] = {}
         self._readers: dict[str, list[tuple[str, str, int]]] | None = None
@@ -393,7 +394,7 @@ class _Directory:
             return None  # read elsewhere (a file() the scan reads as a document of its own)
         if not content.marked and not _guards(statements, self, at, near):
             return None
-        statements = self.share(statements, [(at, near)])
+        statements = self.share(statements, [(at, near)], _key(content.span))
         return Policy(address, span.path, span, what, FORMAT, statements, kind, header=span)
 
     def module_policies(
@@ -539,12 +540,17 @@ class _Directory:
         return out
 
     def share(
-        self, statements: tuple[Statement, ...], regions: list[tuple[_File, Node]]
+        self,
+        statements: tuple[Statement, ...],
+        regions: list[tuple[_File, Node]],
+        whole: tuple[str, int, int] | None = None,
     ) -> tuple[Statement, ...]:
         """``statements`` with :attr:`Written.shared` set on each value written in a local or a
         variable default that something else reads too (another policy, an IAM policy, any
         other reference in the directory): a fix there would change them as well. ``regions``:
-        where the policy itself is written (what it reaches is its own)."""
+        where the policy itself is written (what it reaches is its own). ``whole``: where the
+        policy's whole content is written; another policy whose content is that same
+        expression (a local passed to two module calls) is the same document, and the same fix."""
         owners = self._owners()
         if not owners:
             return statements
@@ -575,6 +581,8 @@ class _Directory:
             for reader, path, at_byte in readers.get(owner, []):
                 if any(p == path and a <= at_byte < b for p, a, b in mine()):
                     continue
+                if whole is not None and self._contents().get(reader) == whole:
+                    continue  # a policy with this very document: the same finding, one fix
                 if reader not in others:
                     others.append(reader)
             if not others:
@@ -600,6 +608,30 @@ class _Directory:
                 )
             )
         return tuple(out)
+
+    def _contents(self) -> dict[str, tuple[str, int, int] | None]:
+        """Where the whole content of each policy the directory writes is (the policy named as
+        the block that reads it: ``aws_organizations_policy.x``, ``module.scp``)."""
+        if self._content_index is not None:
+            return self._content_index
+        out: dict[str, tuple[str, int, int] | None] = {}
+        self._content_index = out  # reading a call's module does not come back here
+        for f, block, name in self.org_policies:
+            expr = syntax.attributes(syntax.child(block, "body")).get("content")
+            if expr is not None:
+                out[f"{POLICY_RESOURCE}.{name}"] = _key(self.content(f, expr, 0).span)
+        for f, block, name, source in self.calls:
+            tables = self._adopt(f, block, source)
+            if tables is None:
+                continue
+            spans = set()
+            for cf, child_block, _ in tables.org_policies:
+                expr = syntax.attributes(syntax.child(child_block, "body")).get("content")
+                if expr is not None:
+                    spans.add(_key(self.content(cf, expr, 0).span))
+            if len(spans) == 1:
+                out[f"module.{name}"] = spans.pop()
+        return out
 
     def _owners(self) -> dict[str, tuple[list[int], list[tuple[int, int, str]]]]:
         """Where each local and variable default is written, by file: the starts in order, and
@@ -1056,6 +1088,10 @@ def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[st
                     if arg not in _META and who not in out.setdefault(arg, []):
                         out[arg].append(who)
     return out
+
+
+def _key(span: Span | None) -> tuple[str, int, int] | None:
+    return (span.path, span.start_byte, span.end_byte) if span is not None else None
 
 
 def _walk(node: Node) -> list[Node]:
