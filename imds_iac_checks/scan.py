@@ -1108,7 +1108,7 @@ def _terraform_policies(
         try:
             from imds_iac_checks.formats import policy
 
-            found, made, errs = policy.read_terraform(contents, caller_files)
+            found, made, errs = policy.read_terraform(contents, caller_files, set(read))
         except Exception as exc:  # a defect costs the directory's policies, not the scan
             message = f"internal error while reading policies: {type(exc).__name__}: {exc}"
             errors.append(ScanError(contents[0][1], 0, 0, message))

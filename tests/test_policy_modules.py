@@ -308,3 +308,56 @@ def test_a_local_two_calls_pass_as_their_content_is_one_fix(tmp_path: Path, cli)
     text = (tmp_path / "live" / "main.tf").read_text()
     assert '{ StringNotEquals = { "ec2:MetadataHttpTokens" = "required" } }' in text
     assert cli("check", "--format", "json", str(tmp_path), cwd=tmp_path).json()["findings"] == []
+
+
+def test_a_root_scanned_alone_judges_the_modules_default_content(tmp_path: Path, cli) -> None:
+    """Review 2, point 7: live/ calls modules/scp with its default content and only live/ is
+    scanned: the call is judged with the default (the finding in the module's file, its fix
+    outside the paths given); the whole tree reports it once, as the module's own."""
+    write(
+        tmp_path,
+        "modules/scp/main.tf",
+        """\
+        variable "name" {
+          type = string
+        }
+
+        variable "content" {
+          type    = string
+          default = <<-EOF
+            {
+              "Version": "2012-10-17",
+              "Statement": [{
+                "Effect": "Deny",
+                "Action": "ec2:RunInstances",
+                "Resource": "arn:aws:ec2:*:*:instance/*",
+                "Condition": {"StringEquals": {"ec2:MetadataHttpTokens": "optional"}}
+              }]
+            }
+          EOF
+        }
+
+        resource "aws_organizations_policy" "this" {
+          name    = var.name
+          content = var.content
+        }
+        """,
+    )
+    write(
+        tmp_path,
+        "live/main.tf",
+        """\
+        module "scp" {
+          source = "../modules/scp"
+          name   = "imds"
+        }
+        """,
+    )
+    alone = cli("check", "--format", "json", ".", cwd=tmp_path / "live")
+    got = [(r, f, line) for r, f, line, _ in issues(alone)]
+    assert got == [("module.scp.aws_organizations_policy.this", "../modules/scp/main.tf", 14)]
+    fixed = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path / "live")
+    assert "outside the paths given" in fixed.out
+    whole = cli("check", "--format", "json", str(tmp_path), cwd=tmp_path)
+    got = [(r, f.rsplit("/", 3)[-3:], line) for r, f, line, _ in issues(whole)]
+    assert got == [("aws_organizations_policy.this", ["modules", "scp", "main.tf"], 14)]

@@ -115,15 +115,18 @@ _DATA_READERS: tuple[str, ...] = (
 def read_terraform(
     files: list[tuple[str, str, bytes]],
     callers: list[tuple[str, str, bytes]] | None = None,
+    scanned: set[str] | None = None,
 ) -> tuple[list[Policy], list[Target], list[ScanError]]:
     """The policies of a Terraform module directory: ``files`` are its ``.tf`` files as
     (path, shown path, bytes), in order; ``callers``: the files of the scanned directories
-    that call it as a local module (the variable defaults they override are not fixed here).
+    that call it as a local module (the variable defaults they override are not fixed here);
+    ``scanned``: the directories the scan reads (a local module outside them is judged
+    through the calls).
     See :mod:`imds_iac_checks.formats.policy_terraform`."""
     if not _TERRAFORM_READER:
         return [], [], []
     module = import_module(_TERRAFORM_READER)
-    return module.read(files, callers or [])  # type: ignore[no-any-return]
+    return module.read(files, callers or [], scanned)  # type: ignore[no-any-return]
 
 
 _TERRAFORM_READER = "imds_iac_checks.formats.policy_terraform"

@@ -160,6 +160,7 @@ class _Tables:
     def __init__(self, prefix: str = "", depth: int = 0) -> None:
         self.prefix = prefix  # "module.outer.module.inner." for a module read for calls
         self.depth = depth
+        self.directory = ""  # where the module is, for a module read for calls
         self.locals: dict[str, tuple[_File, Node]] = {}
         self.variables: dict[str, tuple[_File, Node]] = {}
         self.documents: dict[str, tuple[_File, Node]] = {}
@@ -193,12 +194,17 @@ class _Content(NamedTuple):
 def read(
     files: list[tuple[str, str, bytes]],
     callers: list[tuple[str, str, bytes]] | None = None,
+    scanned: set[str] | None = None,
 ) -> tuple[list[Policy], list[Target], list[ScanError]]:
     """The guardrail policies of one module directory (``files``: its ``.tf`` files as (path,
     shown path, bytes)), the account defaults its EC2 declarative policies set (as targets),
     and the errors of files that name a guardrail and do not parse. ``callers``: the files
-    of scanned directories that call this one (a default they override is shared)."""
+    of scanned directories that call this one (a default they override is shared);
+    ``scanned``: the directories the scan reads (a local module outside them is judged
+    through its calls here, with its defaults)."""
     reader = _Directory()
+    if scanned is not None:
+        reader.scanned = {os.path.normpath(d) for d in scanned}
     errors = reader.load(files)
     if files and callers:
         reader.overridden = _overrides(os.path.dirname(files[0][0]), callers)
@@ -223,6 +229,8 @@ class _Directory:
         # variable -> the calls (in scanned callers) that set it: its default is not theirs
         self.overridden: dict[str, list[str]] = {}
         self._content_index: dict[str, tuple[str, int, int] | None] | None = None
+        # the directories the scan reads (None: not known, a module is taken as scanned)
+        self.scanned: set[str] | None = None
         # local modules read for calls, by (directory, call file, call start)
         self._adopted: dict[tuple[str, str, int], _Tables | None] = {}
         self._readers: dict[str, list[tuple[str, str, int]]] | None = None
@@ -429,7 +437,7 @@ class _Directory:
             if expr is None:
                 continue
             reached = self._reached(cf, child_block)
-            if not any(r.tables is self.tables for r, _ in reached):
+            if not any(r.tables is self.tables for r, _ in reached) and not self._outside(tables):
                 continue  # nothing this directory writes: judged with the module's directory
             address = f"{prefix}{POLICY_RESOURCE}.{policy_name}"
             kind = self._kind_of(cf, attrs.get("type"))
@@ -461,6 +469,12 @@ class _Directory:
                 continue
             content = self.content(cf, expr, 0)
             made = self.organizations(address, span, kind, content, cf, child_block)
+            if (
+                isinstance(made, Policy)
+                and not self._outside(tables)
+                and not self._written_here(made)
+            ):
+                continue  # read only the call's other arguments (a name): the module's own
             if isinstance(made, Policy):
                 what = f"{made.what} (made by {made_by}, {source})"
                 out.append(made._replace(what=what))
@@ -474,6 +488,26 @@ class _Directory:
                 out += found
                 targets += made_targets
         return out, targets
+
+    def _written_here(self, made: Policy) -> bool:
+        """Whether some statement or value of a policy made by a module call is written in this
+        directory (else the module's own reading of it says the same, at the same place)."""
+        here = {f.shown for f in self.files if f.tables is self.tables}
+        for statement in made.statements:
+            if statement.span.path in here:
+                return True
+            scalars = [statement.effect] if statement.effect is not None else []
+            scalars += [*statement.actions, *statement.resources]
+            for condition in statement.conditions:
+                scalars += [condition.operator, condition.key, *condition.values]
+            if any(w.span.path in here for w in scalars):
+                return True
+        return False
+
+    def _outside(self, tables: _Tables) -> bool:
+        """Whether a module read for a call is not scanned (outside the paths given): its
+        policy, made with its defaults, is judged through the call, or by nothing."""
+        return self.scanned is not None and tables.directory not in self.scanned
 
     def _adopt(self, f: _File, block: Node, source: str) -> _Tables | None:
         """The local module ``block`` (in ``f``) calls, read into this directory's address
@@ -500,6 +534,7 @@ class _Directory:
             )
         depth = (f.tables.depth if f.tables is not None else 0) + 1
         tables = _Tables(depth=depth)
+        tables.directory = directory
         for arg, expr in syntax.attributes(syntax.child(block, "body")).items():
             if arg not in _META:
                 tables.variables[arg] = (f, expr)  # the call's argument wins over the default
@@ -1063,9 +1098,10 @@ def _takes_each(statement: Statement) -> bool:
 
 
 def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[str, list[str]]:
-    """The variables of the module in ``directory`` that calls in ``callers`` set: name ->
+    """The variables of the module in ``directory`` that every call in ``callers`` sets (a
+    default some call keeps is applied, and its fix is the module's): name ->
     ["module.scp in ../root/main.tf", ...]."""
-    out: dict[str, list[str]] = {}
+    calls: list[tuple[str, set[str]]] = []
     here = os.path.normpath(directory)
     for path, shown, data in callers:
         if b"module" not in data or b"\x00" in data:
@@ -1083,11 +1119,11 @@ def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[st
                     continue
                 if os.path.normpath(os.path.join(os.path.dirname(path), source)) != here:
                     continue
-                who = f"module.{labels[0]} in {shown}"
-                for arg in args:
-                    if arg not in _META and who not in out.setdefault(arg, []):
-                        out[arg].append(who)
-    return out
+                calls.append((f"module.{labels[0]} in {shown}", set(args) - set(_META)))
+    if not calls:
+        return {}
+    every = set.intersection(*(given for _, given in calls))
+    return {name: [who for who, _ in calls] for name in sorted(every)}
 
 
 def _key(span: Span | None) -> tuple[str, int, int] | None:
