@@ -7,6 +7,7 @@ and an application repository with neither."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -1039,3 +1040,58 @@ Resources:
         "1 account-default setting found: 1 unknown; none is known to require tokens."
     )
     assert "requires tokens" not in summary
+
+
+# --- review 2: the report never ends with an internal error --------------------------------------
+
+# Trees the reviewers wrote (tests/data/guardrail-trees): module calls that override or keep a
+# module's default content, nested modules, for_each, .tf.json, Resources the readers could not
+# read or read with placeholders.
+TREES = ROOT / "tests" / "data" / "guardrail-trees"
+
+
+@pytest.mark.parametrize(
+    ("tree", "resource"),
+    [
+        ("resource-from-variable", "var.arn"),
+        ("resource-import-value", "a mapping"),  # {"Fn::ImportValue": ...} in a document
+        ("resource-placeholders", "${var.rtype}"),  # a placeholder in the ARN's resource part
+    ],
+)
+def test_a_not_judged_resource_alone_is_listed_as_could_not_be_read(
+    tmp_path: Path, cli, tree: str, resource: str
+) -> None:
+    """Review 2, item 1: the rule's "could not be judged" on a Resource, with nothing else of
+    the policy unread, crashed the report (NameError); it is what could not be read."""
+    shutil.copytree(TREES / tree, tmp_path / tree)
+    model = readiness.build(scanned(tmp_path / tree))
+    (row,) = [p for p in model.guardrails.policies if p.unread]
+    assert len(row.unread) == 1 and row.unread[0].startswith("could not be judged: its Resource")
+    assert resource in row.unread[0]
+    assert {c.state for c in row.covers} == {NOT_READ}
+    for fmt in ("markdown", "json", "html"):
+        run = cli("report", "--format", fmt, ".", cwd=tmp_path / tree)
+        assert "internal error" not in run.err and run.code in (0, 1), (fmt, run.err)
+    assert "could not be read: could not be judged: its Resource" in section(markdown(model))
+
+
+def _policy_trees() -> list[Path]:
+    """Every directory of policies the readers are tested on: the bundled guardrail fixtures,
+    the rule's cases, the reviewers' trees."""
+    out = [ROOT / "fixtures" / "guardrails", ROOT / "tests" / "rules" / "IMDS010"]
+    return out + sorted(p for p in TREES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("tree", _policy_trees(), ids=lambda p: p.name)
+def test_the_report_ends_without_an_internal_error_on_every_policy_tree(
+    tmp_path: Path, cli, tree: Path
+) -> None:
+    """Whatever policy the readers produce (unread parts, modules, .tf.json, placeholders),
+    every format of the report is written: never "internal error"."""
+    shutil.copytree(tree, tmp_path / tree.name)
+    for fmt in ("markdown", "json", "html"):
+        run = cli("report", "--format", fmt, ".", cwd=tmp_path / tree.name)
+        assert "internal error" not in run.err, (tree.name, fmt, run.err)
+        assert run.code in (0, 1) and run.out, (tree.name, fmt, run.err)
+    data = json.loads(cli("report", "--format", "json", ".", cwd=tmp_path / tree.name).out)
+    assert data["guardrails"]["summary"][-1] in (readiness_guardrails.CAVEAT, NOTHING)

@@ -468,12 +468,14 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
         else:
             loose.append(f)
     unread = [s.unknown for s in policy.statements if s.unknown]
-    # a rule's "could not be judged" that repeats a statement's own reason adds nothing
-    unread += [
-        why
-        for f in findings
-        if _is_not_judged(f) and not any(u in (why := _why(f)) for u in unread)
-    ]
+    # a rule's "could not be judged" that repeats a statement's own reason adds nothing (a
+    # plain loop: the reason is computed once, whether or not a statement has one of its own)
+    own = tuple(unread)
+    for f in findings:
+        if _is_not_judged(f):
+            why = _why(f)
+            if not any(u in why for u in own):
+                unread.append(why)
     unread_parts = tuple(dict.fromkeys(unread))
     rcp = policy.type == RCP_TYPE
     found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
