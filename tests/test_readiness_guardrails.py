@@ -7,8 +7,8 @@ and an application repository with neither."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from io import StringIO
