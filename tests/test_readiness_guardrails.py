@@ -30,12 +30,14 @@ from imds_iac_checks.report.readiness_guardrails import (
     NARROWED,
     NOT_READ,
     NOTHING,
-    OVERRIDDEN as DEFAULT_OVERRIDDEN,
     REQUIRES,
     UNCHECKED,
     UNKNOWN,
     WEAK,
     StatementRow,
+)
+from imds_iac_checks.report.readiness_guardrails import (
+    OVERRIDDEN as DEFAULT_OVERRIDDEN,
 )
 from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult, scan
