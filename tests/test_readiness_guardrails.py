@@ -1262,3 +1262,36 @@ def test_the_what_column_says_the_policy_type_once(tmp_path: Path) -> None:
     text = section(markdown(model))
     assert "| service control policy (made by module.scp, ../modules/scp) |" in text
     assert "SERVICE\\_CONTROL\\_POLICY" not in text and "SERVICE_CONTROL_POLICY" not in text
+
+
+# A StackSet deploys this template in each account and Region: ${AWS::Region} names one.
+STACKSET_SCP = """
+AWSTemplateFormatVersion: "2010-09-09"
+Description: IMDSv2 guardrail, deployed by a StackSet
+Resources:
+  ImdsGuardrail:
+    Type: AWS::Organizations::Policy
+    Properties:
+      Name: require-imdsv2
+      Type: SERVICE_CONTROL_POLICY
+      Content:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: RequireImdsV2
+            Effect: Deny
+            Action: ec2:RunInstances
+            Resource: !Sub arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*
+            Condition:
+              StringNotEquals:
+                ec2:MetadataHttpTokens: required
+"""
+
+
+def test_pseudo_parameters_in_a_resource_narrow_it(tmp_path: Path) -> None:
+    # ${AWS::Partition} is where it runs; ${AWS::Region} and ${AWS::AccountId} narrow it
+    write(tmp_path, "stacksets/imds-guardrail.yaml", STACKSET_SCP)
+    (cover,) = readiness.build(scanned(tmp_path)).guardrails.policies[0].covers
+    assert (cover.state, cover.narrowed_by) == (
+        NARROWED,
+        ("Resource (region ${AWS::Region}, account ${AWS::AccountId})",),
+    )
