@@ -405,3 +405,95 @@ def test_no_findings_summary_is_unchanged(cli, tmp_path: Path, fmt: str) -> None
     run = cli("check", "--format", fmt, ".", cwd=tmp_path)
     assert run.code == 0
     assert run.out == "No findings (1 file, 1 target scanned).\n"
+
+
+# --- why a finding has no fix ---------------------------------------------------------------------
+
+# An org repository's SCP kept in Terraform: the weak condition sits in a local that the SCP and
+# a CI role's IAM policy both read, so an edit there would change the IAM policy too.
+SHARED_LOCAL_SCP = """
+locals {
+  launch_condition = {
+    StringEquals = { "ec2:MetadataHttpTokens" = "optional" }
+  }
+}
+
+resource "aws_organizations_policy" "imds" {
+  name = "require-imdsv2"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "RequireImdsV2"
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = local.launch_condition
+    }]
+  })
+}
+
+resource "aws_iam_policy" "ci_launch" {
+  name = "ci-launch"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "ec2:RunInstances"
+      Resource  = "*"
+      Condition = local.launch_condition
+    }]
+  })
+}
+"""
+
+
+def test_a_finding_without_a_fix_says_why_in_full_and_concise(cli, tmp_path: Path) -> None:
+    """Review 2, item 10: ``fix`` says why it leaves a finding ("no automatic fix: ..."), and
+    the JSON has ``fix_note``; the text formats say it too, or a reader waits for a fix."""
+    write(tmp_path, "org/scps/main.tf", SHARED_LOCAL_SCP)
+    data = json.loads(cli("check", "--format", "json", ".", cwd=tmp_path).out)
+    (finding,) = [f for f in data["findings"] if f["resource"] == "aws_organizations_policy.imds"]
+    assert finding["fix"] is None and finding["fix_note"]
+    note = finding["fix_note"]
+    assert "local.launch_condition" in note
+    full = cli("check", ".", cwd=tmp_path).out
+    assert f"\nnote: no automatic fix: {note}\n" in full
+    concise = cli("check", "--format", "concise", ".", cwd=tmp_path).out
+    line = next(x for x in concise.splitlines() if "[aws_organizations_policy.imds" in x)
+    assert line.endswith(f" (no automatic fix: {note})")
+    fixed = cli("fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert f"not fixed: no automatic fix: {note}" in fixed.out + fixed.err
+    # a finding with a fix says nothing of the kind
+    write(tmp_path, "main.tf", SHARED_TF)
+    assert cli("check", "main.tf", cwd=tmp_path).out.count("no automatic fix") == 0
+
+
+def test_the_reason_there_is_no_fix_is_escaped(cli, tmp_path: Path) -> None:
+    # a note quotes what is written; what is written may hold a terminal escape
+    from io import StringIO
+
+    from imds_iac_checks.config import Overrides, Resolver
+    from imds_iac_checks.report import Options, concise
+    from imds_iac_checks.scan import scan
+
+    write(tmp_path, "org/scps/main.tf", SHARED_LOCAL_SCP)
+    monkey = pytest.MonkeyPatch()
+    monkey.chdir(tmp_path)
+    try:
+        result = scan(["."], Resolver(Overrides()), str(tmp_path))
+    finally:
+        monkey.undo()
+    hostile = "value \x1b[2J\u202e ##[error]x written where other code reads it"
+    findings = tuple(f._replace(fix_note=hostile) for f in result.findings if f.fix is None)
+    assert findings
+    full = StringIO()
+    full_report.write(result._replace(findings=findings), full, Options(err=StringIO()))
+    assert "\x1b" not in full.getvalue() and "\u202e" not in full.getvalue()
+    assert (
+        "\nnote: no automatic fix: value \\x1b[2J\\u202e #\\x23[error]x written where other "
+        "code reads it\n"
+    ) in full.getvalue()
+    out = StringIO()
+    concise.write(result._replace(findings=findings), out, Options(quiet=True, err=StringIO()))
+    assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue()
+    assert "(no automatic fix: value \\x1b[2J" in out.getvalue()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from io import StringIO
@@ -34,6 +35,9 @@ from imds_iac_checks.report.readiness_guardrails import (
     UNKNOWN,
     WEAK,
     StatementRow,
+)
+from imds_iac_checks.report.readiness_guardrails import (
+    OVERRIDDEN as DEFAULT_OVERRIDDEN,
 )
 from imds_iac_checks.rules import REGISTRY
 from imds_iac_checks.scan import ScanResult, scan
@@ -623,6 +627,7 @@ def test_a_wrong_value_in_a_shared_local_weakens_every_policy_that_reads_it(
     assert all(p.findings for p in g.policies)
     assert g.statements[1] == StatementRow("require-tokens", WEAK)
     assert "covered" not in g.summary[1]
+
     text = section(markdown(model))
     assert "(covered" not in text and "no finding" not in text
     data = readiness.document(model)["guardrails"]
@@ -1039,3 +1044,254 @@ Resources:
         "1 account-default setting found: 1 unknown; none is known to require tokens."
     )
     assert "requires tokens" not in summary
+
+
+# --- review 2: the report never ends with an internal error --------------------------------------
+
+# Trees the reviewers wrote (tests/data/guardrail-trees): module calls that override or keep a
+# module's default content, nested modules, for_each, .tf.json, Resources the readers could not
+# read or read with placeholders.
+TREES = ROOT / "tests" / "data" / "guardrail-trees"
+
+
+@pytest.mark.parametrize(
+    ("tree", "address", "resource"),
+    [
+        ("resource-from-variable", "aws_organizations_policy.p", "var.arn"),
+        # {"Fn::ImportValue": ...} in a document of its own
+        ("resource-import-value", "scp.json", "a mapping"),
+        # a placeholder in the ARN's resource part
+        (
+            "resource-placeholders",
+            "aws_organizations_policy.rtype",
+            '"arn:aws:iam::*:${var.rtype}"',
+        ),
+        # a placeholder in part of the Region field: the readers cannot make it "*"
+        (
+            "resource-placeholders",
+            "aws_organizations_policy.partial",
+            '"arn:aws:ec2:eu-${var.region}',
+        ),
+    ],
+)
+def test_a_not_judged_resource_alone_is_listed_as_could_not_be_read(
+    tmp_path: Path, cli, tree: str, address: str, resource: str
+) -> None:
+    """Review 2, item 1: the rule's "could not be judged" on a Resource, with nothing else of
+    the policy unread, crashed the report (NameError); it is what could not be read (and so is
+    a Resource the readers could not read that no rule said anything of: item 6c)."""
+    shutil.copytree(TREES / tree, tmp_path / tree)
+    model = readiness.build(scanned(tmp_path / tree))
+    (row,) = [p for p in model.guardrails.policies if p.address == address]
+    assert len(row.unread) == 1 and f"its Resource {resource}" in row.unread[0]
+    assert {c.state for c in row.covers} == {NOT_READ}
+    for fmt in ("markdown", "json", "html"):
+        run = cli("report", "--format", fmt, ".", cwd=tmp_path / tree)
+        assert "internal error" not in run.err and run.code in (0, 1), (fmt, run.err)
+    assert "could not be read: its Resource" in section(markdown(model))
+
+
+def _policy_trees() -> list[Path]:
+    """Every directory of policies the readers are tested on: the bundled guardrail fixtures,
+    the rule's cases, the reviewers' trees."""
+    out = [ROOT / "fixtures" / "guardrails", ROOT / "tests" / "rules" / "IMDS010"]
+    return out + sorted(p for p in TREES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("tree", _policy_trees(), ids=lambda p: p.name)
+def test_the_report_ends_without_an_internal_error_on_every_policy_tree(
+    tmp_path: Path, cli, tree: Path
+) -> None:
+    """Whatever policy the readers produce (unread parts, modules, .tf.json, placeholders),
+    every format of the report is written: never "internal error"."""
+    shutil.copytree(tree, tmp_path / tree.name)
+    for fmt in ("markdown", "json", "html"):
+        run = cli("report", "--format", fmt, ".", cwd=tmp_path / tree.name)
+        assert "internal error" not in run.err, (tree.name, fmt, run.err)
+        assert run.code in (0, 1) and run.out, (tree.name, fmt, run.err)
+    data = json.loads(cli("report", "--format", "json", ".", cwd=tmp_path / tree.name).out)
+    assert data["guardrails"]["summary"][-1] in (readiness_guardrails.CAVEAT, NOTHING)
+
+
+# --- review 2: module defaults a call overrides, Resources narrowed to a Region or account -------
+
+
+def _tree(tmp_path: Path, name: str) -> readiness.Readiness:
+    shutil.copytree(TREES / name, tmp_path / name)
+    return readiness.build(scanned(tmp_path / name))
+
+
+def _covers(model: readiness.Readiness) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    return {
+        p.address: [(c.name, c.state, c.narrowed_by) for c in p.covers]
+        for p in model.guardrails.policies
+    }
+
+
+def test_a_module_default_that_a_call_overrides_covers_nothing(tmp_path: Path) -> None:
+    """Review 2, item 2: modules/scp writes a strong default ``content``; the only call gives
+    weak content of its own. What is deployed is the call's policy: the default, read in the
+    module's directory, is "module default, overridden by module.scp", never covered."""
+    model = _tree(tmp_path, "module-default-overridden-weak")
+    assert _covers(model) == {
+        "aws_organizations_policy.this": [("require-tokens", DEFAULT_OVERRIDDEN, ("module.scp",))],
+        "module.scp.aws_organizations_policy.this": [("require-tokens", WEAK, ())],
+    }
+    g = model.guardrails
+    assert g.policies[0].overridden_by == ("module.scp",)
+    assert g.statements[1] == StatementRow("require-tokens", WEAK)
+    assert "covered" not in g.summary[1]
+    text = section(markdown(model))
+    assert "`require-tokens` (module default, overridden by module.scp)" in text
+    assert "| `require-tokens` | weaker than intended |" in text
+    data = readiness.document(model)["guardrails"]
+    assert data["policies"][0]["overridden_by"] == ["module.scp"]
+    assert data["policies"][0]["covers"][0]["state"] == DEFAULT_OVERRIDDEN
+    assert "module default, overridden by module.scp" in "".join(html_section(model).text)
+    # the module's directory alone: no call is read, nothing overrides the default
+    alone = readiness.build(scanned(tmp_path / "module-default-overridden-weak" / "modules"))
+    assert alone.guardrails.statements[1].state == COVERED
+
+
+def test_a_module_default_is_overridden_by_each_call_that_gives_content(tmp_path: Path) -> None:
+    # module.scp_good keeps the default, module.scp_bad and module.scp_hop give their own
+    model = _tree(tmp_path, "module-default-and-overrides")
+    (default,) = [
+        p for p in model.guardrails.policies if p.address == "aws_organizations_policy.this"
+    ]
+    assert default.overridden_by == ("module.scp_bad", "module.scp_hop")
+    assert [c.state for c in default.covers] == [DEFAULT_OVERRIDDEN]
+    # what the calls deploy decides: module.scp_bad is weak (a default stands for a statement
+    # only when nothing else does)
+    assert model.guardrails.statements[1] == StatementRow("require-tokens", WEAK)
+    assert (
+        "weaker than intended or not read: require-tokens, hop-limit"
+        in (model.guardrails.summary[1])
+    )
+
+
+def test_a_weak_module_default_a_call_overrides_stays_weak(tmp_path: Path) -> None:
+    # the default is weak and the call's content is right: the call's policy covers it
+    model = _tree(tmp_path, "module-weak-default-overridden")
+    assert _covers(model) == {
+        "aws_organizations_policy.this": [("require-tokens", WEAK, ())],
+        "module.scp_a.aws_organizations_policy.this": [("require-tokens", COVERED, ())],
+    }
+
+
+def test_a_value_the_reader_says_a_call_overrides_makes_the_default_overridden(
+    tmp_path: Path,
+) -> None:
+    """A module input used inside the policy (``values = [var.hop_limit]``, the call gives
+    ``hop_limit = 5``): a reader that says so in ``Written.shared`` ("var.hop_limit, overridden
+    by module.scp") makes the module's own policy a default, never covered."""
+    shutil.copytree(TREES / "module-input-in-policy", tmp_path / "k")
+    result = scanned(tmp_path / "k")
+    (policy,) = result.policies
+    (statement,) = policy.statements
+    (condition,) = statement.conditions
+    (value,) = condition.values
+    said = value._replace(shared="var.hop_limit, overridden by module.scp")
+    statement = statement._replace(conditions=(condition._replace(values=(said,)),))
+    assert readiness_guardrails.overridden((policy,)) == {}
+    marked = policy._replace(statements=(statement,))
+    assert readiness_guardrails.overridden((marked,)) == {0: ("module.scp",)}
+    row = readiness_guardrails._policy_row(marked, [], True, ("module.scp",))
+    assert [(c.state, c.narrowed_by) for c in row.covers] == [(DEFAULT_OVERRIDDEN, ("module.scp",))]
+
+
+def test_a_resource_narrowed_to_a_region_or_account_is_never_plainly_covered(
+    tmp_path: Path,
+) -> None:
+    """Review 2, item 6: ``arn:aws:ec2:eu-west-1:123456789012:instance/*`` denies in one
+    Region of one account; placeholders the readers read as ``*`` (``${var.region}``) still
+    name one Region where the policy is deployed."""
+    model = _tree(tmp_path, "resource-placeholders")
+    covers = _covers(model)
+    assert covers["aws_organizations_policy.acct"] == [
+        (
+            "require-tokens",
+            NARROWED,
+            ("Resource (region ${var.region}, account ${var.account_id})",),
+        )
+    ]
+    assert covers["aws_organizations_policy.literal"] == [
+        ("no-modify", NARROWED, ("Resource (region eu-west-1, account 123456789012)",))
+    ]
+    text = section(markdown(model))
+    assert "covered, narrowed by Resource (region eu-west-1, account 123456789012)" in text
+    assert "(covered)" not in text
+
+
+@pytest.mark.parametrize(
+    ("resources", "narrowing"),
+    [
+        (["arn:aws:ec2:*:*:instance/*"], ()),
+        (["arn:aws:ec2:eu-west-1:*:instance/*"], ("Resource (region eu-west-1)",)),
+        (["arn:aws:ec2:*:123456789012:instance/*"], ("Resource (account 123456789012)",)),
+        # one ARN that reaches every Region: the statement does
+        (["arn:aws:ec2:eu-west-1:*:instance/*", "arn:aws:ec2:*:*:instance/*"], ()),
+        (
+            ["arn:aws:ec2:eu-west-1:*:instance/*", "arn:aws:ec2:eu-central-1:*:instance/*"],
+            ("Resource (region eu-west-1, region eu-central-1)",),
+        ),
+    ],
+)
+def test_resources_in_a_document(
+    tmp_path: Path, resources: object, narrowing: tuple[str, ...]
+) -> None:
+    document = json.loads(
+        _deny(
+            "RequireImdsV2",
+            "ec2:RunInstances",
+            "*",
+            {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}},
+        )
+    )
+    document["Statement"][0]["Resource"] = resources
+    write(tmp_path, "scps/imdsv2.json", _json(document))
+    (cover,) = readiness.build(scanned(tmp_path)).guardrails.policies[0].covers
+    assert (cover.state, cover.narrowed_by) == (
+        (NARROWED, narrowing) if narrowing else (COVERED, ())
+    )
+
+
+def test_the_what_column_says_the_policy_type_once(tmp_path: Path) -> None:
+    # review 2, item 11: "service control policy (made by ...) (SERVICE_CONTROL_POLICY)"
+    model = _tree(tmp_path, "module-default-overridden-weak")
+    text = section(markdown(model))
+    assert "| service control policy (made by module.scp, ../modules/scp) |" in text
+    assert "SERVICE\\_CONTROL\\_POLICY" not in text and "SERVICE_CONTROL_POLICY" not in text
+
+
+# A StackSet deploys this template in each account and Region: ${AWS::Region} names one.
+STACKSET_SCP = """
+AWSTemplateFormatVersion: "2010-09-09"
+Description: IMDSv2 guardrail, deployed by a StackSet
+Resources:
+  ImdsGuardrail:
+    Type: AWS::Organizations::Policy
+    Properties:
+      Name: require-imdsv2
+      Type: SERVICE_CONTROL_POLICY
+      Content:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: RequireImdsV2
+            Effect: Deny
+            Action: ec2:RunInstances
+            Resource: !Sub arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*
+            Condition:
+              StringNotEquals:
+                ec2:MetadataHttpTokens: required
+"""
+
+
+def test_pseudo_parameters_in_a_resource_narrow_it(tmp_path: Path) -> None:
+    # ${AWS::Partition} is where it runs; ${AWS::Region} and ${AWS::AccountId} narrow it
+    write(tmp_path, "stacksets/imds-guardrail.yaml", STACKSET_SCP)
+    (cover,) = readiness.build(scanned(tmp_path)).guardrails.policies[0].covers
+    assert (cover.state, cover.narrowed_by) == (
+        NARROWED,
+        ("Resource (region ${AWS::Region}, account ${AWS::AccountId})",),
+    )

@@ -19,7 +19,9 @@ def write(result: ScanResult, out: TextIO, options: Options = DEFAULT) -> None:
         if f.suppressed is not None:
             continue
         where = paint(location(f), BOLD, color)
-        out.write(f"{where}: {rule_code(f, color)} {escape_message(f.message)}\n")
+        # why `imds-iac fix` leaves it, on the same line (one line a finding)
+        why = f" (no automatic fix: {f.fix_note})" if f.fix is None and f.fix_note else ""
+        out.write(f"{where}: {rule_code(f, color)} {escape_message(f.message + why)}\n")
     for e in result.errors:
         err.write(error_line(e, color) + "\n")
     if options.quiet:

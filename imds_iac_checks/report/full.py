@@ -143,6 +143,12 @@ def render(f: Finding, source: _Source, color: bool) -> list[str]:
             f"{paint('note', YELLOW, color)}: an unsafe fix{what}: "
             "`imds-iac fix --unsafe-fixes` applies it"
         )
+    elif f.fix is None and f.fix_note:
+        # why `imds-iac fix` leaves it (a value others read too, one given on the command
+        # line): said here as `fix` says it, so nobody waits for a fix that will not come
+        out.append(
+            f"{paint('note', YELLOW, color)}: no automatic fix: {escape_message(f.fix_note)}"
+        )
     return out
 
 

@@ -20,7 +20,10 @@ declares ``account_default``), and what nobody may do is denied by service contr
   label>``): where it points may be a local or a variable default in another file. A statement
   is **covered** only by a ``Deny`` that no such finding names and that no other condition
   narrows; one narrowed by other condition keys (``aws:RequestedRegion``, a principal's ARN or
-  tag, a resource tag) is **covered, narrowed by** them; one whose exemption matches every
+  tag, a resource tag), or whose Resource names only ARNs limited to a Region or an account,
+  is **covered, narrowed by** them; a module's own policy read with its variables' defaults
+  where a call overrides what it reads is **module default, overridden by** that call (what
+  the call deploys is its own policy: :func:`overridden`); one whose exemption matches every
   principal **denies nothing**; a policy with a part that could not be read (a statement, or a
   rule's "could not be judged") is listed as **could not be read**, with why, and covers nothing
   for sure;
@@ -69,6 +72,10 @@ NARROWED = "covered, narrowed"
 # A Deny whose exemption matches every principal (``ArnNotLike aws:PrincipalArn "*"``): its
 # condition is false for every request.
 DENIES_NOTHING = "denies nothing"
+# A module's own policy read in the module's directory with its variables' defaults, where a
+# call overrides what it reads (``narrowed_by`` names the calls): what those calls deploy is
+# their own policy (``made by module.X``), so the default covers nothing for sure.
+OVERRIDDEN = "module default, overridden"
 # No rule that judges policies is enabled for the policy's file (or none is registered): a
 # statement that names the right key may still compare it the wrong way; nothing checked it.
 UNCHECKED = "not checked"
@@ -130,6 +137,8 @@ _RANK = {
     NOT_READ: 3,
     WEAK: 4,
     DENIES_NOTHING: 5,
+    # last: a default its callers override stands for a statement only when nothing else does
+    OVERRIDDEN: 6,
 }
 # Organisation policies, by what the readers call them (formats/policy*.py) or the type they
 # declare. A document in a file of its own ("policy document") is taken as an SCP: org
@@ -206,6 +215,8 @@ class PolicyRow(NamedTuple):
     # What of it could not be read (a statement's ``unknown``, a rule's "could not be judged"):
     # non-empty, the policy covers nothing for sure.
     unread: tuple[str, ...] = ()
+    # The module calls that override what this module default reads (OVERRIDDEN).
+    overridden_by: tuple[str, ...] = ()
 
 
 class StatementRow(NamedTuple):
@@ -231,6 +242,8 @@ def shown(state: str, narrowed_by: tuple[str, ...]) -> str:
     """A state as the reports print it: ``covered, narrowed by aws:RequestedRegion``."""
     if narrowed_by and state == NARROWED:
         return f"{state} by " + ", ".join(narrowed_by)
+    if narrowed_by and state == OVERRIDDEN:
+        return f"{state} by " + ", ".join(narrowed_by)
     if narrowed_by and state == IAM_DENIES:
         return f"{state}, narrowed by " + ", ".join(narrowed_by)
     return state
@@ -255,8 +268,9 @@ def build(result: ScanResult) -> Guardrails:
     # not be evaluated (a rule that failed on a policy).
     judges = {rule.id for rule in REGISTRY.values() if rule.policy is not None or rule.unevaluable}
     owned = _attribute(result.policies, [f for f in result.findings if f.rule_id in judges])
+    overrides = overridden(result.policies)
     rows_all = [
-        _policy_row(p, owned.get(i, []), p.path not in result.unjudged)
+        _policy_row(p, owned.get(i, []), p.path not in result.unjudged, overrides.get(i, ()))
         for i, p in enumerate(result.policies)
     ]
     policies = tuple(r for r in rows_all if r.scope == ORGANIZATION)
@@ -338,6 +352,115 @@ def _attribute(policies: tuple[Policy, ...], findings: list[Finding]) -> dict[in
         for index in candidates:
             out.setdefault(index, []).append(finding)
     return out
+
+
+# What the Terraform reader appends to a policy a local module call makes
+# (formats/policy_terraform.py): ``service control policy (made by module.scp, ../modules/scp)``.
+_MADE_BY = re.compile(r"\(made by module\.([^,()]+), ([^()]*)\)$")
+_MODULE = re.compile(r"module\.[A-Za-z0-9_-]+")
+
+
+def overridden(policies: tuple[Policy, ...]) -> dict[int, tuple[str, ...]]:
+    """The module defaults a call overrides: index of the policy -> the calls (``module.scp``).
+
+    Told by what the Policy objects carry. (1) A policy a call makes (``what`` ends with "(made
+    by module.NAME, SOURCE)", ``address`` ``module.NAME.<address>``) exists only when the call
+    gives the input the module's ``content`` reads: the module's own policy of that address,
+    read in SOURCE's directory with the variable's default, is then not what that call deploys.
+    (2) A value whose :attr:`~imds_iac_checks.model.Written.shared` says a call overrides it
+    ("var.hop_limit, overridden by module.scp"): the default read there is not what the call
+    deploys either."""
+    by_place: dict[tuple[str, str], list[int]] = {}
+    for index, policy in enumerate(policies):
+        if not _MADE_BY.search(policy.what):
+            by_place.setdefault((policy.address, posixpath.dirname(policy.path)), []).append(index)
+    out: dict[int, list[str]] = {}
+    for index, policy in enumerate(policies):
+        made = _MADE_BY.search(policy.what)
+        if made is not None:
+            call = f"module.{made.group(1)}"
+            own = policy.address.removeprefix(call + ".")
+            where = posixpath.normpath(
+                posixpath.join(posixpath.dirname(policy.path), made.group(2))
+            )
+            for default in by_place.get((own, where), []):
+                if call not in out.setdefault(default, []):
+                    out[default].append(call)
+        for call in _overriding_calls(policy):
+            if call not in out.setdefault(index, []):
+                out[index].append(call)
+    return {index: tuple(calls) for index, calls in out.items() if calls}
+
+
+def _overriding_calls(policy: Policy) -> list[str]:
+    """The calls that :attr:`Written.shared` of a value of ``policy`` says override it."""
+    out: list[str] = []
+    for statement in policy.statements:
+        written = [*statement.actions, *statement.resources]
+        if statement.effect is not None:
+            written.append(statement.effect)
+        for c in statement.conditions:
+            written += [c.operator, c.key, *c.values]
+        for w in written:
+            at = w.shared.lower().find("overrid")
+            if at >= 0:
+                out += [m for m in _MODULE.findall(w.shared[at:]) if m not in out]
+    return out
+
+
+# An ARN's fields: arn:partition:service:region:account:resource. A field written as a
+# placeholder (``${var.region}``) is ``*`` in the value and kept in ``Written.expression``.
+def _arn_fields(text: str) -> list[str]:
+    """``text`` split at the colons outside ``${ }`` (a placeholder may hold a colon)."""
+    fields, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "{" and text[i - 1 : i] == "$":
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+        elif ch == ":" and not depth:
+            fields.append(text[start:i])
+            start = i + 1
+    fields.append(text[start:])
+    return fields
+
+
+def resource_narrowing(statement: Statement) -> str:
+    """What the statement's Resource narrows it to: ``Resource (region eu-west-1, account
+    123456789012)`` when every ARN it names is limited to a Region or an account (literally,
+    or by a placeholder the readers read as ``*``: ``region ${var.region}``); "" when one of
+    them reaches every Region and account (``*``, ``arn:aws:ec2:*:*:instance/*``), or for
+    ``NotResource``."""
+    if statement.not_resource or not statement.resources:
+        return ""
+    parts: dict[str, None] = {}
+    for w in statement.resources:
+        if w.value is None:
+            return ""  # could not be read: said elsewhere
+        fields = _arn_fields(w.value)
+        if len(fields) < 6 or fields[0] != "arn":
+            return ""  # "*", or not an ARN
+        written = _arn_fields(w.expression.strip('"')) if w.expression else fields
+        if len(written) != len(fields):
+            written = fields
+        narrow = []
+        for name, at in (("region", 3), ("account", 4)):
+            value = fields[at] if fields[at] not in ("*", "") else written[at]
+            if value not in ("*", "") and "${" not in fields[at]:
+                narrow.append(f"{name} {value}")
+        if not narrow:
+            return ""
+        parts.update(dict.fromkeys(narrow))
+    return "Resource (" + ", ".join(parts) + ")"
+
+
+def _unread_resource(statement: Statement) -> str:
+    """A Resource of ``statement`` that could not be read (its expression): a statement whose
+    Resource is unknown may deny nothing, whether or not a rule said so."""
+    for w in statement.resources:
+        if w.value is None:
+            return f"its Resource {compact(w.expression or 'an expression', 80)} could not be read"
+    return ""
 
 
 def _label(policy: Policy, statement: Statement) -> str:
@@ -438,6 +561,9 @@ def _statement_state(
     if effect != "Deny":
         return (IAM_GRANTS if iam else WEAK), ()
     narrowing = narrowed_by(statement)
+    by_resource = resource_narrowing(statement)
+    if by_resource:
+        narrowing = (*narrowing, by_resource)
     if iam:
         return IAM_DENIES, narrowing
     return (NARROWED if narrowing else COVERED), narrowing
@@ -452,7 +578,9 @@ def scope_of(policy: Policy) -> str:
     return IAM
 
 
-def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> PolicyRow:
+def _policy_row(
+    policy: Policy, findings: list[Finding], judged: bool, overridden_by: tuple[str, ...] = ()
+) -> PolicyRow:
     scope = scope_of(policy)
     iam = scope == IAM
     labels: dict[str, list[Statement]] = {}
@@ -468,12 +596,20 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
         else:
             loose.append(f)
     unread = [s.unknown for s in policy.statements if s.unknown]
-    # a rule's "could not be judged" that repeats a statement's own reason adds nothing
-    unread += [
-        why
-        for f in findings
-        if _is_not_judged(f) and not any(u in (why := _why(f)) for u in unread)
-    ]
+    # a Resource that could not be read on a guardrail statement no rule said anything of
+    for statement in policy.statements:
+        if not statement.unknown and guardrails_of(statement):
+            resource = _unread_resource(statement)
+            if resource:
+                unread.append(resource)
+    # a rule's "could not be judged" that repeats a statement's own reason adds nothing (a
+    # plain loop: the reason is computed once, whether or not a statement has one of its own)
+    own = tuple(unread)
+    for f in findings:
+        if _is_not_judged(f):
+            why = _why(f)
+            if not any(u in why for u in own):
+                unread.append(why)
     unread_parts = tuple(dict.fromkeys(unread))
     rcp = policy.type == RCP_TYPE
     found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
@@ -488,6 +624,9 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
             state = NOT_READ  # part of it could not be read: it may undo this one
         if not judged and state in (COVERED, NARROWED):
             state = UNCHECKED
+        if overridden_by and state in (*good, UNCHECKED):
+            # what the calls deploy is their own policy: this default covers nothing for sure
+            state, narrowing = OVERRIDDEN, overridden_by
         label = statement.label or (f"statement {statement.sid}" if statement.sid else "statement")
         for name in guardrails_of(statement):
             at, keys = state, narrowing
@@ -497,7 +636,8 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
                     at, keys = NARROWED, (*keys, RCP_SERVICES)
                 else:
                     at, keys = DENIES_NOTHING, ()
-            found.setdefault(name, []).append((at, label, keys if at in good else ()))
+            shows = (*good, OVERRIDDEN)
+            found.setdefault(name, []).append((at, label, keys if at in shows else ()))
     from imds_iac_checks.guardrails import STATEMENTS
 
     covers = []
@@ -532,6 +672,7 @@ def _policy_row(policy: Policy, findings: list[Finding], judged: bool) -> Policy
         ),
         scope=scope,
         unread=unread_parts,
+        overridden_by=overridden_by,
     )
 
 
@@ -574,6 +715,7 @@ def _summary(
             (NARROWED, "covered only where other conditions hold (narrowed)"),
             (WEAK, "weaker than intended or not read"),
             (UNCHECKED, "not checked (no rule that judges policies is enabled)"),
+            (OVERRIDDEN, "only in a module's default that a call overrides"),
             (MISSING, "no policy found for"),
             (MISSING_UNREAD, "not found in the policies that could be read"),
         ):
@@ -610,6 +752,7 @@ def _policy_document(p: PolicyRow) -> dict[str, Any]:
         "format": p.format,
         "scope": p.scope,
         "unread": list(p.unread),
+        "overridden_by": list(p.overridden_by),
         "covers": [
             {
                 "name": c.name,
@@ -670,7 +813,9 @@ def document(model: Guardrails) -> dict[str, Any]:
 def what_text(p: PolicyRow) -> str:
     """What a policy is, as the tables print it; a document on its own says it is taken as an
     SCP (nothing in the file says where it is attached)."""
-    text = p.what + (f" ({p.type})" if p.type else "")
+    # the type is said once: "service control policy" already says SERVICE_CONTROL_POLICY
+    said = p.what.lower().startswith(p.type.lower().replace("_", " ")) if p.type else True
+    text = p.what if said else f"{p.what} ({p.type})"
     if p.scope == ORGANIZATION and not p.type and p.what == "policy document":
         text += ", taken as an SCP"
     return text

@@ -196,7 +196,8 @@ def test_a_utf16_powershell_script_is_read(
     assert findings(lines) == [
         f"{path}:1:1: IMDS007 Invoke-RestMethod GET {IMDS}/instance-id without a session "
         "token: it fails on instances that require IMDSv2 (tokens); this script is tied to no "
-        "instance in the files scanned"
+        "instance in the files scanned (no automatic fix: the file is UTF-16: convert it to "
+        "UTF-8 to have it fixed, or add the token request by hand)"
     ]
     payloads, errors = scripts.payloads("boot.ps1", path.read_bytes())
     assert errors == [] and payloads[0].pieces == ()

@@ -1,0 +1,4 @@
+module "scp" {
+  source    = "../modules/scp"
+  hop_limit = 5
+}

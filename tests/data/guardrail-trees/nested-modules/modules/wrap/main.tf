@@ -1,0 +1,6 @@
+variable "content" { type = string }
+module "inner" {
+  source  = "../scp"
+  name    = "wrapped"
+  content = var.content
+}

@@ -1,0 +1,4 @@
+module "scp" {
+  source = "../modules/scp"
+  name   = "r1"
+}

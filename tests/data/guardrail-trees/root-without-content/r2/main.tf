@@ -1,0 +1,13 @@
+module "scp" {
+  source  = "../modules/scp"
+  name    = "r2"
+  content = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Deny"
+      Action    = "ec2:RunInstances"
+      Resource  = "arn:aws:ec2:*:*:instance/*"
+      Condition = { StringEquals = { "ec2:MetadataHttpTokens" = "optional" } }
+    }]
+  })
+}
