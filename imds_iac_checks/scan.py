@@ -1084,6 +1084,7 @@ def _terraform_policies(
     # A directory that calls a local module whose policy it may give values to (``hop_limit =
     # 5``, ``content = local.scp``) is read too: the module's policy is judged with them.
     calls = {d: _local_calls(d, contents) for d, (contents, _) in read.items()}
+    by_path = {os.path.abspath(d): d for d in read}
     on_disk: dict[str, bool] = {}
     changed = True
     while changed:
@@ -1091,13 +1092,17 @@ def _terraform_policies(
         for d, called in calls.items():
             if d in worth:
                 continue
-            if any(c in worth or (c not in read and _worth_on_disk(c, on_disk)) for c in called):
+            if any(
+                by_path.get(c) in worth or (c not in by_path and _worth_on_disk(c, on_disk))
+                for c in called
+            ):
                 worth.add(d)
                 changed = True
     called_by: dict[str, list[str]] = {}
     for d, called in calls.items():
         for c in called:
-            called_by.setdefault(c, []).append(d)
+            if c in by_path:
+                called_by.setdefault(by_path[c], []).append(d)
     for directory in sorted(read):
         contents, asked = read[directory]
         if directory not in worth:
@@ -1131,7 +1136,7 @@ def _local_calls(directory: str, contents: list[tuple[str, str, bytes]]) -> set[
             continue
         for match in _LOCAL_SOURCE.finditer(data):
             relative = match.group(1).decode("utf-8", "replace")
-            out.add(os.path.normpath(os.path.join(os.path.dirname(path), relative)))
+            out.add(os.path.abspath(os.path.join(os.path.dirname(path), relative)))
     return out
 
 

@@ -109,7 +109,7 @@ def test_a_module_default_a_caller_overrides_is_shared(tmp_path: Path) -> None:
     own = read(tmp_path / "modules" / "scp", [caller])["aws_organizations_policy.this"]
     (value,) = own.statements[0].conditions[0].values
     assert value.value == "5"
-    assert value.shared == "default of var.hop_limit, which module.scp in main.tf overrides"
+    assert value.shared == "default of var.hop_limit, overridden by module.scp (main.tf)"
     # no caller scanned: the default is the module's to fix
     alone = read(tmp_path / "modules" / "scp")["aws_organizations_policy.this"]
     assert alone.statements[0].conditions[0].values[0].shared == ""
@@ -230,7 +230,7 @@ def test_a_for_each_call_is_a_policy_not_followed(tmp_path: Path) -> None:
     scp = read(tmp_path)["module.scp.aws_organizations_policy.this"]
     (statement,) = scp.statements
     assert statement.unknown == (
-        "the content (module module.scp is called with for_each = local.policies: one "
+        "the content (module.scp is called with for_each = local.policies: one "
         "policy per element, not followed)"
     )
 

@@ -204,7 +204,7 @@ def read(
     through its calls here, with its defaults)."""
     reader = _Directory()
     if scanned is not None:
-        reader.scanned = {os.path.normpath(d) for d in scanned}
+        reader.scanned = {os.path.abspath(d) for d in scanned}
     errors = reader.load(files)
     if files and callers:
         reader.overridden = _overrides(os.path.dirname(files[0][0]), callers)
@@ -449,7 +449,7 @@ class _Directory:
                     continue
                 what = "for_each" if "for_each" in args else "count"
                 why = (
-                    f"the content (module {made_by} is called with {what} = "
+                    f"the content ({made_by} is called with {what} = "
                     f"{compact(_shown(f, each), 60)}: one policy per element, not followed)"
                 )
                 statements = (_unknown(span, why),)
@@ -507,7 +507,9 @@ class _Directory:
     def _outside(self, tables: _Tables) -> bool:
         """Whether a module read for a call is not scanned (outside the paths given): its
         policy, made with its defaults, is judged through the call, or by nothing."""
-        return self.scanned is not None and tables.directory not in self.scanned
+        if self.scanned is None:
+            return False
+        return os.path.abspath(tables.directory) not in self.scanned
 
     def _adopt(self, f: _File, block: Node, source: str) -> _Tables | None:
         """The local module ``block`` (in ``f``) calls, read into this directory's address
@@ -609,9 +611,8 @@ class _Directory:
                 return w
             owner = spans[index][2]
             if owner.startswith("var.") and owner[4:] in self.overridden:
-                who = self.overridden[owner[4:]]
-                verb = "overrides" if len(who) == 1 else "override"
-                return w._replace(shared=f"default of {owner}, which {', '.join(who)} {verb}")
+                who = ", ".join(self.overridden[owner[4:]])
+                return w._replace(shared=f"default of {owner}, overridden by {who}")
             others: list[str] = []
             for reader, path, at_byte in readers.get(owner, []):
                 if any(p == path and a <= at_byte < b for p, a, b in mine()):
@@ -1100,9 +1101,9 @@ def _takes_each(statement: Statement) -> bool:
 def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[str, list[str]]:
     """The variables of the module in ``directory`` that every call in ``callers`` sets (a
     default some call keeps is applied, and its fix is the module's): name ->
-    ["module.scp in ../root/main.tf", ...]."""
+    ["module.scp (../root/main.tf)", ...]."""
     calls: list[tuple[str, set[str]]] = []
-    here = os.path.normpath(directory)
+    here = os.path.abspath(directory)
     for path, shown, data in callers:
         if b"module" not in data or b"\x00" in data:
             continue
@@ -1117,9 +1118,9 @@ def _overrides(directory: str, callers: list[tuple[str, str, bytes]]) -> dict[st
                 source = syntax.literal(src, args["source"]) if "source" in args else None
                 if not isinstance(source, str) or not source.startswith(("./", "../")):
                     continue
-                if os.path.normpath(os.path.join(os.path.dirname(path), source)) != here:
+                if os.path.abspath(os.path.join(os.path.dirname(path), source)) != here:
                     continue
-                calls.append((f"module.{labels[0]} in {shown}", set(args) - set(_META)))
+                calls.append((f"module.{labels[0]} ({shown})", set(args) - set(_META)))
     if not calls:
         return {}
     every = set.intersection(*(given for _, given in calls))
