@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import unicodedata
+from bisect import bisect_left, bisect_right
 from typing import TextIO
 
 from imds_iac_checks.model import Finding, Span
@@ -178,7 +179,7 @@ def _snippet(f: Finding, span: Span, lines: list[str], color: bool) -> list[str]
         if previous and n != previous + 1:
             out.append(paint("...", BLUE, color))
         previous = n
-        text = _Line(lines[n - 1])
+        text = _line(lines[n - 1])
         if not multi:
             window = text.window(column, end_column)
             out.append(f"{paint(f'{n:<{width}} |', BLUE, color)} {window.text}".rstrip())
@@ -228,6 +229,17 @@ class _Window(tuple[str, list[int], int]):
         return at(column), max(at(end_column), at(column))
 
 
+def _line(text: str) -> _Line:
+    """The :class:`_Line` of ``text``, kept for the findings that follow on the same line (a
+    minified policy holds hundreds on one): the last few lines shown are remembered."""
+    known = _LINES.get(text)
+    if known is None:
+        if len(_LINES) >= 8:
+            _LINES.pop(next(iter(_LINES)))
+        known = _LINES[text] = _Line(text)
+    return known
+
+
 class _Line:
     """One line of source: what each character looks like when shown (tabs as four spaces,
     control characters escaped, wide characters two columns, combining marks none)."""
@@ -260,12 +272,12 @@ class _Line:
         # The span with 20 columns before it, the window filled to the end of the line if it can.
         lo = 0 if start < MAX_WIDTH - 20 else max(0, min(start - 20, total - MAX_WIDTH))
         hi = lo + MAX_WIDTH
-        chosen = [
-            k
-            for k, part in enumerate(self.parts)
-            if self.starts[k] >= lo and self.starts[k + 1] <= hi
-        ]
-        text = "".join(self.parts[k] for k in chosen)
+        # The characters that start at or after lo and end by hi: a run (starts never decrease),
+        # found by bisection so that many findings on one long line cost no scan of it each.
+        begin = bisect_left(self.starts, lo, 0, len(self.parts))
+        stop = bisect_right(self.starts, hi, 1) - 1  # parts k < stop end by hi
+        chosen = range(begin, max(begin, stop))
+        text = "".join(self.parts[begin : max(begin, stop)])
         first = self.starts[chosen[0]] if chosen else lo
         if lo > 0:
             text = "…" + text
@@ -273,6 +285,9 @@ class _Line:
         if chosen and chosen[-1] < len(self.parts) - 1:
             text += "…"
         return _Window((text, self.starts, first))
+
+
+_LINES: dict[str, _Line] = {}
 
 
 def _show(ch: str) -> str:
