@@ -93,6 +93,15 @@ def read_data(
             found = statements(root.get("Statement"), _in_file(locator), span)
             policies.append(Policy(shown, shown, span, "policy document", "json", found))
             continue
+        named = _named_documents(root)
+        if named:
+            # Policy documents by name (``imds-iac scp --split``, a policy set kept as one file).
+            for key, document in named:
+                span = locator.node_span(document)
+                found = statements(document.get("Statement"), _in_file(locator), span)
+                address = f"{shown} {key.value}"
+                policies.append(Policy(address, shown, span, "policy document", "json", found))
+            continue
         for reader in _DATA_READERS:
             module = import_module(reader)
             more_policies, more_targets, more_errors = module.read(shown, root, locator)
@@ -100,6 +109,20 @@ def read_data(
             targets += more_targets
             errors += more_errors
     return policies, targets, errors
+
+
+def _named_documents(root: DNode) -> list[tuple[DNode, DNode]]:
+    """The (name, document) pairs of a mapping whose every value is a policy document (a mapping
+    with ``Version`` and ``Statement``); [] for any other mapping."""
+    pairs = root.pairs()
+    if not pairs:
+        return []
+    for key, value in pairs:
+        if key.kind != SCALAR or value.kind != MAP:
+            return []
+        if value.get("Statement") is None or value.get("Version") is None:
+            return []
+    return pairs
 
 
 # Readers of other documents that may hold policies: modules with ``read(shown, root, locator)
