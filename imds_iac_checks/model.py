@@ -851,6 +851,18 @@ class Parameters(dict[str, str]):
 # (:attr:`Written.edit`) or apply an edit the adapter prepared (``Statement.add_effect``).
 
 
+# Bytes (lower-cased) of which a file must hold one to be read for policies: the condition keys
+# of the IMDS guardrails (IAM keys are case-insensitive), the action that changes the options,
+# and an EC2 declarative policy's instance metadata defaults. Here, so that the scan tests a file
+# without importing the policy readers.
+POLICY_MARKERS = (
+    b"ec2:metadatahttp",
+    b"ec2:roledelivery",
+    b"modifyinstancemetadataoptions",
+    b"instance_metadata_defaults",
+)
+
+
 class Written(NamedTuple):
     """One scalar of a policy as written: ``value`` (None when it could not be evaluated:
     ``expression`` is then the text written), ``span`` where it is written (the whole token,

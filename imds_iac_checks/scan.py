@@ -20,6 +20,7 @@ from imds_iac_checks.link import link
 from imds_iac_checks.model import (
     DISABLED,
     ENDPOINT,
+    POLICY_MARKERS,
     REQUIRED,
     SEVERITY_RANK,
     TOKENS,
@@ -1345,19 +1346,9 @@ def _policy_from_file(data: bytes) -> bool:
 
 
 def _policy_worth(data: bytes) -> bool:
-    """A byte search before the policy reader is imported (see formats.policy.MARKERS)."""
+    """A byte search before the policy reader is imported (see model.POLICY_MARKERS)."""
     lowered = data.lower()
-    return any(marker in lowered for marker in _POLICY_MARKERS)
-
-
-# formats.policy.MARKERS, kept here so that a scan without guardrails never imports it (a test
-# checks that both say the same).
-_POLICY_MARKERS = (
-    b"ec2:metadatahttp",
-    b"ec2:roledelivery",
-    b"modifyinstancemetadataoptions",
-    b"instance_metadata_defaults",
-)
+    return any(marker in lowered for marker in POLICY_MARKERS)
 
 
 # What reads each kind of file that holds code run on instances (formats.FILE_KINDS

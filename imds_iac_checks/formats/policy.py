@@ -27,6 +27,7 @@ from importlib import import_module
 
 from imds_iac_checks.formats.doc import MAP, SCALAR, SEQ, DNode, DocError, Locator
 from imds_iac_checks.model import (
+    POLICY_MARKERS,
     Condition,
     Payload,
     Policy,
@@ -38,15 +39,8 @@ from imds_iac_checks.model import (
     locate,
 )
 
-# Bytes (lower-cased) of which a file must hold one to be read for policies: the condition keys
-# of the IMDS guardrails (IAM keys are case-insensitive), the action that changes the options,
-# and an EC2 declarative policy's instance metadata defaults.
-MARKERS = (
-    b"ec2:metadatahttp",
-    b"ec2:roledelivery",
-    b"modifyinstancemetadataoptions",
-    b"instance_metadata_defaults",
-)
+# What a file must name to be read for policies (see model.POLICY_MARKERS).
+MARKERS = POLICY_MARKERS
 
 # (start, end) character offsets of the document read -> the span in the file, or None when
 # that text is not written as is there (an escape): then nothing may be edited in it.
