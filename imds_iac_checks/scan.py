@@ -34,7 +34,7 @@ from imds_iac_checks.model import (
     Target,
     default_setting,
 )
-from imds_iac_checks.rules import REGISTRY, auditors, unevaluable
+from imds_iac_checks.rules import REGISTRY, auditors, internal_error
 from imds_iac_checks.source import display_path, too_big
 
 if TYPE_CHECKING:
@@ -1211,42 +1211,28 @@ def _judge_policies(policies: list[Policy], resolver: Resolver, cwd: str) -> dic
                 for finding in rule.policy(policy, ctx):
                     out.setdefault(finding, policy)
             except Exception as exc:  # a defect costs this policy, not the scan
-                rule_failed = unevaluable()
-                body = (
-                    f"could not be evaluated: internal error in {rule.id}: "
-                    f"{type(exc).__name__}: {exc}"
-                )
-                failed = Finding(
-                    rule_id=rule_failed.id,
-                    severity=rule_failed.severity,
-                    message=f"[{policy.address}] {body}",
+                failed = internal_error(
+                    rule.id,
+                    exc,
+                    label=policy.address,
                     path=policy.path,
                     span=policy.span,
                     resource=policy.address,
                     kind=policy.what,
-                    fixable=False,
-                    label=policy.address,
-                    body=body,
                 )
                 out.setdefault(failed, policy)
     return out
 
 
 def _hazard_failed(hazard: Hazard, rule_id: str, exc: Exception) -> Finding:
-    rule = unevaluable()
-    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
-    label = hazard.owner or None
-    return Finding(
-        rule_id=rule.id,
-        severity=rule.severity,
-        message=f"[{label}] {body}" if label else body,
+    return internal_error(
+        rule_id,
+        exc,
+        label=hazard.owner or None,
         path=hazard.span.path,
         span=hazard.span,
         resource=hazard.owner or hazard.span.path,
         kind=hazard.payload,
-        fixable=False,
-        label=label,
-        body=body,
     )
 
 

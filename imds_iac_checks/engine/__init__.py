@@ -9,7 +9,7 @@ target a finding of the rule that reports what could not be evaluated, instead o
 from collections.abc import Iterable
 
 from imds_iac_checks.model import Finding, Target
-from imds_iac_checks.rules import REGISTRY, unevaluable
+from imds_iac_checks.rules import REGISTRY, internal_error
 from imds_iac_checks.rules.base import DEFAULT_HOP_LIMIT, Context
 
 __all__ = ["DEFAULT_HOP_LIMIT", "RULES", "Context", "evaluate"]
@@ -30,17 +30,12 @@ def evaluate(target: Target, ctx: Context, rules: Iterable[str] | None = None) -
 
 
 def _failed(target: Target, rule_id: str, exc: Exception) -> Finding:
-    rule = unevaluable()
-    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
-    return Finding(
-        rule_id=rule.id,
-        severity=rule.severity,
-        message=f"[{target.address}] {body}",
+    return internal_error(
+        rule_id,
+        exc,
+        label=target.address,
         path=target.path,
         span=target.header,
         resource=target.address,
         kind=target.kind,
-        fixable=False,
-        label=target.address,
-        body=body,
     )

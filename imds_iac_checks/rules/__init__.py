@@ -12,6 +12,7 @@ time) appears in all of them with no other change.
 import os
 from importlib import import_module
 
+from imds_iac_checks.model import Finding, Span
 from imds_iac_checks.rules.base import (
     DEFAULT_HOP_LIMIT,
     OPTIONS_BLOCK,
@@ -37,6 +38,7 @@ __all__ = [
     "auditors",
     "by_name",
     "example_id",
+    "internal_error",
     "matching",
     "peers",
     "register",
@@ -135,6 +137,34 @@ def unevaluable() -> Rule:
         if rule.unevaluable:
             return rule
     raise LookupError("no rule reports what could not be evaluated")
+
+
+def internal_error(
+    rule_id: str,
+    exc: Exception,
+    *,
+    label: str | None,
+    path: str,
+    span: Span,
+    resource: str,
+    kind: str,
+) -> Finding:
+    """The finding that stands for a rule that failed on one target, hazard or policy (a defect
+    costs that, not the scan): the unevaluable rule's, saying which rule failed and how."""
+    rule = unevaluable()
+    body = f"could not be evaluated: internal error in {rule_id}: {type(exc).__name__}: {exc}"
+    return Finding(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=f"[{label}] {body}" if label else body,
+        path=path,
+        span=span,
+        resource=resource,
+        kind=kind,
+        fixable=False,
+        label=label,
+        body=body,
+    )
 
 
 def peers() -> dict[str, tuple[str, ...]]:
